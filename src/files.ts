@@ -1,0 +1,68 @@
+// Files that appear whole or not at all: every output is written under a temporary name
+// beside its destination and renamed into place only when complete, so a crash or a
+// rejected package never leaves a partial file where a user expects a good one.
+import { randomBytes } from 'node:crypto';
+import { chmod, open, rename, rm, stat } from 'node:fs/promises';
+import { AppError } from './errors.ts';
+
+export function tempPathFor(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Runs `write` against a temporary path and renames the result onto `path` only if it
+ * succeeds; on failure the temporary file is removed and the error passes through.
+ */
+export async function writeAtomically<T>(path: string, write: (tmp: string) => Promise<T>, mode = 0o644): Promise<T> {
+  const tmp = tempPathFor(path);
+  try {
+    const result = await write(tmp);
+    await commitFile(tmp, path, mode);
+    return result;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  await writeAtomically(
+    path,
+    async (tmp) => {
+      // `wx` + mode at creation: a secret never exists on disk with looser permissions.
+      const handle = await open(tmp, 'wx', mode);
+      try {
+        await handle.writeFile(data);
+      } finally {
+        await handle.close();
+      }
+    },
+    mode,
+  );
+}
+
+/** Moves a finished temporary file to its final name, its bytes on disk before its name. */
+export async function commitFile(tmp: string, path: string, mode = 0o644): Promise<void> {
+  await chmod(tmp, mode); // the umask may have narrowed the mode asked for at creation
+  const handle = await open(tmp, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+}
+
+/** Stats an input file and turns "missing", "a directory" and the like into one clear line. */
+export async function statInputFile(path: string, what: string) {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? err);
+    throw new AppError('IO', `cannot read ${what} ${path}: ${why}`);
+  }
+  if (!info.isFile()) throw new AppError('VALIDATION', `${what} ${path} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}`);
+  return info;
+}
