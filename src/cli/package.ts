@@ -102,8 +102,8 @@ async function make(args: string[], io: Output): Promise<number> {
       maxDeltaRatio,
       pool: new DeltaPool(),
       onProgress: (event) => {
-        if (event.phase === 'hashing') progress.update(`hashing ${event.file}: ${Math.floor((100 * event.bytesDone) / Math.max(1, event.bytesTotal))}%`);
-        else if (event.phase === 'diffing') progress.tick((s) => `diffing ${versions}: ${s} s`);
+        if (event.phase === 'hashing') progress.update(`hashing ${event.file}: ${Math.floor((100 * event.bytesDone) / Math.max(1, event.bytesTotal))}%`, event.file);
+        else if (event.phase === 'diffing') progress.tick('diffing', (s) => `diffing ${versions}: ${s} s`);
         else progress.update('writing package');
       },
     });
@@ -154,12 +154,13 @@ async function apply(args: string[], io: Output): Promise<number> {
   if (values.help) return io.out(packageHelp.apply ?? ''), 0;
   const path = required(positionals[0], 'the package file (fota package apply P.fota --base OLD --out NEW --pubkey PUB)');
   const outPath = required(values.out, '--out NEW');
+  const device = { model: values.model, securityVersion: integerOption(values['security-version'], '--security-version') };
   const verdict = await applyPackage({
     packagePath: path,
     basePath: values.base,
     outPath,
     trust: await trustFrom(values.pubkey, values.threshold),
-    device: { model: values.model, securityVersion: integerOption(values['security-version'], '--security-version') },
+    device,
     pool: new DeltaPool(),
   });
   if (!verdict.ok) return rejected(io, path, verdict);

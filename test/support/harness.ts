@@ -1,0 +1,52 @@
+// Shared test helpers: temp dirs cleaned after each test, deterministic images with
+// realistic edits, the firmware fixtures, and Debian tools that CI must have.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { onTestFinished } from 'vitest';
+
+export const FIXTURES = resolve('.fixtures/firmware');
+export const fixture = (version: '0.24.0' | '0.24.1' | '0.25.0') => join(FIXTURES, `esbuild-${version}.bin`);
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fota-test-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Deterministic pseudo-random bytes (a counter-mode SHA-256 stream). */
+export function pseudoRandom(size: number, seed = 'seed'): Buffer {
+  const out = Buffer.alloc(size);
+  for (let offset = 0, n = 0; offset < size; n += 1) {
+    offset += createHash('sha256').update(`${seed}:${n}`).digest().copy(out, offset);
+  }
+  return out;
+}
+
+/** A "next build": the image with a few bytes changed here and there and some inserted. */
+export function nextBuild(image: Buffer, seed = 'next'): Buffer {
+  const edited = Buffer.from(image);
+  for (let at = 1000; at < edited.length; at += 37_001) edited[at] = (edited[at] ?? 0) ^ 0xff;
+  return Buffer.concat([edited.subarray(0, 5000), pseudoRandom(300, seed), edited.subarray(5000)]);
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Returns whether a Debian tool is on PATH. Under CI it must be (the test fails);
+ * elsewhere the caller skips, and the printed line says what to install.
+ */
+export function hasTool(tool: string, debianPackage: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    if (process.env.CI === 'true') throw new Error(`${tool} is missing in CI: apt-get install -y ${debianPackage}`);
+    console.warn(`skipping: ${tool} not found (apt-get install -y ${debianPackage})`);
+    return false;
+  }
+}
