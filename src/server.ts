@@ -1,8 +1,55 @@
-// Composes the HTTP application. Each surface (api/, dm/, download/, web/) mounts here.
+// Composes the HTTP application: request logging and metrics, the management API under
+// /api/v1, and the public /healthz, /metrics and OpenAPI document. DM, downloads and the
+// console mount here as they arrive.
+import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Context } from './context.ts';
+import { AppError } from './errors.ts';
+import type { ApiEnv } from './api/auth.ts';
+import { errorResponse } from './api/http-errors.ts';
+import { createMetrics } from './api/metrics.ts';
+import { openApiDocument } from './api/openapi.ts';
+import { mountRoutes } from './api/router.ts';
+import { uploadSpec } from './api/routes/builds.ts';
+import { routeModules } from './api/routes/index.ts';
 
-export function createApp(): Hono {
-  const app = new Hono();
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+const JSON_BODY_LIMIT = 64 * 1024;
+
+export function createApp(ctx: Context): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  const metrics = createMetrics(ctx);
+
+  app.use(async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && /^[\w.-]{1,64}$/.test(given) ? given : randomBytes(8).toString('hex');
+    c.set('requestId', requestId);
+    c.header('x-request-id', requestId);
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    const seconds = (performance.now() - started) / 1000;
+    metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics.duration.observe({ method: c.req.method, route }, seconds);
+    // One line per request; no headers, so tokens never reach the log.
+    ctx.log.info({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
+  });
+  app.onError((err, c) => errorResponse(c, err, ctx.log.child({ requestId: c.get('requestId') })));
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+
+  // JSON bodies are small; only the build upload streams a large one (its own limit).
+  app.use('/api/v1/*', async (c, next) => {
+    if (c.req.path === uploadSpec.path) return next();
+    return bodyLimit({ maxSize: JSON_BODY_LIMIT, onError: () => { throw new AppError('TOO_LARGE', `request bodies are limited to ${JSON_BODY_LIMIT} bytes`); } })(c, next);
+  });
+
+  const specs = mountRoutes(app, ctx, routeModules);
+  const openapi = openApiDocument(specs);
+  app.get('/api/v1/openapi.json', (c) => c.json(openapi));
+  app.get('/healthz', (c) => {
+    ctx.db.$client.prepare('select 1').get();
+    return c.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   return app;
 }

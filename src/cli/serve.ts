@@ -1,26 +1,36 @@
-// `fota serve`: the HTTP server. For now it answers /healthz only; the management API,
-// OMA DM and downloads are composed in server.ts as they arrive.
-import { serve } from '@hono/node-server';
-import { createApp } from '../server.ts';
+// `fota serve`: runs the server until SIGINT or SIGTERM, then stops gracefully.
+import { loadConfig } from '../config.ts';
+import { startServer } from '../start.ts';
 import { integerOption, type Output, parseOptions } from './io.ts';
 
-export const serveHelp = `Usage: fota serve [--port 8080] [--host 0.0.0.0]
+export const serveHelp = `Usage: fota serve [--port 8080] [--host 0.0.0.0] [--data DIR] [--artifacts DIR]
 
-Runs the fota server until SIGINT or SIGTERM.
+Runs the fota server: management API (/api/v1), /metrics, /healthz. On the first start
+it prints "admin token: <token>" once, unless FOTA_ADMIN_TOKEN is set.
+
+Environment: FOTA_DATA (./data), FOTA_ARTIFACTS (./artifacts), FOTA_PORT, FOTA_ADMIN_TOKEN,
+FOTA_MASTER_KEY, FOTA_S3_ENDPOINT/BUCKET/ACCESS_KEY/SECRET_KEY (artifacts in S3),
+FOTA_MAX_UPLOAD_BYTES, FOTA_DELTA_SOURCES (5), FOTA_DELTA_MEMORY_MB, FOTA_DELTA_CONCURRENCY,
+FOTA_MAX_DELTA_RATIO (0.6), FOTA_JOB_ATTEMPTS (3), FOTA_JOB_LEASE_MS (30000), FOTA_LOG_LEVEL.
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {
-  const { values } = parseOptions(args, { port: { type: 'string' }, host: { type: 'string' } });
+  const { values } = parseOptions(args, { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' }, artifacts: { type: 'string' } });
   if (values.help) return io.out(serveHelp), 0;
-  const port = integerOption(values.port, '--port', 0) ?? 8080;
-  const hostname = values.host ?? '0.0.0.0';
-  const server = serve({ fetch: createApp().fetch, port, hostname }, (info) => {
-    io.out(`fota listening on http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${info.port}\n`);
+  const port = integerOption(values.port, '--port', 0);
+  const config = loadConfig(process.env, {
+    ...(port === undefined ? {} : { port }),
+    ...(values.data ? { dataDir: values.data } : {}),
+    ...(values.artifacts ? { artifactsDir: values.artifacts } : {}),
   });
+  const server = await startServer(config, { host: values.host, runner: { leaseMs: config.jobLeaseMs } });
+  io.out(`fota listening on ${server.url}\n`);
+  if (server.adminToken) io.out(`admin token: ${server.adminToken}\n(shown once; keep it, or set FOTA_ADMIN_TOKEN)\n`);
   await new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
   });
+  io.err('shutting down\n');
+  await server.close();
   return 0;
 }

@@ -11,8 +11,13 @@ export const FIXTURES = resolve('.fixtures/firmware');
 export const fixture = (version: '0.24.0' | '0.24.1' | '0.25.0') => join(FIXTURES, `esbuild-${version}.bin`);
 
 export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fota-test-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return tempDirFor('test', onTestFinished);
+}
+
+/** A temp dir removed by the given hook (onTestFinished, afterAll). */
+export function tempDirFor(label: string, cleanup: (fn: () => void) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), `fota-${label}-`));
+  cleanup(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 

@@ -1,0 +1,32 @@
+// Bearer-token authentication and role checks. The roles come from each route's
+// declaration; a manufacturer token is further limited to its own manufacturer's things.
+import type { MiddlewareHandler } from 'hono';
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { authenticate, type Principal } from '../tokens/tokens.ts';
+import type { RouteSpec } from './spec.ts';
+
+export type ApiEnv = { Variables: { principal: Principal; requestId: string } };
+
+export function authorize(ctx: Context, spec: RouteSpec): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    if (spec.roles === 'public') return next();
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) throw new AppError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>');
+    const principal = authenticate(ctx, match[1]);
+    if (!principal) throw new AppError('UNAUTHORIZED', 'unknown or revoked token');
+    if (!spec.roles.includes(principal.role)) {
+      throw new AppError('FORBIDDEN', `${spec.method.toUpperCase()} ${spec.path} is for ${spec.roles.join(' or ')}; this token is ${principal.role}`);
+    }
+    c.set('principal', principal);
+    return next();
+  };
+}
+
+/** A manufacturer token may only touch its own manufacturer's builds, packages and keys. */
+export function assertOwnManufacturer(principal: Principal, manufacturerId: string): void {
+  if (principal.role === 'manufacturer' && principal.manufacturerId !== manufacturerId) {
+    throw new AppError('FORBIDDEN', 'this belongs to another manufacturer');
+  }
+}

@@ -1,0 +1,46 @@
+// One place turns errors into HTTP answers: an AppError becomes its status and
+// {"error": {code, message}}; anything else is logged with its stack and becomes a 500
+// that reveals nothing about the inside.
+import type { Context as HonoContext } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { AppError, type ErrorCode } from '../errors.ts';
+
+const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
+  VALIDATION: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  TOO_LARGE: 413,
+  INTEGRITY: 422,
+  INSUFFICIENT_MEMORY: 503,
+  IO: 500,
+};
+
+export const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export function errorResponse(c: HonoContext, err: unknown, log: Logger) {
+  // A refused upload may not have been read to its end: the connection cannot carry
+  // another request, so tell the client not to reuse it.
+  if (c.req.raw.body) c.header('connection', 'close');
+  if (err instanceof AppError) {
+    const status = statusOf[err.code];
+    if (status >= 500) log.error({ err }, 'request failed');
+    return c.json({ error: { code: err.code, message: err.message } }, status);
+  }
+  log.error({ err }, 'unexpected error');
+  return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
+}
+
+/** Parses input with a zod schema; failures become a 400 naming the field. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.join('.') || where;
+    throw new AppError('VALIDATION', `${where}: ${field} ${issue?.message ?? 'is invalid'}`);
+  }
+  return result.data;
+}

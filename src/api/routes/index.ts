@@ -1,0 +1,16 @@
+// Every route module of the management API, in one list the server mounts and the
+// OpenAPI document and the role tests read.
+import type { RouteModule } from '../router.ts';
+import type { RouteSpec } from '../spec.ts';
+import { buildRoutes } from './builds.ts';
+import { manufacturerRoutes } from './manufacturers.ts';
+import { tokenRoutes } from './tokens.ts';
+
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes];
+
+/** The declarations alone, without mounting anything. */
+export function routeSpecs(): RouteSpec[] {
+  const specs: RouteSpec[] = [];
+  for (const module of routeModules) module((spec) => specs.push(spec));
+  return specs;
+}

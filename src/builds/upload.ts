@@ -1,0 +1,56 @@
+// A manufacturer uploads a build: the image streams into the artifact store while being
+// hashed (never held in memory), then one transaction records the build and queues its
+// package jobs (the full image plus a delta from each chosen earlier build).
+import type { Readable } from 'node:stream';
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { newId } from '../store/ids.ts';
+import { recordAudit } from '../store/queries/audit.ts';
+import { deltaSourcesFor, findBuildByVersion, insertBuild, insertJobs } from '../store/queries/builds.ts';
+import { findModelByName, insertModel } from '../store/queries/manufacturers.ts';
+import type { Principal } from '../tokens/tokens.ts';
+import type { UploadQuery } from './schemas.ts';
+
+export interface UploadResult {
+  id: string;
+  status: 'processing';
+  jobs: number;
+}
+
+function modelFor(ctx: Context, principal: Principal, name: string) {
+  const model = findModelByName(ctx.db, name);
+  if (model && model.manufacturerId !== principal.manufacturerId) {
+    throw new AppError('FORBIDDEN', `model ${name} belongs to another manufacturer`);
+  }
+  return model;
+}
+
+export async function uploadBuild(ctx: Context, principal: Principal, query: UploadQuery, body: AsyncIterable<Uint8Array> | Readable, onProgress?: (bytes: number) => void): Promise<UploadResult> {
+  const manufacturerId = principal.manufacturerId;
+  if (principal.role !== 'manufacturer' || !manufacturerId) throw new AppError('FORBIDDEN', 'only a manufacturer uploads builds');
+  // Cheap checks before the bytes arrive, so a duplicate is refused without reading 2 GB.
+  const existing = modelFor(ctx, principal, query.model);
+  if (existing && findBuildByVersion(ctx.db, existing.id, query.version)) {
+    throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
+  }
+  const stored = await ctx.artifacts.put(body, { maxBytes: ctx.config.maxUploadBytes, onProgress });
+  if (stored.size === 0) throw new AppError('TOO_LARGE', 'the upload is empty; send the image as the request body');
+
+  const now = ctx.clock.now();
+  const id = newId('bld');
+  const jobCount = ctx.db.transaction((tx) => {
+    const model = modelFor(ctx, principal, query.model) ?? insertModel(tx, manufacturerId, query.model, now);
+    // Checked again inside the transaction: two concurrent uploads of one version race here.
+    if (findBuildByVersion(tx, model.id, query.version)) throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
+    insertBuild(tx, { id, modelId: model.id, version: query.version, sha256: stored.sha256, size: stored.size, securityVersion: query.securityVersion ?? 0, status: 'processing', createdAt: now });
+    const sources = deltaSourcesFor(tx, model, id, ctx.config.deltaSources);
+    insertJobs(tx, [
+      { id: newId('job'), buildId: id, sourceBuildId: null, state: 'queued', createdAt: now },
+      ...sources.map((source) => ({ id: newId('job'), buildId: id, sourceBuildId: source.id, state: 'queued' as const, createdAt: now })),
+    ]);
+    recordAudit(tx, { actor: principal.tokenId, action: 'build.upload', subject: id, details: { model: query.model, version: query.version, sha256: stored.sha256, size: stored.size, deltaSources: sources.map((s) => s.version) } }, now);
+    return sources.length + 1;
+  });
+  ctx.log.info({ buildId: id, model: query.model, version: query.version, size: stored.size, jobs: jobCount }, 'build uploaded');
+  return { id, status: 'processing', jobs: jobCount };
+}

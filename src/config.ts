@@ -1,0 +1,94 @@
+// The server's configuration: read from the environment once, validated, with a message
+// naming the variable when a value is wrong. Nothing else reads process.env.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  FOTA_DATA: z.string().min(1).default('./data'),
+  FOTA_ARTIFACTS: z.string().min(1).default('./artifacts'),
+  FOTA_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  FOTA_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  FOTA_MASTER_KEY: z.string().optional(),
+  FOTA_S3_ENDPOINT: z.url().optional(),
+  FOTA_S3_BUCKET: z.string().min(3).optional(),
+  FOTA_S3_ACCESS_KEY: z.string().optional(),
+  FOTA_S3_SECRET_KEY: z.string().optional(),
+  FOTA_MAX_UPLOAD_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
+  FOTA_DELTA_SOURCES: positiveInt.default(5),
+  FOTA_DELTA_MEMORY_MB: positiveInt.optional(),
+  FOTA_DELTA_CONCURRENCY: positiveInt.optional(),
+  FOTA_MAX_DELTA_RATIO: z.coerce.number().gt(0).max(1).default(0.6),
+  FOTA_JOB_ATTEMPTS: positiveInt.default(3),
+  FOTA_JOB_LEASE_MS: positiveInt.default(30_000),
+  FOTA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface S3Config {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+export interface Config {
+  dataDir: string;
+  artifactsDir: string;
+  port: number;
+  adminToken?: string;
+  /** 32-byte key that encrypts signing keys at rest; else a key file in dataDir. */
+  masterKey?: Uint8Array;
+  s3?: S3Config;
+  maxUploadBytes: number;
+  /** How many recent ready builds of a model each new build gets a delta from. */
+  deltaSources: number;
+  deltaMemoryBytes?: number;
+  deltaConcurrency?: number;
+  maxDeltaRatio: number;
+  jobAttempts: number;
+  /** A job claim lasts this long without renewal: how soon a dead server's jobs are retried. */
+  jobLeaseMs: number;
+  logLevel: z.infer<typeof envSchema>['FOTA_LOG_LEVEL'];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('VALIDATION', `configuration: ${issue ? `${issue.path.join('.')} ${issue.message}` : 'invalid'}`);
+  }
+  const e = parsed.data;
+  const s3Vars = [e.FOTA_S3_ENDPOINT, e.FOTA_S3_BUCKET, e.FOTA_S3_ACCESS_KEY, e.FOTA_S3_SECRET_KEY];
+  if (s3Vars.some((v) => v !== undefined) && !s3Vars.every((v) => v !== undefined)) {
+    throw new AppError('VALIDATION', 'configuration: FOTA_S3_ENDPOINT, FOTA_S3_BUCKET, FOTA_S3_ACCESS_KEY and FOTA_S3_SECRET_KEY go together; set all four or none');
+  }
+  return {
+    dataDir: resolve(e.FOTA_DATA),
+    artifactsDir: resolve(e.FOTA_ARTIFACTS),
+    port: e.FOTA_PORT,
+    ...(e.FOTA_ADMIN_TOKEN ? { adminToken: e.FOTA_ADMIN_TOKEN } : {}),
+    ...(e.FOTA_MASTER_KEY ? { masterKey: parseMasterKey(e.FOTA_MASTER_KEY) } : {}),
+    ...(e.FOTA_S3_ENDPOINT && e.FOTA_S3_BUCKET && e.FOTA_S3_ACCESS_KEY && e.FOTA_S3_SECRET_KEY
+      ? { s3: { endpoint: e.FOTA_S3_ENDPOINT, bucket: e.FOTA_S3_BUCKET, accessKey: e.FOTA_S3_ACCESS_KEY, secretKey: e.FOTA_S3_SECRET_KEY } }
+      : {}),
+    maxUploadBytes: e.FOTA_MAX_UPLOAD_BYTES,
+    deltaSources: e.FOTA_DELTA_SOURCES,
+    ...(e.FOTA_DELTA_MEMORY_MB ? { deltaMemoryBytes: e.FOTA_DELTA_MEMORY_MB * 1024 * 1024 } : {}),
+    ...(e.FOTA_DELTA_CONCURRENCY ? { deltaConcurrency: e.FOTA_DELTA_CONCURRENCY } : {}),
+    maxDeltaRatio: e.FOTA_MAX_DELTA_RATIO,
+    jobAttempts: e.FOTA_JOB_ATTEMPTS,
+    jobLeaseMs: e.FOTA_JOB_LEASE_MS,
+    logLevel: e.FOTA_LOG_LEVEL,
+    ...overrides,
+  };
+}
+
+function parseMasterKey(text: string): Uint8Array {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (bytes.length !== 32) {
+    throw new AppError('VALIDATION', 'configuration: FOTA_MASTER_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. openssl rand -hex 32)');
+  }
+  return new Uint8Array(bytes);
+}

@@ -1,0 +1,95 @@
+// One Ed25519 signing key per manufacturer on the server, created on first need, its
+// secret half sealed by the key vault. Rotation retires the old key (still trusted for
+// verification, no longer used to sign) until an admin revokes it.
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { generateKey, type SigningKey } from '../signing/keys.ts';
+import { newId } from '../store/ids.ts';
+import { recordAudit, type Tx } from '../store/queries/audit.ts';
+import {
+  activeKeyOf,
+  findManufacturerByName,
+  insertSigningKey,
+  keysOf,
+  type SigningKeyRow,
+  setKeyStatus,
+} from '../store/queries/manufacturers.ts';
+
+export interface PublicKeyView {
+  keyid: string;
+  publicKey: string;
+  status: SigningKeyRow['status'];
+  createdAt: string;
+}
+
+function addKey(ctx: Context, tx: Tx, manufacturerId: string, actor: string, now: number): SigningKeyRow {
+  const key = generateKey();
+  const { sealed, nonce } = ctx.vault.seal(key.secretKey);
+  const row: SigningKeyRow = {
+    id: newId('key'),
+    manufacturerId,
+    keyid: key.keyid,
+    publicKey: Buffer.from(key.publicKey).toString('base64'),
+    sealedSecretKey: sealed,
+    nonce,
+    status: 'active',
+    createdAt: now,
+    revokedAt: null,
+  };
+  insertSigningKey(tx, row);
+  recordAudit(tx, { actor, action: 'key.create', subject: key.keyid, details: { manufacturerId } }, now);
+  return row;
+}
+
+/** The manufacturer's active signing key, created (and audited) if it has none yet. */
+export function signingKeyFor(ctx: Context, manufacturerId: string, actor: string): SigningKey {
+  const row = ctx.db.transaction((tx) => activeKeyOf(tx, manufacturerId) ?? addKey(ctx, tx, manufacturerId, actor, ctx.clock.now()));
+  return {
+    keyid: row.keyid,
+    publicKey: new Uint8Array(Buffer.from(row.publicKey, 'base64')),
+    secretKey: ctx.vault.open(row.sealedSecretKey, row.nonce),
+  };
+}
+
+function manufacturerNamed(ctx: Context, name: string) {
+  const manufacturer = findManufacturerByName(ctx.db, name);
+  if (!manufacturer) throw new AppError('NOT_FOUND', `no manufacturer named ${name}`);
+  return manufacturer;
+}
+
+export function publicKeysOf(ctx: Context, name: string): PublicKeyView[] {
+  return keysOf(ctx.db, manufacturerNamed(ctx, name).id).map((k) => ({
+    keyid: k.keyid,
+    publicKey: k.publicKey,
+    status: k.status,
+    createdAt: new Date(k.createdAt).toISOString(),
+  }));
+}
+
+/** New active key; the previous one stays trusted for verification (retired). */
+export function rotateKey(ctx: Context, name: string, actor: string): PublicKeyView[] {
+  const manufacturer = manufacturerNamed(ctx, name);
+  const now = ctx.clock.now();
+  ctx.db.transaction((tx) => {
+    const current = activeKeyOf(tx, manufacturer.id);
+    if (current) {
+      setKeyStatus(tx, current.keyid, 'retired', now);
+      recordAudit(tx, { actor, action: 'key.retire', subject: current.keyid, details: { manufacturer: name } }, now);
+    }
+    addKey(ctx, tx, manufacturer.id, actor, now);
+  });
+  return publicKeysOf(ctx, name);
+}
+
+export function revokeKey(ctx: Context, name: string, keyid: string, actor: string): PublicKeyView[] {
+  const manufacturer = manufacturerNamed(ctx, name);
+  const now = ctx.clock.now();
+  ctx.db.transaction((tx) => {
+    const key = keysOf(tx, manufacturer.id).find((k) => k.keyid === keyid);
+    if (!key) throw new AppError('NOT_FOUND', `manufacturer ${name} has no key ${keyid}`);
+    if (key.status === 'revoked') return;
+    setKeyStatus(tx, keyid, 'revoked', now);
+    recordAudit(tx, { actor, action: 'key.revoke', subject: keyid, details: { manufacturer: name } }, now);
+  });
+  return publicKeysOf(ctx, name);
+}

@@ -1,0 +1,73 @@
+// One package job: fetch the target image (and the source image for a delta) from the
+// artifact store, make and sign the package, and store the .fota file. It writes nothing
+// to the database; the runner records the result in one transaction afterwards.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Context } from '../../context.ts';
+import { AppError } from '../../errors.ts';
+import { signingKeyFor } from '../../manufacturers/signing-keys.ts';
+import { findBuild, type JobRow, type PackageRow } from '../../store/queries/builds.ts';
+import { findManufacturerById } from '../../store/queries/manufacturers.ts';
+import { SYSTEM_ACTOR } from '../../tokens/tokens.ts';
+import { readFotaFile } from '../fota-file.ts';
+import { makePackage } from '../make.ts';
+
+export type JobOutcome =
+  | { package: Omit<PackageRow, 'id' | 'createdAt'> }
+  /** The delta was not worth offering; devices on that version get the full image. */
+  | { note: string };
+
+export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSignal): Promise<JobOutcome> {
+  const build = findBuild(ctx.db, job.buildId);
+  const source = job.sourceBuildId ? findBuild(ctx.db, job.sourceBuildId) : undefined;
+  if (!build || (job.sourceBuildId && !source)) throw new AppError('NOT_FOUND', `job ${job.id} refers to a build that does not exist`);
+  const manufacturer = findManufacturerById(ctx.db, build.manufacturerId);
+  if (!manufacturer) throw new AppError('NOT_FOUND', `build ${build.id} has no manufacturer`);
+  const key = signingKeyFor(ctx, manufacturer.id, SYSTEM_ACTOR);
+
+  const dir = join(ctx.workDir, job.id);
+  await rm(dir, { recursive: true, force: true }); // leftovers of an attempt that died
+  await mkdir(dir, { recursive: true });
+  const target = await ctx.artifacts.localCopy(build.sha256, dir);
+  const base = source ? await ctx.artifacts.localCopy(source.sha256, dir) : undefined;
+  try {
+    const outPath = join(dir, 'package.fota');
+    const made = await makePackage({
+      manufacturer: manufacturer.name,
+      model: build.model,
+      ...(source && base ? { from: { path: base.path, version: source.version } } : {}),
+      to: { path: target.path, version: build.version, securityVersion: build.securityVersion },
+      key,
+      outPath,
+      pool: ctx.pool,
+      maxDeltaRatio: ctx.config.maxDeltaRatio,
+      now: () => new Date(ctx.clock.now()),
+      signal,
+    });
+    if (source && made.kind === 'full') {
+      return { note: `delta from ${source.version} (${made.rejectedDeltaSize} bytes) exceeds ${ctx.config.maxDeltaRatio} of the image; the full package serves that version` };
+    }
+    const file = await readFotaFile(outPath);
+    const stored = await ctx.artifacts.putFile(outPath);
+    const manifest = made.envelope.signed;
+    return {
+      package: {
+        buildId: build.id,
+        sourceBuildId: source?.id ?? null,
+        kind: manifest.payload.kind,
+        fromVersion: manifest.source?.version ?? null,
+        toVersion: manifest.target.version,
+        fileSha256: stored.sha256,
+        fileSize: stored.size,
+        payloadSha256: manifest.payload.sha256,
+        payloadSize: manifest.payload.size,
+        payloadOffset: file.payloadOffset,
+        envelope: JSON.stringify(made.envelope),
+        keyid: key.keyid,
+      },
+    };
+  } finally {
+    await Promise.all([target.release(), base?.release()]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,51 @@
+// Starts a whole server: context, first admin token, job runner, HTTP listener, and a
+// graceful stop (stop listening, hand running jobs back to the queue, close the database).
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { closeContext, type Context, createContext } from './context.ts';
+import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
+import { createApp } from './server.ts';
+import { bootstrapAdmin } from './tokens/tokens.ts';
+
+export interface RunningServer {
+  url: string;
+  ctx: Context;
+  runner: JobRunner;
+  /** Set only on a first start without FOTA_ADMIN_TOKEN: print it once. */
+  adminToken?: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: { host?: string; log?: Logger; runner?: RunnerOptions } = {}): Promise<RunningServer> {
+  const ctx = await createContext(config, { log: options.log });
+  await ctx.artifacts.cleanStaging?.();
+  const adminToken = bootstrapAdmin(ctx);
+  const runner = new JobRunner(ctx, options.runner);
+  runner.start();
+  const host = options.host ?? '0.0.0.0';
+  const server = serve({ fetch: createApp(ctx).fetch, port: config.port, hostname: host });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+  ctx.log.info({ url }, 'fota listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    ctx,
+    runner,
+    ...(adminToken ? { adminToken } : {}),
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await runner.stop();
+        closeContext(ctx);
+      })();
+      return closing;
+    },
+  };
+}

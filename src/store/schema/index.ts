@@ -1,0 +1,5 @@
+// The whole schema, one file per aggregate, for Drizzle and drizzle-kit.
+export * from './access.ts';
+export * from './builds.ts';
+export * from './devices.ts';
+export * from './manufacturers.ts';

@@ -1,0 +1,78 @@
+// API tokens and the roles they carry. A token is shown once; only its SHA-256 is kept,
+// so the database never holds a usable credential.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { newId } from '../store/ids.ts';
+import { recordAudit } from '../store/queries/audit.ts';
+import { findManufacturerById, findManufacturerByName, insertManufacturer } from '../store/queries/manufacturers.ts';
+import { findActiveTokenByHash, hasActiveAdmin, insertToken } from '../store/queries/tokens.ts';
+
+export const ROLES = ['admin', 'manufacturer', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling: resolved from a bearer token on every request. */
+export interface Principal {
+  tokenId: string;
+  name: string;
+  role: Role;
+  manufacturerId: string | null;
+  manufacturer: string | null;
+}
+
+export const SYSTEM_ACTOR = 'system';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function newTokenSecret(): string {
+  return `fota_${randomBytes(32).toString('base64url')}`;
+}
+
+export interface NewToken {
+  role: Role;
+  name: string;
+  manufacturer?: string;
+}
+
+/** Creates a token; a manufacturer token creates its manufacturer on first use of the name. */
+export function createToken(ctx: Context, actor: string, request: NewToken, secret = newTokenSecret()): { id: string; token: string } {
+  if (request.role === 'manufacturer' && !request.manufacturer) {
+    throw new AppError('VALIDATION', 'a manufacturer token needs the manufacturer it acts for (manufacturer)');
+  }
+  if (request.role !== 'manufacturer' && request.manufacturer) {
+    throw new AppError('VALIDATION', `an ${request.role} token is not scoped to a manufacturer; leave manufacturer out`);
+  }
+  const now = ctx.clock.now();
+  const id = newId('tok');
+  ctx.db.transaction((tx) => {
+    const manufacturerId = request.manufacturer
+      ? (findManufacturerByName(tx, request.manufacturer) ?? insertManufacturer(tx, request.manufacturer, now)).id
+      : null;
+    insertToken(tx, { id, name: request.name, role: request.role, manufacturerId, tokenHash: hashToken(secret), createdBy: actor, createdAt: now });
+    recordAudit(tx, { actor, action: 'token.create', subject: id, details: { role: request.role, name: request.name, manufacturer: request.manufacturer ?? null } }, now);
+  });
+  return { id, token: secret };
+}
+
+export function authenticate(ctx: Context, token: string): Principal | undefined {
+  const row = findActiveTokenByHash(ctx.db, hashToken(token));
+  if (!row) return undefined;
+  const manufacturer = row.manufacturerId ? (findManufacturerById(ctx.db, row.manufacturerId)?.name ?? null) : null;
+  return { tokenId: row.id, name: row.name, role: row.role, manufacturerId: row.manufacturerId, manufacturer };
+}
+
+/**
+ * Makes sure an admin can get in: FOTA_ADMIN_TOKEN is registered if set; otherwise, on
+ * a first start with no admin token, one is made and returned so it can be printed once.
+ */
+export function bootstrapAdmin(ctx: Context): string | undefined {
+  const configured = ctx.config.adminToken;
+  if (configured) {
+    if (!findActiveTokenByHash(ctx.db, hashToken(configured))) createToken(ctx, SYSTEM_ACTOR, { role: 'admin', name: 'FOTA_ADMIN_TOKEN' }, configured);
+    return undefined;
+  }
+  if (hasActiveAdmin(ctx.db)) return undefined;
+  return createToken(ctx, SYSTEM_ACTOR, { role: 'admin', name: 'first admin' }).token;
+}

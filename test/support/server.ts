@@ -1,0 +1,50 @@
+// A real server for API tests: temp data and artifact dirs, loopback HTTP on a free port,
+// silent logs, and a token for each role (two manufacturers, to test scoping).
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { startServer, type RunningServer } from '../../src/start.ts';
+import { createToken } from '../../src/tokens/tokens.ts';
+import { tempDirFor } from './harness.ts';
+
+export interface TestServer extends RunningServer {
+  tokens: { admin: string; acme: string; globex: string; operator: string };
+  api(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  /** Polls a build until it is ready or failed. */
+  settled(buildId: string, timeoutMs?: number): Promise<BuildBody>;
+}
+
+export interface BuildBody {
+  id: string;
+  status: string;
+  version: string;
+  failureReason: string | null;
+  packages: Array<{ id: string; kind: string; fromVersion: string | null; toVersion: string; size: number; sha256: string }>;
+}
+
+/** Starts a server for the current test file; it stops after the file's tests. */
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const dir = tempDirFor('server', afterAll);
+  const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', ...overrides });
+  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 } });
+  afterAll(() => server.close());
+  const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
+    createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;
+  const tokens = { admin: 'test-admin-token-0123456789', acme: mk('manufacturer', 'acme ci', 'acme'), globex: mk('manufacturer', 'globex ci', 'globex'), operator: mk('operator', 'ops') };
+  const api: TestServer['api'] = (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+    return fetch(`${server.url}${path}`, { ...init, headers, ...(init.body ? { duplex: 'half' } : {}) } as RequestInit);
+  };
+  const settled: TestServer['settled'] = async (buildId, timeoutMs = 120_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const body = (await (await api(`/api/v1/builds/${buildId}`, { token: tokens.admin })).json()) as BuildBody;
+      if (body.status !== 'processing') return body;
+      if (Date.now() > deadline) throw new Error(`build ${buildId} still processing after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { ...server, tokens, api, settled };
+}
