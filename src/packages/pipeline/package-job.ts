@@ -25,8 +25,8 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
   if (!manufacturer) throw new AppError('NOT_FOUND', `build ${build.id} has no manufacturer`);
   const key = signingKeyFor(ctx, manufacturer.id, SYSTEM_ACTOR);
 
-  const dir = join(ctx.workDir, job.id);
-  await rm(dir, { recursive: true, force: true }); // leftovers of an attempt that died
+  // One directory per attempt: a runner that lost its lease may still be working in its own.
+  const dir = join(ctx.workDir, `${job.id}-${job.attempts}-${job.leaseOwner ?? 'local'}`);
   await mkdir(dir, { recursive: true });
   const target = await ctx.artifacts.localCopy(build.sha256, dir);
   const base = source ? await ctx.artifacts.localCopy(source.sha256, dir) : undefined;

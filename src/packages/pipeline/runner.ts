@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../../context.ts';
 import { newId } from '../../store/ids.ts';
 import { recordAudit, type Tx } from '../../store/queries/audit.ts';
-import { claimNextJob, finishJob, heldJob, insertPackage, jobsOf, type JobRow, renewLease, setBuildStatus } from '../../store/queries/builds.ts';
+import { claimNextJob, findBuild, finishJob, heldJob, insertPackage, jobsOf, type JobRow, renewLease, setBuildStatus } from '../../store/queries/builds.ts';
 import { SYSTEM_ACTOR } from '../../tokens/tokens.ts';
 import { type JobOutcome, runPackageJob } from './package-job.ts';
 
@@ -142,6 +142,10 @@ export class JobRunner {
 function settleBuild(tx: Tx, buildId: string, now: number): void {
   const jobs = jobsOf(tx, buildId);
   const failed = jobs.find((j) => j.state === 'failed');
-  if (failed) setBuildStatus(tx, buildId, 'failed', now, `package job ${failed.id}${failed.sourceBuildId ? ` (delta from ${failed.sourceBuildId})` : ' (full image)'} failed: ${failed.lastError ?? 'unknown error'}`);
+  if (failed) {
+    const source = failed.sourceBuildId ? findBuild(tx, failed.sourceBuildId) : undefined;
+    const what = source ? `the delta from ${source.version}` : failed.sourceBuildId ? `a delta from ${failed.sourceBuildId}` : 'the full package';
+    setBuildStatus(tx, buildId, 'failed', now, `${what} failed (job ${failed.id}): ${failed.lastError ?? 'unknown error'}`);
+  }
   else if (jobs.every((j) => j.state === 'done')) setBuildStatus(tx, buildId, 'ready', now);
 }

@@ -67,7 +67,8 @@ export function claimNextJob(tx: Tx, owner: string, now: number, leaseMs: number
   const next = tx
     .select()
     .from(jobs)
-    .where(or(eq(jobs.state, 'queued'), and(eq(jobs.state, 'running'), lt(jobs.leaseUntil, now))))
+    // Not our own lapsed claims: we are still working on those and will renew them.
+    .where(or(eq(jobs.state, 'queued'), and(eq(jobs.state, 'running'), lt(jobs.leaseUntil, now), ne(jobs.leaseOwner, owner))))
     .orderBy(asc(jobs.createdAt))
     .limit(1)
     .get();

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { JobRunner } from '../../../src/packages/pipeline/runner.ts';
+import { devices } from '../../../src/store/schema/index.ts';
+import { nextBuild, pseudoRandom } from '../../support/harness.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
+
+async function upload(server: TestServer, model: string, version: string, image: Uint8Array): Promise<string> {
+  const res = await server.api(`/api/v1/builds?model=${model}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+describe('package job queue', () => {
+  it('retries a failing job a bounded number of times, then fails the build with the reason', async () => {
+    const server = await startTestServer({ jobAttempts: 2 });
+    const v1 = pseudoRandom(50_000, 'fail-v1');
+    await server.settled(await upload(server, 'failing', '1.0', v1));
+    // The earlier image vanishes from the store, so the delta job cannot run.
+    const [object] = await (async () => { const all = []; for await (const o of server.ctx.artifacts.list()) if (o.size === v1.length) all.push(o); return all; })();
+    await server.ctx.artifacts.delete(object?.sha256 ?? '');
+    const id = await upload(server, 'failing', '1.1', nextBuild(v1));
+    const build = await server.settled(id);
+    expect(build.status).toBe('failed');
+    expect(build.failureReason).toMatch(/^the delta from 1.0 failed \(job job_\w+\): no artifact with SHA-256 [0-9a-f]{64}/);
+    const job = server.ctx.db.$client.prepare("select attempts, state from jobs where build_id = ? and source_build_id is not null").get(id);
+    expect(job).toEqual({ attempts: 2, state: 'failed' });
+  });
+
+  it('adds a delta from every version the fleet runs, beyond the most recent builds', async () => {
+    const server = await startTestServer({ deltaSources: 1 });
+    const v1 = pseudoRandom(50_000, 'census-v1');
+    const v2 = nextBuild(v1, 'census-2');
+    const v3 = nextBuild(v2, 'census-3');
+    await server.settled(await upload(server, 'census', '1.0', v1));
+    await server.settled(await upload(server, 'census', '2.0', v2));
+    server.ctx.db.insert(devices).values({ id: 'dev-old', model: 'census', firmwareVersion: '1.0', createdAt: Date.now() }).run();
+    const build = await server.settled(await upload(server, 'census', '3.0', v3));
+    expect(build.packages.map((p) => `${p.kind}:${p.fromVersion ?? '-'}`).sort()).toEqual(['bsdiff40:1.0', 'bsdiff40:2.0', 'full:-']);
+  });
+
+  it('records a job once even when a second runner takes it over after a lapsed lease', async () => {
+    const server = await startTestServer();
+    await server.runner.stop();
+    const v1 = pseudoRandom(3_000_000, 'lease-v1');
+    const ids = [await upload(server, 'leased', '1.0', v1), await upload(server, 'leased', '1.1', nextBuild(v1))];
+    // A runner whose lease lapses almost at once, and a second one that takes its jobs over
+    // while the first is still diffing.
+    const hasty = new JobRunner(server.ctx, { leaseMs: 1, pollMs: 10 });
+    const steady = new JobRunner(server.ctx, { leaseMs: 60_000, pollMs: 10 });
+    hasty.start();
+    await new Promise((r) => setTimeout(r, 100));
+    steady.start();
+    const builds = await Promise.all(ids.map((id) => server.settled(id)));
+    await Promise.all([hasty.stop(), steady.stop()]);
+    expect(builds.map((b) => b.status)).toEqual(['ready', 'ready']);
+    const jobs = server.ctx.db.$client.prepare('select attempts from jobs').all() as Array<{ attempts: number }>;
+    expect(Math.max(...jobs.map((j) => j.attempts))).toBeGreaterThan(1); // a takeover happened
+    const packages = server.ctx.db.$client.prepare('select build_id, source_build_id from packages').all();
+    expect(packages).toHaveLength(3);
+    expect(new Set(packages.map((p) => JSON.stringify(p))).size).toBe(3);
+  });
+});
