@@ -12,7 +12,7 @@ import { type BucketItem, Client, CopyDestinationOptions, CopySourceOptions } fr
 import { AppError } from '../../errors.ts';
 import { statInputFile } from '../../files.ts';
 import type { ArtifactStore, ByteRange, LocalCopy, PutOptions, StoredObject } from './artifact-store.ts';
-import { assertRange, assertSha256, rangeBeyondEnd, UploadMeter } from './local-store.ts';
+import { assertRange, assertSha256, rangeBeyondEnd, UploadMeter } from './checks.ts';
 
 export interface S3StoreOptions {
   endPoint: string;
