@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+
+describe('configuration', () => {
+  it('runs on embedded defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 8080, deltaSources: 5, maxDeltaRatio: 0.6, jobAttempts: 3 });
+    expect(config.dataDir).toMatch(/\/data$/);
+    expect(config.s3).toBeUndefined();
+  });
+
+  it.each([
+    [{ FOTA_PORT: 'eighty' }, /FOTA_PORT/],
+    [{ FOTA_MAX_DELTA_RATIO: '2' }, /FOTA_MAX_DELTA_RATIO/],
+    [{ FOTA_MASTER_KEY: 'short' }, /FOTA_MASTER_KEY must be 32 bytes/],
+    [{ FOTA_ADMIN_TOKEN: 'weak' }, /FOTA_ADMIN_TOKEN must be at least 16/],
+    [{ FOTA_S3_ENDPOINT: 'http://127.0.0.1:9000' }, /set all four or none/],
+  ])('names the variable when %j is wrong', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('takes S3 settings and a hex master key', () => {
+    const config = loadConfig({
+      FOTA_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      FOTA_S3_BUCKET: 'fota',
+      FOTA_S3_ACCESS_KEY: 'a',
+      FOTA_S3_SECRET_KEY: 'b',
+      FOTA_MASTER_KEY: 'ab'.repeat(32),
+    });
+    expect(config.s3).toEqual({ endpoint: 'http://127.0.0.1:9000', bucket: 'fota', accessKey: 'a', secretKey: 'b' });
+    expect(config.masterKey).toHaveLength(32);
+  });
+});
