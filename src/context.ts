@@ -1,6 +1,7 @@
 // Builds everything the server needs once (database, artifact store, delta pool, key
 // vault, clock, logger) and passes it down. Tests build one in a temp directory.
-import { mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -24,7 +25,7 @@ export interface Context {
   vault: KeyVault;
   clock: Clock;
   log: Logger;
-  /** Scratch space for job inputs and outputs; emptied at start. */
+  /** This process's scratch space for job inputs and outputs; removed on close. */
   workDir: string;
   /** Tells the job runner new jobs are queued (the runner replaces this no-op). */
   wakeJobs: () => void;
@@ -32,9 +33,7 @@ export interface Context {
 
 export async function createContext(config: Config, options: { clock?: Clock; log?: Logger } = {}): Promise<Context> {
   const db = openDatabase(config.dataDir);
-  const workDir = join(config.dataDir, 'work');
-  rmSync(workDir, { recursive: true, force: true }); // inputs of jobs that died with the last process
-  mkdirSync(workDir, { recursive: true });
+  const workDir = makeWorkDir(join(config.dataDir, 'work'));
   return {
     config,
     db,
@@ -50,4 +49,30 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
 
 export function closeContext(ctx: Context): void {
   ctx.db.$client.close();
+  rmSync(ctx.workDir, { recursive: true, force: true });
+}
+
+/**
+ * Each server process works in `<root>/<pid>-<random>`, so processes sharing a data
+ * directory never touch each other's files; what a dead process left behind (its pid no
+ * longer runs) is removed here.
+ */
+function makeWorkDir(root: string): string {
+  mkdirSync(root, { recursive: true });
+  for (const name of readdirSync(root)) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (!pid || !isRunning(pid)) rmSync(join(root, name), { recursive: true, force: true });
+  }
+  const dir = join(root, `${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dir);
+  return dir;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
