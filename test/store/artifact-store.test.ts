@@ -1,54 +1,24 @@
 // One suite, both artifact-store backends: a local directory and S3 through the minio
 // client against a real s3rver on loopback. Whatever one backend promises, the other keeps.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BucketItem, Client } from 'minio';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ArtifactStore, StoredObject } from '../../src/store/artifacts/artifact-store.ts';
 import { createArtifactStore } from '../../src/store/artifacts/index.ts';
 import { LocalArtifactStore } from '../../src/store/artifacts/local-store.ts';
 import { S3ArtifactStore } from '../../src/store/artifacts/s3-store.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
+import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
 
-// s3rver ships no types; this is the part of its API the suite uses.
-interface S3rver {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: { address: string; port: number; silent: boolean; directory: string }) => S3rver;
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
-
-/** s3rver accepts only these credentials. */
-const S3_KEYS = { accessKey: 'S3RVER', secretKey: 'S3RVER' };
-/** The smallest part S3 allows, so a few MB already take the multipart path. */
-const PART_SIZE = 5 * 1024 * 1024;
 /** Larger than one S3 part. */
 const IMAGE = pseudoRandom(6_000_000, 'artifact-store');
 
-let s3: { server: S3rver; dir: string; port: number } | undefined;
+/** The smallest part S3 allows, so a few MB already take the multipart path. */
+const PART_SIZE = 5 * 1024 * 1024;
+const s3 = useS3rver();
 let buckets = 0;
-
-beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fota-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
-  const { port } = await server.run();
-  s3 = { server, dir, port };
-});
-
-afterAll(async () => {
-  await s3?.server.close();
-  if (s3) rmSync(s3.dir, { recursive: true, force: true });
-});
-
-function s3Server(): { port: number } {
-  if (!s3) throw new Error('s3rver did not start');
-  return s3;
-}
 
 interface OpenStore {
   store: ArtifactStore;
@@ -63,7 +33,7 @@ interface Backend {
 }
 
 function testClient(): Client {
-  return new Client({ endPoint: '127.0.0.1', port: s3Server().port, useSSL: false, ...S3_KEYS });
+  return new Client({ endPoint: '127.0.0.1', port: s3.port(), useSSL: false, ...S3_KEYS });
 }
 
 async function keys(client: Client, bucket: string, prefix: string): Promise<string[]> {
@@ -82,7 +52,7 @@ function openLocal(): { store: LocalArtifactStore; root: string; staged(): Promi
 function openS3(): { store: S3ArtifactStore; bucket: string; staged(): Promise<string[]> } {
   buckets += 1;
   const bucket = `fota-test-${buckets}`;
-  const store = S3ArtifactStore.fromUrl(`http://127.0.0.1:${s3Server().port}`, { bucket, ...S3_KEYS, partSize: PART_SIZE });
+  const store = S3ArtifactStore.fromUrl(`http://127.0.0.1:${s3.port()}`, { bucket, ...S3_KEYS, partSize: PART_SIZE });
   return { store, bucket, staged: () => keys(testClient(), bucket, 'staging/') };
 }
 

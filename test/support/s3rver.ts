@@ -1,0 +1,33 @@
+// A real S3-protocol server (s3rver) on loopback for the current test file: started
+// before its tests, stopped and removed after them.
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { tempDirFor } from './harness.ts';
+
+// s3rver ships no types; this is the part of its API the tests use.
+interface S3rver {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverClass = new (options: { address: string; port: number; silent: boolean; directory: string }) => S3rver;
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
+
+/** s3rver accepts only these credentials. */
+export const S3_KEYS = { accessKey: 'S3RVER', secretKey: 'S3RVER' };
+
+/** Registers the hooks; `port()` is valid once the file's tests run. */
+export function useS3rver(): { port(): number } {
+  let port: number | undefined;
+  beforeAll(async () => {
+    const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: tempDirFor('s3rver', afterAll) });
+    port = (await server.run()).port;
+    afterAll(() => server.close());
+  });
+  return {
+    port() {
+      if (port === undefined) throw new Error('s3rver did not start');
+      return port;
+    },
+  };
+}
