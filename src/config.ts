@@ -23,6 +23,12 @@ const envSchema = z.object({
   FOTA_MAX_DELTA_RATIO: z.coerce.number().gt(0).max(1).default(0.6),
   FOTA_JOB_ATTEMPTS: positiveInt.default(3),
   FOTA_JOB_LEASE_MS: positiveInt.default(30_000),
+  FOTA_DM_SERVER_ID: z.string().min(1).max(255).default('fota'),
+  FOTA_DM_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
+  FOTA_DM_SESSION_IDLE_SECONDS: positiveInt.default(300),
+  FOTA_INVENTORY_MAX_AGE_SECONDS: positiveInt.default(24 * 3600),
+  FOTA_NOTIFY_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
+  FOTA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   FOTA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -51,6 +57,18 @@ export interface Config {
   /** A job claim lasts this long without renewal: how soon a dead server's jobs are retried. */
   jobLeaseMs: number;
   logLevel: z.infer<typeof envSchema>['FOTA_LOG_LEVEL'];
+  dm: {
+    /** The server's name in DM (SyncHdr Source, server Cred, Package 0). */
+    serverId: string;
+    /** Largest DM message the server reads; larger ones get HTTP 413. */
+    maxMessageBytes: number;
+    sessionIdleMs: number;
+    /** DevDetail values older than this are read again at the next session. */
+    inventoryMaxAgeMs: number;
+    notifyWebhook?: string;
+    /** The base URL devices reach the server at (else taken from each request). */
+    publicUrl?: string;
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -81,6 +99,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobAttempts: e.FOTA_JOB_ATTEMPTS,
     jobLeaseMs: e.FOTA_JOB_LEASE_MS,
     logLevel: e.FOTA_LOG_LEVEL,
+    dm: {
+      serverId: e.FOTA_DM_SERVER_ID,
+      maxMessageBytes: e.FOTA_DM_MAX_MESSAGE_BYTES,
+      sessionIdleMs: e.FOTA_DM_SESSION_IDLE_SECONDS * 1000,
+      inventoryMaxAgeMs: e.FOTA_INVENTORY_MAX_AGE_SECONDS * 1000,
+      ...(e.FOTA_NOTIFY_WEBHOOK ? { notifyWebhook: e.FOTA_NOTIFY_WEBHOOK } : {}),
+      ...(e.FOTA_PUBLIC_URL ? { publicUrl: e.FOTA_PUBLIC_URL.replace(/\/$/, '') } : {}),
+    },
     ...overrides,
   };
 }
@@ -91,4 +117,28 @@ function parseMasterKey(text: string): Uint8Array {
     throw new AppError('VALIDATION', 'configuration: FOTA_MASTER_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. openssl rand -hex 32)');
   }
   return new Uint8Array(bytes);
+}
+
+// The `fota` commands that talk to a server read only these two variables; they are
+// apart from the server's schema so a client never needs the server's settings.
+// An empty value counts as unset, as `FOTA_TOKEN= fota ...` in a shell means.
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+const clientEnvSchema = z.object({
+  FOTA_SERVER: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('http://localhost:8080')),
+  FOTA_TOKEN: z.preprocess(unsetIfEmpty, z.string().optional()),
+});
+
+export interface ClientConfig {
+  server: string;
+  token?: string;
+}
+
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const parsed = clientEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('VALIDATION', `configuration: ${issue ? `${issue.path.join('.')} ${issue.message}` : 'invalid'}`);
+  }
+  const { FOTA_SERVER: server, FOTA_TOKEN: token } = parsed.data;
+  return { server, ...(token ? { token } : {}) };
 }

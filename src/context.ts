@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { DeltaPool } from './delta/pool.ts';
+import { type Notifier, WebhookNotifier } from './dm/notifier.ts';
 import { KeyVault } from './signing/vault.ts';
 import type { ArtifactStore } from './store/artifacts/artifact-store.ts';
 import { createArtifactStore } from './store/artifacts/index.ts';
@@ -27,11 +28,13 @@ export interface Context {
   log: Logger;
   /** This process's scratch space for job inputs and outputs; removed on close. */
   workDir: string;
+  /** Delivers Package 0 notifications (a webhook, or none: devices then poll). */
+  notifier: Notifier;
   /** Tells the job runner new jobs are queued (the runner replaces this no-op). */
   wakeJobs: () => void;
 }
 
-export async function createContext(config: Config, options: { clock?: Clock; log?: Logger } = {}): Promise<Context> {
+export async function createContext(config: Config, options: { clock?: Clock; log?: Logger; notifier?: Notifier } = {}): Promise<Context> {
   const db = openDatabase(config.dataDir);
   const workDir = makeWorkDir(join(config.dataDir, 'work'));
   return {
@@ -43,6 +46,7 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     clock: options.clock ?? systemClock,
     log: options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] }),
     workDir,
+    notifier: options.notifier ?? new WebhookNotifier(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}),
     wakeJobs: () => {},
   };
 }

@@ -1,6 +1,6 @@
 // Composes the HTTP application: request logging and metrics, the management API under
-// /api/v1, and the public /healthz, /metrics and OpenAPI document. DM, downloads and the
-// console mount here as they arrive.
+// /api/v1, OMA DM at /dm, and the public /healthz, /metrics and OpenAPI document.
+// Downloads and the console mount here as they arrive.
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -13,6 +13,7 @@ import { openApiDocument } from './api/openapi.ts';
 import { mountRoutes } from './api/router.ts';
 import { uploadSpec } from './api/routes/builds.ts';
 import { routeModules } from './api/routes/index.ts';
+import { mountDm } from './dm/routes.ts';
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -44,6 +45,7 @@ export function createApp(ctx: Context): Hono<ApiEnv> {
   });
 
   const specs = mountRoutes(app, ctx, routeModules);
+  mountDm(app, ctx);
   const openapi = openApiDocument(specs);
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
   app.get('/healthz', (c) => {

@@ -3,10 +3,11 @@
 import type { RouteModule } from '../router.ts';
 import type { RouteSpec } from '../spec.ts';
 import { buildRoutes } from './builds.ts';
+import { deviceRoutes } from './devices.ts';
 import { manufacturerRoutes } from './manufacturers.ts';
 import { tokenRoutes } from './tokens.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function routeSpecs(): RouteSpec[] {

@@ -13,8 +13,90 @@ export const devices = sqliteTable(
     tags: text('tags').notNull().default('[]'),
     createdAt: integer('created_at').notNull(),
     lastSeen: integer('last_seen'),
+    /** DevInfo from the last session: Man, Mod, DmV, Lang. */
+    manufacturer: text('manufacturer'),
+    /** The inventory tree as JSON: {"./DevDetail/FwV": {"value": "...", "at": ms}, ...}. */
+    inventory: text('inventory').notNull().default('{}'),
+    /** How the device authenticates: syncml:auth-md5 (default), -basic, or HMAC. */
+    authType: text('auth_type', { enum: ['md5', 'basic', 'hmac'] }).notNull().default('md5'),
+    authName: text('auth_name').notNull().default(''),
+    /** The device's password, sealed by the key vault (digest auth needs it in the clear). */
+    authSecretSealed: text('auth_secret_sealed').notNull().default(''),
+    authSecretNonce: text('auth_secret_nonce').notNull().default(''),
+    /** The nonce the server issued (base64); the device's next Cred is checked with it. */
+    clientNonce: text('client_nonce'),
+    /** The nonce the device issued to the server (base64): for the server's Cred and Package 0. */
+    serverNonce: text('server_nonce'),
+    /** Sealed server password the device expects from the server, if its account asks for one. */
+    serverSecretSealed: text('server_secret_sealed'),
+    serverSecretNonce: text('server_secret_nonce'),
+    /** Consecutive failed authentications in the current DM session (one more challenge, then stop). */
+    authFailures: integer('auth_failures').notNull().default(0),
+    webhookUrl: text('webhook_url'),
   },
   (t) => [index('devices_model_version').on(t.model, t.firmwareVersion)],
+);
+
+/** OMA DM sessions, kept in the database so any server process can continue one. */
+export const dmSessions = sqliteTable(
+  'dm_sessions',
+  {
+    /** Random token carried in RespURI; never guessable from the device's SessionID. */
+    id: text('id').primaryKey(),
+    deviceId: text('device_id')
+      .notNull()
+      .references(() => devices.id),
+    sessionId: text('session_id').notNull(),
+    state: text('state', { enum: ['open', 'ended'] }).notNull(),
+    /** The client's last MsgID and the server's last MsgID. */
+    clientMsgId: integer('client_msg_id').notNull(),
+    serverMsgId: integer('server_msg_id').notNull(),
+    /** Commands the server sent and awaits a Status for: JSON {msgId, cmdId, kind, uri, opId?}[]. */
+    awaiting: text('awaiting').notNull().default('[]'),
+    /** Commands not yet sent because the last message was full (multi-message package). */
+    pending: text('pending').notNull().default('[]'),
+    /** The last reply, resent if the client repeats its last message (a lost response). */
+    lastReply: text('last_reply'),
+    lastReplyType: text('last_reply_type'),
+    /** Client MaxMsgSize, in bytes. */
+    maxMsgSize: integer('max_msg_size'),
+    /** The device proved who it is in this session (digest/basic: once per session). */
+    authenticated: integer('authenticated', { mode: 'boolean' }).notNull().default(false),
+    /** The device accepted the server's Cred (Status 212 on our header). */
+    serverAuthenticated: integer('server_authenticated', { mode: 'boolean' }).notNull().default(false),
+    /** DevDetail freshness was checked (and Gets planned) in this session. */
+    inventoryChecked: integer('inventory_checked', { mode: 'boolean' }).notNull().default(false),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('dm_sessions_device').on(t.deviceId, t.sessionId)],
+);
+
+/** Get/Replace/Exec an operator queued for a device; sent at its next session. */
+export const dmOperations = sqliteTable(
+  'dm_operations',
+  {
+    id: text('id').primaryKey(),
+    deviceId: text('device_id')
+      .notNull()
+      .references(() => devices.id),
+    command: text('command', { enum: ['Get', 'Replace', 'Exec'] }).notNull(),
+    uri: text('uri').notNull(),
+    data: text('data'),
+    format: text('format'),
+    type: text('type'),
+    correlator: text('correlator'),
+    state: text('state', { enum: ['queued', 'sent', 'done', 'failed'] }).notNull(),
+    statusCode: integer('status_code'),
+    /** JSON array of {uri, format?, type?, data} from Results. */
+    result: text('result'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    sentAt: integer('sent_at'),
+    doneAt: integer('done_at'),
+  },
+  (t) => [index('dm_operations_device_state').on(t.deviceId, t.state)],
 );
 
 export const deployments = sqliteTable(

@@ -1,0 +1,73 @@
+// Registering devices (with their DM credentials, sealed at rest) and reading them back.
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { recordAudit } from '../store/queries/audit.ts';
+import { deploymentsOf, type DeviceRow, findDevice, insertDevice } from '../store/queries/devices.ts';
+import type { Principal } from '../tokens/tokens.ts';
+import type { DeviceView, RegisterDevice } from './schemas.ts';
+
+export type InventoryTree = Record<string, { value: string; at: number }>;
+
+export function registerDevice(ctx: Context, principal: Principal, request: RegisterDevice): DeviceView {
+  const now = ctx.clock.now();
+  const secret = ctx.vault.seal(new TextEncoder().encode(request.credentials.password));
+  const server = request.serverPassword ? ctx.vault.seal(new TextEncoder().encode(request.serverPassword)) : undefined;
+  ctx.db.transaction((tx) => {
+    if (findDevice(tx, request.id)) throw new AppError('CONFLICT', `device ${request.id} is already registered`);
+    insertDevice(tx, {
+      id: request.id,
+      model: request.model,
+      firmwareVersion: request.firmwareVersion ?? null,
+      tags: JSON.stringify(request.tags ?? []),
+      createdAt: now,
+      authType: request.credentials.authType ?? 'md5',
+      authName: request.credentials.username,
+      authSecretSealed: secret.sealed,
+      authSecretNonce: secret.nonce,
+      serverSecretSealed: server?.sealed ?? null,
+      serverSecretNonce: server?.nonce ?? null,
+      webhookUrl: request.webhookUrl ?? null,
+    });
+    // The audit keeps what was registered, never the passwords.
+    recordAudit(tx, { actor: principal.tokenId, action: 'device.register', subject: request.id, details: { model: request.model, firmwareVersion: request.firmwareVersion ?? null, authType: request.credentials.authType ?? 'md5' } }, now);
+  });
+  return deviceView(ctx, request.id);
+}
+
+export function deviceRow(ctx: Context, id: string): DeviceRow {
+  const row = findDevice(ctx.db, id);
+  if (!row) throw new AppError('NOT_FOUND', `no device ${id}`);
+  return row;
+}
+
+export function parseInventory(row: DeviceRow): InventoryTree {
+  return JSON.parse(row.inventory) as InventoryTree;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function deviceView(ctx: Context, id: string): DeviceView {
+  const row = deviceRow(ctx, id);
+  return {
+    id: row.id,
+    model: row.model,
+    manufacturer: row.manufacturer,
+    firmwareVersion: row.firmwareVersion,
+    tags: JSON.parse(row.tags) as string[],
+    authType: row.authType,
+    createdAt: new Date(row.createdAt).toISOString(),
+    lastSeen: iso(row.lastSeen),
+    inventory: Object.fromEntries(Object.entries(parseInventory(row)).map(([uri, v]) => [uri, { value: v.value, at: new Date(v.at).toISOString() }])),
+    deployments: deploymentsOf(ctx.db, id).map((d) => ({ id: d.id, buildId: d.buildId, packageId: d.packageId, state: d.state, resultCode: d.resultCode })),
+  };
+}
+
+/** The device's DM password, unsealed for digest checks (digest auth needs the clear text). */
+export function devicePassword(ctx: Context, row: DeviceRow): string {
+  return new TextDecoder().decode(ctx.vault.open(row.authSecretSealed, row.authSecretNonce));
+}
+
+export function serverPassword(ctx: Context, row: DeviceRow): string | undefined {
+  if (!row.serverSecretSealed || !row.serverSecretNonce) return undefined;
+  return new TextDecoder().decode(ctx.vault.open(row.serverSecretSealed, row.serverSecretNonce));
+}

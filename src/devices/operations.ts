@@ -1,0 +1,44 @@
+// Device management operations (remote configuration, helpdesk queries): an operator
+// queues a Get, Replace or Exec on any node; the next DM session sends it; its Status
+// code and Results are kept for the operator to read.
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { newId } from '../store/ids.ts';
+import { recordAudit } from '../store/queries/audit.ts';
+import { type DmOperationRow, findOperation, insertOperation } from '../store/queries/devices.ts';
+import type { Principal } from '../tokens/tokens.ts';
+import { deviceRow } from './devices.ts';
+import type { OperationView, QueueOperation } from './schemas.ts';
+
+export function queueOperation(ctx: Context, principal: Principal, deviceId: string, request: QueueOperation): { id: string } {
+  deviceRow(ctx, deviceId);
+  const now = ctx.clock.now();
+  const id = newId('op');
+  ctx.db.transaction((tx) => {
+    insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', createdBy: principal.tokenId, createdAt: now });
+    recordAudit(tx, { actor: principal.tokenId, action: 'operation.queue', subject: id, details: { deviceId, command: request.command, uri: request.uri } }, now);
+  });
+  return { id };
+}
+
+export function operationView(ctx: Context, deviceId: string, id: string): OperationView {
+  const row = findOperation(ctx.db, deviceId, id);
+  if (!row) throw new AppError('NOT_FOUND', `device ${deviceId} has no operation ${id}`);
+  return toView(row);
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function toView(row: DmOperationRow): OperationView {
+  return {
+    id: row.id,
+    command: row.command,
+    uri: row.uri,
+    status: row.state,
+    ...(row.statusCode === null ? {} : { statusCode: row.statusCode }),
+    ...(row.result === null ? {} : { result: JSON.parse(row.result) as OperationView['result'] }),
+    createdAt: new Date(row.createdAt).toISOString(),
+    sentAt: iso(row.sentAt),
+    doneAt: iso(row.doneAt),
+  };
+}

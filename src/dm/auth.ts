@@ -1,0 +1,234 @@
+// OMA DM 1.2 authentication as pure functions: syncml:auth-basic, syncml:auth-md5 and the
+// x-syncml-hmac header (syncml:auth-MAC). H = raw MD5, B64 = base64 with padding; see
+// PROTOCOL.md "Authentication". Nothing here does I/O or keeps state: the DM session code
+// decides which nonce is current and what to answer (212/401/407).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../errors.ts';
+
+export interface Credentials {
+  name: string;
+  password: string;
+}
+
+export interface HmacHeader {
+  /** Upper-cased; OMA DM defines only MD5, and MD5 is the default when the header omits it. */
+  algorithm: string;
+  username: string;
+  /** Base64 as sent; syntax checked, not yet verified. */
+  mac: string;
+}
+
+export const AUTH_BASIC = 'syncml:auth-basic';
+export const AUTH_MD5 = 'syncml:auth-md5';
+export const AUTH_MAC = 'syncml:auth-MAC';
+
+/** 16 bytes: 16 % 3 = 1, which avoids the client that decodes remainder-2 nonces as empty. */
+export const NONCE_LENGTH = 16;
+
+// Headers and credentials come straight from devices; anything longer is not a real client.
+const MAX_HMAC_HEADER = 1024;
+const MAX_CREDENTIAL_DATA = 1024;
+const MAX_NONCE_TEXT = 1024;
+
+const md5 = (bytes: Uint8Array): Buffer => createHash('md5').update(bytes).digest();
+const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+/**
+ * Strict base64: Buffer.from(x, 'base64') silently skips garbage, which would let
+ * "not base64" pass as some other bytes. Whitespace is dropped because XML pretty-printers
+ * and line-wrapping encoders insert it; missing padding is tolerated.
+ */
+function decodeBase64(text: string): Buffer | undefined {
+  const compact = text.replace(/[ \t\r\n]/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return undefined;
+  const unpadded = compact.replace(/=+$/, '');
+  if (unpadded.length % 4 === 1) return undefined;
+  if (compact.length !== unpadded.length && compact.length % 4 !== 0) return undefined;
+  return Buffer.from(unpadded, 'base64');
+}
+
+/** B64(H(name:password)): the shared first step of md5, HMAC and the Package 0 digest. */
+function userKey(name: string, password: string): Buffer {
+  return utf8(md5(utf8(`${name}:${password}`)).toString('base64'));
+}
+
+export function basicCredential(name: string, password: string): string {
+  return utf8(`${name}:${password}`).toString('base64');
+}
+
+/** Splits at the first colon: names cannot contain one, passwords may. */
+export function parseBasicCredential(data: string): Credentials | undefined {
+  if (data.length > MAX_CREDENTIAL_DATA) return undefined;
+  const bytes = decodeBase64(data);
+  if (bytes === undefined) return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const colon = text.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { name: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** B64(H( B64(H(name:password)) + ":" + nonce )); the nonce is raw bytes, not text. */
+export function md5Digest(name: string, password: string, nonce: Uint8Array): string {
+  return md5(Buffer.concat([userKey(name, password), utf8(':'), nonce])).toString('base64');
+}
+
+/** H( B64(H(name:password)) + ":" + nonce + ":" + B64(H(body)) ), raw 16 bytes. Package 0 uses this unencoded. */
+export function hmacMacBytes(name: string, password: string, nonce: Uint8Array, body: Uint8Array): Uint8Array {
+  const bodyHash = utf8(md5(body).toString('base64'));
+  return new Uint8Array(md5(Buffer.concat([userKey(name, password), utf8(':'), nonce, utf8(':'), bodyHash])));
+}
+
+export function hmacMac(name: string, password: string, nonce: Uint8Array, body: Uint8Array): string {
+  return b64(hmacMacBytes(name, password, nonce, body));
+}
+
+/** The header value a sender puts in `x-syncml-hmac` for this body. */
+export function hmacHeader(name: string, password: string, nonce: Uint8Array, body: Uint8Array): string {
+  return `algorithm=MD5, username="${name}", mac=${hmacMac(name, password, nonce, body)}`;
+}
+
+/**
+ * Parses `algorithm=MD5, username="<name>", mac=<b64>`. Clients differ in spacing, order,
+ * quoting and separators (`,` or `;`), so all of those are accepted; duplicated keys are
+ * refused because which one wins would be a guess. Never throws.
+ */
+export function parseHmacHeader(value: string): HmacHeader | undefined {
+  if (value.length > MAX_HMAC_HEADER) return undefined;
+  const fields = new Map<string, string>();
+  const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t';
+  const isSeparator = (c: string | undefined): boolean => c === ',' || c === ';';
+  let i = 0;
+  while (i < value.length) {
+    while (isSpace(value[i]) || isSeparator(value[i])) i++;
+    if (i >= value.length) break;
+    const keyMatch = /^[A-Za-z][A-Za-z0-9_-]*/.exec(value.slice(i));
+    if (keyMatch === null) return undefined;
+    const key = keyMatch[0].toLowerCase();
+    i += keyMatch[0].length;
+    while (isSpace(value[i])) i++;
+    if (value[i] !== '=') return undefined;
+    i++;
+    while (isSpace(value[i])) i++;
+    let fieldValue = '';
+    const quote = value[i];
+    if (quote === '"' || quote === "'") {
+      i++;
+      let closed = false;
+      while (i < value.length) {
+        const c = value[i];
+        if (c === quote) {
+          closed = true;
+          i++;
+          break;
+        }
+        if (c === '\\' && i + 1 < value.length) {
+          fieldValue += value[i + 1];
+          i += 2;
+          continue;
+        }
+        fieldValue += c;
+        i++;
+      }
+      if (!closed) return undefined;
+      while (isSpace(value[i])) i++;
+      if (i < value.length && !isSeparator(value[i])) return undefined;
+    } else {
+      const start = i;
+      while (i < value.length && !isSeparator(value[i])) i++;
+      fieldValue = value.slice(start, i).trim();
+      // An unquoted value with inner spaces means we misread the structure.
+      if (/[ \t]/.test(fieldValue)) return undefined;
+    }
+    if (fields.has(key)) return undefined;
+    fields.set(key, fieldValue);
+  }
+  const username = fields.get('username');
+  const mac = fields.get('mac');
+  const algorithm = (fields.get('algorithm') ?? 'MD5').toUpperCase();
+  if (username === undefined || username === '' || /[\u0000-\u001f\u007f]/.test(username)) return undefined;
+  if (mac === undefined || mac === '' || decodeBase64(mac) === undefined) return undefined;
+  if (algorithm === '') return undefined;
+  return { algorithm, username, mac };
+}
+
+export function newNonce(): Uint8Array {
+  return new Uint8Array(randomBytes(NONCE_LENGTH));
+}
+
+export function encodeNonce(bytes: Uint8Array): string {
+  return b64(bytes);
+}
+
+/**
+ * Decodes a NextNonce once and uses the bytes as given: libdmclient sends base64 of base64
+ * text and expects the digest over that inner text, not over a second decoding.
+ */
+export function decodeNonce(text: string): Uint8Array {
+  const bytes = text.length > MAX_NONCE_TEXT ? undefined : decodeBase64(text);
+  if (bytes === undefined) {
+    throw new AppError('VALIDATION', 'NextNonce is not valid base64 (at most 1 KiB of text)');
+  }
+  return new Uint8Array(bytes);
+}
+
+/**
+ * Compares SHA-256 digests of both sides so the comparison takes the same time whatever the
+ * lengths; timingSafeEqual on the raw values would need them equal-length and leak the length.
+ */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/**
+ * Checks a SyncML Cred (Meta Type + Data) against the account's credentials. Returns false
+ * for anything unknown or malformed; never throws. `syncml:auth-md5` needs the nonce this
+ * side issued; an empty nonce is refused because a digest over it could be replayed forever.
+ */
+export function verifyCredential(
+  cred: { type: string; data: string },
+  expected: Credentials,
+  nonce: Uint8Array | undefined,
+): boolean {
+  const type = cred.type.trim().toLowerCase();
+  if (cred.data.length > MAX_CREDENTIAL_DATA) return false;
+  if (type === AUTH_BASIC) {
+    const given = decodeBase64(cred.data);
+    if (given === undefined) return false;
+    return sameBytes(given, utf8(`${expected.name}:${expected.password}`));
+  }
+  if (type === AUTH_MD5) {
+    if (nonce === undefined || nonce.length === 0) return false;
+    const given = decodeBase64(cred.data);
+    if (given === undefined || given.length !== 16) return false;
+    const want = Buffer.from(md5Digest(expected.name, expected.password, nonce), 'base64');
+    return timingSafeEqual(given, want);
+  }
+  return false;
+}
+
+/**
+ * Checks an `x-syncml-hmac` header over the exact body bytes. The username must match the
+ * account too: the MAC covers it, but a mismatch means the client picked another account.
+ */
+export function verifyHmac(
+  headerValue: string | undefined,
+  expected: Credentials,
+  nonce: Uint8Array | undefined,
+  body: Uint8Array,
+): boolean {
+  if (headerValue === undefined || nonce === undefined || nonce.length === 0) return false;
+  const header = parseHmacHeader(headerValue);
+  if (header === undefined || header.algorithm !== 'MD5') return false;
+  const given = decodeBase64(header.mac);
+  if (given === undefined || given.length !== 16) return false;
+  const macOk = timingSafeEqual(given, hmacMacBytes(expected.name, expected.password, nonce, body));
+  return sameBytes(utf8(header.username), utf8(expected.name)) && macOk;
+}

@@ -1,0 +1,139 @@
+// Reads what the device sent: DevInfo, Alerts, Statuses and Results for the server's
+// earlier commands. Produces the Statuses the server owes and the changes to store; it
+// touches no database itself, so a message that fails half way changes nothing.
+import type { Command, Item, StatusCommand, SyncHdr } from '../codec/message.ts';
+import type { AwaitedCommand } from './state.ts';
+
+export interface OperationUpdate {
+  opId: string;
+  state: 'sent' | 'done' | 'failed';
+  statusCode?: number;
+  result?: Array<{ uri: string; data: string; format?: string; type?: string }>;
+}
+
+export interface GenericAlert {
+  type: string;
+  format?: string;
+  mark?: string;
+  source?: string;
+  data: string;
+  correlator?: string;
+}
+
+export interface ClientEffects {
+  statuses: Array<Omit<StatusCommand, 'cmdId'>>;
+  /** Node values the device reported (DevInfo Replace, Results of inventory Gets). */
+  inventory: Record<string, string>;
+  operations: OperationUpdate[];
+  awaiting: AwaitedCommand[];
+  genericAlerts: GenericAlert[];
+  /** The client's Status for the server's header (212 = it accepts the server's Cred). */
+  serverAuthStatus?: number;
+  /** NextNonce the client issued to the server (base64), for the server's next Cred. */
+  serverNonce?: string;
+  aborted: boolean;
+  /** Statuses for commands the server never sent (logged, otherwise ignored). */
+  strayStatuses: number;
+}
+
+const text = (data: Item['data']) => (data === undefined ? '' : typeof data === 'string' ? data : new TextDecoder().decode(data));
+
+function statusFor(header: SyncHdr, command: { cmdId: number; kind: string; items?: Item[] }, code: number): Omit<StatusCommand, 'cmdId'> {
+  const items = command.items ?? [];
+  return {
+    kind: 'Status',
+    msgRef: header.msgId,
+    cmdRef: command.cmdId,
+    cmd: command.kind,
+    targetRefs: items.flatMap((i) => (i.target ? [i.target] : [])),
+    sourceRefs: items.flatMap((i) => (i.source ? [i.source] : [])),
+    data: String(code),
+    items: [],
+  };
+}
+
+/** Statuses for every command of a message that is refused as a whole (e.g. failed auth). */
+export function statusesForAll(header: SyncHdr, commands: Command[], code: number): Array<Omit<StatusCommand, 'cmdId'>> {
+  return commands.filter((c) => c.kind !== 'Status' && c.kind !== 'Results').map((c) => statusFor(header, { cmdId: c.cmdId, kind: c.kind, items: 'items' in c ? c.items : [] }, code));
+}
+
+export function readClientCommands(header: SyncHdr, commands: Command[], awaitingBefore: AwaitedCommand[]): ClientEffects {
+  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
+  const find = (msgRef: number | undefined, cmdRef: number) => effects.awaiting.find((a) => a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
+  const settle = (entry: AwaitedCommand) => {
+    effects.awaiting = effects.awaiting.filter((a) => a !== entry);
+  };
+
+  for (const command of commands) {
+    switch (command.kind) {
+      case 'Status': {
+        if (command.cmdRef === 0) {
+          effects.serverAuthStatus = Number(command.data);
+          if (command.chal?.meta.nextNonce) effects.serverNonce = command.chal.meta.nextNonce;
+          break;
+        }
+        const entry = find(command.msgRef, command.cmdRef);
+        if (!entry) {
+          effects.strayStatuses += 1;
+          break;
+        }
+        const code = Number(command.data);
+        const ok = code >= 200 && code < 300;
+        // A successful Get stays open until its Results arrive (right after the Status).
+        if (!(ok && entry.kind === 'Get' && !entry.resultsSeen)) settle(entry);
+        if (entry.opId) {
+          const done = !ok || entry.kind !== 'Get' || entry.resultsSeen;
+          effects.operations.push({ opId: entry.opId, state: ok ? (done ? 'done' : 'sent') : 'failed', statusCode: code });
+        }
+        break;
+      }
+      case 'Results': {
+        const entry = find(command.msgRef, command.cmdRef);
+        const values = command.items.map((i) => ({ uri: i.source ?? i.target ?? '', data: text(i.data), ...(i.meta?.format ? { format: i.meta.format } : {}), ...(i.meta?.type ? { type: i.meta.type } : {}) }));
+        for (const v of values) if (v.uri) effects.inventory[v.uri] = v.data;
+        if (!entry) {
+          effects.strayStatuses += 1;
+          break;
+        }
+        entry.resultsSeen = true;
+        if (entry.opId) {
+          const previous = effects.operations.find((o) => o.opId === entry.opId);
+          const update: OperationUpdate = { opId: entry.opId, state: 'done', statusCode: previous?.statusCode ?? 200, result: values };
+          effects.operations = [...effects.operations.filter((o) => o.opId !== entry.opId), update];
+        }
+        settle(entry);
+        break;
+      }
+      case 'Alert': {
+        effects.statuses.push(statusFor(header, command, 200));
+        if (command.data === '1223') effects.aborted = true;
+        if (command.data === '1226') {
+          for (const item of command.items) {
+            effects.genericAlerts.push({
+              type: (item.meta?.type ?? '').replace(/^Reversed-Domain-Name:\s*/i, ''),
+              ...(item.meta?.format ? { format: item.meta.format } : {}),
+              ...(item.meta?.mark ? { mark: item.meta.mark } : {}),
+              ...(item.source ? { source: item.source } : {}),
+              data: text(item.data),
+              ...(command.correlator ? { correlator: command.correlator } : {}),
+            });
+          }
+        }
+        break;
+      }
+      case 'Replace':
+      case 'Add': {
+        for (const item of command.items) {
+          const uri = item.source ?? item.target;
+          if (uri) effects.inventory[uri] = text(item.data);
+        }
+        effects.statuses.push(statusFor(header, command, 200));
+        break;
+      }
+      default:
+        // A DM client sends only Replace, Results, Alert and Status; anything else is not allowed.
+        effects.statuses.push(statusFor(header, { cmdId: command.cmdId, kind: command.kind, items: 'items' in command ? command.items : [] }, 405));
+    }
+  }
+  return effects;
+}

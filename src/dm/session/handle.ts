@@ -1,0 +1,236 @@
+// One OMA DM message in, one reply out. Everything is worked out in memory first
+// (decode, authenticate, read the device's commands, plan and build the reply); then one
+// transaction stores the session, the device's inventory, the operations and the audit.
+// A message that fails anywhere before that stores nothing.
+import { randomBytes } from 'node:crypto';
+import type { Context } from '../../context.ts';
+import { devicePassword, parseInventory, serverPassword } from '../../devices/devices.ts';
+import { AppError } from '../../errors.ts';
+import { recordAudit } from '../../store/queries/audit.ts';
+import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession, insertSession, queuedOperations, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
+import { AUTH_MD5, decodeNonce, md5Digest } from '../auth.ts';
+import type { Cred, SyncMessage } from '../codec/message.ts';
+import { decodeMessage, encodeMessage } from '../codec/syncml.ts';
+import { authenticate } from './authenticate.ts';
+import { readClientCommands, statusesForAll } from './client-commands.ts';
+import { buildReply } from './reply.ts';
+import { awaitingSchema, INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
+
+export interface DmRequest {
+  body: Uint8Array;
+  contentType: string;
+  /** The session token from the RespURI the server handed out, if the device used it. */
+  token?: string;
+  hmacHeader?: string;
+  /** This endpoint's URL as devices reach it (SyncHdr Source, base of RespURI). */
+  serverUrl: string;
+}
+
+export interface DmResponse {
+  status: number;
+  contentType: string;
+  body: Uint8Array;
+}
+
+const REFUSED_COMMAND = 215; // "not executed": the message as a whole was refused
+
+export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
+  const limits = { maxBytes: ctx.config.dm.maxMessageBytes, maxDepth: 32, maxElements: 20_000 };
+  let message: SyncMessage;
+  try {
+    message = decodeMessage(request.body, request.contentType, limits);
+  } catch (err) {
+    if (err instanceof AppError) return plain(err.code === 'TOO_LARGE' ? 413 : 400, `cannot read the SyncML message: ${err.message}`);
+    throw err;
+  }
+  const encode = (m: SyncMessage) => encodeMessage(m, request.contentType);
+  const respond = (m: SyncMessage, bytes = encode(m)): DmResponse => ({ status: 200, contentType: request.contentType, body: bytes });
+  const h = message.header;
+  const now = ctx.clock.now();
+  const log = ctx.log.child({ devId: h.source, sessionId: h.sessionId, msgId: h.msgId });
+
+  // A reply that refuses the whole message: header Status and the same answer for every command.
+  const refuse = (headerStatus: number, commandStatus: number, msgId = 1) =>
+    respond(
+      buildReply({ received: h, headerStatus, statuses: statusesForAll(h, message.commands, commandStatus), commands: [], askForMore: false, msgId, serverUrl: request.serverUrl, ownMaxMsgSize: ctx.config.dm.maxMessageBytes, encode }).message,
+    );
+
+  if (h.verDTD !== '1.2') return refuse(505, REFUSED_COMMAND); // DTD version not supported
+  if (h.verProto !== 'DM/1.2') return refuse(513, REFUSED_COMMAND); // protocol version not supported
+
+  const device = findDevice(ctx.db, h.source);
+  if (!device) {
+    // Refused and recorded; no session state for a device nobody registered.
+    ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.unknown-device', subject: h.source.slice(0, 200), details: { sessionId: h.sessionId } }, now));
+    log.warn('DM message from an unknown device refused');
+    return refuse(403, 403);
+  }
+
+  // The session: by RespURI token, else by (device, SessionID) for clients that ignore RespURI.
+  let session: DmSessionRow | undefined = request.token ? findSession(ctx.db, request.token) : findOpenSession(ctx.db, device.id, h.sessionId);
+  if (request.token && (!session || session.deviceId !== device.id || session.sessionId !== h.sessionId)) return refuse(404, REFUSED_COMMAND);
+  if (session && (session.state === 'ended' || session.expiresAt < now)) {
+    if (request.token) return refuse(408, REFUSED_COMMAND); // that session is over: start a new one
+    session = undefined;
+  }
+  if (session) {
+    if (h.msgId === session.clientMsgId && session.lastReply && session.lastReplyType === request.contentType) {
+      return respond(message, Buffer.from(session.lastReply, 'base64')); // the device lost our reply: send it again
+    }
+    if (h.msgId !== session.clientMsgId + 1) {
+      log.warn({ expected: session.clientMsgId + 1 }, 'DM message out of order refused');
+      return refuse(400, REFUSED_COMMAND, session.serverMsgId + 1);
+    }
+  }
+  const current: DmSessionRow = session ?? newSession(device, h.sessionId, h.msgId - 1, now);
+  const isNew = session === undefined;
+
+  // Authentication. A fresh session start forgets failures of earlier attempts.
+  const decision = authenticate({
+    authType: device.authType,
+    credentials: { name: device.authName, password: devicePassword(ctx, device) },
+    clientNonce: device.clientNonce,
+    authFailures: isNew && h.msgId === 1 ? 0 : device.authFailures,
+    ...(h.cred ? { cred: h.cred } : {}),
+    ...(request.hmacHeader ? { hmacHeader: request.hmacHeader } : {}),
+    body: request.body,
+    sessionAuthenticated: current.authenticated,
+  });
+  const msgId = current.serverMsgId + 1;
+  const respUri = `${request.serverUrl}?s=${current.id}`;
+
+  if (!decision.ok) {
+    const reply = buildReply({ received: h, headerStatus: decision.status, ...(decision.chal ? { chal: decision.chal } : {}), statuses: statusesForAll(h, message.commands, decision.status), commands: [], askForMore: false, msgId, serverUrl: request.serverUrl, respUri, ownMaxMsgSize: ctx.config.dm.maxMessageBytes, encode });
+    ctx.db.transaction((tx) => {
+      updateDevice(tx, device.id, { clientNonce: decision.clientNonce, authFailures: decision.authFailures, lastSeen: now });
+      saveSession(tx, current, isNew, { clientMsgId: h.msgId, serverMsgId: msgId, state: decision.chal ? 'open' : 'ended', lastReply: Buffer.from(reply.bytes).toString('base64'), lastReplyType: request.contentType, updatedAt: now, expiresAt: now + ctx.config.dm.sessionIdleMs });
+      if (decision.status === 401) recordAudit(tx, { actor: 'dm', action: 'dm.auth-failed', subject: device.id, details: { sessionId: h.sessionId, failures: decision.authFailures } }, now);
+    });
+    log.info({ status: decision.status }, 'DM authentication challenge');
+    return respond(reply.message, reply.bytes);
+  }
+
+  // What the device said, and what the server sends next.
+  const effects = readClientCommands(h, message.commands, awaitingSchema.parse(JSON.parse(current.awaiting)));
+  if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
+  const askForMore = !message.final && !effects.aborted;
+  const planned: ServerCommand[] = [];
+  const handedOver: string[] = [];
+  let inventoryChecked = current.inventoryChecked;
+  if (message.final && !effects.aborted) {
+    planned.push(...pendingSchema.parse(JSON.parse(current.pending)));
+    if (!inventoryChecked) {
+      planned.push(...staleInventory(device, effects.inventory, now, ctx.config.dm.inventoryMaxAgeMs));
+      inventoryChecked = true;
+    }
+    for (const op of queuedOperations(ctx.db, device.id)) {
+      planned.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
+      handedOver.push(op.id);
+    }
+  }
+  const serverAuthenticated = current.serverAuthenticated || effects.serverAuthStatus === 212;
+  const serverNonce = effects.serverNonce ?? device.serverNonce;
+  const reply = buildReply({
+    received: h,
+    headerStatus: decision.status,
+    ...(decision.chal ? { chal: decision.chal } : {}),
+    statuses: effects.statuses,
+    commands: askForMore ? [] : planned,
+    askForMore,
+    msgId,
+    serverUrl: request.serverUrl,
+    respUri,
+    ...serverCred(ctx, device, serverAuthenticated, serverNonce),
+    ...(h.meta?.maxMsgSize ? { maxMsgSize: h.meta.maxMsgSize } : current.maxMsgSize ? { maxMsgSize: current.maxMsgSize } : {}),
+    ownMaxMsgSize: ctx.config.dm.maxMessageBytes,
+    encode,
+  });
+  const ended = effects.aborted || (message.final && reply.sent.length === 0 && reply.leftover.length === 0);
+  const awaiting = [...effects.awaiting, ...reply.sent];
+
+  ctx.db.transaction((tx) => {
+    const inventory = parseInventory(device);
+    for (const [uri, value] of Object.entries(effects.inventory)) inventory[uri] = { value, at: now };
+    updateDevice(tx, device.id, {
+      lastSeen: now,
+      clientNonce: decision.clientNonce,
+      authFailures: 0,
+      inventory: JSON.stringify(inventory),
+      ...(effects.inventory['./DevInfo/Man'] ? { manufacturer: effects.inventory['./DevInfo/Man'] } : {}),
+      ...(effects.inventory['./DevDetail/FwV'] ? { firmwareVersion: effects.inventory['./DevDetail/FwV'] } : {}),
+      ...(serverNonce ? { serverNonce } : {}),
+    });
+    saveSession(tx, current, isNew, {
+      state: ended ? 'ended' : 'open',
+      authenticated: true,
+      serverAuthenticated,
+      inventoryChecked,
+      clientMsgId: h.msgId,
+      serverMsgId: msgId,
+      awaiting: JSON.stringify(awaiting),
+      pending: JSON.stringify(reply.leftover),
+      lastReply: Buffer.from(reply.bytes).toString('base64'),
+      lastReplyType: request.contentType,
+      ...(h.meta?.maxMsgSize ? { maxMsgSize: h.meta.maxMsgSize } : {}),
+      updatedAt: now,
+      expiresAt: now + ctx.config.dm.sessionIdleMs,
+    });
+    for (const opId of handedOver) updateOperation(tx, opId, { state: 'sent', sentAt: now });
+    for (const update of effects.operations) {
+      updateOperation(tx, update.opId, {
+        state: update.state,
+        ...(update.statusCode === undefined ? {} : { statusCode: update.statusCode }),
+        ...(update.result ? { result: JSON.stringify(update.result) } : {}),
+        ...(update.state === 'sent' ? {} : { doneAt: now }),
+      });
+    }
+    for (const alert of effects.genericAlerts) recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
+  });
+  log.info({ commands: reply.sent.length, pending: reply.leftover.length, ended }, 'DM message answered');
+  return respond(reply.message, reply.bytes);
+}
+
+function plain(status: number, text: string): DmResponse {
+  return { status, contentType: 'text/plain; charset=utf-8', body: new TextEncoder().encode(`${text}\n`) };
+}
+
+function newSession(device: DeviceRow, sessionId: string, clientMsgId: number, now: number): DmSessionRow {
+  return {
+    id: `dms_${randomBytes(18).toString('base64url')}`,
+    deviceId: device.id,
+    sessionId,
+    state: 'open',
+    clientMsgId,
+    serverMsgId: 0,
+    awaiting: '[]',
+    pending: '[]',
+    lastReply: null,
+    lastReplyType: null,
+    maxMsgSize: null,
+    authenticated: false,
+    serverAuthenticated: false,
+    inventoryChecked: false,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now,
+  };
+}
+
+function saveSession(tx: Parameters<typeof insertSession>[0], current: DmSessionRow, isNew: boolean, changes: Partial<DmSessionRow>): void {
+  if (isNew) insertSession(tx, { ...current, ...changes });
+  else updateSession(tx, current.id, changes);
+}
+
+/** Gets for DevDetail values the server has not seen recently (nor in this very message). */
+function staleInventory(device: DeviceRow, reported: Record<string, string>, now: number, maxAgeMs: number): ServerCommand[] {
+  const known = parseInventory(device);
+  return INVENTORY_NODES.filter((uri) => reported[uri] === undefined && !(known[uri] && now - known[uri].at <= maxAgeMs)).map((uri) => ({ kind: 'Get' as const, uri, purpose: 'inventory' as const }));
+}
+
+/** The server's own Cred, sent until the device accepts it, when its account expects one. */
+function serverCred(ctx: Context, device: DeviceRow, accepted: boolean, serverNonce: string | null): { cred?: Cred } {
+  const password = accepted ? undefined : serverPassword(ctx, device);
+  if (!password) return {};
+  const nonce = serverNonce ? decodeNonce(serverNonce) : new Uint8Array(0);
+  return { cred: { meta: { type: AUTH_MD5, format: 'b64' }, data: md5Digest(ctx.config.dm.serverId, password, nonce) } };
+}

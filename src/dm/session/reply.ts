@@ -1,0 +1,81 @@
+// Builds the server's reply message: Statuses first (header Status at CmdRef 0), then
+// the server's commands, within the MaxMsgSize the device declared. Commands that do not
+// fit wait for the next message; only the last message of a package carries Final.
+import type { Chal, Command, Cred, StatusCommand, SyncHdr, SyncMessage } from '../codec/message.ts';
+import type { AwaitedCommand, ServerCommand } from './state.ts';
+
+export interface ReplyInput {
+  received: SyncHdr;
+  headerStatus: number;
+  chal?: Chal;
+  statuses: Array<Omit<StatusCommand, 'cmdId'>>;
+  commands: ServerCommand[];
+  /** Ask the device for the rest of its package (it sent a message without Final). */
+  askForMore: boolean;
+  msgId: number;
+  serverUrl: string;
+  respUri?: string;
+  cred?: Cred;
+  /** Largest reply the device accepts (its MaxMsgSize), if it said. */
+  maxMsgSize?: number;
+  ownMaxMsgSize: number;
+  encode: (message: SyncMessage) => Uint8Array;
+}
+
+export interface Reply {
+  message: SyncMessage;
+  bytes: Uint8Array;
+  sent: AwaitedCommand[];
+  /** Commands that did not fit; they go out in the next message. */
+  leftover: ServerCommand[];
+}
+
+function toSyncCommand(command: ServerCommand, cmdId: number): Command {
+  const meta = command.format || command.type ? { ...(command.format ? { format: command.format } : {}), ...(command.type ? { type: command.type } : {}) } : undefined;
+  const item = { target: command.uri, ...(command.data === undefined ? {} : { data: command.data }) };
+  if (command.kind === 'Exec') return { kind: 'Exec', cmdId, ...(meta ? { meta } : {}), ...(command.correlator ? { correlator: command.correlator } : {}), items: [item] };
+  return { kind: command.kind, cmdId, ...(meta ? { meta } : {}), items: [item] };
+}
+
+export function buildReply(input: ReplyInput): Reply {
+  const { received } = input;
+  const header: SyncHdr = {
+    verDTD: '1.2',
+    verProto: 'DM/1.2',
+    sessionId: received.sessionId,
+    msgId: input.msgId,
+    target: received.source,
+    source: input.serverUrl,
+    ...(input.respUri ? { respUri: input.respUri } : {}),
+    ...(input.cred ? { cred: input.cred } : {}),
+    meta: { maxMsgSize: input.ownMaxMsgSize },
+  };
+  const headerStatus: StatusCommand = {
+    kind: 'Status',
+    cmdId: 1,
+    msgRef: received.msgId,
+    cmdRef: 0,
+    cmd: 'SyncHdr',
+    targetRefs: [received.target],
+    sourceRefs: [received.source],
+    ...(input.chal ? { chal: input.chal } : {}),
+    data: String(input.headerStatus),
+    items: [],
+  };
+  const statuses: Command[] = [headerStatus, ...input.statuses.map((s, i) => ({ ...s, cmdId: i + 2 }))];
+  let next = statuses.length + 1;
+  const more: Command[] = input.askForMore ? [{ kind: 'Alert', cmdId: next++, data: '1222', items: [{ target: received.target, source: received.source }] }] : [];
+
+  let count = input.commands.length;
+  for (;;) {
+    const chosen = input.commands.slice(0, count);
+    const sent = chosen.map((c, i) => ({ ...c, msgId: input.msgId, cmdId: next + i }));
+    const message: SyncMessage = { header, commands: [...statuses, ...more, ...sent.map((c) => toSyncCommand(c, c.cmdId))], final: count === input.commands.length && !input.askForMore };
+    const bytes = input.encode(message);
+    // Drop commands from the end until the message fits; Statuses always go.
+    if (input.maxMsgSize === undefined || bytes.length <= input.maxMsgSize || count === 0) {
+      return { message, bytes, sent, leftover: input.commands.slice(count) };
+    }
+    count -= 1;
+  }
+}
