@@ -55,3 +55,6 @@ export function hasTool(tool: string, debianPackage: string): boolean {
     return false;
   }
 }
+
+/** The SyncML sample messages of a whole FUMO flow (copied from shared/protocol-samples). */
+export const SYNCML_SAMPLES = resolve('test/fixtures/syncml');
