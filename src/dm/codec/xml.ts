@@ -1,0 +1,468 @@
+// XML encoding of SyncML DM 1.2: a strict parser for the small XML subset SyncML uses, and
+// the matching serializer. Hand-written rather than built on a general XML library so that
+// everything SyncML never needs (DOCTYPE, entity declarations, attributes, processing
+// instructions) is refused before it can cost memory or time, and limits are checked while
+// parsing instead of after a whole tree has been built. Input is untrusted device traffic.
+import { AppError } from '../../errors.ts';
+import { DEFAULT_LIMITS, type DecodeLimits, type Page, type SyncContent, type SyncElement } from './element.ts';
+import { METINF_NAMESPACE, SYNCML_NAMESPACE } from './message.ts';
+
+/** A DOCTYPE that only names the SyncML DTD (no internal subset, so no entities). */
+const EXTERNAL_DOCTYPE = /^<!DOCTYPE\s+SyncML(?:\s+(?:PUBLIC\s+"[^"<>\[\]]*"\s+"[^"<>\[\]]*"|SYSTEM\s+"[^"<>\[\]]*"))?\s*>/i;
+
+/** Element names of the MetInf code page; inside `<Meta>` they belong to page 'metinf'. */
+export const METINF_ELEMENTS: ReadonlySet<string> = new Set([
+  'Anchor',
+  'EMI',
+  'FieldLevel',
+  'Format',
+  'FreeID',
+  'FreeMem',
+  'Last',
+  'Mark',
+  'MaxMsgSize',
+  'MaxObjSize',
+  'Mem',
+  'MetInf',
+  'Next',
+  'NextNonce',
+  'SharedMem',
+  'Size',
+  'Type',
+  'Version',
+]);
+
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+
+// ASCII names only: SyncML has no others, and refusing ':' keeps namespace prefixes (which
+// would need xmlns:* attributes we refuse) out.
+const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
+const NAME_EXACT = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const ATTRIBUTE_NAME = /[A-Za-z_:][A-Za-z0-9_.:-]*/y;
+const WHITESPACE = /[ \t\n]*/y;
+// XML whitespace only (line breaks are already normalized): a no-break space is content.
+const ONLY_WHITESPACE = /^[ \t\n]*$/;
+const DECLARATION = new RegExp(
+  [
+    `<\\?xml[ \\t\\n]+version[ \\t\\n]*=[ \\t\\n]*(["'])1\\.[0-9]+\\1`,
+    `(?:[ \\t\\n]+encoding[ \\t\\n]*=[ \\t\\n]*(["'])([A-Za-z][A-Za-z0-9._-]*)\\2)?`,
+    `(?:[ \\t\\n]+standalone[ \\t\\n]*=[ \\t\\n]*(["'])(?:yes|no)\\4)?[ \\t\\n]*\\?>`,
+  ].join(''),
+  'y',
+);
+// Characters XML 1.0 cannot carry at all, not even as character references.
+const FORBIDDEN_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+// A Map, not an object literal: "&constructor;" must not find Object.prototype.constructor.
+const PREDEFINED_ENTITIES: ReadonlyMap<string, string> = new Map([
+  ['lt', '<'],
+  ['gt', '>'],
+  ['amp', '&'],
+  ['quot', '"'],
+  ['apos', "'"],
+]);
+
+function invalid(message: string): never {
+  throw new AppError('VALIDATION', message);
+}
+
+function tooLarge(message: string): never {
+  throw new AppError('TOO_LARGE', message);
+}
+
+function describeCharacter(char: string): string {
+  return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Turns the input into a string, refusing oversized input before any parsing work. */
+function decodeInput(input: string | Uint8Array, limits: DecodeLimits): string {
+  if (typeof input === 'string') {
+    // Every character is at least one UTF-8 byte, so the cheap length check goes first.
+    if (input.length > limits.maxBytes || Buffer.byteLength(input, 'utf8') > limits.maxBytes) {
+      tooLarge(`XML message is larger than the limit of ${limits.maxBytes} bytes`);
+    }
+    if (!input.isWellFormed()) invalid('XML message contains a lone UTF-16 surrogate');
+    return input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  }
+  if (input.byteLength > limits.maxBytes) {
+    tooLarge(`XML message of ${input.byteLength} bytes is larger than the limit of ${limits.maxBytes} bytes`);
+  }
+  try {
+    // fatal: a message with broken UTF-8 is refused rather than silently patched with U+FFFD.
+    return new TextDecoder('utf-8', { fatal: true }).decode(input);
+  } catch (error) {
+    throw new AppError('VALIDATION', 'XML message is not valid UTF-8', { cause: error });
+  }
+}
+
+interface Frame {
+  element: SyncElement;
+  /** Default namespace in scope, as a page. */
+  namespace: Page;
+  /** Inside a `<Meta>` element, where MetInf names mean MetInf elements. */
+  inMeta: boolean;
+}
+
+class Parser {
+  private pos = 0;
+  private readonly stack: Frame[] = [];
+  private elements = 0;
+  private root: SyncElement | undefined;
+
+  constructor(
+    private readonly src: string,
+    private readonly limits: DecodeLimits,
+  ) {}
+
+  parse(): SyncElement {
+    this.declaration();
+    this.misc('before the root element');
+    if (this.pos >= this.src.length) this.fail('XML message has no root element');
+    this.content();
+    this.misc('after the root element');
+    if (this.pos < this.src.length) this.fail('content after the root element is not allowed');
+    if (this.root === undefined) this.fail('XML message has no root element');
+    return this.root;
+  }
+
+  private fail(message: string, at: number = this.pos): never {
+    const before = this.src.slice(0, at);
+    const line = before.split('\n').length;
+    const column = at - before.lastIndexOf('\n');
+    invalid(`${message} (line ${line}, column ${column})`);
+  }
+
+  private declaration(): void {
+    if (!this.src.startsWith('<?xml', 0)) return;
+    const next = this.src.charAt(5);
+    // "<?xml-stylesheet ..." is a processing instruction, not the declaration.
+    if (next !== ' ' && next !== '\t' && next !== '\n') return;
+    DECLARATION.lastIndex = 0;
+    const match = DECLARATION.exec(this.src);
+    if (match === null) this.fail('malformed XML declaration');
+    const encoding = match[3];
+    if (encoding !== undefined && !/^(?:utf-?8|us-ascii)$/i.test(encoding)) {
+      this.fail(`unsupported XML encoding "${encoding}": SyncML XML must be UTF-8`);
+    }
+    this.pos = DECLARATION.lastIndex;
+  }
+
+  /**
+   * libwbxml and some Java clients write `<!DOCTYPE SyncML PUBLIC "..." "...">`. A DOCTYPE
+   * that only names the DTD is skipped (never fetched); one with an internal subset could
+   * declare entities and is refused.
+   */
+  private externalDoctype(): void {
+    const match = EXTERNAL_DOCTYPE.exec(this.src.slice(this.pos, this.pos + 512));
+    if (!match) this.fail('DOCTYPE declarations with an internal subset are not allowed: SyncML needs none and they enable entity expansion attacks');
+    this.pos += match[0].length;
+  }
+
+  /** Whitespace and comments outside the root; anything else there is refused. */
+  private misc(where: string): void {
+    for (;;) {
+      this.skipWhitespace();
+      if (this.src.startsWith('<!--', this.pos)) {
+        this.comment();
+      } else if (this.src.startsWith('<!DOCTYPE', this.pos)) {
+        this.externalDoctype();
+      } else if (this.src.startsWith('<?', this.pos)) {
+        this.processingInstruction();
+      } else if (this.pos < this.src.length && this.src.charAt(this.pos) !== '<') {
+        this.fail(`text ${where} is not allowed`);
+      } else {
+        return;
+      }
+    }
+  }
+
+  private skipWhitespace(): void {
+    WHITESPACE.lastIndex = this.pos;
+    WHITESPACE.exec(this.src);
+    this.pos = WHITESPACE.lastIndex;
+  }
+
+  private comment(): void {
+    const end = this.src.indexOf('-->', this.pos + 4);
+    if (end === -1) this.fail('unterminated comment');
+    if (this.src.slice(this.pos + 4, end).includes('--')) this.fail('"--" is not allowed inside a comment');
+    this.pos = end + 3;
+  }
+
+  private processingInstruction(): never {
+    const declaration = /<\?xml[ \t\n?]/y;
+    declaration.lastIndex = this.pos;
+    this.fail(declaration.test(this.src) ? 'the XML declaration must come first' : 'processing instructions are not allowed');
+  }
+
+  /** The root element and everything in it, iteratively so depth cannot exhaust the stack. */
+  private content(): void {
+    const src = this.src;
+    for (;;) {
+      const top = this.stack.at(-1);
+      if (top === undefined && this.root !== undefined) return;
+      const lt = src.indexOf('<', this.pos);
+      if (top === undefined) {
+        // misc() guarantees we stand on '<' here.
+        this.startTag();
+        continue;
+      }
+      if (lt === -1) this.fail(`unclosed element <${top.element.name}>`, src.length);
+      if (lt > this.pos) {
+        this.text(top, this.decodeText(src.slice(this.pos, lt), this.pos));
+        this.pos = lt;
+      }
+      if (src.startsWith('</', lt)) {
+        this.endTag(top);
+      } else if (src.startsWith('<!--', lt)) {
+        this.comment();
+      } else if (src.startsWith('<![CDATA[', lt)) {
+        const end = src.indexOf(']]>', lt + 9);
+        if (end === -1) this.fail('unterminated CDATA section');
+        this.text(top, src.slice(lt + 9, end));
+        this.pos = end + 3;
+      } else if (src.startsWith('<!DOCTYPE', lt)) {
+        this.fail('DOCTYPE declarations are not allowed: SyncML needs none and they enable entity expansion attacks');
+      } else if (src.startsWith('<!', lt)) {
+        this.fail('markup declarations are not allowed');
+      } else if (src.startsWith('<?', lt)) {
+        this.processingInstruction();
+      } else {
+        this.startTag();
+      }
+    }
+  }
+
+  private text(frame: Frame, text: string): void {
+    if (text === '') return;
+    const children = frame.element.children;
+    const last = children.at(-1);
+    // Text split by comments or CDATA sections is still one text.
+    if (typeof last === 'string') children[children.length - 1] = last + text;
+    else children.push(text);
+  }
+
+  private readName(what: string): string {
+    NAME.lastIndex = this.pos;
+    const match = NAME.exec(this.src);
+    if (match === null) this.fail(`expected ${what}`);
+    this.pos = NAME.lastIndex;
+    return match[0];
+  }
+
+  private startTag(): void {
+    const start = this.pos;
+    this.pos += 1;
+    const name = this.readName('an element name after "<"');
+    let xmlns: string | undefined;
+    let selfClosing = false;
+    for (;;) {
+      const before = this.pos;
+      this.skipWhitespace();
+      const char = this.src.charAt(this.pos);
+      if (char === '>') {
+        this.pos += 1;
+        break;
+      }
+      if (this.src.startsWith('/>', this.pos)) {
+        this.pos += 2;
+        selfClosing = true;
+        break;
+      }
+      if (char === '') this.fail(`unterminated start tag <${name}>`, start);
+      if (this.pos === before) this.fail(`malformed start tag <${name}>`);
+      ATTRIBUTE_NAME.lastIndex = this.pos;
+      const attribute = ATTRIBUTE_NAME.exec(this.src);
+      if (attribute === null) this.fail(`malformed start tag <${name}>`);
+      if (attribute[0] !== 'xmlns') {
+        this.fail(`attribute "${attribute[0]}" on <${name}> is not allowed: SyncML uses no attributes`);
+      }
+      if (xmlns !== undefined) this.fail(`duplicate xmlns attribute on <${name}>`);
+      this.pos = ATTRIBUTE_NAME.lastIndex;
+      this.skipWhitespace();
+      if (this.src.charAt(this.pos) !== '=') this.fail(`expected "=" after xmlns on <${name}>`);
+      this.pos += 1;
+      this.skipWhitespace();
+      const quote = this.src.charAt(this.pos);
+      if (quote !== '"' && quote !== "'") this.fail(`attribute value on <${name}> must be quoted`);
+      const end = this.src.indexOf(quote, this.pos + 1);
+      if (end === -1) this.fail(`unterminated attribute value on <${name}>`);
+      const raw = this.src.slice(this.pos + 1, end);
+      if (raw.includes('<')) this.fail(`"<" is not allowed in an attribute value on <${name}>`);
+      xmlns = this.decodeText(raw, this.pos + 1);
+      this.pos = end + 1;
+    }
+
+    const parent = this.stack.at(-1);
+    this.elements += 1;
+    if (this.elements > this.limits.maxElements) {
+      tooLarge(`XML message has more than ${this.limits.maxElements} elements`);
+    }
+    if (this.stack.length + 1 > this.limits.maxDepth) {
+      tooLarge(`XML message nests elements deeper than ${this.limits.maxDepth} levels`);
+    }
+
+    let namespace: Page = parent?.namespace ?? 'syncml';
+    if (parent === undefined) {
+      if (name !== 'SyncML') this.fail(`root element must be <SyncML>, not <${name}>`, start);
+      if (xmlns === undefined || xmlns.toLowerCase() !== SYNCML_NAMESPACE.toLowerCase()) {
+        this.fail(`root element <SyncML> must declare xmlns="${SYNCML_NAMESPACE}"`, start);
+      }
+    } else if (xmlns !== undefined) {
+      const value = xmlns.toLowerCase();
+      if (value === SYNCML_NAMESPACE.toLowerCase()) {
+        namespace = 'syncml';
+      } else if (value === METINF_NAMESPACE) {
+        // Clients put it on each MetInf element or (some) once on <Meta>; nowhere else is sane.
+        if (name !== 'Meta' && !METINF_ELEMENTS.has(name)) {
+          this.fail(`xmlns="${METINF_NAMESPACE}" is not allowed on <${name}>`, start);
+        }
+        namespace = 'metinf';
+      } else {
+        this.fail(`unknown namespace "${xmlns}" on <${name}>`, start);
+      }
+    }
+    const inMeta = parent !== undefined && (parent.inMeta || parent.element.name === 'Meta');
+    const isMetInf = name !== 'Meta' && METINF_ELEMENTS.has(name) && (namespace === 'metinf' || inMeta);
+    const page: Page = isMetInf ? 'metinf' : 'syncml';
+
+    const element: SyncElement = { name, page, children: [] };
+    if (parent === undefined) this.root = element;
+    else parent.element.children.push(element);
+    if (!selfClosing) this.stack.push({ element, namespace, inMeta });
+  }
+
+  private endTag(top: Frame): void {
+    const start = this.pos;
+    this.pos += 2;
+    const name = this.readName('an element name after "</"');
+    this.skipWhitespace();
+    if (this.src.charAt(this.pos) !== '>') this.fail(`malformed end tag </${name}>`, start);
+    if (name !== top.element.name) this.fail(`end tag </${name}> does not match <${top.element.name}>`, start);
+    this.pos += 1;
+    this.stack.pop();
+    const children = top.element.children;
+    // Whitespace between elements is layout, not content; text in leaf elements is kept as is.
+    if (children.some((child) => typeof child !== 'string')) {
+      top.element.children = children.filter((child) => typeof child !== 'string' || !ONLY_WHITESPACE.test(child));
+    }
+  }
+
+  /** Expands the five predefined entities and character references; nothing else exists. */
+  private decodeText(raw: string, at: number): string {
+    const cdataEnd = raw.indexOf(']]>');
+    if (cdataEnd !== -1) this.fail('"]]>" is not allowed in text', at + cdataEnd);
+    let amp = raw.indexOf('&');
+    if (amp === -1) return raw;
+    let out = '';
+    let from = 0;
+    while (amp !== -1) {
+      out += raw.slice(from, amp);
+      const semicolon = raw.indexOf(';', amp + 1);
+      // The longest valid reference is "&#x10FFFF;" (10 characters).
+      if (semicolon === -1 || semicolon - amp > 10) this.fail('"&" must start an entity or character reference', at + amp);
+      const reference = raw.slice(amp + 1, semicolon);
+      out += this.expand(reference, at + amp);
+      from = semicolon + 1;
+      amp = raw.indexOf('&', from);
+    }
+    return out + raw.slice(from);
+  }
+
+  private expand(reference: string, at: number): string {
+    const predefined = PREDEFINED_ENTITIES.get(reference);
+    if (predefined !== undefined) return predefined;
+    let code: number | undefined;
+    if (/^#[0-9]{1,7}$/.test(reference)) code = Number.parseInt(reference.slice(1), 10);
+    else if (/^#x[0-9A-Fa-f]{1,6}$/.test(reference)) code = Number.parseInt(reference.slice(2), 16);
+    if (code === undefined) this.fail(`undefined entity "&${reference};": only the five XML entities are allowed`, at);
+    const valid =
+      code === 0x9 ||
+      code === 0xa ||
+      code === 0xd ||
+      (code >= 0x20 && code <= 0xd7ff) ||
+      (code >= 0xe000 && code <= 0xfffd) ||
+      (code >= 0x10000 && code <= 0x10ffff);
+    if (!valid) this.fail(`character reference "&${reference};" names a character XML does not allow`, at);
+    return String.fromCodePoint(code);
+  }
+}
+
+/**
+ * Parses a SyncML XML document into the element tree. Refuses DOCTYPE, unknown entities,
+ * attributes other than xmlns, processing instructions and non-SyncML roots with a
+ * VALIDATION AppError, and input over `limits` with TOO_LARGE.
+ */
+export function parseXml(text: string | Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): SyncElement {
+  // XML normalizes every line break to "\n" before parsing; a CR in data travels as &#13;.
+  const src = decodeInput(text, limits).replace(/\r\n?/g, '\n');
+  const forbidden = FORBIDDEN_CHARACTER.exec(src);
+  if (forbidden !== null) {
+    invalid(`XML message contains the character ${describeCharacter(forbidden[0])}, which XML does not allow`);
+  }
+  return new Parser(src, limits).parse();
+}
+
+const ESCAPES: ReadonlyMap<string, string> = new Map([
+  ['&', '&amp;'],
+  ['<', '&lt;'],
+  ['>', '&gt;'],
+  ['\r', '&#13;'],
+]);
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function escapeText(text: string): string {
+  if (!text.isWellFormed()) invalid('text contains a lone UTF-16 surrogate and cannot be written as XML');
+  const forbidden = FORBIDDEN_CHARACTER.exec(text);
+  if (forbidden !== null) invalid(`text contains the character ${describeCharacter(forbidden[0])}, which XML cannot carry`);
+  // "\r" as a reference: a raw CR would be normalized away by the receiving parser.
+  return text.replace(/[&<>\r]/g, (char) => ESCAPES.get(char) ?? char);
+}
+
+function bytesAsText(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = textDecoder.decode(bytes);
+  } catch (error) {
+    throw new AppError('VALIDATION', `binary data (${bytes.byteLength} bytes) cannot be carried in XML: it is not UTF-8 text`, {
+      cause: error,
+    });
+  }
+  // Control characters mean the bytes are binary, even where XML could technically carry them.
+  if (/[^\P{Cc}\t\n\r]/u.test(text)) {
+    invalid(`binary data (${bytes.byteLength} bytes) cannot be carried in XML: it contains control characters`);
+  }
+  return text;
+}
+
+function writeElement(element: SyncElement, out: string[], root: boolean): void {
+  if (!NAME_EXACT.test(element.name)) invalid(`"${element.name}" is not a valid XML element name`);
+  let open = `<${element.name}`;
+  if (root) open += ` xmlns="${SYNCML_NAMESPACE}"`;
+  // On each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
+  else if (element.page === 'metinf' && element.name !== 'Meta') open += ` xmlns="${METINF_NAMESPACE}"`;
+  if (element.children.length === 0) {
+    out.push(`${open}/>`);
+    return;
+  }
+  out.push(`${open}>`);
+  for (const child of element.children) writeContent(child, out);
+  out.push(`</${element.name}>`);
+}
+
+function writeContent(content: SyncContent, out: string[]): void {
+  if (typeof content === 'string') out.push(escapeText(content));
+  else if (content instanceof Uint8Array) out.push(escapeText(bytesAsText(content)));
+  else writeElement(content, out, false);
+}
+
+/**
+ * Writes the tree as a SyncML XML document: no layout whitespace, xmlns on the root and on
+ * each MetInf element. Opaque bytes are written as text when they are UTF-8 text; binary
+ * data cannot go in XML (no base64 fallback: the receiver would not know to decode it).
+ */
+export function serializeXml(root: SyncElement): string {
+  if (root.name !== 'SyncML' || root.page !== 'syncml') invalid(`the root element must be <SyncML>, not <${root.name}>`);
+  const out: string[] = [XML_DECLARATION];
+  writeElement(root, out, true);
+  return out.join('');
+}
