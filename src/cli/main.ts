@@ -1,13 +1,15 @@
 // The `fota` command: dispatches to a subcommand and turns outcomes into exit codes
-// (0 ok, 1 rejected package, 2 usage or unusable input, 70 a bug), with one clear line
-// on stderr for every failure.
+// (0 ok, 1 rejected package or refused by the server, 2 usage or unusable input, 70 a
+// bug), with one clear line on stderr for every failure.
 import { AppError } from '../errors.ts';
 import { PackageFormatError } from '../packages/fota-file.ts';
 import { describeResult, FumoResult } from '../packages/fumo-codes.ts';
+import { buildCommand, buildHelp, buildUsage } from './build.ts';
+import { ServerRefusal } from './client.ts';
 import { ExitCode, type Output, processOutput, UsageError } from './io.ts';
 import { keysCommand, keysHelp } from './keys.ts';
 import { packageCommand, packageHelp, packageUsage } from './package.ts';
-import { serveCommand, serveHelp } from './serve.ts';
+import { tokenCommand, tokenHelp } from './token.ts';
 
 const mainHelp = `Usage: fota COMMAND [OPTIONS]   (fota COMMAND --help for details)
 
@@ -22,8 +24,14 @@ Local, no server needed:
 Server:
   serve [--port 8080]                    run the fota server
 
-Exit codes: 0 ok, 1 package rejected (message names the FUMO result code),
-2 usage error or unusable input.
+Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
+  token create --role R --name N [--manufacturer NAME]
+                                         new API token, printed once (admin)
+  build upload FILE --model M --version V
+                                         stream an image, wait for its packages
+
+Exit codes: 0 ok, 1 package rejected (message names the FUMO result code), refused by
+the server or build failed, 2 usage error, unusable input or server unreachable.
 `;
 
 export async function main(args: string[], io: Output = processOutput): Promise<number> {
@@ -34,7 +42,7 @@ export async function main(args: string[], io: Output = processOutput): Promise<
       return command === undefined ? ExitCode.Usage : ExitCode.Ok;
     }
     if (rest.includes('--help') || rest.includes('-h')) {
-      const help = helpFor(command, rest[0]);
+      const help = await helpFor(command, rest[0]);
       if (help) return io.out(help), ExitCode.Ok;
     }
     switch (command) {
@@ -43,7 +51,13 @@ export async function main(args: string[], io: Output = processOutput): Promise<
       case 'package':
         return await packageCommand(rest, io);
       case 'serve':
-        return await serveCommand(rest, io);
+        // Loaded only when asked for: the server pulls in everything, and every other
+        // command should start fast.
+        return await (await import('./serve.ts')).serveCommand(rest, io);
+      case 'token':
+        return await tokenCommand(rest, io);
+      case 'build':
+        return await buildCommand(rest, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }
@@ -52,10 +66,12 @@ export async function main(args: string[], io: Output = processOutput): Promise<
   }
 }
 
-function helpFor(command: string, sub: string | undefined): string | undefined {
+async function helpFor(command: string, sub: string | undefined): Promise<string | undefined> {
   if (command === 'keys') return keysHelp;
-  if (command === 'serve') return serveHelp;
+  if (command === 'serve') return (await import('./serve.ts')).serveHelp;
   if (command === 'package') return (sub && packageHelp[sub]) || packageUsage;
+  if (command === 'token') return tokenHelp;
+  if (command === 'build') return sub === 'upload' ? buildHelp : buildUsage;
   return undefined;
 }
 
@@ -63,6 +79,10 @@ function report(err: unknown, io: Output): number {
   if (err instanceof UsageError) {
     io.err(`fota: ${err.message}\n(see fota --help)\n`);
     return ExitCode.Usage;
+  }
+  if (err instanceof ServerRefusal) {
+    io.err(`fota: ${err.message}\n`);
+    return ExitCode.Rejected;
   }
   if (err instanceof PackageFormatError) {
     io.err(`fota: rejected, FUMO ${describeResult(FumoResult.CorruptedPackage)}: ${err.message}\n`);

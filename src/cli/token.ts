@@ -1,0 +1,44 @@
+// `fota token create`: an admin asks the server for a new API token, which is printed
+// once on stdout (the server keeps only its hash).
+import { z } from 'zod';
+import { ROLES } from '../tokens/tokens.ts';
+import { callServer, clientFrom, serverHelp, serverOptions } from './client.ts';
+import { ExitCode, type Output, parseOptions, required, UsageError } from './io.ts';
+
+export const tokenHelp = `Usage: fota token create --role admin|manufacturer|operator --name N
+                         [--manufacturer NAME] [--server URL] [--token T]
+
+Creates an API token (needs an admin token) and prints it once:
+  token: <token>
+  id: <id>
+A manufacturer token acts for one manufacturer (--manufacturer NAME, created on first
+use); admin and operator tokens take no --manufacturer. --name says who or what uses it.
+
+${serverHelp}
+Exit codes: 0 created, 1 refused by the server (its message says why), 2 usage error or
+server unreachable.
+`;
+
+const createdSchema = z.object({ id: z.string(), token: z.string() });
+
+export async function tokenCommand(args: string[], io: Output): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'create') throw new UsageError(sub ? `unknown command: token ${sub}` : 'missing command: token create');
+  const { values } = parseOptions(rest, { role: { type: 'string' }, name: { type: 'string' }, manufacturer: { type: 'string' }, ...serverOptions });
+  if (values.help) return io.out(tokenHelp), ExitCode.Ok;
+  const role = required(values.role, `--role ${ROLES.join('|')}`);
+  if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got ${role}`);
+  const name = required(values.name, '--name N (who or what uses the token)');
+  if (role === 'manufacturer' && values.manufacturer === undefined) throw new UsageError('--role manufacturer needs --manufacturer NAME (the manufacturer it acts for)');
+  if (role !== 'manufacturer' && values.manufacturer !== undefined) throw new UsageError(`--manufacturer is only for --role manufacturer; an ${role} token is not scoped`);
+  const client = clientFrom(values);
+  const body = { role, name, ...(values.manufacturer === undefined ? {} : { manufacturer: values.manufacturer }) };
+  const created = await callServer(client, 'POST', '/api/v1/tokens', createdSchema, { json: body });
+  io.out(`token: ${created.token}\nid: ${created.id}\n`);
+  io.err('(the token is shown once; store it now)\n');
+  return ExitCode.Ok;
+}
+
+function isRole(value: string): value is (typeof ROLES)[number] {
+  return (ROLES as readonly string[]).includes(value);
+}
