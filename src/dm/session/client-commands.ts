@@ -1,6 +1,8 @@
 // Reads what the device sent: DevInfo, Alerts, Statuses and Results for the server's
 // earlier commands. Produces the Statuses the server owes and the changes to store; it
 // touches no database itself, so a message that fails half way changes nothing.
+import { AppError } from '../../errors.ts';
+import { decodeNonce } from '../auth.ts';
 import type { Command, Item, StatusCommand, SyncHdr } from '../codec/message.ts';
 import type { AwaitedCommand } from './state.ts';
 
@@ -36,6 +38,16 @@ export interface ClientEffects {
   strayStatuses: number;
 }
 
+function usableNonce(text: string): boolean {
+  try {
+    decodeNonce(text);
+    return true;
+  } catch (err) {
+    if (err instanceof AppError) return false;
+    throw err;
+  }
+}
+
 const text = (data: Item['data']) => (data === undefined ? '' : typeof data === 'string' ? data : new TextDecoder().decode(data));
 
 function statusFor(header: SyncHdr, command: { cmdId: number; kind: string; items?: Item[] }, code: number): Omit<StatusCommand, 'cmdId'> {
@@ -69,7 +81,9 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
       case 'Status': {
         if (command.cmdRef === 0) {
           effects.serverAuthStatus = Number(command.data);
-          if (command.chal?.meta.nextNonce) effects.serverNonce = command.chal.meta.nextNonce;
+          // A nonce that does not decode is ignored: kept, it would fail every later server
+          // Cred and Package 0 for this device (decodeNonce throws on it).
+          if (command.chal?.meta.nextNonce && usableNonce(command.chal.meta.nextNonce)) effects.serverNonce = command.chal.meta.nextNonce;
           break;
         }
         const entry = find(command.msgRef, command.cmdRef);

@@ -69,14 +69,16 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
   // The session: by RespURI token, else by (device, SessionID) for clients that ignore RespURI.
   let session: DmSessionRow | undefined = request.token ? findSession(ctx.db, request.token) : findOpenSession(ctx.db, device.id, h.sessionId);
   if (request.token && (!session || session.deviceId !== device.id || session.sessionId !== h.sessionId)) return refuse(404, REFUSED_COMMAND);
+  // The device lost our reply and sends its last message again: the same reply, also when
+  // that reply ended the session (the closing message or the last refusal is lost as easily).
+  if (session && session.expiresAt >= now && h.msgId === session.clientMsgId && session.lastReply && session.lastReplyType === request.contentType) {
+    return respond(message, Buffer.from(session.lastReply, 'base64'));
+  }
   if (session && (session.state === 'ended' || session.expiresAt < now)) {
     if (request.token) return refuse(408, REFUSED_COMMAND); // that session is over: start a new one
     session = undefined;
   }
   if (session) {
-    if (h.msgId === session.clientMsgId && session.lastReply && session.lastReplyType === request.contentType) {
-      return respond(message, Buffer.from(session.lastReply, 'base64')); // the device lost our reply: send it again
-    }
     if (h.msgId !== session.clientMsgId + 1) {
       log.warn({ expected: session.clientMsgId + 1 }, 'DM message out of order refused');
       return refuse(400, REFUSED_COMMAND, session.serverMsgId + 1);
@@ -115,7 +117,6 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
   const askForMore = !message.final && !effects.aborted;
   const planned: ServerCommand[] = [];
-  const handedOver: string[] = [];
   let inventoryChecked = current.inventoryChecked;
   if (message.final && !effects.aborted) {
     planned.push(...pendingSchema.parse(JSON.parse(current.pending)));
@@ -125,7 +126,6 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
     }
     for (const op of queuedOperations(ctx.db, device.id)) {
       planned.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
-      handedOver.push(op.id);
     }
   }
   const serverAuthenticated = current.serverAuthenticated || effects.serverAuthStatus === 212;
@@ -168,14 +168,16 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
       clientMsgId: h.msgId,
       serverMsgId: msgId,
       awaiting: JSON.stringify(awaiting),
-      pending: JSON.stringify(reply.leftover),
+      // Operations that did not fit stay queued (the next message reads them again), so an
+      // interrupted package leaves them for the next session instead of 'sent' and lost.
+      pending: JSON.stringify(reply.leftover.filter((c) => c.opId === undefined)),
       lastReply: Buffer.from(reply.bytes).toString('base64'),
       lastReplyType: request.contentType,
       ...(h.meta?.maxMsgSize ? { maxMsgSize: h.meta.maxMsgSize } : {}),
       updatedAt: now,
       expiresAt: now + ctx.config.dm.sessionIdleMs,
     });
-    for (const opId of handedOver) updateOperation(tx, opId, { state: 'sent', sentAt: now });
+    for (const c of reply.sent) if (c.opId) updateOperation(tx, c.opId, { state: 'sent', sentAt: now });
     for (const update of effects.operations) {
       updateOperation(tx, update.opId, {
         state: update.state,
