@@ -48,7 +48,7 @@ export const queueOperationSchema = z
   .object({
     command: z.enum(['Get', 'Replace', 'Exec']),
     uri: dmUriSchema,
-    data: z.string().max(64 * 1024).optional(),
+    data: z.string().min(1, 'must not be empty (devices answer 500 to an empty Data)').max(64 * 1024).optional(),
     format: z.enum(['chr', 'int', 'bool', 'b64', 'bin', 'node', 'xml', 'float', 'date', 'time', 'null']).optional(),
     type: z.string().max(128).optional(),
     correlator: z.string().max(128).optional(),

@@ -27,6 +27,8 @@ export interface ClientEffects {
   /** Node values the device reported (DevInfo Replace, Results of inventory Gets). */
   inventory: Record<string, string>;
   operations: OperationUpdate[];
+  /** The device's Status on a FUMO Exec (202 accepted, or a refusal), by deployment. */
+  fumoExecStatuses: Array<{ deploymentId: string; code: number }>;
   awaiting: AwaitedCommand[];
   genericAlerts: GenericAlert[];
   /** The client's Status for the server's header (212 = it accepts the server's Cred). */
@@ -70,7 +72,7 @@ export function statusesForAll(header: SyncHdr, commands: Command[], code: numbe
 }
 
 export function readClientCommands(header: SyncHdr, commands: Command[], awaitingBefore: AwaitedCommand[]): ClientEffects {
-  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
+  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
   const find = (msgRef: number | undefined, cmdRef: number) => effects.awaiting.find((a) => a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
   const settle = (entry: AwaitedCommand) => {
     effects.awaiting = effects.awaiting.filter((a) => a !== entry);
@@ -95,6 +97,7 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
         const ok = code >= 200 && code < 300;
         // A successful Get stays open until its Results arrive (right after the Status).
         if (!(ok && entry.kind === 'Get' && !entry.resultsSeen)) settle(entry);
+        if (entry.deploymentId && entry.kind === 'Exec') effects.fumoExecStatuses.push({ deploymentId: entry.deploymentId, code });
         if (entry.opId) {
           const done = !ok || entry.kind !== 'Get' || entry.resultsSeen;
           effects.operations.push({ opId: entry.opId, state: ok ? (done ? 'done' : 'sent') : 'failed', statusCode: code });

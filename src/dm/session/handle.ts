@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../../context.ts';
 import { devicePassword, parseInventory, serverPassword } from '../../devices/devices.ts';
 import { AppError } from '../../errors.ts';
+import { applyFumo, type FumoPlan, markFumoSent, planFumo } from '../../deployments/fumo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession, insertSession, queuedOperations, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../auth.ts';
@@ -127,6 +128,14 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
     for (const op of queuedOperations(ctx.db, device.id)) {
       planned.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
     }
+    // A firmware update the device reported as done is confirmed by reading its FwV now.
+    const installed = effects.genericAlerts.some((a) => /firmwareupdate\.(downloadand)?update$/i.test(a.type) && a.data.trim().startsWith('2'));
+    if (installed && effects.inventory['./DevDetail/FwV'] === undefined && !planned.some((c) => c.uri === './DevDetail/FwV')) {
+      planned.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
+    }
+    const inFlight = new Set([...effects.awaiting, ...planned].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
+    const fumo = planFumo(ctx, device.id, request.serverUrl, now);
+    if (fumo && !inFlight.has(fumo.deploymentId)) planned.push(...fumoCommands(fumo));
   }
   const serverAuthenticated = current.serverAuthenticated || effects.serverAuthStatus === 212;
   const serverNonce = effects.serverNonce ?? device.serverNonce;
@@ -178,6 +187,12 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
       expiresAt: now + ctx.config.dm.sessionIdleMs,
     });
     for (const c of reply.sent) if (c.opId) updateOperation(tx, c.opId, { state: 'sent', sentAt: now });
+    for (const c of reply.sent) if (c.deploymentId && c.kind === 'Exec') markFumoSent(tx, c.deploymentId, now);
+    for (const c of reply.tooLarge) {
+      if (c.opId) updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
+      log.warn({ uri: c.uri, opId: c.opId }, 'command larger than the device accepts (MaxMsgSize); not sent');
+    }
+    applyFumo(tx, device.id, { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(effects.inventory['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: effects.inventory['./DevDetail/FwV'] }) }, now, log);
     for (const update of effects.operations) {
       updateOperation(tx, update.opId, {
         state: update.state,
@@ -227,6 +242,13 @@ function saveSession(tx: Parameters<typeof insertSession>[0], current: DmSession
 function staleInventory(device: DeviceRow, reported: Record<string, string>, now: number, maxAgeMs: number): ServerCommand[] {
   const known = parseInventory(device);
   return INVENTORY_NODES.filter((uri) => reported[uri] === undefined && !(known[uri] && now - known[uri].at <= maxAgeMs)).map((uri) => ({ kind: 'Get' as const, uri, purpose: 'inventory' as const }));
+}
+
+/** FUMO in DM terms: set PkgURL (a chr leaf), then Exec the operation node with a Correlator. */
+function fumoCommands(plan: FumoPlan): ServerCommand[] {
+  const base = { deploymentId: plan.deploymentId, purpose: 'fumo' as const };
+  const exec: ServerCommand = { kind: 'Exec', uri: plan.execUri, correlator: plan.correlator, ...base };
+  return plan.pkgUrl ? [{ kind: 'Replace', uri: `${plan.execUri}/PkgURL`, data: plan.pkgUrl, format: 'chr', ...base }, exec] : [exec];
 }
 
 /** The server's own Cred, sent until the device accepts it, when its account expects one. */

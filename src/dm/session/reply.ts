@@ -28,6 +28,8 @@ export interface Reply {
   sent: AwaitedCommand[];
   /** Commands that did not fit; they go out in the next message. */
   leftover: ServerCommand[];
+  /** Commands that cannot fit any message the device accepts (they would stall the session). */
+  tooLarge: ServerCommand[];
 }
 
 function toSyncCommand(command: ServerCommand, cmdId: number): Command {
@@ -66,16 +68,24 @@ export function buildReply(input: ReplyInput): Reply {
   let next = statuses.length + 1;
   const more: Command[] = input.askForMore ? [{ kind: 'Alert', cmdId: next++, data: '1222', items: [{ target: received.target, source: received.source }] }] : [];
 
-  let count = input.commands.length;
+  let commands = input.commands;
+  const tooLarge: ServerCommand[] = [];
+  let count = commands.length;
   for (;;) {
-    const chosen = input.commands.slice(0, count);
+    const chosen = commands.slice(0, count);
     const sent = chosen.map((c, i) => ({ ...c, msgId: input.msgId, cmdId: next + i }));
-    const message: SyncMessage = { header, commands: [...statuses, ...more, ...sent.map((c) => toSyncCommand(c, c.cmdId))], final: count === input.commands.length && !input.askForMore };
+    const message: SyncMessage = { header, commands: [...statuses, ...more, ...sent.map((c) => toSyncCommand(c, c.cmdId))], final: count === commands.length && !input.askForMore };
     const bytes = input.encode(message);
     // Drop commands from the end until the message fits; Statuses always go.
-    if (input.maxMsgSize === undefined || bytes.length <= input.maxMsgSize || count === 0) {
-      return { message, bytes, sent, leftover: input.commands.slice(count) };
+    if (input.maxMsgSize === undefined || bytes.length <= input.maxMsgSize) return { message, bytes, sent, leftover: commands.slice(count), tooLarge };
+    if (count === 1 && commands[0]) {
+      // Even alone it does not fit: it never will, so it is set aside rather than retried for ever.
+      tooLarge.push(commands[0]);
+      commands = commands.slice(1);
+      count = commands.length;
+      continue;
     }
+    if (count === 0) return { message, bytes, sent, leftover: commands, tooLarge };
     count -= 1;
   }
 }

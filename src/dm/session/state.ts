@@ -12,8 +12,10 @@ const serverCommand = z.object({
   correlator: z.string().optional(),
   /** The operator's operation this command carries out, if any. */
   opId: z.string().optional(),
-  /** Why the server sends it: an operator's operation or the server's own inventory read. */
-  purpose: z.enum(['operation', 'inventory']),
+  /** The deployment a FUMO command delivers, if any. */
+  deploymentId: z.string().optional(),
+  /** Why the server sends it: an operator's operation, its own inventory read, or FUMO. */
+  purpose: z.enum(['operation', 'inventory', 'fumo']),
 });
 export type ServerCommand = z.infer<typeof serverCommand>;
 

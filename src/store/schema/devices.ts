@@ -115,8 +115,16 @@ export const deployments = sqliteTable(
     bytesServed: integer('bytes_served').notNull().default(0),
     /** JSON array of {at, state, cause}. */
     history: text('history').notNull().default('[]'),
+    /**
+     * downloadAndUpdate (one Exec), or twoStep (Exec Download; once the device reports the
+     * download, twoStepDownloaded: Exec Update, so the device can confirm in between).
+     */
+    mode: text('mode', { enum: ['downloadAndUpdate', 'twoStep', 'twoStepDownloaded'] }).notNull().default('downloadAndUpdate'),
+    /** Delivery attempts so far; transient failures (network, server unavailable) retry. */
+    attempts: integer('attempts').notNull().default(0),
+    createdBy: text('created_by'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [index('deployments_device').on(t.deviceId)],
+  (t) => [index('deployments_device').on(t.deviceId), index('deployments_state').on(t.state)],
 );

@@ -1,0 +1,104 @@
+// FUMO delivery inside a DM session. Planning: a scheduled deployment becomes a Replace of
+// the FUMO PkgURL (a signed, expiring download link) and an Exec of DownloadAndUpdate (or
+// Download, for the two-step variant) with a Correlator naming the deployment and attempt.
+// Applying: the device's Status on the Exec, its Generic Alert 1226 and its reported FwV
+// move the deployment; duplicate, late and unknown alerts are acknowledged and ignored.
+import type { Logger } from 'pino';
+import type { Context } from '../context.ts';
+import { issueDownloadToken } from '../download/token.ts';
+import type { Tx } from '../store/queries/audit.ts';
+import { findBuild } from '../store/queries/builds.ts';
+import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployment-rows.ts';
+import { transition } from './deployments.ts';
+import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy.ts';
+
+/** The FUMO node the server drives (the device's `./FUMO/<x>`). */
+export const FUMO_NODE = './FUMO/fota';
+const FUMO_ALERT = /firmwareupdate\.(downloadandupdate|download|update)$/i;
+const LINK_LIFETIME_MS = 24 * 3600 * 1000;
+/** Transient failures are retried this many times in all before the deployment fails. */
+export const MAX_ATTEMPTS = 3;
+
+/** What the session sends: the FUMO node to Exec, and the PkgURL to set first (if any). */
+export interface FumoPlan {
+  deploymentId: string;
+  /** e.g. ./FUMO/fota/DownloadAndUpdate */
+  execUri: string;
+  correlator: string;
+  /** Replace `${execUri}/PkgURL` with this first; absent for the two-step Update. */
+  pkgUrl?: string;
+}
+
+const correlatorOf = (row: { id: string }, attempt: number) => `${row.id}.${attempt}`;
+
+/** The FUMO step for the device's scheduled deployment, if it has one. */
+export function planFumo(ctx: Context, deviceId: string, serverUrl: string, now: number): FumoPlan | undefined {
+  const row = activeDeploymentOf(ctx.db, deviceId);
+  if (!row || row.state !== 'scheduled' || !row.packageId) return undefined;
+  const correlator = correlatorOf(row, row.attempts + 1);
+  // Two-step, second half: the package is on the device; only the install is asked for.
+  if (row.mode === 'twoStepDownloaded') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
+  const token = issueDownloadToken(ctx.vault.deriveKey('download'), { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
+  const operation = row.mode === 'twoStep' ? 'Download' : 'DownloadAndUpdate';
+  return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/dl/${token}` };
+}
+
+/** Sending the plan: the attempt counts from here (in the session's transaction). */
+export function markFumoSent(tx: Tx, deploymentId: string, now: number): void {
+  const row = findDeployment(tx, deploymentId);
+  if (row) transition(tx, row, row.state as DeploymentState, `FUMO commands sent (attempt ${row.attempts + 1})`, now, { attempts: row.attempts + 1 });
+}
+
+/** A Generic Alert 1226 as the device sent it. */
+export interface FumoAlert {
+  type: string;
+  data: string;
+  correlator?: string;
+}
+
+export interface FumoEffects {
+  /** Statuses the device gave our FUMO Exec: 202 (accepted) or a refusal. */
+  execStatuses: Array<{ deploymentId: string; code: number }>;
+  alerts: FumoAlert[];
+  /** ./DevDetail/FwV as the device just reported it. */
+  firmwareVersion?: string;
+}
+
+export function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger): void {
+  for (const { deploymentId, code } of effects.execStatuses) {
+    const row = findDeployment(tx, deploymentId);
+    if (!row || row.state !== 'scheduled') continue;
+    if (code === 200 || code === 202) transition(tx, row, 'commanded', `device accepted the FUMO Exec (Status ${code})`, now);
+    else transition(tx, row, 'failed', `device refused the FUMO Exec (Status ${code})`, now, { resultCode: code });
+  }
+  for (const alert of effects.alerts) {
+    const match = FUMO_ALERT.exec(alert.type);
+    if (!match) continue;
+    const [id, attempt] = (alert.correlator ?? '').split('.');
+    const row = id ? findDeployment(tx, id) : undefined;
+    const code = Number(alert.data);
+    // Late (an earlier attempt), duplicate (already moved on), or unknown: acknowledged, ignored.
+    if (!row || row.deviceId !== deviceId || Number(attempt) !== row.attempts || !AWAITING_RESULT.has(row.state as DeploymentState) || !Number.isInteger(code)) {
+      log.info({ correlator: alert.correlator, data: alert.data }, 'FUMO alert ignored (unknown, late or duplicate)');
+      continue;
+    }
+    if (match[1]?.toLowerCase() === 'download' && code >= 200 && code < 300) {
+      // Two-step: downloaded; the Update Exec goes out at the next plan.
+      transition(tx, row, 'scheduled', 'device downloaded the package (two-step); the update Exec follows', now, { mode: 'twoStepDownloaded' });
+      continue;
+    }
+    const outcome = outcomeOfResult(code, row.attempts, MAX_ATTEMPTS);
+    if (outcome.state === 'installing') transition(tx, row, 'installing', `device reported FUMO ${code}; waiting for it to report the new FwV`, now, { resultCode: code });
+    else if (outcome.state === 'scheduled') transition(tx, row, 'scheduled', `transient FUMO ${code}; retrying (attempt ${row.attempts} of ${MAX_ATTEMPTS})`, now, { resultCode: code });
+    else transition(tx, row, 'failed', `device reported FUMO ${code}`, now, { resultCode: outcome.resultCode });
+  }
+  if (effects.firmwareVersion !== undefined) confirmByVersion(tx, deviceId, effects.firmwareVersion, now);
+}
+
+/** Success is confirmed when the device reports the target version in ./DevDetail/FwV. */
+function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number): void {
+  const row: DeploymentRow | undefined = activeDeploymentOf(tx, deviceId);
+  if (!row || !['installing', 'commanded', 'downloading'].includes(row.state)) return;
+  const build = findBuild(tx, row.buildId);
+  if (build && build.version === version) transition(tx, row, 'succeeded', `device reports FwV ${version}`, now);
+}

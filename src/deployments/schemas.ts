@@ -1,0 +1,28 @@
+// Shapes of the deployment API.
+import { z } from 'zod';
+import { deviceIdSchema } from '../devices/schemas.ts';
+
+export const createDeploymentSchema = z.object({
+  deviceId: deviceIdSchema,
+  buildId: z.string().min(1).max(64),
+  /** twoStep: download first, install after the device reports the download (confirmation). */
+  mode: z.enum(['downloadAndUpdate', 'twoStep']).optional(),
+});
+export type CreateDeployment = z.infer<typeof createDeploymentSchema>;
+
+export const historyEntrySchema = z.object({ at: z.string(), state: z.string(), cause: z.string() });
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+export const deploymentViewSchema = z.object({
+  id: z.string(),
+  deviceId: z.string(),
+  buildId: z.string(),
+  packageId: z.string().nullable(),
+  state: z.string(),
+  resultCode: z.number().nullable(),
+  bytesServed: z.number(),
+  attempts: z.number(),
+  mode: z.enum(['downloadAndUpdate', 'twoStep', 'twoStepDownloaded']),
+  history: z.array(historyEntrySchema),
+});
+export type DeploymentView = z.infer<typeof deploymentViewSchema>;
