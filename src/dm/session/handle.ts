@@ -133,7 +133,8 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
     if (installed && effects.inventory['./DevDetail/FwV'] === undefined && !planned.some((c) => c.uri === './DevDetail/FwV')) {
       planned.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
     }
-    const inFlight = new Set([...effects.awaiting, ...planned].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
+    // Not again for a deployment whose commands are out, or whose Exec this very message answers.
+    const inFlight = new Set([...effects.awaiting, ...planned, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
     const fumo = planFumo(ctx, device.id, request.serverUrl, now);
     if (fumo && !inFlight.has(fumo.deploymentId)) planned.push(...fumoCommands(fumo));
   }
