@@ -5,6 +5,7 @@ import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { closeContext, type Context, createContext } from './context.ts';
+import { endIdleSessions } from './dm/session/expire.ts';
 import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
 import { createApp } from './server.ts';
 import { bootstrapAdmin } from './tokens/tokens.ts';
@@ -24,6 +25,8 @@ export async function startServer(config: Config, options: { host?: string; log?
   const adminToken = bootstrapAdmin(ctx);
   const runner = new JobRunner(ctx, options.runner);
   runner.start();
+  const sweeper = setInterval(() => endIdleSessions(ctx), 30_000);
+  sweeper.unref();
   const host = options.host ?? '0.0.0.0';
   const server = serve({ fetch: createApp(ctx).fetch, port: config.port, hostname: host });
   await new Promise<void>((resolve, reject) => {
@@ -41,6 +44,7 @@ export async function startServer(config: Config, options: { host?: string; log?
     ...(adminToken ? { adminToken } : {}),
     close() {
       closing ??= (async () => {
+        clearInterval(sweeper);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await runner.stop();
         closeContext(ctx);

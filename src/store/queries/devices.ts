@@ -44,9 +44,9 @@ export function updateSession(tx: Tx, id: string, changes: Partial<typeof dmSess
   tx.update(dmSessions).set(changes).where(eq(dmSessions.id, id)).run();
 }
 
-/** Ends sessions idle past their expiry; returns how many. */
-export function expireSessions(tx: Tx, now: number): number {
-  return tx.update(dmSessions).set({ state: 'ended', updatedAt: now }).where(and(eq(dmSessions.state, 'open'), lt(dmSessions.expiresAt, now))).run().changes;
+/** Open sessions whose idle timeout has passed. */
+export function openSessionsIdleSince(tx: Tx, now: number): DmSessionRow[] {
+  return tx.select().from(dmSessions).where(and(eq(dmSessions.state, 'open'), lt(dmSessions.expiresAt, now))).all();
 }
 
 export function insertOperation(tx: Tx, row: typeof dmOperations.$inferInsert): void {
