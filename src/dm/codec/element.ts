@@ -33,3 +33,15 @@ export function element(name: string, children: SyncContent[] = [], page: Page =
 export function isElement(content: SyncContent | undefined): content is SyncElement {
   return typeof content === 'object' && content !== null && !(content instanceof Uint8Array);
 }
+
+/** Joins byte pieces (adjacent OPAQUE or Data parts) into one array. */
+export function concatBytes(pieces: readonly Uint8Array[]): Uint8Array {
+  if (pieces.length === 1 && pieces[0] !== undefined) return pieces[0];
+  const joined = new Uint8Array(pieces.reduce((total, piece) => total + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    joined.set(piece, at);
+    at += piece.length;
+  }
+  return joined;
+}

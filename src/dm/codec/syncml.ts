@@ -3,7 +3,7 @@
 // clients disagree on it) but strict about required parts: the VALIDATION messages name
 // exactly what is missing, because the session layer turns them into SyncML status codes.
 import { AppError } from '../../errors.ts';
-import { DEFAULT_LIMITS, element, isElement, type DecodeLimits, type SyncContent, type SyncElement } from './element.ts';
+import { concatBytes, DEFAULT_LIMITS, element, isElement, type DecodeLimits, type SyncContent, type SyncElement } from './element.ts';
 import type {
   AlertCommand,
   Chal,
@@ -92,15 +92,6 @@ function optionalScalar(parent: SyncElement, name: string, where: string): strin
   return el === undefined ? undefined : scalar(el, where);
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
 
 /** Item Data is kept exactly: text stays text, WBXML OPAQUE bytes stay bytes. */
 function itemData(el: SyncElement, where: string): string | Uint8Array {

@@ -3,7 +3,7 @@
 // pages 0 SyncML and 1 MetInf, no attributes); everything else is refused with the byte
 // offset, and every length is checked against the bytes left so hostile input fails fast.
 import { AppError } from '../../errors.ts';
-import { DEFAULT_LIMITS, type DecodeLimits, type Page, type SyncContent, type SyncElement } from './element.ts';
+import { concatBytes, DEFAULT_LIMITS, type DecodeLimits, type Page, type SyncContent, type SyncElement } from './element.ts';
 
 /** Tag tokens per code page, as in PROTOCOL.md (the same values for SyncML 1.0, 1.1 and 1.2). */
 export const CODE_PAGES: Readonly<Record<Page, Readonly<Record<string, number>>>> = {
@@ -437,16 +437,6 @@ function normalizeContent(children: readonly SyncContent[]): SyncContent[] {
   return merged.filter((child) => typeof child !== 'string' || (child !== '' && !(hasElements && WHITESPACE_ONLY.test(child))));
 }
 
-function concatBytes(pieces: readonly Uint8Array[]): Uint8Array {
-  if (pieces.length === 1 && pieces[0] !== undefined) return pieces[0];
-  const joined = new Uint8Array(pieces.reduce((total, piece) => total + piece.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    joined.set(piece, at);
-    at += piece.length;
-  }
-  return joined;
-}
 
 /** Bounds-checked reading: every failure names the byte offset. */
 class Reader {
