@@ -14,6 +14,7 @@ import { mountRoutes } from './api/router.ts';
 import { uploadSpec } from './api/routes/builds.ts';
 import { routeModules } from './api/routes/index.ts';
 import { mountDm } from './dm/routes.ts';
+import { mountDownloads } from './download/routes.ts';
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -46,6 +47,7 @@ export function createApp(ctx: Context): Hono<ApiEnv> {
 
   const specs = mountRoutes(app, ctx, routeModules);
   mountDm(app, ctx);
+  mountDownloads(app, ctx);
   const openapi = openApiDocument(specs);
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
   app.get('/healthz', (c) => {

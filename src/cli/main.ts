@@ -24,6 +24,10 @@ Local, no server needed:
 Server:
   serve [--port 8080]                    run the fota server
 
+Device:
+  device run --server URL --id DEVID ... the reference FUMO device agent (polls over
+                                         OMA DM, downloads, verifies, installs, reports)
+
 Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
   token create --role R --name N [--manufacturer NAME]
                                          new API token, printed once (admin)
@@ -54,6 +58,9 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         // Loaded only when asked for: the server pulls in everything, and every other
         // command should start fast.
         return await (await import('./serve.ts')).serveCommand(rest, io);
+      case 'device':
+        // Loaded only when asked for, like serve.
+        return await (await import('./device.ts')).deviceCommand(rest, io);
       case 'token':
         return await tokenCommand(rest, io);
       case 'build':
@@ -69,6 +76,7 @@ export async function main(args: string[], io: Output = processOutput): Promise<
 async function helpFor(command: string, sub: string | undefined): Promise<string | undefined> {
   if (command === 'keys') return keysHelp;
   if (command === 'serve') return (await import('./serve.ts')).serveHelp;
+  if (command === 'device') return (await import('./device.ts')).deviceHelp;
   if (command === 'package') return (sub && packageHelp[sub]) || packageUsage;
   if (command === 'token') return tokenHelp;
   if (command === 'build') return sub === 'upload' ? buildHelp : buildUsage;

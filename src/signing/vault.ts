@@ -1,6 +1,7 @@
 // Seals signing keys at rest: tweetnacl.secretbox under a 32-byte master key, taken from
 // FOTA_MASTER_KEY or from a key file (mode 0600) generated in the data directory on first
 // start. A stolen database alone does not give away any manufacturer's signing key.
+import { createHmac } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
@@ -34,6 +35,19 @@ export class KeyVault {
   seal(secret: Uint8Array): { sealed: string; nonce: string } {
     const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
     return { sealed: Buffer.from(nacl.secretbox(secret, nonce, this.masterKey)).toString('base64'), nonce: Buffer.from(nonce).toString('base64') };
+  }
+
+  /**
+   * A 32-byte key for one purpose (e.g. 'download' for signed download URLs):
+   * HMAC-SHA256(masterKey, 'fota:' + purpose). Derived rather than stored, so every server
+   * process sharing the master key accepts the others' grants with no new secret to
+   * distribute, and replacing the master key revokes them all. Derived rather than the
+   * master key itself, so a key used for HMAC never doubles as the secretbox key, and one
+   * purpose's key reveals nothing about another's.
+   */
+  deriveKey(purpose: string): Uint8Array {
+    if (purpose.length === 0) throw new AppError('VALIDATION', 'a derived key needs a purpose');
+    return new Uint8Array(createHmac('sha256', this.masterKey).update(`fota:${purpose}`).digest());
   }
 
   open(sealed: string, nonce: string): Uint8Array {

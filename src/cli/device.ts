@@ -1,0 +1,108 @@
+// `fota device run`: the reference FUMO device agent as a command. It polls the server
+// over OMA DM, and when told to, downloads, checks and installs a package into its A/B
+// slots and reports the FUMO result. `--once` runs one poll (with its job and report).
+import { resolve } from 'node:path';
+import { DeviceAgent } from '../device/agent.ts';
+import { AppError } from '../errors.ts';
+import { describeDeviceResult, DeviceResult, type DeviceResultCode } from '../device/results.ts';
+import { readTrust } from '../device/trust.ts';
+import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
+
+export const deviceHelp = `Usage: fota device run --server URL --id DEVID --model M --username U --password P
+                       --image FILE --version V --pubkey PUB.json [--data DIR]
+                       [--poll SECONDS] [--once] [--manufacturer NAME] [--wbxml]
+                       [--security-version N]
+
+Runs the reference FUMO device agent against a fota server (OMA DM at URL/dm, md5
+digest authentication). On its first start the agent copies --image into slot A of its
+data dir (default ./fota-device-DEVID) and reports --version as its firmware (FwV);
+later starts continue from the data dir (state.json, slot-a.bin, slot-b.bin, active)
+and ignore --image and --version.
+
+--pubkey is the manufacturer key the device pins: a .pub.json key file, or the list
+served at /api/v1/manufacturers/NAME/keys. Packages signed by nothing it pins are
+refused (FUMO 404) before any payload is fetched.
+
+--once runs one DM session, the FUMO job it starts and the session that reports the
+result, then exits: 0 when every job succeeded (or none ran), 1 when a job failed (the
+message names the FUMO result code). Without --once the agent polls every --poll seconds
+(default 60) until interrupted.
+`;
+
+export async function deviceCommand(args: string[], io: Output): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: fota device run ...' : `unknown subcommand: device ${sub}`);
+  const { values } = parseOptions(rest, {
+    server: { type: 'string' },
+    id: { type: 'string' },
+    model: { type: 'string' },
+    manufacturer: { type: 'string' },
+    username: { type: 'string' },
+    password: { type: 'string' },
+    image: { type: 'string' },
+    version: { type: 'string' },
+    pubkey: { type: 'string' },
+    data: { type: 'string' },
+    poll: { type: 'string' },
+    once: { type: 'boolean' },
+    wbxml: { type: 'boolean' },
+    'security-version': { type: 'string' },
+  });
+  if (values.help) return io.out(deviceHelp), ExitCode.Ok;
+  const server = required(values.server, '--server URL');
+  if (!/^https?:\/\//.test(server)) throw new UsageError(`--server must be an http:// or https:// URL, got ${server}`);
+  const id = required(values.id, '--id DEVID');
+  const poll = integerOption(values.poll, '--poll', 1) ?? 60;
+  const securityVersion = integerOption(values['security-version'], '--security-version', 0);
+  const trust = await readTrust(required(values.pubkey, '--pubkey PUB.json'));
+  const controller = new AbortController();
+  const agent = await DeviceAgent.open({
+    serverUrl: server,
+    devId: id,
+    model: required(values.model, '--model M'),
+    ...(values.manufacturer ? { manufacturer: values.manufacturer } : {}),
+    username: required(values.username, '--username U'),
+    password: required(values.password, '--password P'),
+    dataDir: resolve(values.data ?? `fota-device-${id.replace(/[^A-Za-z0-9._-]/g, '_')}`),
+    ...(values.image ? { image: values.image } : {}),
+    ...(values.version ? { version: values.version } : {}),
+    ...(securityVersion === undefined ? {} : { securityVersion }),
+    trust,
+    ...(values.wbxml ? { encoding: 'wbxml' as const } : {}),
+    signal: controller.signal,
+    log: (line) => io.err(`${line}\n`),
+  });
+
+  if (values.once) {
+    let report;
+    try {
+      report = await agent.runOnce();
+    } catch (err) {
+      // The server said no (credentials, unknown device): a refusal, not a usage error.
+      if (err instanceof AppError && (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN')) {
+        io.err(`fota: ${err.message}\n`);
+        return ExitCode.Rejected;
+      }
+      throw err;
+    }
+    for (const job of report.jobs) {
+      const code = job.resultCode as DeviceResultCode;
+      const named = Object.values(DeviceResult).includes(code) ? describeDeviceResult(code) : String(job.resultCode);
+      io.out(`FUMO ${job.operation}: ${named}${job.resultCode >= 300 ? ` (${job.reason})` : ''}\n`);
+    }
+    io.out(`firmware ${report.firmwareVersion}; FUMO State ${agent.fumoState}\n`);
+    return report.jobs.every((j) => j.resultCode >= 200 && j.resultCode < 300) ? ExitCode.Ok : ExitCode.Rejected;
+  }
+
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  io.err(`device ${id} running firmware ${agent.firmwareVersion}; polling ${server} every ${poll} s\n`);
+  try {
+    await agent.run(poll, controller.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return ExitCode.Ok;
+}

@@ -1,0 +1,373 @@
+// The reference FUMO device agent: a DM client with a DM tree, a FUMO job that downloads,
+// checks and installs into A/B slots, and a Generic Alert 1226 that reports the result in
+// a new session. Everything it must not forget (FUMO State, the job and how far it got,
+// the result it owes the server, installed slots, the DM nonce) is in `<data>/state.json`,
+// so an agent killed at any moment carries on when started again.
+//
+// An honest client: it knows the server only through HTTP (POST /dm, GET of the PkgURL)
+// and trusts a package only through the manufacturer keys pinned in its config.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeltaPool } from '../delta/pool.ts';
+import { AppError } from '../errors.ts';
+import { hashFile } from '../hashing.ts';
+import type { DeviceFacts } from '../packages/verify.ts';
+import type { TrustPolicy } from '../signing/envelope.ts';
+import { DmClient, type GenericAlert } from './dm-client.ts';
+import { PackageDownloader } from './download.ts';
+import type { DownloadFaults } from './faults.ts';
+import { installPackage } from './install.ts';
+import { DeviceResult, describeDeviceResult, type DeviceResultCode } from './results.ts';
+import { type SlotName, Slots } from './slots.ts';
+import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, FumoState, initialState, type PendingReport, type SlotInfo, StateFile } from './state.ts';
+import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
+
+export interface AgentOptions {
+  /** The fota server (http://host:8080) or its DM endpoint (…/dm). */
+  serverUrl: string;
+  devId: string;
+  model: string;
+  manufacturer?: string;
+  username: string;
+  password: string;
+  dataDir: string;
+  /** First start only: the image the device runs, and its version (FwV). */
+  image?: string;
+  version?: string;
+  /** First start only: the device's own security version (anti-rollback floor). */
+  securityVersion?: number;
+  /** The manufacturer's public keys the device pins. */
+  trust: TrustPolicy;
+  encoding?: 'xml' | 'wbxml';
+  hwVersion?: string;
+  swVersion?: string;
+  pool?: DeltaPool;
+  download?: {
+    retries?: number;
+    chunkRetries?: number;
+    retryDelayMs?: number;
+    idleTimeoutMs?: number;
+    /** Largest range one payload request asks for (default: the rest of the file). */
+    requestBytes?: number;
+    /** Test faults: connection cuts and bytes corrupted in transit. */
+    faults?: DownloadFaults;
+    onProgress?: (progress: { received: number }) => void;
+  };
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface JobOutcome {
+  operation: FumoOperation;
+  correlator?: string;
+  resultCode: number;
+  reason: string;
+}
+
+export interface RunReport {
+  sessions: number;
+  jobs: JobOutcome[];
+  firmwareVersion: string;
+}
+
+const ALERT_TYPE: Record<FumoOperation, string> = {
+  DownloadAndUpdate: 'org.openmobilealliance.dm.firmwareupdate.downloadandupdate',
+  Download: 'org.openmobilealliance.dm.firmwareupdate.download',
+  Update: 'org.openmobilealliance.dm.firmwareupdate.update',
+};
+
+/** Sessions in one run: the poll, then a report (which may bring the next job), bounded. */
+const MAX_ROUNDS = 4;
+
+export class DeviceAgent {
+  readonly slots: Slots;
+  readonly tree: DmTree;
+  /** The downloader of the last job (tests read its request log). */
+  lastDownloader: PackageDownloader | undefined;
+  private readonly stateFile: StateFile;
+  private readonly client: DmClient;
+  private readonly pool: DeltaPool;
+
+  private constructor(
+    readonly options: AgentOptions,
+    private state: AgentState,
+    /** The running slot: read from the pointer file at open, changed only by a switch. */
+    private active: SlotName,
+  ) {
+    this.slots = new Slots(options.dataDir);
+    this.stateFile = new StateFile(options.dataDir);
+    this.pool = options.pool ?? new DeltaPool({ concurrency: 1 });
+    this.tree = new DmTree(() => this.fixedNodes(), state.values);
+    this.client = new DmClient({
+      serverUrl: dmUrl(options.serverUrl),
+      devId: options.devId,
+      username: options.username,
+      password: options.password,
+      ...(options.encoding ? { encoding: options.encoding } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /** Opens the agent's data dir; on the first start installs `image` as slot A. */
+  static async open(options: AgentOptions): Promise<DeviceAgent> {
+    await mkdir(options.dataDir, { recursive: true });
+    const stateFile = new StateFile(options.dataDir);
+    const slots = new Slots(options.dataDir);
+    let state = await stateFile.load();
+    let active = await slots.active();
+    if (!state || !active || !state.slots[active]) {
+      if (!options.image || !options.version) {
+        throw new AppError('VALIDATION', `${options.dataDir} holds no installed image yet: give the image the device runs and its version`);
+      }
+      await slots.install(options.image);
+      const digest = await hashFile(slots.path('a'));
+      state = { ...initialState(), ...(state ? { clientNonce: state.clientNonce } : {}), securityVersion: options.securityVersion ?? 0, slots: { a: { version: options.version, sha256: digest.sha256, size: digest.size } } };
+      await stateFile.save(state);
+      active = 'a';
+      options.log?.(`installed ${options.image} as slot a, version ${options.version}`);
+    }
+    return new DeviceAgent(options, state, active);
+  }
+
+  get firmwareVersion(): string {
+    return this.installed().version;
+  }
+
+  get fumoState(): number {
+    return this.state.fumoState;
+  }
+
+  /** A copy of what is on disk now (for tests and status output). */
+  snapshot(): AgentState {
+    return structuredClone(this.state);
+  }
+
+  activeImagePath(): string {
+    return this.slots.path(this.active);
+  }
+
+  /**
+   * One poll: a session; if the server starts a FUMO job, the job and a report session
+   * (which may start the next job). A job or report left by an earlier run goes first.
+   */
+  async runOnce(): Promise<RunReport> {
+    const report: RunReport = { sessions: 0, jobs: [], firmwareVersion: this.firmwareVersion };
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (this.state.job) report.jobs.push(await this.runJob(this.state.job));
+      await this.session();
+      report.sessions += 1;
+      if (!this.state.job) break;
+    }
+    report.firmwareVersion = this.firmwareVersion;
+    return report;
+  }
+
+  /** Polls every `pollSeconds` until the signal fires; a failed poll is logged and retried. */
+  async run(pollSeconds: number, signal?: AbortSignal): Promise<void> {
+    while (!signal?.aborted) {
+      try {
+        await this.runOnce();
+      } catch (err) {
+        if (signal?.aborted) break;
+        if (!(err instanceof AppError)) throw err;
+        this.log(`session failed: ${err.message}`);
+      }
+      try {
+        await sleep(pollSeconds * 1000, undefined, signal ? { signal } : {});
+      } catch {
+        break;
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // DM session
+
+  private async session(): Promise<void> {
+    const owed = this.state.report;
+    const alerts: GenericAlert[] = owed ? [{ source: owed.execUri, type: ALERT_TYPE[owed.operation], resultCode: owed.resultCode, ...(owed.correlator ? { correlator: owed.correlator } : {}) }] : [];
+    try {
+      const result = await this.client.session({
+        tree: this.tree,
+        exec: (uri, correlator) => this.exec(uri, correlator),
+        ...(this.state.clientNonce ? { clientNonce: this.state.clientNonce } : {}),
+        genericAlerts: alerts,
+        onNonce: (nonce) => {
+          this.state.clientNonce = nonce;
+        },
+      });
+      const ack = result.alertStatuses[0];
+      if (owed && ack !== undefined) {
+        this.log(`reported FUMO ${owed.resultCode} for ${owed.execUri}; the server answered ${ack}`);
+        if (this.state.report === owed) delete this.state.report;
+      }
+      if (result.aborted) this.log('the server aborted the session (Alert 1223)');
+    } finally {
+      await this.save();
+    }
+  }
+
+  /** The DM Exec: FUMO operations are accepted (202) and run once the session is over. */
+  private exec(uri: string, correlator: string | undefined): number {
+    const path = normalize(uri);
+    const operation = FUMO_OPERATIONS.find((op) => path === `${FUMO_NODE}/${op}`);
+    if (!operation) return path.startsWith('./FUMO/') ? 405 : 406;
+    if (this.state.job && this.state.job.phase !== 'pending') return 405;
+    const pkgUrl = operation === 'Update' ? undefined : this.tree.values[`${path}/PkgURL`];
+    this.state.job = { operation, execUri: path, ...(correlator ? { correlator } : {}), ...(pkgUrl ? { pkgUrl } : {}), phase: 'pending', acceptedAt: new Date().toISOString() };
+    this.log(`accepted Exec ${path}${correlator ? ` (correlator ${correlator})` : ''}`);
+    return 202;
+  }
+
+  private fixedNodes(): Record<string, NodeValue> {
+    const o = this.options;
+    const chr = (data: string): NodeValue => ({ data, format: 'chr' });
+    const int = (data: number): NodeValue => ({ data: String(data), format: 'int' });
+    return {
+      './DevInfo/DevId': chr(o.devId),
+      './DevInfo/Man': chr(o.manufacturer ?? 'acme'),
+      './DevInfo/Mod': chr(o.model),
+      './DevInfo/DmV': chr('1.2'),
+      './DevInfo/Lang': chr('en-US'),
+      './DevDetail/DevTyp': chr('device'),
+      './DevDetail/OEM': chr(o.manufacturer ?? 'acme'),
+      './DevDetail/FwV': chr(this.firmwareVersion),
+      './DevDetail/SwV': chr(o.swVersion ?? 'fota-agent 1'),
+      './DevDetail/HwV': chr(o.hwVersion ?? '1.0'),
+      './DevDetail/LrgObj': { data: 'false', format: 'bool' },
+      './DevDetail/URI/MaxDepth': int(0),
+      './DevDetail/URI/MaxTotLen': int(0),
+      './DevDetail/URI/MaxSegLen': int(0),
+      [`${FUMO_NODE}/State`]: int(this.state.fumoState),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The FUMO job
+
+  private async runJob(job: FumoJob): Promise<JobOutcome> {
+    const downloader = this.downloader();
+    if (job.operation !== 'Update' && job.phase !== 'updating') {
+      job.phase = 'downloading';
+      await this.setFumoState(FumoState.Downloading);
+      this.log(`downloading ${job.pkgUrl ? 'the package' : '(no PkgURL set)'}`);
+      const got = await downloader.download(job.pkgUrl ?? '');
+      if (!got.ok) {
+        this.state.fumoState = FumoState.DownloadFailed;
+        return this.finish(job, got.resultCode, got.reason);
+      }
+      if (job.operation === 'Download') {
+        this.state.fumoState = FumoState.DownloadComplete;
+        return this.finish(job, DeviceResult.Success, `downloaded ${got.manifest.target.version}; waiting for the Update Exec`);
+      }
+      this.state.fumoState = FumoState.ReadyToUpdate;
+    }
+    job.phase = 'updating';
+    await this.save();
+    const pkg = await downloader.completed();
+    if (!pkg) {
+      this.state.fumoState = FumoState.UpdateFailedNoPackage;
+      return this.finish(job, DeviceResult.UpdateFailed, 'there is no downloaded package to install (Exec Download first)');
+    }
+    await this.setFumoState(FumoState.Updating);
+    const active = this.active;
+    const current = this.installed();
+    if (current.sha256 === pkg.manifest.target.sha256) {
+      // Killed after the switch but before the report: the update is already in place.
+      await downloader.discard();
+      this.state.fumoState = FumoState.UpdateOkNoPackage;
+      return this.finish(job, DeviceResult.Success, `version ${current.version} is installed`);
+    }
+    const inactive = Slots.other(active);
+    this.log(`installing ${pkg.manifest.target.version} (${pkg.manifest.payload.kind}) into slot ${inactive}`);
+    const installed = await installPackage({
+      packagePath: pkg.path,
+      activePath: this.slots.path(active),
+      inactivePath: this.slots.path(inactive),
+      trust: this.options.trust,
+      model: this.options.model,
+      securityVersion: this.state.securityVersion,
+      pool: this.pool,
+    });
+    await downloader.discard();
+    if (!installed.ok) {
+      this.state.fumoState = FumoState.UpdateFailedNoPackage;
+      return this.finish(job, installed.resultCode, installed.reason);
+    }
+    const { target } = installed.manifest;
+    // The slot's facts are on disk before the pointer moves: whichever slot a crash leaves
+    // active, its version is known.
+    this.state.slots[inactive] = { version: target.version, sha256: target.sha256, size: target.size };
+    await this.save();
+    await this.slots.switchTo(inactive);
+    this.active = inactive;
+    this.state.securityVersion = Math.max(this.state.securityVersion, target.securityVersion);
+    this.state.fumoState = FumoState.UpdateOkNoPackage;
+    return this.finish(job, DeviceResult.Success, `installed ${target.version} in slot ${inactive}`);
+  }
+
+  private async finish(job: FumoJob, resultCode: number, reason: string): Promise<JobOutcome> {
+    const report: PendingReport = { execUri: job.execUri, operation: job.operation, ...(job.correlator ? { correlator: job.correlator } : {}), resultCode, reason };
+    this.state.report = report;
+    delete this.state.job;
+    await this.save();
+    this.log(`FUMO ${job.operation}: ${isDeviceCode(resultCode) ? describeDeviceResult(resultCode) : resultCode}: ${reason}`);
+    return { operation: job.operation, ...(job.correlator ? { correlator: job.correlator } : {}), resultCode, reason };
+  }
+
+  private downloader(): PackageDownloader {
+    const d = this.options.download ?? {};
+    this.lastDownloader = new PackageDownloader({
+      dir: join(this.options.dataDir, 'download'),
+      trust: this.options.trust,
+      device: () => this.deviceFacts(),
+      ...(d.retries === undefined ? {} : { retries: d.retries }),
+      ...(d.chunkRetries === undefined ? {} : { chunkRetries: d.chunkRetries }),
+      ...(d.retryDelayMs === undefined ? {} : { retryDelayMs: d.retryDelayMs }),
+      ...(d.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: d.idleTimeoutMs }),
+      ...(d.requestBytes === undefined ? {} : { requestBytes: d.requestBytes }),
+      ...(d.faults ? { faults: d.faults } : {}),
+      ...(d.onProgress ? { onProgress: d.onProgress } : {}),
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+      log: (line) => this.log(line),
+    });
+    return this.lastDownloader;
+  }
+
+  /** What a package is checked against: the image really on disk, not what the state says. */
+  private async deviceFacts(): Promise<DeviceFacts> {
+    const digest = await hashFile(this.activeImagePath());
+    return { model: this.options.model, currentSha256: digest.sha256, securityVersion: this.state.securityVersion };
+  }
+
+  /** The running slot's version and hash, as recorded when it was installed. */
+  private installed(): SlotInfo {
+    const slot = this.state.slots[this.active];
+    if (!slot) throw new AppError('VALIDATION', `no installed image recorded for slot ${this.active} in ${this.stateFile.path}`);
+    return slot;
+  }
+
+  private async setFumoState(value: number): Promise<void> {
+    this.state.fumoState = value;
+    await this.save();
+  }
+
+  private async save(): Promise<void> {
+    await this.stateFile.save(this.state);
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+}
+
+function isDeviceCode(code: number): code is DeviceResultCode {
+  return Object.values(DeviceResult).includes(code as DeviceResultCode);
+}
+
+/** The DM endpoint of a server given by its base URL (or already by its DM URL). */
+export function dmUrl(server: string): string {
+  const trimmed = server.replace(/\/+$/, '');
+  return trimmed.endsWith('/dm') ? trimmed : `${trimmed}/dm`;
+}

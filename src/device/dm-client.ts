@@ -1,0 +1,297 @@
+// The agent's OMA DM 1.2 client: one session from Package 1 to the server's closing
+// message. It sends DevInfo (and any Generic Alerts), answers the md5 challenge, follows
+// RespURI, answers every server command with a Status (Results after a successful Get),
+// asks for more with Alert 1222 while the server's package has no Final, and stops when
+// the server sends nothing but Statuses and Final. What a command does to the device is
+// the tree's and the `exec` hook's business.
+import { randomInt } from 'node:crypto';
+import { AUTH_MD5, decodeNonce, md5Digest } from '../dm/auth.ts';
+import type { AlertCommand, Command, Item, ResultsCommand, StatusCommand, SyncHdr, SyncMessage } from '../dm/codec/message.ts';
+import { CONTENT_TYPE_WBXML, CONTENT_TYPE_XML } from '../dm/codec/message.ts';
+import { decodeMessage, encodeMessage } from '../dm/codec/syncml.ts';
+import { AppError } from '../errors.ts';
+import { readBody, send } from './http.ts';
+import type { DmTree } from './tree.ts';
+
+export interface DmClientOptions {
+  /** The server's DM endpoint (POST), e.g. http://host:8080/dm. */
+  serverUrl: string;
+  devId: string;
+  username: string;
+  password: string;
+  encoding?: 'xml' | 'wbxml';
+  /** Largest reply this client accepts (SyncHdr Meta MaxMsgSize). */
+  maxMsgSize?: number;
+  /** Messages in one session before the client gives up on a server that never ends it. */
+  maxMessages?: number;
+  idleTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A FUMO Generic Alert (1226) to carry in Package 1. */
+export interface GenericAlert {
+  /** The node that was Exec'd (Item Source). */
+  source: string;
+  /** e.g. org.openmobilealliance.dm.firmwareupdate.downloadandupdate */
+  type: string;
+  resultCode: number;
+  correlator?: string;
+}
+
+export interface SessionRequest {
+  /** 1201 client-initiated (polling), 1200 after a Package 0. */
+  alert?: '1200' | '1201';
+  /** For 1200: the Package 0 session id; otherwise a random one. */
+  sessionId?: string;
+  /** The NextNonce (base64) the server gave last, for a Cred in the first message. */
+  clientNonce?: string;
+  genericAlerts?: GenericAlert[];
+  tree: DmTree;
+  /** Runs (or accepts) an Exec; returns its Status code (202 = accepted, result later). */
+  exec: (uri: string, correlator: string | undefined) => number;
+  /** Called whenever the server issues a new nonce, so it is kept even if the session fails later. */
+  onNonce?: (nonce: string) => void;
+}
+
+export interface SessionResult {
+  /** The server's Status for each Generic Alert, in order (undefined: none came). */
+  alertStatuses: Array<number | undefined>;
+  clientNonce?: string;
+  messages: number;
+  /** Alerts 1222 sent: server messages that came without Final (its package continued). */
+  continuations: number;
+  /** The server asked for credentials (407/401) before it accepted the session. */
+  challenged: boolean;
+  /** The server aborted the session (Alert 1223). */
+  aborted: boolean;
+}
+
+const GENERIC_ALERT = '1226';
+const NEXT_MESSAGE = '1222';
+const ABORT = '1223';
+
+type Outgoing = { make: (cmdId: number) => Command; alertIndex?: number };
+
+export class DmClient {
+  readonly contentType: string;
+
+  constructor(readonly options: DmClientOptions) {
+    this.contentType = options.encoding === 'wbxml' ? CONTENT_TYPE_WBXML : CONTENT_TYPE_XML;
+  }
+
+  async session(request: SessionRequest): Promise<SessionResult> {
+    const { options } = this;
+    const sessionId = request.sessionId ?? randomInt(1, 0x10000).toString(16).toUpperCase();
+    let nonce = request.clientNonce;
+    let url = options.serverUrl;
+    let msgId = 1;
+    let cred = nonce ? this.cred(nonce) : undefined;
+    let authTries = 0;
+    let aborted = false;
+    let continuations = 0;
+    const alerts = request.genericAlerts ?? [];
+    const alertStatuses: Array<number | undefined> = alerts.map(() => undefined);
+    let outgoing: Outgoing[] = this.package1(request, alerts);
+    const limit = options.maxMessages ?? 30;
+
+    for (let n = 1; n <= limit; n++) {
+      const made = outgoing.map((o, i) => ({ ...o, command: o.make(i + 1) }));
+      const header: SyncHdr = {
+        verDTD: '1.2',
+        verProto: 'DM/1.2',
+        sessionId,
+        msgId,
+        target: url,
+        source: options.devId,
+        sourceName: options.username,
+        ...(cred ? { cred } : {}),
+        meta: { maxMsgSize: options.maxMsgSize ?? 256 * 1024 },
+      };
+      const reply = await this.post(url, { header, commands: made.map((m) => m.command), final: true });
+      const headerStatus = reply.commands.find((c): c is StatusCommand => c.kind === 'Status' && c.cmdRef === 0);
+      if (!headerStatus) throw new AppError('VALIDATION', 'the DM server answered without a Status for our SyncHdr');
+      const next = headerStatus.chal?.meta.nextNonce;
+      if (next !== undefined && next !== '') {
+        decodeNonce(next); // refuse garbage now rather than send a Cred that cannot match
+        nonce = next;
+        request.onNonce?.(next);
+      }
+      if (reply.header.respUri) url = reply.header.respUri;
+      const code = Number(headerStatus.data);
+      const ours = reply.commands.filter((c): c is StatusCommand => c.kind === 'Status' && c.msgRef === msgId && c.cmdRef !== 0);
+
+      if (code === 401 || code === 407) {
+        // Send again what was refused, now with a Cred over the nonce just issued.
+        authTries += 1;
+        const refused = new Set(ours.filter((s) => s.data === '401' || s.data === '407').map((s) => s.cmdRef));
+        const again = made.filter((m, i) => refused.has(i + 1) && m.command.kind !== 'Status');
+        if (!headerStatus.chal || !nonce || authTries > 2 || again.length === 0) {
+          throw new AppError('UNAUTHORIZED', `the DM server refused our credentials (Status ${code}); check --username and --password`);
+        }
+        outgoing = [this.headerStatus(reply.header), ...again];
+        cred = this.cred(nonce);
+        msgId += 1;
+        continue;
+      }
+      if (code !== 200 && code !== 212) throw new AppError('FORBIDDEN', `the DM server refused the session (SyncHdr Status ${code})`);
+      // 212: authenticated for the session. 200 with a Chal: this message only, Cred again next time.
+      cred = code === 200 && headerStatus.chal && nonce ? this.cred(nonce) : undefined;
+
+      for (const status of ours) {
+        const index = made[status.cmdRef - 1]?.alertIndex;
+        if (index !== undefined) alertStatuses[index] = Number(status.data);
+      }
+      const answer = this.answer(reply, request);
+      if (answer.aborted) aborted = true;
+      if (aborted || isClosing(reply)) return { alertStatuses, ...(nonce ? { clientNonce: nonce } : {}), messages: n, continuations, challenged: authTries > 0, aborted };
+      outgoing = [this.headerStatus(reply.header), ...answer.commands];
+      if (!reply.final) {
+        continuations += 1;
+        outgoing.push({ make: (cmdId) => ({ kind: 'Alert', cmdId, data: NEXT_MESSAGE, items: [{ target: options.serverUrl, source: options.devId }] }) });
+      }
+      msgId += 1;
+    }
+    throw new AppError('VALIDATION', `the DM server did not end the session within ${limit} messages`);
+  }
+
+  private cred(nonce: string) {
+    return { meta: { type: AUTH_MD5, format: 'b64' }, data: md5Digest(this.options.username, this.options.password, decodeNonce(nonce)) };
+  }
+
+  private package1(request: SessionRequest, alerts: GenericAlert[]): Outgoing[] {
+    const devInfo: Item[] = ['DevId', 'Man', 'Mod', 'DmV', 'Lang'].flatMap((name) => {
+      const uri = `./DevInfo/${name}`;
+      const got = request.tree.get(uri);
+      return got.status === 200 ? [{ source: uri, meta: { format: 'chr', type: 'text/plain' }, data: got.value.data }] : [];
+    });
+    return [
+      { make: (cmdId) => ({ kind: 'Alert', cmdId, data: request.alert ?? '1201', items: [] }) },
+      { make: (cmdId) => ({ kind: 'Replace', cmdId, items: devInfo }) },
+      ...alerts.map((alert, alertIndex) => ({
+        alertIndex,
+        make: (cmdId: number): AlertCommand => ({
+          kind: 'Alert',
+          cmdId,
+          data: GENERIC_ALERT,
+          ...(alert.correlator === undefined ? {} : { correlator: alert.correlator }),
+          items: [
+            {
+              source: alert.source,
+              meta: { type: alert.type, format: 'int', ...(alert.resultCode >= 200 && alert.resultCode < 300 ? {} : { mark: 'critical' }) },
+              data: String(alert.resultCode),
+            },
+          ],
+        }),
+      })),
+    ];
+  }
+
+  private headerStatus(received: SyncHdr): Outgoing {
+    return {
+      make: (cmdId) => ({ kind: 'Status', cmdId, msgRef: received.msgId, cmdRef: 0, cmd: 'SyncHdr', targetRefs: [received.target], sourceRefs: [received.source], data: '200', items: [] }),
+    };
+  }
+
+  /** Statuses (and Results) for every command of the server's message. */
+  private answer(reply: SyncMessage, request: SessionRequest): { commands: Outgoing[]; aborted: boolean } {
+    const msgRef = reply.header.msgId;
+    const out: Outgoing[] = [];
+    let aborted = false;
+    const status = (command: { cmdId: number; kind: string; noResp?: boolean }, items: Item[], code: number) => {
+      if (command.noResp) return;
+      out.push({
+        make: (cmdId) => ({ kind: 'Status', cmdId, msgRef, cmdRef: command.cmdId, cmd: command.kind, targetRefs: items.flatMap((i) => (i.target ? [i.target] : [])), sourceRefs: [], data: String(code), items: [] }),
+      });
+    };
+    const visit = (command: Command) => {
+      switch (command.kind) {
+        case 'Status':
+        case 'Results':
+          return;
+        case 'Get': {
+          const found = command.items.map((item) => ({ uri: item.target ?? '', answer: request.tree.get(item.target ?? '') }));
+          const missing = found.find((f) => f.answer.status !== 200);
+          if (missing) return status(command, command.items, missing.answer.status);
+          status(command, command.items, 200);
+          if (command.noResp) return;
+          out.push({
+            make: (cmdId): ResultsCommand => ({
+              kind: 'Results',
+              cmdId,
+              msgRef,
+              cmdRef: command.cmdId,
+              items: found.map((f) => ({
+                source: f.uri,
+                meta: { format: f.answer.status === 200 ? f.answer.value.format : 'chr', type: 'text/plain' },
+                data: f.answer.status === 200 ? f.answer.value.data : '',
+              })),
+            }),
+          });
+          return;
+        }
+        case 'Add':
+        case 'Replace': {
+          const codes = command.items.map((item) => (item.target ? request.tree.set(item.target, textOf(item.data)) : 404));
+          return status(command, command.items, codes.find((c) => c !== 200) ?? 200);
+        }
+        case 'Delete': {
+          const codes = command.items.map((item) => (item.target ? request.tree.delete(item.target) : 404));
+          return status(command, command.items, codes.find((c) => c !== 200) ?? 200);
+        }
+        case 'Copy':
+          return status(command, command.items, 406);
+        case 'Exec': {
+          const target = command.items[0]?.target;
+          return status(command, command.items, target === undefined ? 404 : request.exec(target, command.correlator));
+        }
+        case 'Alert':
+          if (command.data === ABORT) aborted = true;
+          // UI alerts (display, confirm, ...) have no user here: acknowledged as shown/accepted.
+          return status(command, command.items, 200);
+        case 'Atomic':
+        case 'Sequence':
+          status(command, [], 200);
+          for (const inner of command.commands) visit(inner);
+          return;
+      }
+    };
+    for (const command of reply.commands) visit(command);
+    return { commands: out, aborted };
+  }
+
+  private async post(url: string, message: SyncMessage): Promise<SyncMessage> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      throw new AppError('VALIDATION', `DM server URL ${JSON.stringify(url)} is not a URL`);
+    }
+    const body = encodeMessage(message, this.contentType);
+    const res = await send(target, {
+      method: 'POST',
+      headers: { 'content-type': this.contentType, accept: this.contentType },
+      body,
+      ...(this.options.idleTimeoutMs ? { idleTimeoutMs: this.options.idleTimeoutMs } : {}),
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+    });
+    const limit = Math.max(this.options.maxMsgSize ?? 256 * 1024, 64 * 1024) * 2;
+    const bytes = await readBody(res, limit);
+    const type = String(res.headers['content-type'] ?? '');
+    if (res.status !== 200 || !/syncml/i.test(type)) {
+      const text = bytes.toString('utf8', 0, Math.min(bytes.length, 300)).trim();
+      throw new AppError('IO', `the DM server answered HTTP ${res.status}${text ? `: ${text}` : ''}`);
+    }
+    // Read in the encoding the server answered in (it should be ours).
+    return decodeMessage(bytes, type);
+  }
+}
+
+/** The server's message that ends a session: Final, and nothing but Statuses (and Results). */
+export function isClosing(message: SyncMessage): boolean {
+  return message.final && message.commands.every((c) => c.kind === 'Status' || c.kind === 'Results');
+}
+
+function textOf(data: Item['data']): string {
+  if (data === undefined) return '';
+  return typeof data === 'string' ? data : new TextDecoder().decode(data);
+}

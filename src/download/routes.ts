@@ -1,0 +1,56 @@
+// GET|HEAD /dl/<token>: package bytes for devices, with resume (Range, If-Range, ETag).
+// The token in the path is the only credential: an HMAC-signed, expiring grant.
+import { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Hono } from 'hono';
+import type { ApiEnv } from '../api/auth.ts';
+import type { Context } from '../context.ts';
+import { BufferPool, meteredWebStream, sendToNode } from './send.ts';
+import { answerDownload, CHUNK_BYTES } from './serve.ts';
+
+/**
+ * What tells @hono/node-server that the handler has answered through Node's response
+ * itself. Its RESPONSE_ALREADY_SENT only works when built by the platform's Response
+ * class, i.e. when its module loaded before serve() put node-server's own Response class
+ * in the global (the app's module graph loads first, so it does). Built by that class it
+ * would carry a cached head, and the server would write a head a second time and throw.
+ * If that ever happens, downloads take the web stream path instead of breaking. The
+ * marker is rebuilt with the real status so the request log and metrics see 206 and 200.
+ */
+function sentMarker(status: number): Response | undefined {
+  const Platform = RESPONSE_ALREADY_SENT.constructor as typeof Response;
+  if (Platform === globalThis.Response) return undefined;
+  return new Platform(null, { status, headers: RESPONSE_ALREADY_SENT.headers });
+}
+
+export function mountDownloads(app: Hono<ApiEnv>, ctx: Context): void {
+  // About one buffer per download in flight; a few are kept for the next ones.
+  const pool = new BufferPool(CHUNK_BYTES, 64);
+  // Hono routes HEAD through the GET handler and drops the body; the handler still sees
+  // the real method, so HEAD never opens the object.
+  app.get('/dl/:token', async (c) => {
+    const answer = await answerDownload(ctx, {
+      token: c.req.param('token'),
+      method: c.req.method,
+      range: c.req.header('range'),
+      ifRange: c.req.header('if-range'),
+    });
+    if (answer.kind === 'text') return c.text(answer.text, answer.status, answer.headers);
+    if (!answer.body) return c.body(null, answer.status, answer.headers);
+    const outgoing = nodeResponse(c.env);
+    const marker = outgoing && sentMarker(answer.status);
+    if (!outgoing || !marker) return c.body(meteredWebStream(answer.body, ctx.log), answer.status, answer.headers);
+    // Straight to Node's response: a web stream in between costs a promise or two per
+    // chunk and, with no write callbacks, no way to reuse a buffer safely.
+    const requestId = c.get('requestId');
+    outgoing.writeHead(answer.status, { ...answer.headers, ...(requestId ? { 'x-request-id': requestId } : {}) });
+    void sendToNode(outgoing, answer.body, pool, ctx.log);
+    return marker;
+  });
+}
+
+/** Node's ServerResponse, when @hono/node-server serves the app (its `env.outgoing`). */
+function nodeResponse(env: unknown): ServerResponse | undefined {
+  if (typeof env !== 'object' || env === null || !('outgoing' in env)) return undefined;
+  return env.outgoing instanceof ServerResponse ? env.outgoing : undefined;
+}

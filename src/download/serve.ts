@@ -1,0 +1,136 @@
+// Serving one package download: checks the token, finds the package, picks the byte
+// range, opens the .fota object, and records the bytes that actually went out against
+// the deployment once the response is over. HTTP framing is left to routes.ts.
+import { open } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import type { ByteRange } from '../store/artifacts/artifact-store.ts';
+import { findPackage } from '../store/queries/builds.ts';
+import { addBytesServed } from '../store/queries/deployments.ts';
+import { chooseRange, type RangeRequest } from './range.ts';
+import { type ByteSource, fileSource, streamSource } from './source.ts';
+import { isTokenError, verifyDownloadToken } from './token.ts';
+
+export interface DownloadRequest extends RangeRequest {
+  token: string;
+}
+
+export type DownloadAnswer =
+  /** Refusals and 416: a short text body, nothing served, nothing recorded. */
+  | { kind: 'text'; status: 403 | 404 | 416; headers: Record<string, string>; text: string }
+  /** `body` is null for HEAD; otherwise it must be read to its end or closed. */
+  | { kind: 'bytes'; status: 200 | 206; headers: Record<string, string>; body: MeteredBody | null };
+
+/** The package bytes, and a report of how many of them the response really sent. */
+export interface MeteredBody {
+  source: ByteSource;
+  /** Call exactly once, when the response is over (finished, cut or failed). */
+  done(bytesSent: number): void;
+}
+
+/** The purpose the download key is derived for (see KeyVault.deriveKey). */
+export const DOWNLOAD_KEY_PURPOSE = 'download';
+
+const REFUSED_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+
+export async function answerDownload(ctx: Context, request: DownloadRequest): Promise<DownloadAnswer> {
+  const grant = verifyDownloadToken(ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), request.token, ctx.clock.now());
+  if (isTokenError(grant)) {
+    // Expired says what to do (ask the server for a new link); the other refusals say
+    // nothing that would help anyone forge a token.
+    const text = grant.error === 'expired' ? 'this download link has expired; start a new session for a fresh one\n' : 'this download link is not valid\n';
+    return { kind: 'text', status: 403, headers: REFUSED_HEADERS, text };
+  }
+  const pkg = findPackage(ctx.db, grant.packageId);
+  if (!pkg) return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
+
+  const size = pkg.fileSize;
+  const etag = `"${pkg.fileSha256}"`;
+  const common = {
+    'accept-ranges': 'bytes',
+    etag,
+    // no-transform: a proxy that compressed or re-encoded the body would shift every
+    // byte offset a device resumes from.
+    'cache-control': 'private, no-transform',
+  };
+  const choice = chooseRange(request, size, etag);
+  if (choice.kind === 'unsatisfiable') {
+    return {
+      kind: 'text',
+      status: 416,
+      headers: { ...common, ...REFUSED_HEADERS, 'content-range': `bytes */${size}` },
+      text: `the requested range starts past the end of the ${size}-byte package\n`,
+    };
+  }
+  const range = choice.kind === 'partial' ? choice.range : undefined;
+  const length = range ? range.end - range.start + 1 : size;
+  const headers: Record<string, string> = {
+    ...common,
+    'content-type': 'application/octet-stream',
+    'content-length': String(length),
+    ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${size}` } : {}),
+  };
+  const status = range ? 206 : 200;
+  if (request.method !== 'GET') return { kind: 'bytes', status, headers, body: null };
+
+  let source: ByteSource;
+  try {
+    // Opened before any header is sent, so a vanished object is still a clean 404.
+    source = await openObject(ctx, pkg.fileSha256, range, size);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'NOT_FOUND') {
+      ctx.log.error({ packageId: pkg.id, sha256: pkg.fileSha256 }, 'package file missing from the artifact store');
+      return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
+    }
+    throw err;
+  }
+  let recorded = false;
+  const done = (bytesSent: number) => {
+    if (recorded) return;
+    recorded = true;
+    if (bytesSent > 0) recordServed(ctx, grant.deploymentId, bytesSent);
+  };
+  return { kind: 'bytes', status, headers, body: { source, done } };
+}
+
+/**
+ * Bytes per read from a local file, and the size of the one buffer a download holds (see
+ * send.ts): 200 downloads hold ~13 MB, where the local store's own 1 MiB reads, allocated
+ * afresh and freed only by GC, would hold hundreds. Larger chunks save little CPU here.
+ */
+export const CHUNK_BYTES = 64 * 1024;
+
+const openFd = promisify(open);
+
+/**
+ * The local store hands out its object's own path (localCopy makes no copy there), which
+ * we read ourselves in small chunks and only on demand; other stores stream through get().
+ */
+async function openObject(ctx: Context, sha256: string, range: ByteRange | undefined, size: number): Promise<ByteSource> {
+  if (ctx.artifacts.kind !== 'local') return streamSource(await ctx.artifacts.get(sha256, range));
+  const copy = await ctx.artifacts.localCopy(sha256, ctx.workDir);
+  let fd: number;
+  try {
+    fd = await openFd(copy.path, 'r');
+  } catch (err) {
+    await copy.release();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('NOT_FOUND', `no artifact with SHA-256 ${sha256}`);
+    throw err;
+  }
+  return fileSource(fd, range ?? { start: 0, end: size - 1 }, CHUNK_BYTES, copy.release);
+}
+
+/**
+ * One short transaction per response, never per chunk. The response is already over, so
+ * a failure here is logged rather than thrown: there is no one left to tell.
+ */
+function recordServed(ctx: Context, deploymentId: string, bytes: number): void {
+  try {
+    const now = ctx.clock.now();
+    const found = ctx.db.transaction((tx) => addBytesServed(tx, deploymentId, bytes, now, { moveToDownloading: true }));
+    if (!found) ctx.log.warn({ deploymentId, bytes }, 'bytes served for a deployment that no longer exists');
+  } catch (err) {
+    ctx.log.error({ err, deploymentId, bytes }, 'cannot record bytes served');
+  }
+}
