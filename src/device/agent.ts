@@ -16,7 +16,7 @@ import type { DeviceFacts } from '../packages/verify.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
 import { DmClient, type GenericAlert } from './dm-client.ts';
 import { PackageDownloader } from './download.ts';
-import type { DownloadFaults } from './faults.ts';
+import { type DownloadFaults, FaultInjector } from './faults.ts';
 import { installPackage } from './install.ts';
 import { DeviceResult, describeDeviceResult, type DeviceResultCode } from './results.ts';
 import { type SlotName, Slots } from './slots.ts';
@@ -88,6 +88,8 @@ export class DeviceAgent {
   private readonly stateFile: StateFile;
   private readonly client: DmClient;
   private readonly pool: DeltaPool;
+  /** One for the agent's life: an injected fault fires once, not once per job. */
+  private readonly faults: FaultInjector;
 
   private constructor(
     readonly options: AgentOptions,
@@ -98,6 +100,7 @@ export class DeviceAgent {
     this.slots = new Slots(options.dataDir);
     this.stateFile = new StateFile(options.dataDir);
     this.pool = options.pool ?? new DeltaPool({ concurrency: 1 });
+    this.faults = new FaultInjector(options.download?.faults);
     this.tree = new DmTree(() => this.fixedNodes(), state.values);
     this.client = new DmClient({
       serverUrl: dmUrl(options.serverUrl),
@@ -327,7 +330,7 @@ export class DeviceAgent {
       ...(d.retryDelayMs === undefined ? {} : { retryDelayMs: d.retryDelayMs }),
       ...(d.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: d.idleTimeoutMs }),
       ...(d.requestBytes === undefined ? {} : { requestBytes: d.requestBytes }),
-      ...(d.faults ? { faults: d.faults } : {}),
+      faults: this.faults,
       ...(d.onProgress ? { onProgress: d.onProgress } : {}),
       ...(this.options.signal ? { signal: this.options.signal } : {}),
       log: (line) => this.log(line),

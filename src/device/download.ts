@@ -50,7 +50,8 @@ export interface DownloaderOptions {
    * smaller pieces to waste less.
    */
   requestBytes?: number;
-  faults?: DownloadFaults;
+  /** Test faults; pass one FaultInjector to several downloaders so each fault fires once in all. */
+  faults?: DownloadFaults | FaultInjector;
   signal?: AbortSignal;
   /** Bytes received so far by this downloader (all requests). */
   onProgress?: (progress: { received: number }) => void;
@@ -112,7 +113,7 @@ export class PackageDownloader {
   constructor(readonly options: DownloaderOptions) {
     this.partPath = join(options.dir, 'package.fota');
     this.recordPath = join(options.dir, 'package.json');
-    this.faults = new FaultInjector(options.faults);
+    this.faults = options.faults instanceof FaultInjector ? options.faults : new FaultInjector(options.faults);
   }
 
   /** Bytes received over the network by this downloader (all requests). */

@@ -19,6 +19,7 @@ const PASSWORD = 'device-password-1';
 
 interface Deployment {
   id: string;
+  attempts: number;
   deviceId: string;
   packageId: string;
   state: string;
@@ -207,6 +208,25 @@ describe('FUMO with the reference device agent', () => {
     expect(done.bytesServed).toBeLessThan(full.size + chunkSize + 64 * 1024);
   });
 
+  it('reports a network failure as 503; the server retries and the next download resumes where the last stopped', async () => {
+    await register('fumo-retry', '0.24.0');
+    const { id } = await deploy('fumo-retry');
+    const cutAt = Math.floor(delta.size / 2);
+    const agent = await agentFor('fumo-retry', fixture('0.24.0'), '0.24.0', { download: { retries: 0, faults: { cutAt: [cutAt] } } });
+
+    const failed = await agent.runOnce();
+    expect(failed.jobs).toEqual([expect.objectContaining({ resultCode: 503 })]);
+    expect(agent.fumoState).toBe(20);
+    expect(await deployment(id)).toMatchObject({ state: 'scheduled', resultCode: 503, attempts: 1 });
+
+    const retried = await agent.runOnce();
+    expect(retried.jobs).toEqual([expect.objectContaining({ resultCode: 200, correlator: `${id}.2` })]);
+    expect(agent.lastDownloader?.requests.map((r) => r.range)).toEqual([`bytes=${cutAt}-`]);
+    expect((await readFile(agent.activeImagePath())).equals(await readFile(fixture('0.24.1')))).toBe(true);
+    const done = await settledDeployment(id);
+    expect(states(done)).toEqual(['scheduled', 'commanded', 'downloading', 'scheduled', 'commanded', 'downloading', 'installing', 'succeeded']);
+  });
+
   it('continues after the agent is killed mid-download: a new agent on the same data dir resumes and reports', async () => {
     await register('fumo-restart', '0.21.0');
     const { id } = await deploy('fumo-restart');
@@ -228,9 +248,10 @@ describe('FUMO with the reference device agent', () => {
     expect(run.jobs.map((j) => j.resultCode)).toEqual([200]);
     expect(second.lastDownloader?.requests.map((r) => r.range)).toEqual([`bytes=${had}-`]);
     expect((await readFile(second.activeImagePath())).equals(await readFile(fixture('0.24.1')))).toBe(true);
-    const done = await settledDeployment(id);
-    expect(done.state).toBe('succeeded');
-    expect(done.bytesServed).toBeLessThan(full.size + 2 * 1024 * 1024);
+    expect(second.lastDownloader?.bytesReceived).toBe(full.size - had);
+    // (bytesServed is not compared here: what the kernel had taken when the first agent was
+    // killed, up to megabytes on loopback, counts as served.)
+    expect((await settledDeployment(id)).state).toBe('succeeded');
   });
 
   it('runs a two-step update: Download, report, then Update on the next poll', async () => {
