@@ -34,7 +34,9 @@ export function createApp(ctx: Context): Hono<ApiEnv> {
     metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     metrics.duration.observe({ method: c.req.method, route }, seconds);
     // One line per request; no headers, so tokens never reach the log.
-    ctx.log.info({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
+    // A download link is a credential: log its route, never the token in it.
+    const path = c.req.path.startsWith('/dl/') ? '/dl/:token' : c.req.path;
+    ctx.log.info({ requestId, method: c.req.method, path, status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
   });
   app.onError((err, c) => errorResponse(c, err, ctx.log.child({ requestId: c.get('requestId') })));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));

@@ -24,8 +24,8 @@ function sentMarker(status: number): Response | undefined {
 }
 
 export function mountDownloads(app: Hono<ApiEnv>, ctx: Context): void {
-  // About one buffer per download in flight; a few are kept for the next ones.
-  const pool = new BufferPool(CHUNK_BYTES, 64);
+  // One buffer per download in flight; 32 (2 MiB) are kept for the next ones when idle.
+  const pool = new BufferPool(CHUNK_BYTES, 32);
   // Hono routes HEAD through the GET handler and drops the body; the handler still sees
   // the real method, so HEAD never opens the object.
   app.get('/dl/:token', async (c) => {

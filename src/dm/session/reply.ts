@@ -78,12 +78,17 @@ export function buildReply(input: ReplyInput): Reply {
     const bytes = input.encode(message);
     // Drop commands from the end until the message fits; Statuses always go.
     if (input.maxMsgSize === undefined || bytes.length <= input.maxMsgSize) return { message, bytes, sent, leftover: commands.slice(count), tooLarge };
-    if (count === 1 && commands[0]) {
-      // Even alone it does not fit: it never will, so it is set aside rather than retried for ever.
-      tooLarge.push(commands[0]);
-      commands = commands.slice(1);
-      count = commands.length;
-      continue;
+    const only = commands[0];
+    if (count === 1 && only) {
+      // Too large even in a message with nothing else: it never fits, so it is set aside
+      // rather than retried for ever. Otherwise it waits for a message with fewer Statuses.
+      const alone = input.encode({ header, commands: [headerStatus, toSyncCommand(only, 2)], final: false });
+      if (alone.length > input.maxMsgSize) {
+        tooLarge.push(only);
+        commands = commands.slice(1);
+        count = commands.length;
+        continue;
+      }
     }
     if (count === 0) return { message, bytes, sent, leftover: commands, tooLarge };
     count -= 1;

@@ -104,9 +104,13 @@ export class S3ArtifactStore implements ArtifactStore {
     const meter = new UploadMeter(options);
     await this.ready();
     const stagingKey = `staging/${randomBytes(16).toString('hex')}`;
+    let finished: StoredObject | undefined;
+    const finish = () => (finished ??= meter.finish());
     try {
-      await this.upload(stagingKey, meter.measure(source));
-      const object = meter.finish();
+      // One part or less goes straight to its final key: its hash is known before the PUT.
+      const direct = await this.upload(stagingKey, meter.measure(source), () => objectKey(finish().sha256));
+      const object = finish();
+      if (direct) return object;
       const key = objectKey(object.sha256);
       if ((await this.statKey(key)) === null) {
         // A server-side copy: the bytes do not travel through this process again.
@@ -218,9 +222,11 @@ export class S3ArtifactStore implements ArtifactStore {
    * object's size. The minio client's own putObject cannot be used for a stream of
    * unknown length: it reads up to 64 MiB (or, lacking a size, parts of ~550 MiB) into
    * memory and first lists pending multipart uploads, a call s3rver does not implement.
-   * An object of one part or less goes up in a single PUT.
+   * An object of one part or less goes up in a single PUT straight to `directKey()` (the
+   * whole object is in hand, so its name is known; S3 shows a PUT object only once whole)
+   * and the result is true; a larger one goes to `key` (staging) and the result is false.
    */
-  private async upload(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  private async upload(key: string, chunks: AsyncIterable<Uint8Array>, directKey: () => string): Promise<boolean> {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let uploadId: string | undefined;
@@ -255,11 +261,13 @@ export class S3ArtifactStore implements ArtifactStore {
       }
       const last = Buffer.concat(pending, pendingBytes);
       if (uploadId === undefined) {
-        await this.client.putObject(this.bucket, key, last, last.length, { ...CONTENT_TYPE });
-        return;
+        const finalKey = directKey();
+        if ((await this.statKey(finalKey)) === null) await this.client.putObject(this.bucket, finalKey, last, last.length, { ...CONTENT_TYPE });
+        return true;
       }
       if (last.length > 0) await sendPart(last);
       await this.client.completeMultipartUpload(this.bucket, key, uploadId, etags);
+      return false;
     } catch (err) {
       if (uploadId !== undefined) {
         // Best effort (s3rver, for one, has no abort). An unfinished multipart upload is
