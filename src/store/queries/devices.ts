@@ -1,5 +1,9 @@
 // Device, DM session and device-operation rows. Synchronous, for short transactions.
-import { and, asc, eq, lt } from 'drizzle-orm';
+// The reads and writes every DM message makes are prepared once per database connection:
+// building the SQL in drizzle and compiling it in SQLite on each call cost more than
+// running it (bench/dm.ts).
+import { and, asc, eq, lt, type Placeholder, sql } from 'drizzle-orm';
+import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
 import { deployments, devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tx } from './audit.ts';
 
@@ -7,8 +11,98 @@ export type DeviceRow = typeof devices.$inferSelect;
 export type DmSessionRow = typeof dmSessions.$inferSelect;
 export type DmOperationRow = typeof dmOperations.$inferSelect;
 
+/**
+ * What statements are cached under. Drizzle makes a new object for each transaction, but
+ * every transaction of a database shares that database's session (one better-sqlite3
+ * connection), so statements are kept per session and work in and out of transactions.
+ * Should drizzle ever stop exposing it, each `tx` gets its own cache: slower, still right.
+ */
+function connectionOf(tx: Tx): object {
+  const session: unknown = (tx as unknown as { session?: unknown }).session;
+  return typeof session === 'object' && session !== null ? session : tx;
+}
+
+/** A query prepared on first use for each connection. */
+function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
+  const statements = new WeakMap<object, T>();
+  return (tx) => {
+    const connection = connectionOf(tx);
+    let statement = statements.get(connection);
+    if (statement === undefined) {
+      statement = build(tx);
+      statements.set(connection, statement);
+    }
+    return statement;
+  };
+}
+
+/**
+ * Row values as a statement shape: a placeholder for each value given, a literal NULL for
+ * each null (as drizzle binds it), nothing for undefined (drizzle leaves those out too).
+ * The key names the shape, so each call site's set of columns is prepared once.
+ */
+function shapeOf(values: Record<string, unknown>): { key: string; columns: Record<string, Placeholder | null>; params: Record<string, unknown> } {
+  const columns: Record<string, Placeholder | null> = {};
+  const params: Record<string, unknown> = {};
+  let key = '';
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    if (value === null) {
+      columns[name] = null;
+      key += `${name}=null,`;
+    } else {
+      columns[name] = sql.placeholder(`v_${name}`);
+      params[`v_${name}`] = value;
+      key += `${name},`;
+    }
+  }
+  return { key, columns, params };
+}
+
+/** Statements prepared per connection and per shape of the values they write. */
+function preparedWrites<T>(build: (tx: Tx, columns: Record<string, Placeholder | null>) => T): (tx: Tx, values: Record<string, unknown>) => { statement: T; params: Record<string, unknown> } {
+  const byShape = preparedPer(() => new Map<string, T>());
+  return (tx, values) => {
+    const shape = shapeOf(values);
+    const statements = byShape(tx);
+    let statement = statements.get(shape.key);
+    if (statement === undefined) {
+      statement = build(tx, shape.columns);
+      statements.set(shape.key, statement);
+    }
+    return { statement, params: shape.params };
+  };
+}
+
+// Drizzle's types leave placeholders out of update sets, but it binds them there as in
+// inserts and wheres (each through its column's encoder).
+const asSet = <T>(columns: Record<string, Placeholder | null>) => columns as unknown as T;
+
+const deviceById = preparedPer((tx) => tx.select().from(devices).where(eq(devices.id, sql.placeholder('id'))).prepare());
+const sessionById = preparedPer((tx) => tx.select().from(dmSessions).where(eq(dmSessions.id, sql.placeholder('id'))).prepare());
+const openSessionOf = preparedPer((tx) =>
+  tx
+    .select()
+    .from(dmSessions)
+    .where(and(eq(dmSessions.deviceId, sql.placeholder('deviceId')), eq(dmSessions.sessionId, sql.placeholder('sessionId')), eq(dmSessions.state, 'open')))
+    .prepare(),
+);
+const queuedOf = preparedPer((tx) =>
+  tx.select().from(dmOperations).where(and(eq(dmOperations.deviceId, sql.placeholder('deviceId')), eq(dmOperations.state, 'queued'))).orderBy(asc(dmOperations.createdAt)).prepare(),
+);
+const deviceUpdate = preparedWrites((tx, columns) =>
+  tx.update(devices).set(asSet<SQLiteUpdateSetSource<typeof devices>>(columns)).where(eq(devices.id, sql.placeholder('where_id'))).prepare(),
+);
+const sessionInsert = preparedWrites((tx, columns) => tx.insert(dmSessions).values(asSet<SQLiteInsertValue<typeof dmSessions>>(columns)).prepare());
+const sessionUpdate = preparedWrites((tx, columns) =>
+  tx.update(dmSessions).set(asSet<SQLiteUpdateSetSource<typeof dmSessions>>(columns)).where(eq(dmSessions.id, sql.placeholder('where_id'))).prepare(),
+);
+const operationUpdate = preparedWrites((tx, columns) =>
+  tx.update(dmOperations).set(asSet<SQLiteUpdateSetSource<typeof dmOperations>>(columns)).where(eq(dmOperations.id, sql.placeholder('where_id'))).prepare(),
+);
+
 export function findDevice(tx: Tx, id: string): DeviceRow | undefined {
-  return tx.select().from(devices).where(eq(devices.id, id)).get();
+  return deviceById(tx).get({ id });
 }
 
 export function insertDevice(tx: Tx, row: typeof devices.$inferInsert): void {
@@ -16,7 +110,8 @@ export function insertDevice(tx: Tx, row: typeof devices.$inferInsert): void {
 }
 
 export function updateDevice(tx: Tx, id: string, changes: Partial<typeof devices.$inferInsert>): void {
-  tx.update(devices).set(changes).where(eq(devices.id, id)).run();
+  const { statement, params } = deviceUpdate(tx, changes);
+  statement.run({ ...params, where_id: id });
 }
 
 export function deploymentsOf(tx: Tx, deviceId: string) {
@@ -24,24 +119,22 @@ export function deploymentsOf(tx: Tx, deviceId: string) {
 }
 
 export function findSession(tx: Tx, id: string): DmSessionRow | undefined {
-  return tx.select().from(dmSessions).where(eq(dmSessions.id, id)).get();
+  return sessionById(tx).get({ id });
 }
 
 /** The open session a device runs under its SessionID (for clients that ignore RespURI). */
 export function findOpenSession(tx: Tx, deviceId: string, sessionId: string): DmSessionRow | undefined {
-  return tx
-    .select()
-    .from(dmSessions)
-    .where(and(eq(dmSessions.deviceId, deviceId), eq(dmSessions.sessionId, sessionId), eq(dmSessions.state, 'open')))
-    .get();
+  return openSessionOf(tx).get({ deviceId, sessionId });
 }
 
 export function insertSession(tx: Tx, row: typeof dmSessions.$inferInsert): void {
-  tx.insert(dmSessions).values(row).run();
+  const { statement, params } = sessionInsert(tx, row);
+  statement.run(params);
 }
 
 export function updateSession(tx: Tx, id: string, changes: Partial<typeof dmSessions.$inferInsert>): void {
-  tx.update(dmSessions).set(changes).where(eq(dmSessions.id, id)).run();
+  const { statement, params } = sessionUpdate(tx, changes);
+  statement.run({ ...params, where_id: id });
 }
 
 /** Open sessions whose idle timeout has passed. */
@@ -58,9 +151,10 @@ export function findOperation(tx: Tx, deviceId: string, id: string): DmOperation
 }
 
 export function queuedOperations(tx: Tx, deviceId: string): DmOperationRow[] {
-  return tx.select().from(dmOperations).where(and(eq(dmOperations.deviceId, deviceId), eq(dmOperations.state, 'queued'))).orderBy(asc(dmOperations.createdAt)).all();
+  return queuedOf(tx).all({ deviceId });
 }
 
 export function updateOperation(tx: Tx, id: string, changes: Partial<typeof dmOperations.$inferInsert>): void {
-  tx.update(dmOperations).set(changes).where(eq(dmOperations.id, id)).run();
+  const { statement, params } = operationUpdate(tx, changes);
+  statement.run({ ...params, where_id: id });
 }

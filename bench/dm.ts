@@ -1,0 +1,348 @@
+// DM session benchmark: N simulated devices each run one whole OMA DM session against one
+// `fota serve` child process. Prints one JSON object:
+//   sessions:   completed, errors (any session that did not complete as expected), and
+//               sessions per second over the timed phase;
+//   messages:   per session (HTTP request/response pairs), and p50/p99 latency per message;
+//   serverRss:  the server's VmRSS read from /proc/<pid>/status every 200 ms over the
+//               timed phase: start, peak, end (the goal is flat memory), and before warm-up;
+//   cpuS:       CPU seconds of the server process and of this load generator in the timed
+//               phase; serverPerSessionMs bounds the rate (the server runs on one core);
+//   verified:   for a sample of devices, GET of the queued operation says done with a result.
+// A session: Package 1 without Cred -> 407 + Chal; Package 1 with the md5 Cred -> 212 and
+// the server's Gets (FwV, SwV, HwV inventory and one operator Get of ./DevInfo/Lang queued
+// per device before the run); Statuses + Results -> the closing message (Statuses, Final).
+// Setup (server start, operator token, device registration, queued Gets) is not timed, nor
+// is a warm-up of --warmup sessions on devices of their own (a cold JIT otherwise makes
+// the first second of the run look like a stall).
+// The load generator runs in this process on the same machine, so on a small machine it
+// takes part of the CPU the server could have used; its CPU time is reported.
+// Run: npm run bench:dm [-- --devices 2000 --concurrency 128 --warmup 200]
+//      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  alertXml,
+  type CommandXml,
+  md5Cred,
+  messageXml,
+  readReply,
+  replaceXml,
+  resultsXml,
+  type ReplyInfo,
+  statusXml,
+} from '../test/support/dm-test-client.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '128' },
+    /** Sessions run before the timed phase (JIT warm-up), on devices of their own. */
+    warmup: { type: 'string', default: '200' },
+    sample: { type: 'string', default: '20' },
+    /** Extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+    'server-node-args': { type: 'string', default: '' },
+  },
+});
+const DEVICES = Number(args.devices);
+const CONCURRENCY = Math.min(Number(args.concurrency), DEVICES);
+const SAMPLE = Math.min(Number(args.sample), DEVICES);
+const WARMUP = Number(args.warmup);
+const SERVER_NODE_ARGS = (args['server-node-args'] ?? '').split(/\s+/).filter(Boolean);
+if (!Number.isInteger(DEVICES) || DEVICES < 1 || !Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
+  console.error('usage: npm run bench:dm -- [--devices N] [--concurrency C] [--warmup W]');
+  process.exit(2);
+}
+
+const XML_TYPE = 'application/vnd.syncml.dm+xml';
+const PASSWORD = 'bench-password-1';
+const ADMIN_TOKEN = `adm_${randomBytes(24).toString('hex')}`;
+const INVENTORY = ['./DevDetail/FwV', './DevDetail/SwV', './DevDetail/HwV'];
+const OPERATION_URI = './DevInfo/Lang';
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+const MiB = 1024;
+
+const work = mkdtempSync(join(tmpdir(), 'fota-bench-dm-'));
+let server: ChildProcess | undefined;
+
+// --- the server ----------------------------------------------------------------------------
+
+async function startServer(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, 'bin/fota.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--data', join(work, 'data'), '--artifacts', join(work, 'artifacts')], {
+    env: { ...process.env, FOTA_ADMIN_TOKEN: ADMIN_TOKEN, FOTA_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (piece: Buffer) => {
+      out += piece.toString();
+      const match = /listening on (http\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`fota serve exited with ${code}: ${out}`)));
+  });
+  // Keep draining its stdout so the child never blocks on a full pipe.
+  child.stdout?.resume();
+  return { url, child };
+}
+
+function rssKiB(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0; // the process is gone
+  }
+}
+
+/** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime are fields 14 and 15 of stat, i.e. 12 and 13 after "pid (comm) ".
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// --- HTTP ----------------------------------------------------------------------------------
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+function post(url: string, headers: Record<string, string>, body: string | Buffer): Promise<{ status: number; contentType: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function api<T>(base: string, path: string, token: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${body === undefined ? 'GET' : 'POST'} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+async function inParallel<T>(items: T[], width: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i] as T, i);
+      }
+    }),
+  );
+}
+
+// --- one device's session ------------------------------------------------------------------
+
+/** Timed devices are 0..N-1; warm-up devices come after them. */
+const devId = (i: number) => `IMEI:35${String(i).padStart(13, '0')}`;
+const latenciesMs: number[] = [];
+
+class SessionError extends Error {}
+
+function expect(condition: boolean, what: string): asserts condition {
+  if (!condition) throw new SessionError(what);
+}
+
+/** Status for the server's SyncHdr (this client does not check server credentials). */
+const headerStatus = (reply: ReplyInfo): CommandXml =>
+  statusXml({ msgRef: reply.header.msgId, cmdRef: 0, cmd: 'SyncHdr', targetRefs: [reply.header.target ?? ''], sourceRefs: [reply.header.source ?? ''], code: 200 });
+
+async function runSession(dmUrl: string, index: number): Promise<number> {
+  const id = devId(index);
+  const sessionId = (index % 0xfff0 + 1).toString(16).toUpperCase();
+  let url = dmUrl;
+  let msgId = 1;
+  let messages = 0;
+  const tree: Record<string, string> = {
+    './DevInfo/DevId': id,
+    './DevInfo/Man': 'Acme',
+    './DevInfo/Mod': 'X100',
+    './DevInfo/DmV': '1.2',
+    './DevInfo/Lang': 'en-US',
+    './DevDetail/FwV': '1.0.0',
+    './DevDetail/SwV': '1.0.0',
+    './DevDetail/HwV': 'rev-a',
+  };
+  const send = async (commands: CommandXml[], cred?: { type: string; data: string }): Promise<ReplyInfo> => {
+    const xml = messageXml({ sessionId, msgId: msgId++, target: url, source: id, locName: id, ...(cred ? { cred } : {}) }, commands);
+    const started = performance.now();
+    const res = await post(url, { 'content-type': XML_TYPE }, xml);
+    latenciesMs.push(performance.now() - started);
+    messages += 1;
+    expect(res.status === 200, `HTTP ${res.status}: ${res.body.toString().slice(0, 200)}`);
+    const reply = readReply(res.body.toString('utf8'));
+    if (reply.header.respUri) url = reply.header.respUri;
+    return reply;
+  };
+  const devInfo = ['DevId', 'Man', 'Mod', 'DmV', 'Lang'].map((n) => `./DevInfo/${n}`);
+  const package1 = [alertXml('1201'), replaceXml(devInfo.map((uri) => ({ uri, data: tree[uri] ?? '' })))];
+
+  // Package 1 without Cred: 407 and a nonce.
+  const challenge = await send(package1);
+  const nonce = challenge.headerStatus?.chal?.nextNonce;
+  expect(challenge.headerStatus?.code === 407 && nonce !== undefined, `package 1 without Cred: header status ${challenge.headerStatus?.code}, expected 407 with a nonce`);
+
+  // Package 1 again with the md5 Cred: 212 and the server's Gets.
+  const cred = { type: 'syncml:auth-md5', data: md5Cred(id, PASSWORD, Buffer.from(nonce, 'base64')) };
+  const package2 = await send([headerStatus(challenge), ...package1], cred);
+  expect(package2.headerStatus?.code === 212, `package 1 with Cred: header status ${package2.headerStatus?.code}, expected 212`);
+  const gets = package2.root.children
+    .find((c) => c.name === 'SyncBody')
+    ?.children.filter((c) => c.name === 'Get')
+    .map((g) => ({ cmdId: Number(g.children.find((c) => c.name === 'CmdID')?.text), uri: g.children.find((c) => c.name === 'Item')?.children.find((c) => c.name === 'Target')?.children.find((c) => c.name === 'LocURI')?.text.trim() ?? '' })) ?? [];
+  const wanted = [...INVENTORY, OPERATION_URI];
+  expect(gets.length === wanted.length && wanted.every((u) => gets.some((g) => g.uri === u)), `package 2 Gets ${JSON.stringify(gets.map((g) => g.uri))}, expected ${JSON.stringify(wanted)}`);
+  expect(package2.commands.every((c) => c.name === 'Status' || c.name === 'Get') && package2.final, 'package 2 carries more than Statuses and Gets');
+
+  // Package 3: Statuses and Results; the server closes with Statuses and Final only.
+  const answers: CommandXml[] = [headerStatus(package2)];
+  for (const get of gets) {
+    answers.push(statusXml({ msgRef: package2.header.msgId, cmdRef: get.cmdId, cmd: 'Get', targetRefs: [get.uri], code: 200 }));
+    answers.push(resultsXml(package2.header.msgId, get.cmdId, [{ uri: get.uri, data: tree[get.uri] ?? '' }]));
+  }
+  const closing = await send(answers);
+  expect(closing.headerStatus?.code === 200 && closing.final && closing.commands.every((c) => c.name === 'Status'), 'the last reply is not a closing message (Statuses + Final)');
+  return messages;
+}
+
+// --- the run -------------------------------------------------------------------------------
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+async function main() {
+  const started = await startServer();
+  server = started.child;
+  const base = started.url;
+  const pid = started.child.pid ?? 0;
+
+  // Setup, not timed: an operator token, the devices, one queued Get per device.
+  const setupStarted = performance.now();
+  const { token } = await api<{ token: string }>(base, '/api/v1/tokens', ADMIN_TOKEN, { role: 'operator', name: 'bench-dm' });
+  const ids = Array.from({ length: DEVICES + WARMUP }, (_, i) => devId(i));
+  const opIds: string[] = new Array<string>(ids.length);
+  await inParallel(ids, 16, async (id, i) => {
+    await api(base, '/api/v1/devices', token, { id, model: 'X100', firmwareVersion: '1.0.0', credentials: { username: id, password: PASSWORD, authType: 'md5' } });
+    opIds[i] = (await api<{ id: string }>(base, `/api/v1/devices/${encodeURIComponent(id)}/operations`, token, { command: 'Get', uri: OPERATION_URI })).id;
+  });
+  const setupMs = performance.now() - setupStarted;
+
+  // Warm-up, not timed: the same sessions on devices of their own.
+  const rssBeforeWarmup = rssKiB(pid);
+  const warmupErrors: string[] = [];
+  await inParallel(ids.slice(DEVICES), CONCURRENCY, async (_id, k) => {
+    await runSession(`${base}/dm`, DEVICES + k).catch((err: unknown) => warmupErrors.push(err instanceof Error ? err.message : String(err)));
+  });
+  latenciesMs.length = 0;
+
+  // Timed phase.
+  const rss: number[] = [rssKiB(pid)];
+  const sampler = setInterval(() => rss.push(rssKiB(pid)), 200);
+  const errors: string[] = [];
+  let completed = 0;
+  const messagesPerSession = new Map<number, number>();
+  const serverCpuBefore = cpuSeconds(pid);
+  const clientCpuBefore = process.cpuUsage();
+  const t0 = performance.now();
+  await inParallel(ids.slice(0, DEVICES), CONCURRENCY, async (_id, i) => {
+    try {
+      const messages = await runSession(`${base}/dm`, i);
+      completed += 1;
+      messagesPerSession.set(messages, (messagesPerSession.get(messages) ?? 0) + 1);
+    } catch (err) {
+      errors.push(`${devId(i)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+  const elapsedS = (performance.now() - t0) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const serverCpuS = cpuSeconds(pid) - serverCpuBefore;
+  clearInterval(sampler);
+  rss.push(rssKiB(pid));
+
+  // Verify a sample: the queued Get is done, with the device's answer as its result.
+  const step = Math.max(1, Math.floor(DEVICES / SAMPLE));
+  const sample = Array.from({ length: SAMPLE }, (_, k) => k * step);
+  const problems: string[] = [];
+  for (const i of sample) {
+    const op = await api<{ status: string; result?: Array<{ uri: string; data: string }> }>(base, `/api/v1/devices/${encodeURIComponent(devId(i))}/operations/${opIds[i]}`, token);
+    const result = op.result?.find((r) => r.uri === OPERATION_URI);
+    if (op.status !== 'done' || result?.data !== 'en-US') problems.push(`${devId(i)}: ${op.status} ${JSON.stringify(op.result ?? null)}`);
+  }
+
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const peak = Math.max(...rss);
+  console.log(
+    JSON.stringify(
+      {
+        benchmark: 'dm',
+        cores: availableParallelism(),
+        devices: DEVICES,
+        concurrency: CONCURRENCY,
+        warmupSessions: WARMUP,
+        ...(warmupErrors.length ? { warmupErrors: warmupErrors.length } : {}),
+        setupS: round(setupMs / 1000),
+        timedS: round(elapsedS, 2),
+        sessions: { completed, errors: errors.length, perSecond: round(completed / elapsedS), goalPerSecond: 1000 },
+        messages: {
+          perSession: Object.fromEntries(messagesPerSession),
+          total: latenciesMs.length,
+          perSecond: round(latenciesMs.length / elapsedS),
+          latencyMs: { p50: round(percentile(sorted, 50), 2), p99: round(percentile(sorted, 99), 2), max: round(sorted.at(-1) ?? Number.NaN, 2) },
+        },
+        serverRssMiB: { beforeWarmup: round(rssBeforeWarmup / MiB), start: round((rss[0] ?? 0) / MiB), peak: round(peak / MiB), end: round((rss.at(-1) ?? 0) / MiB), samples: rss.length },
+        cpuS: {
+          server: round(serverCpuS, 2),
+          loadGenerator: round((clientCpu.user + clientCpu.system) / 1e6, 2),
+          serverPerSessionMs: round((serverCpuS * 1000) / Math.max(1, completed), 3),
+        },
+        loadavg1: round(loadavg()[0] ?? 0, 2),
+        verified: { sampled: sample.length, done: sample.length - problems.length, problems: problems.slice(0, 5) },
+        ...(errors.length ? { firstErrors: errors.slice(0, 5) } : {}),
+      },
+      null,
+      2,
+    ),
+  );
+  if (errors.length || problems.length) process.exitCode = 1;
+}
+
+async function stopServer(): Promise<void> {
+  const child = server;
+  if (!child || child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    agent.destroy();
+    await stopServer();
+    rmSync(work, { recursive: true, force: true });
+  });
