@@ -1,7 +1,7 @@
 // The FUMO result codes the agent reports (PROTOCOL.md "FUMO"): the package checks of
 // packages/verify.ts, plus the download outcomes only a device sees. Outcomes travel as
 // values ({ok: false, resultCode, reason}); only a broken disk or a bug throws.
-import { FumoResult } from '../packages/fumo-codes.ts';
+import { FUMO_DESCRIPTIONS, FumoResult } from '../packages/fumo-codes.ts';
 
 export const DeviceResult = {
   ...FumoResult,
@@ -25,12 +25,7 @@ export function fail(resultCode: Failure['resultCode'], reason: string): Failure
 }
 
 const descriptions: Record<DeviceResultCode, string> = {
-  200: 'successful',
-  402: 'corrupted firmware update package',
-  403: 'firmware update package does not match the device',
-  404: 'signature validation failed',
-  405: 'firmware update package not acceptable',
-  410: 'firmware update failed',
+  ...FUMO_DESCRIPTIONS,
   411: 'bad package URL',
   412: 'download server unavailable',
   500: 'download server error',

@@ -11,7 +11,7 @@ export const FumoResult = {
 
 export type FumoResultCode = (typeof FumoResult)[keyof typeof FumoResult];
 
-const descriptions: Record<FumoResultCode, string> = {
+export const FUMO_DESCRIPTIONS: Readonly<Record<FumoResultCode, string>> = {
   200: 'successful',
   402: 'corrupted firmware update package',
   403: 'firmware update package does not match the device',
@@ -21,5 +21,5 @@ const descriptions: Record<FumoResultCode, string> = {
 };
 
 export function describeResult(code: FumoResultCode): string {
-  return `${code} ${descriptions[code]}`;
+  return `${code} ${FUMO_DESCRIPTIONS[code]}`;
 }
