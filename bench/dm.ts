@@ -16,7 +16,7 @@
 // the first second of the run look like a stall).
 // The load generator runs in this process on the same machine, so on a small machine it
 // takes part of the CPU the server could have used; its CPU time is reported.
-// Run: npm run bench:dm [-- --devices 2000 --concurrency 128 --warmup 200]
+// Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,7 +40,7 @@ import {
 const { values: args } = parseArgs({
   options: {
     devices: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '128' },
+    concurrency: { type: 'string', default: '64' },
     /** Sessions run before the timed phase (JIT warm-up), on devices of their own. */
     warmup: { type: 'string', default: '200' },
     sample: { type: 'string', default: '20' },
@@ -68,6 +68,12 @@ const MiB = 1024;
 
 const work = mkdtempSync(join(tmpdir(), 'fota-bench-dm-'));
 let server: ChildProcess | undefined;
+// However this process ends (an error, a closed pipe, Ctrl-C), the server must not outlive it.
+process.on('exit', () => {
+  server?.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 // --- the server ----------------------------------------------------------------------------
 
@@ -310,7 +316,14 @@ async function main() {
           perSecond: round(latenciesMs.length / elapsedS),
           latencyMs: { p50: round(percentile(sorted, 50), 2), p99: round(percentile(sorted, 99), 2), max: round(sorted.at(-1) ?? Number.NaN, 2) },
         },
-        serverRssMiB: { beforeWarmup: round(rssBeforeWarmup / MiB), start: round((rss[0] ?? 0) / MiB), peak: round(peak / MiB), end: round((rss.at(-1) ?? 0) / MiB), samples: rss.length },
+        serverRssMiB: {
+          beforeWarmup: round(rssBeforeWarmup / MiB),
+          start: round((rss[0] ?? 0) / MiB),
+          peak: round(peak / MiB),
+          end: round((rss.at(-1) ?? 0) / MiB),
+          samples: rss.length,
+          everySecond: rss.filter((_, k) => k % 5 === 0).map((kib) => Math.round(kib / MiB)),
+        },
         cpuS: {
           server: round(serverCpuS, 2),
           loadGenerator: round((clientCpu.user + clientCpu.system) / 1e6, 2),
