@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit, type Tx } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
-import { activeDeploymentOf, type DeploymentRow, findDeployment, insertDeployment, updateDeployment } from '../store/queries/deployment-rows.ts';
+import { activeDeploymentOf, type DeploymentRow, findDeployment, insertDeployment, updateDeployment } from '../store/queries/deployments.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import { choosePackage, type DeploymentState } from './policy.ts';
 import type { CreateDeployment, DeploymentView, HistoryEntry } from './schemas.ts';

@@ -8,7 +8,7 @@ import type { Context } from '../context.ts';
 import { issueDownloadToken } from '../download/token.ts';
 import type { Tx } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
-import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployment-rows.ts';
+import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
 import { transition } from './deployments.ts';
 import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy.ts';
 

@@ -1,6 +1,7 @@
-// What downloads write to deployments: bytes served, and the move to 'downloading' when a
-// device's first bytes go out. Synchronous, for one short transaction per download.
-import { and, eq, inArray, sql } from 'drizzle-orm';
+// Deployment rows: one device updated to one build, with its state history; and what
+// downloads write to them (bytes served, the move to 'downloading' when a device's first
+// bytes go out). Synchronous, for short transactions.
+import { and, desc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import { deployments } from '../schema/index.ts';
 import { recordAudit, type Tx } from './audit.ts';
 
@@ -43,4 +44,31 @@ export function addBytesServed(tx: Tx, deploymentId: string, bytes: number, now:
     .run();
   if (moved.changes === 1) recordAudit(tx, { actor: 'download', action: 'deployment.state', subject: deploymentId, details: { from: row.state, to: 'downloading', cause } }, now);
   return true;
+}
+
+export type DeploymentRow = typeof deployments.$inferSelect;
+
+/** States a deployment never leaves. */
+export const FINAL_STATES = ['succeeded', 'failed', 'canceled'] as const;
+
+export function findDeployment(tx: Tx, id: string): DeploymentRow | undefined {
+  return tx.select().from(deployments).where(eq(deployments.id, id)).get();
+}
+
+export function insertDeployment(tx: Tx, row: typeof deployments.$inferInsert): void {
+  tx.insert(deployments).values(row).run();
+}
+
+/** The device's deployment that is still under way, if any (at most one at a time). */
+export function activeDeploymentOf(tx: Tx, deviceId: string): DeploymentRow | undefined {
+  return tx
+    .select()
+    .from(deployments)
+    .where(and(eq(deployments.deviceId, deviceId), notInArray(deployments.state, [...FINAL_STATES])))
+    .orderBy(desc(deployments.createdAt))
+    .get();
+}
+
+export function updateDeployment(tx: Tx, id: string, changes: Partial<typeof deployments.$inferInsert>): void {
+  tx.update(deployments).set(changes).where(eq(deployments.id, id)).run();
 }
