@@ -20,7 +20,7 @@
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,7 @@ import {
   type ReplyInfo,
   statusXml,
 } from '../test/support/dm-test-client.ts';
+import { cpuSecondsOf, rssKiB } from './proc.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -94,26 +95,6 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   // Keep draining its stdout so the child never blocks on a full pipe.
   child.stdout?.resume();
   return { url, child };
-}
-
-function rssKiB(pid: number): number {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0; // the process is gone
-  }
-}
-
-/** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime and stime are fields 14 and 15 of stat, i.e. 12 and 13 after "pid (comm) ".
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 // --- HTTP ----------------------------------------------------------------------------------
@@ -268,7 +249,7 @@ async function main() {
   const errors: string[] = [];
   let completed = 0;
   const messagesPerSession = new Map<number, number>();
-  const serverCpuBefore = cpuSeconds(pid);
+  const serverCpuBefore = cpuSecondsOf([pid]);
   const clientCpuBefore = process.cpuUsage();
   const t0 = performance.now();
   await inParallel(ids.slice(0, DEVICES), CONCURRENCY, async (_id, i) => {
@@ -282,7 +263,7 @@ async function main() {
   });
   const elapsedS = (performance.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientCpuBefore);
-  const serverCpuS = cpuSeconds(pid) - serverCpuBefore;
+  const serverCpuS = cpuSecondsOf([pid]) - serverCpuBefore;
   clearInterval(sampler);
   rss.push(rssKiB(pid));
 

@@ -18,7 +18,7 @@
 // Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4]   (needs nginx)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -31,6 +31,7 @@ import { issueDownloadToken } from '../src/download/token.ts';
 import { KeyVault } from '../src/signing/vault.ts';
 import { openDatabase } from '../src/store/db.ts';
 import { deployments, devices } from '../src/store/schema/index.ts';
+import { cpuSecondsOf, processTree, rssKiB } from './proc.ts';
 
 const FIXTURES = '.fixtures/firmware';
 const IMAGE = join(FIXTURES, 'esbuild-0.25.0.bin');
@@ -63,53 +64,11 @@ const MiB = 1024 * 1024;
 
 // --- process memory ------------------------------------------------------------------------
 
-function rssKiB(pid: number): number {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0; // the process is gone
-  }
-}
-
-/** The process and all its descendants (nginx: master and workers). */
-function treeOf(pid: number): number[] {
-  const pids = [pid];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ')) {
-        if (child.trim()) pids.push(...treeOf(Number(child)));
-      }
-    }
-  } catch {
-    // gone meanwhile
-  }
-  return pids;
-}
-
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** CPU seconds (user + system) the process tree has used so far. */
-function cpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const p of treeOf(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      // Fields after the ")" that ends the command name: utime is field 14, stime 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks / CLOCK_TICKS;
-}
-
 /** Samples the summed RSS of a process tree every 50 ms; stop() gives the peak in MiB. */
 function sampleRss(pid: number) {
   let peak = 0;
   const take = () => {
-    peak = Math.max(peak, treeOf(pid).reduce((sum, p) => sum + rssKiB(p), 0));
+    peak = Math.max(peak, processTree(pid).reduce((sum, p) => sum + rssKiB(p), 0));
   };
   take();
   const timer = setInterval(take, 50);
@@ -394,17 +353,17 @@ async function main(nginx: string) {
   let nginxCpu = 0;
   const runOurs = async () => {
     const rss = sampleRss(oursPid);
-    const cpu = cpuSeconds(oursPid);
+    const cpu = cpuSecondsOf(processTree(oursPid));
     oursRuns.push(await load(ourUrls, pkg.size, offsets, ROUNDS));
-    oursCpu += cpuSeconds(oursPid) - cpu;
+    oursCpu += cpuSecondsOf(processTree(oursPid)) - cpu;
     oursPeak = Math.max(oursPeak, rss.stop());
   };
   const nginxPid = server.child.pid ?? 0;
   const runNginx = async () => {
     const rss = sampleRss(nginxPid);
-    const cpu = cpuSeconds(nginxPid);
+    const cpu = cpuSecondsOf(processTree(nginxPid));
     nginxRuns.push(await load(nginxUrls, pkg.size, offsets, ROUNDS));
-    nginxCpu += cpuSeconds(nginxPid) - cpu;
+    nginxCpu += cpuSecondsOf(processTree(nginxPid)) - cpu;
     nginxPeak = Math.max(nginxPeak, rss.stop());
   };
   for (let t = 0; t < TRIALS; t += 1) {

@@ -20,7 +20,7 @@
 // Run: npm run bench:pipeline   (needs Debian's bsdiff: apt-get install -y bsdiff)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { type RunningServer, startServer } from '../src/start.ts';
 import { createToken } from '../src/tokens/tokens.ts';
+import { processTree, rssKiB } from './proc.ts';
 
 const FIXTURES = '.fixtures/firmware';
 const SOURCES = ['0.24.0', '0.24.1', '0.25.0'] as const;
@@ -58,44 +59,11 @@ const work = mkdtempSync(join(tmpdir(), 'fota-bench-pipeline-'));
 
 // --- process-tree memory -------------------------------------------------------------------
 
-function vmRssBytes(pid: number): number {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0; // exited between listing and reading
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return found;
-  }
-  for (const task of tasks) {
-    try {
-      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ')) {
-        if (child.trim()) found.push(Number(child));
-      }
-    } catch {
-      // the thread ended while we listed
-    }
-  }
-  return found;
-}
-
 /** RSS of this process plus all of its descendants, from /proc. */
 function treeRss(root = process.pid): { total: number; children: number } {
-  let children = 0;
-  const stack = childrenOf(root);
-  for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
-    children += vmRssBytes(pid);
-    stack.push(...childrenOf(pid));
-  }
-  return { total: vmRssBytes(root) + children, children };
+  const [self = 0, ...rest] = processTree(root).map((pid) => rssKiB(pid) * 1024);
+  const children = rest.reduce((sum, bytes) => sum + bytes, 0);
+  return { total: self + children, children };
 }
 
 class RssSampler {
