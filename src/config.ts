@@ -29,6 +29,11 @@ const envSchema = z.object({
   FOTA_INVENTORY_MAX_AGE_SECONDS: positiveInt.default(24 * 3600),
   FOTA_NOTIFY_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
   FOTA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  FOTA_CAMPAIGN_TICK_MS: positiveInt.default(5_000),
+  FOTA_RETRY_BACKOFF_SECONDS: z.coerce.number().min(0).default(60),
+  FOTA_NOTIFY_PER_SECOND: positiveInt.default(50),
+  FOTA_DEPLOYMENT_TIMEOUT_MINUTES: z.coerce.number().positive().default(120),
+  FOTA_FOUR_EYES: z.enum(['true', 'false', '1', '0']).default('false'),
   FOTA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -69,6 +74,18 @@ export interface Config {
     /** The base URL devices reach the server at (else taken from each request). */
     publicUrl?: string;
   };
+  campaigns: {
+    /** How often the engine checks timeouts, soak times and dynamic cohorts. */
+    tickMs: number;
+    /** First wait after a transient failure before the device is commanded again; doubles per attempt. */
+    retryBackoffMs: number;
+    /** Package 0 notifications sent per second when a stage starts. */
+    notifyPerSecond: number;
+    /** A campaign's deployment timeout unless the campaign sets its own. */
+    defaultTimeoutMs: number;
+    /** New campaigns require an approver other than their creator unless they say otherwise. */
+    fourEyes: boolean;
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -106,6 +123,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       inventoryMaxAgeMs: e.FOTA_INVENTORY_MAX_AGE_SECONDS * 1000,
       ...(e.FOTA_NOTIFY_WEBHOOK ? { notifyWebhook: e.FOTA_NOTIFY_WEBHOOK } : {}),
       ...(e.FOTA_PUBLIC_URL ? { publicUrl: e.FOTA_PUBLIC_URL.replace(/\/$/, '') } : {}),
+    },
+    campaigns: {
+      tickMs: e.FOTA_CAMPAIGN_TICK_MS,
+      retryBackoffMs: e.FOTA_RETRY_BACKOFF_SECONDS * 1000,
+      notifyPerSecond: e.FOTA_NOTIFY_PER_SECOND,
+      defaultTimeoutMs: e.FOTA_DEPLOYMENT_TIMEOUT_MINUTES * 60_000,
+      fourEyes: e.FOTA_FOUR_EYES === 'true' || e.FOTA_FOUR_EYES === '1',
     },
     ...overrides,
   };

@@ -12,12 +12,16 @@ export type ErrorCode =
   | 'IO';
 
 export class AppError extends Error {
+  /** Facts a client can act on (e.g. the id of the campaign that holds a device), sent with the error. */
+  readonly details: Record<string, unknown> | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.details = options?.details;
     this.name = 'AppError';
   }
 }

@@ -1,10 +1,11 @@
-// Starts a whole server: context, first admin token, job runner, HTTP listener, and a
+// Starts a whole server: context, first admin token, job runner, campaign engine, HTTP listener, and a
 // graceful stop (stop listening, hand running jobs back to the queue, close the database).
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { startCampaignLoop } from './campaigns/loop.ts';
 import type { Config } from './config.ts';
-import { closeContext, type Context, createContext } from './context.ts';
+import { type Clock, closeContext, type Context, createContext } from './context.ts';
 import { endIdleSessions } from './dm/session/expire.ts';
 import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
 import { createApp } from './server.ts';
@@ -19,14 +20,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, options: { host?: string; log?: Logger; runner?: RunnerOptions } = {}): Promise<RunningServer> {
-  const ctx = await createContext(config, { log: options.log });
+export async function startServer(config: Config, options: { host?: string; log?: Logger; runner?: RunnerOptions; clock?: Clock } = {}): Promise<RunningServer> {
+  const ctx = await createContext(config, { ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   await ctx.artifacts.cleanStaging?.();
   const adminToken = bootstrapAdmin(ctx);
   const runner = new JobRunner(ctx, options.runner);
   runner.start();
   const sweeper = setInterval(() => endIdleSessions(ctx), 30_000);
   sweeper.unref();
+  const campaigns = startCampaignLoop(ctx);
   const host = options.host ?? '0.0.0.0';
   const server = serve({ fetch: createApp(ctx).fetch, port: config.port, hostname: host });
   await new Promise<void>((resolve, reject) => {
@@ -46,6 +48,7 @@ export async function startServer(config: Config, options: { host?: string; log?
       closing ??= (async () => {
         clearInterval(sweeper);
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await campaigns.stop();
         await runner.stop();
         closeContext(ctx);
       })();

@@ -19,7 +19,7 @@ const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   IO: 500,
 };
 
-export const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export const errorBodySchema = z.object({ error: z.looseObject({ code: z.string(), message: z.string() }) });
 
 export function errorResponse(c: HonoContext, err: unknown, log: Logger) {
   // A refused upload may not have been read to its end: the connection cannot carry
@@ -28,7 +28,7 @@ export function errorResponse(c: HonoContext, err: unknown, log: Logger) {
   if (err instanceof AppError) {
     const status = statusOf[err.code];
     if (status >= 500) log.error({ err }, 'request failed');
-    return c.json({ error: { code: err.code, message: err.message } }, status);
+    return c.json({ error: { code: err.code, message: err.message, ...err.details } }, status);
   }
   log.error({ err }, 'unexpected error');
   return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);

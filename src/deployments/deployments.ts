@@ -22,7 +22,10 @@ export function createDeployment(ctx: Context, principal: Principal, request: Cr
     if (build.model !== device.model) throw new AppError('CONFLICT', `build ${build.id} is for model ${build.model}; device ${device.id} is a ${device.model}`);
     if (build.status !== 'ready') throw new AppError('CONFLICT', `build ${build.id} is ${build.status}; deploy it once it is ready`);
     const active = activeDeploymentOf(tx, device.id);
-    if (active) throw new AppError('CONFLICT', `device ${device.id} already has deployment ${active.id} under way (${active.state})`);
+    if (active) {
+      const where = active.campaignId ? ` in campaign ${active.campaignId}` : '';
+      throw new AppError('CONFLICT', `device ${device.id} already has deployment ${active.id}${where} under way (${active.state})`, active.campaignId ? { details: { campaignId: active.campaignId } } : undefined);
+    }
     const choice = choosePackage(packagesOf(tx, build.id), device.firmwareVersion, build.version);
     if ('none' in choice) {
       throw new AppError('CONFLICT', choice.none === 'already-current' ? `device ${device.id} already runs ${build.version}` : `build ${build.id} has no package to deliver`);

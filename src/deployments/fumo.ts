@@ -8,7 +8,9 @@ import type { Context } from '../context.ts';
 import { issueDownloadToken } from '../download/token.ts';
 import type { Tx } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
+import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
+import { isWithinWindow, type MaintenanceWindow } from '../campaigns/window.ts';
 import { transition } from './deployments.ts';
 import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy.ts';
 
@@ -35,12 +37,27 @@ const correlatorOf = (row: { id: string }, attempt: number) => `${row.id}.${atte
 export function planFumo(ctx: Context, deviceId: string, serverUrl: string, now: number): FumoPlan | undefined {
   const row = activeDeploymentOf(ctx.db, deviceId);
   if (!row || row.state !== 'scheduled' || !row.packageId) return undefined;
+  // A retry waits out its backoff; a campaign's device waits while the campaign is paused
+  // or outside its maintenance window.
+  if (row.notBefore !== null && now < row.notBefore) return undefined;
+  if (row.campaignId && !campaignLetsCommand(ctx, row.campaignId, now)) return undefined;
   const correlator = correlatorOf(row, row.attempts + 1);
   // Two-step, second half: the package is on the device; only the install is asked for.
   if (row.mode === 'twoStepDownloaded') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
   const token = issueDownloadToken(ctx.vault.deriveKey('download'), { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
   const operation = row.mode === 'twoStep' ? 'Download' : 'DownloadAndUpdate';
   return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/dl/${token}` };
+}
+
+function campaignLetsCommand(ctx: Context, campaignId: string, now: number): boolean {
+  const campaign = findCampaign(ctx.db, campaignId);
+  if (!campaign || campaign.state !== 'running') return false;
+  return isWithinWindow(campaign.window ? (JSON.parse(campaign.window) as MaintenanceWindow) : null, now);
+}
+
+/** The wait before retry `attempt + 1` after a transient failure: doubles per attempt. */
+export function retryBackoff(baseMs: number, attempts: number): number {
+  return baseMs * 2 ** Math.max(0, attempts - 1);
 }
 
 /** Sending the plan: the attempt counts from here (in the session's transaction). */
@@ -64,10 +81,19 @@ export interface FumoEffects {
   firmwareVersion?: string;
 }
 
-export function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger): void {
+/**
+ * Applies what the device said to its deployments. Returns the campaigns whose deployments
+ * moved, so their engine can react at once.
+ */
+export function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger, options: { retryBackoffMs: number }): Set<string> {
+  const moved = new Set<string>();
+  const note = (row: DeploymentRow) => {
+    if (row.campaignId) moved.add(row.campaignId);
+  };
   for (const { deploymentId, code } of effects.execStatuses) {
     const row = findDeployment(tx, deploymentId);
     if (!row || row.state !== 'scheduled') continue;
+    note(row);
     if (code === 200 || code === 202) transition(tx, row, 'commanded', `device accepted the FUMO Exec (Status ${code})`, now);
     else transition(tx, row, 'failed', `device refused the FUMO Exec (Status ${code})`, now, { resultCode: code });
   }
@@ -82,23 +108,33 @@ export function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: n
       log.info({ correlator: alert.correlator, data: alert.data }, 'FUMO alert ignored (unknown, late or duplicate)');
       continue;
     }
+    note(row);
     if (match[1]?.toLowerCase() === 'download' && code >= 200 && code < 300) {
       // Two-step: downloaded; the Update Exec goes out at the next plan.
       transition(tx, row, 'scheduled', 'device downloaded the package (two-step); the update Exec follows', now, { mode: 'twoStepDownloaded' });
       continue;
     }
     const outcome = outcomeOfResult(code, row.attempts, MAX_ATTEMPTS);
-    if (outcome.state === 'installing') transition(tx, row, 'installing', `device reported FUMO ${code}; waiting for it to report the new FwV`, now, { resultCode: code });
-    else if (outcome.state === 'scheduled') transition(tx, row, 'scheduled', `transient FUMO ${code}; retrying (attempt ${row.attempts} of ${MAX_ATTEMPTS})`, now, { resultCode: code });
-    else transition(tx, row, 'failed', `device reported FUMO ${code}`, now, { resultCode: outcome.resultCode });
+    if (outcome.state === 'installing') {
+      transition(tx, row, 'installing', `device reported FUMO ${code}; waiting for it to report the new FwV`, now, { resultCode: code });
+    } else if (outcome.state === 'scheduled') {
+      const wait = retryBackoff(options.retryBackoffMs, row.attempts);
+      transition(tx, row, 'scheduled', `transient FUMO ${code}; retrying in ${Math.round(wait / 1000)} s (attempt ${row.attempts} of ${MAX_ATTEMPTS} failed)`, now, { resultCode: code, notBefore: now + wait });
+    } else transition(tx, row, 'failed', `device reported FUMO ${code}`, now, { resultCode: outcome.resultCode });
   }
-  if (effects.firmwareVersion !== undefined) confirmByVersion(tx, deviceId, effects.firmwareVersion, now);
+  if (effects.firmwareVersion !== undefined) {
+    const confirmed = confirmByVersion(tx, deviceId, effects.firmwareVersion, now);
+    if (confirmed) note(confirmed);
+  }
+  return moved;
 }
 
 /** Success is confirmed when the device reports the target version in ./DevDetail/FwV. */
-function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number): void {
+function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number): DeploymentRow | undefined {
   const row: DeploymentRow | undefined = activeDeploymentOf(tx, deviceId);
-  if (!row || !['installing', 'commanded', 'downloading'].includes(row.state)) return;
+  if (!row || !['installing', 'commanded', 'downloading'].includes(row.state)) return undefined;
   const build = findBuild(tx, row.buildId);
-  if (build && build.version === version) transition(tx, row, 'succeeded', `device reports FwV ${version}`, now);
+  if (!build || build.version !== version) return undefined;
+  transition(tx, row, 'succeeded', `device reports FwV ${version}`, now);
+  return row;
 }

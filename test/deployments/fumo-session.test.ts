@@ -79,12 +79,16 @@ describe('FUMO over DM sessions', () => {
     expect(await deployment(created.body.id)).toMatchObject({ state: 'failed', resultCode: 402 });
   });
 
-  it('retries a transient failure with a new correlator and ignores the late alert of the first attempt', async () => {
+  it('retries a transient failure after a backoff, with a new correlator, and ignores the late alert of the first attempt', async () => {
     const { id, client } = await device('1.0');
     const created = await deploy(id);
     await client.session();
     await client.session({ extra: [resultAlert(`${created.body.id}.1`, '503')] });
     expect(await deployment(created.body.id)).toMatchObject({ state: 'scheduled', attempts: 1, resultCode: 503 });
+    // Within the backoff (60 s by default) the device is not commanded again.
+    await client.session();
+    expect(await deployment(created.body.id)).toMatchObject({ state: 'scheduled', attempts: 1 });
+    server.clock.advance(61_000);
     // The next session sends attempt 2; a late alert of attempt 1 in it changes nothing.
     await client.session({ extra: [resultAlert(`${created.body.id}.1`, '410')] });
     expect(await deployment(created.body.id)).toMatchObject({ state: 'commanded', attempts: 2 });

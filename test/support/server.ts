@@ -8,7 +8,19 @@ import { startServer, type RunningServer } from '../../src/start.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { tempDirFor } from './harness.ts';
 
+/** Real time plus an offset a test moves forward (backoffs, timeouts, soak times, windows). */
+export class TestClock {
+  private offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
 export interface TestServer extends RunningServer {
+  clock: TestClock;
   tokens: { admin: string; acme: string; globex: string; operator: string };
   api(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
   /** Polls a build until it is ready or failed. */
@@ -27,7 +39,8 @@ export interface BuildBody {
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const dir = tempDirFor('server', afterAll);
   const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', ...overrides });
-  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 } });
+  const clock = new TestClock();
+  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock });
   afterAll(() => server.close());
   const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
     createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;
@@ -46,5 +59,5 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  return { ...server, tokens, api, settled };
+  return { ...server, clock, tokens, api, settled };
 }

@@ -3,12 +3,13 @@
 import type { RouteModule } from '../router.ts';
 import type { RouteSpec } from '../spec.ts';
 import { buildRoutes } from './builds.ts';
+import { campaignRoutes } from './campaigns.ts';
 import { deploymentRoutes } from './deployments.ts';
 import { deviceRoutes } from './devices.ts';
 import { manufacturerRoutes } from './manufacturers.ts';
 import { tokenRoutes } from './tokens.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function routeSpecs(): RouteSpec[] {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../../context.ts';
 import { devicePassword, parseInventory, serverPassword } from '../../devices/devices.ts';
 import { AppError } from '../../errors.ts';
+import { evaluateCampaign } from '../../campaigns/engine.ts';
 import { applyFumo, type FumoPlan, markFumoSent, planFumo } from '../../deployments/fumo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession, insertSession, queuedOperations, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
@@ -158,7 +159,7 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
   const ended = effects.aborted || (message.final && reply.sent.length === 0 && reply.leftover.length === 0);
   const awaiting = [...effects.awaiting, ...reply.sent];
 
-  ctx.db.transaction((tx) => {
+  const campaignsMoved = ctx.db.transaction((tx) => {
     const inventory = parseInventory(device);
     for (const [uri, value] of Object.entries(effects.inventory)) inventory[uri] = { value, at: now };
     updateDevice(tx, device.id, {
@@ -193,7 +194,14 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
       if (c.opId) updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
       log.warn({ uri: c.uri, opId: c.opId }, 'command larger than the device accepts (MaxMsgSize); not sent');
     }
-    applyFumo(tx, device.id, { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(effects.inventory['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: effects.inventory['./DevDetail/FwV'] }) }, now, log);
+    const moved = applyFumo(
+      tx,
+      device.id,
+      { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(effects.inventory['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: effects.inventory['./DevDetail/FwV'] }) },
+      now,
+      log,
+      { retryBackoffMs: ctx.config.campaigns.retryBackoffMs },
+    );
     for (const update of effects.operations) {
       updateOperation(tx, update.opId, {
         state: update.state,
@@ -203,7 +211,10 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
       });
     }
     for (const alert of effects.genericAlerts) recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
+    return moved;
   });
+  // Campaigns react to every result: the next stage may start, or the campaign pause.
+  for (const campaignId of campaignsMoved) evaluateCampaign(ctx, campaignId);
   log.info({ commands: reply.sent.length, pending: reply.leftover.length, ended }, 'DM message answered');
   return respond(reply.message, reply.bytes);
 }

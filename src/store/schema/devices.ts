@@ -122,9 +122,19 @@ export const deployments = sqliteTable(
     mode: text('mode', { enum: ['downloadAndUpdate', 'twoStep', 'twoStepDownloaded'] }).notNull().default('downloadAndUpdate'),
     /** Delivery attempts so far; transient failures (network, server unavailable) retry. */
     attempts: integer('attempts').notNull().default(0),
+    /** Not commanded before this time (ms): the backoff after a transient failure. */
+    notBefore: integer('not_before'),
+    /** The campaign and stage this deployment belongs to; null for a one-device deployment. */
+    campaignId: text('campaign_id'),
+    stage: integer('stage'),
     createdBy: text('created_by'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [index('deployments_device').on(t.deviceId), index('deployments_state').on(t.state)],
+  (t) => [
+    index('deployments_device').on(t.deviceId),
+    index('deployments_state').on(t.state),
+    // Counting a stage's deployments by state reads this index only.
+    index('deployments_campaign_stage_state').on(t.campaignId, t.stage, t.state),
+  ],
 );

@@ -1,5 +1,6 @@
 // The whole schema, one file per aggregate, for Drizzle and drizzle-kit.
 export * from './access.ts';
 export * from './builds.ts';
+export * from './campaigns.ts';
 export * from './devices.ts';
 export * from './manufacturers.ts';

@@ -1,0 +1,56 @@
+// Which stage each device of a cohort is in. Devices are ordered by a stable hash of
+// (campaign id, device id), and stage i takes the next devices up to its cumulative share:
+// with 10% -> 50% -> 100%, the first 10% of that order, then up to 50%, then the rest. The
+// order is a fair random sample (the hash does not follow ids, models or versions), the
+// stage sizes are exact, and a device never changes stage. A device that joins a dynamic
+// campaign later is placed by where its hash falls in [0, 1).
+
+/** A 53-bit hash (two 32-bit multiply-xorshift lanes); fast enough for a million ids. */
+export function stageHash(campaignId: string, deviceId: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  const mix = (code: number) => {
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  };
+  for (let i = 0; i < campaignId.length; i++) mix(campaignId.charCodeAt(i));
+  mix(0x1f); // separator: ("ab", "c") and ("a", "bc") must differ
+  for (let i = 0; i < deviceId.length; i++) mix(deviceId.charCodeAt(i));
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+const HASH_RANGE = 2 ** 53;
+
+/** How many devices are in stages 0..i together: ceil(percent_i% of n), never fewer than the stage before. */
+export function cumulativeSizes(percents: number[], n: number): number[] {
+  let previous = 0;
+  return percents.map((p) => (previous = Math.max(previous, Math.min(n, Math.ceil((p / 100) * n - 1e-9)))));
+}
+
+/** The stage of each device, in the order of `deviceIds`. */
+export function assignStages(campaignId: string, deviceIds: readonly string[], percents: number[]): Uint8Array {
+  const n = deviceIds.length;
+  const hashes = new Float64Array(n);
+  for (let i = 0; i < n; i++) hashes[i] = stageHash(campaignId, deviceIds[i] ?? '');
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // Ties (one in 2^53) fall back to the id, so the order never depends on input order.
+  order.sort((a, b) => (hashes[a] ?? 0) - (hashes[b] ?? 0) || ((deviceIds[a] ?? '') < (deviceIds[b] ?? '') ? -1 : 1));
+  const ends = cumulativeSizes(percents, n);
+  const stages = new Uint8Array(n);
+  let stage = 0;
+  for (let rank = 0; rank < n; rank++) {
+    while (stage < ends.length - 1 && rank >= (ends[stage] ?? n)) stage++;
+    stages[order[rank] ?? 0] = stage;
+  }
+  return stages;
+}
+
+/** The stage of a device that joins after the start: where its hash falls among the shares. */
+export function stageOfLateJoiner(campaignId: string, deviceId: string, percents: number[]): number {
+  const share = (stageHash(campaignId, deviceId) / HASH_RANGE) * 100;
+  const index = percents.findIndex((p) => share < p);
+  return index === -1 ? percents.length - 1 : index;
+}

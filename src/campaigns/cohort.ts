@@ -1,0 +1,32 @@
+// Cohorts: which devices a campaign's filter matches. The preview answers "how many, on
+// which versions, and are any of them busy in another campaign" before anything starts.
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { findBuild } from '../store/queries/builds.ts';
+import { type CohortFilter, cohortByVersion, cohortInOtherCampaigns } from '../store/queries/campaigns.ts';
+import type { Cohort, CohortPreview } from './schemas.ts';
+
+export function previewCohort(ctx: Context, query: Cohort & { buildId?: string }): CohortPreview {
+  const build = query.buildId ? findBuild(ctx.db, query.buildId) : undefined;
+  if (query.buildId && !build) throw new AppError('NOT_FOUND', `no build ${query.buildId}`);
+  const model = query.model ?? build?.model;
+  if (!model) throw new AppError('VALIDATION', 'give the cohort a model (or a buildId to take the model from)');
+  const filter = toFilter({ ...query, model });
+  const byVersion = Object.fromEntries(cohortByVersion(ctx.db, filter));
+  const devices = Object.values(byVersion).reduce((a, b) => a + b, 0);
+  return {
+    devices,
+    byVersion,
+    ...(build ? { alreadyCurrent: byVersion[build.version] ?? 0 } : {}),
+    inOtherCampaigns: cohortInOtherCampaigns(ctx.db, filter),
+  };
+}
+
+export function toFilter(cohort: Cohort & { model: string }): CohortFilter {
+  return {
+    model: cohort.model,
+    ...(cohort.versions ? { versions: cohort.versions } : {}),
+    ...(cohort.tags ? { tags: cohort.tags } : {}),
+    ...(cohort.deviceIds ? { deviceIds: cohort.deviceIds } : {}),
+  };
+}

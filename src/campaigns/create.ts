@@ -1,0 +1,48 @@
+// Creating a campaign: a draft that names the build, the cohort filter, the stages and
+// the thresholds. Nothing is deployed until an operator starts it.
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { newId } from '../store/ids.ts';
+import { recordAudit } from '../store/queries/audit.ts';
+import { findBuild } from '../store/queries/builds.ts';
+import { insertCampaign } from '../store/queries/campaigns.ts';
+import type { Principal } from '../tokens/tokens.ts';
+import type { CreateCampaign } from './schemas.ts';
+
+export function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign): { id: string } {
+  const now = ctx.clock.now();
+  const id = newId('cmp');
+  ctx.db.transaction((tx) => {
+    const build = findBuild(tx, request.buildId);
+    if (!build) throw new AppError('NOT_FOUND', `no build ${request.buildId}`);
+    if (build.status === 'failed') throw new AppError('CONFLICT', `build ${build.id} failed to process; upload it again`);
+    const model = request.cohort.model ?? build.model;
+    if (model !== build.model) throw new AppError('VALIDATION', `cohort model ${model} does not match build ${build.id}, which is for ${build.model}`);
+    insertCampaign(
+      tx,
+      {
+        id,
+        name: request.name,
+        buildId: build.id,
+        model,
+        cohort: JSON.stringify({ ...request.cohort, model }),
+        state: 'draft',
+        successThreshold: request.successThreshold,
+        failureThreshold: request.failureThreshold,
+        minSample: request.minSample,
+        soakMs: request.soakSeconds * 1000,
+        timeoutMs: request.timeoutMinutes === undefined ? ctx.config.campaigns.defaultTimeoutMs : Math.round(request.timeoutMinutes * 60_000),
+        fourEyes: request.fourEyes ?? ctx.config.campaigns.fourEyes,
+        dynamic: request.dynamic,
+        window: request.maintenanceWindow ? JSON.stringify(request.maintenanceWindow) : null,
+        createdBy: principal.tokenId,
+        createdByName: principal.name,
+        createdAt: now,
+        updatedAt: now,
+      },
+      request.stages.map((s, index) => ({ campaignId: id, index, percent: s.percent, requiresApproval: s.requiresApproval })),
+    );
+    recordAudit(tx, { actor: principal.tokenId, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages } }, now);
+  });
+  return { id };
+}

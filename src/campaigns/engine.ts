@@ -1,0 +1,167 @@
+// The campaign engine: applies policy.ts to the database. It runs after every deployment
+// result of a campaign (from the DM session) and on a periodic tick (timeouts, soak times,
+// dynamic cohorts, aborted leftovers). Each evaluation is one short synchronous
+// transaction, so two server processes evaluating the same campaign serialize on SQLite's
+// write lock and the second one sees what the first decided.
+import type { Context } from '../context.ts';
+import { transition } from '../deployments/deployments.ts';
+import { recordAudit } from '../store/queries/audit.ts';
+import { findBuild } from '../store/queries/builds.ts';
+import {
+  type CampaignRow,
+  campaignsIn,
+  cancelUnstarted,
+  countsByStage,
+  failuresByStage,
+  findCampaign,
+  scheduleStage,
+  type StageRow,
+  stagesOf,
+  timedOutDeployments,
+  updateCampaign,
+  updateStage,
+} from '../store/queries/campaigns.ts';
+import { findDeployment } from '../store/queries/deployments.ts';
+import { joinLateDevices } from './join.ts';
+import { type CountedState, decideStage, emptyCounts, type NextStep, nextStep, type StageCounts } from './policy.ts';
+
+/** Who the engine's own actions are recorded as. */
+export const ENGINE_ACTOR = 'campaign-engine';
+
+export function stageCounts(ctx: Context, campaignId: string, stage: number): StageCounts {
+  const counts = emptyCounts();
+  for (const row of countsByStage(ctx.db, campaignId, stage)) if (row.state in counts) counts[row.state as CountedState] = row.n;
+  return counts;
+}
+
+/** Re-reads the campaign and applies every decision that follows from its current counts. */
+export function evaluateCampaign(ctx: Context, campaignId: string): void {
+  try {
+    ctx.db.transaction(() => evaluateIn(ctx, campaignId, ctx.clock.now()));
+  } catch (err) {
+    // The engine must never break the DM session that triggered it; the tick tries again.
+    ctx.log.error({ err, campaignId }, 'campaign evaluation failed');
+  }
+}
+
+function evaluateIn(ctx: Context, campaignId: string, now: number): void {
+  const campaign = findCampaign(ctx.db, campaignId);
+  if (!campaign) return;
+  if (campaign.state === 'aborted') {
+    // Retries that came back after the abort (transient failures) are canceled too.
+    cancelUnstarted(ctx.db, campaignId, now, 'campaign aborted');
+    return;
+  }
+  if (campaign.state !== 'running') return;
+  const stages = stagesOf(ctx.db, campaignId);
+  // Each pass may finish a stage and start the next (an empty stage finishes at once).
+  for (let guard = 0; guard <= stages.length; guard++) {
+    const stage = stages[campaign.currentStage];
+    if (!stage || stage.state !== 'running') return;
+    const decision = decideStage(
+      {
+        index: stage.index,
+        counts: stageCounts(ctx, campaignId, stage.index),
+        acceptedFailed: stage.acceptedFailed,
+        acceptedResults: stage.acceptedResults,
+        forced: stage.forced,
+        thresholdMetAt: stage.thresholdMetAt,
+        ...topFailureOf(ctx, campaignId, stage.index),
+      },
+      { successThreshold: campaign.successThreshold, failureThreshold: campaign.failureThreshold, minSample: campaign.minSample, soakMs: campaign.soakMs },
+      now,
+    );
+    switch (decision.kind) {
+      case 'wait':
+        return;
+      case 'pause':
+        updateCampaign(ctx.db, campaignId, { state: 'paused', pausedReason: decision.reason, pauseKind: decision.pauseKind, updatedAt: now });
+        recordAudit(ctx.db, { actor: ENGINE_ACTOR, action: 'campaign.pause', subject: campaignId, details: { reason: decision.reason, kind: decision.pauseKind } }, now);
+        ctx.log.warn({ campaignId, reason: decision.reason }, 'campaign paused itself');
+        return;
+      case 'thresholdMet':
+        updateStage(ctx.db, campaignId, stage.index, { thresholdMetAt: now });
+        stage.thresholdMetAt = now;
+        continue;
+      case 'advance': {
+        updateStage(ctx.db, campaignId, stage.index, { state: 'done' });
+        stage.state = 'done';
+        recordAudit(ctx.db, { actor: ENGINE_ACTOR, action: 'campaign.stage.done', subject: campaignId, details: { stage: stage.index + 1 } }, now);
+        const step = nextStep(stages, stage.index);
+        takeStep(ctx, campaign, stages, step, now, ENGINE_ACTOR);
+        if (step.kind !== 'start') return;
+        continue;
+      }
+    }
+  }
+}
+
+function topFailureOf(ctx: Context, campaignId: string, stage: number): { topFailure?: { code: string; count: number } } {
+  const top = failuresByStage(ctx.db, campaignId, stage)[0];
+  return top ? { topFailure: { code: top.code === null ? 'timeout' : String(top.code), count: top.n } } : {};
+}
+
+/** Starts a stage, puts it before an approver, or completes the campaign (in the caller's transaction). */
+export function takeStep(ctx: Context, campaign: CampaignRow, stages: StageRow[], step: NextStep, now: number, actor: string): void {
+  if (step.kind === 'complete') {
+    updateCampaign(ctx.db, campaign.id, { state: 'completed', finishedAt: now, updatedAt: now });
+    campaign.state = 'completed';
+    recordAudit(ctx.db, { actor, action: 'campaign.complete', subject: campaign.id }, now);
+    ctx.log.info({ campaignId: campaign.id }, 'campaign completed');
+    return;
+  }
+  const stage = stages[step.index];
+  if (!stage) return;
+  updateCampaign(ctx.db, campaign.id, { currentStage: step.index, updatedAt: now });
+  campaign.currentStage = step.index;
+  if (step.kind === 'awaitApproval') {
+    updateStage(ctx.db, campaign.id, step.index, { state: 'awaitingApproval' });
+    stage.state = 'awaitingApproval';
+    recordAudit(ctx.db, { actor, action: 'campaign.stage.awaiting-approval', subject: campaign.id, details: { stage: step.index + 1 } }, now);
+    return;
+  }
+  beginStage(ctx, campaign, stage, now, actor);
+}
+
+/** A stage's pending deployments become scheduled and its devices are queued for Package 0. */
+export function beginStage(ctx: Context, campaign: CampaignRow, stage: StageRow, now: number, actor: string): void {
+  const scheduled = scheduleStage(ctx.db, campaign.id, stage.index, now, Boolean(ctx.config.dm.notifyWebhook));
+  updateStage(ctx.db, campaign.id, stage.index, { state: 'running', startedAt: now });
+  stage.state = 'running';
+  stage.startedAt = now;
+  recordAudit(ctx.db, { actor, action: 'campaign.stage.start', subject: campaign.id, details: { stage: stage.index + 1, percent: stage.percent, scheduled } }, now);
+  ctx.log.info({ campaignId: campaign.id, stage: stage.index + 1, scheduled }, 'campaign stage started');
+}
+
+/**
+ * The periodic pass: deployments that went silent past the timeout fail, dynamic cohorts
+ * take in new devices, and every running campaign is evaluated (soak times end by the clock).
+ */
+export function tickCampaigns(ctx: Context): void {
+  const now = ctx.clock.now();
+  try {
+    const silent = timedOutDeployments(ctx.db, now);
+    if (silent.length > 0) {
+      ctx.db.transaction((tx) => {
+        for (const { id } of silent) {
+          const row = findDeployment(tx, id);
+          if (row && ['commanded', 'downloading', 'installing'].includes(row.state)) {
+            transition(tx, row, 'failed', `timeout: no news from the device since ${new Date(row.updatedAt).toISOString()}`, now, { resultCode: null });
+          }
+        }
+      });
+    }
+    for (const campaign of campaignsIn(ctx.db, ['running', 'paused', 'aborted'])) {
+      if (campaign.state === 'aborted' && (campaign.finishedAt ?? 0) < now - 24 * 3600 * 1000) continue;
+      if (campaign.dynamic && campaign.state === 'running') joinLateDevices(ctx, campaign, now);
+      evaluateCampaign(ctx, campaign.id);
+    }
+  } catch (err) {
+    ctx.log.error({ err }, 'campaign tick failed');
+  }
+}
+
+/** The build a campaign delivers (its version is the target). */
+export function targetOf(ctx: Context, campaign: CampaignRow) {
+  return findBuild(ctx.db, campaign.buildId);
+}

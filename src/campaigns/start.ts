@@ -1,0 +1,73 @@
+// Starting a campaign: the cohort is snapshotted (devices already on the target version,
+// or busy with a one-device deployment, are left out and counted), each device is placed
+// in a stage and given a pending deployment with its package, and the first stage starts
+// (or waits for approval). Refused with 409 when any cohort device is in another running
+// or paused campaign. All of it is one transaction: a crash leaves the draft untouched.
+import { randomBytes } from 'node:crypto';
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { recordAudit } from '../store/queries/audit.ts';
+import { findBuild, packagesOf } from '../store/queries/builds.ts';
+import { cohortInOtherCampaigns, findCampaign, insertCampaignDeployments, snapshotCohort, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
+import type { Principal } from '../tokens/tokens.ts';
+import { assignStages } from './assign.ts';
+import { toFilter } from './cohort.ts';
+import { evaluateCampaign, takeStep } from './engine.ts';
+import { firstStep } from './policy.ts';
+import type { Cohort } from './schemas.ts';
+
+export interface StartResult {
+  deployments: number;
+  alreadyCurrent: number;
+  busy: number;
+}
+
+export function startCampaign(ctx: Context, principal: Principal, id: string): StartResult {
+  const now = ctx.clock.now();
+  const result = ctx.db.transaction((tx) => {
+    const campaign = findCampaign(tx, id);
+    if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
+    if (campaign.state !== 'draft') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a draft can be started`);
+    const build = findBuild(tx, campaign.buildId);
+    if (!build) throw new AppError('NOT_FOUND', `no build ${campaign.buildId}`);
+    if (build.status !== 'ready') throw new AppError('CONFLICT', `build ${build.id} is ${build.status}; start the campaign once its packages are ready`);
+    const packages = packagesOf(tx, build.id);
+    const full = packages.find((p) => p.kind === 'full');
+    if (!full) throw new AppError('CONFLICT', `build ${build.id} has no full package to fall back on`);
+    const filter = toFilter(JSON.parse(campaign.cohort) as Cohort & { model: string });
+    const [conflict] = cohortInOtherCampaigns(ctx.db, filter, id);
+    if (conflict) {
+      throw new AppError('CONFLICT', `${conflict.devices} device(s) of this cohort are in campaign ${conflict.campaignId}, which is still running or paused; a device is in one campaign at a time`, {
+        details: { campaignId: conflict.campaignId, devices: conflict.devices },
+      });
+    }
+    const snapshot = snapshotCohort(ctx.db, filter, build.version);
+    const stages = stagesOf(tx, id);
+    const assigned = assignStages(id, snapshot.deviceIds, stages.map((s) => s.percent));
+    const inserted = insertCampaignDeployments(ctx.db, {
+      campaignId: id,
+      buildId: build.id,
+      deltaFromVersion: new Map(packages.filter((p) => p.kind === 'bsdiff40' && p.fromVersion !== null).map((p) => [p.fromVersion ?? '', p.id])),
+      fullPackageId: full.id,
+      deviceIds: snapshot.deviceIds,
+      stages: assigned,
+      idPrefix: `${now.toString(36).padStart(9, '0')}${randomBytes(4).toString('hex')}`,
+      createdBy: principal.tokenId,
+      now,
+    });
+    const sizes = new Array<number>(stages.length).fill(0);
+    for (const stage of assigned) sizes[stage] = (sizes[stage] ?? 0) + 1;
+    stages.forEach((stage, i) => {
+      stage.size = sizes[i] ?? 0;
+      updateStage(tx, id, i, { size: stage.size });
+    });
+    updateCampaign(tx, id, { state: 'running', startedAt: now, updatedAt: now, cohortSize: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, joinScanAt: now });
+    campaign.state = 'running';
+    recordAudit(tx, { actor: principal.tokenId, action: 'campaign.start', subject: id, details: { by: principal.name, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
+    takeStep(ctx, campaign, stages, firstStep(stages), now, principal.tokenId);
+    return { deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy };
+  });
+  // An empty first stage finishes at once; a campaign with no devices completes.
+  evaluateCampaign(ctx, id);
+  return result;
+}

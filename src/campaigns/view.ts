@@ -1,0 +1,92 @@
+// What operators read: a campaign with each stage's counts by state and failures by
+// result code, and a short list of campaigns.
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { findBuild } from '../store/queries/builds.ts';
+import { bytesServedOf, type CampaignRow, countsByStage, failuresByStage, findCampaign, listCampaigns, stagesOf } from '../store/queries/campaigns.ts';
+import { type CountedState, DEPLOYMENT_STATES, emptyCounts, type StageCounts } from './policy.ts';
+import type { CampaignSummary, CampaignView, Cohort, StageView } from './schemas.ts';
+import type { MaintenanceWindow } from './window.ts';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function countsPerStage(ctx: Context, campaignId: string): Map<number, StageCounts> {
+  const perStage = new Map<number, StageCounts>();
+  for (const row of countsByStage(ctx.db, campaignId)) {
+    let counts = perStage.get(row.stage);
+    if (!counts) perStage.set(row.stage, (counts = emptyCounts()));
+    if (row.state in counts) counts[row.state as CountedState] += row.n;
+  }
+  return perStage;
+}
+
+function total(perStage: Iterable<StageCounts>): StageCounts {
+  const sum = emptyCounts();
+  for (const counts of perStage) for (const s of DEPLOYMENT_STATES) sum[s] += counts[s];
+  return sum;
+}
+
+export function campaignView(ctx: Context, id: string): CampaignView {
+  const campaign = findCampaign(ctx.db, id);
+  if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
+  const perStage = countsPerStage(ctx, id);
+  const failures = new Map<number, Record<string, number>>();
+  for (const row of failuresByStage(ctx.db, id)) {
+    const byCode = failures.get(row.stage) ?? {};
+    byCode[row.code === null ? 'timeout' : String(row.code)] = row.n;
+    failures.set(row.stage, byCode);
+  }
+  const stages: StageView[] = stagesOf(ctx.db, id).map((s) => ({
+    index: s.index,
+    percent: s.percent,
+    requiresApproval: s.requiresApproval,
+    state: s.state,
+    size: s.size,
+    counts: perStage.get(s.index) ?? emptyCounts(),
+    failures: failures.get(s.index) ?? {},
+    startedAt: iso(s.startedAt),
+    thresholdMetAt: iso(s.thresholdMetAt),
+    approvedBy: s.approvedByName,
+    approvedAt: iso(s.approvedAt),
+  }));
+  return {
+    ...summaryFields(ctx, campaign),
+    ...(campaign.pauseKind ? { pauseKind: campaign.pauseKind as 'operator' | 'failures' | 'below-success' } : {}),
+    cohort: JSON.parse(campaign.cohort) as Cohort,
+    successThreshold: campaign.successThreshold,
+    failureThreshold: campaign.failureThreshold,
+    minSample: campaign.minSample,
+    soakSeconds: campaign.soakMs / 1000,
+    timeoutMinutes: campaign.timeoutMs / 60_000,
+    fourEyes: campaign.fourEyes,
+    dynamic: campaign.dynamic,
+    maintenanceWindow: campaign.window ? (JSON.parse(campaign.window) as MaintenanceWindow) : null,
+    alreadyCurrent: campaign.alreadyCurrent,
+    busy: campaign.busy,
+    createdBy: campaign.createdByName,
+    startedAt: iso(campaign.startedAt),
+    finishedAt: iso(campaign.finishedAt),
+    stages,
+    totals: total(perStage.values()),
+    bytesServed: bytesServedOf(ctx.db, id),
+  };
+}
+
+function summaryFields(ctx: Context, campaign: CampaignRow) {
+  return {
+    id: campaign.id,
+    name: campaign.name,
+    buildId: campaign.buildId,
+    model: campaign.model,
+    targetVersion: findBuild(ctx.db, campaign.buildId)?.version ?? '?',
+    state: campaign.state,
+    ...(campaign.pausedReason ? { pausedReason: campaign.pausedReason } : {}),
+    currentStage: campaign.currentStage,
+    cohortSize: campaign.cohortSize,
+    createdAt: new Date(campaign.createdAt).toISOString(),
+  };
+}
+
+export function campaignSummaries(ctx: Context, limit = 100): CampaignSummary[] {
+  return listCampaigns(ctx.db, limit).map((c) => ({ ...summaryFields(ctx, c), totals: total(countsPerStage(ctx, c.id).values()) }));
+}

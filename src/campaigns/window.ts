@@ -1,0 +1,59 @@
+// Maintenance windows: the days and hours, in the fleet's time zone, in which a campaign's
+// devices may be commanded (and woken by Package 0). A window whose end is before its
+// start runs past midnight and belongs to the day it starts on (Fri 22:00-05:00 covers
+// Saturday 04:00). Pure: the time is passed in.
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+export interface MaintenanceWindow {
+  /** IANA zone, e.g. Europe/Berlin. */
+  timeZone: string;
+  days: Weekday[];
+  /** HH:MM, 24-hour clock. start == end means the whole day. */
+  start: string;
+  end: string;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** True when `timeZone` is one this runtime knows (checked when a campaign is created). */
+export function isKnownTimeZone(timeZone: string): boolean {
+  try {
+    formatter(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** The local weekday and minute of the day at `now` in `timeZone`. */
+export function localTime(timeZone: string, now: number): { day: Weekday; minute: number } {
+  const parts = formatter(timeZone).formatToParts(new Date(now));
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  const day = get('weekday').toLowerCase().slice(0, 3) as Weekday;
+  return { day, minute: Number(get('hour')) * 60 + Number(get('minute')) };
+}
+
+export function isWithinWindow(window: MaintenanceWindow | null, now: number): boolean {
+  if (!window) return true;
+  const { day, minute } = localTime(window.timeZone, now);
+  const start = minutesOf(window.start);
+  const end = minutesOf(window.end);
+  const today = window.days.includes(day);
+  if (start === end) return today;
+  if (start < end) return today && minute >= start && minute < end;
+  const yesterday = WEEKDAYS[(WEEKDAYS.indexOf(day) + 6) % 7] as Weekday;
+  return (today && minute >= start) || (window.days.includes(yesterday) && minute < end);
+}

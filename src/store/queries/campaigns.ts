@@ -1,0 +1,277 @@
+// Campaign rows, and the bulk statements a campaign needs over its deployments: the
+// cohort snapshot, a stage's start, counts by state, timeouts, the Package 0 queue. These
+// touch up to millions of rows, so they are plain SQL on the better-sqlite3 connection,
+// prepared once per connection and run inside the caller's transaction.
+import type Database from 'better-sqlite3';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import type { Db } from '../db.ts';
+import { campaigns, campaignStages } from '../schema/index.ts';
+import type { Tx } from './audit.ts';
+
+export type CampaignRow = typeof campaigns.$inferSelect;
+export type StageRow = typeof campaignStages.$inferSelect;
+export type CampaignState = CampaignRow['state'];
+
+/** Campaign states that hold their devices: a device is in at most one of these at a time. */
+export const ACTIVE_CAMPAIGN_STATES: CampaignState[] = ['running', 'paused'];
+
+export interface CohortFilter {
+  model: string;
+  versions?: string[];
+  tags?: string[];
+  deviceIds?: string[];
+}
+
+export function insertCampaign(tx: Tx, row: typeof campaigns.$inferInsert, stages: Array<typeof campaignStages.$inferInsert>): void {
+  tx.insert(campaigns).values(row).run();
+  tx.insert(campaignStages).values(stages).run();
+}
+
+export function findCampaign(tx: Tx, id: string): CampaignRow | undefined {
+  return tx.select().from(campaigns).where(eq(campaigns.id, id)).get();
+}
+
+export function stagesOf(tx: Tx, campaignId: string): StageRow[] {
+  return tx.select().from(campaignStages).where(eq(campaignStages.campaignId, campaignId)).orderBy(asc(campaignStages.index)).all();
+}
+
+export function listCampaigns(tx: Tx, limit: number): CampaignRow[] {
+  return tx.select().from(campaigns).orderBy(desc(campaigns.createdAt)).limit(limit).all();
+}
+
+export function campaignsIn(tx: Tx, states: CampaignState[]): CampaignRow[] {
+  return tx.select().from(campaigns).where(inArray(campaigns.state, states)).all();
+}
+
+export function updateCampaign(tx: Tx, id: string, changes: Partial<typeof campaigns.$inferInsert>): void {
+  tx.update(campaigns).set(changes).where(eq(campaigns.id, id)).run();
+}
+
+export function updateStage(tx: Tx, campaignId: string, index: number, changes: Partial<typeof campaignStages.$inferInsert>): void {
+  tx.update(campaignStages)
+    .set(changes)
+    .where(and(eq(campaignStages.campaignId, campaignId), eq(campaignStages.index, index)))
+    .run();
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw statements
+
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+function prepared(db: Db, text: string): Database.Statement {
+  let cache = statements.get(db.$client);
+  if (!cache) statements.set(db.$client, (cache = new Map()));
+  let statement = cache.get(text);
+  if (!statement) cache.set(text, (statement = db.$client.prepare(text)));
+  return statement;
+}
+
+/** The cohort as a WHERE clause over `devices d`, with its parameters. */
+function cohortWhere(filter: CohortFilter): { where: string; params: unknown[] } {
+  const clauses = ['d.model = ?'];
+  const params: unknown[] = [filter.model];
+  if (filter.versions) {
+    clauses.push(`d.firmware_version IN (${filter.versions.map(() => '?').join(',')})`);
+    params.push(...filter.versions);
+  }
+  for (const tag of filter.tags ?? []) {
+    clauses.push('EXISTS (SELECT 1 FROM json_each(d.tags) WHERE json_each.value = ?)');
+    params.push(tag);
+  }
+  if (filter.deviceIds) {
+    clauses.push(`d.id IN (${filter.deviceIds.map(() => '?').join(',')})`);
+    params.push(...filter.deviceIds);
+  }
+  return { where: clauses.join(' AND '), params };
+}
+
+/** Matching devices by firmware version ('' for devices that never reported one). */
+export function cohortByVersion(db: Db, filter: CohortFilter): Map<string, number> {
+  const { where, params } = cohortWhere(filter);
+  const rows = db.$client.prepare(`SELECT coalesce(d.firmware_version, '') AS version, count(*) AS n FROM devices d WHERE ${where} GROUP BY 1`).all(...params) as Array<{ version: string; n: number }>;
+  return new Map(rows.map((r) => [r.version, r.n]));
+}
+
+/** Cohort devices that are in a running or paused campaign, by campaign (excluding `except`). */
+export function cohortInOtherCampaigns(db: Db, filter: CohortFilter, except?: string): Array<{ campaignId: string; devices: number }> {
+  const { where, params } = cohortWhere(filter);
+  const active = db.$client.prepare(`SELECT id FROM campaigns WHERE state IN ('running', 'paused') AND id != ?`).pluck().all(except ?? '') as string[];
+  const found: Array<{ campaignId: string; devices: number }> = [];
+  // Per active campaign (there are few), so the scan runs over that campaign's rows.
+  for (const campaignId of active) {
+    const n = db.$client.prepare(`SELECT count(DISTINCT dp.device_id) FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ? AND ${where}`).pluck().get(campaignId, ...params) as number;
+    if (n > 0) found.push({ campaignId, devices: n });
+  }
+  return found;
+}
+
+export interface CohortSnapshot {
+  deviceIds: string[];
+  alreadyCurrent: number;
+  /** Left out: a one-device deployment is under way on them. */
+  busy: number;
+}
+
+/** The devices a campaign to `targetVersion` takes: the cohort minus current and busy ones. */
+export function snapshotCohort(db: Db, filter: CohortFilter, targetVersion: string): CohortSnapshot {
+  const { where, params } = cohortWhere(filter);
+  const rows = db.$client
+    .prepare(
+      `SELECT d.id, d.firmware_version IS ? AS current,
+              EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled')) AS busy
+       FROM devices d WHERE ${where}`,
+    )
+    .raw()
+    .all(targetVersion, ...params) as Array<[string, number, number]>;
+  const deviceIds: string[] = [];
+  let alreadyCurrent = 0;
+  let busy = 0;
+  for (const [id, current, inUse] of rows) {
+    if (current) alreadyCurrent++;
+    else if (inUse) busy++;
+    else deviceIds.push(id);
+  }
+  return { deviceIds, alreadyCurrent, busy };
+}
+
+export interface CampaignDeployments {
+  campaignId: string;
+  buildId: string;
+  /** Packages of the build: deltas by source version, and the full image. */
+  deltaFromVersion: Map<string, string>;
+  fullPackageId: string | null;
+  deviceIds: string[];
+  stages: Uint8Array;
+  /** Unique per campaign: deployment ids are `dep_<prefix><sequence>`. */
+  idPrefix: string;
+  createdBy: string;
+  now: number;
+}
+
+/**
+ * One pending deployment per device, with its stage and package (the delta from the
+ * device's version, else the full image), in one pass through a temporary table.
+ */
+export function insertCampaignDeployments(db: Db, input: CampaignDeployments): number {
+  const client = db.$client;
+  client.exec('CREATE TEMP TABLE IF NOT EXISTS cohort_snapshot (seq INTEGER PRIMARY KEY, device_id TEXT NOT NULL, stage INTEGER NOT NULL)');
+  client.exec('DELETE FROM temp.cohort_snapshot');
+  client.exec('CREATE TEMP TABLE IF NOT EXISTS build_packages (from_version TEXT PRIMARY KEY, package_id TEXT NOT NULL) WITHOUT ROWID');
+  client.exec('DELETE FROM temp.build_packages');
+  const addDevice = client.prepare('INSERT INTO temp.cohort_snapshot (seq, device_id, stage) VALUES (?, ?, ?)');
+  input.deviceIds.forEach((id, i) => addDevice.run(i, id, input.stages[i] ?? 0));
+  const addPackage = client.prepare('INSERT INTO temp.build_packages (from_version, package_id) VALUES (?, ?)');
+  for (const [version, packageId] of input.deltaFromVersion) addPackage.run(version, packageId);
+  const at = new Date(input.now).toISOString();
+  const inserted = client
+    .prepare(
+      `INSERT INTO deployments (id, device_id, build_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
+       SELECT 'dep_' || ? || printf('%08x', s.seq), s.device_id, ?, coalesce(bp.package_id, ?), 'pending',
+              json_array(json_object('at', ?, 'state', 'pending', 'cause', 'campaign ' || ? || ', stage ' || (s.stage + 1))),
+              'downloadAndUpdate', 0, ?, s.stage, ?, ?, ?
+       FROM temp.cohort_snapshot s JOIN devices d ON d.id = s.device_id
+       LEFT JOIN temp.build_packages bp ON bp.from_version = d.firmware_version
+       ORDER BY s.seq`,
+    )
+    .run(input.idPrefix, input.buildId, input.fullPackageId, at, input.campaignId, input.campaignId, input.createdBy, input.now, input.now);
+  client.exec('DELETE FROM temp.cohort_snapshot; DELETE FROM temp.build_packages');
+  return inserted.changes;
+}
+
+/**
+ * A stage starts: its pending deployments become scheduled (with a history entry each),
+ * and the devices that can be woken get a Package 0 queued. Returns how many were scheduled.
+ */
+export function scheduleStage(db: Db, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean): number {
+  const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'scheduled', cause: `stage ${stage + 1} started` });
+  const scheduled = prepared(
+    db,
+    `UPDATE deployments SET state = 'scheduled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
+     WHERE campaign_id = ? AND stage = ? AND state = 'pending'`,
+  ).run(entry, now, campaignId, stage).changes;
+  prepared(
+    db,
+    `INSERT INTO notification_queue (device_id, campaign_id, enqueued_at)
+     SELECT dp.device_id, dp.campaign_id, ? FROM deployments dp JOIN devices d ON d.id = dp.device_id
+     WHERE dp.campaign_id = ? AND dp.stage = ? AND dp.state = 'scheduled' AND (? OR d.webhook_url IS NOT NULL)`,
+  ).run(now, campaignId, stage, notifyEveryDevice ? 1 : 0);
+  return scheduled;
+}
+
+/** Pending and scheduled deployments of the campaign become canceled; returns how many. */
+export function cancelUnstarted(db: Db, campaignId: string, now: number, cause: string): number {
+  const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
+  const canceled = prepared(
+    db,
+    `UPDATE deployments SET state = 'canceled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
+     WHERE campaign_id = ? AND state IN ('pending', 'scheduled')`,
+  ).run(entry, now, campaignId).changes;
+  prepared(db, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
+  return canceled;
+}
+
+/** Deployments of each stage by state. */
+export function countsByStage(db: Db, campaignId: string, stage?: number): Array<{ stage: number; state: string; n: number }> {
+  return stage === undefined
+    ? (prepared(db, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? GROUP BY stage, state').all(campaignId) as Array<{ stage: number; state: string; n: number }>)
+    : (prepared(db, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? AND stage = ? GROUP BY state').all(campaignId, stage) as Array<{ stage: number; state: string; n: number }>);
+}
+
+/** Failed deployments by stage and result code; a null code is a timeout. */
+export function failuresByStage(db: Db, campaignId: string, stage?: number): Array<{ stage: number; code: number | null; n: number }> {
+  const where = stage === undefined ? '' : ' AND stage = ?';
+  const params = stage === undefined ? [campaignId] : [campaignId, stage];
+  return prepared(db, `SELECT stage, result_code AS code, count(*) AS n FROM deployments WHERE campaign_id = ? AND state = 'failed'${where} GROUP BY stage, result_code ORDER BY n DESC`).all(...params) as Array<{
+    stage: number;
+    code: number | null;
+    n: number;
+  }>;
+}
+
+export function bytesServedOf(db: Db, campaignId: string): number {
+  return (prepared(db, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ?').pluck().get(campaignId) as number) ?? 0;
+}
+
+/** Deployments of running or paused campaigns that went silent past their campaign's timeout. */
+export function timedOutDeployments(db: Db, now: number): Array<{ id: string; campaignId: string }> {
+  return prepared(
+    db,
+    `SELECT dp.id, dp.campaign_id AS campaignId FROM campaigns c JOIN deployments dp ON dp.campaign_id = c.id
+     WHERE c.state IN ('running', 'paused') AND dp.state IN ('commanded', 'downloading', 'installing') AND dp.updated_at < ? - c.timeout_ms`,
+  ).all(now) as Array<{ id: string; campaignId: string }>;
+}
+
+/** Up to `limit` queued Package 0s of the given campaigns, removed from the queue as they are taken. */
+export function takeNotifications(db: Db, campaignIds: string[], limit: number): string[] {
+  if (campaignIds.length === 0 || limit <= 0) return [];
+  const rows = db.$client
+    .prepare(`SELECT seq, device_id FROM notification_queue WHERE campaign_id IN (${campaignIds.map(() => '?').join(',')}) ORDER BY seq LIMIT ?`)
+    .raw()
+    .all(...campaignIds, limit) as Array<[number, string]>;
+  const remove = prepared(db, 'DELETE FROM notification_queue WHERE seq = ?');
+  for (const [seq] of rows) remove.run(seq);
+  return rows.map(([, deviceId]) => deviceId);
+}
+
+export function dropNotificationsOf(db: Db, campaignId: string): void {
+  prepared(db, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
+}
+
+/**
+ * Devices matching a dynamic campaign's cohort that have no deployment in it, are in no
+ * other running or paused campaign, have no deployment under way and do not run the target.
+ */
+export function lateJoiners(db: Db, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Array<{ id: string; firmwareVersion: string | null }> {
+  const { where, params } = cohortWhere(filter);
+  return db.$client
+    .prepare(
+      `SELECT d.id, d.firmware_version AS firmwareVersion FROM devices d WHERE ${where}
+       AND d.firmware_version IS NOT ?
+       AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id
+         AND (dp.campaign_id = ? OR dp.state NOT IN ('succeeded', 'failed', 'canceled')
+              OR dp.campaign_id IN (SELECT id FROM campaigns WHERE state IN ('running', 'paused'))))
+       LIMIT ?`,
+    )
+    .all(...params, targetVersion, campaignId, limit) as Array<{ id: string; firmwareVersion: string | null }>;
+}

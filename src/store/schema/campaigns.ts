@@ -1,0 +1,91 @@
+// Campaigns: one build rolled out to a cohort of devices in stages. Each device of the
+// cohort gets a deployment row (deployments.campaign_id, .stage) when the campaign starts;
+// the stage rows hold what the engine decided (started, approved, threshold met).
+import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { builds } from './builds.ts';
+
+export const campaigns = sqliteTable(
+  'campaigns',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    buildId: text('build_id')
+      .notNull()
+      .references(() => builds.id),
+    model: text('model').notNull(),
+    /** The cohort filter as JSON: {model?, versions?, tags?, deviceIds?}. */
+    cohort: text('cohort').notNull(),
+    state: text('state', { enum: ['draft', 'running', 'paused', 'completed', 'aborted'] }).notNull(),
+    /** Index of the stage under way (or awaiting approval). */
+    currentStage: integer('current_stage').notNull().default(0),
+    successThreshold: real('success_threshold').notNull(),
+    failureThreshold: real('failure_threshold').notNull(),
+    minSample: integer('min_sample').notNull(),
+    /** Wait this long after a stage meets its success threshold before the next one. */
+    soakMs: integer('soak_ms').notNull().default(0),
+    /** A deployment commanded, downloading or installing with no news this long fails ('timeout'). */
+    timeoutMs: integer('timeout_ms').notNull(),
+    /** Four eyes: the approver of a stage must not be the campaign's creator. */
+    fourEyes: integer('four_eyes', { mode: 'boolean' }).notNull().default(false),
+    /** Devices that match the cohort after the start join the running campaign. */
+    dynamic: integer('dynamic', { mode: 'boolean' }).notNull().default(false),
+    /** Maintenance window as JSON {timeZone, days, start, end}, or null: any time. */
+    window: text('window'),
+    pausedReason: text('paused_reason'),
+    /** Why it is paused: 'operator', 'failures' (threshold passed), 'below-success' (stage settled short). */
+    pauseKind: text('pause_kind'),
+    /** Devices in the snapshot, and cohort devices left out because they already run the target. */
+    cohortSize: integer('cohort_size').notNull().default(0),
+    alreadyCurrent: integer('already_current').notNull().default(0),
+    /** Cohort devices left out because a one-device deployment was under way on them. */
+    busy: integer('busy').notNull().default(0),
+    createdBy: text('created_by').notNull(),
+    createdByName: text('created_by_name').notNull(),
+    createdAt: integer('created_at').notNull(),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+    updatedAt: integer('updated_at').notNull(),
+    /** When the engine last looked for devices that joined a dynamic cohort. */
+    joinScanAt: integer('join_scan_at'),
+  },
+  (t) => [index('campaigns_state').on(t.state)],
+);
+
+export const campaignStages = sqliteTable(
+  'campaign_stages',
+  {
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id),
+    index: integer('idx').notNull(),
+    /** Cumulative share of the cohort updated once this stage is done (10, 50, 100). */
+    percent: real('percent').notNull(),
+    requiresApproval: integer('requires_approval', { mode: 'boolean' }).notNull().default(false),
+    state: text('state', { enum: ['pending', 'awaitingApproval', 'running', 'done'] }).notNull().default('pending'),
+    /** Devices assigned to this stage at the start (dynamic joiners add to it). */
+    size: integer('size').notNull().default(0),
+    startedAt: integer('started_at'),
+    /** When the success threshold was first met (the soak time counts from here). */
+    thresholdMetAt: integer('threshold_met_at'),
+    approvedBy: text('approved_by'),
+    approvedByName: text('approved_by_name'),
+    approvedAt: integer('approved_at'),
+    /**
+     * Results the operator accepted by resuming after an automatic pause: the failure
+     * threshold judges only the results that came after.
+     */
+    acceptedFailed: integer('accepted_failed').notNull().default(0),
+    acceptedResults: integer('accepted_results').notNull().default(0),
+    /** The operator resumed a stage that settled below its success threshold: move on. */
+    forced: integer('forced', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.index] })],
+);
+
+/** Package 0 notifications owed to devices of a started stage, sent at a bounded rate. */
+export const notificationQueue = sqliteTable('notification_queue', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  deviceId: text('device_id').notNull(),
+  campaignId: text('campaign_id').notNull(),
+  enqueuedAt: integer('enqueued_at').notNull(),
+});
