@@ -19,6 +19,14 @@ describe('management API security', () => {
     expect(guarded.length).toBeGreaterThanOrEqual(7);
   });
 
+  it('leaves every campaign and cohort route to operators alone (separation of duties)', () => {
+    const campaignRoutes = guarded.filter((s) => /^\/api\/v1\/(campaigns|cohorts)/.test(s.path));
+    expect(campaignRoutes.map((s) => `${s.method} ${s.path}`).sort()).toEqual(
+      ['start', 'approve', 'pause', 'resume', 'abort'].map((a) => `post /api/v1/campaigns/:id/${a}`).concat(['get /api/v1/campaigns', 'get /api/v1/campaigns/:id', 'get /api/v1/cohorts/preview', 'post /api/v1/campaigns']).sort(),
+    );
+    for (const spec of campaignRoutes) expect(spec.roles).toEqual(['operator']);
+  });
+
   it.each(guarded.map((s) => [`${s.method.toUpperCase()} ${s.path}`, s] as const))('%s refuses a missing token and an unknown one (401)', async (_name, spec) => {
     for (const token of [undefined, 'fota_not-a-real-token']) {
       const res = await call(spec, token);
