@@ -149,7 +149,10 @@ function runInProcess(job: Job): Promise<DeltaJobResult> {
       answer = message as typeof answer;
     });
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' can come before the child's last IPC message has been
+    // read, and a finished job then looked failed ("exit code 0"); 'close' waits for the
+    // IPC channel and stderr to be drained.
+    child.on('close', (code, signal) => {
       job.signal?.removeEventListener('abort', onAbort);
       if (job.signal?.aborted) return reject(abortError(job.signal));
       if (answer?.ok) return resolve({ elapsedMs: performance.now() - started, maxRssBytes: answer.maxRssBytes ?? 0 });
