@@ -14,7 +14,7 @@ function load(ctx: Context, id: string): { campaign: CampaignRow; stages: StageR
   return { campaign, stages: stagesOf(ctx.db, id) };
 }
 
-export function approveStage(ctx: Context, principal: Principal, id: string): void {
+export function approveStage(ctx: Context, principal: Principal, id: string, reason?: string): void {
   const now = ctx.clock.now();
   ctx.db.transaction(() => {
     const { campaign, stages } = load(ctx, id);
@@ -27,7 +27,7 @@ export function approveStage(ctx: Context, principal: Principal, id: string): vo
       throw new AppError('FORBIDDEN', `campaign ${id} requires four eyes: ${campaign.createdByName} created it, so someone else must approve stage ${stage.index + 1}`);
     }
     updateStage(ctx.db, id, stage.index, { approvedBy: principal.tokenId, approvedByName: principal.name, approvedAt: now });
-    recordAudit(ctx.db, { actor: principal.tokenId, action: 'campaign.approve', subject: id, details: { by: principal.name, stage: stage.index + 1 } }, now);
+    recordAudit(ctx.db, { actor: principal.tokenId, action: 'campaign.approve', subject: id, details: { by: principal.name, stage: stage.index + 1, reason: reason ?? null } }, now);
     beginStage(ctx, campaign, stage, now, principal.tokenId);
   });
   evaluateCampaign(ctx, id);

@@ -22,7 +22,7 @@ export interface StartResult {
   busy: number;
 }
 
-export function startCampaign(ctx: Context, principal: Principal, id: string): StartResult {
+export function startCampaign(ctx: Context, principal: Principal, id: string, reason?: string): StartResult {
   const now = ctx.clock.now();
   const result = ctx.db.transaction((tx) => {
     const campaign = findCampaign(tx, id);
@@ -63,7 +63,7 @@ export function startCampaign(ctx: Context, principal: Principal, id: string): S
     });
     updateCampaign(tx, id, { state: 'running', startedAt: now, updatedAt: now, cohortSize: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, joinScanAt: now });
     campaign.state = 'running';
-    recordAudit(tx, { actor: principal.tokenId, action: 'campaign.start', subject: id, details: { by: principal.name, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
+    recordAudit(tx, { actor: principal.tokenId, action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
     takeStep(ctx, campaign, stages, firstStep(stages), now, principal.tokenId);
     return { deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy };
   });

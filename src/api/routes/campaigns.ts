@@ -87,8 +87,8 @@ export const campaignRoutes: RouteModule = (r) => {
       act(ctx, c.get('principal'), id, reason);
       return c.json(campaignView(ctx, id));
     });
-  operatorAction(startCampaignSpec, (ctx, principal, id) => startCampaign(ctx, principal, id));
-  operatorAction(approveCampaignSpec, (ctx, principal, id) => approveStage(ctx, principal, id));
+  operatorAction(startCampaignSpec, startCampaign);
+  operatorAction(approveCampaignSpec, approveStage);
   operatorAction(pauseCampaignSpec, pauseCampaign);
   operatorAction(resumeCampaignSpec, resumeCampaign);
   operatorAction(abortCampaignSpec, abortCampaign);
