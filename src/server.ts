@@ -1,6 +1,6 @@
 // Composes the HTTP application: request logging and metrics, the management API under
-// /api/v1, OMA DM at /dm, and the public /healthz, /metrics and OpenAPI document.
-// Downloads and the console mount here as they arrive.
+// /api/v1, OMA DM at /dm, downloads at /dl, the operator console at /, and the public
+// /healthz, /metrics and OpenAPI document.
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -15,6 +15,7 @@ import { uploadSpec } from './api/routes/builds.ts';
 import { routeModules } from './api/routes/index.ts';
 import { mountDm } from './dm/routes.ts';
 import { mountDownloads } from './download/routes.ts';
+import { mountConsole } from './web/routes.tsx';
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -50,6 +51,7 @@ export function createApp(ctx: Context): Hono<ApiEnv> {
   const specs = mountRoutes(app, ctx, routeModules);
   mountDm(app, ctx);
   mountDownloads(app, ctx);
+  mountConsole(app, ctx);
   const openapi = openApiDocument(specs);
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
   app.get('/healthz', (c) => {

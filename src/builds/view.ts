@@ -1,7 +1,7 @@
 // Read models of builds and packages, as the API and the CLI show them.
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
-import { type PackageRow, findBuild, findPackage, jobsOf, packagesOf } from '../store/queries/builds.ts';
+import { type PackageRow, findBuild, findPackage, jobsOf, listBuilds, packagesOf } from '../store/queries/builds.ts';
 import type { BuildView } from './schemas.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -40,4 +40,9 @@ export function packageRow(ctx: Context, id: string): PackageRow {
   const row = findPackage(ctx.db, id);
   if (!row) throw new AppError('NOT_FOUND', `no package ${id}`);
   return row;
+}
+
+/** The most recent builds of every model, newest first, each as buildView shows it. */
+export function recentBuilds(ctx: Context, limit = 50): BuildView[] {
+  return listBuilds(ctx.db, limit).map((b) => buildView(ctx, b.id));
 }

@@ -3,6 +3,7 @@
 // dynamic cohorts, aborted leftovers). Each evaluation is one short synchronous
 // transaction, so two server processes evaluating the same campaign serialize on SQLite's
 // write lock and the second one sees what the first decided.
+import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { transition } from '../deployments/deployments.ts';
 import { recordAudit } from '../store/queries/audit.ts';
@@ -37,7 +38,7 @@ export function stageCounts(ctx: Context, campaignId: string, stage: number): St
 /** Re-reads the campaign and applies every decision that follows from its current counts. */
 export function evaluateCampaign(ctx: Context, campaignId: string): void {
   try {
-    ctx.db.transaction(() => evaluateIn(ctx, campaignId, ctx.clock.now()));
+    ctx.db.transaction(() => evaluateIn(ctx, campaignId, ctx.clock.now()), IMMEDIATE);
   } catch (err) {
     // The engine must never break the DM session that triggered it; the tick tries again.
     ctx.log.error({ err, campaignId }, 'campaign evaluation failed');

@@ -1,6 +1,7 @@
 // Dynamic cohorts: devices that match a running campaign's filter after its start (newly
 // registered, or moved onto a cohort version) join it. Each is placed in a stage by its
 // hash, like the snapshot's devices, and is scheduled at once if that stage has started.
+import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { choosePackage } from '../deployments/policy.ts';
 import type { HistoryEntry } from '../deployments/schemas.ts';
@@ -60,5 +61,5 @@ export function joinLateDevices(ctx: Context, campaign: CampaignRow, now: number
     campaign.cohortSize += joined;
     if (joined > 0) recordAudit(tx, { actor: ENGINE_ACTOR, action: 'campaign.join', subject: campaign.id, details: { devices: joined } }, now);
     return joined;
-  });
+  }, IMMEDIATE);
 }

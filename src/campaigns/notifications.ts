@@ -3,6 +3,7 @@
 // a notification is taken off the queue before it is sent, and a device it does not
 // reach updates when it next polls. Only running campaigns inside their maintenance
 // window are served.
+import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { notifyDevice } from '../devices/notify.ts';
 import { campaignsIn, takeNotifications } from '../store/queries/campaigns.ts';
@@ -14,7 +15,7 @@ export async function sendQueuedNotifications(ctx: Context, budget: number): Pro
   const open = campaignsIn(ctx.db, ['running'])
     .filter((c) => isWithinWindow(c.window ? (JSON.parse(c.window) as MaintenanceWindow) : null, now))
     .map((c) => c.id);
-  const deviceIds = ctx.db.transaction(() => takeNotifications(ctx.db, open, Math.floor(budget)));
+  const deviceIds = ctx.db.transaction(() => takeNotifications(ctx.db, open, Math.floor(budget)), IMMEDIATE);
   await Promise.all(
     deviceIds.map((deviceId) =>
       notifyDevice(ctx, 'system', deviceId).catch((err: unknown) => {

@@ -1,6 +1,7 @@
 // What an operator does to a running campaign: approve the stage that waits for it, pause,
 // resume, abort. Each checks the state it acts on (409 otherwise) and records who and when.
 // Four eyes: when the campaign asks for it, the approver must not be its creator.
+import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
@@ -29,7 +30,7 @@ export function approveStage(ctx: Context, principal: Principal, id: string, rea
     updateStage(ctx.db, id, stage.index, { approvedBy: principal.tokenId, approvedByName: principal.name, approvedAt: now });
     recordAudit(ctx.db, { actor: principal.tokenId, action: 'campaign.approve', subject: id, details: { by: principal.name, stage: stage.index + 1, reason: reason ?? null } }, now);
     beginStage(ctx, campaign, stage, now, principal.tokenId);
-  });
+  }, IMMEDIATE);
   evaluateCampaign(ctx, id);
 }
 
@@ -41,7 +42,7 @@ export function pauseCampaign(ctx: Context, principal: Principal, id: string, re
     const why = `paused by ${principal.name}${reason ? `: ${reason}` : ''}`;
     updateCampaign(ctx.db, id, { state: 'paused', pausedReason: why, pauseKind: 'operator', updatedAt: now });
     recordAudit(ctx.db, { actor: principal.tokenId, action: 'campaign.pause', subject: id, details: { by: principal.name, reason: reason ?? null } }, now);
-  });
+  }, IMMEDIATE);
 }
 
 /**
@@ -62,7 +63,7 @@ export function resumeCampaign(ctx: Context, principal: Principal, id: string, r
     if (stage && campaign.pauseKind === 'below-success') updateStage(ctx.db, id, stage.index, { forced: true });
     updateCampaign(ctx.db, id, { state: 'running', pausedReason: null, pauseKind: null, updatedAt: now });
     recordAudit(ctx.db, { actor: principal.tokenId, action: 'campaign.resume', subject: id, details: { by: principal.name, reason: reason ?? null, after: campaign.pausedReason } }, now);
-  });
+  }, IMMEDIATE);
   evaluateCampaign(ctx, id);
 }
 
@@ -73,8 +74,8 @@ export function abortCampaign(ctx: Context, principal: Principal, id: string, re
     const { campaign } = load(ctx, id);
     if (campaign.state === 'completed' || campaign.state === 'aborted') throw new AppError('CONFLICT', `campaign ${id} is already ${campaign.state}`);
     const canceled = cancelUnstarted(ctx.db, id, now, `campaign aborted by ${principal.name}`);
-    updateCampaign(ctx.db, id, { state: 'aborted', finishedAt: now, updatedAt: now, pausedReason: reason ? `aborted by ${principal.name}: ${reason}` : `aborted by ${principal.name}` });
+    updateCampaign(ctx.db, id, { state: 'aborted', finishedAt: now, updatedAt: now, pauseKind: null, pausedReason: reason ? `aborted by ${principal.name}: ${reason}` : `aborted by ${principal.name}` });
     recordAudit(ctx.db, { actor: principal.tokenId, action: 'campaign.abort', subject: id, details: { by: principal.name, reason: reason ?? null, canceled } }, now);
     return { canceled };
-  });
+  }, IMMEDIATE);
 }

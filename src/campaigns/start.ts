@@ -3,6 +3,7 @@
 // in a stage and given a pending deployment with its package, and the first stage starts
 // (or waits for approval). Refused with 409 when any cohort device is in another running
 // or paused campaign. All of it is one transaction: a crash leaves the draft untouched.
+import { IMMEDIATE } from '../store/db.ts';
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
@@ -66,7 +67,7 @@ export function startCampaign(ctx: Context, principal: Principal, id: string, re
     recordAudit(tx, { actor: principal.tokenId, action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
     takeStep(ctx, campaign, stages, firstStep(stages), now, principal.tokenId);
     return { deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy };
-  });
+  }, IMMEDIATE);
   // An empty first stage finishes at once; a campaign with no devices completes.
   evaluateCampaign(ctx, id);
   return result;

@@ -2,7 +2,7 @@
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { deploymentsOf, type DeviceRow, findDevice, insertDevice } from '../store/queries/devices.ts';
+import { countDevices, deploymentsOf, type DeviceRow, findDevice, insertDevice, listDevices } from '../store/queries/devices.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import type { DeviceView, RegisterDevice } from './schemas.ts';
 
@@ -70,4 +70,33 @@ export function devicePassword(ctx: Context, row: DeviceRow): string {
 export function serverPassword(ctx: Context, row: DeviceRow): string | undefined {
   if (!row.serverSecretSealed || !row.serverSecretNonce) return undefined;
   return new TextDecoder().decode(ctx.vault.open(row.serverSecretSealed, row.serverSecretNonce));
+}
+
+/** A device as a list shows it: no inventory, no deployments. */
+export interface DeviceSummary {
+  id: string;
+  model: string;
+  firmwareVersion: string | null;
+  tags: string[];
+  lastSeen: string | null;
+}
+
+export interface DevicePage {
+  devices: DeviceSummary[];
+  /** Devices matching the prefix, on every page. */
+  total: number;
+  /** Pass as `after` for the next page; null on the last one. */
+  next: string | null;
+}
+
+/** A page of devices in id order, optionally only ids starting with `prefix`. */
+export function deviceSummaries(ctx: Context, options: { prefix?: string; after?: string; limit: number }): DevicePage {
+  // One row more than asked tells whether another page follows.
+  const rows = listDevices(ctx.db, { ...options, limit: options.limit + 1 });
+  const page = rows.slice(0, options.limit);
+  return {
+    devices: page.map((row) => ({ id: row.id, model: row.model, firmwareVersion: row.firmwareVersion, tags: JSON.parse(row.tags) as string[], lastSeen: iso(row.lastSeen) })),
+    total: countDevices(ctx.db, options.prefix),
+    next: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null,
+  };
 }

@@ -26,4 +26,11 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
+/**
+ * For transactions that read and then write: taking the write lock at BEGIN makes a second
+ * process wait (busy_timeout) instead of failing with SQLITE_BUSY_SNAPSHOT when it
+ * commits in between.
+ */
+export const IMMEDIATE = { behavior: 'immediate' } as const;
+
 export { schema };

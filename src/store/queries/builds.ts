@@ -18,6 +18,18 @@ export function findBuild(tx: Tx, id: string): (BuildRow & { model: string; manu
   return row ? { ...row.build, model: row.model, manufacturerId: row.manufacturerId } : undefined;
 }
 
+/** The most recent builds of every model with the model's name, newest first (the console's list). */
+export function listBuilds(tx: Tx, limit: number): Array<BuildRow & { model: string }> {
+  return tx
+    .select({ build: builds, model: models.name })
+    .from(builds)
+    .innerJoin(models, eq(models.id, builds.modelId))
+    .orderBy(desc(builds.createdAt), desc(builds.id))
+    .limit(limit)
+    .all()
+    .map((row) => ({ ...row.build, model: row.model }));
+}
+
 export function findBuildByVersion(tx: Tx, modelId: string, version: string): BuildRow | undefined {
   return tx.select().from(builds).where(and(eq(builds.modelId, modelId), eq(builds.version, version))).get();
 }

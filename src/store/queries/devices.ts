@@ -2,7 +2,7 @@
 // The reads and writes every DM message makes are prepared once per database connection:
 // building the SQL in drizzle and compiling it in SQLite on each call cost more than
 // running it (bench/dm.ts).
-import { and, asc, eq, lt, type Placeholder, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
 import { deployments, devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tx } from './audit.ts';
@@ -112,6 +112,32 @@ export function insertDevice(tx: Tx, row: typeof devices.$inferInsert): void {
 export function updateDevice(tx: Tx, id: string, changes: Partial<typeof devices.$inferInsert>): void {
   const { statement, params } = deviceUpdate(tx, changes);
   statement.run({ ...params, where_id: id });
+}
+
+/**
+ * Ids from `prefix` up to (not including) the prefix with its last character moved one
+ * up: a range on the primary key, so a prefix search reads the index instead of scanning
+ * the fleet (LIKE would also treat "_" in ids as a wildcard). Case-sensitive, like ids.
+ */
+function prefixRange(prefix: string | undefined): SQL | undefined {
+  if (!prefix) return undefined;
+  const upper = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+  return and(gte(devices.id, prefix), lt(devices.id, upper));
+}
+
+/** A page of devices in id order: those whose id starts with `prefix`, after the id `after` (keyset paging). */
+export function listDevices(tx: Tx, options: { prefix?: string; after?: string; limit: number }): DeviceRow[] {
+  return tx
+    .select()
+    .from(devices)
+    .where(and(prefixRange(options.prefix), options.after ? gt(devices.id, options.after) : undefined))
+    .orderBy(asc(devices.id))
+    .limit(options.limit)
+    .all();
+}
+
+export function countDevices(tx: Tx, prefix?: string): number {
+  return tx.select({ n: count() }).from(devices).where(prefixRange(prefix)).get()?.n ?? 0;
 }
 
 export function deploymentsOf(tx: Tx, deviceId: string) {

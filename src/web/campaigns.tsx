@@ -1,0 +1,266 @@
+// Campaign pages: the overview (campaigns newest first, recent builds) and one campaign
+// with a bar per stage, counts by state, failures by result code, the pause reason, and
+// the operator's buttons for what the campaign's state allows.
+import type { CampaignSummary, CampaignView, StageView } from '../campaigns/schemas.ts';
+import type { BuildView } from '../builds/schemas.ts';
+import { Badge, Counts, Failures, ProgressBar } from './components.tsx';
+import { bytes, percent, stageState, when } from './format.ts';
+
+const campaignHref = (id: string) => `/campaigns/${encodeURIComponent(id)}`;
+const buildHref = (id: string) => `/builds/${encodeURIComponent(id)}`;
+
+export function OverviewContent(props: { campaigns: CampaignSummary[]; builds: BuildView[] }) {
+  return (
+    <>
+      <h1>Campaigns</h1>
+      <section class="card" data-testid="campaigns">
+        {props.campaigns.length === 0 ? (
+          <p class="muted">No campaigns yet. Create one with <code>fota campaign create</code> or POST /api/v1/campaigns.</p>
+        ) : (
+          <div class="scroll">
+            <table class="stack">
+              <thead>
+                <tr>
+                  <th>campaign</th>
+                  <th>state</th>
+                  <th>target</th>
+                  <th>progress</th>
+                  <th class="n">succeeded</th>
+                  <th class="n">failed</th>
+                  <th class="n wide">devices</th>
+                  <th class="wide">created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.campaigns.map((c) => (
+                  <tr data-testid={`campaign-row-${c.id}`}>
+                    <td>
+                      <a href={campaignHref(c.id)}>{c.name}</a>
+                      <div class="id muted">{c.id}</div>
+                      {c.pausedReason ? <div class="muted">{c.pausedReason}</div> : null}
+                    </td>
+                    <td data-label="state">
+                      <Badge state={c.state} />
+                      {c.state === 'running' || c.state === 'paused' ? <div class="muted">stage {String(c.currentStage + 1)}</div> : null}
+                    </td>
+                    <td data-label="target">
+                      {/* One child: on a phone the cell is a flex row of label and value. */}
+                      <span>
+                        {c.model} <span class="id">{c.targetVersion}</span>
+                      </span>
+                    </td>
+                    <td data-label="progress">
+                      <ProgressBar counts={c.totals} mini />
+                    </td>
+                    <td class="n" data-label="succeeded">{String(c.totals.succeeded)}</td>
+                    <td class="n" data-label="failed">{String(c.totals.failed)}</td>
+                    <td class="n wide" data-label="devices">{String(c.cohortSize)}</td>
+                    <td class="wide" data-label="created">{when(c.createdAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section class="card" data-testid="recent-builds">
+        <h2>Recent builds</h2>
+        {props.builds.length === 0 ? (
+          <p class="muted">No builds yet.</p>
+        ) : (
+          <ul>
+            {props.builds.map((b) => (
+              <li>
+                <a href={buildHref(b.id)}>
+                  {b.model} {b.version}
+                </a>{' '}
+                <Badge state={b.status} /> <span class="muted">{`${bytes(b.size)}, ${b.packages.length} package${b.packages.length === 1 ? '' : 's'}`}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+        <p>
+          <a href="/builds">All builds</a>
+        </p>
+      </section>
+    </>
+  );
+}
+
+type Action = 'start' | 'approve' | 'pause' | 'resume' | 'abort';
+
+/** The buttons a campaign's state allows; the domain functions still check (409 when stale). */
+function actionsFor(view: CampaignView): Action[] {
+  const stage = view.stages[view.currentStage];
+  switch (view.state) {
+    case 'draft':
+      return ['start', 'abort'];
+    case 'running':
+      return stage?.state === 'awaitingApproval' ? ['approve', 'pause', 'abort'] : ['pause', 'abort'];
+    case 'paused':
+      return ['resume', 'abort'];
+    default:
+      return [];
+  }
+}
+
+function ActionForm(props: { id: string; action: Action; stage: number }) {
+  const url = `${campaignHref(props.id)}/${props.action}`;
+  const testid = `action-${props.action}`;
+  switch (props.action) {
+    case 'start':
+      return (
+        <form method="post" action={url}>
+          <button class="primary" type="submit" data-testid={testid}>
+            Start campaign
+          </button>
+        </form>
+      );
+    case 'approve':
+      return (
+        <form method="post" action={url}>
+          <button class="primary" type="submit" data-testid={testid}>
+            Approve stage {String(props.stage + 1)}
+          </button>
+        </form>
+      );
+    case 'abort':
+      return (
+        <form method="post" action={url} data-confirm="Abort this campaign? Devices not yet commanded are canceled; this cannot be undone.">
+          <label>
+            reason (optional)
+            <input name="reason" maxlength={500} data-testid="reason-abort" />
+          </label>
+          <button class="danger" type="submit" data-testid={testid}>
+            Abort
+          </button>
+        </form>
+      );
+    default:
+      return (
+        <form method="post" action={url}>
+          <label>
+            reason (optional)
+            <input name="reason" maxlength={500} data-testid={`reason-${props.action}`} />
+          </label>
+          <button type="submit" data-testid={testid}>
+            {props.action === 'pause' ? 'Pause' : 'Resume'}
+          </button>
+        </form>
+      );
+  }
+}
+
+function Stage(props: { stage: StageView; current: boolean }) {
+  const s = props.stage;
+  const n = s.index + 1;
+  return (
+    <section class="stage" data-testid={`stage-${n}`} aria-labelledby={`stage-${n}-title`}>
+      <div class="stage-head">
+        <h3 id={`stage-${n}-title`}>Stage {String(n)}</h3>
+        <span class="muted">
+          {`${s.percent}% of the cohort (cumulative), ${s.size} device${s.size === 1 ? '' : 's'}${s.requiresApproval ? ', needs approval' : ''}`}
+        </span>
+        <Badge state={s.state} label={stageState(s.state)} testid={`stage-${n}-state`} />
+        {props.current ? <span class="muted">current</span> : null}
+      </div>
+      <ProgressBar counts={s.counts} testid={`stage-${n}-bar`} />
+      <Counts counts={s.counts} prefix={`stage-${n}`} />
+      <Failures failures={s.failures} testid={`stage-${n}-failures`} />
+      <p class="muted">
+        {s.startedAt ? `started ${when(s.startedAt)}` : 'not started'}
+        {s.thresholdMetAt ? `; success threshold met ${when(s.thresholdMetAt)}` : ''}
+        {s.approvedBy ? `; approved by ${s.approvedBy} ${when(s.approvedAt)}` : ''}
+      </p>
+    </section>
+  );
+}
+
+export function CampaignContent(props: { view: CampaignView; canAct: boolean; viewerName: string }) {
+  const v = props.view;
+  const actions = actionsFor(v);
+  const awaiting = v.stages[v.currentStage]?.state === 'awaitingApproval' && v.state === 'running';
+  return (
+    <>
+      <p>
+        <a href="/">← Campaigns</a>
+      </p>
+      <h1 data-testid="campaign-name">{v.name}</h1>
+      <section class="card">
+        <div class="stage-head">
+          <Badge state={v.state} testid="campaign-state" />
+          <span class="id muted">{v.id}</span>
+        </div>
+        {v.pausedReason ? (
+          <p class="reason" data-testid="pause-reason">
+            {v.pausedReason}
+          </p>
+        ) : null}
+        {awaiting ? (
+          <p class="reason" data-testid="awaiting-approval">
+            Stage {String(v.currentStage + 1)} waits for an operator's approval.
+            {v.fourEyes ? ` Four eyes: someone other than ${v.createdBy} must approve.` : ''}
+          </p>
+        ) : null}
+        {props.canAct ? (
+          actions.length > 0 ? (
+            <div class="actions" data-testid="actions">
+              {actions.map((a) => (
+                <ActionForm id={v.id} action={a} stage={v.currentStage} />
+              ))}
+            </div>
+          ) : null
+        ) : (
+          <p class="muted" data-testid="read-only">
+            Read-only: {props.viewerName} is not an operator.
+          </p>
+        )}
+        <dl class="facts">
+          <div>
+            <dt>target</dt>
+            <dd>
+              <a href={buildHref(v.buildId)}>
+                {v.model} {v.targetVersion}
+              </a>
+            </dd>
+          </div>
+          <div>
+            <dt>devices</dt>
+            <dd data-testid="cohort-size">{`${v.cohortSize} (${v.alreadyCurrent} already current, ${v.busy} busy elsewhere)`}</dd>
+          </div>
+          <div>
+            <dt>thresholds</dt>
+            <dd>{`success ${percent(v.successThreshold)}, pause above ${percent(v.failureThreshold)} failed (from ${v.minSample} results)`}</dd>
+          </div>
+          <div>
+            <dt>soak, timeout</dt>
+            <dd>{`${v.soakSeconds} s, ${v.timeoutMinutes} min`}</dd>
+          </div>
+          <div>
+            <dt>created</dt>
+            <dd>{`${when(v.createdAt)} by ${v.createdBy}${v.fourEyes ? ' (four eyes)' : ''}`}</dd>
+          </div>
+          <div>
+            <dt>started, finished</dt>
+            <dd>{`${when(v.startedAt)}, ${when(v.finishedAt)}`}</dd>
+          </div>
+          <div>
+            <dt>bytes served</dt>
+            <dd>{bytes(v.bytesServed)}</dd>
+          </div>
+        </dl>
+      </section>
+      <section class="card" data-testid="totals">
+        <h2>All stages</h2>
+        <ProgressBar counts={v.totals} testid="total-bar" />
+        <Counts counts={v.totals} prefix="total" />
+      </section>
+      <section class="card" data-testid="stages">
+        <h2>Stages</h2>
+        {v.stages.map((s) => (
+          <Stage stage={s} current={s.index === v.currentStage && (v.state === 'running' || v.state === 'paused')} />
+        ))}
+      </section>
+    </>
+  );
+}

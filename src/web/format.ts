@@ -1,0 +1,73 @@
+// How the console writes numbers, sizes, times, states and FUMO result codes for people.
+// Pure functions, so pages stay declarative and the wording is the same everywhere.
+import { FUMO_DESCRIPTIONS } from '../packages/fumo-codes.ts';
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] ?? 'TiB'}`;
+}
+
+/** A share 0..1 as "12.3%"; one decimal is enough to tell 99.9% from 100%. */
+export function percent(share: number): string {
+  return `${(Math.round(share * 1000) / 10).toFixed(1)}%`;
+}
+
+/**
+ * What a delta saves against downloading the full package: 1 - size/fullSize. The full
+ * package (not the raw image) is the fair baseline: it is what the device gets otherwise,
+ * manifest and signature included.
+ */
+export function saving(size: number, fullSize: number | undefined): number | undefined {
+  if (fullSize === undefined || fullSize <= 0) return undefined;
+  return 1 - size / fullSize;
+}
+
+/** ISO time as "2025-11-26 06:42:26 UTC": one zone for everyone reading the same page. */
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+const STAGE_STATES: Record<string, string> = {
+  pending: 'not started',
+  awaitingApproval: 'awaiting approval',
+  running: 'running',
+  done: 'done',
+};
+
+export function stageState(state: string): string {
+  return STAGE_STATES[state] ?? state;
+}
+
+/**
+ * FUMO result codes (OMA FUMO 1.0, 5.3) with their meaning; the package checks' own
+ * descriptions win where they exist. 'timeout' is the campaign engine's key for a device
+ * that went silent.
+ */
+const RESULT_TEXT: Record<string, string> = {
+  '400': 'client error',
+  '401': 'cancelled by the user',
+  '406': 'authentication failure',
+  '407': 'download request timed out',
+  '408': 'not implemented',
+  '409': 'undefined error',
+  '411': 'malformed or bad URL',
+  '412': 'download server unavailable',
+  '500': 'download server error',
+  '501': 'download failed: device out of memory',
+  '502': 'update failed: device out of memory',
+  '503': 'download failed: network error',
+  timeout: 'no news from the device before the timeout',
+  ...Object.fromEntries(Object.entries(FUMO_DESCRIPTIONS).map(([code, text]) => [code, text])),
+};
+
+export function resultText(code: string | number): string {
+  return RESULT_TEXT[String(code)] ?? 'unknown result code';
+}

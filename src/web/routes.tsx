@@ -1,0 +1,240 @@
+// The operator console's routes: sign in and out, and server-rendered pages for
+// campaigns, builds and devices whose <main> refreshes itself. A thin transport: it checks
+// the session, the role and the origin, calls one domain function per action, and turns
+// AppErrors into a message on the page rather than a crash.
+//
+// Routes are registered one by one on the app (not as a sub-app with `use('*')`), so the
+// console's middleware can never run for /api/v1, /dm or /dl: the API keeps its bearer
+// tokens and knows nothing of the console's cookie.
+import type { Context as HonoContext, Hono, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { getCookie } from 'hono/cookie';
+import type { Child } from 'hono/jsx';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { recentBuilds, buildView } from '../builds/view.ts';
+import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../campaigns/operator.ts';
+import { operatorActionSchema } from '../campaigns/schemas.ts';
+import { startCampaign } from '../campaigns/start.ts';
+import { campaignSummaries, campaignView } from '../campaigns/view.ts';
+import type { Context } from '../context.ts';
+import { deploymentView } from '../deployments/deployments.ts';
+import { deviceSummaries, deviceView } from '../devices/devices.ts';
+import { AppError } from '../errors.ts';
+import { authenticate, type Principal } from '../tokens/tokens.ts';
+import { BuildContent, BuildsContent } from './builds.tsx';
+import { CampaignContent, OverviewContent } from './campaigns.tsx';
+import { DeviceContent, DevicesContent } from './devices.tsx';
+import { isSameOrigin, newNonce, securityHeaders, statusOf } from './guard.ts';
+import { type Flash, Layout, type LayoutProps } from './layout.tsx';
+import { ErrorContent, LoginContent } from './pages.tsx';
+import { canAct, canView, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
+
+type C = HonoContext<ConsoleEnv>;
+
+/** Forms carry a token or a reason: a few KiB at most. */
+const FORM_LIMIT = 16 * 1024;
+const DEVICES_PER_PAGE = 50;
+const DEPLOYMENTS_SHOWN = 20;
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/;
+
+const ACTIONS = {
+  start: { run: (ctx: Context, p: Principal, id: string) => void startCampaign(ctx, p, id), done: 'Campaign started.' },
+  approve: { run: (ctx: Context, p: Principal, id: string) => approveStage(ctx, p, id), done: 'Stage approved: it is starting.' },
+  pause: { run: pauseCampaign, done: 'Campaign paused.' },
+  resume: { run: resumeCampaign, done: 'Campaign resumed.' },
+  abort: { run: (ctx: Context, p: Principal, id: string, reason?: string) => void abortCampaign(ctx, p, id, reason), done: 'Campaign aborted.' },
+} satisfies Record<string, { run: (ctx: Context, p: Principal, id: string, reason?: string) => void; done: string }>;
+type ActionName = keyof typeof ACTIONS;
+const isAction = (name: string): name is ActionName => Object.hasOwn(ACTIONS, name);
+
+/** Handlers are typed apart from their paths, so Hono cannot promise the param: an empty id is not found. */
+const idParam = (c: C) => c.req.param('id') ?? '';
+
+const isFragment = (c: HonoContext) => c.req.header('x-fragment') === '1';
+
+/**
+ * Renders a page, or only its <main> content when the live refresh asks (x-fragment: 1).
+ * Each response gets a fresh CSP nonce for its inline style and script.
+ */
+function render(c: HonoContext, content: Child, props: Omit<LayoutProps, 'nonce' | 'children'>, status: ContentfulStatusCode = 200) {
+  const nonce = newNonce();
+  securityHeaders(c, nonce);
+  if (isFragment(c) && props.live) return c.html(<>{content}</>, status);
+  return c.html(
+    <Layout {...props} nonce={nonce}>
+      {content}
+    </Layout>,
+    status,
+  );
+}
+
+function errorPage(c: HonoContext, status: ContentfulStatusCode, title: string, message: string, principal?: Principal) {
+  return render(c, <ErrorContent status={status} title={title} message={message} />, { title, principal }, status);
+}
+
+/** Where a sign-in may send the browser afterwards: console pages only, never another site. */
+function safeNext(next: unknown): string {
+  if (typeof next !== 'string') return '/';
+  return /^\/(?:(?:campaigns|builds|devices)(?:\/[A-Za-z0-9%:._-]{1,200})?)?(?:\?[A-Za-z0-9%:._~=&+-]{0,400})?$/.test(next) ? next : '/';
+}
+
+function requestPath(c: C): string {
+  const url = new URL(c.req.url);
+  return url.pathname + url.search;
+}
+
+export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
+  const form = bodyLimit({ maxSize: FORM_LIMIT, onError: (c) => errorPage(c, 413, 'Too large', `forms are limited to ${FORM_LIMIT} bytes`) });
+
+  const sameOrigin: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
+    if (!isSameOrigin(ctx, c)) {
+      return errorPage(c, 403, 'Refused', 'This form did not come from this console (the Origin header is missing or names another site). Open the console and try again.');
+    }
+    await next();
+  };
+
+  /** Pages and actions need a session of a role that may look; no session means the login page. */
+  const viewer: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
+    const principal = sessionOf(ctx, c);
+    if (!principal || !canView(principal.role)) {
+      if (getCookie(c, SESSION_COOKIE)) endSession(ctx, c);
+      // The live refresh cannot follow a redirect into a login form: it reloads on 401.
+      if (isFragment(c)) return c.text('sign in again', 401);
+      const back = c.req.method === 'GET' ? requestPath(c) : `/campaigns/${encodeURIComponent(idParam(c))}`;
+      return c.redirect(`/login?${new URLSearchParams({ next: safeNext(back) }).toString()}`, 303);
+    }
+    c.set('principal', principal);
+    await next();
+  };
+
+  /** AppErrors of a page (an unknown id) become a page; anything else a logged 500 page. */
+  const page =
+    (handler: (c: C) => Response | Promise<Response>) =>
+    async (c: C): Promise<Response> => {
+      try {
+        return await handler(c);
+      } catch (err) {
+        const principal = c.get('principal');
+        if (err instanceof AppError) return errorPage(c, statusOf[err.code], err.code === 'NOT_FOUND' ? 'Not found' : 'Cannot show this', err.message, principal);
+        ctx.log.child({ requestId: c.get('requestId') }).error({ err }, 'console page failed');
+        return errorPage(c, 500, 'Something went wrong', 'The server log has the details.', principal);
+      }
+    };
+
+  app.get('/login', (c) => {
+    if (sessionOf(ctx, c)) return c.redirect('/', 303);
+    return render(c, <LoginContent next={safeNext(c.req.query('next'))} />, { title: 'Sign in' });
+  });
+
+  app.post('/login', sameOrigin, form, async (c) => {
+    const body = await c.req.parseBody();
+    const token = typeof body.token === 'string' ? body.token.trim() : '';
+    const next = safeNext(body.next);
+    const refuse = (status: ContentfulStatusCode, error: string) => render(c, <LoginContent error={error} next={next} />, { title: 'Sign in' }, status);
+    const principal = token && token.length <= 512 ? authenticate(ctx, token) : undefined;
+    if (!principal) return refuse(401, 'Unknown or revoked token.');
+    if (!canView(principal.role)) return refuse(403, `This is a ${principal.role} token; the console is for operators (admins may look).`);
+    startSession(ctx, c, token);
+    ctx.log.info({ requestId: c.get('requestId'), actor: principal.tokenId, role: principal.role }, 'console sign-in');
+    return c.redirect(next, 303);
+  });
+
+  app.post('/logout', sameOrigin, form, (c) => {
+    endSession(ctx, c);
+    return c.redirect('/login', 303);
+  });
+
+  app.get(
+    '/',
+    viewer,
+    page((c) => {
+      const content = <OverviewContent campaigns={campaignSummaries(ctx, 50)} builds={recentBuilds(ctx, 5)} />;
+      return render(c, content, { title: 'Campaigns', principal: c.get('principal'), section: 'campaigns', live: {} });
+    }),
+  );
+
+  /** The campaign page, with the outcome of the last action when there was one. */
+  const campaignPage = (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
+    const principal = c.get('principal');
+    const content = <CampaignContent view={campaignView(ctx, id)} canAct={canAct(principal.role)} viewerName={principal.name} />;
+    // After a refused action the address bar shows the action's URL: refresh from the page's own.
+    return render(c, content, { title: 'Campaign', principal, section: 'campaigns', flash, live: { src: `/campaigns/${encodeURIComponent(id)}` } }, status);
+  };
+
+  app.get(
+    '/campaigns/:id',
+    viewer,
+    page((c) => {
+      const done = c.req.query('done') ?? '';
+      // Only our own fixed words: a crafted link cannot put text on the page.
+      const flash: Flash | undefined = isAction(done) ? { kind: 'ok', text: ACTIONS[done].done } : undefined;
+      return campaignPage(c, idParam(c), flash);
+    }),
+  );
+
+  for (const name of Object.keys(ACTIONS)) {
+    if (!isAction(name)) continue;
+    app.post(
+      `/campaigns/:id/${name}`,
+      sameOrigin,
+      form,
+      viewer,
+      page(async (c) => {
+        const principal = c.get('principal');
+        const id = idParam(c);
+        if (!canAct(principal.role)) {
+          return errorPage(c, 403, 'Read-only', `${principal.name} is an ${principal.role}: only an operator can ${name} a campaign.`, principal);
+        }
+        const body = await c.req.parseBody();
+        const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+        try {
+          const parsed = operatorActionSchema.safeParse(reason ? { reason } : {});
+          if (!parsed.success) throw new AppError('VALIDATION', 'the reason is limited to 500 characters');
+          ACTIONS[name].run(ctx, principal, id, parsed.data.reason);
+        } catch (err) {
+          // A stale button (409) or four eyes (403) is news for the operator, shown on the page.
+          if (err instanceof AppError && err.code !== 'NOT_FOUND') return campaignPage(c, id, { kind: 'error', text: err.message }, statusOf[err.code]);
+          throw err;
+        }
+        return c.redirect(`/campaigns/${encodeURIComponent(id)}?done=${name}`, 303);
+      }),
+    );
+  }
+
+  app.get(
+    '/builds',
+    viewer,
+    page((c) => render(c, <BuildsContent builds={recentBuilds(ctx, 100)} />, { title: 'Builds', principal: c.get('principal'), section: 'builds', live: {} })),
+  );
+
+  app.get(
+    '/builds/:id',
+    viewer,
+    page((c) => render(c, <BuildContent build={buildView(ctx, idParam(c))} />, { title: 'Build', principal: c.get('principal'), section: 'builds', live: {} })),
+  );
+
+  app.get(
+    '/devices',
+    viewer,
+    page((c) => {
+      const principal = c.get('principal');
+      const q = (c.req.query('q') ?? '').trim();
+      const after = c.req.query('after') || undefined;
+      const valid = (q === '' || ID_PATTERN.test(q)) && (after === undefined || ID_PATTERN.test(after));
+      const flash: Flash | undefined = valid ? undefined : { kind: 'error', text: 'Device ids are 1-128 letters, digits, ":", ".", "_" or "-": nothing else can match.' };
+      const result = valid ? deviceSummaries(ctx, { ...(q ? { prefix: q } : {}), ...(after ? { after } : {}), limit: DEVICES_PER_PAGE }) : { devices: [], total: 0, next: null };
+      return render(c, <DevicesContent page={result} prefix={valid ? q : ''} after={valid ? after : undefined} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
+    }),
+  );
+
+  app.get(
+    '/devices/:id',
+    viewer,
+    page((c) => {
+      const device = deviceView(ctx, idParam(c));
+      const newest = [...device.deployments].reverse().slice(0, DEPLOYMENTS_SHOWN);
+      const content = <DeviceContent device={device} deployments={newest.map((d) => deploymentView(ctx, d.id))} totalDeployments={device.deployments.length} />;
+      return render(c, content, { title: device.id, principal: c.get('principal'), section: 'devices', live: {} });
+    }),
+  );
+}

@@ -1,0 +1,79 @@
+// Console sessions. The browser keeps one HttpOnly, SameSite=Strict cookie that holds the
+// operator's API token sealed (tweetnacl secretbox) under a key derived from the server's
+// master key, with the time it was issued. Why sealed and not a session id in memory:
+// several server processes may share one database (DESIGN.md), and no session table
+// exists; a sealed cookie works on every process, and the raw token never sits in the
+// cookie jar. Every request opens it and authenticates the token again, so a revoked
+// token ends its console sessions at once; a session lasts at most SESSION_MAX_MS, and the
+// cookie has no Max-Age, so closing the browser ends it too.
+//
+// Roles: an operator sees everything and acts. An admin may look (read-only): an admin can
+// mint an operator token anyway, so looking gives nothing new, while acting stays with
+// operators so every approval is recorded under an operator's name. Manufacturers are
+// refused: the console shows every manufacturer's fleet and campaigns.
+import type { Context as HonoContext } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import nacl from 'tweetnacl';
+import { z } from 'zod';
+import type { Context } from '../context.ts';
+import { authenticate, type Principal, type Role } from '../tokens/tokens.ts';
+
+export type ConsoleEnv = { Variables: { principal: Principal; requestId: string } };
+
+export const SESSION_COOKIE = 'fota_console';
+/** The longest a console session lasts, whatever the browser does with the cookie. */
+export const SESSION_MAX_MS = 12 * 3600 * 1000;
+const KEY_PURPOSE = 'console-session';
+/** Far more than a sealed token needs; anything longer is not ours. */
+const MAX_COOKIE_CHARS = 1024;
+
+const payloadSchema = z.object({ v: z.literal(1), token: z.string().min(1).max(512), iat: z.number().int() });
+
+export const canView = (role: Role): boolean => role === 'operator' || role === 'admin';
+export const canAct = (role: Role): boolean => role === 'operator';
+
+export function sealSession(ctx: Context, token: string): string {
+  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
+  const payload = new TextEncoder().encode(JSON.stringify({ v: 1, token, iat: ctx.clock.now() }));
+  const box = nacl.secretbox(payload, nonce, ctx.vault.deriveKey(KEY_PURPOSE));
+  return Buffer.concat([nonce, box]).toString('base64url');
+}
+
+/** The principal behind a session cookie; undefined when it is forged, expired, or its token revoked. */
+export function openSession(ctx: Context, value: string | undefined): Principal | undefined {
+  if (!value || value.length > MAX_COOKIE_CHARS || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
+  const bytes = new Uint8Array(Buffer.from(value, 'base64url'));
+  if (bytes.length <= nacl.secretbox.nonceLength + nacl.secretbox.overheadLength) return undefined;
+  const opened = nacl.secretbox.open(bytes.subarray(nacl.secretbox.nonceLength), bytes.subarray(0, nacl.secretbox.nonceLength), ctx.vault.deriveKey(KEY_PURPOSE));
+  if (!opened) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(opened));
+  } catch {
+    return undefined;
+  }
+  const parsed = payloadSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  const age = ctx.clock.now() - parsed.data.iat;
+  // A little slack for clocks of processes that share the key but not the time.
+  if (age > SESSION_MAX_MS || age < -60_000) return undefined;
+  return authenticate(ctx, parsed.data.token);
+}
+
+export function sessionOf(ctx: Context, c: HonoContext): Principal | undefined {
+  return openSession(ctx, getCookie(c, SESSION_COOKIE));
+}
+
+/** Secure only over HTTPS: a plain-HTTP console (a laptop, a lab) must still keep its cookie. */
+function isHttps(ctx: Context, c: HonoContext): boolean {
+  return new URL(c.req.url).protocol === 'https:' || (ctx.config.dm.publicUrl?.startsWith('https:') ?? false);
+}
+
+export function startSession(ctx: Context, c: HonoContext, token: string): void {
+  // No maxAge or expires: a session cookie, gone when the browser closes.
+  setCookie(c, SESSION_COOKIE, sealSession(ctx, token), { path: '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(ctx, c) });
+}
+
+export function endSession(ctx: Context, c: HonoContext): void {
+  deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(ctx, c) });
+}
