@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import { PackageFormatError } from '../packages/fota-file.ts';
 import { describeResult, FumoResult } from '../packages/fumo-codes.ts';
 import { buildCommand, buildHelp, buildUsage } from './build.ts';
+import { campaignCommand, campaignHelp, campaignUsage } from './campaign.ts';
 import { ServerRefusal } from './client.ts';
 import { ExitCode, type Output, processOutput, UsageError } from './io.ts';
 import { keysCommand, keysHelp } from './keys.ts';
@@ -27,12 +28,19 @@ Server:
 Device:
   device run --server URL --id DEVID ... the reference FUMO device agent (polls over
                                          OMA DM, downloads, verifies, installs, reports)
+  simulate --devices N --model M --version V --image FILE ...
+                                         a fleet of simulated devices against a server,
+                                         with faults by share of the fleet
 
 Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
   token create --role R --name N [--manufacturer NAME]
                                          new API token, printed once (admin)
   build upload FILE --model M --version V
                                          stream an image, wait for its packages
+  campaign create --name N --build BLD --stages 10!,50,100 [--start]
+                                         staged rollout (operator); ! = needs approval
+  campaign start|approve|pause|resume|abort ID
+  campaign status ID [--watch]           each stage as a bar; also preview, list
 
 Exit codes: 0 ok, 1 package rejected (message names the FUMO result code), refused by
 the server or build failed, 2 usage error, unusable input or server unreachable.
@@ -61,10 +69,18 @@ export async function main(args: string[], io: Output = processOutput): Promise<
       case 'device':
         // Loaded only when asked for, like serve.
         return await (await import('./device.ts')).deviceCommand(rest, io);
+      case 'simulate':
+        // Loaded only when asked for, like serve.
+        return await (await import('./simulate.ts')).simulateCommand(rest, io);
+      case 'demo':
+        // Loaded only when asked for, like serve.
+        return await (await import('./demo.ts')).demoCommand(rest, io);
       case 'token':
         return await tokenCommand(rest, io);
       case 'build':
         return await buildCommand(rest, io);
+      case 'campaign':
+        return await campaignCommand(rest, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }
@@ -77,9 +93,12 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
   if (command === 'keys') return keysHelp;
   if (command === 'serve') return (await import('./serve.ts')).serveHelp;
   if (command === 'device') return (await import('./device.ts')).deviceHelp;
+  if (command === 'simulate') return (await import('./simulate.ts')).simulateHelp;
+  if (command === 'demo') return (await import('./demo.ts')).demoHelp;
   if (command === 'package') return (sub && packageHelp[sub]) || packageUsage;
   if (command === 'token') return tokenHelp;
   if (command === 'build') return sub === 'upload' ? buildHelp : buildUsage;
+  if (command === 'campaign') return (sub && campaignHelp[sub]) || campaignUsage;
   return undefined;
 }
 

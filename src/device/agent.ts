@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeltaPool } from '../delta/pool.ts';
 import { AppError } from '../errors.ts';
-import { hashFile } from '../hashing.ts';
 import type { DeviceFacts } from '../packages/verify.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
 import { DmClient, type GenericAlert } from './dm-client.ts';
 import { PackageDownloader } from './download.ts';
 import { type DownloadFaults, FaultInjector } from './faults.ts';
+import { type ImageFiles, localImages } from './images.ts';
 import { installPackage } from './install.ts';
 import { DeviceResult, describeDeviceResult, type DeviceResultCode } from './results.ts';
 import { type SlotName, Slots } from './slots.ts';
@@ -52,10 +52,26 @@ export interface AgentOptions {
     requestBytes?: number;
     /** Test faults: connection cuts and bytes corrupted in transit. */
     faults?: DownloadFaults;
+    /** A slow link: payload bytes are read no faster than this. */
+    bytesPerSecond?: number;
     onProgress?: (progress: { received: number }) => void;
   };
+  /** How images are hashed and placed (default: one private copy each, hashed when asked). */
+  images?: ImageFiles;
+  /**
+   * Simulated device trouble (fleet simulator, tests): the FUMO result code a job reports
+   * instead of downloading (e.g. 501, no room for the package) or instead of installing a
+   * package that passed every check (e.g. 410, or 502 out of memory). Off by default.
+   */
+  failures?: { download?: number; install?: number };
   signal?: AbortSignal;
   log?: (line: string) => void;
+}
+
+/** What made the agent call in: its own poll, or a Package 0 (server-initiated, Alert 1200). */
+export interface SessionTrigger {
+  /** The SessionID the Package 0 named (uppercase hex). */
+  sessionId: string;
 }
 
 export interface JobOutcome {
@@ -88,6 +104,7 @@ export class DeviceAgent {
   private readonly stateFile: StateFile;
   private readonly client: DmClient;
   private readonly pool: DeltaPool;
+  private readonly images: ImageFiles;
   /** One for the agent's life: an injected fault fires once, not once per job. */
   private readonly faults: FaultInjector;
 
@@ -100,6 +117,7 @@ export class DeviceAgent {
     this.slots = new Slots(options.dataDir);
     this.stateFile = new StateFile(options.dataDir);
     this.pool = options.pool ?? new DeltaPool({ concurrency: 1 });
+    this.images = options.images ?? localImages;
     this.faults = new FaultInjector(options.download?.faults);
     this.tree = new DmTree(() => this.fixedNodes(), state.values);
     this.client = new DmClient({
@@ -123,8 +141,9 @@ export class DeviceAgent {
       if (!options.image || !options.version) {
         throw new AppError('VALIDATION', `${options.dataDir} holds no installed image yet: give the image the device runs and its version`);
       }
-      await slots.install(options.image);
-      const digest = await hashFile(slots.path('a'));
+      const images = options.images ?? localImages;
+      await slots.install(options.image, images);
+      const digest = await images.hash(slots.path('a'));
       state = { ...initialState(), ...(state ? { clientNonce: state.clientNonce } : {}), securityVersion: options.securityVersion ?? 0, slots: { a: { version: options.version, sha256: digest.sha256, size: digest.size } } };
       await stateFile.save(state);
       active = 'a';
@@ -141,6 +160,11 @@ export class DeviceAgent {
     return this.state.fumoState;
   }
 
+  /** A FUMO result is waiting to be reported (the session that carried it failed). */
+  get owesReport(): boolean {
+    return this.state.report !== undefined;
+  }
+
   /** A copy of what is on disk now (for tests and status output). */
   snapshot(): AgentState {
     return structuredClone(this.state);
@@ -153,12 +177,13 @@ export class DeviceAgent {
   /**
    * One poll: a session; if the server starts a FUMO job, the job and a report session
    * (which may start the next job). A job or report left by an earlier run goes first.
+   * With a trigger (a Package 0 arrived), the first session is the server-initiated one.
    */
-  async runOnce(): Promise<RunReport> {
+  async runOnce(trigger?: SessionTrigger): Promise<RunReport> {
     const report: RunReport = { sessions: 0, jobs: [], firmwareVersion: this.firmwareVersion };
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (this.state.job) report.jobs.push(await this.runJob(this.state.job));
-      await this.session();
+      await this.session(round === 0 ? trigger : undefined);
       report.sessions += 1;
       if (!this.state.job) break;
     }
@@ -187,11 +212,12 @@ export class DeviceAgent {
   // -------------------------------------------------------------------------------------
   // DM session
 
-  private async session(): Promise<void> {
+  private async session(trigger?: SessionTrigger): Promise<void> {
     const owed = this.state.report;
     const alerts: GenericAlert[] = owed ? [{ source: owed.execUri, type: ALERT_TYPE[owed.operation], resultCode: owed.resultCode, ...(owed.correlator ? { correlator: owed.correlator } : {}) }] : [];
     try {
       const result = await this.client.session({
+        ...(trigger ? { alert: '1200' as const, sessionId: trigger.sessionId } : {}),
         tree: this.tree,
         exec: (uri, correlator) => this.exec(uri, correlator),
         ...(this.state.clientNonce ? { clientNonce: this.state.clientNonce } : {}),
@@ -251,7 +277,12 @@ export class DeviceAgent {
 
   private async runJob(job: FumoJob): Promise<JobOutcome> {
     const downloader = this.downloader();
+    const failures = this.options.failures ?? {};
     if (job.operation !== 'Update' && job.phase !== 'updating') {
+      if (failures.download !== undefined) {
+        this.state.fumoState = FumoState.DownloadFailed;
+        return this.finish(job, failures.download, 'simulated failure: the download could not start (no room for the package)');
+      }
       job.phase = 'downloading';
       await this.setFumoState(FumoState.Downloading);
       this.log(`downloading ${job.pkgUrl ? 'the package' : '(no PkgURL set)'}`);
@@ -282,6 +313,11 @@ export class DeviceAgent {
       this.state.fumoState = FumoState.UpdateOkNoPackage;
       return this.finish(job, DeviceResult.Success, `version ${current.version} is installed`);
     }
+    if (failures.install !== undefined) {
+      await downloader.discard();
+      this.state.fumoState = FumoState.UpdateFailedNoPackage;
+      return this.finish(job, failures.install, 'simulated failure: the install did not complete');
+    }
     const inactive = Slots.other(active);
     this.log(`installing ${pkg.manifest.target.version} (${pkg.manifest.payload.kind}) into slot ${inactive}`);
     const installed = await installPackage({
@@ -292,6 +328,7 @@ export class DeviceAgent {
       model: this.options.model,
       securityVersion: this.state.securityVersion,
       pool: this.pool,
+      hashImage: (path) => this.images.hash(path),
     });
     await downloader.discard();
     if (!installed.ok) {
@@ -299,6 +336,7 @@ export class DeviceAgent {
       return this.finish(job, installed.resultCode, installed.reason);
     }
     const { target } = installed.manifest;
+    await this.images.installed(this.slots.path(inactive), { sha256: target.sha256, size: target.size });
     // The slot's facts are on disk before the pointer moves: whichever slot a crash leaves
     // active, its version is known.
     this.state.slots[inactive] = { version: target.version, sha256: target.sha256, size: target.size };
@@ -330,6 +368,7 @@ export class DeviceAgent {
       ...(d.retryDelayMs === undefined ? {} : { retryDelayMs: d.retryDelayMs }),
       ...(d.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: d.idleTimeoutMs }),
       ...(d.requestBytes === undefined ? {} : { requestBytes: d.requestBytes }),
+      ...(d.bytesPerSecond === undefined ? {} : { bytesPerSecond: d.bytesPerSecond }),
       faults: this.faults,
       ...(d.onProgress ? { onProgress: d.onProgress } : {}),
       ...(this.options.signal ? { signal: this.options.signal } : {}),
@@ -340,7 +379,7 @@ export class DeviceAgent {
 
   /** What a package is checked against: the image really on disk, not what the state says. */
   private async deviceFacts(): Promise<DeviceFacts> {
-    const digest = await hashFile(this.activeImagePath());
+    const digest = await this.images.hash(this.activeImagePath());
     return { model: this.options.model, currentSha256: digest.sha256, securityVersion: this.state.securityVersion };
   }
 

@@ -24,6 +24,7 @@ import type { TrustPolicy } from '../signing/envelope.ts';
 import { type DownloadFaults, FaultInjector } from './faults.ts';
 import { type HttpResponse, NetworkError, redact, send } from './http.ts';
 import { DeviceResult, fail, type Failure, type Outcome } from './results.ts';
+import { Throttle } from './throttle.ts';
 
 /** The first request: enough for the header and a typical envelope (about 1 KiB per 10 MiB of payload). */
 export const HEADER_PROBE_BYTES = 4096;
@@ -52,6 +53,11 @@ export interface DownloaderOptions {
   requestBytes?: number;
   /** Test faults; pass one FaultInjector to several downloaders so each fault fires once in all. */
   faults?: DownloadFaults | FaultInjector;
+  /**
+   * A slow link: bytes are read no faster than this (all requests together). Keep it
+   * high enough that one socket read (up to 64 KiB) arrives within the idle timeout.
+   */
+  bytesPerSecond?: number;
   signal?: AbortSignal;
   /** Bytes received so far by this downloader (all requests). */
   onProgress?: (progress: { received: number }) => void;
@@ -109,11 +115,13 @@ export class PackageDownloader {
   readonly requests: RequestRecord[] = [];
   private received = 0;
   private readonly faults: FaultInjector;
+  private readonly throttle: Throttle | undefined;
 
   constructor(readonly options: DownloaderOptions) {
     this.partPath = join(options.dir, 'package.fota');
     this.recordPath = join(options.dir, 'package.json');
     this.faults = options.faults instanceof FaultInjector ? options.faults : new FaultInjector(options.faults);
+    this.throttle = options.bytesPerSecond === undefined ? undefined : new Throttle(options.bytesPerSecond);
   }
 
   /** Bytes received over the network by this downloader (all requests). */
@@ -188,6 +196,7 @@ export class PackageDownloader {
     try {
       if (sink.bad.size > 0) this.log(`chunk(s) ${[...sink.bad].map((i) => i + 1).join(', ')} on disk failed the hash check; they will be fetched again`);
       if (extra.length > 0) await sink.write(extra);
+      this.faults.place(sink.pos, header.total);
       if (resuming && sink.pos >= header.total) {
         // Everything is already here: one byte with If-Range tells whether the URL still serves this file.
         const same = await this.withRetries(budget, () => this.sameFile(target, header));
@@ -396,6 +405,7 @@ export class PackageDownloader {
         this.received += piece.length;
         if (entry) entry.bytes += piece.length;
         this.options.onProgress?.({ received: this.received });
+        await this.throttle?.take(piece.length, this.options.signal);
         if (cut) {
           res.cut();
           throw new NetworkError(`connection cut at byte ${pos} (injected fault)`);

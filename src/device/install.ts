@@ -4,6 +4,7 @@
 // the slot, checks the result against the signed target hash (410) and only then moves it
 // into the slot. The caller switches the `active` pointer afterwards.
 import type { DeltaPool } from '../delta/pool.ts';
+import type { Digest } from '../hashing.ts';
 import { applyPackage } from '../packages/apply.ts';
 import type { Manifest } from '../packages/manifest.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
@@ -19,6 +20,7 @@ export interface InstallRequest {
   model: string;
   securityVersion: number;
   pool: DeltaPool;
+  hashImage?: (path: string) => Promise<Digest>;
 }
 
 export async function installPackage(request: InstallRequest): Promise<Outcome<{ manifest: Manifest }>> {
@@ -29,5 +31,6 @@ export async function installPackage(request: InstallRequest): Promise<Outcome<{
     trust: request.trust,
     device: { model: request.model, securityVersion: request.securityVersion },
     pool: request.pool,
+    ...(request.hashImage ? { hashImage: request.hashImage } : {}),
   });
 }

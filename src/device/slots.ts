@@ -2,10 +2,11 @@
 // naming the one that runs. An update is written whole into the other slot and checked
 // there; only then is `active` switched, by a rename, so a crash at any moment leaves
 // either the old image or the new one active, never a half-written one.
-import { copyFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../errors.ts';
-import { commitFile, tempPathFor, writeFileAtomic } from '../files.ts';
+import { writeFileAtomic } from '../files.ts';
+import { type ImageFiles, localImages } from './images.ts';
 
 export type SlotName = 'a' | 'b';
 
@@ -43,11 +44,8 @@ export class Slots {
   }
 
   /** First start: the given image becomes slot A, and A is active. */
-  async install(imagePath: string): Promise<void> {
-    const target = this.path('a');
-    const tmp = tempPathFor(target);
-    await copyFile(imagePath, tmp);
-    await commitFile(tmp, target, 0o644);
+  async install(imagePath: string, images: ImageFiles = localImages): Promise<void> {
+    await images.copy(imagePath, this.path('a'));
     await this.switchTo('a');
   }
 

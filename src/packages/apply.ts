@@ -5,7 +5,7 @@
 import { rename, rm } from 'node:fs/promises';
 import type { DeltaPool } from '../delta/pool.ts';
 import { commitFile, statInputFile, tempPathFor } from '../files.ts';
-import { hashFile } from '../hashing.ts';
+import { type Digest, hashFile } from '../hashing.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
 import { FumoResult } from './fumo-codes.ts';
 import type { Manifest } from './manifest.ts';
@@ -19,11 +19,14 @@ export interface ApplyRequest {
   trust: TrustPolicy;
   device?: Omit<DeviceFacts, 'currentSha256'>;
   pool: DeltaPool;
+  /** Hashes the base and the result; the fleet simulator answers from what it knows of shared images. */
+  hashImage?: (path: string) => Promise<Digest>;
 }
 
 export async function applyPackage(request: ApplyRequest): Promise<Verdict<{ manifest: Manifest }>> {
   const baseInfo = request.basePath === undefined ? undefined : await statInputFile(request.basePath, 'base image');
-  const base = request.basePath === undefined ? undefined : await hashFile(request.basePath);
+  const hashImage = request.hashImage ?? ((path: string) => hashFile(path));
+  const base = request.basePath === undefined ? undefined : await hashImage(request.basePath);
   const tmp = tempPathFor(request.outPath);
   const payloadCopy = `${tmp}.payload`;
   try {
@@ -46,7 +49,7 @@ export async function applyPackage(request: ApplyRequest): Promise<Verdict<{ man
     } else {
       await rename(payloadCopy, tmp); // a full payload is the image itself, already checked
     }
-    const target = checkTargetDigest(manifest, await hashFile(tmp));
+    const target = checkTargetDigest(manifest, await hashImage(tmp));
     if (!target.ok) return target;
     await commitFile(tmp, request.outPath, baseInfo ? baseInfo.mode & 0o777 : 0o644);
     return { ok: true, manifest };

@@ -208,7 +208,7 @@ describe('FUMO with the reference device agent', () => {
     expect(done.bytesServed).toBeLessThan(full.size + chunkSize + 64 * 1024);
   });
 
-  it('reports a network failure as 503; the server retries and the next download resumes where the last stopped', async () => {
+  it('reports a network failure as 503; the server retries after its backoff and the next download resumes where the last stopped', async () => {
     await register('fumo-retry', '0.24.0');
     const { id } = await deploy('fumo-retry');
     const cutAt = Math.floor(delta.size / 2);
@@ -219,6 +219,9 @@ describe('FUMO with the reference device agent', () => {
     expect(agent.fumoState).toBe(20);
     expect(await deployment(id)).toMatchObject({ state: 'scheduled', resultCode: 503, attempts: 1 });
 
+    // Within the backoff the server does not command the device again.
+    expect((await agent.runOnce()).jobs).toEqual([]);
+    server.clock.advance(server.ctx.config.campaigns.retryBackoffMs + 1000);
     const retried = await agent.runOnce();
     expect(retried.jobs).toEqual([expect.objectContaining({ resultCode: 200, correlator: `${id}.2` })]);
     expect(agent.lastDownloader?.requests.map((r) => r.range)).toEqual([`bytes=${cutAt}-`]);

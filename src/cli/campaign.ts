@@ -1,0 +1,650 @@
+// `fota campaign`: the operator's staged rollouts from the command line. Create a campaign
+// (or preview its cohort), start it, approve its gated stages, pause, resume, abort, and
+// follow it: `status` draws each stage as a bar of succeeded / failed / in flight / pending.
+// Options are checked here so mistakes are usage errors (exit 2) naming the flag; the
+// server's refusals (wrong role, wrong state, four eyes) pass through as exit 1.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { campaignSummarySchema, campaignViewSchema, type CohortPreview, cohortPreviewSchema, createCampaignSchema, operatorActionSchema, type StageView } from '../campaigns/schemas.ts';
+import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../campaigns/window.ts';
+import { statInputFile } from '../files.ts';
+import { callServer, type Client, clientFrom, ServerRefusal, serverHelp, serverOptions } from './client.ts';
+import { ExitCode, formatBytes, integerOption, type Output, parseOptions, processOutput, required, UsageError } from './io.ts';
+
+const DEFAULT_WATCH_SECONDS = 2;
+const BAR_WIDTH = 20;
+
+const exitCodes = `Exit codes: 0 ok, 1 refused by the server (its message says why: wrong role, wrong
+state, four eyes, devices in another campaign, no such campaign), 2 usage error or
+server unreachable.`;
+
+const createHelp = `Usage: fota campaign create --name N --build BLD --stages PERCENTS
+                            [--model M] [--versions V,V] [--tags T,T]
+                            [--devices ID,ID | --devices-file FILE]
+                            [--success 0.95] [--failure 0.05] [--min-sample 10]
+                            [--soak 10m] [--timeout 2h] [--four-eyes] [--dynamic]
+                            [--window "Mon-Fri 22:00-05:00 Europe/Berlin"]
+                            [--dry-run] [--start] [--server URL] [--token T]
+
+Creates a campaign (a draft) that brings a cohort of devices to build BLD, stage by
+stage, and prints its id alone on the last line of stdout, so ID=$(fota campaign create
+...) works. With --start it is started too (its status goes to stderr). With --dry-run
+nothing is created: it prints how many devices the cohort matches, by firmware version,
+and which are in other campaigns (as fota campaign preview does).
+
+The cohort: devices of model M (default: the build's model) that run one of --versions,
+carry every one of --tags and, with --devices or --devices-file (one id per line, blank
+lines and # comments ignored), are among those ids.
+
+  --stages P,P,...     cumulative percents of the cohort, rising to 100. A trailing !
+                       makes a stage wait for an operator's approval before it starts:
+                       --stages 1,10!,50!,100 updates 1% of the devices, then, once
+                       approved, up to 10%, then, once approved, up to 50%, then the rest
+  --success SHARE      share of a stage that must succeed before the next one (0.95)
+  --failure SHARE      share of failed results that pauses the campaign (0.05)
+                       SHARE is 0..1 or a percent: 0.95 or 95%
+  --min-sample N       results needed before the failure share is judged (10)
+  --soak DURATION      wait after a stage meets --success before the next one (0s)
+  --timeout DURATION   a device that goes this long without news has failed (server
+                       default); DURATION is a number with s, m, h or d: 30s, 10m, 2h
+  --four-eyes          approvals must come from someone other than the creator
+                       (default: the server's FOTA_FOUR_EYES setting)
+  --dynamic            devices that match the cohort later join the running campaign
+  --window "DAYS HH:MM-HH:MM ZONE"
+                       command devices only in this maintenance window. DAYS: a range
+                       (Mon-Fri), a list (Sat,Sun) or daily; times on a 24-hour clock,
+                       an end before the start runs past midnight (22:00-05:00); ZONE:
+                       an IANA time zone (Europe/Berlin, UTC)
+
+${serverHelp}
+${exitCodes}
+`;
+
+const previewHelp = `Usage: fota campaign preview [--build BLD] [--model M] [--versions V,V] [--tags T,T]
+                             [--devices ID,ID | --devices-file FILE] [--json]
+
+Shows which devices a cohort matches, creating nothing: how many, by firmware version,
+how many already run the build's version (left out at start), and how many are in
+another running or paused campaign (a start would be refused). Give --build or --model.
+
+${serverHelp}
+${exitCodes}
+`;
+
+const actionHelp = `Usage: fota campaign start|approve|pause|resume|abort ID [--reason TEXT]
+                            [--json] [--server URL] [--token T]
+
+  start     snapshot the cohort, place each device in its stage, start the first stage
+            (or wait for its approval)
+  approve   start the stage that awaits approval (with four eyes: not by the creator)
+  pause     stop commanding devices; those already working finish and report
+  resume    carry on after a pause (an automatic pause too: its failures are accepted)
+  abort     cancel every deployment not yet commanded; the campaign ends
+
+--reason TEXT is recorded with the action. Prints the campaign's status afterwards (see
+fota campaign status --help), or with --json the campaign as JSON.
+
+${serverHelp}
+${exitCodes}
+`;
+
+const statusHelp = `Usage: fota campaign status ID [--watch [SECONDS]] [--json] [--server URL] [--token T]
+
+Shows a campaign: its state, target, rules, pause or abort reason, and one line per
+stage with a bar and the counts of its deployments:
+
+  stage 2   50%  running            [####x=====..........]  succeeded 4  failed 1  in flight 5  pending 10  (of 20)
+      failures: 410 ×1
+
+  # succeeded   x failed   = in flight (scheduled, commanded, downloading, installing)
+  . pending     - canceled    50%! the stage needs an operator's approval
+
+Under a stage: its failures by FUMO result code ("timeout" when a device went silent),
+and whether it awaits approval or who approved it.
+
+  --watch [SECONDS]  redraw every SECONDS (${DEFAULT_WATCH_SECONDS}) until the campaign is completed or
+                     aborted; in place on a terminal, else one block per refresh
+  --json             print the campaign as JSON (with --watch, one line per refresh)
+
+${serverHelp}
+${exitCodes}
+`;
+
+const listHelp = `Usage: fota campaign list [--json] [--server URL] [--token T]
+
+One line per campaign, newest first: id, name, state (and current stage), model and
+target version, and the totals of its deployments.
+
+${serverHelp}
+${exitCodes}
+`;
+
+export const campaignUsage = `Usage: fota campaign COMMAND ...   (fota campaign COMMAND --help for details)
+
+  create --name N --build BLD --stages 10!,50,100 [cohort, rules] [--dry-run] [--start]
+                                 a draft campaign; prints its id
+  preview --build BLD [--versions V,V] [--tags T,T]
+                                 which devices a cohort matches
+  start|approve|pause|resume|abort ID [--reason TEXT]
+  status ID [--watch [SECONDS]] [--json]
+                                 each stage as a bar of succeeded, failed, in flight
+  list                           recent campaigns with their totals
+
+Campaigns are operator work: use an operator token.
+`;
+
+export const campaignHelp: Record<string, string> = {
+  create: createHelp,
+  preview: previewHelp,
+  start: actionHelp,
+  approve: actionHelp,
+  pause: actionHelp,
+  resume: actionHelp,
+  abort: actionHelp,
+  status: statusHelp,
+  list: listHelp,
+};
+
+const ACTIONS = ['start', 'approve', 'pause', 'resume', 'abort'] as const;
+type Action = (typeof ACTIONS)[number];
+
+// Loose: --json prints what the server sent, fields this client does not know included.
+const viewSchema = campaignViewSchema.loose();
+type View = z.infer<typeof viewSchema>;
+
+export async function campaignCommand(args: string[], io: Output): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined) throw new UsageError('missing command: fota campaign create|preview|start|approve|pause|resume|abort|status|list');
+  if (isAction(sub)) return action(sub, rest, io);
+  switch (sub) {
+    case 'create':
+      return create(rest, io);
+    case 'preview':
+      return preview(rest, io);
+    case 'status':
+      return status(rest, io);
+    case 'list':
+      return list(rest, io);
+    default:
+      throw new UsageError(`unknown command: campaign ${sub}`);
+  }
+}
+
+function isAction(value: string): value is Action {
+  return (ACTIONS as readonly string[]).includes(value);
+}
+
+const cohortOptions = {
+  model: { type: 'string' },
+  versions: { type: 'string' },
+  tags: { type: 'string' },
+  devices: { type: 'string' },
+  'devices-file': { type: 'string' },
+} as const;
+
+async function create(args: string[], io: Output): Promise<number> {
+  const { values } = parseOptions(args, {
+    name: { type: 'string' },
+    build: { type: 'string' },
+    ...cohortOptions,
+    stages: { type: 'string' },
+    success: { type: 'string' },
+    failure: { type: 'string' },
+    'min-sample': { type: 'string' },
+    soak: { type: 'string' },
+    timeout: { type: 'string' },
+    'four-eyes': { type: 'boolean' },
+    dynamic: { type: 'boolean' },
+    window: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    start: { type: 'boolean' },
+    ...serverOptions,
+  });
+  if (values.help) return io.out(createHelp), ExitCode.Ok;
+  if (values['dry-run'] && values.start) throw new UsageError('--dry-run creates nothing, so there is nothing to --start; leave one out');
+  const name = required(values.name, '--name N (what the campaign is called)');
+  const buildId = required(values.build, '--build BLD (the build id that fota build upload printed)');
+  const cohort = await cohortFrom(values);
+  const stages = parseStages(required(values.stages, '--stages PERCENTS (cumulative, e.g. 10!,50,100; ! = needs approval)'));
+  const soakSeconds = durationSeconds(values.soak, '--soak');
+  const timeoutSeconds = durationSeconds(values.timeout, '--timeout');
+  if (timeoutSeconds === 0) throw new UsageError('--timeout must be longer than 0s');
+  const body = {
+    name,
+    buildId,
+    cohort,
+    stages,
+    ...optional('successThreshold', shareOption(values.success, '--success')),
+    ...optional('failureThreshold', shareOption(values.failure, '--failure')),
+    ...optional('minSample', integerOption(values['min-sample'], '--min-sample', 1)),
+    ...optional('soakSeconds', soakSeconds === undefined ? undefined : Math.round(soakSeconds)),
+    ...optional('timeoutMinutes', timeoutSeconds === undefined ? undefined : timeoutSeconds / 60),
+    ...(values['four-eyes'] ? { fourEyes: true } : {}),
+    ...(values.dynamic ? { dynamic: true } : {}),
+    ...optional('maintenanceWindow', values.window === undefined ? undefined : parseWindow(values.window)),
+  };
+  checkCreateBody(body);
+  const client = clientFrom(values);
+
+  if (values['dry-run']) {
+    const result = await callServer(client, 'GET', `/api/v1/cohorts/preview?${previewQuery({ ...cohort, buildId })}`, cohortPreviewSchema);
+    io.out(describePreview(result));
+    io.err('dry run: nothing was created\n');
+    return ExitCode.Ok;
+  }
+
+  const { id } = await callServer(client, 'POST', '/api/v1/campaigns', z.object({ id: z.string() }), { json: body });
+  if (values.start) {
+    // The id first: if the start is refused, the draft still exists and scripts need it.
+    io.out(`${id}\n`);
+    try {
+      const view = await callServer(client, 'POST', actionPath(id, 'start'), viewSchema);
+      io.err(drawCampaign(view));
+    } catch (err) {
+      if (err instanceof ServerRefusal) io.err(`campaign ${id} was created as a draft but not started; start it later with: fota campaign start ${id}\n`);
+      throw err;
+    }
+    return ExitCode.Ok;
+  }
+  io.err(`created campaign ${id} (a draft); start it with: fota campaign start ${id}\n`);
+  io.out(`${id}\n`);
+  return ExitCode.Ok;
+}
+
+async function preview(args: string[], io: Output): Promise<number> {
+  const { values } = parseOptions(args, { build: { type: 'string' }, ...cohortOptions, json: { type: 'boolean' }, ...serverOptions });
+  if (values.help) return io.out(previewHelp), ExitCode.Ok;
+  if (values.build === undefined && values.model === undefined) throw new UsageError('give --build BLD or --model M (the cohort is of one model)');
+  const cohort = await cohortFrom(values);
+  const client = clientFrom(values);
+  const query = previewQuery({ ...cohort, ...optional('buildId', values.build) });
+  const result = await callServer(client, 'GET', `/api/v1/cohorts/preview?${query}`, cohortPreviewSchema);
+  io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : describePreview(result));
+  return ExitCode.Ok;
+}
+
+async function action(name: Action, args: string[], io: Output): Promise<number> {
+  const { values, positionals } = parseOptions(args, { reason: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions }, 1);
+  if (values.help) return io.out(actionHelp), ExitCode.Ok;
+  const id = required(positionals[0], `the campaign ID (fota campaign ${name} ID)`);
+  const checked = operatorActionSchema.safeParse({ ...optional('reason', values.reason) });
+  if (!checked.success) throw new UsageError(`--reason ${checked.error.issues[0]?.message ?? 'is invalid'}`);
+  const client = clientFrom(values);
+  const view = await callServer(client, 'POST', actionPath(id, name), viewSchema, values.reason === undefined ? undefined : { json: { reason: values.reason } });
+  io.out(values.json ? `${JSON.stringify(view, null, 2)}\n` : drawCampaign(view));
+  return ExitCode.Ok;
+}
+
+async function status(args: string[], io: Output): Promise<number> {
+  const { values, positionals } = parseOptions(withWatchValue(args), { watch: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions }, 1);
+  if (values.help) return io.out(statusHelp), ExitCode.Ok;
+  const id = required(positionals[0], 'the campaign ID (fota campaign status ID)');
+  const watchSeconds = values.watch === undefined ? undefined : watchOption(values.watch);
+  const client = clientFrom(values);
+  const path = `/api/v1/campaigns/${encodeURIComponent(id)}`;
+  const render = (view: View) => (values.json ? `${JSON.stringify(view, null, watchSeconds === undefined ? 2 : undefined)}\n` : drawCampaign(view));
+  if (watchSeconds === undefined) {
+    io.out(render(await callServer(client, 'GET', path, viewSchema)));
+    return ExitCode.Ok;
+  }
+  // Output only says whether stderr is a terminal; for the real process stdout must be one
+  // too, so `status --watch > log` gets plain blocks rather than escape codes.
+  const inPlace = !values.json && io.interactive && (io !== processOutput || Boolean(process.stdout.isTTY));
+  for (let first = true; ; first = false) {
+    const view = await callServer(client, 'GET', path, viewSchema);
+    const finished = view.state === 'completed' || view.state === 'aborted';
+    const footer = values.json || finished ? '' : `(every ${watchSeconds} s until completed or aborted; Ctrl-C to stop)\n`;
+    if (inPlace) io.out(`\x1b[H\x1b[2J${render(view)}${footer}`);
+    else io.out(`${first || values.json ? '' : '\n'}${render(view)}`);
+    if (finished) return ExitCode.Ok;
+    await new Promise((resolve) => setTimeout(resolve, watchSeconds * 1000));
+  }
+}
+
+async function list(args: string[], io: Output): Promise<number> {
+  const { values } = parseOptions(args, { json: { type: 'boolean' }, ...serverOptions });
+  if (values.help) return io.out(listHelp), ExitCode.Ok;
+  const client = clientFrom(values);
+  const campaigns = await callServer(client, 'GET', '/api/v1/campaigns', z.array(campaignSummarySchema.loose()));
+  if (values.json) return io.out(`${JSON.stringify(campaigns, null, 2)}\n`), ExitCode.Ok;
+  if (campaigns.length === 0) return io.err('no campaigns yet (fota campaign create --help)\n'), ExitCode.Ok;
+  const rows = campaigns.map((c) => {
+    const t = tally(c.totals);
+    return [
+      c.id,
+      c.name,
+      c.state === 'running' || c.state === 'paused' ? `${c.state} (stage ${c.currentStage + 1})` : c.state,
+      `${c.model} -> ${c.targetVersion}`,
+      `${t.total} devices: succeeded ${t.succeeded}  failed ${t.failed}  in flight ${t.inFlight}  pending ${t.pending}${t.canceled ? `  canceled ${t.canceled}` : ''}`,
+    ];
+  });
+  io.out(table(rows));
+  return ExitCode.Ok;
+}
+
+// ---- options ----
+
+/** `--watch` takes an optional value, which parseArgs cannot express: give it one. */
+function withWatchValue(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg !== '--watch') {
+      out.push(arg);
+      continue;
+    }
+    const next = args[i + 1];
+    if (next !== undefined && /^\d+(\.\d+)?$/.test(next)) {
+      out.push(`--watch=${next}`);
+      i++;
+    } else out.push(`--watch=${DEFAULT_WATCH_SECONDS}`);
+  }
+  return out;
+}
+
+function watchOption(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds >= 0.1)) throw new UsageError(`--watch takes a number of seconds (at least 0.1), got ${value}`);
+  return seconds;
+}
+
+async function cohortFrom(values: { model?: string; versions?: string; tags?: string; devices?: string; 'devices-file'?: string }) {
+  if (values.devices !== undefined && values['devices-file'] !== undefined) throw new UsageError('give --devices ID,ID or --devices-file FILE, not both');
+  const deviceIds = values['devices-file'] === undefined ? listOption(values.devices, '--devices') : await deviceIdsFrom(values['devices-file']);
+  return {
+    ...optional('model', values.model),
+    ...optional('versions', listOption(values.versions, '--versions')),
+    ...optional('tags', listOption(values.tags, '--tags')),
+    ...optional('deviceIds', deviceIds),
+  };
+}
+
+function listOption(value: string | undefined, flag: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`${flag} needs at least one value (comma-separated), got ${JSON.stringify(value)}`);
+  return [...new Set(items)];
+}
+
+async function deviceIdsFrom(path: string): Promise<string[]> {
+  await statInputFile(path, 'devices file');
+  const ids = (await readFile(path, 'utf8'))
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  if (ids.length === 0) throw new UsageError(`--devices-file ${path} lists no device ids (one per line)`);
+  return [...new Set(ids)];
+}
+
+const STAGE = /^(\d+(?:\.\d+)?)(!?)$/;
+
+/** `10!,50,100`: cumulative percents rising to 100; `!` = the stage needs approval. */
+export function parseStages(text: string): Array<{ percent: number; requiresApproval: boolean }> {
+  const form = 'cumulative percents rising to 100, ! after those that need approval, e.g. --stages 1,10!,50!,100';
+  const stages = text.split(',').map((item) => {
+    const match = STAGE.exec(item.trim());
+    const percent = Number(match?.[1]);
+    if (!match || !(percent > 0 && percent <= 100)) throw new UsageError(`--stages: ${JSON.stringify(item.trim())} is not a stage; give ${form}`);
+    return { percent, requiresApproval: match[2] === '!' };
+  });
+  if (stages.length > 20) throw new UsageError(`--stages: at most 20 stages, got ${stages.length}`);
+  stages.forEach((stage, i) => {
+    const before = stages[i - 1];
+    if (before && stage.percent <= before.percent) {
+      throw new UsageError(`--stages: ${stage.percent} after ${before.percent}; stages are ${form}`);
+    }
+  });
+  const last = stages.at(-1);
+  if (last?.percent !== 100) throw new UsageError(`--stages: the last stage is ${last?.percent ?? 'missing'}, it must be 100; stages are ${form}`);
+  return stages;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)([smhd])$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `30s`, `10m`, `2h`, `1d` in seconds. */
+export function durationSeconds(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const match = DURATION.exec(value.trim());
+  if (!match) throw new UsageError(`${flag} takes a duration: a number with s, m, h or d (30s, 10m, 2h), got ${JSON.stringify(value)}`);
+  return Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
+}
+
+function shareOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(value.trim());
+  const share = match ? Number(match[1]) / (match[2] ? 100 : 1) : Number.NaN;
+  if (!(share >= 0 && share <= 1)) throw new UsageError(`${flag} takes a share from 0 to 1 or a percent (0.95 or 95%), got ${JSON.stringify(value)}`);
+  return share;
+}
+
+const DAY_NAMES: Record<string, Weekday> = { mon: 'mon', tue: 'tue', wed: 'wed', thu: 'thu', fri: 'fri', sat: 'sat', sun: 'sun', monday: 'mon', tuesday: 'tue', wednesday: 'wed', thursday: 'thu', friday: 'fri', saturday: 'sat', sunday: 'sun' };
+// Monday first, the way people write Mon-Fri; a range may wrap (Fri-Mon).
+const WEEK: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** `Mon-Fri 22:00-05:00 Europe/Berlin` -> the API's {timeZone, days, start, end}. */
+export function parseWindow(text: string): MaintenanceWindow {
+  const bad = (why: string) =>
+    new UsageError(`--window ${why}; the form is "DAYS HH:MM-HH:MM ZONE", e.g. "Mon-Fri 22:00-05:00 Europe/Berlin" (DAYS: Mon-Fri, Sat,Sun or daily; a 24-hour clock; an IANA time zone)`);
+  const parts = text.trim().split(/\s+/);
+  if (parts.length !== 3) throw bad(`has ${parts.length} part${parts.length === 1 ? '' : 's'}, not 3: ${JSON.stringify(text)}`);
+  const [daysText = '', timesText = '', timeZone = ''] = parts;
+  const days = new Set<Weekday>();
+  if (daysText.toLowerCase() === 'daily') WEEK.forEach((d) => days.add(d));
+  else {
+    for (const item of daysText.toLowerCase().split(',')) {
+      const [from, to, extra] = item.split('-');
+      const start = DAY_NAMES[from ?? ''];
+      const end = to === undefined ? start : DAY_NAMES[to];
+      if (!start || !end || extra !== undefined) throw bad(`days ${JSON.stringify(daysText)} are not days`);
+      for (let i = WEEK.indexOf(start); ; i = (i + 1) % 7) {
+        const day = WEEK[i];
+        if (day) days.add(day);
+        if (day === end) break;
+      }
+    }
+  }
+  const times = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(timesText);
+  const hhmm = (h: string | undefined, m: string | undefined) => (Number(h) < 24 && Number(m) < 60 ? `${(h ?? '').padStart(2, '0')}:${m ?? ''}` : undefined);
+  const start = hhmm(times?.[1], times?.[2]);
+  const end = hhmm(times?.[3], times?.[4]);
+  if (!start || !end) throw bad(`times ${JSON.stringify(timesText)} are not HH:MM-HH:MM`);
+  if (!isKnownTimeZone(timeZone)) throw bad(`time zone ${JSON.stringify(timeZone)} is unknown`);
+  return { timeZone, days: WEEKDAYS.filter((d) => days.has(d)), start, end };
+}
+
+const fieldFlags: Record<string, string> = {
+  name: '--name',
+  buildId: '--build',
+  'cohort.model': '--model',
+  'cohort.versions': '--versions',
+  'cohort.tags': '--tags',
+  'cohort.deviceIds': '--devices',
+  stages: '--stages',
+  successThreshold: '--success',
+  failureThreshold: '--failure',
+  minSample: '--min-sample',
+  soakSeconds: '--soak',
+  timeoutMinutes: '--timeout',
+  maintenanceWindow: '--window',
+};
+
+/** The server checks the body too; checking here first names the flag, not the field. */
+function checkCreateBody(body: unknown): void {
+  const result = createCampaignSchema.safeParse(body);
+  if (result.success) return;
+  const issue = result.error.issues[0];
+  const path = issue?.path.map(String) ?? [];
+  const key = [path.slice(0, 2).join('.'), path[0] ?? ''].find((k) => k in fieldFlags) ?? '';
+  const where = path.length > 2 && key === 'cohort.deviceIds' ? ` (${JSON.stringify(lookup(body, path))})` : '';
+  throw new UsageError(`${fieldFlags[key] ?? (path.join('.') || 'the campaign')} ${issue?.message ?? 'is invalid'}${where}`);
+}
+
+function lookup(value: unknown, path: string[]): unknown {
+  return path.reduce<unknown>((v, key) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined), value);
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+// The preview takes its cohort in the query string, and Node's HTTP server refuses
+// request heads over 16 KiB (431): say so instead of passing on a bare 431.
+const MAX_PREVIEW_QUERY = 12_000;
+
+function previewQuery(cohort: { model?: string; versions?: string[]; tags?: string[]; deviceIds?: string[]; buildId?: string }): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(cohort)) if (value !== undefined) query.set(key, Array.isArray(value) ? value.join(',') : value);
+  const text = query.toString();
+  if (text.length > MAX_PREVIEW_QUERY) {
+    throw new UsageError(`the cohort is too long to preview (${cohort.deviceIds?.length ?? 0} device ids; the preview takes them in the URL, which holds about ${MAX_PREVIEW_QUERY.toLocaleString('en-US')} characters); preview by --model, --versions and --tags instead`);
+  }
+  return text;
+}
+
+function actionPath(id: string, name: Action): string {
+  return `/api/v1/campaigns/${encodeURIComponent(id)}/${name}`;
+}
+
+// ---- drawing ----
+
+interface Tally {
+  succeeded: number;
+  failed: number;
+  inFlight: number;
+  pending: number;
+  canceled: number;
+  total: number;
+}
+
+function tally(counts: StageView['counts']): Tally {
+  const inFlight = counts.scheduled + counts.commanded + counts.downloading + counts.installing;
+  return { succeeded: counts.succeeded, failed: counts.failed, inFlight, pending: counts.pending, canceled: counts.canceled, total: counts.succeeded + counts.failed + inFlight + counts.pending + counts.canceled };
+}
+
+const SEGMENTS = [
+  ['#', 'succeeded'],
+  ['x', 'failed'],
+  ['=', 'in flight'],
+  ['.', 'pending'],
+  ['-', 'canceled'],
+] as const;
+
+export const legend = `legend: # succeeded  x failed  = in flight (scheduled, commanded, downloading, installing)  . pending  - canceled;  N%! needs approval\n`;
+
+/**
+ * A bar of `width` cells split in proportion to `parts` (largest remainders), where every
+ * non-zero part keeps at least one cell: one failure among a thousand must show.
+ */
+export function drawBar(parts: readonly number[], width = BAR_WIDTH): string {
+  const total = parts.reduce((a, b) => a + b, 0);
+  if (total === 0) return ' '.repeat(width);
+  const exact = parts.map((p) => (p * width) / total);
+  const cells = exact.map(Math.floor);
+  let left = width - cells.reduce((a, b) => a + b, 0);
+  for (const i of exact.map((e, i) => ({ i, rest: e - Math.floor(e) })).sort((a, b) => b.rest - a.rest).map((e) => e.i)) {
+    if (left <= 0) break;
+    cells[i] = (cells[i] ?? 0) + 1;
+    left--;
+  }
+  parts.forEach((part, i) => {
+    if (part === 0 || (cells[i] ?? 0) > 0) return;
+    const widest = cells.indexOf(Math.max(...cells));
+    if ((cells[widest] ?? 0) > 1) {
+      cells[widest] = (cells[widest] ?? 0) - 1;
+      cells[i] = 1;
+    }
+  });
+  return cells.map((n, i) => (SEGMENTS[i]?.[0] ?? '?').repeat(n)).join('');
+}
+
+const STAGE_STATES: Record<StageView['state'], string> = { pending: 'pending', awaitingApproval: 'awaiting approval', running: 'running', done: 'done' };
+
+/** The server leaves a stage's own state alone when the campaign is paused or aborted; say what holds. */
+function stageState(view: View, stage: StageView): string {
+  if (stage.state === 'done') return STAGE_STATES.done;
+  if (view.state === 'aborted') return 'aborted';
+  if (view.state === 'paused' && stage.index === view.currentStage) return 'paused';
+  return STAGE_STATES[stage.state];
+}
+
+export function drawCampaign(view: View): string {
+  const lines: string[] = [];
+  const current = view.stages[view.currentStage];
+  const where = current ? `stage ${current.index + 1} of ${view.stages.length} ${STAGE_STATES[current.state]}` : '';
+  const state: Record<View['state'], string> = {
+    draft: `draft, not started (fota campaign start ${view.id})`,
+    running: `running, ${where}`,
+    paused: `paused at stage ${view.currentStage + 1} of ${view.stages.length}`,
+    completed: 'completed',
+    aborted: view.startedAt ? `aborted at stage ${view.currentStage + 1} of ${view.stages.length}` : 'aborted before it started',
+  };
+  lines.push(`campaign ${view.id} ${JSON.stringify(view.name)}: ${state[view.state]}`);
+  if (view.pausedReason) lines.push(`  ${view.state === 'aborted' ? 'aborted' : 'reason'}: ${view.pausedReason}`);
+  if (view.state === 'paused') lines.push(`  resume with: fota campaign resume ${view.id}`);
+  const leftOut = view.state === 'draft' ? '' : ` (left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)`;
+  lines.push(`  target: ${view.model} ${view.targetVersion} (build ${view.buildId}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
+  const soak = view.soakSeconds > 0 ? ` after a ${formatDuration(view.soakSeconds)} soak` : '';
+  const flags = [view.fourEyes ? 'four eyes' : '', view.dynamic ? 'dynamic cohort' : ''].filter(Boolean);
+  lines.push(
+    `  rules: next stage at ${percent(view.successThreshold)} succeeded${soak}; pause above ${percent(view.failureThreshold)} failed of at least ${view.minSample} results; device timeout ${formatDuration(view.timeoutMinutes * 60)}${flags.length ? `; ${flags.join(', ')}` : ''}`,
+  );
+  if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}`);
+  const width = String(view.stages.length).length;
+  for (const stage of view.stages) {
+    const t = tally(stage.counts);
+    const of = t.total || stage.size;
+    const label = `${`${stage.percent}%`.padStart(5)}${stage.requiresApproval ? '!' : ' '}`;
+    const counts = view.state === 'draft' ? 'devices placed at start' : `succeeded ${t.succeeded}  failed ${t.failed}  in flight ${t.inFlight}  pending ${t.pending}${t.canceled ? `  canceled ${t.canceled}` : ''}  (of ${of})`;
+    lines.push(`stage ${String(stage.index + 1).padEnd(width)} ${label} ${stageState(view, stage).padEnd(17)}  [${drawBar([t.succeeded, t.failed, t.inFlight, t.pending, t.canceled])}]  ${counts}`);
+    const failures = Object.entries(stage.failures).sort(([a, m], [b, n]) => n - m || a.localeCompare(b));
+    if (failures.length) lines.push(`    failures: ${failures.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
+    if (stage.state === 'awaitingApproval' && view.state !== 'aborted') {
+      lines.push(`    awaiting approval: fota campaign approve ${view.id}${view.fourEyes ? ` (four eyes: by someone other than ${view.createdBy})` : ''}`);
+    }
+    if (stage.approvedBy) lines.push(`    approved by ${stage.approvedBy}${stage.approvedAt ? ` at ${stage.approvedAt}` : ''}`);
+  }
+  const t = tally(view.totals);
+  lines.push(`  totals: succeeded ${t.succeeded}  failed ${t.failed}  in flight ${t.inFlight}  pending ${t.pending}  canceled ${t.canceled}  (of ${t.total}); ${formatBytes(view.bytesServed)} bytes served`);
+  const times = [`created by ${view.createdBy} at ${view.createdAt}`, view.startedAt ? `started ${view.startedAt}` : '', view.finishedAt ? `finished ${view.finishedAt}` : ''].filter(Boolean);
+  lines.push(`  ${times.join(', ')}`);
+  return `${lines.join('\n')}\n${legend}`;
+}
+
+export function describePreview(preview: CohortPreview): string {
+  const lines = [`cohort: ${preview.devices} device${preview.devices === 1 ? '' : 's'}`];
+  const versions = Object.entries(preview.byVersion).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
+  const width = Math.max(0, ...versions.map(([v]) => (v || '(unknown)').length));
+  for (const [version, n] of versions) lines.push(`  on ${(version || '(unknown)').padEnd(width)}  ${n}`);
+  if (preview.alreadyCurrent !== undefined) lines.push(`  already on the build's version (left out at start): ${preview.alreadyCurrent}`);
+  if (preview.inOtherCampaigns.length === 0) lines.push('  in other campaigns: none');
+  else {
+    for (const other of preview.inOtherCampaigns) lines.push(`  in campaign ${other.campaignId}: ${other.devices} device${other.devices === 1 ? '' : 's'}`);
+    lines.push('  a start is refused while any device is in another running or paused campaign');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
+function formatDuration(seconds: number): string {
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  return `${Math.round(seconds * 10) / 10}s`;
+}
+
+const DAY_LABEL = (d: Weekday) => `${d.charAt(0).toUpperCase()}${d.slice(1)}`;
+
+function formatWindow(window: MaintenanceWindow): string {
+  const days = WEEK.filter((d) => window.days.includes(d));
+  const first = WEEK.indexOf(days[0] ?? 'mon');
+  const contiguous = days.length > 2 && days.every((d, i) => WEEK.indexOf(d) === first + i);
+  const text = days.length === 7 ? 'daily' : contiguous ? `${DAY_LABEL(days[0] ?? 'mon')}-${DAY_LABEL(days.at(-1) ?? 'sun')}` : days.map(DAY_LABEL).join(',');
+  return `${text} ${window.start}-${window.end} ${window.timeZone}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+}

@@ -1,0 +1,34 @@
+// What the demo promises: every device whose injected fault should make it fail reports
+// exactly that FUMO code, every other device ends on the target version, and delta
+// delivery costs a fraction of full images. Pure, so the check itself is tested.
+
+export interface Expectation {
+  devices: number;
+  /** Devices that should fail, by the FUMO code their fault produces. */
+  failuresByCode: Record<string, number>;
+}
+
+export interface Observation {
+  succeeded: number;
+  failed: number;
+  failuresByCode: Record<string, number>;
+  /** Deployments neither succeeded nor failed (still under way, or canceled). */
+  unfinished: number;
+  devicesOnTarget: number;
+}
+
+/** Every way the observation differs from the expectation; empty when they match. */
+export function mismatches(expected: Expectation, seen: Observation): string[] {
+  const problems: string[] = [];
+  const expectedFailures = Object.values(expected.failuresByCode).reduce((a, b) => a + b, 0);
+  const expectedSuccesses = expected.devices - expectedFailures;
+  if (seen.succeeded !== expectedSuccesses) problems.push(`${seen.succeeded} succeeded, expected ${expectedSuccesses}`);
+  if (seen.devicesOnTarget !== expectedSuccesses) problems.push(`${seen.devicesOnTarget} devices run the target, expected ${expectedSuccesses}`);
+  if (seen.unfinished > 0) problems.push(`${seen.unfinished} deployments did not finish`);
+  for (const code of new Set([...Object.keys(expected.failuresByCode), ...Object.keys(seen.failuresByCode)])) {
+    const want = expected.failuresByCode[code] ?? 0;
+    const got = seen.failuresByCode[code] ?? 0;
+    if (want !== got) problems.push(`${got} failures with FUMO ${code}, expected ${want}`);
+  }
+  return problems;
+}

@@ -1,0 +1,265 @@
+// `npm run demo` (`fota demo`): the whole product in one command on embedded defaults. It
+// starts a server in a temporary data dir, uploads three real builds (the esbuild
+// fixtures) as a manufacturer, waits for their signed packages, simulates 500 devices on
+// the first two versions with a few faults injected, rolls the third version out in a
+// campaign 5% (approval) -> 25% -> 100% with the approval given by a second operator, and
+// prints what it cost: bytes sent against full images, per-stage results by FUMO code,
+// the time taken. Its last line is the summary as one JSON object. Exit 0 only when the
+// outcome is exactly what the faults predict.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import type { CampaignView } from '../campaigns/schemas.ts';
+import { loadConfig } from '../config.ts';
+import { fetchManufacturerKeys } from '../device/simulate/api.ts';
+import { type Fault, FAULT_RESULT, parseFaults } from '../device/simulate/faults.ts';
+import { Fleet } from '../device/simulate/fleet.ts';
+import { startServer, type RunningServer } from '../start.ts';
+import { createToken } from '../tokens/tokens.ts';
+import { type Expectation, mismatches } from './demo-outcome.ts';
+import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
+
+export const demoHelp = `Usage: fota demo [--devices 500] [--data DIR] [--keep] [--port N] [--faults SPEC]
+
+Runs the whole story on embedded defaults: a server (temporary data dir unless --data),
+three real builds (esbuild 0.24.0, 0.24.1, 0.25.0, fetched from the npm registry into
+.fixtures/firmware the first time), --devices simulated devices on the first two
+versions, and a campaign to 0.25.0 in stages 5% (approval) -> 25% -> 100%. The approval
+is given by a second operator (four eyes). Faults (default ${'`install=2%,corrupt=1%,wrong-base=1%,cut=4%,slow=2%:2m`'})
+are injected into a share of the devices, as in fota simulate.
+
+Prints progress, then a summary: bytes sent against what full images would have cost,
+each stage's successes and failures by FUMO result code, and the time taken. The last
+line is the summary as JSON. Exit 0 when every device ends as its fault predicts (a
+device without a failing fault on 0.25.0, every other one failed with its code), 1 when
+not. --keep leaves the server running afterwards (Ctrl-C stops it) and prints the
+console's address and an operator token to log in with.
+`;
+
+const MODEL = 'esbuild-linux-x64';
+const VERSIONS = ['0.24.0', '0.24.1', '0.25.0'] as const;
+const DEFAULT_FAULTS = 'install=2%,corrupt=1%,wrong-base=1%,cut=4%,slow=2%:2m';
+const DEADLINE_MS = 8 * 60_000;
+
+export async function demoCommand(args: string[], io: Output): Promise<number> {
+  const { values } = parseOptions(args, { devices: { type: 'string' }, data: { type: 'string' }, keep: { type: 'boolean' }, port: { type: 'string' }, faults: { type: 'string' } });
+  if (values.help) return io.out(demoHelp), ExitCode.Ok;
+  const devices = integerOption(values.devices, '--devices', 10) ?? 500;
+  const faults = parseFaults(values.faults ?? DEFAULT_FAULTS);
+  const started = performance.now();
+  const say = (line: string) => io.err(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+  const dataDir = values.data ? resolve(values.data) : await mkdtemp(join(tmpdir(), 'fota-demo-'));
+  const fixtures = await ensureFixtures(say);
+
+  const config = loadConfig({}, {
+    dataDir: join(dataDir, 'server'),
+    artifactsDir: join(dataDir, 'artifacts'),
+    port: integerOption(values.port, '--port', 0) ?? (values.keep ? 8080 : 0),
+    adminToken: `demo-admin-${randomBytes(12).toString('hex')}`,
+    logLevel: 'warn',
+    campaigns: { tickMs: 1000, retryBackoffMs: 2000, notifyPerSecond: 200, defaultTimeoutMs: 5 * 60_000, fourEyes: true },
+  });
+  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'warn' }, pino.destination(join(dataDir, 'server.log'))) });
+  say(`server at ${server.url} (data in ${dataDir}; log in server.log)`);
+  let fleets: Fleet[] = [];
+  try {
+    const tokens = {
+      manufacturer: createToken(server.ctx, 'demo', { role: 'manufacturer', manufacturer: 'esbuild', name: 'esbuild release bot' }).token,
+      operator: createToken(server.ctx, 'demo', { role: 'operator', name: 'Olivia (operator)' }).token,
+      approver: createToken(server.ctx, 'demo', { role: 'operator', name: 'Arjun (approver)' }).token,
+    };
+    const api = client(server.url);
+
+    // 1. The manufacturer publishes three builds; each becomes signed packages.
+    const builds: Record<string, { id: string; packages: Array<{ kind: string; fromVersion: string | null; size: number }> }> = {};
+    for (const version of VERSIONS) {
+      const file = fixtures[version];
+      const { id } = await api.upload(`/api/v1/builds?model=${MODEL}&version=${version}`, file, tokens.manufacturer);
+      say(`uploaded esbuild ${version} (${mib((await stat(file)).size)}) as build ${id}; packaging...`);
+      builds[version] = await api.waitReady(id, tokens.manufacturer);
+      for (const p of builds[version]?.packages ?? []) say(`  package ${p.kind}${p.fromVersion ? ` from ${p.fromVersion}` : ''}: ${mib(p.size)}`);
+    }
+    const target = builds['0.25.0'];
+    if (!target) throw new Error('the target build is missing');
+    const fullPackage = target.packages.find((p) => p.kind === 'full');
+
+    // 2. A fleet on the first two versions, with faults.
+    const trust = await fetchManufacturerKeys({ server: server.url, token: tokens.operator }, 'esbuild');
+    const split = [Math.round(devices * 0.6), devices - Math.round(devices * 0.6)];
+    say(`registering ${devices} simulated devices (${split[0]} on 0.24.0, ${split[1]} on 0.24.1)...`);
+    fleets = await Promise.all(
+      (['0.24.0', '0.24.1'] as const).map((version, i) =>
+        Fleet.create({
+          server: server.url,
+          devices: split[i] ?? 0,
+          model: MODEL,
+          version,
+          image: fixtures[version],
+          manufacturer: 'esbuild',
+          trust,
+          dataDir: join(dataDir, `fleet-${version}`),
+          api: { server: server.url, token: tokens.operator },
+          idPrefix: `demo-${version.replaceAll('.', '')}-`,
+          tags: ['demo'],
+          faults,
+          pollSeconds: 20,
+          concurrency: 24,
+          patchConcurrency: 2,
+          retryDelayMs: 200,
+        }),
+      ),
+    );
+    const expected = expectation(fleets, faults);
+    say(`faults injected: ${faults.map((f) => `${f.kind} ${(f.share * 100).toFixed(0)}%`).join(', ')}; expected to fail: ${JSON.stringify(expected.failuresByCode)}`);
+    for (const fleet of fleets) fleet.start();
+
+    // 3. The operator's campaign; a second operator approves the first stage.
+    const { id: campaignId } = await api.post<{ id: string }>('/api/v1/campaigns', tokens.operator, {
+      name: 'esbuild 0.25.0 rollout',
+      buildId: target.id,
+      cohort: { tags: ['demo'] },
+      stages: [{ percent: 5, requiresApproval: true }, { percent: 25 }, { percent: 100 }],
+      successThreshold: 0.85,
+      failureThreshold: 0.25,
+      minSample: 10,
+      fourEyes: true,
+    });
+    let view = await api.post<CampaignView>(`/api/v1/campaigns/${campaignId}/start`, tokens.operator, {});
+    say(`campaign ${campaignId} started: stages of ${view.stages.map((s) => s.size).join(' / ')} devices; stage 1 awaits approval`);
+    view = await api.post<CampaignView>(`/api/v1/campaigns/${campaignId}/approve`, tokens.approver, { reason: 'release notes checked' });
+    say('stage 1 approved by Arjun (approver); devices are woken by Package 0');
+
+    // 4. Follow the campaign until every deployment has a result.
+    const deadline = performance.now() + DEADLINE_MS;
+    let last = '';
+    for (;;) {
+      view = await api.get<CampaignView>(`/api/v1/campaigns/${campaignId}`, tokens.operator);
+      const line = progressLine(view);
+      if (line !== last) say(line);
+      last = line;
+      const t = view.totals;
+      const unfinished = t.pending + t.scheduled + t.commanded + t.downloading + t.installing;
+      if (view.state !== 'running' || (unfinished === 0 && view.state === 'running')) {
+        if (view.state === 'completed' && unfinished > 0 && performance.now() < deadline) {
+          await sleep(1000);
+          continue;
+        }
+        break;
+      }
+      if (performance.now() > deadline) {
+        say(`giving up after ${DEADLINE_MS / 60_000} minutes`);
+        break;
+      }
+      await sleep(1000);
+    }
+    await Promise.all(fleets.map((f) => f.stop()));
+
+    // 5. The summary.
+    const t = view.totals;
+    const failuresByCode: Record<string, number> = {};
+    for (const stage of view.stages) for (const [code, n] of Object.entries(stage.failures)) failuresByCode[code] = (failuresByCode[code] ?? 0) + n;
+    const devicesOnTarget = fleets.reduce((sum, f) => sum + (f.counts().byVersion['0.25.0'] ?? 0), 0);
+    const fullImageBytes = (fullPackage?.size ?? 0) * view.cohortSize;
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    const problems = mismatches(expected, { succeeded: t.succeeded, failed: t.failed, failuresByCode, unfinished: t.pending + t.scheduled + t.commanded + t.downloading + t.installing + t.canceled, devicesOnTarget });
+    const summary = {
+      devices,
+      succeeded: t.succeeded,
+      failed: t.failed,
+      failuresByCode,
+      expectedFailuresByCode: expected.failuresByCode,
+      bytesSent: view.bytesServed,
+      fullImageBytes,
+      deltaShare: fullImageBytes > 0 ? Math.round((view.bytesServed / fullImageBytes) * 10_000) / 10_000 : null,
+      campaign: { id: campaignId, state: view.state, ...(view.pausedReason ? { pausedReason: view.pausedReason } : {}) },
+      stages: view.stages.map((s) => ({ percent: s.percent, devices: s.size, succeeded: s.counts.succeeded, failed: s.counts.failed, failuresByCode: s.failures })),
+      seconds,
+      outcomeMatches: problems.length === 0,
+    };
+    io.out(`\nfota demo: ${devices} devices, campaign ${view.state} in ${seconds} s\n`);
+    io.out(`  bytes sent: ${mib(view.bytesServed)} for ${view.cohortSize} updates; full images would have cost ${mib(fullImageBytes)} (${((summary.deltaShare ?? 0) * 100).toFixed(1)}%)\n`);
+    for (const s of summary.stages) {
+      const codes = Object.entries(s.failuresByCode).map(([code, n]) => `${code} x${n}`).join(', ');
+      io.out(`  stage ${String(s.percent).padStart(3)}%: ${s.devices} devices, ${s.succeeded} succeeded, ${s.failed} failed${codes ? ` (${codes})` : ''}\n`);
+    }
+    io.out(problems.length === 0 ? '  outcome: exactly as injected\n' : `  outcome differs from what was injected: ${problems.join('; ')}\n`);
+    if (values.keep) await keepRunning(server, tokens.operator, io);
+    io.out(`${JSON.stringify(summary)}\n`);
+    return problems.length === 0 ? ExitCode.Ok : ExitCode.Rejected;
+  } finally {
+    await Promise.all(fleets.map((f) => f.stop()));
+    await server.close();
+    if (!values.data && !values.keep) await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** How many devices each failing fault should take down, from the fleets' own fault assignment. */
+function expectation(fleets: Fleet[], faults: Fault[]): Expectation {
+  const failuresByCode: Record<string, number> = {};
+  let devices = 0;
+  for (const fleet of fleets) {
+    for (const id of fleet.ids) {
+      devices += 1;
+      const fault = fleet.faultOf(id);
+      const code = fault ? FAULT_RESULT[fault.kind] : undefined;
+      if (code !== undefined) failuresByCode[String(code)] = (failuresByCode[String(code)] ?? 0) + 1;
+    }
+  }
+  void faults;
+  return { devices, failuresByCode };
+}
+
+function progressLine(view: CampaignView): string {
+  const stages = view.stages.map((s) => `${s.percent}%: ${s.state === 'awaitingApproval' ? 'awaiting approval' : s.state} ${s.counts.succeeded}ok/${s.counts.failed}failed of ${s.size}`);
+  return `campaign ${view.state}${view.pausedReason ? ` (${view.pausedReason})` : ''} | ${stages.join(' | ')}`;
+}
+
+async function keepRunning(server: RunningServer, operatorToken: string, io: Output): Promise<void> {
+  io.out(`\nThe server keeps running: console at ${server.url}/ (log in with the operator token ${operatorToken}). Ctrl-C stops it.\n`);
+  await new Promise<void>((resolveStop) => {
+    process.once('SIGINT', () => resolveStop());
+    process.once('SIGTERM', () => resolveStop());
+  });
+}
+
+/** The esbuild releases, fetched on first use by the same script the tests use. */
+async function ensureFixtures(say: (line: string) => void): Promise<Record<(typeof VERSIONS)[number], string>> {
+  const dir = resolve('.fixtures/firmware');
+  const paths = Object.fromEntries(VERSIONS.map((v) => [v, join(dir, `esbuild-${v}.bin`)])) as Record<(typeof VERSIONS)[number], string>;
+  if (!Object.values(paths).every((p) => existsSync(p))) {
+    say('fetching the esbuild releases from the npm registry (once)...');
+    const fetched = spawnSync('bash', [resolve('scripts/fetch-firmware.sh'), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (fetched.status !== 0) throw new Error(`scripts/fetch-firmware.sh failed (exit ${fetched.status}); the demo needs the npm registry once`);
+  }
+  return paths;
+}
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
+
+/** The few API calls the demo makes, as any client would make them over HTTP. */
+function client(base: string) {
+  const call = async <T>(method: string, path: string, token: string, body?: RequestInit['body'], type = 'application/json'): Promise<T> => {
+    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': type } : {}) }, ...(body ? { body, duplex: 'half' } : {}) } as RequestInit);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  return {
+    get: <T>(path: string, token: string) => call<T>('GET', path, token),
+    post: <T>(path: string, token: string, body: unknown) => call<T>('POST', path, token, JSON.stringify(body)),
+    upload: (path: string, file: string, token: string) => call<{ id: string }>('POST', path, token, createReadStream(file) as unknown as RequestInit['body'], 'application/octet-stream'),
+    async waitReady(id: string, token: string) {
+      for (;;) {
+        const build = await call<{ id: string; status: string; failureReason: string | null; packages: Array<{ kind: string; fromVersion: string | null; size: number }> }>('GET', `/api/v1/builds/${id}`, token);
+        if (build.status === 'ready') return build;
+        if (build.status === 'failed') throw new Error(`build ${id} failed: ${build.failureReason}`);
+        await sleep(250);
+      }
+    },
+  };
+}

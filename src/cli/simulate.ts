@@ -1,0 +1,228 @@
+// `fota simulate`: a fleet of simulated FUMO devices (src/device/simulate) against a
+// server, with a live count of what the devices do: one redrawn line on a terminal, a
+// JSON object per interval elsewhere, and a JSON summary as the last line of stdout.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadClientConfig } from '../config.ts';
+import { type ApiAccess, fetchManufacturerKeys } from '../device/simulate/api.ts';
+import { type Fault, faultsHelp, parseFaults } from '../device/simulate/faults.ts';
+import { Fleet, type FleetCounts, type FleetOptions } from '../device/simulate/fleet.ts';
+import { readTrust } from '../device/trust.ts';
+import { AppError } from '../errors.ts';
+import { clientFrom, serverHelp } from './client.ts';
+import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
+import { ProgressLine } from './progress.ts';
+
+export const simulateHelp = `Usage: fota simulate --devices N --model M --version V --image FILE
+                     (--pubkey KEYS.json | --manufacturer NAME) [--faults SPEC]
+                     [--until-version V2] [--duration SECONDS] [--poll SECONDS]
+                     [--concurrency K] [--data DIR] [--id-prefix P] [--tags a,b]
+                     [--no-register] [--no-webhook] [--webhook-host H]
+                     [--webhook-port P] [--webhook-url URL] [--status-every SECONDS]
+                     [--wbxml] [--verbose]
+
+Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
+process against a fota server. Each device has its own id (P0001, P0002, ...; default
+prefix sim-), DM credentials, FUMO state and A/B slots under --data DIR (default: a new
+temporary dir); it starts on --image as version --version. Identical images are stored
+once and hard-linked into the devices' slots. A later run with the same --data continues
+where the fleet stopped.
+
+Devices are registered through the API (operator token) with a webhook on this machine
+(--webhook-host, default 127.0.0.1), where the server's Package 0 makes a device call in
+at once; otherwise devices poll every --poll seconds (default 30, +-50% jitter). At most
+--concurrency devices (default 32) are in a session or job at once. --no-register is for
+a fleet registered by an earlier run from the same --data (the device passwords derive
+from a secret kept there); --no-webhook registers no webhook, so devices only poll.
+
+--pubkey is the manufacturer key list devices pin (as served at
+/api/v1/manufacturers/NAME/keys, or a .pub.json); with --manufacturer NAME alone the
+keys are fetched from the server.
+
+--faults SPEC: ${faultsHelp.replace(/\n/g, '\n  ')}
+
+Stops when every device without a failing fault runs --until-version and every device
+with one has reported its failure (exit 0; 1 if --duration or Ctrl-C came first), after
+--duration seconds, or on Ctrl-C. On a terminal a status line is redrawn; otherwise a
+JSON line {"type":"progress",...} is printed every --status-every seconds (default 5).
+The last line is a JSON summary {"type":"summary", devices, byVersion, failuresByCode,
+faults, sessions, bytesDownloaded, ...}.
+
+${serverHelp}
+`;
+
+export async function simulateCommand(args: string[], io: Output): Promise<number> {
+  const { values } = parseOptions(args, {
+    server: { type: 'string' },
+    token: { type: 'string' },
+    devices: { type: 'string' },
+    model: { type: 'string' },
+    version: { type: 'string' },
+    image: { type: 'string' },
+    pubkey: { type: 'string' },
+    manufacturer: { type: 'string' },
+    faults: { type: 'string' },
+    poll: { type: 'string' },
+    concurrency: { type: 'string' },
+    data: { type: 'string' },
+    'until-version': { type: 'string' },
+    duration: { type: 'string' },
+    tags: { type: 'string' },
+    'id-prefix': { type: 'string' },
+    'no-register': { type: 'boolean' },
+    'no-webhook': { type: 'boolean' },
+    'webhook-host': { type: 'string' },
+    'webhook-port': { type: 'string' },
+    'webhook-url': { type: 'string' },
+    'status-every': { type: 'string' },
+    wbxml: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+  });
+  if (values.help) return io.out(simulateHelp), ExitCode.Ok;
+  const devices = integerOption(required(values.devices, '--devices N'), '--devices', 1) ?? 1;
+  const model = required(values.model, '--model M');
+  const version = required(values.version, '--version V');
+  const image = resolve(required(values.image, '--image FILE'));
+  if (values.pubkey === undefined && values.manufacturer === undefined) throw new UsageError('missing --pubkey KEYS.json or --manufacturer NAME (the keys devices pin)');
+  const faults = values.faults === undefined ? [] : parseFaultsOption(values.faults);
+  const poll = numberOption(values.poll, '--poll') ?? 30;
+  const duration = numberOption(values.duration, '--duration');
+  const statusEvery = numberOption(values['status-every'], '--status-every') ?? 5;
+  const concurrency = integerOption(values.concurrency, '--concurrency', 1);
+  const webhookPort = integerOption(values['webhook-port'], '--webhook-port', 1);
+  if (webhookPort !== undefined && webhookPort > 65535) throw new UsageError(`--webhook-port must be at most 65535, got ${webhookPort}`);
+  const tags = values.tags === undefined ? undefined : values.tags.split(',').map((t) => t.trim()).filter(Boolean);
+
+  // A token is needed to register devices and to fetch keys; a fleet registered before,
+  // pinning a key file, needs none.
+  const register = !values['no-register'];
+  const needsToken = register || values.pubkey === undefined;
+  const api: ApiAccess | undefined = needsToken ? clientFrom(values) : undefined;
+  const server = api?.server ?? serverOption(values.server);
+  const manufacturer = values.manufacturer;
+  const trust = values.pubkey !== undefined ? await readTrust(values.pubkey) : await keysFromServer(api, manufacturer);
+  const dataDir = resolve(values.data ?? (await mkdtemp(join(tmpdir(), 'fota-simulate-'))));
+
+  const progress = new ProgressLine(io);
+  let lastLine = '';
+  const say = (line: string) => {
+    if (io.interactive && lastLine) io.err(`\r\x1b[2K${line}\n${lastLine}`);
+    else io.err(`${line}\n`);
+  };
+  const options: FleetOptions = {
+    server,
+    devices,
+    model,
+    version,
+    image,
+    trust,
+    dataDir,
+    ...(manufacturer ? { manufacturer } : {}),
+    ...(api ? { api } : {}),
+    register,
+    ...(values['id-prefix'] === undefined ? {} : { idPrefix: values['id-prefix'] }),
+    ...(tags ? { tags } : {}),
+    faults,
+    pollSeconds: poll,
+    ...(concurrency === undefined ? {} : { concurrency }),
+    webhook: values['no-webhook']
+      ? false
+      : {
+          ...(values['webhook-host'] ? { host: values['webhook-host'] } : {}),
+          ...(webhookPort === undefined ? {} : { port: webhookPort }),
+          ...(values['webhook-url'] ? { publicUrl: values['webhook-url'] } : {}),
+        },
+    ...(values.wbxml ? { encoding: 'wbxml' as const } : {}),
+    log: say,
+    ...(values.verbose ? { deviceLog: (id: string, line: string) => say(`${id}: ${line}`) } : {}),
+  };
+
+  say(`fota simulate: ${devices} device(s) of ${model} on ${version}, data in ${dataDir}`);
+  let fleet: Fleet;
+  try {
+    fleet = await Fleet.create(options);
+  } catch (err) {
+    // The server said no (token, role, devices of another run): a refusal, not a usage error.
+    if (err instanceof AppError && (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN' || err.code === 'CONFLICT')) {
+      io.err(`fota: ${err.message}\n`);
+      return ExitCode.Rejected;
+    }
+    throw err;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    if (duration !== undefined) timers.push(setTimeout(onSignal, duration * 1000));
+    if (io.interactive) {
+      timers.push(
+        setInterval(() => {
+          lastLine = statusText(fleet.counts());
+          progress.update(lastLine, 'fleet');
+        }, 1000),
+      );
+    } else {
+      timers.push(setInterval(() => io.out(`${JSON.stringify({ type: 'progress', ...fleet.counts() })}\n`), statusEvery * 1000));
+    }
+    fleet.start();
+    const untilVersion = values['until-version'];
+    if (untilVersion !== undefined) await fleet.until(untilVersion, stop.signal);
+    else await new Promise((done) => stop.signal.addEventListener('abort', done, { once: true }));
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    progress.done();
+    await fleet.stop();
+  }
+  const summary = fleet.summary(values['until-version']);
+  io.out(`${JSON.stringify({ type: 'summary', ...summary })}\n`);
+  return summary.reached === false ? ExitCode.Rejected : ExitCode.Ok;
+}
+
+/** The one-line status on a terminal. */
+export function statusText(counts: FleetCounts): string {
+  const { states } = counts;
+  const versions = Object.entries(counts.byVersion)
+    .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+    .map(([v, n]) => `${v}: ${n}`)
+    .join('  ');
+  const failures = Object.entries(counts.failuresByCode).map(([code, n]) => `${code}: ${n}`);
+  return [
+    `[${Math.round(counts.elapsedSeconds)}s] ${counts.devices} devices`,
+    `idle ${states.idle}  queued ${states.queued}  session ${states.session}  downloading ${states.downloading}  installing ${states.installing}`,
+    versions,
+    ...(failures.length ? [`failed ${failures.join('  ')}`] : []),
+    `${counts.sessions} sessions  ${(counts.bytesDownloaded / 1048576).toFixed(1)} MiB${counts.errors ? `  ${counts.errors} errors` : ''}`,
+  ].join(' | ');
+}
+
+async function keysFromServer(api: ApiAccess | undefined, manufacturer: string | undefined) {
+  if (!api || manufacturer === undefined) throw new UsageError('missing --pubkey KEYS.json or --manufacturer NAME (the keys devices pin)');
+  return fetchManufacturerKeys(api, manufacturer);
+}
+
+function parseFaultsOption(spec: string): Fault[] {
+  try {
+    return parseFaults(spec);
+  } catch (err) {
+    if (err instanceof AppError) throw new UsageError(`--faults: ${err.message}`);
+    throw err;
+  }
+}
+
+function numberOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0)) throw new UsageError(`${flag} must be a positive number of seconds, got ${value}`);
+  return n;
+}
+
+function serverOption(server: string | undefined): string {
+  if (server === undefined) return loadClientConfig().server.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(server)) throw new UsageError(`--server must be an http:// or https:// URL, got ${server}`);
+  return server.replace(/\/+$/, '');
+}
