@@ -67,6 +67,7 @@ function evaluateIn(ctx: Context, campaignId: string, now: number): void {
         acceptedResults: stage.acceptedResults,
         forced: stage.forced,
         thresholdMetAt: stage.thresholdMetAt,
+        last: stage.index === stages.length - 1,
         ...topFailureOf(ctx, campaignId, stage.index),
       },
       { successThreshold: campaign.successThreshold, failureThreshold: campaign.failureThreshold, minSample: campaign.minSample, soakMs: campaign.soakMs },

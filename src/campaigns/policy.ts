@@ -31,6 +31,8 @@ export interface StageFacts {
   thresholdMetAt: number | null;
   /** The most common FUMO result code among the stage's failures ('timeout' when none was reported). */
   topFailure?: { code: string; count: number };
+  /** The last stage: the campaign completes only once none of its deployments is under way. */
+  last?: boolean;
 }
 
 export type StageDecision =
@@ -57,13 +59,16 @@ export function decideStage(stage: StageFacts, t: Thresholds, now: number): Stag
       reason: `stage ${stage.index + 1}: ${newFailed} of ${newResults} results failed (${pct(newFailed / newResults)}), above the failure threshold ${pct(t.failureThreshold)}${top}`,
     };
   }
+  const inFlight = IN_FLIGHT.reduce((sum, s) => sum + c[s], 0);
   const successMet = stage.forced || total === 0 || c.succeeded / total >= t.successThreshold;
   if (successMet) {
     if (stage.thresholdMetAt === null) return { kind: 'thresholdMet' };
     const soakLeft = stage.thresholdMetAt + t.soakMs - now;
-    return soakLeft > 0 ? { kind: 'wait', why: `soaking for ${Math.ceil(soakLeft / 1000)} s more` } : { kind: 'advance' };
+    if (soakLeft > 0) return { kind: 'wait', why: `soaking for ${Math.ceil(soakLeft / 1000)} s more` };
+    // Earlier stages hand over while their stragglers finish; the campaign itself is not
+    // complete while any device is still being updated.
+    return stage.last && inFlight > 0 ? { kind: 'wait', why: `${inFlight} devices still under way` } : { kind: 'advance' };
   }
-  const inFlight = IN_FLIGHT.reduce((sum, s) => sum + c[s], 0);
   if (inFlight === 0) {
     return {
       kind: 'pause',

@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,6 +54,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
   const started = performance.now();
   const say = (line: string) => io.err(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
   const dataDir = values.data ? resolve(values.data) : await mkdtemp(join(tmpdir(), 'fota-demo-'));
+  await mkdir(dataDir, { recursive: true });
   const fixtures = await ensureFixtures(say);
 
   const config = loadConfig({}, {

@@ -174,6 +174,15 @@ describe('decideStage: soak time', () => {
     expect(decideStage(facts({ succeeded: 10 }, { thresholdMetAt: T0 }), { ...thresholds, soakMs: 0 }, T0)).toEqual({ kind: 'advance' });
   });
 
+  it.each([
+    { name: 'hands an earlier stage over while its stragglers finish', c: { succeeded: 95, scheduled: 3, installing: 2 }, last: false, expected: { kind: 'advance' } },
+    { name: 'keeps the last stage (and so the campaign) open while devices are under way', c: { succeeded: 95, scheduled: 3, installing: 2 }, last: true, expected: { kind: 'wait', why: '5 devices still under way' } },
+    { name: 'completes the last stage once every device has a result', c: { succeeded: 95, failed: 5 }, last: true, expected: { kind: 'advance' } },
+    { name: 'completes the last stage with canceled deployments left', c: { succeeded: 95, canceled: 5 }, last: true, expected: { kind: 'advance' } },
+  ])('$name', ({ c, last, expected }) => {
+    expect(decideStage(facts(c, { thresholdMetAt: T0, last }), { ...thresholds, soakMs: 0 }, T0)).toEqual(expected);
+  });
+
   it('keeps soaking while later devices are still under way and the share stays met', () => {
     expect(decideStage(facts({ succeeded: 90, installing: 10 }, { thresholdMetAt: T0 }), thresholds, T0 + 1000)).toMatchObject({ kind: 'wait' });
   });

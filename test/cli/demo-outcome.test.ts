@@ -1,0 +1,21 @@
+// The demo's verdict: it passes only when what happened is exactly what the faults predict.
+import { describe, expect, it } from 'vitest';
+import { mismatches } from '../../src/cli/demo-outcome.ts';
+
+const expected = { devices: 100, failuresByCode: { '410': 2, '402': 1 } };
+const exact = { succeeded: 97, failed: 3, failuresByCode: { '410': 2, '402': 1 }, unfinished: 0, devicesOnTarget: 97 };
+
+describe('demo outcome', () => {
+  it('accepts exactly the injected outcome', () => {
+    expect(mismatches(expected, exact)).toEqual([]);
+  });
+
+  it.each([
+    ['a failure with another code', { ...exact, failuresByCode: { '410': 2, '403': 1 } }, ['0 failures with FUMO 402, expected 1', '1 failures with FUMO 403, expected 0']],
+    ['one success too few', { ...exact, succeeded: 96, devicesOnTarget: 96, unfinished: 1 }, ['96 succeeded, expected 97', '96 devices run the target, expected 97', '1 deployments did not finish']],
+    ['devices that say succeeded but do not run the target', { ...exact, devicesOnTarget: 95 }, ['95 devices run the target, expected 97']],
+    ['a fault that did not fire', { ...exact, succeeded: 98, devicesOnTarget: 98, failed: 2, failuresByCode: { '410': 1, '402': 1 } }, ['98 succeeded, expected 97', '98 devices run the target, expected 97', '1 failures with FUMO 410, expected 2']],
+  ])('refuses %s', (_name, seen, problems) => {
+    expect(mismatches(expected, seen)).toEqual(problems);
+  });
+});
