@@ -51,6 +51,7 @@ export function startCampaign(ctx: Context, principal: Principal, id: string, re
       deltaFromVersion: new Map(packages.filter((p) => p.kind === 'bsdiff40' && p.fromVersion !== null).map((p) => [p.fromVersion ?? '', p.id])),
       fullPackageId: full.id,
       deviceIds: snapshot.deviceIds,
+      firmwareVersions: snapshot.firmwareVersions,
       stages: assigned,
       idPrefix: `${now.toString(36).padStart(9, '0')}${randomBytes(4).toString('hex')}`,
       createdBy: principal.tokenId,

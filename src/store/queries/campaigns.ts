@@ -3,10 +3,11 @@
 // touch up to millions of rows, so they are plain SQL on the better-sqlite3 connection,
 // prepared once per connection and run inside the caller's transaction.
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db.ts';
 import { campaigns, campaignStages } from '../schema/index.ts';
 import type { Tx } from './audit.ts';
+import { preparedPer } from './prepared.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type StageRow = typeof campaignStages.$inferSelect;
@@ -27,8 +28,10 @@ export function insertCampaign(tx: Tx, row: typeof campaigns.$inferInsert, stage
   tx.insert(campaignStages).values(stages).run();
 }
 
+const campaignById = preparedPer((tx) => tx.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare());
+
 export function findCampaign(tx: Tx, id: string): CampaignRow | undefined {
-  return tx.select().from(campaigns).where(eq(campaigns.id, id)).get();
+  return campaignById(tx).get({ id });
 }
 
 export function stagesOf(tx: Tx, campaignId: string): StageRow[] {
@@ -108,31 +111,38 @@ export function cohortInOtherCampaigns(db: Db, filter: CohortFilter, except?: st
 
 export interface CohortSnapshot {
   deviceIds: string[];
+  /** The firmware version of each device, in the order of `deviceIds` (it picks the package). */
+  firmwareVersions: Array<string | null>;
   alreadyCurrent: number;
   /** Left out: a one-device deployment is under way on them. */
   busy: number;
 }
 
-/** The devices a campaign to `targetVersion` takes: the cohort minus current and busy ones. */
+/**
+ * The devices a campaign to `targetVersion` takes: the cohort minus current and busy ones.
+ * The filtering is done in SQL and rows are read one at a time into two flat arrays (not
+ * a row array per device); the two counts come from an aggregate over the same cohort.
+ */
 export function snapshotCohort(db: Db, filter: CohortFilter, targetVersion: string): CohortSnapshot {
   const { where, params } = cohortWhere(filter);
+  const deviceIds: string[] = [];
+  const firmwareVersions: Array<string | null> = [];
   const rows = db.$client
     .prepare(
-      `SELECT d.id, d.firmware_version IS ? AS current,
-              EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled')) AS busy
-       FROM devices d WHERE ${where}`,
+      `SELECT d.id, d.firmware_version FROM devices d WHERE ${where} AND d.firmware_version IS NOT ?
+       AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled'))`,
     )
     .raw()
-    .all(targetVersion, ...params) as Array<[string, number, number]>;
-  const deviceIds: string[] = [];
-  let alreadyCurrent = 0;
-  let busy = 0;
-  for (const [id, current, inUse] of rows) {
-    if (current) alreadyCurrent++;
-    else if (inUse) busy++;
-    else deviceIds.push(id);
+    .iterate(...params, targetVersion) as IterableIterator<[string, string | null]>;
+  for (const [id, version] of rows) {
+    deviceIds.push(id);
+    firmwareVersions.push(version);
   }
-  return { deviceIds, alreadyCurrent, busy };
+  const counts = db.$client.prepare(`SELECT count(*) AS total, coalesce(sum(d.firmware_version IS ?), 0) AS alreadyCurrent FROM devices d WHERE ${where}`).get(targetVersion, ...params) as {
+    total: number;
+    alreadyCurrent: number;
+  };
+  return { deviceIds, firmwareVersions, alreadyCurrent: counts.alreadyCurrent, busy: counts.total - counts.alreadyCurrent - deviceIds.length };
 }
 
 export interface CampaignDeployments {
@@ -142,6 +152,7 @@ export interface CampaignDeployments {
   deltaFromVersion: Map<string, string>;
   fullPackageId: string | null;
   deviceIds: string[];
+  firmwareVersions: Array<string | null>;
   stages: Uint8Array;
   /** Unique per campaign: deployment ids are `dep_<prefix><sequence>`. */
   idPrefix: string;
@@ -149,33 +160,53 @@ export interface CampaignDeployments {
   now: number;
 }
 
+/** Rows per INSERT into the temporary table (3 values each, well under SQLite's 32766). */
+const SNAPSHOT_BATCH = 500;
+
 /**
  * One pending deployment per device, with its stage and package (the delta from the
- * device's version, else the full image), in one pass through a temporary table.
+ * device's version, else the full image), in one pass through a temporary table. The
+ * package is picked here and each stage's first history entry is made once, so the bulk
+ * insert reads nothing but the temporary tables.
  */
 export function insertCampaignDeployments(db: Db, input: CampaignDeployments): number {
   const client = db.$client;
-  client.exec('CREATE TEMP TABLE IF NOT EXISTS cohort_snapshot (seq INTEGER PRIMARY KEY, device_id TEXT NOT NULL, stage INTEGER NOT NULL)');
-  client.exec('DELETE FROM temp.cohort_snapshot');
-  client.exec('CREATE TEMP TABLE IF NOT EXISTS build_packages (from_version TEXT PRIMARY KEY, package_id TEXT NOT NULL) WITHOUT ROWID');
-  client.exec('DELETE FROM temp.build_packages');
-  const addDevice = client.prepare('INSERT INTO temp.cohort_snapshot (seq, device_id, stage) VALUES (?, ?, ?)');
-  input.deviceIds.forEach((id, i) => addDevice.run(i, id, input.stages[i] ?? 0));
-  const addPackage = client.prepare('INSERT INTO temp.build_packages (from_version, package_id) VALUES (?, ?)');
-  for (const [version, packageId] of input.deltaFromVersion) addPackage.run(version, packageId);
+  client.exec('CREATE TEMP TABLE IF NOT EXISTS cohort_rows (seq INTEGER PRIMARY KEY, device_id TEXT NOT NULL, stage INTEGER NOT NULL, package_id TEXT)');
+  client.exec('CREATE TEMP TABLE IF NOT EXISTS stage_history (stage INTEGER PRIMARY KEY, history TEXT NOT NULL)');
+  client.exec('DELETE FROM temp.cohort_rows; DELETE FROM temp.stage_history');
   const at = new Date(input.now).toISOString();
+  const stageCount = input.stages.reduce((max, s) => Math.max(max, s + 1), 0);
+  const addHistory = client.prepare('INSERT INTO temp.stage_history (stage, history) VALUES (?, ?)');
+  for (let s = 0; s < stageCount; s++) addHistory.run(s, JSON.stringify([{ at, state: 'pending', cause: `campaign ${input.campaignId}, stage ${s + 1}` }]));
+  const n = input.deviceIds.length;
+  const batch = client.prepare(`INSERT INTO temp.cohort_rows (seq, device_id, stage, package_id) VALUES ${Array(SNAPSHOT_BATCH).fill('(?, ?, ?, ?)').join(', ')}`);
+  const one = client.prepare('INSERT INTO temp.cohort_rows (seq, device_id, stage, package_id) VALUES (?, ?, ?, ?)');
+  const packageOf = (i: number) => {
+    const version = input.firmwareVersions[i];
+    return (version == null ? undefined : input.deltaFromVersion.get(version)) ?? input.fullPackageId;
+  };
+  const values: unknown[] = new Array(SNAPSHOT_BATCH * 4);
+  let i = 0;
+  for (; i + SNAPSHOT_BATCH <= n; i += SNAPSHOT_BATCH) {
+    for (let k = 0; k < SNAPSHOT_BATCH; k++) {
+      values[4 * k] = i + k;
+      values[4 * k + 1] = input.deviceIds[i + k];
+      values[4 * k + 2] = input.stages[i + k] ?? 0;
+      values[4 * k + 3] = packageOf(i + k);
+    }
+    batch.run(values);
+  }
+  for (; i < n; i++) one.run(i, input.deviceIds[i], input.stages[i] ?? 0, packageOf(i));
   const inserted = client
     .prepare(
       `INSERT INTO deployments (id, device_id, build_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
-       SELECT 'dep_' || ? || printf('%08x', s.seq), s.device_id, ?, coalesce(bp.package_id, ?), 'pending',
-              json_array(json_object('at', ?, 'state', 'pending', 'cause', 'campaign ' || ? || ', stage ' || (s.stage + 1))),
+       SELECT 'dep_' || ? || printf('%08x', s.seq), s.device_id, ?, s.package_id, 'pending', h.history,
               'downloadAndUpdate', 0, ?, s.stage, ?, ?, ?
-       FROM temp.cohort_snapshot s JOIN devices d ON d.id = s.device_id
-       LEFT JOIN temp.build_packages bp ON bp.from_version = d.firmware_version
+       FROM temp.cohort_rows s JOIN temp.stage_history h ON h.stage = s.stage
        ORDER BY s.seq`,
     )
-    .run(input.idPrefix, input.buildId, input.fullPackageId, at, input.campaignId, input.campaignId, input.createdBy, input.now, input.now);
-  client.exec('DELETE FROM temp.cohort_snapshot; DELETE FROM temp.build_packages');
+    .run(input.idPrefix, input.buildId, input.campaignId, input.createdBy, input.now, input.now);
+  client.exec('DELETE FROM temp.cohort_rows; DELETE FROM temp.stage_history');
   return inserted.changes;
 }
 

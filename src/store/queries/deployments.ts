@@ -4,6 +4,7 @@
 import { and, desc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import { deployments } from '../schema/index.ts';
 import { recordAudit, type Tx } from './audit.ts';
+import { preparedPer } from './prepared.ts';
 
 /** States a deployment leaves for 'downloading' once the device starts fetching. */
 const BEFORE_DOWNLOAD = ['scheduled', 'commanded'];
@@ -59,14 +60,19 @@ export function insertDeployment(tx: Tx, row: typeof deployments.$inferInsert): 
   tx.insert(deployments).values(row).run();
 }
 
-/** The device's deployment that is still under way, if any (at most one at a time). */
-export function activeDeploymentOf(tx: Tx, deviceId: string): DeploymentRow | undefined {
-  return tx
+const activeOf = preparedPer((tx) =>
+  tx
     .select()
     .from(deployments)
-    .where(and(eq(deployments.deviceId, deviceId), notInArray(deployments.state, [...FINAL_STATES])))
+    .where(and(eq(deployments.deviceId, sql.placeholder('deviceId')), notInArray(deployments.state, [...FINAL_STATES])))
     .orderBy(desc(deployments.createdAt))
-    .get();
+    .limit(1)
+    .prepare(),
+);
+
+/** The device's deployment that is still under way, if any (at most one at a time). */
+export function activeDeploymentOf(tx: Tx, deviceId: string): DeploymentRow | undefined {
+  return activeOf(tx).get({ deviceId });
 }
 
 export function updateDeployment(tx: Tx, id: string, changes: Partial<typeof deployments.$inferInsert>): void {

@@ -6,35 +6,11 @@ import { and, asc, count, eq, gt, gte, lt, type Placeholder, type SQL, sql } fro
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
 import { deployments, devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tx } from './audit.ts';
+import { preparedPer } from './prepared.ts';
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type DmSessionRow = typeof dmSessions.$inferSelect;
 export type DmOperationRow = typeof dmOperations.$inferSelect;
-
-/**
- * What statements are cached under. Drizzle makes a new object for each transaction, but
- * every transaction of a database shares that database's session (one better-sqlite3
- * connection), so statements are kept per session and work in and out of transactions.
- * Should drizzle ever stop exposing it, each `tx` gets its own cache: slower, still right.
- */
-function connectionOf(tx: Tx): object {
-  const session: unknown = (tx as unknown as { session?: unknown }).session;
-  return typeof session === 'object' && session !== null ? session : tx;
-}
-
-/** A query prepared on first use for each connection. */
-function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
-  const statements = new WeakMap<object, T>();
-  return (tx) => {
-    const connection = connectionOf(tx);
-    let statement = statements.get(connection);
-    if (statement === undefined) {
-      statement = build(tx);
-      statements.set(connection, statement);
-    }
-    return statement;
-  };
-}
 
 /**
  * Row values as a statement shape: a placeholder for each value given, a literal NULL for

@@ -1,0 +1,562 @@
+// Campaign benchmark at fleet scale: N registered devices (default 1,000,000) in SQLite,
+// one campaign over all of them with stages 1 -> 10 -> 50 -> 100 %. Prints one JSON object:
+//   insertSeconds:   setup, not a goal: the devices inserted with one prepared statement in one
+//                    transaction (registration is not what is measured);
+//   startSeconds:    createCampaign + startCampaign (cohort snapshot, stage assignment, one
+//                    pending deployment per device, stage 1 scheduled) -- goal < 15 s;
+//   startPeakRssMiB: VmHWM of a fresh child process that opens the same database and only
+//                    creates and starts the campaign (the 1M-row insert would otherwise own
+//                    the high-water mark) -- goal < 1 GiB;
+//   lookup:          planFumo (what a DM session calls to find the device's deployment) for
+//                    --lookups random cohort devices plus as many devices of stage 1, each
+//                    timed alone: p50/p99/max, and split into devices that get a plan
+//                    (scheduled) and devices that get none (pending, later stages) -- goal
+//                    p99 < 1 ms for both; activeDeploymentOf alone over the same devices;
+//                    Slow calls (over 1 ms) are split into those with a GC pause inside them,
+//                    those where the main thread waited for a CPU (its run-queue wait in
+//                    /proc/<pid>/task/<tid>/schedstat grew: other load), and neither;
+//   evaluateStage1Ms: evaluateCampaign while stage 1 runs (the DM session calls it after
+//                    every deployment result);
+//   scheduleLastStageSeconds: scheduleStage of the 100 % stage (about half the cohort), one
+//                    transaction, as the engine runs it when stage 3 is done;
+//   stageCountsLastStageMs:   the counts evaluateCampaign reads for the running stage, for
+//                    that stage (median of 5): the per-result cost once it runs;
+//   viewSeconds, summariesSeconds: campaignView and campaignSummaries (the console's pages,
+//                    refreshed every 2.5 s), which count every row by stage and state.
+// The machine's load average is printed too: on a shared machine wall times move with it,
+// so CPU seconds are given beside them (in a VM, stolen time inflates those as well).
+// With --phases, a child first runs startCampaign inside a transaction it rolls back, with
+// every SQL statement timed by its text, so the start splits into its statements and the
+// JavaScript between them (assignStages is also timed on its own).
+// Run: npm run bench:campaign [-- --devices 1000000 --lookups 10000 --phases --keep]
+//      (profile the measured child: -- "--child-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type Database from 'better-sqlite3';
+import pino from 'pino';
+import { assignStages } from '../src/campaigns/assign.ts';
+import { toFilter } from '../src/campaigns/cohort.ts';
+import { createCampaign } from '../src/campaigns/create.ts';
+import { evaluateCampaign, stageCounts } from '../src/campaigns/engine.ts';
+import { startCampaign } from '../src/campaigns/start.ts';
+import { campaignSummaries, campaignView } from '../src/campaigns/view.ts';
+import { loadConfig } from '../src/config.ts';
+import { closeContext, type Context, createContext } from '../src/context.ts';
+import { planFumo } from '../src/deployments/fumo.ts';
+import { newId } from '../src/store/ids.ts';
+import { findBuild } from '../src/store/queries/builds.ts';
+import { findCampaign, scheduleStage, snapshotCohort, stagesOf } from '../src/store/queries/campaigns.ts';
+import { activeDeploymentOf } from '../src/store/queries/deployments.ts';
+import { builds, manufacturers, models, packages } from '../src/store/schema/index.ts';
+import type { Principal } from '../src/tokens/tokens.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '1000000' },
+    /** Random cohort devices timed in planFumo, and at most as many devices of stage 1. */
+    lookups: { type: 'string', default: '10000' },
+    /** Also split the start into its SQL statements (a rolled-back run in a child of its own). */
+    phases: { type: 'boolean', default: false },
+    /** Keep the temp dir (its path goes to stderr). */
+    keep: { type: 'boolean', default: false },
+    /** Extra node flags for the measured child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+    'child-node-args': { type: 'string', default: '' },
+    /** Internal: this process is a child ("phases", "start" or "after") working in the given dir. */
+    child: { type: 'string' },
+    work: { type: 'string' },
+    campaign: { type: 'string' },
+  },
+});
+const DEVICES = Number(args.devices);
+const LOOKUPS = Number(args.lookups);
+if (!Number.isInteger(DEVICES) || DEVICES < 1 || !Number.isInteger(LOOKUPS) || LOOKUPS < 1) {
+  console.error('usage: npm run bench:campaign -- [--devices N] [--lookups N] [--phases] [--keep]');
+  process.exit(2);
+}
+
+const MODEL = 'bench-x';
+const TARGET = '2.0';
+const STAGES = [1, 10, 50, 100];
+const DM_URL = 'http://localhost:8080/dm';
+const PRINCIPAL_NAME = 'bench-campaign';
+const GOALS = { startSeconds: 15, lookupP99Ms: 1, memoryMiB: 1024 };
+const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+const progress = (message: string) => console.error(`bench:campaign: ${message}`);
+const devId = (i: number) => `IMEI:35${String(i).padStart(13, '0')}`;
+/** 60 % on 1.0, 30 % on 1.1, 10 % that never reported a version. */
+const versionOf = (i: number) => (i % 10 < 6 ? '1.0' : i % 10 < 9 ? '1.1' : null);
+
+// --- /proc/self ----------------------------------------------------------------------------
+
+/** The main thread's scheduler figures: CPU time, run-queue wait (ns), timeslices. */
+const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
+
+/** VmRSS and VmHWM (the kernel's peak RSS of this process) in MiB. */
+function memoryMiB(): { rss: number; hwm: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { rss: round(field('VmRSS'), 1), hwm: round(field('VmHWM'), 1) };
+}
+
+function percentiles(samplesMs: number[]): { n: number; p50Ms: number; p99Ms: number; maxMs: number } {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+  return { n: sorted.length, p50Ms: round(at(50), 3), p99Ms: round(at(99), 3), maxMs: round(sorted.at(-1) ?? Number.NaN, 3) };
+}
+
+/** A seeded PRNG (mulberry32), so every run samples the same devices. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const config = (work: string) => loadConfig({}, { dataDir: join(work, 'data'), artifactsDir: join(work, 'artifacts'), logLevel: 'warn' });
+// Logs go to stderr: stdout carries the one JSON object.
+const openContext = (work: string) => createContext(config(work), { log: pino({ level: 'warn' }, pino.destination(2)) });
+
+// --- setup (parent) ------------------------------------------------------------------------
+
+interface Seeded {
+  buildId: string;
+  manufacturerId: string;
+}
+
+/** A manufacturer, the model, builds 1.0, 1.1 and the ready 2.0 with a full package and deltas from both. */
+function seedBuild(ctx: Context, now: number): Seeded {
+  const manufacturerId = newId('mfr');
+  const modelId = newId('mdl');
+  const ids = { '1.0': newId('bld'), '1.1': newId('bld'), [TARGET]: newId('bld') };
+  ctx.db.transaction((tx) => {
+    tx.insert(manufacturers).values({ id: manufacturerId, name: 'Bench Devices', createdAt: now }).run();
+    tx.insert(models).values({ id: modelId, manufacturerId, name: MODEL, createdAt: now }).run();
+    for (const [version, id] of Object.entries(ids)) {
+      tx.insert(builds).values({ id, modelId, version, sha256: '0'.repeat(64), size: 10_000_000, status: 'ready', createdAt: now, readyAt: now }).run();
+    }
+    // No bytes are served here, so the package rows carry placeholder hashes and envelopes.
+    const pkg = (sourceBuildId: string | null, fromVersion: string | null, size: number) => ({
+      id: newId('pkg'),
+      buildId: ids[TARGET],
+      sourceBuildId,
+      kind: sourceBuildId ? ('bsdiff40' as const) : ('full' as const),
+      fromVersion,
+      toVersion: TARGET,
+      fileSha256: '0'.repeat(64),
+      fileSize: size + 512,
+      payloadSha256: '0'.repeat(64),
+      payloadSize: size,
+      payloadOffset: 512,
+      envelope: '{}',
+      keyid: 'bench',
+      createdAt: now,
+    });
+    tx.insert(packages).values([pkg(null, null, 10_000_000), pkg(ids['1.0'], '1.0', 400_000), pkg(ids['1.1'], '1.1', 300_000)]).run();
+  });
+  return { buildId: ids[TARGET], manufacturerId };
+}
+
+function insertDevices(client: Database.Database, n: number, now: number): void {
+  const insert = client.prepare('INSERT INTO devices (id, model, firmware_version, tags, created_at) VALUES (?, ?, ?, ?, ?)');
+  client.transaction(() => {
+    for (let i = 0; i < n; i++) insert.run(devId(i), MODEL, versionOf(i), i % 2 ? '["us"]' : '["eu"]', now);
+  })();
+}
+
+// --- children ------------------------------------------------------------------------------
+
+const SELF = fileURLToPath(import.meta.url);
+let child: ChildProcess | undefined;
+
+function runChild<T>(mode: 'phases' | 'start' | 'after', work: string, seeded: Seeded, nodeArgs: string[] = [], campaignId = ''): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const proc = fork(SELF, ['--child', mode, '--work', work, '--devices', String(DEVICES), '--lookups', String(LOOKUPS), '--campaign', campaignId], {
+      execArgv: ['--import', 'tsx', ...nodeArgs],
+      env: { ...process.env, BENCH_SEEDED: JSON.stringify(seeded) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child = proc;
+    let result: T | undefined;
+    proc.on('message', (message) => (result = message as T));
+    proc.once('error', reject);
+    proc.once('exit', (code) => {
+      child = undefined;
+      if (code === 0 && result !== undefined) resolve(result);
+      else reject(new Error(`the ${mode} child exited with ${code}`));
+    });
+  });
+}
+
+function childSeeded(): Seeded {
+  return JSON.parse(process.env.BENCH_SEEDED ?? '{}') as Seeded;
+}
+
+const principalOf = (seeded: Seeded): Principal => ({ tokenId: 'tok_bench', name: PRINCIPAL_NAME, role: 'operator', manufacturerId: seeded.manufacturerId, manufacturer: 'Bench Devices' });
+
+const campaignRequest = (buildId: string, name: string) => ({
+  name,
+  buildId,
+  cohort: { model: MODEL },
+  stages: STAGES.map((percent) => ({ percent, requiresApproval: false })),
+  successThreshold: 0.95,
+  failureThreshold: 0.05,
+  minSample: 10,
+  soakSeconds: 0,
+  dynamic: false,
+});
+
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return round((used.user + used.system) / 1e6, 2);
+};
+
+/** The start alone, in a process of its own: its VmHWM is the start's peak. */
+async function measureStart(work: string) {
+  const seeded = childSeeded();
+  const ctx = await openContext(work);
+  const principal = principalOf(seeded);
+  const memoryBefore = memoryMiB();
+
+  progress('creating and starting the campaign');
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const { id } = createCampaign(ctx, principal, campaignRequest(seeded.buildId, 'bench'));
+  const t1 = performance.now();
+  const started = startCampaign(ctx, principal, id);
+  const t2 = performance.now();
+  const startCpuSeconds = cpuSeconds(cpu);
+  const memoryAfter = memoryMiB();
+  const heapUsed = round(process.memoryUsage().heapUsed / 1024 / 1024, 1);
+  if (started.deployments !== DEVICES) throw new Error(`the start made ${started.deployments} deployments, expected ${DEVICES}`);
+  const stageSizes = stagesOf(ctx.db, id).map((s) => s.size);
+  closeContext(ctx);
+  return {
+    campaignId: id,
+    createSeconds: round((t1 - t0) / 1000, 3),
+    startSeconds: round((t2 - t0) / 1000, 2),
+    startCpuSeconds,
+    started,
+    stageSizes,
+    memoryMiB: { beforeStart: memoryBefore, afterStart: { ...memoryAfter, heapUsed } },
+  };
+}
+
+/**
+ * After the start, in a fresh process (steady state: no garbage of the start left to
+ * collect): what DM sessions do, the last stage's start, the engine's counts, the view.
+ */
+async function measureAfter(work: string, campaignId: string) {
+  const ctx = await openContext(work);
+  const id = campaignId;
+
+  // Lookups: random cohort devices (mostly pending) and devices of stage 1 (scheduled), interleaved.
+  progress('timing lookups');
+  const random = prng(0xc0ffee);
+  const stageOne = ctx.db.$client.prepare('SELECT device_id FROM deployments WHERE campaign_id = ? AND stage = 0').pluck().all(id) as string[];
+  const ids: string[] = [];
+  for (let k = 0; k < LOOKUPS; k++) ids.push(devId(Math.floor(random() * DEVICES)));
+  for (let k = 0; k < Math.min(LOOKUPS, stageOne.length); k++) ids.push(stageOne[Math.floor(random() * stageOne.length)] ?? '');
+  for (let k = ids.length - 1; k > 0; k--) {
+    const j = Math.floor(random() * (k + 1));
+    [ids[k], ids[j]] = [ids[j] ?? '', ids[k] ?? ''];
+  }
+  const now = Date.now();
+  // Warm-up (JIT), not timed.
+  for (let k = 0; k < 1000; k++) planFumo(ctx, devId((k * 7919) % DEVICES), DM_URL, now);
+  const scheduledMs: number[] = [];
+  const pendingMs: number[] = [];
+  // Slow calls are told apart: a GC pause inside the call, or the main thread waiting for a
+  // CPU (its run-queue wait in /proc schedstat grew: other load on the machine), or neither.
+  const gcs: Array<{ start: number; end: number }> = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const calls: Array<{ start: number; end: number; preempted: boolean }> = [];
+  /** Should schedstat be missing, no call counts as preempted. */
+  const runQueueWaitNs = existsSync(SCHEDSTAT) ? () => Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[1]) : () => 0;
+  const lookupCpu = process.cpuUsage();
+  const l0 = performance.now();
+  for (const deviceId of ids) {
+    const waited = runQueueWaitNs();
+    const start = performance.now();
+    const s = process.hrtime.bigint();
+    const plan = planFumo(ctx, deviceId, DM_URL, now);
+    const ms = Number(process.hrtime.bigint() - s) / 1e6;
+    calls.push({ start, end: start + ms, preempted: runQueueWaitNs() - waited > 20_000 });
+    (plan ? scheduledMs : pendingMs).push(ms);
+  }
+  const lookupWallMs = performance.now() - l0;
+  const lookupCpuMs = cpuSeconds(lookupCpu) * 1000;
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the observer reports asynchronously
+  gcObserver.disconnect();
+  const inGc = (c: { start: number; end: number }) => gcs.some((g) => g.start < c.end && g.end > c.start);
+  const slow = calls.filter((c) => c.end - c.start > GOALS.lookupP99Ms);
+  const undisturbed = calls.filter((c) => !c.preempted && !inGc(c)).map((c) => c.end - c.start);
+  const activeMs: number[] = [];
+  for (const deviceId of ids) {
+    const s = process.hrtime.bigint();
+    const row = activeDeploymentOf(ctx.db, deviceId);
+    activeMs.push(Number(process.hrtime.bigint() - s) / 1e6);
+    if (!row) throw new Error(`no active deployment for ${deviceId}`);
+  }
+
+  // What the engine does after every deployment result of the running stage 1.
+  const evaluateMs: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const s = performance.now();
+    evaluateCampaign(ctx, id);
+    evaluateMs.push(performance.now() - s);
+  }
+
+  // The last stage's start at this scale (about half the cohort), then what the engine
+  // counts per deployment result while it runs, then the operator's view.
+  progress('scheduling the last stage');
+  const last = STAGES.length - 1;
+  const cpu = process.cpuUsage();
+  const t3 = performance.now();
+  const scheduledLast = ctx.db.transaction(() => scheduleStage(ctx.db, id, last, Date.now(), false));
+  const t4 = performance.now();
+  const scheduleCpuSeconds = cpuSeconds(cpu);
+  const countsMs: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const s = performance.now();
+    stageCounts(ctx, id, last);
+    countsMs.push(performance.now() - s);
+  }
+  const t5 = performance.now();
+  const view = campaignView(ctx, id);
+  const t6 = performance.now();
+  // The console's overview: every campaign's totals (here one campaign of 1M rows).
+  campaignSummaries(ctx, 50);
+  const t7 = performance.now();
+  if (view.totals.pending + view.totals.scheduled !== DEVICES) throw new Error(`the view counts ${JSON.stringify(view.totals)}, expected ${DEVICES} pending or scheduled`);
+  closeContext(ctx);
+  return {
+    lookup: {
+      ...percentiles([...scheduledMs, ...pendingMs]),
+      scheduled: percentiles(scheduledMs),
+      pending: percentiles(pendingMs),
+      /** CPU over wall time of the timed loop: below 1 means this process waited (other load, I/O). */
+      cpuShare: round(lookupCpuMs / lookupWallMs, 2),
+      slowCalls: {
+        over1ms: slow.length,
+        duringGc: slow.filter(inGc).length,
+        preempted: slow.filter((c) => c.preempted).length,
+        neither: slow.filter((c) => !c.preempted && !inGc(c)).length,
+      },
+      gcPauses: { count: gcs.length, totalMs: round(gcs.reduce((sum, g) => sum + g.end - g.start, 0), 1) },
+      p99UndisturbedMs: percentiles(undisturbed).p99Ms,
+    },
+    activeDeploymentOf: percentiles(activeMs),
+    evaluateStage1Ms: percentiles(evaluateMs).p50Ms,
+    scheduleLastStage: { rows: scheduledLast, seconds: round((t4 - t3) / 1000, 2), cpuSeconds: scheduleCpuSeconds },
+    stageCountsLastStageMs: percentiles(countsMs).p50Ms,
+    viewSeconds: round((t6 - t5) / 1000, 2),
+    summariesSeconds: round((t7 - t6) / 1000, 2),
+    memoryMiB: memoryMiB(),
+  };
+}
+
+/**
+ * The start split by SQL statement: every statement prepared on the connection is timed by
+ * its text, startCampaign runs inside an outer transaction that is then rolled back, and
+ * what is left of the wall time is JavaScript (assignStages, row loops, drizzle).
+ */
+async function phases(work: string) {
+  const seeded = childSeeded();
+  const ctx = await openContext(work);
+  const client = ctx.db.$client;
+  const byStatement = new Map<string, { calls: number; ms: number }>();
+  const time = <R>(text: string, fn: () => R): R => {
+    const s = performance.now();
+    try {
+      return fn();
+    } finally {
+      const entry = byStatement.get(text) ?? { calls: 0, ms: 0 };
+      entry.calls += 1;
+      entry.ms += performance.now() - s;
+      byStatement.set(text, entry);
+    }
+  };
+  const originalPrepare = client.prepare.bind(client);
+  const originalExec = client.exec.bind(client);
+  const wrap = (statement: Database.Statement, text: string): Database.Statement => {
+    const proxy: Database.Statement = new Proxy(statement, {
+      get(target, key, receiver) {
+        const value: unknown = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function') return value;
+        if (key === 'run' || key === 'get' || key === 'all') return (...params: unknown[]) => time(text, () => Reflect.apply(value, target, params));
+        if (key === 'iterate') {
+          // Each step of the iteration is timed (that is where SQLite does the work).
+          return (...params: unknown[]) => {
+            const rows = time(text, () => Reflect.apply(value, target, params) as Iterator<unknown>);
+            const timed: IterableIterator<unknown> = {
+              next: () => time(text, () => rows.next()),
+              return: (v?: unknown) => rows.return?.(v) ?? { done: true, value: v },
+              [Symbol.iterator]: () => timed,
+            };
+            return timed;
+          };
+        }
+        if (key === 'raw' || key === 'pluck' || key === 'expand' || key === 'safeIntegers') {
+          return (...params: unknown[]) => {
+            Reflect.apply(value, target, params);
+            return proxy;
+          };
+        }
+        return value.bind(target);
+      },
+    });
+    return proxy;
+  };
+  client.prepare = ((text: string) => wrap(originalPrepare(text), text)) as typeof client.prepare;
+  client.exec = ((text: string) => time(text, () => originalExec(text))) as typeof client.exec;
+
+  const principal = principalOf(seeded);
+  const { id } = createCampaign(ctx, principal, campaignRequest(seeded.buildId, 'bench phases'));
+  byStatement.clear();
+  const rollback = new Error('rollback');
+  let startMs = 0;
+  const before = memoryMiB();
+  try {
+    client.transaction(() => {
+      const s = performance.now();
+      startCampaign(ctx, principal, id);
+      startMs = performance.now() - s;
+      throw rollback;
+    })();
+  } catch (err) {
+    if (err !== rollback) throw err;
+  }
+  const after = memoryMiB();
+  client.prepare = originalPrepare;
+  client.exec = originalExec;
+
+  // assignStages alone, on the same snapshot the start took.
+  const campaign = findCampaign(ctx.db, id);
+  const build = findBuild(ctx.db, seeded.buildId);
+  if (!campaign || !build) throw new Error('the phases campaign is gone');
+  const snapshot = snapshotCohort(ctx.db, toFilter(JSON.parse(campaign.cohort) as { model: string }), build.version);
+  const s = performance.now();
+  assignStages(id, snapshot.deviceIds, STAGES);
+  const assignMs = performance.now() - s;
+  closeContext(ctx);
+
+  const statements = [...byStatement.entries()]
+    .map(([text, { calls, ms }]) => ({ sql: text.replace(/\s+/g, ' ').slice(0, 160), calls, seconds: round(ms / 1000, 3) }))
+    .sort((a, b) => b.seconds - a.seconds);
+  const sqlMs = [...byStatement.values()].reduce((sum, e) => sum + e.ms, 0);
+  return {
+    startSeconds: round(startMs / 1000, 2),
+    sqlSeconds: round(sqlMs / 1000, 2),
+    javascriptSeconds: round((startMs - sqlMs) / 1000, 2),
+    assignStagesSeconds: round(assignMs / 1000, 2),
+    memoryMiB: { before, after },
+    statements: statements.filter((e) => e.seconds >= 0.01),
+  };
+}
+
+// --- the run (parent) ----------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'fota-bench-campaign-'));
+  process.on('exit', () => {
+    child?.kill('SIGKILL');
+    if (args.keep) console.error(`bench:campaign: kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+  const ctx = await openContext(work);
+  const now = Date.now();
+  const seeded = seedBuild(ctx, now);
+  progress(`inserting ${DEVICES} devices`);
+  const i0 = performance.now();
+  insertDevices(ctx.db.$client, DEVICES, now);
+  const insertSeconds = (performance.now() - i0) / 1000;
+  const setupMemory = memoryMiB();
+  closeContext(ctx);
+
+  const phased = args.phases ? await runChild<Awaited<ReturnType<typeof phases>>>('phases', work, seeded) : undefined;
+  const nodeArgs = (args['child-node-args'] ?? '').split(/\s+/).filter(Boolean);
+  const start = await runChild<Awaited<ReturnType<typeof measureStart>>>('start', work, seeded, nodeArgs);
+  const after = await runChild<Awaited<ReturnType<typeof measureAfter>>>('after', work, seeded, [], start.campaignId);
+
+  const startPeakRssMiB = start.memoryMiB.afterStart.hwm;
+  const { lookup } = after;
+  const { startSeconds } = start;
+  console.log(
+    JSON.stringify(
+      {
+        benchmark: 'campaign',
+        cores: availableParallelism(),
+        loadavg1: round(loadavg()[0] ?? 0, 2),
+        devices: DEVICES,
+        stages: STAGES,
+        insertSeconds: round(insertSeconds, 2),
+        setupRssMiB: setupMemory,
+        createSeconds: start.createSeconds,
+        startSeconds,
+        startCpuSeconds: start.startCpuSeconds,
+        startPeakRssMiB,
+        started: start.started,
+        stageSizes: start.stageSizes,
+        startMemoryMiB: start.memoryMiB,
+        lookup: after.lookup,
+        activeDeploymentOf: after.activeDeploymentOf,
+        evaluateStage1Ms: after.evaluateStage1Ms,
+        scheduleLastStageSeconds: after.scheduleLastStage.seconds,
+        scheduleLastStage: after.scheduleLastStage,
+        stageCountsLastStageMs: after.stageCountsLastStageMs,
+        viewSeconds: after.viewSeconds,
+        summariesSeconds: after.summariesSeconds,
+        afterMemoryMiB: after.memoryMiB,
+        ...(phased ? { phases: phased } : {}),
+        goals: {
+          startUnder15s: startSeconds < GOALS.startSeconds,
+          lookupP99Under1ms: lookup.scheduled.p99Ms < GOALS.lookupP99Ms && lookup.pending.p99Ms < GOALS.lookupP99Ms,
+          memoryUnder1GiB: startPeakRssMiB < GOALS.memoryMiB,
+        },
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+async function childMain(mode: string, work: string): Promise<void> {
+  const result = mode === 'phases' ? await phases(work) : mode === 'start' ? await measureStart(work) : await measureAfter(work, args.campaign ?? '');
+  await new Promise<void>((resolve, reject) => process.send?.(result, (err: Error | null) => (err ? reject(err) : resolve())));
+  // The open IPC channel would keep this process alive.
+  process.removeListener('disconnect', orphaned);
+  process.disconnect();
+}
+
+/** The parent gone (killed), the child has nothing to report to. */
+function orphaned(): void {
+  process.exit(1);
+}
+
+if (args.child) {
+  process.once('disconnect', orphaned);
+  childMain(args.child, args.work ?? '').catch((err: unknown) => {
+    console.error(err);
+    // Exit now: the open IPC channel would keep a failed child (and its parent) waiting.
+    process.exit(1);
+  });
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
