@@ -30,6 +30,7 @@ const envSchema = z.object({
   FOTA_NOTIFY_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
   FOTA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   FOTA_CAMPAIGN_TICK_MS: positiveInt.default(5_000),
+  FOTA_CAMPAIGN_EVALUATE_MS: z.coerce.number().int().min(0).default(1_000),
   FOTA_RETRY_BACKOFF_SECONDS: z.coerce.number().min(0).default(60),
   FOTA_NOTIFY_PER_SECOND: positiveInt.default(50),
   FOTA_DEPLOYMENT_TIMEOUT_MINUTES: z.coerce.number().positive().default(120),
@@ -77,6 +78,8 @@ export interface Config {
   campaigns: {
     /** How often the engine checks timeouts, soak times and dynamic cohorts. */
     tickMs: number;
+    /** Device results of one campaign are evaluated at most this often (0: after each). */
+    evaluateEveryMs: number;
     /** First wait after a transient failure before the device is commanded again; doubles per attempt. */
     retryBackoffMs: number;
     /** Package 0 notifications sent per second when a stage starts. */
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     campaigns: {
       tickMs: e.FOTA_CAMPAIGN_TICK_MS,
+      evaluateEveryMs: e.FOTA_CAMPAIGN_EVALUATE_MS,
       retryBackoffMs: e.FOTA_RETRY_BACKOFF_SECONDS * 1000,
       notifyPerSecond: e.FOTA_NOTIFY_PER_SECOND,
       defaultTimeoutMs: e.FOTA_DEPLOYMENT_TIMEOUT_MINUTES * 60_000,

@@ -38,7 +38,9 @@ export interface BuildBody {
 /** Starts a server for the current test file; it stops after the file's tests. */
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const dir = tempDirFor('server', afterAll);
-  const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', ...overrides });
+  const defaults = loadConfig({});
+  // Campaigns evaluate after every device result, so tests can check each step.
+  const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...overrides });
   const clock = new TestClock();
   const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock });
   afterAll(() => server.close());

@@ -261,7 +261,7 @@ export function failuresByStage(db: Db, campaignId: string, stage?: number): Arr
 }
 
 export function bytesServedOf(db: Db, campaignId: string): number {
-  return (prepared(db, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ?').pluck().get(campaignId) as number) ?? 0;
+  return (prepared(db, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ? AND bytes_served > 0').pluck().get(campaignId) as number) ?? 0;
 }
 
 /** Deployments of running or paused campaigns that went silent past their campaign's timeout. */

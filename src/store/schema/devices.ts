@@ -1,5 +1,6 @@
 // Devices and their deployments. The DM and FUMO issues extend these; the package
 // pipeline already reads the fleet census (which versions devices of a model run).
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { builds, packages } from './builds.ts';
 
@@ -136,5 +137,7 @@ export const deployments = sqliteTable(
     index('deployments_state').on(t.state),
     // Counting a stage's deployments by state reads this index only.
     index('deployments_campaign_stage_state').on(t.campaignId, t.stage, t.state),
+    // A campaign's bytes served are summed over the deployments that served any.
+    index('deployments_campaign_bytes').on(t.campaignId, t.bytesServed).where(sql`${t.bytesServed} > 0`),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX `deployments_campaign_bytes` ON `deployments` (`campaign_id`,`bytes_served`) WHERE "deployments"."bytes_served" > 0;
