@@ -148,15 +148,8 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       const line = progressLine(view);
       if (line !== last) say(line);
       last = line;
-      const t = view.totals;
-      const unfinished = t.pending + t.scheduled + t.commanded + t.downloading + t.installing;
-      if (view.state !== 'running' || (unfinished === 0 && view.state === 'running')) {
-        if (view.state === 'completed' && unfinished > 0 && performance.now() < deadline) {
-          await sleep(1000);
-          continue;
-        }
-        break;
-      }
+      // A campaign completes once its last stage has every result; paused or aborted ends the run too.
+      if (view.state !== 'running') break;
       if (performance.now() > deadline) {
         say(`giving up after ${DEADLINE_MS / 60_000} minutes`);
         break;
