@@ -4,9 +4,7 @@
 // to HTTP statuses on pages.
 import { randomBytes } from 'node:crypto';
 import type { Context as HonoContext } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Context } from '../context.ts';
-import type { ErrorCode } from '../errors.ts';
 
 /**
  * A state-changing request must carry an Origin header naming this server: the origin the
@@ -50,14 +48,5 @@ export function securityHeaders(c: HonoContext, nonce: string): void {
   c.header('vary', 'cookie, x-fragment');
 }
 
-export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
-  VALIDATION: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  TOO_LARGE: 413,
-  INTEGRITY: 422,
-  INSUFFICIENT_MEMORY: 503,
-  IO: 500,
-};
+/** The same statuses as the API gives for each error code. */
+export { statusOf } from '../api/http-errors.ts';
