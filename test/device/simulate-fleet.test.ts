@@ -166,13 +166,15 @@ describe('fota simulate: the fleet', () => {
     }
   });
 
-  it('refuses a Package 0 for a device it does not simulate, and one that is not a Package 0', async () => {
+  it('refuses a Package 0 for a device it does not simulate, one that is not a Package 0, and an oversized one', async () => {
     const fleet = await fleetOf(1, { idPrefix: 'wh-' });
     try {
       const base = fleet.webhookUrl ?? '';
       const package0 = buildNotification({ serverId: 'fota', serverPassword: '', nonce: new Uint8Array(16), sessionId: 7, uiMode: 1 });
       expect((await fetch(`${base}/notify/nobody`, { method: 'POST', body: package0 })).status).toBe(404);
       expect((await fetch(`${base}/notify/wh-0001`, { method: 'POST', body: new Uint8Array(3) })).status).toBe(400);
+      expect((await fetch(`${base}/notify/wh-0001`, { method: 'POST', body: new Uint8Array(64 * 1024) })).status).toBe(413);
+      expect((await fetch(`${base}/notify/..%2F..%2Fetc`, { method: 'POST', body: package0 })).status).toBe(404);
       expect((await fetch(`${base}/notify/wh-0001`)).status).toBe(405);
       expect(fleet.counts().notifications).toBe(0);
     } finally {
