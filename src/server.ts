@@ -17,7 +17,8 @@ import { mountDm } from './dm/routes.ts';
 import { mountDownloads } from './download/routes.ts';
 import { mountConsole } from './web/routes.tsx';
 
-const JSON_BODY_LIMIT = 64 * 1024;
+// A cohort of 10,000 explicit device ids (up to 128 characters each) is the largest body.
+const JSON_BODY_LIMIT = 2 * 1024 * 1024;
 
 export function createApp(ctx: Context): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();

@@ -75,6 +75,9 @@ export const cohortPreviewQuerySchema = z.object({
   buildId: z.string().min(1).max(64).optional(),
 });
 
+/** The same as a JSON body, for cohorts of many device ids (a URL holds about 16 KiB). */
+export const cohortPreviewBodySchema = cohortSchema.extend({ buildId: z.string().min(1).max(64).optional() });
+
 export const cohortPreviewSchema = z.object({
   devices: z.number(),
   byVersion: z.record(z.string(), z.number()),

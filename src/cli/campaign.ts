@@ -227,7 +227,7 @@ async function create(args: string[], io: Output): Promise<number> {
   const client = clientFrom(values);
 
   if (values['dry-run']) {
-    const result = await callServer(client, 'GET', `/api/v1/cohorts/preview?${previewQuery({ ...cohort, buildId })}`, cohortPreviewSchema);
+    const result = await callServer(client, 'POST', '/api/v1/cohorts/preview', cohortPreviewSchema, { json: { ...cohort, buildId } });
     io.out(describePreview(result));
     io.err('dry run: nothing was created\n');
     return ExitCode.Ok;
@@ -257,8 +257,7 @@ async function preview(args: string[], io: Output): Promise<number> {
   if (values.build === undefined && values.model === undefined) throw new UsageError('give --build BLD or --model M (the cohort is of one model)');
   const cohort = await cohortFrom(values);
   const client = clientFrom(values);
-  const query = previewQuery({ ...cohort, ...optional('buildId', values.build) });
-  const result = await callServer(client, 'GET', `/api/v1/cohorts/preview?${query}`, cohortPreviewSchema);
+  const result = await callServer(client, 'POST', '/api/v1/cohorts/preview', cohortPreviewSchema, { json: { ...cohort, ...optional('buildId', values.build) } });
   io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : describePreview(result));
   return ExitCode.Ok;
 }
@@ -486,20 +485,6 @@ function lookup(value: unknown, path: string[]): unknown {
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-// The preview takes its cohort in the query string, and Node's HTTP server refuses
-// request heads over 16 KiB (431): say so instead of passing on a bare 431.
-const MAX_PREVIEW_QUERY = 12_000;
-
-function previewQuery(cohort: { model?: string; versions?: string[]; tags?: string[]; deviceIds?: string[]; buildId?: string }): string {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(cohort)) if (value !== undefined) query.set(key, Array.isArray(value) ? value.join(',') : value);
-  const text = query.toString();
-  if (text.length > MAX_PREVIEW_QUERY) {
-    throw new UsageError(`the cohort is too long to preview (${cohort.deviceIds?.length ?? 0} device ids; the preview takes them in the URL, which holds about ${MAX_PREVIEW_QUERY.toLocaleString('en-US')} characters); preview by --model, --versions and --tags instead`);
-  }
-  return text;
 }
 
 function actionPath(id: string, name: Action): string {

@@ -115,6 +115,16 @@ describe('cohorts and creation', () => {
     expect(await res.json()).toEqual({ devices: 5, byVersion: { '1.0': 3, '2.0': 2 }, alreadyCurrent: 2, inOtherCampaigns: [] });
   });
 
+  it('previews a cohort of thousands of device ids from a JSON body', async () => {
+    const [one] = await fleet(1, '1.0', 'preview-ids');
+    const deviceIds = [one?.id ?? '', ...Array.from({ length: 4999 }, (_, i) => `no-such-device-${i}`)];
+    const res = await post('/api/v1/cohorts/preview', { model: MODEL, deviceIds });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ devices: 1, byVersion: { '1.0': 1 } });
+    const bad = await post('/api/v1/cohorts/preview', { model: MODEL, deviceIds: ['../etc/passwd'] });
+    expect(bad.status).toBe(400);
+  });
+
   it.each([
     ['stages that do not increase', { stages: [{ percent: 50 }, { percent: 10 }, { percent: 100 }] }, 'must increase'],
     ['a last stage short of 100', { stages: [{ percent: 10 }, { percent: 50 }] }, 'last stage must reach 100'],

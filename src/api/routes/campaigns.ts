@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { previewCohort } from '../../campaigns/cohort.ts';
 import { createCampaign } from '../../campaigns/create.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../../campaigns/operator.ts';
-import { campaignSummarySchema, campaignViewSchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, operatorActionSchema } from '../../campaigns/schemas.ts';
+import { campaignSummarySchema, campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, operatorActionSchema } from '../../campaigns/schemas.ts';
 import { startCampaign } from '../../campaigns/start.ts';
 import { campaignSummaries, campaignView } from '../../campaigns/view.ts';
 import type { Context } from '../../context.ts';
@@ -22,6 +22,15 @@ export const previewCohortSpec = defineRoute({
   roles: ['operator'],
   summary: 'How many devices a cohort filter matches, by firmware version, and which are in other campaigns',
   query: cohortPreviewQuerySchema,
+  responses: { 200: { description: 'the preview', schema: cohortPreviewSchema } },
+});
+
+export const previewCohortBodySpec = defineRoute({
+  method: 'post',
+  path: '/api/v1/cohorts/preview',
+  roles: ['operator'],
+  summary: 'The cohort preview with the filter as a JSON body (for up to 10,000 device ids)',
+  body: cohortPreviewBodySchema,
   responses: { 200: { description: 'the preview', schema: cohortPreviewSchema } },
 });
 
@@ -70,6 +79,10 @@ export const abortCampaignSpec = actionSpec('abort', 'Cancel every deployment no
 export const campaignRoutes: RouteModule = (r) => {
   r(previewCohortSpec, (c, ctx) => {
     const query = parseInput(cohortPreviewQuerySchema, c.req.query(), 'query');
+    return c.json(previewCohort(ctx, query));
+  });
+  r(previewCohortBodySpec, async (c, ctx) => {
+    const query = parseInput(cohortPreviewBodySchema, await c.req.json().catch(() => undefined), 'body');
     return c.json(previewCohort(ctx, query));
   });
   r(createCampaignSpec, async (c, ctx) => {
