@@ -29,6 +29,9 @@ import { type CountedState, decideStage, emptyCounts, type NextStep, nextStep, t
 /** Who the engine's own actions are recorded as. */
 export const ENGINE_ACTOR = 'campaign-engine';
 
+/** Deployments a stage schedules per transaction (about 0.4 s of work on this machine). */
+export const SCHEDULE_CHUNK = 20_000;
+
 export function stageCounts(ctx: Context, campaignId: string, stage: number): StageCounts {
   const counts = emptyCounts();
   for (const row of countsByStage(ctx.db, campaignId, stage)) if (row.state in counts) counts[row.state as CountedState] = row.n;
@@ -59,6 +62,8 @@ function evaluateIn(ctx: Context, campaignId: string, now: number): void {
   for (let guard = 0; guard <= stages.length; guard++) {
     const stage = stages[campaign.currentStage];
     if (!stage || stage.state !== 'running') return;
+    // The rest of a big stage, a chunk per evaluation (the server's loop fills faster).
+    scheduleStage(ctx.db, campaignId, stage.index, now, Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK);
     const decision = decideStage(
       {
         index: stage.index,
@@ -127,11 +132,11 @@ export function takeStep(ctx: Context, campaign: CampaignRow, stages: StageRow[]
 
 /** A stage's pending deployments become scheduled and its devices are queued for Package 0. */
 export function beginStage(ctx: Context, campaign: CampaignRow, stage: StageRow, now: number, actor: string): void {
-  const scheduled = scheduleStage(ctx.db, campaign.id, stage.index, now, Boolean(ctx.config.dm.notifyWebhook));
+  const scheduled = scheduleStage(ctx.db, campaign.id, stage.index, now, Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK);
   updateStage(ctx.db, campaign.id, stage.index, { state: 'running', startedAt: now });
   stage.state = 'running';
   stage.startedAt = now;
-  recordAudit(ctx.db, { actor, action: 'campaign.stage.start', subject: campaign.id, details: { stage: stage.index + 1, percent: stage.percent, scheduled } }, now);
+  recordAudit(ctx.db, { actor, action: 'campaign.stage.start', subject: campaign.id, details: { stage: stage.index + 1, percent: stage.percent, size: stage.size, scheduledAtOnce: scheduled } }, now);
   ctx.log.info({ campaignId: campaign.id, stage: stage.index + 1, scheduled }, 'campaign stage started');
 }
 
@@ -161,6 +166,20 @@ export function tickCampaigns(ctx: Context): void {
   } catch (err) {
     ctx.log.error({ err }, 'campaign tick failed');
   }
+}
+
+/**
+ * One more chunk of each running campaign's started stage; returns how many deployments
+ * were scheduled (0: every started stage is fully scheduled).
+ */
+export function scheduleNextChunks(ctx: Context): number {
+  let scheduled = 0;
+  for (const campaign of campaignsIn(ctx.db, ['running'])) {
+    const stage = stagesOf(ctx.db, campaign.id)[campaign.currentStage];
+    if (stage?.state !== 'running') continue;
+    scheduled += ctx.db.transaction(() => scheduleStage(ctx.db, campaign.id, stage.index, ctx.clock.now(), Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK), IMMEDIATE);
+  }
+  return scheduled;
 }
 
 /** The build a campaign delivers (its version is the target). */

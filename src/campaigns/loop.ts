@@ -2,7 +2,7 @@
 // Package 0 sender, which drains the queue at the configured rate once a second, and the
 // spacing of evaluations after device results.
 import type { Context } from '../context.ts';
-import { evaluateCampaign, tickCampaigns } from './engine.ts';
+import { evaluateCampaign, scheduleNextChunks, tickCampaigns } from './engine.ts';
 import { sendQueuedNotifications } from './notifications.ts';
 
 export interface CampaignLoop {
@@ -13,6 +13,15 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   const evaluations = spacedEvaluations(ctx, ctx.config.campaigns.evaluateEveryMs);
   spacing.set(ctx, evaluations.request);
   const tick = setInterval(() => tickCampaigns(ctx), ctx.config.campaigns.tickMs);
+  // A big stage is scheduled a chunk at a time; between chunks DM sessions and API calls run.
+  const fill = setInterval(() => {
+    try {
+      scheduleNextChunks(ctx);
+    } catch (err) {
+      ctx.log.error({ err }, 'scheduling a stage failed');
+    }
+  }, 200);
+  fill.unref();
   let sending: Promise<unknown> = Promise.resolve();
   let busy = false;
   const notify = setInterval(() => {
@@ -31,6 +40,7 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
       spacing.delete(ctx);
       evaluations.stop();
       clearInterval(tick);
+      clearInterval(fill);
       clearInterval(notify);
       await sending;
     },

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tickCampaigns } from '../../src/campaigns/engine.ts';
+import { scheduleStage } from '../../src/store/queries/campaigns.ts';
 import { sendQueuedNotifications } from '../../src/campaigns/notifications.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
@@ -362,6 +363,22 @@ describe('operator controls', () => {
     expect(v.cohortSize).toBe(3);
     expect(v.stages[0]).toMatchObject({ size: 3, counts: { scheduled: 3 } });
     expect(await poll(late as Device)).toBe(true);
+  });
+});
+
+describe('big stages', () => {
+  it('schedules a stage a chunk at a time, queuing Package 0 for each chunk once', async () => {
+    await fleet(25, '1.0', 'chunks');
+    const id = await create('chunks', { stages: [{ percent: 100, requiresApproval: true }] });
+    await act(id, 'start');
+    const queued = () => (server.ctx.db.$client.prepare('SELECT count(DISTINCT device_id) AS devices, count(*) AS n FROM notification_queue WHERE campaign_id = ?').get(id) as { devices: number; n: number });
+    const chunk = () => server.ctx.db.transaction(() => scheduleStage(server.ctx.db, id, 0, server.clock.now(), true, 10));
+    expect([chunk(), chunk(), chunk(), chunk()]).toEqual([10, 10, 5, 0]);
+    expect((await view(id)).stages[0]?.counts).toMatchObject({ pending: 0, scheduled: 25 });
+    expect(queued()).toEqual({ devices: 25, n: 25 });
+    // Aborting drops what is still queued for the campaign.
+    await act(id, 'abort');
+    expect(queued()).toEqual({ devices: 0, n: 0 });
   });
 });
 

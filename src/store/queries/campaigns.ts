@@ -211,23 +211,28 @@ export function insertCampaignDeployments(db: Db, input: CampaignDeployments): n
 }
 
 /**
- * A stage starts: its pending deployments become scheduled (with a history entry each),
- * and the devices that can be woken get a Package 0 queued. Returns how many were scheduled.
+ * Up to `limit` pending deployments of a started stage become scheduled (with a history
+ * entry each), and those of devices that can be woken get a Package 0 queued. Returns how
+ * many were scheduled. A stage of half a million devices is scheduled a chunk at a time, so
+ * no single transaction holds the database (and the server's event loop) for seconds.
  */
-export function scheduleStage(db: Db, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean): number {
+export function scheduleStage(db: Db, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): number {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'scheduled', cause: `stage ${stage + 1} started` });
-  const scheduled = prepared(
+  const deviceIds = prepared(
     db,
     `UPDATE deployments SET state = 'scheduled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
-     WHERE campaign_id = ? AND stage = ? AND state = 'pending'`,
-  ).run(entry, now, campaignId, stage).changes;
+     WHERE rowid IN (SELECT rowid FROM deployments WHERE campaign_id = ? AND stage = ? AND state = 'pending' LIMIT ?)
+     RETURNING device_id`,
+  )
+    .pluck()
+    .all(entry, now, campaignId, stage, limit) as string[];
+  if (deviceIds.length === 0) return 0;
   prepared(
     db,
     `INSERT INTO notification_queue (device_id, campaign_id, enqueued_at)
-     SELECT dp.device_id, dp.campaign_id, ? FROM deployments dp JOIN devices d ON d.id = dp.device_id
-     WHERE dp.campaign_id = ? AND dp.stage = ? AND dp.state = 'scheduled' AND (? OR d.webhook_url IS NOT NULL)`,
-  ).run(now, campaignId, stage, notifyEveryDevice ? 1 : 0);
-  return scheduled;
+     SELECT d.id, ?, ? FROM json_each(?) j JOIN devices d ON d.id = j.value WHERE ? OR d.webhook_url IS NOT NULL`,
+  ).run(campaignId, now, JSON.stringify(deviceIds), notifyEveryDevice ? 1 : 0);
+  return deviceIds.length;
 }
 
 /** Pending and scheduled deployments of the campaign become canceled; returns how many. */
