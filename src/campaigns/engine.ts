@@ -7,7 +7,6 @@ import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { transition } from '../deployments/deployments.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { findBuild } from '../store/queries/builds.ts';
 import {
   type CampaignRow,
   campaignsIn,
@@ -180,9 +179,4 @@ export function scheduleNextChunks(ctx: Context): number {
     scheduled += ctx.db.transaction(() => scheduleStage(ctx.db, campaign.id, stage.index, ctx.clock.now(), Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK), IMMEDIATE);
   }
   return scheduled;
-}
-
-/** The build a campaign delivers (its version is the target). */
-export function targetOf(ctx: Context, campaign: CampaignRow) {
-  return findBuild(ctx.db, campaign.buildId);
 }

@@ -17,7 +17,7 @@ import pino from 'pino';
 import type { CampaignView } from '../campaigns/schemas.ts';
 import { loadConfig } from '../config.ts';
 import { fetchManufacturerKeys } from '../device/simulate/api.ts';
-import { type Fault, FAULT_RESULT, parseFaults } from '../device/simulate/faults.ts';
+import { FAULT_RESULT, parseFaults } from '../device/simulate/faults.ts';
 import { Fleet } from '../device/simulate/fleet.ts';
 import { startServer, type RunningServer } from '../start.ts';
 import { createToken } from '../tokens/tokens.ts';
@@ -120,7 +120,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
         }),
       ),
     );
-    const expected = expectation(fleets, faults);
+    const expected = expectation(fleets);
     say(`faults injected: ${faults.map((f) => `${f.kind} ${(f.share * 100).toFixed(0)}%`).join(', ')}; expected to fail: ${JSON.stringify(expected.failuresByCode)}`);
     for (const fleet of fleets) fleet.start();
 
@@ -198,7 +198,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
 }
 
 /** How many devices each failing fault should take down, from the fleets' own fault assignment. */
-function expectation(fleets: Fleet[], faults: Fault[]): Expectation {
+function expectation(fleets: Fleet[]): Expectation {
   const failuresByCode: Record<string, number> = {};
   let devices = 0;
   for (const fleet of fleets) {
@@ -209,7 +209,6 @@ function expectation(fleets: Fleet[], faults: Fault[]): Expectation {
       if (code !== undefined) failuresByCode[String(code)] = (failuresByCode[String(code)] ?? 0) + 1;
     }
   }
-  void faults;
   return { devices, failuresByCode };
 }
 
