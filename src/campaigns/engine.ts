@@ -23,10 +23,8 @@ import {
 } from '../store/queries/campaigns.ts';
 import { findDeployment } from '../store/queries/deployments.ts';
 import { joinLateDevices } from './join.ts';
-import { type CountedState, decideStage, emptyCounts, type NextStep, nextStep, type StageCounts } from './policy.ts';
+import { type CountedState, decideStage, emptyCounts, ENGINE_ACTOR, type NextStep, nextStep, type StageCounts } from './policy.ts';
 
-/** Who the engine's own actions are recorded as. */
-export const ENGINE_ACTOR = 'campaign-engine';
 
 /** Deployments a stage schedules per transaction (about 0.4 s of work on this machine). */
 export const SCHEDULE_CHUNK = 20_000;

@@ -12,8 +12,8 @@ import { type CampaignRow, lateJoiners, stagesOf, updateCampaign, updateStage } 
 import { insertDeployment } from '../store/queries/deployments.ts';
 import { toFilter } from './cohort.ts';
 import { stageOfLateJoiner } from './assign.ts';
+import { ENGINE_ACTOR } from './policy.ts';
 import type { Cohort } from './schemas.ts';
-import { ENGINE_ACTOR } from './engine.ts';
 
 /** Devices taken in per scan; the rest join at the next one. */
 const JOIN_BATCH = 1000;

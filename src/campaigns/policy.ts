@@ -3,6 +3,9 @@
 // start; and what follows a finished stage. No I/O here: engine.ts applies the decisions,
 // and every edge is checked by table tests.
 
+/** Who the engine's own decisions are recorded as. */
+export const ENGINE_ACTOR = 'campaign-engine';
+
 export const DEPLOYMENT_STATES = ['pending', 'scheduled', 'commanded', 'downloading', 'installing', 'succeeded', 'failed', 'canceled'] as const;
 export type CountedState = (typeof DEPLOYMENT_STATES)[number];
 export type StageCounts = Record<CountedState, number>;
