@@ -52,6 +52,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import type { FleetCounts, FleetSummary } from '../src/device/simulate/fleet.ts';
 import { processTree, rssKiB } from './proc.ts';
 
 const { values: args } = parseArgs({
@@ -244,23 +245,8 @@ function nextBuild(image: Buffer, seed: string): Buffer {
 
 // --- the simulator -------------------------------------------------------------------------
 
-interface FleetLine {
-  type: 'progress' | 'summary';
-  elapsedSeconds: number;
-  devices: number;
-  states: Record<string, number>;
-  byVersion: Record<string, number>;
-  failuresByCode: Record<string, number>;
-  sessions: number;
-  jobs: number;
-  notifications: number;
-  errors: number;
-  bytesDownloaded: number;
-  reached?: boolean;
-  faults?: Record<string, { devices: number; expectedResult: number | null; byVersion: Record<string, number>; failuresByCode: Record<string, number> }>;
-  patches?: { applied: number; reused: number };
-  errorSamples?: string[];
-}
+/** One JSON line of `fota simulate`: progress counts, or the final summary. */
+type FleetLine = FleetCounts & Partial<Omit<FleetSummary, keyof FleetCounts>> & { type: 'progress' | 'summary' };
 
 class Simulator {
   readonly child: ChildProcess;
