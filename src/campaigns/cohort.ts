@@ -3,7 +3,7 @@
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { findBuild } from '../store/queries/builds.ts';
-import { type CohortFilter, cohortByVersion, cohortInOtherCampaigns } from '../store/queries/campaigns.ts';
+import { type CampaignRow, type CohortFilter, cohortByVersion, cohortInOtherCampaigns } from '../store/queries/campaigns.ts';
 import type { Cohort, CohortPreview } from './schemas.ts';
 
 export function previewCohort(ctx: Context, query: Cohort & { buildId?: string }): CohortPreview {
@@ -20,6 +20,11 @@ export function previewCohort(ctx: Context, query: Cohort & { buildId?: string }
     ...(build ? { alreadyCurrent: byVersion[build.version] ?? 0 } : {}),
     inOtherCampaigns: cohortInOtherCampaigns(ctx.db, filter),
   };
+}
+
+/** A campaign's stored cohort (its model always set at creation). */
+export function cohortOf(campaign: Pick<CampaignRow, 'cohort'>): Cohort & { model: string } {
+  return JSON.parse(campaign.cohort) as Cohort & { model: string };
 }
 
 export function toFilter(cohort: Cohort & { model: string }): CohortFilter {

@@ -10,10 +10,9 @@ import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { type CampaignRow, lateJoiners, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import { insertDeployment } from '../store/queries/deployments.ts';
-import { toFilter } from './cohort.ts';
+import { cohortOf, toFilter } from './cohort.ts';
 import { stageOfLateJoiner } from './assign.ts';
 import { ENGINE_ACTOR } from './policy.ts';
-import type { Cohort } from './schemas.ts';
 
 /** Devices taken in per scan; the rest join at the next one. */
 const JOIN_BATCH = 1000;
@@ -25,8 +24,7 @@ export function joinLateDevices(ctx: Context, campaign: CampaignRow, now: number
     updateCampaign(tx, campaign.id, { joinScanAt: now });
     const build = findBuild(tx, campaign.buildId);
     if (!build) return 0;
-    const cohort = JSON.parse(campaign.cohort) as Cohort & { model: string };
-    const joiners = lateJoiners(ctx.db, campaign.id, toFilter(cohort), build.version, JOIN_BATCH);
+    const joiners = lateJoiners(ctx.db, campaign.id, toFilter(cohortOf(campaign)), build.version, JOIN_BATCH);
     if (joiners.length === 0) return 0;
     const stages = stagesOf(tx, campaign.id);
     const percents = stages.map((s) => s.percent);

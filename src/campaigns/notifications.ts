@@ -7,13 +7,13 @@ import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { notifyDevice } from '../devices/notify.ts';
 import { campaignsIn, takeNotifications } from '../store/queries/campaigns.ts';
-import { isWithinWindow, type MaintenanceWindow } from './window.ts';
+import { isWithinWindow, windowOf } from './window.ts';
 
 /** Sends up to `budget` queued notifications; returns how many were taken off the queue. */
 export async function sendQueuedNotifications(ctx: Context, budget: number): Promise<number> {
   const now = ctx.clock.now();
   const open = campaignsIn(ctx.db, ['running'])
-    .filter((c) => isWithinWindow(c.window ? (JSON.parse(c.window) as MaintenanceWindow) : null, now))
+    .filter((c) => isWithinWindow(windowOf(c.window), now))
     .map((c) => c.id);
   const deviceIds = ctx.db.transaction(() => takeNotifications(ctx.db, open, Math.floor(budget)), IMMEDIATE);
   await Promise.all(

@@ -12,10 +12,9 @@ import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { cohortInOtherCampaigns, findCampaign, insertCampaignDeployments, snapshotCohort, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import { assignStages } from './assign.ts';
-import { toFilter } from './cohort.ts';
+import { cohortOf, toFilter } from './cohort.ts';
 import { evaluateCampaign, takeStep } from './engine.ts';
 import { firstStep } from './policy.ts';
-import type { Cohort } from './schemas.ts';
 
 export interface StartResult {
   deployments: number;
@@ -35,7 +34,7 @@ export function startCampaign(ctx: Context, principal: Principal, id: string, re
     const packages = packagesOf(tx, build.id);
     const full = packages.find((p) => p.kind === 'full');
     if (!full) throw new AppError('CONFLICT', `build ${build.id} has no full package to fall back on`);
-    const filter = toFilter(JSON.parse(campaign.cohort) as Cohort & { model: string });
+    const filter = toFilter(cohortOf(campaign));
     const [conflict] = cohortInOtherCampaigns(ctx.db, filter, id);
     if (conflict) {
       throw new AppError('CONFLICT', `${conflict.devices} device(s) of this cohort are in campaign ${conflict.campaignId}, which is still running or paused; a device is in one campaign at a time`, {

@@ -5,8 +5,9 @@ import { AppError } from '../errors.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { bytesServedOf, type CampaignRow, countsByStage, failuresByStage, findCampaign, listCampaigns, stagesOf } from '../store/queries/campaigns.ts';
 import { type CountedState, DEPLOYMENT_STATES, emptyCounts, type StageCounts } from './policy.ts';
-import type { CampaignSummary, CampaignView, Cohort, StageView } from './schemas.ts';
-import type { MaintenanceWindow } from './window.ts';
+import type { CampaignSummary, CampaignView, StageView } from './schemas.ts';
+import { cohortOf } from './cohort.ts';
+import { windowOf } from './window.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -52,7 +53,7 @@ export function campaignView(ctx: Context, id: string): CampaignView {
   return {
     ...summaryFields(ctx, campaign),
     ...(campaign.pauseKind ? { pauseKind: campaign.pauseKind as 'operator' | 'failures' | 'below-success' } : {}),
-    cohort: JSON.parse(campaign.cohort) as Cohort,
+    cohort: cohortOf(campaign),
     successThreshold: campaign.successThreshold,
     failureThreshold: campaign.failureThreshold,
     minSample: campaign.minSample,
@@ -60,7 +61,7 @@ export function campaignView(ctx: Context, id: string): CampaignView {
     timeoutMinutes: campaign.timeoutMs / 60_000,
     fourEyes: campaign.fourEyes,
     dynamic: campaign.dynamic,
-    maintenanceWindow: campaign.window ? (JSON.parse(campaign.window) as MaintenanceWindow) : null,
+    maintenanceWindow: windowOf(campaign.window),
     alreadyCurrent: campaign.alreadyCurrent,
     busy: campaign.busy,
     createdBy: campaign.createdByName,

@@ -46,6 +46,11 @@ export function localTime(timeZone: string, now: number): { day: Weekday; minute
   return { day, minute: Number(get('hour')) * 60 + Number(get('minute')) };
 }
 
+/** A campaign's stored window (JSON, or null for "any time"). */
+export function windowOf(stored: string | null): MaintenanceWindow | null {
+  return stored ? (JSON.parse(stored) as MaintenanceWindow) : null;
+}
+
 export function isWithinWindow(window: MaintenanceWindow | null, now: number): boolean {
   if (!window) return true;
   const { day, minute } = localTime(window.timeZone, now);

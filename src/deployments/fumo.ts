@@ -10,7 +10,7 @@ import type { Tx } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
-import { isWithinWindow, type MaintenanceWindow } from '../campaigns/window.ts';
+import { isWithinWindow, windowOf } from '../campaigns/window.ts';
 import { transition } from './deployments.ts';
 import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy.ts';
 
@@ -52,7 +52,7 @@ export function planFumo(ctx: Context, deviceId: string, serverUrl: string, now:
 function campaignLetsCommand(ctx: Context, campaignId: string, now: number): boolean {
   const campaign = findCampaign(ctx.db, campaignId);
   if (!campaign || campaign.state !== 'running') return false;
-  return isWithinWindow(campaign.window ? (JSON.parse(campaign.window) as MaintenanceWindow) : null, now);
+  return isWithinWindow(windowOf(campaign.window), now);
 }
 
 /** The wait before retry `attempt + 1` after a transient failure: doubles per attempt. */
