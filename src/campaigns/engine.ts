@@ -59,8 +59,6 @@ function evaluateIn(ctx: Context, campaignId: string, now: number): void {
   for (let guard = 0; guard <= stages.length; guard++) {
     const stage = stages[campaign.currentStage];
     if (!stage || stage.state !== 'running') return;
-    // The rest of a big stage, a chunk per evaluation (the server's loop fills faster).
-    scheduleStage(ctx.db, campaignId, stage.index, now, Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK);
     const decision = decideStage(
       {
         index: stage.index,
