@@ -2,12 +2,11 @@
 // cohort snapshot, a stage's start, counts by state, timeouts, the Package 0 queue. These
 // touch up to millions of rows, so they are plain SQL on the better-sqlite3 connection,
 // prepared once per connection and run inside the caller's transaction.
-import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db.ts';
 import { campaigns, campaignStages } from '../schema/index.ts';
 import type { Tx } from './audit.ts';
-import { preparedPer } from './prepared.ts';
+import { preparedPer, preparedSql } from './prepared.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type StageRow = typeof campaignStages.$inferSelect;
@@ -60,15 +59,6 @@ export function updateStage(tx: Tx, campaignId: string, index: number, changes: 
 // ---------------------------------------------------------------------------------------
 // Raw statements
 
-const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-function prepared(db: Db, text: string): Database.Statement {
-  let cache = statements.get(db.$client);
-  if (!cache) statements.set(db.$client, (cache = new Map()));
-  let statement = cache.get(text);
-  if (!statement) cache.set(text, (statement = db.$client.prepare(text)));
-  return statement;
-}
 
 /** The cohort as a WHERE clause over `devices d`, with its parameters. */
 function cohortWhere(filter: CohortFilter): { where: string; params: unknown[] } {
@@ -218,7 +208,7 @@ export function insertCampaignDeployments(db: Db, input: CampaignDeployments): n
  */
 export function scheduleStage(db: Db, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): number {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'scheduled', cause: `stage ${stage + 1} started` });
-  const deviceIds = prepared(
+  const deviceIds = preparedSql(
     db,
     `UPDATE deployments SET state = 'scheduled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
      WHERE rowid IN (SELECT rowid FROM deployments WHERE campaign_id = ? AND stage = ? AND state = 'pending' LIMIT ?)
@@ -227,7 +217,7 @@ export function scheduleStage(db: Db, campaignId: string, stage: number, now: nu
     .pluck()
     .all(entry, now, campaignId, stage, limit) as string[];
   if (deviceIds.length === 0) return 0;
-  prepared(
+  preparedSql(
     db,
     `INSERT INTO notification_queue (device_id, campaign_id, enqueued_at)
      SELECT d.id, ?, ? FROM json_each(?) j JOIN devices d ON d.id = j.value WHERE ? OR d.webhook_url IS NOT NULL`,
@@ -238,27 +228,27 @@ export function scheduleStage(db: Db, campaignId: string, stage: number, now: nu
 /** Pending and scheduled deployments of the campaign become canceled; returns how many. */
 export function cancelUnstarted(db: Db, campaignId: string, now: number, cause: string): number {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
-  const canceled = prepared(
+  const canceled = preparedSql(
     db,
     `UPDATE deployments SET state = 'canceled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
      WHERE campaign_id = ? AND state IN ('pending', 'scheduled')`,
   ).run(entry, now, campaignId).changes;
-  prepared(db, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
+  preparedSql(db, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
   return canceled;
 }
 
 /** Deployments of each stage by state. */
 export function countsByStage(db: Db, campaignId: string, stage?: number): Array<{ stage: number; state: string; n: number }> {
   return stage === undefined
-    ? (prepared(db, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? GROUP BY stage, state').all(campaignId) as Array<{ stage: number; state: string; n: number }>)
-    : (prepared(db, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? AND stage = ? GROUP BY state').all(campaignId, stage) as Array<{ stage: number; state: string; n: number }>);
+    ? (preparedSql(db, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? GROUP BY stage, state').all(campaignId) as Array<{ stage: number; state: string; n: number }>)
+    : (preparedSql(db, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? AND stage = ? GROUP BY state').all(campaignId, stage) as Array<{ stage: number; state: string; n: number }>);
 }
 
 /** Failed deployments by stage and result code; a null code is a timeout. */
 export function failuresByStage(db: Db, campaignId: string, stage?: number): Array<{ stage: number; code: number | null; n: number }> {
   const where = stage === undefined ? '' : ' AND stage = ?';
   const params = stage === undefined ? [campaignId] : [campaignId, stage];
-  return prepared(db, `SELECT stage, result_code AS code, count(*) AS n FROM deployments WHERE campaign_id = ? AND state = 'failed'${where} GROUP BY stage, result_code ORDER BY n DESC`).all(...params) as Array<{
+  return preparedSql(db, `SELECT stage, result_code AS code, count(*) AS n FROM deployments WHERE campaign_id = ? AND state = 'failed'${where} GROUP BY stage, result_code ORDER BY n DESC`).all(...params) as Array<{
     stage: number;
     code: number | null;
     n: number;
@@ -266,12 +256,12 @@ export function failuresByStage(db: Db, campaignId: string, stage?: number): Arr
 }
 
 export function bytesServedOf(db: Db, campaignId: string): number {
-  return (prepared(db, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ? AND bytes_served > 0').pluck().get(campaignId) as number) ?? 0;
+  return (preparedSql(db, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ? AND bytes_served > 0').pluck().get(campaignId) as number) ?? 0;
 }
 
 /** Deployments of running or paused campaigns that went silent past their campaign's timeout. */
 export function timedOutDeployments(db: Db, now: number): Array<{ id: string; campaignId: string }> {
-  return prepared(
+  return preparedSql(
     db,
     `SELECT dp.id, dp.campaign_id AS campaignId FROM campaigns c JOIN deployments dp ON dp.campaign_id = c.id
      WHERE c.state IN ('running', 'paused') AND dp.state IN ('commanded', 'downloading', 'installing') AND dp.updated_at < ? - c.timeout_ms`,
@@ -285,13 +275,13 @@ export function takeNotifications(db: Db, campaignIds: string[], limit: number):
     .prepare(`SELECT seq, device_id FROM notification_queue WHERE campaign_id IN (${campaignIds.map(() => '?').join(',')}) ORDER BY seq LIMIT ?`)
     .raw()
     .all(...campaignIds, limit) as Array<[number, string]>;
-  const remove = prepared(db, 'DELETE FROM notification_queue WHERE seq = ?');
+  const remove = preparedSql(db, 'DELETE FROM notification_queue WHERE seq = ?');
   for (const [seq] of rows) remove.run(seq);
   return rows.map(([, deviceId]) => deviceId);
 }
 
 export function dropNotificationsOf(db: Db, campaignId: string): void {
-  prepared(db, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
+  preparedSql(db, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
 }
 
 /**

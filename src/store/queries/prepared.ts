@@ -1,6 +1,8 @@
-// Queries prepared once per database connection (moved here from devices.ts so every
+// Queries prepared once per database connection, drizzle-built or plain SQL, so every
 // queries file can use it): building the SQL in drizzle and compiling it in SQLite on each
 // call cost more than running it.
+import type Database from 'better-sqlite3';
+import type { Db } from '../db.ts';
 import type { Tx } from './audit.ts';
 
 /**
@@ -25,4 +27,15 @@ export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
     }
     return statement;
   };
+}
+
+const sqlStatements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/** Plain SQL (bulk statements drizzle does not build) prepared once per connection. */
+export function preparedSql(db: Db, text: string): Database.Statement {
+  let cache = sqlStatements.get(db.$client);
+  if (!cache) sqlStatements.set(db.$client, (cache = new Map()));
+  let statement = cache.get(text);
+  if (!statement) cache.set(text, (statement = db.$client.prepare(text)));
+  return statement;
 }
