@@ -1,6 +1,6 @@
-// Queries prepared once per database connection, drizzle-built or plain SQL, so every
-// queries file can use it): building the SQL in drizzle and compiling it in SQLite on each
-// call cost more than running it.
+// Queries prepared once per database connection, drizzle-built or plain SQL, for every
+// queries file: building the SQL in drizzle and compiling it in SQLite on each call cost
+// more than running it.
 import type Database from 'better-sqlite3';
 import type { Db } from '../db.ts';
 import type { Tx } from './audit.ts';
