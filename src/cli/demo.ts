@@ -14,13 +14,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import type { CampaignView } from '../campaigns/schemas.ts';
+import { z } from 'zod';
+import { type BuildView, buildViewSchema } from '../builds/schemas.ts';
+import { type CampaignView, campaignViewSchema } from '../campaigns/schemas.ts';
 import { loadConfig } from '../config.ts';
 import { fetchManufacturerKeys } from '../device/simulate/api.ts';
 import { FAULT_RESULT, parseFaults } from '../device/simulate/faults.ts';
 import { Fleet } from '../device/simulate/fleet.ts';
 import { startServer, type RunningServer } from '../start.ts';
+import { AppError } from '../errors.ts';
 import { createToken } from '../tokens/tokens.ts';
+import { callServer, type Client } from './client.ts';
 import { type Expectation, mismatches } from './demo-outcome.ts';
 import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 
@@ -81,15 +85,17 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       operator: createToken(server.ctx, 'demo', { role: 'operator', name: 'Olivia (operator)' }).token,
       approver: createToken(server.ctx, 'demo', { role: 'operator', name: 'Arjun (approver)' }).token,
     };
-    const api = client(server.url);
+    const as = (token: string): Client => ({ server: server.url, token });
+    const idSchema = z.object({ id: z.string() });
 
     // 1. The manufacturer publishes three builds; each becomes signed packages.
-    const builds: Record<string, { id: string; packages: Array<{ kind: string; fromVersion: string | null; size: number }> }> = {};
+    const builds: Record<string, BuildView> = {};
     for (const version of VERSIONS) {
       const file = fixtures[version];
-      const { id } = await api.upload(`/api/v1/builds?model=${MODEL}&version=${version}`, file, tokens.manufacturer);
-      say(`uploaded esbuild ${version} (${mib((await stat(file)).size)}) as build ${id}; packaging...`);
-      builds[version] = await api.waitReady(id, tokens.manufacturer);
+      const { size } = await stat(file);
+      const { id } = await callServer(as(tokens.manufacturer), 'POST', `/api/v1/builds?model=${MODEL}&version=${version}`, idSchema, { stream: createReadStream(file), size, contentType: 'application/octet-stream' });
+      say(`uploaded esbuild ${version} (${mib(size)}) as build ${id}; packaging...`);
+      builds[version] = await waitReady(as(tokens.manufacturer), id);
       for (const p of builds[version]?.packages ?? []) say(`  package ${p.kind}${p.fromVersion ? ` from ${p.fromVersion}` : ''}: ${mib(p.size)}`);
     }
     const target = builds['0.25.0'];
@@ -127,7 +133,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     for (const fleet of fleets) fleet.start();
 
     // 3. The operator's campaign; a second operator approves the first stage.
-    const { id: campaignId } = await api.post<{ id: string }>('/api/v1/campaigns', tokens.operator, {
+    const campaign = {
       name: 'esbuild 0.25.0 rollout',
       buildId: target.id,
       cohort: { tags: ['demo'] },
@@ -136,10 +142,13 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       failureThreshold: 0.25,
       minSample: 30,
       fourEyes: true,
-    });
-    let view = await api.post<CampaignView>(`/api/v1/campaigns/${campaignId}/start`, tokens.operator, {});
+    };
+    const { id: campaignId } = await callServer(as(tokens.operator), 'POST', '/api/v1/campaigns', idSchema, { json: campaign });
+    const act = (action: string, token: string, reason?: string) =>
+      callServer(as(token), 'POST', `/api/v1/campaigns/${campaignId}/${action}`, campaignViewSchema, { json: reason ? { reason } : {} });
+    let view: CampaignView = await act('start', tokens.operator);
     say(`campaign ${campaignId} started: stages of ${view.stages.map((s) => s.size).join(' / ')} devices; stage 1 awaits approval`);
-    view = await api.post<CampaignView>(`/api/v1/campaigns/${campaignId}/approve`, tokens.approver, { reason: 'release notes checked' });
+    view = await act('approve', tokens.approver, 'release notes checked');
     say('stage 1 approved by Arjun (approver); devices are woken by Package 0');
 
     // 4. Follow the campaign until every deployment has a result.
@@ -147,7 +156,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     let last = '';
     let resumes = 0;
     for (;;) {
-      view = await api.get<CampaignView>(`/api/v1/campaigns/${campaignId}`, tokens.operator);
+      view = await callServer(as(tokens.operator), 'GET', `/api/v1/campaigns/${campaignId}`, campaignViewSchema);
       const line = progressLine(view);
       if (line !== last) say(line);
       last = line;
@@ -157,7 +166,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       if (view.state === 'paused' && onlyInjected(view, expected) && resumes < view.stages.length * 2) {
         resumes += 1;
         say(`paused: ${view.pausedReason}; every failure is an injected fault, so Olivia (operator) resumes`);
-        view = await api.post<CampaignView>(`/api/v1/campaigns/${campaignId}/resume`, tokens.operator, { reason: 'the failures are the faults the demo injected' });
+        view = await act('resume', tokens.operator, 'the failures are the faults the demo injected');
         continue;
       }
       // A campaign completes once its last stage has every result; paused or aborted ends the run too.
@@ -258,25 +267,12 @@ async function ensureFixtures(say: (line: string) => void): Promise<Record<(type
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
 
-/** The few API calls the demo makes, as any client would make them over HTTP. */
-function client(base: string) {
-  const call = async <T>(method: string, path: string, token: string, body?: RequestInit['body'], type = 'application/json'): Promise<T> => {
-    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': type } : {}) }, ...(body ? { body, duplex: 'half' } : {}) } as RequestInit);
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
-  return {
-    get: <T>(path: string, token: string) => call<T>('GET', path, token),
-    post: <T>(path: string, token: string, body: unknown) => call<T>('POST', path, token, JSON.stringify(body)),
-    upload: (path: string, file: string, token: string) => call<{ id: string }>('POST', path, token, createReadStream(file) as unknown as RequestInit['body'], 'application/octet-stream'),
-    async waitReady(id: string, token: string) {
-      for (;;) {
-        const build = await call<{ id: string; status: string; failureReason: string | null; packages: Array<{ kind: string; fromVersion: string | null; size: number }> }>('GET', `/api/v1/builds/${id}`, token);
-        if (build.status === 'ready') return build;
-        if (build.status === 'failed') throw new Error(`build ${id} failed: ${build.failureReason}`);
-        await sleep(250);
-      }
-    },
-  };
+/** Polls a build until its packages are ready (a failed build stops the demo). */
+async function waitReady(client: Client, id: string): Promise<BuildView> {
+  for (;;) {
+    const build = await callServer(client, 'GET', `/api/v1/builds/${id}`, buildViewSchema);
+    if (build.status === 'ready') return build;
+    if (build.status === 'failed') throw new AppError('CONFLICT', `build ${id} failed: ${build.failureReason}`);
+    await sleep(250);
+  }
 }
