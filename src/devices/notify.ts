@@ -3,11 +3,10 @@
 // Notifier. A device that is not reached updates when it next polls.
 import { randomInt } from 'node:crypto';
 import type { Context } from '../context.ts';
-import { decodeNonce, encodeNonce, newNonce } from '../dm/auth.ts';
+import { decodeNonce } from '../dm/auth.ts';
 import { buildNotification, notificationSessionId } from '../dm/notification.ts';
 import type { NotifyResult } from '../dm/notifier.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { updateDevice } from '../store/queries/devices.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import { deviceRow, serverPassword } from './devices.ts';
 
@@ -15,21 +14,20 @@ export type NotifyOutcome = NotifyResult & { sessionId: string };
 
 export async function notifyDevice(ctx: Context, actor: Principal | 'system', deviceId: string, uiMode: 0 | 1 | 2 | 3 = 1): Promise<NotifyOutcome> {
   const device = deviceRow(ctx, deviceId);
-  // Without a nonce from the device yet, start one; the device's next Chal replaces it.
-  const nonce = device.serverNonce ?? encodeNonce(newNonce());
+  // Without a nonce from the device yet, the empty one: what a device that never gave the
+  // server a nonce checks with (libdmclient does). A nonce invented here would be stored
+  // and then sign the server's Cred in the next session, which the device must refuse.
+  const nonce = device.serverNonce === null ? new Uint8Array(0) : decodeNonce(device.serverNonce);
   const sessionId = randomInt(1, 0x10000);
   const message = buildNotification({
     serverId: ctx.config.dm.serverId,
     serverPassword: serverPassword(ctx, device) ?? '',
-    nonce: decodeNonce(nonce),
+    nonce,
     sessionId,
     uiMode,
   });
   const result = await ctx.notifier.notify({ deviceId, ...(device.webhookUrl ? { webhookUrl: device.webhookUrl } : {}) }, message);
   const now = ctx.clock.now();
-  ctx.db.transaction((tx) => {
-    if (!device.serverNonce) updateDevice(tx, deviceId, { serverNonce: nonce });
-    recordAudit(tx, { actor: actor === 'system' ? 'system' : actor.tokenId, action: 'device.notify', subject: deviceId, details: { ...result, sessionId: notificationSessionId(sessionId) } }, now);
-  });
+  ctx.db.transaction((tx) => recordAudit(tx, { actor: actor === 'system' ? 'system' : actor.tokenId, action: 'device.notify', subject: deviceId, details: { ...result, sessionId: notificationSessionId(sessionId) } }, now));
   return { ...result, sessionId: notificationSessionId(sessionId) };
 }
