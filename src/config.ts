@@ -26,6 +26,9 @@ const envSchema = z.object({
   FOTA_DM_SERVER_ID: z.string().min(1).max(255).default('fota'),
   FOTA_DM_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
   FOTA_DM_SESSION_IDLE_SECONDS: positiveInt.default(300),
+  FOTA_DM_AUTH_MAX_FAILURES: positiveInt.default(10),
+  FOTA_DM_AUTH_LOCKOUT_SECONDS: positiveInt.default(300),
+  FOTA_DM_ADDRESS_MAX_FAILURES: z.coerce.number().int().min(0).default(100),
   FOTA_INVENTORY_MAX_AGE_SECONDS: positiveInt.default(24 * 3600),
   FOTA_NOTIFY_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
   FOTA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -69,6 +72,14 @@ export interface Config {
     /** Largest DM message the server reads; larger ones get HTTP 413. */
     maxMessageBytes: number;
     sessionIdleMs: number;
+    /** Online guessing: consecutive failed authentications lock a device, many from one address lock the address. */
+    auth: {
+      /** Failed authentications in a row (no success between) that lock a device for `lockoutMs`. */
+      maxFailures: number;
+      lockoutMs: number;
+      /** Failed authentications from one address within `lockoutMs` that lock it for as long; 0: no address limit. */
+      addressMaxFailures: number;
+    };
     /** DevDetail values older than this are read again at the next session. */
     inventoryMaxAgeMs: number;
     notifyWebhook?: string;
@@ -123,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       serverId: e.FOTA_DM_SERVER_ID,
       maxMessageBytes: e.FOTA_DM_MAX_MESSAGE_BYTES,
       sessionIdleMs: e.FOTA_DM_SESSION_IDLE_SECONDS * 1000,
+      auth: { maxFailures: e.FOTA_DM_AUTH_MAX_FAILURES, lockoutMs: e.FOTA_DM_AUTH_LOCKOUT_SECONDS * 1000, addressMaxFailures: e.FOTA_DM_ADDRESS_MAX_FAILURES },
       inventoryMaxAgeMs: e.FOTA_INVENTORY_MAX_AGE_SECONDS * 1000,
       ...(e.FOTA_NOTIFY_WEBHOOK ? { notifyWebhook: e.FOTA_NOTIFY_WEBHOOK } : {}),
       ...(e.FOTA_PUBLIC_URL ? { publicUrl: e.FOTA_PUBLIC_URL.replace(/\/$/, '') } : {}),

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { startCampaignLoop } from './campaigns/loop.ts';
 import type { Config } from './config.ts';
 import { type Clock, closeContext, type Context, createContext } from './context.ts';
-import { endIdleSessions } from './dm/session/expire.ts';
+import { sweepDmSessions } from './dm/session/expire.ts';
 import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
 import { createApp } from './server.ts';
 import { bootstrapAdmin } from './tokens/tokens.ts';
@@ -26,7 +26,14 @@ export async function startServer(config: Config, options: { host?: string; log?
   const adminToken = bootstrapAdmin(ctx);
   const runner = new JobRunner(ctx, options.runner);
   runner.start();
-  const sweeper = setInterval(() => endIdleSessions(ctx), 30_000);
+  const sweeper = setInterval(() => {
+    try {
+      sweepDmSessions(ctx);
+    } catch (err) {
+      // A busy database now is no reason to stop the server; the next sweep tries again.
+      ctx.log.error({ err }, 'DM session sweep failed');
+    }
+  }, 30_000);
   sweeper.unref();
   const campaigns = startCampaignLoop(ctx);
   const host = options.host ?? '0.0.0.0';

@@ -15,8 +15,16 @@ describe('configuration', () => {
     [{ FOTA_MASTER_KEY: 'short' }, /FOTA_MASTER_KEY must be 32 bytes/],
     [{ FOTA_ADMIN_TOKEN: 'weak' }, /FOTA_ADMIN_TOKEN must be at least 16/],
     [{ FOTA_S3_ENDPOINT: 'http://127.0.0.1:9000' }, /set all four or none/],
+    [{ FOTA_DM_AUTH_MAX_FAILURES: '0' }, /FOTA_DM_AUTH_MAX_FAILURES/],
+    [{ FOTA_DM_AUTH_LOCKOUT_SECONDS: 'forever' }, /FOTA_DM_AUTH_LOCKOUT_SECONDS/],
+    [{ FOTA_DM_ADDRESS_MAX_FAILURES: '-1' }, /FOTA_DM_ADDRESS_MAX_FAILURES/],
   ])('names the variable when %j is wrong', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('throttles DM authentication by default, and takes 0 to turn the address limit off', () => {
+    expect(loadConfig({}).dm.auth).toEqual({ maxFailures: 10, lockoutMs: 300_000, addressMaxFailures: 100 });
+    expect(loadConfig({ FOTA_DM_AUTH_MAX_FAILURES: '3', FOTA_DM_AUTH_LOCKOUT_SECONDS: '60', FOTA_DM_ADDRESS_MAX_FAILURES: '0' }).dm.auth).toEqual({ maxFailures: 3, lockoutMs: 60_000, addressMaxFailures: 0 });
   });
 
   it('takes S3 settings and a hex master key', () => {

@@ -33,5 +33,53 @@ export function createMetrics(ctx: Context): Metrics {
       this.set({ kind: 'budget' }, ctx.pool.memoryBudgetBytes);
     },
   });
+  dmMetrics(ctx, registry);
   return { registry, requests, duration };
+}
+
+/**
+ * What the DM endpoint refused without doing the work: failed authentications, lockouts,
+ * and messages refused for an oversized header, an unknown device or a lock. The counts
+ * live in the context's DmGuard (the DM code does not know Prometheus); they are read at
+ * each scrape.
+ */
+function dmMetrics(ctx: Context, registry: Registry): void {
+  const counters = ctx.dmGuard.counters;
+  new Counter({
+    name: 'fota_dm_auth_failures_total',
+    help: 'DM messages whose credentials were wrong',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(counters.authFailures);
+    },
+  });
+  new Counter({
+    name: 'fota_dm_auth_lockouts_total',
+    help: 'Devices and addresses locked after repeated failed DM authentications',
+    labelNames: ['scope'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [scope, n] of Object.entries(counters.lockouts)) this.inc({ scope }, n);
+    },
+  });
+  new Counter({
+    name: 'fota_dm_messages_refused_total',
+    help: 'DM messages refused before authentication, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(counters.refused)) this.inc({ reason }, n);
+    },
+  });
+  new Gauge({
+    name: 'fota_dm_locked_addresses',
+    help: 'Client addresses whose DM credentials are not checked at the moment (this process)',
+    registers: [registry],
+    collect() {
+      this.set(ctx.dmGuard.lockedAddresses(ctx.clock.now()));
+    },
+  });
 }

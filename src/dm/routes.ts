@@ -1,6 +1,7 @@
 // POST /dm: the OMA DM endpoint. Reads the body within the size limit, hands it to the
 // session handler, and answers in the request's encoding. Devices authenticate inside
 // SyncML (digest, basic or HMAC), not with API tokens.
+import { IncomingMessage } from 'node:http';
 import type { Hono } from 'hono';
 import type { ApiEnv } from '../api/auth.ts';
 import type { Context } from '../context.ts';
@@ -26,9 +27,20 @@ export function mountDm(app: Hono<ApiEnv>, ctx: Context): void {
       ...(url.searchParams.get('s') ? { token: url.searchParams.get('s') ?? '' } : {}),
       ...(c.req.header('x-syncml-hmac') ? { hmacHeader: c.req.header('x-syncml-hmac') ?? '' } : {}),
       serverUrl: ctx.config.dm.publicUrl ? `${ctx.config.dm.publicUrl}/dm` : `${url.origin}/dm`,
+      address: peerAddress(c.env),
     });
-    return c.body(response.body as Uint8Array<ArrayBuffer>, response.status as 200, { 'content-type': response.contentType });
+    return c.body(response.body as Uint8Array<ArrayBuffer>, response.status as 200, { ...response.headers, 'content-type': response.contentType });
   });
+}
+
+/**
+ * The TCP peer's address, as @hono/node-server exposes it (`env.incoming`). Behind a
+ * proxy this is the proxy (README: set FOTA_DM_ADDRESS_MAX_FAILURES=0 there); without a
+ * Node server (app.request in tests) there is none.
+ */
+function peerAddress(env: unknown): string {
+  if (typeof env !== 'object' || env === null || !('incoming' in env) || !(env.incoming instanceof IncomingMessage)) return 'unknown';
+  return env.incoming.socket.remoteAddress ?? 'unknown';
 }
 
 /** The whole body, or undefined once it passes `limit` bytes (reading stops there). */

@@ -168,15 +168,17 @@ describe.each(encodings)('a client-initiated session in $name', ({ contentType, 
       [1, 1, 'Alert', 407],
       [1, 2, 'Replace', 407],
     ]);
-    expect(r1.header.respUri).toMatch(new RegExp(`^${server.url}/dm\\?`));
+    // An unauthenticated message gets no session: nothing is stored, no token handed out.
+    expect(r1.header.respUri).toBeUndefined();
 
-    // 2. Cred over that nonce, at the RespURI: 212 with the next nonce, then Gets of DevDetail.
+    // 2. Cred over that nonce: 212 with the next nonce and the session's RespURI, then Gets of DevDetail.
     expect(requestHasCred(second)).toBe(true);
-    expect(second?.request.url).toBe(r1.header.respUri);
+    expect(second?.request.url).toBe(`${server.url}/dm`);
     expect(second?.request.xml).toContain(`<Data>${md5Cred(device.username, device.password, nonce1)}</Data>`);
     const r2 = replyOf(second);
     expect(r2.header.msgId).toBe(2);
     expect(r2.headerStatus).toMatchObject({ msgRef: 2, code: 212 });
+    expect(r2.header.respUri).toMatch(new RegExp(`^${server.url}/dm\\?s=dms_[A-Za-z0-9_-]{24}$`));
     const nonce2 = r2.headerStatus?.chal?.nextNonce;
     expect(nonce2).toBeDefined();
     expect(nonce2).not.toBe(r1.headerStatus?.chal?.nextNonce);
@@ -192,8 +194,9 @@ describe.each(encodings)('a client-initiated session in $name', ({ contentType, 
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).not.toContain(0);
 
-    // 3. The client's Results: the server ends with Statuses and Final only.
+    // 3. The client's Results, at the RespURI with no Cred: the server ends with Statuses and Final only.
     expect(requestHasCred(third)).toBe(false);
+    expect(third?.request.url).toBe(r2.header.respUri);
     expect(third?.request.xml).toContain('<Results>');
     const r3 = replyOf(third);
     expect(r3.header.msgId).toBe(3);
@@ -649,5 +652,33 @@ describe('Package 0', () => {
     expect(session.end).toBe('completed');
     expect(session.exchanges[0]?.request.xml).toContain('<Data>1200</Data>');
     expect(replyOf(session.exchanges[0]).header.sessionId).toBe(outcome.sessionId);
+  });
+
+  it('wakes a device that never gave the server a nonce with the empty nonce, and keeps none it made up', async () => {
+    const received: Buffer[] = [];
+    const hook = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        received.push(Buffer.concat(parts));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => hook.close(() => resolve())));
+    const serverPassword = 'server-secret-2';
+    const device = await registerDevice({ serverPassword, webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/push` });
+
+    const res = await server.api(`/api/v1/devices/${encodeURIComponent(device.id)}/notify`, { method: 'POST', token: server.tokens.operator });
+    expect(res.status).toBe(200);
+    const p0 = parsePackage0(received[0] ?? Buffer.alloc(0));
+    expect(package0DigestOk(p0, serverPassword, new Uint8Array(0))).toBe(true);
+    expect(sql('select server_nonce from devices where id = ?', device.id)).toEqual([{ server_nonce: null }]);
+
+    // The first session: the server's Cred is over the nonce the device holds, the empty one
+    // (a nonce invented for Package 0 would make the device refuse the server).
+    const outcome = await clientFor(device, { serverPassword, serverId: 'fota' }).session({ alert: '1200' });
+    const firstCred = outcome.exchanges.map((e) => e.response.reply?.header.cred).find((c) => c !== undefined);
+    expect(firstCred?.data).toBe(md5Cred('fota', serverPassword, new Uint8Array(0)));
   });
 });

@@ -341,6 +341,12 @@ export const XML_TYPE = 'application/vnd.syncml.dm+xml';
 export const WBXML_TYPE = 'application/vnd.syncml.dm+wbxml';
 const AUTH_MD5 = 'syncml:auth-md5';
 const AUTH_BASIC = 'syncml:auth-basic';
+const AUTH_MAC = 'syncml:auth-mac';
+
+/** The x-syncml-hmac header value for a body (PROTOCOL.md "HMAC"). */
+export function hmacHeaderValue(name: string, password: string, nonce: Uint8Array, body: Uint8Array): string {
+  return `algorithm=MD5, username="${name}", mac=${b64(macBytes(name, password, nonce, body))}`;
+}
 
 export interface DmClientOptions {
   /** The server's DM URL (POST /dm). */
@@ -348,7 +354,8 @@ export interface DmClientOptions {
   devId: string;
   username: string;
   password: string;
-  authType?: 'md5' | 'basic';
+  /** hmac: no Cred; every message carries x-syncml-hmac over its bytes once a nonce is known. */
+  authType?: 'md5' | 'basic' | 'hmac';
   encoding?: 'xml' | 'wbxml';
   /** Sent as is; defaults to the DM type of the encoding. */
   contentType?: string;
@@ -358,7 +365,10 @@ export interface DmClientOptions {
   tree?: Record<string, string>;
   /** Status for an Exec on a URI; default 202 under ./FUMO, else 200. */
   execStatus?: (uri: string) => number;
-  /** false: a client that ignores RespURI and always posts to `url` (sessions then match by DevId + SessionID). */
+  /**
+   * false: a client that ignores RespURI and always posts to `url`. Such a client must prove
+   * every message, so it sends a Cred on each (the session is matched by DevId + SessionID).
+   */
   followRespUri?: boolean;
   /** Server credentials this client checks the server's Cred against (server authentication). */
   serverId?: string;
@@ -366,8 +376,8 @@ export interface DmClientOptions {
 }
 
 export interface Exchange {
-  request: { url: string; contentType: string; msgId: number; xml: string; body: Uint8Array };
-  response: { httpStatus: number; contentType: string; body: Uint8Array; xml?: string; reply?: ReplyInfo };
+  request: { url: string; contentType: string; msgId: number; xml: string; body: Uint8Array; headers: Record<string, string> };
+  response: { httpStatus: number; contentType: string; body: Uint8Array; retryAfter?: string | null; xml?: string; reply?: ReplyInfo };
 }
 
 export interface SessionOptions {
@@ -405,7 +415,7 @@ export class DmTestClient {
   clientNonce: Uint8Array | undefined;
   /** The nonce this client issued to the server last: the server's Cred and Package 0 use it. */
   serverNonce: Uint8Array | undefined;
-  authType: 'md5' | 'basic';
+  authType: 'md5' | 'basic' | 'hmac';
   sessionId = '';
   nextMsgId = 1;
   /** Where the next message goes: the server URL, then the last RespURI. */
@@ -444,6 +454,7 @@ export class DmTestClient {
 
   credential(): { type: string; data: string } | undefined {
     const { username, password } = this.options;
+    if (this.authType === 'hmac') return undefined;
     if (this.authType === 'basic') return { type: AUTH_BASIC, data: basicCred(username, password) };
     return this.clientNonce ? { type: AUTH_MD5, data: md5Cred(username, password, this.clientNonce) } : undefined;
   }
@@ -478,15 +489,21 @@ export class DmTestClient {
   }
 
   /** POSTs bytes as they are, to the current URL unless told; no parsing. */
-  async post(body: Uint8Array | string, contentType = this.contentType, url = this.currentUrl): Promise<{ status: number; contentType: string; body: Uint8Array }> {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : Buffer.from(body) });
-    return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: new Uint8Array(await response.arrayBuffer()) };
+  async post(body: Uint8Array | string, contentType = this.contentType, url = this.currentUrl, headers: Record<string, string> = {}): Promise<{ status: number; contentType: string; body: Uint8Array; retryAfter: string | null }> {
+    const response = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body: typeof body === 'string' ? body : Buffer.from(body) });
+    return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: new Uint8Array(await response.arrayBuffer()), retryAfter: response.headers.get('retry-after') };
+  }
+
+  /** The x-syncml-hmac header for these bytes, for an HMAC client that knows a nonce. */
+  hmacHeaders(body: Uint8Array): Record<string, string> {
+    if (this.authType !== 'hmac' || !this.clientNonce) return {};
+    return { 'x-syncml-hmac': hmacHeaderValue(this.options.username, this.options.password, this.clientNonce, body) };
   }
 
   /** Sends one message (XML text, converted to WBXML if this client speaks it) and reads the reply. */
   async send(message: { msgId: number; xml: string }): Promise<Exchange> {
     const body = this.wbxml ? xmlToWbxml(message.xml) : Buffer.from(message.xml, 'utf8');
-    return this.exchange({ url: this.currentUrl, contentType: this.contentType, msgId: message.msgId, xml: message.xml, body });
+    return this.exchange({ url: this.currentUrl, contentType: this.contentType, msgId: message.msgId, xml: message.xml, body, headers: this.hmacHeaders(body) });
   }
 
   /** Sends the last message again, byte for byte (as after a lost reply). */
@@ -497,8 +514,8 @@ export class DmTestClient {
 
   private async exchange(request: Exchange['request']): Promise<Exchange> {
     this.lastRequest = request;
-    const raw = await this.post(request.body, request.contentType, request.url);
-    const response: Exchange['response'] = { httpStatus: raw.status, contentType: raw.contentType, body: raw.body };
+    const raw = await this.post(request.body, request.contentType, request.url, request.headers);
+    const response: Exchange['response'] = { httpStatus: raw.status, contentType: raw.contentType, body: raw.body, retryAfter: raw.retryAfter };
     if (raw.status === 200 && /syncml/i.test(raw.contentType)) {
       response.xml = /wbxml/i.test(raw.contentType) ? wbxmlToXml(raw.body) : Buffer.from(raw.body).toString('utf8');
       response.reply = readReply(response.xml);
@@ -542,13 +559,15 @@ export class DmTestClient {
         toSend = toSend.filter((_p, i) => refused.has(i + 1 + offset));
         cred = this.credential();
         previous = reply;
-        if (!hs.chal || toSend.length === 0 || authTries > 2 || !cred) return { end: 'auth-failed', authenticated, exchanges };
+        const canProve = this.authType === 'hmac' ? this.clientNonce !== undefined : cred !== undefined;
+        if (!hs.chal || toSend.length === 0 || authTries > 2 || !canProve) return { end: 'auth-failed', authenticated, exchanges };
         continue;
       }
       if (hs.code !== 200 && hs.code !== 212) return { end: 'refused', authenticated, exchanges };
       authenticated = true;
-      // 200 = this message only: the next one needs a Cred again (with the new nonce).
-      cred = hs.code === 200 && hs.chal ? this.credential() : undefined;
+      // 200 = this message only: the next one needs a Cred again (with the new nonce). A
+      // client that ignores RespURI proves every message with a Cred.
+      cred = (hs.code === 200 && hs.chal) || this.options.followRespUri === false ? this.credential() : undefined;
 
       if (isClosing(reply)) return { end: 'completed', authenticated, exchanges };
       toSend = this.answer(reply);
@@ -570,10 +589,12 @@ export class DmTestClient {
     return commands;
   }
 
-  private takeChallenge(chal: ChalInfo): void {
+  /** Takes the auth type and nonce of a challenge, as the next message will use them. */
+  takeChallenge(chal: ChalInfo): void {
     const type = chal.type?.toLowerCase();
     if (type === AUTH_BASIC) this.authType = 'basic';
     if (type === AUTH_MD5) this.authType = 'md5';
+    if (type === AUTH_MAC) this.authType = 'hmac';
     if (chal.nextNonce !== undefined) this.clientNonce = Buffer.from(chal.nextNonce, 'base64');
   }
 

@@ -1,70 +1,100 @@
 // Decides whether a device's message is authenticated, and what the header Status and
-// Chal say. Digest (syncml:auth-md5) checks the Cred against the nonce the server issued
-// last; a success issues a new nonce (so a captured Cred cannot be replayed), a failure
-// gets one more challenge with a new nonce, then a plain refusal.
+// Chal say. Pure: the caller stores what the decision says.
+//
+// - A message continues an authenticated session by possession: the RespURI token of that
+//   session, or fresh credentials. DevId and SessionID alone prove nothing.
+// - Digest (syncml:auth-md5) and HMAC check against the nonces the caller accepts (the
+//   device's current one, the challenge of its session, or for a lost reply the nonce
+//   the original message used). A success issues a new current nonce, so a captured Cred
+//   cannot be replayed.
+// - A missing Cred gets 407 with a challenge; a wrong one 401, with one more challenge
+//   in the first two messages of a session and none after (the client stops).
 import { AUTH_BASIC, AUTH_MAC, AUTH_MD5, decodeNonce, encodeNonce, newNonce, verifyCredential, verifyHmac } from '../auth.ts';
 import type { Chal, Cred } from '../codec/message.ts';
 
-export interface AuthInput {
-  authType: 'md5' | 'basic' | 'hmac';
+export type AuthType = 'md5' | 'basic' | 'hmac';
+
+export interface Proof {
+  authType: AuthType;
   credentials: { name: string; password: string };
-  /** The nonce the server issued to the device last (base64), if any. */
-  clientNonce: string | null;
-  authFailures: number;
   cred?: Cred;
   hmacHeader?: string;
   body: Uint8Array;
-  /** True when the session already authenticated (digest/basic: later messages need no Cred). */
-  sessionAuthenticated: boolean;
 }
 
-export interface AuthDecision {
-  ok: boolean;
-  /** Header Status code: 212 authenticated, 200 ok for this message, 401 bad, 407 missing. */
-  status: 200 | 212 | 401 | 407;
-  chal?: Chal;
-  /** What to store on the device row. */
-  clientNonce: string | null;
-  authFailures: number;
+export interface AuthInput extends Proof {
+  /** The message presented the RespURI token of an open session of this device. */
+  provenByToken: boolean;
+  /** Nonces (base64) the message's digest or MAC may use. */
+  nonces: string[];
+  /** The nonce a challenge in the reply carries (base64). */
+  challenge: string;
+  msgId: number;
 }
+
+export type AuthDecision =
+  | {
+      ok: true;
+      /** 212 authenticated for the session; 200 this message (HMAC, or a session continued by its token). */
+      status: 200 | 212;
+      chal?: Chal;
+      /** The device's new current nonce (base64), when the credentials were checked. */
+      nextNonce?: string;
+      /** The nonce the credentials verified with ('' for basic); undefined when the token alone proved the message. */
+      verifiedWith?: string;
+    }
+  | {
+      ok: false;
+      /** 407 credentials missing, 401 wrong. */
+      status: 401 | 407;
+      chal?: Chal;
+      /** The message carried credentials and they were wrong (counts towards a lockout). */
+      failed: boolean;
+    };
 
 const typeName = { md5: AUTH_MD5, basic: AUTH_BASIC, hmac: AUTH_MAC } as const;
 
-function challenge(authType: AuthInput['authType'], nonce: string | undefined): Chal {
+/** Failures in messages after this one get 401 without a new challenge: the client gives up. */
+const LAST_CHALLENGED_MSG = 2;
+
+function challenge(authType: AuthType, nonce: string | undefined): Chal {
   return { meta: { type: typeName[authType], format: 'b64', ...(nonce ? { nextNonce: nonce } : {}) } };
 }
 
-export function authenticate(input: AuthInput): AuthDecision {
-  const nonce = input.clientNonce ? decodeNonce(input.clientNonce) : undefined;
-  const fresh = () => encodeNonce(newNonce());
-
-  if (input.authType === 'hmac') {
-    // HMAC covers every message; a new nonce goes out each time.
-    const next = fresh();
-    if (input.hmacHeader === undefined) return { ok: false, status: 407, chal: challenge('hmac', next), clientNonce: next, authFailures: input.authFailures };
-    if (verifyHmac(input.hmacHeader, input.credentials, nonce, input.body)) return { ok: true, status: 200, chal: challenge('hmac', next), clientNonce: next, authFailures: 0 };
-    return refuse(input, next);
-  }
-
-  if (input.sessionAuthenticated && !input.cred) return { ok: true, status: 200, clientNonce: input.clientNonce, authFailures: 0 };
-  if (!input.cred) {
-    const next = input.authType === 'md5' ? fresh() : input.clientNonce ?? undefined;
-    return { ok: false, status: 407, chal: challenge(input.authType, next), clientNonce: next ?? null, authFailures: input.authFailures };
-  }
-  const type = input.cred.meta.type ?? (input.authType === 'md5' ? AUTH_MD5 : AUTH_BASIC);
-  // A device set up for digest may not fall back to basic: that would send its password in the clear.
-  const accepted = type.toLowerCase() === typeName[input.authType] && verifyCredential({ type, data: input.cred.data }, input.credentials, nonce);
-  if (accepted) {
-    // 212: authenticated for the whole session; the Chal carries the nonce for the next one.
-    const next = input.authType === 'md5' ? fresh() : undefined;
-    return { ok: true, status: 212, ...(next ? { chal: challenge('md5', next) } : {}), clientNonce: next ?? input.clientNonce, authFailures: 0 };
-  }
-  return refuse(input, input.authType === 'md5' ? fresh() : undefined);
+/** Whether the message carries the credentials its device's auth type uses (an HMAC header, or a Cred). */
+export function presentsCredentials(proof: Pick<Proof, 'authType' | 'cred' | 'hmacHeader'>): boolean {
+  return proof.authType === 'hmac' ? proof.hmacHeader !== undefined : proof.cred !== undefined;
 }
 
-/** First failure: 401 with a new challenge. Second in a row: 401 alone, the client stops. */
-function refuse(input: AuthInput, next: string | undefined): AuthDecision {
-  const failures = input.authFailures + 1;
-  if (failures >= 2) return { ok: false, status: 401, clientNonce: next ?? input.clientNonce, authFailures: failures };
-  return { ok: false, status: 401, chal: challenge(input.authType, next), clientNonce: next ?? input.clientNonce, authFailures: failures };
+/**
+ * The nonce among `nonces` the message's credentials verify with ('' for basic, which
+ * uses none); undefined when they do not verify. A digest device may not fall back to
+ * basic: that would send its password in the clear.
+ */
+export function verifiedNonce(proof: Proof, nonces: string[]): string | undefined {
+  if (proof.authType === 'hmac') return nonces.find((n) => verifyHmac(proof.hmacHeader, proof.credentials, decodeNonce(n), proof.body));
+  if (!proof.cred) return undefined;
+  const type = proof.cred.meta.type ?? typeName[proof.authType];
+  if (type.trim().toLowerCase() !== typeName[proof.authType]) return undefined;
+  if (proof.authType === 'basic') return verifyCredential({ type, data: proof.cred.data }, proof.credentials, undefined) ? '' : undefined;
+  return nonces.find((n) => verifyCredential({ type, data: proof.cred?.data ?? '' }, proof.credentials, decodeNonce(n)));
+}
+
+export function authenticate(input: AuthInput): AuthDecision {
+  const nonceOf = (type: AuthType) => (type === 'basic' ? undefined : input.challenge);
+  // HMAC covers every message, token or not; digest and basic once per session.
+  if (input.provenByToken && input.authType !== 'hmac' && !input.cred) return { ok: true, status: 200 };
+  if (!presentsCredentials(input)) {
+    return { ok: false, status: 407, chal: challenge(input.authType, nonceOf(input.authType)), failed: false };
+  }
+  const verifiedWith = verifiedNonce(input, input.nonces);
+  if (verifiedWith !== undefined) {
+    if (input.authType === 'basic') return { ok: true, status: 212, verifiedWith };
+    const next = encodeNonce(newNonce());
+    // 212: authenticated for the whole session, the Chal carries the nonce for the next
+    // one. HMAC: 200, this message only, and a new nonce for the next message.
+    return { ok: true, status: input.authType === 'hmac' ? 200 : 212, chal: challenge(input.authType, next), nextNonce: next, verifiedWith };
+  }
+  const again = input.msgId <= LAST_CHALLENGED_MSG;
+  return { ok: false, status: 401, ...(again ? { chal: challenge(input.authType, nonceOf(input.authType)) } : {}), failed: true };
 }

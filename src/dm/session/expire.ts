@@ -1,8 +1,12 @@
-// Ends DM sessions that went idle past their timeout. Operations they had sent and never
-// got an answer for are failed with 408 (timeout) rather than sent again: a Replace or an
-// Exec may already have run on the device, and the operator decides whether to repeat it.
+// DM housekeeping, run every few seconds by the server: ends sessions that went idle past
+// their timeout, removes the rows (and stored replies) of sessions whose lost-reply
+// window is over, and records the unknown-device messages of the last interval as one
+// audit event. Operations that idle sessions had sent and never got an answer for are
+// failed with 408 (timeout) rather than sent again: a Replace or an Exec may already have
+// run on the device, and the operator decides whether to repeat it.
 import type { Context } from '../../context.ts';
-import { openSessionsIdleSince, updateOperation, updateSession } from '../../store/queries/devices.ts';
+import { recordAudit } from '../../store/queries/audit.ts';
+import { deleteSessionsExpiredBefore, openSessionsIdleSince, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import { awaitingSchema } from './state.ts';
 
 export function endIdleSessions(ctx: Context): number {
@@ -17,4 +21,22 @@ export function endIdleSessions(ctx: Context): number {
     }
     return idle.length;
   });
+}
+
+export interface SweepResult {
+  ended: number;
+  removed: number;
+}
+
+export function sweepDmSessions(ctx: Context): SweepResult {
+  const now = ctx.clock.now();
+  const ended = endIdleSessions(ctx);
+  // Ended and expired rows stay one more idle period, for a look at what just happened.
+  const removed = ctx.db.transaction((tx) => deleteSessionsExpiredBefore(tx, now - ctx.config.dm.sessionIdleMs));
+  const unknown = ctx.dmGuard.takeUnknownDevices();
+  if (unknown) {
+    ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.unknown-devices', subject: 'dm', details: { ...unknown, until: now } }, now));
+    ctx.log.warn({ messages: unknown.messages, devices: unknown.devices, sample: unknown.sample }, 'DM messages from unknown devices refused');
+  }
+  return { ended, removed };
 }

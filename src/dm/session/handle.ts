@@ -11,9 +11,12 @@ import { applyFumo, type FumoPlan, markFumoSent, planFumo } from '../../deployme
 import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession, insertSession, queuedOperations, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../auth.ts';
-import type { Cred, SyncMessage } from '../codec/message.ts';
+import type { Chal, Cred, SyncMessage } from '../codec/message.ts';
 import { decodeMessage, encodeMessage } from '../codec/syncml.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
+import { acceptedNonces, challengeNonce } from './challenge.ts';
+import { headerProblem } from './limits.ts';
+import { lockedUntil, recordAuthFailure } from './lockout.ts';
 import { readClientCommands, statusesForAll } from './client-commands.ts';
 import { buildReply } from './reply.ts';
 import { awaitingSchema, INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
@@ -26,15 +29,19 @@ export interface DmRequest {
   hmacHeader?: string;
   /** This endpoint's URL as devices reach it (SyncHdr Source, base of RespURI). */
   serverUrl: string;
+  /** The client's network address: failed authentications from one address are limited. */
+  address: string;
 }
 
 export interface DmResponse {
   status: number;
   contentType: string;
   body: Uint8Array;
+  headers?: Record<string, string>;
 }
 
 const REFUSED_COMMAND = 215; // "not executed": the message as a whole was refused
+const CHALLENGE_KEY = 'dm-challenge';
 
 export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
   const limits = { maxBytes: ctx.config.dm.maxMessageBytes, maxDepth: 32, maxElements: 20_000 };
@@ -45,16 +52,22 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
     if (err instanceof AppError) return plain(err.code === 'TOO_LARGE' ? 413 : 400, `cannot read the SyncML message: ${err.message}`);
     throw err;
   }
+  const h = message.header;
+  const problem = headerProblem(h);
+  if (problem) {
+    ctx.dmGuard.refused('bad-header');
+    return plain(400, `SyncHdr refused: ${problem}`);
+  }
   const encode = (m: SyncMessage) => encodeMessage(m, request.contentType);
   const respond = (m: SyncMessage, bytes = encode(m)): DmResponse => ({ status: 200, contentType: request.contentType, body: bytes });
-  const h = message.header;
   const now = ctx.clock.now();
   const log = ctx.log.child({ devId: h.source, sessionId: h.sessionId, msgId: h.msgId });
 
-  // A reply that refuses the whole message: header Status and the same answer for every command.
-  const refuse = (headerStatus: number, commandStatus: number, msgId = 1) =>
+  // A reply that refuses the whole message: header Status (with a challenge, for
+  // authentication) and the same answer for every command.
+  const refuse = (headerStatus: number, commandStatus: number, msgId = h.msgId, chal?: Chal) =>
     respond(
-      buildReply({ received: h, headerStatus, statuses: statusesForAll(h, message.commands, commandStatus), commands: [], askForMore: false, msgId, serverUrl: request.serverUrl, ownMaxMsgSize: ctx.config.dm.maxMessageBytes, encode }).message,
+      buildReply({ received: h, headerStatus, ...(chal ? { chal } : {}), statuses: statusesForAll(h, message.commands, commandStatus), commands: [], askForMore: false, msgId, serverUrl: request.serverUrl, ownMaxMsgSize: ctx.config.dm.maxMessageBytes, encode }).message,
     );
 
   if (h.verDTD !== '1.2') return refuse(505, REFUSED_COMMAND); // DTD version not supported
@@ -62,57 +75,73 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
 
   const device = findDevice(ctx.db, h.source);
   if (!device) {
-    // Refused and recorded; no session state for a device nobody registered.
-    ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.unknown-device', subject: h.source.slice(0, 200), details: { sessionId: h.sessionId } }, now));
-    log.warn('DM message from an unknown device refused');
+    // Refused from memory: counted, and summed up in one audit event per sweep.
+    ctx.dmGuard.unknownDevice(h.source, now);
+    log.debug('DM message from an unknown device refused');
     return refuse(403, 403);
   }
 
-  // The session: by RespURI token, else by (device, SessionID) for clients that ignore RespURI.
-  let session: DmSessionRow | undefined = request.token ? findSession(ctx.db, request.token) : findOpenSession(ctx.db, device.id, h.sessionId);
-  if (request.token && (!session || session.deviceId !== device.id || session.sessionId !== h.sessionId)) return refuse(404, REFUSED_COMMAND);
+  // Possession continues a session: the RespURI token of this device's session. Without
+  // it, the session this SessionID names is only a candidate until credentials prove the
+  // message is the device's; DevId and SessionID alone reach nothing of it.
+  const tokenSession = request.token === undefined ? undefined : findSession(ctx.db, request.token);
+  if (request.token !== undefined && (!tokenSession || tokenSession.deviceId !== device.id || tokenSession.sessionId !== h.sessionId)) return refuse(404, REFUSED_COMMAND);
+  const candidate = tokenSession ?? findOpenSession(ctx.db, device.id, h.sessionId);
+  const live = candidate && candidate.expiresAt >= now ? candidate : undefined;
+  const proof: Proof = {
+    authType: device.authType,
+    credentials: { name: device.authName, password: devicePassword(ctx, device) },
+    ...(h.cred ? { cred: h.cred } : {}),
+    ...(request.hmacHeader === undefined ? {} : { hmacHeader: request.hmacHeader }),
+    body: request.body,
+  };
+
   // The device lost our reply and sends its last message again: the same reply, also when
-  // that reply ended the session (the closing message or the last refusal is lost as easily).
-  if (session && session.expiresAt >= now && h.msgId === session.clientMsgId && session.lastReply && session.lastReplyType === request.contentType) {
-    return respond(message, Buffer.from(session.lastReply, 'base64'));
+  // that reply ended the session, to a message that proves itself as the original did.
+  if (live && h.msgId === live.clientMsgId && live.lastReply && live.lastReplyType === request.contentType) {
+    const proven = live === tokenSession || (live.authNonce !== null && verifiedNonce(proof, [live.authNonce]) !== undefined);
+    if (proven) return respond(message, Buffer.from(live.lastReply, 'base64'));
   }
-  if (session && (session.state === 'ended' || session.expiresAt < now)) {
-    if (request.token) return refuse(408, REFUSED_COMMAND); // that session is over: start a new one
-    session = undefined;
+  if (tokenSession && (tokenSession.state === 'ended' || tokenSession.expiresAt < now)) return refuse(408, REFUSED_COMMAND); // that session is over: start a new one
+  const byToken = tokenSession !== undefined;
+
+  // Credentials are not even checked while the device or the address is locked.
+  if (!byToken && presentsCredentials(proof)) {
+    const until = lockedUntil(ctx, device, request.address, now);
+    if (until !== undefined) {
+      ctx.dmGuard.refused('locked');
+      const seconds = Math.ceil((until - now) / 1000);
+      return { ...plain(429, `too many failed authentications: credentials are not checked for ${seconds} s`), headers: { 'retry-after': String(seconds) } };
+    }
   }
-  if (session) {
-    if (h.msgId !== session.clientMsgId + 1) {
+
+  const key = ctx.vault.deriveKey(CHALLENGE_KEY);
+  const subject = { deviceId: device.id, sessionId: h.sessionId, currentNonce: device.clientNonce };
+  const decision = authenticate({ ...proof, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: challengeNonce(key, subject, h.msgId), msgId: h.msgId });
+  if (!decision.ok) {
+    // Nothing is stored for a challenge; a wrong credential counts towards a lockout.
+    if (decision.failed) recordAuthFailure(ctx, device, { address: request.address, sessionId: h.sessionId }, now, log);
+    log.info({ status: decision.status }, 'DM authentication challenge');
+    return refuse(decision.status, decision.status, h.msgId, decision.chal);
+  }
+
+  // The session the message continues, or a new one.
+  let session = live && live.state === 'open' ? live : undefined;
+  let replaced: string | undefined;
+  if (session && h.msgId !== session.clientMsgId + 1) {
+    if (!byToken && h.msgId === 1) {
+      // The device started over under the same SessionID: the old session ends here.
+      replaced = session.id;
+      session = undefined;
+    } else {
       log.warn({ expected: session.clientMsgId + 1 }, 'DM message out of order refused');
       return refuse(400, REFUSED_COMMAND, session.serverMsgId + 1);
     }
   }
   const current: DmSessionRow = session ?? newSession(device, h.sessionId, h.msgId - 1, now);
   const isNew = session === undefined;
-
-  // Authentication. A fresh session start forgets failures of earlier attempts.
-  const decision = authenticate({
-    authType: device.authType,
-    credentials: { name: device.authName, password: devicePassword(ctx, device) },
-    clientNonce: device.clientNonce,
-    authFailures: isNew && h.msgId === 1 ? 0 : device.authFailures,
-    ...(h.cred ? { cred: h.cred } : {}),
-    ...(request.hmacHeader ? { hmacHeader: request.hmacHeader } : {}),
-    body: request.body,
-    sessionAuthenticated: current.authenticated,
-  });
   const msgId = current.serverMsgId + 1;
   const respUri = `${request.serverUrl}?s=${current.id}`;
-
-  if (!decision.ok) {
-    const reply = buildReply({ received: h, headerStatus: decision.status, ...(decision.chal ? { chal: decision.chal } : {}), statuses: statusesForAll(h, message.commands, decision.status), commands: [], askForMore: false, msgId, serverUrl: request.serverUrl, respUri, ownMaxMsgSize: ctx.config.dm.maxMessageBytes, encode });
-    ctx.db.transaction((tx) => {
-      updateDevice(tx, device.id, { clientNonce: decision.clientNonce, authFailures: decision.authFailures, lastSeen: now });
-      saveSession(tx, current, isNew, { clientMsgId: h.msgId, serverMsgId: msgId, state: decision.chal ? 'open' : 'ended', lastReply: Buffer.from(reply.bytes).toString('base64'), lastReplyType: request.contentType, updatedAt: now, expiresAt: now + ctx.config.dm.sessionIdleMs });
-      if (decision.status === 401) recordAudit(tx, { actor: 'dm', action: 'dm.auth-failed', subject: device.id, details: { sessionId: h.sessionId, failures: decision.authFailures } }, now);
-    });
-    log.info({ status: decision.status }, 'DM authentication challenge');
-    return respond(reply.message, reply.bytes);
-  }
 
   // What the device said, and what the server sends next.
   const effects = readClientCommands(h, message.commands, awaitingSchema.parse(JSON.parse(current.awaiting)));
@@ -164,16 +193,18 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
     for (const [uri, value] of Object.entries(effects.inventory)) inventory[uri] = { value, at: now };
     updateDevice(tx, device.id, {
       lastSeen: now,
-      clientNonce: decision.clientNonce,
+      ...(decision.nextNonce ? { clientNonce: decision.nextNonce } : {}),
       authFailures: 0,
+      authLockedUntil: null,
       inventory: JSON.stringify(inventory),
       ...(effects.inventory['./DevInfo/Man'] ? { manufacturer: effects.inventory['./DevInfo/Man'] } : {}),
       ...(effects.inventory['./DevDetail/FwV'] ? { firmwareVersion: effects.inventory['./DevDetail/FwV'] } : {}),
       ...(serverNonce ? { serverNonce } : {}),
     });
+    if (replaced) updateSession(tx, replaced, { state: 'ended', updatedAt: now });
     saveSession(tx, current, isNew, {
       state: ended ? 'ended' : 'open',
-      authenticated: true,
+      authNonce: decision.verifiedWith ?? null,
       serverAuthenticated,
       inventoryChecked,
       clientMsgId: h.msgId,
@@ -219,10 +250,15 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
   return respond(reply.message, reply.bytes);
 }
 
+/** Error texts quote what the client sent; a hostile message does not get all of it back. */
+const MAX_PLAIN_TEXT = 500;
+
 function plain(status: number, text: string): DmResponse {
-  return { status, contentType: 'text/plain; charset=utf-8', body: new TextEncoder().encode(`${text}\n`) };
+  const shown = text.length > MAX_PLAIN_TEXT ? `${text.slice(0, MAX_PLAIN_TEXT)}...` : text;
+  return { status, contentType: 'text/plain; charset=utf-8', body: new TextEncoder().encode(`${shown}\n`) };
 }
 
+/** A session starts once its device authenticated; its token is 144 random bits. */
 function newSession(device: DeviceRow, sessionId: string, clientMsgId: number, now: number): DmSessionRow {
   return {
     id: `dms_${randomBytes(18).toString('base64url')}`,
@@ -230,13 +266,14 @@ function newSession(device: DeviceRow, sessionId: string, clientMsgId: number, n
     sessionId,
     state: 'open',
     clientMsgId,
-    serverMsgId: 0,
+    // Server MsgIDs answer client MsgIDs one to one, challenges before the session included.
+    serverMsgId: clientMsgId,
     awaiting: '[]',
     pending: '[]',
     lastReply: null,
     lastReplyType: null,
     maxMsgSize: null,
-    authenticated: false,
+    authNonce: null,
     serverAuthenticated: false,
     inventoryChecked: false,
     createdAt: now,

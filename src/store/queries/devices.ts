@@ -90,6 +90,11 @@ export function updateDevice(tx: Tx, id: string, changes: Partial<typeof devices
   statement.run({ ...params, where_id: id });
 }
 
+/** Counts one more failed authentication for a device; returns how many there are since its last success. */
+export function addAuthFailure(tx: Tx, id: string): number {
+  return tx.update(devices).set({ authFailures: sql`${devices.authFailures} + 1` }).where(eq(devices.id, id)).returning({ failures: devices.authFailures }).get()?.failures ?? 0;
+}
+
 /**
  * Ids from `prefix` up to (not including) the prefix with its last character moved one
  * up: a range on the primary key, so a prefix search reads the index instead of scanning
@@ -124,7 +129,10 @@ export function findSession(tx: Tx, id: string): DmSessionRow | undefined {
   return sessionById(tx).get({ id });
 }
 
-/** The open session a device runs under its SessionID (for clients that ignore RespURI). */
+/**
+ * The open session a device runs under this SessionID (for clients that ignore RespURI).
+ * Only a candidate: the message must still prove with credentials that it is the device's.
+ */
 export function findOpenSession(tx: Tx, deviceId: string, sessionId: string): DmSessionRow | undefined {
   return openSessionOf(tx).get({ deviceId, sessionId });
 }
@@ -142,6 +150,11 @@ export function updateSession(tx: Tx, id: string, changes: Partial<typeof dmSess
 /** Open sessions whose idle timeout has passed. */
 export function openSessionsIdleSince(tx: Tx, now: number): DmSessionRow[] {
   return tx.select().from(dmSessions).where(and(eq(dmSessions.state, 'open'), lt(dmSessions.expiresAt, now))).all();
+}
+
+/** Removes sessions that expired before `before`: their lost-reply window is long over. */
+export function deleteSessionsExpiredBefore(tx: Tx, before: number): number {
+  return tx.delete(dmSessions).where(lt(dmSessions.expiresAt, before)).run().changes;
 }
 
 export function insertOperation(tx: Tx, row: typeof dmOperations.$inferInsert): void {

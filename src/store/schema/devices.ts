@@ -24,15 +24,21 @@ export const devices = sqliteTable(
     /** The device's password, sealed by the key vault (digest auth needs it in the clear). */
     authSecretSealed: text('auth_secret_sealed').notNull().default(''),
     authSecretNonce: text('auth_secret_nonce').notNull().default(''),
-    /** The nonce the server issued (base64); the device's next Cred is checked with it. */
+    /**
+     * The device's current nonce (base64), issued when it last authenticated; its next Cred
+     * is checked with it. Only a successful authentication replaces it, so nothing an
+     * unauthenticated message does can put the real device one challenge behind.
+     */
     clientNonce: text('client_nonce'),
     /** The nonce the device issued to the server (base64): for the server's Cred and Package 0. */
     serverNonce: text('server_nonce'),
     /** Sealed server password the device expects from the server, if its account asks for one. */
     serverSecretSealed: text('server_secret_sealed'),
     serverSecretNonce: text('server_secret_nonce'),
-    /** Consecutive failed authentications in the current DM session (one more challenge, then stop). */
+    /** Failed authentications since the last success: every `maxFailures` of them lock the device. */
     authFailures: integer('auth_failures').notNull().default(0),
+    /** Credentials are not checked for this device before this time (ms): online guessing is throttled. */
+    authLockedUntil: integer('auth_locked_until'),
     webhookUrl: text('webhook_url'),
   },
   (t) => [index('devices_model_version').on(t.model, t.firmwareVersion)],
@@ -61,8 +67,12 @@ export const dmSessions = sqliteTable(
     lastReplyType: text('last_reply_type'),
     /** Client MaxMsgSize, in bytes. */
     maxMsgSize: integer('max_msg_size'),
-    /** The device proved who it is in this session (digest/basic: once per session). */
-    authenticated: integer('authenticated', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * The nonce the credentials of the session's last message verified with (base64; '' for
+     * basic): a resend of that message after a lost reply proves itself with it. A row
+     * exists only once its device authenticated: unauthenticated messages store nothing.
+     */
+    authNonce: text('auth_nonce'),
     /** The device accepted the server's Cred (Status 212 on our header). */
     serverAuthenticated: integer('server_authenticated', { mode: 'boolean' }).notNull().default(false),
     /** DevDetail freshness was checked (and Gets planned) in this session. */
@@ -71,7 +81,8 @@ export const dmSessions = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
   },
-  (t) => [index('dm_sessions_device').on(t.deviceId, t.sessionId)],
+  // The sweep ends idle sessions and removes expired ones by expiry time.
+  (t) => [index('dm_sessions_device').on(t.deviceId, t.sessionId), index('dm_sessions_expiry').on(t.expiresAt)],
 );
 
 /** Get/Replace/Exec an operator queued for a device; sent at its next session. */

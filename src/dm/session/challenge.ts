@@ -1,0 +1,33 @@
+// The nonces of authentication challenges, derived instead of stored.
+//
+// A device's current nonce changes only when it authenticates. A challenge (407, or 401
+// after a failure) issues a nonce of its own for that session: an HMAC, under a key from
+// the master key, of the device, its SessionID, the MsgID being answered and the device's
+// current nonce. The device's next message is checked against its current nonce and
+// against the one its session was challenged with; nothing is written to issue it. So
+// - a flood of unauthenticated messages writes nothing and cannot put the real device
+//   one challenge behind (its current nonce and its session's challenge stay as they were);
+// - each challenge carries a new nonce (a failure gets one other than the last), and the
+//   same message sent again gets the same challenge (a lost reply);
+// - a Cred over a challenge nonce stops working once the device authenticates (its
+//   current nonce, part of the derivation, changes), so an accepted Cred cannot be replayed.
+import { createHmac } from 'node:crypto';
+import { encodeNonce, NONCE_LENGTH } from '../auth.ts';
+
+export interface ChallengeSubject {
+  deviceId: string;
+  sessionId: string;
+  /** The device's current nonce (base64), or null before its first authentication. */
+  currentNonce: string | null;
+}
+
+/** The nonce a reply to message `msgId` of this session challenges with (base64). */
+export function challengeNonce(key: Uint8Array, subject: ChallengeSubject, msgId: number): string {
+  const mac = createHmac('sha256', key).update(JSON.stringify([subject.deviceId, subject.sessionId, msgId, subject.currentNonce ?? ''])).digest();
+  return encodeNonce(mac.subarray(0, NONCE_LENGTH));
+}
+
+/** The nonces message `msgId`'s credentials may use: the device's current one, and the challenge of the message before. */
+export function acceptedNonces(key: Uint8Array, subject: ChallengeSubject, msgId: number): string[] {
+  return [...(subject.currentNonce ? [subject.currentNonce] : []), ...(msgId > 1 ? [challengeNonce(key, subject, msgId - 1)] : [])];
+}
