@@ -22,6 +22,15 @@ export const MAX_TOKEN_LENGTH = 1024;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
+/** The first path segment of every download link: `/dl/<token>`. */
+export const DOWNLOAD_SEGMENT = 'dl';
+
+/**
+ * Text shaped like a download token, whole or cut short (two base64url runs around a
+ * dot), wherever it sits in a string: what must never reach a log line or an error body.
+ */
+export const DOWNLOAD_TOKEN_LIKE = /[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/;
+
 export function issueDownloadToken(key: Uint8Array, grant: DownloadGrant): string {
   const payload = Buffer.from(JSON.stringify(grantSchema.parse(grant))).toString('base64url');
   const token = `${payload}.${sign(key, payload)}`;

@@ -30,6 +30,9 @@ function newTokenSecret(): string {
   return `fota_${randomBytes(32).toString('base64url')}`;
 }
 
+/** Text shaped like an API token (see newTokenSecret), even cut short: kept out of logs and error bodies. */
+export const API_TOKEN_LIKE = /fota_[A-Za-z0-9_-]{16,}/;
+
 export interface NewToken {
   role: Role;
   name: string;
