@@ -11,6 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { carriesSecret, redactSecrets } from '../api/redact.ts';
 import { recentBuilds, buildView } from '../builds/view.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../campaigns/operator.ts';
 import { operatorActionSchema } from '../campaigns/schemas.ts';
@@ -69,12 +70,16 @@ function render(c: HonoContext, content: Child, props: Omit<LayoutProps, 'nonce'
 }
 
 function errorPage(c: HonoContext, status: ContentfulStatusCode, title: string, message: string, principal?: Principal) {
-  return render(c, <ErrorContent status={status} title={title} message={message} />, { title, principal }, status);
+  // Messages name what was asked for ("no device <id>"); an id may be a pasted token.
+  return render(c, <ErrorContent status={status} title={title} message={redactSecrets(message)} />, { title, principal }, status);
 }
 
-/** Where a sign-in may send the browser afterwards: console pages only, never another site. */
+/**
+ * Where a sign-in may send the browser afterwards: console pages only, never another site,
+ * and never a path carrying something token-shaped (the login page would echo it).
+ */
 function safeNext(next: unknown): string {
-  if (typeof next !== 'string') return '/';
+  if (typeof next !== 'string' || carriesSecret(next)) return '/';
   return /^\/(?:(?:campaigns|builds|devices)(?:\/[A-Za-z0-9%:._-]{1,200})?)?(?:\?[A-Za-z0-9%:._~=&+-]{0,400})?$/.test(next) ? next : '/';
 }
 

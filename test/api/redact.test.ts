@@ -14,6 +14,7 @@ import { newId } from '../../src/store/ids.ts';
 import { deployments, devices } from '../../src/store/schema/index.ts';
 import { pseudoRandom } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { login } from '../web/console-harness.ts';
 
 /** A download token as the server issues them (the shape is what matters here). */
 const SAMPLE = `${Buffer.from(JSON.stringify({ packageId: 'pkg_0', deploymentId: 'dep_0', deviceId: 'dev_0', expiresAt: 1 })).toString('base64url')}.${'s'.repeat(43)}`;
@@ -261,3 +262,36 @@ describe('a download token in the path, in every spelling', () => {
     expect(logLines.some((l) => l.includes('"level":50') && l.includes('package file missing'))).toBe(true);
   });
 });
+
+describe('tokens echoed by other surfaces', () => {
+  it('never sends a token back in an API error, signed in or not', async () => {
+    const token = issue();
+    for (const secret of [token, server.tokens.operator]) {
+      for (const path of ['/api/v1/devices/T', '/api/v1/builds/T', '/api/v1/campaigns/T', '/api/v1/devices/T/operations/T', '/api/v1/manufacturers/T/keys']) {
+        for (const bearer of [server.tokens.operator, undefined]) {
+          const answer = await send('GET', path.replaceAll('T', secret), bearer ? { authorization: `Bearer ${bearer}` } : {});
+          expect(answer.status, path).toBeGreaterThanOrEqual(400);
+          expectClean(answer, secret, path);
+        }
+      }
+      expectLogClean(secret);
+    }
+  });
+
+  it('never puts a token from the address into a console page or its redirects', async () => {
+    const token = issue();
+    const cookie = await login(server, server.tokens.operator);
+    for (const path of ['/?t=T', '/devices/T', '/builds/T', '/campaigns/T', '/campaigns/T?done=start', `/login?next=${encodeURIComponent('/devices/T')}`, `/login?next=${encodeURIComponent('/?x=T')}`]) {
+      for (const session of [cookie, undefined]) {
+        const answer = await send('GET', path.replaceAll('T', token), session ? { cookie: session } : {});
+        expectClean(answer, token, path);
+      }
+    }
+    // An action on a campaign "named" by a token, signed in: the error page does not echo it.
+    const action = await send('POST', `/campaigns/${token}/pause`, { cookie, origin: server.url, 'content-type': 'application/x-www-form-urlencoded' });
+    expect(action.status).toBe(404);
+    expectClean(action, token, 'action');
+    expectLogClean(token);
+  });
+});
+
