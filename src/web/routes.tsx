@@ -28,7 +28,7 @@ import { DeviceContent, DevicesContent } from './devices.tsx';
 import { isSameOrigin, newNonce, securityHeaders, statusOf } from './guard.ts';
 import { type Flash, Layout, type LayoutProps } from './layout.tsx';
 import { ErrorContent, LoginContent } from './pages.tsx';
-import { canAct, canView, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
+import { canAct, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
 
 type C = HonoContext<ConsoleEnv>;
 
@@ -102,7 +102,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   const viewer: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
     const principal = sessionOf(ctx, c);
     if (!principal || !canView(principal.role)) {
-      if (getCookie(c, SESSION_COOKIE)) endSession(ctx, c);
+      if (getCookie(c, SESSION_COOKIE)) clearSessionCookie(ctx, c);
       // The live refresh cannot follow a redirect into a login form: it reloads on 401.
       if (isFragment(c)) return c.text('sign in again', 401);
       const back = c.req.method === 'GET' ? requestPath(c) : `/campaigns/${encodeURIComponent(idParam(c))}`;
