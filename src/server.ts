@@ -10,6 +10,7 @@ import type { ApiEnv } from './api/auth.ts';
 import { errorResponse } from './api/http-errors.ts';
 import { createMetrics } from './api/metrics.ts';
 import { openApiDocument } from './api/openapi.ts';
+import { redactPath } from './api/redact.ts';
 import { mountRoutes } from './api/router.ts';
 import { uploadSpec } from './api/routes/builds.ts';
 import { routeModules } from './api/routes/index.ts';
@@ -35,13 +36,12 @@ export function createApp(ctx: Context): Hono<ApiEnv> {
     const seconds = (performance.now() - started) / 1000;
     metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     metrics.duration.observe({ method: c.req.method, route }, seconds);
-    // One line per request; no headers, so tokens never reach the log.
-    // A download link is a credential: log its route, never the token in it.
-    const path = c.req.path.startsWith('/dl/') ? '/dl/:token' : c.req.path;
-    ctx.log.info({ requestId, method: c.req.method, path, status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
+    // One line per request; no headers, and the path redacted (a download link is a
+    // credential, in whatever spelling it came), so tokens never reach the log.
+    ctx.log.info({ requestId, method: c.req.method, path: redactPath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
   });
   app.onError((err, c) => errorResponse(c, err, ctx.log.child({ requestId: c.get('requestId') })));
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${redactPath(c.req.path)}` } }, 404));
 
   // JSON bodies are small; only the build upload streams a large one (its own limit).
   app.use('/api/v1/*', async (c, next) => {

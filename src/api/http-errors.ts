@@ -6,6 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from '../errors.ts';
+import { redactSecrets } from './redact.ts';
 
 export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   VALIDATION: 400,
@@ -28,7 +29,8 @@ export function errorResponse(c: HonoContext, err: unknown, log: Logger) {
   if (err instanceof AppError) {
     const status = statusOf[err.code];
     if (status >= 500) log.error({ err }, 'request failed');
-    return c.json({ error: { code: err.code, message: err.message, ...err.details } }, status);
+    // Messages name what was asked for ("no device <id>"); an id may be a pasted token.
+    return c.json({ error: { code: err.code, message: redactSecrets(err.message), ...err.details } }, status);
   }
   log.error({ err }, 'unexpected error');
   return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);

@@ -5,7 +5,7 @@
 // move the deployment; duplicate, late and unknown alerts are acknowledged and ignored.
 import type { Logger } from 'pino';
 import type { Context } from '../context.ts';
-import { issueDownloadToken } from '../download/token.ts';
+import { DOWNLOAD_SEGMENT, issueDownloadToken } from '../download/token.ts';
 import type { Tx } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
@@ -46,7 +46,7 @@ export function planFumo(ctx: Context, deviceId: string, serverUrl: string, now:
   if (row.mode === 'twoStepDownloaded') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
   const token = issueDownloadToken(ctx.vault.deriveKey('download'), { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
   const operation = row.mode === 'twoStep' ? 'Download' : 'DownloadAndUpdate';
-  return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/dl/${token}` };
+  return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/${DOWNLOAD_SEGMENT}/${token}` };
 }
 
 function campaignLetsCommand(ctx: Context, campaignId: string, now: number): boolean {

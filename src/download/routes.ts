@@ -7,6 +7,7 @@ import type { ApiEnv } from '../api/auth.ts';
 import type { Context } from '../context.ts';
 import { BufferPool, meteredWebStream, sendToNode } from './send.ts';
 import { answerDownload, CHUNK_BYTES } from './serve.ts';
+import { DOWNLOAD_SEGMENT } from './token.ts';
 
 /**
  * What tells @hono/node-server that the handler has answered through Node's response
@@ -28,7 +29,7 @@ export function mountDownloads(app: Hono<ApiEnv>, ctx: Context): void {
   const pool = new BufferPool(CHUNK_BYTES, 32);
   // Hono routes HEAD through the GET handler and drops the body; the handler still sees
   // the real method, so HEAD never opens the object.
-  app.get('/dl/:token', async (c) => {
+  app.get(`/${DOWNLOAD_SEGMENT}/:token`, async (c) => {
     const answer = await answerDownload(ctx, {
       token: c.req.param('token'),
       method: c.req.method,

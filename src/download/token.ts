@@ -22,6 +22,20 @@ export const MAX_TOKEN_LENGTH = 1024;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
+/** The first path segment of every download link: `/dl/<token>`. */
+export const DOWNLOAD_SEGMENT = 'dl';
+
+/**
+ * Whether a run of base64url characters and dots holds something shaped like a download
+ * token, whole or cut short (16+ characters either side of a dot): what must never reach
+ * a log line or an error body. Plain string work, linear in the run's length, because
+ * it runs on every request path.
+ */
+export function looksLikeDownloadToken(run: string): boolean {
+  const parts = run.split('.');
+  return parts.some((part, i) => i > 0 && part.length >= 16 && (parts[i - 1]?.length ?? 0) >= 16);
+}
+
 export function issueDownloadToken(key: Uint8Array, grant: DownloadGrant): string {
   const payload = Buffer.from(JSON.stringify(grantSchema.parse(grant))).toString('base64url');
   const token = `${payload}.${sign(key, payload)}`;

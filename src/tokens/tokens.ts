@@ -26,8 +26,21 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+const TOKEN_PREFIX = 'fota_';
+
 function newTokenSecret(): string {
-  return `fota_${randomBytes(32).toString('base64url')}`;
+  return `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Whether a run of base64url characters and dots holds something shaped like an API token
+ * (the prefix and 16+ characters), even cut short: kept out of logs and error bodies.
+ */
+export function looksLikeApiToken(run: string): boolean {
+  return run.split('.').some((part) => {
+    const at = part.indexOf(TOKEN_PREFIX);
+    return at !== -1 && part.length - at - TOKEN_PREFIX.length >= 16;
+  });
 }
 
 export interface NewToken {

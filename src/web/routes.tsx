@@ -11,6 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { carriesSecret, redactSecrets } from '../api/redact.ts';
 import { recentBuilds, buildView } from '../builds/view.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../campaigns/operator.ts';
 import { operatorActionSchema } from '../campaigns/schemas.ts';
@@ -27,7 +28,7 @@ import { DeviceContent, DevicesContent } from './devices.tsx';
 import { isSameOrigin, newNonce, securityHeaders, statusOf } from './guard.ts';
 import { type Flash, Layout, type LayoutProps } from './layout.tsx';
 import { ErrorContent, LoginContent } from './pages.tsx';
-import { canAct, canView, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
+import { canAct, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
 
 type C = HonoContext<ConsoleEnv>;
 
@@ -69,12 +70,16 @@ function render(c: HonoContext, content: Child, props: Omit<LayoutProps, 'nonce'
 }
 
 function errorPage(c: HonoContext, status: ContentfulStatusCode, title: string, message: string, principal?: Principal) {
-  return render(c, <ErrorContent status={status} title={title} message={message} />, { title, principal }, status);
+  // Messages name what was asked for ("no device <id>"); an id may be a pasted token.
+  return render(c, <ErrorContent status={status} title={title} message={redactSecrets(message)} />, { title, principal }, status);
 }
 
-/** Where a sign-in may send the browser afterwards: console pages only, never another site. */
+/**
+ * Where a sign-in may send the browser afterwards: console pages only, never another site,
+ * and never a path carrying something token-shaped (the login page would echo it).
+ */
 function safeNext(next: unknown): string {
-  if (typeof next !== 'string') return '/';
+  if (typeof next !== 'string' || carriesSecret(next)) return '/';
   return /^\/(?:(?:campaigns|builds|devices)(?:\/[A-Za-z0-9%:._-]{1,200})?)?(?:\?[A-Za-z0-9%:._~=&+-]{0,400})?$/.test(next) ? next : '/';
 }
 
@@ -97,7 +102,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   const viewer: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
     const principal = sessionOf(ctx, c);
     if (!principal || !canView(principal.role)) {
-      if (getCookie(c, SESSION_COOKIE)) endSession(ctx, c);
+      if (getCookie(c, SESSION_COOKIE)) clearSessionCookie(ctx, c);
       // The live refresh cannot follow a redirect into a login form: it reloads on 401.
       if (isFragment(c)) return c.text('sign in again', 401);
       const back = c.req.method === 'GET' ? requestPath(c) : `/campaigns/${encodeURIComponent(idParam(c))}`;

@@ -1,11 +1,13 @@
 // Console sessions. The browser keeps one HttpOnly, SameSite=Strict cookie that holds the
 // operator's API token sealed (tweetnacl secretbox) under a key derived from the server's
-// master key, with the time it was issued. Why sealed and not a session id in memory:
-// several server processes may share one database (DESIGN.md), and no session table
-// exists; a sealed cookie works on every process, and the raw token never sits in the
-// cookie jar. Every request opens it and authenticates the token again, so a revoked
-// token ends its console sessions at once; a session lasts at most SESSION_MAX_MS, and the
-// cookie has no Max-Age, so closing the browser ends it too.
+// master key, with a random session id and the time it was issued. Why sealed and not a
+// session id in memory: several server processes may share one database (DESIGN.md); a
+// sealed cookie works on every process, and the raw token never sits in the cookie jar.
+// Every request opens it and authenticates the token again, so a revoked token ends its
+// console sessions at once; a session lasts at most SESSION_MAX_MS, and the cookie has no
+// Max-Age, so closing the browser ends it too. Signing out records the session id as
+// revoked in the database (the one piece of server state), so a copy of the cookie taken
+// before sign-out is refused by every process, while the token's other sessions go on.
 //
 // Roles: an operator sees everything and acts. An admin may look (read-only): an admin can
 // mint an operator token anyway, so looking gives nothing new, while acting stays with
@@ -16,6 +18,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import nacl from 'tweetnacl';
 import { z } from 'zod';
 import type { Context } from '../context.ts';
+import { isConsoleSessionRevoked, revokeConsoleSession } from '../store/queries/console-sessions.ts';
 import { authenticate, type Principal, type Role } from '../tokens/tokens.ts';
 
 export type ConsoleEnv = { Variables: { principal: Principal; requestId: string } };
@@ -27,20 +30,34 @@ const KEY_PURPOSE = 'console-session';
 /** Far more than a sealed token needs; anything longer is not ours. */
 const MAX_COOKIE_CHARS = 1024;
 
-const payloadSchema = z.object({ v: z.literal(1), token: z.string().min(1).max(512), iat: z.number().int() });
+/** Clocks of processes that share the key but not the time may disagree by this much. */
+const CLOCK_SLACK_MS = 60_000;
+const SESSION_ID_BYTES = 16;
+
+// Version 1 cookies carried no session id and could not be revoked: they are refused, and
+// their holders sign in again once.
+const payloadSchema = z.object({ v: z.literal(2), sid: z.string().regex(/^[A-Za-z0-9_-]{22}$/), token: z.string().min(1).max(512), iat: z.number().int() });
+type Session = z.infer<typeof payloadSchema>;
 
 export const canView = (role: Role): boolean => role === 'operator' || role === 'admin';
 export const canAct = (role: Role): boolean => role === 'operator';
 
 export function sealSession(ctx: Context, token: string): string {
   const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
-  const payload = new TextEncoder().encode(JSON.stringify({ v: 1, token, iat: ctx.clock.now() }));
-  const box = nacl.secretbox(payload, nonce, ctx.vault.deriveKey(KEY_PURPOSE));
+  const session: Session = { v: 2, sid: Buffer.from(nacl.randomBytes(SESSION_ID_BYTES)).toString('base64url'), token, iat: ctx.clock.now() };
+  const box = nacl.secretbox(new TextEncoder().encode(JSON.stringify(session)), nonce, ctx.vault.deriveKey(KEY_PURPOSE));
   return Buffer.concat([nonce, box]).toString('base64url');
 }
 
-/** The principal behind a session cookie; undefined when it is forged, expired, or its token revoked. */
+/** The principal behind a session cookie; undefined when it is forged, expired, signed out, or its token revoked. */
 export function openSession(ctx: Context, value: string | undefined): Principal | undefined {
+  const session = unseal(ctx, value);
+  if (!session || isConsoleSessionRevoked(ctx.db, session.sid)) return undefined;
+  return authenticate(ctx, session.token);
+}
+
+/** The session sealed in a cookie, if the seal is ours and the session has not expired. */
+function unseal(ctx: Context, value: string | undefined): Session | undefined {
   if (!value || value.length > MAX_COOKIE_CHARS || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
   const bytes = new Uint8Array(Buffer.from(value, 'base64url'));
   if (bytes.length <= nacl.secretbox.nonceLength + nacl.secretbox.overheadLength) return undefined;
@@ -55,9 +72,8 @@ export function openSession(ctx: Context, value: string | undefined): Principal 
   const parsed = payloadSchema.safeParse(json);
   if (!parsed.success) return undefined;
   const age = ctx.clock.now() - parsed.data.iat;
-  // A little slack for clocks of processes that share the key but not the time.
-  if (age > SESSION_MAX_MS || age < -60_000) return undefined;
-  return authenticate(ctx, parsed.data.token);
+  if (age > SESSION_MAX_MS || age < -CLOCK_SLACK_MS) return undefined;
+  return parsed.data;
 }
 
 export function sessionOf(ctx: Context, c: HonoContext): Principal | undefined {
@@ -74,6 +90,21 @@ export function startSession(ctx: Context, c: HonoContext, token: string): void 
   setCookie(c, SESSION_COOKIE, sealSession(ctx, token), { path: '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(ctx, c) });
 }
 
+/**
+ * Signs out: the session is revoked for every process, then the cookie cleared. Only an
+ * authentic, unexpired cookie adds a row (kept until the session would have expired, with
+ * slack for a process whose clock is behind), so nothing unauthenticated grows the table.
+ */
 export function endSession(ctx: Context, c: HonoContext): void {
+  const session = unseal(ctx, getCookie(c, SESSION_COOKIE));
+  if (session) {
+    const now = ctx.clock.now();
+    ctx.db.transaction((tx) => revokeConsoleSession(tx, session.sid, session.iat + SESSION_MAX_MS + CLOCK_SLACK_MS, now));
+  }
+  clearSessionCookie(ctx, c);
+}
+
+/** Drops a cookie that no longer opens a session (nothing to revoke). */
+export function clearSessionCookie(ctx: Context, c: HonoContext): void {
   deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(ctx, c) });
 }

@@ -37,7 +37,7 @@ export interface BuildBody {
 }
 
 /** A logger whose JSON lines a test reads back (what an operator's log would show). */
-export function capturedLog(): { log: Logger; lines: () => string[] } {
+export function capturedLog(level: 'debug' | 'trace' = 'debug'): { log: Logger; lines: () => string[] } {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -45,7 +45,7 @@ export function capturedLog(): { log: Logger; lines: () => string[] } {
       done();
     },
   });
-  return { log: pino({ level: 'debug' }, sink), lines: () => [...lines] };
+  return { log: pino({ level }, sink), lines: () => [...lines] };
 }
 
 /** Starts a server for the current test file; it stops after the file's tests. Logs are silent unless a logger is given. */

@@ -1,4 +1,4 @@
-// API tokens (stored as SHA-256 hashes only) and the audit log of every write.
+// API tokens (stored as SHA-256 hashes only), the audit log of every write, and console sessions ended early.
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { manufacturers } from './manufacturers.ts';
 
@@ -26,4 +26,22 @@ export const auditEvents = sqliteTable(
     details: text('details').notNull().default('{}'),
   },
   (t) => [index('audit_subject').on(t.subject), index('audit_at').on(t.at)],
+);
+
+/**
+ * Console sessions ended by sign-out before they would have expired. The session cookie is
+ * sealed and opens on any server process without server state; this list is what every
+ * process consults as well, so a copied cookie stops working everywhere at sign-out. Only
+ * an authentic session cookie adds a row, and a row is pruned once its session would have
+ * expired anyway: the table holds at most the sign-outs of the last session lifetime.
+ */
+export const revokedConsoleSessions = sqliteTable(
+  'revoked_console_sessions',
+  {
+    /** The random session id sealed in the cookie (not the cookie, not the token). */
+    id: text('id').primaryKey(),
+    /** When the session would have ended by itself; the row is useless after it. */
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('revoked_console_sessions_expires').on(t.expiresAt)],
 );
