@@ -38,10 +38,10 @@ export function createApp(ctx: Context): Hono<ApiEnv> {
     metrics.duration.observe({ method: c.req.method, route }, seconds);
     // One line per request; no headers, and the path redacted (a download link is a
     // credential, in whatever spelling it came), so tokens never reach the log.
-    ctx.log.info({ requestId, method: c.req.method, path: redactPath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
+    ctx.log.info({ requestId, method: c.req.method, path: loggablePath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
   });
   app.onError((err, c) => errorResponse(c, err, ctx.log.child({ requestId: c.get('requestId') })));
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${redactPath(c.req.path)}` } }, 404));
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${loggablePath(c.req.path)}` } }, 404));
 
   // JSON bodies are small; only the build upload streams a large one (its own limit).
   app.use('/api/v1/*', async (c, next) => {
@@ -61,4 +61,11 @@ export function createApp(ctx: Context): Hono<ApiEnv> {
   });
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   return app;
+}
+
+/** Paths are the client's choice: tokens hidden, and cut short, so a 16 KB path is not a 16 KB log line. */
+const MAX_SHOWN_PATH = 512;
+function loggablePath(path: string): string {
+  const shown = redactPath(path);
+  return shown.length > MAX_SHOWN_PATH ? `${shown.slice(0, MAX_SHOWN_PATH)}... (${shown.length} characters)` : shown;
 }

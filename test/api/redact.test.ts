@@ -255,6 +255,18 @@ describe('a download token in the path, in every spelling', () => {
   });
 });
 
+describe('a long path', () => {
+  it('is cut short in the log and the 404 body', async () => {
+    const path = `/${'p'.repeat(12_000)}`;
+    const answer = await send('GET', path);
+    expect(answer.status).toBe(404);
+    expect(answer.body.length).toBeLessThan(1_000);
+    const line = await requestLine(answer.requestId);
+    expect(line.length).toBeLessThan(1_000);
+    expect(line).toContain('(12001 characters)');
+  });
+});
+
 describe('tokens echoed by other surfaces', () => {
   it('never sends a token back in an API error, signed in or not', async () => {
     const token = issue();
