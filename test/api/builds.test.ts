@@ -1,13 +1,18 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkEnvelope } from '../../src/packages/verify.ts';
 import type { Envelope } from '../../src/signing/envelope.ts';
 import { auditOf } from '../../src/store/queries/audit.ts';
 import { nextBuild, pseudoRandom, sha256 } from '../support/harness.ts';
+import { captureLog, LEVEL } from '../support/log.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
+const logged = captureLog();
 beforeAll(async () => {
-  server = await startTestServer({ maxUploadBytes: 2_000_000 });
+  server = await startTestServer({ maxUploadBytes: 2_000_000 }, { log: logged.log });
 });
 
 const v1 = pseudoRandom(500_000, 'api-v1');
@@ -103,3 +108,45 @@ describe('build upload -> signed packages', () => {
     expect((await server.api('/api/v1/packages/pkg_nope', { token: server.tokens.operator })).status).toBe(404);
   });
 });
+
+describe('a client that goes away mid-upload', () => {
+  it('is logged as a client abort (warn, no stack), answered 499, and leaves no staged or stored bytes', async () => {
+    const requestId = 'upload-abort-1';
+    const staging = join(server.ctx.config.artifactsDir, '.staging');
+    const before = await listed();
+    // A raw request, so the test owns the socket: announce 1 MB, send a fifth, hang up.
+    const req = request(`${server.url}/api/v1/builds?model=router-abort&version=1.0`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.tokens.acme}`, 'content-length': '1000000', 'x-request-id': requestId },
+    });
+    const clientError = new Promise<Error>((resolve) => req.once('error', resolve));
+    req.write(pseudoRandom(200_000, 'abort'));
+    // The server is streaming into the store once the upload's staging file exists.
+    await vi.waitFor(async () => expect(await readdir(staging)).toHaveLength(1));
+    req.destroy();
+    expect((await clientError).message).toMatch(/socket hang up|ECONNRESET/);
+
+    // The per-request line comes last, once the error handler and the store are done.
+    await vi.waitFor(() => expect(linesOf(requestId).some((l) => l.msg === 'request')).toBe(true));
+    const lines = linesOf(requestId);
+    expect(lines.filter((l) => l.level >= LEVEL.error)).toEqual([]);
+    expect(JSON.stringify(lines)).not.toMatch(/stack/);
+    expect(lines).toContainEqual(expect.objectContaining({ level: LEVEL.warn, msg: 'client went away before the request was answered' }));
+    expect(lines.find((l) => l.msg === 'request')).toMatchObject({ status: 499, path: '/api/v1/builds' });
+
+    expect(await readdir(staging)).toEqual([]);
+    expect(await listed()).toEqual(before);
+    const row = server.ctx.db.$client.prepare("select count(*) as n from models where name = 'router-abort'").get() as { n: number };
+    expect(row.n).toBe(0);
+  });
+});
+
+function linesOf(requestId: string) {
+  return logged.lines().filter((l) => l.requestId === requestId);
+}
+
+async function listed(): Promise<string[]> {
+  const names: string[] = [];
+  for await (const object of server.ctx.artifacts.list()) names.push(object.sha256);
+  return names.sort();
+}

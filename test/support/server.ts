@@ -1,7 +1,8 @@
 // A real server for API tests: temp data and artifact dirs, loopback HTTP on a free port,
-// silent logs, and a token for each role (two manufacturers, to test scoping).
+// silent logs (unless a test passes its own logger), and a token for each role (two
+// manufacturers, to test scoping).
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { afterAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/start.ts';
@@ -36,13 +37,13 @@ export interface BuildBody {
 }
 
 /** Starts a server for the current test file; it stops after the file's tests. */
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<Config> = {}, options: { log?: Logger } = {}): Promise<TestServer> {
   const dir = tempDirFor('server', afterAll);
   const defaults = loadConfig({});
   // Campaigns evaluate after every device result, so tests can check each step.
   const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...overrides });
   const clock = new TestClock();
-  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock });
+  const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock });
   afterAll(() => server.close());
   const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
     createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;
