@@ -109,6 +109,61 @@ describe('build upload -> signed packages', () => {
   });
 });
 
+describe('two uploads of one version at once', () => {
+  /** An upload whose first bytes go at once and the rest only on `finish()`. */
+  function heldUpload(model: string, version: string, bytes: Buffer) {
+    let finish = () => {};
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.subarray(0, 1000));
+        finish = () => {
+          controller.enqueue(bytes.subarray(1000));
+          controller.close();
+        };
+      },
+    });
+    return { response: upload(model, version, body), finish: () => finish() };
+  }
+
+  /** Starts both uploads and lets them past the version check, then lets the first win. */
+  async function race(model: string, version: string, winnerBytes: Buffer, loserBytes: Buffer) {
+    const winner = heldUpload(model, version, winnerBytes);
+    const loser = heldUpload(model, version, loserBytes);
+    // Both are streaming into the store: each has its staging file.
+    await vi.waitFor(async () => expect(await readdir(join(server.ctx.config.artifactsDir, '.staging'))).toHaveLength(2));
+    winner.finish();
+    const won = await winner.response;
+    expect(won.status).toBe(202);
+    loser.finish();
+    const lost = await loser.response;
+    expect(lost.status).toBe(409);
+    expect(await lost.json()).toMatchObject({ error: { code: 'CONFLICT', message: `model ${model} already has a build ${version}` } });
+    return ((await won.json()) as { id: string }).id;
+  }
+
+  it("removes the loser's bytes: the store holds exactly what the rows reference", async () => {
+    const winnerBytes = pseudoRandom(300_000, 'race-winner');
+    const loserBytes = pseudoRandom(300_000, 'race-loser');
+    const id = await race('router-race', '1.0', winnerBytes, loserBytes);
+    expect((await server.settled(id)).status).toBe('ready');
+    await settleAll();
+    const stored = await listed();
+    expect(stored).toContain(sha256(winnerBytes));
+    expect(stored).not.toContain(sha256(loserBytes));
+    expect(stored).toEqual(referenced());
+  });
+
+  it("keeps the loser's bytes when another build holds the same content", async () => {
+    const shared = pseudoRandom(200_000, 'race-shared');
+    const first = await uploaded('router-twin', '1.0', shared);
+    await race('router-twin', '2.0', pseudoRandom(200_000, 'race-twin-2'), shared);
+    expect(await listed()).toContain(sha256(shared));
+    expect((await server.settled(first)).status).toBe('ready');
+    await settleAll();
+    expect(await listed()).toEqual(referenced());
+  });
+});
+
 describe('a client that goes away mid-upload', () => {
   it('is logged as a client abort (warn, no stack), answered 499, and leaves no staged or stored bytes', async () => {
     const requestId = 'upload-abort-1';
@@ -149,4 +204,16 @@ async function listed(): Promise<string[]> {
   const names: string[] = [];
   for await (const object of server.ctx.artifacts.list()) names.push(object.sha256);
   return names.sort();
+}
+
+/** Waits for every build's package jobs, so each .fota file stored has its row. */
+async function settleAll(): Promise<void> {
+  const ids = server.ctx.db.$client.prepare('select id from builds').all() as Array<{ id: string }>;
+  for (const { id } of ids) await server.settled(id);
+}
+
+/** Every artifact a build or package row names, as the database says. */
+function referenced(): string[] {
+  const rows = server.ctx.db.$client.prepare('select sha256 as h from builds union select file_sha256 from packages').all() as Array<{ h: string }>;
+  return rows.map((r) => r.h).sort();
 }
