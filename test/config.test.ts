@@ -7,6 +7,7 @@ describe('configuration', () => {
     expect(config).toMatchObject({ port: 8080, deltaSources: 5, maxDeltaRatio: 0.6, jobAttempts: 3 });
     expect(config.dataDir).toMatch(/\/data$/);
     expect(config.s3).toBeUndefined();
+    expect(config.gcGraceMs).toBe(60 * 60_000);
   });
 
   it.each([
@@ -15,6 +16,8 @@ describe('configuration', () => {
     [{ FOTA_MASTER_KEY: 'short' }, /FOTA_MASTER_KEY must be 32 bytes/],
     [{ FOTA_ADMIN_TOKEN: 'weak' }, /FOTA_ADMIN_TOKEN must be at least 16/],
     [{ FOTA_S3_ENDPOINT: 'http://127.0.0.1:9000' }, /set all four or none/],
+    // A server sweeping with no grace could take an upload's bytes before its row is written.
+    [{ FOTA_GC_GRACE_MINUTES: '0' }, /FOTA_GC_GRACE_MINUTES/],
   ])('names the variable when %j is wrong', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
