@@ -12,12 +12,12 @@ describe('configuration', () => {
 
   it.each([
     [{ FOTA_PORT: 'eighty' }, /FOTA_PORT/],
+    // A server sweeping with no grace could take an upload's bytes before its row is written.
+    [{ FOTA_GC_GRACE_MINUTES: '0' }, /FOTA_GC_GRACE_MINUTES/],
     [{ FOTA_MAX_DELTA_RATIO: '2' }, /FOTA_MAX_DELTA_RATIO/],
     [{ FOTA_MASTER_KEY: 'short' }, /FOTA_MASTER_KEY must be 32 bytes/],
     [{ FOTA_ADMIN_TOKEN: 'weak' }, /FOTA_ADMIN_TOKEN must be at least 16/],
     [{ FOTA_S3_ENDPOINT: 'http://127.0.0.1:9000' }, /set all four or none/],
-    // A server sweeping with no grace could take an upload's bytes before its row is written.
-    [{ FOTA_GC_GRACE_MINUTES: '0' }, /FOTA_GC_GRACE_MINUTES/],
   ])('names the variable when %j is wrong', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -6,11 +6,11 @@ import { checkEnvelope } from '../../src/packages/verify.ts';
 import type { Envelope } from '../../src/signing/envelope.ts';
 import { auditOf } from '../../src/store/queries/audit.ts';
 import { nextBuild, pseudoRandom, sha256 } from '../support/harness.ts';
-import { captureLog, LEVEL } from '../support/log.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { LEVEL, parseLog } from '../support/log.ts';
+import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
-const logged = captureLog();
+const logged = capturedLog();
 beforeAll(async () => {
   server = await startTestServer({ maxUploadBytes: 2_000_000 }, { log: logged.log });
 });
@@ -197,7 +197,7 @@ describe('a client that goes away mid-upload', () => {
 });
 
 function linesOf(requestId: string) {
-  return logged.lines().filter((l) => l.requestId === requestId);
+  return parseLog(logged.lines()).filter((l) => l.requestId === requestId);
 }
 
 async function listed(): Promise<string[]> {

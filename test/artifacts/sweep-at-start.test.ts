@@ -7,9 +7,9 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { backdate, HOUR, type StoreOnDisk } from '../support/artifacts.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
-import { captureLog, LEVEL } from '../support/log.ts';
+import { LEVEL, parseLog } from '../support/log.ts';
 import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
 
 const s3 = useS3rver();
 
@@ -51,10 +51,10 @@ describe.each(backends)('the sweep at start, $kind store', (backend) => {
     for (const hash of [sha256(old), ...referenced]) await backdate(onDisk, hash, new Date(Date.now() - 2 * HOUR));
     await first.close();
 
-    const logged = captureLog();
+    const logged = capturedLog();
     const second = await startTestServer(config, { log: logged.log });
-    await vi.waitFor(() => expect(logged.lines().some((l) => l.msg === 'artifact sweep done')).toBe(true));
-    const lines = logged.lines();
+    await vi.waitFor(() => expect(parseLog(logged.lines()).some((l) => l.msg === 'artifact sweep done')).toBe(true));
+    const lines = parseLog(logged.lines());
     expect(lines.filter((l) => l.level >= LEVEL.warn)).toEqual([]);
     expect(lines.filter((l) => l.msg === 'removed an artifact no row references')).toEqual([
       expect.objectContaining({ level: LEVEL.info, sha256: sha256(old), size: old.length }),

@@ -1,7 +1,7 @@
 // A real server for API tests: temp data and artifact dirs, loopback HTTP on a free port,
-// silent logs (unless a test passes its own logger), and a token for each role (two
-// manufacturers, to test scoping).
+// silent logs, and a token for each role (two manufacturers, to test scoping).
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { afterAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -36,7 +36,19 @@ export interface BuildBody {
   packages: Array<{ id: string; kind: string; fromVersion: string | null; toVersion: string; size: number; sha256: string }>;
 }
 
-/** Starts a server for the current test file; it stops after the file's tests. */
+/** A logger whose JSON lines a test reads back (what an operator's log would show). */
+export function capturedLog(level: 'debug' | 'trace' = 'debug'): { log: Logger; lines: () => string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      done();
+    },
+  });
+  return { log: pino({ level }, sink), lines: () => [...lines] };
+}
+
+/** Starts a server for the current test file; it stops after the file's tests. Logs are silent unless a logger is given. */
 export async function startTestServer(overrides: Partial<Config> = {}, options: { log?: Logger } = {}): Promise<TestServer> {
   const dir = tempDirFor('server', afterAll);
   const defaults = loadConfig({});
