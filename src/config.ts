@@ -23,6 +23,7 @@ const envSchema = z.object({
   FOTA_MAX_DELTA_RATIO: z.coerce.number().gt(0).max(1).default(0.6),
   FOTA_JOB_ATTEMPTS: positiveInt.default(3),
   FOTA_JOB_LEASE_MS: positiveInt.default(30_000),
+  FOTA_GC_GRACE_MINUTES: z.coerce.number().positive().default(60),
   FOTA_DM_SERVER_ID: z.string().min(1).max(255).default('fota'),
   FOTA_DM_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
   FOTA_DM_SESSION_IDLE_SECONDS: positiveInt.default(300),
@@ -65,6 +66,8 @@ export interface Config {
   jobAttempts: number;
   /** A job claim lasts this long without renewal: how soon a dead server's jobs are retried. */
   jobLeaseMs: number;
+  /** Unreferenced artifacts are removed (fota gc, the sweep at start) only once older than this. */
+  gcGraceMs: number;
   logLevel: z.infer<typeof envSchema>['FOTA_LOG_LEVEL'];
   dm: {
     /** The server's name in DM (SyncHdr Source, server Cred, Package 0). */
@@ -129,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxDeltaRatio: e.FOTA_MAX_DELTA_RATIO,
     jobAttempts: e.FOTA_JOB_ATTEMPTS,
     jobLeaseMs: e.FOTA_JOB_LEASE_MS,
+    gcGraceMs: e.FOTA_GC_GRACE_MINUTES * 60_000,
     logLevel: e.FOTA_LOG_LEVEL,
     dm: {
       serverId: e.FOTA_DM_SERVER_ID,

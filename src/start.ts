@@ -1,8 +1,10 @@
 // Starts a whole server: context, first admin token, job runner, campaign engine, HTTP listener, and a
 // graceful stop (stop listening, hand running jobs back to the queue, close the database).
+// Once listening, it sweeps artifacts no row references, in the background.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { startArtifactSweep } from './artifacts/sweep-at-start.ts';
 import { startCampaignLoop } from './campaigns/loop.ts';
 import type { Config } from './config.ts';
 import { type Clock, closeContext, type Context, createContext } from './context.ts';
@@ -45,6 +47,7 @@ export async function startServer(config: Config, options: { host?: string; log?
   const { port } = server.address() as AddressInfo;
   const url = `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
   ctx.log.info({ url }, 'fota listening');
+  const artifactSweep = startArtifactSweep(ctx);
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -57,6 +60,7 @@ export async function startServer(config: Config, options: { host?: string; log?
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await campaigns.stop();
         await runner.stop();
+        await artifactSweep.stop();
         closeContext(ctx);
       })();
       return closing;

@@ -7,10 +7,13 @@ describe('configuration', () => {
     expect(config).toMatchObject({ port: 8080, deltaSources: 5, maxDeltaRatio: 0.6, jobAttempts: 3 });
     expect(config.dataDir).toMatch(/\/data$/);
     expect(config.s3).toBeUndefined();
+    expect(config.gcGraceMs).toBe(60 * 60_000);
   });
 
   it.each([
     [{ FOTA_PORT: 'eighty' }, /FOTA_PORT/],
+    // A server sweeping with no grace could take an upload's bytes before its row is written.
+    [{ FOTA_GC_GRACE_MINUTES: '0' }, /FOTA_GC_GRACE_MINUTES/],
     [{ FOTA_MAX_DELTA_RATIO: '2' }, /FOTA_MAX_DELTA_RATIO/],
     [{ FOTA_MASTER_KEY: 'short' }, /FOTA_MASTER_KEY must be 32 bytes/],
     [{ FOTA_ADMIN_TOKEN: 'weak' }, /FOTA_ADMIN_TOKEN must be at least 16/],

@@ -1,6 +1,7 @@
 // One place turns errors into HTTP answers: an AppError becomes its status and
-// {"error": {code, message}}; anything else is logged with its stack and becomes a 500
-// that reveals nothing about the inside.
+// {"error": {code, message}}; a client that went away mid-request is a warning, not a
+// fault; anything else is logged with its stack and becomes a 500 that reveals nothing
+// about the inside.
 import type { Context as HonoContext } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
@@ -22,7 +23,19 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
 
 export const errorBodySchema = z.object({ error: z.looseObject({ code: z.string(), message: z.string() }) });
 
+/**
+ * nginx's "client closed request": logged and counted apart from the server's own
+ * failures, so a dashboard of 5xx answers shows only faults of the server.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 export function errorResponse(c: HonoContext, err: unknown, log: Logger) {
+  // A client that hangs up mid-upload makes the body stream fail (ECONNRESET "aborted").
+  // That is the client's doing and needs no stack; nobody is left to read the answer.
+  if (c.req.raw.signal.aborted) {
+    log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'client went away before the request was answered');
+    return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+  }
   // A refused upload may not have been read to its end: the connection cannot carry
   // another request, so tell the client not to reuse it.
   if (c.req.raw.body) c.header('connection', 'close');

@@ -1,9 +1,12 @@
 // A manufacturer uploads a build: the image streams into the artifact store while being
 // hashed (never held in memory), then one transaction records the build and queues its
-// package jobs (the full image plus a delta from each chosen earlier build).
+// package jobs (the full image plus a delta from each chosen earlier build). Bytes that
+// end up recorded by no row (a lost race for the version) are removed again.
 import type { Readable } from 'node:stream';
+import { discardUnreferenced } from '../artifacts/discard-unreferenced.ts';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
+import type { StoredObject } from '../store/artifacts/artifact-store.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { deltaSourcesFor, findBuildByVersion, insertBuild, insertJobs } from '../store/queries/builds.ts';
@@ -34,11 +37,31 @@ export async function uploadBuild(ctx: Context, principal: Principal, query: Upl
     throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
   }
   const stored = await ctx.artifacts.put(body, { maxBytes: ctx.config.maxUploadBytes, onProgress });
-  if (stored.size === 0) throw new AppError('TOO_LARGE', 'the upload is empty; send the image as the request body');
+  let recorded: { id: string; jobs: number };
+  try {
+    recorded = record(ctx, { principal, manufacturerId, query, stored });
+  } catch (err) {
+    // No row holds these bytes: a 409 from a lost race, or a refusal after they arrived.
+    await discardUnreferenced(ctx, stored.sha256);
+    throw err;
+  }
+  ctx.log.info({ buildId: recorded.id, model: query.model, version: query.version, size: stored.size, jobs: recorded.jobs }, 'build uploaded');
+  return { id: recorded.id, status: 'processing', jobs: recorded.jobs };
+}
 
+interface StoredUpload {
+  principal: Principal;
+  manufacturerId: string;
+  query: UploadQuery;
+  stored: StoredObject;
+}
+
+/** The build, its package jobs and the audit event, in one transaction. */
+function record(ctx: Context, { principal, manufacturerId, query, stored }: StoredUpload): { id: string; jobs: number } {
+  if (stored.size === 0) throw new AppError('TOO_LARGE', 'the upload is empty; send the image as the request body');
   const now = ctx.clock.now();
   const id = newId('bld');
-  const jobCount = ctx.db.transaction((tx) => {
+  const jobs = ctx.db.transaction((tx) => {
     const model = modelFor(ctx, principal, query.model) ?? insertModel(tx, manufacturerId, query.model, now);
     // Checked again inside the transaction: two concurrent uploads of one version race here.
     if (findBuildByVersion(tx, model.id, query.version)) throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
@@ -51,6 +74,5 @@ export async function uploadBuild(ctx: Context, principal: Principal, query: Upl
     recordAudit(tx, { actor: principal.tokenId, action: 'build.upload', subject: id, details: { model: query.model, version: query.version, sha256: stored.sha256, size: stored.size, deltaSources: sources.map((s) => s.version) } }, now);
     return sources.length + 1;
   });
-  ctx.log.info({ buildId: id, model: query.model, version: query.version, size: stored.size, jobs: jobCount }, 'build uploaded');
-  return { id, status: 'processing', jobs: jobCount };
+  return { id, jobs };
 }

@@ -24,6 +24,7 @@ Local, no server needed:
 
 Server:
   serve [--port 8080]                    run the fota server
+  gc [--dry-run] [--grace-minutes 60]    remove artifacts no build or package references
 
 Device:
   device run --server URL --id DEVID ... the reference FUMO device agent (polls over
@@ -66,6 +67,9 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         // Loaded only when asked for: the server pulls in everything, and every other
         // command should start fast.
         return await (await import('./serve.ts')).serveCommand(rest, io);
+      case 'gc':
+        // Loaded only when asked for, like serve: it opens the database.
+        return await (await import('./gc.ts')).gcCommand(rest, io);
       case 'device':
         // Loaded only when asked for, like serve.
         return await (await import('./device.ts')).deviceCommand(rest, io);
@@ -92,6 +96,7 @@ export async function main(args: string[], io: Output = processOutput): Promise<
 async function helpFor(command: string, sub: string | undefined): Promise<string | undefined> {
   if (command === 'keys') return keysHelp;
   if (command === 'serve') return (await import('./serve.ts')).serveHelp;
+  if (command === 'gc') return (await import('./gc.ts')).gcHelp;
   if (command === 'device') return (await import('./device.ts')).deviceHelp;
   if (command === 'simulate') return (await import('./simulate.ts')).simulateHelp;
   if (command === 'demo') return (await import('./demo.ts')).demoHelp;

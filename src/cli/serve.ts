@@ -6,7 +6,9 @@ import { integerOption, type Output, parseOptions } from './io.ts';
 export const serveHelp = `Usage: fota serve [--port 8080] [--host 0.0.0.0] [--data DIR] [--artifacts DIR]
 
 Runs the fota server: management API (/api/v1), /metrics, /healthz. On the first start
-it prints "admin token: <token>" once, unless FOTA_ADMIN_TOKEN is set.
+it prints "admin token: <token>" once, unless FOTA_ADMIN_TOKEN is set. Once listening,
+it removes in the background the artifacts no build or package references that were
+stored more than FOTA_GC_GRACE_MINUTES (60) minutes ago, as fota gc does.
 
 Environment: FOTA_DATA (./data), FOTA_ARTIFACTS (./artifacts), FOTA_PORT, FOTA_ADMIN_TOKEN,
 FOTA_MASTER_KEY, FOTA_S3_ENDPOINT/BUCKET/ACCESS_KEY/SECRET_KEY (artifacts in S3),

@@ -1,13 +1,18 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkEnvelope } from '../../src/packages/verify.ts';
 import type { Envelope } from '../../src/signing/envelope.ts';
 import { auditOf } from '../../src/store/queries/audit.ts';
 import { nextBuild, pseudoRandom, sha256 } from '../support/harness.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { LEVEL, parseLog } from '../support/log.ts';
+import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
+const logged = capturedLog();
 beforeAll(async () => {
-  server = await startTestServer({ maxUploadBytes: 2_000_000 });
+  server = await startTestServer({ maxUploadBytes: 2_000_000 }, { log: logged.log });
 });
 
 const v1 = pseudoRandom(500_000, 'api-v1');
@@ -103,3 +108,112 @@ describe('build upload -> signed packages', () => {
     expect((await server.api('/api/v1/packages/pkg_nope', { token: server.tokens.operator })).status).toBe(404);
   });
 });
+
+describe('two uploads of one version at once', () => {
+  /** An upload whose first bytes go at once and the rest only on `finish()`. */
+  function heldUpload(model: string, version: string, bytes: Buffer) {
+    let finish = () => {};
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.subarray(0, 1000));
+        finish = () => {
+          controller.enqueue(bytes.subarray(1000));
+          controller.close();
+        };
+      },
+    });
+    return { response: upload(model, version, body), finish: () => finish() };
+  }
+
+  /** Starts both uploads and lets them past the version check, then lets the first win. */
+  async function race(model: string, version: string, winnerBytes: Buffer, loserBytes: Buffer) {
+    const winner = heldUpload(model, version, winnerBytes);
+    const loser = heldUpload(model, version, loserBytes);
+    // Both are streaming into the store: each has its staging file.
+    await vi.waitFor(async () => expect(await readdir(join(server.ctx.config.artifactsDir, '.staging'))).toHaveLength(2));
+    winner.finish();
+    const won = await winner.response;
+    expect(won.status).toBe(202);
+    loser.finish();
+    const lost = await loser.response;
+    expect(lost.status).toBe(409);
+    expect(await lost.json()).toMatchObject({ error: { code: 'CONFLICT', message: `model ${model} already has a build ${version}` } });
+    return ((await won.json()) as { id: string }).id;
+  }
+
+  it("removes the loser's bytes: the store holds exactly what the rows reference", async () => {
+    const winnerBytes = pseudoRandom(300_000, 'race-winner');
+    const loserBytes = pseudoRandom(300_000, 'race-loser');
+    const id = await race('router-race', '1.0', winnerBytes, loserBytes);
+    expect((await server.settled(id)).status).toBe('ready');
+    await settleAll();
+    const stored = await listed();
+    expect(stored).toContain(sha256(winnerBytes));
+    expect(stored).not.toContain(sha256(loserBytes));
+    expect(stored).toEqual(referenced());
+  });
+
+  it("keeps the loser's bytes when another build holds the same content", async () => {
+    const shared = pseudoRandom(200_000, 'race-shared');
+    const first = await uploaded('router-twin', '1.0', shared);
+    await race('router-twin', '2.0', pseudoRandom(200_000, 'race-twin-2'), shared);
+    expect(await listed()).toContain(sha256(shared));
+    expect((await server.settled(first)).status).toBe('ready');
+    await settleAll();
+    expect(await listed()).toEqual(referenced());
+  });
+});
+
+describe('a client that goes away mid-upload', () => {
+  it('is logged as a client abort (warn, no stack), answered 499, and leaves no staged or stored bytes', async () => {
+    const requestId = 'upload-abort-1';
+    const staging = join(server.ctx.config.artifactsDir, '.staging');
+    const before = await listed();
+    // A raw request, so the test owns the socket: announce 1 MB, send a fifth, hang up.
+    const req = request(`${server.url}/api/v1/builds?model=router-abort&version=1.0`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.tokens.acme}`, 'content-length': '1000000', 'x-request-id': requestId },
+    });
+    const clientError = new Promise<Error>((resolve) => req.once('error', resolve));
+    req.write(pseudoRandom(200_000, 'abort'));
+    // The server is streaming into the store once the upload's staging file exists.
+    await vi.waitFor(async () => expect(await readdir(staging)).toHaveLength(1));
+    req.destroy();
+    expect((await clientError).message).toMatch(/socket hang up|ECONNRESET/);
+
+    // The per-request line comes last, once the error handler and the store are done.
+    await vi.waitFor(() => expect(linesOf(requestId).some((l) => l.msg === 'request')).toBe(true));
+    const lines = linesOf(requestId);
+    expect(lines.filter((l) => l.level >= LEVEL.error)).toEqual([]);
+    expect(JSON.stringify(lines)).not.toMatch(/stack/);
+    expect(lines).toContainEqual(expect.objectContaining({ level: LEVEL.warn, msg: 'client went away before the request was answered' }));
+    expect(lines.find((l) => l.msg === 'request')).toMatchObject({ status: 499, path: '/api/v1/builds' });
+
+    expect(await readdir(staging)).toEqual([]);
+    expect(await listed()).toEqual(before);
+    const row = server.ctx.db.$client.prepare("select count(*) as n from models where name = 'router-abort'").get() as { n: number };
+    expect(row.n).toBe(0);
+  });
+});
+
+function linesOf(requestId: string) {
+  return parseLog(logged.lines()).filter((l) => l.requestId === requestId);
+}
+
+async function listed(): Promise<string[]> {
+  const names: string[] = [];
+  for await (const object of server.ctx.artifacts.list()) names.push(object.sha256);
+  return names.sort();
+}
+
+/** Waits for every build's package jobs, so each .fota file stored has its row. */
+async function settleAll(): Promise<void> {
+  const ids = server.ctx.db.$client.prepare('select id from builds').all() as Array<{ id: string }>;
+  for (const { id } of ids) await server.settled(id);
+}
+
+/** Every artifact a build or package row names, as the database says. */
+function referenced(): string[] {
+  const rows = server.ctx.db.$client.prepare('select sha256 as h from builds union select file_sha256 from packages').all() as Array<{ h: string }>;
+  return rows.map((r) => r.h).sort();
+}

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BucketItem, Client } from 'minio';
 import { describe, expect, it, vi } from 'vitest';
-import type { ArtifactStore, StoredObject } from '../../src/store/artifacts/artifact-store.ts';
+import type { ArtifactStore, ObjectInfo, StoredObject } from '../../src/store/artifacts/artifact-store.ts';
 import { createArtifactStore } from '../../src/store/artifacts/index.ts';
 import { LocalArtifactStore } from '../../src/store/artifacts/local-store.ts';
 import { S3ArtifactStore } from '../../src/store/artifacts/s3-store.ts';
+import { backdate, HOUR, type StoreOnDisk } from '../support/artifacts.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
 import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
 
@@ -24,6 +25,7 @@ interface OpenStore {
   store: ArtifactStore;
   /** Whatever sits in the backend's staging area: leftovers of failed uploads. */
   staged(): Promise<string[]>;
+  onDisk: StoreOnDisk;
 }
 
 interface Backend {
@@ -44,16 +46,16 @@ async function keys(client: Client, bucket: string, prefix: string): Promise<str
   return names;
 }
 
-function openLocal(): { store: LocalArtifactStore; root: string; staged(): Promise<string[]> } {
+function openLocal(): OpenStore & { store: LocalArtifactStore; root: string } {
   const root = join(tempDir(), 'artifacts'); // not there yet: the store creates it
-  return { store: new LocalArtifactStore(root), root, staged: () => readdir(join(root, '.staging')).catch(() => []) };
+  return { store: new LocalArtifactStore(root), root, staged: () => readdir(join(root, '.staging')).catch(() => []), onDisk: { kind: 'local', root } };
 }
 
-function openS3(): { store: S3ArtifactStore; bucket: string; staged(): Promise<string[]> } {
+function openS3(): OpenStore & { store: S3ArtifactStore; bucket: string } {
   buckets += 1;
   const bucket = `fota-test-${buckets}`;
   const store = S3ArtifactStore.fromUrl(`http://127.0.0.1:${s3.port()}`, { bucket, ...S3_KEYS, partSize: PART_SIZE });
-  return { store, bucket, staged: () => keys(testClient(), bucket, 'staging/') };
+  return { store, bucket, staged: () => keys(testClient(), bucket, 'staging/'), onDisk: { kind: 's3', directory: s3.directory(), bucket } };
 }
 
 const backends: Backend[] = [
@@ -73,10 +75,17 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** What put returned for each listed object (the times have a test of their own). */
 async function listAll(store: ArtifactStore): Promise<StoredObject[]> {
   const objects: StoredObject[] = [];
-  for await (const object of store.list()) objects.push(object);
+  for await (const { sha256: hash, size } of store.list()) objects.push({ sha256: hash, size });
   return objects.sort((a, b) => a.sha256.localeCompare(b.sha256));
+}
+
+async function list(store: ArtifactStore): Promise<ObjectInfo[]> {
+  const objects: ObjectInfo[] = [];
+  for await (const object of store.list()) objects.push(object);
+  return objects;
 }
 
 async function expectNothingKept({ store, staged }: OpenStore): Promise<void> {
@@ -91,7 +100,7 @@ describe.each(backends)('$kind artifact store', (backend) => {
     const object = await store.put(chunked(IMAGE), { onProgress: (bytes) => progress.push(bytes) });
     expect(object).toEqual({ sha256: sha256(IMAGE), size: IMAGE.length });
     expect(progress.at(-1)).toBe(IMAGE.length);
-    expect(await store.stat(object.sha256)).toEqual(object);
+    expect(await store.stat(object.sha256)).toEqual({ ...object, modifiedAt: expect.any(Number) });
     expect((await readAll(await store.get(object.sha256))).equals(IMAGE)).toBe(true);
     expect(await listAll(store)).toEqual([object]);
   });
@@ -244,6 +253,27 @@ describe.each(backends)('$kind artifact store', (backend) => {
     const late = await pending;
     expect(await listAll(store)).toEqual([done, late].sort((a, b) => a.sha256.localeCompare(b.sha256)));
     expect(await staged()).toEqual([]);
+  });
+
+  it.each([
+    ['one part', 1000],
+    ['several parts', IMAGE.length],
+  ])('tells when an object was stored, and a put of the same bytes (%s) makes it new', async (_what, size) => {
+    const { store, onDisk } = backend.open();
+    const bytes = IMAGE.subarray(0, size);
+    const object = await store.put(chunked(bytes));
+    const stored = await store.stat(object.sha256);
+    expect(stored?.modifiedAt).toBeGreaterThan(0);
+    expect(await list(store)).toEqual([stored]);
+
+    // Whole seconds: S3 dates have no milliseconds.
+    const longAgo = Math.floor((Date.now() - 2 * HOUR) / 1000) * 1000;
+    await backdate(onDisk, object.sha256, new Date(longAgo));
+    expect(await list(store)).toEqual([{ ...object, modifiedAt: longAgo }]);
+    expect(await store.put(chunked(bytes))).toEqual(object);
+    const again = await store.stat(object.sha256);
+    expect(again?.modifiedAt).toBeGreaterThan(longAgo + HOUR);
+    expect(await list(store)).toEqual([again]);
   });
 
   it('gives a local file with the object bytes', async () => {

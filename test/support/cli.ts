@@ -10,9 +10,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function fota(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+/** `env` adds to (or, with undefined, removes from) this process's environment. */
+export function fota(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  const env = options.env ? { ...process.env, ...options.env } : undefined;
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       done({ code, stdout, stderr });
     });

@@ -16,11 +16,17 @@ const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
 /** s3rver accepts only these credentials. */
 export const S3_KEYS = { accessKey: 'S3RVER', secretKey: 'S3RVER' };
 
-/** Registers the hooks; `port()` is valid once the file's tests run. */
-export function useS3rver(): { port(): number } {
+/**
+ * Registers the hooks; `port()` is valid once the file's tests run. `directory()` is where
+ * s3rver keeps its buckets on disk: `<bucket>/<key>._S3rver_object`, whose mtime is the
+ * object's LastModified.
+ */
+export function useS3rver(): { port(): number; directory(): string } {
   let port: number | undefined;
+  let directory: string | undefined;
   beforeAll(async () => {
-    const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: tempDirFor('s3rver', afterAll) });
+    directory = tempDirFor('s3rver', afterAll);
+    const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
     port = (await server.run()).port;
     afterAll(() => server.close());
   });
@@ -28,6 +34,10 @@ export function useS3rver(): { port(): number } {
     port() {
       if (port === undefined) throw new Error('s3rver did not start');
       return port;
+    },
+    directory() {
+      if (directory === undefined) throw new Error('s3rver did not start');
+      return directory;
     },
   };
 }

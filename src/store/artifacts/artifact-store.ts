@@ -9,6 +9,17 @@ export interface StoredObject {
   size: number;
 }
 
+/** A stored object as `stat` and `list` see it. */
+export interface ObjectInfo extends StoredObject {
+  /**
+   * When the object was last stored, in ms since the epoch (S3: whole seconds). A put of
+   * bytes that are already there stores them again, so this also covers an object an
+   * upload has just handed to a caller that has not recorded it yet: garbage collection
+   * takes only objects older than a grace period.
+   */
+  modifiedAt: number;
+}
+
 export interface PutOptions {
   /** Refuse (AppError TOO_LARGE) once more than this many bytes have arrived. */
   maxBytes?: number;
@@ -34,18 +45,21 @@ export interface LocalCopy {
 
 export interface ArtifactStore {
   readonly kind: 'local' | 's3';
-  /** Streams bytes in while hashing them; never holds the whole object in memory. */
+  /**
+   * Streams bytes in while hashing them; never holds the whole object in memory. When
+   * the object exists already, its modified time is refreshed.
+   */
   put(source: AsyncIterable<Uint8Array> | Readable, options?: PutOptions): Promise<StoredObject>;
   putFile(path: string, options?: Omit<PutOptions, 'maxBytes'>): Promise<StoredObject>;
   /** null when there is no complete object under that hash. */
-  stat(sha256: string): Promise<StoredObject | null>;
+  stat(sha256: string): Promise<ObjectInfo | null>;
   /** The object's bytes, or one inclusive range of them. Throws AppError NOT_FOUND. */
   get(sha256: string, range?: ByteRange): Promise<Readable>;
   /** A file path for tools that need one (bsdiff): the object itself or a temporary copy. */
   localCopy(sha256: string, tmpDir: string): Promise<LocalCopy>;
   delete(sha256: string): Promise<void>;
   /** Every complete object; staged (incomplete) uploads are never listed. */
-  list(): AsyncIterable<StoredObject>;
+  list(): AsyncIterable<ObjectInfo>;
   /** Removes what crashed uploads left staged (local directory only); returns how many. */
   cleanStaging?(): Promise<number>;
   /** A time-limited URL the object store serves itself (S3 only). */

@@ -1,15 +1,15 @@
 // The embedded artifact store: a content-addressed directory, `<root>/<2 hex>/<sha256>`.
 // Uploads land in `<root>/.staging` and are renamed into place only when complete and
-// hashed, so a listed object is always whole.
+// hashed, so a listed object is always whole. An object's mtime is when it was last put.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors.ts';
 import { commitFile, statInputFile } from '../../files.ts';
-import type { ArtifactStore, ByteRange, LocalCopy, PutOptions, StoredObject } from './artifact-store.ts';
+import type { ArtifactStore, ByteRange, LocalCopy, ObjectInfo, PutOptions, StoredObject } from './artifact-store.ts';
 import { assertRange, assertSha256, rangeBeyondEnd, SHA256_HEX, UploadMeter } from './checks.ts';
 
 const STAGING = '.staging';
@@ -47,10 +47,11 @@ export class LocalArtifactStore implements ArtifactStore {
       });
       const object = meter.finish();
       const path = this.objectPath(object.sha256);
-      if (await exists(path)) {
+      if (await refresh(path)) {
         // Same name, same bytes: the object is already there and complete.
         await rm(staged, { force: true });
       } else {
+        // Also when a garbage collection removed it between our check and now.
         await mkdir(join(this.root, object.sha256.slice(0, 2)), { recursive: true });
         // Read-only: localCopy hands out this very path, and no tool may write through it.
         await commitFile(staged, path, 0o444);
@@ -67,10 +68,11 @@ export class LocalArtifactStore implements ArtifactStore {
     return this.put(createReadStream(path, { highWaterMark: 1024 * 1024 }), options);
   }
 
-  async stat(sha256: string): Promise<StoredObject | null> {
+  async stat(sha256: string): Promise<ObjectInfo | null> {
     const path = this.objectPath(sha256);
     try {
-      return { sha256, size: (await stat(path)).size };
+      const info = await stat(path);
+      return { sha256, size: info.size, modifiedAt: Math.floor(info.mtimeMs) };
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -110,7 +112,7 @@ export class LocalArtifactStore implements ArtifactStore {
     await rm(this.objectPath(sha256), { force: true });
   }
 
-  async *list(): AsyncIterable<StoredObject> {
+  async *list(): AsyncIterable<ObjectInfo> {
     await this.ready();
     for (const dir of await readdir(this.root, { withFileTypes: true })) {
       // Only the two-hex-digit fan-out directories hold objects; `.staging` never does.
@@ -151,12 +153,21 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/**
+ * Marks an existing object as stored just now and says whether it exists. A put of bytes
+ * already stored is about to be recorded by its caller, and garbage collection spares
+ * only objects younger than its grace period.
+ */
+async function refresh(path: string): Promise<boolean> {
+  const now = new Date();
   try {
-    await stat(path);
+    await utimes(path, now, now);
     return true;
   } catch (err) {
     if (isMissing(err)) return false;
+    // Someone else's file (another user ran the server once): it is there, whole, and
+    // read-only to us; only its time stays as it was.
+    if ((err as NodeJS.ErrnoException).code === 'EPERM') return true;
     throw err;
   }
 }

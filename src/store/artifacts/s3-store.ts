@@ -1,7 +1,8 @@
 // The scale-out artifact store: one S3 bucket (MinIO, AWS S3, ...) through the `minio`
 // client, objects under `objects/<sha256>`. Uploads go to `staging/<random>` first and are
 // copied to their final key only when complete and hashed, so several server processes
-// sharing the bucket never see, list or serve a partial object.
+// sharing the bucket never see, list or serve a partial object. An object's LastModified
+// is when it was last put.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { type BucketItem, Client, CopyDestinationOptions, CopySourceOptions } from 'minio';
 import { AppError } from '../../errors.ts';
 import { statInputFile } from '../../files.ts';
-import type { ArtifactStore, ByteRange, LocalCopy, PutOptions, StoredObject } from './artifact-store.ts';
+import type { ArtifactStore, ByteRange, LocalCopy, ObjectInfo, PutOptions, StoredObject } from './artifact-store.ts';
 import { assertRange, assertSha256, rangeBeyondEnd, UploadMeter } from './checks.ts';
 
 export interface S3StoreOptions {
@@ -111,15 +112,14 @@ export class S3ArtifactStore implements ArtifactStore {
       const direct = await this.upload(stagingKey, meter.measure(source), () => objectKey(finish().sha256));
       const object = finish();
       if (direct) return object;
-      const key = objectKey(object.sha256);
-      if ((await this.statKey(key)) === null) {
-        // A server-side copy: the bytes do not travel through this process again.
-        // (Single-request CopyObject stops at 5 GiB on AWS S3; firmware is far smaller.)
-        await this.client.copyObject(
-          new CopySourceOptions({ Bucket: this.bucket, Object: stagingKey }),
-          new CopyDestinationOptions({ Bucket: this.bucket, Object: key }),
-        );
-      }
+      // A server-side copy: the bytes do not travel through this process again.
+      // (Single-request CopyObject stops at 5 GiB on AWS S3; firmware is far smaller.)
+      // Copied even when the object exists: the same bytes, with a fresh LastModified
+      // that keeps garbage collection off it until the caller has recorded it.
+      await this.client.copyObject(
+        new CopySourceOptions({ Bucket: this.bucket, Object: stagingKey }),
+        new CopyDestinationOptions({ Bucket: this.bucket, Object: objectKey(object.sha256) }),
+      );
       await this.client.removeObject(this.bucket, stagingKey);
       return object;
     } catch (err) {
@@ -133,11 +133,11 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.put(createReadStream(path, { highWaterMark: 1024 * 1024 }), options);
   }
 
-  async stat(sha256: string): Promise<StoredObject | null> {
+  async stat(sha256: string): Promise<ObjectInfo | null> {
     const key = objectKey(sha256);
     await this.ready();
-    const size = await this.statKey(key);
-    return size === null ? null : { sha256, size };
+    const found = await this.statKey(key);
+    return found === null ? null : { sha256, ...found };
   }
 
   async get(sha256: string, range?: ByteRange): Promise<Readable> {
@@ -153,9 +153,9 @@ export class S3ArtifactStore implements ArtifactStore {
     } catch (err) {
       if (isMissing(err)) throw this.notFound(sha256);
       if (range && s3Code(err) === 'InvalidRange') {
-        const size = await this.statKey(key);
-        if (size === null) throw this.notFound(sha256);
-        throw rangeBeyondEnd(range, size);
+        const found = await this.statKey(key);
+        if (found === null) throw this.notFound(sha256);
+        throw rangeBeyondEnd(range, found.size);
       }
       throw err;
     }
@@ -197,13 +197,15 @@ export class S3ArtifactStore implements ArtifactStore {
     await this.client.removeObject(this.bucket, key);
   }
 
-  async *list(): AsyncIterable<StoredObject> {
+  async *list(): AsyncIterable<ObjectInfo> {
     await this.ready();
     // The client types the stream's items only for its 'data' event.
     const items = this.client.listObjectsV2(this.bucket, OBJECTS, true) as AsyncIterable<BucketItem>;
     for await (const item of items) {
       if (item.name === undefined || !OBJECT_KEY.test(item.name)) continue;
-      yield { sha256: item.name.slice(OBJECTS.length), size: item.size };
+      // No date would read as "stored long ago" to garbage collection; skip rather than guess.
+      if (item.lastModified === undefined) continue;
+      yield { sha256: item.name.slice(OBJECTS.length), size: item.size, modifiedAt: item.lastModified.getTime() };
     }
   }
 
@@ -261,8 +263,8 @@ export class S3ArtifactStore implements ArtifactStore {
       }
       const last = Buffer.concat(pending, pendingBytes);
       if (uploadId === undefined) {
-        const finalKey = directKey();
-        if ((await this.statKey(finalKey)) === null) await this.client.putObject(this.bucket, finalKey, last, last.length, { ...CONTENT_TYPE });
+        // Put even when the object exists, for a fresh LastModified (see the copy in put).
+        await this.client.putObject(this.bucket, directKey(), last, last.length, { ...CONTENT_TYPE });
         return true;
       }
       if (last.length > 0) await sendPart(last);
@@ -278,10 +280,11 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
-  /** The object's size, or null when there is none. */
-  private async statKey(key: string): Promise<number | null> {
+  /** The object's size and modified time, or null when there is none. */
+  private async statKey(key: string): Promise<{ size: number; modifiedAt: number } | null> {
     try {
-      return (await this.client.statObject(this.bucket, key)).size;
+      const found = await this.client.statObject(this.bucket, key);
+      return { size: found.size, modifiedAt: found.lastModified.getTime() };
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
