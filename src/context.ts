@@ -46,7 +46,7 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     clock: options.clock ?? systemClock,
     log: options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] }),
     workDir,
-    notifier: options.notifier ?? new WebhookNotifier(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}),
+    notifier: options.notifier ?? new WebhookNotifier({ ...(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}), allowPrivate: config.dm.allowPrivateWebhooks }),
     wakeJobs: () => {},
   };
 }

@@ -9,13 +9,14 @@ import type { Output } from '../../src/cli/io.ts';
 import { main } from '../../src/cli/main.ts';
 import { statusText } from '../../src/cli/simulate.ts';
 import { pseudoRandom, tempDir, tempDirFor } from '../support/harness.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
 let image: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The simulated devices' webhook listens on 127.0.0.1.
+  server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
   // One build, so that acme has signing keys to publish.
   const res = await server.api('/api/v1/builds?model=cli-model&version=1.0.0', { method: 'POST', token: server.tokens.acme, body: pseudoRandom(64 * 1024, 'cli') });
   expect((await server.settled(((await res.json()) as { id: string }).id)).status).toBe('ready');

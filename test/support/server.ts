@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
+import type { Notifier } from '../../src/dm/notifier.ts';
 import { startServer, type RunningServer } from '../../src/start.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { tempDirFor } from './harness.ts';
@@ -35,14 +36,21 @@ export interface BuildBody {
   packages: Array<{ id: string; kind: string; fromVersion: string | null; toVersion: string; size: number; sha256: string }>;
 }
 
-/** Starts a server for the current test file; it stops after the file's tests. */
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+/** Device webhooks on this machine (test hooks, the fleet simulator's) need the server to allow them. */
+export const ALLOW_LOOPBACK_WEBHOOKS = { FOTA_WEBHOOK_ALLOW_PRIVATE: 'true' } as const;
+
+/**
+ * Starts a server for the current test file; it stops after the file's tests. `env` is
+ * read as the server's environment (settings), `notifier` replaces the webhook one.
+ */
+export async function startTestServer(overrides: Partial<Config> = {}, options: { env?: NodeJS.ProcessEnv; notifier?: Notifier } = {}): Promise<TestServer> {
   const dir = tempDirFor('server', afterAll);
-  const defaults = loadConfig({});
+  const env = options.env ?? {};
+  const defaults = loadConfig(env);
   // Campaigns evaluate after every device result, so tests can check each step.
-  const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...overrides });
+  const config = loadConfig(env, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...overrides });
   const clock = new TestClock();
-  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock });
+  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock, ...(options.notifier ? { notifier: options.notifier } : {}) });
   afterAll(() => server.close());
   const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
     createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;
