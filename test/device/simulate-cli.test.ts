@@ -110,3 +110,27 @@ describe('fota simulate', () => {
     expect(result).toMatchObject({ code: 2, stderr: `fota: cannot reach fota server at http://127.0.0.1:${port}: ECONNREFUSED\n` });
   });
 });
+
+describe('fota simulate against a server that refuses loopback webhooks', () => {
+  let strict: TestServer;
+  let keys: string;
+  beforeAll(async () => {
+    strict = await startTestServer();
+    // The keys devices pin come from the other server: this one has no builds.
+    keys = join(tempDirFor('sim-cli-keys', afterAll), 'keys.json');
+    await writeFile(keys, await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text());
+  });
+
+  it('exits 1 with the server\'s reason and a hint: the allow setting, a public webhook address, or --no-webhook', async () => {
+    const args = ['simulate', '--server', strict.url, '--token', strict.tokens.operator, '--model', 'cli-model', '--version', '1.0.0', '--image', image, '--pubkey', keys, '--devices', '1', '--data', join(tempDir(), 'fleet'), '--poll', '3600', '--duration', '0.5'];
+    const refused = await run([...args, '--id-prefix', 'strict-']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('registering device strict-0001: the server answered 400: webhook URL refused: host 127.0.0.1 is a loopback address');
+    expect(refused.stderr).toMatch(/start it\s+with FOTA_WEBHOOK_ALLOW_PRIVATE=true/);
+    expect(refused.stderr).toContain('--no-webhook');
+    // The hint's way out works: without a webhook the devices register and poll.
+    const polling = await run([...args, '--id-prefix', 'poll-', '--no-webhook']);
+    expect(polling.code).toBe(0);
+    expect(polling.stderr).toContain('registered 1 device(s)');
+  });
+});
