@@ -11,7 +11,10 @@ it prints "admin token: <token>" once, unless FOTA_ADMIN_TOKEN is set.
 Environment: FOTA_DATA (./data), FOTA_ARTIFACTS (./artifacts), FOTA_PORT, FOTA_ADMIN_TOKEN,
 FOTA_MASTER_KEY, FOTA_S3_ENDPOINT/BUCKET/ACCESS_KEY/SECRET_KEY (artifacts in S3),
 FOTA_MAX_UPLOAD_BYTES, FOTA_DELTA_SOURCES (5), FOTA_DELTA_MEMORY_MB, FOTA_DELTA_CONCURRENCY,
-FOTA_MAX_DELTA_RATIO (0.6), FOTA_JOB_ATTEMPTS (3), FOTA_JOB_LEASE_MS (30000), FOTA_LOG_LEVEL.
+FOTA_MAX_DELTA_RATIO (0.6), FOTA_JOB_ATTEMPTS (3), FOTA_JOB_LEASE_MS (30000), FOTA_LOG_LEVEL,
+FOTA_NOTIFY_WEBHOOK (Package 0 for devices without their own webhook; trusted, any address),
+FOTA_WEBHOOK_ALLOW_PRIVATE (false: device webhooks on loopback, link-local, private or
+CGNAT addresses are refused; true allows them, e.g. for fota simulate on this machine).
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {
