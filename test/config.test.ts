@@ -15,6 +15,7 @@ describe('configuration', () => {
     [{ FOTA_MASTER_KEY: 'short' }, /FOTA_MASTER_KEY must be 32 bytes/],
     [{ FOTA_ADMIN_TOKEN: 'weak' }, /FOTA_ADMIN_TOKEN must be at least 16/],
     [{ FOTA_S3_ENDPOINT: 'http://127.0.0.1:9000' }, /set all four or none/],
+    [{ FOTA_WEBHOOK_ALLOW_PRIVATE: 'yes' }, /FOTA_WEBHOOK_ALLOW_PRIVATE/],
   ])('names the variable when %j is wrong', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
@@ -29,5 +30,14 @@ describe('configuration', () => {
     });
     expect(config.s3).toEqual({ endpoint: 'http://127.0.0.1:9000', bucket: 'fota', accessKey: 'a', secretKey: 'b' });
     expect(config.masterKey).toHaveLength(32);
+  });
+
+  it.each([
+    [{}, false],
+    [{ FOTA_WEBHOOK_ALLOW_PRIVATE: 'false' }, false],
+    [{ FOTA_WEBHOOK_ALLOW_PRIVATE: 'true' }, true],
+    [{ FOTA_WEBHOOK_ALLOW_PRIVATE: '1' }, true],
+  ])('refuses private device webhooks unless told: %j', (env, allowed) => {
+    expect(loadConfig(env).dm.allowPrivateWebhooks).toBe(allowed);
   });
 });
