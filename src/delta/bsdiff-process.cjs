@@ -11,24 +11,34 @@
 // no JavaScript, so the IPC channel's 'disconnect' event cannot be seen until the diff
 // is over. A small watchdog thread therefore watches the parent pid (it changes when the
 // parent dies and the child is re-parented) and kills the whole process from there.
+//
+// The parent passes its pid as the first argument: a parent that dies while this process
+// is still starting has already left it re-parented, so process.ppid read here would be
+// the new parent, and the job the dead parent had queued on the channel would still run.
 'use strict';
 const { Worker, isMainThread, workerData } = require('node:worker_threads');
 
 /** How often the watchdog looks at the parent pid: cheap, and well below a diff's length. */
 const WATCH_EVERY_MS = 200;
 
-if (isMainThread) runJob();
+if (isMainThread) runJob(parentPidArgument());
 else watchParent(workerData.parentPid);
 
-function runJob() {
-  // Idle or between jobs the event loop runs, and the IPC channel tells us directly.
+function parentPidArgument() {
+  const pid = Number(process.argv[2]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bsdiff-process.cjs needs its parent's pid as first argument, got ${process.argv[2]}`);
+  return pid;
+}
+
+function runJob(parentPid) {
+  // Idle, the event loop runs and the IPC channel tells us directly.
   process.once('disconnect', () => process.exit(1));
-  // The parent may have died before this process got this far; then ppid is already the
-  // new parent, and only the closed channel tells.
-  if (!process.connected) process.exit(1);
-  startWatchdog();
+  if (process.ppid !== parentPid) process.exit(1);
+  startWatchdog(parentPid);
   const bsdiff = require('bsdiff-node');
   process.once('message', (job) => {
+    // A job sent just before the parent died is still read from the channel: not worth running.
+    if (process.ppid !== parentPid) process.exit(1);
     try {
       if (job.op === 'diff') bsdiff.diffSync(job.oldPath, job.newPath, job.patchPath);
       else if (job.op === 'patch') bsdiff.patchSync(job.oldPath, job.newPath, job.patchPath);
@@ -40,8 +50,8 @@ function runJob() {
   });
 }
 
-function startWatchdog() {
-  const watchdog = new Worker(__filename, { workerData: { parentPid: process.ppid } });
+function startWatchdog(parentPid) {
+  const watchdog = new Worker(__filename, { workerData: { parentPid } });
   // It must not keep the process alive once the job is done.
   watchdog.unref();
   // Without a watchdog the job is still worth running: say so (stderr reaches the
