@@ -190,6 +190,8 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
       FOTA_LOG_LEVEL: 'warn',
       FOTA_CAMPAIGN_TICK_MS: '1000',
       FOTA_NOTIFY_PER_SECOND: '200',
+      // The simulated devices' Package 0 webhook listens on 127.0.0.1.
+      FOTA_WEBHOOK_ALLOW_PRIVATE: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -32,6 +32,7 @@ const envSchema = z.object({
   FOTA_DM_ADDRESS_MAX_FAILURES: z.coerce.number().int().min(0).default(100),
   FOTA_INVENTORY_MAX_AGE_SECONDS: positiveInt.default(24 * 3600),
   FOTA_NOTIFY_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
+  FOTA_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
   FOTA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   FOTA_CAMPAIGN_TICK_MS: positiveInt.default(5_000),
   FOTA_CAMPAIGN_EVALUATE_MS: z.coerce.number().int().min(0).default(1_000),
@@ -86,6 +87,8 @@ export interface Config {
     /** DevDetail values older than this are read again at the next session. */
     inventoryMaxAgeMs: number;
     notifyWebhook?: string;
+    /** Device webhooks may point at loopback, private and other non-public addresses (src/dm/webhook-address.ts). */
+    allowPrivateWebhooks: boolean;
     /** The base URL devices reach the server at (else taken from each request). */
     publicUrl?: string;
   };
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       auth: { maxFailures: e.FOTA_DM_AUTH_MAX_FAILURES, lockoutMs: e.FOTA_DM_AUTH_LOCKOUT_SECONDS * 1000, addressMaxFailures: e.FOTA_DM_ADDRESS_MAX_FAILURES },
       inventoryMaxAgeMs: e.FOTA_INVENTORY_MAX_AGE_SECONDS * 1000,
       ...(e.FOTA_NOTIFY_WEBHOOK ? { notifyWebhook: e.FOTA_NOTIFY_WEBHOOK } : {}),
+      allowPrivateWebhooks: e.FOTA_WEBHOOK_ALLOW_PRIVATE === 'true' || e.FOTA_WEBHOOK_ALLOW_PRIVATE === '1',
       ...(e.FOTA_PUBLIC_URL ? { publicUrl: e.FOTA_PUBLIC_URL.replace(/\/$/, '') } : {}),
     },
     campaigns: {

@@ -49,7 +49,7 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     clock: options.clock ?? systemClock,
     log: options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] }),
     workDir,
-    notifier: options.notifier ?? new WebhookNotifier(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}),
+    notifier: options.notifier ?? new WebhookNotifier({ ...(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}), allowPrivate: config.dm.allowPrivateWebhooks }),
     dmGuard: new DmGuard({ addressMaxFailures: config.dm.auth.addressMaxFailures, lockoutMs: config.dm.auth.lockoutMs }),
     wakeJobs: () => {},
   };

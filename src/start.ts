@@ -8,6 +8,7 @@ import { startArtifactSweep } from './artifacts/sweep-at-start.ts';
 import { startCampaignLoop } from './campaigns/loop.ts';
 import type { Config } from './config.ts';
 import { type Clock, closeContext, type Context, createContext } from './context.ts';
+import type { Notifier } from './dm/notifier.ts';
 import { sweepDmSessions } from './dm/session/expire.ts';
 import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
 import { createApp } from './server.ts';
@@ -22,8 +23,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, options: { host?: string; log?: Logger; runner?: RunnerOptions; clock?: Clock } = {}): Promise<RunningServer> {
-  const ctx = await createContext(config, { ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+export async function startServer(config: Config, options: { host?: string; log?: Logger; runner?: RunnerOptions; clock?: Clock; notifier?: Notifier } = {}): Promise<RunningServer> {
+  const ctx = await createContext(config, { ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(options.notifier ? { notifier: options.notifier } : {}) });
   await ctx.artifacts.cleanStaging?.();
   const adminToken = bootstrapAdmin(ctx);
   const runner = new JobRunner(ctx, options.runner);

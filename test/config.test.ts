@@ -21,6 +21,7 @@ describe('configuration', () => {
     [{ FOTA_DM_AUTH_MAX_FAILURES: '0' }, /FOTA_DM_AUTH_MAX_FAILURES/],
     [{ FOTA_DM_AUTH_LOCKOUT_SECONDS: 'forever' }, /FOTA_DM_AUTH_LOCKOUT_SECONDS/],
     [{ FOTA_DM_ADDRESS_MAX_FAILURES: '-1' }, /FOTA_DM_ADDRESS_MAX_FAILURES/],
+    [{ FOTA_WEBHOOK_ALLOW_PRIVATE: 'yes' }, /FOTA_WEBHOOK_ALLOW_PRIVATE/],
   ])('names the variable when %j is wrong', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
@@ -40,5 +41,14 @@ describe('configuration', () => {
     });
     expect(config.s3).toEqual({ endpoint: 'http://127.0.0.1:9000', bucket: 'fota', accessKey: 'a', secretKey: 'b' });
     expect(config.masterKey).toHaveLength(32);
+  });
+
+  it.each([
+    [{}, false],
+    [{ FOTA_WEBHOOK_ALLOW_PRIVATE: 'false' }, false],
+    [{ FOTA_WEBHOOK_ALLOW_PRIVATE: 'true' }, true],
+    [{ FOTA_WEBHOOK_ALLOW_PRIVATE: '1' }, true],
+  ])('refuses private device webhooks unless told: %j', (env, allowed) => {
+    expect(loadConfig(env).dm.allowPrivateWebhooks).toBe(allowed);
   });
 });

@@ -68,7 +68,9 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
   await mkdir(dataDir, { recursive: true });
   const fixtures = await ensureFixtures(say);
 
-  const config = loadConfig({}, {
+  // The demo's devices receive Package 0 on a webhook on this machine (127.0.0.1), which
+  // only a server started with the allow setting accepts; this server is the demo's own.
+  const config = loadConfig({ FOTA_WEBHOOK_ALLOW_PRIVATE: 'true' }, {
     dataDir: join(dataDir, 'server'),
     artifactsDir: join(dataDir, 'artifacts'),
     port: integerOption(values.port, '--port', 0) ?? (values.keep ? 8080 : 0),

@@ -15,7 +15,10 @@ FOTA_MASTER_KEY, FOTA_S3_ENDPOINT/BUCKET/ACCESS_KEY/SECRET_KEY (artifacts in S3)
 FOTA_MAX_UPLOAD_BYTES, FOTA_DELTA_SOURCES (5), FOTA_DELTA_MEMORY_MB, FOTA_DELTA_CONCURRENCY,
 FOTA_MAX_DELTA_RATIO (0.6), FOTA_JOB_ATTEMPTS (3), FOTA_JOB_LEASE_MS (30000), FOTA_LOG_LEVEL,
 FOTA_DM_AUTH_MAX_FAILURES (10), FOTA_DM_AUTH_LOCKOUT_SECONDS (300), FOTA_DM_ADDRESS_MAX_FAILURES
-(100; 0 = off, e.g. behind a proxy).
+(100; 0 = off, e.g. behind a proxy), FOTA_GC_GRACE_MINUTES (60),
+FOTA_NOTIFY_WEBHOOK (Package 0 for devices without their own webhook; trusted, any address),
+FOTA_WEBHOOK_ALLOW_PRIVATE (false: device webhooks on loopback, link-local, private or
+CGNAT addresses are refused; true allows them, e.g. for fota simulate on this machine).
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {

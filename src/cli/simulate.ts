@@ -5,6 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadClientConfig } from '../config.ts';
+import { ALLOW_PRIVATE_WEBHOOKS_SETTING, WEBHOOK_ADDRESS_RULE } from '../dm/webhook-address.ts';
 import { type ApiAccess, fetchManufacturerKeys } from '../device/simulate/api.ts';
 import { type Fault, faultsHelp, parseFaults } from '../device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions } from '../device/simulate/fleet.ts';
@@ -31,7 +32,8 @@ where the fleet stopped.
 
 Devices are registered through the API (operator token) with a webhook on this machine
 (--webhook-host, default 127.0.0.1), where the server's Package 0 makes a device call in
-at once; otherwise devices poll every --poll seconds (default 30, +-50% jitter). At most
+at once (a server accepts a webhook on a loopback or private address only when it runs
+with FOTA_WEBHOOK_ALLOW_PRIVATE=true); otherwise devices poll every --poll seconds (default 30, +-50% jitter). At most
 --concurrency devices (default 32) are in a session or job at once. --no-register is for
 a fleet registered by an earlier run from the same --data (the device passwords derive
 from a secret kept there); --no-webhook registers no webhook, so devices only poll.
@@ -50,6 +52,14 @@ The last line is a JSON summary {"type":"summary", devices, byVersion, failuresB
 faults, sessions, bytesDownloaded, ...}.
 
 ${serverHelp}
+`;
+
+// The fleet's webhook listens on this machine (127.0.0.1 by default), which a server
+// refuses as a device webhook unless it runs with the allow setting.
+const webhookRefusedHint = `The server refuses device webhooks on loopback and private addresses. Either start it
+with ${ALLOW_PRIVATE_WEBHOOKS_SETTING}=true (a test server, or one on this machine), give
+--webhook-host/--webhook-url a public address the server can reach, or use --no-webhook
+(devices then only poll).
 `;
 
 export async function simulateCommand(args: string[], io: Output): Promise<number> {
@@ -146,6 +156,10 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     // The server said no (token, role, devices of another run): a refusal, not a usage error.
     if (err instanceof AppError && (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN' || err.code === 'CONFLICT')) {
       io.err(`fota: ${err.message}\n`);
+      return ExitCode.Rejected;
+    }
+    if (err instanceof AppError && err.details?.rule === WEBHOOK_ADDRESS_RULE) {
+      io.err(`fota: ${err.message}\n${webhookRefusedHint}`);
       return ExitCode.Rejected;
     }
     throw err;

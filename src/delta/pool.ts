@@ -137,7 +137,8 @@ function runInProcess(job: Job): Promise<DeltaJobResult> {
   if (job.signal?.aborted) return Promise.reject(abortError(job.signal));
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = fork(PROCESS_SCRIPT, [], { execArgv: [], env: childEnv(process.env), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // Our pid, so the child can tell when we are gone (bsdiff-process.cjs says why it must be given).
+    const child = fork(PROCESS_SCRIPT, [String(process.pid)], { execArgv: [], env: childEnv(process.env), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
     let answer: { ok: boolean; message?: string; maxRssBytes?: number } | undefined;
     child.stderr?.on('data', (piece: Buffer) => {

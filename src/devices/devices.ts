@@ -1,5 +1,7 @@
 // Registering devices (with their DM credentials, sealed at rest) and reading them back.
 import type { Context } from '../context.ts';
+import { assertWebhookUrl } from '../dm/notifier.ts';
+import { assertPublicWebhookHost } from '../dm/webhook-address.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { countDevices, deploymentsOf, type DeviceRow, findDevice, insertDevice, listDevices } from '../store/queries/devices.ts';
@@ -9,6 +11,11 @@ import type { DeviceView, RegisterDevice } from './schemas.ts';
 export type InventoryTree = Record<string, { value: string; at: number }>;
 
 export function registerDevice(ctx: Context, principal: Principal, request: RegisterDevice): DeviceView {
+  if (request.webhookUrl !== undefined) {
+    // Credentials in the URL are refused whatever the setting: fetch-style clients cannot send them.
+    const url = assertWebhookUrl(request.webhookUrl);
+    if (!ctx.config.dm.allowPrivateWebhooks) assertPublicWebhookHost(url);
+  }
   const now = ctx.clock.now();
   const secret = ctx.vault.seal(new TextEncoder().encode(request.credentials.password));
   const server = request.serverPassword ? ctx.vault.seal(new TextEncoder().encode(request.serverPassword)) : undefined;

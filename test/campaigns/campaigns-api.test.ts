@@ -13,7 +13,7 @@ import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { alertXml, DmTestClient } from '../support/dm-test-client.ts';
 import { nextBuild, pseudoRandom } from '../support/harness.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
 
 const MODEL = 'router-c';
 let server: TestServer;
@@ -21,7 +21,8 @@ let target: string;
 let secondOperator: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The Package 0 tests' device webhooks listen on 127.0.0.1.
+  server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
   const v1 = pseudoRandom(100_000, 'campaign-v1');
   for (const [version, image] of [['1.0', v1], ['2.0', nextBuild(v1)]] as const) {
     const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });

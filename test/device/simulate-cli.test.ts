@@ -9,13 +9,14 @@ import type { Output } from '../../src/cli/io.ts';
 import { main } from '../../src/cli/main.ts';
 import { statusText } from '../../src/cli/simulate.ts';
 import { pseudoRandom, tempDir, tempDirFor } from '../support/harness.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
 let image: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The simulated devices' webhook listens on 127.0.0.1.
+  server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
   // One build, so that acme has signing keys to publish.
   const res = await server.api('/api/v1/builds?model=cli-model&version=1.0.0', { method: 'POST', token: server.tokens.acme, body: pseudoRandom(64 * 1024, 'cli') });
   expect((await server.settled(((await res.json()) as { id: string }).id)).status).toBe('ready');
@@ -107,5 +108,29 @@ describe('fota simulate', () => {
     await new Promise((resolve) => closed.close(resolve));
     const result = await run(['simulate', '--server', `http://127.0.0.1:${port}`, '--token', 't', '--devices', '1', '--model', 'm', '--version', '1', '--image', image, '--manufacturer', 'acme']);
     expect(result).toMatchObject({ code: 2, stderr: `fota: cannot reach fota server at http://127.0.0.1:${port}: ECONNREFUSED\n` });
+  });
+});
+
+describe('fota simulate against a server that refuses loopback webhooks', () => {
+  let strict: TestServer;
+  let keys: string;
+  beforeAll(async () => {
+    strict = await startTestServer();
+    // The keys devices pin come from the other server: this one has no builds.
+    keys = join(tempDirFor('sim-cli-keys', afterAll), 'keys.json');
+    await writeFile(keys, await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text());
+  });
+
+  it('exits 1 with the server\'s reason and a hint: the allow setting, a public webhook address, or --no-webhook', async () => {
+    const args = ['simulate', '--server', strict.url, '--token', strict.tokens.operator, '--model', 'cli-model', '--version', '1.0.0', '--image', image, '--pubkey', keys, '--devices', '1', '--data', join(tempDir(), 'fleet'), '--poll', '3600', '--duration', '0.5'];
+    const refused = await run([...args, '--id-prefix', 'strict-']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('registering device strict-0001: the server answered 400: webhook URL refused: host 127.0.0.1 is a loopback address');
+    expect(refused.stderr).toMatch(/start it\s+with FOTA_WEBHOOK_ALLOW_PRIVATE=true/);
+    expect(refused.stderr).toContain('--no-webhook');
+    // The hint's way out works: without a webhook the devices register and poll.
+    const polling = await run([...args, '--id-prefix', 'poll-', '--no-webhook']);
+    expect(polling.code).toBe(0);
+    expect(polling.stderr).toContain('registered 1 device(s)');
   });
 });

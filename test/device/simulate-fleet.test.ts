@@ -11,7 +11,7 @@ import { FAULT_RESULT, parseFaults } from '../../src/device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions, runFleet } from '../../src/device/simulate/fleet.ts';
 import type { TrustPolicy } from '../../src/signing/envelope.ts';
 import { nextBuild, pseudoRandom, sha256, tempDir, tempDirFor } from '../support/harness.ts';
-import { type BuildBody, startTestServer, type TestServer } from '../support/server.ts';
+import { ALLOW_LOOPBACK_WEBHOOKS, type BuildBody, startTestServer, type TestServer } from '../support/server.ts';
 
 const MODEL = 'sim-model';
 const BASE = pseudoRandom(256 * 1024, 'sim-base');
@@ -25,7 +25,8 @@ let trust: TrustPolicy;
 let imagePath: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The simulated devices' webhook listens on 127.0.0.1.
+  server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
   for (const [version, bytes] of [['1.0.0', BASE], ['1.1.0', NEXT]] as const) {
     const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: bytes });
     expect(res.status).toBe(202);

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { AppError } from '../../src/errors.ts';
@@ -16,6 +19,8 @@ import {
   NoNotifier,
   WebhookNotifier,
 } from '../../src/dm/notifier.ts';
+import type { ResolveHost } from '../../src/dm/webhook-address.ts';
+import { fakeDns } from '../support/dns.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -232,7 +237,8 @@ describe('WebhookNotifier', () => {
   it("prefers the device's own webhook over the global one", async () => {
     const global = await startServer((res) => res.writeHead(200).end());
     const own = await startServer((res) => res.writeHead(204).end());
-    const notifier = new WebhookNotifier({ globalUrl: global.url });
+    // Both listen on loopback, which a device webhook may use only with the allow setting.
+    const notifier = new WebhookNotifier({ globalUrl: global.url, allowPrivate: true });
     const result = await notifier.notify({ deviceId: 'dev-1', webhookUrl: `${own.url}/hook` }, message);
     expect(result).toEqual({ delivered: true, status: 204 });
     expect(own.received).toHaveLength(1);
@@ -277,7 +283,7 @@ describe('WebhookNotifier', () => {
   });
 
   it('reports, rather than throws, an invalid per-device webhook or device id', async () => {
-    const notifier = new WebhookNotifier();
+    const notifier = new WebhookNotifier({ allowPrivate: true });
     const bad = await notifier.notify({ deviceId: 'd', webhookUrl: 'file:///etc/passwd' }, message);
     expect(bad).toEqual({ delivered: false, reason: expect.stringMatching(/http or https/) });
     const hook = await startServer((res) => res.writeHead(200).end());
@@ -286,18 +292,15 @@ describe('WebhookNotifier', () => {
     expect(hook.received).toHaveLength(0);
   });
 
-  it('uses an injected fetch and reports its failures', async () => {
-    const calls: string[] = [];
-    const failing: typeof fetch = async (input) => {
-      calls.push(String(input));
-      throw new Error('no route');
+  it('resolves with an injected lookup and reports its failures', async () => {
+    const asked: string[] = [];
+    const failing: ResolveHost = async (hostname) => {
+      asked.push(hostname);
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
     };
-    const result = await new WebhookNotifier({ globalUrl: 'https://hooks.example/p', fetch: failing }).notify(
-      { deviceId: 'd' },
-      message,
-    );
-    expect(calls).toEqual(['https://hooks.example/p']);
-    expect(result).toEqual({ delivered: false, reason: 'webhook at hooks.example failed: no route' });
+    const result = await new WebhookNotifier({ globalUrl: 'https://hooks.example/p', lookup: failing }).notify({ deviceId: 'd' }, message);
+    expect(asked).toEqual(['hooks.example']);
+    expect(result).toEqual({ delivered: false, reason: 'webhook at hooks.example unreachable: ENOTFOUND' });
   });
 
   it.each([
@@ -306,6 +309,90 @@ describe('WebhookNotifier', () => {
     ['a fractional timeout', { timeoutMs: 1.5 }],
   ])('refuses %s at construction', (_name, options) => {
     expectValidation(() => new WebhookNotifier(options));
+  });
+});
+
+describe('WebhookNotifier: device webhooks only to public addresses, checked at send time', () => {
+  const message = buildNotification(vectorInput);
+  const portOf = (url: string) => new URL(url).port;
+
+  it('refuses a device webhook whose name resolves to loopback, naming the rule and the setting, and connects to nothing', async () => {
+    const hook = await startServer((res) => res.writeHead(204).end());
+    const dns = fakeDns({ 'hooks.fleet.example': [['127.0.0.1']] });
+    const result = await new WebhookNotifier({ lookup: dns }).notify({ deviceId: 'd', webhookUrl: `http://hooks.fleet.example:${portOf(hook.url)}/push` }, message);
+    expect(result).toEqual({ delivered: false, reason: expect.stringMatching(/resolves to 127\.0\.0\.1, a loopback address.*FOTA_WEBHOOK_ALLOW_PRIVATE=true/) });
+    expect(hook.received).toHaveLength(0);
+  });
+
+  it.each([
+    ['one private address among public ones', ['198.51.100.7', '10.1.2.3'], 'private'],
+    ['cloud metadata', ['169.254.169.254'], 'link-local'],
+    ['IPv4-mapped metadata', ['::ffff:169.254.169.254'], 'link-local'],
+    ['IPv6 link-local', ['fe80::1'], 'link-local'],
+    ['IPv6 unique local', ['fd12:3456::1'], 'private'],
+    ['CGNAT', ['100.64.0.1'], 'shared \\(CGNAT\\)'],
+    ['unspecified', ['0.0.0.0'], 'unspecified'],
+  ])('refuses a name resolving to %s', async (_name, addresses, category) => {
+    const dns = fakeDns({ 'hooks.fleet.example': [addresses] });
+    const result = await new WebhookNotifier({ lookup: dns }).notify({ deviceId: 'd', webhookUrl: 'https://hooks.fleet.example/push' }, message);
+    expect(result).toEqual({ delivered: false, reason: expect.stringMatching(new RegExp(`, an? ${category} address`)) });
+  });
+
+  it('refuses a stored device webhook on a loopback IP (registered before the rule) without a lookup', async () => {
+    const hook = await startServer((res) => res.writeHead(204).end());
+    const dns = fakeDns({});
+    const result = await new WebhookNotifier({ lookup: dns }).notify({ deviceId: 'd', webhookUrl: `${hook.url}/push` }, message);
+    expect(result).toEqual({ delivered: false, reason: expect.stringMatching(/host 127\.0\.0\.1 is a loopback address/) });
+    expect(hook.received).toHaveLength(0);
+    expect(dns.asked).toEqual([]);
+  });
+
+  it('connects to the address it checked, keeping the name in the Host header', async () => {
+    // The system resolver does not know this name: the hook is reached only through the checked answer.
+    const hook = await startServer((res) => res.writeHead(204).end());
+    const dns = fakeDns({ 'hooks.fleet.example': [['127.0.0.1']] });
+    const result = await new WebhookNotifier({ lookup: dns, allowPrivate: true }).notify({ deviceId: 'd', webhookUrl: `http://hooks.fleet.example:${portOf(hook.url)}/push` }, message);
+    expect(result).toEqual({ delivered: true, status: 204 });
+    expect(hook.received[0]?.headers.host).toBe(`hooks.fleet.example:${portOf(hook.url)}`);
+    expect(dns.asked).toEqual(['hooks.fleet.example']);
+  });
+
+  it('does not look the name up a second time, so a rebinding answer never reaches the connection', async () => {
+    // First a public address (TEST-NET-2, nothing answers there), then loopback where a hook listens.
+    const hook = await startServer((res) => res.writeHead(204).end());
+    const dns = fakeDns({ 'rebind.fleet.example': [['198.51.100.20'], ['127.0.0.1']] });
+    // Whatever answers (or not) at the public address, the loopback hook is never reached.
+    await new WebhookNotifier({ lookup: dns, timeoutMs: 500 }).notify({ deviceId: 'd', webhookUrl: `http://rebind.fleet.example:${portOf(hook.url)}/push` }, message);
+    expect(hook.received).toHaveLength(0);
+    expect(dns.asked).toEqual(['rebind.fleet.example']);
+  });
+
+  it("leaves the operator's global webhook to the operator: it may be on a private address", async () => {
+    const hook = await startServer((res) => res.writeHead(202).end());
+    const dns = fakeDns({ 'sms-gateway.corp.example': [['127.0.0.1']] });
+    const result = await new WebhookNotifier({ globalUrl: `http://sms-gateway.corp.example:${portOf(hook.url)}/`, lookup: dns }).notify({ deviceId: 'd' }, message);
+    expect(result).toEqual({ delivered: true, status: 202 });
+  });
+
+  it('sends the name as TLS server name (SNI) to the checked address, and checks the certificate', async () => {
+    const tls = join(import.meta.dirname, '../fixtures/tls');
+    const names: string[] = [];
+    const server = createTlsServer({
+      key: readFileSync(join(tls, 'hooks.fleet.example.key')),
+      cert: readFileSync(join(tls, 'hooks.fleet.example.crt')),
+      SNICallback: (name, done) => {
+        names.push(name);
+        done(null);
+      },
+    }, (_req, res) => res.writeHead(204).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const dns = fakeDns({ 'hooks.fleet.example': [['127.0.0.1']] });
+    const result = await new WebhookNotifier({ lookup: dns, allowPrivate: true }).notify({ deviceId: 'd', webhookUrl: `https://hooks.fleet.example:${port}/push` }, message);
+    expect(names).toEqual(['hooks.fleet.example']);
+    // The test certificate is self-signed: refused, not silently accepted.
+    expect(result).toEqual({ delivered: false, reason: expect.stringMatching(/certificate/) });
   });
 });
 

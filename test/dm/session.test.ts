@@ -25,13 +25,14 @@ import {
   textOf,
 } from '../support/dm-test-client.ts';
 import { hasTool } from '../support/harness.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
 
 const wbxmlTools = hasTool('xml2wbxml', 'libwbxml2-utils') && hasTool('wbxml2xml', 'libwbxml2-utils');
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  // The Package 0 test's webhook listens on 127.0.0.1.
+  server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
 });
 
 // ---------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // Kill the server (SIGKILL) while package jobs run, start it again on the same data, and
-// every job finishes exactly once: one package per job, nothing half-written listed.
+// every job finishes exactly once: one package per job, nothing half-written listed. The
+// bsdiff processes of the killed server stop too instead of finishing their diffs.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -98,5 +99,100 @@ describe('a server killed mid-job', () => {
     }
     expect(listed).toEqual(expect.arrayContaining(packages.map((p) => p.file_sha256)));
     expect(await readdir(join(artifactsDir, '.staging')).catch(() => [])).toEqual([]);
+  });
+});
+
+/** Pids of the running bsdiff processes whose parent is `parentPid`, read from /proc. */
+async function bsdiffChildrenOf(parentPid: number): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    // "pid (comm) state ppid ...": comm may hold spaces, so read after its closing paren.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state === 'Z' || Number(ppid) !== parentPid) continue;
+    if ((await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).includes('bsdiff-process.cjs')) found.push(Number(name));
+  }
+  return found;
+}
+
+/** Whether `pid` still runs a bsdiff process: a zombie (dead, not yet reaped) or a reused pid does not. */
+async function stillRunsBsdiff(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes('bsdiff-process.cjs');
+}
+
+/** Resident memory of a process in bytes (0 once it is gone). */
+async function residentBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/**
+ * When to pull the plug on a bsdiff process: as soon as it exists (its parent then dies
+ * while it is still starting, with the job already sent), or once it is inside the
+ * native diff. bsdiff's suffix arrays take 16 bytes per byte of the 10 MB old image,
+ * far more than a bare Node process holds, so that much resident memory says the diff
+ * (which blocks the process's JavaScript) is under way.
+ */
+const KILL_WHEN: Array<[string, (pid: number) => Promise<boolean>]> = [
+  ['while it starts', async () => true],
+  ['inside the native diff', async (pid) => (await residentBytes(pid)) > 120 * 1024 * 1024],
+];
+
+/** Files under `dir` holding a finished BSDIFF40 patch: bsdiff writes the block lengths into the header last. */
+async function finishedPatches(dir: string): Promise<string[]> {
+  const finished: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const file = await open(path, 'r');
+    const header = Buffer.alloc(32);
+    const { bytesRead } = await file.read(header, 0, 32, 0).finally(() => file.close());
+    if (bytesRead === 32 && header.subarray(0, 8).toString('latin1') === 'BSDIFF40' && header.readBigInt64LE(8) > 0n) finished.push(path);
+  }
+  return finished;
+}
+
+describe('a server killed mid-diff', () => {
+  it.each(KILL_WHEN)('takes its bsdiff process with it %s: it stops without finishing the diff', async (_when, ready) => {
+    const dir = tempDir();
+    const dataDir = join(dir, 'data');
+    const server = await startServe(dataDir, join(dir, 'artifacts'));
+    const serverPid = server.child.pid ?? 0;
+    let bsdiffPids: number[] = [];
+    try {
+      const { token } = (await call(server.url, '/api/v1/tokens', { method: 'POST', token: ADMIN, body: JSON.stringify({ role: 'manufacturer', name: 'ci', manufacturer: 'esb' }) })) as { token: string };
+      // Two builds: one delta (0.24.0 -> 0.24.1), a diff of 10 MB images that runs for seconds.
+      for (const version of ['0.24.0', '0.24.1'] as const) {
+        const res = await fetch(`${server.url}/api/v1/builds?model=esb&version=${version}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: await readFile(fixture(version)) });
+        expect(res.status).toBe(202);
+      }
+      // A forked child is a bsdiff process from its first instruction; full packages
+      // fork none, so the first one seen runs the delta.
+      for (;;) {
+        if (server.child.exitCode !== null) throw new Error('fota serve exited before a diff started');
+        bsdiffPids = await bsdiffChildrenOf(serverPid);
+        const [first] = bsdiffPids;
+        if (first !== undefined && (await ready(first))) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      server.child.kill('SIGKILL');
+      await new Promise((r) => (server.child.exitCode === null && server.child.signalCode === null ? server.child.once('exit', r) : r(undefined)));
+    }
+
+    // Generous: this waits for the processes to go, it does not time them.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const left = (await Promise.all(bsdiffPids.map(async (pid) => ((await stillRunsBsdiff(pid)) ? pid : undefined)))).filter((pid) => pid !== undefined);
+      if (left.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`bsdiff process(es) ${left.join(', ')} of the killed server still run`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // An orphan would also go in the end, once its diff is done: a finished patch in the
+    // dead server's work dir would say that is what happened.
+    expect(await finishedPatches(join(dataDir, 'work'))).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { afterAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
+import type { Notifier } from '../../src/dm/notifier.ts';
 import { startServer, type RunningServer } from '../../src/start.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { tempDirFor } from './harness.ts';
@@ -48,14 +49,22 @@ export function capturedLog(level: 'debug' | 'trace' = 'debug'): { log: Logger; 
   return { log: pino({ level }, sink), lines: () => [...lines] };
 }
 
-/** Starts a server for the current test file; it stops after the file's tests. Logs are silent unless a logger is given. */
-export async function startTestServer(overrides: Partial<Config> = {}, options: { log?: Logger } = {}): Promise<TestServer> {
+/** Device webhooks on this machine (test hooks, the fleet simulator's) need the server to allow them. */
+export const ALLOW_LOOPBACK_WEBHOOKS = { FOTA_WEBHOOK_ALLOW_PRIVATE: 'true' } as const;
+
+/**
+ * Starts a server for the current test file; it stops after the file's tests. `env` is
+ * read as the server's environment (settings), `notifier` replaces the webhook one, and
+ * logs are silent unless a logger is given.
+ */
+export async function startTestServer(overrides: Partial<Config> = {}, options: { env?: NodeJS.ProcessEnv; notifier?: Notifier; log?: Logger } = {}): Promise<TestServer> {
   const dir = tempDirFor('server', afterAll);
-  const defaults = loadConfig({});
+  const env = options.env ?? {};
+  const defaults = loadConfig(env);
   // Campaigns evaluate after every device result, so tests can check each step.
-  const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...overrides });
+  const config = loadConfig(env, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...overrides });
   const clock = new TestClock();
-  const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock });
+  const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock, ...(options.notifier ? { notifier: options.notifier } : {}) });
   afterAll(() => server.close());
   const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
     createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;

@@ -55,12 +55,15 @@ async function call(api: ApiAccess, method: 'GET' | 'POST', path: string, body?:
 async function refusal(res: Response, doing: string): Promise<AppError> {
   const text = await res.text().catch(() => '');
   let message = text.slice(0, 300);
+  let rule: string | undefined;
   try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
+    const parsed = JSON.parse(text) as { error?: { message?: unknown; rule?: unknown } };
     if (typeof parsed.error?.message === 'string') message = parsed.error.message;
+    // Which rule refused (e.g. the webhook address rule), so the command can say what to do.
+    if (typeof parsed.error?.rule === 'string') rule = parsed.error.rule;
   } catch {
     // not a fota error body: the raw text says what there is to say
   }
   const code = res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'FORBIDDEN' : 'IO';
-  return new AppError(code, `${doing}: the server answered ${res.status}${message ? `: ${message}` : ''}`);
+  return new AppError(code, `${doing}: the server answered ${res.status}${message ? `: ${message}` : ''}`, rule ? { details: { rule } } : undefined);
 }
