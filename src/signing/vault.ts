@@ -9,6 +9,9 @@ import { AppError } from '../errors.ts';
 import { writeFileAtomic } from '../files.ts';
 
 export class KeyVault {
+  /** Derived keys by purpose: the DM endpoint and the console ask for theirs on every request. */
+  private readonly derived = new Map<string, Uint8Array>();
+
   private constructor(private readonly masterKey: Uint8Array) {}
 
   static fromKey(masterKey: Uint8Array): KeyVault {
@@ -47,7 +50,13 @@ export class KeyVault {
    */
   deriveKey(purpose: string): Uint8Array {
     if (purpose.length === 0) throw new AppError('VALIDATION', 'a derived key needs a purpose');
-    return new Uint8Array(createHmac('sha256', this.masterKey).update(`fota:${purpose}`).digest());
+    let key = this.derived.get(purpose);
+    if (key === undefined) {
+      key = new Uint8Array(createHmac('sha256', this.masterKey).update(`fota:${purpose}`).digest());
+      this.derived.set(purpose, key);
+    }
+    // A copy: a caller that wipes or changes its key must not change the next caller's.
+    return key.slice();
   }
 
   open(sealed: string, nonce: string): Uint8Array {

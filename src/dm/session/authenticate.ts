@@ -25,10 +25,10 @@ export interface Proof {
 export interface AuthInput extends Proof {
   /** The message presented the RespURI token of an open session of this device. */
   provenByToken: boolean;
-  /** Nonces (base64) the message's digest or MAC may use. */
-  nonces: string[];
-  /** The nonce a challenge in the reply carries (base64). */
-  challenge: string;
+  /** Nonces (base64) the message's digest or MAC may use, most likely first. */
+  nonces: Iterable<string>;
+  /** The nonce a challenge in the reply carries (base64); asked for only when the reply challenges. */
+  challenge: () => string;
   msgId: number;
 }
 
@@ -71,17 +71,23 @@ export function presentsCredentials(proof: Pick<Proof, 'authType' | 'cred' | 'hm
  * uses none); undefined when they do not verify. A digest device may not fall back to
  * basic: that would send its password in the clear.
  */
-export function verifiedNonce(proof: Proof, nonces: string[]): string | undefined {
-  if (proof.authType === 'hmac') return nonces.find((n) => verifyHmac(proof.hmacHeader, proof.credentials, decodeNonce(n), proof.body));
-  if (!proof.cred) return undefined;
-  const type = proof.cred.meta.type ?? typeName[proof.authType];
-  if (type.trim().toLowerCase() !== typeName[proof.authType]) return undefined;
-  if (proof.authType === 'basic') return verifyCredential({ type, data: proof.cred.data }, proof.credentials, undefined) ? '' : undefined;
-  return nonces.find((n) => verifyCredential({ type, data: proof.cred?.data ?? '' }, proof.credentials, decodeNonce(n)));
+export function verifiedNonce(proof: Proof, nonces: Iterable<string>): string | undefined {
+  const { cred } = proof;
+  let verifies: (nonce: string) => boolean;
+  if (proof.authType === 'hmac') verifies = (n) => verifyHmac(proof.hmacHeader, proof.credentials, decodeNonce(n), proof.body);
+  else {
+    if (!cred) return undefined;
+    const type = cred.meta.type ?? typeName[proof.authType];
+    if (type.trim().toLowerCase() !== typeName[proof.authType]) return undefined;
+    if (proof.authType === 'basic') return verifyCredential({ type, data: cred.data }, proof.credentials, undefined) ? '' : undefined;
+    verifies = (n) => verifyCredential({ type, data: cred.data }, proof.credentials, decodeNonce(n));
+  }
+  for (const nonce of nonces) if (verifies(nonce)) return nonce;
+  return undefined;
 }
 
 export function authenticate(input: AuthInput): AuthDecision {
-  const nonceOf = (type: AuthType) => (type === 'basic' ? undefined : input.challenge);
+  const nonceOf = (type: AuthType) => (type === 'basic' ? undefined : input.challenge());
   // HMAC covers every message, token or not; digest and basic once per session.
   if (input.provenByToken && input.authType !== 'hmac' && !input.cred) return { ok: true, status: 200 };
   if (!presentsCredentials(input)) {

@@ -27,7 +27,11 @@ export function challengeNonce(key: Uint8Array, subject: ChallengeSubject, msgId
   return encodeNonce(mac.subarray(0, NONCE_LENGTH));
 }
 
-/** The nonces message `msgId`'s credentials may use: the device's current one, and the challenge of the message before. */
-export function acceptedNonces(key: Uint8Array, subject: ChallengeSubject, msgId: number): string[] {
-  return [...(subject.currentNonce ? [subject.currentNonce] : []), ...(msgId > 1 ? [challengeNonce(key, subject, msgId - 1)] : [])];
+/**
+ * The nonces message `msgId`'s credentials may use: the device's current one, then the
+ * challenge of the message before (derived only if the first does not verify).
+ */
+export function* acceptedNonces(key: Uint8Array, subject: ChallengeSubject, msgId: number): Generator<string> {
+  if (subject.currentNonce) yield subject.currentNonce;
+  if (msgId > 1) yield challengeNonce(key, subject, msgId - 1);
 }

@@ -117,7 +117,7 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
 
   const key = ctx.vault.deriveKey(CHALLENGE_KEY);
   const subject = { deviceId: device.id, sessionId: h.sessionId, currentNonce: device.clientNonce };
-  const decision = authenticate({ ...proof, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: challengeNonce(key, subject, h.msgId), msgId: h.msgId });
+  const decision = authenticate({ ...proof, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: () => challengeNonce(key, subject, h.msgId), msgId: h.msgId });
   if (!decision.ok) {
     // Nothing is stored for a challenge; a wrong credential counts towards a lockout.
     if (decision.failed) recordAuthFailure(ctx, device, { address: request.address, sessionId: h.sessionId }, now, log);
