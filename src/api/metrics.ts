@@ -45,41 +45,31 @@ export function createMetrics(ctx: Context): Metrics {
  */
 function dmMetrics(ctx: Context, registry: Registry): void {
   const counters = ctx.dmGuard.counters;
-  new Counter({
-    name: 'fota_dm_auth_failures_total',
-    help: 'DM messages whose credentials were wrong',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(counters.authFailures);
-    },
-  });
-  new Counter({
-    name: 'fota_dm_auth_lockouts_total',
-    help: 'Devices and addresses locked after repeated failed DM authentications',
-    labelNames: ['scope'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [scope, n] of Object.entries(counters.lockouts)) this.inc({ scope }, n);
-    },
-  });
-  new Counter({
-    name: 'fota_dm_messages_refused_total',
-    help: 'DM messages refused before authentication, by reason',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [reason, n] of Object.entries(counters.refused)) this.inc({ reason }, n);
-    },
-  });
+  countedElsewhere(registry, 'fota_dm_auth_failures_total', 'DM messages whose credentials were wrong', undefined, () => counters.authFailures);
+  countedElsewhere(registry, 'fota_dm_auth_lockouts_total', 'Devices and addresses locked after repeated failed DM authentications', 'scope', () => counters.lockouts);
+  countedElsewhere(registry, 'fota_dm_messages_refused_total', 'DM messages refused before authentication, by reason', 'reason', () => counters.refused);
   new Gauge({
     name: 'fota_dm_locked_addresses',
     help: 'Client addresses whose DM credentials are not checked at the moment (this process)',
     registers: [registry],
     collect() {
       this.set(ctx.dmGuard.lockedAddresses(ctx.clock.now()));
+    },
+  });
+}
+
+/** A Prometheus counter whose total another module keeps, set from it at each scrape: one number, or one per value of `label`. */
+function countedElsewhere(registry: Registry, name: string, help: string, label: string | undefined, total: () => number | Record<string, number>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: label ? [label] : [],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = total();
+      if (typeof now === 'number') this.inc(now);
+      else for (const [value, n] of Object.entries(now)) this.inc({ [label ?? 'kind']: value }, n);
     },
   });
 }
