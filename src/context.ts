@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { DeltaPool } from './delta/pool.ts';
-import { type Notifier, WebhookNotifier } from './dm/notifier.ts';
+import { type Notifier, WebhookNotifier } from './omadm/notifier.ts';
 import { DmGuard } from './dm/session/guard.ts';
 import { KeyVault } from './signing/vault.ts';
 import type { ArtifactStore } from './store/artifacts/artifact-store.ts';

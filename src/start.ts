@@ -8,7 +8,7 @@ import { startArtifactSweep } from './artifacts/sweep-at-start.ts';
 import { startCampaignLoop } from './campaigns/loop.ts';
 import type { Config } from './config.ts';
 import { type Clock, closeContext, type Context, createContext } from './context.ts';
-import type { Notifier } from './dm/notifier.ts';
+import type { Notifier } from './omadm/notifier.ts';
 import { sweepDmSessions } from './dm/session/expire.ts';
 import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
 import { createApp } from './server.ts';

@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadClientConfig } from '../config.ts';
-import { ALLOW_PRIVATE_WEBHOOKS_SETTING, WEBHOOK_ADDRESS_RULE } from '../dm/webhook-address.ts';
+import { ALLOW_PRIVATE_WEBHOOKS_SETTING, WEBHOOK_ADDRESS_RULE } from '../omadm/webhook-address.ts';
 import { type ApiAccess, fetchManufacturerKeys } from '../device/simulate/api.ts';
 import { type Fault, faultsHelp, parseFaults } from '../device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions } from '../device/simulate/fleet.ts';

@@ -5,10 +5,10 @@
 // the server sends nothing but Statuses and Final. What a command does to the device is
 // the tree's and the `exec` hook's business.
 import { randomInt } from 'node:crypto';
-import { AUTH_MD5, decodeNonce, md5Digest } from '../dm/auth.ts';
-import type { AlertCommand, Command, Item, ResultsCommand, StatusCommand, SyncHdr, SyncMessage } from '../dm/codec/message.ts';
-import { CONTENT_TYPE_WBXML, CONTENT_TYPE_XML } from '../dm/codec/message.ts';
-import { decodeMessage, encodeMessage } from '../dm/codec/syncml.ts';
+import { AUTH_MD5, decodeNonce, md5Digest } from '../omadm/auth.ts';
+import type { AlertCommand, Command, Item, ResultsCommand, StatusCommand, SyncHdr, SyncMessage } from '../omadm/codec/message.ts';
+import { CONTENT_TYPE_WBXML, CONTENT_TYPE_XML } from '../omadm/codec/message.ts';
+import { decodeMessage, encodeMessage } from '../omadm/codec/syncml.ts';
 import { AppError } from '../errors.ts';
 import { readBody, send } from './http.ts';
 import type { DmTree } from './tree.ts';

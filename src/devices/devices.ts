@@ -1,7 +1,7 @@
 // Registering devices (with their DM credentials, sealed at rest) and reading them back.
 import type { Context } from '../context.ts';
-import { assertWebhookUrl } from '../dm/notifier.ts';
-import { assertPublicWebhookHost } from '../dm/webhook-address.ts';
+import { assertWebhookUrl } from '../omadm/notifier.ts';
+import { assertPublicWebhookHost } from '../omadm/webhook-address.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { countDevices, deploymentsOf, type DeviceRow, findDevice, insertDevice, listDevices } from '../store/queries/devices.ts';

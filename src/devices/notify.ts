@@ -3,9 +3,9 @@
 // Notifier. A device that is not reached updates when it next polls.
 import { randomInt } from 'node:crypto';
 import type { Context } from '../context.ts';
-import { decodeNonce } from '../dm/auth.ts';
-import { buildNotification, notificationSessionId } from '../dm/notification.ts';
-import type { NotifyResult } from '../dm/notifier.ts';
+import { decodeNonce } from '../omadm/auth.ts';
+import { buildNotification, notificationSessionId } from '../omadm/notification.ts';
+import type { NotifyResult } from '../omadm/notifier.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import { deviceRow, serverPassword } from './devices.ts';

@@ -5,7 +5,7 @@ import { IncomingMessage } from 'node:http';
 import type { Hono } from 'hono';
 import type { ApiEnv } from '../api/auth.ts';
 import type { Context } from '../context.ts';
-import { encodingOf } from './codec/syncml.ts';
+import { encodingOf } from '../omadm/codec/syncml.ts';
 import { handleDmMessage } from './session/handle.ts';
 
 export function mountDm(app: Hono<ApiEnv>, ctx: Context): void {

@@ -5,7 +5,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildNotification } from '../../src/dm/notification.ts';
+import { buildNotification } from '../../src/omadm/notification.ts';
 import { parseTrust } from '../../src/device/trust.ts';
 import { FAULT_RESULT, parseFaults } from '../../src/device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions, runFleet } from '../../src/device/simulate/fleet.ts';

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { WebhookNotifier } from '../../src/dm/notifier.ts';
+import { WebhookNotifier } from '../../src/omadm/notifier.ts';
 import { fakeDns } from '../support/dns.ts';
 import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
 

@@ -1,6 +1,6 @@
 // A stand-in for DNS, given to the webhook notifier as its lookup: there is no DNS server
 // to run in tests, and the address rule needs names that resolve to chosen addresses.
-import type { ResolvedAddress, ResolveHost } from '../../src/dm/webhook-address.ts';
+import type { ResolvedAddress, ResolveHost } from '../../src/omadm/webhook-address.ts';
 
 /** Answers each name with its lists of addresses in turn (the last one repeats); records who asked. */
 export function fakeDns(answers: Record<string, string[][]>): ResolveHost & { asked: string[] } {

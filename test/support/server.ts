@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { afterAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
-import type { Notifier } from '../../src/dm/notifier.ts';
+import type { Notifier } from '../../src/omadm/notifier.ts';
 import { startServer, type RunningServer } from '../../src/start.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { tempDirFor } from './harness.ts';

@@ -1,7 +1,7 @@
 // Test-only bridge between the SyncML element tree and XML text, so the WBXML tests can
 // check our codec against libwbxml's xml2wbxml/wbxml2xml without the real XML codec.
 // Just enough XML for SyncML: elements, xmlns (to pick the page), text, entities, CDATA.
-import { isElement, type Page, type SyncContent, type SyncElement } from '../../src/dm/codec/element.ts';
+import { isElement, type Page, type SyncContent, type SyncElement } from '../../src/omadm/codec/element.ts';
 
 const SYNCML_NS = 'SYNCML:SYNCML1.2';
 const METINF_NS = 'syncml:metinf';

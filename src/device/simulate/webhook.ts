@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError } from '../../errors.ts';
-import { type Notification, notificationSessionId, parseNotification } from '../../dm/notification.ts';
+import { type Notification, notificationSessionId, parseNotification } from '../../omadm/notification.ts';
 
 /** A Package 0 is 24 bytes plus the server id (at most 255) plus vendor data. */
 const MAX_BODY = 4096;

@@ -9,8 +9,8 @@
 //   cannot be replayed.
 // - A missing Cred gets 407 with a challenge; a wrong one 401, with one more challenge
 //   in the first two messages of a session and none after (the client stops).
-import { AUTH_BASIC, AUTH_MAC, AUTH_MD5, decodeNonce, encodeNonce, newNonce, verifyCredential, verifyHmac } from '../auth.ts';
-import type { Chal, Cred } from '../codec/message.ts';
+import { AUTH_BASIC, AUTH_MAC, AUTH_MD5, decodeNonce, encodeNonce, newNonce, verifyCredential, verifyHmac } from '../../omadm/auth.ts';
+import type { Chal, Cred } from '../../omadm/codec/message.ts';
 
 export type AuthType = 'md5' | 'basic' | 'hmac';
 

@@ -12,7 +12,7 @@
 // - a Cred over a challenge nonce stops working once the device authenticates (its
 //   current nonce, part of the derivation, changes), so an accepted Cred cannot be replayed.
 import { createHmac } from 'node:crypto';
-import { encodeNonce, NONCE_LENGTH } from '../auth.ts';
+import { encodeNonce, NONCE_LENGTH } from '../../omadm/auth.ts';
 
 export interface ChallengeSubject {
   deviceId: string;

@@ -2,8 +2,8 @@
 // earlier commands. Produces the Statuses the server owes and the changes to store; it
 // touches no database itself, so a message that fails half way changes nothing.
 import { AppError } from '../../errors.ts';
-import { decodeNonce } from '../auth.ts';
-import type { Command, Item, StatusCommand, SyncHdr } from '../codec/message.ts';
+import { decodeNonce } from '../../omadm/auth.ts';
+import type { Command, Item, StatusCommand, SyncHdr } from '../../omadm/codec/message.ts';
 import type { AwaitedCommand } from './state.ts';
 
 export interface OperationUpdate {

@@ -4,7 +4,7 @@
 // values (a Package 0 session id is 16 bits, four hex digits; libdmclient sends a small
 // decimal number), so the limits are generous to them and tight to a flood.
 
-import type { SyncHdr } from '../codec/message.ts';
+import type { SyncHdr } from '../../omadm/codec/message.ts';
 
 export const HEADER_LIMITS = {
   sessionId: 32,

@@ -1,7 +1,7 @@
 // Builds the server's reply message: Statuses first (header Status at CmdRef 0), then
 // the server's commands, within the MaxMsgSize the device declared. Commands that do not
 // fit wait for the next message; only the last message of a package carries Final.
-import type { Chal, Command, Cred, StatusCommand, SyncHdr, SyncMessage } from '../codec/message.ts';
+import type { Chal, Command, Cred, StatusCommand, SyncHdr, SyncMessage } from '../../omadm/codec/message.ts';
 import type { AwaitedCommand, ServerCommand } from './state.ts';
 
 export interface ReplyInput {

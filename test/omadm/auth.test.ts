@@ -13,7 +13,7 @@ import {
   parseHmacHeader,
   verifyCredential,
   verifyHmac,
-} from '../../src/dm/auth.ts';
+} from '../../src/omadm/auth.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 const dev01 = { name: 'dev01', password: 'clientpw' };

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { element, isElement, type SyncElement } from '../../src/dm/codec/element.ts';
-import { parseXml, serializeXml } from '../../src/dm/codec/xml.ts';
+import { element, isElement, type SyncElement } from '../../src/omadm/codec/element.ts';
+import { parseXml, serializeXml } from '../../src/omadm/codec/xml.ts';
 import { AppError } from '../../src/errors.ts';
 import { hasTool as hasDebianTool, SYNCML_SAMPLES } from '../support/harness.ts';
 

@@ -12,14 +12,14 @@ import {
   parseNotification,
   verifyNotification,
   type NotificationInput,
-} from '../../src/dm/notification.ts';
+} from '../../src/omadm/notification.ts';
 import {
   assertWebhookUrl,
   NO_WEBHOOK_REASON,
   NoNotifier,
   WebhookNotifier,
-} from '../../src/dm/notifier.ts';
-import type { ResolveHost } from '../../src/dm/webhook-address.ts';
+} from '../../src/omadm/notifier.ts';
+import type { ResolveHost } from '../../src/omadm/webhook-address.ts';
 import { fakeDns } from '../support/dns.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);

@@ -1,7 +1,7 @@
 // The webhook address rule on its own: which hosts (as a URL spells them) and which
 // resolved addresses it refuses, and that public ones pass.
 import { describe, expect, it } from 'vitest';
-import { addressCategory, hostRefusal, resolvedRefusal } from '../../src/dm/webhook-address.ts';
+import { addressCategory, hostRefusal, resolvedRefusal } from '../../src/omadm/webhook-address.ts';
 
 describe('addressCategory', () => {
   it.each([
