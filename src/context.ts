@@ -7,7 +7,6 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { DeltaPool } from './delta/pool.ts';
 import { type Notifier, WebhookNotifier } from './omadm/notifier.ts';
-import { DmGuard } from './dm/session/guard.ts';
 import { KeyVault } from './signing/vault.ts';
 import type { ArtifactStore } from './store/artifacts/artifact-store.ts';
 import { createArtifactStore } from './store/artifacts/index.ts';
@@ -31,8 +30,6 @@ export interface Context {
   workDir: string;
   /** Delivers Package 0 notifications (a webhook, or none: devices then poll). */
   notifier: Notifier;
-  /** Failed-authentication counts per address, unknown-device tallies and DM counters (in memory). */
-  dmGuard: DmGuard;
   /** Tells the job runner new jobs are queued (the runner replaces this no-op). */
   wakeJobs: () => void;
 }
@@ -50,7 +47,6 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     log: options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] }),
     workDir,
     notifier: options.notifier ?? new WebhookNotifier({ ...(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}), allowPrivate: config.dm.allowPrivateWebhooks }),
-    dmGuard: new DmGuard({ addressMaxFailures: config.dm.auth.addressMaxFailures, lockoutMs: config.dm.auth.lockoutMs }),
     wakeJobs: () => {},
   };
 }

@@ -6,24 +6,27 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from './context.ts';
 import { AppError } from './errors.ts';
-import type { ApiEnv } from './api/auth.ts';
+import type { AppEnv } from './app-env.ts';
 import { errorResponse } from './api/http-errors.ts';
-import { createMetrics } from './api/metrics.ts';
+import { createMetrics } from './metrics.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { redactPath } from './api/redact.ts';
 import { mountRoutes } from './api/router.ts';
 import { uploadSpec } from './api/routes/builds.ts';
 import { routeModules } from './api/routes/index.ts';
 import { mountDm } from './dm/routes.ts';
+import { DmGuard } from './dm/session/guard.ts';
 import { mountDownloads } from './download/routes.ts';
 import { mountConsole } from './web/routes.tsx';
 
 // A cohort of 10,000 explicit device ids (up to 128 characters each) is the largest body.
 const JSON_BODY_LIMIT = 2 * 1024 * 1024;
 
-export function createApp(ctx: Context): Hono<ApiEnv> {
-  const app = new Hono<ApiEnv>();
-  const metrics = createMetrics(ctx);
+/** The app; `dmGuard` is the DM endpoint's in-memory state, shared with the server's sweep (start.ts). */
+export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const dmGuard = options.dmGuard ?? new DmGuard(ctx.config.dm.auth);
+  const metrics = createMetrics(ctx, dmGuard);
 
   app.use(async (c, next) => {
     const given = c.req.header('x-request-id');
@@ -50,7 +53,7 @@ export function createApp(ctx: Context): Hono<ApiEnv> {
   });
 
   const specs = mountRoutes(app, ctx, routeModules);
-  mountDm(app, ctx);
+  mountDm(app, ctx, dmGuard);
   mountDownloads(app, ctx);
   mountConsole(app, ctx);
   const openapi = openApiDocument(specs);

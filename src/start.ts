@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { type Clock, closeContext, type Context, createContext } from './context.ts';
 import type { Notifier } from './omadm/notifier.ts';
 import { sweepDmSessions } from './dm/session/expire.ts';
+import { DmGuard } from './dm/session/guard.ts';
 import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
 import { createApp } from './server.ts';
 import { bootstrapAdmin } from './tokens/tokens.ts';
@@ -18,6 +19,8 @@ export interface RunningServer {
   url: string;
   ctx: Context;
   runner: JobRunner;
+  /** The DM endpoint's in-memory state: per-address failures, unknown-device tallies, counters. */
+  dmGuard: DmGuard;
   /** Set only on a first start without FOTA_ADMIN_TOKEN: print it once. */
   adminToken?: string;
   close(): Promise<void>;
@@ -29,9 +32,10 @@ export async function startServer(config: Config, options: { host?: string; log?
   const adminToken = bootstrapAdmin(ctx);
   const runner = new JobRunner(ctx, options.runner);
   runner.start();
+  const dmGuard = new DmGuard(config.dm.auth);
   const sweeper = setInterval(() => {
     try {
-      sweepDmSessions(ctx);
+      sweepDmSessions(ctx, dmGuard);
     } catch (err) {
       // A busy database now is no reason to stop the server; the next sweep tries again.
       ctx.log.error({ err }, 'DM session sweep failed');
@@ -40,7 +44,7 @@ export async function startServer(config: Config, options: { host?: string; log?
   sweeper.unref();
   const campaigns = startCampaignLoop(ctx);
   const host = options.host ?? '0.0.0.0';
-  const server = serve({ fetch: createApp(ctx).fetch, port: config.port, hostname: host });
+  const server = serve({ fetch: createApp(ctx, { dmGuard }).fetch, port: config.port, hostname: host });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -54,6 +58,7 @@ export async function startServer(config: Config, options: { host?: string; log?
     url,
     ctx,
     runner,
+    dmGuard,
     ...(adminToken ? { adminToken } : {}),
     close() {
       closing ??= (async () => {

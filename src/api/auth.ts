@@ -4,11 +4,10 @@ import type { MiddlewareHandler } from 'hono';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { authenticate, type Principal } from '../tokens/tokens.ts';
+import type { AppEnv } from '../app-env.ts';
 import type { RouteSpec } from './spec.ts';
 
-export type ApiEnv = { Variables: { principal: Principal; requestId: string } };
-
-export function authorize(ctx: Context, spec: RouteSpec): MiddlewareHandler<ApiEnv> {
+export function authorize(ctx: Context, spec: RouteSpec): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (spec.roles === 'public') return next();
     const header = c.req.header('authorization') ?? '';

@@ -3,12 +3,13 @@
 // SyncML (digest, basic or HMAC), not with API tokens.
 import { IncomingMessage } from 'node:http';
 import type { Hono } from 'hono';
-import type { ApiEnv } from '../api/auth.ts';
+import type { AppEnv } from '../app-env.ts';
 import type { Context } from '../context.ts';
 import { encodingOf } from '../omadm/codec/syncml.ts';
+import type { DmGuard } from './session/guard.ts';
 import { handleDmMessage } from './session/handle.ts';
 
-export function mountDm(app: Hono<ApiEnv>, ctx: Context): void {
+export function mountDm(app: Hono<AppEnv>, ctx: Context, guard: DmGuard): void {
   app.post('/dm', async (c) => {
     const contentType = c.req.header('content-type') ?? '';
     try {
@@ -21,7 +22,7 @@ export function mountDm(app: Hono<ApiEnv>, ctx: Context): void {
     const body = await readLimited(c.req.raw, limit);
     if (!body) return c.text(`a DM message is limited to ${limit} bytes\n`, 413, { connection: 'close' });
     const url = new URL(c.req.url);
-    const response = handleDmMessage(ctx, {
+    const response = handleDmMessage(ctx, guard, {
       body,
       contentType,
       ...(url.searchParams.get('s') ? { token: url.searchParams.get('s') ?? '' } : {}),

@@ -3,7 +3,7 @@
 import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
-import type { ApiEnv } from '../api/auth.ts';
+import type { AppEnv } from '../app-env.ts';
 import type { Context } from '../context.ts';
 import { BufferPool, meteredWebStream, sendToNode } from './send.ts';
 import { answerDownload, CHUNK_BYTES } from './serve.ts';
@@ -24,7 +24,7 @@ function sentMarker(status: number): Response | undefined {
   return new Platform(null, { status, headers: RESPONSE_ALREADY_SENT.headers });
 }
 
-export function mountDownloads(app: Hono<ApiEnv>, ctx: Context): void {
+export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
   // One buffer per download in flight; 32 (2 MiB) are kept for the next ones when idle.
   const pool = new BufferPool(CHUNK_BYTES, 32);
   // Hono routes HEAD through the GET handler and drops the body; the handler still sees

@@ -286,7 +286,7 @@ describe('unauthenticated messages', () => {
     // Nothing was stored per message; the unknown devices are summed up at the sweep (the
     // server's own sweep may have run meanwhile too: then there are two summaries).
     expect(sessions()).toBe(sessions0);
-    sweepDmSessions(server.ctx);
+    sweepDmSessions(server.ctx, server.dmGuard);
     const added = auditSince(audited);
     expect(added.length).toBeGreaterThanOrEqual(1);
     expect(added.length).toBeLessThanOrEqual(2);
@@ -309,7 +309,7 @@ describe('unauthenticated messages', () => {
     expect((await client.session()).end).toBe('completed');
     expect(sql('select * from dm_sessions where device_id = ?', device.id)).toHaveLength(1);
     const later = { ...server.ctx, clock: { now: () => Date.now() + 2 * server.ctx.config.dm.sessionIdleMs + 1000 } };
-    expect(sweepDmSessions(later).removed).toBeGreaterThanOrEqual(1);
+    expect(sweepDmSessions(later, server.dmGuard).removed).toBeGreaterThanOrEqual(1);
     expect(sql('select * from dm_sessions where device_id = ?', device.id)).toHaveLength(0);
     // The device's nonce outlives the row: its next session authenticates at once.
     expect((await client.session()).exchanges.map((e) => codeOf(e))[0]).toBe(212);

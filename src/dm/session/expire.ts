@@ -7,6 +7,7 @@
 import type { Context } from '../../context.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { deleteSessionsExpiredBefore, openSessionsIdleSince, updateOperation, updateSession } from '../../store/queries/devices.ts';
+import type { DmGuard } from './guard.ts';
 import { awaitingSchema } from './state.ts';
 
 export function endIdleSessions(ctx: Context): number {
@@ -28,12 +29,12 @@ export interface SweepResult {
   removed: number;
 }
 
-export function sweepDmSessions(ctx: Context): SweepResult {
+export function sweepDmSessions(ctx: Context, guard: DmGuard): SweepResult {
   const now = ctx.clock.now();
   const ended = endIdleSessions(ctx);
   // Ended and expired rows stay one more idle period, for a look at what just happened.
   const removed = ctx.db.transaction((tx) => deleteSessionsExpiredBefore(tx, now - ctx.config.dm.sessionIdleMs));
-  const unknown = ctx.dmGuard.takeUnknownDevices();
+  const unknown = guard.takeUnknownDevices();
   if (unknown) {
     ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.unknown-devices', subject: 'dm', details: { ...unknown, until: now } }, now));
     ctx.log.warn({ messages: unknown.messages, devices: unknown.devices, sample: unknown.sample }, 'DM messages from unknown devices refused');

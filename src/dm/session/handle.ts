@@ -15,6 +15,7 @@ import type { Chal, Cred, SyncMessage } from '../../omadm/codec/message.ts';
 import { decodeMessage, encodeMessage } from '../../omadm/codec/syncml.ts';
 import { authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
 import { acceptedNonces, challengeNonce } from './challenge.ts';
+import type { DmGuard } from './guard.ts';
 import { headerProblem } from './limits.ts';
 import { lockedUntil, recordAuthFailure } from './lockout.ts';
 import { readClientCommands, statusesForAll } from './client-commands.ts';
@@ -43,7 +44,7 @@ export interface DmResponse {
 const REFUSED_COMMAND = 215; // "not executed": the message as a whole was refused
 const CHALLENGE_KEY = 'dm-challenge';
 
-export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
+export function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest): DmResponse {
   const limits = { maxBytes: ctx.config.dm.maxMessageBytes, maxDepth: 32, maxElements: 20_000 };
   let message: SyncMessage;
   try {
@@ -55,7 +56,7 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
   const h = message.header;
   const problem = headerProblem(h);
   if (problem) {
-    ctx.dmGuard.refused('bad-header');
+    guard.refused('bad-header');
     return plain(400, `SyncHdr refused: ${problem}`);
   }
   const encode = (m: SyncMessage) => encodeMessage(m, request.contentType);
@@ -76,7 +77,7 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
   const device = findDevice(ctx.db, h.source);
   if (!device) {
     // Refused from memory: counted, and summed up in one audit event per sweep.
-    ctx.dmGuard.unknownDevice(h.source, now);
+    guard.unknownDevice(h.source, now);
     log.debug('DM message from an unknown device refused');
     return refuse(403, 403);
   }
@@ -107,9 +108,9 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
 
   // Credentials are not even checked while the device or the address is locked.
   if (!byToken && presentsCredentials(proof)) {
-    const until = lockedUntil(ctx, device, request.address, now);
+    const until = lockedUntil(guard, device, request.address, now);
     if (until !== undefined) {
-      ctx.dmGuard.refused('locked');
+      guard.refused('locked');
       const seconds = Math.ceil((until - now) / 1000);
       return { ...plain(429, `too many failed authentications: credentials are not checked for ${seconds} s`), headers: { 'retry-after': String(seconds) } };
     }
@@ -120,7 +121,7 @@ export function handleDmMessage(ctx: Context, request: DmRequest): DmResponse {
   const decision = authenticate({ ...proof, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: () => challengeNonce(key, subject, h.msgId), msgId: h.msgId });
   if (!decision.ok) {
     // Nothing is stored for a challenge; a wrong credential counts towards a lockout.
-    if (decision.failed) recordAuthFailure(ctx, device, { address: request.address, sessionId: h.sessionId }, now, log);
+    if (decision.failed) recordAuthFailure(ctx, guard, device, { address: request.address, sessionId: h.sessionId }, now, log);
     log.info({ status: decision.status }, 'DM authentication challenge');
     return refuse(decision.status, decision.status, h.msgId, decision.chal);
   }

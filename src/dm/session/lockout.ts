@@ -11,17 +11,18 @@
 import type { Logger } from 'pino';
 import type { Context } from '../../context.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
+import type { DmGuard } from './guard.ts';
 import { addAuthFailure, type DeviceRow, updateDevice } from '../../store/queries/devices.ts';
 
 /** Until when credentials for this device, or from this address, are not checked; undefined when they are. */
-export function lockedUntil(ctx: Context, device: DeviceRow, address: string, now: number): number | undefined {
+export function lockedUntil(guard: DmGuard, device: DeviceRow, address: string, now: number): number | undefined {
   const byDevice = device.authLockedUntil !== null && device.authLockedUntil > now ? device.authLockedUntil : undefined;
-  const byAddress = ctx.dmGuard.addressLockedUntil(address, now);
+  const byAddress = guard.addressLockedUntil(address, now);
   if (byDevice === undefined) return byAddress;
   return byAddress === undefined ? byDevice : Math.max(byDevice, byAddress);
 }
 
-export function recordAuthFailure(ctx: Context, device: DeviceRow, where: { address: string; sessionId: string }, now: number, log: Logger): void {
+export function recordAuthFailure(ctx: Context, guard: DmGuard, device: DeviceRow, where: { address: string; sessionId: string }, now: number, log: Logger): void {
   const { maxFailures, lockoutMs } = ctx.config.dm.auth;
   const lock = ctx.db.transaction((tx) => {
     const failures = addAuthFailure(tx, device.id);
@@ -33,10 +34,10 @@ export function recordAuthFailure(ctx: Context, device: DeviceRow, where: { addr
     return { failures, until };
   });
   if (lock) {
-    ctx.dmGuard.deviceLocked();
+    guard.deviceLocked();
     log.warn({ failures: lock.failures, until: new Date(lock.until).toISOString() }, 'device locked after failed DM authentications');
   }
-  const addressUntil = ctx.dmGuard.authFailed(where.address, now);
+  const addressUntil = guard.authFailed(where.address, now);
   if (addressUntil !== undefined) {
     ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.address-locked', subject: where.address, details: { failures: ctx.config.dm.auth.addressMaxFailures, until: addressUntil } }, now));
     log.warn({ address: where.address, until: new Date(addressUntil).toISOString() }, 'address locked after failed DM authentications');

@@ -1,8 +1,9 @@
 // Prometheus metrics: HTTP traffic, the package job queue and the delta pool. One
 // registry per app (not the global default), so several servers can live in one process.
 import { Counter, Histogram, Registry, Gauge } from 'prom-client';
-import type { Context } from '../context.ts';
-import { countJobsByState } from '../store/queries/builds.ts';
+import type { Context } from './context.ts';
+import type { DmGuard } from './dm/session/guard.ts';
+import { countJobsByState } from './store/queries/builds.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -10,7 +11,7 @@ export interface Metrics {
   duration: Histogram<'method' | 'route'>;
 }
 
-export function createMetrics(ctx: Context): Metrics {
+export function createMetrics(ctx: Context, dmGuard: DmGuard): Metrics {
   const registry = new Registry();
   const requests = new Counter({ name: 'fota_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
   const duration = new Histogram({ name: 'fota_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'] as const, registers: [registry] });
@@ -33,18 +34,18 @@ export function createMetrics(ctx: Context): Metrics {
       this.set({ kind: 'budget' }, ctx.pool.memoryBudgetBytes);
     },
   });
-  dmMetrics(ctx, registry);
+  dmMetrics(ctx, dmGuard, registry);
   return { registry, requests, duration };
 }
 
 /**
  * What the DM endpoint refused without doing the work: failed authentications, lockouts,
  * and messages refused for an oversized header, an unknown device or a lock. The counts
- * live in the context's DmGuard (the DM code does not know Prometheus); they are read at
+ * live in the DM endpoint's guard (the DM code does not know Prometheus); they are read at
  * each scrape.
  */
-function dmMetrics(ctx: Context, registry: Registry): void {
-  const counters = ctx.dmGuard.counters;
+function dmMetrics(ctx: Context, dmGuard: DmGuard, registry: Registry): void {
+  const counters = dmGuard.counters;
   countedElsewhere(registry, 'fota_dm_auth_failures_total', 'DM messages whose credentials were wrong', undefined, () => counters.authFailures);
   countedElsewhere(registry, 'fota_dm_auth_lockouts_total', 'Devices and addresses locked after repeated failed DM authentications', 'scope', () => counters.lockouts);
   countedElsewhere(registry, 'fota_dm_messages_refused_total', 'DM messages refused before authentication, by reason', 'reason', () => counters.refused);
@@ -53,7 +54,7 @@ function dmMetrics(ctx: Context, registry: Registry): void {
     help: 'Client addresses whose DM credentials are not checked at the moment (this process)',
     registers: [registry],
     collect() {
-      this.set(ctx.dmGuard.lockedAddresses(ctx.clock.now()));
+      this.set(dmGuard.lockedAddresses(ctx.clock.now()));
     },
   });
 }
