@@ -5,7 +5,7 @@
 // router serves would leave the others in the log, so every place that logs or echoes a
 // path goes through redactPath, which looks at the path the way an attacker would write
 // it: percent-decoded (repeatedly), in any case, with any slashes.
-import { DOWNLOAD_SEGMENT, looksLikeDownloadToken } from '../download/token.ts';
+import { DOWNLOAD_SEGMENT, looksLikeDownloadToken } from '../deployments/download-grant.ts';
 import { looksLikeApiToken } from '../tokens/tokens.ts';
 
 /** What a download path is logged as: the route, never what follows it. */

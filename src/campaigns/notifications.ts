@@ -7,7 +7,7 @@ import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { notifyDevice } from '../devices/notify.ts';
 import { campaignsIn, takeNotifications } from '../store/queries/campaigns.ts';
-import { isWithinWindow, windowOf } from './window.ts';
+import { isWithinWindow, windowOf } from '../schedule/window.ts';
 
 /** Sends up to `budget` queued notifications; returns how many were taken off the queue. */
 export async function sendQueuedNotifications(ctx: Context, budget: number): Promise<number> {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { deviceIdSchema } from '../devices/schemas.ts';
 import { DEPLOYMENT_STATES } from './policy.ts';
-import { isKnownTimeZone, WEEKDAYS } from './window.ts';
+import { isKnownTimeZone, WEEKDAYS } from '../schedule/window.ts';
 
 const label = z.string().min(1).max(128);
 

@@ -7,7 +7,7 @@ import { bytesServedOf, type CampaignRow, countsByStage, failuresByStage, findCa
 import { type CountedState, DEPLOYMENT_STATES, emptyCounts, type StageCounts } from './policy.ts';
 import type { CampaignSummary, CampaignView, StageView } from './schemas.ts';
 import { cohortOf } from './cohort.ts';
-import { windowOf } from './window.ts';
+import { windowOf } from '../schedule/window.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { campaignSummarySchema, campaignViewSchema, type CohortPreview, cohortPreviewSchema, createCampaignSchema, operatorActionSchema, type StageView } from '../campaigns/schemas.ts';
-import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../campaigns/window.ts';
+import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../schedule/window.ts';
 import { statInputFile } from '../files.ts';
 import { callServer, type Client, clientFrom, ServerRefusal, serverHelp, serverOptions } from './client.ts';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, processOutput, required, UsageError } from './io.ts';

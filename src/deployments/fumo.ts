@@ -5,12 +5,12 @@
 // move the deployment; duplicate, late and unknown alerts are acknowledged and ignored.
 import type { Logger } from 'pino';
 import type { Context } from '../context.ts';
-import { DOWNLOAD_SEGMENT, issueDownloadToken } from '../download/token.ts';
+import { DOWNLOAD_KEY_PURPOSE, DOWNLOAD_SEGMENT, issueDownloadToken } from './download-grant.ts';
 import type { Tx } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
-import { isWithinWindow, windowOf } from '../campaigns/window.ts';
+import { isWithinWindow, windowOf } from '../schedule/window.ts';
 import { transition } from './deployments.ts';
 import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy.ts';
 
@@ -44,7 +44,7 @@ export function planFumo(ctx: Context, deviceId: string, serverUrl: string, now:
   const correlator = correlatorOf(row, row.attempts + 1);
   // Two-step, second half: the package is on the device; only the install is asked for.
   if (row.mode === 'twoStepDownloaded') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
-  const token = issueDownloadToken(ctx.vault.deriveKey('download'), { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
+  const token = issueDownloadToken(ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
   const operation = row.mode === 'twoStep' ? 'Download' : 'DownloadAndUpdate';
   return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/${DOWNLOAD_SEGMENT}/${token}` };
 }

@@ -7,7 +7,7 @@ import type { AppEnv } from '../app-env.ts';
 import type { Context } from '../context.ts';
 import { BufferPool, meteredWebStream, sendToNode } from './send.ts';
 import { answerDownload, CHUNK_BYTES } from './serve.ts';
-import { DOWNLOAD_SEGMENT } from './token.ts';
+import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
 
 /**
  * What tells @hono/node-server that the handler has answered through Node's response

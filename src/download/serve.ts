@@ -10,7 +10,7 @@ import { findPackage } from '../store/queries/builds.ts';
 import { addBytesServed } from '../store/queries/deployments.ts';
 import { chooseRange, type RangeRequest } from './range.ts';
 import { type ByteSource, fileSource, streamSource } from './source.ts';
-import { isTokenError, verifyDownloadToken } from './token.ts';
+import { DOWNLOAD_KEY_PURPOSE, isTokenError, verifyDownloadToken } from '../deployments/download-grant.ts';
 
 export interface DownloadRequest extends RangeRequest {
   token: string;
@@ -29,8 +29,6 @@ export interface MeteredBody {
   done(bytesSent: number): void;
 }
 
-/** The purpose the download key is derived for (see KeyVault.deriveKey). */
-export const DOWNLOAD_KEY_PURPOSE = 'download';
 
 const REFUSED_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 

@@ -3,8 +3,7 @@
 import { request as httpRequest } from 'node:http';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DOWNLOAD_KEY_PURPOSE } from '../../src/download/serve.ts';
-import { issueDownloadToken } from '../../src/download/token.ts';
+import { DOWNLOAD_KEY_PURPOSE, issueDownloadToken } from '../../src/deployments/download-grant.ts';
 import { newId } from '../../src/store/ids.ts';
 import { deployments, devices } from '../../src/store/schema/index.ts';
 import { pseudoRandom } from '../support/harness.ts';

@@ -2,7 +2,7 @@
 // that run past midnight, whole-day windows, and the two DST change days in Europe/Berlin.
 // Every instant is a fixed UTC time; January 2026 in Berlin is UTC+1 (Mon 5 .. Sat 10).
 import { describe, expect, it } from 'vitest';
-import { isKnownTimeZone, isWithinWindow, localTime, type MaintenanceWindow } from '../../src/campaigns/window.ts';
+import { isKnownTimeZone, isWithinWindow, localTime, type MaintenanceWindow } from '../../src/schedule/window.ts';
 
 /** A UTC instant in January 2026 (day of month, hour, minute). */
 const jan = (day: number, hour: number, minute = 0) => Date.UTC(2026, 0, day, hour, minute);

@@ -1,6 +1,7 @@
-// Download tokens: an expiring grant for one package to one device, carried in the URL
+// Download grants: an expiring grant for one package to one device, carried in the URL
 // (`/dl/<token>`) so a device needs no other credential to fetch its package, and any
-// server process holding the same key can check it without a database lookup.
+// server process holding the same key can check it without a database lookup. Issued
+// here, with a deployment's FUMO commands; the download transport only verifies them.
 // Format: base64url(JSON grant) + '.' + base64url(HMAC-SHA256(key, first part)).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -21,6 +22,9 @@ export type TokenError = { error: 'expired' | 'forged' | 'malformed' };
 export const MAX_TOKEN_LENGTH = 1024;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** The purpose the grant key is derived for (KeyVault.deriveKey). */
+export const DOWNLOAD_KEY_PURPOSE = 'download';
 
 /** The first path segment of every download link: `/dl/<token>`. */
 export const DOWNLOAD_SEGMENT = 'dl';

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type DownloadGrant, issueDownloadToken, MAX_TOKEN_LENGTH, verifyDownloadToken } from '../../src/download/token.ts';
+import { type DownloadGrant, issueDownloadToken, MAX_TOKEN_LENGTH, verifyDownloadToken } from '../../src/deployments/download-grant.ts';
 import { KeyVault } from '../../src/signing/vault.ts';
 
 const key = new Uint8Array(randomBytes(32));
