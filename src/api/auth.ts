@@ -4,7 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { authenticate, type Principal } from '../tokens/tokens.ts';
-import type { AppEnv } from '../app-env.ts';
+import type { AppEnv } from '../http/app-env.ts';
 import type { RouteSpec } from './spec.ts';
 
 export function authorize(ctx: Context, spec: RouteSpec): MiddlewareHandler<AppEnv> {

@@ -3,23 +3,11 @@
 // fault; anything else is logged with its stack and becomes a 500 that reveals nothing
 // about the inside.
 import type { Context as HonoContext } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AppError, type ErrorCode } from '../errors.ts';
-import { redactSecrets } from './redact.ts';
-
-export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
-  VALIDATION: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  TOO_LARGE: 413,
-  INTEGRITY: 422,
-  INSUFFICIENT_MEMORY: 503,
-  IO: 500,
-};
+import { AppError } from '../errors.ts';
+import { statusOf } from '../http/status.ts';
+import { redactSecrets } from '../http/redact.ts';
 
 export const errorBodySchema = z.object({ error: z.looseObject({ code: z.string(), message: z.string() }) });
 

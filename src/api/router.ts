@@ -2,7 +2,7 @@
 // modules get a `register` function so every route goes through the same door.
 import type { Context as HonoContext, Hono } from 'hono';
 import type { Context } from '../context.ts';
-import type { AppEnv } from '../app-env.ts';
+import type { AppEnv } from '../http/app-env.ts';
 import { authorize } from './auth.ts';
 import type { RouteSpec } from './spec.ts';
 

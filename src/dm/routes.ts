@@ -3,7 +3,7 @@
 // SyncML (digest, basic or HMAC), not with API tokens.
 import { IncomingMessage } from 'node:http';
 import type { Hono } from 'hono';
-import type { AppEnv } from '../app-env.ts';
+import type { AppEnv } from '../http/app-env.ts';
 import type { Context } from '../context.ts';
 import { encodingOf } from '../omadm/codec/syncml.ts';
 import type { DmGuard } from './session/guard.ts';

@@ -3,7 +3,7 @@
 import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
-import type { AppEnv } from '../app-env.ts';
+import type { AppEnv } from '../http/app-env.ts';
 import type { Context } from '../context.ts';
 import { BufferPool, meteredWebStream, sendToNode } from './send.ts';
 import { answerDownload, CHUNK_BYTES } from './serve.ts';

@@ -47,6 +47,3 @@ export function securityHeaders(c: HonoContext, nonce: string): void {
   c.header('cache-control', 'no-store');
   c.header('vary', 'cookie, x-fragment');
 }
-
-/** The same statuses as the API gives for each error code. */
-export { statusOf } from '../api/http-errors.ts';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { redactPath, redactSecrets } from '../../src/api/redact.ts';
+import { redactPath, redactSecrets } from '../../src/http/redact.ts';
 import { DOWNLOAD_KEY_PURPOSE, type DownloadGrant, issueDownloadToken } from '../../src/deployments/download-grant.ts';
 import { newId } from '../../src/store/ids.ts';
 import { deployments, devices } from '../../src/store/schema/index.ts';
