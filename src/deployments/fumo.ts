@@ -16,7 +16,6 @@ import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy
 
 /** The FUMO node the server drives (the device's `./FUMO/<x>`). */
 export const FUMO_NODE = './FUMO/fota';
-const FUMO_ALERT = /firmwareupdate\.(downloadandupdate|download|update)$/i;
 const LINK_LIFETIME_MS = 24 * 3600 * 1000;
 /** Transient failures are retried this many times in all before the deployment fails. */
 export const MAX_ATTEMPTS = 3;
@@ -73,6 +72,24 @@ export interface FumoAlert {
   correlator?: string;
 }
 
+type FumoOperation = 'download' | 'update' | 'downloadandupdate';
+
+/**
+ * The FUMO operation a Generic Alert reports on, from its Meta Type
+ * (org.openmobilealliance.dm.firmwareupdate.download | .update | .downloadandupdate, any
+ * case); undefined for any other alert. The one parser of FUMO alert types.
+ */
+export function fumoOperationOf(type: string): FumoOperation | undefined {
+  const found = /firmwareupdate\.(downloadandupdate|download|update)$/i.exec(type)?.[1]?.toLowerCase();
+  return found === 'download' || found === 'update' || found === 'downloadandupdate' ? found : undefined;
+}
+
+/** The device says it installed an update (a 2xx result of Update or DownloadAndUpdate): its FwV is worth reading now. */
+export function reportsInstalled(alert: FumoAlert): boolean {
+  const operation = fumoOperationOf(alert.type);
+  return (operation === 'update' || operation === 'downloadandupdate') && /^2\d\d$/.test(alert.data.trim());
+}
+
 export interface FumoEffects {
   /** Statuses the device gave our FUMO Exec: 202 (accepted) or a refusal. */
   execStatuses: Array<{ deploymentId: string; code: number }>;
@@ -98,8 +115,8 @@ export function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: n
     else transition(tx, row, 'failed', `device refused the FUMO Exec (Status ${code})`, now, { resultCode: code });
   }
   for (const alert of effects.alerts) {
-    const match = FUMO_ALERT.exec(alert.type);
-    if (!match) continue;
+    const operation = fumoOperationOf(alert.type);
+    if (!operation) continue;
     const [id, attempt] = (alert.correlator ?? '').split('.');
     const row = id ? findDeployment(tx, id) : undefined;
     const code = Number(alert.data);
@@ -109,7 +126,7 @@ export function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: n
       continue;
     }
     note(row);
-    if (match[1]?.toLowerCase() === 'download' && code >= 200 && code < 300) {
+    if (operation === 'download' && code >= 200 && code < 300) {
       // Two-step: downloaded; the Update Exec goes out at the next plan.
       transition(tx, row, 'scheduled', 'device downloaded the package (two-step); the update Exec follows', now, { mode: 'twoStepDownloaded' });
       continue;

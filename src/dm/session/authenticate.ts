@@ -52,6 +52,8 @@ export type AuthDecision =
       failed: boolean;
     };
 
+export type AuthOk = Extract<AuthDecision, { ok: true }>;
+
 const typeName = { md5: AUTH_MD5, basic: AUTH_BASIC, hmac: AUTH_MAC } as const;
 
 /** Failures in messages after this one get 401 without a new challenge: the client gives up. */

@@ -1,0 +1,88 @@
+// Phase 2 of a DM message: which device sends it, which session it continues, and whether
+// the message proves it is the device's. Possession continues a session: the RespURI
+// token of that session, or fresh credentials; DevId and SessionID alone reach nothing of
+// it (not its commands, not its stored reply). Reads the device and session rows; writes
+// only a failed authentication's count (lockout.ts), never anything for a challenge.
+import type { Logger } from 'pino';
+import type { Context } from '../../context.ts';
+import { devicePassword } from '../../devices/devices.ts';
+import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession } from '../../store/queries/devices.ts';
+import { type AuthOk, authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
+import { acceptedNonces, challengeNonce } from './challenge.ts';
+import { type Answer, plain, type Received, REFUSED_COMMAND, refusal, syncml } from './exchange.ts';
+import type { DmGuard } from './guard.ts';
+import { lockedUntil, recordAuthFailure } from './lockout.ts';
+
+export interface Identified {
+  device: DeviceRow;
+  /** The open session this message continues; undefined when it starts one. */
+  session?: DmSessionRow;
+  /** An open session under the same SessionID that this message ends (the device started over). */
+  replaces?: string;
+  decision: AuthOk;
+}
+
+const CHALLENGE_KEY = 'dm-challenge';
+
+export function identify(ctx: Context, guard: DmGuard, received: Received, now: number, log: Logger): Identified | Answer {
+  const { message, request } = received;
+  const h = message.header;
+  const device = findDevice(ctx.db, h.source);
+  if (!device) {
+    // Refused from memory: counted, and summed up in one audit event per sweep.
+    guard.unknownDevice(h.source, now);
+    log.debug('DM message from an unknown device refused');
+    return refusal(received, 403, 403);
+  }
+
+  const tokenSession = request.token === undefined ? undefined : findSession(ctx.db, request.token);
+  if (request.token !== undefined && (!tokenSession || tokenSession.deviceId !== device.id || tokenSession.sessionId !== h.sessionId)) return refusal(received, 404, REFUSED_COMMAND);
+  // Without the token, the session this SessionID names is only a candidate.
+  const candidate = tokenSession ?? findOpenSession(ctx.db, device.id, h.sessionId);
+  const live = candidate && candidate.expiresAt >= now ? candidate : undefined;
+  const proof: Proof = {
+    authType: device.authType,
+    credentials: { name: device.authName, password: devicePassword(ctx, device) },
+    ...(h.cred ? { cred: h.cred } : {}),
+    ...(request.hmacHeader === undefined ? {} : { hmacHeader: request.hmacHeader }),
+    body: request.body,
+  };
+
+  // The device lost our reply and sends its last message again: the same reply, also when
+  // that reply ended the session, to a message that proves itself as the original did.
+  if (live && h.msgId === live.clientMsgId && live.lastReply && live.lastReplyType === request.contentType) {
+    const proven = live === tokenSession || (live.authNonce !== null && verifiedNonce(proof, [live.authNonce]) !== undefined);
+    if (proven) return syncml(received, Buffer.from(live.lastReply, 'base64'));
+  }
+  if (tokenSession && (tokenSession.state === 'ended' || tokenSession.expiresAt < now)) return refusal(received, 408, REFUSED_COMMAND); // that session is over: start a new one
+  const byToken = tokenSession !== undefined;
+
+  // Credentials are not even checked while the device or the address is locked.
+  if (!byToken && presentsCredentials(proof)) {
+    const until = lockedUntil(guard, device, request.address, now);
+    if (until !== undefined) {
+      guard.refused('locked');
+      const seconds = Math.ceil((until - now) / 1000);
+      return plain(429, `too many failed authentications: credentials are not checked for ${seconds} s`, { 'retry-after': String(seconds) });
+    }
+  }
+
+  const key = ctx.vault.deriveKey(CHALLENGE_KEY);
+  const subject = { deviceId: device.id, sessionId: h.sessionId, currentNonce: device.clientNonce };
+  const decision = authenticate({ ...proof, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: () => challengeNonce(key, subject, h.msgId), msgId: h.msgId });
+  if (!decision.ok) {
+    // Nothing is stored for a challenge; a wrong credential counts towards a lockout.
+    if (decision.failed) recordAuthFailure(ctx, guard, device, { address: request.address, sessionId: h.sessionId }, now, log);
+    log.info({ status: decision.status }, 'DM authentication challenge');
+    return refusal(received, decision.status, decision.status, decision.chal ? { chal: decision.chal } : {});
+  }
+
+  const session = live && live.state === 'open' ? live : undefined;
+  if (session && h.msgId !== session.clientMsgId + 1) {
+    // The device started over under the same SessionID: the old session ends here.
+    if (!byToken && h.msgId === 1) return { device, replaces: session.id, decision };
+    log.warn({ expected: session.clientMsgId + 1 }, 'DM message out of order refused');
+    return refusal(received, 400, REFUSED_COMMAND, { msgId: session.serverMsgId + 1 });
+  }
+  return { device, ...(session ? { session } : {}), decision };
+}

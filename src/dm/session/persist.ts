@@ -1,0 +1,133 @@
+// Phase 6 of a DM message, the only one that writes: in one transaction, the device (seen,
+// its inventory, its next nonce, a cleared failure count), the session (where it stands,
+// what it awaits, the reply for a resend), the operations sent and answered, the FUMO
+// deployments moved, and the audit of the device's alerts. Takes `tx` all the way down.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { parseInventory } from '../../devices/devices.ts';
+import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
+import { recordAudit, type Tx } from '../../store/queries/audit.ts';
+import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
+import type { AuthOk } from './authenticate.ts';
+import type { ClientEffects } from './client-commands.ts';
+import type { Plan } from './plan.ts';
+import type { Reply } from './reply.ts';
+
+/** Everything one message settled, ready to store. */
+export interface Outcome {
+  device: DeviceRow;
+  session: DmSessionRow;
+  /** The session row does not exist yet. */
+  isNew: boolean;
+  /** An open session this message ends (the device started over under its SessionID). */
+  replaces?: string;
+  decision: AuthOk;
+  effects: ClientEffects;
+  plan: Plan;
+  reply: Reply;
+  /** The device's message: its MsgID, MaxMsgSize, encoding. */
+  msgId: number;
+  maxMsgSize?: number;
+  contentType: string;
+  final: boolean;
+}
+
+export interface PersistOptions {
+  now: number;
+  sessionIdleMs: number;
+  retryBackoffMs: number;
+  log: Logger;
+}
+
+/** A session starts once its device authenticated; its token is 144 random bits. */
+export function newSession(device: DeviceRow, sessionId: string, clientMsgId: number, now: number): DmSessionRow {
+  return {
+    id: `dms_${randomBytes(18).toString('base64url')}`,
+    deviceId: device.id,
+    sessionId,
+    state: 'open',
+    clientMsgId,
+    // Server MsgIDs answer client MsgIDs one to one, challenges before the session included.
+    serverMsgId: clientMsgId,
+    awaiting: '[]',
+    pending: '[]',
+    lastReply: null,
+    lastReplyType: null,
+    maxMsgSize: null,
+    authNonce: null,
+    serverAuthenticated: false,
+    inventoryChecked: false,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now,
+  };
+}
+
+/** Whether the reply ends the session: the device aborted, or nothing is left to send. */
+export function endsSession(outcome: Pick<Outcome, 'effects' | 'final' | 'reply'>): boolean {
+  return outcome.effects.aborted || (outcome.final && outcome.reply.sent.length === 0 && outcome.reply.leftover.length === 0);
+}
+
+/** Stores the outcome; returns the campaigns whose deployments moved. */
+export function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions): Set<string> {
+  const { device, effects, plan, reply } = x;
+  const { now, log } = options;
+  const reported = effects.inventory;
+  const inventory = parseInventory(device);
+  for (const [uri, value] of Object.entries(reported)) inventory[uri] = { value, at: now };
+  updateDevice(tx, device.id, {
+    lastSeen: now,
+    ...(x.decision.nextNonce ? { clientNonce: x.decision.nextNonce } : {}),
+    authFailures: 0,
+    authLockedUntil: null,
+    inventory: JSON.stringify(inventory),
+    ...(reported['./DevInfo/Man'] ? { manufacturer: reported['./DevInfo/Man'] } : {}),
+    ...(reported['./DevDetail/FwV'] ? { firmwareVersion: reported['./DevDetail/FwV'] } : {}),
+    ...(plan.serverNonce ? { serverNonce: plan.serverNonce } : {}),
+  });
+  if (x.replaces) updateSession(tx, x.replaces, { state: 'ended', updatedAt: now });
+  const changes: Partial<DmSessionRow> = {
+    state: endsSession(x) ? 'ended' : 'open',
+    authNonce: x.decision.verifiedWith ?? null,
+    serverAuthenticated: plan.serverAuthenticated,
+    inventoryChecked: plan.inventoryChecked,
+    clientMsgId: x.msgId,
+    serverMsgId: reply.message.header.msgId,
+    awaiting: JSON.stringify([...effects.awaiting, ...reply.sent]),
+    // Operations that did not fit stay queued (the next message reads them again), so an
+    // interrupted package leaves them for the next session instead of 'sent' and lost.
+    pending: JSON.stringify(reply.leftover.filter((c) => c.opId === undefined)),
+    lastReply: Buffer.from(reply.bytes).toString('base64'),
+    lastReplyType: x.contentType,
+    ...(x.maxMsgSize ? { maxMsgSize: x.maxMsgSize } : {}),
+    updatedAt: now,
+    expiresAt: now + options.sessionIdleMs,
+  };
+  if (x.isNew) insertSession(tx, { ...x.session, ...changes });
+  else updateSession(tx, x.session.id, changes);
+
+  for (const c of reply.sent) if (c.opId) updateOperation(tx, c.opId, { state: 'sent', sentAt: now });
+  for (const c of reply.sent) if (c.deploymentId && c.kind === 'Exec') markFumoSent(tx, c.deploymentId, now);
+  for (const c of reply.tooLarge) {
+    if (c.opId) updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
+    log.warn({ uri: c.uri, opId: c.opId }, 'command larger than the device accepts (MaxMsgSize); not sent');
+  }
+  const moved = applyFumo(
+    tx,
+    device.id,
+    { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(reported['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: reported['./DevDetail/FwV'] }) },
+    now,
+    log,
+    { retryBackoffMs: options.retryBackoffMs },
+  );
+  for (const update of effects.operations) {
+    updateOperation(tx, update.opId, {
+      state: update.state,
+      ...(update.statusCode === undefined ? {} : { statusCode: update.statusCode }),
+      ...(update.result ? { result: JSON.stringify(update.result) } : {}),
+      ...(update.state === 'sent' ? {} : { doneAt: now }),
+    });
+  }
+  for (const alert of effects.genericAlerts) recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
+  return moved;
+}

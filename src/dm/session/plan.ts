@@ -1,0 +1,78 @@
+// Phase 4 of a DM message: what the server sends next, once the device's own commands are
+// read. In order: what did not fit the last message, DevDetail values gone stale, the
+// operator's queued operations, a read of FwV after the device reports an installed
+// update, and the device's FUMO step. Reads the queue and the deployment; writes nothing.
+import type { Context } from '../../context.ts';
+import { parseInventory, serverPassword } from '../../devices/devices.ts';
+import { type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
+import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
+import type { Cred } from '../../omadm/codec/message.ts';
+import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
+import type { ClientEffects } from './client-commands.ts';
+import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
+
+export interface PlanInput {
+  device: DeviceRow;
+  session: DmSessionRow;
+  effects: ClientEffects;
+  /** The device's package is complete (Final): the server's turn. */
+  final: boolean;
+  serverUrl: string;
+  now: number;
+}
+
+export interface Plan {
+  commands: ServerCommand[];
+  /** Ask the device for the rest of its package (it sent a message without Final). */
+  askForMore: boolean;
+  inventoryChecked: boolean;
+  /** The server's own Cred, while the device has not accepted it. */
+  cred?: Cred;
+  serverAuthenticated: boolean;
+  /** The nonce the device issued to the server (base64), if any. */
+  serverNonce: string | null;
+}
+
+export function planCommands(ctx: Context, input: PlanInput): Plan {
+  const { device, session, effects, now } = input;
+  const serverAuthenticated = session.serverAuthenticated || effects.serverAuthStatus === 212;
+  const serverNonce = effects.serverNonce ?? device.serverNonce;
+  const header = { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) };
+  if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
+
+  const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
+  if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, ctx.config.dm.inventoryMaxAgeMs));
+  for (const op of queuedOperations(ctx.db, device.id)) {
+    commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
+  }
+  // A firmware update the device reported as done is confirmed by reading its FwV now.
+  if (effects.genericAlerts.some(reportsInstalled) && effects.inventory['./DevDetail/FwV'] === undefined && !commands.some((c) => c.uri === './DevDetail/FwV')) {
+    commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
+  }
+  // Not again for a deployment whose commands are out, or whose Exec this very message answers.
+  const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
+  const fumo = planFumo(ctx, device.id, input.serverUrl, now);
+  if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
+  return { commands, askForMore: false, inventoryChecked: true, ...header };
+}
+
+/** Gets for DevDetail values the server has not seen recently (nor in this very message). */
+function staleInventory(device: DeviceRow, reported: Record<string, string>, now: number, maxAgeMs: number): ServerCommand[] {
+  const known = parseInventory(device);
+  return INVENTORY_NODES.filter((uri) => reported[uri] === undefined && !(known[uri] && now - known[uri].at <= maxAgeMs)).map((uri) => ({ kind: 'Get' as const, uri, purpose: 'inventory' as const }));
+}
+
+/** FUMO in DM terms: set PkgURL (a chr leaf), then Exec the operation node with a Correlator. */
+function fumoCommands(plan: FumoPlan): ServerCommand[] {
+  const base = { deploymentId: plan.deploymentId, purpose: 'fumo' as const };
+  const exec: ServerCommand = { kind: 'Exec', uri: plan.execUri, correlator: plan.correlator, ...base };
+  return plan.pkgUrl ? [{ kind: 'Replace', uri: `${plan.execUri}/PkgURL`, data: plan.pkgUrl, format: 'chr', ...base }, exec] : [exec];
+}
+
+/** The server's own Cred, sent until the device accepts it, when its account expects one. */
+function serverCred(ctx: Context, device: DeviceRow, accepted: boolean, serverNonce: string | null): { cred?: Cred } {
+  const password = accepted ? undefined : serverPassword(ctx, device);
+  if (!password) return {};
+  const nonce = serverNonce ? decodeNonce(serverNonce) : new Uint8Array(0);
+  return { cred: { meta: { type: AUTH_MD5, format: 'b64' }, data: md5Digest(ctx.config.dm.serverId, password, nonce) } };
+}
