@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { DeviceAgent } from '../device/agent.ts';
 import { AppError } from '../errors.ts';
-import { describeDeviceResult, DeviceResult, type DeviceResultCode } from '../device/results.ts';
+import { describeFumoResult, isFumoSuccess } from '../omadm/fumo-results.ts';
 import { readTrust } from '../device/trust.ts';
 import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 
@@ -86,12 +86,10 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
       throw err;
     }
     for (const job of report.jobs) {
-      const code = job.resultCode as DeviceResultCode;
-      const named = Object.values(DeviceResult).includes(code) ? describeDeviceResult(code) : String(job.resultCode);
-      io.out(`FUMO ${job.operation}: ${named}${job.resultCode >= 300 ? ` (${job.reason})` : ''}\n`);
+      io.out(`FUMO ${job.operation}: ${describeFumoResult(job.resultCode)}${job.resultCode >= 300 ? ` (${job.reason})` : ''}\n`);
     }
     io.out(`firmware ${report.firmwareVersion}; FUMO State ${agent.fumoState}\n`);
-    return report.jobs.every((j) => j.resultCode >= 200 && j.resultCode < 300) ? ExitCode.Ok : ExitCode.Rejected;
+    return report.jobs.every((j) => isFumoSuccess(j.resultCode)) ? ExitCode.Ok : ExitCode.Rejected;
   }
 
   const stop = () => controller.abort();

@@ -3,7 +3,7 @@
 // bug), with one clear line on stderr for every failure.
 import { AppError } from '../errors.ts';
 import { PackageFormatError } from '../packages/fota-file.ts';
-import { describeResult, FumoResult } from '../packages/fumo-codes.ts';
+import { describeFumoResult, FumoResult } from '../omadm/fumo-results.ts';
 import { buildCommand, buildHelp, buildUsage } from './build.ts';
 import { campaignCommand, campaignHelp, campaignUsage } from './campaign.ts';
 import { ServerRefusal } from './client.ts';
@@ -117,7 +117,7 @@ function report(err: unknown, io: Output): number {
     return ExitCode.Rejected;
   }
   if (err instanceof PackageFormatError) {
-    io.err(`fota: rejected, FUMO ${describeResult(FumoResult.CorruptedPackage)}: ${err.message}\n`);
+    io.err(`fota: rejected, FUMO ${describeFumoResult(FumoResult.CorruptedPackage)}: ${err.message}\n`);
     return ExitCode.Rejected;
   }
   if (err instanceof AppError) {

@@ -3,7 +3,7 @@
 import { DeltaPool } from '../delta/pool.ts';
 import { applyPackage } from '../packages/apply.ts';
 import { readFotaFile } from '../packages/fota-file.ts';
-import { describeResult } from '../packages/fumo-codes.ts';
+import { describeFumoResult } from '../omadm/fumo-results.ts';
 import { makePackage } from '../packages/make.ts';
 import { describeManifest } from '../packages/manifest.ts';
 import type { Rejection } from '../packages/verify.ts';
@@ -175,6 +175,6 @@ async function trustFrom(pubkeys: string[] | undefined, threshold: string | unde
 }
 
 function rejected(io: Output, path: string, verdict: Rejection): number {
-  io.err(`${path}: rejected, FUMO ${describeResult(verdict.resultCode)}: ${verdict.reason}\n`);
+  io.err(`${path}: rejected, FUMO ${describeFumoResult(verdict.resultCode)}: ${verdict.reason}\n`);
   return ExitCode.Rejected;
 }

@@ -1,5 +1,6 @@
 // Pure rules of a deployment: which package a device gets, and how a FUMO result code
 // moves the state. No I/O here, so every rule is checked by a table test.
+import { isFumoSuccess, TRANSIENT_FUMO_RESULTS } from '../omadm/fumo-results.ts';
 
 export type DeploymentState = 'pending' | 'scheduled' | 'commanded' | 'downloading' | 'installing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -20,8 +21,6 @@ export function choosePackage(packages: PackageChoice[], deviceVersion: string |
   return chosen ? { packageId: chosen.id } : { none: 'no-package' };
 }
 
-/** Codes a retry may cure: the download network failed, timed out, or the server was away. */
-export const TRANSIENT_RESULT_CODES: ReadonlySet<number> = new Set([407, 412, 503]);
 
 export type AlertOutcome =
   | { state: 'installing' }
@@ -30,8 +29,8 @@ export type AlertOutcome =
 
 /** What a FUMO result code (Generic Alert 1226 Data) does to a deployment under way. */
 export function outcomeOfResult(code: number, attempts: number, maxAttempts: number): AlertOutcome {
-  if (code >= 200 && code < 300) return { state: 'installing' };
-  if (TRANSIENT_RESULT_CODES.has(code) && attempts < maxAttempts) return { state: 'scheduled', retry: true };
+  if (isFumoSuccess(code)) return { state: 'installing' };
+  if (TRANSIENT_FUMO_RESULTS.has(code) && attempts < maxAttempts) return { state: 'scheduled', retry: true };
   return { state: 'failed', resultCode: code };
 }
 

@@ -18,7 +18,8 @@ import { PackageDownloader } from './download.ts';
 import { type DownloadFaults, FaultInjector } from './faults.ts';
 import { type ImageFiles, localImages } from './images.ts';
 import { installPackage } from './install.ts';
-import { DeviceResult, describeDeviceResult, type DeviceResultCode } from './results.ts';
+import { DeviceResult } from './results.ts';
+import { describeFumoResult } from '../omadm/fumo-results.ts';
 import { type SlotName, Slots } from './slots.ts';
 import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, FumoState, initialState, type PendingReport, type SlotInfo, StateFile } from './state.ts';
 import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
@@ -353,7 +354,7 @@ export class DeviceAgent {
     this.state.report = report;
     delete this.state.job;
     await this.save();
-    this.log(`FUMO ${job.operation}: ${isDeviceCode(resultCode) ? describeDeviceResult(resultCode) : resultCode}: ${reason}`);
+    this.log(`FUMO ${job.operation}: ${describeFumoResult(resultCode)}: ${reason}`);
     return { operation: job.operation, ...(job.correlator ? { correlator: job.correlator } : {}), resultCode, reason };
   }
 
@@ -402,10 +403,6 @@ export class DeviceAgent {
   private log(line: string): void {
     this.options.log?.(line);
   }
-}
-
-function isDeviceCode(code: number): code is DeviceResultCode {
-  return Object.values(DeviceResult).includes(code as DeviceResultCode);
 }
 
 /** The DM endpoint of a server given by its base URL (or already by its DM URL). */

@@ -1,18 +1,23 @@
-// The FUMO result codes the agent reports (PROTOCOL.md "FUMO"): the package checks of
+// The FUMO result codes the agent reports (omadm/fumo-results.ts): the package checks of
 // packages/verify.ts, plus the download outcomes only a device sees. Outcomes travel as
 // values ({ok: false, resultCode, reason}); only a broken disk or a bug throws.
-import { FUMO_DESCRIPTIONS, FumoResult } from '../packages/fumo-codes.ts';
+import { FumoResult } from '../omadm/fumo-results.ts';
 
 export const DeviceResult = {
-  ...FumoResult,
+  Success: FumoResult.Success,
+  CorruptedPackage: FumoResult.CorruptedPackage,
+  PackageMismatch: FumoResult.PackageMismatch,
+  SignatureFailed: FumoResult.SignatureFailed,
+  NotAcceptable: FumoResult.NotAcceptable,
+  UpdateFailed: FumoResult.UpdateFailed,
   /** PkgURL is not an http(s) URL the agent can fetch. */
-  BadUrl: 411,
+  BadUrl: FumoResult.BadUrl,
   /** The download server refused the request (4xx) or stayed unavailable (503). */
-  ServerUnavailable: 412,
+  ServerUnavailable: FumoResult.ServerUnavailable,
   /** The download server kept failing (5xx other than 503). */
-  ServerError: 500,
+  ServerError: FumoResult.ServerError,
   /** The connection kept failing (refused, reset, timed out) after every retry. */
-  NetworkFailure: 503,
+  NetworkFailure: FumoResult.NetworkFailure,
 } as const;
 
 export type DeviceResultCode = (typeof DeviceResult)[keyof typeof DeviceResult];
@@ -22,16 +27,4 @@ export type Outcome<T> = ({ ok: true } & T) | Failure;
 
 export function fail(resultCode: Failure['resultCode'], reason: string): Failure {
   return { ok: false, resultCode, reason };
-}
-
-const descriptions: Record<DeviceResultCode, string> = {
-  ...FUMO_DESCRIPTIONS,
-  411: 'bad package URL',
-  412: 'download server unavailable',
-  500: 'download server error',
-  503: 'download network failure',
-};
-
-export function describeDeviceResult(code: DeviceResultCode): string {
-  return `${code} ${descriptions[code]}`;
 }

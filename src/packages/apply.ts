@@ -7,7 +7,7 @@ import type { DeltaPool } from '../delta/pool.ts';
 import { commitFile, statInputFile, tempPathFor } from '../files.ts';
 import { type Digest, hashFile } from '../hashing.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
-import { FumoResult } from './fumo-codes.ts';
+import { FumoResult } from '../omadm/fumo-results.ts';
 import type { Manifest } from './manifest.ts';
 import { checkTargetDigest, type DeviceFacts, type Verdict, verifyFotaFile } from './verify.ts';
 

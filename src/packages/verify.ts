@@ -8,10 +8,12 @@ import { Writable } from 'node:stream';
 import { ChunkHasher, type ChunkedDigest } from '../hashing.ts';
 import { verifyEnvelope, type Envelope, type TrustPolicy } from '../signing/envelope.ts';
 import { type FotaFile, PackageFormatError, readFotaFile } from './fota-file.ts';
-import { FumoResult, type FumoResultCode } from './fumo-codes.ts';
+import { FumoResult } from '../omadm/fumo-results.ts';
 import { manifestSchema, type Manifest } from './manifest.ts';
 
-export type Rejection = { ok: false; resultCode: Exclude<FumoResultCode, 200>; reason: string };
+/** The FUMO results the package checks give, in the order they run (DESIGN.md "Signed packages"). */
+export type PackageCheckCode = (typeof FumoResult)['SignatureFailed' | 'PackageMismatch' | 'NotAcceptable' | 'CorruptedPackage' | 'UpdateFailed'];
+export type Rejection = { ok: false; resultCode: PackageCheckCode; reason: string };
 export type Verdict<T> = ({ ok: true } & T) | Rejection;
 
 /** What the device knows about itself. Unset fields are not checked. */

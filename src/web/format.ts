@@ -1,6 +1,6 @@
 // How the console writes numbers, sizes, times, states and FUMO result codes for people.
 // Pure functions, so pages stay declarative and the wording is the same everywhere.
-import { FUMO_DESCRIPTIONS } from '../packages/fumo-codes.ts';
+import { fumoMeaning } from '../omadm/fumo-results.ts';
 
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -47,27 +47,10 @@ export function stageState(state: string): string {
 }
 
 /**
- * FUMO result codes (OMA FUMO 1.0, 5.3) with their meaning; the package checks' own
- * descriptions win where they exist. 'timeout' is the campaign engine's key for a device
- * that went silent.
+ * What a failure key means: a FUMO result code (omadm/fumo-results.ts), or 'timeout', the
+ * campaign engine's key for a device that went silent.
  */
-const RESULT_TEXT: Record<string, string> = {
-  '400': 'client error',
-  '401': 'cancelled by the user',
-  '406': 'authentication failure',
-  '407': 'download request timed out',
-  '408': 'not implemented',
-  '409': 'undefined error',
-  '411': 'malformed or bad URL',
-  '412': 'download server unavailable',
-  '500': 'download server error',
-  '501': 'download failed: device out of memory',
-  '502': 'update failed: device out of memory',
-  '503': 'download failed: network error',
-  timeout: 'no news from the device before the timeout',
-  ...Object.fromEntries(Object.entries(FUMO_DESCRIPTIONS).map(([code, text]) => [code, text])),
-};
-
 export function resultText(code: string | number): string {
-  return RESULT_TEXT[String(code)] ?? 'unknown result code';
+  if (code === 'timeout') return 'no news from the device before the timeout';
+  return /^\d+$/.test(String(code)) ? fumoMeaning(Number(code)) : 'unknown result code';
 }
