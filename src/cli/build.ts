@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { type BuildView, buildViewSchema, nameSchema } from '../builds/schemas.ts';
 import { AppError } from '../errors.ts';
 import { statInputFile } from '../files.ts';
+import { percent } from '../format.ts';
 import { callServer, type Client, clientFrom, serverHelp, serverOptions } from './client.ts';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 import { ProgressLine } from './progress.ts';
@@ -146,7 +147,7 @@ function summary(build: BuildView): string {
     versions: p.fromVersion === null ? p.toVersion : `${p.fromVersion} -> ${p.toVersion}`,
     size: `${formatBytes(p.size)} bytes`,
     // Payload, not file: the envelope would put the full image a hair over 100%.
-    share: `${percent(p.payloadSize, build.size)} of the full image`,
+    share: `${percent(p.payloadSize / Math.max(1, build.size))} of the full image`,
   }));
   const width = (key: 'kind' | 'versions' | 'size') => Math.max(0, ...rows.map((r) => r[key].length));
   const lines = rows.map((r) => `  ${r.kind.padEnd(width('kind'))}  ${r.versions.padEnd(width('versions'))}  ${r.size.padStart(width('size'))}  ${r.share}`);
@@ -155,10 +156,6 @@ function summary(build: BuildView): string {
 }
 
 /** Small deltas are the point: show 0.0074%, not 0.0%. */
-function percent(part: number, whole: number): string {
-  const value = (100 * part) / Math.max(1, whole);
-  return `${value >= 1 ? value.toFixed(1) : value.toPrecision(2)}%`;
-}
 
 function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);

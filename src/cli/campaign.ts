@@ -6,6 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { campaignSummarySchema, campaignViewSchema, type CohortPreview, cohortPreviewSchema, createCampaignSchema, operatorActionSchema, type StageView } from '../campaigns/schemas.ts';
+import { stageLabel, stageStateWords } from '../campaigns/labels.ts';
+import { percent } from '../format.ts';
 import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../schedule/window.ts';
 import { statInputFile } from '../files.ts';
 import { callServer, type Client, clientFrom, ServerRefusal, serverHelp, serverOptions } from './client.ts';
@@ -543,20 +545,11 @@ export function drawBar(parts: readonly number[], width = BAR_WIDTH): string {
   return cells.map((n, i) => (SEGMENTS[i]?.[0] ?? '?').repeat(n)).join('');
 }
 
-const STAGE_STATES: Record<StageView['state'], string> = { pending: 'pending', awaitingApproval: 'awaiting approval', running: 'running', done: 'done' };
-
-/** The server leaves a stage's own state alone when the campaign is paused or aborted; say what holds. */
-function stageState(view: View, stage: StageView): string {
-  if (stage.state === 'done') return STAGE_STATES.done;
-  if (view.state === 'aborted') return 'aborted';
-  if (view.state === 'paused' && stage.index === view.currentStage) return 'paused';
-  return STAGE_STATES[stage.state];
-}
 
 export function drawCampaign(view: View): string {
   const lines: string[] = [];
   const current = view.stages[view.currentStage];
-  const where = current ? `stage ${current.index + 1} of ${view.stages.length} ${STAGE_STATES[current.state]}` : '';
+  const where = current ? `stage ${current.index + 1} of ${view.stages.length} ${stageStateWords(current.state)}` : '';
   const state: Record<View['state'], string> = {
     draft: `draft, not started (fota campaign start ${view.id})`,
     running: `running, ${where}`,
@@ -581,7 +574,7 @@ export function drawCampaign(view: View): string {
     const of = t.total || stage.size;
     const label = `${`${stage.percent}%`.padStart(5)}${stage.requiresApproval ? '!' : ' '}`;
     const counts = view.state === 'draft' ? 'devices placed at start' : `succeeded ${t.succeeded}  failed ${t.failed}  in flight ${t.inFlight}  pending ${t.pending}${t.canceled ? `  canceled ${t.canceled}` : ''}  (of ${of})`;
-    lines.push(`stage ${String(stage.index + 1).padEnd(width)} ${label} ${stageState(view, stage).padEnd(17)}  [${drawBar([t.succeeded, t.failed, t.inFlight, t.pending, t.canceled])}]  ${counts}`);
+    lines.push(`stage ${String(stage.index + 1).padEnd(width)} ${label} ${stageLabel(view, stage).padEnd(17)}  [${drawBar([t.succeeded, t.failed, t.inFlight, t.pending, t.canceled])}]  ${counts}`);
     const failures = Object.entries(stage.failures).sort(([a, m], [b, n]) => n - m || a.localeCompare(b));
     if (failures.length) lines.push(`    failures: ${failures.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
     if (stage.state === 'awaitingApproval' && view.state !== 'aborted') {
@@ -608,10 +601,6 @@ export function describePreview(preview: CohortPreview): string {
     lines.push('  a start is refused while any device is in another running or paused campaign');
   }
   return `${lines.join('\n')}\n`;
-}
-
-function percent(share: number): string {
-  return `${Math.round(share * 1000) / 10}%`;
 }
 
 function formatDuration(seconds: number): string {

@@ -17,7 +17,9 @@ import pino from 'pino';
 import { z } from 'zod';
 import { type BuildView, buildViewSchema } from '../builds/schemas.ts';
 import { type CampaignView, campaignViewSchema } from '../campaigns/schemas.ts';
+import { stageStateWords } from '../campaigns/labels.ts';
 import { loadConfig } from '../config.ts';
+import { percent } from '../format.ts';
 import { fetchManufacturerKeys } from '../device/simulate/api.ts';
 import { FAULT_RESULT, parseFaults } from '../device/simulate/faults.ts';
 import { Fleet } from '../device/simulate/fleet.ts';
@@ -131,7 +133,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       ),
     );
     const expected = expectation(fleets);
-    say(`faults injected: ${faults.map((f) => `${f.kind} ${(f.share * 100).toFixed(0)}%`).join(', ')}; expected to fail: ${JSON.stringify(expected.failuresByCode)}`);
+    say(`faults injected: ${faults.map((f) => `${f.kind} ${percent(f.share)}`).join(', ')}; expected to fail: ${JSON.stringify(expected.failuresByCode)}`);
     for (const fleet of fleets) fleet.start();
 
     // 3. The operator's campaign; a second operator approves the first stage.
@@ -204,7 +206,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       outcomeMatches: problems.length === 0,
     };
     io.out(`\nfota demo: ${devices} devices, campaign ${view.state} in ${seconds} s${resumes ? ` (resumed ${resumes} time${resumes === 1 ? '' : 's'} after pausing itself on injected faults)` : ''}\n`);
-    io.out(`  bytes sent: ${mib(view.bytesServed)} for ${view.cohortSize} updates; full images would have cost ${mib(fullImageBytes)} (${((summary.deltaShare ?? 0) * 100).toFixed(1)}%)\n`);
+    io.out(`  bytes sent: ${mib(view.bytesServed)} for ${view.cohortSize} updates; full images would have cost ${mib(fullImageBytes)} (${percent(summary.deltaShare ?? 0)})\n`);
     for (const s of summary.stages) {
       const codes = Object.entries(s.failuresByCode).map(([code, n]) => `${code} x${n}`).join(', ');
       io.out(`  stage ${String(s.percent).padStart(3)}%: ${s.devices} devices, ${s.succeeded} succeeded, ${s.failed} failed${codes ? ` (${codes})` : ''}\n`);
@@ -243,7 +245,7 @@ function onlyInjected(view: CampaignView, expected: Expectation): boolean {
 }
 
 function progressLine(view: CampaignView): string {
-  const stages = view.stages.map((s) => `${s.percent}%: ${s.state === 'awaitingApproval' ? 'awaiting approval' : s.state} ${s.counts.succeeded}ok/${s.counts.failed}failed of ${s.size}`);
+  const stages = view.stages.map((s) => `${s.percent}%: ${stageStateWords(s.state)} ${s.counts.succeeded}ok/${s.counts.failed}failed of ${s.size}`);
   return `campaign ${view.state}${view.pausedReason ? ` (${view.pausedReason})` : ''} | ${stages.join(' | ')}`;
 }
 

@@ -2,7 +2,8 @@
 // versions, size and what a delta saves against the full package.
 import type { BuildView } from '../builds/schemas.ts';
 import { Badge } from './components.tsx';
-import { bytes, percent, saving, when } from './format.ts';
+import { percent } from '../format.ts';
+import { bytes, saving, when } from './format.ts';
 
 const buildHref = (id: string) => `/builds/${encodeURIComponent(id)}`;
 const fullSizeOf = (b: BuildView) => b.packages.find((p) => p.kind === 'full')?.size;

@@ -4,7 +4,9 @@
 import type { CampaignSummary, CampaignView, StageView } from '../campaigns/schemas.ts';
 import type { BuildView } from '../builds/schemas.ts';
 import { Badge, Counts, Failures, ProgressBar } from './components.tsx';
-import { bytes, percent, stageState, when } from './format.ts';
+import { stageLabel } from '../campaigns/labels.ts';
+import { percent } from '../format.ts';
+import { bytes, when } from './format.ts';
 
 const campaignHref = (id: string) => `/campaigns/${encodeURIComponent(id)}`;
 const buildHref = (id: string) => `/builds/${encodeURIComponent(id)}`;
@@ -151,7 +153,7 @@ function ActionForm(props: { id: string; action: Action; stage: number }) {
   }
 }
 
-function Stage(props: { stage: StageView; current: boolean }) {
+function Stage(props: { stage: StageView; current: boolean; campaign: Pick<CampaignView, 'state' | 'currentStage'> }) {
   const s = props.stage;
   const n = s.index + 1;
   return (
@@ -161,7 +163,7 @@ function Stage(props: { stage: StageView; current: boolean }) {
         <span class="muted">
           {`${s.percent}% of the cohort (cumulative), ${s.size} device${s.size === 1 ? '' : 's'}${s.requiresApproval ? ', needs approval' : ''}`}
         </span>
-        <Badge state={s.state} label={stageState(s.state)} testid={`stage-${n}-state`} />
+        <Badge state={s.state} label={stageLabel(props.campaign, s)} testid={`stage-${n}-state`} />
         {props.current ? <span class="muted">current</span> : null}
       </div>
       <ProgressBar counts={s.counts} testid={`stage-${n}-bar`} />
@@ -258,7 +260,7 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; vi
       <section class="card" data-testid="stages">
         <h2>Stages</h2>
         {v.stages.map((s) => (
-          <Stage stage={s} current={s.index === v.currentStage && (v.state === 'running' || v.state === 'paused')} />
+          <Stage stage={s} campaign={v} current={s.index === v.currentStage && (v.state === 'running' || v.state === 'paused')} />
         ))}
       </section>
     </>

@@ -14,11 +14,6 @@ export function bytes(n: number): string {
   return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] ?? 'TiB'}`;
 }
 
-/** A share 0..1 as "12.3%"; one decimal is enough to tell 99.9% from 100%. */
-export function percent(share: number): string {
-  return `${(Math.round(share * 1000) / 10).toFixed(1)}%`;
-}
-
 /**
  * What a delta saves against downloading the full package: 1 - size/fullSize. The full
  * package (not the raw image) is the fair baseline: it is what the device gets otherwise,
@@ -33,17 +28,6 @@ export function saving(size: number, fullSize: number | undefined): number | und
 export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
-}
-
-const STAGE_STATES: Record<string, string> = {
-  pending: 'not started',
-  awaitingApproval: 'awaiting approval',
-  running: 'running',
-  done: 'done',
-};
-
-export function stageState(state: string): string {
-  return STAGE_STATES[state] ?? state;
 }
 
 /**

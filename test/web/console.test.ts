@@ -175,6 +175,8 @@ describe('campaign actions', () => {
     page = await html(await get(server, `/campaigns/${id}`, operator));
     expect(page).toContain('data-testid="pause-reason">paused by ops: checking &lt;b&gt;logs&lt;/b&gt;</p>');
     expect(page).toContain('data-testid="action-resume"');
+    // The stage itself stays 'running' on the server; what holds is the pause, as the CLI says too.
+    expect(page).toMatch(/data-testid="stage-1-state">paused</);
 
     expect((await act('resume')).status).toBe(303);
     expect((await campaignState(server, id)).state).toBe('running');
