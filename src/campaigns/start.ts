@@ -6,6 +6,7 @@
 import { IMMEDIATE } from '../store/db.ts';
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.ts';
+import { packageChooser } from '../deployments/policy.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
@@ -47,8 +48,7 @@ export function startCampaign(ctx: Context, principal: Principal, id: string, re
     const inserted = insertCampaignDeployments(ctx.db, {
       campaignId: id,
       buildId: build.id,
-      deltaFromVersion: new Map(packages.filter((p) => p.kind === 'bsdiff40' && p.fromVersion !== null).map((p) => [p.fromVersion ?? '', p.id])),
-      fullPackageId: full.id,
+      packageFor: packageChooser(packages),
       deviceIds: snapshot.deviceIds,
       firmwareVersions: snapshot.firmwareVersions,
       stages: assigned,

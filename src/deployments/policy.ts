@@ -11,14 +11,21 @@ export interface PackageChoice {
 }
 
 /**
- * The delta from the version the device reports (its FwV), else the full image; nothing
- * when the device already runs the target.
+ * Which of a build's packages a device gets: the delta from the version it reports (its
+ * FwV), else the full image; undefined when the build has neither. Made once per build, so
+ * a campaign of a million devices asks it a million times without searching the list.
  */
+export function packageChooser(packages: PackageChoice[]): (deviceVersion: string | null) => string | undefined {
+  const deltas = new Map(packages.flatMap((p) => (p.kind === 'bsdiff40' && p.fromVersion !== null ? [[p.fromVersion, p.id] as const] : [])));
+  const full = packages.find((p) => p.kind === 'full')?.id;
+  return (deviceVersion) => (deviceVersion === null ? undefined : deltas.get(deviceVersion)) ?? full;
+}
+
+/** The package for one device; nothing when it already runs the target. */
 export function choosePackage(packages: PackageChoice[], deviceVersion: string | null, targetVersion: string): { packageId: string } | { none: 'already-current' | 'no-package' } {
   if (deviceVersion === targetVersion) return { none: 'already-current' };
-  const delta = deviceVersion === null ? undefined : packages.find((p) => p.kind === 'bsdiff40' && p.fromVersion === deviceVersion);
-  const chosen = delta ?? packages.find((p) => p.kind === 'full');
-  return chosen ? { packageId: chosen.id } : { none: 'no-package' };
+  const packageId = packageChooser(packages)(deviceVersion);
+  return packageId ? { packageId } : { none: 'no-package' };
 }
 
 

@@ -138,9 +138,8 @@ export function snapshotCohort(db: Db, filter: CohortFilter, targetVersion: stri
 export interface CampaignDeployments {
   campaignId: string;
   buildId: string;
-  /** Packages of the build: deltas by source version, and the full image. */
-  deltaFromVersion: Map<string, string>;
-  fullPackageId: string | null;
+  /** The package a device on this firmware version gets (deployments/policy.ts packageChooser). */
+  packageFor: (firmwareVersion: string | null) => string | undefined;
   deviceIds: string[];
   firmwareVersions: Array<string | null>;
   stages: Uint8Array;
@@ -154,10 +153,9 @@ export interface CampaignDeployments {
 const SNAPSHOT_BATCH = 500;
 
 /**
- * One pending deployment per device, with its stage and package (the delta from the
- * device's version, else the full image), in one pass through a temporary table. The
- * package is picked here and each stage's first history entry is made once, so the bulk
- * insert reads nothing but the temporary tables.
+ * One pending deployment per device, with its stage and package (chosen by the caller's
+ * rule), in one pass through a temporary table. Each stage's first history entry is made
+ * once, so the bulk insert reads nothing but the temporary tables.
  */
 export function insertCampaignDeployments(db: Db, input: CampaignDeployments): number {
   const client = db.$client;
@@ -171,10 +169,7 @@ export function insertCampaignDeployments(db: Db, input: CampaignDeployments): n
   const n = input.deviceIds.length;
   const batch = client.prepare(`INSERT INTO temp.cohort_rows (seq, device_id, stage, package_id) VALUES ${Array(SNAPSHOT_BATCH).fill('(?, ?, ?, ?)').join(', ')}`);
   const one = client.prepare('INSERT INTO temp.cohort_rows (seq, device_id, stage, package_id) VALUES (?, ?, ?, ?)');
-  const packageOf = (i: number) => {
-    const version = input.firmwareVersions[i];
-    return (version == null ? undefined : input.deltaFromVersion.get(version)) ?? input.fullPackageId;
-  };
+  const packageOf = (i: number) => input.packageFor(input.firmwareVersions[i] ?? null) ?? null;
   const values: unknown[] = new Array(SNAPSHOT_BATCH * 4);
   let i = 0;
   for (; i + SNAPSHOT_BATCH <= n; i += SNAPSHOT_BATCH) {
