@@ -18,7 +18,7 @@
 // takes part of the CPU the server could have used; its CPU time is reported.
 // Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -37,6 +37,7 @@ import {
   statusXml,
 } from '../test/support/dm-test-client.ts';
 import { cpuSecondsOf, rssKiB } from './proc.ts';
+import { spawnServe } from '../test/support/serve-process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -78,24 +79,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 
 // --- the server ----------------------------------------------------------------------------
 
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, 'bin/fota.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--data', join(work, 'data'), '--artifacts', join(work, 'artifacts')], {
-    env: { ...process.env, FOTA_ADMIN_TOKEN: ADMIN_TOKEN, FOTA_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (piece: Buffer) => {
-      out += piece.toString();
-      const match = /listening on (http\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`fota serve exited with ${code}: ${out}`)));
-  });
-  // Keep draining its stdout so the child never blocks on a full pipe.
-  child.stdout?.resume();
-  return { url, child };
-}
+const startServer = () => spawnServe({ dataDir: join(work, 'data'), artifactsDir: join(work, 'artifacts'), env: { FOTA_ADMIN_TOKEN: ADMIN_TOKEN }, nodeArgs: SERVER_NODE_ARGS });
 
 // --- HTTP ----------------------------------------------------------------------------------
 

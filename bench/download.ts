@@ -31,6 +31,7 @@ import { KeyVault } from '../src/signing/vault.ts';
 import { openDatabase } from '../src/store/db.ts';
 import { deployments, devices } from '../src/store/schema/index.ts';
 import { cpuSecondsOf, processTree, rssKiB } from './proc.ts';
+import { spawnServe } from '../test/support/serve-process.ts';
 
 const FIXTURES = '.fixtures/firmware';
 const IMAGE = join(FIXTURES, 'esbuild-0.25.0.bin');
@@ -83,23 +84,9 @@ function sampleRss(pid: number) {
 // --- our server ----------------------------------------------------------------------------
 
 async function startOurs(dataDir: string, artifactsDir: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['bin/fota.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--artifacts', artifactsDir], {
-    env: { ...process.env, ...env, FOTA_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (piece: Buffer) => {
-      out += piece.toString();
-      const match = /fota listening on (http\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`fota serve exited with ${code}: ${out}`)));
-  });
-  // Keep draining its stdout so the child never blocks on a full pipe.
-  child.stdout?.resume();
-  return { url, child };
+  const started = await spawnServe({ dataDir, artifactsDir, env });
+  children.push(started.child);
+  return started;
 }
 
 async function api<T>(url: string, token: string, init: { method?: string; body?: unknown } = {}): Promise<T> {

@@ -54,6 +54,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import type { FleetCounts, FleetSummary } from '../src/device/simulate/fleet.ts';
 import { processTree, rssKiB } from './proc.ts';
+import { spawnServe } from '../test/support/serve-process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -181,19 +182,17 @@ class Sampler {
 
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const serverLog = join(work, 'server.log');
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--host', '127.0.0.1'], {
+  const { url, child } = await spawnServe({
+    dataDir: join(work, 'data'),
+    artifactsDir: join(work, 'artifacts'),
     env: {
-      ...process.env,
-      FOTA_DATA: join(work, 'data'),
-      FOTA_ARTIFACTS: join(work, 'artifacts'),
       FOTA_ADMIN_TOKEN: ADMIN_TOKEN,
-      FOTA_LOG_LEVEL: 'warn',
       FOTA_CAMPAIGN_TICK_MS: '1000',
       FOTA_NOTIFY_PER_SECOND: '200',
       // The simulated devices' Package 0 webhook listens on 127.0.0.1.
       FOTA_WEBHOOK_ALLOW_PRIVATE: 'true',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stderr: 'pipe',
   });
   children.add(child);
   // Warnings and errors go to a log in the temp dir (kept with --keep), and are counted.
@@ -201,16 +200,6 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
     writeFileSync(serverLog, piece, { flag: 'a' });
     serverStderrLines += piece.toString().split('\n').filter(Boolean).length;
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (piece: Buffer) => {
-      out += piece.toString();
-      const found = /listening on (http\S+)/.exec(out);
-      if (found?.[1]) resolve(found[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`fota serve exited with ${code}: ${out}`)));
-  });
-  child.stdout?.resume();
   for (let tries = 0; ; tries++) {
     const res = await fetch(`${url}/healthz`).catch(() => undefined);
     if (res?.ok) break;

@@ -1,32 +1,18 @@
 // Kill the server (SIGKILL) while package jobs run, start it again on the same data, and
 // every job finishes exactly once: one package per job, nothing half-written listed. The
 // bsdiff processes of the killed server stop too instead of finishing their diffs.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { open, readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { LocalArtifactStore } from '../../src/store/artifacts/local-store.ts';
 import { fixture, tempDir } from '../support/harness.ts';
+import { spawnServe } from '../support/serve-process.ts';
 
 const ADMIN = 'crash-test-admin-token-0123456789';
 
-function startServe(dataDir: string, artifactsDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [resolve('bin/fota.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--artifacts', artifactsDir], {
-    env: { ...process.env, FOTA_ADMIN_TOKEN: ADMIN, FOTA_JOB_LEASE_MS: '1500', FOTA_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((done, fail) => {
-    let out = '';
-    child.stdout?.on('data', (piece: Buffer) => {
-      out += piece.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (url) done({ child, url });
-    });
-    child.once('exit', (code) => fail(new Error(`fota serve exited early (${code}): ${out}`)));
-  });
-}
+const startServe = (dataDir: string, artifactsDir: string) => spawnServe({ dataDir, artifactsDir, env: { FOTA_ADMIN_TOKEN: ADMIN, FOTA_JOB_LEASE_MS: '1500' } });
 
 async function call(url: string, path: string, init: RequestInit & { token: string }) {
   const res = await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${init.token}`, 'content-type': 'application/json' } });
