@@ -1,12 +1,12 @@
 // Builds and packages: upload (streamed), status, the signed envelope, the .fota file.
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { z } from 'zod';
-import { buildViewSchema, uploadQuerySchema } from '../../builds/schemas.ts';
+import { buildViewSchema, uploadQuerySchema, uploadResultSchema } from '../../builds/schemas.ts';
 import { uploadBuild } from '../../builds/upload.ts';
 import { buildView, packageRow } from '../../builds/view.ts';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
+import { envelopeSchema } from '../../signing/envelope.ts';
 import { findBuild } from '../../store/queries/builds.ts';
 import type { Principal } from '../../tokens/tokens.ts';
 import { assertOwnManufacturer } from '../auth.ts';
@@ -22,7 +22,7 @@ export const uploadSpec = defineRoute({
   query: uploadQuerySchema,
   body: 'binary',
   responses: {
-    202: { description: 'stored; packages are being made', schema: z.object({ id: z.string(), status: z.literal('processing'), jobs: z.number() }) },
+    202: { description: 'stored; packages are being made', schema: uploadResultSchema },
     409: { description: 'this model already has that version', schema: errorBodySchema },
     413: { description: 'empty body or over the size limit', schema: errorBodySchema },
   },
@@ -42,7 +42,7 @@ export const getPackageSpec = defineRoute({
   roles: ANY_ROLE,
   summary: 'The signed envelope of a package',
   responses: {
-    200: { description: '{signed: manifest, signatures: [{keyid, sig}]}', schema: z.object({ signed: z.record(z.string(), z.unknown()), signatures: z.array(z.object({ keyid: z.string(), sig: z.string() })) }) },
+    200: { description: '{signed: manifest, signatures: [{keyid, sig}]}', schema: envelopeSchema },
     404: { description: 'no such package', schema: errorBodySchema },
   },
 });

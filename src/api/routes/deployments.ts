@@ -1,7 +1,6 @@
 // Deployments (operator work): update one device to one build now, and follow it.
-import { z } from 'zod';
 import { createDeployment, deploymentView } from '../../deployments/deployments.ts';
-import { createDeploymentSchema, deploymentViewSchema } from '../../deployments/schemas.ts';
+import { createDeploymentSchema, createdDeploymentSchema, deploymentViewSchema } from '../../deployments/schemas.ts';
 import { notifyDevice } from '../../devices/notify.ts';
 import { errorBodySchema, parseInput } from '../http-errors.ts';
 import type { RouteModule } from '../router.ts';
@@ -14,7 +13,7 @@ export const createDeploymentSpec = defineRoute({
   summary: 'Update one device to a build: picks the delta for its version, else the full package',
   body: createDeploymentSchema,
   responses: {
-    201: { description: 'scheduled; the device gets it at its next DM session (a Package 0 is sent)', schema: z.object({ id: z.string(), packageId: z.string() }) },
+    201: { description: 'scheduled; the device gets it at its next DM session (a Package 0 is sent)', schema: createdDeploymentSchema },
     409: { description: 'already current, another deployment under way, build not ready or for another model', schema: errorBodySchema },
   },
 });

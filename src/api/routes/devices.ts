@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { deviceView, registerDevice } from '../../devices/devices.ts';
 import { notifyDevice } from '../../devices/notify.ts';
 import { operationView, queueOperation } from '../../devices/operations.ts';
-import { deviceViewSchema, operationViewSchema, queueOperationSchema, registerDeviceSchema } from '../../devices/schemas.ts';
+import { deviceViewSchema, notifyOutcomeSchema, operationViewSchema, queueOperationSchema, registerDeviceSchema } from '../../devices/schemas.ts';
 import { errorBodySchema, parseInput } from '../http-errors.ts';
 import type { RouteModule } from '../router.ts';
 import { defineRoute } from '../spec.ts';
@@ -51,7 +51,7 @@ export const notifySpec = defineRoute({
   roles: ['operator'],
   summary: 'Send a Package 0 notification asking the device to start a DM session',
   responses: {
-    200: { description: 'what the Notifier did', schema: z.object({ delivered: z.boolean(), status: z.number().optional(), reason: z.string().optional(), sessionId: z.string() }) },
+    200: { description: 'what the Notifier did', schema: notifyOutcomeSchema },
     ...notFound,
   },
 });

@@ -1,22 +1,13 @@
 // Manufacturer signing keys: public halves for devices to pin, rotation and revocation.
-import { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import { signingKeysSchema } from '../../manufacturers/schemas.ts';
 import { publicKeysOf, revokeKey, rotateKey } from '../../manufacturers/signing-keys.ts';
 import type { Principal } from '../../tokens/tokens.ts';
 import { errorBodySchema } from '../http-errors.ts';
 import type { RouteModule } from '../router.ts';
 import { ANY_ROLE, defineRoute } from '../spec.ts';
 
-const keysSchema = z.array(
-  z.object({
-    keyid: z.string(),
-    publicKey: z.string().describe('base64 of the raw 32-byte Ed25519 public key'),
-    status: z.enum(['active', 'retired', 'revoked']).describe('active and retired keys are trusted; revoked are not'),
-    createdAt: z.string(),
-  }),
-);
-
-const responses = { 200: { description: 'the keys, newest first', schema: keysSchema }, 404: { description: 'no such manufacturer', schema: errorBodySchema } };
+const responses = { 200: { description: 'the keys, newest first', schema: signingKeysSchema }, 404: { description: 'no such manufacturer', schema: errorBodySchema } };
 
 export const listKeysSpec = defineRoute({ method: 'get', path: '/api/v1/manufacturers/:name/keys', roles: ANY_ROLE, summary: 'Public signing keys of a manufacturer', responses });
 export const rotateKeySpec = defineRoute({ method: 'post', path: '/api/v1/manufacturers/:name/keys/rotate', roles: ['admin', 'manufacturer'], summary: 'New signing key; the old one stays valid for verification until revoked', responses });
