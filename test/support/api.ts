@@ -4,7 +4,9 @@
 // test scoping).
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import { z } from 'zod';
+import type { ApiRoute } from '../../src/api/spec.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { closeContext, type Context, createContext } from '../../src/context.ts';
 import { createApp } from '../../src/server.ts';
@@ -44,4 +46,19 @@ export async function createTestApi(overrides: Partial<Config> = {}, cleanup: (f
 /** The answer's error, for assertions on its code and message. */
 export async function errorOf(res: Response): Promise<{ code: string; message: string }> {
   return ((await res.json()) as { error: { code: string; message: string } }).error;
+}
+
+/**
+ * The answer's JSON body, checked against the schema the route declares for its status:
+ * what the OpenAPI document promises is what the handler sends.
+ */
+export async function declaredBody(route: ApiRoute, res: Response): Promise<unknown> {
+  const declared = route.responses[res.status];
+  const media = declared && 'content' in declared ? declared.content?.['application/json'] : undefined;
+  const schema = media && 'schema' in media ? media.schema : undefined;
+  if (!(schema instanceof z.ZodType)) throw new Error(`${route.method} ${route.path} declares no JSON answer for ${res.status}`);
+  const body: unknown = await res.json();
+  const parsed = schema.safeParse(body);
+  expect(parsed.error?.issues ?? [], `${route.method} ${route.path} ${res.status}`).toEqual([]);
+  return body;
 }
