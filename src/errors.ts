@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'INTEGRITY'
   | 'TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INSUFFICIENT_MEMORY'
   | 'IO';
 

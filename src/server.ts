@@ -11,8 +11,8 @@ import { errorResponse } from './api/http-errors.ts';
 import { createMetrics } from './metrics.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { redactPath } from './http/redact.ts';
-import { mountRoutes } from './api/router.ts';
-import { uploadSpec } from './api/routes/builds.ts';
+import { createApi } from './api/router.ts';
+import { uploadRoute } from './api/routes/builds.ts';
 import { routeModules } from './api/routes/index.ts';
 import { mountDm } from './dm/routes.ts';
 import { DmGuard } from './dm/session/guard.ts';
@@ -48,15 +48,16 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
 
   // JSON bodies are small; only the build upload streams a large one (its own limit).
   app.use('/api/v1/*', async (c, next) => {
-    if (c.req.path === uploadSpec.path) return next();
+    if (c.req.path === uploadRoute.path) return next();
     return bodyLimit({ maxSize: JSON_BODY_LIMIT, onError: () => { throw new AppError('TOO_LARGE', `request bodies are limited to ${JSON_BODY_LIMIT} bytes`); } })(c, next);
   });
 
-  const specs = mountRoutes(app, ctx, routeModules);
+  const api = createApi(ctx, routeModules);
+  app.route('/', api);
   mountDm(app, ctx, dmGuard);
   mountDownloads(app, ctx);
   mountConsole(app, ctx);
-  const openapi = openApiDocument(specs);
+  const openapi = openApiDocument(api);
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
   app.get('/healthz', (c) => {
     ctx.db.$client.prepare('select 1').get();

@@ -5,18 +5,20 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { authenticate, type Principal } from '../tokens/tokens.ts';
 import type { AppEnv } from '../http/app-env.ts';
-import type { RouteSpec } from './spec.ts';
+import type { Guarded } from './spec.ts';
 
-export function authorize(ctx: Context, spec: RouteSpec): MiddlewareHandler<AppEnv> {
+/** Runs before the route's validators, so a caller without the right token learns nothing about the input a route wants. */
+export function authorize(ctx: Context, route: Guarded): MiddlewareHandler<AppEnv> {
+  const roles = route['x-roles'];
+  const name = `${route.method.toUpperCase()} ${route.getRoutingPath()}`;
   return async (c, next) => {
-    if (spec.roles === 'public') return next();
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw new AppError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>');
     const principal = authenticate(ctx, match[1]);
     if (!principal) throw new AppError('UNAUTHORIZED', 'unknown or revoked token');
-    if (!spec.roles.includes(principal.role)) {
-      throw new AppError('FORBIDDEN', `${spec.method.toUpperCase()} ${spec.path} is for ${spec.roles.join(' or ')}; this token is ${principal.role}`);
+    if (!roles.includes(principal.role)) {
+      throw new AppError('FORBIDDEN', `${name} is for ${roles.join(' or ')}; this token is ${principal.role}`);
     }
     c.set('principal', principal);
     return next();

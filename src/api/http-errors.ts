@@ -1,8 +1,10 @@
 // One place turns errors into HTTP answers: an AppError becomes its status and
 // {"error": {code, message}}; a client that went away mid-request is a warning, not a
 // fault; anything else is logged with its stack and becomes a 500 that reveals nothing
-// about the inside.
+// about the inside. Refusals by the route validators (@hono/zod-openapi) are put in the
+// same words here, so a client sees one error shape whoever refused.
 import type { Context as HonoContext } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
@@ -17,7 +19,8 @@ export const errorBodySchema = z.object({ error: z.looseObject({ code: z.string(
  */
 export const CLIENT_CLOSED_REQUEST = 499;
 
-export function errorResponse(c: HonoContext, err: unknown, log: Logger) {
+export function errorResponse(c: HonoContext, thrown: unknown, log: Logger) {
+  const err = thrown instanceof HTTPException ? fromValidator(thrown) : thrown;
   // A client that hangs up mid-upload makes the body stream fail (ECONNRESET "aborted").
   // That is the client's doing and needs no stack; nobody is left to read the answer.
   if (c.req.raw.signal.aborted) {
@@ -37,13 +40,24 @@ export function errorResponse(c: HonoContext, err: unknown, log: Logger) {
   return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
 }
 
-/** Parses input with a zod schema; failures become a 400 naming the field. */
-export function parseInput<T extends z.ZodType>(schema: T, input: unknown, where: string): z.infer<T> {
-  const result = schema.safeParse(input);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const field = issue?.path.join('.') || where;
-    throw new AppError('VALIDATION', `${where}: ${field} ${issue?.message ?? 'is invalid'}`);
-  }
-  return result.data;
+/** Where each validation target is, as a client reads it in "<where>: <field> <problem>". */
+const WHERE: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'header' };
+
+/** A request part that failed its schema: a 400 naming the first field and what is wrong with it. */
+export function validationError(target: string, error: z.ZodError): AppError {
+  const where = WHERE[target] ?? target;
+  const issue = error.issues[0];
+  const field = issue?.path.join('.') || where;
+  return new AppError('VALIDATION', `${where}: ${field} ${issue?.message ?? 'is invalid'}`);
+}
+
+/**
+ * The JSON body validator throws before any schema sees the body: 400 when it is not
+ * JSON, 415 when it comes as another media type. Any other HTTPException stays unknown
+ * (a 500 with a stack), since nothing else in the API is meant to throw one.
+ */
+function fromValidator(err: HTTPException): unknown {
+  if (err.status === 400) return new AppError('VALIDATION', 'body: is not valid JSON', { cause: err });
+  if (err.status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'body: send JSON with Content-Type: application/json', { cause: err });
+  return err;
 }

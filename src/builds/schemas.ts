@@ -13,6 +13,9 @@ export const uploadQuerySchema = z.object({
 });
 export type UploadQuery = z.infer<typeof uploadQuerySchema>;
 
+/** The answer to an upload: the image is stored, its packages are being made. */
+export const uploadResultSchema = z.object({ id: z.string(), status: z.literal('processing'), jobs: z.number() });
+
 export const packageSummarySchema = z.object({
   id: z.string(),
   kind: z.enum(['bsdiff40', 'full']),

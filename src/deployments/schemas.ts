@@ -10,6 +10,9 @@ export const createDeploymentSchema = z.object({
 });
 export type CreateDeployment = z.infer<typeof createDeploymentSchema>;
 
+/** A scheduled deployment and the package it picked (the delta for the device's version, else the full one). */
+export const createdDeploymentSchema = z.object({ id: z.string(), packageId: z.string() });
+
 export const historyEntrySchema = z.object({ at: z.string(), state: z.string(), cause: z.string() });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 

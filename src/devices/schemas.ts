@@ -69,3 +69,6 @@ export const operationViewSchema = z.object({
   doneAt: z.string().nullable(),
 });
 export type OperationView = z.infer<typeof operationViewSchema>;
+
+/** What a Package 0 notification came to: the Notifier's answer and the session it asks for. */
+export const notifyOutcomeSchema = z.object({ delivered: z.boolean(), status: z.number().optional(), reason: z.string().optional(), sessionId: z.string() });

@@ -10,6 +10,7 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   INTEGRITY: 422,
   INSUFFICIENT_MEMORY: 503,
   IO: 500,

@@ -4,6 +4,7 @@
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { generateKey, type SigningKey } from '../signing/keys.ts';
+import type { PublicKeyView } from './schemas.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit, type Tx } from '../store/queries/audit.ts';
 import {
@@ -14,13 +15,6 @@ import {
   type SigningKeyRow,
   setKeyStatus,
 } from '../store/queries/manufacturers.ts';
-
-export interface PublicKeyView {
-  keyid: string;
-  publicKey: string;
-  status: SigningKeyRow['status'];
-  createdAt: string;
-}
 
 function addKey(ctx: Context, tx: Tx, manufacturerId: string, actor: string, now: number): SigningKeyRow {
   const key = generateKey();

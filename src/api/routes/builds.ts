@@ -1,63 +1,68 @@
 // Builds and packages: upload (streamed), status, the signed envelope, the .fota file.
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { z } from 'zod';
-import { buildViewSchema, uploadQuerySchema } from '../../builds/schemas.ts';
+import { buildViewSchema, uploadQuerySchema, uploadResultSchema } from '../../builds/schemas.ts';
 import { uploadBuild } from '../../builds/upload.ts';
 import { buildView, packageRow } from '../../builds/view.ts';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
+import { envelopeSchema } from '../../signing/envelope.ts';
 import { findBuild } from '../../store/queries/builds.ts';
 import type { Principal } from '../../tokens/tokens.ts';
 import { assertOwnManufacturer } from '../auth.ts';
-import { errorBodySchema, parseInput } from '../http-errors.ts';
 import type { RouteModule } from '../router.ts';
-import { ANY_ROLE, defineRoute } from '../spec.ts';
+import { ANY_ROLE, answer, defineRoute, pathParams, refusal } from '../spec.ts';
 
-export const uploadSpec = defineRoute({
+export const uploadRoute = defineRoute({
   method: 'post',
   path: '/api/v1/builds',
   roles: ['manufacturer'],
   summary: 'Upload a firmware image (raw body, streamed); queues its packages',
-  query: uploadQuerySchema,
-  body: 'binary',
+  request: {
+    query: uploadQuerySchema,
+    // A plain JSON Schema, not a zod one: the document shows the body, and no validator
+    // reads it, so the image streams to the store instead of being buffered here.
+    body: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
+  },
   responses: {
-    202: { description: 'stored; packages are being made', schema: z.object({ id: z.string(), status: z.literal('processing'), jobs: z.number() }) },
-    409: { description: 'this model already has that version', schema: errorBodySchema },
-    413: { description: 'empty body or over the size limit', schema: errorBodySchema },
+    202: answer('stored; packages are being made', uploadResultSchema),
+    409: refusal('this model already has that version'),
+    413: refusal('empty body or over the size limit'),
   },
 });
 
-export const getBuildSpec = defineRoute({
+export const getBuildRoute = defineRoute({
   method: 'get',
-  path: '/api/v1/builds/:id',
+  path: '/api/v1/builds/{id}',
   roles: ANY_ROLE,
   summary: 'A build, its status and its packages',
-  responses: { 200: { description: 'the build', schema: buildViewSchema }, 404: { description: 'no such build', schema: errorBodySchema } },
+  request: { params: pathParams('id') },
+  responses: { 200: answer('the build', buildViewSchema), 404: refusal('no such build') },
 });
 
-export const getPackageSpec = defineRoute({
+export const getPackageRoute = defineRoute({
   method: 'get',
-  path: '/api/v1/packages/:id',
+  path: '/api/v1/packages/{id}',
   roles: ANY_ROLE,
   summary: 'The signed envelope of a package',
-  responses: {
-    200: { description: '{signed: manifest, signatures: [{keyid, sig}]}', schema: z.object({ signed: z.record(z.string(), z.unknown()), signatures: z.array(z.object({ keyid: z.string(), sig: z.string() })) }) },
-    404: { description: 'no such package', schema: errorBodySchema },
-  },
+  request: { params: pathParams('id') },
+  responses: { 200: answer('{signed: manifest, signatures: [{keyid, sig}]}', envelopeSchema), 404: refusal('no such package') },
 });
 
-export const getPackageFileSpec = defineRoute({
+export const getPackageFileRoute = defineRoute({
   method: 'get',
-  path: '/api/v1/packages/:id/file',
+  path: '/api/v1/packages/{id}/file',
   roles: ANY_ROLE,
   summary: 'The .fota single file of a package',
-  responses: { 200: { description: 'the .fota file', contentType: 'application/octet-stream' }, 404: { description: 'no such package', schema: errorBodySchema } },
+  request: { params: pathParams('id') },
+  responses: {
+    200: { description: 'the .fota file', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
+    404: refusal('no such package'),
+  },
 });
 
 export const buildRoutes: RouteModule = (r) => {
-  r(uploadSpec, async (c, ctx) => {
-    const query = parseInput(uploadQuerySchema, c.req.query(), 'query');
+  r(uploadRoute, async (c, ctx) => {
     const declared = Number(c.req.header('content-length') ?? Number.NaN);
     if (declared > ctx.config.maxUploadBytes) {
       throw new AppError('TOO_LARGE', `the image is ${declared} bytes; the limit is ${ctx.config.maxUploadBytes} (FOTA_MAX_UPLOAD_BYTES)`);
@@ -65,25 +70,27 @@ export const buildRoutes: RouteModule = (r) => {
     const raw = c.req.raw.body;
     if (!raw || declared === 0) throw new AppError('TOO_LARGE', 'the upload is empty; send the image as the request body');
     const body = Readable.fromWeb(raw as unknown as WebReadableStream<Uint8Array>);
-    const result = await uploadBuild(ctx, c.get('principal'), query, body);
+    const result = await uploadBuild(ctx, c.get('principal'), c.req.valid('query'), body);
     ctx.wakeJobs();
     return c.json(result, 202);
   });
 
-  r(getBuildSpec, (c, ctx) => {
-    const id = c.req.param('id') ?? '';
+  r(getBuildRoute, (c, ctx) => {
+    const { id } = c.req.valid('param');
     assertBuildVisible(ctx, c.get('principal'), id);
-    return c.json(buildView(ctx, id));
+    return c.json(buildView(ctx, id), 200);
   });
 
-  r(getPackageSpec, (c, ctx) => {
-    const row = packageRow(ctx, c.req.param('id') ?? '');
+  r(getPackageRoute, (c, ctx) => {
+    const row = packageRow(ctx, c.req.valid('param').id);
     assertBuildVisible(ctx, c.get('principal'), row.buildId);
-    return c.body(row.envelope, 200, { 'content-type': 'application/json' });
+    // Stored with JSON.stringify, so this serves the same bytes; the signatures cover the
+    // canonical form of `signed` whatever the spelling.
+    return c.json(envelopeSchema.parse(JSON.parse(row.envelope)), 200);
   });
 
-  r(getPackageFileSpec, async (c, ctx) => {
-    const row = packageRow(ctx, c.req.param('id') ?? '');
+  r(getPackageFileRoute, async (c, ctx) => {
+    const row = packageRow(ctx, c.req.valid('param').id);
     assertBuildVisible(ctx, c.get('principal'), row.buildId);
     const stream = await ctx.artifacts.get(row.fileSha256);
     const name = `${row.fromVersion ? `${row.fromVersion}-to-` : 'full-'}${row.toVersion}.fota`;

@@ -4,64 +4,64 @@ import { z } from 'zod';
 import { deviceView, registerDevice } from '../../devices/devices.ts';
 import { notifyDevice } from '../../devices/notify.ts';
 import { operationView, queueOperation } from '../../devices/operations.ts';
-import { deviceViewSchema, operationViewSchema, queueOperationSchema, registerDeviceSchema } from '../../devices/schemas.ts';
-import { errorBodySchema, parseInput } from '../http-errors.ts';
+import { deviceViewSchema, notifyOutcomeSchema, operationViewSchema, queueOperationSchema, registerDeviceSchema } from '../../devices/schemas.ts';
 import type { RouteModule } from '../router.ts';
-import { defineRoute } from '../spec.ts';
+import { answer, defineRoute, jsonBody, pathParams, refusal } from '../spec.ts';
 
-const notFound = { 404: { description: 'no such device', schema: errorBodySchema } };
+const notFound = { 404: refusal('no such device') };
 
-export const registerDeviceSpec = defineRoute({
+export const registerDeviceRoute = defineRoute({
   method: 'post',
   path: '/api/v1/devices',
   roles: ['operator'],
   summary: 'Register a device with its DM credentials',
-  body: registerDeviceSchema,
-  responses: { 201: { description: 'the device', schema: deviceViewSchema }, 409: { description: 'already registered', schema: errorBodySchema } },
+  request: { body: jsonBody(registerDeviceSchema) },
+  responses: { 201: answer('the device', deviceViewSchema), 409: refusal('already registered') },
 });
 
-export const getDeviceSpec = defineRoute({
+export const getDeviceRoute = defineRoute({
   method: 'get',
-  path: '/api/v1/devices/:id',
+  path: '/api/v1/devices/{id}',
   roles: ['operator'],
   summary: 'A device: model, firmware, last seen, inventory tree, deployments',
-  responses: { 200: { description: 'the device', schema: deviceViewSchema }, ...notFound },
+  request: { params: pathParams('id') },
+  responses: { 200: answer('the device', deviceViewSchema), ...notFound },
 });
 
-export const queueOperationSpec = defineRoute({
+export const queueOperationRoute = defineRoute({
   method: 'post',
-  path: '/api/v1/devices/:id/operations',
+  path: '/api/v1/devices/{id}/operations',
   roles: ['operator'],
   summary: 'Queue a Get, Replace or Exec on a node; it runs at the next DM session',
-  body: queueOperationSchema,
-  responses: { 202: { description: 'queued', schema: z.object({ id: z.string() }) }, ...notFound },
+  request: { params: pathParams('id'), body: jsonBody(queueOperationSchema) },
+  responses: { 202: answer('queued', z.object({ id: z.string() })), ...notFound },
 });
 
-export const getOperationSpec = defineRoute({
+export const getOperationRoute = defineRoute({
   method: 'get',
-  path: '/api/v1/devices/:id/operations/:opId',
+  path: '/api/v1/devices/{id}/operations/{opId}',
   roles: ['operator'],
   summary: 'An operation: queued, sent, done or failed, with its Status code and Results',
-  responses: { 200: { description: 'the operation', schema: operationViewSchema }, ...notFound },
+  request: { params: pathParams('id', 'opId') },
+  responses: { 200: answer('the operation', operationViewSchema), ...notFound },
 });
 
-export const notifySpec = defineRoute({
+export const notifyRoute = defineRoute({
   method: 'post',
-  path: '/api/v1/devices/:id/notify',
+  path: '/api/v1/devices/{id}/notify',
   roles: ['operator'],
   summary: 'Send a Package 0 notification asking the device to start a DM session',
-  responses: {
-    200: { description: 'what the Notifier did', schema: z.object({ delivered: z.boolean(), status: z.number().optional(), reason: z.string().optional(), sessionId: z.string() }) },
-    ...notFound,
-  },
+  request: { params: pathParams('id') },
+  responses: { 200: answer('what the Notifier did', notifyOutcomeSchema), ...notFound },
 });
 
-const json = async (c: { req: { json(): Promise<unknown> } }) => c.req.json().catch(() => undefined);
-
 export const deviceRoutes: RouteModule = (r) => {
-  r(registerDeviceSpec, async (c, ctx) => c.json(registerDevice(ctx, c.get('principal'), parseInput(registerDeviceSchema, await json(c), 'body')), 201));
-  r(getDeviceSpec, (c, ctx) => c.json(deviceView(ctx, c.req.param('id') ?? '')));
-  r(queueOperationSpec, async (c, ctx) => c.json(queueOperation(ctx, c.get('principal'), c.req.param('id') ?? '', parseInput(queueOperationSchema, await json(c), 'body')), 202));
-  r(getOperationSpec, (c, ctx) => c.json(operationView(ctx, c.req.param('id') ?? '', c.req.param('opId') ?? '')));
-  r(notifySpec, async (c, ctx) => c.json(await notifyDevice(ctx, c.get('principal'), c.req.param('id') ?? '')));
+  r(registerDeviceRoute, (c, ctx) => c.json(registerDevice(ctx, c.get('principal'), c.req.valid('json')), 201));
+  r(getDeviceRoute, (c, ctx) => c.json(deviceView(ctx, c.req.valid('param').id), 200));
+  r(queueOperationRoute, (c, ctx) => c.json(queueOperation(ctx, c.get('principal'), c.req.valid('param').id, c.req.valid('json')), 202));
+  r(getOperationRoute, (c, ctx) => {
+    const { id, opId } = c.req.valid('param');
+    return c.json(operationView(ctx, id, opId), 200);
+  });
+  r(notifyRoute, async (c, ctx) => c.json(await notifyDevice(ctx, c.get('principal'), c.req.valid('param').id), 200));
 };

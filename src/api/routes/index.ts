@@ -1,7 +1,7 @@
 // Every route module of the management API, in one list the server mounts and the
 // OpenAPI document and the role tests read.
-import type { RouteModule } from '../router.ts';
-import type { RouteSpec } from '../spec.ts';
+import { declaredRoutes, type RouteModule } from '../router.ts';
+import type { ApiRoute } from '../spec.ts';
 import { buildRoutes } from './builds.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { deploymentRoutes } from './deployments.ts';
@@ -12,8 +12,6 @@ import { tokenRoutes } from './tokens.ts';
 export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes];
 
 /** The declarations alone, without mounting anything. */
-export function routeSpecs(): RouteSpec[] {
-  const specs: RouteSpec[] = [];
-  for (const module of routeModules) module((spec) => specs.push(spec));
-  return specs;
+export function apiRoutes(): ApiRoute[] {
+  return declaredRoutes(routeModules);
 }

@@ -1,41 +1,54 @@
 // Manufacturer signing keys: public halves for devices to pin, rotation and revocation.
-import { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import { signingKeysSchema } from '../../manufacturers/schemas.ts';
 import { publicKeysOf, revokeKey, rotateKey } from '../../manufacturers/signing-keys.ts';
 import type { Principal } from '../../tokens/tokens.ts';
-import { errorBodySchema } from '../http-errors.ts';
 import type { RouteModule } from '../router.ts';
-import { ANY_ROLE, defineRoute } from '../spec.ts';
+import { ANY_ROLE, answer, defineRoute, pathParams, refusal } from '../spec.ts';
 
-const keysSchema = z.array(
-  z.object({
-    keyid: z.string(),
-    publicKey: z.string().describe('base64 of the raw 32-byte Ed25519 public key'),
-    status: z.enum(['active', 'retired', 'revoked']).describe('active and retired keys are trusted; revoked are not'),
-    createdAt: z.string(),
-  }),
-);
+const responses = { 200: answer('the keys, newest first', signingKeysSchema), 404: refusal('no such manufacturer') };
 
-const responses = { 200: { description: 'the keys, newest first', schema: keysSchema }, 404: { description: 'no such manufacturer', schema: errorBodySchema } };
+export const listKeysRoute = defineRoute({
+  method: 'get',
+  path: '/api/v1/manufacturers/{name}/keys',
+  roles: ANY_ROLE,
+  summary: 'Public signing keys of a manufacturer',
+  request: { params: pathParams('name') },
+  responses,
+});
 
-export const listKeysSpec = defineRoute({ method: 'get', path: '/api/v1/manufacturers/:name/keys', roles: ANY_ROLE, summary: 'Public signing keys of a manufacturer', responses });
-export const rotateKeySpec = defineRoute({ method: 'post', path: '/api/v1/manufacturers/:name/keys/rotate', roles: ['admin', 'manufacturer'], summary: 'New signing key; the old one stays valid for verification until revoked', responses });
-export const revokeKeySpec = defineRoute({ method: 'post', path: '/api/v1/manufacturers/:name/keys/:keyid/revoke', roles: ['admin', 'manufacturer'], summary: 'Stop trusting a signing key', responses });
+export const rotateKeyRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/manufacturers/{name}/keys/rotate',
+  roles: ['admin', 'manufacturer'],
+  summary: 'New signing key; the old one stays valid for verification until revoked',
+  request: { params: pathParams('name') },
+  responses,
+});
+
+export const revokeKeyRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/manufacturers/{name}/keys/{keyid}/revoke',
+  roles: ['admin', 'manufacturer'],
+  summary: 'Stop trusting a signing key',
+  request: { params: pathParams('name', 'keyid') },
+  responses,
+});
 
 function assertActsFor(principal: Principal, name: string): void {
   if (principal.role === 'manufacturer' && principal.manufacturer !== name) throw new AppError('FORBIDDEN', `this token acts for ${principal.manufacturer}, not ${name}`);
 }
 
 export const manufacturerRoutes: RouteModule = (r) => {
-  r(listKeysSpec, (c, ctx) => c.json(publicKeysOf(ctx, c.req.param('name') ?? '')));
-  r(rotateKeySpec, (c, ctx) => {
-    const name = c.req.param('name') ?? '';
+  r(listKeysRoute, (c, ctx) => c.json(publicKeysOf(ctx, c.req.valid('param').name), 200));
+  r(rotateKeyRoute, (c, ctx) => {
+    const { name } = c.req.valid('param');
     assertActsFor(c.get('principal'), name);
-    return c.json(rotateKey(ctx, name, c.get('principal').tokenId));
+    return c.json(rotateKey(ctx, name, c.get('principal').tokenId), 200);
   });
-  r(revokeKeySpec, (c, ctx) => {
-    const name = c.req.param('name') ?? '';
+  r(revokeKeyRoute, (c, ctx) => {
+    const { name, keyid } = c.req.valid('param');
     assertActsFor(c.get('principal'), name);
-    return c.json(revokeKey(ctx, name, c.req.param('keyid') ?? '', c.get('principal').tokenId));
+    return c.json(revokeKey(ctx, name, keyid, c.get('principal').tokenId), 200);
   });
 };

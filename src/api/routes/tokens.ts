@@ -1,33 +1,19 @@
 // POST /api/v1/tokens: an admin creates tokens for people and machines.
 import { z } from 'zod';
-import { createToken, ROLES } from '../../tokens/tokens.ts';
-import { nameSchema } from '../../builds/schemas.ts';
-import { errorBodySchema, parseInput } from '../http-errors.ts';
-import { defineRoute } from '../spec.ts';
+import { createToken } from '../../tokens/tokens.ts';
+import { createTokenSchema } from '../../tokens/schemas.ts';
 import type { RouteModule } from '../router.ts';
+import { answer, defineRoute, jsonBody } from '../spec.ts';
 
-const createTokenBody = z.object({
-  role: z.enum(ROLES),
-  name: z.string().min(1).max(200),
-  manufacturer: nameSchema.optional(),
-});
-
-export const createTokenSpec = defineRoute({
+export const createTokenRoute = defineRoute({
   method: 'post',
   path: '/api/v1/tokens',
   roles: ['admin'],
   summary: 'Create an API token (shown once)',
-  body: createTokenBody,
-  responses: {
-    201: { description: 'the new token', schema: z.object({ id: z.string(), token: z.string() }) },
-    400: { description: 'invalid request', schema: errorBodySchema },
-  },
+  request: { body: jsonBody(createTokenSchema) },
+  responses: { 201: answer('the new token', z.object({ id: z.string(), token: z.string() })) },
 });
 
 export const tokenRoutes: RouteModule = (r) => {
-  r(createTokenSpec, async (c, ctx) => {
-    const body = parseInput(createTokenBody, await c.req.json().catch(() => undefined), 'body');
-    const created = createToken(ctx, c.get('principal').tokenId, body);
-    return c.json(created, 201);
-  });
+  r(createTokenRoute, (c, ctx) => c.json(createToken(ctx, c.get('principal').tokenId, c.req.valid('json')), 201));
 };
