@@ -24,7 +24,7 @@ export function joinLateDevices(ctx: Context, campaign: CampaignRow, now: number
     updateCampaign(tx, campaign.id, { joinScanAt: now });
     const build = findBuild(tx, campaign.buildId);
     if (!build) return 0;
-    const joiners = lateJoiners(ctx.db, campaign.id, toFilter(cohortOf(campaign)), build.version, JOIN_BATCH);
+    const joiners = lateJoiners(tx, campaign.id, toFilter(cohortOf(campaign)), build.version, JOIN_BATCH);
     if (joiners.length === 0) return 0;
     const stages = stagesOf(tx, campaign.id);
     const percents = stages.map((s) => s.percent);

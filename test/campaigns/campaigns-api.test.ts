@@ -373,7 +373,7 @@ describe('big stages', () => {
     const id = await create('chunks', { stages: [{ percent: 100, requiresApproval: true }] });
     await act(id, 'start');
     const queued = () => (server.ctx.db.$client.prepare('SELECT count(DISTINCT device_id) AS devices, count(*) AS n FROM notification_queue WHERE campaign_id = ?').get(id) as { devices: number; n: number });
-    const chunk = () => server.ctx.db.transaction(() => scheduleStage(server.ctx.db, id, 0, server.clock.now(), true, 10));
+    const chunk = () => server.ctx.db.transaction((tx) => scheduleStage(tx, id, 0, server.clock.now(), true, 10));
     expect([chunk(), chunk(), chunk(), chunk()]).toEqual([10, 10, 5, 0]);
     expect((await view(id)).stages[0]?.counts).toMatchObject({ pending: 0, scheduled: 25 });
     expect(queued()).toEqual({ devices: 25, n: 25 });
