@@ -45,6 +45,7 @@ export async function uploadBuild(ctx: Context, principal: Principal, query: Upl
     await discardUnreferenced(ctx, stored.sha256);
     throw err;
   }
+  ctx.signals.emit({ kind: 'jobs-queued' });
   ctx.log.info({ buildId: recorded.id, model: query.model, version: query.version, size: stored.size, jobs: recorded.jobs }, 'build uploaded');
   return { id: recorded.id, status: 'processing', jobs: recorded.jobs };
 }

@@ -1,8 +1,9 @@
-// The campaign engine: applies policy.ts to the database. It runs after every deployment
-// result of a campaign (from the DM session) and on a periodic tick (timeouts, soak times,
-// dynamic cohorts, aborted leftovers). Each evaluation is one short synchronous
-// transaction, so two server processes evaluating the same campaign serialize on SQLite's
-// write lock and the second one sees what the first decided.
+// The campaign engine: applies policy.ts to the database. It runs soon after every
+// deployment result of a campaign (signalled by the DM session, run by loop.ts outside the
+// request) and on a periodic tick (timeouts, soak times, dynamic cohorts, aborted
+// leftovers). Each evaluation is one short synchronous transaction, so two server
+// processes evaluating the same campaign serialize on SQLite's write lock and the second
+// one sees what the first decided.
 import type { Logger } from 'pino';
 import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
@@ -58,7 +59,7 @@ export function evaluateCampaign(ctx: Context, campaignId: string): void {
     // The time is read once the write lock is held, as the decisions it dates are.
     ctx.db.transaction((tx) => evaluateIn(tx, by, campaignId, ctx.clock.now()), IMMEDIATE);
   } catch (err) {
-    // The engine must never break the DM session that triggered it; the tick tries again.
+    // It runs from timers (the loop, the tick): an error there must not stop the server; the tick tries again.
     ctx.log.error({ err, campaignId }, 'campaign evaluation failed');
   }
 }

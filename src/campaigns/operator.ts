@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts';
 import { recordAudit, type Tx } from '../store/queries/audit.ts';
 import { type CampaignRow, cancelUnstarted, findCampaign, type StageRow, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Principal } from '../tokens/tokens.ts';
-import { beginStage, evaluateCampaign, stageCounts, stepBy } from './engine.ts';
+import { beginStage, stageCounts, stepBy } from './engine.ts';
 
 function load(tx: Tx, id: string): { campaign: CampaignRow; stages: StageRow[] } {
   const campaign = findCampaign(tx, id);
@@ -32,7 +32,7 @@ export function approveStage(ctx: Context, principal: Principal, id: string, rea
     recordAudit(tx, { actor: principal.tokenId, action: 'campaign.approve', subject: id, details: { by: principal.name, stage: stage.index + 1, reason: reason ?? null } }, now);
     beginStage(tx, by, campaign, stage, now);
   }, IMMEDIATE);
-  evaluateCampaign(ctx, id);
+  ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
 }
 
 export function pauseCampaign(ctx: Context, principal: Principal, id: string, reason?: string): void {
@@ -65,7 +65,7 @@ export function resumeCampaign(ctx: Context, principal: Principal, id: string, r
     updateCampaign(tx, id, { state: 'running', pausedReason: null, pauseKind: null, updatedAt: now });
     recordAudit(tx, { actor: principal.tokenId, action: 'campaign.resume', subject: id, details: { by: principal.name, reason: reason ?? null, after: campaign.pausedReason } }, now);
   }, IMMEDIATE);
-  evaluateCampaign(ctx, id);
+  ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
 }
 
 /** Pending and scheduled deployments are canceled; devices already working finish and report. */

@@ -13,7 +13,7 @@ import { cohortInOtherCampaigns, findCampaign, insertCampaignDeployments, snapsh
 import type { Principal } from '../tokens/tokens.ts';
 import { assignStages } from './assign.ts';
 import { cohortOf, toFilter } from './cohort.ts';
-import { evaluateCampaign, stepBy, takeStep } from './engine.ts';
+import { stepBy, takeStep } from './engine.ts';
 import { firstStep } from './policy.ts';
 
 export interface StartResult {
@@ -69,7 +69,8 @@ export function startCampaign(ctx: Context, principal: Principal, id: string, re
     takeStep(tx, by, campaign, stages, firstStep(stages), now);
     return { deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy };
   }, IMMEDIATE);
-  // An empty first stage finishes at once; a campaign with no devices completes.
-  evaluateCampaign(ctx, id);
+  // An empty first stage finishes at once, a campaign with no devices completes: when the
+  // engine looks, outside this request.
+  ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
   return result;
 }

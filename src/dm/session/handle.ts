@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../../context.ts';
 import { devicePassword, parseInventory, serverPassword } from '../../devices/devices.ts';
 import { AppError } from '../../errors.ts';
-import { campaignMoved } from '../../campaigns/loop.ts';
 import { applyFumo, type FumoPlan, markFumoSent, planFumo } from '../../deployments/fumo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession, insertSession, queuedOperations, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
@@ -246,7 +245,8 @@ export function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest
     return moved;
   });
   // Campaigns react to every result: the next stage may start, or the campaign pause.
-  for (const campaignId of campaignsMoved) campaignMoved(ctx, campaignId);
+  for (const campaignId of campaignsMoved) ctx.signals.emit({ kind: 'campaign-moved', campaignId });
+  ctx.signals.emit({ kind: 'device-seen', deviceId: device.id });
   log.info({ commands: reply.sent.length, pending: reply.leftover.length, ended }, 'DM message answered');
   return respond(reply.message, reply.bytes);
 }
