@@ -49,6 +49,7 @@ export async function startServer(config: Config, options: { host?: string; log?
   const listening = [
     ctx.signals.on('jobs-queued', () => runner.wake()),
     ctx.signals.on('campaign-moved', ({ campaignId }) => campaigns.moved(campaignId)),
+    ctx.signals.on('device-seen', ({ deviceId }) => campaigns.seen(deviceId)),
   ];
   const host = options.host ?? '0.0.0.0';
   const server = serve({ fetch: createApp(ctx, { dmGuard }).fetch, port: config.port, hostname: host });

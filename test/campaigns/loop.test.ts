@@ -1,7 +1,8 @@
 // The campaign loop behind the context's signals, with real DM sessions: a device's DM
 // request only records and signals, and the engine evaluates after the request returned;
-// a listener that throws is logged and the DM request does not notice (the tick is an hour
-// here, so it never evaluates in the tests' place).
+// a listener that throws is logged and the DM request does not notice; a device seen in a
+// DM session joins a running dynamic campaign it matches at once, without waiting for the
+// cohort scan (the tick is an hour here, so neither the tick nor the scan runs).
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { handleDmMessage } from '../../src/dm/session/handle.ts';
@@ -121,5 +122,30 @@ describe('the campaign loop', () => {
       .filter((l) => l.msg === 'a signal listener failed');
     expect(logged.length).toBeGreaterThan(0);
     expect(logged[0]).toMatchObject({ level: 50, err: { message: 'a listener broke' }, signal: { kind: 'device-seen', deviceId: device.options.devId } });
+  });
+
+  it('takes a device seen in a DM session into a running dynamic campaign it matches, and commands it in that session', async () => {
+    const before = [await register('dynamic'), await register('dynamic')];
+    const id = await startCampaign('dynamic', { dynamic: true });
+    const scannedAt = findCampaign(server.ctx.db, id)?.joinScanAt;
+    expect((await view(id)).cohortSize).toBe(before.length);
+
+    const late = new DmTestClient(await register('dynamic'));
+    const outsider = new DmTestClient(await register('not-in-the-cohort'));
+    await late.session();
+    await outsider.session();
+    await server.campaigns.idle();
+    // The first message of its session signalled it; it was scheduled before its next one.
+    expect(commanded(late)).toBe(true);
+    const joined = deploymentOf(late.options.devId, id);
+    expect(joined?.state).toBe('commanded');
+    expect((JSON.parse(joined?.history ?? '[]') as Array<{ cause: string }>)[0]?.cause).toBe(`joined campaign ${id} (dynamic cohort, seen in a DM session), stage 1`);
+    expect(deploymentOf(outsider.options.devId, id)).toBeUndefined();
+    expect(commanded(outsider)).toBe(false);
+    const v = await view(id);
+    expect(v.cohortSize).toBe(before.length + 1);
+    expect(v.stages[0]).toMatchObject({ size: before.length + 1 });
+    // No scan ran: the cohort scan's mark is where the start left it.
+    expect(findCampaign(server.ctx.db, id)?.joinScanAt).toBe(scannedAt);
   });
 });
