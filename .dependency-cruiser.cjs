@@ -8,10 +8,10 @@
 //   context.ts                                               the wiring passed down
 //   store/                                                    schema, queries, artifact stores
 //   libraries    omadm/ signing/ delta/ schedule/ packages/*  no server state
-//   base         errors.ts files.ts hashing.ts config.ts
+//   base         errors.ts files.ts hashing.ts config.ts signals.ts
 //
 // The device agent (device/) is an honest client: libraries and base only.
-const base = '^src/(errors|files|hashing|config)[.]ts$';
+const base = '^src/(errors|files|hashing|config|signals)[.]ts$';
 const libraries = '^src/(omadm|signing|delta|schedule)/|^src/packages/(?!pipeline/)';
 const store = '^src/store/';
 const context = '^src/context[.]ts$';
@@ -25,7 +25,7 @@ const forbid = (name, comment, from, to) => ({ name, comment, severity: 'error',
 module.exports = {
   forbidden: [
     { name: 'no-cycles', comment: 'A cycle makes two modules one; split what they share out below both.', severity: 'error', from: {}, to: { circular: true } },
-    forbid('base-imports-only-base', 'errors, files, hashing and config are the floor.', base, [libraries, store, context, domain, device, transports, composition].join('|')),
+    forbid('base-imports-only-base', 'errors, files, hashing, config and the signal port are the floor.', base, [libraries, store, context, domain, device, transports, composition].join('|')),
     forbid('libraries-hold-no-server', 'Protocol, signing, delta and package-format code is shared with the device agent: no store, context or server.', libraries, [store, context, domain, device, transports, composition].join('|')),
     forbid('omadm-imports-only-base', 'The OMA DM library (codecs, auth, Package 0, notifier) stands alone.', '^src/omadm/', '^src/(?!omadm/|errors[.]ts$)'),
     forbid('store-is-below-the-domain', 'The store serves the domain; it never calls it.', store, [context, domain, device, transports, composition].join('|')),

@@ -330,7 +330,7 @@ async function measureAfter(work: string, campaignId: string) {
   let longestChunkMs = 0;
   for (;;) {
     const c0 = performance.now();
-    const n = ctx.db.transaction(() => scheduleStage(ctx.db, id, last, Date.now(), false, SCHEDULE_CHUNK));
+    const n = ctx.db.transaction((tx) => scheduleStage(tx, id, last, Date.now(), false, SCHEDULE_CHUNK));
     longestChunkMs = Math.max(longestChunkMs, performance.now() - c0);
     if (n === 0) break;
     scheduledLast += n;
@@ -340,7 +340,7 @@ async function measureAfter(work: string, campaignId: string) {
   const countsMs: number[] = [];
   for (let k = 0; k < 5; k++) {
     const s = performance.now();
-    stageCounts(ctx, id, last);
+    stageCounts(ctx.db, id, last);
     countsMs.push(performance.now() - s);
   }
   const t5 = performance.now();

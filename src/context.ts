@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { DeltaPool } from './delta/pool.ts';
 import { type Notifier, WebhookNotifier } from './omadm/notifier.ts';
+import { createSignals, type Signals } from './signals.ts';
 import { KeyVault } from './signing/vault.ts';
 import type { ArtifactStore } from './store/artifacts/artifact-store.ts';
 import { createArtifactStore } from './store/artifacts/index.ts';
@@ -30,13 +31,14 @@ export interface Context {
   workDir: string;
   /** Delivers Package 0 notifications (a webhook, or none: devices then poll). */
   notifier: Notifier;
-  /** Tells the job runner new jobs are queued (the runner replaces this no-op). */
-  wakeJobs: () => void;
+  /** What happened, for the background workers start.ts subscribes (jobs, campaigns). */
+  signals: Signals;
 }
 
 export async function createContext(config: Config, options: { clock?: Clock; log?: Logger; notifier?: Notifier } = {}): Promise<Context> {
   const db = openDatabase(config.dataDir);
   const workDir = makeWorkDir(join(config.dataDir, 'work'));
+  const log = options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] });
   return {
     config,
     db,
@@ -44,10 +46,10 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     pool: new DeltaPool({ concurrency: config.deltaConcurrency, memoryBudgetBytes: config.deltaMemoryBytes }),
     vault: await KeyVault.open(config.dataDir, config.masterKey),
     clock: options.clock ?? systemClock,
-    log: options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] }),
+    log,
     workDir,
     notifier: options.notifier ?? new WebhookNotifier({ ...(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}), allowPrivate: config.dm.allowPrivateWebhooks }),
-    wakeJobs: () => {},
+    signals: createSignals((err, signal) => log.error({ err, signal }, 'a signal listener failed')),
   };
 }
 

@@ -1,11 +1,12 @@
 // Starts a whole server: context, first admin token, job runner, campaign engine, HTTP listener, and a
 // graceful stop (stop listening, hand running jobs back to the queue, close the database).
+// The context's signals reach the background workers here and only here.
 // Once listening, it sweeps artifacts no row references, in the background.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { startArtifactSweep } from './artifacts/sweep-at-start.ts';
-import { startCampaignLoop } from './campaigns/loop.ts';
+import { type CampaignLoop, startCampaignLoop } from './campaigns/loop.ts';
 import type { Config } from './config.ts';
 import { type Clock, closeContext, type Context, createContext } from './context.ts';
 import type { Notifier } from './omadm/notifier.ts';
@@ -19,6 +20,8 @@ export interface RunningServer {
   url: string;
   ctx: Context;
   runner: JobRunner;
+  /** The campaign engine's timers; `idle()` waits for what requests signalled to be evaluated. */
+  campaigns: CampaignLoop;
   /** The DM endpoint's in-memory state: per-address failures, unknown-device tallies, counters. */
   dmGuard: DmGuard;
   /** Set only on a first start without FOTA_ADMIN_TOKEN: print it once. */
@@ -43,6 +46,11 @@ export async function startServer(config: Config, options: { host?: string; log?
   }, 30_000);
   sweeper.unref();
   const campaigns = startCampaignLoop(ctx);
+  const listening = [
+    ctx.signals.on('jobs-queued', () => runner.wake()),
+    ctx.signals.on('campaign-moved', ({ campaignId }) => campaigns.moved(campaignId)),
+    ctx.signals.on('device-seen', ({ deviceId }) => campaigns.seen(deviceId)),
+  ];
   const host = options.host ?? '0.0.0.0';
   const server = serve({ fetch: createApp(ctx, { dmGuard }).fetch, port: config.port, hostname: host });
   await new Promise<void>((resolve, reject) => {
@@ -58,12 +66,14 @@ export async function startServer(config: Config, options: { host?: string; log?
     url,
     ctx,
     runner,
+    campaigns,
     dmGuard,
     ...(adminToken ? { adminToken } : {}),
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const stopListening of listening) stopListening();
         await campaigns.stop();
         await runner.stop();
         await artifactSweep.stop();

@@ -8,7 +8,7 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { StoredObject } from '../store/artifacts/artifact-store.ts';
 import { newId } from '../store/ids.ts';
-import { recordAudit } from '../store/queries/audit.ts';
+import { recordAudit, type Tx } from '../store/queries/audit.ts';
 import { deltaSourcesFor, findBuildByVersion, insertBuild, insertJobs } from '../store/queries/builds.ts';
 import { findModelByName, insertModel } from '../store/queries/manufacturers.ts';
 import type { Principal } from '../tokens/tokens.ts';
@@ -20,8 +20,8 @@ export interface UploadResult {
   jobs: number;
 }
 
-function modelFor(ctx: Context, principal: Principal, name: string) {
-  const model = findModelByName(ctx.db, name);
+function modelFor(tx: Tx, principal: Principal, name: string) {
+  const model = findModelByName(tx, name);
   if (model && model.manufacturerId !== principal.manufacturerId) {
     throw new AppError('FORBIDDEN', `model ${name} belongs to another manufacturer`);
   }
@@ -32,7 +32,7 @@ export async function uploadBuild(ctx: Context, principal: Principal, query: Upl
   const manufacturerId = principal.manufacturerId;
   if (principal.role !== 'manufacturer' || !manufacturerId) throw new AppError('FORBIDDEN', 'only a manufacturer uploads builds');
   // Cheap checks before the bytes arrive, so a duplicate is refused without reading 2 GB.
-  const existing = modelFor(ctx, principal, query.model);
+  const existing = modelFor(ctx.db, principal, query.model);
   if (existing && findBuildByVersion(ctx.db, existing.id, query.version)) {
     throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
   }
@@ -45,6 +45,7 @@ export async function uploadBuild(ctx: Context, principal: Principal, query: Upl
     await discardUnreferenced(ctx, stored.sha256);
     throw err;
   }
+  ctx.signals.emit({ kind: 'jobs-queued' });
   ctx.log.info({ buildId: recorded.id, model: query.model, version: query.version, size: stored.size, jobs: recorded.jobs }, 'build uploaded');
   return { id: recorded.id, status: 'processing', jobs: recorded.jobs };
 }
@@ -62,7 +63,7 @@ function record(ctx: Context, { principal, manufacturerId, query, stored }: Stor
   const now = ctx.clock.now();
   const id = newId('bld');
   const jobs = ctx.db.transaction((tx) => {
-    const model = modelFor(ctx, principal, query.model) ?? insertModel(tx, manufacturerId, query.model, now);
+    const model = modelFor(tx, principal, query.model) ?? insertModel(tx, manufacturerId, query.model, now);
     // Checked again inside the transaction: two concurrent uploads of one version race here.
     if (findBuildByVersion(tx, model.id, query.version)) throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
     insertBuild(tx, { id, modelId: model.id, version: query.version, sha256: stored.sha256, size: stored.size, securityVersion: query.securityVersion ?? 0, status: 'processing', createdAt: now });

@@ -1,12 +1,14 @@
-// The campaign engine: applies policy.ts to the database. It runs after every deployment
-// result of a campaign (from the DM session) and on a periodic tick (timeouts, soak times,
-// dynamic cohorts, aborted leftovers). Each evaluation is one short synchronous
-// transaction, so two server processes evaluating the same campaign serialize on SQLite's
-// write lock and the second one sees what the first decided.
+// The campaign engine: applies policy.ts to the database. It runs soon after every
+// deployment result of a campaign (signalled by the DM session, run by loop.ts outside the
+// request) and on a periodic tick (timeouts, soak times, dynamic cohorts, aborted
+// leftovers). Each evaluation is one short synchronous transaction, so two server
+// processes evaluating the same campaign serialize on SQLite's write lock and the second
+// one sees what the first decided.
+import type { Logger } from 'pino';
 import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { transition } from '../deployments/deployments.ts';
-import { recordAudit } from '../store/queries/audit.ts';
+import { recordAudit, type Tx } from '../store/queries/audit.ts';
 import {
   type CampaignRow,
   campaignsIn,
@@ -29,32 +31,49 @@ import { type CountedState, decideStage, emptyCounts, ENGINE_ACTOR, type NextSte
 /** Deployments a stage schedules per transaction (about 0.4 s of work on this machine). */
 export const SCHEDULE_CHUNK = 20_000;
 
-export function stageCounts(ctx: Context, campaignId: string, stage: number): StageCounts {
+/**
+ * Who takes a step and what it needs from the context, read before the transaction begins:
+ * code inside a transaction gets its tx and these values, never the context (CONVENTIONS 12).
+ */
+export interface StepBy {
+  actor: string;
+  log: Logger;
+  /** A global webhook reaches every device, so a started stage queues Package 0 for all. */
+  notifyEveryDevice: boolean;
+}
+
+export function stepBy(ctx: Context, actor: string): StepBy {
+  return { actor, log: ctx.log, notifyEveryDevice: Boolean(ctx.config.dm.notifyWebhook) };
+}
+
+export function stageCounts(tx: Tx, campaignId: string, stage: number): StageCounts {
   const counts = emptyCounts();
-  for (const row of countsByStage(ctx.db, campaignId, stage)) if (row.state in counts) counts[row.state as CountedState] = row.n;
+  for (const row of countsByStage(tx, campaignId, stage)) if (row.state in counts) counts[row.state as CountedState] = row.n;
   return counts;
 }
 
 /** Re-reads the campaign and applies every decision that follows from its current counts. */
 export function evaluateCampaign(ctx: Context, campaignId: string): void {
+  const by = stepBy(ctx, ENGINE_ACTOR);
   try {
-    ctx.db.transaction(() => evaluateIn(ctx, campaignId, ctx.clock.now()), IMMEDIATE);
+    // The time is read once the write lock is held, as the decisions it dates are.
+    ctx.db.transaction((tx) => evaluateIn(tx, by, campaignId, ctx.clock.now()), IMMEDIATE);
   } catch (err) {
-    // The engine must never break the DM session that triggered it; the tick tries again.
+    // It runs from timers (the loop, the tick): an error there must not stop the server; the tick tries again.
     ctx.log.error({ err, campaignId }, 'campaign evaluation failed');
   }
 }
 
-function evaluateIn(ctx: Context, campaignId: string, now: number): void {
-  const campaign = findCampaign(ctx.db, campaignId);
+function evaluateIn(tx: Tx, by: StepBy, campaignId: string, now: number): void {
+  const campaign = findCampaign(tx, campaignId);
   if (!campaign) return;
   if (campaign.state === 'aborted') {
     // Retries that came back after the abort (transient failures) are canceled too.
-    cancelUnstarted(ctx.db, campaignId, now, 'campaign aborted');
+    cancelUnstarted(tx, campaignId, now, 'campaign aborted');
     return;
   }
   if (campaign.state !== 'running') return;
-  const stages = stagesOf(ctx.db, campaignId);
+  const stages = stagesOf(tx, campaignId);
   // Each pass may finish a stage and start the next (an empty stage finishes at once).
   for (let guard = 0; guard <= stages.length; guard++) {
     const stage = stages[campaign.currentStage];
@@ -62,13 +81,13 @@ function evaluateIn(ctx: Context, campaignId: string, now: number): void {
     const decision = decideStage(
       {
         index: stage.index,
-        counts: stageCounts(ctx, campaignId, stage.index),
+        counts: stageCounts(tx, campaignId, stage.index),
         acceptedFailed: stage.acceptedFailed,
         acceptedResults: stage.acceptedResults,
         forced: stage.forced,
         thresholdMetAt: stage.thresholdMetAt,
         last: stage.index === stages.length - 1,
-        ...topFailureOf(ctx, campaignId, stage.index),
+        ...topFailureOf(tx, campaignId, stage.index),
       },
       { successThreshold: campaign.successThreshold, failureThreshold: campaign.failureThreshold, minSample: campaign.minSample, soakMs: campaign.soakMs },
       now,
@@ -77,20 +96,20 @@ function evaluateIn(ctx: Context, campaignId: string, now: number): void {
       case 'wait':
         return;
       case 'pause':
-        updateCampaign(ctx.db, campaignId, { state: 'paused', pausedReason: decision.reason, pauseKind: decision.pauseKind, updatedAt: now });
-        recordAudit(ctx.db, { actor: ENGINE_ACTOR, action: 'campaign.pause', subject: campaignId, details: { reason: decision.reason, kind: decision.pauseKind } }, now);
-        ctx.log.warn({ campaignId, reason: decision.reason }, 'campaign paused itself');
+        updateCampaign(tx, campaignId, { state: 'paused', pausedReason: decision.reason, pauseKind: decision.pauseKind, updatedAt: now });
+        recordAudit(tx, { actor: by.actor, action: 'campaign.pause', subject: campaignId, details: { reason: decision.reason, kind: decision.pauseKind } }, now);
+        by.log.warn({ campaignId, reason: decision.reason }, 'campaign paused itself');
         return;
       case 'thresholdMet':
-        updateStage(ctx.db, campaignId, stage.index, { thresholdMetAt: now });
+        updateStage(tx, campaignId, stage.index, { thresholdMetAt: now });
         stage.thresholdMetAt = now;
         continue;
       case 'advance': {
-        updateStage(ctx.db, campaignId, stage.index, { state: 'done' });
+        updateStage(tx, campaignId, stage.index, { state: 'done' });
         stage.state = 'done';
-        recordAudit(ctx.db, { actor: ENGINE_ACTOR, action: 'campaign.stage.done', subject: campaignId, details: { stage: stage.index + 1 } }, now);
+        recordAudit(tx, { actor: by.actor, action: 'campaign.stage.done', subject: campaignId, details: { stage: stage.index + 1 } }, now);
         const step = nextStep(stages, stage.index);
-        takeStep(ctx, campaign, stages, step, now, ENGINE_ACTOR);
+        takeStep(tx, by, campaign, stages, step, now);
         if (step.kind !== 'start') return;
         continue;
       }
@@ -98,41 +117,41 @@ function evaluateIn(ctx: Context, campaignId: string, now: number): void {
   }
 }
 
-function topFailureOf(ctx: Context, campaignId: string, stage: number): { topFailure?: { code: string; count: number } } {
-  const top = failuresByStage(ctx.db, campaignId, stage)[0];
+function topFailureOf(tx: Tx, campaignId: string, stage: number): { topFailure?: { code: string; count: number } } {
+  const top = failuresByStage(tx, campaignId, stage)[0];
   return top ? { topFailure: { code: top.code === null ? 'timeout' : String(top.code), count: top.n } } : {};
 }
 
 /** Starts a stage, puts it before an approver, or completes the campaign (in the caller's transaction). */
-export function takeStep(ctx: Context, campaign: CampaignRow, stages: StageRow[], step: NextStep, now: number, actor: string): void {
+export function takeStep(tx: Tx, by: StepBy, campaign: CampaignRow, stages: StageRow[], step: NextStep, now: number): void {
   if (step.kind === 'complete') {
-    updateCampaign(ctx.db, campaign.id, { state: 'completed', finishedAt: now, updatedAt: now });
+    updateCampaign(tx, campaign.id, { state: 'completed', finishedAt: now, updatedAt: now });
     campaign.state = 'completed';
-    recordAudit(ctx.db, { actor, action: 'campaign.complete', subject: campaign.id }, now);
-    ctx.log.info({ campaignId: campaign.id }, 'campaign completed');
+    recordAudit(tx, { actor: by.actor, action: 'campaign.complete', subject: campaign.id }, now);
+    by.log.info({ campaignId: campaign.id }, 'campaign completed');
     return;
   }
   const stage = stages[step.index];
   if (!stage) return;
-  updateCampaign(ctx.db, campaign.id, { currentStage: step.index, updatedAt: now });
+  updateCampaign(tx, campaign.id, { currentStage: step.index, updatedAt: now });
   campaign.currentStage = step.index;
   if (step.kind === 'awaitApproval') {
-    updateStage(ctx.db, campaign.id, step.index, { state: 'awaitingApproval' });
+    updateStage(tx, campaign.id, step.index, { state: 'awaitingApproval' });
     stage.state = 'awaitingApproval';
-    recordAudit(ctx.db, { actor, action: 'campaign.stage.awaiting-approval', subject: campaign.id, details: { stage: step.index + 1 } }, now);
+    recordAudit(tx, { actor: by.actor, action: 'campaign.stage.awaiting-approval', subject: campaign.id, details: { stage: step.index + 1 } }, now);
     return;
   }
-  beginStage(ctx, campaign, stage, now, actor);
+  beginStage(tx, by, campaign, stage, now);
 }
 
 /** A stage's pending deployments become scheduled and its devices are queued for Package 0. */
-export function beginStage(ctx: Context, campaign: CampaignRow, stage: StageRow, now: number, actor: string): void {
-  const scheduled = scheduleStage(ctx.db, campaign.id, stage.index, now, Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK);
-  updateStage(ctx.db, campaign.id, stage.index, { state: 'running', startedAt: now });
+export function beginStage(tx: Tx, by: StepBy, campaign: CampaignRow, stage: StageRow, now: number): void {
+  const scheduled = scheduleStage(tx, campaign.id, stage.index, now, by.notifyEveryDevice, SCHEDULE_CHUNK);
+  updateStage(tx, campaign.id, stage.index, { state: 'running', startedAt: now });
   stage.state = 'running';
   stage.startedAt = now;
-  recordAudit(ctx.db, { actor, action: 'campaign.stage.start', subject: campaign.id, details: { stage: stage.index + 1, percent: stage.percent, size: stage.size, scheduledAtOnce: scheduled } }, now);
-  ctx.log.info({ campaignId: campaign.id, stage: stage.index + 1, scheduled }, 'campaign stage started');
+  recordAudit(tx, { actor: by.actor, action: 'campaign.stage.start', subject: campaign.id, details: { stage: stage.index + 1, percent: stage.percent, size: stage.size, scheduledAtOnce: scheduled } }, now);
+  by.log.info({ campaignId: campaign.id, stage: stage.index + 1, scheduled }, 'campaign stage started');
 }
 
 /**
@@ -172,7 +191,7 @@ export function scheduleNextChunks(ctx: Context): number {
   for (const campaign of campaignsIn(ctx.db, ['running'])) {
     const stage = stagesOf(ctx.db, campaign.id)[campaign.currentStage];
     if (stage?.state !== 'running') continue;
-    scheduled += ctx.db.transaction(() => scheduleStage(ctx.db, campaign.id, stage.index, ctx.clock.now(), Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK), IMMEDIATE);
+    scheduled += ctx.db.transaction((tx) => scheduleStage(tx, campaign.id, stage.index, ctx.clock.now(), Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK), IMMEDIATE);
   }
   return scheduled;
 }

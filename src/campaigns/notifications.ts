@@ -15,7 +15,7 @@ export async function sendQueuedNotifications(ctx: Context, budget: number): Pro
   const open = campaignsIn(ctx.db, ['running'])
     .filter((c) => isWithinWindow(windowOf(c.window), now))
     .map((c) => c.id);
-  const deviceIds = ctx.db.transaction(() => takeNotifications(ctx.db, open, Math.floor(budget)), IMMEDIATE);
+  const deviceIds = ctx.db.transaction((tx) => takeNotifications(tx, open, Math.floor(budget)), IMMEDIATE);
   await Promise.all(
     deviceIds.map((deviceId) =>
       notifyDevice(ctx, 'system', deviceId).catch((err: unknown) => {

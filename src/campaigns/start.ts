@@ -14,7 +14,7 @@ import { cohortInOtherCampaigns, findCampaign, insertCampaignDeployments, snapsh
 import type { Principal } from '../tokens/tokens.ts';
 import { assignStages } from './assign.ts';
 import { cohortOf, toFilter } from './cohort.ts';
-import { evaluateCampaign, takeStep } from './engine.ts';
+import { stepBy, takeStep } from './engine.ts';
 import { firstStep } from './policy.ts';
 
 export interface StartResult {
@@ -25,6 +25,7 @@ export interface StartResult {
 
 export function startCampaign(ctx: Context, principal: Principal, id: string, reason?: string): StartResult {
   const now = ctx.clock.now();
+  const by = stepBy(ctx, principal.tokenId);
   const result = ctx.db.transaction((tx) => {
     const campaign = findCampaign(tx, id);
     if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
@@ -36,16 +37,16 @@ export function startCampaign(ctx: Context, principal: Principal, id: string, re
     const full = packages.find((p) => p.kind === 'full');
     if (!full) throw new AppError('CONFLICT', `build ${build.id} has no full package to fall back on`);
     const filter = toFilter(cohortOf(campaign));
-    const [conflict] = cohortInOtherCampaigns(ctx.db, filter, id);
+    const [conflict] = cohortInOtherCampaigns(tx, filter, id);
     if (conflict) {
       throw new AppError('CONFLICT', `${conflict.devices} device(s) of this cohort are in campaign ${conflict.campaignId}, which is still running or paused; a device is in one campaign at a time`, {
         details: { campaignId: conflict.campaignId, devices: conflict.devices },
       });
     }
-    const snapshot = snapshotCohort(ctx.db, filter, build.version);
+    const snapshot = snapshotCohort(tx, filter, build.version);
     const stages = stagesOf(tx, id);
     const assigned = assignStages(id, snapshot.deviceIds, stages.map((s) => s.percent));
-    const inserted = insertCampaignDeployments(ctx.db, {
+    const inserted = insertCampaignDeployments(tx, {
       campaignId: id,
       buildId: build.id,
       packageFor: packageChooser(packages),
@@ -65,10 +66,11 @@ export function startCampaign(ctx: Context, principal: Principal, id: string, re
     updateCampaign(tx, id, { state: 'running', startedAt: now, updatedAt: now, cohortSize: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, joinScanAt: now });
     campaign.state = 'running';
     recordAudit(tx, { actor: principal.tokenId, action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
-    takeStep(ctx, campaign, stages, firstStep(stages), now, principal.tokenId);
+    takeStep(tx, by, campaign, stages, firstStep(stages), now);
     return { deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy };
   }, IMMEDIATE);
-  // An empty first stage finishes at once; a campaign with no devices completes.
-  evaluateCampaign(ctx, id);
+  // An empty first stage finishes at once, a campaign with no devices completes: when the
+  // engine looks, outside this request.
+  ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
   return result;
 }

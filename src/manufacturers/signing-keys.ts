@@ -2,6 +2,7 @@
 // secret half sealed by the key vault. Rotation retires the old key (still trusted for
 // verification, no longer used to sign) until an admin revokes it.
 import type { Context } from '../context.ts';
+import type { KeyVault } from '../signing/vault.ts';
 import { AppError } from '../errors.ts';
 import { generateKey, type SigningKey } from '../signing/keys.ts';
 import type { PublicKeyView } from './schemas.ts';
@@ -16,9 +17,9 @@ import {
   setKeyStatus,
 } from '../store/queries/manufacturers.ts';
 
-function addKey(ctx: Context, tx: Tx, manufacturerId: string, actor: string, now: number): SigningKeyRow {
+function addKey(tx: Tx, vault: KeyVault, manufacturerId: string, actor: string, now: number): SigningKeyRow {
   const key = generateKey();
-  const { sealed, nonce } = ctx.vault.seal(key.secretKey);
+  const { sealed, nonce } = vault.seal(key.secretKey);
   const row: SigningKeyRow = {
     id: newId('key'),
     manufacturerId,
@@ -37,7 +38,7 @@ function addKey(ctx: Context, tx: Tx, manufacturerId: string, actor: string, now
 
 /** The manufacturer's active signing key, created (and audited) if it has none yet. */
 export function signingKeyFor(ctx: Context, manufacturerId: string, actor: string): SigningKey {
-  const row = ctx.db.transaction((tx) => activeKeyOf(tx, manufacturerId) ?? addKey(ctx, tx, manufacturerId, actor, ctx.clock.now()));
+  const row = ctx.db.transaction((tx) => activeKeyOf(tx, manufacturerId) ?? addKey(tx, ctx.vault, manufacturerId, actor, ctx.clock.now()));
   return {
     keyid: row.keyid,
     publicKey: new Uint8Array(Buffer.from(row.publicKey, 'base64')),
@@ -70,7 +71,7 @@ export function rotateKey(ctx: Context, name: string, actor: string): PublicKeyV
       setKeyStatus(tx, current.keyid, 'retired', now);
       recordAudit(tx, { actor, action: 'key.retire', subject: current.keyid, details: { manufacturer: name } }, now);
     }
-    addKey(ctx, tx, manufacturer.id, actor, now);
+    addKey(tx, ctx.vault, manufacturer.id, actor, now);
   });
   return publicKeysOf(ctx, name);
 }

@@ -47,7 +47,11 @@ const post = async <T>(path: string, body: unknown): Promise<T> => {
   if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
   return JSON.parse(text) as T;
 };
-const view = async (id: string) => (await (await server.api(`/api/v1/campaigns/${id}`, { token: server.tokens.operator })).json()) as CampaignView;
+/** The campaign once the engine has looked at what the agents and operators did (it runs outside their requests). */
+async function view(id: string): Promise<CampaignView> {
+  await server.campaigns.idle();
+  return (await (await server.api(`/api/v1/campaigns/${id}`, { token: server.tokens.operator })).json()) as CampaignView;
+}
 
 async function register(tag: string): Promise<string[]> {
   const ids = Array.from({ length: FLEET }, (_, i) => `${tag}-${String(i).padStart(3, '0')}`);

@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { afterAll } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Notifier } from '../../src/omadm/notifier.ts';
+import type { RunnerOptions } from '../../src/packages/pipeline/runner.ts';
 import { startServer, type RunningServer } from '../../src/start.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { tempDirFor } from './harness.ts';
@@ -54,17 +55,17 @@ export const ALLOW_LOOPBACK_WEBHOOKS = { FOTA_WEBHOOK_ALLOW_PRIVATE: 'true' } as
 
 /**
  * Starts a server for the current test file; it stops after the file's tests. `env` is
- * read as the server's environment (settings), `notifier` replaces the webhook one, and
- * logs are silent unless a logger is given.
+ * read as the server's environment (settings), `notifier` replaces the webhook one, `runner`
+ * the job runner's quick test lease and poll, and logs are silent unless a logger is given.
  */
-export async function startTestServer(overrides: Partial<Config> = {}, options: { env?: NodeJS.ProcessEnv; notifier?: Notifier; log?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<Config> = {}, options: { env?: NodeJS.ProcessEnv; notifier?: Notifier; log?: Logger; runner?: RunnerOptions } = {}): Promise<TestServer> {
   const dir = tempDirFor('server', afterAll);
   const env = options.env ?? {};
   const defaults = loadConfig(env);
   // Campaigns evaluate after every device result, so tests can check each step.
   const config = loadConfig(env, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...overrides });
   const clock = new TestClock();
-  const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: { leaseMs: 5_000, pollMs: 100 }, clock, ...(options.notifier ? { notifier: options.notifier } : {}) });
+  const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: options.runner ?? { leaseMs: 5_000, pollMs: 100 }, clock, ...(options.notifier ? { notifier: options.notifier } : {}) });
   afterAll(() => server.close());
   const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
     createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;

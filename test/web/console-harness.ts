@@ -61,7 +61,9 @@ export async function createCampaign(server: TestServer, c: NewCampaign): Promis
   return ((await res.json()) as { id: string }).id;
 }
 
+/** The campaign once the engine has looked at what was done to it (it runs outside the requests). */
 export async function campaignState(server: TestServer, id: string): Promise<{ state: string; pausedReason?: string; stages: Array<{ state: string; counts: Record<string, number> }> }> {
+  await server.campaigns.idle();
   const res = await server.api(`/api/v1/campaigns/${id}`, { token: server.tokens.operator });
   expect(res.status).toBe(200);
   return (await res.json()) as { state: string; pausedReason?: string; stages: Array<{ state: string; counts: Record<string, number> }> };

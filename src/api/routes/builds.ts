@@ -71,7 +71,6 @@ export const buildRoutes: RouteModule = (r) => {
     if (!raw || declared === 0) throw new AppError('TOO_LARGE', 'the upload is empty; send the image as the request body');
     const body = Readable.fromWeb(raw as unknown as WebReadableStream<Uint8Array>);
     const result = await uploadBuild(ctx, c.get('principal'), c.req.valid('query'), body);
-    ctx.wakeJobs();
     return c.json(result, 202);
   });
 

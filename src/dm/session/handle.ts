@@ -7,7 +7,6 @@
 // Each phase takes what the one before gave and may end the message with an answer.
 // Everything is worked out in memory before the one transaction, so a message that fails
 // anywhere before it stores nothing.
-import { campaignMoved } from '../../campaigns/loop.ts';
 import type { Context } from '../../context.ts';
 import { readClientCommands } from './client-commands.ts';
 import { decodeRequest } from './decode.ts';
@@ -71,8 +70,10 @@ export function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest
   };
   const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log };
   const campaignsMoved = ctx.db.transaction((tx) => persistOutcome(tx, outcome, options));
-  // Campaigns react to every result: the next stage may start, or the campaign pause.
-  for (const campaignId of campaignsMoved) campaignMoved(ctx, campaignId);
+  // Campaigns react to every result (the next stage may start, or the campaign pause), and
+  // a device seen may join a dynamic campaign: both after this request, not inside it.
+  for (const campaignId of campaignsMoved) ctx.signals.emit({ kind: 'campaign-moved', campaignId });
+  ctx.signals.emit({ kind: 'device-seen', deviceId: device.id });
   log.info({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
   return syncml(received, reply.bytes).answer;
 }

@@ -38,7 +38,6 @@ export class JobRunner {
 
   start(): void {
     this.stopped = false;
-    this.ctx.wakeJobs = () => this.wake();
     this.poller = setInterval(() => this.fill(), this.pollMs);
     this.poller.unref();
     this.fill();

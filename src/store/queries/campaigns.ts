@@ -1,12 +1,11 @@
 // Campaign rows, and the bulk statements a campaign needs over its deployments: the
 // cohort snapshot, a stage's start, counts by state, timeouts, the Package 0 queue. These
 // touch up to millions of rows, so they are plain SQL on the better-sqlite3 connection,
-// prepared once per connection and run inside the caller's transaction.
+// prepared once per connection and run inside the caller's transaction (they take its tx).
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../db.ts';
 import { campaigns, campaignStages } from '../schema/index.ts';
 import type { Tx } from './audit.ts';
-import { preparedPer, preparedSql } from './prepared.ts';
+import { preparedPer, preparedSql, sqliteOf } from './prepared.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type StageRow = typeof campaignStages.$inferSelect;
@@ -80,20 +79,21 @@ function cohortWhere(filter: CohortFilter): { where: string; params: unknown[] }
 }
 
 /** Matching devices by firmware version ('' for devices that never reported one). */
-export function cohortByVersion(db: Db, filter: CohortFilter): Map<string, number> {
+export function cohortByVersion(tx: Tx, filter: CohortFilter): Map<string, number> {
   const { where, params } = cohortWhere(filter);
-  const rows = db.$client.prepare(`SELECT coalesce(d.firmware_version, '') AS version, count(*) AS n FROM devices d WHERE ${where} GROUP BY 1`).all(...params) as Array<{ version: string; n: number }>;
+  const rows = sqliteOf(tx).prepare(`SELECT coalesce(d.firmware_version, '') AS version, count(*) AS n FROM devices d WHERE ${where} GROUP BY 1`).all(...params) as Array<{ version: string; n: number }>;
   return new Map(rows.map((r) => [r.version, r.n]));
 }
 
 /** Cohort devices that are in a running or paused campaign, by campaign (excluding `except`). */
-export function cohortInOtherCampaigns(db: Db, filter: CohortFilter, except?: string): Array<{ campaignId: string; devices: number }> {
+export function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, except?: string): Array<{ campaignId: string; devices: number }> {
   const { where, params } = cohortWhere(filter);
-  const active = db.$client.prepare(`SELECT id FROM campaigns WHERE state IN ('running', 'paused') AND id != ?`).pluck().all(except ?? '') as string[];
+  const client = sqliteOf(tx);
+  const active = client.prepare(`SELECT id FROM campaigns WHERE state IN ('running', 'paused') AND id != ?`).pluck().all(except ?? '') as string[];
   const found: Array<{ campaignId: string; devices: number }> = [];
   // Per active campaign (there are few), so the scan runs over that campaign's rows.
   for (const campaignId of active) {
-    const n = db.$client.prepare(`SELECT count(DISTINCT dp.device_id) FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ? AND ${where}`).pluck().get(campaignId, ...params) as number;
+    const n = client.prepare(`SELECT count(DISTINCT dp.device_id) FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ? AND ${where}`).pluck().get(campaignId, ...params) as number;
     if (n > 0) found.push({ campaignId, devices: n });
   }
   return found;
@@ -113,11 +113,11 @@ export interface CohortSnapshot {
  * The filtering is done in SQL and rows are read one at a time into two flat arrays (not
  * a row array per device); the two counts come from an aggregate over the same cohort.
  */
-export function snapshotCohort(db: Db, filter: CohortFilter, targetVersion: string): CohortSnapshot {
+export function snapshotCohort(tx: Tx, filter: CohortFilter, targetVersion: string): CohortSnapshot {
   const { where, params } = cohortWhere(filter);
   const deviceIds: string[] = [];
   const firmwareVersions: Array<string | null> = [];
-  const rows = db.$client
+  const rows = sqliteOf(tx)
     .prepare(
       `SELECT d.id, d.firmware_version FROM devices d WHERE ${where} AND d.firmware_version IS NOT ?
        AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled'))`,
@@ -128,7 +128,7 @@ export function snapshotCohort(db: Db, filter: CohortFilter, targetVersion: stri
     deviceIds.push(id);
     firmwareVersions.push(version);
   }
-  const counts = db.$client.prepare(`SELECT count(*) AS total, coalesce(sum(d.firmware_version IS ?), 0) AS alreadyCurrent FROM devices d WHERE ${where}`).get(targetVersion, ...params) as {
+  const counts = sqliteOf(tx).prepare(`SELECT count(*) AS total, coalesce(sum(d.firmware_version IS ?), 0) AS alreadyCurrent FROM devices d WHERE ${where}`).get(targetVersion, ...params) as {
     total: number;
     alreadyCurrent: number;
   };
@@ -157,8 +157,8 @@ const SNAPSHOT_BATCH = 500;
  * rule), in one pass through a temporary table. Each stage's first history entry is made
  * once, so the bulk insert reads nothing but the temporary tables.
  */
-export function insertCampaignDeployments(db: Db, input: CampaignDeployments): number {
-  const client = db.$client;
+export function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): number {
+  const client = sqliteOf(tx);
   client.exec('CREATE TEMP TABLE IF NOT EXISTS cohort_rows (seq INTEGER PRIMARY KEY, device_id TEXT NOT NULL, stage INTEGER NOT NULL, package_id TEXT)');
   client.exec('CREATE TEMP TABLE IF NOT EXISTS stage_history (stage INTEGER PRIMARY KEY, history TEXT NOT NULL)');
   client.exec('DELETE FROM temp.cohort_rows; DELETE FROM temp.stage_history');
@@ -201,10 +201,10 @@ export function insertCampaignDeployments(db: Db, input: CampaignDeployments): n
  * many were scheduled. A stage of half a million devices is scheduled a chunk at a time, so
  * no single transaction holds the database (and the server's event loop) for seconds.
  */
-export function scheduleStage(db: Db, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): number {
+export function scheduleStage(tx: Tx, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): number {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'scheduled', cause: `stage ${stage + 1} started` });
   const deviceIds = preparedSql(
-    db,
+    tx,
     `UPDATE deployments SET state = 'scheduled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
      WHERE rowid IN (SELECT rowid FROM deployments WHERE campaign_id = ? AND stage = ? AND state = 'pending' LIMIT ?)
      RETURNING device_id`,
@@ -213,7 +213,7 @@ export function scheduleStage(db: Db, campaignId: string, stage: number, now: nu
     .all(entry, now, campaignId, stage, limit) as string[];
   if (deviceIds.length === 0) return 0;
   preparedSql(
-    db,
+    tx,
     `INSERT INTO notification_queue (device_id, campaign_id, enqueued_at)
      SELECT d.id, ?, ? FROM json_each(?) j JOIN devices d ON d.id = j.value WHERE ? OR d.webhook_url IS NOT NULL`,
   ).run(campaignId, now, JSON.stringify(deviceIds), notifyEveryDevice ? 1 : 0);
@@ -221,71 +221,71 @@ export function scheduleStage(db: Db, campaignId: string, stage: number, now: nu
 }
 
 /** Pending and scheduled deployments of the campaign become canceled; returns how many. */
-export function cancelUnstarted(db: Db, campaignId: string, now: number, cause: string): number {
+export function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string): number {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
   const canceled = preparedSql(
-    db,
+    tx,
     `UPDATE deployments SET state = 'canceled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
      WHERE campaign_id = ? AND state IN ('pending', 'scheduled')`,
   ).run(entry, now, campaignId).changes;
-  preparedSql(db, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
+  preparedSql(tx, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
   return canceled;
 }
 
 /** Deployments of each stage by state. */
-export function countsByStage(db: Db, campaignId: string, stage?: number): Array<{ stage: number; state: string; n: number }> {
+export function countsByStage(tx: Tx, campaignId: string, stage?: number): Array<{ stage: number; state: string; n: number }> {
   return stage === undefined
-    ? (preparedSql(db, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? GROUP BY stage, state').all(campaignId) as Array<{ stage: number; state: string; n: number }>)
-    : (preparedSql(db, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? AND stage = ? GROUP BY state').all(campaignId, stage) as Array<{ stage: number; state: string; n: number }>);
+    ? (preparedSql(tx, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? GROUP BY stage, state').all(campaignId) as Array<{ stage: number; state: string; n: number }>)
+    : (preparedSql(tx, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? AND stage = ? GROUP BY state').all(campaignId, stage) as Array<{ stage: number; state: string; n: number }>);
 }
 
 /** Failed deployments by stage and result code; a null code is a timeout. */
-export function failuresByStage(db: Db, campaignId: string, stage?: number): Array<{ stage: number; code: number | null; n: number }> {
+export function failuresByStage(tx: Tx, campaignId: string, stage?: number): Array<{ stage: number; code: number | null; n: number }> {
   const where = stage === undefined ? '' : ' AND stage = ?';
   const params = stage === undefined ? [campaignId] : [campaignId, stage];
-  return preparedSql(db, `SELECT stage, result_code AS code, count(*) AS n FROM deployments WHERE campaign_id = ? AND state = 'failed'${where} GROUP BY stage, result_code ORDER BY n DESC`).all(...params) as Array<{
+  return preparedSql(tx, `SELECT stage, result_code AS code, count(*) AS n FROM deployments WHERE campaign_id = ? AND state = 'failed'${where} GROUP BY stage, result_code ORDER BY n DESC`).all(...params) as Array<{
     stage: number;
     code: number | null;
     n: number;
   }>;
 }
 
-export function bytesServedOf(db: Db, campaignId: string): number {
-  return (preparedSql(db, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ? AND bytes_served > 0').pluck().get(campaignId) as number) ?? 0;
+export function bytesServedOf(tx: Tx, campaignId: string): number {
+  return (preparedSql(tx, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ? AND bytes_served > 0').pluck().get(campaignId) as number) ?? 0;
 }
 
 /** Deployments of running or paused campaigns that went silent past their campaign's timeout. */
-export function timedOutDeployments(db: Db, now: number): Array<{ id: string; campaignId: string }> {
+export function timedOutDeployments(tx: Tx, now: number): Array<{ id: string; campaignId: string }> {
   return preparedSql(
-    db,
+    tx,
     `SELECT dp.id, dp.campaign_id AS campaignId FROM campaigns c JOIN deployments dp ON dp.campaign_id = c.id
      WHERE c.state IN ('running', 'paused') AND dp.state IN ('commanded', 'downloading', 'installing') AND dp.updated_at < ? - c.timeout_ms`,
   ).all(now) as Array<{ id: string; campaignId: string }>;
 }
 
 /** Up to `limit` queued Package 0s of the given campaigns, removed from the queue as they are taken. */
-export function takeNotifications(db: Db, campaignIds: string[], limit: number): string[] {
+export function takeNotifications(tx: Tx, campaignIds: string[], limit: number): string[] {
   if (campaignIds.length === 0 || limit <= 0) return [];
-  const rows = db.$client
+  const rows = sqliteOf(tx)
     .prepare(`SELECT seq, device_id FROM notification_queue WHERE campaign_id IN (${campaignIds.map(() => '?').join(',')}) ORDER BY seq LIMIT ?`)
     .raw()
     .all(...campaignIds, limit) as Array<[number, string]>;
-  const remove = preparedSql(db, 'DELETE FROM notification_queue WHERE seq = ?');
+  const remove = preparedSql(tx, 'DELETE FROM notification_queue WHERE seq = ?');
   for (const [seq] of rows) remove.run(seq);
   return rows.map(([, deviceId]) => deviceId);
 }
 
-export function dropNotificationsOf(db: Db, campaignId: string): void {
-  preparedSql(db, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
+export function dropNotificationsOf(tx: Tx, campaignId: string): void {
+  preparedSql(tx, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
 }
 
 /**
  * Devices matching a dynamic campaign's cohort that have no deployment in it, are in no
  * other running or paused campaign, have no deployment under way and do not run the target.
  */
-export function lateJoiners(db: Db, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Array<{ id: string; firmwareVersion: string | null }> {
+export function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Array<{ id: string; firmwareVersion: string | null }> {
   const { where, params } = cohortWhere(filter);
-  return db.$client
+  return sqliteOf(tx)
     .prepare(
       `SELECT d.id, d.firmware_version AS firmwareVersion FROM devices d WHERE ${where}
        AND d.firmware_version IS NOT ?

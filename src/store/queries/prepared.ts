@@ -1,8 +1,7 @@
 // Queries prepared once per database connection, drizzle-built or plain SQL, for every
 // queries file: building the SQL in drizzle and compiling it in SQLite on each call cost
 // more than running it.
-import type Database from 'better-sqlite3';
-import type { Db } from '../db.ts';
+import Database from 'better-sqlite3';
 import type { Tx } from './audit.ts';
 
 /**
@@ -13,6 +12,20 @@ import type { Tx } from './audit.ts';
 function connectionOf(tx: Tx): object {
   const session: unknown = (tx as unknown as { session?: unknown }).session;
   return typeof session === 'object' && session !== null ? session : tx;
+}
+
+/**
+ * The better-sqlite3 connection a transaction (or the database itself) runs on, for the
+ * bulk statements drizzle does not build. Raw SQL takes the transaction, not the database,
+ * so it provably runs inside the caller's transaction: drizzle keeps the connection on the
+ * session every transaction of a database shares (the same internal connectionOf reads).
+ */
+export function sqliteOf(tx: Tx): Database.Database {
+  const own: unknown = (tx as unknown as { $client?: unknown }).$client;
+  if (own instanceof Database) return own;
+  const session = connectionOf(tx) as { client?: unknown };
+  if (session.client instanceof Database) return session.client;
+  throw new Error('no better-sqlite3 connection behind this transaction (has drizzle changed its session?)');
 }
 
 /** A query prepared on first use for each connection. */
@@ -32,10 +45,11 @@ export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
 const sqlStatements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
 
 /** Plain SQL (bulk statements drizzle does not build) prepared once per connection. */
-export function preparedSql(db: Db, text: string): Database.Statement {
-  let cache = sqlStatements.get(db.$client);
-  if (!cache) sqlStatements.set(db.$client, (cache = new Map()));
+export function preparedSql(tx: Tx, text: string): Database.Statement {
+  const client = sqliteOf(tx);
+  let cache = sqlStatements.get(client);
+  if (!cache) sqlStatements.set(client, (cache = new Map()));
   let statement = cache.get(text);
-  if (!statement) cache.set(text, (statement = db.$client.prepare(text)));
+  if (!statement) cache.set(text, (statement = client.prepare(text)));
   return statement;
 }
