@@ -51,9 +51,7 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
   beforeAll(async () => {
     ({ server, onDisk, env } = await backend.start());
     image = pseudoRandom(100_000, `gc-${backend.kind}`);
-    const res = await server.api('/api/v1/builds?model=router-gc&version=1.0', { method: 'POST', token: server.tokens.acme, body: image });
-    expect(res.status).toBe(202);
-    expect((await server.settled(((await res.json()) as { id: string }).id)).status).toBe('ready');
+    expect((await server.upload('router-gc', '1.0', image)).status).toBe('ready');
   });
 
   const gc = (...args: string[]) => fota(['gc', '--data', server.ctx.config.dataDir, '--artifacts', server.ctx.config.artifactsDir, ...args], { env });

@@ -18,8 +18,7 @@ beforeAll(async () => {
   // The simulated devices' webhook listens on 127.0.0.1.
   server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
   // One build, so that acme has signing keys to publish.
-  const res = await server.api('/api/v1/builds?model=cli-model&version=1.0.0', { method: 'POST', token: server.tokens.acme, body: pseudoRandom(64 * 1024, 'cli') });
-  expect((await server.settled(((await res.json()) as { id: string }).id)).status).toBe('ready');
+  expect((await server.upload('cli-model', '1.0.0', pseudoRandom(64 * 1024, 'cli'))).status).toBe('ready');
   image = join(tempDirFor('sim-cli', afterAll), 'image.bin');
   await writeFile(image, pseudoRandom(64 * 1024, 'cli'));
 });

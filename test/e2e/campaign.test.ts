@@ -34,9 +34,9 @@ beforeAll(async () => {
   baseImage = join(dir, 'v1.bin');
   await writeFile(baseImage, v1);
   for (const [version, image] of [['1.0', v1], ['2.0', nextBuild(v1)]] as const) {
-    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
-    targetBuild = ((await res.json()) as { id: string }).id;
-    expect((await server.settled(targetBuild)).status).toBe('ready');
+    const build = await server.upload(MODEL, version, image);
+    expect(build.status).toBe('ready');
+    targetBuild = build.id;
   }
   trust = parseTrust(await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text(), 'served keys');
 }, 120_000);

@@ -49,9 +49,7 @@ beforeAll(async () => {
   // the device and the server delivering it; making it is firmware-fixtures.test.ts's subject.
   server = await startTestServer({ deltaCacheDir: DELTA_CACHE });
   for (const version of ['0.24.0', '0.24.1'] as const) {
-    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: await readFile(fixture(version)) });
-    expect(res.status).toBe(202);
-    const build = await server.settled(((await res.json()) as { id: string }).id);
+    const build = await server.upload(MODEL, version, await readFile(fixture(version)));
     expect(build.status).toBe('ready');
     target = build;
   }
