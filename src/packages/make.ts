@@ -8,7 +8,7 @@ import { statInputFile, tempPathFor } from '../files.ts';
 import { hashFile } from '../hashing.ts';
 import { signEnvelope } from '../signing/envelope.ts';
 import type { SigningKey } from '../signing/keys.ts';
-import { writeFotaFile } from './fota-file.ts';
+import { type FotaLayout, writeFotaFile } from './fota-file.ts';
 import { manifestSchema, type Manifest, type PackageEnvelope } from './manifest.ts';
 
 export type MakeProgress =
@@ -36,6 +36,8 @@ export interface MadePackage {
   envelope: PackageEnvelope;
   outPath: string;
   kind: PayloadKind;
+  /** Where the payload starts in the file and how large it is, as written. */
+  file: FotaLayout;
   /** Set when a delta was made but was too large to be worth offering. */
   rejectedDeltaSize?: number;
 }
@@ -73,11 +75,12 @@ export async function makePackage(request: MakePackageRequest): Promise<MadePack
     });
     const envelope = signEnvelope(manifest, [request.key]);
     onProgress?.({ phase: 'writing' });
-    await writeFotaFile(request.outPath, envelope, payload.path);
+    const file = await writeFotaFile(request.outPath, envelope, payload.path);
     return {
       envelope,
       outPath: request.outPath,
       kind: payload.kind,
+      file,
       ...(payload.rejectedDeltaSize === undefined ? {} : { rejectedDeltaSize: payload.rejectedDeltaSize }),
     };
   } finally {

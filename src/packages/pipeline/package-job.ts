@@ -9,7 +9,6 @@ import { signingKeyFor } from '../../manufacturers/signing-keys.ts';
 import { findBuild, type JobRow, type PackageRow } from '../../store/queries/builds.ts';
 import { findManufacturerById } from '../../store/queries/manufacturers.ts';
 import { SYSTEM_ACTOR } from '../../tokens/tokens.ts';
-import { readFotaFile } from '../fota-file.ts';
 import { makePackage } from '../make.ts';
 
 export type JobOutcome =
@@ -47,7 +46,6 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
     if (source && made.kind === 'full') {
       return { note: `delta from ${source.version} (${made.rejectedDeltaSize} bytes) exceeds ${ctx.config.maxDeltaRatio} of the image; the full package serves that version` };
     }
-    const file = await readFotaFile(outPath);
     const stored = await ctx.artifacts.putFile(outPath);
     const manifest = made.envelope.signed;
     return {
@@ -61,7 +59,7 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
         fileSize: stored.size,
         payloadSha256: manifest.payload.sha256,
         payloadSize: manifest.payload.size,
-        payloadOffset: file.payloadOffset,
+        payloadOffset: made.file.payloadOffset,
         envelope: JSON.stringify(made.envelope),
         keyid: key.keyid,
       },
