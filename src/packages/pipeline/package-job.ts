@@ -1,6 +1,8 @@
 // One package job: fetch the target image (and the source image for a delta) from the
 // artifact store, make and sign the package, and store the .fota file. It writes nothing
-// to the database; the runner records the result in one transaction afterwards.
+// to the database; the runner records the result in one transaction afterwards. The
+// images' digests come from their build rows (computed as each upload streamed in), so a
+// job reads an image only where its bytes are needed, not to hash it again.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from '../../context.ts';
@@ -34,8 +36,8 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
     const made = await makePackage({
       manufacturer: manufacturer.name,
       model: build.model,
-      ...(source && base ? { from: { path: base.path, version: source.version } } : {}),
-      to: { path: target.path, version: build.version, securityVersion: build.securityVersion },
+      ...(source && base ? { from: { path: base.path, version: source.version, digest: { sha256: source.sha256, size: source.size } } } : {}),
+      to: { path: target.path, version: build.version, securityVersion: build.securityVersion, digest: { sha256: build.sha256, size: build.size } },
       key,
       outPath,
       pool: ctx.pool,
