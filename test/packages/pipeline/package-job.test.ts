@@ -41,6 +41,25 @@ describe('package jobs', () => {
     expect({ target: passesOver(await storedPath(server, v2)), source: passesOver(await storedPath(server, v1)) }).toEqual({ target: 2, source: 0 });
   });
 
+  it('end a delta not worth offering with a note: no second full package made, none stored', async () => {
+    const server = await startTestServer();
+    const v1 = pseudoRandom(200_000, 'reject-v1');
+    const v2 = pseudoRandom(200_000, 'reject-v2');
+    await server.settled(await upload(server, 'unrelated', '1.0', v1));
+    const before = await storedObjects(server);
+    resetPasses();
+    const id = await upload(server, 'unrelated', '2.0', v2);
+    const build = await server.settled(id);
+    expect(build.status).toBe('ready');
+    expect(kinds(build)).toEqual(['full:-']);
+    const job = server.ctx.db.$client.prepare('select note, package_id as packageId from jobs where build_id = ? and source_build_id is not null').get(id);
+    expect(job).toEqual({ note: expect.stringMatching(/^delta from 1.0 \(\d+ bytes\) exceeds 0.6 of the image; the full package serves that version$/), packageId: null });
+    // Only the full package's job read the image, and the store gained the image and that package.
+    expect(passesOver(await storedPath(server, v2))).toBe(2);
+    const [full] = build.packages;
+    expect(await storedObjects(server)).toEqual([...before, sha256(v2), full?.sha256].sort());
+  });
+
   it('trust the build row: a source whose stored bytes are damaged is not hashed again, the delta names the recorded image', async () => {
     const server = await startTestServer();
     const v1 = pseudoRandom(200_000, 'damaged-v1');
