@@ -8,10 +8,10 @@
 //   context.ts                                               the wiring passed down
 //   store/                                                    schema, queries, artifact stores
 //   libraries    omadm/ signing/ delta/ schedule/ packages/*  no server state
-//   base         errors.ts files.ts hashing.ts config.ts signals.ts
+//   base         errors.ts files.ts hashing.ts config.ts signals.ts format.ts
 //
 // The device agent (device/) is an honest client: libraries and base only.
-const base = '^src/(errors|files|hashing|config|signals)[.]ts$';
+const base = '^src/(errors|files|hashing|config|signals|format)[.]ts$';
 const libraries = '^src/(omadm|signing|delta|schedule)/|^src/packages/(?!pipeline/)';
 const store = '^src/store/';
 const context = '^src/context[.]ts$';

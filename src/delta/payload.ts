@@ -12,9 +12,8 @@ export function choosePayloadKind(deltaSize: number, fullSize: number, maxDeltaR
   return deltaSize <= fullSize * maxDeltaRatio ? 'bsdiff40' : 'full';
 }
 
-export interface PayloadRequest {
-  /** The device's current image; absent for a full package. */
-  fromPath?: string;
+export interface DeltaRequest {
+  fromPath: string;
   toPath: string;
   /** Where a delta is written (a file the caller owns and removes). */
   deltaPath: string;
@@ -22,6 +21,16 @@ export interface PayloadRequest {
   maxDeltaRatio?: number;
   chunkSize?: number;
   signal?: AbortSignal;
+}
+
+export interface PayloadRequest extends Omit<DeltaRequest, 'fromPath'> {
+  /** The device's current image; absent for a full package. */
+  fromPath?: string;
+  /**
+   * The target image's digest in slices of `chunkSize`, when the caller has it already
+   * (it hashed the image for the manifest): a full payload then needs no second pass.
+   */
+  toDigest?: ChunkedDigest;
 }
 
 export interface Payload extends ChunkedDigest {
@@ -32,20 +41,37 @@ export interface Payload extends ChunkedDigest {
   rejectedDeltaSize?: number;
 }
 
-export async function makePayload(request: PayloadRequest): Promise<Payload> {
-  const chunkSize = request.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const full = async (rejectedDeltaSize?: number): Promise<Payload> => ({
-    kind: 'full',
-    path: request.toPath,
-    ...(rejectedDeltaSize === undefined ? {} : { rejectedDeltaSize }),
-    ...(await hashFile(request.toPath, { chunkSize })),
-  });
-  if (request.fromPath === undefined) return full();
+/** A delta too large to be worth offering; its file is already removed. */
+export interface RejectedDelta {
+  kind: 'rejected';
+  deltaSize: number;
+}
+
+/**
+ * Only the delta: when it is not worth offering, says so without touching the full image,
+ * for a caller (the server's package jobs) whose full package is made elsewhere.
+ */
+export async function makeDelta(request: DeltaRequest): Promise<Payload | RejectedDelta> {
   await request.pool.diff(request.fromPath, request.toPath, request.deltaPath, { signal: request.signal });
   const [delta, image] = await Promise.all([stat(request.deltaPath), stat(request.toPath)]);
   if (choosePayloadKind(delta.size, image.size, request.maxDeltaRatio) === 'full') {
     await rm(request.deltaPath, { force: true });
-    return full(delta.size);
+    return { kind: 'rejected', deltaSize: delta.size };
   }
-  return { kind: 'bsdiff40', path: request.deltaPath, ...(await hashFile(request.deltaPath, { chunkSize })) };
+  return { kind: 'bsdiff40', path: request.deltaPath, ...(await hashFile(request.deltaPath, { chunkSize: request.chunkSize ?? DEFAULT_CHUNK_SIZE })) };
+}
+
+/** A delta when it is worth it, else the full image. */
+export async function makePayload(request: PayloadRequest): Promise<Payload> {
+  const chunkSize = request.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const known = request.toDigest?.chunkSize === chunkSize ? request.toDigest : undefined;
+  const full = async (rejectedDeltaSize?: number): Promise<Payload> => ({
+    kind: 'full',
+    path: request.toPath,
+    ...(rejectedDeltaSize === undefined ? {} : { rejectedDeltaSize }),
+    ...(known ?? (await hashFile(request.toPath, { chunkSize }))),
+  });
+  if (request.fromPath === undefined) return full();
+  const delta = await makeDelta({ ...request, fromPath: request.fromPath });
+  return delta.kind === 'rejected' ? full(delta.deltaSize) : delta;
 }

@@ -1,12 +1,12 @@
 // The `.fota` single file (USB stick, media card, offline use):
 //   "FOTA1\n" | envelope length (uint32 big-endian) | envelope JSON (UTF-8) | payload bytes
 // The writer streams the payload and re-hashes it on the way, so a payload that changed
-// after it was signed is caught before the file appears. The reader checks the length
+// after it was signed is caught before the file appears, and returns where the payload
+// starts, so no caller reads the file back to learn it. The reader checks the length
 // field against the real file size before reading anything it names.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import { AppError } from '../errors.ts';
 import { writeAtomically, statInputFile } from '../files.ts';
 import { ChunkHasher } from '../hashing.ts';
@@ -89,23 +89,42 @@ export function encodeHeader(envelope: PackageEnvelope): Buffer {
   return Buffer.concat([FOTA_MAGIC, length, json]);
 }
 
-/** Writes header + payload to `outPath` (atomically), verifying the payload on the way. */
-export async function writeFotaFile(outPath: string, envelope: PackageEnvelope, payloadPath: string): Promise<void> {
+/** Where things are in a `.fota` file, known to its writer without reading it back. */
+export interface FotaLayout {
+  payloadOffset: number;
+  payloadSize: number;
+  /** Of the whole file: header, envelope and payload. */
+  size: number;
+}
+
+/**
+ * The bytes of a `.fota` file, streamed from the payload file, for a writer that is not a
+ * local path (an artifact store). The payload is hashed on the way: if it is not what the
+ * envelope signs, the stream fails after its last byte instead of ending, so a consumer
+ * that stores only what ends (a staged artifact, a temporary file) keeps nothing.
+ */
+export function fotaFileBytes(envelope: PackageEnvelope, payloadPath: string): { layout: FotaLayout; bytes: AsyncIterable<Uint8Array> } {
+  const header = encodeHeader(envelope);
   const expected = envelope.signed.payload;
-  await writeAtomically(outPath, async (tmp) => {
+  const layout = { payloadOffset: header.length, payloadSize: expected.size, size: header.length + expected.size };
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    yield header;
     const hasher = new ChunkHasher(expected.chunkSize);
-    const out = createWriteStream(tmp, { flags: 'wx' });
-    out.write(encodeHeader(envelope));
-    const hashing = new Transform({
-      transform(piece: Buffer, _encoding, done) {
-        hasher.update(piece);
-        done(null, piece);
-      },
-    });
-    await pipeline(createReadStream(payloadPath, { highWaterMark: 1024 * 1024 }), hashing, out);
+    for await (const piece of createReadStream(payloadPath, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+      hasher.update(piece);
+      yield piece;
+    }
     const got = hasher.digest();
     if (got.sha256 !== expected.sha256 || got.size !== expected.size) {
       throw new AppError('INTEGRITY', `payload ${payloadPath} changed while it was being packaged; nothing was written`);
     }
-  });
+  }
+  return { layout, bytes: bytes() };
+}
+
+/** Writes header + payload to `outPath` (atomically), verifying the payload on the way. */
+export async function writeFotaFile(outPath: string, envelope: PackageEnvelope, payloadPath: string): Promise<FotaLayout> {
+  const { layout, bytes } = fotaFileBytes(envelope, payloadPath);
+  await writeAtomically(outPath, (tmp) => pipeline(bytes, createWriteStream(tmp, { flags: 'wx' })));
+  return layout;
 }

@@ -1,9 +1,13 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FOTA_MAGIC, HEADER_SIZE, MAX_ENVELOPE_SIZE, readFotaFile } from '../../src/packages/fota-file.ts';
-import { tempDir } from '../support/harness.ts';
-import { makeTestPackage } from '../support/packages.ts';
+import { FOTA_MAGIC, fotaFileBytes, HEADER_SIZE, MAX_ENVELOPE_SIZE, readFotaFile } from '../../src/packages/fota-file.ts';
+import { makePackage } from '../../src/packages/make.ts';
+import { manifestSchema } from '../../src/packages/manifest.ts';
+import { generateKey } from '../../src/signing/keys.ts';
+import { LocalArtifactStore } from '../../src/store/artifacts/local-store.ts';
+import { nextBuild, pseudoRandom, sha256, tempDir } from '../support/harness.ts';
+import { makeTestPackage, pool } from '../support/packages.ts';
 
 function header(length: number): Buffer {
   const b = Buffer.alloc(4);
@@ -44,5 +48,50 @@ describe('.fota reader', () => {
     await mkdir(join(dir, 'd.fota'));
     await expect(readFotaFile(join(dir, 'd.fota'))).rejects.toThrow(/is a directory/);
     await expect(readFotaFile(join(dir, 'none.fota'))).rejects.toThrow(/no such file/);
+  });
+});
+
+describe('.fota writer', () => {
+  it.each([
+    ['a delta', false],
+    ['a full image', true],
+  ])('tells where the payload of %s starts, as a reader of the file finds it', async (_name, full) => {
+    const dir = tempDir();
+    const old = pseudoRandom(200_000, 'writer-v1');
+    await writeFile(join(dir, 'v1'), old);
+    await writeFile(join(dir, 'v2'), nextBuild(old));
+    const outPath = join(dir, 'p.fota');
+    const made = await makePackage({
+      manufacturer: 'acme',
+      model: 'router-x',
+      ...(full ? {} : { from: { path: join(dir, 'v1'), version: '1.0' } }),
+      to: { path: join(dir, 'v2'), version: '2.0' },
+      key: generateKey(),
+      outPath,
+      pool,
+    });
+    expect(made.kind).toBe(full ? 'full' : 'bsdiff40');
+    const file = await readFotaFile(outPath);
+    expect(made.file).toEqual({ payloadOffset: file.payloadOffset, payloadSize: file.payloadSize, size: (await stat(outPath)).size });
+  });
+
+  it('streams into an artifact store the very bytes of the file, and stores nothing when the payload changed after signing', async () => {
+    const pkg = await makeTestPackage(tempDir(), { full: true });
+    const written = await readFotaFile(pkg.packagePath);
+    const envelope = { signed: manifestSchema.parse(written.envelope.signed), signatures: written.envelope.signatures };
+    const store = new LocalArtifactStore(tempDir());
+    const streamed = fotaFileBytes(envelope, pkg.newPath);
+    const stored = await store.put(streamed.bytes);
+    expect(stored).toEqual({ sha256: sha256(await readFile(pkg.packagePath)), size: streamed.layout.size });
+    expect(streamed.layout.payloadOffset).toBe(written.payloadOffset);
+
+    // Same size, other bytes: only the hash taken on the way can tell.
+    const changed = Buffer.from(pkg.newImage);
+    changed[changed.length - 1] = (changed[changed.length - 1] ?? 0) ^ 0xff;
+    await writeFile(pkg.newPath, changed);
+    await expect(store.put(fotaFileBytes(envelope, pkg.newPath).bytes)).rejects.toMatchObject({ code: 'INTEGRITY' });
+    const listed = [];
+    for await (const object of store.list()) listed.push(object.sha256);
+    expect(listed).toEqual([stored.sha256]);
   });
 });

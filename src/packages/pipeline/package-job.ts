@@ -1,6 +1,10 @@
 // One package job: fetch the target image (and the source image for a delta) from the
-// artifact store, make and sign the package, and store the .fota file. It writes nothing
-// to the database; the runner records the result in one transaction afterwards.
+// artifact store, make and sign the package, and stream the .fota file into the store. It
+// writes nothing to the database; the runner records the result in one transaction
+// afterwards. The images' digests come from their build rows (computed as each upload
+// streamed in), so a job reads an image only where the bytes are needed: bsdiff's input,
+// and the full package's payload. A delta not worth offering ends the job with a note:
+// the build's full-package job serves that version.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from '../../context.ts';
@@ -9,8 +13,8 @@ import { signingKeyFor } from '../../manufacturers/signing-keys.ts';
 import { findBuild, type JobRow, type PackageRow } from '../../store/queries/builds.ts';
 import { findManufacturerById } from '../../store/queries/manufacturers.ts';
 import { SYSTEM_ACTOR } from '../../tokens/tokens.ts';
-import { readFotaFile } from '../fota-file.ts';
-import { makePackage } from '../make.ts';
+import { fotaFileBytes } from '../fota-file.ts';
+import { preparePackage } from '../prepare.ts';
 
 export type JobOutcome =
   | { package: Omit<PackageRow, 'id' | 'createdAt'> }
@@ -31,24 +35,24 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
   const target = await ctx.artifacts.localCopy(build.sha256, dir);
   const base = source ? await ctx.artifacts.localCopy(source.sha256, dir) : undefined;
   try {
-    const outPath = join(dir, 'package.fota');
-    const made = await makePackage({
+    const made = await preparePackage({
       manufacturer: manufacturer.name,
       model: build.model,
-      ...(source && base ? { from: { path: base.path, version: source.version } } : {}),
-      to: { path: target.path, version: build.version, securityVersion: build.securityVersion },
+      ...(source && base ? { from: { path: base.path, version: source.version, digest: { sha256: source.sha256, size: source.size } } } : {}),
+      to: { path: target.path, version: build.version, securityVersion: build.securityVersion, digest: { sha256: build.sha256, size: build.size } },
       key,
-      outPath,
+      deltaPath: join(dir, 'payload.bsdiff'),
+      fallBackToFull: false,
       pool: ctx.pool,
       maxDeltaRatio: ctx.config.maxDeltaRatio,
       now: () => new Date(ctx.clock.now()),
       signal,
     });
-    if (source && made.kind === 'full') {
-      return { note: `delta from ${source.version} (${made.rejectedDeltaSize} bytes) exceeds ${ctx.config.maxDeltaRatio} of the image; the full package serves that version` };
+    if (made.kind === 'rejected') {
+      return { note: `delta from ${source?.version ?? job.sourceBuildId} (${made.deltaSize} bytes) exceeds ${ctx.config.maxDeltaRatio} of the image; the full package serves that version` };
     }
-    const file = await readFotaFile(outPath);
-    const stored = await ctx.artifacts.putFile(outPath);
+    const file = fotaFileBytes(made.envelope, made.payloadPath);
+    const stored = await ctx.artifacts.put(file.bytes, { signal });
     const manifest = made.envelope.signed;
     return {
       package: {
@@ -61,7 +65,7 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
         fileSize: stored.size,
         payloadSha256: manifest.payload.sha256,
         payloadSize: manifest.payload.size,
-        payloadOffset: file.payloadOffset,
+        payloadOffset: file.layout.payloadOffset,
         envelope: JSON.stringify(made.envelope),
         keyid: key.keyid,
       },
