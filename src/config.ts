@@ -20,6 +20,7 @@ const envSchema = z.object({
   FOTA_DELTA_SOURCES: positiveInt.default(5),
   FOTA_DELTA_MEMORY_MB: positiveInt.optional(),
   FOTA_DELTA_CONCURRENCY: positiveInt.optional(),
+  FOTA_DELTA_CACHE: z.string().min(1).optional(),
   FOTA_MAX_DELTA_RATIO: z.coerce.number().gt(0).max(1).default(0.6),
   FOTA_JOB_ATTEMPTS: positiveInt.default(3),
   FOTA_JOB_LEASE_MS: positiveInt.default(30_000),
@@ -63,6 +64,8 @@ export interface Config {
   deltaSources: number;
   deltaMemoryBytes?: number;
   deltaConcurrency?: number;
+  /** Finished diffs kept by content and reused for the same pair (src/delta/pool.ts); off unless set. */
+  deltaCacheDir?: string;
   maxDeltaRatio: number;
   jobAttempts: number;
   /** A job claim lasts this long without renewal: how soon a dead server's jobs are retried. */
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     deltaSources: e.FOTA_DELTA_SOURCES,
     ...(e.FOTA_DELTA_MEMORY_MB ? { deltaMemoryBytes: e.FOTA_DELTA_MEMORY_MB * 1024 * 1024 } : {}),
     ...(e.FOTA_DELTA_CONCURRENCY ? { deltaConcurrency: e.FOTA_DELTA_CONCURRENCY } : {}),
+    ...(e.FOTA_DELTA_CACHE ? { deltaCacheDir: resolve(e.FOTA_DELTA_CACHE) } : {}),
     maxDeltaRatio: e.FOTA_MAX_DELTA_RATIO,
     jobAttempts: e.FOTA_JOB_ATTEMPTS,
     jobLeaseMs: e.FOTA_JOB_LEASE_MS,

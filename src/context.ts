@@ -43,7 +43,7 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     config,
     db,
     artifacts: createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) }),
-    pool: new DeltaPool({ concurrency: config.deltaConcurrency, memoryBudgetBytes: config.deltaMemoryBytes }),
+    pool: new DeltaPool({ concurrency: config.deltaConcurrency, memoryBudgetBytes: config.deltaMemoryBytes, cacheDir: config.deltaCacheDir }),
     vault: await KeyVault.open(config.dataDir, config.masterKey),
     clock: options.clock ?? systemClock,
     log,

@@ -26,6 +26,11 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('keeps no delta cache unless FOTA_DELTA_CACHE names a directory', () => {
+    expect(loadConfig({}).deltaCacheDir).toBeUndefined();
+    expect(loadConfig({ FOTA_DELTA_CACHE: 'cache/deltas' }).deltaCacheDir).toMatch(/^\/.*\/cache\/deltas$/);
+  });
+
   it('throttles DM authentication by default, and takes 0 to turn the address limit off', () => {
     expect(loadConfig({}).dm.auth).toEqual({ maxFailures: 10, lockoutMs: 300_000, addressMaxFailures: 100 });
     expect(loadConfig({ FOTA_DM_AUTH_MAX_FAILURES: '3', FOTA_DM_AUTH_LOCKOUT_SECONDS: '60', FOTA_DM_ADDRESS_MAX_FAILURES: '0' }).dm.auth).toEqual({ maxFailures: 3, lockoutMs: 60_000, addressMaxFailures: 0 });

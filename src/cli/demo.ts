@@ -36,7 +36,7 @@ import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 // does not pause the campaign, while a bad build (most devices failing) still would.
 const DEFAULT_FAULTS = 'install=1%,corrupt=0.4%,wrong-base=0.4%,cut=4%,slow=1%:2m';
 
-export const demoHelp = `Usage: fota demo [--devices 500] [--data DIR] [--keep] [--port N] [--faults SPEC]
+export const demoHelp = `Usage: fota demo [--devices 500] [--data DIR] [--keep] [--port N] [--faults SPEC] [--delta-cache DIR]
 
 Runs the whole story on embedded defaults: a server (temporary data dir unless --data),
 three real builds (esbuild 0.24.0, 0.24.1, 0.25.0, fetched from the npm registry into
@@ -52,7 +52,9 @@ device without a failing fault on 0.25.0, every other one failed with its code),
 not. When a stage holds more faulty devices than the thresholds allow, the campaign
 pauses itself; the demo's operator then resumes it, as long as every failure is one of
 the injected faults. --keep leaves the server running afterwards (Ctrl-C stops it) and prints the
-console's address and an operator token to log in with.
+console's address and an operator token to log in with. --delta-cache DIR keeps the
+deltas the server makes in DIR and reuses them in later runs (as FOTA_DELTA_CACHE does for
+fota serve), so running the demo again does not diff the same images again.
 `;
 
 const MODEL = 'esbuild-linux-x64';
@@ -60,7 +62,7 @@ const VERSIONS = ['0.24.0', '0.24.1', '0.25.0'] as const;
 const DEADLINE_MS = 8 * 60_000;
 
 export async function demoCommand(args: string[], io: Output): Promise<number> {
-  const { values } = parseOptions(args, { devices: { type: 'string' }, data: { type: 'string' }, keep: { type: 'boolean' }, port: { type: 'string' }, faults: { type: 'string' } });
+  const { values } = parseOptions(args, { devices: { type: 'string' }, data: { type: 'string' }, keep: { type: 'boolean' }, port: { type: 'string' }, faults: { type: 'string' }, 'delta-cache': { type: 'string' } });
   if (values.help) return io.out(demoHelp), ExitCode.Ok;
   const devices = integerOption(values.devices, '--devices', 10) ?? 500;
   const faults = parseFaults(values.faults ?? DEFAULT_FAULTS);
@@ -78,6 +80,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     port: integerOption(values.port, '--port', 0) ?? (values.keep ? 8080 : 0),
     adminToken: `demo-admin-${randomBytes(12).toString('hex')}`,
     logLevel: 'warn',
+    ...(values['delta-cache'] ? { deltaCacheDir: resolve(values['delta-cache']) } : {}),
     campaigns: { tickMs: 1000, evaluateEveryMs: 500, retryBackoffMs: 2000, notifyPerSecond: 200, defaultTimeoutMs: 5 * 60_000, fourEyes: true },
   });
   const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'warn' }, pino.destination(join(dataDir, 'server.log'))) });

@@ -13,6 +13,8 @@ stored more than FOTA_GC_GRACE_MINUTES (60) minutes ago, as fota gc does.
 Environment: FOTA_DATA (./data), FOTA_ARTIFACTS (./artifacts), FOTA_PORT, FOTA_ADMIN_TOKEN,
 FOTA_MASTER_KEY, FOTA_S3_ENDPOINT/BUCKET/ACCESS_KEY/SECRET_KEY (artifacts in S3),
 FOTA_MAX_UPLOAD_BYTES, FOTA_DELTA_SOURCES (5), FOTA_DELTA_MEMORY_MB, FOTA_DELTA_CONCURRENCY,
+FOTA_DELTA_CACHE (a directory where diffs are kept by the content of both images and
+reused for the same pair; unset: none, every package job diffs),
 FOTA_MAX_DELTA_RATIO (0.6), FOTA_JOB_ATTEMPTS (3), FOTA_JOB_LEASE_MS (30000), FOTA_LOG_LEVEL,
 FOTA_DM_AUTH_MAX_FAILURES (10), FOTA_DM_AUTH_LOCKOUT_SECONDS (300), FOTA_DM_ADDRESS_MAX_FAILURES
 (100; 0 = off, e.g. behind a proxy), FOTA_GC_GRACE_MINUTES (60),

@@ -3,10 +3,15 @@
 // arrays (about 17x the old image) and three buffers of the new size: a job that does not
 // fit the memory left waits in line rather than pushing the machine into the OOM killer.
 import { fork } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { availableParallelism, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../errors.ts';
+import { tempPathFor } from '../files.ts';
+import { hashFile } from '../hashing.ts';
 
 const PROCESS_SCRIPT = fileURLToPath(new URL('./bsdiff-process.cjs', import.meta.url));
 /**
@@ -38,6 +43,13 @@ export interface DeltaPoolOptions {
   concurrency?: number;
   /** Bytes all running jobs may take together; default: half of the machine's memory. */
   memoryBudgetBytes?: number;
+  /**
+   * A directory of finished diffs named by what they are made of (see `deltaCacheKey`):
+   * a pair diffed before is copied from there instead of diffed again. Off unless given
+   * (FOTA_DELTA_CACHE): a server diffs each pair of its builds once anyway; it is for
+   * whoever packages the same images over and over, like the test suite and the demo.
+   */
+  cacheDir?: string;
 }
 
 export interface DeltaJobResult {
@@ -57,9 +69,19 @@ interface Job {
   reject: (err: unknown) => void;
 }
 
+/** The bsdiff implementation: a new version may write other (equally valid) bytes for the same pair. */
+const BSDIFF_VERSION = `bsdiff-node@${(createRequire(import.meta.url)('bsdiff-node/package.json') as { version: string }).version}`;
+
+/** Names a delta by both images' contents and the diff's implementation, never by paths or times. */
+export async function deltaCacheKey(oldPath: string, newPath: string): Promise<string> {
+  const [oldDigest, newDigest] = await Promise.all([hashFile(oldPath), hashFile(newPath)]);
+  return createHash('sha256').update(`${BSDIFF_VERSION}\n${oldDigest.sha256}\n${newDigest.sha256}\n`).digest('hex');
+}
+
 export class DeltaPool {
   readonly concurrency: number;
   readonly memoryBudgetBytes: number;
+  readonly cacheDir: string | undefined;
   private running = 0;
   private memoryInUse = 0;
   private readonly queue: Job[] = [];
@@ -67,6 +89,7 @@ export class DeltaPool {
   constructor(options: DeltaPoolOptions = {}) {
     this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
     this.memoryBudgetBytes = options.memoryBudgetBytes ?? Math.floor(totalmem() / 2);
+    this.cacheDir = options.cacheDir;
   }
 
   stats() {
@@ -74,9 +97,29 @@ export class DeltaPool {
   }
 
   /** Writes a BSDIFF40 patch turning `oldPath` into `newPath`. */
-  async diff(oldPath: string, newPath: string, patchPath: string, options: { signal?: AbortSignal } = {}) {
+  async diff(oldPath: string, newPath: string, patchPath: string, options: { signal?: AbortSignal } = {}): Promise<DeltaJobResult> {
     const [oldInfo, newInfo] = await Promise.all([stat(oldPath), stat(newPath)]);
-    return this.submit('diff', { oldPath, newPath, patchPath, memory: diffMemoryEstimate(oldInfo.size, newInfo.size), ...options });
+    const run = () => this.submit('diff', { oldPath, newPath, patchPath, memory: diffMemoryEstimate(oldInfo.size, newInfo.size), ...options });
+    if (this.cacheDir === undefined) return run();
+    const started = performance.now();
+    const cached = join(this.cacheDir, `${await deltaCacheKey(oldPath, newPath)}.bsdiff40`);
+    options.signal?.throwIfAborted();
+    if (await exists(cached)) {
+      await copyFile(cached, patchPath);
+      return { elapsedMs: performance.now() - started, maxRssBytes: 0 };
+    }
+    const result = await run();
+    // Under a temporary name first: another process diffing the same pair at the same
+    // time, or a crash mid-copy, never leaves a partial patch under the cached name.
+    await mkdir(this.cacheDir, { recursive: true });
+    const tmp = tempPathFor(cached);
+    try {
+      await copyFile(patchPath, tmp);
+      await rename(tmp, cached);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    return result;
   }
 
   /** Applies a BSDIFF40 patch to `oldPath`, writing `newPath` of (about) `newSize` bytes. */
@@ -162,6 +205,16 @@ function runInProcess(job: Job): Promise<DeltaJobResult> {
     });
     child.send({ op: job.op, oldPath: job.oldPath, newPath: job.newPath, patchPath: job.patchPath });
   });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 function abortError(signal: AbortSignal | undefined): unknown {

@@ -14,8 +14,7 @@ const keysOf = async (name: string) => (await (await server.api(`/api/v1/manufac
 const trustFrom = (keys: KeyView[]) => ({ keys: keys.map((k) => ({ keyid: k.keyid, publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')), revoked: k.status === 'revoked' })) });
 
 async function packagedEnvelope(version: string) {
-  const res = await server.api(`/api/v1/builds?model=keyed&version=${version}`, { method: 'POST', token: server.tokens.acme, body: pseudoRandom(2000, version) });
-  const build = await server.settled(((await res.json()) as { id: string }).id);
+  const build = await server.upload('keyed', version, pseudoRandom(2000, version));
   const pkg = build.packages.find((p) => p.kind === 'full');
   return (await (await server.api(`/api/v1/packages/${pkg?.id}`, { token: server.tokens.acme })).json()) as Envelope<Record<string, unknown>>;
 }

@@ -12,9 +12,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
-  const res = await server.api('/api/v1/builds?model=router-sweep&version=1.0', { method: 'POST', token: server.tokens.acme, body: pseudoRandom(50_000, 'sweep-1.0') });
-  expect(res.status).toBe(202);
-  await server.settled(((await res.json()) as { id: string }).id);
+  await server.upload('router-sweep', '1.0', pseudoRandom(50_000, 'sweep-1.0'));
 });
 
 /** The server's store, running `between` after its last listed object and before gc goes on. */

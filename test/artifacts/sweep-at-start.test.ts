@@ -39,9 +39,7 @@ describe.each(backends)('the sweep at start, $kind store', (backend) => {
     const { overrides, onDisk } = backend.setup(dir);
     const config = { ...overrides, dataDir: join(dir, 'data') };
     const first = await startTestServer(config);
-    const res = await first.api('/api/v1/builds?model=router-start&version=1.0', { method: 'POST', token: first.tokens.acme, body: pseudoRandom(30_000, `start-${backend.kind}`) });
-    expect(res.status).toBe(202);
-    await first.settled(((await res.json()) as { id: string }).id);
+    await first.upload('router-start', '1.0', pseudoRandom(30_000, `start-${backend.kind}`));
     const referenced = await stored(first);
     // Orphans as a crash or an older version could leave: one from hours ago, one fresh.
     const old = pseudoRandom(7000, `start-old-${backend.kind}`);

@@ -25,9 +25,9 @@ beforeAll(async () => {
   server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
   const v1 = pseudoRandom(100_000, 'campaign-v1');
   for (const [version, image] of [['1.0', v1], ['2.0', nextBuild(v1)]] as const) {
-    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
-    target = ((await res.json()) as { id: string }).id;
-    expect((await server.settled(target)).status).toBe('ready');
+    const build = await server.upload(MODEL, version, image);
+    expect(build.status).toBe('ready');
+    target = build.id;
   }
   secondOperator = createToken(server.ctx, 'test', { role: 'operator', name: 'second pair of eyes' }).token;
 });

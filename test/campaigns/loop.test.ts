@@ -21,9 +21,9 @@ beforeAll(async () => {
   server = await startTestServer({}, { env: { FOTA_CAMPAIGN_TICK_MS: String(3_600_000) }, log: captured.log });
   const v1 = pseudoRandom(50_000, 'loop-v1');
   for (const [version, image] of [['1.0', v1], ['2.0', nextBuild(v1)]] as const) {
-    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
-    target = ((await res.json()) as { id: string }).id;
-    expect((await server.settled(target)).status).toBe('ready');
+    const build = await server.upload(MODEL, version, image);
+    expect(build.status).toBe('ready');
+    target = build.id;
   }
 });
 

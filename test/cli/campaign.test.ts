@@ -30,9 +30,7 @@ beforeAll(async () => {
   dir = tempDirFor('cli-campaign', afterAll);
   const v1 = pseudoRandom(60_000, 'campaign-v1');
   for (const [version, image] of [['1.0', v1], ['1.1', nextBuild(v1)]] as const) {
-    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
-    expect(res.status).toBe(202);
-    const build = await server.settled(((await res.json()) as { id: string }).id);
+    const build = await server.upload(MODEL, version, image);
     expect(build.status).toBe('ready');
     buildId = build.id;
   }

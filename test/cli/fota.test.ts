@@ -1,10 +1,34 @@
+// The `fota` command line for packages and keys: help, key generation, verify, apply,
+// inspect, usage errors (exit 2) and rejections (exit 1). The cases run `main` in this
+// process (a new `fota` process costs up to a second of a core); the first describe runs
+// the real command for what only the process shows: exit codes 0, 1 and 2, stdout and a
+// one-line stderr.
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fota } from '../support/cli.ts';
+import { fota as fotaProcess, fotaInProcess as fota } from '../support/cli.ts';
 import { tempDir } from '../support/harness.ts';
 import { makeTestPackage } from '../support/packages.ts';
 import { writeKeyFiles } from '../../src/signing/keys.ts';
+
+describe('the real fota command', () => {
+  it('exits 2 with its usage on stdout without a command, and 2 with one line on stderr for an unknown one', async () => {
+    expect(await fotaProcess([])).toMatchObject({ code: 2, stdout: expect.stringMatching(/^Usage: fota/), stderr: '' });
+    expect(await fotaProcess(['fly'])).toMatchObject({ code: 2, stdout: '', stderr: 'fota: unknown command: fly\n(see fota --help)\n' });
+  });
+
+  it('exits 0 for a package that verifies and 1 for a tampered one, naming FUMO 402 on one line of stderr', async () => {
+    const pkg = await makeTestPackage(tempDir());
+    const { publicPath } = await writeKeyFiles(join(pkg.dir, 'k.json'), pkg.key);
+    expect(await fotaProcess(['package', 'verify', pkg.packagePath, '--pubkey', publicPath])).toMatchObject({ code: 0, stdout: expect.stringContaining(': OK'), stderr: '' });
+    const bytes = await readFile(pkg.packagePath);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    await writeFile(pkg.packagePath, bytes);
+    const result = await fotaProcess(['package', 'verify', pkg.packagePath, '--pubkey', publicPath]);
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toMatch(/^[^\n]*: rejected, FUMO 402 corrupted firmware update package: payload chunk[^\n]*\n$/);
+  });
+});
 
 describe('fota command line', () => {
   it.each([[[]], [['--help']], [['keys', '--help']], [['package', '--help']], [['package', 'make', '--help']], [['package', 'inspect', '--help']], [['package', 'verify', '--help']], [['package', 'apply', '--help']], [['serve', '--help']]])(

@@ -1,14 +1,15 @@
 // `fota gc` run as a user runs it (a child process) against the data of a real server
 // that keeps running, with the local artifact directory and with S3 (s3rver): orphans
 // older than the grace period go, referenced artifacts and young orphans stay, and
-// --dry-run removes nothing.
+// --dry-run removes nothing. Help and option checks, which need no server, run `main`
+// in this process.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectInfo } from '../../src/store/artifacts/artifact-store.ts';
 import { backdate, HOUR, type StoreOnDisk } from '../support/artifacts.ts';
-import { fota } from '../support/cli.ts';
+import { fota, fotaInProcess } from '../support/cli.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
 import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -51,9 +52,7 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
   beforeAll(async () => {
     ({ server, onDisk, env } = await backend.start());
     image = pseudoRandom(100_000, `gc-${backend.kind}`);
-    const res = await server.api('/api/v1/builds?model=router-gc&version=1.0', { method: 'POST', token: server.tokens.acme, body: image });
-    expect(res.status).toBe(202);
-    expect((await server.settled(((await res.json()) as { id: string }).id)).status).toBe('ready');
+    expect((await server.upload('router-gc', '1.0', image)).status).toBe('ready');
   });
 
   const gc = (...args: string[]) => fota(['gc', '--data', server.ctx.config.dataDir, '--artifacts', server.ctx.config.artifactsDir, ...args], { env });
@@ -115,7 +114,7 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
 
 describe('fota gc', () => {
   it('prints its help', async () => {
-    const result = await fota(['gc', '--help']);
+    const result = await fotaInProcess(['gc', '--help']);
     expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: fota gc .*--dry-run/s) });
   });
 
@@ -127,7 +126,7 @@ describe('fota gc', () => {
   });
 
   it('refuses a grace period that is not a whole number of minutes (exit 2)', async () => {
-    const result = await fota(['gc', '--grace-minutes', '1.5']);
+    const result = await fotaInProcess(['gc', '--grace-minutes', '1.5']);
     expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining('--grace-minutes must be a whole number >= 0') });
   });
 });

@@ -1,7 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeltaPool, diffMemoryEstimate } from '../../src/delta/pool.ts';
+import { DeltaPool, deltaCacheKey, diffMemoryEstimate } from '../../src/delta/pool.ts';
 import { nextBuild, pseudoRandom, tempDir } from '../support/harness.ts';
 
 async function images(dir: string, size: number, name = 'img') {
@@ -91,5 +91,51 @@ describe('DeltaPool', () => {
     const patchPath = join(dir, 'bad');
     await writeFile(patchPath, Buffer.concat([Buffer.from('BSDIFF40'), pseudoRandom(200, 'junk')]));
     await expect(new DeltaPool().patch(oldPath, patchPath, join(dir, 'out'), 10_000)).rejects.toThrow(/bsdiff patch failed/);
+  });
+});
+
+describe('DeltaPool with a cache', () => {
+  it('diffs a new pair for real and keeps the patch under a name made of both contents', async () => {
+    const dir = tempDir();
+    const { oldPath, newPath } = await images(dir, 100_000);
+    const cacheDir = join(dir, 'cache');
+    const result = await new DeltaPool({ cacheDir }).diff(oldPath, newPath, join(dir, 'p'));
+    // A child process ran the diff: only a real job reports its memory.
+    expect(result.maxRssBytes).toBeGreaterThan(0);
+    expect(await readdir(cacheDir)).toEqual([`${await deltaCacheKey(oldPath, newPath)}.bsdiff40`]);
+    await new DeltaPool().diff(oldPath, newPath, join(dir, 'uncached'));
+    expect((await readFile(join(dir, 'p'))).equals(await readFile(join(dir, 'uncached')))).toBe(true);
+  });
+
+  it('copies a pair it has seen from the cache instead of diffing it again', async () => {
+    const dir = tempDir();
+    const { oldPath, newPath } = await images(dir, 100_000);
+    const cacheDir = join(dir, 'cache');
+    const pool = new DeltaPool({ cacheDir });
+    await pool.diff(oldPath, newPath, join(dir, 'first'));
+    // Bytes no diff would make: what comes back is the cached file, not a new diff.
+    const planted = Buffer.from('BSDIFF40 from the cache');
+    await writeFile(join(cacheDir, `${await deltaCacheKey(oldPath, newPath)}.bsdiff40`), planted);
+    const again = await pool.diff(oldPath, newPath, join(dir, 'second'));
+    expect(again.maxRssBytes).toBe(0);
+    expect(await readFile(join(dir, 'second'))).toEqual(planted);
+  });
+
+  it('tells pairs apart by content: another image, or the same two the other way round, is another key', async () => {
+    const dir = tempDir();
+    const a = await images(dir, 10_000, 'a');
+    const b = await images(dir, 10_000, 'b');
+    const keys = new Set(await Promise.all([deltaCacheKey(a.oldPath, a.newPath), deltaCacheKey(a.newPath, a.oldPath), deltaCacheKey(b.oldPath, b.newPath), deltaCacheKey(a.oldPath, b.newPath)]));
+    expect(keys.size).toBe(4);
+    // The same bytes under another name are the same pair.
+    await writeFile(join(dir, 'copy'), await readFile(a.oldPath));
+    expect(await deltaCacheKey(join(dir, 'copy'), a.newPath)).toBe(await deltaCacheKey(a.oldPath, a.newPath));
+  });
+
+  it('writes nothing anywhere without a cache directory', async () => {
+    const dir = tempDir();
+    const { oldPath, newPath } = await images(dir, 10_000);
+    await new DeltaPool().diff(oldPath, newPath, join(dir, 'p'));
+    expect((await readdir(dir)).sort()).toEqual(['img.new', 'img.old', 'p']);
   });
 });

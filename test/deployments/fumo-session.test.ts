@@ -12,9 +12,7 @@ beforeAll(async () => {
   server = await startTestServer();
   const v1 = pseudoRandom(200_000, 'fumo-v1');
   for (const [version, image] of [['1.0', v1], ['2.0', nextBuild(v1)]] as const) {
-    const res = await server.api(`/api/v1/builds?model=router-f&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
-    builds[version] = ((await res.json()) as { id: string }).id;
-    await server.settled(builds[version] ?? '');
+    builds[version] = (await server.upload('router-f', version, image)).id;
   }
 });
 

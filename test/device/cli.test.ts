@@ -3,18 +3,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Output } from '../../src/cli/io.ts';
-import { main } from '../../src/cli/main.ts';
 import { generateKey, publicKeyFile } from '../../src/signing/keys.ts';
+import { fotaInProcess } from '../support/cli.ts';
 import { tempDir } from '../support/harness.ts';
 
-async function run(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: Output = { out: (t) => void (stdout += t), err: (t) => void (stderr += t), interactive: false };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+const run = (args: string[]) => fotaInProcess(args);
 
 describe('fota device', () => {
   it('prints its usage for --help and is listed in the main help', async () => {

@@ -5,9 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Output } from '../../src/cli/io.ts';
-import { main } from '../../src/cli/main.ts';
 import { statusText } from '../../src/cli/simulate.ts';
+import { fotaInProcess } from '../support/cli.ts';
 import { pseudoRandom, tempDir, tempDirFor } from '../support/harness.ts';
 import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -18,19 +17,12 @@ beforeAll(async () => {
   // The simulated devices' webhook listens on 127.0.0.1.
   server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
   // One build, so that acme has signing keys to publish.
-  const res = await server.api('/api/v1/builds?model=cli-model&version=1.0.0', { method: 'POST', token: server.tokens.acme, body: pseudoRandom(64 * 1024, 'cli') });
-  expect((await server.settled(((await res.json()) as { id: string }).id)).status).toBe('ready');
+  expect((await server.upload('cli-model', '1.0.0', pseudoRandom(64 * 1024, 'cli'))).status).toBe('ready');
   image = join(tempDirFor('sim-cli', afterAll), 'image.bin');
   await writeFile(image, pseudoRandom(64 * 1024, 'cli'));
 });
 
-async function run(args: string[], interactive = false) {
-  let stdout = '';
-  let stderr = '';
-  const io: Output = { out: (t) => void (stdout += t), err: (t) => void (stderr += t), interactive };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+const run = (args: string[], interactive = false) => fotaInProcess(args, { interactive });
 
 const fleetArgs = (prefix: string) => ['simulate', '--server', server.url, '--token', server.tokens.operator, '--model', 'cli-model', '--version', '1.0.0', '--image', image, '--manufacturer', 'acme', '--id-prefix', prefix, '--data', join(tempDir(), 'fleet'), '--poll', '3600'];
 

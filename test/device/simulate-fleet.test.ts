@@ -28,9 +28,7 @@ beforeAll(async () => {
   // The simulated devices' webhook listens on 127.0.0.1.
   server = await startTestServer({}, { env: ALLOW_LOOPBACK_WEBHOOKS });
   for (const [version, bytes] of [['1.0.0', BASE], ['1.1.0', NEXT]] as const) {
-    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: bytes });
-    expect(res.status).toBe(202);
-    const build = await server.settled(((await res.json()) as { id: string }).id);
+    const build = await server.upload(MODEL, version, bytes);
     expect(build.status).toBe('ready');
     target = build;
   }

@@ -21,10 +21,7 @@ beforeAll(async () => {
   server = await startTestServer({}, { log: log.log });
   const v1 = pseudoRandom(100_000, 'attack-v1');
   for (const [version, image] of [['1.0', v1], ['2.0', nextBuild(v1)]] as const) {
-    const res = await server.api(`/api/v1/builds?model=router-a&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
-    const id = ((await res.json()) as { id: string }).id;
-    await server.settled(id);
-    build2 = id;
+    build2 = (await server.upload('router-a', version, image)).id;
   }
 });
 

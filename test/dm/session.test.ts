@@ -317,9 +317,25 @@ describe('an interrupted package', () => {
     expect([...client.tree.keys()].filter((k) => k.startsWith('./Vendor/Big/'))).toHaveLength(6);
   });
 
-  // Known gap: a command bigger than the device MaxMsgSize never fits, so the server sends
-  // Statuses-only messages without Final for ever (the device keeps asking with 1222).
-  it.todo('chunks (MoreData) or fails an operation larger than the device MaxMsgSize instead of sending empty messages for ever');
+  // Large objects (MoreData) are not built: a command that fits no message the device
+  // accepts fails with 413 instead of being retried in Statuses-only messages for ever.
+  it('fails an operation larger than the device MaxMsgSize with 413, sends the rest, and ends the session', async () => {
+    const device = await registerDevice();
+    const maxMsgSize = 2000;
+    const client = clientFor(device, { maxMsgSize });
+    const huge = await queueOperation(device.id, { command: 'Replace', uri: './Vendor/Huge', data: 'y'.repeat(4 * maxMsgSize) });
+    const small = await queueOperation(device.id, { command: 'Replace', uri: './Vendor/Small', data: 'fits' });
+
+    const outcome = await client.session();
+    expect(outcome.end).toBe('completed');
+    for (const ex of outcome.exchanges) expect(ex.response.body.length).toBeLessThanOrEqual(maxMsgSize);
+    const replaced = outcome.exchanges.map(replyOf).flatMap((r) => r.commands.filter((c) => c.name === 'Replace').flatMap(targetsOf));
+    expect(replaced).toEqual(['./Vendor/Small']);
+    expect(await operation(device.id, huge)).toMatchObject({ status: 'failed', statusCode: 413 });
+    expect(await operation(device.id, small)).toMatchObject({ status: 'done', statusCode: 200 });
+    expect(client.tree.has('./Vendor/Huge')).toBe(false);
+    expect(client.tree.get('./Vendor/Small')).toBe('fits');
+  });
 });
 
 describe('generic alerts', () => {

@@ -16,13 +16,11 @@ let pkg: { id: string; buildId: string; size: number; file: Buffer };
 
 beforeAll(async () => {
   server = await startTestServer({ s3: { endpoint: `http://127.0.0.1:${s3.port()}`, bucket: 'fota-dl', ...S3_KEYS } });
-  const res = await server.api('/api/v1/builds?model=dl-s3&version=1.0', { method: 'POST', token: server.tokens.acme, body: pseudoRandom(2_000_000, 'dl-s3') });
-  const { id } = (await res.json()) as { id: string };
-  const build = await server.settled(id);
+  const build = await server.upload('dl-s3', '1.0', pseudoRandom(2_000_000, 'dl-s3'));
   const full = build.packages.find((p) => p.kind === 'full');
-  if (!full) throw new Error(`build ${id} is ${build.status}`);
+  if (!full) throw new Error(`build ${build.id} is ${build.status}`);
   const file = Buffer.from(await (await server.api(`/api/v1/packages/${full.id}/file`, { token: server.tokens.operator })).arrayBuffer());
-  pkg = { id: full.id, buildId: id, size: full.size, file };
+  pkg = { id: full.id, buildId: build.id, size: full.size, file };
 });
 
 function deploy(): { url: string; deploymentId: string } {

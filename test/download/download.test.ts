@@ -23,14 +23,11 @@ let small: Pkg;
 let large: Pkg;
 
 async function publish(model: string, image: Buffer): Promise<Pkg> {
-  const res = await server.api(`/api/v1/builds?model=${model}&version=1.0`, { method: 'POST', token: server.tokens.acme, body: image });
-  expect(res.status).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  const build = await server.settled(id);
+  const build = await server.upload(model, '1.0', image);
   const full = build.packages.find((p) => p.kind === 'full');
-  if (build.status !== 'ready' || !full) throw new Error(`build ${id} is ${build.status}: ${build.failureReason}`);
+  if (build.status !== 'ready' || !full) throw new Error(`build ${build.id} is ${build.status}: ${build.failureReason}`);
   const file = Buffer.from(await (await server.api(`/api/v1/packages/${full.id}/file`, { token: server.tokens.operator })).arrayBuffer());
-  return { id: full.id, buildId: id, size: full.size, sha256: full.sha256, file };
+  return { id: full.id, buildId: build.id, size: full.size, sha256: full.sha256, file };
 }
 
 beforeAll(async () => {

@@ -1,13 +1,16 @@
 // `npm run demo` as a newcomer runs it (here with a smaller fleet): the real command in a
 // child process, which starts a server, uploads the three esbuild builds, simulates the
 // devices and runs the campaign. It must exit 0 with an outcome that matches the injected
-// faults, and deltas must cost a small share of full images.
+// faults, and deltas must cost a small share of full images. Its server takes the three
+// deltas from the fixtures' delta cache (--delta-cache): the story is what is done with
+// them; making them is firmware-fixtures.test.ts's subject.
 import { describe, expect, it } from 'vitest';
 import { fota } from '../support/cli.ts';
+import { DELTA_CACHE } from '../support/harness.ts';
 
 describe('fota demo', () => {
   it('runs the whole story and ends with a JSON summary that matches the injected faults', async () => {
-    const run = await fota(['demo', '--devices', '60', '--faults', 'install=5%,cut=5%,slow=3%:1m']);
+    const run = await fota(['demo', '--devices', '60', '--faults', 'install=5%,cut=5%,slow=3%:1m', '--delta-cache', DELTA_CACHE]);
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
     expect(run.stderr).toContain('stage 1 approved by Arjun (approver)');
     const lines = run.stdout.trim().split('\n');

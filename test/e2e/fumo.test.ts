@@ -11,7 +11,7 @@ import { parseTrust } from '../../src/device/trust.ts';
 import { generateKey, publicKeyFile } from '../../src/signing/keys.ts';
 import type { TrustPolicy } from '../../src/signing/envelope.ts';
 import { fota } from '../support/cli.ts';
-import { fixture, pseudoRandom, tempDir } from '../support/harness.ts';
+import { DELTA_CACHE, fixture, pseudoRandom, tempDir } from '../support/harness.ts';
 import { type BuildBody, startTestServer, type TestServer } from '../support/server.ts';
 
 const MODEL = 'esbuild-linux-x64';
@@ -45,11 +45,11 @@ let keysJson: string;
 let trust: TrustPolicy;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The delta 0.24.0 -> 0.24.1 comes from the fixtures' delta cache: these tests are about
+  // the device and the server delivering it; making it is firmware-fixtures.test.ts's subject.
+  server = await startTestServer({ deltaCacheDir: DELTA_CACHE });
   for (const version of ['0.24.0', '0.24.1'] as const) {
-    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: await readFile(fixture(version)) });
-    expect(res.status).toBe(202);
-    const build = await server.settled(((await res.json()) as { id: string }).id);
+    const build = await server.upload(MODEL, version, await readFile(fixture(version)));
     expect(build.status).toBe('ready');
     target = build;
   }

@@ -7,12 +7,15 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFotaFile } from '../../src/packages/fota-file.ts';
 import { verifyFotaFile } from '../../src/packages/verify.ts';
-import { fixture, hasTool, tempDir } from '../support/harness.ts';
+import { DELTA_CACHE, fixture, hasTool, tempDir } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  // The three deltas come from the fixtures' delta cache (each pair diffed once, by the
+  // global setup): this is about the pipeline around the diff (jobs, manifests, signatures,
+  // the .fota file, bspatch on what is served); the diff itself is firmware-fixtures.test.ts's subject.
+  server = await startTestServer({ deltaCacheDir: DELTA_CACHE });
 });
 
 describe('esbuild 0.24.0, 0.24.1, 0.25.0 uploaded over HTTP', () => {

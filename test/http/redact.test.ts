@@ -63,9 +63,7 @@ let pkg: Pkg;
 let gone: Pkg;
 
 async function publish(model: string, image: Buffer): Promise<Pkg> {
-  const res = await server.api(`/api/v1/builds?model=${model}&version=1.0`, { method: 'POST', token: server.tokens.acme, body: image });
-  expect(res.status).toBe(202);
-  const build = await server.settled(((await res.json()) as { id: string }).id);
+  const build = await server.upload(model, '1.0', image);
   const full = build.packages.find((p) => p.kind === 'full');
   if (build.status !== 'ready' || !full) throw new Error(`build ${build.id} is ${build.status}`);
   const file = Buffer.from(await (await server.api(`/api/v1/packages/${full.id}/file`, { token: server.tokens.operator })).arrayBuffer());

@@ -8,7 +8,22 @@ import { join, resolve } from 'node:path';
 import { onTestFinished } from 'vitest';
 
 export const FIXTURES = resolve('.fixtures/firmware');
-export const fixture = (version: '0.24.0' | '0.24.1' | '0.25.0') => join(FIXTURES, `esbuild-${version}.bin`);
+export type FixtureVersion = '0.24.0' | '0.24.1' | '0.25.0';
+export const fixture = (version: FixtureVersion) => join(FIXTURES, `esbuild-${version}.bin`);
+/** Every (old, new) pair of the fixtures some test packages: the server diffs each of these. */
+export const FIXTURE_PAIRS: ReadonlyArray<readonly [FixtureVersion, FixtureVersion]> = [
+  ['0.24.0', '0.24.1'],
+  ['0.24.0', '0.25.0'],
+  ['0.24.1', '0.25.0'],
+];
+/**
+ * Deltas of the fixtures by content (DeltaPool's cache; the global setup makes any that
+ * are missing). A diff of two 10 MB images costs seconds of a core; tests that need a
+ * package of the fixtures but are not about the diff hand this to their server
+ * (`deltaCacheDir`, FOTA_DELTA_CACHE, `fota demo --delta-cache`). Tests of the diff itself
+ * (test/e2e/firmware-fixtures.test.ts, test/delta) never use it.
+ */
+export const DELTA_CACHE = resolve('.fixtures/deltas');
 
 export function tempDir(): string {
   return tempDirFor('test', onTestFinished);

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Notifier } from '../../src/omadm/notifier.ts';
 import type { RunnerOptions } from '../../src/packages/pipeline/runner.ts';
@@ -28,6 +28,12 @@ export interface TestServer extends RunningServer {
   api(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
   /** Polls a build until it is ready or failed. */
   settled(buildId: string, timeoutMs?: number): Promise<BuildBody>;
+  /**
+   * Uploads `image` as `version` of `model` (as manufacturer acme unless `token` is
+   * another), checks the upload is accepted (202) and waits until the build is ready or
+   * failed: what a test that needs a build does before its own assertions.
+   */
+  upload(model: string, version: string, image: Uint8Array, token?: string): Promise<BuildBody>;
 }
 
 export interface BuildBody {
@@ -81,8 +87,15 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
       const body = (await (await api(`/api/v1/builds/${buildId}`, { token: tokens.admin })).json()) as BuildBody;
       if (body.status !== 'processing') return body;
       if (Date.now() > deadline) throw new Error(`build ${buildId} still processing after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
+      // A small build settles in tens of milliseconds; asking costs a local request.
+      await new Promise((r) => setTimeout(r, 20));
     }
   };
-  return { ...server, clock, tokens, api, settled };
+  const upload: TestServer['upload'] = async (model, version, image, token = tokens.acme) => {
+    const res = await api(`/api/v1/builds?model=${encodeURIComponent(model)}&version=${encodeURIComponent(version)}`, { method: 'POST', token, body: image });
+    const text = await res.text();
+    expect(res.status, text).toBe(202);
+    return settled((JSON.parse(text) as { id: string }).id);
+  };
+  return { ...server, clock, tokens, api, settled, upload };
 }

@@ -3,14 +3,17 @@
 // finished, approve the second stage, and watch its counts move by the live refresh alone
 // while the remaining agents update; then the same pages on a phone-sized screen, with no
 // horizontal scrolling. Screenshots go to test-results/. Under CI a missing Chromium fails
-// the run; elsewhere the file is skipped with the apt-get line to run.
+// the run; elsewhere the file is skipped with the apt-get line to run. The agents patch
+// through the fleet simulator's shared pool (one bspatch for the one base and delta, each
+// result still checked against the signed target hash), as in e2e/campaign.test.ts.
 import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeltaPool } from '../../src/delta/pool.ts';
 import { DeviceAgent } from '../../src/device/agent.ts';
+import { SharedImages } from '../../src/device/simulate/images.ts';
+import { SharedPatchPool } from '../../src/device/simulate/patches.ts';
 import { parseTrust } from '../../src/device/trust.ts';
 import { hasTool, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -31,7 +34,7 @@ describe.skipIf(!available)('operator console in Chromium', () => {
   let campaignId: string;
   const agents = new Map<string, DeviceAgent>();
   const cspViolations: string[] = [];
-  const pool = new DeltaPool({ concurrency: 2 });
+  let pool: SharedPatchPool;
 
   /** Polls every agent once, all at once, as a fleet checking in would. */
   const pollAll = (ids: Iterable<string>) => Promise.all([...ids].map((id) => agents.get(id)?.runOnce()));
@@ -45,6 +48,7 @@ describe.skipIf(!available)('operator console in Chromium', () => {
     server = await startTestServer();
     builds = await uploadBuilds(server);
     const dir = tempDirFor('console-browser', afterAll);
+    pool = new SharedPatchPool(await SharedImages.open(join(dir, 'images')), { concurrency: 2 });
     const image = join(dir, 'v1.bin');
     await writeFile(image, builds.v1.image);
     const trust = parseTrust(await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text(), 'served keys');

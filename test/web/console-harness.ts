@@ -19,9 +19,7 @@ export async function uploadBuilds(server: TestServer, size = 64 * 1024): Promis
   const image2 = nextBuild(image1, 'console-v2');
   const ids: string[] = [];
   for (const [version, image] of [['1.0', image1], ['2.0', image2]] as const) {
-    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
-    expect(res.status).toBe(202);
-    const build = await server.settled(((await res.json()) as { id: string }).id);
+    const build = await server.upload(MODEL, version, image);
     expect(build.status).toBe('ready');
     ids.push(build.id);
   }

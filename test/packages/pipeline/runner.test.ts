@@ -4,7 +4,8 @@ import { devices } from '../../../src/store/schema/index.ts';
 import { nextBuild, pseudoRandom } from '../../support/harness.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 
-async function upload(server: TestServer, model: string, version: string, image: Uint8Array): Promise<string> {
+/** Uploads without waiting: the runner that would settle the build is stopped here. */
+async function queue(server: TestServer, model: string, version: string, image: Uint8Array): Promise<string> {
   const res = await server.api(`/api/v1/builds?model=${model}&version=${version}`, { method: 'POST', token: server.tokens.acme, body: image });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
@@ -14,15 +15,14 @@ describe('package job queue', () => {
   it('retries a failing job a bounded number of times, then fails the build with the reason', async () => {
     const server = await startTestServer({ jobAttempts: 2 });
     const v1 = pseudoRandom(50_000, 'fail-v1');
-    await server.settled(await upload(server, 'failing', '1.0', v1));
+    await server.upload('failing', '1.0', v1);
     // The earlier image vanishes from the store, so the delta job cannot run.
     const [object] = await (async () => { const all = []; for await (const o of server.ctx.artifacts.list()) if (o.size === v1.length) all.push(o); return all; })();
     await server.ctx.artifacts.delete(object?.sha256 ?? '');
-    const id = await upload(server, 'failing', '1.1', nextBuild(v1));
-    const build = await server.settled(id);
+    const build = await server.upload('failing', '1.1', nextBuild(v1));
     expect(build.status).toBe('failed');
     expect(build.failureReason).toMatch(/^the delta from 1.0 failed \(job job_\w+\): no artifact with SHA-256 [0-9a-f]{64}/);
-    const job = server.ctx.db.$client.prepare("select attempts, state from jobs where build_id = ? and source_build_id is not null").get(id);
+    const job = server.ctx.db.$client.prepare("select attempts, state from jobs where build_id = ? and source_build_id is not null").get(build.id);
     expect(job).toEqual({ attempts: 2, state: 'failed' });
   });
 
@@ -31,10 +31,10 @@ describe('package job queue', () => {
     const v1 = pseudoRandom(50_000, 'census-v1');
     const v2 = nextBuild(v1, 'census-2');
     const v3 = nextBuild(v2, 'census-3');
-    await server.settled(await upload(server, 'census', '1.0', v1));
-    await server.settled(await upload(server, 'census', '2.0', v2));
+    await server.upload('census', '1.0', v1);
+    await server.upload('census', '2.0', v2);
     server.ctx.db.insert(devices).values({ id: 'dev-old', model: 'census', firmwareVersion: '1.0', createdAt: Date.now() }).run();
-    const build = await server.settled(await upload(server, 'census', '3.0', v3));
+    const build = await server.upload('census', '3.0', v3);
     expect(build.packages.map((p) => `${p.kind}:${p.fromVersion ?? '-'}`).sort()).toEqual(['bsdiff40:1.0', 'bsdiff40:2.0', 'full:-']);
   });
 
@@ -42,7 +42,7 @@ describe('package job queue', () => {
     const server = await startTestServer();
     await server.runner.stop();
     const v1 = pseudoRandom(3_000_000, 'lease-v1');
-    const ids = [await upload(server, 'leased', '1.0', v1), await upload(server, 'leased', '1.1', nextBuild(v1))];
+    const ids = [await queue(server, 'leased', '1.0', v1), await queue(server, 'leased', '1.1', nextBuild(v1))];
     // A runner whose lease lapses almost at once, and a second one that takes its jobs over
     // while the first is still diffing.
     const hasty = new JobRunner(server.ctx, { leaseMs: 1, pollMs: 10 });
