@@ -1,0 +1,48 @@
+// PostgreSQL twin of ../schema/access.ts: the same tables, columns and indexes (test/store/schemas.test.ts).
+// API tokens (stored as SHA-256 hashes only), the audit log of every write, and console sessions ended early.
+import { bigint, index, pgTable, text } from 'drizzle-orm/pg-core';
+import { manufacturers } from './manufacturers.ts';
+
+export const tokens = pgTable('tokens', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  role: text('role', { enum: ['admin', 'manufacturer', 'operator'] }).notNull(),
+  manufacturerId: text('manufacturer_id').references(() => manufacturers.id),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdBy: text('created_by'),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  revokedAt: bigint('revoked_at', { mode: 'number' }),
+});
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    at: bigint('at', { mode: 'number' }).notNull(),
+    /** A token id, or "system" for the server's own work (package jobs). */
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    subject: text('subject').notNull(),
+    /** JSON object with what a reader needs to understand the event; never secrets. */
+    details: text('details').notNull().default('{}'),
+  },
+  (t) => [index('audit_subject').on(t.subject), index('audit_at').on(t.at)],
+);
+
+/**
+ * Console sessions ended by sign-out before they would have expired. The session cookie is
+ * sealed and opens on any server process without server state; this list is what every
+ * process consults as well, so a copied cookie stops working everywhere at sign-out. Only
+ * an authentic session cookie adds a row, and a row is pruned once its session would have
+ * expired anyway: the table holds at most the sign-outs of the last session lifetime.
+ */
+export const revokedConsoleSessions = pgTable(
+  'revoked_console_sessions',
+  {
+    /** The random session id sealed in the cookie (not the cookie, not the token). */
+    id: text('id').primaryKey(),
+    /** When the session would have ended by itself; the row is useless after it. */
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('revoked_console_sessions_expires').on(t.expiresAt)],
+);

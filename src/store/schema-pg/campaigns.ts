@@ -1,0 +1,92 @@
+// PostgreSQL twin of ../schema/campaigns.ts: the same tables, columns and indexes (test/store/schemas.test.ts).
+// Campaigns: one build rolled out to a cohort of devices in stages. Each device of the
+// cohort gets a deployment row (deployments.campaign_id, .stage) when the campaign starts;
+// the stage rows hold what the engine decided (started, approved, threshold met).
+import { bigint, bigserial, boolean, doublePrecision, index, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { builds } from './builds.ts';
+
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    buildId: text('build_id')
+      .notNull()
+      .references(() => builds.id),
+    model: text('model').notNull(),
+    /** The cohort filter as JSON: {model?, versions?, tags?, deviceIds?}. */
+    cohort: text('cohort').notNull(),
+    state: text('state', { enum: ['draft', 'running', 'paused', 'completed', 'aborted'] }).notNull(),
+    /** Index of the stage under way (or awaiting approval). */
+    currentStage: bigint('current_stage', { mode: 'number' }).notNull().default(0),
+    successThreshold: doublePrecision('success_threshold').notNull(),
+    failureThreshold: doublePrecision('failure_threshold').notNull(),
+    minSample: bigint('min_sample', { mode: 'number' }).notNull(),
+    /** Wait this long after a stage meets its success threshold before the next one. */
+    soakMs: bigint('soak_ms', { mode: 'number' }).notNull().default(0),
+    /** A deployment commanded, downloading or installing with no news this long fails ('timeout'). */
+    timeoutMs: bigint('timeout_ms', { mode: 'number' }).notNull(),
+    /** Four eyes: the approver of a stage must not be the campaign's creator. */
+    fourEyes: boolean('four_eyes').notNull().default(false),
+    /** Devices that match the cohort after the start join the running campaign. */
+    dynamic: boolean('dynamic').notNull().default(false),
+    /** Maintenance window as JSON {timeZone, days, start, end}, or null: any time. */
+    window: text('window'),
+    pausedReason: text('paused_reason'),
+    /** Why it is paused: 'operator', 'failures' (threshold passed), 'below-success' (stage settled short). */
+    pauseKind: text('pause_kind'),
+    /** Devices in the snapshot, and cohort devices left out because they already run the target. */
+    cohortSize: bigint('cohort_size', { mode: 'number' }).notNull().default(0),
+    alreadyCurrent: bigint('already_current', { mode: 'number' }).notNull().default(0),
+    /** Cohort devices left out because a one-device deployment was under way on them. */
+    busy: bigint('busy', { mode: 'number' }).notNull().default(0),
+    createdBy: text('created_by').notNull(),
+    createdByName: text('created_by_name').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    startedAt: bigint('started_at', { mode: 'number' }),
+    finishedAt: bigint('finished_at', { mode: 'number' }),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    /** When the engine last looked for devices that joined a dynamic cohort. */
+    joinScanAt: bigint('join_scan_at', { mode: 'number' }),
+  },
+  (t) => [index('campaigns_state').on(t.state)],
+);
+
+export const campaignStages = pgTable(
+  'campaign_stages',
+  {
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id),
+    index: bigint('idx', { mode: 'number' }).notNull(),
+    /** Cumulative share of the cohort updated once this stage is done (10, 50, 100). */
+    percent: doublePrecision('percent').notNull(),
+    requiresApproval: boolean('requires_approval').notNull().default(false),
+    state: text('state', { enum: ['pending', 'awaitingApproval', 'running', 'done'] }).notNull().default('pending'),
+    /** Devices assigned to this stage at the start (dynamic joiners add to it). */
+    size: bigint('size', { mode: 'number' }).notNull().default(0),
+    startedAt: bigint('started_at', { mode: 'number' }),
+    /** When the success threshold was first met (the soak time counts from here). */
+    thresholdMetAt: bigint('threshold_met_at', { mode: 'number' }),
+    approvedBy: text('approved_by'),
+    approvedByName: text('approved_by_name'),
+    approvedAt: bigint('approved_at', { mode: 'number' }),
+    /**
+     * Results the operator accepted by resuming after an automatic pause: the failure
+     * threshold judges only the results that came after.
+     */
+    acceptedFailed: bigint('accepted_failed', { mode: 'number' }).notNull().default(0),
+    acceptedResults: bigint('accepted_results', { mode: 'number' }).notNull().default(0),
+    /** The operator resumed a stage that settled below its success threshold: move on. */
+    forced: boolean('forced').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.index] })],
+);
+
+/** Package 0 notifications owed to devices of a started stage, sent at a bounded rate. */
+export const notificationQueue = pgTable('notification_queue', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  deviceId: text('device_id').notNull(),
+  campaignId: text('campaign_id').notNull(),
+  enqueuedAt: bigint('enqueued_at', { mode: 'number' }).notNull(),
+});

@@ -1,0 +1,7 @@
+// The whole PostgreSQL schema: the same tables, columns and indexes as ../schema (SQLite),
+// column for column (test/store/schemas.test.ts checks it), for Drizzle and drizzle-kit.
+export * from './access.ts';
+export * from './builds.ts';
+export * from './campaigns.ts';
+export * from './devices.ts';
+export * from './manufacturers.ts';
