@@ -1,0 +1,89 @@
+// The PostgreSQL store (FOTA_DATABASE_URL=postgres://…): the same Store as SQLite's, on a
+// pool of node-postgres connections through drizzle's pg dialect. The domain's queries
+// are written once against the SQLite types; here they run on the twin pg tables
+// (src/store/schema-pg, the same columns: test/store/schemas.test.ts), so the builder
+// drizzle hands them is the pg one.
+import { fileURLToPath } from 'node:url';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import { AppError } from '../errors.ts';
+import * as pgSchema from './schema-pg/index.ts';
+import type { Q, Store, Tables, Tx } from './store.ts';
+
+const MIGRATIONS = fileURLToPath(new URL('./migrations-pg', import.meta.url));
+
+/** Any fixed number: every process migrating at once waits on this one advisory lock. */
+const MIGRATION_LOCK = 0x666f7461; // "fota"
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/**
+ * Row values come back as the SQLite store returns them: bigint columns and aggregates
+ * (count, sum) as numbers. node-postgres returns 64-bit integers and numerics as strings
+ * because they may exceed 2^53; ours are milliseconds, byte counts and row counts.
+ */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export interface PostgresOptions {
+  /** Connections this process keeps open (node-postgres' pool `max`). */
+  poolSize?: number;
+}
+
+/** The URL without its password, for messages and logs. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'an unparsable URL';
+  }
+}
+
+/** Opens the pool and applies the committed migrations (all processes may do so at once). */
+export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, types, max: options.poolSize ?? 10 });
+  // An idle client losing its connection (a PostgreSQL restart) is reported here, not thrown
+  // into the process; the pool opens a new connection for the next query.
+  pool.on('error', () => {});
+  try {
+    await migratePostgres(pool);
+  } catch (err) {
+    await pool.end();
+    throw new AppError('IO', `cannot open the PostgreSQL database ${describeDatabaseUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  const db = drizzle(pool, { schema: pgSchema });
+  const asTx = (q: NodePgDatabase<typeof pgSchema>): Tx => ({ q: q as unknown as Q, t: pgSchema as unknown as Tables, dialect: 'postgres' });
+  return {
+    ...asTx(db),
+    transaction: (fn) => db.transaction((tx) => fn(asTx(tx as unknown as NodePgDatabase<typeof pgSchema>))),
+    async ping() {
+      await pool.query('select 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** Applies the migrations on one connection holding an advisory lock, so concurrent starts take turns. */
+export async function migratePostgres(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS });
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
