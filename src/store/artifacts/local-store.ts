@@ -3,7 +3,7 @@
 // hashed, so a listed object is always whole. An object's mtime is when it was last put.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -122,6 +122,16 @@ export class LocalArtifactStore implements ArtifactStore {
         const object = await this.stat(name);
         if (object) yield object; // it may have been deleted since readdir
       }
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.ready();
+    // Checked every time: the directory made once may be gone (an unmounted disk) or read-only since.
+    try {
+      await access(this.stagingDir, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw new AppError('IO', `the artifact directory ${this.root} is not usable: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
     }
   }
 
