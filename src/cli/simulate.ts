@@ -24,7 +24,9 @@ export const simulateHelp = `Usage: fota simulate --devices N --model M --versio
                      [--wbxml] [--verbose]
 
 Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
-process against a fota server. Each device has its own id (P0001, P0002, ...; default
+process against a fota server, or several: with --server URL1,URL2,... (servers on one
+database, with no load balancer in front) each new DM session of the fleet goes to the
+next URL in turn, and registration and keys go to the first. Each device has its own id (P0001, P0002, ...; default
 prefix sim-), DM credentials, FUMO state and A/B slots under --data DIR (default: a new
 temporary dir); it starts on --image as version --version. Identical images are stored
 once and hard-linked into the devices' slots. A later run with the same --data continues
@@ -108,8 +110,9 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   // pinning a key file, needs none.
   const register = !values['no-register'];
   const needsToken = register || values.pubkey === undefined;
-  const api: ApiAccess | undefined = needsToken ? clientFrom(values) : undefined;
-  const server = api?.server ?? serverOption(values.server);
+  const servers = values.server === undefined ? undefined : serverList(values.server);
+  const api: ApiAccess | undefined = needsToken ? clientFrom({ ...values, server: servers?.[0] }) : undefined;
+  const server = api?.server ?? servers?.[0] ?? serverOption(undefined);
   const manufacturer = values.manufacturer;
   const trust = values.pubkey !== undefined ? await readTrust(values.pubkey) : await keysFromServer(api, manufacturer);
   const dataDir = resolve(values.data ?? (await mkdtemp(join(tmpdir(), 'fota-simulate-'))));
@@ -122,6 +125,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   };
   const options: FleetOptions = {
     server,
+    ...(servers && servers.length > 1 ? { servers } : {}),
     devices,
     model,
     version,
@@ -148,7 +152,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     ...(values.verbose ? { deviceLog: (id: string, line: string) => say(`${id}: ${line}`) } : {}),
   };
 
-  say(`fota simulate: ${devices} device(s) of ${model} on ${version}, data in ${dataDir}`);
+  say(`fota simulate: ${devices} device(s) of ${model} on ${version}, data in ${dataDir}${servers && servers.length > 1 ? `, sessions spread over ${servers.length} servers` : ''}`);
   let fleet: Fleet;
   try {
     fleet = await Fleet.create(options);
@@ -233,6 +237,13 @@ function numberOption(value: string | undefined, flag: string): number | undefin
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0)) throw new UsageError(`${flag} must be a positive number of seconds, got ${value}`);
   return n;
+}
+
+/** --server URL, or URL1,URL2,... for a fleet spread over several servers. */
+function serverList(value: string): string[] {
+  const servers = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (servers.length === 0) throw new UsageError('--server must name one or more http:// or https:// URLs, separated by commas');
+  return servers.map(serverOption);
 }
 
 function serverOption(server: string | undefined): string {
