@@ -66,3 +66,21 @@ export async function statInputFile(path: string, what: string) {
   if (!info.isFile()) throw new AppError('VALIDATION', `${what} ${path} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}`);
   return info;
 }
+
+/**
+ * Whether a scratch file or directory named `<pid>-...` (a staged upload, a work dir) was
+ * left by a process that is gone, so it may be removed: its pid no longer runs, or is this
+ * process's own (an earlier process had the pid; callers ask before they make any), or the
+ * name has no pid. Pids mean something only on one machine: such directories are shared
+ * by the processes of one machine, never over a network file system.
+ */
+export function leftByGoneProcess(name: string): boolean {
+  const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+  if (!pid || pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}

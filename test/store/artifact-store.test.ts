@@ -1,10 +1,11 @@
 // One suite, both artifact-store backends: a local directory and S3 through the minio
 // client against a real s3rver on loopback. Whatever one backend promises, the other keeps.
+import { spawn } from 'node:child_process';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BucketItem, Client } from 'minio';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { ArtifactStore, ObjectInfo, StoredObject } from '../../src/store/artifacts/artifact-store.ts';
 import { createArtifactStore } from '../../src/store/artifacts/index.ts';
 import { LocalArtifactStore } from '../../src/store/artifacts/local-store.ts';
@@ -337,6 +338,21 @@ describe('local artifact store', () => {
     expect(await store.cleanStaging()).toBe(1);
     expect(await staged()).toEqual([]);
     expect(await listAll(store)).toEqual([object]);
+  });
+
+  it('cleanStaging keeps the uploads of another process that still runs and removes those of one that is gone', async () => {
+    const { store, root, staged } = openLocal();
+    await store.ping();
+    // A server beside this one, on the same directory, receiving an upload right now.
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    onTestFinished(() => void running.kill());
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.once('exit', resolve));
+    await writeFile(join(root, '.staging', `${running.pid}-upload-in-progress`), 'half an image');
+    await writeFile(join(root, '.staging', `${gone.pid}-crashed-upload`), 'half an image');
+    await writeFile(join(root, '.staging', 'unnamed-leftover'), 'from a version before staged names had a pid');
+    expect(await store.cleanStaging()).toBe(2);
+    expect(await staged()).toEqual([`${running.pid}-upload-in-progress`]);
   });
 });
 
