@@ -2,7 +2,7 @@
 // beside its destination and renamed into place only when complete, so a crash or a
 // rejected package never leaves a partial file where a user expects a good one.
 import { randomBytes } from 'node:crypto';
-import { chmod, open, rename, rm, stat } from 'node:fs/promises';
+import { chmod, link, open, rename, rm, stat } from 'node:fs/promises';
 import { AppError } from './errors.ts';
 
 export function tempPathFor(path: string): string {
@@ -39,6 +39,33 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     },
     mode,
   );
+}
+
+/**
+ * Writes `path` whole (as writeFileAtomic) only if nothing is there yet, and says whether
+ * it did: of several processes creating the same file at once, exactly one wins and the
+ * others read the winner's.
+ */
+export async function createFileOnce(path: string, data: string | Uint8Array, mode = 0o644): Promise<boolean> {
+  const tmp = tempPathFor(path);
+  try {
+    const handle = await open(tmp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await chmod(tmp, mode);
+    // A hard link, unlike a rename, never replaces a file that is already there.
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /** Moves a finished temporary file to its final name, its bytes on disk before its name. */
