@@ -24,9 +24,7 @@ export const simulateHelp = `Usage: fota simulate --devices N --model M --versio
                      [--wbxml] [--verbose]
 
 Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
-process against a fota server, or several: with --server URL1,URL2,... (servers on one
-database, with no load balancer in front) each new DM session of the fleet goes to the
-next URL in turn, and registration and keys go to the first. Each device has its own id (P0001, P0002, ...; default
+process against a fota server. Each device has its own id (P0001, P0002, ...; default
 prefix sim-), DM credentials, FUMO state and A/B slots under --data DIR (default: a new
 temporary dir); it starts on --image as version --version. Identical images are stored
 once and hard-linked into the devices' slots. A later run with the same --data continues
@@ -39,6 +37,10 @@ with FOTA_WEBHOOK_ALLOW_PRIVATE=true); otherwise devices poll every --poll secon
 --concurrency devices (default 32) are in a session or job at once. --no-register is for
 a fleet registered by an earlier run from the same --data (the device passwords derive
 from a secret kept there); --no-webhook registers no webhook, so devices only poll.
+
+--server URL1,URL2,... spreads the fleet over several servers on one database with no
+load balancer in front: each new DM session of the fleet goes to the next URL in turn;
+registration and keys go to the first.
 
 --pubkey is the manufacturer key list devices pin (as served at
 /api/v1/manufacturers/NAME/keys, or a .pub.json); with --manufacturer NAME alone the
