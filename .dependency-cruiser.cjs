@@ -2,7 +2,8 @@
 // checks them, and test/layers.test.ts runs that check with the rest of the tests, so CI
 // fails on an import that runs back up or on a cycle.
 //
-//   composition  server.ts, start.ts, metrics.ts             wires everything
+//   composition  server.ts, start.ts, worker.ts, metrics.ts,  wires everything
+//                health.ts
 //   transports   api/ dm/ download/ web/ cli/  (+ http/)      thin; never import each other
 //   domain       campaigns/ > deployments/ > devices/ ...     actions; never import transports
 //   context.ts                                               the wiring passed down
@@ -18,7 +19,7 @@ const context = '^src/context[.]ts$';
 const domain = '^src/(devices|tokens|manufacturers|builds|artifacts|deployments|campaigns)/|^src/packages/pipeline/';
 const device = '^src/device/';
 const transports = '^src/(api|dm|download|web|cli|http)/';
-const composition = '^src/(server|start|metrics)[.]ts$';
+const composition = '^src/(server|start|worker|metrics|health)[.]ts$';
 
 const forbid = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
 

@@ -5,6 +5,27 @@ import { z } from 'zod';
 import { AppError } from './errors.ts';
 
 const positiveInt = z.coerce.number().int().positive();
+const onOff = z.enum(['on', 'off', 'true', 'false', '1', '0']);
+
+/**
+ * A PostgreSQL connection URL (FOTA_DATABASE_URL, --database). Never echoed in a message:
+ * it usually carries a password.
+ */
+export function isDatabaseUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+const DATABASE_URL_RULE = 'must be a postgres:// or postgresql:// URL with a host, e.g. postgres://fota:secret@db.example:5432/fota';
+
+/** Checks a database URL given outside the environment (a command's --database) with the same rule and message. */
+export function databaseUrlOption(text: string, source: string): string {
+  if (!isDatabaseUrl(text)) throw new AppError('VALIDATION', `${source} ${DATABASE_URL_RULE}`);
+  return text;
+}
 
 const envSchema = z.object({
   FOTA_DATA: z.string().min(1).default('./data'),
@@ -24,6 +45,10 @@ const envSchema = z.object({
   FOTA_MAX_DELTA_RATIO: z.coerce.number().gt(0).max(1).default(0.6),
   FOTA_JOB_ATTEMPTS: positiveInt.default(3),
   FOTA_JOB_LEASE_MS: positiveInt.default(30_000),
+  FOTA_JOB_POLL_MS: positiveInt.default(1_000),
+  FOTA_JOBS: onOff.default('on'),
+  FOTA_HEALTH_TIMEOUT_MS: positiveInt.default(2_000),
+  FOTA_DATABASE_URL: z.string().refine(isDatabaseUrl, DATABASE_URL_RULE).optional(),
   FOTA_GC_GRACE_MINUTES: z.coerce.number().positive().default(60),
   FOTA_DM_SERVER_ID: z.string().min(1).max(255).default('fota'),
   FOTA_DM_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
@@ -70,6 +95,14 @@ export interface Config {
   jobAttempts: number;
   /** A job claim lasts this long without renewal: how soon a dead server's jobs are retried. */
   jobLeaseMs: number;
+  /** How often a job runner looks for queued jobs it was not told about (another process queued them). */
+  jobPollMs: number;
+  /** Whether `fota serve` runs package jobs itself; off (`--no-jobs`, FOTA_JOBS=off) leaves them to `fota worker`. */
+  jobs: boolean;
+  /** /healthz waits this long for the database and the object store before it calls one unreachable. */
+  healthTimeoutMs: number;
+  /** PostgreSQL instead of the SQLite file in dataDir (scale-out); validated here, not wired yet. */
+  databaseUrl?: string;
   /** Unreferenced artifacts are removed (fota gc, the sweep at start) only once older than this. */
   gcGraceMs: number;
   logLevel: z.infer<typeof envSchema>['FOTA_LOG_LEVEL'];
@@ -139,6 +172,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxDeltaRatio: e.FOTA_MAX_DELTA_RATIO,
     jobAttempts: e.FOTA_JOB_ATTEMPTS,
     jobLeaseMs: e.FOTA_JOB_LEASE_MS,
+    jobPollMs: e.FOTA_JOB_POLL_MS,
+    jobs: isOn(e.FOTA_JOBS),
+    healthTimeoutMs: e.FOTA_HEALTH_TIMEOUT_MS,
+    ...(e.FOTA_DATABASE_URL ? { databaseUrl: e.FOTA_DATABASE_URL } : {}),
     gcGraceMs: e.FOTA_GC_GRACE_MINUTES * 60_000,
     logLevel: e.FOTA_LOG_LEVEL,
     dm: {
@@ -161,6 +198,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     ...overrides,
   };
+}
+
+function isOn(value: z.infer<typeof onOff>): boolean {
+  return value === 'on' || value === 'true' || value === '1';
 }
 
 function parseMasterKey(text: string): Uint8Array {

@@ -12,6 +12,7 @@ import { KeyVault } from './signing/vault.ts';
 import type { ArtifactStore } from './store/artifacts/artifact-store.ts';
 import { createArtifactStore } from './store/artifacts/index.ts';
 import { type Db, openDatabase } from './store/db.ts';
+import { sqliteDataDir } from './store/migrate.ts';
 
 export interface Clock {
   now(): number;
@@ -36,7 +37,7 @@ export interface Context {
 }
 
 export async function createContext(config: Config, options: { clock?: Clock; log?: Logger; notifier?: Notifier } = {}): Promise<Context> {
-  const db = openDatabase(config.dataDir);
+  const db = openDatabase(sqliteDataDir(config));
   const workDir = makeWorkDir(join(config.dataDir, 'work'));
   const log = options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] });
   return {

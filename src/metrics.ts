@@ -1,9 +1,17 @@
 // Prometheus metrics: HTTP traffic, the package job queue and the delta pool. One
 // registry per app (not the global default), so several servers can live in one process.
+// Every series carries `process_id` (host:pid), so a scraper of several servers and
+// workers behind one load balancer tells their numbers apart.
+import { hostname } from 'node:os';
 import { Counter, Histogram, Registry, Gauge } from 'prom-client';
 import type { Context } from './context.ts';
 import type { DmGuard } from './dm/session/guard.ts';
 import { countJobsByState } from './store/queries/builds.ts';
+
+/** This process among the servers and workers of one installation: `<hostname>:<pid>`. */
+export function processId(): string {
+  return `${hostname()}:${process.pid}`;
+}
 
 export interface Metrics {
   registry: Registry;
@@ -12,9 +20,34 @@ export interface Metrics {
 }
 
 export function createMetrics(ctx: Context, dmGuard: DmGuard): Metrics {
-  const registry = new Registry();
+  const registry = processRegistry(ctx);
   const requests = new Counter({ name: 'fota_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
   const duration = new Histogram({ name: 'fota_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'] as const, registers: [registry] });
+  dmMetrics(ctx, dmGuard, registry);
+  return { registry, requests, duration };
+}
+
+/**
+ * What a `fota worker` serves on its /metrics: the job queue and the delta pool as a
+ * server shows them, and the jobs this process runs now (`running()`).
+ */
+export function createWorkerMetrics(ctx: Context, running: () => number): Registry {
+  const registry = processRegistry(ctx);
+  new Gauge({
+    name: 'fota_worker_jobs_running',
+    help: 'Package jobs this worker process runs now',
+    registers: [registry],
+    collect() {
+      this.set(running());
+    },
+  });
+  return registry;
+}
+
+/** A registry labelled with this process, holding what every fota process reports. */
+function processRegistry(ctx: Context): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ process_id: processId() });
   new Gauge({
     name: 'fota_package_jobs',
     help: 'Package jobs by state',
@@ -34,8 +67,7 @@ export function createMetrics(ctx: Context, dmGuard: DmGuard): Metrics {
       this.set({ kind: 'budget' }, ctx.pool.memoryBudgetBytes);
     },
   });
-  dmMetrics(ctx, dmGuard, registry);
-  return { registry, requests, duration };
+  return registry;
 }
 
 /**

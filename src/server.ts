@@ -8,6 +8,7 @@ import type { Context } from './context.ts';
 import { AppError } from './errors.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { errorResponse } from './api/http-errors.ts';
+import { createHealthCheck, mountHealth } from './health.ts';
 import { createMetrics } from './metrics.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { redactPath } from './http/redact.ts';
@@ -59,10 +60,7 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
   mountConsole(app, ctx);
   const openapi = openApiDocument(api);
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
-  app.get('/healthz', (c) => {
-    ctx.db.$client.prepare('select 1').get();
-    return c.json({ status: 'ok' });
-  });
+  mountHealth(app, createHealthCheck(ctx, 'server'));
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   return app;
 }

@@ -1,5 +1,7 @@
 // Starts a whole server: context, first admin token, job runner, campaign engine, HTTP listener, and a
 // graceful stop (stop listening, hand running jobs back to the queue, close the database).
+// With `config.jobs` off (`fota serve --no-jobs`) the runner never starts: `fota worker`
+// processes (worker.ts) run the package jobs instead.
 // The context's signals reach the background workers here and only here.
 // Once listening, it sweeps artifacts no row references, in the background.
 import type { AddressInfo } from 'node:net';
@@ -34,7 +36,7 @@ export async function startServer(config: Config, options: { host?: string; log?
   await ctx.artifacts.cleanStaging?.();
   const adminToken = bootstrapAdmin(ctx);
   const runner = new JobRunner(ctx, options.runner);
-  runner.start();
+  if (config.jobs) runner.start();
   const dmGuard = new DmGuard(config.dm.auth);
   const sweeper = setInterval(() => {
     try {
@@ -47,7 +49,7 @@ export async function startServer(config: Config, options: { host?: string; log?
   sweeper.unref();
   const campaigns = startCampaignLoop(ctx);
   const listening = [
-    ctx.signals.on('jobs-queued', () => runner.wake()),
+    ...(config.jobs ? [ctx.signals.on('jobs-queued', () => runner.wake())] : []),
     ctx.signals.on('campaign-moved', ({ campaignId }) => campaigns.moved(campaignId)),
     ctx.signals.on('device-seen', ({ deviceId }) => campaigns.seen(deviceId)),
   ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
+import { databaseUrlOption, loadConfig } from '../src/config.ts';
 
 describe('configuration', () => {
   it('runs on embedded defaults with an empty environment', () => {
@@ -22,6 +22,11 @@ describe('configuration', () => {
     [{ FOTA_DM_AUTH_LOCKOUT_SECONDS: 'forever' }, /FOTA_DM_AUTH_LOCKOUT_SECONDS/],
     [{ FOTA_DM_ADDRESS_MAX_FAILURES: '-1' }, /FOTA_DM_ADDRESS_MAX_FAILURES/],
     [{ FOTA_WEBHOOK_ALLOW_PRIVATE: 'yes' }, /FOTA_WEBHOOK_ALLOW_PRIVATE/],
+    [{ FOTA_JOBS: 'maybe' }, /FOTA_JOBS/],
+    [{ FOTA_JOB_POLL_MS: '0' }, /FOTA_JOB_POLL_MS/],
+    [{ FOTA_HEALTH_TIMEOUT_MS: 'soon' }, /FOTA_HEALTH_TIMEOUT_MS/],
+    [{ FOTA_DATABASE_URL: 'mysql://fota:pw@db/fota' }, /FOTA_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],
+    [{ FOTA_DATABASE_URL: 'fota.db' }, /FOTA_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],
   ])('names the variable when %j is wrong', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
@@ -55,5 +60,22 @@ describe('configuration', () => {
     [{ FOTA_WEBHOOK_ALLOW_PRIVATE: '1' }, true],
   ])('refuses private device webhooks unless told: %j', (env, allowed) => {
     expect(loadConfig(env).dm.allowPrivateWebhooks).toBe(allowed);
+  });
+
+  it('runs package jobs in the server unless FOTA_JOBS is off, looking for them every FOTA_JOB_POLL_MS', () => {
+    expect(loadConfig({})).toMatchObject({ jobs: true, jobPollMs: 1000, healthTimeoutMs: 2000 });
+    expect(loadConfig({ FOTA_JOBS: 'off', FOTA_JOB_POLL_MS: '250' })).toMatchObject({ jobs: false, jobPollMs: 250 });
+    expect(loadConfig({ FOTA_JOBS: 'false' }).jobs).toBe(false);
+    expect(loadConfig({ FOTA_JOBS: 'on' }).jobs).toBe(true);
+  });
+
+  it('takes a PostgreSQL URL from FOTA_DATABASE_URL or --database, and never repeats it in an error', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ FOTA_DATABASE_URL: 'postgres://fota:pw@db.example:5432/fota' }).databaseUrl).toBe('postgres://fota:pw@db.example:5432/fota');
+    expect(databaseUrlOption('postgresql://db.example/fota', '--database')).toBe('postgresql://db.example/fota');
+    for (const bad of ['mysql://fota:s3cret@db/fota', 'postgres://', 'postgres:s3cret']) {
+      expect(() => databaseUrlOption(bad, '--database')).toThrow(/^--database must be a postgres:\/\/ or postgresql:\/\/ URL/);
+      expect(() => loadConfig({ FOTA_DATABASE_URL: bad })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('s3cret') }));
+    }
   });
 });

@@ -8,6 +8,7 @@ import { loadConfig } from '../config.ts';
 import { systemClock } from '../context.ts';
 import { createArtifactStore } from '../store/artifacts/index.ts';
 import { openDatabase } from '../store/db.ts';
+import { sqliteDataDir } from '../store/migrate.ts';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, UsageError } from './io.ts';
 
 export const gcHelp = `Usage: fota gc [--data DIR] [--artifacts DIR] [--grace-minutes N] [--dry-run]
@@ -44,7 +45,7 @@ export async function gcCommand(args: string[], io: Output): Promise<number> {
   });
   // Opening a database that is not there would create an empty one, in which every
   // artifact looks unreferenced.
-  const dbFile = join(config.dataDir, 'fota.db');
+  const dbFile = join(sqliteDataDir(config), 'fota.db');
   if (!existsSync(dbFile)) throw new UsageError(`no database at ${dbFile}; give --data the server's data directory`);
   const graceMs = graceMinutes === undefined ? config.gcGraceMs : graceMinutes * 60_000;
   const dryRun = values['dry-run'] === true;

@@ -23,15 +23,20 @@ Local, no server needed:
                                          all device checks, then write NEW
 
 Server:
-  serve [--port 8080]                    run the fota server
+  serve [--port 8080] [--no-jobs]        run the fota server (--no-jobs: leave package
+                                         jobs to fota worker)
+  worker [--port N]                      run package jobs only, on the servers' database
+                                         and artifact store (/healthz, /metrics on N)
+  db migrate [--data DIR]                apply the database migrations and exit
   gc [--dry-run] [--grace-minutes 60]    remove artifacts no build or package references
 
 Device:
   device run --server URL --id DEVID ... the reference FUMO device agent (polls over
                                          OMA DM, downloads, verifies, installs, reports)
   simulate --devices N --model M --version V --image FILE ...
-                                         a fleet of simulated devices against a server,
-                                         with faults by share of the fleet
+                                         a fleet of simulated devices against a server
+                                         (or several: --server URL1,URL2), with faults
+                                         by share of the fleet
 
 Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
   token create --role R --name N [--manufacturer NAME]
@@ -67,6 +72,12 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         // Loaded only when asked for: the server pulls in everything, and every other
         // command should start fast.
         return await (await import('./serve.ts')).serveCommand(rest, io);
+      case 'worker':
+        // Loaded only when asked for, like serve.
+        return await (await import('./worker.ts')).workerCommand(rest, io);
+      case 'db':
+        // Loaded only when asked for, like serve: it opens the database.
+        return await (await import('./db.ts')).dbCommand(rest, io);
       case 'gc':
         // Loaded only when asked for, like serve: it opens the database.
         return await (await import('./gc.ts')).gcCommand(rest, io);
@@ -96,6 +107,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
 async function helpFor(command: string, sub: string | undefined): Promise<string | undefined> {
   if (command === 'keys') return keysHelp;
   if (command === 'serve') return (await import('./serve.ts')).serveHelp;
+  if (command === 'worker') return (await import('./worker.ts')).workerHelp;
+  if (command === 'db') return (await import('./db.ts')).dbHelp;
   if (command === 'gc') return (await import('./gc.ts')).gcHelp;
   if (command === 'device') return (await import('./device.ts')).deviceHelp;
   if (command === 'simulate') return (await import('./simulate.ts')).simulateHelp;

@@ -1,21 +1,29 @@
 // `fota serve`: runs the server until SIGINT or SIGTERM, then stops gracefully.
-import { loadConfig } from '../config.ts';
+import { databaseUrlOption, loadConfig } from '../config.ts';
 import { startServer } from '../start.ts';
 import { integerOption, type Output, parseOptions } from './io.ts';
 
 export const serveHelp = `Usage: fota serve [--port 8080] [--host 0.0.0.0] [--data DIR] [--artifacts DIR]
+                  [--no-jobs] [--database URL]
 
 Runs the fota server: management API (/api/v1), /metrics, /healthz. On the first start
 it prints "admin token: <token>" once, unless FOTA_ADMIN_TOKEN is set. Once listening,
 it removes in the background the artifacts no build or package references that were
 stored more than FOTA_GC_GRACE_MINUTES (60) minutes ago, as fota gc does.
 
+--no-jobs (or FOTA_JOBS=off) runs no package jobs here: uploads are accepted and their
+builds stay "processing" until a fota worker on the same database and artifact store
+makes the packages. --database URL (or FOTA_DATABASE_URL) names a PostgreSQL database
+(postgres://...); this version checks the URL and refuses to start with it.
+
 Environment: FOTA_DATA (./data), FOTA_ARTIFACTS (./artifacts), FOTA_PORT, FOTA_ADMIN_TOKEN,
 FOTA_MASTER_KEY, FOTA_S3_ENDPOINT/BUCKET/ACCESS_KEY/SECRET_KEY (artifacts in S3),
 FOTA_MAX_UPLOAD_BYTES, FOTA_DELTA_SOURCES (5), FOTA_DELTA_MEMORY_MB, FOTA_DELTA_CONCURRENCY,
 FOTA_DELTA_CACHE (a directory where diffs are kept by the content of both images and
 reused for the same pair; unset: none, every package job diffs),
-FOTA_MAX_DELTA_RATIO (0.6), FOTA_JOB_ATTEMPTS (3), FOTA_JOB_LEASE_MS (30000), FOTA_LOG_LEVEL,
+FOTA_MAX_DELTA_RATIO (0.6), FOTA_JOB_ATTEMPTS (3), FOTA_JOB_LEASE_MS (30000),
+FOTA_JOB_POLL_MS (1000; how often queued jobs are looked for), FOTA_JOBS (on),
+FOTA_HEALTH_TIMEOUT_MS (2000; /healthz calls a part that takes longer a timeout), FOTA_LOG_LEVEL,
 FOTA_DM_AUTH_MAX_FAILURES (10), FOTA_DM_AUTH_LOCKOUT_SECONDS (300), FOTA_DM_ADDRESS_MAX_FAILURES
 (100; 0 = off, e.g. behind a proxy), FOTA_GC_GRACE_MINUTES (60),
 FOTA_NOTIFY_WEBHOOK (Package 0 for devices without their own webhook; trusted, any address),
@@ -24,16 +32,25 @@ CGNAT addresses are refused; true allows them, e.g. for fota simulate on this ma
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {
-  const { values } = parseOptions(args, { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' }, artifacts: { type: 'string' } });
+  const { values } = parseOptions(args, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    data: { type: 'string' },
+    artifacts: { type: 'string' },
+    'no-jobs': { type: 'boolean' },
+    database: { type: 'string' },
+  });
   if (values.help) return io.out(serveHelp), 0;
   const port = integerOption(values.port, '--port', 0);
   const config = loadConfig(process.env, {
     ...(port === undefined ? {} : { port }),
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values.artifacts ? { artifactsDir: values.artifacts } : {}),
+    ...(values['no-jobs'] ? { jobs: false } : {}),
+    ...(values.database === undefined ? {} : { databaseUrl: databaseUrlOption(values.database, '--database') }),
   });
-  const server = await startServer(config, { host: values.host, runner: { leaseMs: config.jobLeaseMs } });
-  io.out(`fota listening on ${server.url}\n`);
+  const server = await startServer(config, { host: values.host, runner: { leaseMs: config.jobLeaseMs, pollMs: config.jobPollMs } });
+  io.out(`fota listening on ${server.url}${config.jobs ? '' : ' (no package jobs: run fota worker)'}\n`);
   if (server.adminToken) io.out(`admin token: ${server.adminToken}\n(shown once; keep it, or set FOTA_ADMIN_TOKEN)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -38,6 +38,10 @@ with FOTA_WEBHOOK_ALLOW_PRIVATE=true); otherwise devices poll every --poll secon
 a fleet registered by an earlier run from the same --data (the device passwords derive
 from a secret kept there); --no-webhook registers no webhook, so devices only poll.
 
+--server URL1,URL2,... spreads the fleet over several servers on one database with no
+load balancer in front: each new DM session of the fleet goes to the next URL in turn;
+registration and keys go to the first.
+
 --pubkey is the manufacturer key list devices pin (as served at
 /api/v1/manufacturers/NAME/keys, or a .pub.json); with --manufacturer NAME alone the
 keys are fetched from the server.
@@ -108,8 +112,9 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   // pinning a key file, needs none.
   const register = !values['no-register'];
   const needsToken = register || values.pubkey === undefined;
-  const api: ApiAccess | undefined = needsToken ? clientFrom(values) : undefined;
-  const server = api?.server ?? serverOption(values.server);
+  const servers = values.server === undefined ? undefined : serverList(values.server);
+  const api: ApiAccess | undefined = needsToken ? clientFrom({ ...values, server: servers?.[0] }) : undefined;
+  const server = api?.server ?? servers?.[0] ?? serverOption(undefined);
   const manufacturer = values.manufacturer;
   const trust = values.pubkey !== undefined ? await readTrust(values.pubkey) : await keysFromServer(api, manufacturer);
   const dataDir = resolve(values.data ?? (await mkdtemp(join(tmpdir(), 'fota-simulate-'))));
@@ -122,6 +127,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   };
   const options: FleetOptions = {
     server,
+    ...(servers && servers.length > 1 ? { servers } : {}),
     devices,
     model,
     version,
@@ -148,7 +154,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     ...(values.verbose ? { deviceLog: (id: string, line: string) => say(`${id}: ${line}`) } : {}),
   };
 
-  say(`fota simulate: ${devices} device(s) of ${model} on ${version}, data in ${dataDir}`);
+  say(`fota simulate: ${devices} device(s) of ${model} on ${version}, data in ${dataDir}${servers && servers.length > 1 ? `, sessions spread over ${servers.length} servers` : ''}`);
   let fleet: Fleet;
   try {
     fleet = await Fleet.create(options);
@@ -233,6 +239,13 @@ function numberOption(value: string | undefined, flag: string): number | undefin
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0)) throw new UsageError(`${flag} must be a positive number of seconds, got ${value}`);
   return n;
+}
+
+/** --server URL, or URL1,URL2,... for a fleet spread over several servers. */
+function serverList(value: string): string[] {
+  const servers = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (servers.length === 0) throw new UsageError('--server must name one or more http:// or https:// URLs, separated by commas');
+  return servers.map(serverOption);
 }
 
 function serverOption(server: string | undefined): string {

@@ -27,6 +27,12 @@ import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
 export interface AgentOptions {
   /** The fota server (http://host:8080) or its DM endpoint (…/dm). */
   serverUrl: string;
+  /**
+   * Picks the server (as `serverUrl`) each new DM session starts at, for a fleet spread
+   * over several servers with no load balancer in front; default: always `serverUrl`. A
+   * session then stays where its RespURI points.
+   */
+  nextServer?: () => string;
   devId: string;
   model: string;
   manufacturer?: string;
@@ -218,6 +224,7 @@ export class DeviceAgent {
     const alerts: GenericAlert[] = owed ? [{ source: owed.execUri, type: ALERT_TYPE[owed.operation], resultCode: owed.resultCode, ...(owed.correlator ? { correlator: owed.correlator } : {}) }] : [];
     try {
       const result = await this.client.session({
+        ...(this.options.nextServer ? { serverUrl: dmUrl(this.options.nextServer()) } : {}),
         ...(trigger ? { alert: '1200' as const, sessionId: trigger.sessionId } : {}),
         tree: this.tree,
         exec: (uri, correlator) => this.exec(uri, correlator),

@@ -39,6 +39,8 @@ export interface GenericAlert {
 }
 
 export interface SessionRequest {
+  /** The DM endpoint this session starts at (default: the client's `serverUrl`), for a device that spreads its sessions over several servers. */
+  serverUrl?: string;
   /** 1201 client-initiated (polling), 1200 after a Package 0. */
   alert?: '1200' | '1201';
   /** For 1200: the Package 0 session id; otherwise a random one. */
@@ -83,7 +85,8 @@ export class DmClient {
     const { options } = this;
     const sessionId = request.sessionId ?? randomInt(1, 0x10000).toString(16).toUpperCase();
     let nonce = request.clientNonce;
-    let url = options.serverUrl;
+    const server = request.serverUrl ?? options.serverUrl;
+    let url = server;
     let msgId = 1;
     let cred = nonce ? this.cred(nonce) : undefined;
     let authTries = 0;
@@ -147,7 +150,7 @@ export class DmClient {
       outgoing = [this.headerStatus(reply.header), ...answer.commands];
       if (!reply.final) {
         continuations += 1;
-        outgoing.push({ make: (cmdId) => ({ kind: 'Alert', cmdId, data: NEXT_MESSAGE, items: [{ target: options.serverUrl, source: options.devId }] }) });
+        outgoing.push({ make: (cmdId) => ({ kind: 'Alert', cmdId, data: NEXT_MESSAGE, items: [{ target: server, source: options.devId }] }) });
       }
       msgId += 1;
     }

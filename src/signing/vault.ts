@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { AppError } from '../errors.ts';
-import { writeFileAtomic } from '../files.ts';
+import { createFileOnce } from '../files.ts';
 
 export class KeyVault {
   /** Derived keys by purpose: the DM endpoint and the console ask for theirs on every request. */
@@ -23,11 +23,13 @@ export class KeyVault {
   static async open(dataDir: string, masterKey?: Uint8Array): Promise<KeyVault> {
     if (masterKey) return KeyVault.fromKey(masterKey);
     const path = join(dataDir, 'master.key');
-    const info = await stat(path).catch(() => undefined);
+    let info = await stat(path).catch(() => undefined);
     if (!info) {
       const key = nacl.randomBytes(nacl.secretbox.keyLength);
-      await writeFileAtomic(path, `${Buffer.from(key).toString('base64')}\n`, 0o600);
-      return KeyVault.fromKey(key);
+      // Only if still absent: a server and a worker starting at once on a fresh data
+      // directory must share one key, or one of them cannot open what the other sealed.
+      if (await createFileOnce(path, `${Buffer.from(key).toString('base64')}\n`, 0o600)) return KeyVault.fromKey(key);
+      info = await stat(path);
     }
     if ((info.mode & 0o077) !== 0) {
       throw new AppError('VALIDATION', `${path} is accessible by others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`);

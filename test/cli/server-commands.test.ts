@@ -3,13 +3,13 @@
 // those cases run concurrently, and the ones decided before any request is sent run
 // `main` in this process.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientFrom } from '../../src/cli/client.ts';
 import type { Output } from '../../src/cli/io.ts';
 import { main } from '../../src/cli/main.ts';
 import { fota } from '../support/cli.ts';
+import { closedPort } from '../support/ports.ts';
 import { nextBuild, pseudoRandom, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -42,16 +42,6 @@ async function fotaInProcess(args: string[]) {
   const io: Output = { out: (text) => void (stdout += text), err: (text) => void (stderr += text), interactive: false };
   const code = await main(args, io);
   return { code, stdout, stderr };
-}
-
-/** A port nothing listens on: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
 }
 
 describe.concurrent('fota token create and build upload', () => {

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sweepDmSessions } from '../../src/dm/session/expire.ts';
 import { alertXml, type CommandXml, DmTestClient, type Exchange, md5Cred, messageXml, readReply, type ReplyInfo, replaceXml, resultsXml, WBXML_TYPE, wbxmlToXml, XML_TYPE, xmlToWbxml } from '../support/dm-test-client.ts';
 import { hasTool, nextBuild, pseudoRandom } from '../support/harness.ts';
+import { metricValue } from '../support/metrics.ts';
 import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
 
 const wbxmlTools = hasTool('xml2wbxml', 'libwbxml2-utils') && hasTool('wbxml2xml', 'libwbxml2-utils');
@@ -296,8 +297,8 @@ describe('unauthenticated messages', () => {
     // No log line carries what the attacker sent at length.
     for (const line of log.lines().slice(logged)) expect(line).not.toContain('S'.repeat(200));
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metricValue(metrics, 'fota_dm_messages_refused_total{reason="bad-header"}')).toBeGreaterThanOrEqual(60);
-    expect(metricValue(metrics, 'fota_dm_messages_refused_total{reason="unknown-device"}')).toBeGreaterThanOrEqual(150);
+    expect(metricValue(metrics, 'fota_dm_messages_refused_total', { reason: 'bad-header' })).toBeGreaterThanOrEqual(60);
+    expect(metricValue(metrics, 'fota_dm_messages_refused_total', { reason: 'unknown-device' })).toBeGreaterThanOrEqual(150);
   });
 
   it('keep no session rows once the sessions are over', async () => {
@@ -338,9 +339,9 @@ describe('online guessing', () => {
     expect(audit.map((a) => a.action)).toEqual(['dm.auth-failed', 'dm.auth-locked']);
     expect(JSON.parse(audit[1]?.details ?? '{}')).toMatchObject({ failures: 10, address: expect.stringMatching(/127\.0\.0\.1/) });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metricValue(metrics, 'fota_dm_auth_lockouts_total{scope="device"}')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(metrics, 'fota_dm_auth_lockouts_total', { scope: 'device' })).toBeGreaterThanOrEqual(1);
     expect(metricValue(metrics, 'fota_dm_auth_failures_total')).toBeGreaterThanOrEqual(10);
-    expect(metricValue(metrics, 'fota_dm_messages_refused_total{reason="locked"}')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(metrics, 'fota_dm_messages_refused_total', { reason: 'locked' })).toBeGreaterThanOrEqual(1);
 
     // The lock ends; the right password gets in and wipes the count: one more failure does not lock.
     server.clock.advance(server.ctx.config.dm.auth.lockoutMs);
@@ -365,7 +366,7 @@ describe('online guessing', () => {
     const audit = small.ctx.db.$client.prepare("select subject from audit_events where action = 'dm.address-locked'").all();
     expect(audit).toEqual([{ subject: expect.stringMatching(/127\.0\.0\.1/) }]);
     const metrics = await (await fetch(`${small.url}/metrics`)).text();
-    expect(metricValue(metrics, 'fota_dm_auth_lockouts_total{scope="address"}')).toBe(1);
+    expect(metricValue(metrics, 'fota_dm_auth_lockouts_total', { scope: 'address' })).toBe(1);
     expect(metricValue(metrics, 'fota_dm_locked_addresses')).toBe(1);
   });
 });
@@ -392,10 +393,4 @@ function sizeOf(dir: string): number {
     total += entry.isDirectory() ? sizeOf(path) : statSync(path).size;
   }
   return total;
-}
-
-function metricValue(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  if (!line) throw new Error(`no ${series} in /metrics`);
-  return Number(line.slice(series.length + 1));
 }

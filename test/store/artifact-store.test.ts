@@ -1,16 +1,18 @@
 // One suite, both artifact-store backends: a local directory and S3 through the minio
 // client against a real s3rver on loopback. Whatever one backend promises, the other keeps.
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BucketItem, Client } from 'minio';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { ArtifactStore, ObjectInfo, StoredObject } from '../../src/store/artifacts/artifact-store.ts';
 import { createArtifactStore } from '../../src/store/artifacts/index.ts';
 import { LocalArtifactStore } from '../../src/store/artifacts/local-store.ts';
 import { S3ArtifactStore } from '../../src/store/artifacts/s3-store.ts';
 import { backdate, HOUR, type StoreOnDisk } from '../support/artifacts.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
+import { closedPort } from '../support/ports.ts';
 import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
 
 /** Larger than one S3 part. */
@@ -299,9 +301,25 @@ describe.each(backends)('$kind artifact store', (backend) => {
     expect(await listAll(store)).toEqual([keep]);
     await store.delete(gone.sha256);
   });
+
+  it('answers a ping on a fresh store, making its directory or bucket as a first upload would', async () => {
+    const { store } = backend.open();
+    await store.ping();
+    await store.ping();
+    const object = await store.put(chunked(pseudoRandom(1000, 'after-ping')));
+    expect(await listAll(store)).toEqual([object]);
+  });
 });
 
 describe('local artifact store', () => {
+  it('fails a ping once its directory is gone or is no directory', async () => {
+    const { store, root } = openLocal();
+    await store.ping();
+    await rm(root, { recursive: true });
+    await writeFile(root, 'not a directory');
+    await expect(store.ping()).rejects.toMatchObject({ code: 'IO' });
+  });
+
   it('keeps objects as read-only files at <root>/<2 hex>/<sha256>', async () => {
     const { store, root } = openLocal();
     const { sha256: hash } = await store.put(chunked(pseudoRandom(1000, 'layout')));
@@ -321,6 +339,21 @@ describe('local artifact store', () => {
     expect(await staged()).toEqual([]);
     expect(await listAll(store)).toEqual([object]);
   });
+
+  it('cleanStaging keeps the uploads of another process that still runs and removes those of one that is gone', async () => {
+    const { store, root, staged } = openLocal();
+    await store.ping();
+    // A server beside this one, on the same directory, receiving an upload right now.
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    onTestFinished(() => void running.kill());
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.once('exit', resolve));
+    await writeFile(join(root, '.staging', `${running.pid}-upload-in-progress`), 'half an image');
+    await writeFile(join(root, '.staging', `${gone.pid}-crashed-upload`), 'half an image');
+    await writeFile(join(root, '.staging', 'unnamed-leftover'), 'from a version before staged names had a pid');
+    expect(await store.cleanStaging()).toBe(2);
+    expect(await staged()).toEqual([`${running.pid}-upload-in-progress`]);
+  });
 });
 
 describe('S3 artifact store', () => {
@@ -339,6 +372,18 @@ describe('S3 artifact store', () => {
     expect(await client.bucketExists(bucket)).toBe(false);
     const { sha256: hash } = await store.put(chunked(pseudoRandom(1000, 'bucket')));
     expect(await keys(client, bucket, '')).toEqual([`objects/${hash}`]);
+  });
+
+  it('fails a ping when its bucket is removed behind its back', async () => {
+    const { store, bucket } = openS3();
+    await store.ping();
+    await testClient().removeBucket(bucket);
+    await expect(store.ping()).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining(`bucket ${bucket}`) });
+  });
+
+  it('fails a ping when nothing listens at the endpoint', async () => {
+    const store = S3ArtifactStore.fromUrl(`http://127.0.0.1:${await closedPort()}`, { bucket: 'nobody-home', ...S3_KEYS });
+    await expect(store.ping()).rejects.toMatchObject({ code: 'IO' });
   });
 
   it.each([

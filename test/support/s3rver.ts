@@ -16,6 +16,22 @@ const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
 /** s3rver accepts only these credentials. */
 export const S3_KEYS = { accessKey: 'S3RVER', secretKey: 'S3RVER' };
 
+export interface RunningS3rver {
+  port: number;
+  directory: string;
+  close(): Promise<void>;
+}
+
+/**
+ * An s3rver the caller stops (to see what happens when the object store goes away) and
+ * may start again on the same port and directory, as an object store that comes back.
+ */
+export async function startS3rver(options: { directory: string; port?: number }): Promise<RunningS3rver> {
+  const server = new S3rver({ address: '127.0.0.1', port: options.port ?? 0, silent: true, directory: options.directory });
+  const { port } = await server.run();
+  return { port, directory: options.directory, close: () => server.close() };
+}
+
 /**
  * Registers the hooks; `port()` is valid once the file's tests run. `directory()` is where
  * s3rver keeps its buckets on disk: `<bucket>/<key>._S3rver_object`, whose mtime is the
@@ -26,8 +42,8 @@ export function useS3rver(): { port(): number; directory(): string } {
   let directory: string | undefined;
   beforeAll(async () => {
     directory = tempDirFor('s3rver', afterAll);
-    const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
-    port = (await server.run()).port;
+    const server = await startS3rver({ directory });
+    port = server.port;
     afterAll(() => server.close());
   });
   return {

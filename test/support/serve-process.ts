@@ -1,12 +1,18 @@
-// `fota serve` as a child process, as a user runs it, on a free loopback port: for the
-// tests and benchmarks that need a real process (to kill it, profile it, or read its
-// memory). Resolves once it prints where it listens; its stdout keeps being drained so it
-// never blocks on a full pipe.
+// `fota serve` and `fota worker` as child processes, as a user runs them, on free loopback
+// ports: for the tests and benchmarks that need a real process (to kill it, profile it,
+// read its memory, or run several on one data directory). Each resolves once the process
+// says it is ready; its stdout keeps being drained so it never blocks on a full pipe.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export interface ServeProcess {
   url: string;
+  child: ChildProcess;
+}
+
+export interface WorkerProcess {
+  /** Where its /healthz and /metrics are (a worker listens only when given a port). */
+  url?: string;
   child: ChildProcess;
 }
 
@@ -18,13 +24,33 @@ export interface ServeOptions {
   env?: Record<string, string>;
   /** Flags for node itself, e.g. --cpu-prof. */
   nodeArgs?: string[];
-  /** Where the server's stderr goes: this process's (default), or a pipe the caller reads. */
+  /** More flags for the command, e.g. --no-jobs. */
+  args?: string[];
+  /** Where the process's stderr goes: this process's (default), or a pipe the caller reads. */
   stderr?: 'inherit' | 'pipe';
 }
 
-export function spawnServe(options: ServeOptions = {}): Promise<ServeProcess> {
+export async function spawnServe(options: ServeOptions = {}): Promise<ServeProcess> {
+  const { child, match } = await spawnFota(['serve', '--port', '0', '--host', '127.0.0.1'], options, /listening on (http:\/\/\S+)/);
+  return { url: match[1] ?? '', child };
+}
+
+/** `fota worker`; with `port` (0: any free one) it serves /healthz and /metrics. */
+export async function spawnWorker(options: ServeOptions & { port?: number } = {}): Promise<WorkerProcess> {
+  const port = options.port === undefined ? [] : ['--port', String(options.port), '--host', '127.0.0.1'];
+  const { child, match } = await spawnFota(['worker', ...port], options, /fota worker (?:listening on (http:\/\/\S+)|running)/);
+  return { ...(match[1] ? { url: match[1] } : {}), child };
+}
+
+/** Resolves once the process exits; at once if it has. */
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((done) => child.once('exit', (code) => done(code)));
+}
+
+function spawnFota(command: string[], options: ServeOptions, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const dirs = [...(options.dataDir ? ['--data', options.dataDir] : []), ...(options.artifactsDir ? ['--artifacts', options.artifactsDir] : [])];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve('bin/fota.js'), 'serve', '--port', '0', '--host', '127.0.0.1', ...dirs], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve('bin/fota.js'), ...command, ...dirs, ...(options.args ?? [])], {
     env: { ...process.env, FOTA_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
   });
@@ -32,13 +58,13 @@ export function spawnServe(options: ServeOptions = {}): Promise<ServeProcess> {
     let out = '';
     const read = (piece: Buffer) => {
       out += piece.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (!url) return;
+      const match = ready.exec(out);
+      if (!match) return;
       child.stdout?.off('data', read);
       child.stdout?.resume();
-      done({ url, child });
+      done({ child, match });
     };
     child.stdout?.on('data', read);
-    child.once('exit', (code) => fail(new Error(`fota serve exited early (${code}): ${out}`)));
+    child.once('exit', (code) => fail(new Error(`fota ${command[0]} exited early (${code}): ${out}`)));
   });
 }

@@ -28,8 +28,13 @@ import { SessionScheduler } from './scheduler.ts';
 import { WebhookReceiver } from './webhook.ts';
 
 export interface FleetOptions {
-  /** The fota server's base URL (http://host:8080). */
+  /** The fota server's base URL (http://host:8080); registration and keys go there. */
   server: string;
+  /**
+   * Several servers sharing one database (no load balancer in front): each new DM
+   * session, fleet-wide, starts at the next of these in turn. Default: `[server]`.
+   */
+  servers?: readonly string[];
   devices: number;
   model: string;
   /** The version the devices run at first, and the image that is (`image`). */
@@ -142,6 +147,8 @@ export class Fleet {
   private stopping = false;
   private readonly pollSeconds: number;
   private readonly jitter: number;
+  /** How many DM sessions the fleet has started: which of `servers` the next one goes to. */
+  private sessionTurn = 0;
 
   private constructor(
     readonly options: FleetOptions,
@@ -347,8 +354,10 @@ export class Fleet {
     const faulty = faultOptions(id, fault);
     // The downloader reports bytes per download; a new downloader (next job) starts from 0.
     const meter: { agent?: DeviceAgent; downloader?: unknown; last: number } = { last: 0 };
+    const servers = options.servers ?? [];
     const agentOptions: AgentOptions = {
       serverUrl: options.server,
+      ...(servers.length > 1 ? { nextServer: () => servers[this.sessionTurn++ % servers.length] ?? options.server } : {}),
       devId: id,
       model: options.model,
       ...(options.manufacturer ? { manufacturer: options.manufacturer } : {}),
@@ -526,6 +535,7 @@ function checkOptions(options: FleetOptions): void {
   if (options.firstPollSeconds !== undefined && !(options.firstPollSeconds >= 0)) throw bad(`first poll must be 0 or more seconds, got ${options.firstPollSeconds}`);
   if (options.jitter !== undefined && !(options.jitter >= 0 && options.jitter < 1)) throw bad(`jitter must be in [0, 1), got ${options.jitter}`);
   if (options.concurrency !== undefined && (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1)) throw bad(`concurrency must be a whole number >= 1, got ${options.concurrency}`);
+  if (options.servers !== undefined && (options.servers.length === 0 || options.servers.some((s) => !/^https?:\/\/[^/]/.test(s)))) throw bad(`servers must be one or more http:// or https:// URLs, got ${JSON.stringify(options.servers)}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9:._-]{0,100}$/.test(options.idPrefix ?? 'sim-')) throw bad(`id prefix ${JSON.stringify(options.idPrefix)} must be letters, digits, ":", ".", "_" or "-" (starting with a letter or digit)`);
 }
 

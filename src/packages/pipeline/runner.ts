@@ -4,6 +4,7 @@
 // renewing; its jobs are claimed again once the lease runs out, so each finishes once.
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../../context.ts';
+import { IMMEDIATE } from '../../store/db.ts';
 import { newId } from '../../store/ids.ts';
 import { recordAudit, type Tx } from '../../store/queries/audit.ts';
 import { claimNextJob, findBuild, finishJob, heldJob, insertPackage, jobsOf, type JobRow, renewLease, setBuildStatus } from '../../store/queries/builds.ts';
@@ -38,7 +39,7 @@ export class JobRunner {
 
   start(): void {
     this.stopped = false;
-    this.poller = setInterval(() => this.fill(), this.pollMs);
+    this.poller = setInterval(() => this.poll(), this.pollMs);
     this.poller.unref();
     this.fill();
   }
@@ -60,14 +61,26 @@ export class JobRunner {
     await Promise.all([...this.active.values()].map((a) => a.done));
   }
 
+  /** A poll that fails (a database busy past its timeout) is logged; the next one tries again. */
+  private poll(): void {
+    try {
+      this.fill();
+    } catch (err) {
+      this.ctx.log.error({ err }, 'looking for package jobs failed');
+    }
+  }
+
   private fill(): void {
     while (!this.stopped && this.active.size < this.ctx.pool.concurrency) {
-      const job = this.ctx.db.transaction((tx) => claimNextJob(tx, this.owner, this.ctx.clock.now(), this.leaseMs));
+      // IMMEDIATE: with several processes on one SQLite file, a claim that read the queue
+      // and then found another process had written since would fail (SQLITE_BUSY_SNAPSHOT)
+      // instead of waiting its turn.
+      const job = this.ctx.db.transaction((tx) => claimNextJob(tx, this.owner, this.ctx.clock.now(), this.leaseMs), IMMEDIATE);
       if (!job) return;
       const controller = new AbortController();
       const done = this.execute(job, controller.signal).finally(() => {
         this.active.delete(job.id);
-        this.fill();
+        this.poll();
       });
       this.active.set(job.id, { controller, done });
     }
@@ -112,7 +125,7 @@ export class JobRunner {
       }
       settleBuild(tx, job.buildId, now);
       return true;
-    });
+    }, IMMEDIATE);
   }
 
   private fail(job: JobRow, error: string): void {
@@ -125,7 +138,7 @@ export class JobRunner {
         recordAudit(tx, { actor: SYSTEM_ACTOR, action: 'job.fail', subject: job.id, details: { buildId: job.buildId, error, attempts: job.attempts } }, now);
         settleBuild(tx, job.buildId, now);
       }
-    });
+    }, IMMEDIATE);
   }
 
   /** Back to the queue without counting the attempt: stopping is not the job's fault. */
@@ -133,7 +146,7 @@ export class JobRunner {
     this.ctx.db.transaction((tx) => {
       if (!heldJob(tx, job.id, this.owner)) return;
       finishJob(tx, job.id, { state: 'queued', attempts: job.attempts - 1 }, this.ctx.clock.now());
-    });
+    }, IMMEDIATE);
   }
 }
 

@@ -60,6 +60,12 @@ export interface ArtifactStore {
   delete(sha256: string): Promise<void>;
   /** Every complete object; staged (incomplete) uploads are never listed. */
   list(): AsyncIterable<ObjectInfo>;
+  /**
+   * Resolves when the store can be used: the directory is there and writable, or the
+   * bucket answers (a first ping makes it, as a first upload would). Throws otherwise. It
+   * brings no timeout of its own: /healthz puts one around it.
+   */
+  ping(): Promise<void>;
   /** Removes what crashed uploads left staged (local directory only); returns how many. */
   cleanStaging?(): Promise<number>;
   /** A time-limited URL the object store serves itself (S3 only). */

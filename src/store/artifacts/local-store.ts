@@ -1,14 +1,16 @@
 // The embedded artifact store: a content-addressed directory, `<root>/<2 hex>/<sha256>`.
 // Uploads land in `<root>/.staging` and are renamed into place only when complete and
 // hashed, so a listed object is always whole. An object's mtime is when it was last put.
+// Staged names start with the writer's pid, so a server starting beside others on the
+// same directory removes only what dead processes left there.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors.ts';
-import { commitFile, statInputFile } from '../../files.ts';
+import { commitFile, leftByGoneProcess, statInputFile } from '../../files.ts';
 import type { ArtifactStore, ByteRange, LocalCopy, ObjectInfo, PutOptions, StoredObject } from './artifact-store.ts';
 import { assertRange, assertSha256, rangeBeyondEnd, SHA256_HEX, UploadMeter } from './checks.ts';
 
@@ -40,7 +42,7 @@ export class LocalArtifactStore implements ArtifactStore {
   async put(source: AsyncIterable<Uint8Array> | Readable, options: PutOptions = {}): Promise<StoredObject> {
     const meter = new UploadMeter(options);
     await this.ready();
-    const staged = join(this.stagingDir, randomBytes(16).toString('hex'));
+    const staged = join(this.stagingDir, `${process.pid}-${randomBytes(16).toString('hex')}`);
     try {
       await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), createWriteStream(staged, { flags: 'wx', highWaterMark: WRITE_BUFFER }), {
         signal: options.signal,
@@ -125,13 +127,24 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
+  async ping(): Promise<void> {
+    await this.ready();
+    // Checked every time: the directory made once may be gone (an unmounted disk) or read-only since.
+    try {
+      await access(this.stagingDir, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw new AppError('IO', `the artifact directory ${this.root} is not usable: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
+  }
+
   /**
-   * Removes what crashed uploads left in `.staging`. Call at server start, before any
-   * upload begins: an upload in progress would lose its staged file.
+   * Removes what crashed uploads left in `.staging`: files of processes that no longer run.
+   * Another server's uploads in progress stay. Call at server start, before this process
+   * stages anything: files under its own pid count as an earlier process's.
    */
   async cleanStaging(): Promise<number> {
     await this.ready();
-    const leftovers = await readdir(this.stagingDir);
+    const leftovers = (await readdir(this.stagingDir)).filter(leftByGoneProcess);
     await Promise.all(leftovers.map((name) => rm(join(this.stagingDir, name), { recursive: true, force: true })));
     return leftovers.length;
   }

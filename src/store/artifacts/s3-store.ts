@@ -209,6 +209,19 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
+  async ping(): Promise<void> {
+    // The first call makes the bucket, as a first upload would; after that, one HEAD per
+    // ping, so a bucket removed or an endpoint gone since is seen.
+    await this.ready();
+    let exists: boolean;
+    try {
+      exists = await this.client.bucketExists(this.bucket);
+    } catch (err) {
+      throw new AppError('IO', `cannot reach S3 bucket ${this.bucket} at ${this.endpointLabel}: ${s3Code(err) ?? (err instanceof Error ? err.message : String(err))}`, { cause: err });
+    }
+    if (!exists) throw new AppError('IO', `S3 bucket ${this.bucket} at ${this.endpointLabel} is gone`);
+  }
+
   async presignedUrl(sha256: string, expiresSeconds: number): Promise<string> {
     const key = objectKey(sha256);
     // S3 signatures (version 4) are valid for at most 7 days.
