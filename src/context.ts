@@ -11,7 +11,8 @@ import { createSignals, type Signals } from './signals.ts';
 import { KeyVault } from './signing/vault.ts';
 import type { ArtifactStore } from './store/artifacts/artifact-store.ts';
 import { createArtifactStore } from './store/artifacts/index.ts';
-import { type Db, openDatabase } from './store/db.ts';
+import { openSqliteStore } from './store/sqlite.ts';
+import type { Store } from './store/store.ts';
 
 export interface Clock {
   now(): number;
@@ -21,7 +22,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 export interface Context {
   config: Config;
-  db: Db;
+  db: Store;
   artifacts: ArtifactStore;
   pool: DeltaPool;
   vault: KeyVault;
@@ -36,7 +37,7 @@ export interface Context {
 }
 
 export async function createContext(config: Config, options: { clock?: Clock; log?: Logger; notifier?: Notifier } = {}): Promise<Context> {
-  const db = openDatabase(config.dataDir);
+  const db = openSqliteStore(config.dataDir);
   const workDir = makeWorkDir(join(config.dataDir, 'work'));
   const log = options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] });
   return {
@@ -53,8 +54,8 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
   };
 }
 
-export function closeContext(ctx: Context): void {
-  ctx.db.$client.close();
+export async function closeContext(ctx: Context): Promise<void> {
+  await ctx.db.close();
   rmSync(ctx.workDir, { recursive: true, force: true });
 }
 

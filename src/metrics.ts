@@ -20,8 +20,8 @@ export function createMetrics(ctx: Context, dmGuard: DmGuard): Metrics {
     help: 'Package jobs by state',
     labelNames: ['state'] as const,
     registers: [registry],
-    collect() {
-      for (const [state, n] of Object.entries(countJobsByState(ctx.db))) this.set({ state }, n);
+    async collect() {
+      for (const [state, n] of Object.entries(await countJobsByState(ctx.db))) this.set({ state }, n);
     },
   });
   new Gauge({

@@ -59,8 +59,8 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
   mountConsole(app, ctx);
   const openapi = openApiDocument(api);
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
-  app.get('/healthz', (c) => {
-    ctx.db.$client.prepare('select 1').get();
+  app.get('/healthz', async (c) => {
+    await ctx.db.ping();
     return c.json({ status: 'ok' });
   });
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));

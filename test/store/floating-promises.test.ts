@@ -1,23 +1,19 @@
 // No promise in src/ is dropped on the floor: with the store asynchronous, a query that is
 // not awaited runs after its transaction (or, as a drizzle builder, never), and its error
 // is lost. The check is test/support/floating-promise-check.ts; the fixture shows each kind.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkFloatingPromises } from '../support/floating-promise-check.ts';
-import { formatFinding, loadProgram } from '../support/transaction-check.ts';
+import { formatFinding, loadProgram, srcProgram } from '../support/transaction-check.ts';
 
 const TSCONFIG = resolve('tsconfig.json');
 const FIXTURE = resolve('test/fixtures/floating/violations.ts');
 
-function sourcesOf(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts')).map((f) => join(dir, f));
-}
-
 describe('floating promises', () => {
   it('no promise in src/ is left unawaited, unreturned and not void-ed', () => {
-    const files = sourcesOf(resolve('src'));
-    expect(checkFloatingPromises(loadProgram(files, TSCONFIG), files).map(formatFinding)).toEqual([]);
+    const { program, files } = srcProgram();
+    expect(checkFloatingPromises(program, files).map(formatFinding)).toEqual([]);
   });
 
   it('the check reports, by file and line, every floating promise in the fixture and nothing else', () => {

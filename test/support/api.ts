@@ -23,15 +23,15 @@ export interface TestApi {
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** Builds the API for the current file (or test, with `cleanup = onTestFinished`); closed and removed afterwards. */
-export async function createTestApi(overrides: Partial<Config> = {}, cleanup: (fn: () => void) => void = afterAll): Promise<TestApi> {
+export async function createTestApi(overrides: Partial<Config> = {}, cleanup: (fn: () => unknown) => void = afterAll): Promise<TestApi> {
   const dir = tempDirFor('api', cleanup);
   const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), adminToken: ADMIN_TOKEN, ...overrides });
   const ctx = await createContext(config, { log: pino({ level: 'silent' }) });
   // Registered after the temp dir, so it runs before the dir is removed (hooks run in reverse).
   cleanup(() => closeContext(ctx));
-  bootstrapAdmin(ctx);
-  const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) => createToken(ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;
-  const tokens = { admin: ADMIN_TOKEN, acme: mk('manufacturer', 'acme ci', 'acme'), globex: mk('manufacturer', 'globex ci', 'globex'), operator: mk('operator', 'ops') };
+  await bootstrapAdmin(ctx);
+  const mk = async (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) => (await createToken(ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) })).token;
+  const tokens = { admin: ADMIN_TOKEN, acme: await mk('manufacturer', 'acme ci', 'acme'), globex: await mk('manufacturer', 'globex ci', 'globex'), operator: await mk('operator', 'ops') };
   const app = createApp(ctx);
   const request: TestApi['request'] = async (path, init = {}) => {
     const { token, json, ...rest } = init;

@@ -22,7 +22,8 @@ export function checkFloatingPromises(program: ts.Program, files: string[]): Fin
           findings.push(findingAt(node, `\`${excerpt(expression)}\` is a promise nobody awaits: await it, return it, or \`void\` it with a comment why`));
         }
       }
-      if ((ts.isCallExpression(node) || ts.isNewExpression(node)) && node.arguments) {
+      // Promise#finally waits for what its callback returns, whatever its type says.
+      if ((ts.isCallExpression(node) || ts.isNewExpression(node)) && node.arguments && !isFinallyCall(node)) {
         for (const arg of node.arguments) {
           if (returnsThenable(checker, arg) && expectsVoidCallback(checker, arg)) {
             findings.push(findingAt(arg, `\`${excerpt(node.expression)}\` is given a function that returns a promise where it expects one returning void: it drops the promise (and its rejection)`));
@@ -32,6 +33,10 @@ export function checkFloatingPromises(program: ts.Program, files: string[]): Fin
     });
   }
   return sortFindings(findings);
+}
+
+function isFinallyCall(node: ts.CallExpression | ts.NewExpression): boolean {
+  return ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'finally';
 }
 
 function skipParentheses(expression: ts.Expression): ts.Expression {

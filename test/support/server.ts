@@ -73,9 +73,9 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
   const clock = new TestClock();
   const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: options.runner ?? { leaseMs: 5_000, pollMs: 100 }, clock, ...(options.notifier ? { notifier: options.notifier } : {}) });
   afterAll(() => server.close());
-  const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
-    createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;
-  const tokens = { admin: 'test-admin-token-0123456789', acme: mk('manufacturer', 'acme ci', 'acme'), globex: mk('manufacturer', 'globex ci', 'globex'), operator: mk('operator', 'ops') };
+  const mk = async (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
+    (await createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) })).token;
+  const tokens = { admin: 'test-admin-token-0123456789', acme: await mk('manufacturer', 'acme ci', 'acme'), globex: await mk('manufacturer', 'globex ci', 'globex'), operator: await mk('operator', 'ops') };
   const api: TestServer['api'] = (path, init = {}) => {
     const headers = new Headers(init.headers);
     if (init.token) headers.set('authorization', `Bearer ${init.token}`);

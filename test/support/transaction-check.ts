@@ -6,7 +6,8 @@
 // callback, this finds any use of the database object (`ctx.db`, `this.ctx.db`, a `db`
 // taken from one) and any call that hands a `Context` along, since the callee could reach
 // `ctx.db` from it. It uses the compiler's types, not names, so renaming `ctx` hides nothing.
-import { dirname, relative } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
 export interface Finding {
@@ -23,6 +24,21 @@ export function formatFinding(f: Finding): string {
 /** The program of `files` with the compiler options of `tsconfigPath`, for the checks over src/. */
 export function loadProgram(files: string[], tsconfigPath: string): ts.Program {
   return ts.createProgram(files, compilerOptions(tsconfigPath));
+}
+
+let src: { program: ts.Program; files: string[] } | undefined;
+
+/**
+ * Every source file of src/ in one program, built once per worker: the checks over src/
+ * (transactions, floating promises) share it, and building it takes seconds.
+ */
+export function srcProgram(): { program: ts.Program; files: string[] } {
+  if (!src) {
+    const dir = resolve('src');
+    const files = (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts')).map((f) => join(dir, f));
+    src = { program: loadProgram(files, resolve('tsconfig.json')), files };
+  }
+  return src;
 }
 
 /** Each of `files` as the program parsed it. */
