@@ -5,14 +5,15 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
+import { AppError } from './errors.ts';
 import { DeltaPool } from './delta/pool.ts';
 import { type Notifier, WebhookNotifier } from './omadm/notifier.ts';
 import { createSignals, type Signals } from './signals.ts';
 import { KeyVault } from './signing/vault.ts';
 import type { ArtifactStore } from './store/artifacts/artifact-store.ts';
 import { createArtifactStore } from './store/artifacts/index.ts';
-import { type Db, openDatabase } from './store/db.ts';
-import { sqliteDataDir } from './store/migrate.ts';
+import { openStore } from './store/open.ts';
+import type { Store } from './store/store.ts';
 
 export interface Clock {
   now(): number;
@@ -22,7 +23,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 export interface Context {
   config: Config;
-  db: Db;
+  db: Store;
   artifacts: ArtifactStore;
   pool: DeltaPool;
   vault: KeyVault;
@@ -37,7 +38,14 @@ export interface Context {
 }
 
 export async function createContext(config: Config, options: { clock?: Clock; log?: Logger; notifier?: Notifier } = {}): Promise<Context> {
-  const db = openDatabase(sqliteDataDir(config));
+  if (config.databaseUrl !== undefined && config.masterKey === undefined) {
+    // Every process sharing the database seals and opens signing keys and device secrets
+    // with the master key: a key file made by one process in its own data directory would
+    // leave the others unable to open what it sealed.
+    throw new AppError('VALIDATION', 'configuration: with a PostgreSQL database, give every process the same FOTA_MASTER_KEY (32 bytes, hex or base64; e.g. openssl rand -hex 32)');
+  }
+  const vault = await KeyVault.open(config.dataDir, config.masterKey);
+  const db = await openStore(config);
   const workDir = makeWorkDir(join(config.dataDir, 'work'));
   const log = options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] });
   return {
@@ -45,7 +53,7 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     db,
     artifacts: createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) }),
     pool: new DeltaPool({ concurrency: config.deltaConcurrency, memoryBudgetBytes: config.deltaMemoryBytes, cacheDir: config.deltaCacheDir }),
-    vault: await KeyVault.open(config.dataDir, config.masterKey),
+    vault,
     clock: options.clock ?? systemClock,
     log,
     workDir,
@@ -54,8 +62,8 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
   };
 }
 
-export function closeContext(ctx: Context): void {
-  ctx.db.$client.close();
+export async function closeContext(ctx: Context): Promise<void> {
+  await ctx.db.close();
   rmSync(ctx.workDir, { recursive: true, force: true });
 }
 

@@ -88,9 +88,9 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
   let fleets: Fleet[] = [];
   try {
     const tokens = {
-      manufacturer: createToken(server.ctx, 'demo', { role: 'manufacturer', manufacturer: 'esbuild', name: 'esbuild release bot' }).token,
-      operator: createToken(server.ctx, 'demo', { role: 'operator', name: 'Olivia (operator)' }).token,
-      approver: createToken(server.ctx, 'demo', { role: 'operator', name: 'Arjun (approver)' }).token,
+      manufacturer: (await createToken(server.ctx, 'demo', { role: 'manufacturer', manufacturer: 'esbuild', name: 'esbuild release bot' })).token,
+      operator: (await createToken(server.ctx, 'demo', { role: 'operator', name: 'Olivia (operator)' })).token,
+      approver: (await createToken(server.ctx, 'demo', { role: 'operator', name: 'Arjun (approver)' })).token,
     };
     const as = (token: string): Client => ({ server: server.url, token });
     const idSchema = z.object({ id: z.string() });

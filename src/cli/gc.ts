@@ -7,8 +7,8 @@ import { collectGarbage } from '../artifacts/collect-garbage.ts';
 import { loadConfig } from '../config.ts';
 import { systemClock } from '../context.ts';
 import { createArtifactStore } from '../store/artifacts/index.ts';
-import { openDatabase } from '../store/db.ts';
-import { sqliteDataDir } from '../store/migrate.ts';
+import { openStore } from '../store/open.ts';
+import { DATABASE_FILE } from '../store/sqlite.ts';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, UsageError } from './io.ts';
 
 export const gcHelp = `Usage: fota gc [--data DIR] [--artifacts DIR] [--grace-minutes N] [--dry-run]
@@ -45,11 +45,11 @@ export async function gcCommand(args: string[], io: Output): Promise<number> {
   });
   // Opening a database that is not there would create an empty one, in which every
   // artifact looks unreferenced.
-  const dbFile = join(sqliteDataDir(config), 'fota.db');
-  if (!existsSync(dbFile)) throw new UsageError(`no database at ${dbFile}; give --data the server's data directory`);
+  const dbFile = join(config.dataDir, DATABASE_FILE);
+  if (config.databaseUrl === undefined && !existsSync(dbFile)) throw new UsageError(`no database at ${dbFile}; give --data the server's data directory`);
   const graceMs = graceMinutes === undefined ? config.gcGraceMs : graceMinutes * 60_000;
   const dryRun = values['dry-run'] === true;
-  const db = openDatabase(config.dataDir);
+  const db = await openStore(config);
   try {
     const artifacts = createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) });
     const verb = dryRun ? 'would remove' : 'removed';
@@ -62,6 +62,6 @@ export async function gcCommand(args: string[], io: Output): Promise<number> {
     io.out(`${verb} ${report.removed.length} artifact${report.removed.length === 1 ? '' : 's'}, ${formatBytes(report.removedBytes)} bytes; kept ${report.referenced} referenced${young}\n`);
     return ExitCode.Ok;
   } finally {
-    db.$client.close();
+    await db.close();
   }
 }

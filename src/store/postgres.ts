@@ -16,20 +16,15 @@ const MIGRATIONS = fileURLToPath(new URL('./migrations-pg', import.meta.url));
 /** Any fixed number: every process migrating at once waits on this one advisory lock. */
 const MIGRATION_LOCK = 0x666f7461; // "fota"
 
-const INT8 = 20;
-const NUMERIC = 1700;
-
 /**
- * Row values come back as the SQLite store returns them: bigint columns and aggregates
- * (count, sum) as numbers. node-postgres returns 64-bit integers and numerics as strings
- * because they may exceed 2^53; ours are milliseconds, byte counts and row counts.
+ * Row values come back as the SQLite store returns them: 64-bit integers and numerics
+ * (bigint columns, count, sum) as numbers. node-postgres returns them as strings, since
+ * they may exceed 2^53; ours are milliseconds, byte counts and row counts. Set on
+ * node-postgres' shared parsers because drizzle passes its own parser table with every
+ * query and falls back to those for these types; nothing else in the process uses pg.
  */
-const types: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, Number);
 
 export interface PostgresOptions {
   /** Connections this process keeps open (node-postgres' pool `max`). */
@@ -49,7 +44,7 @@ export function describeDatabaseUrl(url: string): string {
 
 /** Opens the pool and applies the committed migrations (all processes may do so at once). */
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, types, max: options.poolSize ?? 10 });
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client losing its connection (a PostgreSQL restart) is reported here, not thrown
   // into the process; the pool opens a new connection for the next query.
   pool.on('error', () => {});

@@ -13,6 +13,7 @@ import { fota, fotaInProcess } from '../support/cli.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
 import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { selectRow } from '../support/sql.ts';
 
 const s3 = useS3rver();
 
@@ -82,12 +83,13 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
     expect(await stored()).toEqual([...referenced, young].sort());
 
     // The server still serves the build's packages from the store.
-    const build = await server.settled(server.ctx.db.$client.prepare("select id from builds where version = '1.0'").pluck().get() as string);
+    const build = await server.settled((await selectRow<{ id: string }>(server.ctx.db, "select id from builds where version = '1.0'"))?.id ?? '');
     for (const pkg of build.packages) expect((await server.api(`/api/v1/packages/${pkg.id}/file`, { token: server.tokens.acme })).status).toBe(200);
   });
 
   it('takes young orphans too with --grace-minutes 0, never a referenced artifact', async () => {
-    const referenced = (await stored()).filter((hash) => server.ctx.db.$client.prepare('select 1 from builds where sha256 = ? union select 1 from packages where file_sha256 = ?').get(hash, hash));
+    const referenced: string[] = [];
+    for (const hash of await stored()) if (await selectRow(server.ctx.db, 'select 1 from builds where sha256 = ? union select 1 from packages where file_sha256 = ?', hash, hash)) referenced.push(hash);
     const young = await put(`young-too-${backend.kind}`);
     const run = await gc('--grace-minutes', '0');
     expect(run.code).toBe(0);

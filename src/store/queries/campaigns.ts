@@ -3,8 +3,9 @@
 // touch up to millions of rows, so they are plain SQL on the better-sqlite3 connection,
 // prepared once per connection and run inside the caller's transaction (they take its tx).
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import { campaigns, campaignStages } from '../schema/index.ts';
-import type { Tx } from './audit.ts';
+import type { campaigns, campaignStages } from '../schema/index.ts';
+import { forUpdate } from '../dialect.ts';
+import type { Tx } from '../store.ts';
 import { preparedPer, preparedSql, sqliteOf } from './prepared.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
@@ -21,38 +22,51 @@ export interface CohortFilter {
   deviceIds?: string[];
 }
 
-export function insertCampaign(tx: Tx, row: typeof campaigns.$inferInsert, stages: Array<typeof campaignStages.$inferInsert>): void {
-  tx.insert(campaigns).values(row).run();
-  tx.insert(campaignStages).values(stages).run();
+export async function insertCampaign(tx: Tx, row: typeof campaigns.$inferInsert, stages: Array<typeof campaignStages.$inferInsert>): Promise<void> {
+  await tx.q.insert(tx.t.campaigns).values(row);
+  await tx.q.insert(tx.t.campaignStages).values(stages);
 }
 
-const campaignById = preparedPer((tx) => tx.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare());
+const campaignQuery = ({ q, t }: Tx) => q.select().from(t.campaigns).where(eq(t.campaigns.id, sql.placeholder('id')));
+const campaignById = preparedPer((tx) => campaignQuery(tx).prepare());
+const campaignForUpdate = preparedPer((tx) => forUpdate(tx, campaignQuery(tx)).prepare());
 
-export function findCampaign(tx: Tx, id: string): CampaignRow | undefined {
-  return campaignById(tx).get({ id });
+/**
+ * With `forUpdate`, for a transaction that decides on what it reads of the campaign
+ * (evaluate, start, approve, pause, resume, abort, admit late joiners): on PostgreSQL the
+ * campaign row stays locked until commit, so two processes acting on one campaign take
+ * turns and the second reads what the first decided, as on SQLite's single writer.
+ */
+export async function findCampaign(tx: Tx, id: string, options: { forUpdate?: boolean } = {}): Promise<CampaignRow | undefined> {
+  return (await (options.forUpdate ? campaignForUpdate : campaignById)(tx).execute({ id }))[0];
 }
 
-export function stagesOf(tx: Tx, campaignId: string): StageRow[] {
-  return tx.select().from(campaignStages).where(eq(campaignStages.campaignId, campaignId)).orderBy(asc(campaignStages.index)).all();
+export async function stagesOf(tx: Tx, campaignId: string): Promise<StageRow[]> {
+  const { campaignStages } = tx.t;
+  return tx.q.select().from(campaignStages).where(eq(campaignStages.campaignId, campaignId)).orderBy(asc(campaignStages.index));
 }
 
-export function listCampaigns(tx: Tx, limit: number): CampaignRow[] {
-  return tx.select().from(campaigns).orderBy(desc(campaigns.createdAt)).limit(limit).all();
+export async function listCampaigns(tx: Tx, limit: number): Promise<CampaignRow[]> {
+  const { campaigns } = tx.t;
+  return tx.q.select().from(campaigns).orderBy(desc(campaigns.createdAt)).limit(limit);
 }
 
-export function campaignsIn(tx: Tx, states: CampaignState[]): CampaignRow[] {
-  return tx.select().from(campaigns).where(inArray(campaigns.state, states)).all();
+export async function campaignsIn(tx: Tx, states: CampaignState[]): Promise<CampaignRow[]> {
+  const { campaigns } = tx.t;
+  return tx.q.select().from(campaigns).where(inArray(campaigns.state, states));
 }
 
-export function updateCampaign(tx: Tx, id: string, changes: Partial<typeof campaigns.$inferInsert>): void {
-  tx.update(campaigns).set(changes).where(eq(campaigns.id, id)).run();
+export async function updateCampaign(tx: Tx, id: string, changes: Partial<typeof campaigns.$inferInsert>): Promise<void> {
+  const { campaigns } = tx.t;
+  await tx.q.update(campaigns).set(changes).where(eq(campaigns.id, id));
 }
 
-export function updateStage(tx: Tx, campaignId: string, index: number, changes: Partial<typeof campaignStages.$inferInsert>): void {
-  tx.update(campaignStages)
+export async function updateStage(tx: Tx, campaignId: string, index: number, changes: Partial<typeof campaignStages.$inferInsert>): Promise<void> {
+  const { campaignStages } = tx.t;
+  await tx.q
+    .update(campaignStages)
     .set(changes)
-    .where(and(eq(campaignStages.campaignId, campaignId), eq(campaignStages.index, index)))
-    .run();
+    .where(and(eq(campaignStages.campaignId, campaignId), eq(campaignStages.index, index)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -79,14 +93,14 @@ function cohortWhere(filter: CohortFilter): { where: string; params: unknown[] }
 }
 
 /** Matching devices by firmware version ('' for devices that never reported one). */
-export function cohortByVersion(tx: Tx, filter: CohortFilter): Map<string, number> {
+export async function cohortByVersion(tx: Tx, filter: CohortFilter): Promise<Map<string, number>> {
   const { where, params } = cohortWhere(filter);
   const rows = sqliteOf(tx).prepare(`SELECT coalesce(d.firmware_version, '') AS version, count(*) AS n FROM devices d WHERE ${where} GROUP BY 1`).all(...params) as Array<{ version: string; n: number }>;
   return new Map(rows.map((r) => [r.version, r.n]));
 }
 
 /** Cohort devices that are in a running or paused campaign, by campaign (excluding `except`). */
-export function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, except?: string): Array<{ campaignId: string; devices: number }> {
+export async function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, except?: string): Promise<Array<{ campaignId: string; devices: number }>> {
   const { where, params } = cohortWhere(filter);
   const client = sqliteOf(tx);
   const active = client.prepare(`SELECT id FROM campaigns WHERE state IN ('running', 'paused') AND id != ?`).pluck().all(except ?? '') as string[];
@@ -113,7 +127,7 @@ export interface CohortSnapshot {
  * The filtering is done in SQL and rows are read one at a time into two flat arrays (not
  * a row array per device); the two counts come from an aggregate over the same cohort.
  */
-export function snapshotCohort(tx: Tx, filter: CohortFilter, targetVersion: string): CohortSnapshot {
+export async function snapshotCohort(tx: Tx, filter: CohortFilter, targetVersion: string): Promise<CohortSnapshot> {
   const { where, params } = cohortWhere(filter);
   const deviceIds: string[] = [];
   const firmwareVersions: Array<string | null> = [];
@@ -157,7 +171,7 @@ const SNAPSHOT_BATCH = 500;
  * rule), in one pass through a temporary table. Each stage's first history entry is made
  * once, so the bulk insert reads nothing but the temporary tables.
  */
-export function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): number {
+export async function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): Promise<number> {
   const client = sqliteOf(tx);
   client.exec('CREATE TEMP TABLE IF NOT EXISTS cohort_rows (seq INTEGER PRIMARY KEY, device_id TEXT NOT NULL, stage INTEGER NOT NULL, package_id TEXT)');
   client.exec('CREATE TEMP TABLE IF NOT EXISTS stage_history (stage INTEGER PRIMARY KEY, history TEXT NOT NULL)');
@@ -201,7 +215,7 @@ export function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): n
  * many were scheduled. A stage of half a million devices is scheduled a chunk at a time, so
  * no single transaction holds the database (and the server's event loop) for seconds.
  */
-export function scheduleStage(tx: Tx, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): number {
+export async function scheduleStage(tx: Tx, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): Promise<number> {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'scheduled', cause: `stage ${stage + 1} started` });
   const deviceIds = preparedSql(
     tx,
@@ -221,7 +235,7 @@ export function scheduleStage(tx: Tx, campaignId: string, stage: number, now: nu
 }
 
 /** Pending and scheduled deployments of the campaign become canceled; returns how many. */
-export function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string): number {
+export async function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string): Promise<number> {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
   const canceled = preparedSql(
     tx,
@@ -233,14 +247,14 @@ export function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: 
 }
 
 /** Deployments of each stage by state. */
-export function countsByStage(tx: Tx, campaignId: string, stage?: number): Array<{ stage: number; state: string; n: number }> {
+export async function countsByStage(tx: Tx, campaignId: string, stage?: number): Promise<Array<{ stage: number; state: string; n: number }>> {
   return stage === undefined
     ? (preparedSql(tx, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? GROUP BY stage, state').all(campaignId) as Array<{ stage: number; state: string; n: number }>)
     : (preparedSql(tx, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? AND stage = ? GROUP BY state').all(campaignId, stage) as Array<{ stage: number; state: string; n: number }>);
 }
 
 /** Failed deployments by stage and result code; a null code is a timeout. */
-export function failuresByStage(tx: Tx, campaignId: string, stage?: number): Array<{ stage: number; code: number | null; n: number }> {
+export async function failuresByStage(tx: Tx, campaignId: string, stage?: number): Promise<Array<{ stage: number; code: number | null; n: number }>> {
   const where = stage === undefined ? '' : ' AND stage = ?';
   const params = stage === undefined ? [campaignId] : [campaignId, stage];
   return preparedSql(tx, `SELECT stage, result_code AS code, count(*) AS n FROM deployments WHERE campaign_id = ? AND state = 'failed'${where} GROUP BY stage, result_code ORDER BY n DESC`).all(...params) as Array<{
@@ -250,12 +264,12 @@ export function failuresByStage(tx: Tx, campaignId: string, stage?: number): Arr
   }>;
 }
 
-export function bytesServedOf(tx: Tx, campaignId: string): number {
+export async function bytesServedOf(tx: Tx, campaignId: string): Promise<number> {
   return (preparedSql(tx, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ? AND bytes_served > 0').pluck().get(campaignId) as number) ?? 0;
 }
 
 /** Deployments of running or paused campaigns that went silent past their campaign's timeout. */
-export function timedOutDeployments(tx: Tx, now: number): Array<{ id: string; campaignId: string }> {
+export async function timedOutDeployments(tx: Tx, now: number): Promise<Array<{ id: string; campaignId: string }>> {
   return preparedSql(
     tx,
     `SELECT dp.id, dp.campaign_id AS campaignId FROM campaigns c JOIN deployments dp ON dp.campaign_id = c.id
@@ -264,7 +278,7 @@ export function timedOutDeployments(tx: Tx, now: number): Array<{ id: string; ca
 }
 
 /** Up to `limit` queued Package 0s of the given campaigns, removed from the queue as they are taken. */
-export function takeNotifications(tx: Tx, campaignIds: string[], limit: number): string[] {
+export async function takeNotifications(tx: Tx, campaignIds: string[], limit: number): Promise<string[]> {
   if (campaignIds.length === 0 || limit <= 0) return [];
   const rows = sqliteOf(tx)
     .prepare(`SELECT seq, device_id FROM notification_queue WHERE campaign_id IN (${campaignIds.map(() => '?').join(',')}) ORDER BY seq LIMIT ?`)
@@ -275,7 +289,7 @@ export function takeNotifications(tx: Tx, campaignIds: string[], limit: number):
   return rows.map(([, deviceId]) => deviceId);
 }
 
-export function dropNotificationsOf(tx: Tx, campaignId: string): void {
+export async function dropNotificationsOf(tx: Tx, campaignId: string): Promise<void> {
   preparedSql(tx, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
 }
 
@@ -283,7 +297,7 @@ export function dropNotificationsOf(tx: Tx, campaignId: string): void {
  * Devices matching a dynamic campaign's cohort that have no deployment in it, are in no
  * other running or paused campaign, have no deployment under way and do not run the target.
  */
-export function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Array<{ id: string; firmwareVersion: string | null }> {
+export async function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Promise<Array<{ id: string; firmwareVersion: string | null }>> {
   const { where, params } = cohortWhere(filter);
   return sqliteOf(tx)
     .prepare(
