@@ -44,6 +44,8 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     // leave the others unable to open what it sealed.
     throw new AppError('VALIDATION', 'configuration: with a PostgreSQL database, give every process the same FOTA_MASTER_KEY (32 bytes, hex or base64; e.g. openssl rand -hex 32)');
   }
+  // The data directory holds the master key file (unless given), SQLite and the work dirs.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const vault = await KeyVault.open(config.dataDir, config.masterKey);
   const db = await openStore(config);
   const workDir = makeWorkDir(join(config.dataDir, 'work'));

@@ -88,5 +88,5 @@ function assertOneServer(deps: GarbageDeps, references: Set<string>, listed: Obj
     references.size === 0
       ? `the database references no artifacts while ${where} holds ${listed.length}`
       : `${where} holds none of the ${references.size} artifacts the database references`;
-  throw new AppError('VALIDATION', `${why}: the store and the database (--data, FOTA_DATA) do not look like one server's; nothing removed`);
+  throw new AppError('VALIDATION', `${why}: the store and the database (--data/FOTA_DATA, or --database/FOTA_DATABASE_URL) do not look like one server's; nothing removed`);
 }

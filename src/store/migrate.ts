@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { z } from 'zod';
 import { type DatabaseTarget, openStore } from './open.ts';
-import { describeDatabaseUrl } from './postgres.ts';
+import { cannotOpen, describeDatabaseUrl } from './postgres.ts';
 import { DATABASE_FILE } from './sqlite.ts';
 
 export interface MigrationReport {
@@ -60,7 +60,9 @@ async function sqliteApplied(file: string): Promise<number[]> {
 /** The same on PostgreSQL, where drizzle keeps its journal in the `drizzle` schema. */
 async function postgresApplied(url: string): Promise<number[]> {
   const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  await client.connect().catch((err: unknown) => {
+    throw cannotOpen(url, err);
+  });
   try {
     const table = await client.query("select 1 from information_schema.tables where table_schema = 'drizzle' and table_name = '__drizzle_migrations'");
     if (table.rowCount === 0) return [];

@@ -42,6 +42,11 @@ export function describeDatabaseUrl(url: string): string {
   }
 }
 
+/** The error for a database that cannot be reached or migrated: where, and why, without the password. */
+export function cannotOpen(url: string, err: unknown): AppError {
+  return new AppError('IO', `cannot open the PostgreSQL database ${describeDatabaseUrl(url)}: ${(err as Error).message}`, { cause: err });
+}
+
 /** Opens the pool and applies the committed migrations (all processes may do so at once). */
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
@@ -52,9 +57,10 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     await migratePostgres(pool);
   } catch (err) {
     await pool.end();
-    throw new AppError('IO', `cannot open the PostgreSQL database ${describeDatabaseUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw cannotOpen(url, err);
   }
   const db = drizzle(pool, { schema: pgSchema });
+  let closing: Promise<void> | undefined;
   const asTx = (q: NodePgDatabase<typeof pgSchema>): Tx => ({ q: q as unknown as Q, t: pgSchema as unknown as Tables, dialect: 'postgres' });
   return {
     ...asTx(db),
@@ -62,8 +68,10 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     async ping() {
       await pool.query('select 1');
     },
-    async close() {
-      await pool.end();
+    // Idempotent, as SQLite's: a context closed after a failed start is closed again at exit.
+    close() {
+      closing ??= pool.end();
+      return closing;
     },
   };
 }

@@ -56,7 +56,8 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
     expect((await server.upload('router-gc', '1.0', image)).status).toBe('ready');
   });
 
-  const gc = (...args: string[]) => fota(['gc', '--data', server.ctx.config.dataDir, '--artifacts', server.ctx.config.artifactsDir, ...args], { env });
+  const database = () => (server.ctx.config.databaseUrl === undefined ? [] : ['--database', server.ctx.config.databaseUrl]);
+  const gc = (...args: string[]) => fota(['gc', '--data', server.ctx.config.dataDir, ...database(), '--artifacts', server.ctx.config.artifactsDir, ...args], { env });
   const put = async (seed: string) => (await server.ctx.artifacts.put(Readable.from([pseudoRandom(5000, seed)]))).sha256;
   const stored = async () => (await listed(server)).map((o) => o.sha256).sort();
 
@@ -107,9 +108,10 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
     const old = await put(`mismatch-${backend.kind}`);
     await backdate(onDisk, old, new Date(Date.now() - 2 * HOUR));
     // The other server's database with this server's store.
-    const run = await gc('--data', other.ctx.config.dataDir, '--grace-minutes', '0');
+    const otherDatabase = other.ctx.config.databaseUrl === undefined ? [] : ['--database', other.ctx.config.databaseUrl];
+    const run = await gc('--data', other.ctx.config.dataDir, ...otherDatabase, '--grace-minutes', '0');
     expect(run).toMatchObject({ code: 2, stdout: '' });
-    expect(run.stderr).toMatch(/holds none of the \d+ artifacts the database references: the store and the database \(--data, FOTA_DATA\) do not look like one server's; nothing removed/);
+    expect(run.stderr).toMatch(/holds none of the \d+ artifacts the database references: the store and the database \(--data\/FOTA_DATA, or --database\/FOTA_DATABASE_URL\) do not look like one server's; nothing removed/);
     expect(await stored()).toEqual([...before, old].sort());
   });
 });

@@ -102,3 +102,13 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
   };
   return { ...server, clock, tokens, api, settled, upload };
 }
+
+/**
+ * What a server started again on another's data must also be given to find its database:
+ * on PostgreSQL (the `postgres` project) the database lives outside the data directory,
+ * and its master key with it. Nothing on SQLite.
+ */
+export function sameDatabaseAs(server: { ctx: { config: Config } }): Partial<Config> {
+  const { databaseUrl, masterKey } = server.ctx.config;
+  return databaseUrl === undefined ? {} : { databaseUrl, ...(masterKey ? { masterKey } : {}) };
+}
