@@ -28,24 +28,3 @@ export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
   };
 }
 
-// Raw SQL on the better-sqlite3 connection behind a transaction (campaigns.ts): until its
-// statements are written for both dialects (src/store/dialect.ts).
-import Database from 'better-sqlite3';
-
-export function sqliteOf(tx: Tx): Database.Database {
-  const own: unknown = (tx.q as unknown as { $client?: unknown }).$client;
-  if (own instanceof Database) return own;
-  throw new Error('no better-sqlite3 connection behind this transaction');
-}
-
-const sqlStatements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-/** Plain SQL (bulk statements drizzle does not build) prepared once per connection. */
-export function preparedSql(tx: Tx, text: string): Database.Statement {
-  const client = sqliteOf(tx);
-  let cache = sqlStatements.get(client);
-  if (!cache) sqlStatements.set(client, (cache = new Map()));
-  let statement = cache.get(text);
-  if (!statement) cache.set(text, (statement = client.prepare(text)));
-  return statement;
-}
