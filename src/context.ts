@@ -2,6 +2,7 @@
 // vault, clock, logger) and passes it down. Tests build one in a temp directory.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -35,6 +36,8 @@ export interface Context {
   notifier: Notifier;
   /** What happened, for the background workers start.ts subscribes (jobs, campaigns). */
   signals: Signals;
+  /** This process among those sharing the database: host, pid and a random part (lease holder, job owner). */
+  instance: string;
 }
 
 export async function createContext(config: Config, options: { clock?: Clock; log?: Logger; notifier?: Notifier } = {}): Promise<Context> {
@@ -60,6 +63,7 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     log,
     workDir,
     notifier: options.notifier ?? new WebhookNotifier({ ...(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}), allowPrivate: config.dm.allowPrivateWebhooks }),
+    instance: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     signals: createSignals((err, signal) => log.error({ err, signal }, 'a signal listener failed')),
   };
 }

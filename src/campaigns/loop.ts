@@ -4,6 +4,7 @@
 // start.ts connects the context's signals to `moved` and `seen`; requests only signal, so
 // no evaluation or join ever runs inside the request that caused it.
 import type { Context } from '../context.ts';
+import { lease } from '../store/lease.ts';
 import { evaluateCampaign, scheduleNextChunks, tickCampaigns } from './engine.ts';
 import { joinSeenDevices } from './join.ts';
 import { sendQueuedNotifications } from './notifications.ts';
@@ -17,6 +18,9 @@ export interface CampaignLoop {
   idle(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How long the campaign work waits for a dead holder's lease to lapse, at least. */
+const CAMPAIGN_LEASE_MS = 15_000;
 
 export function startCampaignLoop(ctx: Context): CampaignLoop {
   const waiters: Array<() => void> = [];
@@ -39,11 +43,19 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   };
   const evaluations = spacedEvaluations(ctx, ctx.config.campaigns.evaluateEveryMs, ran, track);
   const joins = batchedJoins(ctx, evaluations.request, ran, track);
-  const tick = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'campaign tick failed', () => tickCampaigns(ctx));
+  // The timed work runs in one process of those sharing the database, the holder of the
+  // 'campaigns' lease: so the Package 0 rate holds for the whole cluster, and a timeout is
+  // acted on once. Evaluations and joins stay with the process that heard the signal
+  // (their transactions lock what they change).
+  const held = lease(ctx.db, ctx.clock, 'campaigns', ctx.instance, Math.max(CAMPAIGN_LEASE_MS, 3 * ctx.config.campaigns.tickMs));
+  const whenHeld = (run: () => Promise<unknown>) => async () => {
+    if (await held.held()) await run();
+  };
+  const tick = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'campaign tick failed', whenHeld(() => tickCampaigns(ctx)));
   // A big stage is scheduled a chunk at a time; between chunks DM sessions and API calls run.
-  const fill = everyUnlessBusy(200, track, 'scheduling a stage failed', () => scheduleNextChunks(ctx));
+  const fill = everyUnlessBusy(200, track, 'scheduling a stage failed', whenHeld(() => scheduleNextChunks(ctx)));
   // A slow webhook round must not pile up rounds.
-  const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', () => sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond));
+  const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', whenHeld(() => sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond)));
   return {
     moved: evaluations.request,
     seen: joins.request,
@@ -55,6 +67,7 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
       fill.stop();
       notify.stop();
       while (inflight.size > 0) await Promise.all(inflight);
+      await held.release().catch((err: unknown) => ctx.log.warn({ err }, 'campaign lease not released; another process takes it when it expires'));
       ran();
     },
   };
