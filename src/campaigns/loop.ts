@@ -19,9 +19,6 @@ export interface CampaignLoop {
   stop(): Promise<void>;
 }
 
-/** How long the campaign work waits for a dead holder's lease to lapse, at least. */
-const CAMPAIGN_LEASE_MS = 15_000;
-
 export function startCampaignLoop(ctx: Context): CampaignLoop {
   const waiters: Array<() => void> = [];
   const isIdle = () => evaluations.waiting() === 0 && joins.waiting() === 0;
@@ -47,7 +44,7 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   // 'campaigns' lease: so the Package 0 rate holds for the whole cluster, and a timeout is
   // acted on once. Evaluations and joins stay with the process that heard the signal
   // (their transactions lock what they change).
-  const held = lease(ctx.db, ctx.clock, 'campaigns', ctx.instance, Math.max(CAMPAIGN_LEASE_MS, 3 * ctx.config.campaigns.tickMs));
+  const held = lease(ctx.db, ctx.clock, 'campaigns', ctx.instance, Math.max(ctx.config.campaigns.leaseMs, 3 * ctx.config.campaigns.tickMs));
   const whenHeld = (run: () => Promise<unknown>) => async () => {
     if (await held.held()) await run();
   };

@@ -81,7 +81,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     adminToken: `demo-admin-${randomBytes(12).toString('hex')}`,
     logLevel: 'warn',
     ...(values['delta-cache'] ? { deltaCacheDir: resolve(values['delta-cache']) } : {}),
-    campaigns: { tickMs: 1000, evaluateEveryMs: 500, retryBackoffMs: 2000, notifyPerSecond: 200, defaultTimeoutMs: 5 * 60_000, fourEyes: true },
+    campaigns: { tickMs: 1000, leaseMs: 15_000, evaluateEveryMs: 500, retryBackoffMs: 2000, notifyPerSecond: 200, defaultTimeoutMs: 5 * 60_000, fourEyes: true },
   });
   const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'warn' }, pino.destination(join(dataDir, 'server.log'))) });
   say(`server at ${server.url} (data in ${dataDir}; log in server.log)`);
