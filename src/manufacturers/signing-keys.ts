@@ -10,6 +10,7 @@ import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import {
   activeKeyOf,
+  findManufacturerById,
   findManufacturerByName,
   insertSigningKey,
   keysOf,
@@ -39,7 +40,10 @@ async function addKey(tx: Tx, vault: KeyVault, manufacturerId: string, actor: st
 
 /** The manufacturer's active signing key, created (and audited) if it has none yet. */
 export async function signingKeyFor(ctx: Context, manufacturerId: string, actor: string): Promise<SigningKey> {
-  const row = await ctx.db.transaction(async (tx) => (await activeKeyOf(tx, manufacturerId)) ?? addKey(tx, ctx.vault, manufacturerId, actor, ctx.clock.now()));
+  const row = await ctx.db.transaction(async (tx) => {
+    await findManufacturerById(tx, manufacturerId, { forUpdate: true });
+    return (await activeKeyOf(tx, manufacturerId)) ?? addKey(tx, ctx.vault, manufacturerId, actor, ctx.clock.now());
+  });
   return {
     keyid: row.keyid,
     publicKey: new Uint8Array(Buffer.from(row.publicKey, 'base64')),
@@ -67,6 +71,7 @@ export async function rotateKey(ctx: Context, name: string, actor: string): Prom
   const manufacturer = await manufacturerNamed(ctx, name);
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
+    await findManufacturerById(tx, manufacturer.id, { forUpdate: true });
     const current = await activeKeyOf(tx, manufacturer.id);
     if (current) {
       await setKeyStatus(tx, current.keyid, 'retired', now);

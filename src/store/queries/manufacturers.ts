@@ -1,5 +1,6 @@
 // Manufacturers, models and signing-key rows.
 import { and, desc, eq } from 'drizzle-orm';
+import { forUpdate } from '../dialect.ts';
 import { newId } from '../ids.ts';
 import type { manufacturers, models, signingKeys } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
@@ -14,9 +15,15 @@ export async function findManufacturerByName(tx: Tx, name: string): Promise<Manu
   return row;
 }
 
-export async function findManufacturerById(tx: Tx, id: string): Promise<ManufacturerRow | undefined> {
+/**
+ * With `forUpdate`, for a transaction that decides on the manufacturer's signing keys (is
+ * there an active one?): on PostgreSQL the row stays locked until commit, so two package
+ * jobs of a new manufacturer do not each create an active key.
+ */
+export async function findManufacturerById(tx: Tx, id: string, options: { forUpdate?: boolean } = {}): Promise<ManufacturerRow | undefined> {
   const { manufacturers } = tx.t;
-  const [row] = await tx.q.select().from(manufacturers).where(eq(manufacturers.id, id));
+  const query = tx.q.select().from(manufacturers).where(eq(manufacturers.id, id));
+  const [row] = await (options.forUpdate ? forUpdate(tx, query) : query);
   return row;
 }
 
