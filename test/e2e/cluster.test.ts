@@ -44,7 +44,8 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
 }
 
 describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3', () => {
-  it('completes a staged campaign of 200 devices through the survivor when a node and the worker are killed', async () => {
+  // About a minute alone on 2 cores; several beside the rest of the suite.
+  it('completes a staged campaign of 200 devices through the survivor when a node and the worker are killed', { timeout: 600_000 }, async () => {
     const databaseUrl = (await testDatabaseUrl()) ?? '';
     const db = new pg.Client({ connectionString: databaseUrl });
     const s3 = await startS3rver({ directory: tempDirFor('cluster-s3', afterAll) });

@@ -45,8 +45,10 @@ describe('package job queue', () => {
     const v1 = pseudoRandom(3_000_000, 'lease-v1');
     const ids = [await queue(server, 'leased', '1.0', v1), await queue(server, 'leased', '1.1', nextBuild(v1))];
     // A runner whose lease lapses almost at once, and a second one that takes its jobs over
-    // while the first is still diffing.
-    const hasty = new JobRunner(server.ctx, { leaseMs: 1, pollMs: 10 });
+    // while the first is still diffing. The hasty one's clock is a minute behind, so even its
+    // renewals leave a lease that has lapsed for everyone else (on a busy machine, renewals
+    // every millisecond could otherwise keep a 1 ms lease alive).
+    const hasty = new JobRunner({ ...server.ctx, clock: { now: () => server.ctx.clock.now() - 60_000 } }, { leaseMs: 1, pollMs: 10 });
     const steady = new JobRunner(server.ctx, { leaseMs: 60_000, pollMs: 10 });
     hasty.start();
     await new Promise((r) => setTimeout(r, 100));
