@@ -26,6 +26,10 @@ function filesSwappingModules(): string[] {
 }
 
 const isolated = filesSwappingModules();
+/** Tests of the PostgreSQL store itself: nothing to run on SQLite. */
+const POSTGRES_ONLY = ['test/store/postgres.test.ts', 'test/e2e/cluster.test.ts'];
+/** What runs on both stores: everything that reaches the database through a context. */
+const ON_POSTGRES = [...POSTGRES_ONLY, 'test/store/leases.test.ts', 'test/api/**/*.test.ts', 'test/dm/**/*.test.ts', 'test/campaigns/**/*.test.ts', 'test/deployments/**/*.test.ts', 'test/devices/**/*.test.ts', 'test/download/**/*.test.ts', 'test/packages/**/*.test.ts', 'test/artifacts/**/*.test.ts', 'test/health.test.ts', 'test/web/**/*.test.ts', 'test/cli/**/*.test.ts'];
 // Real bsdiff runs on 10 MB images take seconds each on a 2-core machine.
 const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
 
@@ -35,7 +39,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
-      { test: { name: 'shared', include: [TESTS], exclude: isolated, isolate: false, ...timeouts } },
+      { test: { name: 'shared', include: [TESTS], exclude: [...isolated, ...POSTGRES_ONLY], isolate: false, ...timeouts } },
+      // The store-facing tests again, on a real PostgreSQL server this project starts.
+      { test: { name: 'postgres', include: ON_POSTGRES, exclude: isolated, isolate: false, globalSetup: ['test/support/postgres-setup.ts'], ...timeouts } },
       ...(isolated.length > 0 ? [{ test: { name: 'isolated', include: isolated, isolate: true, ...timeouts } }] : []),
     ],
   },

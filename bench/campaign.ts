@@ -38,7 +38,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { assignStages } from '../src/campaigns/assign.ts';
 import { toFilter } from '../src/campaigns/cohort.ts';
@@ -53,7 +54,9 @@ import { newId } from '../src/store/ids.ts';
 import { findBuild } from '../src/store/queries/builds.ts';
 import { findCampaign, scheduleStage, snapshotCohort, stagesOf } from '../src/store/queries/campaigns.ts';
 import { activeDeploymentOf } from '../src/store/queries/deployments.ts';
-import { builds, manufacturers, models, packages } from '../src/store/schema/index.ts';
+import { rows } from '../src/store/dialect.ts';
+import { DATABASE_FILE } from '../src/store/sqlite.ts';
+import type { Store, Tx } from '../src/store/store.ts';
 import type { Principal } from '../src/tokens/tokens.ts';
 
 const { values: args } = parseArgs({
@@ -134,15 +137,15 @@ interface Seeded {
 }
 
 /** A manufacturer, the model, builds 1.0, 1.1 and the ready 2.0 with a full package and deltas from both. */
-function seedBuild(ctx: Context, now: number): Seeded {
+async function seedBuild(ctx: Context, now: number): Promise<Seeded> {
   const manufacturerId = newId('mfr');
   const modelId = newId('mdl');
   const ids = { '1.0': newId('bld'), '1.1': newId('bld'), [TARGET]: newId('bld') };
-  ctx.db.transaction((tx) => {
-    tx.insert(manufacturers).values({ id: manufacturerId, name: 'Bench Devices', createdAt: now }).run();
-    tx.insert(models).values({ id: modelId, manufacturerId, name: MODEL, createdAt: now }).run();
+  await ctx.db.transaction(async ({ q, t }) => {
+    await q.insert(t.manufacturers).values({ id: manufacturerId, name: 'Bench Devices', createdAt: now });
+    await q.insert(t.models).values({ id: modelId, manufacturerId, name: MODEL, createdAt: now });
     for (const [version, id] of Object.entries(ids)) {
-      tx.insert(builds).values({ id, modelId, version, sha256: '0'.repeat(64), size: 10_000_000, status: 'ready', createdAt: now, readyAt: now }).run();
+      await q.insert(t.builds).values({ id, modelId, version, sha256: '0'.repeat(64), size: 10_000_000, status: 'ready', createdAt: now, readyAt: now });
     }
     // No bytes are served here, so the package rows carry placeholder hashes and envelopes.
     const pkg = (sourceBuildId: string | null, fromVersion: string | null, size: number) => ({
@@ -161,16 +164,22 @@ function seedBuild(ctx: Context, now: number): Seeded {
       keyid: 'bench',
       createdAt: now,
     });
-    tx.insert(packages).values([pkg(null, null, 10_000_000), pkg(ids['1.0'], '1.0', 400_000), pkg(ids['1.1'], '1.1', 300_000)]).run();
+    await q.insert(t.packages).values([pkg(null, null, 10_000_000), pkg(ids['1.0'], '1.0', 400_000), pkg(ids['1.1'], '1.1', 300_000)]);
   });
   return { buildId: ids[TARGET], manufacturerId };
 }
 
-function insertDevices(client: Database.Database, n: number, now: number): void {
-  const insert = client.prepare('INSERT INTO devices (id, model, firmware_version, tags, created_at) VALUES (?, ?, ?, ?, ?)');
-  client.transaction(() => {
-    for (let i = 0; i < n; i++) insert.run(devId(i), MODEL, versionOf(i), i % 2 ? '["us"]' : '["eu"]', now);
-  })();
+/** Setup, not measured: a connection of its own to the store's file, one prepared statement, one transaction. */
+function insertDevices(work: string, n: number, now: number): void {
+  const client = new Database(join(config(work).dataDir, DATABASE_FILE));
+  try {
+    const insert = client.prepare('INSERT INTO devices (id, model, firmware_version, tags, created_at) VALUES (?, ?, ?, ?, ?)');
+    client.transaction(() => {
+      for (let i = 0; i < n; i++) insert.run(devId(i), MODEL, versionOf(i), i % 2 ? '["us"]' : '["eu"]', now);
+    })();
+  } finally {
+    client.close();
+  }
 }
 
 // --- children ------------------------------------------------------------------------------
@@ -230,16 +239,16 @@ async function measureStart(work: string) {
   progress('creating and starting the campaign');
   const cpu = process.cpuUsage();
   const t0 = performance.now();
-  const { id } = createCampaign(ctx, principal, campaignRequest(seeded.buildId, 'bench'));
+  const { id } = await createCampaign(ctx, principal, campaignRequest(seeded.buildId, 'bench'));
   const t1 = performance.now();
-  const started = startCampaign(ctx, principal, id);
+  const started = await startCampaign(ctx, principal, id);
   const t2 = performance.now();
   const startCpuSeconds = cpuSeconds(cpu);
   const memoryAfter = memoryMiB();
   const heapUsed = round(process.memoryUsage().heapUsed / 1024 / 1024, 1);
   if (started.deployments !== DEVICES) throw new Error(`the start made ${started.deployments} deployments, expected ${DEVICES}`);
-  const stageSizes = stagesOf(ctx.db, id).map((s) => s.size);
-  closeContext(ctx);
+  const stageSizes = (await stagesOf(ctx.db, id)).map((s) => s.size);
+  await closeContext(ctx);
   return {
     campaignId: id,
     createSeconds: round((t1 - t0) / 1000, 3),
@@ -262,7 +271,7 @@ async function measureAfter(work: string, campaignId: string) {
   // Lookups: random cohort devices (mostly pending) and devices of stage 1 (scheduled), interleaved.
   progress('timing lookups');
   const random = prng(0xc0ffee);
-  const stageOne = ctx.db.$client.prepare('SELECT device_id FROM deployments WHERE campaign_id = ? AND stage = 0').pluck().all(id) as string[];
+  const stageOne = (await rows<{ id: string }>(ctx.db, sql`SELECT device_id AS id FROM deployments WHERE campaign_id = ${id} AND stage = 0`)).map((r) => r.id);
   const ids: string[] = [];
   for (let k = 0; k < LOOKUPS; k++) ids.push(devId(Math.floor(random() * DEVICES)));
   for (let k = 0; k < Math.min(LOOKUPS, stageOne.length); k++) ids.push(stageOne[Math.floor(random() * stageOne.length)] ?? '');
@@ -272,7 +281,7 @@ async function measureAfter(work: string, campaignId: string) {
   }
   const now = Date.now();
   // Warm-up (JIT), not timed.
-  for (let k = 0; k < 1000; k++) planFumo(ctx, devId((k * 7919) % DEVICES), DM_URL, now);
+  for (let k = 0; k < 1000; k++) await planFumo(ctx, devId((k * 7919) % DEVICES), DM_URL, now);
   const scheduledMs: number[] = [];
   const pendingMs: number[] = [];
   // Slow calls are told apart: a GC pause inside the call, or the main thread waiting for a
@@ -291,7 +300,7 @@ async function measureAfter(work: string, campaignId: string) {
     const waited = runQueueWaitNs();
     const start = performance.now();
     const s = process.hrtime.bigint();
-    const plan = planFumo(ctx, deviceId, DM_URL, now);
+    const plan = await planFumo(ctx, deviceId, DM_URL, now);
     const ms = Number(process.hrtime.bigint() - s) / 1e6;
     calls.push({ start, end: start + ms, preempted: runQueueWaitNs() - waited > 20_000 });
     (plan ? scheduledMs : pendingMs).push(ms);
@@ -306,7 +315,7 @@ async function measureAfter(work: string, campaignId: string) {
   const activeMs: number[] = [];
   for (const deviceId of ids) {
     const s = process.hrtime.bigint();
-    const row = activeDeploymentOf(ctx.db, deviceId);
+    const row = await activeDeploymentOf(ctx.db, deviceId);
     activeMs.push(Number(process.hrtime.bigint() - s) / 1e6);
     if (!row) throw new Error(`no active deployment for ${deviceId}`);
   }
@@ -315,7 +324,7 @@ async function measureAfter(work: string, campaignId: string) {
   const evaluateMs: number[] = [];
   for (let k = 0; k < 5; k++) {
     const s = performance.now();
-    evaluateCampaign(ctx, id);
+    await evaluateCampaign(ctx, id);
     evaluateMs.push(performance.now() - s);
   }
 
@@ -330,7 +339,7 @@ async function measureAfter(work: string, campaignId: string) {
   let longestChunkMs = 0;
   for (;;) {
     const c0 = performance.now();
-    const n = ctx.db.transaction((tx) => scheduleStage(tx, id, last, Date.now(), false, SCHEDULE_CHUNK));
+    const n = await ctx.db.transaction((tx) => scheduleStage(tx, id, last, Date.now(), false, SCHEDULE_CHUNK));
     longestChunkMs = Math.max(longestChunkMs, performance.now() - c0);
     if (n === 0) break;
     scheduledLast += n;
@@ -340,17 +349,17 @@ async function measureAfter(work: string, campaignId: string) {
   const countsMs: number[] = [];
   for (let k = 0; k < 5; k++) {
     const s = performance.now();
-    stageCounts(ctx.db, id, last);
+    await stageCounts(ctx.db, id, last);
     countsMs.push(performance.now() - s);
   }
   const t5 = performance.now();
-  const view = campaignView(ctx, id);
+  const view = await campaignView(ctx, id);
   const t6 = performance.now();
   // The console's overview: every campaign's totals (here one campaign of 1M rows).
-  campaignSummaries(ctx, 50);
+  await campaignSummaries(ctx, 50);
   const t7 = performance.now();
   if (view.totals.pending + view.totals.scheduled !== DEVICES) throw new Error(`the view counts ${JSON.stringify(view.totals)}, expected ${DEVICES} pending or scheduled`);
-  closeContext(ctx);
+  await closeContext(ctx);
   return {
     lookup: {
       ...percentiles([...scheduledMs, ...pendingMs]),
@@ -378,14 +387,15 @@ async function measureAfter(work: string, campaignId: string) {
 }
 
 /**
- * The start split by SQL statement: every statement prepared on the connection is timed by
- * its text, startCampaign runs inside an outer transaction that is then rolled back, and
- * what is left of the wall time is JavaScript (assignStages, row loops, drizzle).
+ * The start split by SQL statement: every statement prepared on the write connection is
+ * timed by its text, startCampaign runs in a transaction that is rolled back once it is
+ * done, and what is left of the wall time is JavaScript (assignStages, row loops, drizzle).
  */
 async function phases(work: string) {
   const seeded = childSeeded();
   const ctx = await openContext(work);
-  const client = ctx.db.$client;
+  // The better-sqlite3 connection transactions run on (bench only: the store does not hand it out).
+  const client = await ctx.db.transaction(async (tx) => (tx.q as unknown as { $client: Database.Database }).$client);
   const byStatement = new Map<string, { calls: number; ms: number }>();
   const time = <R>(text: string, fn: () => R): R => {
     const s = performance.now();
@@ -433,34 +443,42 @@ async function phases(work: string) {
   client.exec = ((text: string) => time(text, () => originalExec(text))) as typeof client.exec;
 
   const principal = principalOf(seeded);
-  const { id } = createCampaign(ctx, principal, campaignRequest(seeded.buildId, 'bench phases'));
+  const { id } = await createCampaign(ctx, principal, campaignRequest(seeded.buildId, 'bench phases'));
   byStatement.clear();
   const rollback = new Error('rollback');
-  let startMs = 0;
+  // startCampaign's one transaction, rolled back once its work is done.
+  const rollingBack: Store = {
+    ...ctx.db,
+    async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      let result: T | undefined;
+      await ctx.db
+        .transaction(async (tx) => {
+          result = await fn(tx);
+          throw rollback;
+        })
+        .catch((err: unknown) => {
+          if (err !== rollback) throw err;
+        });
+      return result as T;
+    },
+  };
   const before = memoryMiB();
-  try {
-    client.transaction(() => {
-      const s = performance.now();
-      startCampaign(ctx, principal, id);
-      startMs = performance.now() - s;
-      throw rollback;
-    })();
-  } catch (err) {
-    if (err !== rollback) throw err;
-  }
+  const s0 = performance.now();
+  await startCampaign({ ...ctx, db: rollingBack }, principal, id);
+  const startMs = performance.now() - s0;
   const after = memoryMiB();
   client.prepare = originalPrepare;
   client.exec = originalExec;
 
   // assignStages alone, on the same snapshot the start took.
-  const campaign = findCampaign(ctx.db, id);
-  const build = findBuild(ctx.db, seeded.buildId);
+  const campaign = await findCampaign(ctx.db, id);
+  const build = await findBuild(ctx.db, seeded.buildId);
   if (!campaign || !build) throw new Error('the phases campaign is gone');
-  const snapshot = snapshotCohort(ctx.db, toFilter(JSON.parse(campaign.cohort) as { model: string }), build.version);
+  const snapshot = await snapshotCohort(ctx.db, toFilter(JSON.parse(campaign.cohort) as { model: string }), build.version);
   const s = performance.now();
   assignStages(id, snapshot.deviceIds, STAGES);
   const assignMs = performance.now() - s;
-  closeContext(ctx);
+  await closeContext(ctx);
 
   const statements = [...byStatement.entries()]
     .map(([text, { calls, ms }]) => ({ sql: text.replace(/\s+/g, ' ').slice(0, 160), calls, seconds: round(ms / 1000, 3) }))
@@ -489,13 +507,13 @@ async function main(): Promise<void> {
 
   const ctx = await openContext(work);
   const now = Date.now();
-  const seeded = seedBuild(ctx, now);
+  const seeded = await seedBuild(ctx, now);
   progress(`inserting ${DEVICES} devices`);
   const i0 = performance.now();
-  insertDevices(ctx.db.$client, DEVICES, now);
+  insertDevices(work, DEVICES, now);
   const insertSeconds = (performance.now() - i0) / 1000;
   const setupMemory = memoryMiB();
-  closeContext(ctx);
+  await closeContext(ctx);
 
   const phased = args.phases ? await runChild<Awaited<ReturnType<typeof phases>>>('phases', work, seeded) : undefined;
   const nodeArgs = (args['child-node-args'] ?? '').split(/\s+/).filter(Boolean);

@@ -28,8 +28,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { DOWNLOAD_KEY_PURPOSE, issueDownloadToken } from '../src/deployments/download-grant.ts';
 import { KeyVault } from '../src/signing/vault.ts';
-import { openDatabase } from '../src/store/db.ts';
-import { deployments, devices } from '../src/store/schema/index.ts';
+import { openSqliteStore } from '../src/store/sqlite.ts';
+import { sql } from 'drizzle-orm';
+import { rows } from '../src/store/dialect.ts';
+import { insertDeployment } from '../src/store/queries/deployments.ts';
+import { insertDevice } from '../src/store/queries/devices.ts';
 import { cpuSecondsOf, processTree, rssKiB } from './proc.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
 
@@ -306,17 +309,17 @@ async function main(nginx: string) {
   const startRssMiB = round(rssKiB(oursPid) / 1024);
 
   // One device and one deployment per client, as a fleet would have; tokens for each.
-  const db = openDatabase(dataDir);
+  const db = openSqliteStore(dataDir);
   const key = KeyVault.fromKey(new Uint8Array(masterKey)).deriveKey(DOWNLOAD_KEY_PURPOSE);
   const now = Date.now();
   const deploymentIds: string[] = [];
   const ourUrls: string[] = [];
-  db.transaction((tx) => {
+  await db.transaction(async (tx) => {
     for (let i = 0; i < CLIENTS; i += 1) {
       const deviceId = `dev_bench${i}`;
       const deploymentId = `dep_bench${i}`;
-      tx.insert(devices).values({ id: deviceId, model: MODEL, createdAt: now }).run();
-      tx.insert(deployments).values({ id: deploymentId, deviceId, buildId, packageId: pkg.id, state: 'commanded', createdAt: now, updatedAt: now }).run();
+      await insertDevice(tx, { id: deviceId, model: MODEL, createdAt: now });
+      await insertDeployment(tx, { id: deploymentId, deviceId, buildId, packageId: pkg.id, state: 'commanded', createdAt: now, updatedAt: now });
       deploymentIds.push(deploymentId);
       ourUrls.push(`${serving.url}/dl/${issueDownloadToken(key, { packageId: pkg.id, deploymentId, deviceId, expiresAt: now + 3_600_000 })}`);
     }
@@ -372,8 +375,11 @@ async function main(nginx: string) {
 
   // What the server recorded: every byte it sent, warm-up included.
   await sleep(200);
-  const recorded = db.$client.prepare(`select sum(bytes_served) as bytes, sum(state = 'downloading') as downloading from deployments`).get() as { bytes: number; downloading: number };
-  db.$client.close();
+  const [recorded = { bytes: 0, downloading: 0 }] = await rows<{ bytes: number; downloading: number }>(
+    db,
+    sql`select sum(bytes_served) as bytes, sum(CASE WHEN state = 'downloading' THEN 1 ELSE 0 END) as downloading from deployments`,
+  );
+  await db.close();
   const sent = oursRuns.reduce((s, r) => s + r.bytes, 0);
 
   const gib = (runs: LoadResult[]) => runs.reduce((sum, r) => sum + r.bytes, 0) / (1024 * MiB);

@@ -357,7 +357,7 @@ async function main() {
     { host: '127.0.0.1', log: pino({ level: 'info' }, jobLog) },
   );
   try {
-    const { token } = createToken(server.ctx, 'bench', { role: 'manufacturer', name: 'bench', manufacturer: 'bench-maker' });
+    const { token } = await createToken(server.ctx, 'bench', { role: 'manufacturer', name: 'bench', manufacturer: 'bench-maker' });
 
     const run = await runPipeline(server, token, target, jobLog);
     const { cli } = run;

@@ -82,7 +82,7 @@ async function traced(work: string, metaPath: string): Promise<void> {
     log: pino({ level: 'warn' }),
   });
   try {
-    const { token } = createToken(server.ctx, 'bench', { role: 'manufacturer', name: 'bench', manufacturer: 'bench-maker' });
+    const { token } = await createToken(server.ctx, 'bench', { role: 'manufacturer', name: 'bench', manufacturer: 'bench-maker' });
     const images: Meta['images'] = {};
     const label = (path: string, name: string) => {
       const data = readFileSync(path);

@@ -61,6 +61,7 @@ const envSchema = z.object({
   FOTA_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
   FOTA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   FOTA_CAMPAIGN_TICK_MS: positiveInt.default(5_000),
+  FOTA_LEASE_MS: positiveInt.default(15_000),
   FOTA_CAMPAIGN_EVALUATE_MS: z.coerce.number().int().min(0).default(1_000),
   FOTA_RETRY_BACKOFF_SECONDS: z.coerce.number().min(0).default(60),
   FOTA_NOTIFY_PER_SECOND: positiveInt.default(50),
@@ -131,6 +132,8 @@ export interface Config {
   campaigns: {
     /** How often the engine checks timeouts, soak times and dynamic cohorts. */
     tickMs: number;
+    /** How long the timed campaign work stays with a process that stopped renewing its lease (it died). */
+    leaseMs: number;
     /** Device results of one campaign are evaluated at most this often (0: after each). */
     evaluateEveryMs: number;
     /** First wait after a transient failure before the device is commanded again; doubles per attempt. */
@@ -190,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     campaigns: {
       tickMs: e.FOTA_CAMPAIGN_TICK_MS,
+      leaseMs: e.FOTA_LEASE_MS,
       evaluateEveryMs: e.FOTA_CAMPAIGN_EVALUATE_MS,
       retryBackoffMs: e.FOTA_RETRY_BACKOFF_SECONDS * 1000,
       notifyPerSecond: e.FOTA_NOTIFY_PER_SECOND,

@@ -2,17 +2,19 @@
 // vault, clock, logger) and passes it down. Tests build one in a temp directory.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
+import { AppError } from './errors.ts';
 import { DeltaPool } from './delta/pool.ts';
 import { type Notifier, WebhookNotifier } from './omadm/notifier.ts';
 import { createSignals, type Signals } from './signals.ts';
 import { KeyVault } from './signing/vault.ts';
 import type { ArtifactStore } from './store/artifacts/artifact-store.ts';
 import { createArtifactStore } from './store/artifacts/index.ts';
-import { type Db, openDatabase } from './store/db.ts';
-import { sqliteDataDir } from './store/migrate.ts';
+import { openStore } from './store/open.ts';
+import type { Store } from './store/store.ts';
 
 export interface Clock {
   now(): number;
@@ -22,7 +24,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 export interface Context {
   config: Config;
-  db: Db;
+  db: Store;
   artifacts: ArtifactStore;
   pool: DeltaPool;
   vault: KeyVault;
@@ -34,10 +36,21 @@ export interface Context {
   notifier: Notifier;
   /** What happened, for the background workers start.ts subscribes (jobs, campaigns). */
   signals: Signals;
+  /** This process among those sharing the database: host, pid and a random part (lease holder, job owner). */
+  instance: string;
 }
 
 export async function createContext(config: Config, options: { clock?: Clock; log?: Logger; notifier?: Notifier } = {}): Promise<Context> {
-  const db = openDatabase(sqliteDataDir(config));
+  if (config.databaseUrl !== undefined && config.masterKey === undefined) {
+    // Every process sharing the database seals and opens signing keys and device secrets
+    // with the master key: a key file made by one process in its own data directory would
+    // leave the others unable to open what it sealed.
+    throw new AppError('VALIDATION', 'configuration: with a PostgreSQL database, give every process the same FOTA_MASTER_KEY (32 bytes, hex or base64; e.g. openssl rand -hex 32)');
+  }
+  // The data directory holds the master key file (unless given), SQLite and the work dirs.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const vault = await KeyVault.open(config.dataDir, config.masterKey);
+  const db = await openStore(config);
   const workDir = makeWorkDir(join(config.dataDir, 'work'));
   const log = options.log ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.token', '*.secretKey', '*.password'] });
   return {
@@ -45,17 +58,18 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     db,
     artifacts: createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) }),
     pool: new DeltaPool({ concurrency: config.deltaConcurrency, memoryBudgetBytes: config.deltaMemoryBytes, cacheDir: config.deltaCacheDir }),
-    vault: await KeyVault.open(config.dataDir, config.masterKey),
+    vault,
     clock: options.clock ?? systemClock,
     log,
     workDir,
     notifier: options.notifier ?? new WebhookNotifier({ ...(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}), allowPrivate: config.dm.allowPrivateWebhooks }),
+    instance: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     signals: createSignals((err, signal) => log.error({ err, signal }, 'a signal listener failed')),
   };
 }
 
-export function closeContext(ctx: Context): void {
-  ctx.db.$client.close();
+export async function closeContext(ctx: Context): Promise<void> {
+  await ctx.db.close();
   rmSync(ctx.workDir, { recursive: true, force: true });
 }
 

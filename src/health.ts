@@ -24,10 +24,8 @@ type Part = 'database' | 'objectStore';
 /** Checks both parts at once; a part that has not answered after `healthTimeoutMs` is a timeout. */
 export function createHealthCheck(ctx: Context, role: Health['role']): () => Promise<Health> {
   const probes: Record<Part, () => Promise<void>> = {
-    // SQLite is in this process: a statement shows the file is open and readable.
-    database: async () => {
-      ctx.db.$client.prepare('select 1').get();
-    },
+    // A statement on the store's connection (SQLite's file, a PostgreSQL server).
+    database: () => ctx.db.ping(),
     objectStore: () => ctx.artifacts.ping(),
   };
   // One probe of each part at a time: a load balancer that probes every second must not

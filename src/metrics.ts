@@ -53,8 +53,8 @@ function processRegistry(ctx: Context): Registry {
     help: 'Package jobs by state',
     labelNames: ['state'] as const,
     registers: [registry],
-    collect() {
-      for (const [state, n] of Object.entries(countJobsByState(ctx.db))) this.set({ state }, n);
+    async collect() {
+      for (const [state, n] of Object.entries(await countJobsByState(ctx.db))) this.set({ state }, n);
     },
   });
   new Gauge({

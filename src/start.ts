@@ -34,17 +34,14 @@ export interface RunningServer {
 export async function startServer(config: Config, options: { host?: string; log?: Logger; runner?: RunnerOptions; clock?: Clock; notifier?: Notifier } = {}): Promise<RunningServer> {
   const ctx = await createContext(config, { ...(options.log ? { log: options.log } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(options.notifier ? { notifier: options.notifier } : {}) });
   await ctx.artifacts.cleanStaging?.();
-  const adminToken = bootstrapAdmin(ctx);
+  const adminToken = await bootstrapAdmin(ctx);
   const runner = new JobRunner(ctx, options.runner);
   if (config.jobs) runner.start();
   const dmGuard = new DmGuard(config.dm.auth);
+  let sweeping: Promise<unknown> = Promise.resolve();
   const sweeper = setInterval(() => {
-    try {
-      sweepDmSessions(ctx, dmGuard);
-    } catch (err) {
-      // A busy database now is no reason to stop the server; the next sweep tries again.
-      ctx.log.error({ err }, 'DM session sweep failed');
-    }
+    // A busy database now is no reason to stop the server; the next sweep tries again.
+    sweeping = sweepDmSessions(ctx, dmGuard).catch((err: unknown) => ctx.log.error({ err }, 'DM session sweep failed'));
   }, 30_000);
   sweeper.unref();
   const campaigns = startCampaignLoop(ctx);
@@ -74,12 +71,13 @@ export async function startServer(config: Config, options: { host?: string; log?
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        await sweeping;
         await new Promise<void>((resolve) => server.close(() => resolve()));
         for (const stopListening of listening) stopListening();
         await campaigns.stop();
         await runner.stop();
         await artifactSweep.stop();
-        closeContext(ctx);
+        await closeContext(ctx);
       })();
       return closing;
     },

@@ -52,7 +52,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       url = `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
     }
   } catch (err) {
-    closeContext(ctx);
+    await closeContext(ctx);
     throw err;
   }
   runner.start();
@@ -69,7 +69,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
           const open = server;
           await new Promise<void>((resolve) => open.close(() => resolve()));
         }
-        closeContext(ctx);
+        await closeContext(ctx);
       })();
       return closing;
     },

@@ -74,10 +74,13 @@ describe('/healthz', () => {
   });
 
   it('answers 503 naming the database when it cannot be read', async () => {
-    const probe = await appWith((ctx) => {
-      ctx.db.$client.close();
-      return {};
-    });
+    const api = await createTestApi({}, onTestFinished);
+    await api.ctx.db.close();
+    const app = createApp(api.ctx);
+    const probe = async () => {
+      const res = await app.request('/healthz');
+      return { status: res.status, body: (await res.json()) as HealthBody };
+    };
     expect(await probe()).toMatchObject({ status: 503, body: { ok: false, database: 'unreachable', objectStore: 'ok' } });
   });
 

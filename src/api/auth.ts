@@ -15,7 +15,7 @@ export function authorize(ctx: Context, route: Guarded): MiddlewareHandler<AppEn
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw new AppError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>');
-    const principal = authenticate(ctx, match[1]);
+    const principal = await authenticate(ctx, match[1]);
     if (!principal) throw new AppError('UNAUTHORIZED', 'unknown or revoked token');
     if (!roles.includes(principal.role)) {
       throw new AppError('FORBIDDEN', `${name} is for ${roles.join(' or ')}; this token is ${principal.role}`);

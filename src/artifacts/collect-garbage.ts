@@ -43,7 +43,7 @@ export async function collectGarbage(deps: GarbageDeps, options: GarbageOptions)
   // Anything stored after this moment is young whatever the grace period, so an upload
   // that stores its bytes during the sweep is never a candidate.
   const cutoff = deps.clock.now() - graceMs;
-  const references = referencedArtifacts(deps.db);
+  const references = await referencedArtifacts(deps.db);
   const listed: ObjectInfo[] = [];
   for await (const object of deps.artifacts.list()) {
     signal?.throwIfAborted();
@@ -73,7 +73,7 @@ export async function collectGarbage(deps: GarbageDeps, options: GarbageOptions)
  * or the same bytes put again in the meantime keep the object.
  */
 async function removeIfStillGarbage(deps: GarbageDeps, sha256: string, cutoff: number): Promise<'removed' | 'referenced' | 'young' | 'gone'> {
-  if (isArtifactReferenced(deps.db, sha256)) return 'referenced';
+  if (await isArtifactReferenced(deps.db, sha256)) return 'referenced';
   const now = await deps.artifacts.stat(sha256);
   if (now === null) return 'gone';
   if (now.modifiedAt > cutoff) return 'young';
@@ -88,5 +88,5 @@ function assertOneServer(deps: GarbageDeps, references: Set<string>, listed: Obj
     references.size === 0
       ? `the database references no artifacts while ${where} holds ${listed.length}`
       : `${where} holds none of the ${references.size} artifacts the database references`;
-  throw new AppError('VALIDATION', `${why}: the store and the database (--data, FOTA_DATA) do not look like one server's; nothing removed`);
+  throw new AppError('VALIDATION', `${why}: the store and the database (--data/FOTA_DATA, or --database/FOTA_DATABASE_URL) do not look like one server's; nothing removed`);
 }

@@ -15,7 +15,7 @@ import { isArtifactReferenced } from '../store/queries/artifacts.ts';
  */
 export async function discardUnreferenced(ctx: Pick<Context, 'db' | 'artifacts' | 'log'>, sha256: string): Promise<boolean> {
   try {
-    if (isArtifactReferenced(ctx.db, sha256)) return false;
+    if (await isArtifactReferenced(ctx.db, sha256)) return false;
     await ctx.artifacts.delete(sha256);
     ctx.log.info({ sha256 }, 'removed the bytes of an upload that was not recorded');
     return true;

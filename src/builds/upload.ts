@@ -8,9 +8,10 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { StoredObject } from '../store/artifacts/artifact-store.ts';
 import { newId } from '../store/ids.ts';
-import { recordAudit, type Tx } from '../store/queries/audit.ts';
+import { recordAudit } from '../store/queries/audit.ts';
 import { deltaSourcesFor, findBuildByVersion, insertBuild, insertJobs } from '../store/queries/builds.ts';
 import { findModelByName, insertModel } from '../store/queries/manufacturers.ts';
+import type { Tx } from '../store/store.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import type { UploadQuery } from './schemas.ts';
 
@@ -20,8 +21,8 @@ export interface UploadResult {
   jobs: number;
 }
 
-function modelFor(tx: Tx, principal: Principal, name: string) {
-  const model = findModelByName(tx, name);
+async function modelFor(tx: Tx, principal: Principal, name: string) {
+  const model = await findModelByName(tx, name);
   if (model && model.manufacturerId !== principal.manufacturerId) {
     throw new AppError('FORBIDDEN', `model ${name} belongs to another manufacturer`);
   }
@@ -32,14 +33,14 @@ export async function uploadBuild(ctx: Context, principal: Principal, query: Upl
   const manufacturerId = principal.manufacturerId;
   if (principal.role !== 'manufacturer' || !manufacturerId) throw new AppError('FORBIDDEN', 'only a manufacturer uploads builds');
   // Cheap checks before the bytes arrive, so a duplicate is refused without reading 2 GB.
-  const existing = modelFor(ctx.db, principal, query.model);
-  if (existing && findBuildByVersion(ctx.db, existing.id, query.version)) {
+  const existing = await modelFor(ctx.db, principal, query.model);
+  if (existing && (await findBuildByVersion(ctx.db, existing.id, query.version))) {
     throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
   }
   const stored = await ctx.artifacts.put(body, { maxBytes: ctx.config.maxUploadBytes, onProgress });
   let recorded: { id: string; jobs: number };
   try {
-    recorded = record(ctx, { principal, manufacturerId, query, stored });
+    recorded = await record(ctx, { principal, manufacturerId, query, stored });
   } catch (err) {
     // No row holds these bytes: a 409 from a lost race, or a refusal after they arrived.
     await discardUnreferenced(ctx, stored.sha256);
@@ -58,21 +59,21 @@ interface StoredUpload {
 }
 
 /** The build, its package jobs and the audit event, in one transaction. */
-function record(ctx: Context, { principal, manufacturerId, query, stored }: StoredUpload): { id: string; jobs: number } {
+async function record(ctx: Context, { principal, manufacturerId, query, stored }: StoredUpload): Promise<{ id: string; jobs: number }> {
   if (stored.size === 0) throw new AppError('TOO_LARGE', 'the upload is empty; send the image as the request body');
   const now = ctx.clock.now();
   const id = newId('bld');
-  const jobs = ctx.db.transaction((tx) => {
-    const model = modelFor(tx, principal, query.model) ?? insertModel(tx, manufacturerId, query.model, now);
+  const jobs = await ctx.db.transaction(async (tx) => {
+    const model = (await modelFor(tx, principal, query.model)) ?? (await insertModel(tx, manufacturerId, query.model, now));
     // Checked again inside the transaction: two concurrent uploads of one version race here.
-    if (findBuildByVersion(tx, model.id, query.version)) throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
-    insertBuild(tx, { id, modelId: model.id, version: query.version, sha256: stored.sha256, size: stored.size, securityVersion: query.securityVersion ?? 0, status: 'processing', createdAt: now });
-    const sources = deltaSourcesFor(tx, model, id, ctx.config.deltaSources);
-    insertJobs(tx, [
+    if (await findBuildByVersion(tx, model.id, query.version)) throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
+    await insertBuild(tx, { id, modelId: model.id, version: query.version, sha256: stored.sha256, size: stored.size, securityVersion: query.securityVersion ?? 0, status: 'processing', createdAt: now });
+    const sources = await deltaSourcesFor(tx, model, id, ctx.config.deltaSources);
+    await insertJobs(tx, [
       { id: newId('job'), buildId: id, sourceBuildId: null, state: 'queued', createdAt: now },
       ...sources.map((source) => ({ id: newId('job'), buildId: id, sourceBuildId: source.id, state: 'queued' as const, createdAt: now })),
     ]);
-    recordAudit(tx, { actor: principal.tokenId, action: 'build.upload', subject: id, details: { model: query.model, version: query.version, sha256: stored.sha256, size: stored.size, deltaSources: sources.map((s) => s.version) } }, now);
+    await recordAudit(tx, { actor: principal.tokenId, action: 'build.upload', subject: id, details: { model: query.model, version: query.version, sha256: stored.sha256, size: stored.size, deltaSources: sources.map((s) => s.version) } }, now);
     return sources.length + 1;
   });
   return { id, jobs };

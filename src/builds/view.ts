@@ -6,11 +6,11 @@ import type { BuildView } from './schemas.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function buildView(ctx: Context, id: string): BuildView {
-  const build = findBuild(ctx.db, id);
+export async function buildView(ctx: Context, id: string): Promise<BuildView> {
+  const build = await findBuild(ctx.db, id);
   if (!build) throw new AppError('NOT_FOUND', `no build ${id}`);
   const jobs = { queued: 0, running: 0, done: 0, failed: 0 };
-  for (const job of jobsOf(ctx.db, id)) jobs[job.state] += 1;
+  for (const job of await jobsOf(ctx.db, id)) jobs[job.state] += 1;
   return {
     id: build.id,
     model: build.model,
@@ -22,7 +22,7 @@ export function buildView(ctx: Context, id: string): BuildView {
     failureReason: build.failureReason,
     createdAt: new Date(build.createdAt).toISOString(),
     readyAt: iso(build.readyAt),
-    packages: packagesOf(ctx.db, id).map((p) => ({
+    packages: (await packagesOf(ctx.db, id)).map((p) => ({
       id: p.id,
       kind: p.kind,
       fromVersion: p.fromVersion,
@@ -36,13 +36,15 @@ export function buildView(ctx: Context, id: string): BuildView {
   };
 }
 
-export function packageRow(ctx: Context, id: string): PackageRow {
-  const row = findPackage(ctx.db, id);
+export async function packageRow(ctx: Context, id: string): Promise<PackageRow> {
+  const row = await findPackage(ctx.db, id);
   if (!row) throw new AppError('NOT_FOUND', `no package ${id}`);
   return row;
 }
 
 /** The most recent builds of every model, newest first, each as buildView shows it. */
-export function recentBuilds(ctx: Context, limit = 50): BuildView[] {
-  return listBuilds(ctx.db, limit).map((b) => buildView(ctx, b.id));
+export async function recentBuilds(ctx: Context, limit = 50): Promise<BuildView[]> {
+  const views: BuildView[] = [];
+  for (const b of await listBuilds(ctx.db, limit)) views.push(await buildView(ctx, b.id));
+  return views;
 }

@@ -6,19 +6,19 @@ import { findBuild } from '../store/queries/builds.ts';
 import { type CampaignRow, type CohortFilter, cohortByVersion, cohortInOtherCampaigns } from '../store/queries/campaigns.ts';
 import type { Cohort, CohortPreview } from './schemas.ts';
 
-export function previewCohort(ctx: Context, query: Cohort & { buildId?: string }): CohortPreview {
-  const build = query.buildId ? findBuild(ctx.db, query.buildId) : undefined;
+export async function previewCohort(ctx: Context, query: Cohort & { buildId?: string }): Promise<CohortPreview> {
+  const build = query.buildId ? await findBuild(ctx.db, query.buildId) : undefined;
   if (query.buildId && !build) throw new AppError('NOT_FOUND', `no build ${query.buildId}`);
   const model = query.model ?? build?.model;
   if (!model) throw new AppError('VALIDATION', 'give the cohort a model (or a buildId to take the model from)');
   const filter = toFilter({ ...query, model });
-  const byVersion = Object.fromEntries(cohortByVersion(ctx.db, filter));
+  const byVersion = Object.fromEntries(await cohortByVersion(ctx.db, filter));
   const devices = Object.values(byVersion).reduce((a, b) => a + b, 0);
   return {
     devices,
     byVersion,
     ...(build ? { alreadyCurrent: byVersion[build.version] ?? 0 } : {}),
-    inOtherCampaigns: cohortInOtherCampaigns(ctx.db, filter),
+    inOtherCampaigns: await cohortInOtherCampaigns(ctx.db, filter),
   };
 }
 

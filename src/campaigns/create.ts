@@ -9,16 +9,16 @@ import { insertCampaign } from '../store/queries/campaigns.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import type { CreateCampaign } from './schemas.ts';
 
-export function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign): { id: string } {
+export async function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign): Promise<{ id: string }> {
   const now = ctx.clock.now();
   const id = newId('cmp');
-  ctx.db.transaction((tx) => {
-    const build = findBuild(tx, request.buildId);
+  await ctx.db.transaction(async (tx) => {
+    const build = await findBuild(tx, request.buildId);
     if (!build) throw new AppError('NOT_FOUND', `no build ${request.buildId}`);
     if (build.status === 'failed') throw new AppError('CONFLICT', `build ${build.id} failed to process; upload it again`);
     const model = request.cohort.model ?? build.model;
     if (model !== build.model) throw new AppError('VALIDATION', `cohort model ${model} does not match build ${build.id}, which is for ${build.model}`);
-    insertCampaign(
+    await insertCampaign(
       tx,
       {
         id,
@@ -42,7 +42,7 @@ export function createCampaign(ctx: Context, principal: Principal, request: Crea
       },
       request.stages.map((s, index) => ({ campaignId: id, index, percent: s.percent, requiresApproval: s.requiresApproval })),
     );
-    recordAudit(tx, { actor: principal.tokenId, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages } }, now);
+    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages } }, now);
   });
   return { id };
 }

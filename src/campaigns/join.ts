@@ -3,15 +3,15 @@
 // hash, like the snapshot's devices, and is scheduled at once if that stage has started.
 // The tick scans the whole cohort every ten ticks; a device seen in a DM session is checked
 // alone, at once, so it can be updated in the session it is in instead of minutes later.
-import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { choosePackage } from '../deployments/policy.ts';
 import type { HistoryEntry } from '../deployments/schemas.ts';
 import { newId } from '../store/ids.ts';
-import { recordAudit, type Tx } from '../store/queries/audit.ts';
+import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { type CampaignRow, campaignsIn, type CohortFilter, findCampaign, lateJoiners, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import { insertDeployment } from '../store/queries/deployments.ts';
+import type { Tx } from '../store/store.ts';
 import { cohortOf, toFilter } from './cohort.ts';
 import { stageOfLateJoiner } from './assign.ts';
 import { ENGINE_ACTOR } from './policy.ts';
@@ -22,13 +22,13 @@ const JOIN_BATCH = 1000;
 /** Seen devices looked up per query (well under SQLite's limit of bound parameters). */
 const SEEN_BATCH = 500;
 
-export function joinLateDevices(ctx: Context, campaign: CampaignRow, now: number): number {
+export async function joinLateDevices(ctx: Context, campaign: CampaignRow, now: number): Promise<number> {
   // A scan reads the whole cohort, so it runs every ten ticks, not every tick.
   if (campaign.joinScanAt !== null && now - campaign.joinScanAt < 10 * ctx.config.campaigns.tickMs) return 0;
-  const joined = ctx.db.transaction((tx) => {
-    updateCampaign(tx, campaign.id, { joinScanAt: now });
+  const joined = await ctx.db.transaction(async (tx) => {
+    await updateCampaign(tx, campaign.id, { joinScanAt: now });
     return admit(tx, campaign.id, toFilter(cohortOf(campaign)), now, 'dynamic cohort');
-  }, IMMEDIATE);
+  });
   campaign.cohortSize += joined;
   return joined;
 }
@@ -40,19 +40,19 @@ export function joinLateDevices(ctx: Context, campaign: CampaignRow, now: number
  * runs: it catches devices that never talk to this process. Returns the campaigns that
  * took devices in.
  */
-export function joinSeenDevices(ctx: Context, deviceIds: string[], now: number): string[] {
+export async function joinSeenDevices(ctx: Context, deviceIds: string[], now: number): Promise<string[]> {
   const joinedIn: string[] = [];
   if (deviceIds.length === 0) return joinedIn;
-  for (const campaign of campaignsIn(ctx.db, ['running'])) {
+  for (const campaign of await campaignsIn(ctx.db, ['running'])) {
     if (!campaign.dynamic) continue;
-    const build = findBuild(ctx.db, campaign.buildId);
+    const build = await findBuild(ctx.db, campaign.buildId);
     if (!build) continue;
     let joined = 0;
     for (let i = 0; i < deviceIds.length; i += SEEN_BATCH) {
       const filter = onlyThese(toFilter(cohortOf(campaign)), deviceIds.slice(i, i + SEEN_BATCH));
       // The common case (nobody new) reads a few rows and takes no write lock.
-      if (!filter || lateJoiners(ctx.db, campaign.id, filter, build.version, 1).length === 0) continue;
-      joined += ctx.db.transaction((tx) => (findCampaign(tx, campaign.id)?.state === 'running' ? admit(tx, campaign.id, filter, now, 'dynamic cohort, seen in a DM session') : 0), IMMEDIATE);
+      if (!filter || (await lateJoiners(ctx.db, campaign.id, filter, build.version, 1)).length === 0) continue;
+      joined += await ctx.db.transaction(async (tx) => ((await findCampaign(tx, campaign.id, { forUpdate: true }))?.state === 'running' ? admit(tx, campaign.id, filter, now, 'dynamic cohort, seen in a DM session') : 0));
     }
     if (joined > 0) joinedIn.push(campaign.id);
   }
@@ -68,18 +68,19 @@ function onlyThese(filter: CohortFilter, deviceIds: string[]): CohortFilter | un
 
 /**
  * Gives each device of `filter` not yet in the campaign a deployment in its stage (in the
- * caller's transaction, which re-reads what it decides on); returns how many joined.
+ * caller's transaction, which re-reads what it decides on, the campaign locked first so
+ * two admissions into one campaign take turns); returns how many joined.
  */
-function admit(tx: Tx, campaignId: string, filter: CohortFilter, now: number, how: string): number {
-  const campaign = findCampaign(tx, campaignId);
+async function admit(tx: Tx, campaignId: string, filter: CohortFilter, now: number, how: string): Promise<number> {
+  const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
   if (!campaign) return 0;
-  const build = findBuild(tx, campaign.buildId);
+  const build = await findBuild(tx, campaign.buildId);
   if (!build) return 0;
-  const joiners = lateJoiners(tx, campaign.id, filter, build.version, JOIN_BATCH);
+  const joiners = await lateJoiners(tx, campaign.id, filter, build.version, JOIN_BATCH);
   if (joiners.length === 0) return 0;
-  const stages = stagesOf(tx, campaign.id);
+  const stages = await stagesOf(tx, campaign.id);
   const percents = stages.map((s) => s.percent);
-  const packages = packagesOf(tx, build.id);
+  const packages = await packagesOf(tx, build.id);
   let joined = 0;
   for (const device of joiners) {
     const choice = choosePackage(packages, device.firmwareVersion, build.version);
@@ -89,7 +90,7 @@ function admit(tx: Tx, campaignId: string, filter: CohortFilter, now: number, ho
     if (!stage) continue;
     const started = stage.state === 'running' || stage.state === 'done';
     const history: HistoryEntry[] = [{ at: new Date(now).toISOString(), state: started ? 'scheduled' : 'pending', cause: `joined campaign ${campaign.id} (${how}), stage ${index + 1}` }];
-    insertDeployment(tx, {
+    await insertDeployment(tx, {
       id: newId('dep'),
       deviceId: device.id,
       buildId: build.id,
@@ -103,10 +104,10 @@ function admit(tx: Tx, campaignId: string, filter: CohortFilter, now: number, ho
       updatedAt: now,
     });
     stage.size += 1;
-    updateStage(tx, campaign.id, index, { size: stage.size });
+    await updateStage(tx, campaign.id, index, { size: stage.size });
     joined++;
   }
-  updateCampaign(tx, campaign.id, { cohortSize: campaign.cohortSize + joined, updatedAt: now });
-  if (joined > 0) recordAudit(tx, { actor: ENGINE_ACTOR, action: 'campaign.join', subject: campaign.id, details: { devices: joined } }, now);
+  await updateCampaign(tx, campaign.id, { cohortSize: campaign.cohortSize + joined, updatedAt: now });
+  if (joined > 0) await recordAudit(tx, { actor: ENGINE_ACTOR, action: 'campaign.join', subject: campaign.id, details: { devices: joined } }, now);
   return joined;
 }

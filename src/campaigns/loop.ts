@@ -4,6 +4,7 @@
 // start.ts connects the context's signals to `moved` and `seen`; requests only signal, so
 // no evaluation or join ever runs inside the request that caused it.
 import type { Context } from '../context.ts';
+import { lease } from '../store/lease.ts';
 import { evaluateCampaign, scheduleNextChunks, tickCampaigns } from './engine.ts';
 import { joinSeenDevices } from './join.ts';
 import { sendQueuedNotifications } from './notifications.ts';
@@ -24,31 +25,34 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   const ran = () => {
     if (isIdle()) for (const resolve of waiters.splice(0)) resolve();
   };
-  const evaluations = spacedEvaluations(ctx, ctx.config.campaigns.evaluateEveryMs, ran);
-  const joins = batchedJoins(ctx, evaluations.request, ran);
-  const tick = setInterval(() => tickCampaigns(ctx), ctx.config.campaigns.tickMs);
+  // What the timers started and has not finished: stop() waits for it, so the database is
+  // not closed under it. A failure is logged: it must not stop the server, the next pass
+  // tries again.
+  const inflight = new Set<Promise<void>>();
+  const track: Track = (work, failure) => {
+    const settled: Promise<void> = work
+      .then(
+        () => undefined,
+        (err: unknown) => ctx.log.error({ err }, failure),
+      )
+      .finally(() => inflight.delete(settled));
+    inflight.add(settled);
+  };
+  const evaluations = spacedEvaluations(ctx, ctx.config.campaigns.evaluateEveryMs, ran, track);
+  const joins = batchedJoins(ctx, evaluations.request, ran, track);
+  // The timed work runs in one process of those sharing the database, the holder of the
+  // 'campaigns' lease: so the Package 0 rate holds for the whole cluster, and a timeout is
+  // acted on once. Evaluations and joins stay with the process that heard the signal
+  // (their transactions lock what they change).
+  const held = lease(ctx.db, ctx.clock, 'campaigns', ctx.instance, Math.max(ctx.config.campaigns.leaseMs, 3 * ctx.config.campaigns.tickMs));
+  const whenHeld = (run: () => Promise<unknown>) => async () => {
+    if (await held.held()) await run();
+  };
+  const tick = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'campaign tick failed', whenHeld(() => tickCampaigns(ctx)));
   // A big stage is scheduled a chunk at a time; between chunks DM sessions and API calls run.
-  const fill = setInterval(() => {
-    try {
-      scheduleNextChunks(ctx);
-    } catch (err) {
-      ctx.log.error({ err }, 'scheduling a stage failed');
-    }
-  }, 200);
-  fill.unref();
-  let sending: Promise<unknown> = Promise.resolve();
-  let busy = false;
-  const notify = setInterval(() => {
-    if (busy) return; // a slow webhook round must not pile up rounds
-    busy = true;
-    sending = sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond)
-      .catch((err: unknown) => ctx.log.error({ err }, 'campaign notifications failed'))
-      .finally(() => {
-        busy = false;
-      });
-  }, 1000);
-  tick.unref();
-  notify.unref();
+  const fill = everyUnlessBusy(200, track, 'scheduling a stage failed', whenHeld(() => scheduleNextChunks(ctx)));
+  // A slow webhook round must not pile up rounds.
+  const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', whenHeld(() => sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond)));
   return {
     moved: evaluations.request,
     seen: joins.request,
@@ -56,16 +60,37 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
     async stop() {
       joins.stop();
       evaluations.stop();
+      tick.stop();
+      fill.stop();
+      notify.stop();
+      while (inflight.size > 0) await Promise.all(inflight);
+      await held.release().catch((err: unknown) => ctx.log.warn({ err }, 'campaign lease not released; another process takes it when it expires'));
       ran();
-      clearInterval(tick);
-      clearInterval(fill);
-      clearInterval(notify);
-      await sending;
     },
   };
 }
 
-/** Work asked for now and done later; `waiting` counts what has not run yet. */
+/** Runs `work` in the background, for stop() to wait for; a failure is logged as `failure`. */
+type Track = (work: Promise<unknown>, failure: string) => void;
+
+/** `run` every `ms`, unless its last run has not finished: a slow pass does not pile up. */
+function everyUnlessBusy(ms: number, track: Track, failure: string, run: () => Promise<unknown>): { stop(): void } {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    track(
+      run().finally(() => {
+        busy = false;
+      }),
+      failure,
+    );
+  }, ms);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** Work asked for now and done later; `waiting` counts what has not finished yet. */
 interface Worker<T> {
   request(key: T): void;
   waiting(): number;
@@ -91,11 +116,14 @@ function later(ms: number, fn: () => void): Scheduled {
  * devices takes 50-200 ms: after every device result that would cap a busy campaign at a
  * few results per second. So a campaign is evaluated on the next turn of the event loop
  * when its last evaluation is older than `everyMs`, else once at the end of that interval:
- * no result waits longer. Requests that come while one is pending share it.
+ * no result waits longer. Requests that come while one is pending share it; one that comes
+ * while an evaluation runs gets one of its own after (the running one may have read the
+ * counts before that result).
  */
-function spacedEvaluations(ctx: Context, everyMs: number, ran: () => void): Worker<string> {
+function spacedEvaluations(ctx: Context, everyMs: number, ran: () => void, track: Track): Worker<string> {
   const last = new Map<string, number>();
   const pending = new Map<string, Scheduled>();
+  let running = 0;
   return {
     request(campaignId) {
       if (pending.has(campaignId)) return;
@@ -103,12 +131,18 @@ function spacedEvaluations(ctx: Context, everyMs: number, ran: () => void): Work
       const cancel = later(everyMs - since, () => {
         pending.delete(campaignId);
         last.set(campaignId, performance.now());
-        evaluateCampaign(ctx, campaignId);
-        ran();
+        running += 1;
+        track(
+          evaluateCampaign(ctx, campaignId).finally(() => {
+            running -= 1;
+            ran();
+          }),
+          'campaign evaluation failed',
+        );
       });
       pending.set(campaignId, cancel);
     },
-    waiting: () => pending.size,
+    waiting: () => pending.size + running,
     stop() {
       for (const cancel of pending.values()) cancel();
       pending.clear();
@@ -120,28 +154,34 @@ function spacedEvaluations(ctx: Context, everyMs: number, ran: () => void): Work
  * Devices seen during one turn of the event loop are checked together on the next, so a
  * burst of DM messages costs one look at the running dynamic campaigns, not one each.
  */
-function batchedJoins(ctx: Context, evaluate: (campaignId: string) => void, ran: () => void): Worker<string> {
+function batchedJoins(ctx: Context, evaluate: (campaignId: string) => void, ran: () => void, track: Track): Worker<string> {
   let seen = new Set<string>();
   let cancel: Scheduled | undefined;
-  const run = () => {
-    cancel = undefined;
+  let running = 0;
+  const run = async () => {
     const deviceIds = [...seen];
     seen = new Set();
     try {
       // A joiner changes its stage's size, which the engine judges the stage by.
-      for (const campaignId of joinSeenDevices(ctx, deviceIds, ctx.clock.now())) evaluate(campaignId);
+      for (const campaignId of await joinSeenDevices(ctx, deviceIds, ctx.clock.now())) evaluate(campaignId);
     } catch (err) {
       // The device joins at the next scan instead; nothing is lost.
       ctx.log.error({ err }, 'joining seen devices to dynamic campaigns failed');
+    } finally {
+      running -= 1;
+      ran();
     }
-    ran();
   };
   return {
     request(deviceId) {
       seen.add(deviceId);
-      cancel ??= later(0, run);
+      cancel ??= later(0, () => {
+        cancel = undefined;
+        running += 1;
+        track(run(), 'joining seen devices to dynamic campaigns failed');
+      });
     },
-    waiting: () => seen.size,
+    waiting: () => seen.size + running,
     stop() {
       cancel?.();
       cancel = undefined;

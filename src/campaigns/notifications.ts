@@ -3,7 +3,6 @@
 // a notification is taken off the queue before it is sent, and a device it does not
 // reach updates when it next polls. Only running campaigns inside their maintenance
 // window are served.
-import { IMMEDIATE } from '../store/db.ts';
 import type { Context } from '../context.ts';
 import { notifyDevice } from '../devices/notify.ts';
 import { campaignsIn, takeNotifications } from '../store/queries/campaigns.ts';
@@ -12,10 +11,8 @@ import { isWithinWindow, windowOf } from '../schedule/window.ts';
 /** Sends up to `budget` queued notifications; returns how many were taken off the queue. */
 export async function sendQueuedNotifications(ctx: Context, budget: number): Promise<number> {
   const now = ctx.clock.now();
-  const open = campaignsIn(ctx.db, ['running'])
-    .filter((c) => isWithinWindow(windowOf(c.window), now))
-    .map((c) => c.id);
-  const deviceIds = ctx.db.transaction((tx) => takeNotifications(tx, open, Math.floor(budget)), IMMEDIATE);
+  const open = (await campaignsIn(ctx.db, ['running'])).filter((c) => isWithinWindow(windowOf(c.window), now)).map((c) => c.id);
+  const deviceIds = await ctx.db.transaction((tx) => takeNotifications(tx, open, Math.floor(budget)));
   await Promise.all(
     deviceIds.map((deviceId) =>
       notifyDevice(ctx, 'system', deviceId).catch((err: unknown) => {

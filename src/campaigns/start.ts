@@ -3,7 +3,6 @@
 // in a stage and given a pending deployment with its package, and the first stage starts
 // (or waits for approval). Refused with 409 when any cohort device is in another running
 // or paused campaign. All of it is one transaction: a crash leaves the draft untouched.
-import { IMMEDIATE } from '../store/db.ts';
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.ts';
 import { packageChooser } from '../deployments/policy.ts';
@@ -23,30 +22,30 @@ export interface StartResult {
   busy: number;
 }
 
-export function startCampaign(ctx: Context, principal: Principal, id: string, reason?: string): StartResult {
+export async function startCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<StartResult> {
   const now = ctx.clock.now();
   const by = stepBy(ctx, principal.tokenId);
-  const result = ctx.db.transaction((tx) => {
-    const campaign = findCampaign(tx, id);
+  const result = await ctx.db.transaction(async (tx) => {
+    const campaign = await findCampaign(tx, id, { forUpdate: true });
     if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
     if (campaign.state !== 'draft') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a draft can be started`);
-    const build = findBuild(tx, campaign.buildId);
+    const build = await findBuild(tx, campaign.buildId);
     if (!build) throw new AppError('NOT_FOUND', `no build ${campaign.buildId}`);
     if (build.status !== 'ready') throw new AppError('CONFLICT', `build ${build.id} is ${build.status}; start the campaign once its packages are ready`);
-    const packages = packagesOf(tx, build.id);
+    const packages = await packagesOf(tx, build.id);
     const full = packages.find((p) => p.kind === 'full');
     if (!full) throw new AppError('CONFLICT', `build ${build.id} has no full package to fall back on`);
     const filter = toFilter(cohortOf(campaign));
-    const [conflict] = cohortInOtherCampaigns(tx, filter, id);
+    const [conflict] = await cohortInOtherCampaigns(tx, filter, id);
     if (conflict) {
       throw new AppError('CONFLICT', `${conflict.devices} device(s) of this cohort are in campaign ${conflict.campaignId}, which is still running or paused; a device is in one campaign at a time`, {
         details: { campaignId: conflict.campaignId, devices: conflict.devices },
       });
     }
-    const snapshot = snapshotCohort(tx, filter, build.version);
-    const stages = stagesOf(tx, id);
+    const snapshot = await snapshotCohort(tx, filter, build.version);
+    const stages = await stagesOf(tx, id);
     const assigned = assignStages(id, snapshot.deviceIds, stages.map((s) => s.percent));
-    const inserted = insertCampaignDeployments(tx, {
+    const inserted = await insertCampaignDeployments(tx, {
       campaignId: id,
       buildId: build.id,
       packageFor: packageChooser(packages),
@@ -59,16 +58,16 @@ export function startCampaign(ctx: Context, principal: Principal, id: string, re
     });
     const sizes = new Array<number>(stages.length).fill(0);
     for (const stage of assigned) sizes[stage] = (sizes[stage] ?? 0) + 1;
-    stages.forEach((stage, i) => {
+    for (const [i, stage] of stages.entries()) {
       stage.size = sizes[i] ?? 0;
-      updateStage(tx, id, i, { size: stage.size });
-    });
-    updateCampaign(tx, id, { state: 'running', startedAt: now, updatedAt: now, cohortSize: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, joinScanAt: now });
+      await updateStage(tx, id, i, { size: stage.size });
+    }
+    await updateCampaign(tx, id, { state: 'running', startedAt: now, updatedAt: now, cohortSize: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, joinScanAt: now });
     campaign.state = 'running';
-    recordAudit(tx, { actor: principal.tokenId, action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
-    takeStep(tx, by, campaign, stages, firstStep(stages), now);
+    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
+    await takeStep(tx, by, campaign, stages, firstStep(stages), now);
     return { deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy };
-  }, IMMEDIATE);
+  });
   // An empty first stage finishes at once, a campaign with no devices completes: when the
   // engine looks, outside this request.
   ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });

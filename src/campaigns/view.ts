@@ -11,9 +11,9 @@ import { windowOf } from '../schedule/window.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function countsPerStage(ctx: Context, campaignId: string): Map<number, StageCounts> {
+async function countsPerStage(ctx: Context, campaignId: string): Promise<Map<number, StageCounts>> {
   const perStage = new Map<number, StageCounts>();
-  for (const row of countsByStage(ctx.db, campaignId)) {
+  for (const row of await countsByStage(ctx.db, campaignId)) {
     let counts = perStage.get(row.stage);
     if (!counts) perStage.set(row.stage, (counts = emptyCounts()));
     if (row.state in counts) counts[row.state as CountedState] += row.n;
@@ -27,17 +27,17 @@ function total(perStage: Iterable<StageCounts>): StageCounts {
   return sum;
 }
 
-export function campaignView(ctx: Context, id: string): CampaignView {
-  const campaign = findCampaign(ctx.db, id);
+export async function campaignView(ctx: Context, id: string): Promise<CampaignView> {
+  const campaign = await findCampaign(ctx.db, id);
   if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
-  const perStage = countsPerStage(ctx, id);
+  const perStage = await countsPerStage(ctx, id);
   const failures = new Map<number, Record<string, number>>();
-  for (const row of failuresByStage(ctx.db, id)) {
+  for (const row of await failuresByStage(ctx.db, id)) {
     const byCode = failures.get(row.stage) ?? {};
     byCode[row.code === null ? 'timeout' : String(row.code)] = row.n;
     failures.set(row.stage, byCode);
   }
-  const stages: StageView[] = stagesOf(ctx.db, id).map((s) => ({
+  const stages: StageView[] = (await stagesOf(ctx.db, id)).map((s) => ({
     index: s.index,
     percent: s.percent,
     requiresApproval: s.requiresApproval,
@@ -51,7 +51,7 @@ export function campaignView(ctx: Context, id: string): CampaignView {
     approvedAt: iso(s.approvedAt),
   }));
   return {
-    ...summaryFields(ctx, campaign),
+    ...(await summaryFields(ctx, campaign)),
     ...(campaign.pauseKind ? { pauseKind: campaign.pauseKind as 'operator' | 'failures' | 'below-success' } : {}),
     cohort: cohortOf(campaign),
     successThreshold: campaign.successThreshold,
@@ -69,17 +69,18 @@ export function campaignView(ctx: Context, id: string): CampaignView {
     finishedAt: iso(campaign.finishedAt),
     stages,
     totals: total(perStage.values()),
-    bytesServed: bytesServedOf(ctx.db, id),
+    bytesServed: await bytesServedOf(ctx.db, id),
   };
 }
 
-function summaryFields(ctx: Context, campaign: CampaignRow) {
+async function summaryFields(ctx: Context, campaign: CampaignRow) {
+  const build = await findBuild(ctx.db, campaign.buildId);
   return {
     id: campaign.id,
     name: campaign.name,
     buildId: campaign.buildId,
     model: campaign.model,
-    targetVersion: findBuild(ctx.db, campaign.buildId)?.version ?? '?',
+    targetVersion: build?.version ?? '?',
     state: campaign.state,
     ...(campaign.pausedReason ? { pausedReason: campaign.pausedReason } : {}),
     currentStage: campaign.currentStage,
@@ -88,6 +89,8 @@ function summaryFields(ctx: Context, campaign: CampaignRow) {
   };
 }
 
-export function campaignSummaries(ctx: Context, limit = 100): CampaignSummary[] {
-  return listCampaigns(ctx.db, limit).map((c) => ({ ...summaryFields(ctx, c), totals: total(countsPerStage(ctx, c.id).values()) }));
+export async function campaignSummaries(ctx: Context, limit = 100): Promise<CampaignSummary[]> {
+  const summaries: CampaignSummary[] = [];
+  for (const c of await listCampaigns(ctx.db, limit)) summaries.push({ ...(await summaryFields(ctx, c)), totals: total((await countsPerStage(ctx, c.id)).values()) });
+  return summaries;
 }

@@ -14,8 +14,7 @@ start; running it first keeps that out of their start.
 
   --data DIR        the server's data directory, where fota.db is (FOTA_DATA, ./data);
                     a database that is not there yet is created
-  --database URL    a PostgreSQL database (FOTA_DATABASE_URL: postgres://...); this
-                    version checks the URL and refuses it
+  --database URL    a PostgreSQL database instead (FOTA_DATABASE_URL: postgres://...)
 
 Exit codes: 0 migrated (or nothing to do), 2 usage error or a database it cannot use.
 `;
@@ -33,7 +32,7 @@ export async function dbCommand(args: string[], io: Output): Promise<number> {
     ...(values.data ? { dataDir: resolve(values.data) } : {}),
     ...(values.database === undefined ? {} : { databaseUrl: databaseUrlOption(values.database, '--database') }),
   });
-  const report = migrateDatabase(config);
+  const report = await migrateDatabase(config);
   for (const tag of report.applied) io.out(`applied ${tag}\n`);
   io.out(
     report.applied.length === 0

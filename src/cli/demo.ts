@@ -81,16 +81,16 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     adminToken: `demo-admin-${randomBytes(12).toString('hex')}`,
     logLevel: 'warn',
     ...(values['delta-cache'] ? { deltaCacheDir: resolve(values['delta-cache']) } : {}),
-    campaigns: { tickMs: 1000, evaluateEveryMs: 500, retryBackoffMs: 2000, notifyPerSecond: 200, defaultTimeoutMs: 5 * 60_000, fourEyes: true },
+    campaigns: { tickMs: 1000, leaseMs: 15_000, evaluateEveryMs: 500, retryBackoffMs: 2000, notifyPerSecond: 200, defaultTimeoutMs: 5 * 60_000, fourEyes: true },
   });
   const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'warn' }, pino.destination(join(dataDir, 'server.log'))) });
   say(`server at ${server.url} (data in ${dataDir}; log in server.log)`);
   let fleets: Fleet[] = [];
   try {
     const tokens = {
-      manufacturer: createToken(server.ctx, 'demo', { role: 'manufacturer', manufacturer: 'esbuild', name: 'esbuild release bot' }).token,
-      operator: createToken(server.ctx, 'demo', { role: 'operator', name: 'Olivia (operator)' }).token,
-      approver: createToken(server.ctx, 'demo', { role: 'operator', name: 'Arjun (approver)' }).token,
+      manufacturer: (await createToken(server.ctx, 'demo', { role: 'manufacturer', manufacturer: 'esbuild', name: 'esbuild release bot' })).token,
+      operator: (await createToken(server.ctx, 'demo', { role: 'operator', name: 'Olivia (operator)' })).token,
+      approver: (await createToken(server.ctx, 'demo', { role: 'operator', name: 'Arjun (approver)' })).token,
     };
     const as = (token: string): Client => ({ server: server.url, token });
     const idSchema = z.object({ id: z.string() });

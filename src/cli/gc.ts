@@ -4,14 +4,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectGarbage } from '../artifacts/collect-garbage.ts';
-import { loadConfig } from '../config.ts';
+import { databaseUrlOption, loadConfig } from '../config.ts';
 import { systemClock } from '../context.ts';
 import { createArtifactStore } from '../store/artifacts/index.ts';
-import { openDatabase } from '../store/db.ts';
-import { sqliteDataDir } from '../store/migrate.ts';
+import { openStore } from '../store/open.ts';
+import { DATABASE_FILE } from '../store/sqlite.ts';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, UsageError } from './io.ts';
 
-export const gcHelp = `Usage: fota gc [--data DIR] [--artifacts DIR] [--grace-minutes N] [--dry-run]
+export const gcHelp = `Usage: fota gc [--data DIR | --database URL] [--artifacts DIR] [--grace-minutes N] [--dry-run]
 
 Removes the artifacts (build images, package files) that no build or package in the
 database references: the image of an upload refused after its bytes arrived, the file
@@ -23,6 +23,7 @@ store holds none of the artifacts the database references, gc removes nothing: t
 are not one server's.
 
   --data DIR          the server's data directory (FOTA_DATA, default ./data)
+  --database URL      its PostgreSQL database instead (FOTA_DATABASE_URL: postgres://...)
   --artifacts DIR     its artifact directory (FOTA_ARTIFACTS, default ./artifacts), or
                       the bucket when FOTA_S3_ENDPOINT/BUCKET/ACCESS_KEY/SECRET_KEY are set
   --grace-minutes N   only artifacts stored more than N minutes ago
@@ -36,20 +37,21 @@ Exit codes: 0 done, 2 usage error or a store and database that do not belong tog
 `;
 
 export async function gcCommand(args: string[], io: Output): Promise<number> {
-  const { values } = parseOptions(args, { data: { type: 'string' }, artifacts: { type: 'string' }, 'grace-minutes': { type: 'string' }, 'dry-run': { type: 'boolean' } });
+  const { values } = parseOptions(args, { data: { type: 'string' }, database: { type: 'string' }, artifacts: { type: 'string' }, 'grace-minutes': { type: 'string' }, 'dry-run': { type: 'boolean' } });
   if (values.help) return io.out(gcHelp), ExitCode.Ok;
   const graceMinutes = integerOption(values['grace-minutes'], '--grace-minutes', 0);
   const config = loadConfig(process.env, {
     ...(values.data ? { dataDir: values.data } : {}),
+    ...(values.database === undefined ? {} : { databaseUrl: databaseUrlOption(values.database, '--database') }),
     ...(values.artifacts ? { artifactsDir: values.artifacts } : {}),
   });
   // Opening a database that is not there would create an empty one, in which every
   // artifact looks unreferenced.
-  const dbFile = join(sqliteDataDir(config), 'fota.db');
-  if (!existsSync(dbFile)) throw new UsageError(`no database at ${dbFile}; give --data the server's data directory`);
+  const dbFile = join(config.dataDir, DATABASE_FILE);
+  if (config.databaseUrl === undefined && !existsSync(dbFile)) throw new UsageError(`no database at ${dbFile}; give --data the server's data directory`);
   const graceMs = graceMinutes === undefined ? config.gcGraceMs : graceMinutes * 60_000;
   const dryRun = values['dry-run'] === true;
-  const db = openDatabase(config.dataDir);
+  const db = await openStore(config);
   try {
     const artifacts = createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) });
     const verb = dryRun ? 'would remove' : 'removed';
@@ -62,6 +64,6 @@ export async function gcCommand(args: string[], io: Output): Promise<number> {
     io.out(`${verb} ${report.removed.length} artifact${report.removed.length === 1 ? '' : 's'}, ${formatBytes(report.removedBytes)} bytes; kept ${report.referenced} referenced${young}\n`);
     return ExitCode.Ok;
   } finally {
-    db.$client.close();
+    await db.close();
   }
 }

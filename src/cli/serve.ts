@@ -13,8 +13,9 @@ stored more than FOTA_GC_GRACE_MINUTES (60) minutes ago, as fota gc does.
 
 --no-jobs (or FOTA_JOBS=off) runs no package jobs here: uploads are accepted and their
 builds stay "processing" until a fota worker on the same database and artifact store
-makes the packages. --database URL (or FOTA_DATABASE_URL) names a PostgreSQL database
-(postgres://...); this version checks the URL and refuses to start with it.
+makes the packages. --database URL (or FOTA_DATABASE_URL) runs on a PostgreSQL database
+(postgres://...) instead of SQLite in the data directory, so several processes can share
+it (README "Running several nodes").
 
 Environment: FOTA_DATA (./data), FOTA_ARTIFACTS (./artifacts), FOTA_PORT, FOTA_ADMIN_TOKEN,
 FOTA_MASTER_KEY, FOTA_S3_ENDPOINT/BUCKET/ACCESS_KEY/SECRET_KEY (artifacts in S3),
@@ -28,7 +29,9 @@ FOTA_DM_AUTH_MAX_FAILURES (10), FOTA_DM_AUTH_LOCKOUT_SECONDS (300), FOTA_DM_ADDR
 (100; 0 = off, e.g. behind a proxy), FOTA_GC_GRACE_MINUTES (60),
 FOTA_NOTIFY_WEBHOOK (Package 0 for devices without their own webhook; trusted, any address),
 FOTA_WEBHOOK_ALLOW_PRIVATE (false: device webhooks on loopback, link-local, private or
-CGNAT addresses are refused; true allows them, e.g. for fota simulate on this machine).
+CGNAT addresses are refused; true allows them, e.g. for fota simulate on this machine),
+FOTA_DATABASE_URL (every process on it needs the same FOTA_MASTER_KEY), FOTA_LEASE_MS (15000; how long the campaign
+timers stay with a process of a cluster that stopped renewing their lease).
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {

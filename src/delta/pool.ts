@@ -165,7 +165,8 @@ export class DeltaPool {
       this.queue.shift();
       this.running += 1;
       this.memoryInUse += next.memory;
-      runInProcess(next)
+      // Settled into the job's own promise (its caller awaits that); nothing to wait for here.
+      void runInProcess(next)
         .then(next.resolve, next.reject)
         .finally(() => {
           this.running -= 1;

@@ -5,49 +5,50 @@ import type { Context } from '../context.ts';
 import { deviceRow } from '../devices/devices.ts';
 import { AppError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
-import { recordAudit, type Tx } from '../store/queries/audit.ts';
+import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment, insertDeployment, updateDeployment } from '../store/queries/deployments.ts';
+import type { Tx } from '../store/store.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import { choosePackage, type DeploymentState } from './policy.ts';
 import type { CreateDeployment, DeploymentView, HistoryEntry } from './schemas.ts';
 
-export function createDeployment(ctx: Context, principal: Principal, request: CreateDeployment): { id: string; packageId: string } {
-  const device = deviceRow(ctx, request.deviceId);
+export async function createDeployment(ctx: Context, principal: Principal, request: CreateDeployment): Promise<{ id: string; packageId: string }> {
+  const device = await deviceRow(ctx, request.deviceId);
   const now = ctx.clock.now();
   const id = newId('dep');
-  const packageId = ctx.db.transaction((tx) => {
-    const build = findBuild(tx, request.buildId);
+  const packageId = await ctx.db.transaction(async (tx) => {
+    const build = await findBuild(tx, request.buildId);
     if (!build) throw new AppError('NOT_FOUND', `no build ${request.buildId}`);
     if (build.model !== device.model) throw new AppError('CONFLICT', `build ${build.id} is for model ${build.model}; device ${device.id} is a ${device.model}`);
     if (build.status !== 'ready') throw new AppError('CONFLICT', `build ${build.id} is ${build.status}; deploy it once it is ready`);
-    const active = activeDeploymentOf(tx, device.id);
+    const active = await activeDeploymentOf(tx, device.id);
     if (active) {
       const where = active.campaignId ? ` in campaign ${active.campaignId}` : '';
       throw new AppError('CONFLICT', `device ${device.id} already has deployment ${active.id}${where} under way (${active.state})`, active.campaignId ? { details: { campaignId: active.campaignId } } : undefined);
     }
-    const choice = choosePackage(packagesOf(tx, build.id), device.firmwareVersion, build.version);
+    const choice = choosePackage(await packagesOf(tx, build.id), device.firmwareVersion, build.version);
     if ('none' in choice) {
       throw new AppError('CONFLICT', choice.none === 'already-current' ? `device ${device.id} already runs ${build.version}` : `build ${build.id} has no package to deliver`);
     }
     const history: HistoryEntry[] = [{ at: new Date(now).toISOString(), state: 'scheduled', cause: `created by ${principal.name}` }];
-    insertDeployment(tx, { id, deviceId: device.id, buildId: build.id, packageId: choice.packageId, state: 'scheduled', history: JSON.stringify(history), mode: request.mode ?? 'downloadAndUpdate', createdBy: principal.tokenId, createdAt: now, updatedAt: now });
-    recordAudit(tx, { actor: principal.tokenId, action: 'deployment.create', subject: id, details: { deviceId: device.id, buildId: build.id, packageId: choice.packageId, fromVersion: device.firmwareVersion } }, now);
+    await insertDeployment(tx, { id, deviceId: device.id, buildId: build.id, packageId: choice.packageId, state: 'scheduled', history: JSON.stringify(history), mode: request.mode ?? 'downloadAndUpdate', createdBy: principal.tokenId, createdAt: now, updatedAt: now });
+    await recordAudit(tx, { actor: principal.tokenId, action: 'deployment.create', subject: id, details: { deviceId: device.id, buildId: build.id, packageId: choice.packageId, fromVersion: device.firmwareVersion } }, now);
     return choice.packageId;
   });
   return { id, packageId };
 }
 
 /** Moves a deployment to `state`, appending the history entry (inside the caller's transaction). */
-export function transition(tx: Tx, row: DeploymentRow, state: DeploymentState, cause: string, now: number, changes: Partial<DeploymentRow> = {}): void {
+export async function transition(tx: Tx, row: DeploymentRow, state: DeploymentState, cause: string, now: number, changes: Partial<DeploymentRow> = {}): Promise<void> {
   const history = JSON.parse(row.history) as HistoryEntry[];
   history.push({ at: new Date(now).toISOString(), state, cause });
-  updateDeployment(tx, row.id, { ...changes, state, history: JSON.stringify(history), updatedAt: now });
-  recordAudit(tx, { actor: 'dm', action: 'deployment.state', subject: row.id, details: { from: row.state, to: state, cause } }, now);
+  await updateDeployment(tx, row.id, { ...changes, state, history: JSON.stringify(history), updatedAt: now });
+  await recordAudit(tx, { actor: 'dm', action: 'deployment.state', subject: row.id, details: { from: row.state, to: state, cause } }, now);
 }
 
-export function deploymentView(ctx: Context, id: string): DeploymentView {
-  const row = findDeployment(ctx.db, id);
+export async function deploymentView(ctx: Context, id: string): Promise<DeploymentView> {
+  const row = await findDeployment(ctx.db, id);
   if (!row) throw new AppError('NOT_FOUND', `no deployment ${id}`);
   return {
     id: row.id,

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Context } from '../context.ts';
 import { DOWNLOAD_KEY_PURPOSE, DOWNLOAD_SEGMENT, issueDownloadToken } from './download-grant.ts';
-import type { Tx } from '../store/queries/audit.ts';
+import type { Tx } from '../store/store.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
@@ -33,13 +33,13 @@ export interface FumoPlan {
 const correlatorOf = (row: { id: string }, attempt: number) => `${row.id}.${attempt}`;
 
 /** The FUMO step for the device's scheduled deployment, if it has one. */
-export function planFumo(ctx: Context, deviceId: string, serverUrl: string, now: number): FumoPlan | undefined {
-  const row = activeDeploymentOf(ctx.db, deviceId);
+export async function planFumo(ctx: Context, deviceId: string, serverUrl: string, now: number): Promise<FumoPlan | undefined> {
+  const row = await activeDeploymentOf(ctx.db, deviceId);
   if (!row || row.state !== 'scheduled' || !row.packageId) return undefined;
   // A retry waits out its backoff; a campaign's device waits while the campaign is paused
   // or outside its maintenance window.
   if (row.notBefore !== null && now < row.notBefore) return undefined;
-  if (row.campaignId && !campaignLetsCommand(ctx, row.campaignId, now)) return undefined;
+  if (row.campaignId && !(await campaignLetsCommand(ctx, row.campaignId, now))) return undefined;
   const correlator = correlatorOf(row, row.attempts + 1);
   // Two-step, second half: the package is on the device; only the install is asked for.
   if (row.mode === 'twoStepDownloaded') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
@@ -48,8 +48,8 @@ export function planFumo(ctx: Context, deviceId: string, serverUrl: string, now:
   return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/${DOWNLOAD_SEGMENT}/${token}` };
 }
 
-function campaignLetsCommand(ctx: Context, campaignId: string, now: number): boolean {
-  const campaign = findCampaign(ctx.db, campaignId);
+async function campaignLetsCommand(ctx: Context, campaignId: string, now: number): Promise<boolean> {
+  const campaign = await findCampaign(ctx.db, campaignId);
   if (!campaign || campaign.state !== 'running') return false;
   return isWithinWindow(windowOf(campaign.window), now);
 }
@@ -60,9 +60,9 @@ export function retryBackoff(baseMs: number, attempts: number): number {
 }
 
 /** Sending the plan: the attempt counts from here (in the session's transaction). */
-export function markFumoSent(tx: Tx, deploymentId: string, now: number): void {
-  const row = findDeployment(tx, deploymentId);
-  if (row) transition(tx, row, row.state as DeploymentState, `FUMO commands sent (attempt ${row.attempts + 1})`, now, { attempts: row.attempts + 1 });
+export async function markFumoSent(tx: Tx, deploymentId: string, now: number): Promise<void> {
+  const row = await findDeployment(tx, deploymentId, { forUpdate: true });
+  if (row) await transition(tx, row, row.state as DeploymentState, `FUMO commands sent (attempt ${row.attempts + 1})`, now, { attempts: row.attempts + 1 });
 }
 
 /** A Generic Alert 1226 as the device sent it. */
@@ -100,25 +100,26 @@ export interface FumoEffects {
 
 /**
  * Applies what the device said to its deployments. Returns the campaigns whose deployments
- * moved, so their engine can react at once.
+ * moved, so their engine can react at once. Each deployment is read locked (forUpdate):
+ * the engine's timeout may move the same one meanwhile.
  */
-export function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger, options: { retryBackoffMs: number }): Set<string> {
+export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger, options: { retryBackoffMs: number }): Promise<Set<string>> {
   const moved = new Set<string>();
   const note = (row: DeploymentRow) => {
     if (row.campaignId) moved.add(row.campaignId);
   };
   for (const { deploymentId, code } of effects.execStatuses) {
-    const row = findDeployment(tx, deploymentId);
+    const row = await findDeployment(tx, deploymentId, { forUpdate: true });
     if (!row || row.state !== 'scheduled') continue;
     note(row);
-    if (code === 200 || code === 202) transition(tx, row, 'commanded', `device accepted the FUMO Exec (Status ${code})`, now);
-    else transition(tx, row, 'failed', `device refused the FUMO Exec (Status ${code})`, now, { resultCode: code });
+    if (code === 200 || code === 202) await transition(tx, row, 'commanded', `device accepted the FUMO Exec (Status ${code})`, now);
+    else await transition(tx, row, 'failed', `device refused the FUMO Exec (Status ${code})`, now, { resultCode: code });
   }
   for (const alert of effects.alerts) {
     const operation = fumoOperationOf(alert.type);
     if (!operation) continue;
     const [id, attempt] = (alert.correlator ?? '').split('.');
-    const row = id ? findDeployment(tx, id) : undefined;
+    const row = id ? await findDeployment(tx, id, { forUpdate: true }) : undefined;
     const code = Number(alert.data);
     // Late (an earlier attempt), duplicate (already moved on), or unknown: acknowledged, ignored.
     if (!row || row.deviceId !== deviceId || Number(attempt) !== row.attempts || !AWAITING_RESULT.has(row.state as DeploymentState) || !Number.isInteger(code)) {
@@ -128,30 +129,30 @@ export function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: n
     note(row);
     if (operation === 'download' && code >= 200 && code < 300) {
       // Two-step: downloaded; the Update Exec goes out at the next plan.
-      transition(tx, row, 'scheduled', 'device downloaded the package (two-step); the update Exec follows', now, { mode: 'twoStepDownloaded' });
+      await transition(tx, row, 'scheduled', 'device downloaded the package (two-step); the update Exec follows', now, { mode: 'twoStepDownloaded' });
       continue;
     }
     const outcome = outcomeOfResult(code, row.attempts, MAX_ATTEMPTS);
     if (outcome.state === 'installing') {
-      transition(tx, row, 'installing', `device reported FUMO ${code}; waiting for it to report the new FwV`, now, { resultCode: code });
+      await transition(tx, row, 'installing', `device reported FUMO ${code}; waiting for it to report the new FwV`, now, { resultCode: code });
     } else if (outcome.state === 'scheduled') {
       const wait = retryBackoff(options.retryBackoffMs, row.attempts);
-      transition(tx, row, 'scheduled', `transient FUMO ${code}; retrying in ${Math.round(wait / 1000)} s (attempt ${row.attempts} of ${MAX_ATTEMPTS} failed)`, now, { resultCode: code, notBefore: now + wait });
-    } else transition(tx, row, 'failed', `device reported FUMO ${code}`, now, { resultCode: outcome.resultCode });
+      await transition(tx, row, 'scheduled', `transient FUMO ${code}; retrying in ${Math.round(wait / 1000)} s (attempt ${row.attempts} of ${MAX_ATTEMPTS} failed)`, now, { resultCode: code, notBefore: now + wait });
+    } else await transition(tx, row, 'failed', `device reported FUMO ${code}`, now, { resultCode: outcome.resultCode });
   }
   if (effects.firmwareVersion !== undefined) {
-    const confirmed = confirmByVersion(tx, deviceId, effects.firmwareVersion, now);
+    const confirmed = await confirmByVersion(tx, deviceId, effects.firmwareVersion, now);
     if (confirmed) note(confirmed);
   }
   return moved;
 }
 
 /** Success is confirmed when the device reports the target version in ./DevDetail/FwV. */
-function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number): DeploymentRow | undefined {
-  const row: DeploymentRow | undefined = activeDeploymentOf(tx, deviceId);
+async function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number): Promise<DeploymentRow | undefined> {
+  const row: DeploymentRow | undefined = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
   if (!row || !['installing', 'commanded', 'downloading'].includes(row.state)) return undefined;
-  const build = findBuild(tx, row.buildId);
+  const build = await findBuild(tx, row.buildId);
   if (!build || build.version !== version) return undefined;
-  transition(tx, row, 'succeeded', `device reports FwV ${version}`, now);
+  await transition(tx, row, 'succeeded', `device reports FwV ${version}`, now);
   return row;
 }

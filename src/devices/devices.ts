@@ -10,7 +10,7 @@ import type { DeviceView, RegisterDevice } from './schemas.ts';
 
 export type InventoryTree = Record<string, { value: string; at: number }>;
 
-export function registerDevice(ctx: Context, principal: Principal, request: RegisterDevice): DeviceView {
+export async function registerDevice(ctx: Context, principal: Principal, request: RegisterDevice): Promise<DeviceView> {
   if (request.webhookUrl !== undefined) {
     // Credentials in the URL are refused whatever the setting: fetch-style clients cannot send them.
     const url = assertWebhookUrl(request.webhookUrl);
@@ -19,9 +19,9 @@ export function registerDevice(ctx: Context, principal: Principal, request: Regi
   const now = ctx.clock.now();
   const secret = ctx.vault.seal(new TextEncoder().encode(request.credentials.password));
   const server = request.serverPassword ? ctx.vault.seal(new TextEncoder().encode(request.serverPassword)) : undefined;
-  ctx.db.transaction((tx) => {
-    if (findDevice(tx, request.id)) throw new AppError('CONFLICT', `device ${request.id} is already registered`);
-    insertDevice(tx, {
+  await ctx.db.transaction(async (tx) => {
+    if (await findDevice(tx, request.id)) throw new AppError('CONFLICT', `device ${request.id} is already registered`);
+    await insertDevice(tx, {
       id: request.id,
       model: request.model,
       firmwareVersion: request.firmwareVersion ?? null,
@@ -36,13 +36,13 @@ export function registerDevice(ctx: Context, principal: Principal, request: Regi
       webhookUrl: request.webhookUrl ?? null,
     });
     // The audit keeps what was registered, never the passwords.
-    recordAudit(tx, { actor: principal.tokenId, action: 'device.register', subject: request.id, details: { model: request.model, firmwareVersion: request.firmwareVersion ?? null, authType: request.credentials.authType ?? 'md5' } }, now);
+    await recordAudit(tx, { actor: principal.tokenId, action: 'device.register', subject: request.id, details: { model: request.model, firmwareVersion: request.firmwareVersion ?? null, authType: request.credentials.authType ?? 'md5' } }, now);
   });
   return deviceView(ctx, request.id);
 }
 
-export function deviceRow(ctx: Context, id: string): DeviceRow {
-  const row = findDevice(ctx.db, id);
+export async function deviceRow(ctx: Context, id: string): Promise<DeviceRow> {
+  const row = await findDevice(ctx.db, id);
   if (!row) throw new AppError('NOT_FOUND', `no device ${id}`);
   return row;
 }
@@ -53,8 +53,8 @@ export function parseInventory(row: DeviceRow): InventoryTree {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function deviceView(ctx: Context, id: string): DeviceView {
-  const row = deviceRow(ctx, id);
+export async function deviceView(ctx: Context, id: string): Promise<DeviceView> {
+  const row = await deviceRow(ctx, id);
   return {
     id: row.id,
     model: row.model,
@@ -65,7 +65,7 @@ export function deviceView(ctx: Context, id: string): DeviceView {
     createdAt: new Date(row.createdAt).toISOString(),
     lastSeen: iso(row.lastSeen),
     inventory: Object.fromEntries(Object.entries(parseInventory(row)).map(([uri, v]) => [uri, { value: v.value, at: new Date(v.at).toISOString() }])),
-    deployments: deploymentsOf(ctx.db, id).map((d) => ({ id: d.id, buildId: d.buildId, packageId: d.packageId, state: d.state, resultCode: d.resultCode })),
+    deployments: (await deploymentsOf(ctx.db, id)).map((d) => ({ id: d.id, buildId: d.buildId, packageId: d.packageId, state: d.state, resultCode: d.resultCode })),
   };
 }
 
@@ -97,13 +97,13 @@ export interface DevicePage {
 }
 
 /** A page of devices in id order, optionally only ids starting with `prefix`. */
-export function deviceSummaries(ctx: Context, options: { prefix?: string; after?: string; limit: number }): DevicePage {
+export async function deviceSummaries(ctx: Context, options: { prefix?: string; after?: string; limit: number }): Promise<DevicePage> {
   // One row more than asked tells whether another page follows.
-  const rows = listDevices(ctx.db, { ...options, limit: options.limit + 1 });
+  const rows = await listDevices(ctx.db, { ...options, limit: options.limit + 1 });
   const page = rows.slice(0, options.limit);
   return {
     devices: page.map((row) => ({ id: row.id, model: row.model, firmwareVersion: row.firmwareVersion, tags: JSON.parse(row.tags) as string[], lastSeen: iso(row.lastSeen) })),
-    total: countDevices(ctx.db, options.prefix),
+    total: await countDevices(ctx.db, options.prefix),
     next: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null,
   };
 }

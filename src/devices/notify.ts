@@ -13,7 +13,7 @@ import { deviceRow, serverPassword } from './devices.ts';
 export type NotifyOutcome = NotifyResult & { sessionId: string };
 
 export async function notifyDevice(ctx: Context, actor: Principal | 'system', deviceId: string, uiMode: 0 | 1 | 2 | 3 = 1): Promise<NotifyOutcome> {
-  const device = deviceRow(ctx, deviceId);
+  const device = await deviceRow(ctx, deviceId);
   // Without a nonce from the device yet, the empty one: what a device that never gave the
   // server a nonce checks with (libdmclient does). A nonce invented here would be stored
   // and then sign the server's Cred in the next session, which the device must refuse.
@@ -28,6 +28,6 @@ export async function notifyDevice(ctx: Context, actor: Principal | 'system', de
   });
   const result = await ctx.notifier.notify({ deviceId, ...(device.webhookUrl ? { webhookUrl: device.webhookUrl } : {}) }, message);
   const now = ctx.clock.now();
-  ctx.db.transaction((tx) => recordAudit(tx, { actor: actor === 'system' ? 'system' : actor.tokenId, action: 'device.notify', subject: deviceId, details: { ...result, sessionId: notificationSessionId(sessionId) } }, now));
+  await ctx.db.transaction((tx) => recordAudit(tx, { actor: actor === 'system' ? 'system' : actor.tokenId, action: 'device.notify', subject: deviceId, details: { ...result, sessionId: notificationSessionId(sessionId) } }, now));
   return { ...result, sessionId: notificationSessionId(sessionId) };
 }

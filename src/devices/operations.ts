@@ -10,19 +10,19 @@ import type { Principal } from '../tokens/tokens.ts';
 import { deviceRow } from './devices.ts';
 import type { OperationView, QueueOperation } from './schemas.ts';
 
-export function queueOperation(ctx: Context, principal: Principal, deviceId: string, request: QueueOperation): { id: string } {
-  deviceRow(ctx, deviceId);
+export async function queueOperation(ctx: Context, principal: Principal, deviceId: string, request: QueueOperation): Promise<{ id: string }> {
+  await deviceRow(ctx, deviceId);
   const now = ctx.clock.now();
   const id = newId('op');
-  ctx.db.transaction((tx) => {
-    insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', createdBy: principal.tokenId, createdAt: now });
-    recordAudit(tx, { actor: principal.tokenId, action: 'operation.queue', subject: id, details: { deviceId, command: request.command, uri: request.uri } }, now);
+  await ctx.db.transaction(async (tx) => {
+    await insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', createdBy: principal.tokenId, createdAt: now });
+    await recordAudit(tx, { actor: principal.tokenId, action: 'operation.queue', subject: id, details: { deviceId, command: request.command, uri: request.uri } }, now);
   });
   return { id };
 }
 
-export function operationView(ctx: Context, deviceId: string, id: string): OperationView {
-  const row = findOperation(ctx.db, deviceId, id);
+export async function operationView(ctx: Context, deviceId: string, id: string): Promise<OperationView> {
+  const row = await findOperation(ctx.db, deviceId, id);
   if (!row) throw new AppError('NOT_FOUND', `device ${deviceId} has no operation ${id}`);
   return toView(row);
 }

@@ -22,7 +22,7 @@ export function mountDm(app: Hono<AppEnv>, ctx: Context, guard: DmGuard): void {
     const body = await readLimited(c.req.raw, limit);
     if (!body) return c.text(`a DM message is limited to ${limit} bytes\n`, 413, { connection: 'close' });
     const url = new URL(c.req.url);
-    const response = handleDmMessage(ctx, guard, {
+    const response = await handleDmMessage(ctx, guard, {
       body,
       contentType,
       ...(url.searchParams.get('s') ? { token: url.searchParams.get('s') ?? '' } : {}),

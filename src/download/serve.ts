@@ -40,7 +40,7 @@ export async function answerDownload(ctx: Context, request: DownloadRequest): Pr
     const text = grant.error === 'expired' ? 'this download link has expired; start a new session for a fresh one\n' : 'this download link is not valid\n';
     return { kind: 'text', status: 403, headers: REFUSED_HEADERS, text };
   }
-  const pkg = findPackage(ctx.db, grant.packageId);
+  const pkg = await findPackage(ctx.db, grant.packageId);
   if (!pkg) return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
 
   const size = pkg.fileSize;
@@ -87,7 +87,8 @@ export async function answerDownload(ctx: Context, request: DownloadRequest): Pr
   const done = (bytesSent: number) => {
     if (recorded) return;
     recorded = true;
-    if (bytesSent > 0) recordServed(ctx, grant.deploymentId, bytesSent);
+    // The response is over and nobody waits for it: recordServed logs its own failure.
+    if (bytesSent > 0) void recordServed(ctx, grant.deploymentId, bytesSent);
   };
   return { kind: 'bytes', status, headers, body: { source, done } };
 }
@@ -125,10 +126,10 @@ async function openObject(ctx: Context, sha256: string, range: ByteRange | undef
  * One short transaction per response, never per chunk. The response is already over, so
  * a failure here is logged rather than thrown: there is no one left to tell.
  */
-function recordServed(ctx: Context, deploymentId: string, bytes: number): void {
+async function recordServed(ctx: Context, deploymentId: string, bytes: number): Promise<void> {
   try {
     const now = ctx.clock.now();
-    const found = ctx.db.transaction((tx) => addBytesServed(tx, deploymentId, bytes, now, { moveToDownloading: true }));
+    const found = await ctx.db.transaction((tx) => addBytesServed(tx, deploymentId, bytes, now, { moveToDownloading: true }));
     if (!found) ctx.log.warn({ deploymentId, bytes }, 'bytes served for a deployment that no longer exists');
   } catch (err) {
     ctx.log.error({ err, deploymentId, bytes }, 'cannot record bytes served');

@@ -7,17 +7,19 @@ import { AppError } from '../errors.ts';
 import { generateKey, type SigningKey } from '../signing/keys.ts';
 import type { PublicKeyView } from './schemas.ts';
 import { newId } from '../store/ids.ts';
-import { recordAudit, type Tx } from '../store/queries/audit.ts';
+import { recordAudit } from '../store/queries/audit.ts';
 import {
   activeKeyOf,
+  findManufacturerById,
   findManufacturerByName,
   insertSigningKey,
   keysOf,
   type SigningKeyRow,
   setKeyStatus,
 } from '../store/queries/manufacturers.ts';
+import type { Tx } from '../store/store.ts';
 
-function addKey(tx: Tx, vault: KeyVault, manufacturerId: string, actor: string, now: number): SigningKeyRow {
+async function addKey(tx: Tx, vault: KeyVault, manufacturerId: string, actor: string, now: number): Promise<SigningKeyRow> {
   const key = generateKey();
   const { sealed, nonce } = vault.seal(key.secretKey);
   const row: SigningKeyRow = {
@@ -31,14 +33,17 @@ function addKey(tx: Tx, vault: KeyVault, manufacturerId: string, actor: string, 
     createdAt: now,
     revokedAt: null,
   };
-  insertSigningKey(tx, row);
-  recordAudit(tx, { actor, action: 'key.create', subject: key.keyid, details: { manufacturerId } }, now);
+  await insertSigningKey(tx, row);
+  await recordAudit(tx, { actor, action: 'key.create', subject: key.keyid, details: { manufacturerId } }, now);
   return row;
 }
 
 /** The manufacturer's active signing key, created (and audited) if it has none yet. */
-export function signingKeyFor(ctx: Context, manufacturerId: string, actor: string): SigningKey {
-  const row = ctx.db.transaction((tx) => activeKeyOf(tx, manufacturerId) ?? addKey(tx, ctx.vault, manufacturerId, actor, ctx.clock.now()));
+export async function signingKeyFor(ctx: Context, manufacturerId: string, actor: string): Promise<SigningKey> {
+  const row = await ctx.db.transaction(async (tx) => {
+    await findManufacturerById(tx, manufacturerId, { forUpdate: true });
+    return (await activeKeyOf(tx, manufacturerId)) ?? addKey(tx, ctx.vault, manufacturerId, actor, ctx.clock.now());
+  });
   return {
     keyid: row.keyid,
     publicKey: new Uint8Array(Buffer.from(row.publicKey, 'base64')),
@@ -46,14 +51,14 @@ export function signingKeyFor(ctx: Context, manufacturerId: string, actor: strin
   };
 }
 
-function manufacturerNamed(ctx: Context, name: string) {
-  const manufacturer = findManufacturerByName(ctx.db, name);
+async function manufacturerNamed(ctx: Context, name: string) {
+  const manufacturer = await findManufacturerByName(ctx.db, name);
   if (!manufacturer) throw new AppError('NOT_FOUND', `no manufacturer named ${name}`);
   return manufacturer;
 }
 
-export function publicKeysOf(ctx: Context, name: string): PublicKeyView[] {
-  return keysOf(ctx.db, manufacturerNamed(ctx, name).id).map((k) => ({
+export async function publicKeysOf(ctx: Context, name: string): Promise<PublicKeyView[]> {
+  return (await keysOf(ctx.db, (await manufacturerNamed(ctx, name)).id)).map((k) => ({
     keyid: k.keyid,
     publicKey: k.publicKey,
     status: k.status,
@@ -62,29 +67,30 @@ export function publicKeysOf(ctx: Context, name: string): PublicKeyView[] {
 }
 
 /** New active key; the previous one stays trusted for verification (retired). */
-export function rotateKey(ctx: Context, name: string, actor: string): PublicKeyView[] {
-  const manufacturer = manufacturerNamed(ctx, name);
+export async function rotateKey(ctx: Context, name: string, actor: string): Promise<PublicKeyView[]> {
+  const manufacturer = await manufacturerNamed(ctx, name);
   const now = ctx.clock.now();
-  ctx.db.transaction((tx) => {
-    const current = activeKeyOf(tx, manufacturer.id);
+  await ctx.db.transaction(async (tx) => {
+    await findManufacturerById(tx, manufacturer.id, { forUpdate: true });
+    const current = await activeKeyOf(tx, manufacturer.id);
     if (current) {
-      setKeyStatus(tx, current.keyid, 'retired', now);
-      recordAudit(tx, { actor, action: 'key.retire', subject: current.keyid, details: { manufacturer: name } }, now);
+      await setKeyStatus(tx, current.keyid, 'retired', now);
+      await recordAudit(tx, { actor, action: 'key.retire', subject: current.keyid, details: { manufacturer: name } }, now);
     }
-    addKey(tx, ctx.vault, manufacturer.id, actor, now);
+    await addKey(tx, ctx.vault, manufacturer.id, actor, now);
   });
   return publicKeysOf(ctx, name);
 }
 
-export function revokeKey(ctx: Context, name: string, keyid: string, actor: string): PublicKeyView[] {
-  const manufacturer = manufacturerNamed(ctx, name);
+export async function revokeKey(ctx: Context, name: string, keyid: string, actor: string): Promise<PublicKeyView[]> {
+  const manufacturer = await manufacturerNamed(ctx, name);
   const now = ctx.clock.now();
-  ctx.db.transaction((tx) => {
-    const key = keysOf(tx, manufacturer.id).find((k) => k.keyid === keyid);
+  await ctx.db.transaction(async (tx) => {
+    const key = (await keysOf(tx, manufacturer.id)).find((k) => k.keyid === keyid);
     if (!key) throw new AppError('NOT_FOUND', `manufacturer ${name} has no key ${keyid}`);
     if (key.status === 'revoked') return;
-    setKeyStatus(tx, keyid, 'revoked', now);
-    recordAudit(tx, { actor, action: 'key.revoke', subject: keyid, details: { manufacturer: name } }, now);
+    await setKeyStatus(tx, keyid, 'revoked', now);
+    await recordAudit(tx, { actor, action: 'key.revoke', subject: keyid, details: { manufacturer: name } }, now);
   });
   return publicKeysOf(ctx, name);
 }

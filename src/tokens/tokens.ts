@@ -50,7 +50,7 @@ export interface NewToken {
 }
 
 /** Creates a token; a manufacturer token creates its manufacturer on first use of the name. */
-export function createToken(ctx: Context, actor: string, request: NewToken, secret = newTokenSecret()): { id: string; token: string } {
+export async function createToken(ctx: Context, actor: string, request: NewToken, secret = newTokenSecret()): Promise<{ id: string; token: string }> {
   if (request.role === 'manufacturer' && !request.manufacturer) {
     throw new AppError('VALIDATION', 'a manufacturer token needs the manufacturer it acts for (manufacturer)');
   }
@@ -59,20 +59,20 @@ export function createToken(ctx: Context, actor: string, request: NewToken, secr
   }
   const now = ctx.clock.now();
   const id = newId('tok');
-  ctx.db.transaction((tx) => {
+  await ctx.db.transaction(async (tx) => {
     const manufacturerId = request.manufacturer
-      ? (findManufacturerByName(tx, request.manufacturer) ?? insertManufacturer(tx, request.manufacturer, now)).id
+      ? ((await findManufacturerByName(tx, request.manufacturer)) ?? (await insertManufacturer(tx, request.manufacturer, now))).id
       : null;
-    insertToken(tx, { id, name: request.name, role: request.role, manufacturerId, tokenHash: hashToken(secret), createdBy: actor, createdAt: now });
-    recordAudit(tx, { actor, action: 'token.create', subject: id, details: { role: request.role, name: request.name, manufacturer: request.manufacturer ?? null } }, now);
+    await insertToken(tx, { id, name: request.name, role: request.role, manufacturerId, tokenHash: hashToken(secret), createdBy: actor, createdAt: now });
+    await recordAudit(tx, { actor, action: 'token.create', subject: id, details: { role: request.role, name: request.name, manufacturer: request.manufacturer ?? null } }, now);
   });
   return { id, token: secret };
 }
 
-export function authenticate(ctx: Context, token: string): Principal | undefined {
-  const row = findActiveTokenByHash(ctx.db, hashToken(token));
+export async function authenticate(ctx: Context, token: string): Promise<Principal | undefined> {
+  const row = await findActiveTokenByHash(ctx.db, hashToken(token));
   if (!row) return undefined;
-  const manufacturer = row.manufacturerId ? (findManufacturerById(ctx.db, row.manufacturerId)?.name ?? null) : null;
+  const manufacturer = row.manufacturerId ? ((await findManufacturerById(ctx.db, row.manufacturerId))?.name ?? null) : null;
   return { tokenId: row.id, name: row.name, role: row.role, manufacturerId: row.manufacturerId, manufacturer };
 }
 
@@ -80,12 +80,12 @@ export function authenticate(ctx: Context, token: string): Principal | undefined
  * Makes sure an admin can get in: FOTA_ADMIN_TOKEN is registered if set; otherwise, on
  * a first start with no admin token, one is made and returned so it can be printed once.
  */
-export function bootstrapAdmin(ctx: Context): string | undefined {
+export async function bootstrapAdmin(ctx: Context): Promise<string | undefined> {
   const configured = ctx.config.adminToken;
   if (configured) {
-    if (!findActiveTokenByHash(ctx.db, hashToken(configured))) createToken(ctx, SYSTEM_ACTOR, { role: 'admin', name: 'FOTA_ADMIN_TOKEN' }, configured);
+    if (!(await findActiveTokenByHash(ctx.db, hashToken(configured)))) await createToken(ctx, SYSTEM_ACTOR, { role: 'admin', name: 'FOTA_ADMIN_TOKEN' }, configured);
     return undefined;
   }
-  if (hasActiveAdmin(ctx.db)) return undefined;
-  return createToken(ctx, SYSTEM_ACTOR, { role: 'admin', name: 'first admin' }).token;
+  if (await hasActiveAdmin(ctx.db)) return undefined;
+  return (await createToken(ctx, SYSTEM_ACTOR, { role: 'admin', name: 'first admin' })).token;
 }

@@ -40,12 +40,12 @@ const DEPLOYMENTS_SHOWN = 20;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/;
 
 const ACTIONS = {
-  start: { run: (ctx: Context, p: Principal, id: string) => void startCampaign(ctx, p, id), done: 'Campaign started.' },
+  start: { run: (ctx: Context, p: Principal, id: string) => startCampaign(ctx, p, id), done: 'Campaign started.' },
   approve: { run: (ctx: Context, p: Principal, id: string) => approveStage(ctx, p, id), done: 'Stage approved: it is starting.' },
   pause: { run: pauseCampaign, done: 'Campaign paused.' },
   resume: { run: resumeCampaign, done: 'Campaign resumed.' },
-  abort: { run: (ctx: Context, p: Principal, id: string, reason?: string) => void abortCampaign(ctx, p, id, reason), done: 'Campaign aborted.' },
-} satisfies Record<string, { run: (ctx: Context, p: Principal, id: string, reason?: string) => void; done: string }>;
+  abort: { run: abortCampaign, done: 'Campaign aborted.' },
+} satisfies Record<string, { run: (ctx: Context, p: Principal, id: string, reason?: string) => Promise<unknown>; done: string }>;
 type ActionName = keyof typeof ACTIONS;
 const isAction = (name: string): name is ActionName => Object.hasOwn(ACTIONS, name);
 
@@ -101,7 +101,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
 
   /** Pages and actions need a session of a role that may look; no session means the login page. */
   const viewer: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
-    const principal = sessionOf(ctx, c);
+    const principal = await sessionOf(ctx, c);
     if (!principal || !canView(principal.role)) {
       if (getCookie(c, SESSION_COOKIE)) clearSessionCookie(ctx, c);
       // The live refresh cannot follow a redirect into a login form: it reloads on 401.
@@ -127,8 +127,8 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
       }
     };
 
-  app.get('/login', (c) => {
-    if (sessionOf(ctx, c)) return c.redirect('/', 303);
+  app.get('/login', async (c) => {
+    if (await sessionOf(ctx, c)) return c.redirect('/', 303);
     return render(c, <LoginContent next={safeNext(c.req.query('next'))} />, { title: 'Sign in' });
   });
 
@@ -137,7 +137,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     const token = typeof body.token === 'string' ? body.token.trim() : '';
     const next = safeNext(body.next);
     const refuse = (status: ContentfulStatusCode, error: string) => render(c, <LoginContent error={error} next={next} />, { title: 'Sign in' }, status);
-    const principal = token && token.length <= 512 ? authenticate(ctx, token) : undefined;
+    const principal = token && token.length <= 512 ? await authenticate(ctx, token) : undefined;
     if (!principal) return refuse(401, 'Unknown or revoked token.');
     if (!canView(principal.role)) return refuse(403, `This is a ${principal.role} token; the console is for operators (admins may look).`);
     startSession(ctx, c, token);
@@ -145,24 +145,24 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     return c.redirect(next, 303);
   });
 
-  app.post('/logout', sameOrigin, form, (c) => {
-    endSession(ctx, c);
+  app.post('/logout', sameOrigin, form, async (c) => {
+    await endSession(ctx, c);
     return c.redirect('/login', 303);
   });
 
   app.get(
     '/',
     viewer,
-    page((c) => {
-      const content = <OverviewContent campaigns={campaignSummaries(ctx, 50)} builds={recentBuilds(ctx, 5)} />;
+    page(async (c) => {
+      const content = <OverviewContent campaigns={await campaignSummaries(ctx, 50)} builds={await recentBuilds(ctx, 5)} />;
       return render(c, content, { title: 'Campaigns', principal: c.get('principal'), section: 'campaigns', live: {} });
     }),
   );
 
   /** The campaign page, with the outcome of the last action when there was one. */
-  const campaignPage = (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
+  const campaignPage = async (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
     const principal = c.get('principal');
-    const content = <CampaignContent view={campaignView(ctx, id)} canAct={canAct(principal.role)} viewerName={principal.name} />;
+    const content = <CampaignContent view={await campaignView(ctx, id)} canAct={canAct(principal.role)} viewerName={principal.name} />;
     // After a refused action the address bar shows the action's URL: refresh from the page's own.
     return render(c, content, { title: 'Campaign', principal, section: 'campaigns', flash, live: { src: `/campaigns/${encodeURIComponent(id)}` } }, status);
   };
@@ -196,7 +196,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
         try {
           const parsed = operatorActionSchema.safeParse(reason ? { reason } : {});
           if (!parsed.success) throw new AppError('VALIDATION', 'the reason is limited to 500 characters');
-          ACTIONS[name].run(ctx, principal, id, parsed.data.reason);
+          await ACTIONS[name].run(ctx, principal, id, parsed.data.reason);
         } catch (err) {
           // A stale button (409) or four eyes (403) is news for the operator, shown on the page.
           if (err instanceof AppError && err.code !== 'NOT_FOUND') return campaignPage(c, id, { kind: 'error', text: err.message }, statusOf[err.code]);
@@ -210,25 +210,25 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   app.get(
     '/builds',
     viewer,
-    page((c) => render(c, <BuildsContent builds={recentBuilds(ctx, 100)} />, { title: 'Builds', principal: c.get('principal'), section: 'builds', live: {} })),
+    page(async (c) => render(c, <BuildsContent builds={await recentBuilds(ctx, 100)} />, { title: 'Builds', principal: c.get('principal'), section: 'builds', live: {} })),
   );
 
   app.get(
     '/builds/:id',
     viewer,
-    page((c) => render(c, <BuildContent build={buildView(ctx, idParam(c))} />, { title: 'Build', principal: c.get('principal'), section: 'builds', live: {} })),
+    page(async (c) => render(c, <BuildContent build={await buildView(ctx, idParam(c))} />, { title: 'Build', principal: c.get('principal'), section: 'builds', live: {} })),
   );
 
   app.get(
     '/devices',
     viewer,
-    page((c) => {
+    page(async (c) => {
       const principal = c.get('principal');
       const q = (c.req.query('q') ?? '').trim();
       const after = c.req.query('after') || undefined;
       const valid = (q === '' || ID_PATTERN.test(q)) && (after === undefined || ID_PATTERN.test(after));
       const flash: Flash | undefined = valid ? undefined : { kind: 'error', text: 'Device ids are 1-128 letters, digits, ":", ".", "_" or "-": nothing else can match.' };
-      const result = valid ? deviceSummaries(ctx, { ...(q ? { prefix: q } : {}), ...(after ? { after } : {}), limit: DEVICES_PER_PAGE }) : { devices: [], total: 0, next: null };
+      const result = valid ? await deviceSummaries(ctx, { ...(q ? { prefix: q } : {}), ...(after ? { after } : {}), limit: DEVICES_PER_PAGE }) : { devices: [], total: 0, next: null };
       return render(c, <DevicesContent page={result} prefix={valid ? q : ''} after={valid ? after : undefined} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
     }),
   );
@@ -236,10 +236,12 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   app.get(
     '/devices/:id',
     viewer,
-    page((c) => {
-      const device = deviceView(ctx, idParam(c));
+    page(async (c) => {
+      const device = await deviceView(ctx, idParam(c));
       const newest = [...device.deployments].reverse().slice(0, DEPLOYMENTS_SHOWN);
-      const content = <DeviceContent device={device} deployments={newest.map((d) => deploymentView(ctx, d.id))} totalDeployments={device.deployments.length} />;
+      const deployments = [];
+      for (const d of newest) deployments.push(await deploymentView(ctx, d.id));
+      const content = <DeviceContent device={device} deployments={deployments} totalDeployments={device.deployments.length} />;
       return render(c, content, { title: device.id, principal: c.get('principal'), section: 'devices', live: {} });
     }),
   );

@@ -50,9 +50,9 @@ export function sealSession(ctx: Context, token: string): string {
 }
 
 /** The principal behind a session cookie; undefined when it is forged, expired, signed out, or its token revoked. */
-export function openSession(ctx: Context, value: string | undefined): Principal | undefined {
+export async function openSession(ctx: Context, value: string | undefined): Promise<Principal | undefined> {
   const session = unseal(ctx, value);
-  if (!session || isConsoleSessionRevoked(ctx.db, session.sid)) return undefined;
+  if (!session || (await isConsoleSessionRevoked(ctx.db, session.sid))) return undefined;
   return authenticate(ctx, session.token);
 }
 
@@ -76,7 +76,7 @@ function unseal(ctx: Context, value: string | undefined): Session | undefined {
   return parsed.data;
 }
 
-export function sessionOf(ctx: Context, c: HonoContext): Principal | undefined {
+export async function sessionOf(ctx: Context, c: HonoContext): Promise<Principal | undefined> {
   return openSession(ctx, getCookie(c, SESSION_COOKIE));
 }
 
@@ -95,11 +95,11 @@ export function startSession(ctx: Context, c: HonoContext, token: string): void 
  * authentic, unexpired cookie adds a row (kept until the session would have expired, with
  * slack for a process whose clock is behind), so nothing unauthenticated grows the table.
  */
-export function endSession(ctx: Context, c: HonoContext): void {
+export async function endSession(ctx: Context, c: HonoContext): Promise<void> {
   const session = unseal(ctx, getCookie(c, SESSION_COOKIE));
   if (session) {
     const now = ctx.clock.now();
-    ctx.db.transaction((tx) => revokeConsoleSession(tx, session.sid, session.iat + SESSION_MAX_MS + CLOCK_SLACK_MS, now));
+    await ctx.db.transaction((tx) => revokeConsoleSession(tx, session.sid, session.iat + SESSION_MAX_MS + CLOCK_SLACK_MS, now));
   }
   clearSessionCookie(ctx, c);
 }

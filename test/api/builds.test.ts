@@ -8,6 +8,7 @@ import { auditOf } from '../../src/store/queries/audit.ts';
 import { nextBuild, pseudoRandom, sha256 } from '../support/harness.ts';
 import { LEVEL, parseLog } from '../support/log.ts';
 import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
+import { selectRow, selectRows } from '../support/sql.ts';
 
 let server: TestServer;
 const logged = capturedLog();
@@ -56,9 +57,9 @@ describe('build upload -> signed packages', () => {
 
   it('records who uploaded a build in the audit log', async () => {
     const id = await uploaded('router-audit', '1.0', pseudoRandom(1000, 'audit'));
-    const [event] = auditOf(server.ctx.db, id);
-    const acme = server.ctx.db.$client.prepare("select id from tokens where name = 'acme ci'").get() as { id: string };
-    expect(event).toMatchObject({ action: 'build.upload', actor: acme.id });
+    const [event] = await auditOf(server.ctx.db, id);
+    const acme = await selectRow<{ id: string }>(server.ctx.db, "select id from tokens where name = 'acme ci'");
+    expect(event).toMatchObject({ action: 'build.upload', actor: acme?.id });
     expect(event?.at).toBeGreaterThan(0);
   });
 
@@ -82,7 +83,7 @@ describe('build upload -> signed packages', () => {
     const listed = [];
     for await (const object of server.ctx.artifacts.list()) listed.push(object);
     expect(listed.every((o) => o.size <= 2_000_000)).toBe(true);
-    const row = server.ctx.db.$client.prepare("select count(*) as n from models where name = 'router-c'").get() as { n: number };
+    const row = await selectRow(server.ctx.db, "select count(*) as n from models where name = 'router-c'") as { n: number };
     expect(row.n).toBe(0);
   });
 
@@ -150,7 +151,7 @@ describe('two uploads of one version at once', () => {
     const stored = await listed();
     expect(stored).toContain(sha256(winnerBytes));
     expect(stored).not.toContain(sha256(loserBytes));
-    expect(stored).toEqual(referenced());
+    expect(stored).toEqual(await referenced());
   });
 
   it("keeps the loser's bytes when another build holds the same content", async () => {
@@ -160,7 +161,7 @@ describe('two uploads of one version at once', () => {
     expect(await listed()).toContain(sha256(shared));
     expect((await server.settled(first)).status).toBe('ready');
     await settleAll();
-    expect(await listed()).toEqual(referenced());
+    expect(await listed()).toEqual(await referenced());
   });
 });
 
@@ -191,7 +192,7 @@ describe('a client that goes away mid-upload', () => {
 
     expect(await readdir(staging)).toEqual([]);
     expect(await listed()).toEqual(before);
-    const row = server.ctx.db.$client.prepare("select count(*) as n from models where name = 'router-abort'").get() as { n: number };
+    const row = await selectRow(server.ctx.db, "select count(*) as n from models where name = 'router-abort'") as { n: number };
     expect(row.n).toBe(0);
   });
 });
@@ -208,12 +209,12 @@ async function listed(): Promise<string[]> {
 
 /** Waits for every build's package jobs, so each .fota file stored has its row. */
 async function settleAll(): Promise<void> {
-  const ids = server.ctx.db.$client.prepare('select id from builds').all() as Array<{ id: string }>;
+  const ids = await selectRows<{ id: string }>(server.ctx.db, 'select id from builds');
   for (const { id } of ids) await server.settled(id);
 }
 
 /** Every artifact a build or package row names, as the database says. */
-function referenced(): string[] {
-  const rows = server.ctx.db.$client.prepare('select sha256 as h from builds union select file_sha256 from packages').all() as Array<{ h: string }>;
+async function referenced(): Promise<string[]> {
+  const rows = await selectRows<{ h: string }>(server.ctx.db, 'select sha256 as h from builds union select file_sha256 from packages');
   return rows.map((r) => r.h).sort();
 }

@@ -3,6 +3,7 @@ import { checkEnvelope } from '../../src/packages/verify.ts';
 import type { Envelope } from '../../src/signing/envelope.ts';
 import { pseudoRandom } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { selectRows } from '../support/sql.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -52,7 +53,7 @@ describe('manufacturer signing keys', () => {
   it('never serves or stores a secret key in the clear', async () => {
     const served = JSON.stringify(await keysOf('acme'));
     expect(served).not.toMatch(/secret/i);
-    const rows = server.ctx.db.$client.prepare('select public_key, sealed_secret_key from signing_keys').all() as Array<{ public_key: string; sealed_secret_key: string }>;
+    const rows = await selectRows(server.ctx.db, 'select public_key, sealed_secret_key from signing_keys') as Array<{ public_key: string; sealed_secret_key: string }>;
     for (const row of rows) expect(Buffer.from(row.sealed_secret_key, 'base64').length).toBe(64 + 16); // secretbox adds a 16-byte tag
   });
 

@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../support/api.ts';
 import { declaredRoutes, itRefusesTheWrongCaller } from '../support/api-auth.ts';
+import { selectRows } from '../support/sql.ts';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -39,7 +40,7 @@ describe('management API security', () => {
   });
 
   it('stores tokens only as hashes', async () => {
-    const rows = api.ctx.db.$client.prepare('select token_hash from tokens').all() as Array<{ token_hash: string }>;
+    const rows = await selectRows(api.ctx.db, 'select token_hash from tokens') as Array<{ token_hash: string }>;
     const dump = JSON.stringify(rows);
     for (const token of Object.values(api.tokens)) expect(dump).not.toContain(token);
   });

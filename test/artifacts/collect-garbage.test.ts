@@ -8,6 +8,7 @@ import type { ArtifactStore } from '../../src/store/artifacts/artifact-store.ts'
 import { backdate, HOUR } from '../support/artifacts.ts';
 import { pseudoRandom, sha256 } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { runSql } from '../support/sql.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -55,9 +56,12 @@ describe('collectGarbage', () => {
     const bytes = await oldOrphan('named');
     const deps = pausingAfterList(async () => {
       // As a process that stored the bytes long ago might record them now.
-      server.ctx.db.$client
-        .prepare("insert into builds (id, model_id, version, sha256, size, status, created_at) select 'bld_named', model_id, '3.0', ?, ?, 'ready', created_at from builds where version = '1.0'")
-        .run(sha256(bytes), bytes.length);
+      await runSql(
+        server.ctx.db,
+        "insert into builds (id, model_id, version, sha256, size, status, created_at) select 'bld_named', model_id, '3.0', ?, ?, 'ready', created_at from builds where version = '1.0'",
+        sha256(bytes),
+        bytes.length,
+      );
     });
     expect(await collectGarbage(deps, { graceMs: HOUR })).toMatchObject({ removed: [], referenced: expect.any(Number) });
     expect(await server.ctx.artifacts.stat(sha256(bytes))).not.toBeNull();

@@ -9,7 +9,7 @@ import { backdate, HOUR, type StoreOnDisk } from '../support/artifacts.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
 import { LEVEL, parseLog } from '../support/log.ts';
 import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
-import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
+import { capturedLog, sameDatabaseAs, startTestServer, type TestServer } from '../support/server.ts';
 
 const s3 = useS3rver();
 
@@ -50,7 +50,7 @@ describe.each(backends)('the sweep at start, $kind store', (backend) => {
     await first.close();
 
     const logged = capturedLog();
-    const second = await startTestServer(config, { log: logged.log });
+    const second = await startTestServer({ ...config, ...sameDatabaseAs(first) }, { log: logged.log });
     await vi.waitFor(() => expect(parseLog(logged.lines()).some((l) => l.msg === 'artifact sweep done')).toBe(true));
     const lines = parseLog(logged.lines());
     expect(lines.filter((l) => l.level >= LEVEL.warn)).toEqual([]);

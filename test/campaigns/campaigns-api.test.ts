@@ -14,6 +14,7 @@ import { createToken } from '../../src/tokens/tokens.ts';
 import { alertXml, DmTestClient } from '../support/dm-test-client.ts';
 import { nextBuild, pseudoRandom } from '../support/harness.ts';
 import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
+import { runSql, selectRow } from '../support/sql.ts';
 
 const MODEL = 'router-c';
 let server: TestServer;
@@ -29,7 +30,7 @@ beforeAll(async () => {
     expect(build.status).toBe('ready');
     target = build.id;
   }
-  secondOperator = createToken(server.ctx, 'test', { role: 'operator', name: 'second pair of eyes' }).token;
+  secondOperator = (await createToken(server.ctx, 'test', { role: 'operator', name: 'second pair of eyes' })).token;
 });
 
 const post = (path: string, body: unknown, token = server.tokens.operator) =>
@@ -103,7 +104,7 @@ async function report(device: Device, code: number): Promise<void> {
 }
 
 const stageOf = async (campaignId: string, device: Device) => {
-  const row = server.ctx.db.$client.prepare('SELECT stage FROM deployments WHERE campaign_id = ? AND device_id = ?').get(campaignId, device.id) as { stage: number } | undefined;
+  const row = await selectRow(server.ctx.db, 'SELECT stage FROM deployments WHERE campaign_id = ? AND device_id = ?', campaignId, device.id) as { stage: number } | undefined;
   return row?.stage;
 };
 
@@ -280,7 +281,7 @@ describe('failures', () => {
 
     expect(await poll(b)).toBe(true);
     server.clock.advance(31 * 60_000);
-    tickCampaigns(server.ctx);
+    await tickCampaigns(server.ctx);
     v = await view(id);
     expect(v.stages[0]?.failures).toEqual({ timeout: 2 });
     const history = (await (await server.api(`/api/v1/deployments/${(await deploymentOf(b.id)).id}`, { token: server.tokens.operator })).json()) as { history: Array<{ cause: string }> };
@@ -358,7 +359,7 @@ describe('operator controls', () => {
     }
     expect((await view(id)).stages.map((s) => s.state)).toEqual(['running', 'pending']);
     server.clock.advance(601_000);
-    tickCampaigns(server.ctx);
+    await tickCampaigns(server.ctx);
     expect((await view(id)).stages.map((s) => s.state)).toEqual(['done', 'running']);
   });
 
@@ -368,7 +369,7 @@ describe('operator controls', () => {
     await act(id, 'start');
     const [late] = await fleet(1, '1.0', 'dynamic');
     server.clock.advance(10 * server.ctx.config.campaigns.tickMs + 1);
-    tickCampaigns(server.ctx);
+    await tickCampaigns(server.ctx);
     const v = await view(id);
     expect(v.cohortSize).toBe(3);
     expect(v.stages[0]).toMatchObject({ size: 3, counts: { scheduled: 3 } });
@@ -381,14 +382,14 @@ describe('big stages', () => {
     await fleet(25, '1.0', 'chunks');
     const id = await create('chunks', { stages: [{ percent: 100, requiresApproval: true }] });
     await act(id, 'start');
-    const queued = () => (server.ctx.db.$client.prepare('SELECT count(DISTINCT device_id) AS devices, count(*) AS n FROM notification_queue WHERE campaign_id = ?').get(id) as { devices: number; n: number });
+    const queued = () => selectRow(server.ctx.db, 'SELECT count(DISTINCT device_id) AS devices, count(*) AS n FROM notification_queue WHERE campaign_id = ?', id);
     const chunk = () => server.ctx.db.transaction((tx) => scheduleStage(tx, id, 0, server.clock.now(), true, 10));
-    expect([chunk(), chunk(), chunk(), chunk()]).toEqual([10, 10, 5, 0]);
+    expect([await chunk(), await chunk(), await chunk(), await chunk()]).toEqual([10, 10, 5, 0]);
     expect((await view(id)).stages[0]?.counts).toMatchObject({ pending: 0, scheduled: 25 });
-    expect(queued()).toEqual({ devices: 25, n: 25 });
+    expect(await queued()).toEqual({ devices: 25, n: 25 });
     // Aborting drops what is still queued for the campaign.
     await act(id, 'abort');
-    expect(queued()).toEqual({ devices: 0, n: 0 });
+    expect(await queued()).toEqual({ devices: 0, n: 0 });
   });
 });
 
@@ -409,19 +410,19 @@ describe('Package 0 when a stage starts', () => {
     const { port } = hook.address() as AddressInfo;
     const devices = await fleet(6, '1.0', 'notify', {});
     for (const d of devices) {
-      server.ctx.db.$client.prepare('UPDATE devices SET webhook_url = ? WHERE id = ?').run(`http://127.0.0.1:${port}/notify/${d.id}`, d.id);
+      await runSql(server.ctx.db, 'UPDATE devices SET webhook_url = ? WHERE id = ?', `http://127.0.0.1:${port}/notify/${d.id}`, d.id);
     }
     const id = await create('notify', { stages: [{ percent: 50 }, { percent: 100 }] });
     await act(id, 'start');
     const [first = []] = await byStage(id, devices);
-    const queued = () => (server.ctx.db.$client.prepare('SELECT count(*) AS n FROM notification_queue WHERE campaign_id = ?').get(id) as { n: number }).n;
+    const queued = async () => (await selectRow<{ n: number }>(server.ctx.db, 'SELECT count(*) AS n FROM notification_queue WHERE campaign_id = ?', id))?.n ?? 0;
     // The server's own sender may already have taken some; what is left goes 2 at a time.
     const before = received.length;
-    const left = queued();
+    const left = await queued();
     expect(left).toBeLessThanOrEqual(first.length);
     expect(await sendQueuedNotifications(server.ctx, 2)).toBe(Math.min(2, left));
     expect(received.length - before).toBe(Math.min(2, left));
-    while (queued() > 0) await sendQueuedNotifications(server.ctx, 2);
+    while ((await queued()) > 0) await sendQueuedNotifications(server.ctx, 2);
     await expect.poll(() => received.filter((url) => first.some((d) => url.endsWith(`/${d.id}`))).length).toBe(first.length);
     // Devices of the later stage were not woken.
     expect(received.some((url) => devices.filter((d) => !first.includes(d)).some((d) => url.endsWith(`/${d.id}`)))).toBe(false);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fotaInProcess } from '../support/cli.ts';
 import { tempDir } from '../support/harness.ts';
+import { postgresServer, testDatabaseUrl } from '../support/store.ts';
 
 describe('fota db migrate', () => {
   it('applies every migration to a new database, naming each, then finds nothing to do', async () => {
@@ -22,13 +23,25 @@ describe('fota db migrate', () => {
 
   it.each([
     [['--database', 'mysql://fota:s3cret@db/fota'], '--database must be a postgres:// or postgresql:// URL'],
-    [['--database', 'postgres://fota:s3cret@db.example/fota'], 'a PostgreSQL database (FOTA_DATABASE_URL or --database) is not supported by this version yet'],
+    // Nothing listens on port 1: the server is unreachable.
+    [['--database', 'postgres://fota:s3cret@127.0.0.1:1/fota'], 'cannot open the PostgreSQL database postgres://fota:***@127.0.0.1:1/fota'],
   ])('refuses %j (exit 2) without the password in the message and creates nothing', async (args, message) => {
     const data = join(tempDir(), 'data');
     const result = await fotaInProcess(['db', 'migrate', '--data', data, ...args]);
     expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining(message) });
     expect(result.stderr).not.toContain('s3cret');
-    expect(existsSync(data)).toBe(false);
+    expect(existsSync(join(data, 'fota.db'))).toBe(false);
+  });
+
+  it.skipIf(postgresServer() === undefined)('migrates a PostgreSQL database, naming each migration, then finds nothing to do', async () => {
+    const url = (await testDatabaseUrl()) ?? '';
+    const first = await fotaInProcess(['db', 'migrate', '--database', url]);
+    expect(first.code).toBe(0);
+    const lines = first.stdout.trim().split('\n');
+    expect(lines[0]).toBe('applied 0000_init');
+    const applied = lines.length - 1;
+    expect(lines.at(-1)).toBe(`${url}: applied ${applied} of ${applied} migrations`);
+    expect(await fotaInProcess(['db', 'migrate', '--database', url])).toMatchObject({ code: 0, stdout: `${url} is up to date (${applied} migrations)\n` });
   });
 
   it('has help, and refuses another db command as a usage error', async () => {

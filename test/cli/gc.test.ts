@@ -13,6 +13,7 @@ import { fota, fotaInProcess } from '../support/cli.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
 import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { selectRow } from '../support/sql.ts';
 
 const s3 = useS3rver();
 
@@ -55,7 +56,8 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
     expect((await server.upload('router-gc', '1.0', image)).status).toBe('ready');
   });
 
-  const gc = (...args: string[]) => fota(['gc', '--data', server.ctx.config.dataDir, '--artifacts', server.ctx.config.artifactsDir, ...args], { env });
+  const database = () => (server.ctx.config.databaseUrl === undefined ? [] : ['--database', server.ctx.config.databaseUrl]);
+  const gc = (...args: string[]) => fota(['gc', '--data', server.ctx.config.dataDir, ...database(), '--artifacts', server.ctx.config.artifactsDir, ...args], { env });
   const put = async (seed: string) => (await server.ctx.artifacts.put(Readable.from([pseudoRandom(5000, seed)]))).sha256;
   const stored = async () => (await listed(server)).map((o) => o.sha256).sort();
 
@@ -82,12 +84,13 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
     expect(await stored()).toEqual([...referenced, young].sort());
 
     // The server still serves the build's packages from the store.
-    const build = await server.settled(server.ctx.db.$client.prepare("select id from builds where version = '1.0'").pluck().get() as string);
+    const build = await server.settled((await selectRow<{ id: string }>(server.ctx.db, "select id from builds where version = '1.0'"))?.id ?? '');
     for (const pkg of build.packages) expect((await server.api(`/api/v1/packages/${pkg.id}/file`, { token: server.tokens.acme })).status).toBe(200);
   });
 
   it('takes young orphans too with --grace-minutes 0, never a referenced artifact', async () => {
-    const referenced = (await stored()).filter((hash) => server.ctx.db.$client.prepare('select 1 from builds where sha256 = ? union select 1 from packages where file_sha256 = ?').get(hash, hash));
+    const referenced: string[] = [];
+    for (const hash of await stored()) if (await selectRow(server.ctx.db, 'select 1 from builds where sha256 = ? union select 1 from packages where file_sha256 = ?', hash, hash)) referenced.push(hash);
     const young = await put(`young-too-${backend.kind}`);
     const run = await gc('--grace-minutes', '0');
     expect(run.code).toBe(0);
@@ -105,9 +108,10 @@ describe.each(backends)('fota gc, $kind store', (backend) => {
     const old = await put(`mismatch-${backend.kind}`);
     await backdate(onDisk, old, new Date(Date.now() - 2 * HOUR));
     // The other server's database with this server's store.
-    const run = await gc('--data', other.ctx.config.dataDir, '--grace-minutes', '0');
+    const otherDatabase = other.ctx.config.databaseUrl === undefined ? [] : ['--database', other.ctx.config.databaseUrl];
+    const run = await gc('--data', other.ctx.config.dataDir, ...otherDatabase, '--grace-minutes', '0');
     expect(run).toMatchObject({ code: 2, stdout: '' });
-    expect(run.stderr).toMatch(/holds none of the \d+ artifacts the database references: the store and the database \(--data, FOTA_DATA\) do not look like one server's; nothing removed/);
+    expect(run.stderr).toMatch(/holds none of the \d+ artifacts the database references: the store and the database \(--data\/FOTA_DATA, or --database\/FOTA_DATABASE_URL\) do not look like one server's; nothing removed/);
     expect(await stored()).toEqual([...before, old].sort());
   });
 });

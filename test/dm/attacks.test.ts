@@ -12,6 +12,7 @@ import { alertXml, type CommandXml, DmTestClient, type Exchange, md5Cred, messag
 import { hasTool, nextBuild, pseudoRandom } from '../support/harness.ts';
 import { metricValue } from '../support/metrics.ts';
 import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
+import { selectRows } from '../support/sql.ts';
 
 const wbxmlTools = hasTool('xml2wbxml', 'libwbxml2-utils') && hasTool('wbxml2xml', 'libwbxml2-utils');
 
@@ -65,17 +66,19 @@ const replyOf = (ex: Exchange | undefined): ReplyInfo => {
 const codeOf = (ex: Exchange) => replyOf(ex).headerStatus?.code;
 const bodyText = (ex: Exchange) => Buffer.from(ex.response.body).toString('latin1');
 
-const sql = <T>(query: string, ...params: unknown[]): T[] => server.ctx.db.$client.prepare(query).all(...params) as T[];
+const sql = <T>(query: string, ...params: unknown[]): Promise<T[]> => selectRows<T>(server.ctx.db, query, ...params);
 /** What an attacker's message must not change: sessions, what the server knows of the device, its deployments and operations. */
-const stateOf = (deviceId: string) =>
+const stateOf = async (deviceId: string) =>
   JSON.stringify([
-    sql('select * from dm_sessions where device_id = ? order by id', deviceId),
-    sql('select firmware_version, manufacturer, inventory, last_seen, client_nonce, server_nonce from devices where id = ?', deviceId),
-    sql('select * from deployments where device_id = ? order by id', deviceId),
-    sql('select * from dm_operations where device_id = ? order by id', deviceId),
+    await sql('select * from dm_sessions where device_id = ? order by id', deviceId),
+    await sql('select firmware_version, manufacturer, inventory, last_seen, client_nonce, server_nonce from devices where id = ?', deviceId),
+    await sql('select * from deployments where device_id = ? order by id', deviceId),
+    await sql('select * from dm_operations where device_id = ? order by id', deviceId),
   ]);
-const lastAuditRow = () => sql<{ n: number }>('select coalesce(max(rowid), 0) n from audit_events')[0]?.n ?? 0;
-const auditSince = (rowid: number) => sql<{ action: string; subject: string; details: string }>('select action, subject, details from audit_events where rowid > ? order by rowid', rowid);
+/** The audit rows so far, to tell the ones a step adds (ids are not ordered within a millisecond). */
+const lastAuditRow = async () => new Set((await sql<{ id: string }>('select id from audit_events')).map((row) => row.id));
+const auditSince = async (before: Set<string>) =>
+  (await sql<{ id: string; action: string; subject: string; details: string }>('select id, action, subject, details from audit_events order by at, action')).filter((row) => !before.has(row.id)).map(({ id: _id, ...row }) => row);
 
 /**
  * The device opens a session: Package 1 (with credentials when it knows a nonce), the
@@ -130,8 +133,8 @@ describe.each(cases)('an authenticated session in $name', ({ encoding, authType 
     expect(respUri).toMatch(/\?s=dms_/);
     const fumoExec = reply.commands.find((c) => c.name === 'Exec');
     expect(fumoExec).toBeDefined();
-    const before = stateOf(device.id);
-    const audited = lastAuditRow();
+    const before = await stateOf(device.id);
+    const audited = await lastAuditRow();
 
     // Message 3 in the device's name: Results with another FwV, the FUMO result "200", a
     // Replace of FwV; at the plain URL, at the device's own SessionID, without a Cred.
@@ -148,9 +151,9 @@ describe.each(cases)('an authenticated session in $name', ({ encoding, authType 
     // Probing the small SessionIDs gets nowhere either.
     for (let id = 0; id <= 50; id++) expect(codeOf(await forge(client, { sessionId: String(id), msgId: 3 }, forged))).toBe(407);
 
-    expect(stateOf(device.id)).toBe(before);
+    expect(await stateOf(device.id)).toBe(before);
     // Only the failed credentials were recorded.
-    expect(auditSince(audited).map((a) => `${a.action} ${a.subject}`)).toEqual([`dm.auth-failed ${device.id}`]);
+    expect((await auditSince(audited)).map((a) => `${a.action} ${a.subject}`)).toEqual([`dm.auth-failed ${device.id}`]);
     const state = async () => ((await (await server.api(`/api/v1/deployments/${deployment.id}`, { token: server.tokens.operator })).json()) as { state: string }).state;
     expect(await state()).toBe('scheduled'); // the Exec is out, not yet answered
 
@@ -170,8 +173,8 @@ describe.each(cases)('an authenticated session in $name', ({ encoding, authType 
     const client = clientFor(device, encoding);
     const { exchange, reply } = await authenticate(client);
     expect(bodyText(exchange)).toContain(secret);
-    const before = stateOf(device.id);
-    const audited = lastAuditRow();
+    const before = await stateOf(device.id);
+    const audited = await lastAuditRow();
 
     // The same message, without its Cred or MAC, at the plain URL: a challenge, not the reply.
     const naked = exchange.request.xml.replace(/<Cred>[\s\S]*?<\/Cred>/, '');
@@ -179,7 +182,7 @@ describe.each(cases)('an authenticated session in $name', ({ encoding, authType 
     expect(copy.status).toBe(200);
     expect(Buffer.from(copy.body).toString('latin1')).not.toContain(secret);
     expect(Buffer.from(copy.body).equals(Buffer.from(exchange.response.body))).toBe(false);
-    expect(stateOf(device.id)).toBe(before);
+    expect(await stateOf(device.id)).toBe(before);
 
     // The device's own resend (same bytes, same credentials) gets the identical reply.
     const again = await client.post(exchange.request.body, exchange.request.contentType, exchange.request.url, exchange.request.headers);
@@ -187,8 +190,8 @@ describe.each(cases)('an authenticated session in $name', ({ encoding, authType 
     // So does the same message at the session's RespURI, which the token proves.
     const byToken = await client.post(client.wbxml ? xmlToWbxml(naked) : naked, exchange.request.contentType, reply.header.respUri);
     expect(Buffer.from(byToken.body).equals(Buffer.from(exchange.response.body))).toBe(true);
-    expect(stateOf(device.id)).toBe(before);
-    expect(auditSince(audited)).toEqual([]);
+    expect(await stateOf(device.id)).toBe(before);
+    expect(await auditSince(audited)).toEqual([]);
   });
 
   it.skipIf(encoding === 'wbxml' && !wbxmlTools)("cannot be disturbed: an attacker's messages leave the device's nonce alone", async () => {
@@ -198,8 +201,8 @@ describe.each(cases)('an authenticated session in $name', ({ encoding, authType 
     // The device ends its first session, holding the nonce for its next one.
     const closing = replyOf(await client.send(client.compose([])));
     if (closing.headerStatus?.chal) client.takeChallenge(closing.headerStatus.chal);
-    const nonce = () => sql<{ client_nonce: string }>('select client_nonce from devices where id = ?', device.id)[0]?.client_nonce;
-    const held = nonce();
+    const nonce = async () => (await sql<{ client_nonce: string }>('select client_nonce from devices where id = ?', device.id))[0]?.client_nonce;
+    const held = await nonce();
     expect(held).toBe(Buffer.from(client.clientNonce ?? []).toString('base64'));
 
     // The attacker asks for challenges in many sessions, the device's next one included,
@@ -208,8 +211,8 @@ describe.each(cases)('an authenticated session in $name', ({ encoding, authType 
     for (const sessionId of ['1', '2', 'A1B2', next]) for (const msgId of [1, 2]) expect(codeOf(await forge(client, { sessionId, msgId }, [alertXml('1201')]))).toBe(407);
     const bad = authType === 'hmac' ? { headers: { 'x-syncml-hmac': `algorithm=MD5, username="${device.username}", mac=AAAAAAAAAAAAAAAAAAAAAA==` } } : { cred: { type: 'syncml:auth-md5', data: 'AAAAAAAAAAAAAAAAAAAAAA==' } };
     for (const msgId of [1, 2, 3]) expect(codeOf(await forge(client, { sessionId: next, msgId }, [alertXml('1201')], bad))).toBe(401);
-    expect(nonce()).toBe(held);
-    expect(sql('select * from dm_sessions where device_id = ?', device.id)).toHaveLength(1);
+    expect(await nonce()).toBe(held);
+    expect(await sql('select * from dm_sessions where device_id = ?', device.id)).toHaveLength(1);
 
     // The device's next session proves itself at once with the nonce it holds.
     client.startSession(next);
@@ -240,7 +243,7 @@ describe('unauthenticated messages', () => {
   it('with oversized header fields are refused with HTTP 400 before the database, and never logged', async () => {
     const device = await registerDevice('md5');
     const client = clientFor(device);
-    const before = stateOf(device.id);
+    const before = await stateOf(device.id);
     const logged = log.lines().length;
     const probes: Array<[string, string]> = [
       ['SessionID', messageXml({ sessionId: 'S'.repeat(240 * 1024), msgId: 1, target: `${server.url}/dm`, source: device.id }, [alertXml('1201')])],
@@ -257,7 +260,7 @@ describe('unauthenticated messages', () => {
       expect(text).toContain(field);
       expect(text.length).toBeLessThan(600);
     }
-    expect(stateOf(device.id)).toBe(before);
+    expect(await stateOf(device.id)).toBe(before);
     const lines = log.lines().slice(logged);
     expect(lines.length).toBeGreaterThan(0); // the request lines
     for (const line of lines) expect(line.length).toBeLessThan(2000);
@@ -267,9 +270,11 @@ describe('unauthenticated messages', () => {
     const device = await registerDevice('md5');
     const client = clientFor(device);
     const dataDir = server.ctx.config.dataDir;
-    const bytes = () => sizeOf(dataDir);
-    const sessions = () => sql<{ n: number }>('select count(*) n from dm_sessions')[0]?.n;
-    const [size0, sessions0, audited] = [bytes(), sessions(), lastAuditRow()];
+    // What the database takes: the data directory on SQLite, the database's size on PostgreSQL.
+    const bytes = async () =>
+      server.ctx.db.dialect === 'sqlite' ? sizeOf(dataDir) : ((await sql<{ n: number }>('select pg_database_size(current_database()) n'))[0]?.n ?? 0);
+    const sessions = async () => (await sql<{ n: number }>('select count(*) n from dm_sessions'))[0]?.n;
+    const [size0, sessions0, audited] = [await bytes(), await sessions(), await lastAuditRow()];
     const logged = log.lines().length;
 
     const post = (sessionId: string, source: string) => client.post(messageXml({ sessionId, msgId: 1, target: `${server.url}/dm`, source }, [alertXml('1201'), replaceXml([{ uri: './DevInfo/DevId', data: source }])]), XML_TYPE, `${server.url}/dm`);
@@ -283,9 +288,9 @@ describe('unauthenticated messages', () => {
 
     // Nothing was stored per message; the unknown devices are summed up at the sweep (the
     // server's own sweep may have run meanwhile too: then there are two summaries).
-    expect(sessions()).toBe(sessions0);
-    sweepDmSessions(server.ctx, server.dmGuard);
-    const added = auditSince(audited);
+    expect(await sessions()).toBe(sessions0);
+    await sweepDmSessions(server.ctx, server.dmGuard);
+    const added = await auditSince(audited);
     expect(added.length).toBeGreaterThanOrEqual(1);
     expect(added.length).toBeLessThanOrEqual(2);
     expect(added.every((a) => a.action === 'dm.unknown-devices')).toBe(true);
@@ -293,7 +298,7 @@ describe('unauthenticated messages', () => {
     expect(summed.reduce((n, a) => n + a.messages, 0)).toBe(150);
     expect(summed.reduce((n, a) => n + a.devices, 0)).toBe(150);
     expect(summed[0]?.sample.length).toBeLessThanOrEqual(5);
-    expect(bytes() - size0).toBeLessThan(2 * 1024 * 1024);
+    expect((await bytes()) - size0).toBeLessThan(2 * 1024 * 1024);
     // No log line carries what the attacker sent at length.
     for (const line of log.lines().slice(logged)) expect(line).not.toContain('S'.repeat(200));
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -305,10 +310,10 @@ describe('unauthenticated messages', () => {
     const device = await registerDevice('md5');
     const client = clientFor(device);
     expect((await client.session()).end).toBe('completed');
-    expect(sql('select * from dm_sessions where device_id = ?', device.id)).toHaveLength(1);
+    expect(await sql('select * from dm_sessions where device_id = ?', device.id)).toHaveLength(1);
     const later = { ...server.ctx, clock: { now: () => Date.now() + 2 * server.ctx.config.dm.sessionIdleMs + 1000 } };
-    expect(sweepDmSessions(later, server.dmGuard).removed).toBeGreaterThanOrEqual(1);
-    expect(sql('select * from dm_sessions where device_id = ?', device.id)).toHaveLength(0);
+    expect((await sweepDmSessions(later, server.dmGuard)).removed).toBeGreaterThanOrEqual(1);
+    expect(await sql('select * from dm_sessions where device_id = ?', device.id)).toHaveLength(0);
     // The device's nonce outlives the row: its next session authenticates at once.
     expect((await client.session()).exchanges.map((e) => codeOf(e))[0]).toBe(212);
   });
@@ -335,7 +340,7 @@ describe('online guessing', () => {
     expect(codeOf(await forge(client, { sessionId: 'R2', msgId: 1 }, [alertXml('1201')]))).toBe(407);
     expect([200, 212]).toContain(codeOf(await client.send(client.compose(client.replyTo(reply)))));
 
-    const audit = sql<{ action: string; details: string }>("select action, details from audit_events where subject = ? and action like 'dm.auth-%' order by rowid", device.id);
+    const audit = await sql<{ action: string; details: string }>("select action, details from audit_events where subject = ? and action like 'dm.auth-%' order by at, action", device.id);
     expect(audit.map((a) => a.action)).toEqual(['dm.auth-failed', 'dm.auth-locked']);
     expect(JSON.parse(audit[1]?.details ?? '{}')).toMatchObject({ failures: 10, address: expect.stringMatching(/127\.0\.0\.1/) });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -347,7 +352,7 @@ describe('online guessing', () => {
     server.clock.advance(server.ctx.config.dm.auth.lockoutMs);
     right.startSession('R3');
     expect(codeOf(await right.send(right.compose(right.package1().map((p) => p.xml), { cred: right.credential() })))).toBe(212);
-    expect(sql('select auth_failures, auth_locked_until from devices where id = ?', device.id)).toEqual([{ auth_failures: 0, auth_locked_until: null }]);
+    expect(await sql('select auth_failures, auth_locked_until from devices where id = ?', device.id)).toEqual([{ auth_failures: 0, auth_locked_until: null }]);
     expect(codeOf(await guess(11))).toBe(401);
     expect(codeOf(await guess(12))).toBe(401);
   });
@@ -363,7 +368,7 @@ describe('online guessing', () => {
     const locked = await post(last, 'Z3Vlc3M6Z3Vlc3M=');
     expect(locked.status).toBe(429);
     expect(locked.headers.get('retry-after')).toBe('60');
-    const audit = small.ctx.db.$client.prepare("select subject from audit_events where action = 'dm.address-locked'").all();
+    const audit = await selectRows(small.ctx.db, "select subject from audit_events where action = 'dm.address-locked'");
     expect(audit).toEqual([{ subject: expect.stringMatching(/127\.0\.0\.1/) }]);
     const metrics = await (await fetch(`${small.url}/metrics`)).text();
     expect(metricValue(metrics, 'fota_dm_auth_lockouts_total', { scope: 'address' })).toBe(1);

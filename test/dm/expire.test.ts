@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { endIdleSessions } from '../../src/dm/session/expire.ts';
 import { DmTestClient } from '../support/dm-test-client.ts';
 import { startTestServer } from '../support/server.ts';
+import { selectRow } from '../support/sql.ts';
 
 describe('idle DM sessions', () => {
   it('end after the idle timeout, failing the operations they sent with 408', async () => {
@@ -15,11 +16,11 @@ describe('idle DM sessions', () => {
     const status = async () => ((await (await server.api(`/api/v1/devices/IMEI:IDLE/operations/${op.id}`, { token: server.tokens.operator })).json()) as { status: string; statusCode?: number });
     expect((await status()).status).toBe('sent');
 
-    expect(endIdleSessions(server.ctx)).toBe(0); // not idle long enough yet
+    expect(await endIdleSessions(server.ctx)).toBe(0); // not idle long enough yet
     const later = { ...server.ctx, clock: { now: () => Date.now() + server.ctx.config.dm.sessionIdleMs + 1000 } };
-    expect(endIdleSessions(later)).toBe(1);
+    expect(await endIdleSessions(later)).toBe(1);
     expect(await status()).toMatchObject({ status: 'failed', statusCode: 408 });
-    const row = server.ctx.db.$client.prepare("select state from dm_sessions where device_id = 'IMEI:IDLE'").get();
+    const row = await selectRow(server.ctx.db, "select state from dm_sessions where device_id = 'IMEI:IDLE'");
     expect(row).toEqual({ state: 'ended' });
   });
 });

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { alertXml, basicCred, DmTestClient, md5Cred, messageXml, replaceXml, resultsXml, statusXml, WBXML_TYPE, XML_TYPE, xmlToWbxml } from '../support/dm-test-client.ts';
 import { hasTool } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { selectRow, selectRows } from '../support/sql.ts';
 
 const wbxmlTools = hasTool('xml2wbxml', 'libwbxml2-utils') && hasTool('wbxml2xml', 'libwbxml2-utils');
 const SAMPLES = '/work/shared/protocol-samples';
@@ -37,16 +38,16 @@ beforeAll(async () => {
 });
 
 const dmUrl = () => `${server.url}/dm`;
-const snapshot = () => JSON.stringify(server.ctx.db.$client.prepare('select * from dm_sessions order by id').all());
+const snapshot = async () => JSON.stringify(await selectRows(server.ctx.db, 'select * from dm_sessions order by id'));
 
 /** POSTs one message and checks the invariants; returns the HTTP status. */
 async function probe(body: string | Uint8Array, contentType: string, url = dmUrl()): Promise<number> {
-  const before = snapshot();
+  const before = await snapshot();
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : Buffer.from(body) });
   await res.arrayBuffer();
   expect(res.status, `HTTP ${res.status} for ${contentType}`).toBeLessThan(500);
   if (res.status === 200) expect(res.headers.get('content-type')).toBe(contentType);
-  else expect(snapshot(), `HTTP ${res.status} changed dm_sessions`).toBe(before);
+  else expect(await snapshot(), `HTTP ${res.status} changed dm_sessions`).toBe(before);
   return res.status;
 }
 
@@ -251,7 +252,7 @@ describe('DM endpoint under random input', () => {
     // The fuzzing above failed many authentications for these devices and from this
     // address, which locks them for a while (test/dm/attacks.test.ts): wait that out.
     server.clock.advance(server.ctx.config.dm.auth.lockoutMs);
-    expect(server.ctx.db.$client.prepare("select count(*) n from audit_events where action in ('dm.auth-locked', 'dm.address-locked')").get()).not.toEqual({ n: 0 });
+    expect(await selectRow(server.ctx.db, "select count(*) n from audit_events where action in ('dm.auth-locked', 'dm.address-locked')")).not.toEqual({ n: 0 });
     const fresh = { id: 'IMEI:490000000000009', username: 'fuzz-late', password: 'fuzz-late-password' };
     const res = await server.api('/api/v1/devices', { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: fresh.id, model: 'X100', credentials: { username: fresh.username, password: fresh.password } }) });
     expect(res.status).toBe(201);

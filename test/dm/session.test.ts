@@ -26,6 +26,7 @@ import {
 } from '../support/dm-test-client.ts';
 import { hasTool } from '../support/harness.ts';
 import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
+import { selectRows } from '../support/sql.ts';
 
 const wbxmlTools = hasTool('xml2wbxml', 'libwbxml2-utils') && hasTool('wbxml2xml', 'libwbxml2-utils');
 
@@ -88,7 +89,7 @@ async function operation(id: string, opId: string) {
   return (await res.json()) as { status: string; statusCode?: number; result?: Array<{ uri: string; data: string }> };
 }
 
-const sql = <T>(query: string, ...params: unknown[]): T[] => server.ctx.db.$client.prepare(query).all(...params) as T[];
+const sql = <T>(query: string, ...params: unknown[]): Promise<T[]> => selectRows<T>(server.ctx.db, query, ...params);
 const sessionRows = (deviceId: string) => sql<Record<string, unknown>>('select * from dm_sessions where device_id = ?', deviceId);
 
 const replyOf = (ex: Exchange | undefined): ReplyInfo => {
@@ -216,7 +217,7 @@ describe.each(encodings)('a client-initiated session in $name', ({ contentType, 
       './DevInfo/Lang': { value: 'en-US' },
     });
     expect(Date.parse(record.lastSeen ?? '')).toBeGreaterThanOrEqual(before - 1000);
-    expect(sessionRows(device.id)).toEqual([expect.objectContaining({ state: 'ended' })]);
+    expect(await sessionRows(device.id)).toEqual([expect.objectContaining({ state: 'ended' })]);
   });
 });
 
@@ -355,7 +356,7 @@ describe('generic alerts', () => {
       [3, 'Replace', 200],
       [4, 'Alert', 200],
     ]);
-    const rows = sql<{ details: string }>('select details from audit_events where action = ? and subject = ?', 'dm.generic-alert', device.id);
+    const rows = await sql<{ details: string }>('select details from audit_events where action = ? and subject = ?', 'dm.generic-alert', device.id);
     expect(rows.map((r) => JSON.parse(r.details))).toEqual([
       expect.objectContaining({ type: 'org.openmobilealliance.dm.firmwareupdate.downloadandupdate', data: '410', correlator: 'job-42', mark: 'critical', source: './FUMO/fw1/DownloadAndUpdate' }),
     ]);
@@ -382,7 +383,7 @@ describe('authentication', () => {
     expect(record.inventory).toEqual({});
     expect(record.manufacturer).toBeNull();
     expect(record.firmwareVersion).toBeNull();
-    expect(sql('select * from audit_events where action = ? and subject = ?', 'dm.auth-failed', device.id).length).toBeGreaterThanOrEqual(1);
+    expect((await sql('select * from audit_events where action = ? and subject = ?', 'dm.auth-failed', device.id)).length).toBeGreaterThanOrEqual(1);
 
     // The right password works in a new session: failures of an earlier session do not stick.
     expect((await clientFor(device).session()).end).toBe('completed');
@@ -425,7 +426,7 @@ describe('authentication', () => {
     expect(refused.headerStatus?.code).toBe(401);
     expect(refused.headerStatus?.chal?.type).toBe('syncml:auth-md5');
     expect(refused.commands.every((c) => c.name === 'Status')).toBe(true);
-    expect(sql('select * from audit_events where action = ? and subject = ?', 'dm.auth-failed', device.id)).toHaveLength(1);
+    expect(await sql('select * from audit_events where action = ? and subject = ?', 'dm.auth-failed', device.id)).toHaveLength(1);
     // The client follows the Chal to md5 and gets in; the basic attempt stored nothing.
     expect(outcome.end).toBe('completed');
     expect(outcome.exchanges[1]?.request.xml).toContain('syncml:auth-md5');
@@ -439,7 +440,7 @@ describe('authentication', () => {
     expect(reply.headerStatus?.code).toBe(403);
     expect(reply.statuses.filter((s) => s.cmdRef !== 0).map((s) => s.code)).toEqual([403, 403]);
     expect(reply.commands.every((c) => c.name === 'Status')).toBe(true);
-    expect(sessionRows('IMEI:000000000000001')).toEqual([]);
+    expect(await sessionRows('IMEI:000000000000001')).toEqual([]);
   });
 });
 
@@ -458,7 +459,7 @@ describe('server authentication', () => {
     const ex = await client.send(client.compose([badChal, ...pkg1], { cred: client.credential() }));
     expect(ex.response.httpStatus).toBe(200);
     expect(replyOf(ex).headerStatus?.code).toBe(212);
-    expect(sql<{ server_nonce: string | null }>('select server_nonce from devices where id = ?', device.id)).toEqual([{ server_nonce: null }]);
+    expect(await sql<{ server_nonce: string | null }>('select server_nonce from devices where id = ?', device.id)).toEqual([{ server_nonce: null }]);
     // Package 0 needs a usable server nonce: a stored bad one would break notify for good.
     const notify = await server.api(`/api/v1/devices/${encodeURIComponent(device.id)}/notify`, { method: 'POST', token: server.tokens.operator });
     expect(notify.status).toBe(200);
@@ -473,14 +474,14 @@ describe('clients that ignore RespURI', () => {
     expect(outcome.end).toBe('completed');
     expect(outcome.exchanges.map((e) => e.request.url)).toEqual(outcome.exchanges.map(() => `${server.url}/dm`));
     expect((await deviceRecord(device.id)).firmwareVersion).toBe('2.0.7');
-    expect(sessionRows(device.id)).toEqual([expect.objectContaining({ state: 'ended' })]);
+    expect(await sessionRows(device.id)).toEqual([expect.objectContaining({ state: 'ended' })]);
 
     // Another device cannot step into that session by naming its SessionID.
     const other = await registerDevice();
     const intruder = clientFor(other, { followRespUri: false });
     const attempt = await intruder.session({ sessionId: client.sessionId });
     expect(replyOf(attempt.exchanges[0]).headerStatus?.code).toBe(407);
-    expect(sessionRows(device.id)).toHaveLength(1);
+    expect(await sessionRows(device.id)).toHaveLength(1);
   });
 });
 
@@ -495,19 +496,19 @@ describe('message order', () => {
     client.clientNonce = Buffer.from(challenge.headerStatus?.chal?.nextNonce ?? '', 'base64');
     const authed = await client.send(client.compose(pkg1, { cred: client.credential() }));
     expect(replyOf(authed).headerStatus?.code).toBe(212);
-    const row = sessionRows(device.id)[0];
+    const row = (await sessionRows(device.id))[0];
 
     // The reply was lost; the client sends the same message again.
     const again = await client.resendLast();
     expect(again.response.httpStatus).toBe(200);
     expect(Buffer.from(again.response.body).equals(Buffer.from(authed.response.body))).toBe(true);
-    expect(sessionRows(device.id)[0]).toEqual(row);
+    expect((await sessionRows(device.id))[0]).toEqual(row);
 
     // MsgID 3 skipped: 400 in the header Status, and the session is untouched.
     client.nextMsgId += 1;
     const skipped = replyOf(await client.send(client.compose([alertXml('1222')])));
     expect(skipped.headerStatus?.code).toBe(400);
-    expect(sessionRows(device.id)[0]).toEqual(row);
+    expect((await sessionRows(device.id))[0]).toEqual(row);
   });
 });
 
@@ -518,16 +519,16 @@ describe('lost replies', () => {
     const outcome = await client.session();
     expect(outcome.end).toBe('completed');
     const closing = outcome.exchanges.at(-1);
-    const row = sessionRows(device.id)[0];
+    const row = (await sessionRows(device.id))[0];
     const again = await client.resendLast();
     expect(again.response.httpStatus).toBe(200);
     expect(Buffer.from(again.response.body).toString()).toBe(Buffer.from(closing?.response.body ?? []).toString());
-    expect(sessionRows(device.id)).toEqual([row]);
+    expect(await sessionRows(device.id)).toEqual([row]);
 
     // A new message in that ended session is refused (408): the device starts a new session.
     const late = replyOf(await client.send(client.compose([alertXml('1222')])));
     expect(late.headerStatus?.code).toBe(408);
-    expect(sessionRows(device.id)).toEqual([row]);
+    expect(await sessionRows(device.id)).toEqual([row]);
   });
 
   it('sends the final refusal again, identical, when a failed client repeats its last message', async () => {
@@ -586,14 +587,14 @@ describe('bad input over HTTP', () => {
   it('answers malformed XML with HTTP 400', async () => {
     expect((await post('<SyncML><SyncHdr><VerDTD>1.2</VerDTD>')).status).toBe(400);
     expect((await post(valid().replace('</SyncHdr>', ''))).status).toBe(400);
-    expect(sessionRows(device.id)).toEqual([]);
+    expect(await sessionRows(device.id)).toEqual([]);
   });
 
   it('answers an unknown content type with HTTP 415', async () => {
     for (const type of ['text/xml', 'application/json', 'application/vnd.syncml.dm+json', '']) {
       expect((await post(valid(), type)).status).toBe(415);
     }
-    expect(sessionRows(device.id)).toEqual([]);
+    expect(await sessionRows(device.id)).toEqual([]);
   });
 
   it('answers a body over the limit with HTTP 413, with or without Content-Length', async () => {
@@ -606,24 +607,24 @@ describe('bad input over HTTP', () => {
       },
     });
     expect((await post(chunked)).status).toBe(413);
-    expect(sessionRows(device.id)).toEqual([]);
+    expect(await sessionRows(device.id)).toEqual([]);
   });
 
   it('answers VerDTD 1.1 with 505 and a wrong VerProto with 513 in the header Status', async () => {
     expect(await headerCode(await post(valid({ verDTD: '1.1' })))).toBe(505);
     expect(await headerCode(await post(valid({ verProto: 'DM/1.1' })))).toBe(513);
     expect(await headerCode(await post(valid({ verProto: 'SyncML/1.2' })))).toBe(513);
-    expect(sessionRows(device.id)).toEqual([]);
+    expect(await sessionRows(device.id)).toEqual([]);
   });
 
   it('answers a message without SessionID with HTTP 400', async () => {
     expect((await post(valid({ sessionId: null }))).status).toBe(400);
-    expect(sessionRows(device.id)).toEqual([]);
+    expect(await sessionRows(device.id)).toEqual([]);
   });
 
   it('still runs a proper session for that device afterwards', async () => {
     expect((await post(valid())).status).toBe(200);
-    expect(sessionRows(device.id)).toHaveLength(1);
+    expect(await sessionRows(device.id)).toHaveLength(1);
   });
 });
 
@@ -690,7 +691,7 @@ describe('Package 0', () => {
     expect(res.status).toBe(200);
     const p0 = parsePackage0(received[0] ?? Buffer.alloc(0));
     expect(package0DigestOk(p0, serverPassword, new Uint8Array(0))).toBe(true);
-    expect(sql('select server_nonce from devices where id = ?', device.id)).toEqual([{ server_nonce: null }]);
+    expect(await sql('select server_nonce from devices where id = ?', device.id)).toEqual([{ server_nonce: null }]);
 
     // The first session: the server's Cred is over the nonce the device holds, the empty one
     // (a nonce invented for Package 0 would make the device refuse the server).

@@ -1,11 +1,11 @@
 // Downloads from a server whose artifacts live in S3 (a real s3rver on loopback): the
 // bytes stream through from the bucket with the same ranges and the same accounting.
 import { request as httpRequest } from 'node:http';
-import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOWNLOAD_KEY_PURPOSE, issueDownloadToken } from '../../src/deployments/download-grant.ts';
 import { newId } from '../../src/store/ids.ts';
-import { deployments, devices } from '../../src/store/schema/index.ts';
+import { findDeployment, insertDeployment } from '../../src/store/queries/deployments.ts';
+import { insertDevice } from '../../src/store/queries/devices.ts';
 import { pseudoRandom } from '../support/harness.ts';
 import { S3_KEYS, useS3rver } from '../support/s3rver.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -23,12 +23,14 @@ beforeAll(async () => {
   pkg = { id: full.id, buildId: build.id, size: full.size, file };
 });
 
-function deploy(): { url: string; deploymentId: string } {
+async function deploy(): Promise<{ url: string; deploymentId: string }> {
   const now = Date.now();
   const deviceId = newId('dev');
   const deploymentId = newId('dep');
-  server.ctx.db.insert(devices).values({ id: deviceId, model: 'dl-s3', createdAt: now }).run();
-  server.ctx.db.insert(deployments).values({ id: deploymentId, deviceId, buildId: pkg.buildId, packageId: pkg.id, state: 'commanded', createdAt: now, updatedAt: now }).run();
+  await server.ctx.db.transaction(async (tx) => {
+    await insertDevice(tx, { id: deviceId, model: 'dl-s3', createdAt: now });
+    await insertDeployment(tx, { id: deploymentId, deviceId, buildId: pkg.buildId, packageId: pkg.id, state: 'commanded', createdAt: now, updatedAt: now });
+  });
   const token = issueDownloadToken(server.ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), { packageId: pkg.id, deploymentId, deviceId, expiresAt: now + 60_000 });
   return { url: `${server.url}/dl/${token}`, deploymentId };
 }
@@ -36,7 +38,7 @@ function deploy(): { url: string; deploymentId: string } {
 async function servedOf(id: string, expected?: number): Promise<number> {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const served = server.ctx.db.select().from(deployments).where(eq(deployments.id, id)).get()?.bytesServed ?? 0;
+    const served = (await findDeployment(server.ctx.db, id))?.bytesServed ?? 0;
     if ((expected === undefined ? served > 0 : served === expected) || Date.now() > deadline) return served;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -44,7 +46,7 @@ async function servedOf(id: string, expected?: number): Promise<number> {
 
 describe('GET /dl/<token> with artifacts in S3', () => {
   it('serves the whole file and counts it', async () => {
-    const { url, deploymentId } = deploy();
+    const { url, deploymentId } = await deploy();
     const res = await fetch(url);
     expect(res.status).toBe(200);
     expect(Buffer.from(await res.arrayBuffer()).equals(pkg.file)).toBe(true);
@@ -58,20 +60,20 @@ describe('GET /dl/<token> with artifacts in S3', () => {
   ])('serves %s as 206 with exactly those bytes', async (range, from, to) => {
     const start = from < 0 ? pkg.size + from : from;
     const end = to < 0 ? pkg.size + to : to;
-    const res = await fetch(deploy().url, { headers: { range } });
+    const res = await fetch((await deploy()).url, { headers: { range } });
     expect(res.status).toBe(206);
     expect(res.headers.get('content-range')).toBe(`bytes ${start}-${end}/${pkg.size}`);
     expect(Buffer.from(await res.arrayBuffer()).equals(pkg.file.subarray(start, end + 1))).toBe(true);
   });
 
   it('answers 416 for a range past the end', async () => {
-    const res = await fetch(deploy().url, { headers: { range: `bytes=${pkg.size}-` } });
+    const res = await fetch((await deploy()).url, { headers: { range: `bytes=${pkg.size}-` } });
     expect(res.status).toBe(416);
     expect(res.headers.get('content-range')).toBe(`bytes */${pkg.size}`);
   });
 
   it('counts only what was sent to a client that hangs up', async () => {
-    const { url, deploymentId } = deploy();
+    const { url, deploymentId } = await deploy();
     await new Promise<void>((resolve, reject) => {
       const req = httpRequest(url, (res) => {
         res.once('data', () => {

@@ -23,6 +23,7 @@ import type { TrustPolicy } from '../../src/signing/envelope.ts';
 import { nextBuild, pseudoRandom, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { afterAll } from 'vitest';
+import { selectRows } from '../support/sql.ts';
 
 const MODEL = 'camera-e2e';
 const FLEET = 100;
@@ -97,8 +98,8 @@ async function pollAll(agents: DeviceAgent[]): Promise<void> {
   );
 }
 
-function stagesOf(campaignId: string): Map<string, number> {
-  const rows = server.ctx.db.$client.prepare('SELECT device_id AS id, stage FROM deployments WHERE campaign_id = ?').all(campaignId) as Array<{ id: string; stage: number }>;
+async function stagesOf(campaignId: string): Promise<Map<string, number>> {
+  const rows = await selectRows<{ id: string; stage: number }>(server.ctx.db, 'SELECT device_id AS id, stage FROM deployments WHERE campaign_id = ?', campaignId);
   return new Map(rows.map((r) => [r.id, r.stage]));
 }
 
@@ -153,7 +154,7 @@ describe('campaigns with 100 reference agents', () => {
     });
     await post(`/api/v1/campaigns/${id}/start`, {});
     // 30% of the devices fail: 3 of each stage's 10, the same share in every stage.
-    const stage = stagesOf(id);
+    const stage = await stagesOf(id);
     const failing = new Set<string>();
     for (const s of [0, 1, 2]) {
       const members = ids.filter((d) => stage.get(d) === s);

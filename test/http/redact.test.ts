@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { redactPath, redactSecrets } from '../../src/http/redact.ts';
 import { DOWNLOAD_KEY_PURPOSE, type DownloadGrant, issueDownloadToken } from '../../src/deployments/download-grant.ts';
 import { newId } from '../../src/store/ids.ts';
-import { deployments, devices } from '../../src/store/schema/index.ts';
+import { insertDeployment } from '../../src/store/queries/deployments.ts';
+import { insertDevice } from '../../src/store/queries/devices.ts';
 import { pseudoRandom } from '../support/harness.ts';
 import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
 import { login } from '../web/console-harness.ts';
@@ -78,14 +79,16 @@ beforeAll(async () => {
 });
 
 /** A real grant: a device, its deployment of `pkg`, and the token the server would hand it. */
-function issue(options: { of?: Pkg; deployment?: boolean; packageId?: string; expiresAt?: number } = {}): string {
+async function issue(options: { of?: Pkg; deployment?: boolean; packageId?: string; expiresAt?: number } = {}): Promise<string> {
   const of = options.of ?? pkg;
   const now = Date.now();
   const deviceId = newId('dev');
   const deploymentId = newId('dep');
   if (options.deployment !== false) {
-    server.ctx.db.insert(devices).values({ id: deviceId, model: 'redact-m', createdAt: now }).run();
-    server.ctx.db.insert(deployments).values({ id: deploymentId, deviceId, buildId: of.buildId, packageId: of.id, state: 'commanded', createdAt: now, updatedAt: now }).run();
+    await server.ctx.db.transaction(async (tx) => {
+      await insertDevice(tx, { id: deviceId, model: 'redact-m', createdAt: now });
+      await insertDeployment(tx, { id: deploymentId, deviceId, buildId: of.buildId, packageId: of.id, state: 'commanded', createdAt: now, updatedAt: now });
+    });
   }
   const grant: DownloadGrant = { packageId: options.packageId ?? of.id, deploymentId, deviceId, expiresAt: options.expiresAt ?? now + 3_600_000 };
   return issueDownloadToken(server.ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), grant);
@@ -177,7 +180,7 @@ const target = (form: string, token: string) => form.replace('H', new URL(server
 
 describe('a download token in the path, in every spelling', () => {
   it.each(SERVED)('serves %s by GET and HEAD, refuses POST, and shows the token nowhere', async (form) => {
-    const token = issue();
+    const token = await issue();
     for (const method of METHODS) {
       const answer = await send(method, target(form, token));
       if (method === 'GET') {
@@ -197,7 +200,7 @@ describe('a download token in the path, in every spelling', () => {
   });
 
   it.each(REFUSED)('refuses %s (GET, HEAD, POST) without echoing or logging the token', async (form) => {
-    const token = issue();
+    const token = await issue();
     for (const method of METHODS) {
       const answer = await send(method, target(form, token));
       expect(answer.status, `${method} ${form}`).toBeGreaterThanOrEqual(400);
@@ -210,7 +213,7 @@ describe('a download token in the path, in every spelling', () => {
   });
 
   it('keeps a token that is cut short, or has one character encoded, out of the log and the body', async () => {
-    const token = issue();
+    const token = await issue();
     const forms = [`/dl/${token.slice(0, token.length - 10)}`, `/dl/${token.slice(0, token.indexOf('.'))}`, `/dl/%${token.charCodeAt(0).toString(16)}${token.slice(1)}`, `//dl//${token.slice(5)}`];
     for (const form of forms) {
       for (const method of METHODS) {
@@ -225,13 +228,13 @@ describe('a download token in the path, in every spelling', () => {
   it('keeps refusals and the download code’s own warnings free of the token (expired, forged, missing package, missing deployment)', async () => {
     const flipped = (t: string) => `${t.slice(0, -3)}${t.at(-3) === 'A' ? 'B' : 'A'}${t.slice(-2)}`;
     const cases = [
-      { token: issue({ expiresAt: Date.now() - 1 }), status: 403 },
-      { token: flipped(issue()), status: 403 },
-      { token: issue({ packageId: 'pkg_gone' }), status: 404 },
+      { token: (await issue({ expiresAt: Date.now() - 1 })), status: 403 },
+      { token: flipped(await issue()), status: 403 },
+      { token: (await issue({ packageId: 'pkg_gone' })), status: 404 },
       // A package whose file is gone from the store: an error line.
-      { token: issue({ of: gone }), status: 404 },
+      { token: (await issue({ of: gone })), status: 404 },
       // Served, then recorded against a deployment that is not there: a warning.
-      { token: issue({ deployment: false }), status: 200 },
+      { token: (await issue({ deployment: false })), status: 200 },
     ];
     for (const { token, status } of cases) {
       for (const form of ['/dl/T', '/%64l/T', '//dl//T', '/dl/T/extra']) {
@@ -266,7 +269,7 @@ describe('a long path', () => {
 
 describe('tokens echoed by other surfaces', () => {
   it('never sends a token back in an API error, signed in or not', async () => {
-    const token = issue();
+    const token = await issue();
     for (const secret of [token, server.tokens.operator]) {
       for (const path of ['/api/v1/devices/T', '/api/v1/builds/T', '/api/v1/campaigns/T', '/api/v1/devices/T/operations/T', '/api/v1/manufacturers/T/keys']) {
         for (const bearer of [server.tokens.operator, undefined]) {
@@ -280,7 +283,7 @@ describe('tokens echoed by other surfaces', () => {
   });
 
   it('never puts a token from the address into a console page or its redirects', async () => {
-    const token = issue();
+    const token = await issue();
     const cookie = await login(server, server.tokens.operator);
     for (const path of ['/?t=T', '/devices/T', '/builds/T', '/campaigns/T', '/campaigns/T?done=start', `/login?next=${encodeURIComponent('/devices/T')}`, `/login?next=${encodeURIComponent('/?x=T')}`]) {
       for (const session of [cookie, undefined]) {

@@ -2,6 +2,7 @@
 // campaign loop or sweeps, so nothing runs on a timer), the app from createApp called
 // with app.request() instead of a port, and a token for each role (two manufacturers, to
 // test scoping).
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, expect } from 'vitest';
@@ -12,6 +13,7 @@ import { closeContext, type Context, createContext } from '../../src/context.ts'
 import { createApp } from '../../src/server.ts';
 import { bootstrapAdmin, createToken } from '../../src/tokens/tokens.ts';
 import { tempDirFor } from './harness.ts';
+import { testDatabaseUrl } from './store.ts';
 
 export interface TestApi {
   ctx: Context;
@@ -23,15 +25,16 @@ export interface TestApi {
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** Builds the API for the current file (or test, with `cleanup = onTestFinished`); closed and removed afterwards. */
-export async function createTestApi(overrides: Partial<Config> = {}, cleanup: (fn: () => void) => void = afterAll): Promise<TestApi> {
+export async function createTestApi(overrides: Partial<Config> = {}, cleanup: (fn: () => Promise<void> | void) => void = afterAll): Promise<TestApi> {
   const dir = tempDirFor('api', cleanup);
-  const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), adminToken: ADMIN_TOKEN, ...overrides });
+  const databaseUrl = await testDatabaseUrl();
+  const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), adminToken: ADMIN_TOKEN, ...(databaseUrl ? { databaseUrl, masterKey: randomBytes(32) } : {}), ...overrides });
   const ctx = await createContext(config, { log: pino({ level: 'silent' }) });
   // Registered after the temp dir, so it runs before the dir is removed (hooks run in reverse).
   cleanup(() => closeContext(ctx));
-  bootstrapAdmin(ctx);
-  const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) => createToken(ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;
-  const tokens = { admin: ADMIN_TOKEN, acme: mk('manufacturer', 'acme ci', 'acme'), globex: mk('manufacturer', 'globex ci', 'globex'), operator: mk('operator', 'ops') };
+  await bootstrapAdmin(ctx);
+  const mk = async (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) => (await createToken(ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) })).token;
+  const tokens = { admin: ADMIN_TOKEN, acme: await mk('manufacturer', 'acme ci', 'acme'), globex: await mk('manufacturer', 'globex ci', 'globex'), operator: await mk('operator', 'ops') };
   const app = createApp(ctx);
   const request: TestApi['request'] = async (path, init = {}) => {
     const { token, json, ...rest } = init;

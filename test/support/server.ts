@@ -1,5 +1,6 @@
 // A real server for API tests: temp data and artifact dirs, loopback HTTP on a free port,
 // silent logs, and a token for each role (two manufacturers, to test scoping).
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
@@ -9,6 +10,7 @@ import type { Notifier } from '../../src/omadm/notifier.ts';
 import type { RunnerOptions } from '../../src/packages/pipeline/runner.ts';
 import { startServer, type RunningServer } from '../../src/start.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
+import { testDatabaseUrl } from './store.ts';
 import { tempDirFor } from './harness.ts';
 
 /** Real time plus an offset a test moves forward (backoffs, timeouts, soak times, windows). */
@@ -69,13 +71,14 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
   const env = options.env ?? {};
   const defaults = loadConfig(env);
   // Campaigns evaluate after every device result, so tests can check each step.
-  const config = loadConfig(env, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...overrides });
+  const databaseUrl = await testDatabaseUrl();
+  const config = loadConfig(env, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...(databaseUrl ? { databaseUrl, masterKey: randomBytes(32) } : {}), ...overrides });
   const clock = new TestClock();
   const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: options.runner ?? { leaseMs: 5_000, pollMs: 100 }, clock, ...(options.notifier ? { notifier: options.notifier } : {}) });
   afterAll(() => server.close());
-  const mk = (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
-    createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) }).token;
-  const tokens = { admin: 'test-admin-token-0123456789', acme: mk('manufacturer', 'acme ci', 'acme'), globex: mk('manufacturer', 'globex ci', 'globex'), operator: mk('operator', 'ops') };
+  const mk = async (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
+    (await createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) })).token;
+  const tokens = { admin: 'test-admin-token-0123456789', acme: await mk('manufacturer', 'acme ci', 'acme'), globex: await mk('manufacturer', 'globex ci', 'globex'), operator: await mk('operator', 'ops') };
   const api: TestServer['api'] = (path, init = {}) => {
     const headers = new Headers(init.headers);
     if (init.token) headers.set('authorization', `Bearer ${init.token}`);
@@ -98,4 +101,14 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     return settled((JSON.parse(text) as { id: string }).id);
   };
   return { ...server, clock, tokens, api, settled, upload };
+}
+
+/**
+ * What a server started again on another's data must also be given to find its database:
+ * on PostgreSQL (the `postgres` project) the database lives outside the data directory,
+ * and its master key with it. Nothing on SQLite.
+ */
+export function sameDatabaseAs(server: { ctx: { config: Config } }): Partial<Config> {
+  const { databaseUrl, masterKey } = server.ctx.config;
+  return databaseUrl === undefined ? {} : { databaseUrl, ...(masterKey ? { masterKey } : {}) };
 }

@@ -1,11 +1,13 @@
 // CONVENTIONS 12 as a check: inside a function passed to `.transaction(`, every read and
-// write goes through that transaction's `tx`. On SQLite a stray `ctx.db` happens to hit the
-// same connection; on a pooled PostgreSQL connection it would run outside the transaction
-// (and could wait for the lock the transaction itself holds). So, lexically inside such a
+// write goes through that transaction's `tx`. A stray `ctx.db` runs outside the transaction:
+// on SQLite it reads on the read-only connection (blind to the transaction's writes) and a
+// `ctx.db.transaction` waits for this one forever; on a pooled PostgreSQL connection it
+// could wait for the lock the transaction itself holds. So, lexically inside such a
 // callback, this finds any use of the database object (`ctx.db`, `this.ctx.db`, a `db`
 // taken from one) and any call that hands a `Context` along, since the callee could reach
 // `ctx.db` from it. It uses the compiler's types, not names, so renaming `ctx` hides nothing.
-import { dirname, relative } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
 export interface Finding {
@@ -19,20 +21,57 @@ export function formatFinding(f: Finding): string {
   return `${f.file}:${f.line}: ${f.message}`;
 }
 
-/** Checks `files` with the compiler options of `tsconfigPath`. */
-export function checkTransactions(files: string[], tsconfigPath: string): Finding[] {
-  const program = ts.createProgram(files, compilerOptions(tsconfigPath));
-  const checker = program.getTypeChecker();
-  const findings: Finding[] = [];
-  for (const file of files) {
+/** The program of `files` with the compiler options of `tsconfigPath`, for the checks over src/. */
+export function loadProgram(files: string[], tsconfigPath: string): ts.Program {
+  return ts.createProgram(files, compilerOptions(tsconfigPath));
+}
+
+let src: { program: ts.Program; files: string[] } | undefined;
+
+/**
+ * Every source file of src/ in one program, built once per worker: the checks over src/
+ * (transactions, floating promises) share it, and building it takes seconds.
+ */
+export function srcProgram(): { program: ts.Program; files: string[] } {
+  if (!src) {
+    const dir = resolve('src');
+    const files = (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts')).map((f) => join(dir, f));
+    src = { program: loadProgram(files, resolve('tsconfig.json')), files };
+  }
+  return src;
+}
+
+/** Each of `files` as the program parsed it. */
+export function sourcesIn(program: ts.Program, files: string[]): ts.SourceFile[] {
+  return files.map((file) => {
     const source = program.getSourceFile(file);
     if (!source) throw new Error(`the compiler did not load ${file}`);
+    return source;
+  });
+}
+
+/** A finding at `node`, by file (relative to the working directory) and line. */
+export function findingAt(node: ts.Node, message: string): Finding {
+  const source = node.getSourceFile();
+  const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
+  return { file: relative(process.cwd(), source.fileName), line: line + 1, message };
+}
+
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+/** Checks `files` with the compiler options of `tsconfigPath` (or in a program already loaded). */
+export function checkTransactions(files: string[], tsconfigPath: string, program = loadProgram(files, tsconfigPath)): Finding[] {
+  const checker = program.getTypeChecker();
+  const findings: Finding[] = [];
+  for (const source of sourcesIn(program, files)) {
     visit(source, (node) => {
       if (!isTransactionCall(node)) return;
       for (const body of callbackBodies(node, checker)) findings.push(...inspect(body, checker));
     });
   }
-  return findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+  return sortFindings(findings);
 }
 
 function compilerOptions(tsconfigPath: string): ts.CompilerOptions {
@@ -41,12 +80,12 @@ function compilerOptions(tsconfigPath: string): ts.CompilerOptions {
   return ts.parseJsonConfigFileContent(read.config, ts.sys, dirname(tsconfigPath)).options;
 }
 
-function visit(node: ts.Node, fn: (node: ts.Node) => void): void {
+export function visit(node: ts.Node, fn: (node: ts.Node) => void): void {
   fn(node);
   ts.forEachChild(node, (child) => visit(child, fn));
 }
 
-/** `<anything>.transaction(callback, ...)`: drizzle's, or a nested savepoint's. */
+/** `<anything>.transaction(callback)`: the store's. */
 function isTransactionCall(node: ts.Node): node is ts.CallExpression {
   return ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'transaction' && node.arguments.length > 0;
 }
@@ -67,11 +106,7 @@ function callbackBodies(call: ts.CallExpression, checker: ts.TypeChecker): ts.No
 
 function inspect(body: ts.Node, checker: ts.TypeChecker): Finding[] {
   const findings: Finding[] = [];
-  const report = (node: ts.Node, message: string) => {
-    const source = node.getSourceFile();
-    const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
-    findings.push({ file: relative(process.cwd(), source.fileName), line: line + 1, message });
-  };
+  const report = (node: ts.Node, message: string) => findings.push(findingAt(node, message));
   visit(body, (node) => {
     if (isValueReference(node) && isDatabase(checker.getTypeAtLocation(node))) {
       report(node, `\`${node.getText()}\` is used inside a transaction callback; use its tx`);
@@ -95,9 +130,9 @@ function isValueReference(node: ts.Node): boolean {
   return !ts.isTypeReferenceNode(parent) && !ts.isQualifiedName(parent);
 }
 
-/** The store's database handle (`Db`: drizzle's database with its raw `$client`). */
+/** The store (`Store`, src/store/store.ts: transactions, ping, close); a transaction's own `tx` has none of these. */
 function isDatabase(type: ts.Type): boolean {
-  return type.getProperty('$client') !== undefined && type.getProperty('transaction') !== undefined;
+  return ['transaction', 'ping', 'close'].every((name) => type.getProperty(name) !== undefined);
 }
 
 /** A `Context` (src/context.ts), or an object literal with one in it. */

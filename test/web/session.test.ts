@@ -6,9 +6,9 @@ import pino from 'pino';
 import nacl from 'tweetnacl';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/start.ts';
-import { revokedConsoleSessions } from '../../src/store/schema/index.ts';
 import { SESSION_MAX_MS } from '../../src/web/session.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { selectRows } from '../support/sql.ts';
 import { type Builds, campaignState, createCampaign, get, login, post, registerDevice, uploadBuilds } from './console-harness.ts';
 
 let server: TestServer;
@@ -26,7 +26,7 @@ async function draftCampaign(name: string): Promise<string> {
   return createCampaign(server, { name, buildId: builds.v2.id, deviceIds: [id] });
 }
 
-const revokedRows = () => server.ctx.db.select().from(revokedConsoleSessions).all();
+const revokedRows = () => selectRows(server.ctx.db, 'select id, expires_at as "expiresAt" from revoked_console_sessions');
 
 /** A sign-out as the browser sends it (the console's form, same origin). */
 async function logout(target: { url: string }, cookie: string): Promise<void> {
@@ -102,11 +102,11 @@ describe('signing out', () => {
   });
 
   it('signs out twice without a second row, and keeps rows only while their session could still be used', async () => {
-    const before = revokedRows().length;
+    const before = (await revokedRows()).length;
     const old = await login(server, server.tokens.operator);
     await logout(server, old);
     await logout(server, old);
-    expect(revokedRows().length).toBe(before + 1);
+    expect((await revokedRows()).length).toBe(before + 1);
 
     const later = 12 * 3600 * 1000 + 5 * 60 * 1000;
     expect(later).toBeGreaterThan(SESSION_MAX_MS);
@@ -115,7 +115,7 @@ describe('signing out', () => {
       const recent = await login(server, server.tokens.operator);
       await logout(server, recent);
       // Every row of a session issued before the jump is gone; only the new one is left.
-      const rows = revokedRows();
+      const rows = await revokedRows();
       expect(rows.length).toBe(1);
       // A pruned row does not bring the old cookie back: it has expired by then.
       expect((await get(server, '/', old)).status).toBe(303);
@@ -135,13 +135,13 @@ describe('cookies that are not a live session', () => {
     const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
     const v1 = nacl.secretbox(new TextEncoder().encode(JSON.stringify({ v: 1, token: server.tokens.operator, iat: server.clock.now() })), nonce, server.ctx.vault.deriveKey('console-session'));
     const values = ['', 'abc', flipped, server.tokens.operator, 'A'.repeat(5000), '%00%ff', Buffer.concat([nonce, v1]).toString('base64url')];
-    const before = revokedRows().length;
+    const before = (await revokedRows()).length;
     for (const value of values) {
       const cookie = `fota_console=${value}`;
       await expectNoSession(server, cookie, id);
       await logout(server, cookie);
     }
-    expect(revokedRows().length).toBe(before);
+    expect((await revokedRows()).length).toBe(before);
     expect((await campaignState(server, id)).state).toBe('draft');
     // The real cookie was never signed out: still valid.
     expect((await get(server, '/', `fota_console=${real}`)).status).toBe(200);

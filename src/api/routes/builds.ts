@@ -74,23 +74,23 @@ export const buildRoutes: RouteModule = (r) => {
     return c.json(result, 202);
   });
 
-  r(getBuildRoute, (c, ctx) => {
+  r(getBuildRoute, async (c, ctx) => {
     const { id } = c.req.valid('param');
-    assertBuildVisible(ctx, c.get('principal'), id);
-    return c.json(buildView(ctx, id), 200);
+    await assertBuildVisible(ctx, c.get('principal'), id);
+    return c.json(await buildView(ctx, id), 200);
   });
 
-  r(getPackageRoute, (c, ctx) => {
-    const row = packageRow(ctx, c.req.valid('param').id);
-    assertBuildVisible(ctx, c.get('principal'), row.buildId);
+  r(getPackageRoute, async (c, ctx) => {
+    const row = await packageRow(ctx, c.req.valid('param').id);
+    await assertBuildVisible(ctx, c.get('principal'), row.buildId);
     // Stored with JSON.stringify, so this serves the same bytes; the signatures cover the
     // canonical form of `signed` whatever the spelling.
     return c.json(envelopeSchema.parse(JSON.parse(row.envelope)), 200);
   });
 
   r(getPackageFileRoute, async (c, ctx) => {
-    const row = packageRow(ctx, c.req.valid('param').id);
-    assertBuildVisible(ctx, c.get('principal'), row.buildId);
+    const row = await packageRow(ctx, c.req.valid('param').id);
+    await assertBuildVisible(ctx, c.get('principal'), row.buildId);
     const stream = await ctx.artifacts.get(row.fileSha256);
     const name = `${row.fromVersion ? `${row.fromVersion}-to-` : 'full-'}${row.toVersion}.fota`;
     return new Response(Readable.toWeb(stream) as unknown as ReadableStream, {
@@ -105,8 +105,8 @@ export const buildRoutes: RouteModule = (r) => {
 };
 
 /** Manufacturer tokens see only their own builds and packages; other roles see all. */
-function assertBuildVisible(ctx: Context, principal: Principal, buildId: string): void {
-  const build = findBuild(ctx.db, buildId);
+async function assertBuildVisible(ctx: Context, principal: Principal, buildId: string): Promise<void> {
+  const build = await findBuild(ctx.db, buildId);
   if (!build) throw new AppError('NOT_FOUND', `no build ${buildId}`);
   assertOwnManufacturer(principal, build.manufacturerId);
 }

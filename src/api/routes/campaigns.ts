@@ -76,19 +76,19 @@ export const pauseCampaignRoute = actionRoute('pause', 'Stop commanding devices;
 export const resumeCampaignRoute = actionRoute('resume', 'Carry on; after an automatic pause, only new results count toward the failure threshold', 'not paused');
 export const abortCampaignRoute = actionRoute('abort', 'Cancel every deployment not yet commanded; devices already working finish and report', 'already completed or aborted');
 
-type Act = (ctx: Context, principal: Principal, id: string, reason: string | undefined) => unknown;
+type Act = (ctx: Context, principal: Principal, id: string, reason: string | undefined) => Promise<unknown>;
 
 export const campaignRoutes: RouteModule = (r) => {
-  r(previewCohortRoute, (c, ctx) => c.json(previewCohort(ctx, c.req.valid('query')), 200));
-  r(previewCohortBodyRoute, (c, ctx) => c.json(previewCohort(ctx, c.req.valid('json')), 200));
-  r(createCampaignRoute, (c, ctx) => c.json(createCampaign(ctx, c.get('principal'), c.req.valid('json')), 201));
-  r(listCampaignsRoute, (c, ctx) => c.json(campaignSummaries(ctx), 200));
-  r(getCampaignRoute, (c, ctx) => c.json(campaignView(ctx, c.req.valid('param').id), 200));
+  r(previewCohortRoute, async (c, ctx) => c.json(await previewCohort(ctx, c.req.valid('query')), 200));
+  r(previewCohortBodyRoute, async (c, ctx) => c.json(await previewCohort(ctx, c.req.valid('json')), 200));
+  r(createCampaignRoute, async (c, ctx) => c.json(await createCampaign(ctx, c.get('principal'), c.req.valid('json')), 201));
+  r(listCampaignsRoute, async (c, ctx) => c.json(await campaignSummaries(ctx), 200));
+  r(getCampaignRoute, async (c, ctx) => c.json(await campaignView(ctx, c.req.valid('param').id), 200));
   const operatorAction = (route: ReturnType<typeof actionRoute<string>>, act: Act) =>
-    r(route, (c, ctx) => {
+    r(route, async (c, ctx) => {
       const { id } = c.req.valid('param');
-      act(ctx, c.get('principal'), id, c.req.valid('json').reason);
-      return c.json(campaignView(ctx, id), 200);
+      await act(ctx, c.get('principal'), id, c.req.valid('json').reason);
+      return c.json(await campaignView(ctx, id), 200);
     });
   operatorAction(startCampaignRoute, startCampaign);
   operatorAction(approveCampaignRoute, approveStage);

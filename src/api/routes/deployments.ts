@@ -27,12 +27,12 @@ export const getDeploymentRoute = defineRoute({
 });
 
 export const deploymentRoutes: RouteModule = (r) => {
-  r(createDeploymentRoute, (c, ctx) => {
+  r(createDeploymentRoute, async (c, ctx) => {
     const request = c.req.valid('json');
-    const created = createDeployment(ctx, c.get('principal'), request);
+    const created = await createDeployment(ctx, c.get('principal'), request);
     // Ask the device to call in now; one that is not reached gets it when it next polls.
     notifyDevice(ctx, 'system', request.deviceId).catch((err: unknown) => ctx.log.warn({ err, deviceId: request.deviceId }, 'Package 0 not sent'));
     return c.json(created, 201);
   });
-  r(getDeploymentRoute, (c, ctx) => c.json(deploymentView(ctx, c.req.valid('param').id), 200));
+  r(getDeploymentRoute, async (c, ctx) => c.json(await deploymentView(ctx, c.req.valid('param').id), 200));
 };

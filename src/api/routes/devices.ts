@@ -56,12 +56,12 @@ export const notifyRoute = defineRoute({
 });
 
 export const deviceRoutes: RouteModule = (r) => {
-  r(registerDeviceRoute, (c, ctx) => c.json(registerDevice(ctx, c.get('principal'), c.req.valid('json')), 201));
-  r(getDeviceRoute, (c, ctx) => c.json(deviceView(ctx, c.req.valid('param').id), 200));
-  r(queueOperationRoute, (c, ctx) => c.json(queueOperation(ctx, c.get('principal'), c.req.valid('param').id, c.req.valid('json')), 202));
-  r(getOperationRoute, (c, ctx) => {
+  r(registerDeviceRoute, async (c, ctx) => c.json(await registerDevice(ctx, c.get('principal'), c.req.valid('json')), 201));
+  r(getDeviceRoute, async (c, ctx) => c.json(await deviceView(ctx, c.req.valid('param').id), 200));
+  r(queueOperationRoute, async (c, ctx) => c.json(await queueOperation(ctx, c.get('principal'), c.req.valid('param').id, c.req.valid('json')), 202));
+  r(getOperationRoute, async (c, ctx) => {
     const { id, opId } = c.req.valid('param');
-    return c.json(operationView(ctx, id, opId), 200);
+    return c.json(await operationView(ctx, id, opId), 200);
   });
   r(notifyRoute, async (c, ctx) => c.json(await notifyDevice(ctx, c.get('principal'), c.req.valid('param').id), 200));
 };

@@ -40,15 +40,15 @@ function assertActsFor(principal: Principal, name: string): void {
 }
 
 export const manufacturerRoutes: RouteModule = (r) => {
-  r(listKeysRoute, (c, ctx) => c.json(publicKeysOf(ctx, c.req.valid('param').name), 200));
-  r(rotateKeyRoute, (c, ctx) => {
+  r(listKeysRoute, async (c, ctx) => c.json(await publicKeysOf(ctx, c.req.valid('param').name), 200));
+  r(rotateKeyRoute, async (c, ctx) => {
     const { name } = c.req.valid('param');
     assertActsFor(c.get('principal'), name);
-    return c.json(rotateKey(ctx, name, c.get('principal').tokenId), 200);
+    return c.json(await rotateKey(ctx, name, c.get('principal').tokenId), 200);
   });
-  r(revokeKeyRoute, (c, ctx) => {
+  r(revokeKeyRoute, async (c, ctx) => {
     const { name, keyid } = c.req.valid('param');
     assertActsFor(c.get('principal'), name);
-    return c.json(revokeKey(ctx, name, keyid, c.get('principal').tokenId), 200);
+    return c.json(await revokeKey(ctx, name, keyid, c.get('principal').tokenId), 200);
   });
 };

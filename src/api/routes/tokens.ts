@@ -15,5 +15,5 @@ export const createTokenRoute = defineRoute({
 });
 
 export const tokenRoutes: RouteModule = (r) => {
-  r(createTokenRoute, (c, ctx) => c.json(createToken(ctx, c.get('principal').tokenId, c.req.valid('json')), 201));
+  r(createTokenRoute, async (c, ctx) => c.json(await createToken(ctx, c.get('principal').tokenId, c.req.valid('json')), 201));
 };

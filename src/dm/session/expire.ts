@@ -10,15 +10,15 @@ import { deleteSessionsExpiredBefore, openSessionsIdleSince, updateOperation, up
 import type { DmGuard } from './guard.ts';
 import { awaitingSchema } from './state.ts';
 
-export function endIdleSessions(ctx: Context): number {
+export async function endIdleSessions(ctx: Context): Promise<number> {
   const now = ctx.clock.now();
-  return ctx.db.transaction((tx) => {
-    const idle = openSessionsIdleSince(tx, now);
+  return ctx.db.transaction(async (tx) => {
+    const idle = await openSessionsIdleSince(tx, now);
     for (const session of idle) {
       for (const command of awaitingSchema.parse(JSON.parse(session.awaiting))) {
-        if (command.opId) updateOperation(tx, command.opId, { state: 'failed', statusCode: 408, doneAt: now });
+        if (command.opId) await updateOperation(tx, command.opId, { state: 'failed', statusCode: 408, doneAt: now });
       }
-      updateSession(tx, session.id, { state: 'ended', updatedAt: now });
+      await updateSession(tx, session.id, { state: 'ended', updatedAt: now });
     }
     return idle.length;
   });
@@ -29,14 +29,15 @@ export interface SweepResult {
   removed: number;
 }
 
-export function sweepDmSessions(ctx: Context, guard: DmGuard): SweepResult {
+export async function sweepDmSessions(ctx: Context, guard: DmGuard): Promise<SweepResult> {
   const now = ctx.clock.now();
-  const ended = endIdleSessions(ctx);
+  const ended = await endIdleSessions(ctx);
   // Ended and expired rows stay one more idle period, for a look at what just happened.
-  const removed = ctx.db.transaction((tx) => deleteSessionsExpiredBefore(tx, now - ctx.config.dm.sessionIdleMs));
+  const keepFor = ctx.config.dm.sessionIdleMs;
+  const removed = await ctx.db.transaction((tx) => deleteSessionsExpiredBefore(tx, now - keepFor));
   const unknown = guard.takeUnknownDevices();
   if (unknown) {
-    ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.unknown-devices', subject: 'dm', details: { ...unknown, until: now } }, now));
+    await ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.unknown-devices', subject: 'dm', details: { ...unknown, until: now } }, now));
     ctx.log.warn({ messages: unknown.messages, devices: unknown.devices, sample: unknown.sample }, 'DM messages from unknown devices refused');
   }
   return { ended, removed };

@@ -20,7 +20,7 @@ import { awaitingSchema } from './state.ts';
 
 export type { DmRequest, DmResponse } from './exchange.ts';
 
-export function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest): DmResponse {
+export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest): Promise<DmResponse> {
   const received = decodeRequest(request, ctx.config.dm.maxMessageBytes, guard);
   if (isAnswer(received)) return received.answer;
   const { message } = received;
@@ -28,7 +28,7 @@ export function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest
   const now = ctx.clock.now();
   const log = ctx.log.child({ devId: h.source, sessionId: h.sessionId, msgId: h.msgId });
 
-  const identified = identify(ctx, guard, received, now, log);
+  const identified = await identify(ctx, guard, received, now, log);
   if (isAnswer(identified)) return identified.answer;
   const { device, decision } = identified;
   const session = identified.session ?? newSession(device, h.sessionId, h.msgId - 1, now);
@@ -36,7 +36,7 @@ export function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest
   const effects = readClientCommands(h, message.commands, awaitingSchema.parse(JSON.parse(session.awaiting)));
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
 
-  const plan = planCommands(ctx, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
+  const plan = await planCommands(ctx, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
   const reply = buildReply({
     received: h,
@@ -69,7 +69,7 @@ export function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest
     final: message.final,
   };
   const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log };
-  const campaignsMoved = ctx.db.transaction((tx) => persistOutcome(tx, outcome, options));
+  const campaignsMoved = await ctx.db.transaction((tx) => persistOutcome(tx, outcome, options));
   // Campaigns react to every result (the next stage may start, or the campaign pause), and
   // a device seen may join a dynamic campaign: both after this request, not inside it.
   for (const campaignId of campaignsMoved) ctx.signals.emit({ kind: 'campaign-moved', campaignId });

@@ -24,10 +24,10 @@ export interface Identified {
 
 const CHALLENGE_KEY = 'dm-challenge';
 
-export function identify(ctx: Context, guard: DmGuard, received: Received, now: number, log: Logger): Identified | Answer {
+export async function identify(ctx: Context, guard: DmGuard, received: Received, now: number, log: Logger): Promise<Identified | Answer> {
   const { message, request } = received;
   const h = message.header;
-  const device = findDevice(ctx.db, h.source);
+  const device = await findDevice(ctx.db, h.source);
   if (!device) {
     // Refused from memory: counted, and summed up in one audit event per sweep.
     guard.unknownDevice(h.source, now);
@@ -35,10 +35,10 @@ export function identify(ctx: Context, guard: DmGuard, received: Received, now: 
     return refusal(received, 403, 403);
   }
 
-  const tokenSession = request.token === undefined ? undefined : findSession(ctx.db, request.token);
+  const tokenSession = request.token === undefined ? undefined : await findSession(ctx.db, request.token);
   if (request.token !== undefined && (!tokenSession || tokenSession.deviceId !== device.id || tokenSession.sessionId !== h.sessionId)) return refusal(received, 404, REFUSED_COMMAND);
   // Without the token, the session this SessionID names is only a candidate.
-  const candidate = tokenSession ?? findOpenSession(ctx.db, device.id, h.sessionId);
+  const candidate = tokenSession ?? (await findOpenSession(ctx.db, device.id, h.sessionId));
   const live = candidate && candidate.expiresAt >= now ? candidate : undefined;
   const proof: Proof = {
     authType: device.authType,
@@ -72,7 +72,7 @@ export function identify(ctx: Context, guard: DmGuard, received: Received, now: 
   const decision = authenticate({ ...proof, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: () => challengeNonce(key, subject, h.msgId), msgId: h.msgId });
   if (!decision.ok) {
     // Nothing is stored for a challenge; a wrong credential counts towards a lockout.
-    if (decision.failed) recordAuthFailure(ctx, guard, device, { address: request.address, sessionId: h.sessionId }, now, log);
+    if (decision.failed) await recordAuthFailure(ctx, guard, device, { address: request.address, sessionId: h.sessionId }, now, log);
     log.info({ status: decision.status }, 'DM authentication challenge');
     return refusal(received, decision.status, decision.status, decision.chal ? { chal: decision.chal } : {});
   }

@@ -22,15 +22,17 @@ export function lockedUntil(guard: DmGuard, device: DeviceRow, address: string, 
   return byAddress === undefined ? byDevice : Math.max(byDevice, byAddress);
 }
 
-export function recordAuthFailure(ctx: Context, guard: DmGuard, device: DeviceRow, where: { address: string; sessionId: string }, now: number, log: Logger): void {
-  const { maxFailures, lockoutMs } = ctx.config.dm.auth;
-  const lock = ctx.db.transaction((tx) => {
-    const failures = addAuthFailure(tx, device.id);
-    if (failures === 1) recordAudit(tx, { actor: 'dm', action: 'dm.auth-failed', subject: device.id, details: { ...where } }, now);
+export async function recordAuthFailure(ctx: Context, guard: DmGuard, device: DeviceRow, where: { address: string; sessionId: string }, now: number, log: Logger): Promise<void> {
+  const { maxFailures, lockoutMs, addressMaxFailures } = ctx.config.dm.auth;
+  // The count is incremented and read in one statement (addAuthFailure), so concurrent
+  // failures of one device each see their own number and exactly one of them locks it.
+  const lock = await ctx.db.transaction(async (tx) => {
+    const failures = await addAuthFailure(tx, device.id);
+    if (failures === 1) await recordAudit(tx, { actor: 'dm', action: 'dm.auth-failed', subject: device.id, details: { ...where } }, now);
     if (failures % maxFailures !== 0) return undefined;
     const until = now + lockoutMs;
-    updateDevice(tx, device.id, { authLockedUntil: until });
-    recordAudit(tx, { actor: 'dm', action: 'dm.auth-locked', subject: device.id, details: { ...where, failures, until } }, now);
+    await updateDevice(tx, device.id, { authLockedUntil: until });
+    await recordAudit(tx, { actor: 'dm', action: 'dm.auth-locked', subject: device.id, details: { ...where, failures, until } }, now);
     return { failures, until };
   });
   if (lock) {
@@ -39,7 +41,7 @@ export function recordAuthFailure(ctx: Context, guard: DmGuard, device: DeviceRo
   }
   const addressUntil = guard.authFailed(where.address, now);
   if (addressUntil !== undefined) {
-    ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.address-locked', subject: where.address, details: { failures: ctx.config.dm.auth.addressMaxFailures, until: addressUntil } }, now));
+    await ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.address-locked', subject: where.address, details: { failures: addressMaxFailures, until: addressUntil } }, now));
     log.warn({ address: where.address, until: new Date(addressUntil).toISOString() }, 'address locked after failed DM authentications');
   }
 }

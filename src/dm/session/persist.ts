@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseInventory } from '../../devices/devices.ts';
 import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
-import { recordAudit, type Tx } from '../../store/queries/audit.ts';
+import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
+import type { Tx } from '../../store/store.ts';
 import type { AuthOk } from './authenticate.ts';
 import type { ClientEffects } from './client-commands.ts';
 import type { Plan } from './plan.ts';
@@ -69,13 +70,13 @@ export function endsSession(outcome: Pick<Outcome, 'effects' | 'final' | 'reply'
 }
 
 /** Stores the outcome; returns the campaigns whose deployments moved. */
-export function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions): Set<string> {
+export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions): Promise<Set<string>> {
   const { device, effects, plan, reply } = x;
   const { now, log } = options;
   const reported = effects.inventory;
   const inventory = parseInventory(device);
   for (const [uri, value] of Object.entries(reported)) inventory[uri] = { value, at: now };
-  updateDevice(tx, device.id, {
+  await updateDevice(tx, device.id, {
     lastSeen: now,
     ...(x.decision.nextNonce ? { clientNonce: x.decision.nextNonce } : {}),
     authFailures: 0,
@@ -85,7 +86,7 @@ export function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions): Set
     ...(reported['./DevDetail/FwV'] ? { firmwareVersion: reported['./DevDetail/FwV'] } : {}),
     ...(plan.serverNonce ? { serverNonce: plan.serverNonce } : {}),
   });
-  if (x.replaces) updateSession(tx, x.replaces, { state: 'ended', updatedAt: now });
+  if (x.replaces) await updateSession(tx, x.replaces, { state: 'ended', updatedAt: now });
   const changes: Partial<DmSessionRow> = {
     state: endsSession(x) ? 'ended' : 'open',
     authNonce: x.decision.verifiedWith ?? null,
@@ -103,16 +104,16 @@ export function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions): Set
     updatedAt: now,
     expiresAt: now + options.sessionIdleMs,
   };
-  if (x.isNew) insertSession(tx, { ...x.session, ...changes });
-  else updateSession(tx, x.session.id, changes);
+  if (x.isNew) await insertSession(tx, { ...x.session, ...changes });
+  else await updateSession(tx, x.session.id, changes);
 
-  for (const c of reply.sent) if (c.opId) updateOperation(tx, c.opId, { state: 'sent', sentAt: now });
-  for (const c of reply.sent) if (c.deploymentId && c.kind === 'Exec') markFumoSent(tx, c.deploymentId, now);
+  for (const c of reply.sent) if (c.opId) await updateOperation(tx, c.opId, { state: 'sent', sentAt: now });
+  for (const c of reply.sent) if (c.deploymentId && c.kind === 'Exec') await markFumoSent(tx, c.deploymentId, now);
   for (const c of reply.tooLarge) {
-    if (c.opId) updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
+    if (c.opId) await updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
     log.warn({ uri: c.uri, opId: c.opId }, 'command larger than the device accepts (MaxMsgSize); not sent');
   }
-  const moved = applyFumo(
+  const moved = await applyFumo(
     tx,
     device.id,
     { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(reported['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: reported['./DevDetail/FwV'] }) },
@@ -121,13 +122,13 @@ export function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions): Set
     { retryBackoffMs: options.retryBackoffMs },
   );
   for (const update of effects.operations) {
-    updateOperation(tx, update.opId, {
+    await updateOperation(tx, update.opId, {
       state: update.state,
       ...(update.statusCode === undefined ? {} : { statusCode: update.statusCode }),
       ...(update.result ? { result: JSON.stringify(update.result) } : {}),
       ...(update.state === 'sent' ? {} : { doneAt: now }),
     });
   }
-  for (const alert of effects.genericAlerts) recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
+  for (const alert of effects.genericAlerts) await recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
   return moved;
 }

@@ -33,7 +33,7 @@ export interface Plan {
   serverNonce: string | null;
 }
 
-export function planCommands(ctx: Context, input: PlanInput): Plan {
+export async function planCommands(ctx: Context, input: PlanInput): Promise<Plan> {
   const { device, session, effects, now } = input;
   const serverAuthenticated = session.serverAuthenticated || effects.serverAuthStatus === 212;
   const serverNonce = effects.serverNonce ?? device.serverNonce;
@@ -42,7 +42,7 @@ export function planCommands(ctx: Context, input: PlanInput): Plan {
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, ctx.config.dm.inventoryMaxAgeMs));
-  for (const op of queuedOperations(ctx.db, device.id)) {
+  for (const op of await queuedOperations(ctx.db, device.id)) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
   // A firmware update the device reported as done is confirmed by reading its FwV now.
@@ -51,7 +51,7 @@ export function planCommands(ctx: Context, input: PlanInput): Plan {
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
   const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
-  const fumo = planFumo(ctx, device.id, input.serverUrl, now);
+  const fumo = await planFumo(ctx, device.id, input.serverUrl, now);
   if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
   return { commands, askForMore: false, inventoryChecked: true, ...header };
 }

@@ -22,12 +22,12 @@ export type JobOutcome =
   | { note: string };
 
 export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSignal): Promise<JobOutcome> {
-  const build = findBuild(ctx.db, job.buildId);
-  const source = job.sourceBuildId ? findBuild(ctx.db, job.sourceBuildId) : undefined;
+  const build = await findBuild(ctx.db, job.buildId);
+  const source = job.sourceBuildId ? await findBuild(ctx.db, job.sourceBuildId) : undefined;
   if (!build || (job.sourceBuildId && !source)) throw new AppError('NOT_FOUND', `job ${job.id} refers to a build that does not exist`);
-  const manufacturer = findManufacturerById(ctx.db, build.manufacturerId);
+  const manufacturer = await findManufacturerById(ctx.db, build.manufacturerId);
   if (!manufacturer) throw new AppError('NOT_FOUND', `build ${build.id} has no manufacturer`);
-  const key = signingKeyFor(ctx, manufacturer.id, SYSTEM_ACTOR);
+  const key = await signingKeyFor(ctx, manufacturer.id, SYSTEM_ACTOR);
 
   // One directory per attempt: a runner that lost its lease may still be working in its own.
   const dir = join(ctx.workDir, `${job.id}-${job.attempts}-${job.leaseOwner ?? 'local'}`);

@@ -4,10 +4,10 @@
 // renewing; its jobs are claimed again once the lease runs out, so each finishes once.
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../../context.ts';
-import { IMMEDIATE } from '../../store/db.ts';
 import { newId } from '../../store/ids.ts';
-import { recordAudit, type Tx } from '../../store/queries/audit.ts';
+import { recordAudit } from '../../store/queries/audit.ts';
 import { claimNextJob, findBuild, finishJob, heldJob, insertPackage, jobsOf, type JobRow, renewLease, setBuildStatus } from '../../store/queries/builds.ts';
+import type { Tx } from '../../store/store.ts';
 import { SYSTEM_ACTOR } from '../../tokens/tokens.ts';
 import { type JobOutcome, runPackageJob } from './package-job.ts';
 
@@ -27,6 +27,9 @@ export class JobRunner {
   private readonly run: typeof runPackageJob;
   private poller: NodeJS.Timeout | undefined;
   private stopped = true;
+  /** The claiming under way, if any; a wake meanwhile asks for another round after it. */
+  private filling: Promise<void> | undefined;
+  private fillAgain = false;
 
   constructor(
     private readonly ctx: Context,
@@ -39,7 +42,7 @@ export class JobRunner {
 
   start(): void {
     this.stopped = false;
-    this.poller = setInterval(() => this.poll(), this.pollMs);
+    this.poller = setInterval(() => this.fill(), this.pollMs);
     this.poller.unref();
     this.fill();
   }
@@ -57,30 +60,37 @@ export class JobRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.poller) clearInterval(this.poller);
+    // A claim under way may still start a job: it is aborted with the others.
+    await this.filling;
     for (const { controller } of this.active.values()) controller.abort(new Error('server shutting down'));
     await Promise.all([...this.active.values()].map((a) => a.done));
   }
 
-  /** A poll that fails (a database busy past its timeout) is logged; the next one tries again. */
-  private poll(): void {
-    try {
-      this.fill();
-    } catch (err) {
-      this.ctx.log.error({ err }, 'looking for package jobs failed');
+  /** Claims jobs until the pool is full or the queue empty, one round at a time. */
+  private fill(): void {
+    if (this.filling) {
+      this.fillAgain = true;
+      return;
     }
+    this.filling = this.claimWhatFits()
+      .catch((err: unknown) => this.ctx.log.error({ err }, 'claiming package jobs failed; the next poll tries again'))
+      .finally(() => {
+        this.filling = undefined;
+        if (this.fillAgain && !this.stopped) {
+          this.fillAgain = false;
+          this.fill();
+        }
+      });
   }
 
-  private fill(): void {
+  private async claimWhatFits(): Promise<void> {
     while (!this.stopped && this.active.size < this.ctx.pool.concurrency) {
-      // IMMEDIATE: with several processes on one SQLite file, a claim that read the queue
-      // and then found another process had written since would fail (SQLITE_BUSY_SNAPSHOT)
-      // instead of waiting its turn.
-      const job = this.ctx.db.transaction((tx) => claimNextJob(tx, this.owner, this.ctx.clock.now(), this.leaseMs), IMMEDIATE);
+      const job = await this.ctx.db.transaction((tx) => claimNextJob(tx, this.owner, this.ctx.clock.now(), this.leaseMs));
       if (!job) return;
       const controller = new AbortController();
       const done = this.execute(job, controller.signal).finally(() => {
         this.active.delete(job.id);
-        this.poll();
+        this.fill();
       });
       this.active.set(job.id, { controller, done });
     }
@@ -89,20 +99,23 @@ export class JobRunner {
   private async execute(job: JobRow, signal: AbortSignal): Promise<void> {
     const log = this.ctx.log.child({ jobId: job.id, buildId: job.buildId, attempt: job.attempts });
     const renew = setInterval(() => {
-      renewLease(this.ctx.db, job.id, this.owner, this.ctx.clock.now() + this.leaseMs);
+      // A renewal that fails is retried at the next interval; the lease outlasts two of them.
+      this.ctx.db
+        .transaction((tx) => renewLease(tx, job.id, this.owner, this.ctx.clock.now() + this.leaseMs))
+        .catch((err: unknown) => log.warn({ err }, 'package job lease not renewed'));
     }, Math.max(50, this.leaseMs / 3));
     const started = Date.now();
     try {
       log.info({ sourceBuildId: job.sourceBuildId }, 'package job started');
       const outcome = await this.run(this.ctx, job, signal);
-      const recorded = this.record(job, outcome);
+      const recorded = await this.record(job, outcome);
       log.info({ ms: Date.now() - started, recorded, ...('note' in outcome ? { note: outcome.note } : { kind: outcome.package.kind, bytes: outcome.package.payloadSize }) }, 'package job finished');
     } catch (err) {
       if (signal.aborted) {
-        this.release(job);
+        await this.release(job);
         log.info('package job handed back to the queue');
       } else {
-        this.fail(job, err instanceof Error ? err.message : String(err));
+        await this.fail(job, err instanceof Error ? err.message : String(err));
         log.warn({ err }, 'package job failed');
       }
     } finally {
@@ -111,53 +124,55 @@ export class JobRunner {
   }
 
   /** Records the outcome unless the lease was lost (another runner then owns the job). */
-  private record(job: JobRow, outcome: JobOutcome): boolean {
+  private async record(job: JobRow, outcome: JobOutcome): Promise<boolean> {
     const now = this.ctx.clock.now();
-    return this.ctx.db.transaction((tx) => {
-      if (!heldJob(tx, job.id, this.owner)) return false;
+    return this.ctx.db.transaction(async (tx) => {
+      if (!(await heldJob(tx, job.id, this.owner))) return false;
       if ('package' in outcome) {
         const packageId = newId('pkg');
-        insertPackage(tx, { id: packageId, createdAt: now, ...outcome.package });
-        finishJob(tx, job.id, { state: 'done', packageId }, now);
-        recordAudit(tx, { actor: SYSTEM_ACTOR, action: 'package.create', subject: packageId, details: { buildId: job.buildId, kind: outcome.package.kind, from: outcome.package.fromVersion, to: outcome.package.toVersion } }, now);
+        await insertPackage(tx, { id: packageId, createdAt: now, ...outcome.package });
+        await finishJob(tx, job.id, { state: 'done', packageId }, now);
+        await recordAudit(tx, { actor: SYSTEM_ACTOR, action: 'package.create', subject: packageId, details: { buildId: job.buildId, kind: outcome.package.kind, from: outcome.package.fromVersion, to: outcome.package.toVersion } }, now);
       } else {
-        finishJob(tx, job.id, { state: 'done', note: outcome.note }, now);
+        await finishJob(tx, job.id, { state: 'done', note: outcome.note }, now);
       }
-      settleBuild(tx, job.buildId, now);
+      await settleBuild(tx, job.buildId, now);
       return true;
-    }, IMMEDIATE);
+    });
   }
 
-  private fail(job: JobRow, error: string): void {
+  private async fail(job: JobRow, error: string): Promise<void> {
     const now = this.ctx.clock.now();
-    this.ctx.db.transaction((tx) => {
-      if (!heldJob(tx, job.id, this.owner)) return;
-      const final = job.attempts >= this.ctx.config.jobAttempts;
-      finishJob(tx, job.id, { state: final ? 'failed' : 'queued', error }, now);
+    const attempts = this.ctx.config.jobAttempts;
+    await this.ctx.db.transaction(async (tx) => {
+      if (!(await heldJob(tx, job.id, this.owner))) return;
+      const final = job.attempts >= attempts;
+      await finishJob(tx, job.id, { state: final ? 'failed' : 'queued', error }, now);
       if (final) {
-        recordAudit(tx, { actor: SYSTEM_ACTOR, action: 'job.fail', subject: job.id, details: { buildId: job.buildId, error, attempts: job.attempts } }, now);
-        settleBuild(tx, job.buildId, now);
+        await recordAudit(tx, { actor: SYSTEM_ACTOR, action: 'job.fail', subject: job.id, details: { buildId: job.buildId, error, attempts: job.attempts } }, now);
+        await settleBuild(tx, job.buildId, now);
       }
-    }, IMMEDIATE);
+    });
   }
 
   /** Back to the queue without counting the attempt: stopping is not the job's fault. */
-  private release(job: JobRow): void {
-    this.ctx.db.transaction((tx) => {
-      if (!heldJob(tx, job.id, this.owner)) return;
-      finishJob(tx, job.id, { state: 'queued', attempts: job.attempts - 1 }, this.ctx.clock.now());
-    }, IMMEDIATE);
+  private async release(job: JobRow): Promise<void> {
+    const now = this.ctx.clock.now();
+    await this.ctx.db.transaction(async (tx) => {
+      if (!(await heldJob(tx, job.id, this.owner))) return;
+      await finishJob(tx, job.id, { state: 'queued', attempts: job.attempts - 1 }, now);
+    });
   }
 }
 
 /** A build is ready when every job is done, failed as soon as one failed for good. */
-function settleBuild(tx: Tx, buildId: string, now: number): void {
-  const jobs = jobsOf(tx, buildId);
+async function settleBuild(tx: Tx, buildId: string, now: number): Promise<void> {
+  const jobs = await jobsOf(tx, buildId);
   const failed = jobs.find((j) => j.state === 'failed');
   if (failed) {
-    const source = failed.sourceBuildId ? findBuild(tx, failed.sourceBuildId) : undefined;
+    const source = failed.sourceBuildId ? await findBuild(tx, failed.sourceBuildId) : undefined;
     const what = source ? `the delta from ${source.version}` : failed.sourceBuildId ? `a delta from ${failed.sourceBuildId}` : 'the full package';
-    setBuildStatus(tx, buildId, 'failed', now, `${what} failed (job ${failed.id}): ${failed.lastError ?? 'unknown error'}`);
+    await setBuildStatus(tx, buildId, 'failed', now, `${what} failed (job ${failed.id}): ${failed.lastError ?? 'unknown error'}`);
   }
-  else if (jobs.every((j) => j.state === 'done')) setBuildStatus(tx, buildId, 'ready', now);
+  else if (jobs.every((j) => j.state === 'done')) await setBuildStatus(tx, buildId, 'ready', now);
 }

@@ -3,30 +3,36 @@
 // refused upload agree on what is in use; a test fails when a new column is not listed.
 import { eq } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
-import { builds, packages } from '../schema/index.ts';
-import type { Tx } from './audit.ts';
+import type { Tables, Tx } from '../store.ts';
 
 /**
- * Build images and .fota files. A payload sits inside its .fota file today; its hash is
- * counted too, so a payload stored on its own one day is safe without a change here.
+ * Build images and .fota files, in the given tables (a transaction's `tx.t`). A payload
+ * sits inside its .fota file today; its hash is counted too, so a payload stored on its
+ * own one day is safe without a change here.
  */
-export const ARTIFACT_COLUMNS: ReadonlyArray<{ table: SQLiteTable; column: SQLiteColumn }> = [
-  { table: builds, column: builds.sha256 },
-  { table: packages, column: packages.fileSha256 },
-  { table: packages, column: packages.payloadSha256 },
-];
+export function artifactColumns(t: Tables): ReadonlyArray<{ table: SQLiteTable; column: SQLiteColumn }> {
+  return [
+    { table: t.builds, column: t.builds.sha256 },
+    { table: t.packages, column: t.packages.fileSha256 },
+    { table: t.packages, column: t.packages.payloadSha256 },
+  ];
+}
 
 /** Every artifact some row references (builds and packages are hundreds of rows, not millions). */
-export function referencedArtifacts(tx: Tx): Set<string> {
+export async function referencedArtifacts(tx: Tx): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const { table, column } of ARTIFACT_COLUMNS) {
-    for (const row of tx.selectDistinct({ sha256: column }).from(table).all()) {
+  for (const { table, column } of artifactColumns(tx.t)) {
+    for (const row of await tx.q.selectDistinct({ sha256: column }).from(table)) {
       if (typeof row.sha256 === 'string') found.add(row.sha256);
     }
   }
   return found;
 }
 
-export function isArtifactReferenced(tx: Tx, sha256: string): boolean {
-  return ARTIFACT_COLUMNS.some(({ table, column }) => tx.select({ sha256: column }).from(table).where(eq(column, sha256)).limit(1).get() !== undefined);
+export async function isArtifactReferenced(tx: Tx, sha256: string): Promise<boolean> {
+  for (const { table, column } of artifactColumns(tx.t)) {
+    const found = await tx.q.select({ sha256: column }).from(table).where(eq(column, sha256)).limit(1);
+    if (found.length > 0) return true;
+  }
+  return false;
 }

@@ -1,41 +1,44 @@
-// Build, package and job rows, and the queue operations on jobs. Every function is
-// synchronous and meant to run inside one short transaction (better-sqlite3).
+// Build, package and job rows, and the queue operations on jobs. Each function runs in
+// the caller's transaction (or reads through the store outside one).
 import { and, asc, count, desc, eq, inArray, isNotNull, lt, ne, or } from 'drizzle-orm';
-import { builds, devices, jobs, models, packages } from '../schema/index.ts';
-import type { Tx } from './audit.ts';
+import type { builds, jobs, packages } from '../schema/index.ts';
+import { forUpdate } from '../dialect.ts';
+import type { Tx } from '../store.ts';
 
 export type BuildRow = typeof builds.$inferSelect;
 export type PackageRow = typeof packages.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 
-export function findBuild(tx: Tx, id: string): (BuildRow & { model: string; manufacturerId: string }) | undefined {
-  const row = tx
+export async function findBuild(tx: Tx, id: string): Promise<(BuildRow & { model: string; manufacturerId: string }) | undefined> {
+  const { builds, models } = tx.t;
+  const [row] = await tx.q
     .select({ build: builds, model: models.name, manufacturerId: models.manufacturerId })
     .from(builds)
     .innerJoin(models, eq(models.id, builds.modelId))
-    .where(eq(builds.id, id))
-    .get();
+    .where(eq(builds.id, id));
   return row ? { ...row.build, model: row.model, manufacturerId: row.manufacturerId } : undefined;
 }
 
 /** The most recent builds of every model with the model's name, newest first (the console's list). */
-export function listBuilds(tx: Tx, limit: number): Array<BuildRow & { model: string }> {
-  return tx
+export async function listBuilds(tx: Tx, limit: number): Promise<Array<BuildRow & { model: string }>> {
+  const { builds, models } = tx.t;
+  const rows = await tx.q
     .select({ build: builds, model: models.name })
     .from(builds)
     .innerJoin(models, eq(models.id, builds.modelId))
     .orderBy(desc(builds.createdAt), desc(builds.id))
-    .limit(limit)
-    .all()
-    .map((row) => ({ ...row.build, model: row.model }));
+    .limit(limit);
+  return rows.map((row) => ({ ...row.build, model: row.model }));
 }
 
-export function findBuildByVersion(tx: Tx, modelId: string, version: string): BuildRow | undefined {
-  return tx.select().from(builds).where(and(eq(builds.modelId, modelId), eq(builds.version, version))).get();
+export async function findBuildByVersion(tx: Tx, modelId: string, version: string): Promise<BuildRow | undefined> {
+  const { builds } = tx.t;
+  const [row] = await tx.q.select().from(builds).where(and(eq(builds.modelId, modelId), eq(builds.version, version)));
+  return row;
 }
 
-export function insertBuild(tx: Tx, row: typeof builds.$inferInsert): void {
-  tx.insert(builds).values(row).run();
+export async function insertBuild(tx: Tx, row: typeof builds.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.builds).values(row);
 }
 
 /**
@@ -43,74 +46,100 @@ export function insertBuild(tx: Tx, row: typeof builds.$inferInsert): void {
  * whose image is stored (processing or ready), plus every one whose version devices of
  * the model report running (the fleet census), so no live device gets only a full image.
  */
-export function deltaSourcesFor(tx: Tx, model: { id: string; name: string }, newBuildId: string, recent: number): BuildRow[] {
+export async function deltaSourcesFor(tx: Tx, model: { id: string; name: string }, newBuildId: string, recent: number): Promise<BuildRow[]> {
+  const { builds, devices } = tx.t;
   const usable = and(eq(builds.modelId, model.id), ne(builds.id, newBuildId), ne(builds.status, 'failed'));
-  const latest = tx.select().from(builds).where(usable).orderBy(desc(builds.createdAt)).limit(recent).all();
-  const census = tx
-    .selectDistinct({ version: devices.firmwareVersion })
-    .from(devices)
-    .where(and(eq(devices.model, model.name), isNotNull(devices.firmwareVersion)))
-    .all()
+  const latest = await tx.q.select().from(builds).where(usable).orderBy(desc(builds.createdAt)).limit(recent);
+  const census = (
+    await tx.q
+      .selectDistinct({ version: devices.firmwareVersion })
+      .from(devices)
+      .where(and(eq(devices.model, model.name), isNotNull(devices.firmwareVersion)))
+  )
     .map((r) => r.version)
     .filter((v): v is string => v !== null);
-  const running = census.length ? tx.select().from(builds).where(and(usable, inArray(builds.version, census))).all() : [];
+  const running = census.length ? await tx.q.select().from(builds).where(and(usable, inArray(builds.version, census))) : [];
   const byId = new Map([...latest, ...running].map((b) => [b.id, b]));
   return [...byId.values()];
 }
 
-export function packagesOf(tx: Tx, buildId: string): PackageRow[] {
-  return tx.select().from(packages).where(eq(packages.buildId, buildId)).orderBy(asc(packages.createdAt)).all();
+export async function packagesOf(tx: Tx, buildId: string): Promise<PackageRow[]> {
+  const { packages } = tx.t;
+  return tx.q.select().from(packages).where(eq(packages.buildId, buildId)).orderBy(asc(packages.createdAt));
 }
 
-export function findPackage(tx: Tx, id: string): PackageRow | undefined {
-  return tx.select().from(packages).where(eq(packages.id, id)).get();
+export async function findPackage(tx: Tx, id: string): Promise<PackageRow | undefined> {
+  const { packages } = tx.t;
+  const [row] = await tx.q.select().from(packages).where(eq(packages.id, id));
+  return row;
 }
 
-export function insertJobs(tx: Tx, rows: Array<typeof jobs.$inferInsert>): void {
-  if (rows.length) tx.insert(jobs).values(rows).run();
+export async function insertJobs(tx: Tx, rows: Array<typeof jobs.$inferInsert>): Promise<void> {
+  if (rows.length) await tx.q.insert(tx.t.jobs).values(rows);
 }
 
-export function jobsOf(tx: Tx, buildId: string): JobRow[] {
-  return tx.select().from(jobs).where(eq(jobs.buildId, buildId)).orderBy(asc(jobs.createdAt)).all();
+export async function jobsOf(tx: Tx, buildId: string): Promise<JobRow[]> {
+  const { jobs } = tx.t;
+  return tx.q.select().from(jobs).where(eq(jobs.buildId, buildId)).orderBy(asc(jobs.createdAt));
 }
 
-/** Takes the oldest queued job, or one whose runner's lease ran out (it died). */
-export function claimNextJob(tx: Tx, owner: string, now: number, leaseMs: number): JobRow | undefined {
-  const next = tx
-    .select()
-    .from(jobs)
-    // Not our own lapsed claims: we are still working on those and will renew them.
-    .where(or(eq(jobs.state, 'queued'), and(eq(jobs.state, 'running'), lt(jobs.leaseUntil, now), ne(jobs.leaseOwner, owner))))
-    .orderBy(asc(jobs.createdAt))
-    .limit(1)
-    .get();
+/**
+ * Takes the oldest queued job, or one whose runner's lease ran out (it died). The job read
+ * is locked for the claim (forUpdate), and concurrent claimers skip each other's.
+ */
+export async function claimNextJob(tx: Tx, owner: string, now: number, leaseMs: number): Promise<JobRow | undefined> {
+  const { jobs } = tx.t;
+  const [next] = await forUpdate(
+    tx,
+    tx.q
+      .select()
+      .from(jobs)
+      // Not our own lapsed claims: we are still working on those and will renew them.
+      .where(or(eq(jobs.state, 'queued'), and(eq(jobs.state, 'running'), lt(jobs.leaseUntil, now), ne(jobs.leaseOwner, owner))))
+      .orderBy(asc(jobs.createdAt))
+      .limit(1),
+    { skipLocked: true },
+  );
   if (!next) return undefined;
   const claimed = { state: 'running' as const, leaseOwner: owner, leaseUntil: now + leaseMs, attempts: next.attempts + 1 };
-  tx.update(jobs).set(claimed).where(eq(jobs.id, next.id)).run();
+  await tx.q.update(jobs).set(claimed).where(eq(jobs.id, next.id));
   return { ...next, ...claimed };
 }
 
-/** The job row if `owner` still holds its lease; a runner that lost it must not finish it. */
-export function heldJob(tx: Tx, jobId: string, owner: string): JobRow | undefined {
-  return tx.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, owner))).get();
+/**
+ * The job row if `owner` still holds its lease; a runner that lost it must not finish it.
+ * Locked (forUpdate) until the caller's transaction records the result, so no claim takes
+ * the job in between.
+ */
+export async function heldJob(tx: Tx, jobId: string, owner: string): Promise<JobRow | undefined> {
+  const { jobs } = tx.t;
+  const [row] = await forUpdate(tx, tx.q.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, owner))));
+  return row;
 }
 
-export function renewLease(tx: Tx, jobId: string, owner: string, until: number): boolean {
-  const result = tx.update(jobs).set({ leaseUntil: until }).where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, owner))).run();
-  return result.changes === 1;
+export async function renewLease(tx: Tx, jobId: string, owner: string, until: number): Promise<boolean> {
+  const { jobs } = tx.t;
+  const renewed = await tx.q
+    .update(jobs)
+    .set({ leaseUntil: until })
+    .where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, owner)))
+    .returning({ id: jobs.id });
+  return renewed.length === 1;
 }
 
-export function insertPackage(tx: Tx, row: typeof packages.$inferInsert): void {
-  tx.insert(packages).values(row).run();
+export async function insertPackage(tx: Tx, row: typeof packages.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.packages).values(row);
 }
 
-export function finishJob(
+export async function finishJob(
   tx: Tx,
   jobId: string,
   result: { state: 'done' | 'failed' | 'queued'; packageId?: string; note?: string; error?: string; attempts?: number },
   now: number,
-): void {
-  tx.update(jobs)
+): Promise<void> {
+  const { jobs } = tx.t;
+  await tx.q
+    .update(jobs)
     .set({
       ...(result.attempts === undefined ? {} : { attempts: result.attempts }),
       state: result.state,
@@ -121,19 +150,20 @@ export function finishJob(
       leaseUntil: null,
       finishedAt: result.state === 'queued' ? null : now,
     })
-    .where(eq(jobs.id, jobId))
-    .run();
+    .where(eq(jobs.id, jobId));
 }
 
-export function setBuildStatus(tx: Tx, buildId: string, status: BuildRow['status'], now: number, failureReason?: string): void {
-  tx.update(builds)
+export async function setBuildStatus(tx: Tx, buildId: string, status: BuildRow['status'], now: number, failureReason?: string): Promise<void> {
+  const { builds } = tx.t;
+  await tx.q
+    .update(builds)
     .set({ status, failureReason: failureReason ?? null, ...(status === 'ready' ? { readyAt: now } : {}) })
-    .where(eq(builds.id, buildId))
-    .run();
+    .where(eq(builds.id, buildId));
 }
 
-export function countJobsByState(tx: Tx): Record<JobRow['state'], number> {
+export async function countJobsByState(tx: Tx): Promise<Record<JobRow['state'], number>> {
+  const { jobs } = tx.t;
   const counts = { queued: 0, running: 0, done: 0, failed: 0 };
-  for (const row of tx.select({ state: jobs.state, n: count() }).from(jobs).groupBy(jobs.state).all()) counts[row.state] = row.n;
+  for (const row of await tx.q.select({ state: jobs.state, n: count() }).from(jobs).groupBy(jobs.state)) counts[row.state] = row.n;
   return counts;
 }

@@ -1,11 +1,13 @@
 // Campaign rows, and the bulk statements a campaign needs over its deployments: the
 // cohort snapshot, a stage's start, counts by state, timeouts, the Package 0 queue. These
-// touch up to millions of rows, so they are plain SQL on the better-sqlite3 connection,
-// prepared once per connection and run inside the caller's transaction (they take its tx).
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import { campaigns, campaignStages } from '../schema/index.ts';
-import type { Tx } from './audit.ts';
-import { preparedPer, preparedSql, sqliteOf } from './prepared.ts';
+// touch up to millions of rows, so the cohort and bulk ones are raw SQL, written in what
+// SQLite and PostgreSQL share and run through dialect.ts inside the caller's transaction
+// (they take its tx).
+import { and, asc, count, desc, eq, inArray, lt, ne, type SQL, sql } from 'drizzle-orm';
+import type { campaigns, campaignStages } from '../schema/index.ts';
+import { execute, forUpdate, rows } from '../dialect.ts';
+import type { Tx } from '../store.ts';
+import { preparedPer } from './prepared.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type StageRow = typeof campaignStages.$inferSelect;
@@ -21,80 +23,121 @@ export interface CohortFilter {
   deviceIds?: string[];
 }
 
-export function insertCampaign(tx: Tx, row: typeof campaigns.$inferInsert, stages: Array<typeof campaignStages.$inferInsert>): void {
-  tx.insert(campaigns).values(row).run();
-  tx.insert(campaignStages).values(stages).run();
+export async function insertCampaign(tx: Tx, row: typeof campaigns.$inferInsert, stages: Array<typeof campaignStages.$inferInsert>): Promise<void> {
+  await tx.q.insert(tx.t.campaigns).values(row);
+  await tx.q.insert(tx.t.campaignStages).values(stages);
 }
 
-const campaignById = preparedPer((tx) => tx.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare());
+const campaignQuery = ({ q, t }: Tx) => q.select().from(t.campaigns).where(eq(t.campaigns.id, sql.placeholder('id')));
+const campaignById = preparedPer((tx) => campaignQuery(tx).prepare());
+const campaignForUpdate = preparedPer((tx) => forUpdate(tx, campaignQuery(tx)).prepare());
 
-export function findCampaign(tx: Tx, id: string): CampaignRow | undefined {
-  return campaignById(tx).get({ id });
+/**
+ * With `forUpdate`, for a transaction that decides on what it reads of the campaign
+ * (evaluate, start, approve, pause, resume, abort, admit late joiners): on PostgreSQL the
+ * campaign row stays locked until commit, so two processes acting on one campaign take
+ * turns and the second reads what the first decided, as on SQLite's single writer.
+ */
+export async function findCampaign(tx: Tx, id: string, options: { forUpdate?: boolean } = {}): Promise<CampaignRow | undefined> {
+  return (await (options.forUpdate ? campaignForUpdate : campaignById)(tx).execute({ id }))[0];
 }
 
-export function stagesOf(tx: Tx, campaignId: string): StageRow[] {
-  return tx.select().from(campaignStages).where(eq(campaignStages.campaignId, campaignId)).orderBy(asc(campaignStages.index)).all();
+export async function stagesOf(tx: Tx, campaignId: string): Promise<StageRow[]> {
+  const { campaignStages } = tx.t;
+  return tx.q.select().from(campaignStages).where(eq(campaignStages.campaignId, campaignId)).orderBy(asc(campaignStages.index));
 }
 
-export function listCampaigns(tx: Tx, limit: number): CampaignRow[] {
-  return tx.select().from(campaigns).orderBy(desc(campaigns.createdAt)).limit(limit).all();
+export async function listCampaigns(tx: Tx, limit: number): Promise<CampaignRow[]> {
+  const { campaigns } = tx.t;
+  return tx.q.select().from(campaigns).orderBy(desc(campaigns.createdAt)).limit(limit);
 }
 
-export function campaignsIn(tx: Tx, states: CampaignState[]): CampaignRow[] {
-  return tx.select().from(campaigns).where(inArray(campaigns.state, states)).all();
+export async function campaignsIn(tx: Tx, states: CampaignState[]): Promise<CampaignRow[]> {
+  const { campaigns } = tx.t;
+  return tx.q.select().from(campaigns).where(inArray(campaigns.state, states));
 }
 
-export function updateCampaign(tx: Tx, id: string, changes: Partial<typeof campaigns.$inferInsert>): void {
-  tx.update(campaigns).set(changes).where(eq(campaigns.id, id)).run();
+export async function updateCampaign(tx: Tx, id: string, changes: Partial<typeof campaigns.$inferInsert>): Promise<void> {
+  const { campaigns } = tx.t;
+  await tx.q.update(campaigns).set(changes).where(eq(campaigns.id, id));
 }
 
-export function updateStage(tx: Tx, campaignId: string, index: number, changes: Partial<typeof campaignStages.$inferInsert>): void {
-  tx.update(campaignStages)
+export async function updateStage(tx: Tx, campaignId: string, index: number, changes: Partial<typeof campaignStages.$inferInsert>): Promise<void> {
+  const { campaignStages } = tx.t;
+  await tx.q
+    .update(campaignStages)
     .set(changes)
-    .where(and(eq(campaignStages.campaignId, campaignId), eq(campaignStages.index, index)))
-    .run();
+    .where(and(eq(campaignStages.campaignId, campaignId), eq(campaignStages.index, index)));
 }
 
 // ---------------------------------------------------------------------------------------
-// Raw statements
+// The cohort and the bulk statements
 
+/** `column IN (values)`; an empty list matches nothing (PostgreSQL refuses `IN ()`). */
+function isIn(column: SQL, values: readonly string[]): SQL {
+  return values.length === 0 ? sql`1 = 0` : sql`${column} IN ${values}`;
+}
 
-/** The cohort as a WHERE clause over `devices d`, with its parameters. */
-function cohortWhere(filter: CohortFilter): { where: string; params: unknown[] } {
-  const clauses = ['d.model = ?'];
-  const params: unknown[] = [filter.model];
-  if (filter.versions) {
-    clauses.push(`d.firmware_version IN (${filter.versions.map(() => '?').join(',')})`);
-    params.push(...filter.versions);
-  }
-  for (const tag of filter.tags ?? []) {
-    clauses.push('EXISTS (SELECT 1 FROM json_each(d.tags) WHERE json_each.value = ?)');
-    params.push(tag);
-  }
-  if (filter.deviceIds) {
-    clauses.push(`d.id IN (${filter.deviceIds.map(() => '?').join(',')})`);
-    params.push(...filter.deviceIds);
-  }
-  return { where: clauses.join(' AND '), params };
+/**
+ * Whether a JSON array of strings as JSON.stringify writes it (devices.tags: no spaces)
+ * holds `value`, without json_* functions (they differ between the dialects). Every element
+ * follows '[' or ',', and a '"' right after ',' always opens an element (inside a string a
+ * quote is escaped), so with the '[' made a ',' the element is the text ',<value as JSON>'
+ * (its closing quote ends the element). replace() compares case-sensitively on both
+ * dialects, as tags compare; SQLite's LIKE would not.
+ */
+function jsonArrayHas(column: SQL, value: string): SQL {
+  const elements = sql`(',' || substr(${column}, 2))`;
+  return sql`replace(${elements}, ${`,${JSON.stringify(value)}`}, '') <> ${elements}`;
+}
+
+/** A JSON array's text (JSON.stringify'd, as deployments.history is) with `element` (JSON text) appended. */
+function appendJson(column: SQL, element: string): SQL {
+  return sql`CASE WHEN ${column} = '[]' THEN '[' || ${element} || ']' ELSE substr(${column}, 1, length(${column}) - 1) || ',' || ${element} || ']' END`;
+}
+
+/** A device whose firmware is not `version` (also one that never reported any). */
+function notOn(version: string): SQL {
+  return sql`(d.firmware_version IS NULL OR d.firmware_version <> ${version})`;
+}
+
+/** The cohort as a condition over `devices d`. */
+function cohortWhere(filter: CohortFilter): SQL {
+  const clauses = [sql`d.model = ${filter.model}`];
+  if (filter.versions) clauses.push(isIn(sql`d.firmware_version`, filter.versions));
+  for (const tag of filter.tags ?? []) clauses.push(jsonArrayHas(sql`d.tags`, tag));
+  if (filter.deviceIds) clauses.push(isIn(sql`d.id`, filter.deviceIds));
+  return sql.join(clauses, sql` AND `);
 }
 
 /** Matching devices by firmware version ('' for devices that never reported one). */
-export function cohortByVersion(tx: Tx, filter: CohortFilter): Map<string, number> {
-  const { where, params } = cohortWhere(filter);
-  const rows = sqliteOf(tx).prepare(`SELECT coalesce(d.firmware_version, '') AS version, count(*) AS n FROM devices d WHERE ${where} GROUP BY 1`).all(...params) as Array<{ version: string; n: number }>;
-  return new Map(rows.map((r) => [r.version, r.n]));
+export async function cohortByVersion(tx: Tx, filter: CohortFilter): Promise<Map<string, number>> {
+  const found = await rows<{ version: string; n: number | string }>(
+    tx,
+    sql`SELECT coalesce(d.firmware_version, '') AS version, count(*) AS n FROM devices d WHERE ${cohortWhere(filter)} GROUP BY coalesce(d.firmware_version, '')`,
+  );
+  return new Map(found.map((r) => [r.version, Number(r.n)]));
 }
 
-/** Cohort devices that are in a running or paused campaign, by campaign (excluding `except`). */
-export function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, except?: string): Array<{ campaignId: string; devices: number }> {
-  const { where, params } = cohortWhere(filter);
-  const client = sqliteOf(tx);
-  const active = client.prepare(`SELECT id FROM campaigns WHERE state IN ('running', 'paused') AND id != ?`).pluck().all(except ?? '') as string[];
+/**
+ * Cohort devices that are in a running or paused campaign, by campaign (excluding `except`).
+ * PostgreSQL: this check and the start it guards are not atomic across two campaigns
+ * starting at once (no row lock covers "no other campaign holds the device"); SQLite's
+ * single writer makes them so.
+ */
+export async function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, except?: string): Promise<Array<{ campaignId: string; devices: number }>> {
+  const { campaigns } = tx.t;
+  const active = await tx.q
+    .select({ id: campaigns.id })
+    .from(campaigns)
+    .where(and(inArray(campaigns.state, ACTIVE_CAMPAIGN_STATES), ne(campaigns.id, except ?? '')));
+  const where = cohortWhere(filter);
   const found: Array<{ campaignId: string; devices: number }> = [];
   // Per active campaign (there are few), so the scan runs over that campaign's rows.
-  for (const campaignId of active) {
-    const n = client.prepare(`SELECT count(DISTINCT dp.device_id) FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ? AND ${where}`).pluck().get(campaignId, ...params) as number;
-    if (n > 0) found.push({ campaignId, devices: n });
+  for (const { id } of active) {
+    const [row] = await rows<{ n: number | string }>(tx, sql`SELECT count(DISTINCT dp.device_id) AS n FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ${id} AND ${where}`);
+    const n = Number(row?.n ?? 0);
+    if (n > 0) found.push({ campaignId: id, devices: n });
   }
   return found;
 }
@@ -110,29 +153,31 @@ export interface CohortSnapshot {
 
 /**
  * The devices a campaign to `targetVersion` takes: the cohort minus current and busy ones.
- * The filtering is done in SQL and rows are read one at a time into two flat arrays (not
- * a row array per device); the two counts come from an aggregate over the same cohort.
+ * The filtering is done in SQL, the rows kept as two flat arrays; the two counts come from
+ * an aggregate over the same cohort.
  */
-export function snapshotCohort(tx: Tx, filter: CohortFilter, targetVersion: string): CohortSnapshot {
-  const { where, params } = cohortWhere(filter);
-  const deviceIds: string[] = [];
-  const firmwareVersions: Array<string | null> = [];
-  const rows = sqliteOf(tx)
-    .prepare(
-      `SELECT d.id, d.firmware_version FROM devices d WHERE ${where} AND d.firmware_version IS NOT ?
-       AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled'))`,
-    )
-    .raw()
-    .iterate(...params, targetVersion) as IterableIterator<[string, string | null]>;
-  for (const [id, version] of rows) {
-    deviceIds.push(id);
-    firmwareVersions.push(version);
+export async function snapshotCohort(tx: Tx, filter: CohortFilter, targetVersion: string): Promise<CohortSnapshot> {
+  const where = cohortWhere(filter);
+  const found = await rows<{ id: string; version: string | null }>(
+    tx,
+    sql`SELECT d.id, d.firmware_version AS version FROM devices d WHERE ${where} AND ${notOn(targetVersion)}
+        AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled'))`,
+  );
+  const deviceIds = new Array<string>(found.length);
+  const firmwareVersions = new Array<string | null>(found.length);
+  for (let i = 0; i < found.length; i++) {
+    const row = found[i];
+    if (!row) continue;
+    deviceIds[i] = row.id;
+    firmwareVersions[i] = row.version;
   }
-  const counts = sqliteOf(tx).prepare(`SELECT count(*) AS total, coalesce(sum(d.firmware_version IS ?), 0) AS alreadyCurrent FROM devices d WHERE ${where}`).get(targetVersion, ...params) as {
-    total: number;
-    alreadyCurrent: number;
-  };
-  return { deviceIds, firmwareVersions, alreadyCurrent: counts.alreadyCurrent, busy: counts.total - counts.alreadyCurrent - deviceIds.length };
+  const [counts] = await rows<{ total: number | string; alreadyCurrent: number | string }>(
+    tx,
+    sql`SELECT count(*) AS total, coalesce(sum(CASE WHEN d.firmware_version = ${targetVersion} THEN 1 ELSE 0 END), 0) AS "alreadyCurrent" FROM devices d WHERE ${where}`,
+  );
+  const total = Number(counts?.total ?? 0);
+  const alreadyCurrent = Number(counts?.alreadyCurrent ?? 0);
+  return { deviceIds, firmwareVersions, alreadyCurrent, busy: total - alreadyCurrent - deviceIds.length };
 }
 
 export interface CampaignDeployments {
@@ -149,150 +194,185 @@ export interface CampaignDeployments {
   now: number;
 }
 
-/** Rows per INSERT into the temporary table (3 values each, well under SQLite's 32766). */
-const SNAPSHOT_BATCH = 500;
+/** Rows per INSERT (4 parameters each: well under SQLite's 32766 and PostgreSQL's 65535). */
+const INSERT_BATCH = 1000;
+
+/**
+ * `(?, ?, ...), (?, ?, ...)` for `params.length / width` rows: one SQL built from one flat
+ * list, since building a nested SQL per row cost more than inserting it (bench:campaign).
+ */
+function valueRows(params: unknown[], width: number): SQL {
+  const strings = ['('];
+  for (let i = 1; i <= params.length; i++) strings.push(i === params.length ? ')' : i % width === 0 ? '), (' : ', ');
+  return sql(Object.assign(strings, { raw: strings }), ...params);
+}
 
 /**
  * One pending deployment per device, with its stage and package (chosen by the caller's
- * rule), in one pass through a temporary table. Each stage's first history entry is made
- * once, so the bulk insert reads nothing but the temporary tables.
+ * rule). Each row carries only what differs per device (id suffix, device, stage, package);
+ * the rest, each stage's first history entry included, is given once per statement.
+ * CAST: on PostgreSQL the VALUES columns are text.
  */
-export function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): number {
-  const client = sqliteOf(tx);
-  client.exec('CREATE TEMP TABLE IF NOT EXISTS cohort_rows (seq INTEGER PRIMARY KEY, device_id TEXT NOT NULL, stage INTEGER NOT NULL, package_id TEXT)');
-  client.exec('CREATE TEMP TABLE IF NOT EXISTS stage_history (stage INTEGER PRIMARY KEY, history TEXT NOT NULL)');
-  client.exec('DELETE FROM temp.cohort_rows; DELETE FROM temp.stage_history');
+export async function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): Promise<number> {
   const at = new Date(input.now).toISOString();
   const stageCount = input.stages.reduce((max, s) => Math.max(max, s + 1), 0);
-  const addHistory = client.prepare('INSERT INTO temp.stage_history (stage, history) VALUES (?, ?)');
-  for (let s = 0; s < stageCount; s++) addHistory.run(s, JSON.stringify([{ at, state: 'pending', cause: `campaign ${input.campaignId}, stage ${s + 1}` }]));
-  const n = input.deviceIds.length;
-  const batch = client.prepare(`INSERT INTO temp.cohort_rows (seq, device_id, stage, package_id) VALUES ${Array(SNAPSHOT_BATCH).fill('(?, ?, ?, ?)').join(', ')}`);
-  const one = client.prepare('INSERT INTO temp.cohort_rows (seq, device_id, stage, package_id) VALUES (?, ?, ?, ?)');
-  const packageOf = (i: number) => input.packageFor(input.firmwareVersions[i] ?? null) ?? null;
-  const values: unknown[] = new Array(SNAPSHOT_BATCH * 4);
-  let i = 0;
-  for (; i + SNAPSHOT_BATCH <= n; i += SNAPSHOT_BATCH) {
-    for (let k = 0; k < SNAPSHOT_BATCH; k++) {
-      values[4 * k] = i + k;
-      values[4 * k + 1] = input.deviceIds[i + k];
-      values[4 * k + 2] = input.stages[i + k] ?? 0;
-      values[4 * k + 3] = packageOf(i + k);
+  const history = sql.join(
+    Array.from({ length: stageCount }, (_, s) => sql` WHEN ${s} THEN ${JSON.stringify([{ at, state: 'pending', cause: `campaign ${input.campaignId}, stage ${s + 1}` }])}`),
+    sql``,
+  );
+  const stage = sql`CAST(v.stage AS INTEGER)`;
+  let inserted = 0;
+  for (let i = 0; i < input.deviceIds.length; i += INSERT_BATCH) {
+    const params: unknown[] = [];
+    for (let k = i; k < Math.min(i + INSERT_BATCH, input.deviceIds.length); k++) {
+      params.push(k.toString(16).padStart(8, '0'), input.deviceIds[k], input.stages[k] ?? 0, input.packageFor(input.firmwareVersions[k] ?? null) ?? null);
     }
-    batch.run(values);
+    inserted += await execute(
+      tx,
+      sql`WITH v (seq, device_id, stage, package_id) AS (VALUES ${valueRows(params, 4)})
+          INSERT INTO deployments (id, device_id, build_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
+          SELECT ${`dep_${input.idPrefix}`} || v.seq, v.device_id, ${input.buildId}, v.package_id, 'pending', CASE ${stage}${history} END,
+                 'downloadAndUpdate', 0, ${input.campaignId}, ${stage}, ${input.createdBy}, ${input.now}, ${input.now}
+          FROM v`,
+    );
   }
-  for (; i < n; i++) one.run(i, input.deviceIds[i], input.stages[i] ?? 0, packageOf(i));
-  const inserted = client
-    .prepare(
-      `INSERT INTO deployments (id, device_id, build_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
-       SELECT 'dep_' || ? || printf('%08x', s.seq), s.device_id, ?, s.package_id, 'pending', h.history,
-              'downloadAndUpdate', 0, ?, s.stage, ?, ?, ?
-       FROM temp.cohort_rows s JOIN temp.stage_history h ON h.stage = s.stage
-       ORDER BY s.seq`,
-    )
-    .run(input.idPrefix, input.buildId, input.campaignId, input.createdBy, input.now, input.now);
-  client.exec('DELETE FROM temp.cohort_rows; DELETE FROM temp.stage_history');
-  return inserted.changes;
+  return inserted;
 }
+
+/** Devices looked up per statement when queuing Package 0 (one parameter each). */
+const NOTIFY_BATCH = 500;
 
 /**
  * Up to `limit` pending deployments of a started stage become scheduled (with a history
  * entry each), and those of devices that can be woken get a Package 0 queued. Returns how
  * many were scheduled. A stage of half a million devices is scheduled a chunk at a time, so
  * no single transaction holds the database (and the server's event loop) for seconds.
+ * The chunk's rows are locked (forUpdate, skipLocked): two processes filling the same stage
+ * take different rows.
  */
-export function scheduleStage(tx: Tx, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): number {
+export async function scheduleStage(tx: Tx, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): Promise<number> {
+  const { deployments } = tx.t;
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'scheduled', cause: `stage ${stage + 1} started` });
-  const deviceIds = preparedSql(
+  const chunk = forUpdate(
     tx,
-    `UPDATE deployments SET state = 'scheduled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
-     WHERE rowid IN (SELECT rowid FROM deployments WHERE campaign_id = ? AND stage = ? AND state = 'pending' LIMIT ?)
-     RETURNING device_id`,
-  )
-    .pluck()
-    .all(entry, now, campaignId, stage, limit) as string[];
-  if (deviceIds.length === 0) return 0;
-  preparedSql(
+    tx.q
+      .select({ id: deployments.id })
+      .from(deployments)
+      .where(and(eq(deployments.campaignId, campaignId), eq(deployments.stage, stage), eq(deployments.state, 'pending')))
+      .limit(limit),
+    { skipLocked: true },
+  );
+  const scheduled = await rows<{ deviceId: string }>(
     tx,
-    `INSERT INTO notification_queue (device_id, campaign_id, enqueued_at)
-     SELECT d.id, ?, ? FROM json_each(?) j JOIN devices d ON d.id = j.value WHERE ? OR d.webhook_url IS NOT NULL`,
-  ).run(campaignId, now, JSON.stringify(deviceIds), notifyEveryDevice ? 1 : 0);
-  return deviceIds.length;
+    sql`UPDATE deployments SET state = 'scheduled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now} WHERE id IN ${chunk} RETURNING device_id AS "deviceId"`,
+  );
+  const wakeable = notifyEveryDevice ? sql`` : sql` AND d.webhook_url IS NOT NULL`;
+  for (let i = 0; i < scheduled.length; i += NOTIFY_BATCH) {
+    const deviceIds = scheduled.slice(i, i + NOTIFY_BATCH).map((r) => r.deviceId);
+    await execute(tx, sql`INSERT INTO notification_queue (device_id, campaign_id, enqueued_at) SELECT d.id, ${campaignId}, ${now} FROM devices d WHERE ${isIn(sql`d.id`, deviceIds)}${wakeable}`);
+  }
+  return scheduled.length;
 }
 
 /** Pending and scheduled deployments of the campaign become canceled; returns how many. */
-export function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string): number {
+export async function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string): Promise<number> {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
-  const canceled = preparedSql(
+  const canceled = await execute(
     tx,
-    `UPDATE deployments SET state = 'canceled', history = json_insert(history, '$[#]', json(?)), updated_at = ?
-     WHERE campaign_id = ? AND state IN ('pending', 'scheduled')`,
-  ).run(entry, now, campaignId).changes;
-  preparedSql(tx, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
+    sql`UPDATE deployments SET state = 'canceled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now} WHERE campaign_id = ${campaignId} AND state IN ('pending', 'scheduled')`,
+  );
+  await dropNotificationsOf(tx, campaignId);
   return canceled;
 }
 
 /** Deployments of each stage by state. */
-export function countsByStage(tx: Tx, campaignId: string, stage?: number): Array<{ stage: number; state: string; n: number }> {
-  return stage === undefined
-    ? (preparedSql(tx, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? GROUP BY stage, state').all(campaignId) as Array<{ stage: number; state: string; n: number }>)
-    : (preparedSql(tx, 'SELECT stage, state, count(*) AS n FROM deployments WHERE campaign_id = ? AND stage = ? GROUP BY state').all(campaignId, stage) as Array<{ stage: number; state: string; n: number }>);
+export async function countsByStage(tx: Tx, campaignId: string, stage?: number): Promise<Array<{ stage: number; state: string; n: number }>> {
+  const { deployments } = tx.t;
+  const found = await tx.q
+    .select({ stage: deployments.stage, state: deployments.state, n: count() })
+    .from(deployments)
+    .where(and(eq(deployments.campaignId, campaignId), stage === undefined ? undefined : eq(deployments.stage, stage)))
+    .groupBy(deployments.stage, deployments.state);
+  return found.map((r) => ({ stage: r.stage ?? 0, state: r.state, n: r.n }));
 }
 
-/** Failed deployments by stage and result code; a null code is a timeout. */
-export function failuresByStage(tx: Tx, campaignId: string, stage?: number): Array<{ stage: number; code: number | null; n: number }> {
-  const where = stage === undefined ? '' : ' AND stage = ?';
-  const params = stage === undefined ? [campaignId] : [campaignId, stage];
-  return preparedSql(tx, `SELECT stage, result_code AS code, count(*) AS n FROM deployments WHERE campaign_id = ? AND state = 'failed'${where} GROUP BY stage, result_code ORDER BY n DESC`).all(...params) as Array<{
-    stage: number;
-    code: number | null;
-    n: number;
-  }>;
+/** Failed deployments by stage and result code, the most frequent first; a null code is a timeout. */
+export async function failuresByStage(tx: Tx, campaignId: string, stage?: number): Promise<Array<{ stage: number; code: number | null; n: number }>> {
+  const { deployments } = tx.t;
+  const n = count();
+  const found = await tx.q
+    .select({ stage: deployments.stage, code: deployments.resultCode, n })
+    .from(deployments)
+    .where(and(eq(deployments.campaignId, campaignId), eq(deployments.state, 'failed'), stage === undefined ? undefined : eq(deployments.stage, stage)))
+    .groupBy(deployments.stage, deployments.resultCode)
+    .orderBy(desc(n));
+  return found.map((r) => ({ stage: r.stage ?? 0, code: r.code, n: r.n }));
 }
 
-export function bytesServedOf(tx: Tx, campaignId: string): number {
-  return (preparedSql(tx, 'SELECT coalesce(sum(bytes_served), 0) FROM deployments WHERE campaign_id = ? AND bytes_served > 0').pluck().get(campaignId) as number) ?? 0;
+export async function bytesServedOf(tx: Tx, campaignId: string): Promise<number> {
+  const { deployments } = tx.t;
+  const [row] = await tx.q
+    .select({ bytes: sql<number>`coalesce(sum(${deployments.bytesServed}), 0)`.mapWith(Number) })
+    .from(deployments)
+    // A literal 0, not a parameter: only then can SQLite see the partial index on bytes_served > 0 applies.
+    .where(and(eq(deployments.campaignId, campaignId), sql`${deployments.bytesServed} > 0`));
+  return row?.bytes ?? 0;
 }
 
 /** Deployments of running or paused campaigns that went silent past their campaign's timeout. */
-export function timedOutDeployments(tx: Tx, now: number): Array<{ id: string; campaignId: string }> {
-  return preparedSql(
-    tx,
-    `SELECT dp.id, dp.campaign_id AS campaignId FROM campaigns c JOIN deployments dp ON dp.campaign_id = c.id
-     WHERE c.state IN ('running', 'paused') AND dp.state IN ('commanded', 'downloading', 'installing') AND dp.updated_at < ? - c.timeout_ms`,
-  ).all(now) as Array<{ id: string; campaignId: string }>;
+export async function timedOutDeployments(tx: Tx, now: number): Promise<Array<{ id: string; campaignId: string }>> {
+  const { campaigns, deployments } = tx.t;
+  return tx.q
+    .select({ id: deployments.id, campaignId: campaigns.id })
+    .from(campaigns)
+    .innerJoin(deployments, eq(deployments.campaignId, campaigns.id))
+    .where(
+      and(
+        inArray(campaigns.state, ACTIVE_CAMPAIGN_STATES),
+        inArray(deployments.state, ['commanded', 'downloading', 'installing']),
+        lt(deployments.updatedAt, sql`${now} - ${campaigns.timeoutMs}`),
+      ),
+    );
 }
 
-/** Up to `limit` queued Package 0s of the given campaigns, removed from the queue as they are taken. */
-export function takeNotifications(tx: Tx, campaignIds: string[], limit: number): string[] {
+/**
+ * Up to `limit` queued Package 0s of the given campaigns, removed from the queue as they
+ * are taken. Locked (forUpdate, skipLocked): two senders never take the same one.
+ */
+export async function takeNotifications(tx: Tx, campaignIds: string[], limit: number): Promise<string[]> {
   if (campaignIds.length === 0 || limit <= 0) return [];
-  const rows = sqliteOf(tx)
-    .prepare(`SELECT seq, device_id FROM notification_queue WHERE campaign_id IN (${campaignIds.map(() => '?').join(',')}) ORDER BY seq LIMIT ?`)
-    .raw()
-    .all(...campaignIds, limit) as Array<[number, string]>;
-  const remove = preparedSql(tx, 'DELETE FROM notification_queue WHERE seq = ?');
-  for (const [seq] of rows) remove.run(seq);
-  return rows.map(([, deviceId]) => deviceId);
+  const { notificationQueue } = tx.t;
+  const taken = await forUpdate(
+    tx,
+    tx.q
+      .select({ seq: notificationQueue.seq, deviceId: notificationQueue.deviceId })
+      .from(notificationQueue)
+      .where(inArray(notificationQueue.campaignId, campaignIds))
+      .orderBy(asc(notificationQueue.seq))
+      .limit(limit),
+    { skipLocked: true },
+  );
+  if (taken.length > 0) await tx.q.delete(notificationQueue).where(inArray(notificationQueue.seq, taken.map((r) => r.seq)));
+  return taken.map((r) => r.deviceId);
 }
 
-export function dropNotificationsOf(tx: Tx, campaignId: string): void {
-  preparedSql(tx, 'DELETE FROM notification_queue WHERE campaign_id = ?').run(campaignId);
+export async function dropNotificationsOf(tx: Tx, campaignId: string): Promise<void> {
+  const { notificationQueue } = tx.t;
+  await tx.q.delete(notificationQueue).where(eq(notificationQueue.campaignId, campaignId));
 }
 
 /**
  * Devices matching a dynamic campaign's cohort that have no deployment in it, are in no
  * other running or paused campaign, have no deployment under way and do not run the target.
+ * PostgreSQL: "in no other campaign" spans rows no lock covers (see cohortInOtherCampaigns).
  */
-export function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Array<{ id: string; firmwareVersion: string | null }> {
-  const { where, params } = cohortWhere(filter);
-  return sqliteOf(tx)
-    .prepare(
-      `SELECT d.id, d.firmware_version AS firmwareVersion FROM devices d WHERE ${where}
-       AND d.firmware_version IS NOT ?
-       AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id
-         AND (dp.campaign_id = ? OR dp.state NOT IN ('succeeded', 'failed', 'canceled')
-              OR dp.campaign_id IN (SELECT id FROM campaigns WHERE state IN ('running', 'paused'))))
-       LIMIT ?`,
-    )
-    .all(...params, targetVersion, campaignId, limit) as Array<{ id: string; firmwareVersion: string | null }>;
+export async function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Promise<Array<{ id: string; firmwareVersion: string | null }>> {
+  return rows<{ id: string; firmwareVersion: string | null }>(
+    tx,
+    sql`SELECT d.id, d.firmware_version AS "firmwareVersion" FROM devices d WHERE ${cohortWhere(filter)} AND ${notOn(targetVersion)}
+        AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id
+          AND (dp.campaign_id = ${campaignId} OR dp.state NOT IN ('succeeded', 'failed', 'canceled')
+               OR dp.campaign_id IN (SELECT id FROM campaigns WHERE state IN ('running', 'paused'))))
+        LIMIT ${limit}`,
+  );
 }

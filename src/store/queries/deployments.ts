@@ -1,9 +1,11 @@
 // Deployment rows: one device updated to one build, with its state history; and what
 // downloads write to them (bytes served, the move to 'downloading' when a device's first
-// bytes go out). Synchronous, for short transactions.
+// bytes go out).
 import { and, desc, eq, inArray, notInArray, sql } from 'drizzle-orm';
-import { deployments } from '../schema/index.ts';
-import { recordAudit, type Tx } from './audit.ts';
+import type { deployments } from '../schema/index.ts';
+import { forUpdate } from '../dialect.ts';
+import type { Tx } from '../store.ts';
+import { recordAudit } from './audit.ts';
 import { preparedPer } from './prepared.ts';
 
 /** States a deployment leaves for 'downloading' once the device starts fetching. */
@@ -15,22 +17,22 @@ const BEFORE_DOWNLOAD = ['scheduled', 'commanded'];
  * event in the same transaction. Returns false when there is no such deployment (it may
  * have been deleted while the download ran).
  */
-export function addBytesServed(tx: Tx, deploymentId: string, bytes: number, now: number, options: { moveToDownloading: boolean }): boolean {
+export async function addBytesServed(tx: Tx, deploymentId: string, bytes: number, now: number, options: { moveToDownloading: boolean }): Promise<boolean> {
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`bytes served must be a whole number >= 0, got ${bytes}`);
-  const counted = tx
+  const { deployments } = tx.t;
+  const counted = await tx.q
     .update(deployments)
     // Incremented in SQL, not read-modify-write: two downloads of one deployment (a
     // device resuming on a second connection, or two server processes) both count.
     .set({ bytesServed: sql`${deployments.bytesServed} + ${bytes}`, updatedAt: now })
     .where(eq(deployments.id, deploymentId))
-    .run();
-  if (counted.changes === 0) return false;
+    .returning({ id: deployments.id });
+  if (counted.length === 0) return false;
   if (!options.moveToDownloading) return true;
-  const row = tx
+  const [row] = await tx.q
     .select({ state: deployments.state, history: deployments.history })
     .from(deployments)
-    .where(and(eq(deployments.id, deploymentId), inArray(deployments.state, BEFORE_DOWNLOAD)))
-    .get();
+    .where(and(eq(deployments.id, deploymentId), inArray(deployments.state, BEFORE_DOWNLOAD)));
   if (!row) return true;
   const history: unknown = JSON.parse(row.history);
   const entries = Array.isArray(history) ? history : [];
@@ -38,12 +40,12 @@ export function addBytesServed(tx: Tx, deploymentId: string, bytes: number, now:
   entries.push({ at: new Date(now).toISOString(), state: 'downloading', cause });
   // Guarded by the state we read: if another writer moved the deployment meanwhile, its
   // change stands and no second history entry is written.
-  const moved = tx
+  const moved = await tx.q
     .update(deployments)
     .set({ state: 'downloading', history: JSON.stringify(entries), updatedAt: now })
     .where(and(eq(deployments.id, deploymentId), eq(deployments.state, row.state)))
-    .run();
-  if (moved.changes === 1) recordAudit(tx, { actor: 'download', action: 'deployment.state', subject: deploymentId, details: { from: row.state, to: 'downloading', cause } }, now);
+    .returning({ id: deployments.id });
+  if (moved.length === 1) await recordAudit(tx, { actor: 'download', action: 'deployment.state', subject: deploymentId, details: { from: row.state, to: 'downloading', cause } }, now);
   return true;
 }
 
@@ -52,29 +54,40 @@ export type DeploymentRow = typeof deployments.$inferSelect;
 /** States a deployment never leaves. */
 export const FINAL_STATES = ['succeeded', 'failed', 'canceled'] as const;
 
-export function findDeployment(tx: Tx, id: string): DeploymentRow | undefined {
-  return tx.select().from(deployments).where(eq(deployments.id, id)).get();
+/**
+ * With `forUpdate`, for a transaction that moves the deployment on what it read (its state
+ * and history): on PostgreSQL the row stays locked until commit (dialect.ts).
+ */
+export async function findDeployment(tx: Tx, id: string, options: { forUpdate?: boolean } = {}): Promise<DeploymentRow | undefined> {
+  const { deployments } = tx.t;
+  const query = tx.q.select().from(deployments).where(eq(deployments.id, id));
+  const [row] = await (options.forUpdate ? forUpdate(tx, query) : query);
+  return row;
 }
 
-export function insertDeployment(tx: Tx, row: typeof deployments.$inferInsert): void {
-  tx.insert(deployments).values(row).run();
+export async function insertDeployment(tx: Tx, row: typeof deployments.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.deployments).values(row);
 }
 
-const activeOf = preparedPer((tx) =>
-  tx
+const activeQuery = ({ q, t }: Tx) =>
+  q
     .select()
-    .from(deployments)
-    .where(and(eq(deployments.deviceId, sql.placeholder('deviceId')), notInArray(deployments.state, [...FINAL_STATES])))
-    .orderBy(desc(deployments.createdAt))
-    .limit(1)
-    .prepare(),
-);
+    .from(t.deployments)
+    .where(and(eq(t.deployments.deviceId, sql.placeholder('deviceId')), notInArray(t.deployments.state, [...FINAL_STATES])))
+    .orderBy(desc(t.deployments.createdAt))
+    .limit(1);
+const activeOf = preparedPer((tx) => activeQuery(tx).prepare());
+const activeOfForUpdate = preparedPer((tx) => forUpdate(tx, activeQuery(tx)).prepare());
 
-/** The device's deployment that is still under way, if any (at most one at a time). */
-export function activeDeploymentOf(tx: Tx, deviceId: string): DeploymentRow | undefined {
-  return activeOf(tx).get({ deviceId });
+/**
+ * The device's deployment that is still under way, if any (at most one at a time). With
+ * `forUpdate`, locked for a transaction that moves it on what it read.
+ */
+export async function activeDeploymentOf(tx: Tx, deviceId: string, options: { forUpdate?: boolean } = {}): Promise<DeploymentRow | undefined> {
+  return (await (options.forUpdate ? activeOfForUpdate : activeOf)(tx).execute({ deviceId }))[0];
 }
 
-export function updateDeployment(tx: Tx, id: string, changes: Partial<typeof deployments.$inferInsert>): void {
-  tx.update(deployments).set(changes).where(eq(deployments.id, id)).run();
+export async function updateDeployment(tx: Tx, id: string, changes: Partial<typeof deployments.$inferInsert>): Promise<void> {
+  const { deployments } = tx.t;
+  await tx.q.update(deployments).set(changes).where(eq(deployments.id, id));
 }

@@ -1,11 +1,12 @@
-// Device, DM session and device-operation rows. Synchronous, for short transactions.
+// Device, DM session and device-operation rows.
 // The reads and writes every DM message makes are prepared once per database connection:
 // building the SQL in drizzle and compiling it in SQLite on each call cost more than
 // running it (bench/dm.ts).
 import { and, asc, count, eq, gt, gte, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
-import { deployments, devices, dmOperations, dmSessions } from '../schema/index.ts';
-import type { Tx } from './audit.ts';
+import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
+import type { Tables, Tx } from '../store.ts';
+import type { DeploymentRow } from './deployments.ts';
 import { preparedPer } from './prepared.ts';
 
 export type DeviceRow = typeof devices.$inferSelect;
@@ -54,45 +55,56 @@ function preparedWrites<T>(build: (tx: Tx, columns: Record<string, Placeholder |
 // inserts and wheres (each through its column's encoder).
 const asSet = <T>(columns: Record<string, Placeholder | null>) => columns as unknown as T;
 
-const deviceById = preparedPer((tx) => tx.select().from(devices).where(eq(devices.id, sql.placeholder('id'))).prepare());
-const sessionById = preparedPer((tx) => tx.select().from(dmSessions).where(eq(dmSessions.id, sql.placeholder('id'))).prepare());
-const openSessionOf = preparedPer((tx) =>
-  tx
+const deviceById = preparedPer(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
+const sessionById = preparedPer(({ q, t }) => q.select().from(t.dmSessions).where(eq(t.dmSessions.id, sql.placeholder('id'))).prepare());
+const openSessionOf = preparedPer(({ q, t }) =>
+  q
     .select()
-    .from(dmSessions)
-    .where(and(eq(dmSessions.deviceId, sql.placeholder('deviceId')), eq(dmSessions.sessionId, sql.placeholder('sessionId')), eq(dmSessions.state, 'open')))
+    .from(t.dmSessions)
+    .where(and(eq(t.dmSessions.deviceId, sql.placeholder('deviceId')), eq(t.dmSessions.sessionId, sql.placeholder('sessionId')), eq(t.dmSessions.state, 'open')))
     .prepare(),
 );
-const queuedOf = preparedPer((tx) =>
-  tx.select().from(dmOperations).where(and(eq(dmOperations.deviceId, sql.placeholder('deviceId')), eq(dmOperations.state, 'queued'))).orderBy(asc(dmOperations.createdAt)).prepare(),
+const queuedOf = preparedPer(({ q, t }) =>
+  q.select().from(t.dmOperations).where(and(eq(t.dmOperations.deviceId, sql.placeholder('deviceId')), eq(t.dmOperations.state, 'queued'))).orderBy(asc(t.dmOperations.createdAt)).prepare(),
 );
-const deviceUpdate = preparedWrites((tx, columns) =>
-  tx.update(devices).set(asSet<SQLiteUpdateSetSource<typeof devices>>(columns)).where(eq(devices.id, sql.placeholder('where_id'))).prepare(),
+const deviceUpdate = preparedWrites(({ q, t }, columns) =>
+  q.update(t.devices).set(asSet<SQLiteUpdateSetSource<Tables['devices']>>(columns)).where(eq(t.devices.id, sql.placeholder('where_id'))).prepare(),
 );
-const sessionInsert = preparedWrites((tx, columns) => tx.insert(dmSessions).values(asSet<SQLiteInsertValue<typeof dmSessions>>(columns)).prepare());
-const sessionUpdate = preparedWrites((tx, columns) =>
-  tx.update(dmSessions).set(asSet<SQLiteUpdateSetSource<typeof dmSessions>>(columns)).where(eq(dmSessions.id, sql.placeholder('where_id'))).prepare(),
+const sessionInsert = preparedWrites(({ q, t }, columns) => q.insert(t.dmSessions).values(asSet<SQLiteInsertValue<Tables['dmSessions']>>(columns)).prepare());
+const sessionUpdate = preparedWrites(({ q, t }, columns) =>
+  q.update(t.dmSessions).set(asSet<SQLiteUpdateSetSource<Tables['dmSessions']>>(columns)).where(eq(t.dmSessions.id, sql.placeholder('where_id'))).prepare(),
 );
-const operationUpdate = preparedWrites((tx, columns) =>
-  tx.update(dmOperations).set(asSet<SQLiteUpdateSetSource<typeof dmOperations>>(columns)).where(eq(dmOperations.id, sql.placeholder('where_id'))).prepare(),
+const operationUpdate = preparedWrites(({ q, t }, columns) =>
+  q.update(t.dmOperations).set(asSet<SQLiteUpdateSetSource<Tables['dmOperations']>>(columns)).where(eq(t.dmOperations.id, sql.placeholder('where_id'))).prepare(),
 );
 
-export function findDevice(tx: Tx, id: string): DeviceRow | undefined {
-  return deviceById(tx).get({ id });
+export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefined> {
+  return (await deviceById(tx).execute({ id }))[0];
 }
 
-export function insertDevice(tx: Tx, row: typeof devices.$inferInsert): void {
-  tx.insert(devices).values(row).run();
+export async function insertDevice(tx: Tx, row: typeof devices.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.devices).values(row);
 }
 
-export function updateDevice(tx: Tx, id: string, changes: Partial<typeof devices.$inferInsert>): void {
+export async function updateDevice(tx: Tx, id: string, changes: Partial<typeof devices.$inferInsert>): Promise<void> {
   const { statement, params } = deviceUpdate(tx, changes);
-  statement.run({ ...params, where_id: id });
+  await statement.execute({ ...params, where_id: id });
 }
 
-/** Counts one more failed authentication for a device; returns how many there are since its last success. */
-export function addAuthFailure(tx: Tx, id: string): number {
-  return tx.update(devices).set({ authFailures: sql`${devices.authFailures} + 1` }).where(eq(devices.id, id)).returning({ failures: devices.authFailures }).get()?.failures ?? 0;
+/**
+ * Counts one more failed authentication for a device; returns how many there are since its
+ * last success. One UPDATE ... RETURNING: the increment and the count it returns are one
+ * step on either dialect (the row stays locked until commit), so concurrent failures each
+ * get their own number.
+ */
+export async function addAuthFailure(tx: Tx, id: string): Promise<number> {
+  const { devices } = tx.t;
+  const [row] = await tx.q
+    .update(devices)
+    .set({ authFailures: sql`${devices.authFailures} + 1` })
+    .where(eq(devices.id, id))
+    .returning({ failures: devices.authFailures });
+  return row?.failures ?? 0;
 }
 
 /**
@@ -100,76 +112,84 @@ export function addAuthFailure(tx: Tx, id: string): number {
  * up: a range on the primary key, so a prefix search reads the index instead of scanning
  * the fleet (LIKE would also treat "_" in ids as a wildcard). Case-sensitive, like ids.
  */
-function prefixRange(prefix: string | undefined): SQL | undefined {
+function prefixRange(devices: Tables['devices'], prefix: string | undefined): SQL | undefined {
   if (!prefix) return undefined;
   const upper = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
   return and(gte(devices.id, prefix), lt(devices.id, upper));
 }
 
 /** A page of devices in id order: those whose id starts with `prefix`, after the id `after` (keyset paging). */
-export function listDevices(tx: Tx, options: { prefix?: string; after?: string; limit: number }): DeviceRow[] {
-  return tx
+export async function listDevices(tx: Tx, options: { prefix?: string; after?: string; limit: number }): Promise<DeviceRow[]> {
+  const { devices } = tx.t;
+  return tx.q
     .select()
     .from(devices)
-    .where(and(prefixRange(options.prefix), options.after ? gt(devices.id, options.after) : undefined))
+    .where(and(prefixRange(devices, options.prefix), options.after ? gt(devices.id, options.after) : undefined))
     .orderBy(asc(devices.id))
-    .limit(options.limit)
-    .all();
+    .limit(options.limit);
 }
 
-export function countDevices(tx: Tx, prefix?: string): number {
-  return tx.select({ n: count() }).from(devices).where(prefixRange(prefix)).get()?.n ?? 0;
+export async function countDevices(tx: Tx, prefix?: string): Promise<number> {
+  const { devices } = tx.t;
+  const [row] = await tx.q.select({ n: count() }).from(devices).where(prefixRange(devices, prefix));
+  return row?.n ?? 0;
 }
 
-export function deploymentsOf(tx: Tx, deviceId: string) {
-  return tx.select().from(deployments).where(eq(deployments.deviceId, deviceId)).orderBy(asc(deployments.createdAt)).all();
+export async function deploymentsOf(tx: Tx, deviceId: string): Promise<DeploymentRow[]> {
+  const { deployments } = tx.t;
+  return tx.q.select().from(deployments).where(eq(deployments.deviceId, deviceId)).orderBy(asc(deployments.createdAt));
 }
 
-export function findSession(tx: Tx, id: string): DmSessionRow | undefined {
-  return sessionById(tx).get({ id });
+export async function findSession(tx: Tx, id: string): Promise<DmSessionRow | undefined> {
+  return (await sessionById(tx).execute({ id }))[0];
 }
 
 /**
  * The open session a device runs under this SessionID (for clients that ignore RespURI).
  * Only a candidate: the message must still prove with credentials that it is the device's.
  */
-export function findOpenSession(tx: Tx, deviceId: string, sessionId: string): DmSessionRow | undefined {
-  return openSessionOf(tx).get({ deviceId, sessionId });
+export async function findOpenSession(tx: Tx, deviceId: string, sessionId: string): Promise<DmSessionRow | undefined> {
+  return (await openSessionOf(tx).execute({ deviceId, sessionId }))[0];
 }
 
-export function insertSession(tx: Tx, row: typeof dmSessions.$inferInsert): void {
+export async function insertSession(tx: Tx, row: typeof dmSessions.$inferInsert): Promise<void> {
   const { statement, params } = sessionInsert(tx, row);
-  statement.run(params);
+  await statement.execute(params);
 }
 
-export function updateSession(tx: Tx, id: string, changes: Partial<typeof dmSessions.$inferInsert>): void {
+export async function updateSession(tx: Tx, id: string, changes: Partial<typeof dmSessions.$inferInsert>): Promise<void> {
   const { statement, params } = sessionUpdate(tx, changes);
-  statement.run({ ...params, where_id: id });
+  await statement.execute({ ...params, where_id: id });
 }
 
 /** Open sessions whose idle timeout has passed. */
-export function openSessionsIdleSince(tx: Tx, now: number): DmSessionRow[] {
-  return tx.select().from(dmSessions).where(and(eq(dmSessions.state, 'open'), lt(dmSessions.expiresAt, now))).all();
+export async function openSessionsIdleSince(tx: Tx, now: number): Promise<DmSessionRow[]> {
+  const { dmSessions } = tx.t;
+  return tx.q.select().from(dmSessions).where(and(eq(dmSessions.state, 'open'), lt(dmSessions.expiresAt, now)));
 }
 
 /** Removes sessions that expired before `before`: their lost-reply window is long over. */
-export function deleteSessionsExpiredBefore(tx: Tx, before: number): number {
-  return tx.delete(dmSessions).where(lt(dmSessions.expiresAt, before)).run().changes;
+export async function deleteSessionsExpiredBefore(tx: Tx, before: number): Promise<number> {
+  const { dmSessions } = tx.t;
+  const removed = await tx.q.delete(dmSessions).where(lt(dmSessions.expiresAt, before)).returning({ id: dmSessions.id });
+  return removed.length;
 }
 
-export function insertOperation(tx: Tx, row: typeof dmOperations.$inferInsert): void {
-  tx.insert(dmOperations).values(row).run();
+export async function insertOperation(tx: Tx, row: typeof dmOperations.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.dmOperations).values(row);
 }
 
-export function findOperation(tx: Tx, deviceId: string, id: string): DmOperationRow | undefined {
-  return tx.select().from(dmOperations).where(and(eq(dmOperations.id, id), eq(dmOperations.deviceId, deviceId))).get();
+export async function findOperation(tx: Tx, deviceId: string, id: string): Promise<DmOperationRow | undefined> {
+  const { dmOperations } = tx.t;
+  const [row] = await tx.q.select().from(dmOperations).where(and(eq(dmOperations.id, id), eq(dmOperations.deviceId, deviceId)));
+  return row;
 }
 
-export function queuedOperations(tx: Tx, deviceId: string): DmOperationRow[] {
-  return queuedOf(tx).all({ deviceId });
+export async function queuedOperations(tx: Tx, deviceId: string): Promise<DmOperationRow[]> {
+  return queuedOf(tx).execute({ deviceId });
 }
 
-export function updateOperation(tx: Tx, id: string, changes: Partial<typeof dmOperations.$inferInsert>): void {
+export async function updateOperation(tx: Tx, id: string, changes: Partial<typeof dmOperations.$inferInsert>): Promise<void> {
   const { statement, params } = operationUpdate(tx, changes);
-  statement.run({ ...params, where_id: id });
+  await statement.execute({ ...params, where_id: id });
 }

@@ -1,56 +1,72 @@
 // Manufacturers, models and signing-key rows.
 import { and, desc, eq } from 'drizzle-orm';
+import { forUpdate } from '../dialect.ts';
 import { newId } from '../ids.ts';
-import { manufacturers, models, signingKeys } from '../schema/index.ts';
-import type { Tx } from './audit.ts';
+import type { manufacturers, models, signingKeys } from '../schema/index.ts';
+import type { Tx } from '../store.ts';
 
 export type ManufacturerRow = typeof manufacturers.$inferSelect;
 export type ModelRow = typeof models.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
 
-export function findManufacturerByName(tx: Tx, name: string): ManufacturerRow | undefined {
-  return tx.select().from(manufacturers).where(eq(manufacturers.name, name)).get();
+export async function findManufacturerByName(tx: Tx, name: string): Promise<ManufacturerRow | undefined> {
+  const { manufacturers } = tx.t;
+  const [row] = await tx.q.select().from(manufacturers).where(eq(manufacturers.name, name));
+  return row;
 }
 
-export function findManufacturerById(tx: Tx, id: string): ManufacturerRow | undefined {
-  return tx.select().from(manufacturers).where(eq(manufacturers.id, id)).get();
+/**
+ * With `forUpdate`, for a transaction that decides on the manufacturer's signing keys (is
+ * there an active one?): on PostgreSQL the row stays locked until commit, so two package
+ * jobs of a new manufacturer do not each create an active key.
+ */
+export async function findManufacturerById(tx: Tx, id: string, options: { forUpdate?: boolean } = {}): Promise<ManufacturerRow | undefined> {
+  const { manufacturers } = tx.t;
+  const query = tx.q.select().from(manufacturers).where(eq(manufacturers.id, id));
+  const [row] = await (options.forUpdate ? forUpdate(tx, query) : query);
+  return row;
 }
 
-export function insertManufacturer(tx: Tx, name: string, now: number): ManufacturerRow {
+export async function insertManufacturer(tx: Tx, name: string, now: number): Promise<ManufacturerRow> {
   const row = { id: newId('mfr'), name, createdAt: now };
-  tx.insert(manufacturers).values(row).run();
+  await tx.q.insert(tx.t.manufacturers).values(row);
   return row;
 }
 
-export function findModelByName(tx: Tx, name: string): ModelRow | undefined {
-  return tx.select().from(models).where(eq(models.name, name)).get();
+export async function findModelByName(tx: Tx, name: string): Promise<ModelRow | undefined> {
+  const { models } = tx.t;
+  const [row] = await tx.q.select().from(models).where(eq(models.name, name));
+  return row;
 }
 
-export function insertModel(tx: Tx, manufacturerId: string, name: string, now: number): ModelRow {
+export async function insertModel(tx: Tx, manufacturerId: string, name: string, now: number): Promise<ModelRow> {
   const row = { id: newId('mdl'), manufacturerId, name, createdAt: now };
-  tx.insert(models).values(row).run();
+  await tx.q.insert(tx.t.models).values(row);
   return row;
 }
 
-export function keysOf(tx: Tx, manufacturerId: string): SigningKeyRow[] {
-  return tx.select().from(signingKeys).where(eq(signingKeys.manufacturerId, manufacturerId)).orderBy(desc(signingKeys.createdAt)).all();
+export async function keysOf(tx: Tx, manufacturerId: string): Promise<SigningKeyRow[]> {
+  const { signingKeys } = tx.t;
+  return tx.q.select().from(signingKeys).where(eq(signingKeys.manufacturerId, manufacturerId)).orderBy(desc(signingKeys.createdAt));
 }
 
-export function activeKeyOf(tx: Tx, manufacturerId: string): SigningKeyRow | undefined {
-  return tx
+export async function activeKeyOf(tx: Tx, manufacturerId: string): Promise<SigningKeyRow | undefined> {
+  const { signingKeys } = tx.t;
+  const [row] = await tx.q
     .select()
     .from(signingKeys)
-    .where(and(eq(signingKeys.manufacturerId, manufacturerId), eq(signingKeys.status, 'active')))
-    .get();
+    .where(and(eq(signingKeys.manufacturerId, manufacturerId), eq(signingKeys.status, 'active')));
+  return row;
 }
 
-export function insertSigningKey(tx: Tx, row: typeof signingKeys.$inferInsert): void {
-  tx.insert(signingKeys).values(row).run();
+export async function insertSigningKey(tx: Tx, row: typeof signingKeys.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.signingKeys).values(row);
 }
 
-export function setKeyStatus(tx: Tx, keyid: string, status: SigningKeyRow['status'], now: number): void {
-  tx.update(signingKeys)
+export async function setKeyStatus(tx: Tx, keyid: string, status: SigningKeyRow['status'], now: number): Promise<void> {
+  const { signingKeys } = tx.t;
+  await tx.q
+    .update(signingKeys)
     .set({ status, ...(status === 'revoked' ? { revokedAt: now } : {}) })
-    .where(eq(signingKeys.keyid, keyid))
-    .run();
+    .where(eq(signingKeys.keyid, keyid));
 }

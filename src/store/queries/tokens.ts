@@ -1,18 +1,22 @@
 // Token rows. Only SHA-256 hashes of tokens are stored; the token itself is shown once.
 import { and, eq, isNull } from 'drizzle-orm';
-import { tokens } from '../schema/index.ts';
-import type { Tx } from './audit.ts';
+import type { tokens } from '../schema/index.ts';
+import type { Tx } from '../store.ts';
 
 export type TokenRow = typeof tokens.$inferSelect;
 
-export function insertToken(tx: Tx, row: typeof tokens.$inferInsert): void {
-  tx.insert(tokens).values(row).run();
+export async function insertToken(tx: Tx, row: typeof tokens.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.tokens).values(row);
 }
 
-export function findActiveTokenByHash(tx: Tx, tokenHash: string): TokenRow | undefined {
-  return tx.select().from(tokens).where(and(eq(tokens.tokenHash, tokenHash), isNull(tokens.revokedAt))).get();
+export async function findActiveTokenByHash(tx: Tx, tokenHash: string): Promise<TokenRow | undefined> {
+  const { tokens } = tx.t;
+  const [row] = await tx.q.select().from(tokens).where(and(eq(tokens.tokenHash, tokenHash), isNull(tokens.revokedAt)));
+  return row;
 }
 
-export function hasActiveAdmin(tx: Tx): boolean {
-  return tx.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).limit(1).get() !== undefined;
+export async function hasActiveAdmin(tx: Tx): Promise<boolean> {
+  const { tokens } = tx.t;
+  const found = await tx.q.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).limit(1);
+  return found.length > 0;
 }

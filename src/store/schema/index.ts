@@ -4,3 +4,4 @@ export * from './builds.ts';
 export * from './campaigns.ts';
 export * from './devices.ts';
 export * from './manufacturers.ts';
+export * from './leases.ts';

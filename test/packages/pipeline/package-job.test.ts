@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { nextBuild, pseudoRandom, sha256, tempDir } from '../../support/harness.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { passesOver, resetPasses } from '../../support/streamed-files.ts';
+import { selectRow } from '../../support/sql.ts';
 
 vi.mock('node:fs', async (original) => (await import('../../support/streamed-files.ts')).countingFs(await original()));
 
@@ -52,7 +53,7 @@ describe('package jobs', () => {
     const build = await server.settled(id);
     expect(build.status).toBe('ready');
     expect(kinds(build)).toEqual(['full:-']);
-    const job = server.ctx.db.$client.prepare('select note, package_id as packageId from jobs where build_id = ? and source_build_id is not null').get(id);
+    const job = await selectRow(server.ctx.db, 'select note, package_id as packageId from jobs where build_id = ? and source_build_id is not null', id);
     expect(job).toEqual({ note: expect.stringMatching(/^delta from 1.0 \(\d+ bytes\) exceeds 0.6 of the image; the full package serves that version$/), packageId: null });
     // Only the full package's job read the image, and the store gained the image and that package.
     expect(passesOver(await storedPath(server, v2))).toBe(2);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { JobRunner } from '../../../src/packages/pipeline/runner.ts';
-import { devices } from '../../../src/store/schema/index.ts';
+import { insertDevice } from '../../../src/store/queries/devices.ts';
 import { nextBuild, pseudoRandom } from '../../support/harness.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
+import { selectRow, selectRows } from '../../support/sql.ts';
 
 /** Uploads without waiting: the runner that would settle the build is stopped here. */
 async function queue(server: TestServer, model: string, version: string, image: Uint8Array): Promise<string> {
@@ -22,7 +23,7 @@ describe('package job queue', () => {
     const build = await server.upload('failing', '1.1', nextBuild(v1));
     expect(build.status).toBe('failed');
     expect(build.failureReason).toMatch(/^the delta from 1.0 failed \(job job_\w+\): no artifact with SHA-256 [0-9a-f]{64}/);
-    const job = server.ctx.db.$client.prepare("select attempts, state from jobs where build_id = ? and source_build_id is not null").get(build.id);
+    const job = await selectRow(server.ctx.db, "select attempts, state from jobs where build_id = ? and source_build_id is not null", build.id);
     expect(job).toEqual({ attempts: 2, state: 'failed' });
   });
 
@@ -33,7 +34,7 @@ describe('package job queue', () => {
     const v3 = nextBuild(v2, 'census-3');
     await server.upload('census', '1.0', v1);
     await server.upload('census', '2.0', v2);
-    server.ctx.db.insert(devices).values({ id: 'dev-old', model: 'census', firmwareVersion: '1.0', createdAt: Date.now() }).run();
+    await server.ctx.db.transaction((tx) => insertDevice(tx, { id: 'dev-old', model: 'census', firmwareVersion: '1.0', createdAt: Date.now() }));
     const build = await server.upload('census', '3.0', v3);
     expect(build.packages.map((p) => `${p.kind}:${p.fromVersion ?? '-'}`).sort()).toEqual(['bsdiff40:1.0', 'bsdiff40:2.0', 'full:-']);
   });
@@ -44,8 +45,10 @@ describe('package job queue', () => {
     const v1 = pseudoRandom(3_000_000, 'lease-v1');
     const ids = [await queue(server, 'leased', '1.0', v1), await queue(server, 'leased', '1.1', nextBuild(v1))];
     // A runner whose lease lapses almost at once, and a second one that takes its jobs over
-    // while the first is still diffing.
-    const hasty = new JobRunner(server.ctx, { leaseMs: 1, pollMs: 10 });
+    // while the first is still diffing. The hasty one's clock is a minute behind, so even its
+    // renewals leave a lease that has lapsed for everyone else (on a busy machine, renewals
+    // every millisecond could otherwise keep a 1 ms lease alive).
+    const hasty = new JobRunner({ ...server.ctx, clock: { now: () => server.ctx.clock.now() - 60_000 } }, { leaseMs: 1, pollMs: 10 });
     const steady = new JobRunner(server.ctx, { leaseMs: 60_000, pollMs: 10 });
     hasty.start();
     await new Promise((r) => setTimeout(r, 100));
@@ -53,9 +56,9 @@ describe('package job queue', () => {
     const builds = await Promise.all(ids.map((id) => server.settled(id)));
     await Promise.all([hasty.stop(), steady.stop()]);
     expect(builds.map((b) => b.status)).toEqual(['ready', 'ready']);
-    const jobs = server.ctx.db.$client.prepare('select attempts from jobs').all() as Array<{ attempts: number }>;
+    const jobs = await selectRows(server.ctx.db, 'select attempts from jobs') as Array<{ attempts: number }>;
     expect(Math.max(...jobs.map((j) => j.attempts))).toBeGreaterThan(1); // a takeover happened
-    const packages = server.ctx.db.$client.prepare('select build_id, source_build_id from packages').all();
+    const packages = await selectRows(server.ctx.db, 'select build_id, source_build_id from packages');
     expect(packages).toHaveLength(3);
     expect(new Set(packages.map((p) => JSON.stringify(p))).size).toBe(3);
   });

@@ -3,7 +3,7 @@
 import { getTableColumns, getTableName, is } from 'drizzle-orm';
 import { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it } from 'vitest';
-import { ARTIFACT_COLUMNS } from '../../../src/store/queries/artifacts.ts';
+import { artifactColumns } from '../../../src/store/queries/artifacts.ts';
 import * as schema from '../../../src/store/schema/index.ts';
 
 describe('artifact references', () => {
@@ -12,7 +12,7 @@ describe('artifact references', () => {
       .filter((table) => is(table, SQLiteTable))
       .flatMap((table) => Object.values(getTableColumns(table)).map((column) => `${getTableName(table)}.${column.name}`))
       .filter((name) => /sha256/i.test(name));
-    const listed = ARTIFACT_COLUMNS.map(({ table, column }) => `${getTableName(table)}.${column.name}`);
+    const listed = artifactColumns(schema).map(({ table, column }) => `${getTableName(table)}.${column.name}`);
     expect(listed.sort()).toEqual(inSchema.sort());
     expect(listed).toEqual(expect.arrayContaining(['builds.sha256', 'packages.file_sha256']));
   });

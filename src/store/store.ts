@@ -1,0 +1,33 @@
+// The store's interface: what the domain gets as `ctx.db`, the same on SQLite (sqlite.ts)
+// and PostgreSQL. Every access is asynchronous. Queries are written once, against drizzle's
+// query builder and the tables a transaction carries (`tx.q`, `tx.t`), so one query
+// function runs on either dialect; raw SQL goes through dialect.ts.
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type * as schema from './schema/index.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** drizzle's query builder, typed as the SQLite one (both dialects' builders share the subset we use). */
+export type Q = BetterSQLite3Database<typeof schema>;
+
+/** The tables, typed as the SQLite schema; on PostgreSQL they are the twin pg tables of src/store/schema-pg (same columns, checked by test/store/schemas.test.ts). */
+export type Tables = typeof schema;
+
+/** What a query function takes: a transaction, or the store itself for reads outside one. */
+export interface Tx {
+  readonly q: Q;
+  readonly t: Tables;
+  readonly dialect: Dialect;
+}
+
+export interface Store extends Tx {
+  /**
+   * fn runs in one transaction: committed when its promise resolves, rolled back when it
+   * rejects. It holds the writer: database work only inside (no network or file I/O), and
+   * never another `transaction` call (on SQLite that waits for this one: a deadlock).
+   */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  /** Waits for the transaction under way, then closes the connections. */
+  close(): Promise<void>;
+}

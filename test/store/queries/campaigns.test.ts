@@ -1,0 +1,94 @@
+// The campaign queries written as raw SQL for both dialects: the cohort filter matches a
+// tag exactly (no json_* functions, and neither case, quotes, commas nor LIKE wildcards
+// blur it), a device that never reported a version is not on the target, the bulk insert
+// gives each device its stage, package and history, and the history appended in SQL stays
+// a JSON array.
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { insertBuild, insertPackage } from '../../../src/store/queries/builds.ts';
+import { cancelUnstarted, cohortByVersion, type CohortFilter, insertCampaignDeployments, lateJoiners, scheduleStage, snapshotCohort } from '../../../src/store/queries/campaigns.ts';
+import { insertDevice } from '../../../src/store/queries/devices.ts';
+import { insertManufacturer, insertModel } from '../../../src/store/queries/manufacturers.ts';
+import { openSqliteStore } from '../../../src/store/sqlite.ts';
+import type { Store } from '../../../src/store/store.ts';
+import { tempDir } from '../../support/harness.ts';
+import { selectRows } from '../../support/sql.ts';
+
+const MODEL = 'router';
+const TAGS: Record<string, string[]> = {
+  'dev-eu': ['eu', 'beta'],
+  'dev-EU': ['EU'],
+  'dev-eu-west': ['eu-west'],
+  'dev-quote': ['a"b', 'x,"eu"'],
+  'dev-wild': ['e_', '%'],
+  'dev-none': [],
+};
+
+async function fleet(): Promise<{ store: Store; buildId: string; packageId: string }> {
+  const store = openSqliteStore(join(tempDir(), 'data'));
+  onTestFinished(() => store.close());
+  const buildId = 'bld_target';
+  const packageId = 'pkg_full';
+  await store.transaction(async (tx) => {
+    const maker = await insertManufacturer(tx, 'maker', 0);
+    const model = await insertModel(tx, maker.id, MODEL, 0);
+    await insertBuild(tx, { id: buildId, modelId: model.id, version: '2.0', sha256: '0'.repeat(64), size: 1, status: 'ready', createdAt: 0 });
+    await insertPackage(tx, { id: packageId, buildId, kind: 'full', toVersion: '2.0', fileSha256: '0'.repeat(64), fileSize: 1, payloadSha256: '0'.repeat(64), payloadSize: 1, payloadOffset: 0, envelope: '{}', keyid: 'k', createdAt: 0 });
+    for (const [id, tags] of Object.entries(TAGS)) await insertDevice(tx, { id, model: MODEL, firmwareVersion: id === 'dev-none' ? null : '1.0', tags: JSON.stringify(tags), createdAt: 0 });
+    await insertDevice(tx, { id: 'dev-current', model: MODEL, firmwareVersion: '2.0', tags: '["eu"]', createdAt: 0 });
+  });
+  return { store, buildId, packageId };
+}
+
+const matching = async (store: Store, filter: Omit<CohortFilter, 'model'>) => (await snapshotCohort(store, { model: MODEL, ...filter }, '2.0')).deviceIds.sort();
+
+describe('campaign queries', () => {
+  it.each([
+    [['eu'], ['dev-eu']],
+    [['EU'], ['dev-EU']],
+    [['eu', 'beta'], ['dev-eu']],
+    [['a"b'], ['dev-quote']],
+    [['x,"eu"'], ['dev-quote']],
+    [['e_'], ['dev-wild']],
+    [['%'], ['dev-wild']],
+    [['e'], []],
+    [['eu-'], []],
+  ])('matches devices tagged %j exactly', async (tags, expected) => {
+    const { store } = await fleet();
+    expect(await matching(store, { tags })).toEqual(expected);
+  });
+
+  it('takes devices that never reported a version, leaves those on the target out and counts them', async () => {
+    const { store } = await fleet();
+    const snapshot = await snapshotCohort(store, { model: MODEL }, '2.0');
+    expect(snapshot.deviceIds).toContain('dev-none');
+    expect(snapshot.deviceIds).not.toContain('dev-current');
+    expect(snapshot.firmwareVersions[snapshot.deviceIds.indexOf('dev-none')]).toBeNull();
+    expect({ alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy }).toEqual({ alreadyCurrent: 1, busy: 0 });
+    expect(Object.fromEntries(await cohortByVersion(store, { model: MODEL, versions: ['1.0', '2.0'] }))).toEqual({ '1.0': 5, '2.0': 1 });
+    expect(await cohortByVersion(store, { model: MODEL, versions: [] })).toEqual(new Map());
+    expect((await lateJoiners(store, 'cmp_x', { model: MODEL, tags: ['eu'] }, '2.0', 10)).map((d) => d.id)).toEqual(['dev-eu']);
+  });
+
+  it('inserts a deployment per device with its stage, package and history, and appends to the history as a JSON array', async () => {
+    const { store, buildId, packageId } = await fleet();
+    const deviceIds = Object.keys(TAGS).sort();
+    const stages = Uint8Array.from(deviceIds.map((_, i) => i % 2));
+    const inserted = await store.transaction((tx) =>
+      insertCampaignDeployments(tx, { campaignId: 'cmp_1', buildId, packageFor: (v) => (v === '1.0' ? packageId : undefined), deviceIds, firmwareVersions: deviceIds.map((id) => (id === 'dev-none' ? null : '1.0')), stages, idPrefix: 'p', createdBy: 'tok', now: 1000 }),
+    );
+    expect(inserted).toBe(deviceIds.length);
+    const rows = await selectRows<{ id: string; device_id: string; stage: number; package_id: string | null; state: string; history: string }>(store, 'SELECT id, device_id, stage, package_id, state, history FROM deployments ORDER BY id');
+    expect(rows.map((r) => [r.id, r.device_id, r.stage, r.package_id, r.state])).toEqual(deviceIds.map((id, i) => [`dep_p${i.toString(16).padStart(8, '0')}`, id, i % 2, id === 'dev-none' ? null : packageId, 'pending']));
+    expect(JSON.parse(rows[1]?.history ?? '')).toEqual([{ at: new Date(1000).toISOString(), state: 'pending', cause: 'campaign cmp_1, stage 2' }]);
+
+    expect(await store.transaction((tx) => scheduleStage(tx, 'cmp_1', 0, 2000, true, 100))).toBe(3);
+    expect(await store.transaction((tx) => cancelUnstarted(tx, 'cmp_1', 3000, 'test'))).toBe(deviceIds.length);
+    const histories = await selectRows<{ stage: number; history: string }>(store, 'SELECT stage, history FROM deployments');
+    for (const { stage, history } of histories) {
+      const states = (JSON.parse(history) as Array<{ state: string }>).map((e) => e.state);
+      expect(states).toEqual(stage === 0 ? ['pending', 'scheduled', 'canceled'] : ['pending', 'canceled']);
+    }
+    expect(await selectRows(store, 'SELECT * FROM notification_queue')).toEqual([]);
+  });
+});

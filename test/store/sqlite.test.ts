@@ -1,0 +1,111 @@
+// The SQLite store: migrated on open, WAL with foreign keys, transactions one at a time
+// that commit or roll back with their callback's promise, reads outside them that cannot
+// write, and a transaction's tx that cannot be used once it is over.
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { rows } from '../../src/store/dialect.ts';
+import { recordAudit } from '../../src/store/queries/audit.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { Store, Tx } from '../../src/store/store.ts';
+import { tempDir } from '../support/harness.ts';
+
+/** A store in a temp dir, closed after the test (closing twice is harmless). */
+function openStore(): Store {
+  const store = openSqliteStore(join(tempDir(), 'data'));
+  onTestFinished(() => store.close());
+  return store;
+}
+
+const auditCount = async (tx: Tx) => (await rows<{ n: number }>(tx, sql`SELECT count(*) AS n FROM audit_events`))[0]?.n;
+const entry = { actor: 'test', action: 'test', subject: 'test' };
+
+describe('the SQLite store', () => {
+  it('comes up migrated, in WAL mode, with foreign keys enforced, and reopens idempotently', async () => {
+    const dir = join(tempDir(), 'data');
+    const store = openSqliteStore(dir);
+    onTestFinished(() => store.close());
+    expect(await rows(store, sql`PRAGMA journal_mode`)).toEqual([{ journal_mode: 'wal' }]);
+    expect(await rows(store, sql`PRAGMA busy_timeout`)).toEqual([{ timeout: 5000 }]);
+    const tables = (await rows<{ name: string }>(store, sql`select name from sqlite_master where type = 'table'`)).map((t) => t.name);
+    expect(tables).toEqual(expect.arrayContaining(['manufacturers', 'models', 'signing_keys', 'builds', 'packages', 'jobs', 'devices', 'deployments', 'tokens', 'audit_events']));
+    await store.transaction(async (tx) => expect(await rows(tx, sql`PRAGMA foreign_keys`)).toEqual([{ foreign_keys: 1 }]));
+    await expect(store.transaction((tx) => tx.q.insert(tx.t.models).values({ id: 'm', manufacturerId: 'no-such-manufacturer', name: 'x', createdAt: 0 }))).rejects.toThrow(/FOREIGN KEY/);
+    await store.close();
+    await openSqliteStore(dir).close();
+  });
+
+  it('commits a transaction when its callback resolves and rolls it back when it rejects', async () => {
+    const store = openStore();
+    await store.transaction((tx) => recordAudit(tx, entry, 0));
+    await expect(
+      store.transaction(async (tx) => {
+        await recordAudit(tx, entry, 1);
+        // Raw SQL given the tx runs inside the transaction: it sees the write.
+        expect(await auditCount(tx)).toBe(2);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await auditCount(store)).toBe(1);
+  });
+
+  it('refuses a write outside a transaction: reads there go to a read-only connection', async () => {
+    const store = openStore();
+    await expect(recordAudit(store, entry, 0)).rejects.toThrow(/readonly/);
+    expect(await auditCount(store)).toBe(0);
+  });
+
+  it('runs transactions one at a time, in the order they asked, and reads outside see only commits', async () => {
+    const store = openStore();
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = store.transaction(async (tx) => {
+      order.push('first begins');
+      await recordAudit(tx, entry, 0);
+      await held;
+      order.push('first ends');
+    });
+    const second = store.transaction(async (tx) => {
+      order.push('second begins');
+      await recordAudit(tx, entry, 1);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual(['first begins']);
+    expect(await auditCount(store)).toBe(0);
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first begins', 'first ends', 'second begins']);
+    expect(await auditCount(store)).toBe(2);
+  });
+
+  it('refuses a query through a transaction that is over (a promise its callback did not await)', async () => {
+    const store = openStore();
+    let leaked: Tx | undefined;
+    await store.transaction(async (tx) => {
+      leaked = tx;
+    });
+    if (!leaked) throw new Error('the callback did not run');
+    const over = leaked;
+    expect(() => over.q).toThrow(/this transaction has ended/);
+  });
+
+  it('closes after the transaction under way has finished', async () => {
+    const store = openStore();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const running = store.transaction(async (tx) => {
+      await held;
+      await recordAudit(tx, entry, 0);
+    });
+    const closed = store.close();
+    release();
+    await running;
+    await closed;
+    await expect(store.ping()).rejects.toThrow(/not open/);
+  });
+});
