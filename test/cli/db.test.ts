@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fotaInProcess } from '../support/cli.ts';
 import { tempDir } from '../support/harness.ts';
-import { postgresServer, testDatabaseUrl } from '../support/store.ts';
 
 describe('fota db migrate', () => {
   it('applies every migration to a new database, naming each, then finds nothing to do', async () => {
@@ -31,17 +30,6 @@ describe('fota db migrate', () => {
     expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining(message) });
     expect(result.stderr).not.toContain('s3cret');
     expect(existsSync(join(data, 'fota.db'))).toBe(false);
-  });
-
-  it.skipIf(postgresServer() === undefined)('migrates a PostgreSQL database, naming each migration, then finds nothing to do', async () => {
-    const url = (await testDatabaseUrl()) ?? '';
-    const first = await fotaInProcess(['db', 'migrate', '--database', url]);
-    expect(first.code).toBe(0);
-    const lines = first.stdout.trim().split('\n');
-    expect(lines[0]).toBe('applied 0000_init');
-    const applied = lines.length - 1;
-    expect(lines.at(-1)).toBe(`${url}: applied ${applied} of ${applied} migrations`);
-    expect(await fotaInProcess(['db', 'migrate', '--database', url])).toMatchObject({ code: 0, stdout: `${url} is up to date (${applied} migrations)\n` });
   });
 
   it('has help, and refuses another db command as a usage error', async () => {

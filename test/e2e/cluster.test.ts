@@ -99,6 +99,17 @@ describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3'
     const maker = (await call<{ token: string }>(balancer.url, '/api/v1/tokens', ADMIN, { json: { role: 'manufacturer', name: 'ci', manufacturer: 'acme' } })).body.token;
     const operator = (await call<{ token: string }>(balancer.url, '/api/v1/tokens', ADMIN, { json: { role: 'operator', name: 'ops' } })).body.token;
 
+    // The console session works on any node: signed in on a, used on b, signed out on b, dead on a.
+    const form = (url: string, path: string, fields: Record<string, string>, cookie?: string) =>
+      fetch(`${url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: balancer.url, ...(cookie ? { cookie } : {}) }, body: new URLSearchParams(fields).toString() });
+    const signedIn = await form(a.url, '/login', { token: operator });
+    expect(signedIn.status).toBe(303);
+    const cookie = signedIn.headers.getSetCookie().find((c) => c.startsWith('fota_console='))?.split(';')[0] ?? '';
+    const page = (url: string) => fetch(`${url}/`, { redirect: 'manual', headers: { cookie } });
+    expect((await page(b.url)).status).toBe(200);
+    expect((await form(b.url, '/logout', {}, cookie)).status).toBe(303);
+    expect((await page(a.url)).headers.get('location')).toMatch(/^\/login/);
+
     // Builds go to node a; their packages come from the worker. The first worker dies mid-diff.
     const firstWorker = await worker();
     const upload = async (version: FixtureVersion) => {
