@@ -56,7 +56,7 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
   return {
     config,
     db,
-    artifacts: createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) }),
+    artifacts: await createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) }),
     pool: new DeltaPool({ concurrency: config.deltaConcurrency, memoryBudgetBytes: config.deltaMemoryBytes, cacheDir: config.deltaCacheDir }),
     vault,
     clock: options.clock ?? systemClock,

@@ -58,8 +58,10 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
   mountDm(app, ctx, dmGuard);
   mountDownloads(app, ctx);
   mountConsole(app, ctx);
-  const openapi = openApiDocument(api);
-  app.get('/api/v1/openapi.json', (c) => c.json(openapi));
+  // Written on first request, then kept: building it allocates several MiB that would
+  // otherwise swell every server's memory at start for a document few clients fetch.
+  let openapi: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= openApiDocument(api))));
   mountHealth(app, createHealthCheck(ctx, 'server'));
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   return app;

@@ -53,7 +53,7 @@ export async function gcCommand(args: string[], io: Output): Promise<number> {
   const dryRun = values['dry-run'] === true;
   const db = await openStore(config);
   try {
-    const artifacts = createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) });
+    const artifacts = await createArtifactStore({ artifactsDir: config.artifactsDir, ...(config.s3 ? { s3: config.s3 } : {}) });
     const verb = dryRun ? 'would remove' : 'removed';
     const report = await collectGarbage(
       { db, artifacts, clock: systemClock },

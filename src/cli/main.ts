@@ -1,16 +1,11 @@
 // The `fota` command: dispatches to a subcommand and turns outcomes into exit codes
 // (0 ok, 1 rejected package or refused by the server, 2 usage or unusable input, 70 a
 // bug), with one clear line on stderr for every failure.
-import { AppError } from '../errors.ts';
-import { PackageFormatError } from '../packages/fota-file.ts';
-import { describeFumoResult, FumoResult } from '../omadm/fumo-results.ts';
-import { buildCommand, buildHelp, buildUsage } from './build.ts';
-import { campaignCommand, campaignHelp, campaignUsage } from './campaign.ts';
-import { ServerRefusal } from './client.ts';
+//
+// Every subcommand, and the error types `report` recognises, is imported only when needed:
+// `fota --help` loads this file and io.ts, and each command loads its own part (the server
+// pulls in everything; a client command needs neither the store nor the server).
 import { ExitCode, type Output, processOutput, UsageError } from './io.ts';
-import { keysCommand, keysHelp } from './keys.ts';
-import { packageCommand, packageHelp, packageUsage } from './package.ts';
-import { tokenCommand, tokenHelp } from './token.ts';
 
 const mainHelp = `Usage: fota COMMAND [OPTIONS]   (fota COMMAND --help for details)
 
@@ -65,66 +60,86 @@ export async function main(args: string[], io: Output = processOutput): Promise<
     }
     switch (command) {
       case 'keys':
-        return await keysCommand(rest, io);
+        return await (await import('./keys.ts')).keysCommand(rest, io);
       case 'package':
-        return await packageCommand(rest, io);
+        return await (await import('./package.ts')).packageCommand(rest, io);
       case 'serve':
-        // Loaded only when asked for: the server pulls in everything, and every other
-        // command should start fast.
         return await (await import('./serve.ts')).serveCommand(rest, io);
       case 'worker':
-        // Loaded only when asked for, like serve.
         return await (await import('./worker.ts')).workerCommand(rest, io);
       case 'db':
-        // Loaded only when asked for, like serve: it opens the database.
         return await (await import('./db.ts')).dbCommand(rest, io);
       case 'gc':
-        // Loaded only when asked for, like serve: it opens the database.
         return await (await import('./gc.ts')).gcCommand(rest, io);
       case 'device':
-        // Loaded only when asked for, like serve.
         return await (await import('./device.ts')).deviceCommand(rest, io);
       case 'simulate':
-        // Loaded only when asked for, like serve.
         return await (await import('./simulate.ts')).simulateCommand(rest, io);
       case 'demo':
-        // Loaded only when asked for, like serve.
         return await (await import('./demo.ts')).demoCommand(rest, io);
       case 'token':
-        return await tokenCommand(rest, io);
+        return await (await import('./token.ts')).tokenCommand(rest, io);
       case 'build':
-        return await buildCommand(rest, io);
+        return await (await import('./build.ts')).buildCommand(rest, io);
       case 'campaign':
-        return await campaignCommand(rest, io);
+        return await (await import('./campaign.ts')).campaignCommand(rest, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }
   } catch (err) {
-    return report(err, io);
+    return await report(err, io);
   }
 }
 
 async function helpFor(command: string, sub: string | undefined): Promise<string | undefined> {
-  if (command === 'keys') return keysHelp;
-  if (command === 'serve') return (await import('./serve.ts')).serveHelp;
-  if (command === 'worker') return (await import('./worker.ts')).workerHelp;
-  if (command === 'db') return (await import('./db.ts')).dbHelp;
-  if (command === 'gc') return (await import('./gc.ts')).gcHelp;
-  if (command === 'device') return (await import('./device.ts')).deviceHelp;
-  if (command === 'simulate') return (await import('./simulate.ts')).simulateHelp;
-  if (command === 'demo') return (await import('./demo.ts')).demoHelp;
-  if (command === 'package') return (sub && packageHelp[sub]) || packageUsage;
-  if (command === 'token') return tokenHelp;
-  if (command === 'build') return sub === 'upload' ? buildHelp : buildUsage;
-  if (command === 'campaign') return (sub && campaignHelp[sub]) || campaignUsage;
-  return undefined;
+  switch (command) {
+    case 'keys':
+      return (await import('./keys.ts')).keysHelp;
+    case 'serve':
+      return (await import('./serve.ts')).serveHelp;
+    case 'worker':
+      return (await import('./worker.ts')).workerHelp;
+    case 'db':
+      return (await import('./db.ts')).dbHelp;
+    case 'gc':
+      return (await import('./gc.ts')).gcHelp;
+    case 'device':
+      return (await import('./device.ts')).deviceHelp;
+    case 'simulate':
+      return (await import('./simulate.ts')).simulateHelp;
+    case 'demo':
+      return (await import('./demo.ts')).demoHelp;
+    case 'package': {
+      const { packageHelp, packageUsage } = await import('./package.ts');
+      return (sub && packageHelp[sub]) || packageUsage;
+    }
+    case 'token':
+      return (await import('./token.ts')).tokenHelp;
+    case 'build': {
+      const { buildHelp, buildUsage } = await import('./build.ts');
+      return sub === 'upload' ? buildHelp : buildUsage;
+    }
+    case 'campaign': {
+      const { campaignHelp, campaignUsage } = await import('./campaign.ts');
+      return (sub && campaignHelp[sub]) || campaignUsage;
+    }
+    default:
+      return undefined;
+  }
 }
 
-function report(err: unknown, io: Output): number {
+async function report(err: unknown, io: Output): Promise<number> {
   if (err instanceof UsageError) {
     io.err(`fota: ${err.message}\n(see fota --help)\n`);
     return ExitCode.Usage;
   }
+  // Already loaded by whichever command threw one of these.
+  const [{ ServerRefusal }, { PackageFormatError }, { describeFumoResult, FumoResult }, { AppError }] = await Promise.all([
+    import('./client.ts'),
+    import('../packages/fota-file.ts'),
+    import('../omadm/fumo-results.ts'),
+    import('../errors.ts'),
+  ]);
   if (err instanceof ServerRefusal) {
     io.err(`fota: ${err.message}\n`);
     return ExitCode.Rejected;

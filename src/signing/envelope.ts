@@ -1,9 +1,11 @@
 // Signed envelopes `{signed, signatures: [{keyid, sig}]}`: Ed25519 over the RFC 8785 bytes
 // of `signed`. Verification counts distinct trusted, unrevoked keys whose signature holds;
-// a signature's claimed keyid is only a lookup hint, never trusted on its own.
+// a signature's claimed keyid is only a lookup hint, never trusted on its own. Signing is
+// tweetnacl; verification is node:crypto (ed25519.ts), the hot path.
 import nacl from 'tweetnacl';
 import { z } from 'zod';
 import { canonicalBytes } from './canonical-json.ts';
+import { verifyDetached } from './ed25519.ts';
 import { keyIdOf, type PublicKey, type SigningKey } from './keys.ts';
 
 export const signatureSchema = z.object({
@@ -62,7 +64,7 @@ export function verifyEnvelope(envelope: Envelope<unknown>, policy: TrustPolicy)
     const key = trusted.get(keyid);
     if (!key || valid.has(keyid)) continue;
     const sigBytes = Buffer.from(sig, 'base64');
-    if (sigBytes.length === nacl.sign.signatureLength && nacl.sign.detached.verify(bytes, sigBytes, key.publicKey)) {
+    if (verifyDetached(bytes, sigBytes, key.publicKey)) {
       valid.add(keyid);
     }
   }

@@ -1,6 +1,7 @@
 // The one place that says which database a configuration opens: PostgreSQL when a URL is
-// given (FOTA_DATABASE_URL, --database), else SQLite in the data directory.
-import { openPostgresStore } from './postgres.ts';
+// given (FOTA_DATABASE_URL, --database), else SQLite in the data directory. The
+// PostgreSQL store (pg, the pg schema) is loaded only when asked for: a SQLite server
+// would carry ~13 MiB of modules it never uses.
 import { openSqliteStore } from './sqlite.ts';
 import type { Store } from './store.ts';
 
@@ -10,5 +11,6 @@ export interface DatabaseTarget {
 }
 
 export async function openStore(target: DatabaseTarget): Promise<Store> {
-  return target.databaseUrl === undefined ? openSqliteStore(target.dataDir) : openPostgresStore(target.databaseUrl);
+  if (target.databaseUrl === undefined) return openSqliteStore(target.dataDir);
+  return (await import('./postgres.ts')).openPostgresStore(target.databaseUrl);
 }

@@ -397,10 +397,10 @@ describe('S3 artifact store', () => {
 });
 
 describe('createArtifactStore', () => {
-  it('uses the local directory unless S3 is configured', () => {
+  it('uses the local directory unless S3 is configured', async () => {
     const artifactsDir = tempDir();
-    expect(createArtifactStore({ artifactsDir }).kind).toBe('local');
+    expect((await createArtifactStore({ artifactsDir })).kind).toBe('local');
     const s3 = { endpoint: 'http://127.0.0.1:9000', bucket: 'fota', ...S3_KEYS };
-    expect(createArtifactStore({ artifactsDir, s3 }).kind).toBe('s3');
+    expect((await createArtifactStore({ artifactsDir, s3 })).kind).toBe('s3');
   });
 });

@@ -19,7 +19,8 @@ export interface CliResult {
 
 /** `env` adds to (or, with undefined, removes from) this process's environment. */
 export function fota(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
-  const env = options.env ? { ...process.env, ...options.env } : undefined;
+  // FOTA_FROM_SOURCE: the sources under test, through tsx, never a build in dist/.
+  const env = { ...process.env, FOTA_FROM_SOURCE: '1', ...options.env };
   return new Promise((done) => {
     execFile(process.execPath, [BIN, ...args], { cwd: options.cwd, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

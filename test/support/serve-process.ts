@@ -51,7 +51,8 @@ export function exited(child: ChildProcess): Promise<number | null> {
 function spawnFota(command: string[], options: ServeOptions, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const dirs = [...(options.dataDir ? ['--data', options.dataDir] : []), ...(options.artifactsDir ? ['--artifacts', options.artifactsDir] : [])];
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve('bin/fota.js'), ...command, ...dirs, ...(options.args ?? [])], {
-    env: { ...process.env, FOTA_LOG_LEVEL: 'warn', ...options.env },
+    // FOTA_FROM_SOURCE: the sources under test, through tsx, never a build in dist/.
+    env: { ...process.env, FOTA_LOG_LEVEL: 'warn', FOTA_FROM_SOURCE: '1', ...options.env },
     stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
   });
   return new Promise((done, fail) => {

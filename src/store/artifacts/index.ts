@@ -1,9 +1,9 @@
 // Picks the artifact store from configuration: MinIO/S3 when an endpoint is configured
 // (scale-out), else the local directory (the embedded default). The config module reads
-// FOTA_S3_* from the environment; this function only receives the values.
+// FOTA_S3_* from the environment; this function only receives the values. The S3 store
+// (the MinIO client, ~40 MiB of memory once loaded) is imported only when configured.
 import type { ArtifactStore } from './artifact-store.ts';
 import { LocalArtifactStore } from './local-store.ts';
-import { S3ArtifactStore } from './s3-store.ts';
 
 export interface ArtifactStoreConfig {
   artifactsDir: string;
@@ -17,9 +17,10 @@ export interface ArtifactStoreConfig {
   };
 }
 
-export function createArtifactStore(config: ArtifactStoreConfig): ArtifactStore {
+export async function createArtifactStore(config: ArtifactStoreConfig): Promise<ArtifactStore> {
   const { s3 } = config;
   if (s3) {
+    const { S3ArtifactStore } = await import('./s3-store.ts');
     return S3ArtifactStore.fromUrl(s3.endpoint, {
       bucket: s3.bucket,
       accessKey: s3.accessKey,
