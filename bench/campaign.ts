@@ -69,7 +69,7 @@ import { execute, rows } from '../src/store/dialect.ts';
 import { DATABASE_FILE } from '../src/store/sqlite.ts';
 import type { Store, Tx } from '../src/store/store.ts';
 import type { Principal } from '../src/tokens/tokens.ts';
-import { createDatabase, type PostgresServer, postgresBinDir, startPostgres } from '../test/support/postgres.ts';
+import { type BenchDatabase, benchDatabase } from './postgres.ts';
 import { postgresCpuSeconds } from './proc.ts';
 
 const { values: args } = parseArgs({
@@ -85,6 +85,8 @@ const { values: args } = parseArgs({
     'child-node-args': { type: 'string', default: '' },
     /** After the SQLite run, the same on PostgreSQL, with the other devices' probe on both. */
     postgres: { type: 'boolean', default: false },
+    /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
+    'postgres-url': { type: 'string' },
     /** Internal: this process is a child ("phases", "start", "after" or "probe") working in the given dir. */
     child: { type: 'string' },
     work: { type: 'string' },
@@ -253,7 +255,7 @@ async function insertDevicesPostgres(db: Store, n: number, now: number, others: 
 const SELF = fileURLToPath(import.meta.url);
 let child: ChildProcess | undefined;
 let probeChild: ChildProcess | undefined;
-let postgres: PostgresServer | undefined;
+let postgres: BenchDatabase | undefined;
 
 function childEnv(target: Target, seeded: Seeded): NodeJS.ProcessEnv {
   return {
@@ -791,7 +793,7 @@ async function main(): Promise<void> {
   process.on('exit', () => {
     child?.kill('SIGKILL');
     probeChild?.kill('SIGKILL');
-    postgres?.stop();
+    postgres?.stopNow();
     postgres = undefined;
     if (args.keep) console.error(`bench:campaign: kept ${root}`);
     else rmSync(root, { recursive: true, force: true });
@@ -808,17 +810,17 @@ async function main(): Promise<void> {
   // A million devices and deployments in SQLite take disk the PostgreSQL run needs too.
   if (!args.keep) rmSync(sqliteWork, { recursive: true, force: true });
 
-  const bin = postgresBinDir();
-  if (bin === undefined) throw new Error('--postgres needs PostgreSQL (initdb, pg_ctl): apt-get install -y postgresql');
   const p0 = performance.now();
-  postgres = await startPostgres(bin);
-  const databaseUrl = await createDatabase(postgres.url, 'fota_bench_campaign');
+  const database = await benchDatabase('fota_bench_campaign', args['postgres-url']);
+  postgres = database;
   const { tookSeconds: _took, ...onPostgres } = await runStore(join(root, 'postgres'), {
     store: 'postgres',
-    databaseUrl,
+    databaseUrl: database.url,
     masterKey: randomBytes(32).toString('hex'),
-    postgresDataDir: postgres.dataDir,
+    ...(database.dataDir ? { postgresDataDir: database.dataDir } : {}),
   });
+  postgres = undefined;
+  await database.close();
   const postgresSeconds = (performance.now() - p0) / 1000;
   console.log(
     JSON.stringify(
@@ -826,7 +828,7 @@ async function main(): Promise<void> {
         ...header(),
         note: [
           `${availableParallelism()} cores shared by the start's process, the probe process and (on PostgreSQL) the PostgreSQL backends.`,
-          'PostgreSQL: a throwaway cluster (test/support/postgres.ts: fsync, synchronous_commit and full_page_writes off); devices inserted by one INSERT ... SELECT over generate_series and VACUUM ANALYZE (insertSeconds is not comparable with SQLite\'s row-by-row insert).',
+          `PostgreSQL: ${database.server}; devices inserted by one INSERT ... SELECT over generate_series and VACUUM ANALYZE (insertSeconds is not comparable with SQLite's row-by-row insert).`,
           'otherDevices: every 50 ms a probe process runs what a DM message of another device does at the store level (findDevice, planFumo, a write transaction), alternately outside and inside the cohort; duringStart are the calls that overlapped createCampaign + startCampaign.',
           ...(args.phases ? ['phases: SQLite only (it times statements on the better-sqlite3 connection); not run on PostgreSQL.'] : []),
         ].join(' '),

@@ -43,7 +43,7 @@ import {
   statusXml,
 } from '../test/support/dm-test-client.ts';
 import { cpuSecondsOf, postgresCpuSeconds, rssKiB } from './proc.ts';
-import { createDatabase, type PostgresServer, postgresBinDir, startPostgres } from '../test/support/postgres.ts';
+import { type BenchDatabase, benchDatabase } from './postgres.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
 
 const { values: args } = parseArgs({
@@ -58,6 +58,8 @@ const { values: args } = parseArgs({
     /** After the SQLite run, the same on PostgreSQL with --servers server processes. */
     postgres: { type: 'boolean', default: false },
     servers: { type: 'string', default: '2' },
+    /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
+    'postgres-url': { type: 'string' },
   },
 });
 const DEVICES = Number(args.devices);
@@ -81,12 +83,12 @@ const MiB = 1024;
 
 const work = mkdtempSync(join(tmpdir(), 'fota-bench-dm-'));
 let servers: ChildProcess[] = [];
-let postgres: PostgresServer | undefined;
+let postgres: BenchDatabase | undefined;
 // However this process ends (an error, a closed pipe, Ctrl-C), the servers and the
 // PostgreSQL cluster must not outlive it (stop() is synchronous: it runs in 'exit').
 process.on('exit', () => {
   for (const server of servers) server.kill('SIGTERM');
-  postgres?.stop();
+  postgres?.stopNow();
   postgres = undefined;
   rmSync(work, { recursive: true, force: true });
 });
@@ -356,23 +358,23 @@ async function main() {
     if (failed) process.exitCode = 1;
     return;
   }
-  const bin = postgresBinDir();
-  if (bin === undefined) throw new Error('--postgres needs PostgreSQL (initdb, pg_ctl): apt-get install -y postgresql');
-  postgres = await startPostgres(bin);
-  const databaseUrl = await createDatabase(postgres.url, 'fota_bench_dm');
+  const database = await benchDatabase('fota_bench_dm', args['postgres-url']);
+  postgres = database;
   const onPostgres = await runConfiguration({
     store: 'postgres',
     servers: SERVERS,
-    env: { FOTA_DATABASE_URL: databaseUrl, FOTA_MASTER_KEY: randomBytes(32).toString('hex') },
-    postgresDataDir: postgres.dataDir,
+    env: { FOTA_DATABASE_URL: database.url, FOTA_MASTER_KEY: randomBytes(32).toString('hex') },
+    ...(database.dataDir ? { postgresDataDir: database.dataDir } : {}),
   });
+  postgres = undefined;
+  await database.close();
   const { failed: sqliteFailed, ...sqliteFigures } = sqlite;
   const { failed: postgresFailed, ...postgresFigures } = onPostgres;
   console.log(
     JSON.stringify(
       {
         ...header(),
-        note: `${availableParallelism()} cores: on PostgreSQL the ${SERVERS} servers, the PostgreSQL backends and this load generator all share them (the SQLite run shares them between one server and the load generator), so the sessions per second compare CPU cost per session more than scaling; the cluster is a throwaway one (test/support/postgres.ts: fsync, synchronous_commit and full_page_writes off), SQLite runs as the server sets it (WAL, synchronous=NORMAL)`,
+        note: `${availableParallelism()} cores: on PostgreSQL the ${SERVERS} servers, the PostgreSQL backends and this load generator all share them (the SQLite run shares them between one server and the load generator), so the sessions per second compare CPU cost per session more than scaling; PostgreSQL: ${database.server}; SQLite runs as the server sets it (WAL, synchronous=NORMAL)`,
         sqlite: { store: 'sqlite', servers: 1, ...sqliteFigures },
         postgres: { store: 'postgres', servers: SERVERS, ...postgresFigures },
         postgresOverSqlite: {
@@ -412,7 +414,7 @@ main()
   .finally(async () => {
     agent.destroy();
     await stopServers();
-    postgres?.stop();
+    postgres?.stopNow();
     postgres = undefined;
     rmSync(work, { recursive: true, force: true });
   });
