@@ -1,5 +1,9 @@
-// DM session benchmark: N simulated devices each run one whole OMA DM session against one
-// `fota serve` child process. Prints one JSON object:
+// DM session benchmark: N simulated devices each run one whole OMA DM session against
+// `fota serve` child processes. A configuration is a store and a number of servers: by
+// default one server on SQLite; with --postgres that configuration runs first, then
+// --servers (default 2) servers on one PostgreSQL database this bench starts itself
+// (test/support/postgres.ts), device i's session going to server i % N (its RespURI keeps
+// it there), and both results are printed side by side. Prints one JSON object:
 //   sessions:   completed, errors (any session that did not complete as expected), and
 //               sessions per second over the timed phase;
 //   messages:   per session (HTTP request/response pairs), and p50/p99 latency per message;
@@ -7,6 +11,8 @@
 //               timed phase: start, peak, end (the goal is flat memory), and before warm-up;
 //   cpuS:       CPU seconds of the server process and of this load generator in the timed
 //               phase; serverPerSessionMs bounds the rate (the server runs on one core);
+//               on PostgreSQL summed over the servers, and the cluster's own CPU (postmaster
+//               and backends, from /proc) per session beside it;
 //   verified:   for a sample of devices, GET of the queued operation says done with a result.
 // A session: Package 1 without Cred -> 407 + Chal; Package 1 with the md5 Cred -> 212 and
 // the server's Gets (FwV, SwV, HwV inventory and one operator Get of ./DevInfo/Lang queued
@@ -16,7 +22,7 @@
 // the first second of the run look like a stall).
 // The load generator runs in this process on the same machine, so on a small machine it
 // takes part of the CPU the server could have used; its CPU time is reported.
-// Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200]
+// Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200 --postgres --servers 2]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,7 +42,8 @@ import {
   type ReplyInfo,
   statusXml,
 } from '../test/support/dm-test-client.ts';
-import { cpuSecondsOf, rssKiB } from './proc.ts';
+import { cpuSecondsOf, postgresCpuSeconds, rssKiB } from './proc.ts';
+import { type BenchDatabase, benchDatabase } from './postgres.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
 
 const { values: args } = parseArgs({
@@ -48,6 +55,11 @@ const { values: args } = parseArgs({
     sample: { type: 'string', default: '20' },
     /** Extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     'server-node-args': { type: 'string', default: '' },
+    /** After the SQLite run, the same on PostgreSQL with --servers server processes. */
+    postgres: { type: 'boolean', default: false },
+    servers: { type: 'string', default: '2' },
+    /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
+    'postgres-url': { type: 'string' },
   },
 });
 const DEVICES = Number(args.devices);
@@ -55,8 +67,9 @@ const CONCURRENCY = Math.min(Number(args.concurrency), DEVICES);
 const SAMPLE = Math.min(Number(args.sample), DEVICES);
 const WARMUP = Number(args.warmup);
 const SERVER_NODE_ARGS = (args['server-node-args'] ?? '').split(/\s+/).filter(Boolean);
-if (!Number.isInteger(DEVICES) || DEVICES < 1 || !Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
-  console.error('usage: npm run bench:dm -- [--devices N] [--concurrency C] [--warmup W]');
+const SERVERS = Number(args.servers);
+if (!Number.isInteger(DEVICES) || DEVICES < 1 || !Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || !Number.isInteger(WARMUP) || WARMUP < 0 || !Number.isInteger(SERVERS) || SERVERS < 1) {
+  console.error('usage: npm run bench:dm -- [--devices N] [--concurrency C] [--warmup W] [--postgres [--servers N]]');
   process.exit(2);
 }
 
@@ -69,21 +82,45 @@ const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 const MiB = 1024;
 
 const work = mkdtempSync(join(tmpdir(), 'fota-bench-dm-'));
-let server: ChildProcess | undefined;
-// However this process ends (an error, a closed pipe, Ctrl-C), the server must not outlive it.
+let servers: ChildProcess[] = [];
+let postgres: BenchDatabase | undefined;
+// However this process ends (an error, a closed pipe, Ctrl-C), the servers and the
+// PostgreSQL cluster must not outlive it (stop() is synchronous: it runs in 'exit').
 process.on('exit', () => {
-  server?.kill('SIGTERM');
+  for (const server of servers) server.kill('SIGTERM');
+  postgres?.stopNow();
+  postgres = undefined;
   rmSync(work, { recursive: true, force: true });
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-// --- the server ----------------------------------------------------------------------------
+// --- the configurations --------------------------------------------------------------------
 
-const startServer = () => spawnServe({ dataDir: join(work, 'data'), artifactsDir: join(work, 'artifacts'), env: { FOTA_ADMIN_TOKEN: ADMIN_TOKEN }, nodeArgs: SERVER_NODE_ARGS });
+/** What one run measures: a store and how many server processes share it. */
+interface Configuration {
+  store: 'sqlite' | 'postgres';
+  servers: number;
+  /** Settings every server of this configuration gets (the database URL, the master key). */
+  env: Record<string, string>;
+  /** The PostgreSQL cluster's data directory, for its CPU time. */
+  postgresDataDir?: string;
+}
+
+/** The configuration's servers, started one after the other (each migrates at start). */
+async function startServers(config: Configuration): Promise<string[]> {
+  const urls: string[] = [];
+  for (let k = 0; k < config.servers; k++) {
+    const dir = join(work, `${config.store}-${k}`);
+    const started = await spawnServe({ dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), env: { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...config.env }, nodeArgs: SERVER_NODE_ARGS });
+    servers.push(started.child);
+    urls.push(started.url);
+  }
+  return urls;
+}
 
 // --- HTTP ----------------------------------------------------------------------------------
 
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+let agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
 function post(url: string, headers: Record<string, string>, body: string | Buffer): Promise<{ status: number; contentType: string; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -125,7 +162,8 @@ async function inParallel<T>(items: T[], width: number, fn: (item: T, index: num
 
 /** Timed devices are 0..N-1; warm-up devices come after them. */
 const devId = (i: number) => `IMEI:35${String(i).padStart(13, '0')}`;
-const latenciesMs: number[] = [];
+/** Per message of the configuration under way (emptied after the warm-up). */
+let latenciesMs: number[] = [];
 
 class SessionError extends Error {}
 
@@ -202,11 +240,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-async function main() {
-  const started = await startServer();
-  server = started.child;
-  const base = started.url;
-  const pid = started.child.pid ?? 0;
+/** One configuration from server start to verification; its figures (the JSON of a default run, less the header). */
+async function runConfiguration(config: Configuration) {
+  latenciesMs = [];
+  agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const urls = await startServers(config);
+  // Setup and verification go to the first server; on PostgreSQL every server sees it.
+  const base = urls[0] ?? '';
+  const dmUrlOf = (i: number) => `${urls[i % urls.length] ?? base}/dm`;
+  const pids = servers.map((child) => child.pid ?? 0);
+  const rssOfServers = () => pids.reduce((sum, pid) => sum + rssKiB(pid), 0);
+  const postgresCpu = () => (config.postgresDataDir === undefined ? 0 : postgresCpuSeconds(config.postgresDataDir));
 
   // Setup, not timed: an operator token, the devices, one queued Get per device.
   const setupStarted = performance.now();
@@ -220,25 +264,26 @@ async function main() {
   const setupMs = performance.now() - setupStarted;
 
   // Warm-up, not timed: the same sessions on devices of their own.
-  const rssBeforeWarmup = rssKiB(pid);
+  const rssBeforeWarmup = rssOfServers();
   const warmupErrors: string[] = [];
   await inParallel(ids.slice(DEVICES), CONCURRENCY, async (_id, k) => {
-    await runSession(`${base}/dm`, DEVICES + k).catch((err: unknown) => warmupErrors.push(err instanceof Error ? err.message : String(err)));
+    await runSession(dmUrlOf(DEVICES + k), DEVICES + k).catch((err: unknown) => warmupErrors.push(err instanceof Error ? err.message : String(err)));
   });
   latenciesMs.length = 0;
 
   // Timed phase.
-  const rss: number[] = [rssKiB(pid)];
-  const sampler = setInterval(() => rss.push(rssKiB(pid)), 200);
+  const rss: number[] = [rssOfServers()];
+  const sampler = setInterval(() => rss.push(rssOfServers()), 200);
   const errors: string[] = [];
   let completed = 0;
   const messagesPerSession = new Map<number, number>();
-  const serverCpuBefore = cpuSecondsOf([pid]);
+  const serverCpuBefore = pids.map((pid) => cpuSecondsOf([pid]));
+  const postgresCpuBefore = postgresCpu();
   const clientCpuBefore = process.cpuUsage();
   const t0 = performance.now();
   await inParallel(ids.slice(0, DEVICES), CONCURRENCY, async (_id, i) => {
     try {
-      const messages = await runSession(`${base}/dm`, i);
+      const messages = await runSession(dmUrlOf(i), i);
       completed += 1;
       messagesPerSession.set(messages, (messagesPerSession.get(messages) ?? 0) + 1);
     } catch (err) {
@@ -247,9 +292,11 @@ async function main() {
   });
   const elapsedS = (performance.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientCpuBefore);
-  const serverCpuS = cpuSecondsOf([pid]) - serverCpuBefore;
+  const serverCpuEach = pids.map((pid, k) => cpuSecondsOf([pid]) - (serverCpuBefore[k] ?? 0));
+  const serverCpuS = serverCpuEach.reduce((sum, s) => sum + s, 0);
+  const postgresCpuS = postgresCpu() - postgresCpuBefore;
   clearInterval(sampler);
-  rss.push(rssKiB(pid));
+  rss.push(rssOfServers());
 
   // Verify a sample: the queued Get is done, with the device's answer as its result.
   const step = Math.max(1, Math.floor(DEVICES / SAMPLE));
@@ -263,55 +310,100 @@ async function main() {
 
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   const peak = Math.max(...rss);
+  const perSessionMs = (seconds: number) => round((seconds * 1000) / Math.max(1, completed), 3);
+  const figures = {
+    ...(warmupErrors.length ? { warmupErrors: warmupErrors.length } : {}),
+    setupS: round(setupMs / 1000),
+    timedS: round(elapsedS, 2),
+    sessions: { completed, errors: errors.length, perSecond: round(completed / elapsedS), goalPerSecond: 1000 },
+    messages: {
+      perSession: Object.fromEntries(messagesPerSession),
+      total: latenciesMs.length,
+      perSecond: round(latenciesMs.length / elapsedS),
+      latencyMs: { p50: round(percentile(sorted, 50), 2), p99: round(percentile(sorted, 99), 2), max: round(sorted.at(-1) ?? Number.NaN, 2) },
+    },
+    serverRssMiB: {
+      beforeWarmup: round(rssBeforeWarmup / MiB),
+      start: round((rss[0] ?? 0) / MiB),
+      peak: round(peak / MiB),
+      end: round((rss.at(-1) ?? 0) / MiB),
+      samples: rss.length,
+      ...(config.servers > 1 ? { summedOverServers: config.servers } : {}),
+      everySecond: rss.filter((_, k) => k % 5 === 0).map((kib) => Math.round(kib / MiB)),
+    },
+    cpuS: {
+      server: round(serverCpuS, 2),
+      ...(config.servers > 1 ? { perServer: serverCpuEach.map((s) => round(s, 2)) } : {}),
+      loadGenerator: round((clientCpu.user + clientCpu.system) / 1e6, 2),
+      serverPerSessionMs: perSessionMs(serverCpuS),
+      ...(config.postgresDataDir === undefined ? {} : { postgres: round(postgresCpuS, 2), postgresPerSessionMs: perSessionMs(postgresCpuS), serverAndPostgresPerSessionMs: perSessionMs(serverCpuS + postgresCpuS) }),
+    },
+    loadavg1: round(loadavg()[0] ?? 0, 2),
+    verified: { sampled: sample.length, done: sample.length - problems.length, problems: problems.slice(0, 5) },
+    ...(errors.length ? { firstErrors: errors.slice(0, 5) } : {}),
+    failed: errors.length > 0 || problems.length > 0,
+  };
+  agent.destroy();
+  await stopServers();
+  return figures;
+}
+
+const header = () => ({ benchmark: 'dm', cores: availableParallelism(), devices: DEVICES, concurrency: CONCURRENCY, warmupSessions: WARMUP });
+
+async function main() {
+  const sqlite = await runConfiguration({ store: 'sqlite', servers: 1, env: {} });
+  if (!args.postgres) {
+    const { failed, ...figures } = sqlite;
+    console.log(JSON.stringify({ ...header(), ...figures }, null, 2));
+    if (failed) process.exitCode = 1;
+    return;
+  }
+  const database = await benchDatabase('fota_bench_dm', args['postgres-url']);
+  postgres = database;
+  const onPostgres = await runConfiguration({
+    store: 'postgres',
+    servers: SERVERS,
+    env: { FOTA_DATABASE_URL: database.url, FOTA_MASTER_KEY: randomBytes(32).toString('hex') },
+    ...(database.dataDir ? { postgresDataDir: database.dataDir } : {}),
+  });
+  postgres = undefined;
+  await database.close();
+  const { failed: sqliteFailed, ...sqliteFigures } = sqlite;
+  const { failed: postgresFailed, ...postgresFigures } = onPostgres;
   console.log(
     JSON.stringify(
       {
-        benchmark: 'dm',
-        cores: availableParallelism(),
-        devices: DEVICES,
-        concurrency: CONCURRENCY,
-        warmupSessions: WARMUP,
-        ...(warmupErrors.length ? { warmupErrors: warmupErrors.length } : {}),
-        setupS: round(setupMs / 1000),
-        timedS: round(elapsedS, 2),
-        sessions: { completed, errors: errors.length, perSecond: round(completed / elapsedS), goalPerSecond: 1000 },
-        messages: {
-          perSession: Object.fromEntries(messagesPerSession),
-          total: latenciesMs.length,
-          perSecond: round(latenciesMs.length / elapsedS),
-          latencyMs: { p50: round(percentile(sorted, 50), 2), p99: round(percentile(sorted, 99), 2), max: round(sorted.at(-1) ?? Number.NaN, 2) },
+        ...header(),
+        note: `${availableParallelism()} cores: on PostgreSQL the ${SERVERS} servers, the PostgreSQL backends and this load generator all share them (the SQLite run shares them between one server and the load generator), so the sessions per second compare CPU cost per session more than scaling; PostgreSQL: ${database.server}; SQLite runs as the server sets it (WAL, synchronous=NORMAL)`,
+        sqlite: { store: 'sqlite', servers: 1, ...sqliteFigures },
+        postgres: { store: 'postgres', servers: SERVERS, ...postgresFigures },
+        postgresOverSqlite: {
+          sessionsPerSecond: round(onPostgres.sessions.perSecond / sqlite.sessions.perSecond, 2),
+          p50: round(onPostgres.messages.latencyMs.p50 / sqlite.messages.latencyMs.p50, 2),
+          p99: round(onPostgres.messages.latencyMs.p99 / sqlite.messages.latencyMs.p99, 2),
+          serverCpuPerSession: round(onPostgres.cpuS.serverPerSessionMs / sqlite.cpuS.serverPerSessionMs, 2),
         },
-        serverRssMiB: {
-          beforeWarmup: round(rssBeforeWarmup / MiB),
-          start: round((rss[0] ?? 0) / MiB),
-          peak: round(peak / MiB),
-          end: round((rss.at(-1) ?? 0) / MiB),
-          samples: rss.length,
-          everySecond: rss.filter((_, k) => k % 5 === 0).map((kib) => Math.round(kib / MiB)),
-        },
-        cpuS: {
-          server: round(serverCpuS, 2),
-          loadGenerator: round((clientCpu.user + clientCpu.system) / 1e6, 2),
-          serverPerSessionMs: round((serverCpuS * 1000) / Math.max(1, completed), 3),
-        },
-        loadavg1: round(loadavg()[0] ?? 0, 2),
-        verified: { sampled: sample.length, done: sample.length - problems.length, problems: problems.slice(0, 5) },
-        ...(errors.length ? { firstErrors: errors.slice(0, 5) } : {}),
       },
       null,
       2,
     ),
   );
-  if (errors.length || problems.length) process.exitCode = 1;
+  if (sqliteFailed || postgresFailed) process.exitCode = 1;
 }
 
-async function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+async function stopServers(): Promise<void> {
+  const running = servers;
+  servers = [];
+  await Promise.all(
+    running.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 main()
@@ -321,6 +413,8 @@ main()
   })
   .finally(async () => {
     agent.destroy();
-    await stopServer();
+    await stopServers();
+    postgres?.stopNow();
+    postgres = undefined;
     rmSync(work, { recursive: true, force: true });
   });

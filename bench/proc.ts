@@ -49,3 +49,23 @@ export function cpuSecondsOf(pids: number[]): number {
   }
   return ticks / CLOCK_TICKS;
 }
+
+/**
+ * CPU seconds a PostgreSQL cluster has used so far: the postmaster and the processes under
+ * it now (backends, checkpointer, walwriter, autovacuum), plus those it has already reaped
+ * (its cutime/cstime), so a backend that ended between two readings still counts. The
+ * postmaster's pid is the first line of <dataDir>/postmaster.pid.
+ */
+export function postgresCpuSeconds(dataDir: string): number {
+  const postmaster = Number(readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  let reapedTicks = 0;
+  try {
+    const stat = readFileSync(`/proc/${postmaster}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // cutime is field 16, cstime 17.
+    reapedTicks = Number(fields[13]) + Number(fields[14]);
+  } catch {
+    // gone meanwhile
+  }
+  return cpuSecondsOf(processTree(postmaster)) + reapedTicks / CLOCK_TICKS;
+}

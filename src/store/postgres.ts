@@ -53,6 +53,11 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   // An idle client losing its connection (a PostgreSQL restart) is reported here, not thrown
   // into the process; the pool opens a new connection for the next query.
   pool.on('error', () => {});
+  // A client losing it while checked out (a transaction under way) emits 'error' on itself,
+  // where the pool does not listen: unheard, that ends the process. Its query in flight, or
+  // its next one, rejects instead, so the transaction fails, and the pool drops the dead
+  // client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     await migratePostgres(pool);
   } catch (err) {

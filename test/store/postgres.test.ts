@@ -1,9 +1,12 @@
 // The PostgreSQL store against a real server (the `postgres` test project starts one):
 // migrations apply (also from several processes at once), values come back as the
-// SQLite store returns them, transactions commit and roll back, and a bad URL is refused
-// with a message that names the server but not the password.
-import { eq } from 'drizzle-orm';
+// SQLite store returns them, transactions commit and roll back, a connection lost in the
+// middle of a transaction fails that transaction only, and a bad URL is refused with a
+// message that names the server but not the password.
+import { eq, sql } from 'drizzle-orm';
+import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { rows } from '../../src/store/dialect.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import type { Store } from '../../src/store/store.ts';
 import { createDatabase } from '../support/postgres.ts';
@@ -55,6 +58,26 @@ describe.skipIf(!serverUrl)('the PostgreSQL store', () => {
     });
     const ids = (await store.q.select().from(manufacturers)).map((m) => m.id);
     expect(ids).toEqual(['kept']);
+  });
+
+  it('fails only the transaction whose connection is lost (PostgreSQL restarted, backend terminated), and works on', async () => {
+    const url = await createDatabase(serverUrl);
+    const store = await open(url);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // Unhandled, the dead connection's 'error' event would end the process (vitest reports it as an unhandled error).
+      await expect(
+        store.transaction(async (tx) => {
+          const [backend] = await rows<{ pid: number }>(tx, sql`select pg_backend_pid() as pid`);
+          await admin.query('select pg_terminate_backend($1)', [backend?.pid]);
+          await rows(tx, sql`select pg_sleep(0.2)`);
+        }),
+      ).rejects.toThrow();
+      expect(await rows<{ one: number }>(store, sql`select 1 as one`)).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('refuses an unreachable server with the URL but not its password', async () => {

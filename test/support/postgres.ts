@@ -14,6 +14,8 @@ export const POSTGRES_PACKAGE = 'postgresql';
 export interface PostgresServer {
   /** postgres://… of the server's `postgres` database, for creating others. */
   url: string;
+  /** The cluster's data directory (its postmaster.pid names the server process, for /proc). */
+  dataDir: string;
   stop(): void;
 }
 
@@ -67,6 +69,7 @@ export async function startPostgres(bin: string): Promise<PostgresServer> {
   run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`, 'start']);
   return {
     url: `postgres://fota@127.0.0.1:${port}/postgres`,
+    dataDir: data,
     stop() {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
