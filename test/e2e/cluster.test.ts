@@ -17,6 +17,7 @@ import { fixture, type FixtureVersion, tempDir, tempDirFor } from '../support/ha
 import { S3_KEYS, startS3rver } from '../support/s3rver.ts';
 import { exited, spawnServe, spawnWorker } from '../support/serve-process.ts';
 import { postgresServer, testDatabaseUrl } from '../support/store.ts';
+import { until } from '../support/until.ts';
 
 const ADMIN = 'cluster-admin-token-0123456789';
 const DEVICES = 200;
@@ -30,17 +31,6 @@ async function call<T>(url: string, path: string, token: string, init: { json?: 
     ...(init.body === undefined ? {} : { body: init.body }),
   });
   return { status: res.status, body: (await res.json()) as T };
-}
-
-/** Polls until `done` says yes; fails after `timeoutMs`, saying what it waited for. */
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`still waiting after ${timeoutMs} ms for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3', () => {
@@ -119,15 +109,15 @@ describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3'
     };
     const build = (id: string) => call<{ status: string; jobs: { running: number } }>(b.url, `/api/v1/builds/${id}`, ADMIN).then((r) => r.body);
     const base = await upload('0.24.0');
-    await until('the base build', () => build(base), (x) => x.status === 'ready');
+    await until('the base build', () => build(base), (x) => x.status === 'ready', 120_000);
     const target = await upload('0.25.0');
-    await until('a diff under way', () => build(target), (x) => x.jobs.running > 0);
+    await until('a diff under way', () => build(target), (x) => x.jobs.running > 0, 120_000);
     firstWorker.child.kill('SIGKILL');
     await exited(firstWorker.child);
     const held = await db.query("select count(*)::int n from jobs where build_id = $1 and state = 'running'", [target]);
     expect(held.rows[0].n).toBeGreaterThan(0);
     await worker();
-    const ready = await until('the target build', () => build(target), (x) => x.status !== 'processing');
+    const ready = await until('the target build', () => build(target), (x) => x.status !== 'processing', 120_000);
     expect(ready.status).toBe('ready');
 
     // The fleet, through the balancer.
@@ -136,7 +126,7 @@ describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3'
       ['simulate', '--server', balancer.url, '--token', operator, '--devices', String(DEVICES), '--model', MODEL, '--version', '0.24.0', '--image', fixture('0.24.0'), '--manufacturer', 'acme', '--id-prefix', 'cl-', '--data', join(fleetDir, 'fleet'), '--poll', '1', '--until-version', '0.25.0', '--duration', '400', '--status-every', '10'],
       { env: { FOTA_LOG_LEVEL: 'warn' } },
     );
-    await until('the fleet to register', () => db.query('select count(*)::int n from devices').then((r) => r.rows[0].n as number), (n) => n === DEVICES);
+    await until('the fleet to register', () => db.query('select count(*)::int n from devices').then((r) => r.rows[0].n as number), (n) => n === DEVICES, 120_000);
     const created = await call<{ id: string }>(balancer.url, '/api/v1/campaigns', operator, {
       json: { name: 'cluster', buildId: target, stages: [{ percent: 10 }, { percent: 50 }, { percent: 100 }], successThreshold: 0.9, failureThreshold: 0.1, minSample: 5 },
     });
@@ -164,6 +154,7 @@ describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3'
       'the campaign to complete',
       () => call<{ state: string }>(survivor.url, `/api/v1/campaigns/${campaignId}`, operator).then((r) => r.body),
       (c) => c.state === 'completed',
+      120_000,
     );
     expect(view.state).toBe('completed');
     expect(balancer.answered.get(survivor.url) ?? 0).toBeGreaterThan(answeredBefore);

@@ -11,6 +11,7 @@ import { fotaInProcess } from '../support/cli.ts';
 import { DELTA_CACHE, fixture, nextBuild, pseudoRandom, tempDir } from '../support/harness.ts';
 import { metricValue, parseMetrics } from '../support/metrics.ts';
 import { exited, spawnServe, spawnWorker, type ServeProcess, type WorkerProcess } from '../support/serve-process.ts';
+import { until } from '../support/until.ts';
 
 const ADMIN = 'scale-out-admin-token-0123456789';
 const env = { FOTA_ADMIN_TOKEN: ADMIN };
@@ -46,17 +47,6 @@ async function upload(url: string, maker: string, model: string, version: string
 
 async function build(url: string, id: string): Promise<BuildView> {
   return (await call<BuildView>(url, `/api/v1/builds/${id}`, ADMIN)).body;
-}
-
-/** Polls until `done` says yes; fails after `timeoutMs`, saying what it waited for. */
-async function until<T>(what: string, read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`still waiting after ${timeoutMs} ms for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Stops a child process at the end of the test unless it has stopped already. */
