@@ -74,6 +74,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   // a device seen may join a dynamic campaign: both after this request, not inside it.
   for (const campaignId of campaignsMoved) ctx.signals.emit({ kind: 'campaign-moved', campaignId });
   ctx.signals.emit({ kind: 'device-seen', deviceId: device.id });
-  log.info({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
+  // Routine, like the request line: debug (README, Logs).
+  if (log.isLevelEnabled('debug')) log.debug({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
   return syncml(received, reply.bytes).answer;
 }
