@@ -281,7 +281,7 @@ async function measureAfter(work: string, campaignId: string) {
   }
   const now = Date.now();
   // Warm-up (JIT), not timed.
-  for (let k = 0; k < 1000; k++) await planFumo(ctx, devId((k * 7919) % DEVICES), DM_URL, now);
+  for (let k = 0; k < 1000; k++) await planFumo(ctx, ctx.db, devId((k * 7919) % DEVICES), DM_URL, now);
   const scheduledMs: number[] = [];
   const pendingMs: number[] = [];
   // Slow calls are told apart: a GC pause inside the call, or the main thread waiting for a
@@ -300,7 +300,7 @@ async function measureAfter(work: string, campaignId: string) {
     const waited = runQueueWaitNs();
     const start = performance.now();
     const s = process.hrtime.bigint();
-    const plan = await planFumo(ctx, deviceId, DM_URL, now);
+    const plan = await planFumo(ctx, ctx.db, deviceId, DM_URL, now);
     const ms = Number(process.hrtime.bigint() - s) / 1e6;
     calls.push({ start, end: start + ms, preempted: runQueueWaitNs() - waited > 20_000 });
     (plan ? scheduledMs : pendingMs).push(ms);
