@@ -18,7 +18,7 @@ import { type DmRequest, type DmResponse, isAnswer, syncml } from './exchange.ts
 import type { DmGuard } from './guard.ts';
 import { identify } from './identify.ts';
 import { endsSession, newSession, persistOutcome } from './persist.ts';
-import { planCommands } from './plan.ts';
+import { planCommands, planSettings } from './plan.ts';
 import { buildReply } from './reply.ts';
 import { awaitingSchema } from './state.ts';
 
@@ -42,8 +42,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
 
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
   const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log };
+  const settings = planSettings(ctx, { device, session, effects });
   const { outcome, campaignsMoved } = await ctx.db.transaction(async (tx) => {
-    const plan = await planCommands(ctx, tx, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
+    const plan = await planCommands(tx, settings, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
     const reply = buildReply({
       received: h,
       headerStatus: decision.status,

@@ -5,7 +5,7 @@
 // message's transaction (handle.ts); writes nothing.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
-import { type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
+import { downloadKeyOf, type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
@@ -35,15 +35,32 @@ export interface Plan {
   serverNonce: string | null;
 }
 
-export async function planCommands(ctx: Context, tx: Tx, input: PlanInput): Promise<Plan> {
-  const { device, session, effects, now } = input;
+/** What the plan takes from the context, before the transaction it runs in (no Context goes into one). */
+export interface PlanSettings {
+  inventoryMaxAgeMs: number;
+  downloadKey: Uint8Array;
+  /** The server's own credentials in the reply's header, and whether the device accepted them. */
+  header: Pick<Plan, 'cred' | 'serverAuthenticated' | 'serverNonce'>;
+}
+
+export function planSettings(ctx: Context, input: Pick<PlanInput, 'device' | 'session' | 'effects'>): PlanSettings {
+  const { device, session, effects } = input;
   const serverAuthenticated = session.serverAuthenticated || effects.serverAuthStatus === 212;
   const serverNonce = effects.serverNonce ?? device.serverNonce;
-  const header = { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) };
+  return {
+    inventoryMaxAgeMs: ctx.config.dm.inventoryMaxAgeMs,
+    downloadKey: downloadKeyOf(ctx),
+    header: { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) },
+  };
+}
+
+export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanInput): Promise<Plan> {
+  const { device, session, effects, now } = input;
+  const { header } = settings;
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
-  if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, ctx.config.dm.inventoryMaxAgeMs));
+  if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   for (const op of await queuedOperations(tx, device.id)) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
@@ -53,7 +70,7 @@ export async function planCommands(ctx: Context, tx: Tx, input: PlanInput): Prom
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
   const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
-  const fumo = await planFumo(ctx, tx, device.id, input.serverUrl, now);
+  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now);
   if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
   return { commands, askForMore: false, inventoryChecked: true, ...header };
 }
