@@ -59,7 +59,7 @@ import { startCampaign } from '../src/campaigns/start.ts';
 import { campaignSummaries, campaignView } from '../src/campaigns/view.ts';
 import { loadConfig } from '../src/config.ts';
 import { closeContext, type Context, createContext } from '../src/context.ts';
-import { planFumo } from '../src/deployments/fumo.ts';
+import { downloadKeyOf, planFumo } from '../src/deployments/fumo.ts';
 import { newId } from '../src/store/ids.ts';
 import { findBuild } from '../src/store/queries/builds.ts';
 import { findCampaign, scheduleStage, snapshotCohort, stagesOf } from '../src/store/queries/campaigns.ts';
@@ -504,8 +504,9 @@ async function measureAfter(work: string, campaignId: string) {
     [ids[k], ids[j]] = [ids[j] ?? '', ids[k] ?? ''];
   }
   const now = Date.now();
+  const downloadKey = downloadKeyOf(ctx);
   // Warm-up (JIT), not timed.
-  for (let k = 0; k < 1000; k++) await planFumo(ctx, devId((k * 7919) % DEVICES), DM_URL, now);
+  for (let k = 0; k < 1000; k++) await planFumo(ctx.db, downloadKey, devId((k * 7919) % DEVICES), DM_URL, now);
   const scheduledMs: number[] = [];
   const pendingMs: number[] = [];
   // Slow calls are told apart: a GC pause inside the call, or the main thread waiting for a
@@ -524,7 +525,7 @@ async function measureAfter(work: string, campaignId: string) {
     const waited = runQueueWaitNs();
     const start = performance.now();
     const s = process.hrtime.bigint();
-    const plan = await planFumo(ctx, deviceId, DM_URL, now);
+    const plan = await planFumo(ctx.db, downloadKey, deviceId, DM_URL, now);
     const ms = Number(process.hrtime.bigint() - s) / 1e6;
     calls.push({ start, end: start + ms, preempted: runQueueWaitNs() - waited > 20_000 });
     (plan ? scheduledMs : pendingMs).push(ms);

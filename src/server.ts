@@ -41,8 +41,11 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
     metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     metrics.duration.observe({ method: c.req.method, route }, seconds);
     // One line per request; no headers, and the path redacted (a download link is a
-    // credential, in whatever spelling it came), so tokens never reach the log.
-    ctx.log.info({ requestId, method: c.req.method, path: loggablePath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
+    // credential, in whatever spelling it came), so tokens never reach the log. A DM
+    // message answered normally is routine (a fleet sends thousands a second): debug;
+    // a refused one stays at info.
+    const level = route === '/dm' && c.res.status < 400 ? 'debug' : 'info';
+    if (ctx.log.isLevelEnabled(level)) ctx.log[level]({ requestId, method: c.req.method, path: loggablePath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
   });
   app.onError((err, c) => errorResponse(c, err, ctx.log.child({ requestId: c.get('requestId') })));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${loggablePath(c.req.path)}` } }, 404));

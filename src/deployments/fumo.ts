@@ -32,24 +32,30 @@ export interface FumoPlan {
 
 const correlatorOf = (row: { id: string }, attempt: number) => `${row.id}.${attempt}`;
 
-/** The FUMO step for the device's scheduled deployment, if it has one. */
-export async function planFumo(ctx: Context, deviceId: string, serverUrl: string, now: number): Promise<FumoPlan | undefined> {
-  const row = await activeDeploymentOf(ctx.db, deviceId);
+/** The key download links are signed with (`downloadKey` of planFumo). */
+export const downloadKeyOf = (ctx: Context): Uint8Array => ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE);
+
+/**
+ * The FUMO step for the device's scheduled deployment, if it has one. Takes the download
+ * key (downloadKeyOf) rather than the context: it runs inside the DM message's transaction.
+ */
+export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string, serverUrl: string, now: number): Promise<FumoPlan | undefined> {
+  const row = await activeDeploymentOf(tx, deviceId);
   if (!row || row.state !== 'scheduled' || !row.packageId) return undefined;
   // A retry waits out its backoff; a campaign's device waits while the campaign is paused
   // or outside its maintenance window.
   if (row.notBefore !== null && now < row.notBefore) return undefined;
-  if (row.campaignId && !(await campaignLetsCommand(ctx, row.campaignId, now))) return undefined;
+  if (row.campaignId && !(await campaignLetsCommand(tx, row.campaignId, now))) return undefined;
   const correlator = correlatorOf(row, row.attempts + 1);
   // Two-step, second half: the package is on the device; only the install is asked for.
   if (row.mode === 'twoStepDownloaded') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
-  const token = issueDownloadToken(ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
+  const token = issueDownloadToken(downloadKey, { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
   const operation = row.mode === 'twoStep' ? 'Download' : 'DownloadAndUpdate';
   return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/${DOWNLOAD_SEGMENT}/${token}` };
 }
 
-async function campaignLetsCommand(ctx: Context, campaignId: string, now: number): Promise<boolean> {
-  const campaign = await findCampaign(ctx.db, campaignId);
+async function campaignLetsCommand(tx: Tx, campaignId: string, now: number): Promise<boolean> {
+  const campaign = await findCampaign(tx, campaignId);
   if (!campaign || campaign.state !== 'running') return false;
   return isWithinWindow(windowOf(campaign.window), now);
 }

@@ -25,6 +25,12 @@ export function openSqliteStore(dataDir: string): Store {
   // WAL with synchronous=NORMAL is durable across process crashes (what the job queue
   // needs) and only risks the last commits on a power loss.
   writer.pragma('synchronous = NORMAL');
+  // A checkpoint runs inside the COMMIT that crosses this many WAL pages and blocks the
+  // event loop while it copies them and syncs the file. 10,000 pages (40 MB at 4 KiB)
+  // instead of SQLite's 1,000: a page rewritten many times between checkpoints (a hot
+  // device or index page) is copied once, and DM bursts see a tenth of the stalls
+  // (bench/dm.ts: COMMIT time -30%).
+  writer.pragma('wal_autocheckpoint = 10000');
   const write = drizzle(writer, { schema });
   migrate(write, { migrationsFolder: MIGRATIONS });
   // A write outside a transaction fails here ("attempt to write a readonly database")

@@ -1,12 +1,16 @@
 // One OMA DM message in, one reply out, as a pipeline of phases:
 //
 //   decode (decode.ts)  ->  identify and authenticate (identify.ts)
-//   ->  read the device's commands (client-commands.ts)  ->  plan the server's (plan.ts)
-//   ->  build the reply (reply.ts)  ->  persist (persist.ts, one transaction)  ->  signal
+//   ->  read the device's commands (client-commands.ts)
+//   ->  in one transaction: plan the server's (plan.ts), build the reply (reply.ts),
+//       persist (persist.ts)  ->  signal
 //
-// Each phase takes what the one before gave and may end the message with an answer.
-// Everything is worked out in memory before the one transaction, so a message that fails
-// anywhere before it stores nothing.
+// Each phase takes what the one before gave and may end the message with an answer. A
+// message that fails anywhere stores nothing: before the transaction nothing is written,
+// and inside it a failure rolls back. The plan reads the queue and the deployment in the
+// transaction that stores what it sent: one snapshot, and on SQLite the write connection,
+// whose page cache the commits of others do not throw away as they do the read-only
+// one's (bench/dm.ts). The transaction holds no I/O besides the database.
 import type { Context } from '../../context.ts';
 import { readClientCommands } from './client-commands.ts';
 import { decodeRequest } from './decode.ts';
@@ -14,7 +18,7 @@ import { type DmRequest, type DmResponse, isAnswer, syncml } from './exchange.ts
 import type { DmGuard } from './guard.ts';
 import { identify } from './identify.ts';
 import { endsSession, newSession, persistOutcome } from './persist.ts';
-import { planCommands } from './plan.ts';
+import { planCommands, planSettings } from './plan.ts';
 import { buildReply } from './reply.ts';
 import { awaitingSchema } from './state.ts';
 
@@ -36,44 +40,48 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const effects = readClientCommands(h, message.commands, awaitingSchema.parse(JSON.parse(session.awaiting)));
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
 
-  const plan = await planCommands(ctx, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
-  const reply = buildReply({
-    received: h,
-    headerStatus: decision.status,
-    ...(decision.chal ? { chal: decision.chal } : {}),
-    statuses: effects.statuses,
-    commands: plan.commands,
-    askForMore: plan.askForMore,
-    msgId: session.serverMsgId + 1,
-    serverUrl: request.serverUrl,
-    respUri: `${request.serverUrl}?s=${session.id}`,
-    ...(plan.cred ? { cred: plan.cred } : {}),
-    ...(maxMsgSize ? { maxMsgSize } : {}),
-    ownMaxMsgSize: received.ownMaxMsgSize,
-    encode: received.encode,
-  });
-
-  const outcome = {
-    device,
-    session,
-    isNew: identified.session === undefined,
-    ...(identified.replaces ? { replaces: identified.replaces } : {}),
-    decision,
-    effects,
-    plan,
-    reply,
-    msgId: h.msgId,
-    ...(h.meta?.maxMsgSize ? { maxMsgSize: h.meta.maxMsgSize } : {}),
-    contentType: request.contentType,
-    final: message.final,
-  };
   const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log };
-  const campaignsMoved = await ctx.db.transaction((tx) => persistOutcome(tx, outcome, options));
+  const settings = planSettings(ctx, { device, session, effects });
+  const { outcome, campaignsMoved } = await ctx.db.transaction(async (tx) => {
+    const plan = await planCommands(tx, settings, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
+    const reply = buildReply({
+      received: h,
+      headerStatus: decision.status,
+      ...(decision.chal ? { chal: decision.chal } : {}),
+      statuses: effects.statuses,
+      commands: plan.commands,
+      askForMore: plan.askForMore,
+      msgId: session.serverMsgId + 1,
+      serverUrl: request.serverUrl,
+      respUri: `${request.serverUrl}?s=${session.id}`,
+      ...(plan.cred ? { cred: plan.cred } : {}),
+      ...(maxMsgSize ? { maxMsgSize } : {}),
+      ownMaxMsgSize: received.ownMaxMsgSize,
+      encode: received.encode,
+    });
+    const settled = {
+      device,
+      session,
+      isNew: identified.session === undefined,
+      ...(identified.replaces ? { replaces: identified.replaces } : {}),
+      decision,
+      effects,
+      plan,
+      reply,
+      msgId: h.msgId,
+      ...(h.meta?.maxMsgSize ? { maxMsgSize: h.meta.maxMsgSize } : {}),
+      contentType: request.contentType,
+      final: message.final,
+    };
+    return { outcome: settled, campaignsMoved: await persistOutcome(tx, settled, options) };
+  });
+  const { reply } = outcome;
   // Campaigns react to every result (the next stage may start, or the campaign pause), and
   // a device seen may join a dynamic campaign: both after this request, not inside it.
   for (const campaignId of campaignsMoved) ctx.signals.emit({ kind: 'campaign-moved', campaignId });
   ctx.signals.emit({ kind: 'device-seen', deviceId: device.id });
-  log.info({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
+  // Routine, like the request line: debug (README, Logs).
+  if (log.isLevelEnabled('debug')) log.debug({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
   return syncml(received, reply.bytes).answer;
 }

@@ -73,7 +73,8 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   if (!decision.ok) {
     // Nothing is stored for a challenge; a wrong credential counts towards a lockout.
     if (decision.failed) await recordAuthFailure(ctx, guard, device, { address: request.address, sessionId: h.sessionId }, now, log);
-    log.info({ status: decision.status }, 'DM authentication challenge');
+    // A 407 is how every digest session begins (routine: debug); wrong credentials are not.
+    log[decision.failed ? 'info' : 'debug']({ status: decision.status }, 'DM authentication challenge');
     return refusal(received, decision.status, decision.status, decision.chal ? { chal: decision.chal } : {});
   }
 

@@ -1,13 +1,15 @@
 // Phase 4 of a DM message: what the server sends next, once the device's own commands are
 // read. In order: what did not fit the last message, DevDetail values gone stale, the
 // operator's queued operations, a read of FwV after the device reports an installed
-// update, and the device's FUMO step. Reads the queue and the deployment; writes nothing.
+// update, and the device's FUMO step. Reads the queue and the deployment, in the
+// message's transaction (handle.ts); writes nothing.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
-import { type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
+import { downloadKeyOf, type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
+import type { Tx } from '../../store/store.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
 
@@ -33,16 +35,33 @@ export interface Plan {
   serverNonce: string | null;
 }
 
-export async function planCommands(ctx: Context, input: PlanInput): Promise<Plan> {
-  const { device, session, effects, now } = input;
+/** What the plan takes from the context, before the transaction it runs in (no Context goes into one). */
+export interface PlanSettings {
+  inventoryMaxAgeMs: number;
+  downloadKey: Uint8Array;
+  /** The server's own credentials in the reply's header, and whether the device accepted them. */
+  header: Pick<Plan, 'cred' | 'serverAuthenticated' | 'serverNonce'>;
+}
+
+export function planSettings(ctx: Context, input: Pick<PlanInput, 'device' | 'session' | 'effects'>): PlanSettings {
+  const { device, session, effects } = input;
   const serverAuthenticated = session.serverAuthenticated || effects.serverAuthStatus === 212;
   const serverNonce = effects.serverNonce ?? device.serverNonce;
-  const header = { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) };
+  return {
+    inventoryMaxAgeMs: ctx.config.dm.inventoryMaxAgeMs,
+    downloadKey: downloadKeyOf(ctx),
+    header: { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) },
+  };
+}
+
+export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanInput): Promise<Plan> {
+  const { device, session, effects, now } = input;
+  const { header } = settings;
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
-  if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, ctx.config.dm.inventoryMaxAgeMs));
-  for (const op of await queuedOperations(ctx.db, device.id)) {
+  if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
+  for (const op of await queuedOperations(tx, device.id)) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
   // A firmware update the device reported as done is confirmed by reading its FwV now.
@@ -51,7 +70,7 @@ export async function planCommands(ctx: Context, input: PlanInput): Promise<Plan
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
   const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
-  const fumo = await planFumo(ctx, device.id, input.serverUrl, now);
+  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now);
   if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
   return { commands, askForMore: false, inventoryChecked: true, ...header };
 }
