@@ -387,7 +387,7 @@ async function probe(work: string): Promise<void> {
       const device = await findDevice(ctx.db, deviceId);
       if (!device) throw new Error(`no device ${deviceId}`);
       t1 = performance.now();
-      await planFumo(ctx, deviceId, DM_URL, now);
+      await planFumo(ctx.db, downloadKeyOf(ctx), deviceId, DM_URL, now);
       t2 = performance.now();
       await ctx.db.transaction(async (tx) => {
         await updateDevice(tx, deviceId, { lastSeen: now, authFailures: 0, authLockedUntil: null });

@@ -82,7 +82,7 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
     switch (command.kind) {
       case 'Status': {
         if (command.cmdRef === 0) {
-          effects.serverAuthStatus = Number(command.data);
+          effects.serverAuthStatus = statusCodeOf(command.data);
           // A nonce that does not decode is ignored: kept, it would fail every later server
           // Cred and Package 0 for this device (decodeNonce throws on it).
           if (command.chal?.meta.nextNonce && usableNonce(command.chal.meta.nextNonce)) effects.serverNonce = command.chal.meta.nextNonce;
@@ -93,14 +93,17 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
           effects.strayStatuses += 1;
           break;
         }
-        const code = Number(command.data);
-        const ok = code >= 200 && code < 300;
+        const code = statusCodeOf(command.data);
+        const ok = code !== undefined && code >= 200 && code < 300;
         // A successful Get stays open until its Results arrive (right after the Status).
         if (!(ok && entry.kind === 'Get' && !entry.resultsSeen)) settle(entry);
-        if (entry.deploymentId && entry.kind === 'Exec') effects.fumoExecStatuses.push({ deploymentId: entry.deploymentId, code });
+        // An Exec status that is no code says nothing of the update: the deployment waits for
+        // the device's Generic Alert, or its timeout.
+        if (entry.deploymentId && entry.kind === 'Exec' && code !== undefined) effects.fumoExecStatuses.push({ deploymentId: entry.deploymentId, code });
         if (entry.opId) {
           const done = !ok || entry.kind !== 'Get' || entry.resultsSeen;
-          effects.operations.push({ opId: entry.opId, state: ok ? (done ? 'done' : 'sent') : 'failed', statusCode: code });
+          // A status that is no code fails the operation, recorded without one.
+          effects.operations.push({ opId: entry.opId, state: ok ? (done ? 'done' : 'sent') : 'failed', ...(code === undefined ? {} : { statusCode: code }) });
         }
         break;
       }
@@ -153,4 +156,13 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
     }
   }
   return effects;
+}
+
+/**
+ * A Status's code (SyncML: three digits, e.g. 200, 212, 407), or undefined for anything
+ * else a device sends there; never NaN, which no database column takes.
+ */
+export function statusCodeOf(data: string | undefined): number | undefined {
+  const text = data?.trim() ?? '';
+  return /^\d{3}$/.test(text) ? Number(text) : undefined;
 }
