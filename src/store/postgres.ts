@@ -69,7 +69,23 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   const asTx = (q: NodePgDatabase<typeof pgSchema>): Tx => ({ q: q as unknown as Q, t: pgSchema as unknown as Tables, dialect: 'postgres' });
   return {
     ...asTx(db),
-    transaction: (fn) => db.transaction((tx) => fn(asTx(tx as unknown as NodePgDatabase<typeof pgSchema>))),
+    async transaction(fn) {
+      let failure: { error: unknown } | undefined;
+      try {
+        return await db.transaction(async (tx) => {
+          try {
+            return await fn(asTx(tx as unknown as NodePgDatabase<typeof pgSchema>));
+          } catch (error) {
+            failure = { error };
+            throw error;
+          }
+        });
+      } catch (error) {
+        // When the connection is gone, the ROLLBACK fails too, and its error ("Failed query:
+        // rollback") would replace the one that says why the transaction failed.
+        throw failure === undefined ? error : failure.error;
+      }
+    },
     async ping() {
       await pool.query('select 1');
     },
