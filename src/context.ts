@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { AppError } from './errors.ts';
+import { leftByGoneProcess } from './files.ts';
 import { DeltaPool } from './delta/pool.ts';
 import { type Notifier, WebhookNotifier } from './omadm/notifier.ts';
 import { createSignals, type Signals } from './signals.ts';
@@ -75,25 +76,15 @@ export async function closeContext(ctx: Context): Promise<void> {
 
 /**
  * Each server process works in `<root>/<pid>-<random>`, so processes sharing a data
- * directory never touch each other's files; what a dead process left behind (its pid no
- * longer runs) is removed here.
+ * directory never touch each other's files; what a gone process left behind (its pid no
+ * longer runs, or is ours and so was an earlier process's) is removed here.
  */
 function makeWorkDir(root: string): string {
   mkdirSync(root, { recursive: true });
   for (const name of readdirSync(root)) {
-    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-    if (!pid || !isRunning(pid)) rmSync(join(root, name), { recursive: true, force: true });
+    if (leftByGoneProcess(name)) rmSync(join(root, name), { recursive: true, force: true });
   }
   const dir = join(root, `${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(dir);
   return dir;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -28,7 +28,7 @@ export async function releaseLease(tx: Tx, name: string, holder: string): Promis
   await tx.q.delete(leases).where(and(eq(leases.name, name), eq(leases.holder, holder)));
 }
 
-/** Who holds what, for /healthz and tests. */
+/** Who holds what, and until when (tests; an operator's query reads the same). */
 export async function leasesHeld(tx: Tx, now: number): Promise<Array<{ name: string; holder: string; until: number }>> {
   const { leases } = tx.t;
   return tx.q.select().from(leases).where(sql`${leases.until} >= ${now}`);
