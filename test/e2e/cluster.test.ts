@@ -45,8 +45,13 @@ describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3'
       for (const { child } of children) child.kill('SIGKILL');
       await Promise.all(children.map(({ child }) => exited(child)));
     });
-    const balancerPorts = { url: '' };
-    const env = () => ({
+    // The balancer's address is what devices and download links use; the nodes behind it
+    // are given it as their public URL, so they start after it has a port.
+    const backends: string[] = [];
+    const balancer = await startBalancer(backends);
+    onTestFinished(() => balancer.close());
+    const masterKey = randomBytes(32).toString('hex');
+    const env = {
       FOTA_DATABASE_URL: databaseUrl,
       FOTA_MASTER_KEY: masterKey,
       FOTA_ADMIN_TOKEN: ADMIN,
@@ -54,7 +59,7 @@ describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3'
       FOTA_S3_BUCKET: 'fota-cluster',
       FOTA_S3_ACCESS_KEY: S3_KEYS.accessKey,
       FOTA_S3_SECRET_KEY: S3_KEYS.secretKey,
-      FOTA_PUBLIC_URL: balancerPorts.url,
+      FOTA_PUBLIC_URL: balancer.url,
       FOTA_WEBHOOK_ALLOW_PRIVATE: 'true',
       // Every device comes from the balancer's address: no per-address limit behind a proxy.
       FOTA_DM_ADDRESS_MAX_FAILURES: '0',
@@ -63,24 +68,17 @@ describe.skipIf(postgresServer() === undefined)('a cluster on PostgreSQL and S3'
       FOTA_JOB_POLL_MS: '200',
       FOTA_CAMPAIGN_TICK_MS: '500',
       FOTA_CAMPAIGN_EVALUATE_MS: '200',
-    });
-    const masterKey = randomBytes(32).toString('hex');
+    };
     const node = async () => {
-      const started = await spawnServe({ dataDir: join(tempDir(), 'data'), artifactsDir: join(tempDir(), 'artifacts'), env: env(), args: ['--no-jobs'] });
+      const started = await spawnServe({ dataDir: join(tempDir(), 'data'), artifactsDir: join(tempDir(), 'artifacts'), env, args: ['--no-jobs'] });
       children.push(started);
       return started;
     };
     const worker = async () => {
-      const started = await spawnWorker({ dataDir: join(tempDir(), 'data'), env: env() });
+      const started = await spawnWorker({ dataDir: join(tempDir(), 'data'), env });
       children.push(started);
       return started;
     };
-    // The balancer's address is what devices and download links use; the nodes behind it
-    // are given it as their public URL, so they start after it has a port.
-    const backends: string[] = [];
-    const balancer = await startBalancer(backends);
-    onTestFinished(() => balancer.close());
-    balancerPorts.url = balancer.url;
     const a = await node();
     const b = await node();
     backends.push(a.url, b.url);
