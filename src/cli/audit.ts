@@ -30,6 +30,6 @@ export async function auditCommand(args: string[], io: Output): Promise<number> 
   if (values.help) return io.out(auditHelp), ExitCode.Ok;
   const client = clientFrom(values);
   const listed = await fetchList(client, '/api/v1/audit', { subject: values.subject, actor: values.actor, action: values.action }, auditEventSchema.loose(), values);
-  printList(io, listed, auditColumns, values, { noun: 'audit events', again: 'fota audit' });
+  printList(io, listed, auditColumns, values, 'audit events');
   return ExitCode.Ok;
 }

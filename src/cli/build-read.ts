@@ -70,7 +70,7 @@ async function list(args: string[], io: Output): Promise<number> {
   if (values.help) return io.out(buildReadHelp.list ?? ''), ExitCode.Ok;
   const client = clientFrom(values);
   const listed = await fetchList(client, '/api/v1/builds', { model: values.model, version: values.version }, buildSummarySchema.loose(), values);
-  printList(io, listed, buildColumns, values, { noun: 'builds', again: 'fota build list' });
+  printList(io, listed, buildColumns, values, 'builds');
   return ExitCode.Ok;
 }
 

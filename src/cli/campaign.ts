@@ -11,7 +11,7 @@ import { percent } from '../format.ts';
 import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../schedule/window.ts';
 import { statInputFile } from '../files.ts';
 import { callServer, type Client, clientFrom, ServerRefusal, serverHelp, serverOptions } from './client.ts';
-import { fetchList, pageHelp, pageOptions } from './pages.ts';
+import { fetchList, moreHint, pageHelp, pageOptions } from './pages.ts';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, processOutput, required, UsageError } from './io.ts';
 
 const DEFAULT_WATCH_SECONDS = 2;
@@ -313,7 +313,7 @@ async function list(args: string[], io: Output): Promise<number> {
   const client = clientFrom(values);
   const listed = await fetchList(client, '/api/v1/campaigns', { state: values.state }, campaignSummarySchema.loose(), values);
   const campaigns = listed.items;
-  const more = () => listed.nextCursor !== null && !values.json && io.err(`more campaigns: fota campaign list --cursor ${listed.nextCursor}  (or --all)\n`);
+  const more = () => listed.nextCursor !== null && io.err(moreHint('campaigns', listed.nextCursor));
   if (values.json) return io.out(`${JSON.stringify(listed, null, 2)}\n`), ExitCode.Ok;
   if (campaigns.length === 0) return io.err(values.cursor === undefined && values.state === undefined ? 'no campaigns yet (fota campaign create --help)\n' : 'no campaigns\n'), ExitCode.Ok;
   const rows = campaigns.map((c) => {

@@ -79,7 +79,7 @@ async function list(args: string[], io: Output): Promise<number> {
     campaign: values.campaign,
   };
   const listed = await fetchList(client, '/api/v1/devices', filters, deviceListItemSchema.loose(), values);
-  printList(io, listed, deviceColumns, values, { noun: 'devices', again: 'fota device list' });
+  printList(io, listed, deviceColumns, values, 'devices');
   return ExitCode.Ok;
 }
 

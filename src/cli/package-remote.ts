@@ -47,7 +47,7 @@ async function list(args: string[], io: Output): Promise<number> {
   if (values.kind !== undefined && values.kind !== 'bsdiff40' && values.kind !== 'full') throw new UsageError(`--kind is bsdiff40 or full, got ${JSON.stringify(values.kind)}`);
   const client = clientFrom(values);
   const listed = await fetchList(client, '/api/v1/packages', { build: values.build, model: values.model, kind: values.kind }, packageListItemSchema.loose(), values);
-  printList(io, listed, packageColumns, values, { noun: 'packages', again: 'fota package list' });
+  printList(io, listed, packageColumns, values, 'packages');
   return ExitCode.Ok;
 }
 

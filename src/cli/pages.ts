@@ -80,15 +80,20 @@ export function table<T>(items: T[], columns: Array<Column<T>>): string {
  * The list on stdout: JSON with --json, else a table. Where a next page exists (and not
  * --all), stderr says how to get it, so stdout stays the list alone.
  */
-export function printList<T>(io: Output, listed: Listed<T>, columns: Array<Column<T>>, flags: PageFlags, what: { noun: string; again: string }): void {
+export function printList<T>(io: Output, listed: Listed<T>, columns: Array<Column<T>>, flags: PageFlags, noun: string): void {
   if (flags.json) {
     io.out(`${JSON.stringify(listed, null, 2)}\n`);
   } else if (listed.items.length === 0) {
-    io.err(`no ${what.noun}${flags.cursor === undefined ? '' : ' after that cursor'}\n`);
+    io.err(`no ${noun}${flags.cursor === undefined ? '' : ' after that cursor'}\n`);
   } else {
     io.out(table(listed.items, columns));
   }
-  if (listed.nextCursor !== null && !flags.json) io.err(`more ${what.noun}: ${what.again} --cursor ${listed.nextCursor}  (or --all)\n`);
+  if (listed.nextCursor !== null && !flags.json) io.err(moreHint(noun, listed.nextCursor));
+}
+
+/** Where a page is not the last: the same command with this cursor gives the next one. */
+export function moreHint(noun: string, cursor: string): string {
+  return `more ${noun}: run again with --cursor ${cursor} (or --all for every page)\n`;
 }
 
 /**

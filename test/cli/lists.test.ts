@@ -81,7 +81,7 @@ describe('fota build', () => {
     const first = await run(['build', 'list', '--limit', '1']);
     expect(columnAt(first.stdout, 'ID')).toEqual([globex.id]);
     const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1] ?? '';
-    expect(first.stderr).toBe(`more builds: fota build list --cursor ${cursor}  (or --all)\n`);
+    expect(first.stderr).toBe(`more builds: run again with --cursor ${cursor} (or --all for every page)\n`);
     const second = await run(['build', 'list', '--limit', '1', '--cursor', cursor]);
     expect(columnAt(second.stdout, 'ID')).toEqual([v11.id]);
     const all = await run(['build', 'list', '--limit', '1', '--all']);
