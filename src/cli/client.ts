@@ -215,7 +215,11 @@ export async function downloadFile(client: Client, path: string, out: string): P
     try {
       await pipeline(res, hashed, createWriteStream(tmp, { flags: 'wx' }));
     } catch (err) {
-      throw err instanceof AppError ? err : transportError(err as Error, client.server, true);
+      if (err instanceof AppError) throw err;
+      // The file's own failure (no such directory, no permission, disk full) names the file.
+      const syscall = (err as NodeJS.ErrnoException).syscall;
+      if (syscall === 'open' || syscall === 'write') throw new AppError('IO', `cannot write ${out}: ${(err as Error).message}`, { cause: err });
+      throw transportError(err as Error, client.server, true);
     }
     const sha256 = hash.digest('hex');
     if (expected !== undefined && sha256 !== expected) {

@@ -131,6 +131,9 @@ describe('fota build', () => {
     const missing = await run(['build', 'download', v11.id, '--from', '0.9', '--out', join(dir, 'x.fota')]);
     expect(missing).toMatchObject({ code: 2, stdout: '' });
     expect(missing.stderr).toContain(`build ${v11.id} (${MODEL} 1.1, ready) has no delta from 0.9; it has deltas from 1.0 and a full package`);
+    const nowhere = await run(['build', 'download', v11.id, '--out', join(dir, 'no-such-dir', 'full.fota')]);
+    expect(nowhere).toMatchObject({ code: 2, stdout: '' });
+    expect(nowhere.stderr).toMatch(/^fota: cannot write \S+no-such-dir\/full\.fota: ENOENT/);
   });
 });
 
