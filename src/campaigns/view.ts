@@ -91,6 +91,11 @@ async function summaryFields(ctx: Context, campaign: CampaignRow) {
 
 export async function campaignSummaries(ctx: Context, limit = 100): Promise<CampaignSummary[]> {
   const summaries: CampaignSummary[] = [];
-  for (const c of await listCampaigns(ctx.db, limit)) summaries.push({ ...(await summaryFields(ctx, c)), totals: total((await countsPerStage(ctx, c.id)).values()) });
+  for (const c of await listCampaigns(ctx.db, limit)) summaries.push(await campaignSummary(ctx, c));
   return summaries;
+}
+
+/** One campaign as a list shows it: its fields and the totals of all its stages. */
+export async function campaignSummary(ctx: Context, c: CampaignRow): Promise<CampaignSummary> {
+  return { ...(await summaryFields(ctx, c)), totals: total((await countsPerStage(ctx, c.id)).values()) };
 }

@@ -32,13 +32,22 @@ build failed, or still not ready at --timeout, 2 usage error, unreadable FILE or
 unreachable.
 `;
 
-export const buildUsage = `Usage: fota build upload FILE --model M --version V ... (fota build upload --help)\n`;
+export const buildUsage = `Usage: fota build COMMAND ...   (fota build COMMAND --help for details)
+
+  upload FILE --model M --version V      stream an image, wait for its packages
+  list [--model M] [--version V]         builds, newest first (--limit, --cursor, --all, --json)
+  show BLD                               a build and its packages
+  status BLD                             whether its packages are ready
+  download BLD [--from VERSION] [--out FILE]
+                                         one of its packages as a .fota file
+`;
 
 const uploadedSchema = z.object({ id: z.string(), status: z.string(), jobs: z.number() });
 
 export async function buildCommand(args: string[], io: Output): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'upload') throw new UsageError(sub ? `unknown command: build ${sub}` : 'missing command: build upload');
+  if (sub === 'list' || sub === 'show' || sub === 'status' || sub === 'download') return (await import('./build-read.ts')).buildReadCommand(sub, rest, io);
+  if (sub !== 'upload') throw new UsageError(sub ? `unknown command: build ${sub} (upload, list, show, status or download)` : 'missing command: build upload|list|show|status|download');
   const { values, positionals } = parseOptions(
     rest,
     {

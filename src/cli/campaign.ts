@@ -11,6 +11,7 @@ import { percent } from '../format.ts';
 import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../schedule/window.ts';
 import { statInputFile } from '../files.ts';
 import { callServer, type Client, clientFrom, ServerRefusal, serverHelp, serverOptions } from './client.ts';
+import { fetchList, moreHint, pageHelp, pageOptions } from './pages.ts';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, processOutput, required, UsageError } from './io.ts';
 
 const DEFAULT_WATCH_SECONDS = 2;
@@ -112,10 +113,14 @@ ${serverHelp}
 ${exitCodes}
 `;
 
-const listHelp = `Usage: fota campaign list [--json] [--server URL] [--token T]
+const listHelp = `Usage: fota campaign list [--state S] [--limit N] [--cursor C] [--all] [--json]
+                         [--server URL] [--token T]
 
 One line per campaign, newest first: id, name, state (and current stage), model and
-target version, and the totals of its deployments.
+target version, and the totals of its deployments. --state: draft, running, paused,
+completed or aborted.
+
+${pageHelp}
 
 ${serverHelp}
 ${exitCodes}
@@ -303,12 +308,14 @@ async function status(args: string[], io: Output): Promise<number> {
 }
 
 async function list(args: string[], io: Output): Promise<number> {
-  const { values } = parseOptions(args, { json: { type: 'boolean' }, ...serverOptions });
+  const { values } = parseOptions(args, { state: { type: 'string' }, ...pageOptions, ...serverOptions });
   if (values.help) return io.out(listHelp), ExitCode.Ok;
   const client = clientFrom(values);
-  const campaigns = await callServer(client, 'GET', '/api/v1/campaigns', z.array(campaignSummarySchema.loose()));
-  if (values.json) return io.out(`${JSON.stringify(campaigns, null, 2)}\n`), ExitCode.Ok;
-  if (campaigns.length === 0) return io.err('no campaigns yet (fota campaign create --help)\n'), ExitCode.Ok;
+  const listed = await fetchList(client, '/api/v1/campaigns', { state: values.state }, campaignSummarySchema.loose(), values);
+  const campaigns = listed.items;
+  const more = () => listed.nextCursor !== null && io.err(moreHint('campaigns', listed.nextCursor));
+  if (values.json) return io.out(`${JSON.stringify(listed, null, 2)}\n`), ExitCode.Ok;
+  if (campaigns.length === 0) return io.err(values.cursor === undefined && values.state === undefined ? 'no campaigns yet (fota campaign create --help)\n' : 'no campaigns\n'), ExitCode.Ok;
   const rows = campaigns.map((c) => {
     const t = tally(c.totals);
     return [
@@ -320,6 +327,7 @@ async function list(args: string[], io: Output): Promise<number> {
     ];
   });
   io.out(table(rows));
+  more();
   return ExitCode.Ok;
 }
 

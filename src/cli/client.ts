@@ -2,12 +2,16 @@
 // options, else FOTA_SERVER and FOTA_TOKEN), one request function over node:http(s) that
 // can stream a file as the body, and failures a user can act on: a refusal carries the
 // server's own message (exit 1), an unreachable server says so in one line (exit 2).
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { z } from 'zod';
 import { loadClientConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { writeAtomically } from '../files.ts';
 import { UsageError } from './io.ts';
 
 /** The options every server command takes, for parseOptions. */
@@ -162,6 +166,66 @@ function send(client: Client, method: string, path: string, body: { json: unknow
     } else {
       req.end(payload);
     }
+  });
+}
+
+/**
+ * GETs `path` and streams its body into the file `out`, which appears whole or not at
+ * all. When the server names the bytes by a strong ETag of their SHA-256 (package files),
+ * a body that hashes to anything else is refused and nothing is written.
+ */
+export async function downloadFile(client: Client, path: string, out: string): Promise<{ bytes: number; sha256: string }> {
+  const url = new URL(`${client.server}${path}`);
+  const headers = { authorization: `Bearer ${client.token}`, accept: 'application/octet-stream, application/json' };
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    let connected = false;
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'GET', headers });
+    req.on('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', () => (connected = true));
+      else connected = true;
+    });
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('response', resolve);
+    req.on('error', (err) => reject(transportError(err, client.server, connected)));
+    req.end();
+  });
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      parsed = undefined;
+    }
+    throw refusal(status, res.statusMessage ?? '', parsed);
+  }
+  const expected = /^"([0-9a-f]{64})"$/.exec(res.headers.etag ?? '')?.[1];
+  const hash = createHash('sha256');
+  let bytes = 0;
+  async function* hashed(source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      yield chunk;
+    }
+  }
+  return writeAtomically(out, async (tmp) => {
+    try {
+      await pipeline(res, hashed, createWriteStream(tmp, { flags: 'wx' }));
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      // The file's own failure (no such directory, no permission, disk full) names the file.
+      const syscall = (err as NodeJS.ErrnoException).syscall;
+      if (syscall === 'open' || syscall === 'write') throw new AppError('IO', `cannot write ${out}: ${(err as Error).message}`, { cause: err });
+      throw transportError(err as Error, client.server, true);
+    }
+    const sha256 = hash.digest('hex');
+    if (expected !== undefined && sha256 !== expected) {
+      throw new AppError('INTEGRITY', `the download of ${path} hashes to ${sha256}, not the ${expected} the server named; nothing written`);
+    }
+    return { bytes, sha256 };
   });
 }
 

@@ -31,7 +31,8 @@ message names the FUMO result code). Without --once the agent polls every --poll
 
 export async function deviceCommand(args: string[], io: Output): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: fota device run ...' : `unknown subcommand: device ${sub}`);
+  if (sub === 'list' || sub === 'show' || sub === 'tag') return (await import('./fleet.ts')).fleetCommand(sub, rest, io);
+  if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: fota device run|list|show|tag ...' : `unknown subcommand: device ${sub} (run, list, show or tag)`);
   const { values } = parseOptions(rest, {
     server: { type: 'string' },
     id: { type: 'string' },

@@ -42,6 +42,13 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
                                          staged rollout (operator); ! = needs approval
   campaign start|approve|pause|resume|abort ID
   campaign status ID [--watch]           each stage as a bar; also preview, list
+  build list|show|status|download        builds and their packages (download BLD
+                                         [--from VERSION]: one package as a .fota file)
+  package list|download PKG              packages the server made
+  device list|show|tag                   the fleet (operator); tag DEVID --add T --remove T
+  audit [--subject ID] [--actor TOKEN_ID] [--action A]
+                                         who did what, newest first
+  Lists take --limit N, --cursor C (the next page), --all (every page), --json.
 
 Exit codes: 0 ok, 1 package rejected (message names the FUMO result code), refused by
 the server or build failed, 2 usage error, unusable input or server unreachable.
@@ -83,6 +90,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./build.ts')).buildCommand(rest, io);
       case 'campaign':
         return await (await import('./campaign.ts')).campaignCommand(rest, io);
+      case 'audit':
+        return await (await import('./audit.ts')).auditCommand(rest, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }
@@ -104,20 +113,24 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     case 'gc':
       return (await import('./gc.ts')).gcHelp;
     case 'device':
-      return (await import('./device.ts')).deviceHelp;
+      return (sub && (await import('./fleet.ts')).fleetHelp[sub]) || (await import('./device.ts')).deviceHelp;
     case 'simulate':
       return (await import('./simulate.ts')).simulateHelp;
     case 'demo':
       return (await import('./demo.ts')).demoHelp;
     case 'package': {
       const { packageHelp, packageUsage } = await import('./package.ts');
+      if (sub === 'list' || sub === 'download') return (await import('./package-remote.ts')).packageRemoteHelp[sub];
       return (sub && packageHelp[sub]) || packageUsage;
     }
+    case 'audit':
+      return (await import('./audit.ts')).auditHelp;
     case 'token':
       return (await import('./token.ts')).tokenHelp;
     case 'build': {
       const { buildHelp, buildUsage } = await import('./build.ts');
-      return sub === 'upload' ? buildHelp : buildUsage;
+      if (sub === 'upload') return buildHelp;
+      return (sub && (await import('./build-read.ts')).buildReadHelp[sub]) || buildUsage;
     }
     case 'campaign': {
       const { campaignHelp, campaignUsage } = await import('./campaign.ts');

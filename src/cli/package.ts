@@ -40,11 +40,14 @@ image. On rejection nothing is written and the exit code is 1.
 `,
 };
 
-export const packageUsage = `Usage: fota package make|inspect|verify|apply ... (fota package COMMAND --help)\n`;
+export const packageUsage = `Usage: fota package make|inspect|verify|apply|list|download ... (fota package COMMAND --help)\n`;
 
 export async function packageCommand(args: string[], io: Output): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
+    case 'list':
+    case 'download':
+      return (await import('./package-remote.ts')).packageRemoteCommand(sub, rest, io);
     case 'make':
       return make(rest, io);
     case 'inspect':
@@ -54,7 +57,7 @@ export async function packageCommand(args: string[], io: Output): Promise<number
     case 'apply':
       return apply(rest, io);
     default:
-      throw new UsageError(sub ? `unknown command: package ${sub}` : 'missing command: package make|inspect|verify|apply');
+      throw new UsageError(sub ? `unknown command: package ${sub}` : 'missing command: package make|inspect|verify|apply|list|download');
   }
 }
 

@@ -49,7 +49,7 @@ describe('campaigns', () => {
     expect(read.status).toBe(200);
     expect(await declaredBody(getCampaignRoute, read)).toMatchObject({ id, state: 'draft', model: 'router-c', targetVersion: '2.0', cohort: { tags: ['lab'] } });
     const list = await asOperator('/api/v1/campaigns');
-    expect(((await declaredBody(listCampaignsRoute, list)) as Array<{ id: string }>).map((c) => c.id)).toContain(id);
+    expect(((await declaredBody(listCampaignsRoute, list)) as { items: Array<{ id: string }> }).items.map((c) => c.id)).toContain(id);
     const aborted = await asOperator(`/api/v1/campaigns/${id}/abort`, { reason: 'wrong build' });
     expect(aborted.status).toBe(200);
     expect(await declaredBody(abortCampaignRoute, aborted)).toMatchObject({ id, state: 'aborted', pausedReason: 'aborted by ops: wrong build' });

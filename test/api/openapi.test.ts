@@ -74,6 +74,17 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('lists builds, packages, devices, deployments, campaigns and the audit log with limit and cursor', () => {
+    for (const path of ['/api/v1/builds', '/api/v1/packages', '/api/v1/devices', '/api/v1/deployments', '/api/v1/campaigns', '/api/v1/audit']) {
+      const query = (doc.paths[path]?.get?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+      expect(query, path).toEqual(expect.arrayContaining(['limit', 'cursor']));
+      expect(Object.keys(doc.paths[path]?.get?.responses ?? {}), path).toEqual(expect.arrayContaining(['200', '400']));
+    }
+    expect(doc.paths['/api/v1/devices']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['model', 'version', 'tag', 'lastSeenBefore', 'campaign']));
+    expect(doc.paths['/api/v1/deployments']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['campaign', 'stage', 'state', 'resultCode']));
+    expect(doc.paths['/api/v1/audit']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['subject', 'actor', 'action']));
+  });
+
   it('describes the build upload as a raw body, and JSON bodies as JSON', () => {
     expect(Object.keys(doc.paths['/api/v1/builds']?.post?.requestBody?.content ?? {})).toEqual(['application/octet-stream']);
     expect(doc.paths['/api/v1/builds']?.post?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(['query:model', 'query:version', 'query:securityVersion']);

@@ -68,7 +68,7 @@ describe('fota campaign, one campaign from preview to abort', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe("cohort: 20 devices\n  on 1.0  20\n  already on the build's version (left out at start): 0\n  in other campaigns: none\n");
     expect(result.stderr).toBe('dry run: nothing was created\n');
-    expect(await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()).toEqual([]);
+    expect(await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()).toEqual({ items: [], nextCursor: null });
     // preview is the same question without the campaign's other options.
     expect(await run(['campaign', 'preview', '--build', buildId, '--tags', 'field'])).toMatchObject({ code: 0, stdout: result.stdout });
   });

@@ -3,10 +3,11 @@
 import { z } from 'zod';
 import { previewCohort } from '../../campaigns/cohort.ts';
 import { createCampaign } from '../../campaigns/create.ts';
+import { campaignListQuerySchema, campaignPageSchema, listCampaigns } from '../../campaigns/list.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../../campaigns/operator.ts';
-import { campaignSummarySchema, campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, operatorActionSchema } from '../../campaigns/schemas.ts';
+import { campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, operatorActionSchema } from '../../campaigns/schemas.ts';
 import { startCampaign } from '../../campaigns/start.ts';
-import { campaignSummaries, campaignView } from '../../campaigns/view.ts';
+import { campaignView } from '../../campaigns/view.ts';
 import type { Context } from '../../context.ts';
 import type { Principal } from '../../tokens/tokens.ts';
 import type { RouteModule } from '../router.ts';
@@ -45,8 +46,9 @@ export const listCampaignsRoute = defineRoute({
   method: 'get',
   path: '/api/v1/campaigns',
   roles: ['operator'],
-  summary: 'The most recent campaigns with their totals',
-  responses: { 200: answer('campaigns, newest first', z.array(campaignSummarySchema)) },
+  summary: 'Campaigns with their totals, newest first, optionally in one state; a page at a time (limit, cursor)',
+  request: { query: campaignListQuerySchema },
+  responses: { 200: answer('a page of campaigns, newest first', campaignPageSchema) },
 });
 
 export const getCampaignRoute = defineRoute({
@@ -82,7 +84,7 @@ export const campaignRoutes: RouteModule = (r) => {
   r(previewCohortRoute, async (c, ctx) => c.json(await previewCohort(ctx, c.req.valid('query')), 200));
   r(previewCohortBodyRoute, async (c, ctx) => c.json(await previewCohort(ctx, c.req.valid('json')), 200));
   r(createCampaignRoute, async (c, ctx) => c.json(await createCampaign(ctx, c.get('principal'), c.req.valid('json')), 201));
-  r(listCampaignsRoute, async (c, ctx) => c.json(await campaignSummaries(ctx), 200));
+  r(listCampaignsRoute, async (c, ctx) => c.json(await listCampaigns(ctx, c.req.valid('query')), 200));
   r(getCampaignRoute, async (c, ctx) => c.json(await campaignView(ctx, c.req.valid('param').id), 200));
   const operatorAction = (route: ReturnType<typeof actionRoute<string>>, act: Act) =>
     r(route, async (c, ctx) => {

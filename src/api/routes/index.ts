@@ -5,11 +5,13 @@ import type { ApiRoute } from '../spec.ts';
 import { buildRoutes } from './builds.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { deploymentRoutes } from './deployments.ts';
+import { deviceTagRoutes } from './device-tags.ts';
 import { deviceRoutes } from './devices.ts';
+import { listRoutes } from './lists.ts';
 import { manufacturerRoutes } from './manufacturers.ts';
 import { tokenRoutes } from './tokens.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, listRoutes, deviceTagRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {

@@ -42,7 +42,11 @@ export const devices = pgTable(
     authLockedUntil: bigint('auth_locked_until', { mode: 'number' }),
     webhookUrl: text('webhook_url'),
   },
-  (t) => [index('devices_model_version').on(t.model, t.firmwareVersion)],
+  (t) => [
+    index('devices_model_version').on(t.model, t.firmwareVersion),
+    // The devices list of a model, a page at a time in id order, reads this index in order.
+    index('devices_model_id').on(t.model, t.id),
+  ],
 );
 
 /** OMA DM sessions, kept in the database so any server process can continue one. */
@@ -151,5 +155,7 @@ export const deployments = pgTable(
     index('deployments_campaign_stage_state').on(t.campaignId, t.stage, t.state),
     // A campaign's bytes served are summed over the deployments that served any.
     index('deployments_campaign_bytes').on(t.campaignId, t.bytesServed).where(sql`${t.bytesServed} > 0`),
+    // A campaign's deployments listed a page at a time in id order, without sorting them all.
+    index('deployments_campaign_id').on(t.campaignId, t.id),
   ],
 );
