@@ -37,8 +37,8 @@ export function auditActor(principal: Principal): { actor: string; actorName: st
 }
 
 /** Who made a request, for a log line: names a reader knows and ids to search by; never the token itself. */
-export function loggableActor(principal: Principal): { person: string; personId: string; token: string; tokenId: string; role: Role } {
-  return { person: principal.name, personId: principal.personId, token: principal.tokenName, tokenId: principal.tokenId, role: principal.role };
+export function loggableActor(principal: Principal): { person: string; personId: string; tokenName: string; tokenId: string; role: Role } {
+  return { person: principal.name, personId: principal.personId, tokenName: principal.tokenName, tokenId: principal.tokenId, role: principal.role };
 }
 
 export function hashToken(token: string): string {
