@@ -9,7 +9,7 @@ import { AppError } from './errors.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { errorResponse } from './api/http-errors.ts';
 import { createHealthCheck, mountHealth } from './health.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, METRICS_REFUSAL, scrapeAllowed } from './metrics.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { redactPath } from './http/redact.ts';
 import { createApi } from './api/router.ts';
@@ -70,7 +70,10 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
   let openapi: ReturnType<typeof openApiDocument> | undefined;
   app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= openApiDocument(api))));
   mountHealth(app, createHealthCheck(ctx, 'server'));
-  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.get('/metrics', async (c) => {
+    if (!scrapeAllowed(ctx.config.metricsToken, c.req.header('authorization'))) return c.json(METRICS_REFUSAL, 401, { 'www-authenticate': 'Bearer' });
+    return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  });
   return app;
 }
 
