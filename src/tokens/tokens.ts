@@ -87,15 +87,16 @@ export async function createToken(ctx: Context, by: Principal | string, request:
     throw new AppError('VALIDATION', `an ${request.role} token is not scoped to a manufacturer; leave manufacturer out`);
   }
   const caller = typeof by === 'string' ? undefined : by;
-  if (caller && caller.role !== 'admin') assertOwnToken(caller, request);
-  const login = request.person ?? caller?.personLogin ?? request.name;
+  const forSelf = caller !== undefined && caller.role !== 'admin';
+  if (forSelf) assertOwnToken(caller, request);
+  const login = forSelf ? caller.personLogin : (request.person ?? request.name);
   const now = ctx.clock.now();
   const id = newId('tok');
   const personId = await ctx.db.transaction(async (tx) => {
     const manufacturerId = request.manufacturer
       ? ((await findManufacturerByName(tx, request.manufacturer)) ?? (await insertManufacturer(tx, request.manufacturer, now))).id
       : null;
-    const person = caller && caller.role !== 'admin' ? { id: caller.personId } : await personFor(tx, login, now, caller);
+    const person = forSelf ? { id: caller.personId } : await personFor(tx, login, now, caller);
     await insertToken(tx, { id, name: request.name, personId: person.id, role: request.role, manufacturerId, tokenHash: hashToken(secret), createdBy: typeof by === 'string' ? by : by.personId, createdAt: now });
     const actor = typeof by === 'string' ? { actor: by } : auditActor(by);
     await recordAudit(tx, { ...actor, action: 'token.create', subject: id, details: { role: request.role, name: request.name, manufacturer: request.manufacturer ?? null, personId: person.id, person: login } }, now);

@@ -102,6 +102,15 @@ describe('people and their tokens', () => {
     expect(grace).toMatchObject({ displayName: 'grace', tokens: [{ name: 'grace-ci', role: 'operator', revokedAt: null }] });
   });
 
+  it('gives a token an admin creates without a person to the person named like the token, not to the admin', async () => {
+    const res = await call('/api/v1/tokens', server.tokens.admin, { role: 'operator', name: 'night shift' });
+    expect(res.status).toBe(201);
+    const { personId } = (await res.json()) as { personId: string };
+    const people = (await (await call('/api/v1/people', server.tokens.admin)).json()) as Array<{ id: string; login: string; tokens: Array<{ name: string }> }>;
+    expect(people.find((p) => p.id === personId)).toMatchObject({ login: 'night shift', tokens: [{ name: 'night shift' }] });
+    expect(people.find((p) => p.login === 'admin')?.tokens.map((t) => t.name)).toEqual(['FOTA_ADMIN_TOKEN']);
+  });
+
   it('refuses a second person with a login that is taken (409)', async () => {
     expect((await call('/api/v1/people', server.tokens.admin, { login: 'heidi' })).status).toBe(201);
     const again = await call('/api/v1/people', server.tokens.admin, { login: 'heidi', displayName: 'Another Heidi' });
