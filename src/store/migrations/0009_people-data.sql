@@ -2,8 +2,9 @@
 -- people existed becomes its own person, so nothing that worked stops working and no two
 -- tokens are taken for one person by accident. The person is named after the token; a
 -- name several tokens share gets the token id appended to keep logins unique. Campaigns,
--- approvals and audit events that named a token now name its person (four eyes compares
--- people); the audit keeps which token it was. Plain SQL both SQLite and PostgreSQL run.
+-- approvals, deployments, queued operations and audit events that named a token now name
+-- its person (four eyes compares people); the audit keeps which token it was.
+-- Plain SQL both SQLite and PostgreSQL run.
 INSERT INTO people (id, login, display_name, created_at)
 SELECT 'psn_' || substr(t.id, 5),
        CASE WHEN (SELECT count(*) FROM tokens d WHERE d.name = t.name) = 1 THEN t.name ELSE t.name || ' (' || t.id || ')' END,
@@ -23,3 +24,7 @@ WHERE actor IN (SELECT id FROM tokens);
 UPDATE campaigns SET created_by = 'psn_' || substr(created_by, 5) WHERE created_by IN (SELECT id FROM tokens);
 --> statement-breakpoint
 UPDATE campaign_stages SET approved_by = 'psn_' || substr(approved_by, 5) WHERE approved_by IN (SELECT id FROM tokens);
+--> statement-breakpoint
+UPDATE deployments SET created_by = 'psn_' || substr(created_by, 5) WHERE created_by IN (SELECT id FROM tokens);
+--> statement-breakpoint
+UPDATE dm_operations SET created_by = 'psn_' || substr(created_by, 5) WHERE created_by IN (SELECT id FROM tokens);
