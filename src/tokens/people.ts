@@ -2,15 +2,15 @@
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { findPersonByLogin, insertPerson, listPeople, type PersonRow, tokensOfPeople } from '../store/queries/people.ts';
+import { insertPerson, listPeople, type PersonRow, tokensOfPeople } from '../store/queries/people.ts';
 import type { PersonView } from './schemas.ts';
 import { auditActor, type Principal } from './tokens.ts';
 
 export async function createPerson(ctx: Context, by: Principal, request: { login: string; displayName?: string }): Promise<PersonView> {
   const now = ctx.clock.now();
   const person = await ctx.db.transaction(async (tx) => {
-    if (await findPersonByLogin(tx, request.login)) throw new AppError('CONFLICT', `there is already a person with login ${request.login}`);
     const row = await insertPerson(tx, { login: request.login, displayName: request.displayName ?? request.login }, now);
+    if (!row) throw new AppError('CONFLICT', `there is already a person with login ${request.login}`);
     await recordAudit(tx, { ...auditActor(by), action: 'person.create', subject: row.id, details: { login: row.login, displayName: row.displayName } }, now);
     return row;
   });

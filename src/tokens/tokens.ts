@@ -114,10 +114,16 @@ function assertOwnToken(caller: Principal, request: NewToken): void {
   if ((request.manufacturer ?? null) !== caller.manufacturer) throw new AppError('FORBIDDEN', 'a manufacturer token can only create tokens for its own manufacturer');
 }
 
+function raceLost(login: string): never {
+  throw new AppError('CONFLICT', `the person ${login} was being created at the same time; try again`);
+}
+
 async function personFor(tx: Tx, login: string, now: number, caller: Principal | undefined): Promise<{ id: string }> {
   const found = await findPersonByLogin(tx, login);
   if (found) return found;
   const person = await insertPerson(tx, { login, displayName: login }, now);
+  // Another request created the same person meanwhile: the token joins that person.
+  if (!person) return { id: (await findPersonByLogin(tx, login))?.id ?? raceLost(login) };
   const actor = caller ? auditActor(caller) : { actor: SYSTEM_ACTOR };
   await recordAudit(tx, { ...actor, action: 'person.create', subject: person.id, details: { login, displayName: login } }, now);
   return person;

@@ -111,6 +111,13 @@ describe('people and their tokens', () => {
     expect(people.find((p) => p.login === 'admin')?.tokens.map((t) => t.name)).toEqual(['FOTA_ADMIN_TOKEN']);
   });
 
+  it('gives tokens created at the same time for a new person to one person', async () => {
+    const answers = await Promise.all(['a', 'b', 'c', 'd'].map((n) => call('/api/v1/tokens', server.tokens.admin, { role: 'operator', name: `nina-${n}`, person: 'nina' })));
+    expect(answers.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as { personId: string }).personId)));
+    expect(ids.size).toBe(1);
+  });
+
   it('refuses a second person with a login that is taken (409)', async () => {
     expect((await call('/api/v1/people', server.tokens.admin, { login: 'heidi' })).status).toBe(201);
     const again = await call('/api/v1/people', server.tokens.admin, { login: 'heidi', displayName: 'Another Heidi' });

@@ -12,10 +12,14 @@ export async function findPersonByLogin(tx: Tx, login: string): Promise<PersonRo
   return row;
 }
 
-export async function insertPerson(tx: Tx, person: { login: string; displayName: string }, now: number): Promise<PersonRow> {
+/**
+ * The new person, or undefined when the login is taken (also by another process's
+ * transaction committed meanwhile: on PostgreSQL the insert waits for it, then does nothing).
+ */
+export async function insertPerson(tx: Tx, person: { login: string; displayName: string }, now: number): Promise<PersonRow | undefined> {
   const row = { id: newId('psn'), login: person.login, displayName: person.displayName, createdAt: now };
-  await tx.q.insert(tx.t.people).values(row);
-  return row;
+  const inserted = await tx.q.insert(tx.t.people).values(row).onConflictDoNothing().returning({ id: tx.t.people.id });
+  return inserted.length === 1 ? row : undefined;
 }
 
 export async function listPeople(tx: Tx): Promise<PersonRow[]> {
