@@ -288,7 +288,7 @@ function childSeeded(): Seeded {
   return JSON.parse(process.env.BENCH_SEEDED ?? '{}') as Seeded;
 }
 
-const principalOf = (seeded: Seeded): Principal => ({ tokenId: 'tok_bench', name: PRINCIPAL_NAME, role: 'operator', manufacturerId: seeded.manufacturerId, manufacturer: 'Bench Devices' });
+const principalOf = (seeded: Seeded): Principal => ({ tokenId: 'tok_bench', tokenName: PRINCIPAL_NAME, personId: 'psn_bench', personLogin: PRINCIPAL_NAME, name: PRINCIPAL_NAME, role: 'operator', manufacturerId: seeded.manufacturerId, manufacturer: 'Bench Devices' });
 
 const campaignRequest = (buildId: string, name: string) => ({
   name,

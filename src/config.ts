@@ -32,6 +32,7 @@ const envSchema = z.object({
   FOTA_ARTIFACTS: z.string().min(1).default('./artifacts'),
   FOTA_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   FOTA_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  FOTA_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   FOTA_MASTER_KEY: z.string().optional(),
   FOTA_S3_ENDPOINT: z.url().optional(),
   FOTA_S3_BUCKET: z.string().min(3).optional(),
@@ -82,6 +83,8 @@ export interface Config {
   artifactsDir: string;
   port: number;
   adminToken?: string;
+  /** When set, /metrics answers only a scraper sending it as a bearer token (else it is open). */
+  metricsToken?: string;
   /** 32-byte key that encrypts signing keys at rest; else a key file in dataDir. */
   masterKey?: Uint8Array;
   s3?: S3Config;
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     artifactsDir: resolve(e.FOTA_ARTIFACTS),
     port: e.FOTA_PORT,
     ...(e.FOTA_ADMIN_TOKEN ? { adminToken: e.FOTA_ADMIN_TOKEN } : {}),
+    ...(e.FOTA_METRICS_TOKEN ? { metricsToken: e.FOTA_METRICS_TOKEN } : {}),
     ...(e.FOTA_MASTER_KEY ? { masterKey: parseMasterKey(e.FOTA_MASTER_KEY) } : {}),
     ...(e.FOTA_S3_ENDPOINT && e.FOTA_S3_BUCKET && e.FOTA_S3_ACCESS_KEY && e.FOTA_S3_SECRET_KEY
       ? { s3: { endpoint: e.FOTA_S3_ENDPOINT, bucket: e.FOTA_S3_BUCKET, accessKey: e.FOTA_S3_ACCESS_KEY, secretKey: e.FOTA_S3_SECRET_KEY } }

@@ -16,6 +16,7 @@ import type { ArtifactStore } from './store/artifacts/artifact-store.ts';
 import { createArtifactStore } from './store/artifacts/index.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
+import { Tally } from './tally.ts';
 
 export interface Clock {
   now(): number;
@@ -39,6 +40,8 @@ export interface Context {
   signals: Signals;
   /** This process among those sharing the database: host, pid and a random part (lease holder, job owner). */
   instance: string;
+  /** Counts kept where the work happens, read by /metrics. */
+  tally: Tally;
 }
 
 export async function createContext(config: Config, options: { clock?: Clock; log?: Logger; notifier?: Notifier } = {}): Promise<Context> {
@@ -65,6 +68,7 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     workDir,
     notifier: options.notifier ?? new WebhookNotifier({ ...(config.dm.notifyWebhook ? { globalUrl: config.dm.notifyWebhook } : {}), allowPrivate: config.dm.allowPrivateWebhooks }),
     instance: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    tally: new Tally(),
     signals: createSignals((err, signal) => log.error({ err, signal }, 'a signal listener failed')),
   };
 }

@@ -1,17 +1,36 @@
-// Prometheus metrics: HTTP traffic, the package job queue and the delta pool. One
+// Prometheus metrics: HTTP traffic, the package job queue and the delta pool, DM sessions
+// and refusals, FUMO results, bytes served, campaigns, the Package 0 queue, and Node's own
+// process metrics (prom-client's defaults: CPU, memory, event loop lag, GC). One
 // registry per app (not the global default), so several servers can live in one process.
 // Every series carries `process_id` (host:pid), so a scraper of several servers and
 // workers behind one load balancer tells their numbers apart.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Counter, Histogram, Registry, Gauge } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry, Gauge } from 'prom-client';
 import type { Context } from './context.ts';
 import type { DmGuard } from './dm/session/guard.ts';
 import { countJobsByState } from './store/queries/builds.ts';
+import { deploymentsOfRecentCampaigns, notificationQueueDepth } from './store/queries/metrics.ts';
 
 /** This process among the servers and workers of one installation: `<hostname>:<pid>`. */
 export function processId(): string {
   return `${hostname()}:${process.pid}`;
 }
+
+/**
+ * Whether a scrape may read /metrics: always when no FOTA_METRICS_TOKEN is configured,
+ * else only with `Authorization: Bearer <that token>` (compared in constant time).
+ */
+export function scrapeAllowed(metricsToken: string | undefined, authorization: string | undefined): boolean {
+  if (metricsToken === undefined) return true;
+  const given = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  if (given === undefined) return false;
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(metricsToken));
+}
+
+/** The 401 a scraper without the metrics token gets: says what to send, never the token. */
+export const METRICS_REFUSAL = { error: { code: 'UNAUTHORIZED', message: '/metrics needs Authorization: Bearer <FOTA_METRICS_TOKEN>' } } as const;
 
 export interface Metrics {
   registry: Registry;
@@ -24,6 +43,7 @@ export function createMetrics(ctx: Context, dmGuard: DmGuard): Metrics {
   const requests = new Counter({ name: 'fota_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
   const duration = new Histogram({ name: 'fota_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'] as const, registers: [registry] });
   dmMetrics(ctx, dmGuard, registry);
+  deliveryMetrics(ctx, registry);
   return { registry, requests, duration };
 }
 
@@ -48,6 +68,7 @@ export function createWorkerMetrics(ctx: Context, running: () => number): Regist
 function processRegistry(ctx: Context): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ process_id: processId() });
+  collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'fota_package_jobs',
     help: 'Package jobs by state',
@@ -78,7 +99,14 @@ function processRegistry(ctx: Context): Registry {
  */
 function dmMetrics(ctx: Context, dmGuard: DmGuard, registry: Registry): void {
   const counters = dmGuard.counters;
-  countedElsewhere(registry, 'fota_dm_auth_failures_total', 'DM messages whose credentials were wrong', undefined, () => counters.authFailures);
+  // Wrong credentials, and the messages refused before their credentials were checked
+  // because no such device exists or it (or the address) is locked.
+  countedElsewhere(registry, 'fota_dm_auth_failures_total', 'DM authentications that failed, by reason', 'reason', () => ({
+    'wrong-credentials': counters.authFailures,
+    'unknown-device': counters.refused['unknown-device'],
+    locked: counters.refused.locked,
+  }));
+  countedElsewhere(registry, 'fota_dm_sessions_total', 'DM sessions begun (authenticated first messages)', undefined, () => ctx.tally.dmSessions);
   countedElsewhere(registry, 'fota_dm_auth_lockouts_total', 'Devices and addresses locked after repeated failed DM authentications', 'scope', () => counters.lockouts);
   countedElsewhere(registry, 'fota_dm_messages_refused_total', 'DM messages refused before authentication, by reason', 'reason', () => counters.refused);
   new Gauge({
@@ -105,4 +133,59 @@ function countedElsewhere(registry: Registry, name: string, help: string, label:
       else for (const [value, n] of Object.entries(now)) this.inc({ [label ?? 'kind']: value }, n);
     },
   });
+}
+
+/** How long a scrape's database counts are reused: a scraper every few seconds costs one grouped count per interval. */
+const COUNTS_TTL_MS = 10_000;
+/** Campaigns finished this long ago still show, so a dashboard sees how they ended. */
+const RECENT_CAMPAIGN_MS = 60 * 60 * 1000;
+/** At most this many campaigns get series: labels stay few however many campaigns there were. */
+const MAX_CAMPAIGN_SERIES = 20;
+
+/** Delivery: FUMO results, bytes served, deployments of active and recent campaigns, the Package 0 queue. */
+function deliveryMetrics(ctx: Context, registry: Registry): void {
+  const tally = ctx.tally;
+  countedElsewhere(registry, 'fota_deployment_results_total', 'FUMO results devices reported, by code (vendor and unknown codes: other)', 'result_code', () => Object.fromEntries(tally.results));
+  countedElsewhere(registry, 'fota_download_bytes_total', 'Package bytes served by /dl', undefined, () => tally.downloadBytes);
+  const counts = cached(ctx, async () => ({
+    campaigns: await deploymentsOfRecentCampaigns(ctx.db, ctx.clock.now() - RECENT_CAMPAIGN_MS, MAX_CAMPAIGN_SERIES),
+    queue: await notificationQueueDepth(ctx.db),
+  }));
+  new Gauge({
+    name: 'fota_campaign_deployments',
+    help: 'Deployments of active and recently finished campaigns, by state',
+    labelNames: ['campaign', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      const { campaigns } = await counts();
+      // Reset first: a campaign that left the window, or a state no longer held, must go.
+      this.reset();
+      for (const row of campaigns) this.set({ campaign: row.campaign, state: row.state }, row.n);
+    },
+  });
+  new Gauge({
+    name: 'fota_notify_queue_depth',
+    help: 'Package 0 notifications queued for devices of started stages (all processes)',
+    registers: [registry],
+    async collect() {
+      this.set((await counts()).queue);
+    },
+  });
+}
+
+/** The value of `read`, read again at most every COUNTS_TTL_MS; scrapes at the same time share one read. */
+function cached<T>(ctx: Context, read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = ctx.clock.now();
+    if (!last || now - last.at >= COUNTS_TTL_MS) {
+      const value = read();
+      // A failed read is not kept: the next scrape tries again.
+      value.catch(() => {
+        if (last?.value === value) last = undefined;
+      });
+      last = { at: now, value };
+    }
+    return last.value;
+  };
 }

@@ -9,7 +9,7 @@ import { AppError } from './errors.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { errorResponse } from './api/http-errors.ts';
 import { createHealthCheck, mountHealth } from './health.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, METRICS_REFUSAL, scrapeAllowed } from './metrics.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { redactPath } from './http/redact.ts';
 import { createApi } from './api/router.ts';
@@ -19,6 +19,7 @@ import { mountDm } from './dm/routes.ts';
 import { DmGuard } from './dm/session/guard.ts';
 import { mountDownloads } from './download/routes.ts';
 import { mountConsole } from './web/routes.tsx';
+import { loggableActor } from './tokens/tokens.ts';
 
 // A cohort of 10,000 explicit device ids (up to 128 characters each) is the largest body.
 const JSON_BODY_LIMIT = 2 * 1024 * 1024;
@@ -45,7 +46,10 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
     // message answered normally is routine (a fleet sends thousands a second): debug;
     // a refused one stays at info.
     const level = route === '/dm' && c.res.status < 400 ? 'debug' : 'info';
-    if (ctx.log.isLevelEnabled(level)) ctx.log[level]({ requestId, method: c.req.method, path: loggablePath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000), actor: c.get('principal')?.tokenId }, 'request');
+    if (ctx.log.isLevelEnabled(level)) {
+      const principal = c.get('principal');
+      ctx.log[level]({ requestId, method: c.req.method, path: loggablePath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000), ...(principal ? { actor: loggableActor(principal) } : {}) }, 'request');
+    }
   });
   app.onError((err, c) => errorResponse(c, err, ctx.log.child({ requestId: c.get('requestId') })));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${loggablePath(c.req.path)}` } }, 404));
@@ -66,7 +70,10 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
   let openapi: ReturnType<typeof openApiDocument> | undefined;
   app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= openApiDocument(api))));
   mountHealth(app, createHealthCheck(ctx, 'server'));
-  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.get('/metrics', async (c) => {
+    if (!scrapeAllowed(ctx.config.metricsToken, c.req.header('authorization'))) return c.json(METRICS_REFUSAL, 401, { 'www-authenticate': 'Bearer' });
+    return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  });
   return app;
 }
 

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { closeContext, type Context, createContext } from './context.ts';
 import { createHealthCheck, mountHealth } from './health.ts';
-import { createWorkerMetrics } from './metrics.ts';
+import { createWorkerMetrics, METRICS_REFUSAL, scrapeAllowed } from './metrics.ts';
 import { JobRunner } from './packages/pipeline/runner.ts';
 
 export interface RunningWorker {
@@ -39,7 +39,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       const app = new Hono();
       const registry = createWorkerMetrics(ctx, () => runner.running);
       mountHealth(app, createHealthCheck(ctx, 'worker'));
-      app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+      app.get('/metrics', async (c) => {
+        if (!scrapeAllowed(ctx.config.metricsToken, c.req.header('authorization'))) return c.json(METRICS_REFUSAL, 401, { 'www-authenticate': 'Bearer' });
+        return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
+      });
       app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: 'a fota worker serves only /healthz and /metrics' } }, 404));
       const host = options.host ?? '0.0.0.0';
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: host });

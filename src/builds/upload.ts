@@ -12,7 +12,7 @@ import { recordAudit } from '../store/queries/audit.ts';
 import { deltaSourcesFor, findBuildByVersion, insertBuild, insertJobs } from '../store/queries/builds.ts';
 import { findModelByName, insertModel } from '../store/queries/manufacturers.ts';
 import type { Tx } from '../store/store.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 import type { UploadQuery } from './schemas.ts';
 
 export interface UploadResult {
@@ -73,7 +73,7 @@ async function record(ctx: Context, { principal, manufacturerId, query, stored }
       { id: newId('job'), buildId: id, sourceBuildId: null, state: 'queued', createdAt: now },
       ...sources.map((source) => ({ id: newId('job'), buildId: id, sourceBuildId: source.id, state: 'queued' as const, createdAt: now })),
     ]);
-    await recordAudit(tx, { actor: principal.tokenId, action: 'build.upload', subject: id, details: { model: query.model, version: query.version, sha256: stored.sha256, size: stored.size, deltaSources: sources.map((s) => s.version) } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'build.upload', subject: id, details: { model: query.model, version: query.version, sha256: stored.sha256, size: stored.size, deltaSources: sources.map((s) => s.version) } }, now);
     return sources.length + 1;
   });
   return { id, jobs };

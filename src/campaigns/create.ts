@@ -6,7 +6,7 @@ import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { insertCampaign } from '../store/queries/campaigns.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 import type { CreateCampaign } from './schemas.ts';
 
 export async function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign): Promise<{ id: string }> {
@@ -35,14 +35,14 @@ export async function createCampaign(ctx: Context, principal: Principal, request
         fourEyes: request.fourEyes ?? ctx.config.campaigns.fourEyes,
         dynamic: request.dynamic,
         window: request.maintenanceWindow ? JSON.stringify(request.maintenanceWindow) : null,
-        createdBy: principal.tokenId,
+        createdBy: principal.personId,
         createdByName: principal.name,
         createdAt: now,
         updatedAt: now,
       },
       request.stages.map((s, index) => ({ campaignId: id, index, percent: s.percent, requiresApproval: s.requiresApproval })),
     );
-    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages } }, now);
   });
   return { id };
 }

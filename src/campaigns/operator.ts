@@ -1,12 +1,13 @@
 // What an operator does to a running campaign: approve the stage that waits for it, pause,
 // resume, abort. Each checks the state it acts on (409 otherwise) and records who and when.
-// Four eyes: when the campaign asks for it, the approver must not be its creator.
+// Four eyes: when the campaign asks for it, the approver must not be the person who
+// created it (with whichever of their tokens); people are told apart by id, not by name.
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { type CampaignRow, cancelUnstarted, findCampaign, type StageRow, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Tx } from '../store/store.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { beginStage, stageCounts, stepBy } from './engine.ts';
 
 /** The campaign, locked for the action that decides on its state, and its stages. */
@@ -18,7 +19,7 @@ async function load(tx: Tx, id: string): Promise<{ campaign: CampaignRow; stages
 
 export async function approveStage(ctx: Context, principal: Principal, id: string, reason?: string): Promise<void> {
   const now = ctx.clock.now();
-  const by = stepBy(ctx, principal.tokenId);
+  const by = stepBy(ctx, principal.personId);
   await ctx.db.transaction(async (tx) => {
     const { campaign, stages } = await load(tx, id);
     const stage = stages[campaign.currentStage];
@@ -26,11 +27,11 @@ export async function approveStage(ctx: Context, principal: Principal, id: strin
       const what = campaign.state === 'running' && stage ? `stage ${stage.index + 1} is ${stage.state}` : `the campaign is ${campaign.state}`;
       throw new AppError('CONFLICT', `campaign ${id} has no stage awaiting approval: ${what}`);
     }
-    if (campaign.fourEyes && (principal.tokenId === campaign.createdBy || principal.name === campaign.createdByName)) {
-      throw new AppError('FORBIDDEN', `campaign ${id} requires four eyes: ${campaign.createdByName} created it, so someone else must approve stage ${stage.index + 1}`);
+    if (campaign.fourEyes && principal.personId === campaign.createdBy) {
+      throw new AppError('FORBIDDEN', `campaign ${id} requires four eyes: stage ${stage.index + 1} is awaiting approval by someone other than ${campaign.createdByName}, who created it`);
     }
-    await updateStage(tx, id, stage.index, { approvedBy: principal.tokenId, approvedByName: principal.name, approvedAt: now });
-    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.approve', subject: id, details: { by: principal.name, stage: stage.index + 1, reason: reason ?? null } }, now);
+    await updateStage(tx, id, stage.index, { approvedBy: principal.personId, approvedByName: principal.name, approvedAt: now });
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.approve', subject: id, details: { by: principal.name, stage: stage.index + 1, reason: reason ?? null } }, now);
     await beginStage(tx, by, campaign, stage, now);
   });
   ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
@@ -43,7 +44,7 @@ export async function pauseCampaign(ctx: Context, principal: Principal, id: stri
     if (campaign.state !== 'running') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a running campaign can be paused`);
     const why = `paused by ${principal.name}${reason ? `: ${reason}` : ''}`;
     await updateCampaign(tx, id, { state: 'paused', pausedReason: why, pauseKind: 'operator', updatedAt: now });
-    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.pause', subject: id, details: { by: principal.name, reason: reason ?? null } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.pause', subject: id, details: { by: principal.name, reason: reason ?? null } }, now);
   });
 }
 
@@ -64,7 +65,7 @@ export async function resumeCampaign(ctx: Context, principal: Principal, id: str
     }
     if (stage && campaign.pauseKind === 'below-success') await updateStage(tx, id, stage.index, { forced: true });
     await updateCampaign(tx, id, { state: 'running', pausedReason: null, pauseKind: null, updatedAt: now });
-    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.resume', subject: id, details: { by: principal.name, reason: reason ?? null, after: campaign.pausedReason } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.resume', subject: id, details: { by: principal.name, reason: reason ?? null, after: campaign.pausedReason } }, now);
   });
   ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
 }
@@ -77,7 +78,7 @@ export async function abortCampaign(ctx: Context, principal: Principal, id: stri
     if (campaign.state === 'completed' || campaign.state === 'aborted') throw new AppError('CONFLICT', `campaign ${id} is already ${campaign.state}`);
     const canceled = await cancelUnstarted(tx, id, now, `campaign aborted by ${principal.name}`);
     await updateCampaign(tx, id, { state: 'aborted', finishedAt: now, updatedAt: now, pauseKind: null, pausedReason: reason ? `aborted by ${principal.name}: ${reason}` : `aborted by ${principal.name}` });
-    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.abort', subject: id, details: { by: principal.name, reason: reason ?? null, canceled } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.abort', subject: id, details: { by: principal.name, reason: reason ?? null, canceled } }, now);
     return { canceled };
   });
 }

@@ -10,7 +10,7 @@ import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { cohortInOtherCampaigns, findCampaign, insertCampaignDeployments, snapshotCohort, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { assignStages } from './assign.ts';
 import { cohortOf, toFilter } from './cohort.ts';
 import { stepBy, takeStep } from './engine.ts';
@@ -24,7 +24,7 @@ export interface StartResult {
 
 export async function startCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<StartResult> {
   const now = ctx.clock.now();
-  const by = stepBy(ctx, principal.tokenId);
+  const by = stepBy(ctx, principal.personId);
   const result = await ctx.db.transaction(async (tx) => {
     const campaign = await findCampaign(tx, id, { forUpdate: true });
     if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
@@ -53,7 +53,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
       firmwareVersions: snapshot.firmwareVersions,
       stages: assigned,
       idPrefix: `${now.toString(36).padStart(9, '0')}${randomBytes(4).toString('hex')}`,
-      createdBy: principal.tokenId,
+      createdBy: principal.personId,
       now,
     });
     const sizes = new Array<number>(stages.length).fill(0);
@@ -64,7 +64,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
     }
     await updateCampaign(tx, id, { state: 'running', startedAt: now, updatedAt: now, cohortSize: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, joinScanAt: now });
     campaign.state = 'running';
-    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
     await takeStep(tx, by, campaign, stages, firstStep(stages), now);
     return { deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy };
   });

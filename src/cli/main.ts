@@ -34,8 +34,11 @@ Device:
                                          by share of the fleet
 
 Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
-  token create --role R --name N [--manufacturer NAME]
-                                         new API token, printed once (admin)
+  token create --role R --name N [--person LOGIN] [--manufacturer NAME]
+                                         new API token, printed once (admin; or
+                                         another token of your own)
+  person create LOGIN [--display-name D] | person list
+                                         people who hold tokens (admin)
   build upload FILE --model M --version V
                                          stream an image, wait for its packages
   campaign create --name N --build BLD --stages 10!,50,100 [--start]
@@ -86,6 +89,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./demo.ts')).demoCommand(rest, io);
       case 'token':
         return await (await import('./token.ts')).tokenCommand(rest, io);
+      case 'person':
+        return await (await import('./person.ts')).personCommand(rest, io);
       case 'build':
         return await (await import('./build.ts')).buildCommand(rest, io);
       case 'campaign':
@@ -127,6 +132,8 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
       return (await import('./audit.ts')).auditHelp;
     case 'token':
       return (await import('./token.ts')).tokenHelp;
+    case 'person':
+      return (await import('./person.ts')).personHelp;
     case 'build': {
       const { buildHelp, buildUsage } = await import('./build.ts');
       if (sub === 'upload') return buildHelp;

@@ -9,7 +9,7 @@ import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment, insertDeployment, updateDeployment } from '../store/queries/deployments.ts';
 import type { Tx } from '../store/store.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { choosePackage, type DeploymentState } from './policy.ts';
 import type { CreateDeployment, DeploymentView, HistoryEntry } from './schemas.ts';
 
@@ -32,8 +32,8 @@ export async function createDeployment(ctx: Context, principal: Principal, reque
       throw new AppError('CONFLICT', choice.none === 'already-current' ? `device ${device.id} already runs ${build.version}` : `build ${build.id} has no package to deliver`);
     }
     const history: HistoryEntry[] = [{ at: new Date(now).toISOString(), state: 'scheduled', cause: `created by ${principal.name}` }];
-    await insertDeployment(tx, { id, deviceId: device.id, buildId: build.id, packageId: choice.packageId, state: 'scheduled', history: JSON.stringify(history), mode: request.mode ?? 'downloadAndUpdate', createdBy: principal.tokenId, createdAt: now, updatedAt: now });
-    await recordAudit(tx, { actor: principal.tokenId, action: 'deployment.create', subject: id, details: { deviceId: device.id, buildId: build.id, packageId: choice.packageId, fromVersion: device.firmwareVersion } }, now);
+    await insertDeployment(tx, { id, deviceId: device.id, buildId: build.id, packageId: choice.packageId, state: 'scheduled', history: JSON.stringify(history), mode: request.mode ?? 'downloadAndUpdate', createdBy: principal.personId, createdAt: now, updatedAt: now });
+    await recordAudit(tx, { ...auditActor(principal), action: 'deployment.create', subject: id, details: { deviceId: device.id, buildId: build.id, packageId: choice.packageId, fromVersion: device.firmwareVersion } }, now);
     return choice.packageId;
   });
   return { id, packageId };

@@ -109,7 +109,7 @@ export interface FumoEffects {
  * moved, so their engine can react at once. Each deployment is read locked (forUpdate):
  * the engine's timeout may move the same one meanwhile.
  */
-export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger, options: { retryBackoffMs: number }): Promise<Set<string>> {
+export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger, options: { retryBackoffMs: number; results?: number[] }): Promise<Set<string>> {
   const moved = new Set<string>();
   const note = (row: DeploymentRow) => {
     if (row.campaignId) moved.add(row.campaignId);
@@ -133,6 +133,7 @@ export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, 
       continue;
     }
     note(row);
+    options.results?.push(code);
     if (operation === 'download' && code >= 200 && code < 300) {
       // Two-step: downloaded; the Update Exec goes out at the next plan.
       await transition(tx, row, 'scheduled', 'device downloaded the package (two-step); the update Exec follows', now, { mode: 'twoStepDownloaded' });

@@ -5,7 +5,7 @@ import { assertPublicWebhookHost } from '../omadm/webhook-address.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { countDevices, deploymentsOf, type DeviceRow, findDevice, insertDevice, listDevices } from '../store/queries/devices.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 import type { DeviceView, RegisterDevice } from './schemas.ts';
 
 export type InventoryTree = Record<string, { value: string; at: number }>;
@@ -36,7 +36,7 @@ export async function registerDevice(ctx: Context, principal: Principal, request
       webhookUrl: request.webhookUrl ?? null,
     });
     // The audit keeps what was registered, never the passwords.
-    await recordAudit(tx, { actor: principal.tokenId, action: 'device.register', subject: request.id, details: { model: request.model, firmwareVersion: request.firmwareVersion ?? null, authType: request.credentials.authType ?? 'md5' } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'device.register', subject: request.id, details: { model: request.model, firmwareVersion: request.firmwareVersion ?? null, authType: request.credentials.authType ?? 'md5' } }, now);
   });
   return deviceView(ctx, request.id);
 }

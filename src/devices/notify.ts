@@ -7,7 +7,7 @@ import { decodeNonce } from '../omadm/auth.ts';
 import { buildNotification, notificationSessionId } from '../omadm/notification.ts';
 import type { NotifyResult } from '../omadm/notifier.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { deviceRow, serverPassword } from './devices.ts';
 
 export type NotifyOutcome = NotifyResult & { sessionId: string };
@@ -28,6 +28,6 @@ export async function notifyDevice(ctx: Context, actor: Principal | 'system', de
   });
   const result = await ctx.notifier.notify({ deviceId, ...(device.webhookUrl ? { webhookUrl: device.webhookUrl } : {}) }, message);
   const now = ctx.clock.now();
-  await ctx.db.transaction((tx) => recordAudit(tx, { actor: actor === 'system' ? 'system' : actor.tokenId, action: 'device.notify', subject: deviceId, details: { ...result, sessionId: notificationSessionId(sessionId) } }, now));
+  await ctx.db.transaction((tx) => recordAudit(tx, { ...(actor === 'system' ? { actor: 'system' } : auditActor(actor)), action: 'device.notify', subject: deviceId, details: { ...result, sessionId: notificationSessionId(sessionId) } }, now));
   return { ...result, sessionId: notificationSessionId(sessionId) };
 }

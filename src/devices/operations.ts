@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { type DmOperationRow, findOperation, insertOperation } from '../store/queries/devices.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { deviceRow } from './devices.ts';
 import type { OperationView, QueueOperation } from './schemas.ts';
 
@@ -15,8 +15,8 @@ export async function queueOperation(ctx: Context, principal: Principal, deviceI
   const now = ctx.clock.now();
   const id = newId('op');
   await ctx.db.transaction(async (tx) => {
-    await insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', createdBy: principal.tokenId, createdAt: now });
-    await recordAudit(tx, { actor: principal.tokenId, action: 'operation.queue', subject: id, details: { deviceId, command: request.command, uri: request.uri } }, now);
+    await insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', createdBy: principal.personId, createdAt: now });
+    await recordAudit(tx, { ...auditActor(principal), action: 'operation.queue', subject: id, details: { deviceId, command: request.command, uri: request.uri } }, now);
   });
   return { id };
 }

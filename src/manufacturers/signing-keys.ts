@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts';
 import { generateKey, type SigningKey } from '../signing/keys.ts';
 import type { PublicKeyView } from './schemas.ts';
 import { newId } from '../store/ids.ts';
-import { recordAudit } from '../store/queries/audit.ts';
+import { type AuditActor, recordAudit } from '../store/queries/audit.ts';
 import {
   activeKeyOf,
   findManufacturerById,
@@ -19,7 +19,7 @@ import {
 } from '../store/queries/manufacturers.ts';
 import type { Tx } from '../store/store.ts';
 
-async function addKey(tx: Tx, vault: KeyVault, manufacturerId: string, actor: string, now: number): Promise<SigningKeyRow> {
+async function addKey(tx: Tx, vault: KeyVault, manufacturerId: string, actor: AuditActor, now: number): Promise<SigningKeyRow> {
   const key = generateKey();
   const { sealed, nonce } = vault.seal(key.secretKey);
   const row: SigningKeyRow = {
@@ -34,12 +34,12 @@ async function addKey(tx: Tx, vault: KeyVault, manufacturerId: string, actor: st
     revokedAt: null,
   };
   await insertSigningKey(tx, row);
-  await recordAudit(tx, { actor, action: 'key.create', subject: key.keyid, details: { manufacturerId } }, now);
+  await recordAudit(tx, { ...actor, action: 'key.create', subject: key.keyid, details: { manufacturerId } }, now);
   return row;
 }
 
 /** The manufacturer's active signing key, created (and audited) if it has none yet. */
-export async function signingKeyFor(ctx: Context, manufacturerId: string, actor: string): Promise<SigningKey> {
+export async function signingKeyFor(ctx: Context, manufacturerId: string, actor: AuditActor): Promise<SigningKey> {
   const row = await ctx.db.transaction(async (tx) => {
     await findManufacturerById(tx, manufacturerId, { forUpdate: true });
     return (await activeKeyOf(tx, manufacturerId)) ?? addKey(tx, ctx.vault, manufacturerId, actor, ctx.clock.now());
@@ -67,7 +67,7 @@ export async function publicKeysOf(ctx: Context, name: string): Promise<PublicKe
 }
 
 /** New active key; the previous one stays trusted for verification (retired). */
-export async function rotateKey(ctx: Context, name: string, actor: string): Promise<PublicKeyView[]> {
+export async function rotateKey(ctx: Context, name: string, actor: AuditActor): Promise<PublicKeyView[]> {
   const manufacturer = await manufacturerNamed(ctx, name);
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
@@ -75,14 +75,14 @@ export async function rotateKey(ctx: Context, name: string, actor: string): Prom
     const current = await activeKeyOf(tx, manufacturer.id);
     if (current) {
       await setKeyStatus(tx, current.keyid, 'retired', now);
-      await recordAudit(tx, { actor, action: 'key.retire', subject: current.keyid, details: { manufacturer: name } }, now);
+      await recordAudit(tx, { ...actor, action: 'key.retire', subject: current.keyid, details: { manufacturer: name } }, now);
     }
     await addKey(tx, ctx.vault, manufacturer.id, actor, now);
   });
   return publicKeysOf(ctx, name);
 }
 
-export async function revokeKey(ctx: Context, name: string, keyid: string, actor: string): Promise<PublicKeyView[]> {
+export async function revokeKey(ctx: Context, name: string, keyid: string, actor: AuditActor): Promise<PublicKeyView[]> {
   const manufacturer = await manufacturerNamed(ctx, name);
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
@@ -90,7 +90,7 @@ export async function revokeKey(ctx: Context, name: string, keyid: string, actor
     if (!key) throw new AppError('NOT_FOUND', `manufacturer ${name} has no key ${keyid}`);
     if (key.status === 'revoked') return;
     await setKeyStatus(tx, keyid, 'revoked', now);
-    await recordAudit(tx, { actor, action: 'key.revoke', subject: keyid, details: { manufacturer: name } }, now);
+    await recordAudit(tx, { ...actor, action: 'key.revoke', subject: keyid, details: { manufacturer: name } }, now);
   });
   return publicKeysOf(ctx, name);
 }

@@ -22,7 +22,7 @@ import type { Context } from '../context.ts';
 import { deploymentView } from '../deployments/deployments.ts';
 import { deviceSummaries, deviceView } from '../devices/devices.ts';
 import { AppError } from '../errors.ts';
-import { authenticate, type Principal } from '../tokens/tokens.ts';
+import { authenticate, loggableActor, type Principal } from '../tokens/tokens.ts';
 import { BuildContent, BuildsContent } from './builds.tsx';
 import { CampaignContent, OverviewContent } from './campaigns.tsx';
 import { DeviceContent, DevicesContent } from './devices.tsx';
@@ -141,7 +141,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     if (!principal) return refuse(401, 'Unknown or revoked token.');
     if (!canView(principal.role)) return refuse(403, `This is a ${principal.role} token; the console is for operators (admins may look).`);
     startSession(ctx, c, token);
-    ctx.log.info({ requestId: c.get('requestId'), actor: principal.tokenId, role: principal.role }, 'console sign-in');
+    ctx.log.info({ requestId: c.get('requestId'), actor: loggableActor(principal) }, 'console sign-in');
     return c.redirect(next, 303);
   });
 

@@ -58,7 +58,7 @@ describe('build upload -> signed packages', () => {
   it('records who uploaded a build in the audit log', async () => {
     const id = await uploaded('router-audit', '1.0', pseudoRandom(1000, 'audit'));
     const [event] = await auditOf(server.ctx.db, id);
-    const acme = await selectRow<{ id: string }>(server.ctx.db, "select id from tokens where name = 'acme ci'");
+    const acme = await selectRow<{ id: string }>(server.ctx.db, "select person_id as id from tokens where name = 'acme ci'");
     expect(event).toMatchObject({ action: 'build.upload', actor: acme?.id });
     expect(event?.at).toBeGreaterThan(0);
   });

@@ -182,7 +182,7 @@ describe('fota campaign, more', () => {
 
     const refused = await run(['campaign', 'approve', id]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`fota: server refused (403 FORBIDDEN): campaign ${id} requires four eyes: ops created it, so someone else must approve stage 1\n`);
+    expect(refused.stderr).toBe(`fota: server refused (403 FORBIDDEN): campaign ${id} requires four eyes: stage 1 is awaiting approval by someone other than ops, who created it\n`);
 
     // Watch until someone aborts it: one block per refresh when not on a terminal.
     const watching = launch(['campaign', 'status', id, '--watch', '0.1']);

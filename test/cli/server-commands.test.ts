@@ -50,7 +50,7 @@ describe.concurrent('fota token create and build upload', () => {
       fota(['token', 'create', '--role', 'manufacturer', '--manufacturer', 'acme', '--name', 'acme release', '--server', server.url, '--token', server.tokens.admin]),
       upload('v1.bin', 'router-cli', '1.0', server.tokens.acme),
     ]);
-    expect(created).toMatchObject({ code: 0, stdout: expect.stringMatching(/^token: fota_\S+\nid: tok_\S+\n$/) });
+    expect(created).toMatchObject({ code: 0, stdout: expect.stringMatching(/^token: fota_\S+\nid: tok_\S+\nperson: psn_\S+\n$/) });
     const token = /^token: (\S+)$/m.exec(created.stdout)?.[1] ?? '';
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^id: bld_\S+\nbuild bld_\S+: router-cli 1\.0 ready, 1 package \(image 150,000 bytes, sha256 [0-9a-f]{64}\)\n {2}full {2}1\.0 {2}[\d,]+ bytes {2}100% of the full image\n$/);

@@ -345,7 +345,7 @@ describe('online guessing', () => {
     expect(JSON.parse(audit[1]?.details ?? '{}')).toMatchObject({ failures: 10, address: expect.stringMatching(/127\.0\.0\.1/) });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metricValue(metrics, 'fota_dm_auth_lockouts_total', { scope: 'device' })).toBeGreaterThanOrEqual(1);
-    expect(metricValue(metrics, 'fota_dm_auth_failures_total')).toBeGreaterThanOrEqual(10);
+    expect(metricValue(metrics, 'fota_dm_auth_failures_total', { reason: 'wrong-credentials' })).toBeGreaterThanOrEqual(10);
     expect(metricValue(metrics, 'fota_dm_messages_refused_total', { reason: 'locked' })).toBeGreaterThanOrEqual(1);
 
     // The lock ends; the right password gets in and wipes the count: one more failure does not lock.

@@ -2,7 +2,7 @@
 import { AppError } from '../../errors.ts';
 import { signingKeysSchema } from '../../manufacturers/schemas.ts';
 import { publicKeysOf, revokeKey, rotateKey } from '../../manufacturers/signing-keys.ts';
-import type { Principal } from '../../tokens/tokens.ts';
+import { auditActor, type Principal } from '../../tokens/tokens.ts';
 import type { RouteModule } from '../router.ts';
 import { ANY_ROLE, answer, defineRoute, pathParams, refusal } from '../spec.ts';
 
@@ -44,11 +44,11 @@ export const manufacturerRoutes: RouteModule = (r) => {
   r(rotateKeyRoute, async (c, ctx) => {
     const { name } = c.req.valid('param');
     assertActsFor(c.get('principal'), name);
-    return c.json(await rotateKey(ctx, name, c.get('principal').tokenId), 200);
+    return c.json(await rotateKey(ctx, name, auditActor(c.get('principal'))), 200);
   });
   r(revokeKeyRoute, async (c, ctx) => {
     const { name, keyid } = c.req.valid('param');
     assertActsFor(c.get('principal'), name);
-    return c.json(await revokeKey(ctx, name, keyid, c.get('principal').tokenId), 200);
+    return c.json(await revokeKey(ctx, name, keyid, auditActor(c.get('principal'))), 200);
   });
 };

@@ -41,9 +41,11 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
 
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
-  const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log };
+  const results: number[] = [];
+  const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log, results };
   const settings = planSettings(ctx, { device, session, effects });
   const { outcome, campaignsMoved } = await ctx.db.transaction(async (tx) => {
+    results.length = 0;
     const plan = await planCommands(tx, settings, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
     const reply = buildReply({
       received: h,
@@ -80,6 +82,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   // Campaigns react to every result (the next stage may start, or the campaign pause), and
   // a device seen may join a dynamic campaign: both after this request, not inside it.
   for (const campaignId of campaignsMoved) ctx.signals.emit({ kind: 'campaign-moved', campaignId });
+  // Counted once committed: a rolled-back message began no session and applied no result.
+  if (outcome.isNew) ctx.tally.dmSessions += 1;
+  for (const code of results) ctx.tally.result(code);
   ctx.signals.emit({ kind: 'device-seen', deviceId: device.id });
   // Routine, like the request line: debug (README, Logs).
   if (log.isLevelEnabled('debug')) log.debug({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');

@@ -38,6 +38,8 @@ export interface PersistOptions {
   sessionIdleMs: number;
   retryBackoffMs: number;
   log: Logger;
+  /** Gets the FUMO result codes this message applied, for /metrics once the transaction commits. */
+  results?: number[];
 }
 
 /** A session starts once its device authenticated; its token is 144 random bits. */
@@ -119,7 +121,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(reported['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: reported['./DevDetail/FwV'] }) },
     now,
     log,
-    { retryBackoffMs: options.retryBackoffMs },
+    { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}) },
   );
   for (const update of effects.operations) {
     await updateOperation(tx, update.opId, {

@@ -27,7 +27,7 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
   if (!build || (job.sourceBuildId && !source)) throw new AppError('NOT_FOUND', `job ${job.id} refers to a build that does not exist`);
   const manufacturer = await findManufacturerById(ctx.db, build.manufacturerId);
   if (!manufacturer) throw new AppError('NOT_FOUND', `build ${build.id} has no manufacturer`);
-  const key = await signingKeyFor(ctx, manufacturer.id, SYSTEM_ACTOR);
+  const key = await signingKeyFor(ctx, manufacturer.id, { actor: SYSTEM_ACTOR });
 
   // One directory per attempt: a runner that lost its lease may still be working in its own.
   const dir = join(ctx.workDir, `${job.id}-${job.attempts}-${job.leaseOwner ?? 'local'}`);

@@ -6,18 +6,26 @@ import type { auditEvents } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
 
 export interface AuditEntry {
+  /** The person's id (`auditActor(principal)`), or the server's own name ("system", "engine"). */
   actor: string;
+  /** The person's display name, kept as it was then. */
+  actorName?: string;
+  /** The token the person used. */
+  tokenId?: string;
   action: string;
   subject: string;
   details?: Record<string, unknown>;
 }
+
+/** Who an event is recorded under (`auditActor(principal)` for a person). */
+export type AuditActor = Pick<AuditEntry, 'actor' | 'actorName' | 'tokenId'>;
 
 export type AuditRow = typeof auditEvents.$inferSelect;
 
 export async function recordAudit(tx: Tx, entry: AuditEntry, at: number): Promise<void> {
   await tx.q
     .insert(tx.t.auditEvents)
-    .values({ id: newId('evt'), at, actor: entry.actor, action: entry.action, subject: entry.subject, details: JSON.stringify(entry.details ?? {}) });
+    .values({ id: newId('evt'), at, actor: entry.actor, actorName: entry.actorName ?? null, tokenId: entry.tokenId ?? null, action: entry.action, subject: entry.subject, details: JSON.stringify(entry.details ?? {}) });
 }
 
 export async function auditOf(tx: Tx, subject: string): Promise<AuditRow[]> {

@@ -15,6 +15,18 @@ export async function findActiveTokenByHash(tx: Tx, tokenHash: string): Promise<
   return row;
 }
 
+/** What every authenticated request needs in one read: the token, its person and its manufacturer. */
+export async function findCaller(tx: Tx, tokenHash: string) {
+  const { tokens, people, manufacturers } = tx.t;
+  const [row] = await tx.q
+    .select({ token: tokens, person: people, manufacturer: manufacturers.name })
+    .from(tokens)
+    .innerJoin(people, eq(people.id, tokens.personId))
+    .leftJoin(manufacturers, eq(manufacturers.id, tokens.manufacturerId))
+    .where(and(eq(tokens.tokenHash, tokenHash), isNull(tokens.revokedAt)));
+  return row;
+}
+
 export async function hasActiveAdmin(tx: Tx): Promise<boolean> {
   const { tokens } = tx.t;
   const found = await tx.q.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).limit(1);
