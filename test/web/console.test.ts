@@ -203,6 +203,12 @@ describe('campaign actions', () => {
   it('shows the four-eyes refusal (403) when the creator approves', async () => {
     const id = await newCampaign('four eyes', { fourEyes: true });
     expect((await post(server, `/campaigns/${id}/start`, {}, { cookie: operator })).status).toBe(303);
+    // The creator is not offered the button four eyes would refuse, and is told who may approve.
+    const page = await html(await get(server, `/campaigns/${id}`, operator));
+    expect(page).not.toContain('data-testid="action-approve"');
+    expect(page).toContain('Stage 1 is awaiting approval by someone other than ops. You (ops) created this campaign, so you cannot approve it.');
+    expect(await html(await get(server, '/', operator))).toContain(`data-testid="campaign-state-${id}">stage 1 awaiting approval by someone other than ops<`);
+    // A stale form (or a hand-made request) is still refused by the server.
     const res = await post(server, `/campaigns/${id}/approve`, {}, { cookie: operator });
     expect(res.status).toBe(403);
     expect(await html(res)).toContain('requires four eyes');
