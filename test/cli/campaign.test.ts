@@ -258,6 +258,8 @@ describe('fota campaign, more', () => {
     ['a bad device id', [...create, '--stages', '100', '--devices', 'ok-1,../etc'], '--devices must be 1-128 letters, digits, ":", ".", "_" or "-" ("../etc")'],
     ['a watch of no seconds', ['campaign', 'status', 'cmp_x', '--watch=0'], '--watch takes a number of seconds (at least 0.1), got 0'],
     ['a missing campaign id', ['campaign', 'approve'], 'missing the campaign ID (fota campaign approve ID)'],
+    ['a misspelt option', [...create, '--stages', '100', '--windw', 'daily 00:00-01:00 UTC'], 'unknown option --windw; did you mean --window?\n(see fota --help)'],
+    ['an option no command has', ['campaign', 'status', 'cmp_x', '--colour'], 'unknown option --colour (--help lists the options)'],
     ['an unknown subcommand', ['campaign', 'delete', 'cmp_x'], 'unknown command: campaign delete'],
   ])('treats %s as a usage error (exit 2)', async (_name, args, message) => {
     const result = await run(args);

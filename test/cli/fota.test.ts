@@ -5,7 +5,9 @@
 // one-line stderr.
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { fota as fotaProcess, fotaInProcess as fota } from '../support/cli.ts';
 import { tempDir } from '../support/harness.ts';
 import { makeTestPackage } from '../support/packages.ts';
@@ -27,6 +29,18 @@ describe('the real fota command', () => {
     const result = await fotaProcess(['package', 'verify', pkg.packagePath, '--pubkey', publicPath]);
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(result.stderr).toMatch(/^[^\n]*: rejected, FUMO 402 corrupted firmware update package: payload chunk[^\n]*\n$/);
+  });
+});
+
+describe('a busy port', () => {
+  it('makes fota serve say so in one line naming --port, and exit 2 (not a stack trace, not 70)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const { port } = taken.address() as AddressInfo;
+    const dir = tempDir();
+    const result = await fotaProcess(['serve', '--port', String(port), '--host', '127.0.0.1', '--data', join(dir, 'data'), '--artifacts', join(dir, 'artifacts')], { env: { FOTA_ADMIN_TOKEN: 'busy-port-admin-token-1234' } });
+    expect(result).toMatchObject({ code: 2, stderr: `fota: port ${port} is already in use (another fota serve or demo?); choose another with --port N\n` });
   });
 });
 
@@ -88,7 +102,9 @@ describe('fota command line', () => {
 
   it.each([
     ['an unknown command', ['fly'], /unknown command: fly/],
-    ['an unknown option', ['package', 'verify', 'p.fota', '--pubkey', 'k', '--colour'], /Unknown option '--colour'/],
+    ['an unknown option', ['package', 'verify', 'p.fota', '--pubkey', 'k', '--colour'], /^fota: unknown option --colour \(--help lists the options\)$/m],
+    ['a misspelt option', ['package', 'verify', 'p.fota', '--pubky', 'k'], /^fota: unknown option --pubky; did you mean --pubkey\?$/m],
+    ['an option without its value', ['package', 'verify', 'p.fota', '--pubkey'], /^fota: --pubkey needs a value$/m],
     ['a missing option', ['package', 'make', '--to', 'x'], /missing --to-version/],
     ['--from without --from-version', ['package', 'make', '--from', 'a', '--to', 'b'], /--from and --from-version go together/],
     ['a bad ratio', ['package', 'make', '--to', 'b', '--max-delta-ratio', '7'], /--max-delta-ratio must be/],
