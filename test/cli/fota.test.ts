@@ -11,7 +11,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { fota as fotaProcess, fotaInProcess as fota } from '../support/cli.ts';
 import { tempDir } from '../support/harness.ts';
 import { makeTestPackage } from '../support/packages.ts';
-import { writeKeyFiles } from '../../src/signing/keys.ts';
+import { generateKey, writeKeyFiles } from '../../src/signing/keys.ts';
 
 describe('the real fota command', () => {
   it('exits 2 with its usage on stdout without a command, and 2 with one line on stderr for an unknown one', async () => {
@@ -113,6 +113,43 @@ describe('fota command line', () => {
     const result = await fota(args);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('takes --pubkey as a key file or as the key list the server serves, and refuses a list whose keys are revoked or broken', async () => {
+    const pkg = await makeTestPackage(tempDir());
+    const { publicPath } = await writeKeyFiles(join(pkg.dir, 'k.json'), pkg.key);
+    const other = generateKey();
+    const listed = (key: { keyid: string; publicKey: Uint8Array }, status: string) => ({ keyid: key.keyid, publicKey: Buffer.from(key.publicKey).toString('base64'), status });
+    // The shape of GET /api/v1/manufacturers/:name/keys.
+    const list = join(pkg.dir, 'keys.json');
+    await writeFile(list, JSON.stringify([listed(other, 'active'), listed(pkg.key, 'active')]));
+    expect(await fota(['package', 'verify', pkg.packagePath, '--pubkey', list])).toMatchObject({ code: 0, stdout: expect.stringContaining(': OK') });
+    // Both formats together; the signing key is listed twice and counts once.
+    expect(await fota(['package', 'verify', pkg.packagePath, '--pubkey', list, '--pubkey', publicPath, '--threshold', '2'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/FUMO 404/) });
+    const out = join(pkg.dir, 'applied.bin');
+    expect(await fota(['package', 'apply', pkg.packagePath, '--base', pkg.oldPath, '--out', out, '--pubkey', list])).toMatchObject({ code: 0 });
+
+    // The signing key revoked in the list: it counts for nothing (FUMO 404), whatever the other file says.
+    const revoked = join(pkg.dir, 'revoked.json');
+    await writeFile(revoked, JSON.stringify([listed(other, 'active'), listed(pkg.key, 'revoked')]));
+    expect(await fota(['package', 'verify', pkg.packagePath, '--pubkey', revoked])).toMatchObject({ code: 1, stderr: expect.stringMatching(/FUMO 404/) });
+    expect(await fota(['package', 'verify', pkg.packagePath, '--pubkey', revoked, '--pubkey', publicPath])).toMatchObject({ code: 1, stderr: expect.stringMatching(/FUMO 404/) });
+
+    const hostile: Array<[string, string, RegExp]> = [
+      ['only-revoked.json', JSON.stringify([listed(pkg.key, 'revoked')]), /has no key that is not revoked/],
+      ['mislabelled.json', JSON.stringify([{ ...listed(pkg.key, 'active'), keyid: other.keyid }]), /does not match its keyid/],
+      ['not-a-list.json', '[1, 2', /is not JSON/],
+      ['wrong-shape.json', JSON.stringify([{ keyid: 'x' }]), /pinned key list .*wrong-shape\.json: 0\.keyid/],
+      ['huge.json', `[${' '.repeat(70 * 1024)}]`, /is \d+ bytes; a key file or key list is under 64 KiB/],
+      ['too-many.json', JSON.stringify(Array.from({ length: 65 }, () => listed(other, 'active'))), /pinned key list/],
+    ];
+    for (const [name, text, message] of hostile) {
+      await writeFile(join(pkg.dir, name), text);
+      const result = await fota(['package', 'verify', pkg.packagePath, '--pubkey', join(pkg.dir, name)]);
+      expect(result, name).toMatchObject({ code: 2, stdout: '' });
+      expect(result.stderr, name).toMatch(message);
+      expect(result.stderr.trim().split('\n'), name).toHaveLength(1);
+    }
   });
 
   it('gives one clear line for unreadable inputs and leaves no partial package', async () => {
