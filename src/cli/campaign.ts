@@ -602,7 +602,7 @@ export function drawCampaign(view: View): string {
       lines.push(`    ${approvalWaitWords(view)}: fota campaign approve ${view.id}`);
     }
     if (stage.approvedBy) lines.push(`    approved by ${stage.approvedBy}${stage.approvedAt ? ` at ${stage.approvedAt}` : ''}`);
-    for (const o of stage.overrides ?? []) lines.push(`    ${overrideWords(o)}`);
+    for (const o of stage.overrides) lines.push(`    ${overrideWords(o)}`);
   }
   const t = tally(view.totals);
   lines.push(`  totals: ${countWords(t, 'always')}  (of ${t.total}); ${formatBytes(view.bytesServed)} bytes served`);
