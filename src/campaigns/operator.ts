@@ -75,6 +75,8 @@ export async function pauseCampaign(ctx: Context, principal: Principal, id: stri
  */
 export async function resumeCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<void> {
   const now = ctx.clock.now();
+  // What follows the resume is the engine's doing, recorded as such.
+  const engine = stepBy(ctx, ENGINE_ACTOR);
   await ctx.db.transaction(async (tx) => {
     const { campaign, stages } = await load(tx, id);
     if (campaign.state !== 'paused') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a paused campaign can be resumed`);
@@ -94,7 +96,7 @@ export async function resumeCampaign(ctx: Context, principal: Principal, id: str
     }
     await updateCampaign(tx, id, { state: 'running', pausedReason: null, pauseKind: null, updatedAt: now });
     await recordAudit(tx, { actor: principal.tokenId, action: RESUME_ACTION, subject: id, details: { by: principal.name, reason: reason ?? null, after: campaign.pausedReason, overrides } }, now);
-    await evaluateCampaignIn(tx, stepBy(ctx, ENGINE_ACTOR), id, now);
+    await evaluateCampaignIn(tx, engine, id, now);
   });
   ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
 }
