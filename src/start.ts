@@ -52,10 +52,20 @@ export async function startServer(config: Config, options: { host?: string; log?
   ];
   const host = options.host ?? '0.0.0.0';
   const server = serve({ fetch: createApp(ctx, { dmGuard }).fetch, port: config.port, hostname: host });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    // A busy port: undo what started, so the process can say so and exit (`fota` names --port).
+    clearInterval(sweeper);
+    for (const stopListening of listening) stopListening();
+    await campaigns.stop();
+    await runner.stop();
+    await closeContext(ctx);
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const url = `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
   ctx.log.info({ url }, 'fota listening');

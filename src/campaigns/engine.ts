@@ -58,14 +58,15 @@ export async function evaluateCampaign(ctx: Context, campaignId: string): Promis
   const by = stepBy(ctx, ENGINE_ACTOR);
   try {
     // The time is read once the write lock is held, as the decisions it dates are.
-    await ctx.db.transaction((tx) => evaluateIn(tx, by, campaignId, ctx.clock.now()));
+    await ctx.db.transaction((tx) => evaluateCampaignIn(tx, by, campaignId, ctx.clock.now()));
   } catch (err) {
     // It runs from timers (the loop, the tick): an error there must not stop the server; the tick tries again.
     ctx.log.error({ err, campaignId }, 'campaign evaluation failed');
   }
 }
 
-async function evaluateIn(tx: Tx, by: StepBy, campaignId: string, now: number): Promise<void> {
+/** The same in the caller's transaction: a resume applies what follows from it before it answers. */
+export async function evaluateCampaignIn(tx: Tx, by: StepBy, campaignId: string, now: number): Promise<void> {
   const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
   if (!campaign) return;
   if (campaign.state === 'aborted') {

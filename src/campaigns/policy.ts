@@ -47,22 +47,44 @@ export type StageDecision =
 const IN_FLIGHT: CountedState[] = ['pending', 'scheduled', 'commanded', 'downloading', 'installing'];
 const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
 
+/** A stage's deployments that count (canceled ones do not) and those not yet finished. */
+export function stageFigures(c: StageCounts): { total: number; inFlight: number } {
+  return { total: DEPLOYMENT_STATES.reduce((sum, s) => sum + (s === 'canceled' ? 0 : c[s]), 0), inFlight: IN_FLIGHT.reduce((sum, s) => sum + c[s], 0) };
+}
+
+/** Every device of the stage has finished, and too few succeeded to move on by the rules. */
+export function settledShort(c: StageCounts, successThreshold: number): boolean {
+  const { total, inFlight } = stageFigures(c);
+  return inFlight === 0 && total > 0 && c.succeeded / total < successThreshold;
+}
+
+/**
+ * The most common failure, told so its figure agrees with the counts before it: once
+ * earlier failures were accepted, it is a code among all the stage's failures, and says so.
+ */
+function topFailureWords(stage: StageFacts): string {
+  if (!stage.topFailure) return '';
+  const top = `${stage.topFailure.code} (${stage.topFailure.count})`;
+  if (stage.acceptedFailed === 0) return `; most common result: ${top}`;
+  return `; ${stage.counts.failed} failed in the stage in all, ${stage.acceptedFailed} of them accepted at a resume; most common among all: ${top}`;
+}
+
 export function decideStage(stage: StageFacts, t: Thresholds, now: number): StageDecision {
   const c = stage.counts;
-  const total = DEPLOYMENT_STATES.reduce((sum, s) => sum + (s === 'canceled' ? 0 : c[s]), 0);
+  const { total, inFlight } = stageFigures(c);
   const newFailed = c.failed - stage.acceptedFailed;
   const newResults = c.succeeded + c.failed - stage.acceptedResults;
   // Failures first: a stage that is also past its success threshold still stops when too
   // many of its devices fail.
   if (newResults >= t.minSample && newResults > 0 && newFailed / newResults > t.failureThreshold) {
-    const top = stage.topFailure ? `; most common result: ${stage.topFailure.code} (${stage.topFailure.count})` : '';
+    const top = topFailureWords(stage);
+    const since = stage.acceptedResults > 0 ? ' since the last resume' : '';
     return {
       kind: 'pause',
       pauseKind: 'failures',
-      reason: `stage ${stage.index + 1}: ${newFailed} of ${newResults} results failed (${pct(newFailed / newResults)}), above the failure threshold ${pct(t.failureThreshold)}${top}`,
+      reason: `stage ${stage.index + 1}: ${newFailed} of ${newResults} results${since} failed (${pct(newFailed / newResults)}), above the failure threshold ${pct(t.failureThreshold)}${top}`,
     };
   }
-  const inFlight = IN_FLIGHT.reduce((sum, s) => sum + c[s], 0);
   const successMet = stage.forced || total === 0 || c.succeeded / total >= t.successThreshold;
   if (successMet) {
     if (stage.thresholdMetAt === null) return { kind: 'thresholdMet' };

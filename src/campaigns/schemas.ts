@@ -88,6 +88,30 @@ export const cohortPreviewSchema = z.object({
 });
 export type CohortPreview = z.infer<typeof cohortPreviewSchema>;
 
+/**
+ * An operator's override of a stage, from the resume that made it: failures accepted (the
+ * failure threshold judges only later results), or a stage that settled short moved on.
+ */
+export const stageOverrideSchema = z.object({
+  kind: z.enum(['accepted-failures', 'moved-on']),
+  by: z.string(),
+  reason: z.string().nullable(),
+  at: z.string(),
+  /** The stage's figures when the operator overrode them. */
+  succeeded: z.number(),
+  failed: z.number(),
+  total: z.number(),
+});
+export type StageOverride = z.infer<typeof stageOverrideSchema>;
+
+/** The maintenance window at the time of the answer: open, or when it opens next. */
+export const windowNowSchema = z.object({
+  open: z.boolean(),
+  opensAt: z.string().nullable(),
+  /** `Mon 22:00 Europe/Berlin`: the window's own day, time and zone. */
+  opensLocal: z.string().nullable(),
+});
+
 const countsSchema = z.object(Object.fromEntries(DEPLOYMENT_STATES.map((s) => [s, z.number()])) as Record<(typeof DEPLOYMENT_STATES)[number], z.ZodNumber>);
 
 export const stageViewSchema = z.object({
@@ -103,6 +127,8 @@ export const stageViewSchema = z.object({
   thresholdMetAt: z.string().nullable(),
   approvedBy: z.string().nullable(),
   approvedAt: z.string().nullable(),
+  /** What operators overrode on this stage by resuming after an automatic pause, oldest first. */
+  overrides: z.array(stageOverrideSchema),
 });
 
 export const campaignViewSchema = z.object({
@@ -114,7 +140,11 @@ export const campaignViewSchema = z.object({
   state: z.enum(['draft', 'running', 'paused', 'completed', 'aborted']),
   pausedReason: z.string().optional(),
   pauseKind: z.enum(['operator', 'failures', 'below-success']).optional(),
+  /** When it paused: the reason's figures are from then, the counts are live. */
+  pausedAt: z.string().optional(),
   currentStage: z.number(),
+  /** The current stage's own state (null before the start). */
+  currentStageState: z.enum(['pending', 'awaitingApproval', 'running', 'done']).nullable(),
   cohort: cohortSchema,
   successThreshold: z.number(),
   failureThreshold: z.number(),
@@ -124,6 +154,8 @@ export const campaignViewSchema = z.object({
   fourEyes: z.boolean(),
   dynamic: z.boolean(),
   maintenanceWindow: maintenanceWindowSchema.nullable(),
+  /** Null without a maintenance window. */
+  windowNow: windowNowSchema.nullable(),
   cohortSize: z.number(),
   alreadyCurrent: z.number(),
   busy: z.number(),
@@ -138,5 +170,22 @@ export const campaignViewSchema = z.object({
 export type CampaignView = z.infer<typeof campaignViewSchema>;
 export type StageView = z.infer<typeof stageViewSchema>;
 
-export const campaignSummarySchema = campaignViewSchema.pick({ id: true, name: true, buildId: true, model: true, targetVersion: true, state: true, pausedReason: true, currentStage: true, cohortSize: true, createdAt: true }).extend({ totals: countsSchema });
+export const campaignSummarySchema = campaignViewSchema.pick({
+    id: true,
+    name: true,
+    buildId: true,
+    model: true,
+    targetVersion: true,
+    state: true,
+    pausedReason: true,
+    pauseKind: true,
+    pausedAt: true,
+    currentStage: true,
+    currentStageState: true,
+    windowNow: true,
+    fourEyes: true,
+    createdBy: true,
+    cohortSize: true,
+    createdAt: true,
+  }).extend({ totals: countsSchema });
 export type CampaignSummary = z.infer<typeof campaignSummarySchema>;

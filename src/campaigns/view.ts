@@ -7,7 +7,8 @@ import { bytesServedOf, type CampaignRow, countsByStage, failuresByStage, findCa
 import { type CountedState, DEPLOYMENT_STATES, emptyCounts, type StageCounts } from './policy.ts';
 import type { CampaignSummary, CampaignView, StageView } from './schemas.ts';
 import { cohortOf } from './cohort.ts';
-import { windowOf } from '../schedule/window.ts';
+import { isWithinWindow, nextOpening, windowOf } from '../schedule/window.ts';
+import { overridesOf } from './overrides.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -37,6 +38,7 @@ export async function campaignView(ctx: Context, id: string): Promise<CampaignVi
     byCode[row.code === null ? 'timeout' : String(row.code)] = row.n;
     failures.set(row.stage, byCode);
   }
+  const overrides = await overridesOf(ctx.db, id);
   const stages: StageView[] = (await stagesOf(ctx.db, id)).map((s) => ({
     index: s.index,
     percent: s.percent,
@@ -49,22 +51,20 @@ export async function campaignView(ctx: Context, id: string): Promise<CampaignVi
     thresholdMetAt: iso(s.thresholdMetAt),
     approvedBy: s.approvedByName,
     approvedAt: iso(s.approvedAt),
+    overrides: overrides.get(s.index) ?? [],
   }));
   return {
-    ...(await summaryFields(ctx, campaign)),
-    ...(campaign.pauseKind ? { pauseKind: campaign.pauseKind as 'operator' | 'failures' | 'below-success' } : {}),
+    ...(await summaryFields(ctx, campaign, stages[campaign.currentStage]?.state)),
     cohort: cohortOf(campaign),
     successThreshold: campaign.successThreshold,
     failureThreshold: campaign.failureThreshold,
     minSample: campaign.minSample,
     soakSeconds: campaign.soakMs / 1000,
     timeoutMinutes: campaign.timeoutMs / 60_000,
-    fourEyes: campaign.fourEyes,
     dynamic: campaign.dynamic,
     maintenanceWindow: windowOf(campaign.window),
     alreadyCurrent: campaign.alreadyCurrent,
     busy: campaign.busy,
-    createdBy: campaign.createdByName,
     startedAt: iso(campaign.startedAt),
     finishedAt: iso(campaign.finishedAt),
     stages,
@@ -73,8 +73,17 @@ export async function campaignView(ctx: Context, id: string): Promise<CampaignVi
   };
 }
 
-async function summaryFields(ctx: Context, campaign: CampaignRow) {
+/** Open now, or when it opens: read at the time of the answer, by the server's clock. */
+function windowNow(stored: string | null, now: number): CampaignView['windowNow'] {
+  const window = windowOf(stored);
+  if (!window) return null;
+  const opening = nextOpening(window, now);
+  return { open: isWithinWindow(window, now), opensAt: iso(opening?.at ?? null), opensLocal: opening?.local ?? null };
+}
+
+async function summaryFields(ctx: Context, campaign: CampaignRow, currentStageState?: StageView['state'] | undefined) {
   const build = await findBuild(ctx.db, campaign.buildId);
+  const stageState = currentStageState ?? (campaign.state === 'draft' ? undefined : (await stagesOf(ctx.db, campaign.id))[campaign.currentStage]?.state);
   return {
     id: campaign.id,
     name: campaign.name,
@@ -83,7 +92,14 @@ async function summaryFields(ctx: Context, campaign: CampaignRow) {
     targetVersion: build?.version ?? '?',
     state: campaign.state,
     ...(campaign.pausedReason ? { pausedReason: campaign.pausedReason } : {}),
+    ...(campaign.pauseKind ? { pauseKind: campaign.pauseKind as 'operator' | 'failures' | 'below-success' } : {}),
+    // Nothing else writes a paused campaign's row, so its last update is the pause.
+    ...(campaign.state === 'paused' ? { pausedAt: new Date(campaign.updatedAt).toISOString() } : {}),
     currentStage: campaign.currentStage,
+    currentStageState: campaign.state === 'draft' ? null : (stageState ?? null),
+    windowNow: windowNow(campaign.window, ctx.clock.now()),
+    fourEyes: campaign.fourEyes,
+    createdBy: campaign.createdByName,
     cohortSize: campaign.cohortSize,
     createdAt: new Date(campaign.createdAt).toISOString(),
   };

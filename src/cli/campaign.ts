@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { campaignSummarySchema, campaignViewSchema, type CohortPreview, cohortPreviewSchema, createCampaignSchema, operatorActionSchema, type StageView } from '../campaigns/schemas.ts';
-import { stageLabel, stageStateWords } from '../campaigns/labels.ts';
+import { approvalWaitWords, campaignBadge, creatorName, overrideWords, pauseReasonWords, stageLabel } from '../campaigns/labels.ts';
 import { percent } from '../format.ts';
 import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../schedule/window.ts';
 import { statInputFile } from '../files.ts';
@@ -96,14 +96,17 @@ const statusHelp = `Usage: fota campaign status ID [--watch [SECONDS]] [--json] 
 Shows a campaign: its state, target, rules, pause or abort reason, and one line per
 stage with a bar and the counts of its deployments:
 
-  stage 2   50%  running            [####x=====..........]  succeeded 4  failed 1  in flight 5  pending 10  (of 20)
+  stage 2   50%  running            [####x===::..........]  succeeded 4  failed 1  in flight 3  scheduled 2  pending 10  (of 20)
       failures: 410 ×1
 
-  # succeeded   x failed   = in flight (scheduled, commanded, downloading, installing)
+  # succeeded   x failed   = in flight (commanded, downloading, installing)
+  : scheduled (to be commanded at the device's next session, inside the window)
   . pending     - canceled    50%! the stage needs an operator's approval
 
-Under a stage: its failures by FUMO result code ("timeout" when a device went silent),
-and whether it awaits approval or who approved it.
+A running stage whose maintenance window is closed reads "waiting for window (opens Mon
+22:00 Europe/Berlin)": nothing is commanded until then. Under a stage: its failures by
+FUMO result code ("timeout" when a device went silent), whether it awaits approval (and
+by whom) or who approved it, and every operator override with who, when and why.
 
   --watch [SECONDS]  redraw every SECONDS (${DEFAULT_WATCH_SECONDS}) until the campaign is completed or
                      aborted; in place on a terminal, else one block per refresh
@@ -321,9 +324,9 @@ async function list(args: string[], io: Output): Promise<number> {
     return [
       c.id,
       c.name,
-      c.state === 'running' || c.state === 'paused' ? `${c.state} (stage ${c.currentStage + 1})` : c.state,
+      campaignBadge(c).words,
       `${c.model} -> ${c.targetVersion}`,
-      `${t.total} devices: succeeded ${t.succeeded}  failed ${t.failed}  in flight ${t.inFlight}  pending ${t.pending}${t.canceled ? `  canceled ${t.canceled}` : ''}`,
+      `${t.total} devices: ${countWords(t)}`,
     ];
   });
   io.out(table(rows));
@@ -506,26 +509,42 @@ function actionPath(id: string, name: Action): string {
 interface Tally {
   succeeded: number;
   failed: number;
+  /** Commanded, downloading, installing: a device is working on it. */
   inFlight: number;
+  /** Chosen, not yet commanded (at the device's next session inside the window). */
+  scheduled: number;
   pending: number;
   canceled: number;
   total: number;
 }
 
 function tally(counts: StageView['counts']): Tally {
-  const inFlight = counts.scheduled + counts.commanded + counts.downloading + counts.installing;
-  return { succeeded: counts.succeeded, failed: counts.failed, inFlight, pending: counts.pending, canceled: counts.canceled, total: counts.succeeded + counts.failed + inFlight + counts.pending + counts.canceled };
+  const inFlight = counts.commanded + counts.downloading + counts.installing;
+  return {
+    succeeded: counts.succeeded,
+    failed: counts.failed,
+    inFlight,
+    scheduled: counts.scheduled,
+    pending: counts.pending,
+    canceled: counts.canceled,
+    total: counts.succeeded + counts.failed + inFlight + counts.scheduled + counts.pending + counts.canceled,
+  };
+}
+
+function countWords(t: Tally, canceled: 'always' | 'when-any' = 'when-any'): string {
+  return `succeeded ${t.succeeded}  failed ${t.failed}  in flight ${t.inFlight}  scheduled ${t.scheduled}  pending ${t.pending}${t.canceled || canceled === 'always' ? `  canceled ${t.canceled}` : ''}`;
 }
 
 const SEGMENTS = [
   ['#', 'succeeded'],
   ['x', 'failed'],
   ['=', 'in flight'],
+  [':', 'scheduled'],
   ['.', 'pending'],
   ['-', 'canceled'],
 ] as const;
 
-export const legend = `legend: # succeeded  x failed  = in flight (scheduled, commanded, downloading, installing)  . pending  - canceled;  N%! needs approval\n`;
+export const legend = `legend: # succeeded  x failed  = in flight (commanded, downloading, installing)  : scheduled  . pending  - canceled;  N%! needs approval\n`;
 
 /**
  * A bar of `width` cells split in proportion to `parts` (largest remainders), where every
@@ -557,7 +576,8 @@ export function drawBar(parts: readonly number[], width = BAR_WIDTH): string {
 export function drawCampaign(view: View): string {
   const lines: string[] = [];
   const current = view.stages[view.currentStage];
-  const where = current ? `stage ${current.index + 1} of ${view.stages.length} ${stageStateWords(current.state)}` : '';
+  const currentWords = current?.state === 'awaitingApproval' ? approvalWaitWords(view) : current ? stageLabel(view, current) : '';
+  const where = current ? `stage ${current.index + 1} of ${view.stages.length} ${currentWords}` : '';
   const state: Record<View['state'], string> = {
     draft: `draft, not started (fota campaign start ${view.id})`,
     running: `running, ${where}`,
@@ -566,7 +586,8 @@ export function drawCampaign(view: View): string {
     aborted: view.startedAt ? `aborted at stage ${view.currentStage + 1} of ${view.stages.length}` : 'aborted before it started',
   };
   lines.push(`campaign ${view.id} ${JSON.stringify(view.name)}: ${state[view.state]}`);
-  if (view.pausedReason) lines.push(`  ${view.state === 'aborted' ? 'aborted' : 'reason'}: ${view.pausedReason}`);
+  const reason = pauseReasonWords(view);
+  if (reason) lines.push(`  ${view.state === 'aborted' ? 'aborted' : 'reason'}: ${reason}`);
   if (view.state === 'paused') lines.push(`  resume with: fota campaign resume ${view.id}`);
   const leftOut = view.state === 'draft' ? '' : ` (left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)`;
   lines.push(`  target: ${view.model} ${view.targetVersion} (build ${view.buildId}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
@@ -575,24 +596,25 @@ export function drawCampaign(view: View): string {
   lines.push(
     `  rules: next stage at ${percent(view.successThreshold)} succeeded${soak}; pause above ${percent(view.failureThreshold)} failed of at least ${view.minSample} results; device timeout ${formatDuration(view.timeoutMinutes * 60)}${flags.length ? `; ${flags.join(', ')}` : ''}`,
   );
-  if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}`);
+  if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}${windowNowWords(view.windowNow)}`);
   const width = String(view.stages.length).length;
   for (const stage of view.stages) {
     const t = tally(stage.counts);
     const of = t.total || stage.size;
     const label = `${`${stage.percent}%`.padStart(5)}${stage.requiresApproval ? '!' : ' '}`;
-    const counts = view.state === 'draft' ? 'devices placed at start' : `succeeded ${t.succeeded}  failed ${t.failed}  in flight ${t.inFlight}  pending ${t.pending}${t.canceled ? `  canceled ${t.canceled}` : ''}  (of ${of})`;
-    lines.push(`stage ${String(stage.index + 1).padEnd(width)} ${label} ${stageLabel(view, stage).padEnd(17)}  [${drawBar([t.succeeded, t.failed, t.inFlight, t.pending, t.canceled])}]  ${counts}`);
+    const counts = view.state === 'draft' ? 'devices placed at start' : `${countWords(t)}  (of ${of})`;
+    lines.push(`stage ${String(stage.index + 1).padEnd(width)} ${label} ${stageLabel(view, stage).padEnd(17)}  [${drawBar([t.succeeded, t.failed, t.inFlight, t.scheduled, t.pending, t.canceled])}]  ${counts}`);
     const failures = Object.entries(stage.failures).sort(([a, m], [b, n]) => n - m || a.localeCompare(b));
     if (failures.length) lines.push(`    failures: ${failures.map(([code, n]) => `${code} ×${n}`).join(', ')}`);
     if (stage.state === 'awaitingApproval' && view.state !== 'aborted') {
-      lines.push(`    awaiting approval: fota campaign approve ${view.id}${view.fourEyes ? ` (four eyes: by someone other than ${view.createdBy})` : ''}`);
+      lines.push(`    ${approvalWaitWords(view)}: fota campaign approve ${view.id}`);
     }
     if (stage.approvedBy) lines.push(`    approved by ${stage.approvedBy}${stage.approvedAt ? ` at ${stage.approvedAt}` : ''}`);
+    for (const o of stage.overrides) lines.push(`    ${overrideWords(o)}`);
   }
   const t = tally(view.totals);
-  lines.push(`  totals: succeeded ${t.succeeded}  failed ${t.failed}  in flight ${t.inFlight}  pending ${t.pending}  canceled ${t.canceled}  (of ${t.total}); ${formatBytes(view.bytesServed)} bytes served`);
-  const times = [`created by ${view.createdBy} at ${view.createdAt}`, view.startedAt ? `started ${view.startedAt}` : '', view.finishedAt ? `finished ${view.finishedAt}` : ''].filter(Boolean);
+  lines.push(`  totals: ${countWords(t, 'always')}  (of ${t.total}); ${formatBytes(view.bytesServed)} bytes served`);
+  const times = [`created by ${creatorName(view)} at ${view.createdAt}`, view.startedAt ? `started ${view.startedAt}` : '', view.finishedAt ? `finished ${view.finishedAt}` : ''].filter(Boolean);
   lines.push(`  ${times.join(', ')}`);
   return `${lines.join('\n')}\n${legend}`;
 }
@@ -617,6 +639,12 @@ function formatDuration(seconds: number): string {
 }
 
 const DAY_LABEL = (d: Weekday) => `${d.charAt(0).toUpperCase()}${d.slice(1)}`;
+
+function windowNowWords(now: View['windowNow']): string {
+  if (!now) return '';
+  if (now.open) return ' (open now)';
+  return now.opensLocal ? ` (closed now; opens ${now.opensLocal}${now.opensAt ? `, ${now.opensAt}` : ''})` : ' (closed now)';
+}
 
 function formatWindow(window: MaintenanceWindow): string {
   const days = WEEK.filter((d) => window.days.includes(d));

@@ -1,6 +1,7 @@
 // What the demo promises: every device whose injected fault should make it fail reports
 // exactly that FUMO code, every other device ends on the target version, and delta
 // delivery costs a fraction of full images. Pure, so the check itself is tested.
+import { percent } from '../format.ts';
 
 export interface Expectation {
   devices: number;
@@ -31,4 +32,17 @@ export function mismatches(expected: Expectation, seen: Observation): string[] {
     if (want !== got) problems.push(`${got} failures with FUMO ${code}, expected ${want}`);
   }
   return problems;
+}
+
+/**
+ * The injected faults as the demo announces them: each share as asked and how many devices
+ * drew it, so a small share reads "0.4% (2 devices)", never "0%".
+ */
+export function faultWords(faults: ReadonlyArray<{ kind: string; share: number }>, drawn: Readonly<Record<string, number>>): string {
+  return faults
+    .map((f) => {
+      const n = drawn[f.kind] ?? 0;
+      return `${f.kind} ${percent(f.share)} (${n === 0 ? 'no device' : `${n} device${n === 1 ? '' : 's'}`})`;
+    })
+    .join(', ');
 }

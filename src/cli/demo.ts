@@ -11,13 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { z } from 'zod';
 import { type BuildView, buildViewSchema } from '../builds/schemas.ts';
 import { type CampaignView, campaignViewSchema } from '../campaigns/schemas.ts';
-import { stageStateWords } from '../campaigns/labels.ts';
+import { stageLabel } from '../campaigns/labels.ts';
 import { loadConfig } from '../config.ts';
 import { percent } from '../format.ts';
 import { fetchManufacturerKeys } from '../device/simulate/api.ts';
@@ -27,7 +27,7 @@ import { startServer, type RunningServer } from '../start.ts';
 import { AppError } from '../errors.ts';
 import { createToken } from '../tokens/tokens.ts';
 import { callServer, type Client } from './client.ts';
-import { type Expectation, mismatches } from './demo-outcome.ts';
+import { type Expectation, faultWords, mismatches } from './demo-outcome.ts';
 import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 
 // About 2% of the devices fail (410, 402, 403); more are cut mid-download or slow and must
@@ -47,12 +47,15 @@ are injected into a share of the devices, as in fota simulate (see fota simulate
 
 Prints progress, then a summary: bytes sent against what full images would have cost,
 each stage's successes and failures by FUMO result code, and the time taken. The last
-line is the summary as JSON. Exit 0 when every device ends as its fault predicts (a
+line is the summary as JSON. The server's log is kept: DIR/server.log with --data, else
+fota-demo-XXXXXX-server.log in the temporary directory (the temporary data directory
+itself is removed); the summary names it. Exit 0 when every device ends as its fault predicts (a
 device without a failing fault on 0.25.0, every other one failed with its code), 1 when
 not. When a stage holds more faulty devices than the thresholds allow, the campaign
 pauses itself; the demo's operator then resumes it, as long as every failure is one of
 the injected faults. --keep leaves the server running afterwards (Ctrl-C stops it) and prints the
-console's address and an operator token to log in with. --delta-cache DIR keeps the
+console's address and an operator token to log in with (on stderr, once the summary and
+its JSON line are printed). --delta-cache DIR keeps the
 deltas the server makes in DIR and reuses them in later runs (as FOTA_DELTA_CACHE does for
 fota serve), so running the demo again does not diff the same images again.
 `;
@@ -83,8 +86,11 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     ...(values['delta-cache'] ? { deltaCacheDir: resolve(values['delta-cache']) } : {}),
     campaigns: { tickMs: 1000, leaseMs: 15_000, evaluateEveryMs: 500, retryBackoffMs: 2000, notifyPerSecond: 200, defaultTimeoutMs: 5 * 60_000, fourEyes: true },
   });
-  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'warn' }, pino.destination(join(dataDir, 'server.log'))) });
-  say(`server at ${server.url} (data in ${dataDir}; log in server.log)`);
+  // A temporary data directory goes at the end; the server log is kept beside it, since a
+  // run that went wrong is explained there.
+  const serverLog = values.data ? join(dataDir, 'server.log') : join(tmpdir(), `${basename(dataDir)}-server.log`);
+  const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'warn' }, pino.destination(serverLog)) });
+  say(`server at ${server.url} (data in ${dataDir}; server log ${serverLog}, kept)`);
   let fleets: Fleet[] = [];
   try {
     const tokens = {
@@ -136,7 +142,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       ),
     );
     const expected = expectation(fleets);
-    say(`faults injected: ${faults.map((f) => `${f.kind} ${percent(f.share)}`).join(', ')}; expected to fail: ${JSON.stringify(expected.failuresByCode)}`);
+    say(`faults injected: ${faultWords(faults, drawnFaults(fleets))}; expected to fail: ${JSON.stringify(expected.failuresByCode)}`);
     for (const fleet of fleets) fleet.start();
 
     // 3. The operator's campaign; a second operator approves the first stage.
@@ -207,6 +213,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       stages: view.stages.map((s) => ({ percent: s.percent, devices: s.size, succeeded: s.counts.succeeded, failed: s.counts.failed, failuresByCode: s.failures })),
       seconds,
       outcomeMatches: problems.length === 0,
+      serverLog,
     };
     io.out(`\nfota demo: ${devices} devices, campaign ${view.state} in ${seconds} s${resumes ? ` (resumed ${resumes} time${resumes === 1 ? '' : 's'} after pausing itself on injected faults)` : ''}\n`);
     io.out(`  bytes sent: ${mib(view.bytesServed)} for ${view.cohortSize} updates; full images would have cost ${mib(fullImageBytes)} (${percent(summary.deltaShare ?? 0)})\n`);
@@ -215,8 +222,10 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       io.out(`  stage ${String(s.percent).padStart(3)}%: ${s.devices} devices, ${s.succeeded} succeeded, ${s.failed} failed${codes ? ` (${codes})` : ''}\n`);
     }
     io.out(problems.length === 0 ? '  outcome: exactly as injected\n' : `  outcome differs from what was injected: ${problems.join('; ')}\n`);
-    if (values.keep) await keepRunning(server, tokens.operator, io);
+    io.out(`  server log: ${serverLog}\n`);
+    // The JSON as soon as the story is done: a script reading it must not wait for Ctrl-C.
     io.out(`${JSON.stringify(summary)}\n`);
+    if (values.keep) await keepRunning(server, tokens.operator, io);
     return problems.length === 0 ? ExitCode.Ok : ExitCode.Rejected;
   } finally {
     await Promise.all(fleets.map((f) => f.stop()));
@@ -240,6 +249,18 @@ function expectation(fleets: Fleet[]): Expectation {
   return { devices, failuresByCode };
 }
 
+/** How many devices drew each fault kind. */
+function drawnFaults(fleets: Fleet[]): Record<string, number> {
+  const drawn: Record<string, number> = {};
+  for (const fleet of fleets) {
+    for (const id of fleet.ids) {
+      const kind = fleet.faultOf(id)?.kind;
+      if (kind) drawn[kind] = (drawn[kind] ?? 0) + 1;
+    }
+  }
+  return drawn;
+}
+
 /** Every failure so far has a code the injected faults produce, and no more of each than injected. */
 function onlyInjected(view: CampaignView, expected: Expectation): boolean {
   const seen: Record<string, number> = {};
@@ -248,12 +269,13 @@ function onlyInjected(view: CampaignView, expected: Expectation): boolean {
 }
 
 function progressLine(view: CampaignView): string {
-  const stages = view.stages.map((s) => `${s.percent}%: ${stageStateWords(s.state)} ${s.counts.succeeded}ok/${s.counts.failed}failed of ${s.size}`);
+  const stages = view.stages.map((s) => `${s.percent}%: ${stageLabel(view, s)} ${s.counts.succeeded}ok/${s.counts.failed}failed of ${s.size}`);
   return `campaign ${view.state}${view.pausedReason ? ` (${view.pausedReason})` : ''} | ${stages.join(' | ')}`;
 }
 
 async function keepRunning(server: RunningServer, operatorToken: string, io: Output): Promise<void> {
-  io.out(`\nThe server keeps running: console at ${server.url}/ (log in with the operator token ${operatorToken}). Ctrl-C stops it.\n`);
+  // On stderr: stdout's last line stays the JSON summary.
+  io.err(`\nThe server keeps running: console at ${server.url}/ (log in with the operator token ${operatorToken}). Ctrl-C stops it.\n`);
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', () => resolveStop());
     process.once('SIGTERM', () => resolveStop());

@@ -1,6 +1,7 @@
 // What every subcommand shares: option parsing that turns mistakes into usage errors
 // (exit 2), a place to write, and the exit codes of the contract.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { usageMessage } from './usage-errors.ts';
 
 export const ExitCode = { Ok: 0, Rejected: 1, Usage: 2, Internal: 70 } as const;
 
@@ -26,7 +27,7 @@ export function parseOptions<T extends Options>(args: string[], options: T, posi
   try {
     parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals > 0, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(usageMessage(err as Error & { code?: unknown }, [...Object.keys(options), 'help']));
   }
   if (parsed.positionals.length > positionals) throw new UsageError(`unexpected argument ${parsed.positionals[positionals]}`);
   return parsed;

@@ -153,7 +153,12 @@ async function report(err: unknown, io: Output): Promise<number> {
     io.err(`fota: ${err.message}\n(see fota --help)\n`);
     return ExitCode.Usage;
   }
-  // Already loaded by whichever command threw one of these.
+  const busy = portInUse(err);
+  if (busy) {
+    io.err(`fota: ${busy} is already in use (another fota serve or demo?); choose another with --port N\n`);
+    return ExitCode.Usage;
+  }
+    // Already loaded by whichever command threw one of these.
   const [{ ServerRefusal }, { PackageFormatError }, { describeFumoResult, FumoResult }, { AppError }] = await Promise.all([
     import('./client.ts'),
     import('../packages/fota-file.ts'),
@@ -174,4 +179,12 @@ async function report(err: unknown, io: Output): Promise<number> {
   }
   io.err(`fota: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return ExitCode.Internal;
+}
+
+/** "port 8080" when a listen failed because another process has the port (Node's EADDRINUSE). */
+function portInUse(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { code, port } = err as { code?: unknown; port?: unknown };
+  if (code !== 'EADDRINUSE') return undefined;
+  return typeof port === 'number' ? `port ${port}` : 'the port';
 }

@@ -9,7 +9,8 @@ import { describeManifest } from '../packages/manifest.ts';
 import type { Rejection } from '../packages/verify.ts';
 import { verifyFotaFile } from '../packages/verify.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
-import { readPublicKey, readSigningKey } from '../signing/keys.ts';
+import { readSigningKey } from '../signing/keys.ts';
+import { mergeTrust, readTrust } from '../signing/trust-file.ts';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 import { ProgressLine } from './progress.ts';
 
@@ -29,7 +30,8 @@ Prints the package envelope (manifest and signatures) as JSON. Checks nothing.
   verify: `Usage: fota package verify P.fota --pubkey PUB [--pubkey PUB2 ...] [--threshold N]
 
 Exits 0 only if at least N (default 1) trusted keys signed the package and the payload
-matches its hashes. PUB is a .pub.json or a full key file.
+matches its hashes. PUB is a .pub.json or a full key file, or a key list as the server serves it
+(GET /api/v1/manufacturers/NAME/keys; revoked keys in it count for nothing).
 `,
   apply: `Usage: fota package apply P.fota --base OLD --out NEW --pubkey PUB [--pubkey PUB2 ...]
                           [--model M] [--security-version N] [--threshold N]
@@ -173,8 +175,8 @@ async function apply(args: string[], io: Output): Promise<number> {
 
 async function trustFrom(pubkeys: string[] | undefined, threshold: string | undefined): Promise<TrustPolicy> {
   if (!pubkeys?.length) throw new UsageError('missing --pubkey PUB (the key(s) to trust)');
-  const keys = await Promise.all(pubkeys.map((p) => readPublicKey(p)));
-  return { keys, threshold: integerOption(threshold, '--threshold', 1) };
+  // Each --pubkey is a key file or a key list as the server serves it.
+  return mergeTrust(await Promise.all(pubkeys.map((p) => readTrust(p))), integerOption(threshold, '--threshold', 1));
 }
 
 function rejected(io: Output, path: string, verdict: Rejection): number {

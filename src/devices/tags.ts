@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { lockedDeviceTags, setDeviceTags } from '../store/queries/device-tags.ts';
-import type { Principal } from '../tokens/tokens.ts';
+import { auditActor, type Principal } from '../tokens/tokens.ts';
 
 /** As registration takes them (devices/schemas.ts): 1-64 characters, 64 tags at most per device. */
 export const MAX_TAGS = 64;
@@ -35,7 +35,7 @@ export async function changeTags(ctx: Context, principal: Principal, id: string,
     const tags = [...new Set([...before, ...(change.add ?? [])])].filter((t) => !removed.has(t));
     if (tags.length > MAX_TAGS) throw new AppError('VALIDATION', `body: add would give device ${id} ${tags.length} tags; at most ${MAX_TAGS}`);
     await setDeviceTags(tx, id, tags);
-    await recordAudit(tx, { actor: principal.tokenId, action: 'device.tags', subject: id, details: { before, after: tags } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'device.tags', subject: id, details: { before, after: tags } }, now);
     return { id, tags };
   });
 }

@@ -11,7 +11,7 @@ import { type FotaFile, PackageFormatError, readFotaFile } from './fota-file.ts'
 import { FumoResult } from '../omadm/fumo-results.ts';
 import { manifestSchema, type Manifest } from './manifest.ts';
 
-/** The FUMO results the package checks give, in the order they run (DESIGN.md "Signed packages"). */
+/** The FUMO results the package checks give, in the order they run (docs/formats.md, "FUMO result codes"). */
 export type PackageCheckCode = (typeof FumoResult)['SignatureFailed' | 'PackageMismatch' | 'NotAcceptable' | 'CorruptedPackage' | 'UpdateFailed'];
 export type Rejection = { ok: false; resultCode: PackageCheckCode; reason: string };
 export type Verdict<T> = ({ ok: true } & T) | Rejection;

@@ -62,3 +62,39 @@ export function isWithinWindow(window: MaintenanceWindow | null, now: number): b
   const yesterday = WEEKDAYS[(WEEKDAYS.indexOf(day) + 6) % 7] as Weekday;
   return (today && minute >= start) || (window.days.includes(yesterday) && minute < end);
 }
+
+const MINUTE = 60_000;
+const DAY_MINUTES = 24 * 60;
+const DAY_WORDS: Readonly<Record<Weekday, string>> = { sun: 'Sun', mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat' };
+
+export interface WindowOpening {
+  /** When it opens next (epoch ms, to the minute). */
+  at: number;
+  /** The same in the window's own words: `Mon 22:00 Europe/Berlin`. */
+  local: string;
+}
+
+/**
+ * When a closed window opens next: the start of the first listed day after `now` (null
+ * when the window is open now or lists no days). Counted in local minutes, then checked
+ * against the zone's clock once, so a daylight-saving change in between moves the instant,
+ * not the local time people read.
+ */
+export function nextOpening(window: MaintenanceWindow | null, now: number): WindowOpening | null {
+  if (!window || window.days.length === 0 || isWithinWindow(window, now)) return null;
+  const { day, minute } = localTime(window.timeZone, now);
+  // A whole-day window (start == end) opens at midnight.
+  const start = window.start === window.end ? 0 : minutesOf(window.start);
+  const today = WEEKDAYS.indexOf(day);
+  for (let ahead = 0; ahead <= 7; ahead++) {
+    const opensOn = WEEKDAYS[(today + ahead) % 7] as Weekday;
+    const minutesAway = ahead * DAY_MINUTES + start - minute;
+    if (!window.days.includes(opensOn) || minutesAway <= 0) continue;
+    let at = Math.floor(now / MINUTE) * MINUTE + minutesAway * MINUTE;
+    const drift = localTime(window.timeZone, at).minute - start;
+    if (drift !== 0 && Math.abs(drift) <= 120) at -= drift * MINUTE;
+    const hhmm = window.start === window.end ? '00:00' : window.start;
+    return { at, local: `${DAY_WORDS[opensOn]} ${hhmm} ${window.timeZone}` };
+  }
+  return null;
+}

@@ -35,7 +35,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#57606a}
 .badge{display:inline-block;padding:0 .55rem;border-radius:1rem;font-size:.8125rem;font-weight:600;border:1px solid #8c959f;background:#f6f8fa;white-space:nowrap}
 .s-running,.s-ready,.s-succeeded{border-color:#1a7f37;color:#116329;background:#dafbe1}
-.s-paused,.s-awaitingApproval,.s-processing{border-color:#9a6700;color:#7d4e00;background:#fff8c5}
+.s-paused,.s-awaitingApproval,.s-waiting,.s-processing{border-color:#9a6700;color:#7d4e00;background:#fff8c5}
 .s-aborted,.s-failed{border-color:#cf222e;color:#a40e26;background:#ffebe9}
 .s-draft,.s-pending,.s-canceled{color:#424a53}
 .s-completed,.s-done{border-color:#0969da;color:#0550ae;background:#ddf4ff}
@@ -51,13 +51,13 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .stage-head{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:baseline}
 svg.bar{display:block;width:100%;height:1.25rem;margin:.4rem 0;border-radius:4px;background:#eaeef2}
 svg.mini{height:.6rem;min-width:6rem}
-.c-succeeded{fill:#1a7f37}.c-failed{fill:#cf222e}.c-inflight{fill:#0969da}.c-pending{fill:#afb8c1}.c-canceled{fill:#6e7781}
+.c-succeeded{fill:#1a7f37}.c-failed{fill:#cf222e}.c-inflight{fill:#0969da}.c-scheduled{fill:#8cc4ff}.c-pending{fill:#afb8c1}.c-canceled{fill:#6e7781}
 .counts{display:grid;grid-template-columns:repeat(auto-fill,minmax(8.5rem,1fr));gap:.15rem 1rem;margin:.25rem 0;padding:0}
 .counts div{display:flex;justify-content:space-between;gap:.5rem;border-bottom:1px dotted #d0d7de}
 .counts dt{display:flex;align-items:center;gap:.35rem}
 .counts dd{margin:0;font-variant-numeric:tabular-nums;font-weight:600}
 .dot{display:inline-block;width:.7rem;height:.7rem;border-radius:2px}
-.d-succeeded{background:#1a7f37}.d-failed{background:#cf222e}.d-inflight{background:#0969da}.d-pending{background:#afb8c1}.d-canceled{background:#6e7781}
+.d-succeeded{background:#1a7f37}.d-failed{background:#cf222e}.d-inflight{background:#0969da}.d-scheduled{background:#8cc4ff}.d-pending{background:#afb8c1}.d-canceled{background:#6e7781}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0 0}
 .actions form{display:flex;flex-wrap:wrap;gap:.35rem;align-items:flex-end}
 button{font:inherit;padding:.4rem .9rem;min-height:2.5rem;border-radius:6px;border:1px solid #57606a;background:#fff;color:#1f2328;cursor:pointer}

@@ -4,7 +4,7 @@
 import type { CampaignSummary, CampaignView, StageView } from '../campaigns/schemas.ts';
 import type { BuildView } from '../builds/schemas.ts';
 import { Badge, Counts, Failures, ProgressBar } from './components.tsx';
-import { stageLabel } from '../campaigns/labels.ts';
+import { approvalWaitWords, campaignBadge, overrideWords, pauseReasonWords, stageBadge, windowWaitWords } from '../campaigns/labels.ts';
 import { percent } from '../format.ts';
 import { bytes, when } from './format.ts';
 
@@ -39,11 +39,10 @@ export function OverviewContent(props: { campaigns: CampaignSummary[]; builds: B
                     <td>
                       <a href={campaignHref(c.id)}>{c.name}</a>
                       <div class="id muted">{c.id}</div>
-                      {c.pausedReason ? <div class="muted">{c.pausedReason}</div> : null}
+                      {c.pausedReason ? <div class="muted">{pauseReasonWords(c, when)}</div> : null}
                     </td>
                     <td data-label="state">
-                      <Badge state={c.state} />
-                      {c.state === 'running' || c.state === 'paused' ? <div class="muted">stage {String(c.currentStage + 1)}</div> : null}
+                      <CampaignBadge summary={c} />
                     </td>
                     <td data-label="target">
                       {/* One child: on a phone the cell is a flex row of label and value. */}
@@ -89,16 +88,24 @@ export function OverviewContent(props: { campaigns: CampaignSummary[]; builds: B
   );
 }
 
+function CampaignBadge(props: { summary: CampaignSummary }) {
+  const label = campaignBadge(props.summary);
+  return <Badge state={label.tone} label={label.words} testid={`campaign-state-${props.summary.id}`} />;
+}
+
 type Action = 'start' | 'approve' | 'pause' | 'resume' | 'abort';
 
-/** The buttons a campaign's state allows; the domain functions still check (409 when stale). */
-function actionsFor(view: CampaignView): Action[] {
+/**
+ * The buttons a campaign's state allows the viewer; the domain functions still check (409
+ * when stale). Approve is left out for a viewer four eyes would refuse (the creator).
+ */
+function actionsFor(view: CampaignView, mayApprove: boolean): Action[] {
   const stage = view.stages[view.currentStage];
   switch (view.state) {
     case 'draft':
       return ['start', 'abort'];
     case 'running':
-      return stage?.state === 'awaitingApproval' ? ['approve', 'pause', 'abort'] : ['pause', 'abort'];
+      return stage?.state === 'awaitingApproval' && mayApprove ? ['approve', 'pause', 'abort'] : ['pause', 'abort'];
     case 'paused':
       return ['resume', 'abort'];
     default:
@@ -153,9 +160,11 @@ function ActionForm(props: { id: string; action: Action; stage: number }) {
   }
 }
 
-function Stage(props: { stage: StageView; current: boolean; campaign: Pick<CampaignView, 'state' | 'currentStage'> }) {
+function Stage(props: { stage: StageView; current: boolean; campaign: Pick<CampaignView, 'state' | 'currentStage' | 'windowNow'> }) {
   const s = props.stage;
   const n = s.index + 1;
+  const badge = stageBadge(props.campaign, s);
+  const movedOn = s.overrides.some((o) => o.kind === 'moved-on');
   return (
     <section class="stage" data-testid={`stage-${n}`} aria-labelledby={`stage-${n}-title`}>
       <div class="stage-head">
@@ -163,7 +172,7 @@ function Stage(props: { stage: StageView; current: boolean; campaign: Pick<Campa
         <span class="muted">
           {`${s.percent}% of the cohort (cumulative), ${s.size} device${s.size === 1 ? '' : 's'}${s.requiresApproval ? ', needs approval' : ''}`}
         </span>
-        <Badge state={s.state} label={stageLabel(props.campaign, s)} testid={`stage-${n}-state`} />
+        <Badge state={badge.tone} label={badge.words} testid={`stage-${n}-state`} />
         {props.current ? <span class="muted">current</span> : null}
       </div>
       <ProgressBar counts={s.counts} testid={`stage-${n}-bar`} />
@@ -171,17 +180,25 @@ function Stage(props: { stage: StageView; current: boolean; campaign: Pick<Campa
       <Failures failures={s.failures} testid={`stage-${n}-failures`} />
       <p class="muted">
         {s.startedAt ? `started ${when(s.startedAt)}` : 'not started'}
-        {s.thresholdMetAt ? `; success threshold met ${when(s.thresholdMetAt)}` : ''}
+        {s.thresholdMetAt ? (movedOn ? `; moved on by an operator's override ${when(s.thresholdMetAt)}` : `; success threshold met ${when(s.thresholdMetAt)}`) : ''}
         {s.approvedBy ? `; approved by ${s.approvedBy} ${when(s.approvedAt)}` : ''}
       </p>
+      {s.overrides.length > 0 ? (
+        <ul class="overrides" data-testid={`stage-${n}-overrides`}>
+          {s.overrides.map((o) => (
+            <li>{overrideWords(o, when)}</li>
+          ))}
+        </ul>
+      ) : null}
     </section>
   );
 }
 
-export function CampaignContent(props: { view: CampaignView; canAct: boolean; viewerName: string }) {
+export function CampaignContent(props: { view: CampaignView; canAct: boolean; mayApprove: boolean; viewerName: string }) {
   const v = props.view;
-  const actions = actionsFor(v);
+  const actions = actionsFor(v, props.mayApprove);
   const awaiting = v.stages[v.currentStage]?.state === 'awaitingApproval' && v.state === 'running';
+  const windowWait = v.state === 'running' && v.stages[v.currentStage]?.state === 'running' ? windowWaitWords(v) : null;
   return (
     <>
       <p>
@@ -195,13 +212,18 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; vi
         </div>
         {v.pausedReason ? (
           <p class="reason" data-testid="pause-reason">
-            {v.pausedReason}
+            {pauseReasonWords(v, when)}
+          </p>
+        ) : null}
+        {windowWait ? (
+          <p class="reason" data-testid="window-closed">
+            {`Stage ${v.currentStage + 1} is ${windowWait}: the maintenance window is closed, so no device is commanded until then${v.windowNow?.opensAt ? ` (${when(v.windowNow.opensAt)})` : ''}.`}
           </p>
         ) : null}
         {awaiting ? (
           <p class="reason" data-testid="awaiting-approval">
-            Stage {String(v.currentStage + 1)} waits for an operator's approval.
-            {v.fourEyes ? ` Four eyes: someone other than ${v.createdBy} must approve.` : ''}
+            {`Stage ${v.currentStage + 1} is ${approvalWaitWords(v)}.`}
+            {props.canAct && !props.mayApprove ? ` You (${props.viewerName}) created this campaign, so you cannot approve it.` : ''}
           </p>
         ) : null}
         {props.canAct ? (

@@ -15,7 +15,9 @@ export function Badge(props: { state: string; label?: string; testid?: string })
 const SEGMENTS = [
   { key: 'succeeded', label: 'succeeded', of: (c: StageCounts) => c.succeeded },
   { key: 'failed', label: 'failed', of: (c: StageCounts) => c.failed },
-  { key: 'inflight', label: 'in flight', of: (c: StageCounts) => c.scheduled + c.commanded + c.downloading + c.installing },
+  { key: 'inflight', label: 'in flight', of: (c: StageCounts) => c.commanded + c.downloading + c.installing },
+  // Chosen but not yet commanded: with the maintenance window closed nothing moves here.
+  { key: 'scheduled', label: 'scheduled (not yet commanded)', of: (c: StageCounts) => c.scheduled },
   { key: 'pending', label: 'pending', of: (c: StageCounts) => c.pending },
   { key: 'canceled', label: 'canceled', of: (c: StageCounts) => c.canceled },
 ] as const;
@@ -47,7 +49,7 @@ export function ProgressBar(props: { counts: StageCounts; testid?: string; mini?
 const STATES: Array<{ state: keyof StageCounts; dot: string }> = [
   { state: 'succeeded', dot: 'succeeded' },
   { state: 'failed', dot: 'failed' },
-  { state: 'scheduled', dot: 'inflight' },
+  { state: 'scheduled', dot: 'scheduled' },
   { state: 'commanded', dot: 'inflight' },
   { state: 'downloading', dot: 'inflight' },
   { state: 'installing', dot: 'inflight' },

@@ -14,7 +14,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { carriesSecret, redactSecrets } from '../http/redact.ts';
 import { statusOf } from '../http/status.ts';
 import { recentBuilds, buildView } from '../builds/view.ts';
-import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../campaigns/operator.ts';
+import { abortCampaign, approveStage, mayApprove, pauseCampaign, resumeCampaign } from '../campaigns/operator.ts';
 import { operatorActionSchema } from '../campaigns/schemas.ts';
 import { startCampaign } from '../campaigns/start.ts';
 import { campaignSummaries, campaignView } from '../campaigns/view.ts';
@@ -162,7 +162,8 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   /** The campaign page, with the outcome of the last action when there was one. */
   const campaignPage = async (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
     const principal = c.get('principal');
-    const content = <CampaignContent view={await campaignView(ctx, id)} canAct={canAct(principal.role)} viewerName={principal.name} />;
+    const view = await campaignView(ctx, id);
+    const content = <CampaignContent view={view} canAct={canAct(principal.role)} mayApprove={await mayApprove(ctx, principal, id)} viewerName={principal.name} />;
     // After a refused action the address bar shows the action's URL: refresh from the page's own.
     return render(c, content, { title: 'Campaign', principal, section: 'campaigns', flash, live: { src: `/campaigns/${encodeURIComponent(id)}` } }, status);
   };

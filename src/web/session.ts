@@ -1,7 +1,7 @@
 // Console sessions. The browser keeps one HttpOnly, SameSite=Strict cookie that holds the
 // operator's API token sealed (tweetnacl secretbox) under a key derived from the server's
 // master key, with a random session id and the time it was issued. Why sealed and not a
-// session id in memory: several server processes may share one database (DESIGN.md); a
+// session id in memory: several server processes may share one database (docs/architecture.md); a
 // sealed cookie works on every process, and the raw token never sits in the cookie jar.
 // Every request opens it and authenticates the token again, so a revoked token ends its
 // console sessions at once; a session lasts at most SESSION_MAX_MS, and the cookie has no

@@ -298,10 +298,35 @@ describe('failures', () => {
     await report(first[1] as Device, 410);
     let v = await view(id);
     expect(v).toMatchObject({ state: 'paused', pauseKind: 'below-success', pausedReason: 'stage 1 finished with 1 of 2 succeeded (50%), below the success threshold 100%' });
-    v = (await (await act(id, 'resume')).json()) as CampaignView;
+    expect(v.pausedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    v = (await (await post(`/api/v1/campaigns/${id}/resume`, { reason: 'known bad unit' })).json()) as CampaignView;
+    // One resume moves on, and its own answer shows it.
     expect(v.state).toBe('running');
-    // The engine lets the stage through after the resume answered.
-    expect((await view(id)).stages.map((s) => s.state)).toEqual(['done', 'running']);
+    expect(v.stages.map((s) => s.state)).toEqual(['done', 'running']);
+    // The stage says it was an override, by whom and why, with the figures it had.
+    // Its failure is accepted too: the operator has seen the stage as it is.
+    const figures = { by: 'ops', reason: 'known bad unit', at: expect.any(String), succeeded: 1, failed: 1, total: 2 };
+    expect(v.stages[0]?.overrides).toEqual([
+      { kind: 'accepted-failures', ...figures },
+      { kind: 'moved-on', ...figures },
+    ]);
+  });
+
+  it('moves a settled stage on with one resume after a failure pause (no second pause with the same finding)', async () => {
+    const devices = await fleet(8, '1.0', 'settled-failing');
+    const id = await create('settled-failing', { stages: [{ percent: 50 }, { percent: 100 }], successThreshold: 0.9, failureThreshold: 0.2, minSample: 4 });
+    await act(id, 'start');
+    const [first = []] = await byStage(id, devices);
+    expect(first).toHaveLength(4);
+    for (const d of first) await poll(d);
+    for (const [i, code] of [200, 410, 200, 410].entries()) await report(first[i] as Device, code);
+    let v = await view(id);
+    expect(v).toMatchObject({ state: 'paused', pauseKind: 'failures' });
+    v = (await (await act(id, 'resume', server.tokens.operator, { reason: 'two boards from the bad lot' })).json()) as CampaignView;
+    expect(v).toMatchObject({ state: 'running', currentStage: 1, currentStageState: 'running' });
+    expect(v.pausedReason).toBeUndefined();
+    expect(v.stages[0]?.overrides.map((o) => o.kind)).toEqual(['accepted-failures', 'moved-on']);
+    expect((await view(id)).state).toBe('running');
   });
 });
 
@@ -341,11 +366,20 @@ describe('operator controls', () => {
     const id = await create('window', { stages: [{ percent: 100 }], maintenanceWindow: { timeZone: 'UTC', days: closed, start: '00:00', end: '00:00' } });
     await act(id, 'start');
     expect(await poll(devices[0] as Device)).toBe(false);
+    // The campaign says why nothing moves and when it will: the first closed-now day at midnight UTC.
+    const tomorrow = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(new Date(server.clock.now()).getUTCDay() + 1) % 7] ?? 'sun';
+    const opens = `${tomorrow.charAt(0).toUpperCase()}${tomorrow.slice(1)} 00:00 UTC`;
+    const closedView = await view(id);
+    expect(closedView.windowNow).toEqual({ open: false, opensAt: expect.stringMatching(/T00:00:00\.000Z$/), opensLocal: opens });
+    expect(closedView.currentStageState).toBe('running');
+    const listed = (await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()) as Array<{ id: string; windowNow: unknown }>;
+    expect(listed.find((c) => c.id === id)?.windowNow).toEqual(closedView.windowNow);
     // The same device in a window that is open today.
     await act(id, 'abort');
     const open = await create('window', { stages: [{ percent: 100 }], maintenanceWindow: { timeZone: 'UTC', days: [today], start: '00:00', end: '00:00' } });
     await act(open, 'start');
     expect(await poll(devices[0] as Device)).toBe(true);
+    expect((await view(open)).windowNow).toEqual({ open: true, opensAt: null, opensLocal: null });
   });
 
   it('waits out the soak time before the next stage', async () => {

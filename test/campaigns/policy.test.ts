@@ -1,7 +1,7 @@
 // The pure campaign policy: every edge of the success, failure, sample and soak thresholds,
 // what the operator accepted on a resume, and the steps that follow a finished stage.
 import { describe, expect, it } from 'vitest';
-import { DEPLOYMENT_STATES, decideStage, emptyCounts, firstStep, nextStep, type StageCounts, type StageFacts, type StagePlan, type Thresholds } from '../../src/campaigns/policy.ts';
+import { DEPLOYMENT_STATES, decideStage, emptyCounts, firstStep, nextStep, settledShort, type StageCounts, type StageFacts, type StagePlan, type Thresholds } from '../../src/campaigns/policy.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);
 const SOAK = 60_000;
@@ -118,6 +118,17 @@ describe('decideStage: the pause reason', () => {
     expect(decision).toEqual({ kind: 'pause', pauseKind: 'failures', reason: text });
   });
 
+  it('keeps its figures in agreement after a resume: new results counted as such, the code among all failures said to be so', () => {
+    // 16 failures were accepted at a resume (16 of 19 results); since then 3 of 11 failed.
+    const stage = facts({ succeeded: 11, failed: 19, pending: 5 }, { acceptedFailed: 16, acceptedResults: 19, topFailure: { code: '410', count: 16 } });
+    const decision = decideStage(stage, { ...thresholds, minSample: 10 }, T0);
+    expect(decision).toEqual({
+      kind: 'pause',
+      pauseKind: 'failures',
+      reason: 'stage 1: 3 of 11 results since the last resume failed (27.3%), above the failure threshold 20%; 19 failed in the stage in all, 16 of them accepted at a resume; most common among all: 410 (16)',
+    });
+  });
+
   it('shows a fractional threshold as a percentage with one decimal', () => {
     const decision = decideStage(facts({ succeeded: 90, failed: 10 }), { ...thresholds, failureThreshold: 0.025 }, T0);
     expect(decision).toMatchObject({ reason: 'stage 1: 10 of 100 results failed (10%), above the failure threshold 2.5%' });
@@ -148,7 +159,7 @@ describe('decideStage: what the operator accepted on a resume', () => {
 
   it('names only the new results in the pause reason', () => {
     const decision = decideStage(facts({ succeeded: 5, failed: 5, pending: 10 }, { acceptedFailed: 3, acceptedResults: 5 }), t, T0);
-    expect(decision).toMatchObject({ reason: 'stage 1: 2 of 5 results failed (40%), above the failure threshold 25%' });
+    expect(decision).toMatchObject({ reason: 'stage 1: 2 of 5 results since the last resume failed (40%), above the failure threshold 25%' });
   });
 
   it('judges the new results at exactly the failure threshold as not passed', () => {
@@ -246,5 +257,16 @@ describe('nextStep and firstStep', () => {
     { name: 'completes a campaign with no stages', stages: plan(), expected: { kind: 'complete' } },
   ])('firstStep $name', ({ stages, expected }) => {
     expect(firstStep(stages)).toEqual(expected);
+  });
+});
+
+describe('settledShort', () => {
+  it.each([
+    { name: 'is true when every device finished and too few succeeded', c: { succeeded: 17, failed: 3 }, short: true },
+    { name: 'is false while a device is still under way', c: { succeeded: 17, failed: 2, installing: 1 }, short: false },
+    { name: 'is false at the threshold', c: { succeeded: 18, failed: 2 }, short: false },
+    { name: 'is false for an empty stage (nothing to wait for)', c: { canceled: 4 }, short: false },
+  ])('$name', ({ c, short }) => {
+    expect(settledShort(counts(c), 0.9)).toBe(short);
   });
 });

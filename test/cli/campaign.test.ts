@@ -12,6 +12,8 @@ import { main } from '../../src/cli/main.ts';
 import { fota } from '../support/cli.ts';
 import { nextBuild, pseudoRandom, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { localTime } from '../../src/schedule/window.ts';
+import { createToken } from '../../src/tokens/tokens.ts';
 
 const MODEL = 'router-cmp';
 let server: TestServer;
@@ -84,28 +86,30 @@ describe('fota campaign, one campaign from preview to abort', () => {
     const status = await run(['campaign', 'status', mainId]);
     expect(status.code).toBe(0);
     const out = status.stdout;
-    expect(out).toContain(`campaign ${mainId} "field rollout": running, stage 1 of 3 awaiting approval\n`);
+    expect(out).toContain(`campaign ${mainId} "field rollout": running, stage 1 of 3 awaiting approval by an operator\n`);
     expect(out).toContain(`  target: ${MODEL} 1.1 (build ${buildId}); 20 devices (left out: 0 already on 1.1, 0 busy with another deployment)\n`);
     expect(out).toContain('  rules: next stage at 95% succeeded after a 10m soak; pause above 5% failed of at least 10 results; device timeout 2h\n');
     // 10% / 50% / 100% of 20 devices: 2, then 8 more, then the last 10; all pending.
-    expect(stageLine(out, 1)).toBe('stage 1   10%! awaiting approval  [....................]  succeeded 0  failed 0  in flight 0  pending 2  (of 2)');
-    expect(stageLine(out, 2)).toBe('stage 2   50%  pending            [....................]  succeeded 0  failed 0  in flight 0  pending 8  (of 8)');
-    expect(stageLine(out, 3)).toBe('stage 3  100%  pending            [....................]  succeeded 0  failed 0  in flight 0  pending 10  (of 10)');
-    expect(out).toContain(`    awaiting approval: fota campaign approve ${mainId}\n`);
-    expect(out).toMatch(/^legend: # succeeded {2}x failed {2}= in flight .* \. pending {2}- canceled;/m);
+    expect(stageLine(out, 1)).toBe('stage 1   10%! awaiting approval  [....................]  succeeded 0  failed 0  in flight 0  scheduled 0  pending 2  (of 2)');
+    expect(stageLine(out, 2)).toBe('stage 2   50%  pending            [....................]  succeeded 0  failed 0  in flight 0  scheduled 0  pending 8  (of 8)');
+    expect(stageLine(out, 3)).toBe('stage 3  100%  pending            [....................]  succeeded 0  failed 0  in flight 0  scheduled 0  pending 10  (of 10)');
+    expect(out).toContain(`    awaiting approval by an operator: fota campaign approve ${mainId}\n`);
+    expect(out).toMatch(/^legend: # succeeded {2}x failed {2}= in flight \(commanded, downloading, installing\) {2}: scheduled {2}\. pending {2}- canceled;/m);
   });
 
   it('lists the campaign on one line', async () => {
     const result = await run(['campaign', 'list']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`${mainId}  field rollout  running (stage 1)  ${MODEL} -> 1.1  20 devices: succeeded 0  failed 0  in flight 0  pending 20\n`);
+    // Not "running": nothing moves until an operator approves stage 1.
+    expect(result.stdout).toBe(`${mainId}  field rollout  stage 1 awaiting approval by an operator  ${MODEL} -> 1.1  20 devices: succeeded 0  failed 0  in flight 0  scheduled 0  pending 20\n`);
   });
 
   it('approves the first stage, which then runs; a second approval is refused (exit 1)', async () => {
     const approved = await run(['campaign', 'approve', mainId]);
     expect(approved.code).toBe(0);
     expect(approved.stdout).toContain(`"field rollout": running, stage 1 of 3 running\n`);
-    expect(stageLine(approved.stdout, 1)).toMatch(/^stage 1 {3}10%! running {12}\[[=.]{20}\] {2}succeeded 0 {2}failed 0 {2}in flight \d {2}pending \d {2}\(of 2\)$/);
+    // Chosen devices are "scheduled" until a session commands them, not "in flight".
+    expect(stageLine(approved.stdout, 1)).toMatch(/^stage 1 {3}10%! running {12}\[[:.]{20}\] {2}succeeded 0 {2}failed 0 {2}in flight 0 {2}scheduled \d {2}pending \d {2}\(of 2\)$/);
     expect(approved.stdout).toMatch(/^ {4}approved by ops at \S+$/m);
     expect(approved.stdout).not.toContain('awaiting approval:');
 
@@ -159,7 +163,7 @@ describe('fota campaign, one campaign from preview to abort', () => {
     expect(aborted.code).toBe(0);
     expect(aborted.stdout).toContain(`"field rollout": aborted at stage 1 of 3\n  aborted: aborted by ops: wrong build\n`);
     expect(stageLine(aborted.stdout, 1)).toMatch(/^stage 1 {3}10%! aborted {12}\[-{20}\]/);
-    expect(stageLine(aborted.stdout, 3)).toBe('stage 3  100%  aborted            [--------------------]  succeeded 0  failed 0  in flight 0  pending 0  canceled 10  (of 10)');
+    expect(stageLine(aborted.stdout, 3)).toBe('stage 3  100%  aborted            [--------------------]  succeeded 0  failed 0  in flight 0  scheduled 0  pending 0  canceled 10  (of 10)');
 
     const watched = await run(['campaign', 'status', '--watch', mainId]);
     expect(watched.code).toBe(0);
@@ -176,8 +180,8 @@ describe('fota campaign, more', () => {
     expect(created.code).toBe(0);
     const id = created.stdout.trim();
     const status = (await run(['campaign', 'status', id])).stdout;
-    expect(status).toContain('; four eyes\n  window: Mon-Fri 22:00-05:00 Europe/Berlin\n');
-    expect(status).toContain(`    awaiting approval: fota campaign approve ${id} (four eyes: by someone other than ops)\n`);
+    expect(status).toContain('; four eyes\n  window: Mon-Fri 22:00-05:00 Europe/Berlin (');
+    expect(status).toContain(`    awaiting approval by someone other than ops: fota campaign approve ${id}\n`);
     expect(stageLine(status, 1)).toMatch(/\(of 2\)$/);
 
     const refused = await run(['campaign', 'approve', id]);
@@ -192,8 +196,31 @@ describe('fota campaign, more', () => {
     expect(watched.code).toBe(0);
     const drawings = watched.stdout.split(/\n(?=campaign )/);
     expect(drawings.length).toBeGreaterThanOrEqual(2);
-    expect(drawings[0]).toContain(`"lab": running, stage 1 of 2 awaiting approval`);
+    expect(drawings[0]).toContain(`"lab": running, stage 1 of 2 awaiting approval by someone other than ops`);
     expect(drawings.at(-1)).toContain(`"lab": aborted at stage 1 of 2`);
+  });
+
+  it("says the README's weeknight campaign waits for its window on a Saturday, and when it opens", async () => {
+    // The server's clock to the next Saturday 12:00 in Berlin (offsets there are whole hours).
+    let t = Math.ceil(server.clock.now() / 3_600_000) * 3_600_000;
+    while (!(localTime('Europe/Berlin', t).day === 'sat' && localTime('Europe/Berlin', t).minute === 12 * 60)) t += 3_600_000;
+    server.clock.advance(t - server.clock.now());
+    const created = await run(['campaign', 'create', '--name', 'weeknights', '--build', buildId, '--devices-file', labFile, '--stages', '50!,100', '--four-eyes', '--window', 'Mon-Fri 22:00-05:00 Europe/Berlin', '--start']);
+    expect(created.code, created.stderr).toBe(0);
+    const id = created.stdout.trim();
+    const listed = (await run(['campaign', 'list'])).stdout.split('\n').find((line) => line.startsWith(id)) ?? '';
+    expect(listed).toContain('  stage 1 awaiting approval by someone other than ops  ');
+
+    const second = (await createToken(server.ctx, 'test', { role: 'operator', name: 'second operator' })).token;
+    const approved = await run(['campaign', 'approve', id], second);
+    expect(approved.code, approved.stderr).toBe(0);
+    const out = approved.stdout;
+    expect(out).toContain(`"weeknights": running, stage 1 of 2 waiting for window (opens Mon 22:00 Europe/Berlin)\n`);
+    expect(out).toMatch(/^ {2}window: Mon-Fri 22:00-05:00 Europe\/Berlin \(closed now; opens Mon 22:00 Europe\/Berlin, \d{4}-\d\d-\d\dT(20|21):00:00\.000Z\)$/m);
+    // Nothing is commanded: the two devices are scheduled, not "in flight".
+    expect(stageLine(out, 1)).toBe('stage 1   50%! waiting for window (opens Mon 22:00 Europe/Berlin)  [::::::::::::::::::::]  succeeded 0  failed 0  in flight 0  scheduled 2  pending 0  (of 2)');
+    expect((await run(['campaign', 'list'])).stdout).toContain('  waiting for window (opens Mon 22:00 Europe/Berlin), stage 1  ');
+    expect((await run(['campaign', 'abort', id])).code).toBe(0);
   });
 
   it('refuses a manufacturer token with a message about the role (exit 1)', async () => {
@@ -231,6 +258,8 @@ describe('fota campaign, more', () => {
     ['a bad device id', [...create, '--stages', '100', '--devices', 'ok-1,../etc'], '--devices must be 1-128 letters, digits, ":", ".", "_" or "-" ("../etc")'],
     ['a watch of no seconds', ['campaign', 'status', 'cmp_x', '--watch=0'], '--watch takes a number of seconds (at least 0.1), got 0'],
     ['a missing campaign id', ['campaign', 'approve'], 'missing the campaign ID (fota campaign approve ID)'],
+    ['a misspelt option', [...create, '--stages', '100', '--windw', 'daily 00:00-01:00 UTC'], 'unknown option --windw; did you mean --window?\n(see fota --help)'],
+    ['an option no command has', ['campaign', 'status', 'cmp_x', '--colour'], 'unknown option --colour (--help lists the options)'],
     ['an unknown subcommand', ['campaign', 'delete', 'cmp_x'], 'unknown command: campaign delete'],
   ])('treats %s as a usage error (exit 2)', async (_name, args, message) => {
     const result = await run(args);
@@ -252,7 +281,7 @@ describe('fota campaign, more', () => {
       return out;
     };
     expect(await help('campaign', 'create', '--help')).toContain('--stages 1,10!,50!,100 updates 1% of the devices, then, once');
-    expect(await help('campaign', 'status', '--help')).toContain('# succeeded   x failed   = in flight');
+    expect(await help('campaign', 'status', '--help')).toContain('# succeeded   x failed   = in flight (commanded, downloading, installing)\n  : scheduled');
     expect(await help('campaign', '--help')).toMatch(/^Usage: fota campaign COMMAND/);
   });
 });
@@ -269,9 +298,9 @@ describe('fota campaign option parsing', () => {
     expect(parseWindow('Sat,Sun 9:30-12:00 UTC')).toEqual({ timeZone: 'UTC', days: ['sun', 'sat'], start: '09:30', end: '12:00' });
     expect(parseWindow('Fri-Mon 00:00-00:00 UTC').days).toEqual(['sun', 'mon', 'fri', 'sat']);
     expect(parseWindow('daily 01:00-02:00 Asia/Tokyo').days).toHaveLength(7);
-    expect(drawBar([12, 3, 20, 15])).toBe('#####x========......');
+    expect(drawBar([12, 3, 20, 0, 15])).toBe('#####x========......');
     // Every non-zero part shows, however small.
-    expect(drawBar([998, 1, 0, 1])).toBe('##################x.');
+    expect(drawBar([998, 1, 0, 0, 1])).toBe('##################x.');
     expect(drawBar([0, 0, 0, 0])).toBe(' '.repeat(20));
   });
 });

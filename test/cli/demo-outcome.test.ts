@@ -1,6 +1,6 @@
 // The demo's verdict: it passes only when what happened is exactly what the faults predict.
 import { describe, expect, it } from 'vitest';
-import { mismatches } from '../../src/cli/demo-outcome.ts';
+import { faultWords, mismatches } from '../../src/cli/demo-outcome.ts';
 
 const expected = { devices: 100, failuresByCode: { '410': 2, '402': 1 } };
 const exact = { succeeded: 97, failed: 3, failuresByCode: { '410': 2, '402': 1 }, unfinished: 0, devicesOnTarget: 97 };
@@ -17,5 +17,20 @@ describe('demo outcome', () => {
     ['a fault that did not fire', { ...exact, succeeded: 98, devicesOnTarget: 98, failed: 2, failuresByCode: { '410': 1, '402': 1 } }, ['98 succeeded, expected 97', '98 devices run the target, expected 97', '1 failures with FUMO 410, expected 2']],
   ])('refuses %s', (_name, seen, problems) => {
     expect(mismatches(expected, seen)).toEqual(problems);
+  });
+});
+
+describe('the fault line', () => {
+  it('shows small shares as they are, never "0%", with the devices that drew each fault', () => {
+    const faults = [
+      { kind: 'install', share: 0.01 },
+      { kind: 'corrupt', share: 0.004 },
+      { kind: 'wrong-base', share: 0.0004 },
+      { kind: 'cut', share: 0.04 },
+    ];
+    const line = faultWords(faults, { install: 5, corrupt: 2, cut: 20 });
+    expect(line).toBe('install 1% (5 devices), corrupt 0.4% (2 devices), wrong-base 0.04% (no device), cut 4% (20 devices)');
+    expect(line).not.toMatch(/\b0%/);
+    expect(faultWords([{ kind: 'oom', share: 0.002 }], { oom: 1 })).toBe('oom 0.2% (1 device)');
   });
 });

@@ -5,11 +5,13 @@
 // one-line stderr.
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { fota as fotaProcess, fotaInProcess as fota } from '../support/cli.ts';
 import { tempDir } from '../support/harness.ts';
 import { makeTestPackage } from '../support/packages.ts';
-import { writeKeyFiles } from '../../src/signing/keys.ts';
+import { generateKey, writeKeyFiles } from '../../src/signing/keys.ts';
 
 describe('the real fota command', () => {
   it('exits 2 with its usage on stdout without a command, and 2 with one line on stderr for an unknown one', async () => {
@@ -27,6 +29,18 @@ describe('the real fota command', () => {
     const result = await fotaProcess(['package', 'verify', pkg.packagePath, '--pubkey', publicPath]);
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(result.stderr).toMatch(/^[^\n]*: rejected, FUMO 402 corrupted firmware update package: payload chunk[^\n]*\n$/);
+  });
+});
+
+describe('a busy port', () => {
+  it('makes fota serve say so in one line naming --port, and exit 2 (not a stack trace, not 70)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const { port } = taken.address() as AddressInfo;
+    const dir = tempDir();
+    const result = await fotaProcess(['serve', '--port', String(port), '--host', '127.0.0.1', '--data', join(dir, 'data'), '--artifacts', join(dir, 'artifacts')], { env: { FOTA_ADMIN_TOKEN: 'busy-port-admin-token-1234' } });
+    expect(result).toMatchObject({ code: 2, stderr: `fota: port ${port} is already in use (another fota serve or demo?); choose another with --port N\n` });
   });
 });
 
@@ -88,7 +102,9 @@ describe('fota command line', () => {
 
   it.each([
     ['an unknown command', ['fly'], /unknown command: fly/],
-    ['an unknown option', ['package', 'verify', 'p.fota', '--pubkey', 'k', '--colour'], /Unknown option '--colour'/],
+    ['an unknown option', ['package', 'verify', 'p.fota', '--pubkey', 'k', '--colour'], /^fota: unknown option --colour \(--help lists the options\)$/m],
+    ['a misspelt option', ['package', 'verify', 'p.fota', '--pubky', 'k'], /^fota: unknown option --pubky; did you mean --pubkey\?$/m],
+    ['an option without its value', ['package', 'verify', 'p.fota', '--pubkey'], /^fota: --pubkey needs a value$/m],
     ['a missing option', ['package', 'make', '--to', 'x'], /missing --to-version/],
     ['--from without --from-version', ['package', 'make', '--from', 'a', '--to', 'b'], /--from and --from-version go together/],
     ['a bad ratio', ['package', 'make', '--to', 'b', '--max-delta-ratio', '7'], /--max-delta-ratio must be/],
@@ -97,6 +113,43 @@ describe('fota command line', () => {
     const result = await fota(args);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('takes --pubkey as a key file or as the key list the server serves, and refuses a list whose keys are revoked or broken', async () => {
+    const pkg = await makeTestPackage(tempDir());
+    const { publicPath } = await writeKeyFiles(join(pkg.dir, 'k.json'), pkg.key);
+    const other = generateKey();
+    const listed = (key: { keyid: string; publicKey: Uint8Array }, status: string) => ({ keyid: key.keyid, publicKey: Buffer.from(key.publicKey).toString('base64'), status });
+    // The shape of GET /api/v1/manufacturers/:name/keys.
+    const list = join(pkg.dir, 'keys.json');
+    await writeFile(list, JSON.stringify([listed(other, 'active'), listed(pkg.key, 'active')]));
+    expect(await fota(['package', 'verify', pkg.packagePath, '--pubkey', list])).toMatchObject({ code: 0, stdout: expect.stringContaining(': OK') });
+    // Both formats together; the signing key is listed twice and counts once.
+    expect(await fota(['package', 'verify', pkg.packagePath, '--pubkey', list, '--pubkey', publicPath, '--threshold', '2'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/FUMO 404/) });
+    const out = join(pkg.dir, 'applied.bin');
+    expect(await fota(['package', 'apply', pkg.packagePath, '--base', pkg.oldPath, '--out', out, '--pubkey', list])).toMatchObject({ code: 0 });
+
+    // The signing key revoked in the list: it counts for nothing (FUMO 404), whatever the other file says.
+    const revoked = join(pkg.dir, 'revoked.json');
+    await writeFile(revoked, JSON.stringify([listed(other, 'active'), listed(pkg.key, 'revoked')]));
+    expect(await fota(['package', 'verify', pkg.packagePath, '--pubkey', revoked])).toMatchObject({ code: 1, stderr: expect.stringMatching(/FUMO 404/) });
+    expect(await fota(['package', 'verify', pkg.packagePath, '--pubkey', revoked, '--pubkey', publicPath])).toMatchObject({ code: 1, stderr: expect.stringMatching(/FUMO 404/) });
+
+    const hostile: Array<[string, string, RegExp]> = [
+      ['only-revoked.json', JSON.stringify([listed(pkg.key, 'revoked')]), /has no key that is not revoked/],
+      ['mislabelled.json', JSON.stringify([{ ...listed(pkg.key, 'active'), keyid: other.keyid }]), /does not match its keyid/],
+      ['not-a-list.json', '[1, 2', /is not JSON/],
+      ['wrong-shape.json', JSON.stringify([{ keyid: 'x' }]), /pinned key list .*wrong-shape\.json: 0\.keyid/],
+      ['huge.json', `[${' '.repeat(70 * 1024)}]`, /is \d+ bytes; a key file or key list is under 64 KiB/],
+      ['too-many.json', JSON.stringify(Array.from({ length: 65 }, () => listed(other, 'active'))), /pinned key list/],
+    ];
+    for (const [name, text, message] of hostile) {
+      await writeFile(join(pkg.dir, name), text);
+      const result = await fota(['package', 'verify', pkg.packagePath, '--pubkey', join(pkg.dir, name)]);
+      expect(result, name).toMatchObject({ code: 2, stdout: '' });
+      expect(result.stderr, name).toMatch(message);
+      expect(result.stderr.trim().split('\n'), name).toHaveLength(1);
+    }
   });
 
   it('gives one clear line for unreadable inputs and leaves no partial package', async () => {

@@ -16,7 +16,7 @@ describe('fota worker', () => {
     [['--port', 'http'], '--port must be a whole number >= 0'],
     [['--poll-ms', '0'], '--poll-ms must be a whole number >= 1'],
     [['--database', 'sqlite:///tmp/fota.db'], '--database must be a postgres:// or postgresql:// URL'],
-    [['--bogus'], "Unknown option '--bogus'"],
+    [['--bogus'], 'unknown option --bogus (--help lists the options)'],
   ])('refuses %j as a usage error (exit 2)', async (args, message) => {
     expect(await fotaInProcess(['worker', ...args])).toMatchObject({ code: 2, stderr: expect.stringContaining(message) });
   });

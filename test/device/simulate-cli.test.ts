@@ -86,7 +86,7 @@ describe('fota simulate', () => {
     [['--devices', '2', '--model', 'm', '--version', '1', '--image', 'x', '--pubkey', 'k', '--faults', 'cut=2'], '--faults: fault spec "cut=2": cut: share "2" must be'],
     [['--devices', '2', '--model', 'm', '--version', '1', '--image', 'x', '--pubkey', 'k', '--poll', '0'], '--poll must be a positive number of seconds'],
     [['--devices', '2', '--model', 'm', '--version', '1', '--image', 'x', '--pubkey', 'k', '--webhook-port', '70000'], '--webhook-port must be at most 65535'],
-    [['--devices', '2', '--model', 'm', '--version', '1', '--image', 'x', '--pubkey', 'k', '--bogus'], "Unknown option '--bogus'"],
+    [['--devices', '2', '--model', 'm', '--version', '1', '--image', 'x', '--pubkey', 'k', '--bogus'], 'unknown option --bogus (--help lists the options)'],
     [['--devices', '2', '--model', 'm', '--version', '1', '--image', 'x', '--pubkey', 'k', '--server', 'http://127.0.0.1:1,ftp://127.0.0.1:2'], '--server must be an http:// or https:// URL, got ftp://127.0.0.1:2'],
     [['--devices', '2', '--model', 'm', '--version', '1', '--image', 'x', '--pubkey', 'k', '--server', ','], '--server must name one or more http:// or https:// URLs'],
   ])('refuses %j as a usage error (exit 2)', async (args, message) => {

@@ -4,14 +4,44 @@
 // faults, and deltas must cost a small share of full images. Its server takes the three
 // deltas from the fixtures' delta cache (--delta-cache): the story is what is done with
 // them; making them is firmware-fixtures.test.ts's subject.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fota } from '../support/cli.ts';
 import { DELTA_CACHE } from '../support/harness.ts';
+
+/**
+ * `fota demo --keep` as a user runs it: the JSON summary must come as soon as the story
+ * ends, while the server still runs; then Ctrl-C (SIGINT) stops it.
+ */
+async function demoKept(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; consoleUrl: string; healthWhileKept: number }> {
+  const child = spawn(process.execPath, [resolve('bin/fota.js'), 'demo', '--keep', '--port', '0', ...args], { env: { ...process.env, FOTA_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  // The JSON line and the keep notice, before anyone presses Ctrl-C.
+  for (;;) {
+    const kept = /console at (http:\/\/\S+?)\/ /.exec(stderr);
+    if (kept?.[1] && /^\{.*\}$/m.test(stdout)) {
+      const health = await fetch(`${kept[1]}/healthz`);
+      child.kill('SIGINT');
+      return { code: await exited, stdout, stderr, consoleUrl: kept[1], healthWhileKept: health.status };
+    }
+    if (child.exitCode !== null) return { code: child.exitCode, stdout, stderr, consoleUrl: '', healthWhileKept: 0 };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 describe('fota demo', () => {
   it('runs the whole story and ends with a JSON summary that matches the injected faults', async () => {
-    const run = await fota(['demo', '--devices', '60', '--faults', 'install=5%,cut=5%,slow=3%:1m', '--delta-cache', DELTA_CACHE]);
+    const run = await demoKept(['--devices', '60', '--faults', 'install=5%,cut=5%,slow=3%:1m', '--delta-cache', DELTA_CACHE]);
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    // The JSON came while the server was still up (the console answered), before Ctrl-C.
+    expect(run.healthWhileKept).toBe(200);
+    expect(run.stderr).toMatch(/faults injected: install 5% \(\d+ devices?\), cut 5% \(\d+ devices?\), slow 3% \(\d+ devices?\)/);
     expect(run.stderr).toContain('stage 1 approved by Arjun (approver)');
     const lines = run.stdout.trim().split('\n');
     const summary = JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown> & { stages: Array<{ devices: number }> };
@@ -20,5 +50,13 @@ describe('fota demo', () => {
     expect(summary.stages.map((s) => s.devices)).toEqual([3, 12, 45]);
     expect(Number(summary.bytesSent) / Number(summary.fullImageBytes)).toBeLessThan(0.2);
     expect(run.stdout).toContain('outcome: exactly as injected');
+    // The server log outlives the temporary data directory, where the summary says.
+    expect(summary.serverLog).toMatch(/fota-demo-\w+-server\.log$/);
+    expect(existsSync(String(summary.serverLog))).toBe(true);
+    expect(run.stdout).toContain(`  server log: ${String(summary.serverLog)}\n`);
+    // --keep keeps the data directory too; this test cleans up after itself.
+    const dataDir = /data in (\S+);/.exec(run.stderr)?.[1];
+    await rm(String(summary.serverLog), { force: true });
+    if (dataDir?.includes('fota-demo-')) await rm(dataDir, { recursive: true, force: true });
   }, 300_000);
 });

@@ -2,7 +2,7 @@
 // that run past midnight, whole-day windows, and the two DST change days in Europe/Berlin.
 // Every instant is a fixed UTC time; January 2026 in Berlin is UTC+1 (Mon 5 .. Sat 10).
 import { describe, expect, it } from 'vitest';
-import { isKnownTimeZone, isWithinWindow, localTime, type MaintenanceWindow } from '../../src/schedule/window.ts';
+import { isKnownTimeZone, isWithinWindow, localTime, type MaintenanceWindow, nextOpening } from '../../src/schedule/window.ts';
 
 /** A UTC instant in January 2026 (day of month, hour, minute). */
 const jan = (day: number, hour: number, minute = 0) => Date.UTC(2026, 0, day, hour, minute);
@@ -147,5 +147,37 @@ describe('isKnownTimeZone', () => {
   it('stays unknown when asked again (a failed lookup is not cached as known)', () => {
     expect(isKnownTimeZone('Mars/Olympus_Mons')).toBe(false);
     expect(isKnownTimeZone('Mars/Olympus_Mons')).toBe(false);
+  });
+});
+
+describe('nextOpening', () => {
+  const weeknights: MaintenanceWindow = { timeZone: 'Europe/Berlin', days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '22:00', end: '05:00' };
+
+  it('names Monday 22:00 Berlin for the README\'s weeknight window on a Saturday', () => {
+    // Saturday 10 January 2026, 12:00 in Berlin: the Friday night window closed at 05:00.
+    expect(nextOpening(weeknights, jan(10, 11, 0))).toEqual({ at: jan(12, 21, 0), local: 'Mon 22:00 Europe/Berlin' });
+  });
+
+  it('is null while the window is open, also in the part past midnight (Sat 03:00 Berlin)', () => {
+    expect(nextOpening(weeknights, jan(10, 2, 0))).toBeNull();
+    expect(nextOpening(null, jan(10, 2, 0))).toBeNull();
+  });
+
+  it('names the same evening on a weekday afternoon', () => {
+    expect(nextOpening(weeknights, jan(7, 14, 30))).toEqual({ at: jan(7, 21, 0), local: 'Wed 22:00 Europe/Berlin' });
+  });
+
+  it('names a week ahead for a one-day window that just closed', () => {
+    expect(nextOpening(fridayNight, jan(10, 4, 0))).toEqual({ at: jan(16, 21, 0), local: 'Fri 22:00 Europe/Berlin' });
+  });
+
+  it('opens a whole-day window at midnight', () => {
+    const sundays: MaintenanceWindow = { timeZone: 'UTC', days: ['sun'], start: '00:00', end: '00:00' };
+    expect(nextOpening(sundays, jan(10, 11, 0))).toEqual({ at: jan(11, 0, 0), local: 'Sun 00:00 UTC' });
+  });
+
+  it('keeps the local time across the spring DST change in Berlin (UTC+1 -> UTC+2 on 29 March 2026)', () => {
+    // Saturday 28 March 12:00 Berlin (11:00 UTC); Monday 30 March 22:00 Berlin is 20:00 UTC.
+    expect(nextOpening(weeknights, Date.UTC(2026, 2, 28, 11, 0))).toEqual({ at: Date.UTC(2026, 2, 30, 20, 0), local: 'Mon 22:00 Europe/Berlin' });
   });
 });

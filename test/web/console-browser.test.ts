@@ -17,7 +17,8 @@ import { SharedPatchPool } from '../../src/device/simulate/patches.ts';
 import { parseTrust } from '../../src/device/trust.ts';
 import { hasTool, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { type Builds, campaignState, createCampaign, DEVICE_PASSWORD, MODEL, registerDevice, uploadBuilds } from './console-harness.ts';
+import { createToken } from '../../src/tokens/tokens.ts';
+import { type Builds, campaignState, createCampaign, DEVICE_PASSWORD, MODEL, registerDevice, uploadBuilds, windowClosedNow } from './console-harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = hasTool(CHROMIUM, 'chromium');
@@ -148,6 +149,60 @@ describe.skipIf(!available)('operator console in Chromium', () => {
     await page.locator('[data-testid="inventory"]').waitFor();
     expect(await page.locator('[data-testid="deployments"] article').count()).toBe(1);
     await shot(page, 'console-device.png');
+    await page.close();
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('tells the truth about a waiting campaign: no Approve for its creator, a closed window named with its opening, a pause drawn as a pause', async () => {
+    const ids = ['WEB-11', 'WEB-12'];
+    for (const id of ids) await registerDevice(server, id);
+    const closed = windowClosedNow(server.clock.now());
+    const id = await createCampaign(server, {
+      name: 'Night window',
+      buildId: builds.v2.id,
+      deviceIds: ids,
+      fourEyes: true,
+      maintenanceWindow: closed.window,
+      stages: [
+        { percent: 50, requiresApproval: true },
+        { percent: 100, requiresApproval: false },
+      ],
+    });
+    expect((await server.api(`/api/v1/campaigns/${id}/start`, { method: 'POST', token: server.tokens.operator })).status).toBe(200);
+
+    // Signed in as ops, who created it: four eyes would refuse ops, so there is no button to press.
+    const page = watch(await desktop.newPage());
+    await page.goto(`${server.url}/campaigns/${id}`);
+    expect(await text(page, 'stage-1-state')).toBe('awaiting approval');
+    expect(await text(page, 'awaiting-approval')).toBe('Stage 1 is awaiting approval by someone other than ops. You (ops) created this campaign, so you cannot approve it.');
+    expect(await page.locator('[data-testid="action-approve"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="action-pause"]').count()).toBe(1);
+    await shot(page, 'console-four-eyes-creator.png');
+    await page.goto(`${server.url}/`);
+    expect(await text(page, `campaign-state-${id}`)).toBe('stage 1 awaiting approval by someone other than ops');
+
+    // Someone else approves: the stage is running but its window is closed, and the page says so.
+    const second = (await createToken(server.ctx, 'test', { role: 'operator', name: 'second operator' })).token;
+    expect((await server.api(`/api/v1/campaigns/${id}/approve`, { method: 'POST', token: second })).status).toBe(200);
+    await page.goto(`${server.url}/campaigns/${id}`);
+    const waiting = `waiting for window (opens ${closed.opensLocal})`;
+    expect(await text(page, 'stage-1-state')).toBe(waiting);
+    expect(await page.locator('[data-testid="stage-1-state"]').getAttribute('class')).toContain('s-waiting');
+    expect(await text(page, 'window-closed')).toContain(`Stage 1 is ${waiting}: the maintenance window is closed, so no device is commanded until then`);
+    expect(await page.locator('[data-testid="stage-1-bar"] rect[data-segment="scheduled"]').getAttribute('data-count')).toBe('1');
+    expect(await page.locator('[data-testid="stage-1-bar"] rect[data-segment="inflight"]').count()).toBe(0);
+    await shot(page, 'console-window-closed.png');
+
+    // Paused from the page: the stage's badge reads and looks paused, not running.
+    await page.locator('[data-testid="reason-pause"]').fill('change freeze');
+    await page.locator('[data-testid="action-pause"]').click();
+    await page.waitForURL(`**/campaigns/${id}?done=pause`);
+    expect(await text(page, 'stage-1-state')).toBe('paused');
+    const badge = await page.locator('[data-testid="stage-1-state"]').getAttribute('class');
+    expect(badge).toContain('s-paused');
+    expect(badge).not.toContain('s-running');
+    expect(await page.locator('[data-testid="window-closed"]').count()).toBe(0);
+    await shot(page, 'console-paused.png');
     await page.close();
     expect(cspViolations).toEqual([]);
   });

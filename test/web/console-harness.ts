@@ -39,6 +39,20 @@ export interface NewCampaign {
   deviceIds?: string[];
   stages?: Array<{ percent: number; requiresApproval: boolean }>;
   fourEyes?: boolean;
+  maintenanceWindow?: { timeZone: string; days: string[]; start: string; end: string };
+}
+
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+/**
+ * A whole-day UTC window on the days after tomorrow only, so it is closed now (today and a
+ * yesterday-started window both left out) and opens at midnight UTC the day after tomorrow.
+ */
+export function windowClosedNow(now: number): { window: NonNullable<NewCampaign['maintenanceWindow']>; opensLocal: string } {
+  const today = new Date(now).getUTCDay();
+  const days = [2, 3, 4, 5].map((ahead) => WEEKDAYS[(today + ahead) % 7] ?? 'sun');
+  const first = days[0] ?? 'sun';
+  return { window: { timeZone: 'UTC', days, start: '00:00', end: '00:00' }, opensLocal: `${first.charAt(0).toUpperCase()}${first.slice(1)} 00:00 UTC` };
 }
 
 export async function createCampaign(server: TestServer, c: NewCampaign): Promise<string> {
@@ -53,6 +67,7 @@ export async function createCampaign(server: TestServer, c: NewCampaign): Promis
       failureThreshold: 0.5,
       minSample: 1,
       ...(c.fourEyes === undefined ? {} : { fourEyes: c.fourEyes }),
+      ...(c.maintenanceWindow ? { maintenanceWindow: c.maintenanceWindow } : {}),
     }),
   );
   expect(res.status, await res.clone().text()).toBe(201);

@@ -3,7 +3,7 @@
 // domain functions (and their refusals shown on the page), escaping, and each page's
 // content, including the <main> fragment the live refresh fetches.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DmTestClient } from '../support/dm-test-client.ts';
+import { alertXml, DmTestClient } from '../support/dm-test-client.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { type Builds, campaignState, createCampaign, DEVICE_PASSWORD, get, login, post, registerDevice, uploadBuilds } from './console-harness.ts';
 
@@ -188,6 +188,36 @@ describe('campaign actions', () => {
     expect(page).not.toContain('data-testid="actions"');
   });
 
+  it('shows a stage moved on by a resume as an override, with who, when, why and the figures, not as "threshold met"', async () => {
+    const ids = await freshDevices(2);
+    const id = await createCampaign(server, { name: 'settles short', buildId: builds.v2.id, deviceIds: ids, stages: [{ percent: 100, requiresApproval: false }] });
+    expect((await post(server, `/campaigns/${id}/start`, {}, { cookie: operator })).status).toBe(303);
+    // Each device is commanded in one session and reports in the next: one succeeds, one fails with 410.
+    for (const [i, deviceId] of ids.entries()) {
+      const client = new DmTestClient({ url: `${server.url}/dm`, devId: deviceId, username: deviceId, password: DEVICE_PASSWORD, tree: { './DevDetail/FwV': '1.0', './DevDetail/SwV': '1', './DevDetail/HwV': 'A' } });
+      await client.session();
+      await server.campaigns.idle();
+      const device = (await (await server.api(`/api/v1/devices/${deviceId}`, { token: server.tokens.operator })).json()) as { deployments: Array<{ id: string }> };
+      const depId = device.deployments[0]?.id ?? '';
+      const dep = (await (await server.api(`/api/v1/deployments/${depId}`, { token: server.tokens.operator })).json()) as { attempts: number };
+      const code = i === 0 ? 200 : 410;
+      if (code === 200) client.tree.set('./DevDetail/FwV', '2.0');
+      const item = { source: './FUMO/fota/DownloadAndUpdate', type: 'org.openmobilealliance.dm.firmwareupdate.downloadandupdate', format: 'int', ...(code === 200 ? {} : { mark: 'critical' }), data: String(code) };
+      await client.session({ extra: [alertXml('1226', [item], `${depId}.${dep.attempts}`)] });
+    }
+    expect(await campaignState(server, id)).toMatchObject({ state: 'paused', pausedReason: 'stage 1 finished with 1 of 2 succeeded (50%), below the success threshold 100%' });
+    let page = await html(await get(server, `/campaigns/${id}`, operator));
+    expect(page).toMatch(/data-testid="pause-reason">stage 1 finished with 1 of 2 succeeded \(50%\), below the success threshold 100% \(figures as of the pause at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; the counts shown are live\)</);
+
+    expect((await post(server, `/campaigns/${id}/resume`, { reason: 'one bad unit' }, { cookie: operator })).status).toBe(303);
+    expect((await campaignState(server, id)).state).toBe('completed');
+    page = await html(await get(server, `/campaigns/${id}`, operator));
+    expect(page).toMatch(/data-testid="stage-1-state">done \(moved on by override\)</);
+    expect(page).toContain("moved on by an operator&#39;s override");
+    expect(page).not.toContain('success threshold met');
+    expect(page).toMatch(/override by ops at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: moved on short of the success threshold with 1 of 2 succeeded \(50%\): &quot;one bad unit&quot;/);
+  });
+
   it('shows a refused action (409: nothing awaits approval) as a message on the page', async () => {
     const id = await newCampaign('stale button');
     const res = await post(server, `/campaigns/${id}/approve`, {}, { cookie: operator });
@@ -203,6 +233,12 @@ describe('campaign actions', () => {
   it('shows the four-eyes refusal (403) when the creator approves', async () => {
     const id = await newCampaign('four eyes', { fourEyes: true });
     expect((await post(server, `/campaigns/${id}/start`, {}, { cookie: operator })).status).toBe(303);
+    // The creator is not offered the button four eyes would refuse, and is told who may approve.
+    const page = await html(await get(server, `/campaigns/${id}`, operator));
+    expect(page).not.toContain('data-testid="action-approve"');
+    expect(page).toContain('Stage 1 is awaiting approval by someone other than ops. You (ops) created this campaign, so you cannot approve it.');
+    expect(await html(await get(server, '/', operator))).toContain(`data-testid="campaign-state-${id}">stage 1 awaiting approval by someone other than ops<`);
+    // A stale form (or a hand-made request) is still refused by the server.
     const res = await post(server, `/campaigns/${id}/approve`, {}, { cookie: operator });
     expect(res.status).toBe(403);
     expect(await html(res)).toContain('requires four eyes');
