@@ -8,11 +8,11 @@ import type { Context } from '../context.ts';
 import { packageChooser } from '../deployments/policy.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { cohortInOtherCampaigns, findCampaign, insertCampaignDeployments, snapshotCohort, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { assignStages } from './assign.ts';
 import { cohortOf, toFilter } from './cohort.ts';
+import { deliverableBuild } from './deliverable.ts';
 import { stepBy, takeStep } from './engine.ts';
 import { firstStep } from './policy.ts';
 
@@ -29,12 +29,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
     const campaign = await findCampaign(tx, id, { forUpdate: true });
     if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
     if (campaign.state !== 'draft') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a draft can be started`);
-    const build = await findBuild(tx, campaign.buildId);
-    if (!build) throw new AppError('NOT_FOUND', `no build ${campaign.buildId}`);
-    if (build.status !== 'ready') throw new AppError('CONFLICT', `build ${build.id} is ${build.status}; start the campaign once its packages are ready`);
-    const packages = await packagesOf(tx, build.id);
-    const full = packages.find((p) => p.kind === 'full');
-    if (!full) throw new AppError('CONFLICT', `build ${build.id} has no full package to fall back on`);
+    const { build, packages } = await deliverableBuild(tx, campaign.buildId, 'start the campaign');
     const filter = toFilter(cohortOf(campaign));
     const [conflict] = await cohortInOtherCampaigns(tx, filter, id);
     if (conflict) {

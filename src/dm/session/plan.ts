@@ -2,9 +2,11 @@
 // read. In order: what did not fit the last message, DevDetail values gone stale, the
 // operator's queued operations, a read of FwV after the device reports an installed
 // update, and the device's FUMO step. Reads the queue and the deployment, in the
-// message's transaction (handle.ts); writes nothing.
+// message's transaction (handle.ts); writes nothing, but for the deployment a device's
+// update request may create.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
+import { answerUpdateRequest, updateRequestOf } from '../../deployments/requested.ts';
 import { downloadKeyOf, type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
@@ -57,6 +59,10 @@ export function planSettings(ctx: Context, input: Pick<PlanInput, 'device' | 'se
 export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanInput): Promise<Plan> {
   const { device, session, effects, now } = input;
   const { header } = settings;
+  // A device's own update request may become a deployment that planFumo commands below
+  // (deployments/requested.ts); with no such alert, nothing is read.
+  const requested = effects.aborted ? undefined : effects.genericAlerts.map((a) => updateRequestOf(a.type)).find((kind) => kind !== undefined);
+  if (requested) await answerUpdateRequest(tx, device, requested, effects.inventory['./DevDetail/FwV'] ?? device.firmwareVersion, now);
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
