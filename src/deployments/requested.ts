@@ -34,6 +34,11 @@ export type RequestOutcome =
   | { outcome: 'commanded'; deploymentId: string; releaseId: string; version: string }
   | { outcome: 'none'; reason: string };
 
+/** What the device is told (and its user shown), in one line. */
+export function describeRequestOutcome(outcome: RequestOutcome): string {
+  return outcome.outcome === 'commanded' ? `update to ${outcome.version} (release ${outcome.releaseId}) follows` : outcome.reason;
+}
+
 /** Cohort filters as campaigns store them, matched against one device. */
 function matches(release: ReleaseRow, device: DeviceRow, version: string | null): boolean {
   // Stored as campaigns store theirs (campaigns/cohort.ts), which this layer may not import.

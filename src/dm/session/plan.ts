@@ -6,7 +6,7 @@
 // update request may create.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
-import { answerUpdateRequest, updateRequestOf } from '../../deployments/requested.ts';
+import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
 import { downloadKeyOf, type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
@@ -61,8 +61,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const { header } = settings;
   // A device's own update request may become a deployment that planFumo commands below
   // (deployments/requested.ts); with no such alert, nothing is read.
-  const requested = effects.aborted ? undefined : effects.genericAlerts.map((a) => updateRequestOf(a.type)).find((kind) => kind !== undefined);
-  if (requested) await answerUpdateRequest(tx, device, requested, effects.inventory['./DevDetail/FwV'] ?? device.firmwareVersion, now);
+  const request = effects.aborted ? undefined : effects.genericAlerts.find((a) => updateRequestOf(a.type) !== undefined);
+  if (request) answerInStatus(effects, request.cmdRef, await answerUpdateRequest(tx, device, updateRequestOf(request.type) ?? 'device', effects.inventory['./DevDetail/FwV'] ?? device.firmwareVersion, now));
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
@@ -79,6 +79,15 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now);
   if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
   return { commands, askForMore: false, inventoryChecked: true, ...header };
+}
+
+/**
+ * The request alert's Status (200) carries what the device may show its user: the release
+ * commanded, or why nothing is (set, not appended: a retried transaction plans again).
+ */
+function answerInStatus(effects: ClientEffects, cmdRef: number | undefined, outcome: RequestOutcome): void {
+  const status = effects.statuses.find((s) => s.cmd === 'Alert' && s.cmdRef === cmdRef);
+  if (status) status.items = [{ meta: { format: 'chr', type: 'text/plain' }, data: describeRequestOutcome(outcome) }];
 }
 
 /** Gets for DevDetail values the server has not seen recently (nor in this very message). */
