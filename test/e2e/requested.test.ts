@@ -140,6 +140,28 @@ describe('updates the device asks for', () => {
     expect(after.items).toEqual((before as typeof after).items);
   });
 
+  it('a device already being updated keeps its deployment: no second one, the request says why', async () => {
+    const agent = await device('req-busy', ['beta']);
+    const res = await call('/api/v1/deployments', { method: 'POST', body: { deviceId: 'req-busy', buildId: v2.id } });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const report = await agent.runOnce(undefined, 'device');
+    expect(report.request?.said).toBe(`update requested by device: deployment ${id} already under way (scheduled)`);
+    expect(report.firmwareVersion).toBe('2.0');
+    const view = (await (await call('/api/v1/devices/req-busy')).json()) as { deployments: Array<{ id: string; state: string }> };
+    expect(view.deployments).toEqual([expect.objectContaining({ id, state: 'succeeded' })]);
+  });
+
+  it('refuses a release that would lower the security version of devices in its cohort', async () => {
+    const res = await server.api(`/api/v1/builds?model=${MODEL}&version=1.5&securityVersion=3`, { method: 'POST', token: server.tokens.acme, body: nextBuild(v2Image, 'sec') });
+    expect(res.status).toBe(202);
+    expect((await server.settled(((await res.json()) as { id: string }).id)).status).toBe('ready');
+    expect((await call('/api/v1/devices', { method: 'POST', body: { id: 'req-sec', model: MODEL, firmwareVersion: '1.5', tags: ['sec'], credentials: { username: 'req-sec', password: PASSWORD } } })).status).toBe(201);
+    const refused = await call('/api/v1/releases', { method: 'POST', body: { buildId: v2.id, cohort: { tags: ['sec'] } } });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('devices of this cohort run 1.5 (security version 3)');
+  });
+
   it('refuses a release of an unknown build, or for another model', async () => {
     expect((await call('/api/v1/releases', { method: 'POST', body: { buildId: 'bld_nope' } })).status).toBe(404);
     expect((await call('/api/v1/releases', { method: 'POST', body: { buildId: v2.id, cohort: { model: 'other' } } })).status).toBe(400);
