@@ -3,8 +3,8 @@
 import { releaseViewSchema, type ReleaseView } from '../releases/schemas.ts';
 import { callServer, clientFrom, serverHelp, serverOptions } from './client.ts';
 import { cohortFrom, cohortOptions, parseWindow } from './campaign.ts';
-import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
-import { z } from 'zod';
+import { ExitCode, type Output, parseOptions, required, UsageError } from './io.ts';
+import { fetchList, moreHint, pageHelp, pageOptions } from './pages.ts';
 
 const exitCodes = `Exit codes: 0 ok, 1 refused by the server (its message says why: wrong role, build
 not ready, a security downgrade for the cohort, no such release), 2 usage error or
@@ -13,7 +13,7 @@ server unreachable.`;
 export const releaseUsage = `Usage: fota release create --build BLD [--model M] [--versions V,V] [--tags T,T]
                            [--devices ID,ID | --devices-file FILE]
                            [--window "Mon-Fri 22:00-05:00 Europe/Berlin"]
-       fota release list [--limit N] [--json]
+       fota release list [--limit N] [--cursor C] [--all] [--json]
        fota release withdraw ID
 
 A release offers build BLD to a cohort (chosen as fota campaign create chooses one) for
@@ -22,6 +22,8 @@ updates the device asks for: when a device of the cohort sends the FUMO request 
 server updates it in that session, inside --window if one is given. Nothing is pushed;
 devices that do not ask are not touched. create prints the release's id alone on the
 last line of stdout. withdraw stops the offer (updates under way finish).
+
+${pageHelp}
 
 ${serverHelp}
 ${exitCodes}
@@ -53,13 +55,13 @@ async function create(args: string[], io: Output): Promise<number> {
 }
 
 async function list(args: string[], io: Output): Promise<number> {
-  const { values } = parseOptions(args, { limit: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions });
+  const { values } = parseOptions(args, { ...pageOptions, ...serverOptions });
   if (values.help) return io.out(releaseUsage), ExitCode.Ok;
-  const limit = integerOption(values.limit, '--limit', 1) ?? 100;
-  const { items } = await callServer(clientFrom(values), 'GET', `/api/v1/releases?limit=${limit}`, z.object({ items: z.array(releaseViewSchema) }));
-  if (values.json) return io.out(`${JSON.stringify(items, null, 2)}\n`), ExitCode.Ok;
-  if (items.length === 0) return io.err('no releases yet (fota release create --help)\n'), ExitCode.Ok;
-  for (const r of items) io.out(`${r.id}  ${r.model} -> ${r.version}  ${cohortWords(r)}  ${r.withdrawnAt ? `withdrawn ${r.withdrawnAt}` : 'offered'}\n`);
+  const listed = await fetchList(clientFrom(values), '/api/v1/releases', {}, releaseViewSchema, values);
+  if (values.json) return io.out(`${JSON.stringify(listed, null, 2)}\n`), ExitCode.Ok;
+  if (listed.items.length === 0) return io.err(values.cursor === undefined ? 'no releases yet (fota release create --help)\n' : 'no releases\n'), ExitCode.Ok;
+  for (const r of listed.items) io.out(`${r.id}  ${r.model} -> ${r.version}  ${cohortWords(r)}  ${r.withdrawnAt ? `withdrawn ${r.withdrawnAt}` : 'offered'}\n`);
+  if (listed.nextCursor !== null) io.err(moreHint('releases', listed.nextCursor));
   return ExitCode.Ok;
 }
 

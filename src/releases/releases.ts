@@ -7,8 +7,9 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { windowOf } from '../schedule/window.ts';
 import { newId } from '../store/ids.ts';
+import { keysetPage, type Page, type PageRequest } from '../store/page.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { findRelease, findReleaseWithVersion, insertRelease, listReleases, type ReleaseRow, withdrawRelease } from '../store/queries/releases.ts';
+import { findRelease, findReleaseWithVersion, insertRelease, type ReleaseRow, releasesPage, withdrawRelease } from '../store/queries/releases.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import type { CreateRelease, ReleaseView } from './schemas.ts';
 
@@ -53,8 +54,8 @@ export async function releaseView(ctx: Context, id: string): Promise<ReleaseView
   return toView(row);
 }
 
-export async function listReleasesOf(ctx: Context, limit: number): Promise<ReleaseView[]> {
-  return (await listReleases(ctx.db, limit)).map(toView);
+export function listReleases(ctx: Context, query: PageRequest): Promise<Page<ReleaseView>> {
+  return keysetPage('releases', query, (after, limit) => releasesPage(ctx.db, after, limit), (row) => row.id, toView);
 }
 
 function toView(row: ReleaseRow & { version: string }): ReleaseView {

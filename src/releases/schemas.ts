@@ -2,6 +2,7 @@
 // updates devices ask for, with an optional maintenance window.
 import { z } from 'zod';
 import { cohortSchema, maintenanceWindowSchema } from '../campaigns/schemas.ts';
+import { pageSchema } from '../store/page.ts';
 
 export const createReleaseSchema = z.object({
   buildId: z.string().min(1).max(64),
@@ -23,4 +24,4 @@ export const releaseViewSchema = z.object({
 });
 export type ReleaseView = z.infer<typeof releaseViewSchema>;
 
-export const releaseListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+export const releasePageSchema = pageSchema(releaseViewSchema);

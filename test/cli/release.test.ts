@@ -38,6 +38,12 @@ describe('fota release', () => {
     const id = created.stdout.trim();
     expect(id).toMatch(/^rel_/);
     expect((await fotaInProcess(['release', 'list', ...as(server.tokens.operator)])).stdout).toContain(`${id}  ${MODEL} -> 2.0  model ${MODEL} tagged nobody`);
+    // A page at a time: the newest first, and the cursor of the next page.
+    await fotaInProcess(['release', 'create', '--build', v2.id, '--tags', 'nobody-else', ...as(server.tokens.operator)]);
+    const page = await fotaInProcess(['release', 'list', '--limit', '1', ...as(server.tokens.operator)]);
+    expect(page.stdout).toContain('tagged nobody-else');
+    expect(page.stdout).not.toContain(id);
+    expect(page.stderr).toContain('--cursor');
     expect(await fotaInProcess(['release', 'withdraw', id, ...as(server.tokens.operator)])).toMatchObject({ code: 0, stdout: `withdrew release ${id} (2.0); devices that ask are no longer offered it\n` });
     const again = await fotaInProcess(['release', 'withdraw', id, ...as(server.tokens.operator)]);
     expect(again.code).toBe(1);

@@ -1,8 +1,8 @@
 // Releases (operator work only): offer a ready build to a cohort for updates devices ask
 // for, list the releases, withdraw one.
-import { z } from 'zod';
-import { createRelease, listReleasesOf, withdraw } from '../../releases/releases.ts';
-import { createReleaseSchema, releaseListQuerySchema, releaseViewSchema } from '../../releases/schemas.ts';
+import { createRelease, listReleases, withdraw } from '../../releases/releases.ts';
+import { createReleaseSchema, releasePageSchema, releaseViewSchema } from '../../releases/schemas.ts';
+import { pageQuerySchema } from '../../store/page.ts';
 import type { RouteModule } from '../router.ts';
 import { answer, defineRoute, jsonBody, pathParams, refusal } from '../spec.ts';
 
@@ -19,9 +19,9 @@ export const listReleasesRoute = defineRoute({
   method: 'get',
   path: '/api/v1/releases',
   roles: ['operator'],
-  summary: 'Releases, newest first, withdrawn ones included',
-  request: { query: releaseListQuerySchema },
-  responses: { 200: answer('the releases', z.object({ items: z.array(releaseViewSchema) })) },
+  summary: 'Releases, newest first, withdrawn ones included; a page at a time (limit, cursor)',
+  request: { query: pageQuerySchema },
+  responses: { 200: answer('a page of releases, newest first', releasePageSchema) },
 });
 
 export const withdrawReleaseRoute = defineRoute({
@@ -35,6 +35,6 @@ export const withdrawReleaseRoute = defineRoute({
 
 export const releaseRoutes: RouteModule = (r) => {
   r(createReleaseRoute, async (c, ctx) => c.json(await createRelease(ctx, c.get('principal'), c.req.valid('json')), 201));
-  r(listReleasesRoute, async (c, ctx) => c.json({ items: await listReleasesOf(ctx, c.req.valid('query').limit) }, 200));
+  r(listReleasesRoute, async (c, ctx) => c.json(await listReleases(ctx, c.req.valid('query')), 200));
   r(withdrawReleaseRoute, async (c, ctx) => c.json(await withdraw(ctx, c.get('principal'), c.req.valid('param').id), 200));
 };

@@ -3,6 +3,7 @@
 // device runs now, and the time of its last answered request (rate limit).
 import { and, desc, eq, gt, isNull } from 'drizzle-orm';
 import type { builds, releases } from '../schema/index.ts';
+import { afterKey } from '../page.ts';
 import type { Tx } from '../store.ts';
 
 export type ReleaseRow = typeof releases.$inferSelect;
@@ -25,10 +26,10 @@ export async function findReleaseWithVersion(tx: Tx, id: string): Promise<(Relea
   return row ? { ...row.release, version: row.version } : undefined;
 }
 
-/** Newest first, with the build's version. */
-export async function listReleases(tx: Tx, limit: number): Promise<Array<ReleaseRow & { version: string }>> {
+/** Newest first (ids are time-prefixed), with the build's version; a page after `after`. */
+export async function releasesPage(tx: Tx, after: string | undefined, limit: number): Promise<Array<ReleaseRow & { version: string }>> {
   const { releases, builds } = tx.t;
-  const rows = await tx.q.select({ release: releases, version: builds.version }).from(releases).innerJoin(builds, eq(builds.id, releases.buildId)).orderBy(desc(releases.createdAt), desc(releases.id)).limit(limit);
+  const rows = await tx.q.select({ release: releases, version: builds.version }).from(releases).innerJoin(builds, eq(builds.id, releases.buildId)).where(afterKey(releases.id, 'desc', after)).orderBy(desc(releases.id)).limit(limit);
   return rows.map((r) => ({ ...r.release, version: r.version }));
 }
 
