@@ -20,12 +20,13 @@ import { startCampaign } from '../campaigns/start.ts';
 import { campaignSummaries, campaignView } from '../campaigns/view.ts';
 import type { Context } from '../context.ts';
 import { deploymentView } from '../deployments/deployments.ts';
-import { deviceSummaries, deviceView } from '../devices/devices.ts';
+import { deviceView } from '../devices/devices.ts';
+import { deviceFilterSchema, filterDevices } from '../campaigns/device-filter.ts';
 import { AppError } from '../errors.ts';
 import { authenticate, type Principal } from '../tokens/tokens.ts';
 import { BuildContent, BuildsContent } from './builds.tsx';
 import { CampaignContent, OverviewContent } from './campaigns.tsx';
-import { DeviceContent, DevicesContent } from './devices.tsx';
+import { DeviceContent, DevicesContent, PAGE_SIZES } from './devices.tsx';
 import { isSameOrigin, newNonce, securityHeaders } from './guard.ts';
 import { type Flash, Layout, type LayoutProps } from './layout.tsx';
 import { ErrorContent, LoginContent } from './pages.tsx';
@@ -35,7 +36,6 @@ type C = HonoContext<ConsoleEnv>;
 
 /** Forms carry a token or a reason: a few KiB at most. */
 const FORM_LIMIT = 16 * 1024;
-const DEVICES_PER_PAGE = 50;
 const DEPLOYMENTS_SHOWN = 20;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/;
 
@@ -224,12 +224,15 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     viewer,
     page(async (c) => {
       const principal = c.get('principal');
-      const q = (c.req.query('q') ?? '').trim();
+      const parsed = deviceFilterSchema.safeParse(c.req.query());
       const after = c.req.query('after') || undefined;
-      const valid = (q === '' || ID_PATTERN.test(q)) && (after === undefined || ID_PATTERN.test(after));
-      const flash: Flash | undefined = valid ? undefined : { kind: 'error', text: 'Device ids are 1-128 letters, digits, ":", ".", "_" or "-": nothing else can match.' };
-      const result = valid ? await deviceSummaries(ctx, { ...(q ? { prefix: q } : {}), ...(after ? { after } : {}), limit: DEVICES_PER_PAGE }) : { devices: [], total: 0, next: null };
-      return render(c, <DevicesContent page={result} prefix={valid ? q : ''} after={valid ? after : undefined} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
+      const perPage = PAGE_SIZES.find((n) => String(n) === c.req.query('per')) ?? PAGE_SIZES[0];
+      const afterValid = after === undefined || ID_PATTERN.test(after);
+      const valid = parsed.success && afterValid;
+      const flash: Flash | undefined = valid ? undefined : { kind: 'error', text: parsed.success ? 'That page link is broken: start from the first page.' : (parsed.error.issues[0]?.message ?? 'invalid filter') };
+      const filter = parsed.success ? parsed.data : {};
+      const result = valid ? await filterDevices(ctx, filter, { ...(after ? { after } : {}), limit: perPage }) : { devices: [], total: 0, next: null };
+      return render(c, <DevicesContent page={result} filter={filter} after={valid ? after : undefined} perPage={perPage} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
     }),
   );
 

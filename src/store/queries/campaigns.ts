@@ -86,7 +86,7 @@ function isIn(column: SQL, values: readonly string[]): SQL {
  * (its closing quote ends the element). replace() compares case-sensitively on both
  * dialects, as tags compare; SQLite's LIKE would not.
  */
-function jsonArrayHas(column: SQL, value: string): SQL {
+export function jsonArrayHas(column: SQL, value: string): SQL {
   const elements = sql`(',' || substr(${column}, 2))`;
   return sql`replace(${elements}, ${`,${JSON.stringify(value)}`}, '') <> ${elements}`;
 }

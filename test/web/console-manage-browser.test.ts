@@ -1,0 +1,183 @@
+// The console as a place to manage the fleet, in a real browser (Debian's Chromium through
+// playwright-core): every count and result code on a campaign page clicks through to the
+// devices behind it, and the device list filters by anything an operator asks about. The
+// fleet is reference device agents: two update, two report FUMO 501 (no room) instead of
+// downloading, so the campaign page has a result code to click.
+import { mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeviceAgent } from '../../src/device/agent.ts';
+import { SharedImages } from '../../src/device/simulate/images.ts';
+import { SharedPatchPool } from '../../src/device/simulate/patches.ts';
+import { parseTrust } from '../../src/device/trust.ts';
+import { hasTool, tempDirFor } from '../support/harness.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { type Builds, campaignState, createCampaign, DEVICE_PASSWORD, get, login, MODEL, uploadBuilds } from './console-harness.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const available = hasTool(CHROMIUM, 'chromium');
+const SHOTS = resolve('test-results');
+const WAIT = { timeout: 20_000 };
+const FAILING = new Set(['MGR-03', 'MGR-04']);
+
+describe.skipIf(!available)('managing the fleet from the console in Chromium', () => {
+  let server: TestServer;
+  let builds: Builds;
+  let browser: Browser;
+  let desktop: BrowserContext;
+  let campaignId: string;
+  const cspViolations: string[] = [];
+
+  async function registerTagged(id: string, tags: string[], model = MODEL): Promise<void> {
+    const res = await server.api('/api/v1/devices', {
+      method: 'POST',
+      token: server.tokens.operator,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, model, firmwareVersion: '1.0', tags, credentials: { username: id, password: DEVICE_PASSWORD } }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startTestServer();
+    builds = await uploadBuilds(server);
+    const dir = tempDirFor('console-manage', afterAll);
+    const pool = new SharedPatchPool(await SharedImages.open(join(dir, 'images')), { concurrency: 2 });
+    const image = join(dir, 'v1.bin');
+    await writeFile(image, builds.v1.image);
+    const trust = parseTrust(await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text(), 'served keys');
+    const agents: DeviceAgent[] = [];
+    for (let i = 1; i <= 4; i++) {
+      const id = `MGR-0${i}`;
+      await registerTagged(id, i % 2 === 0 ? ['lab', 'eu'] : ['eu']);
+      agents.push(
+        await DeviceAgent.open({
+          serverUrl: server.url, devId: id, model: MODEL, username: id, password: DEVICE_PASSWORD, dataDir: join(dir, id), image, version: '1.0', trust, pool,
+          download: { retryDelayMs: 20 },
+          ...(FAILING.has(id) ? { failures: { download: 501 } } : {}),
+        }),
+      );
+    }
+    // Devices outside the campaign: another model, and one of this model never in it.
+    await registerTagged('OTHER-1', ['lab'], 'other-model');
+    await registerTagged('SPARE-1', ['lab']);
+    campaignId = await createCampaign(server, { name: 'Click-through', buildId: builds.v2.id, deviceIds: ['MGR-01', 'MGR-02', 'MGR-03', 'MGR-04'], stages: [{ percent: 100, requiresApproval: false }] });
+    expect((await server.api(`/api/v1/campaigns/${campaignId}/start`, { method: 'POST', token: server.tokens.operator })).status).toBe(200);
+    for (let round = 0; round < 5; round++) {
+      const counts = (await campaignState(server, campaignId)).stages[0]?.counts;
+      if ((counts?.succeeded ?? 0) + (counts?.failed ?? 0) === 4) break;
+      await Promise.all(agents.map((a) => a.runOnce()));
+    }
+    const counts = (await campaignState(server, campaignId)).stages[0]?.counts;
+    expect(counts).toMatchObject({ succeeded: 2, failed: 2 });
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+    desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const [name, value] = (await login(server, server.tokens.operator)).split('=');
+    await desktop.addCookies([{ name: name ?? '', value: value ?? '', url: server.url, httpOnly: true, sameSite: 'Strict' }]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function open(path: string): Promise<Page> {
+    const page = await desktop.newPage();
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) cspViolations.push(message.text());
+    });
+    await page.goto(`${server.url}${path}`);
+    return page;
+  }
+  const text = (page: Page, testid: string) => page.locator(`[data-testid="${testid}"]`).first().innerText();
+  const listed = async (page: Page) => (await page.locator('[data-testid="device-row"] td:first-child').allInnerTexts()).map((s) => s.trim());
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, name), fullPage: true });
+
+  it('clicks through from a result code and from a count to exactly the devices behind them', async () => {
+    const page = await open(`/campaigns/${campaignId}`);
+    expect(await text(page, 'stage-1-failed')).toBe('2');
+    await page.locator('[data-testid="stage-1-failures-501"]').click();
+    await page.waitForURL('**/devices?**');
+    const url = new URL(page.url());
+    expect(Object.fromEntries(url.searchParams)).toEqual({ campaign: campaignId, stage: '1', state: 'failed', result: '501' });
+    expect(await listed(page)).toEqual(['MGR-03', 'MGR-04']);
+    expect(await text(page, 'device-total')).toContain('2 devices');
+    await shot(page, 'console-clickthrough-501.png');
+
+    await page.goto(`${server.url}/campaigns/${campaignId}`);
+    await page.locator('[data-testid="stage-1-succeeded"] a').click();
+    await page.waitForURL('**/devices?**');
+    expect(await listed(page)).toEqual(['MGR-01', 'MGR-02']);
+
+    await page.goto(`${server.url}/campaigns/${campaignId}`);
+    await page.locator('[data-testid="cohort-size"] a').click();
+    await page.waitForURL('**/devices?**');
+    expect(await listed(page)).toEqual(['MGR-01', 'MGR-02', 'MGR-03', 'MGR-04']);
+
+    // From the overview's failed column too.
+    await page.goto(`${server.url}/`);
+    await page.locator(`[data-testid="campaign-row-${campaignId}"] td[data-label="failed"] a`).click();
+    await page.waitForURL('**/devices?**');
+    expect(await listed(page)).toEqual(['MGR-03', 'MGR-04']);
+    await page.close();
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('filters the device list by model, tag, firmware and last seen, pages through it, and says what it filtered', async () => {
+    const page = await open('/devices');
+    expect(await listed(page)).toEqual(['MGR-01', 'MGR-02', 'MGR-03', 'MGR-04', 'OTHER-1', 'SPARE-1']);
+    await page.locator('[data-testid="filter-tag"]').fill('lab');
+    await page.locator('[data-testid="filter-apply"]').click();
+    await page.waitForURL('**/devices?**tag=lab**');
+    expect(await listed(page)).toEqual(['MGR-02', 'MGR-04', 'OTHER-1', 'SPARE-1']);
+
+    await page.locator('[data-testid="filter-model"]').fill(MODEL);
+    await page.locator('[data-testid="filter-apply"]').click();
+    await page.waitForURL(`**/devices?**model=${MODEL}**`);
+    expect(await listed(page)).toEqual(['MGR-02', 'MGR-04', 'SPARE-1']);
+    expect(await text(page, 'device-total')).toBe(`3 devices: model ${MODEL}, tagged lab`);
+
+    // The updated devices run 2.0 now; those that failed and the spare still run 1.0.
+    await page.locator('[data-testid="filter-version"]').fill('2.0');
+    await page.locator('[data-testid="filter-apply"]').click();
+    await page.waitForURL('**/devices?**version=2.0**');
+    expect(await listed(page)).toEqual(['MGR-02']);
+
+    // Never seen: the devices no agent ran on.
+    await page.goto(`${server.url}/devices?seen=never`);
+    expect(await listed(page)).toEqual(['OTHER-1', 'SPARE-1']);
+    await page.goto(`${server.url}/devices?seen=day`);
+    expect(await listed(page)).toEqual(['MGR-01', 'MGR-02', 'MGR-03', 'MGR-04']);
+    await page.close();
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('pages through a filter without losing it', async () => {
+    for (let i = 1; i <= 55; i++) await registerTagged(`PAGE-${String(i).padStart(3, '0')}`, ['paged']);
+    const page = await open('/devices?tag=paged');
+    expect(await listed(page)).toHaveLength(50);
+    expect(await text(page, 'device-total')).toBe('55 devices: tagged paged');
+    await page.locator('[data-testid="next-page"]').click();
+    await page.waitForURL('**after=**');
+    expect(await listed(page)).toEqual(['PAGE-051', 'PAGE-052', 'PAGE-053', 'PAGE-054', 'PAGE-055']);
+    expect(new URL(page.url()).searchParams.get('tag')).toBe('paged');
+    await page.selectOption('[data-testid="filter-per"]', '200');
+    await page.locator('[data-testid="filter-apply"]').click();
+    await page.waitForURL('**per=200**');
+    expect(await listed(page)).toHaveLength(55);
+    await page.close();
+  });
+
+  it('refuses a malformed filter with the reason, and a filter is not a way in without a session', async () => {
+    const cookie = await login(server, server.tokens.operator);
+    const bad = await get(server, '/devices?result=41%270', cookie);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('a result code is a number (e.g. 410) or &quot;timeout&quot;');
+    const anonymous = await get(server, `/devices?campaign=${campaignId}`);
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get('location')).toMatch(/^\/login/);
+  });
+});
