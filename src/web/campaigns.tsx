@@ -18,9 +18,14 @@ export function OverviewContent(props: { campaigns: CampaignSummary[]; builds: B
   return (
     <>
       <h1>Campaigns</h1>
+      <p class="actions">
+        <a class="button" href="/campaigns/new" data-testid="new-campaign-link">
+          New campaign
+        </a>
+      </p>
       <section class="card" data-testid="campaigns">
         {props.campaigns.length === 0 ? (
-          <p class="muted">No campaigns yet. Create one with <code>fota campaign create</code> or POST /api/v1/campaigns.</p>
+          <p class="muted">No campaigns yet. Create one here (New campaign), with <code>fota campaign create</code>, or POST /api/v1/campaigns.</p>
         ) : (
           <div class="scroll">
             <table class="stack">

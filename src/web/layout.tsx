@@ -21,6 +21,8 @@ export interface LayoutProps {
   flash?: Flash | undefined;
   /** Whether <main> refreshes itself, and from which URL (default: the page's own). */
   live?: { src?: string } | undefined;
+  /** A page's own script (cohort preview, upload progress), under the same nonce. */
+  script?: string | undefined;
   children?: Child;
 }
 
@@ -81,6 +83,7 @@ export function Layout(props: LayoutProps) {
           </div>
           {/* Also on pages that do not refresh: it asks before an abort, then finds no live <main> and stops. */}
           <script nonce={props.nonce}>{raw(LIVE_SCRIPT)}</script>
+          {props.script ? <script nonce={props.nonce}>{raw(props.script)}</script> : null}
         </body>
       </html>
     </>

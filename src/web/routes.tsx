@@ -9,9 +9,8 @@
 import type { Context as HonoContext, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
-import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { carriesSecret, redactSecrets } from '../http/redact.ts';
+import { carriesSecret } from '../http/redact.ts';
 import { statusOf } from '../http/status.ts';
 import { recentBuilds, buildView } from '../builds/view.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../campaigns/operator.ts';
@@ -27,9 +26,11 @@ import { authenticate, type Principal } from '../tokens/tokens.ts';
 import { BuildContent, BuildsContent } from './builds.tsx';
 import { CampaignContent, OverviewContent } from './campaigns.tsx';
 import { DeviceContent, DevicesContent, PAGE_SIZES } from './devices.tsx';
-import { isSameOrigin, newNonce, securityHeaders } from './guard.ts';
-import { type Flash, Layout, type LayoutProps } from './layout.tsx';
-import { ErrorContent, LoginContent } from './pages.tsx';
+import { isSameOrigin } from './guard.ts';
+import type { Flash } from './layout.tsx';
+import { CREATED, mountManagement } from './manage.tsx';
+import { errorPage, isFragment, render } from './render.tsx';
+import { LoginContent } from './pages.tsx';
 import { canAct, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
 
 type C = HonoContext<ConsoleEnv>;
@@ -51,29 +52,6 @@ const isAction = (name: string): name is ActionName => Object.hasOwn(ACTIONS, na
 
 /** Handlers are typed apart from their paths, so Hono cannot promise the param: an empty id is not found. */
 const idParam = (c: C) => c.req.param('id') ?? '';
-
-const isFragment = (c: HonoContext) => c.req.header('x-fragment') === '1';
-
-/**
- * Renders a page, or only its <main> content when the live refresh asks (x-fragment: 1).
- * Each response gets a fresh CSP nonce for its inline style and script.
- */
-function render(c: HonoContext, content: Child, props: Omit<LayoutProps, 'nonce' | 'children'>, status: ContentfulStatusCode = 200) {
-  const nonce = newNonce();
-  securityHeaders(c, nonce);
-  if (isFragment(c) && props.live) return c.html(<>{content}</>, status);
-  return c.html(
-    <Layout {...props} nonce={nonce}>
-      {content}
-    </Layout>,
-    status,
-  );
-}
-
-function errorPage(c: HonoContext, status: ContentfulStatusCode, title: string, message: string, principal?: Principal) {
-  // Messages name what was asked for ("no device <id>"); an id may be a pasted token.
-  return render(c, <ErrorContent status={status} title={title} message={redactSecrets(message)} />, { title, principal }, status);
-}
 
 /**
  * Where a sign-in may send the browser afterwards: console pages only, never another site,
@@ -150,6 +128,9 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     return c.redirect('/login', 303);
   });
 
+  // Before '/campaigns/:id', which would otherwise take '/campaigns/new' for an id.
+  mountManagement(app, ctx, { viewer, page, sameOrigin, form });
+
   app.get(
     '/',
     viewer,
@@ -173,7 +154,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     page((c) => {
       const done = c.req.query('done') ?? '';
       // Only our own fixed words: a crafted link cannot put text on the page.
-      const flash: Flash | undefined = isAction(done) ? { kind: 'ok', text: ACTIONS[done].done } : undefined;
+      const flash: Flash | undefined = isAction(done) ? { kind: 'ok', text: ACTIONS[done].done } : done === 'create' ? { kind: 'ok', text: CREATED } : undefined;
       return campaignPage(c, idParam(c), flash);
     }),
   );

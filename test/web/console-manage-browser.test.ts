@@ -14,11 +14,12 @@ import { SharedPatchPool } from '../../src/device/simulate/patches.ts';
 import { parseTrust } from '../../src/device/trust.ts';
 import { hasTool, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { type Builds, campaignState, createCampaign, DEVICE_PASSWORD, get, login, MODEL, uploadBuilds } from './console-harness.ts';
+import { type Builds, campaignState, createCampaign, DEVICE_PASSWORD, get, login, MODEL, post, uploadBuilds } from './console-harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = hasTool(CHROMIUM, 'chromium');
 const SHOTS = resolve('test-results');
+/** Generous for a loaded machine; each wait ends as soon as the page shows the change. */
 const WAIT = { timeout: 20_000 };
 const FAILING = new Set(['MGR-03', 'MGR-04']);
 
@@ -155,6 +156,50 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect(cspViolations).toEqual([]);
   });
 
+  it('creates a campaign with a live cohort count, shows the schema\'s refusal on the form, and starts it', async () => {
+    for (const id of ['NEW-1', 'NEW-2', 'NEW-3']) await registerTagged(id, ['fresh']);
+    const page = await open('/');
+    await page.locator('[data-testid="new-campaign-link"]').click();
+    await page.waitForURL('**/campaigns/new');
+    await page.selectOption('[data-testid="new-buildId"]', builds.v2.id);
+    await page.locator('[data-testid="new-name"]').fill('Fresh devices');
+    await page.locator('[data-testid="new-tags"]').fill('fresh');
+    const preview = page.locator('[data-testid="cohort-preview"]');
+    await page.locator('[data-testid="cohort-preview"][data-devices="3"]').waitFor(WAIT);
+    expect(await preview.innerText()).toBe('3 devices match (0 already run the target). By firmware: 1.0: 3.');
+    await page.locator('[data-testid="new-deviceIds"]').fill('NEW-1\nNEW-2');
+    await page.locator('[data-testid="cohort-preview"][data-devices="2"]').waitFor(WAIT);
+    await shot(page, 'console-new-campaign.png');
+
+    // Stages that do not reach 100: the API's own words, and the form keeps what was typed.
+    await page.locator('[data-testid="new-s1"]').fill('50');
+    await page.locator('[data-testid="new-s2"]').fill('90');
+    await page.locator('[data-testid="new-submit"]').click();
+    await page.waitForURL('**/campaigns/new');
+    expect(await text(page, 'flash')).toBe('stages: the last stage must reach 100 (percent of the cohort, cumulative)');
+    expect(await page.locator('[data-testid="new-name"]').inputValue()).toBe('Fresh devices');
+    expect(await page.locator('[data-testid="new-deviceIds"]').inputValue()).toBe('NEW-1\nNEW-2');
+
+    await page.locator('[data-testid="new-s2"]').fill('100');
+    await page.locator('[data-testid="new-a2"]').uncheck();
+    await page.locator('[data-testid="new-submit"]').click();
+    await page.waitForURL('**/campaigns/cmp_*?done=create');
+    expect(await text(page, 'flash')).toBe('Campaign created as a draft: check its cohort, then start it.');
+    expect(await text(page, 'campaign-name')).toBe('Fresh devices');
+    expect(await text(page, 'campaign-state')).toBe('draft');
+    const id = new URL(page.url()).pathname.split('/')[2] ?? '';
+    const stored = (await (await server.api(`/api/v1/campaigns/${id}`, { token: server.tokens.operator })).json()) as Record<string, unknown>;
+    expect(stored).toMatchObject({ cohort: { model: MODEL, tags: ['fresh'], deviceIds: ['NEW-1', 'NEW-2'] }, successThreshold: 0.95, failureThreshold: 0.05, minSample: 10 });
+    expect(stored.stages).toMatchObject([{ percent: 50, requiresApproval: false }, { percent: 100, requiresApproval: false }]);
+
+    await page.locator('[data-testid="action-start"]').click();
+    await page.waitForURL('**?done=start');
+    expect(await text(page, 'cohort-size')).toMatch(/^2 /);
+    expect(await server.api(`/api/v1/campaigns/${id}/abort`, { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.status)).toBe(200);
+    await page.close();
+    expect(cspViolations).toEqual([]);
+  });
+
   it('pages through a filter without losing it', async () => {
     for (let i = 1; i <= 55; i++) await registerTagged(`PAGE-${String(i).padStart(3, '0')}`, ['paged']);
     const page = await open('/devices?tag=paged');
@@ -176,6 +221,18 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     const bad = await get(server, '/devices?result=41%270', cookie);
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('a result code is a number (e.g. 410) or &quot;timeout&quot;');
+    // Creating a campaign: a forged form (no Origin, another site), an admin (read-only) and no session are all refused.
+    const fields = { name: 'x', buildId: builds.v2.id, s1: '100' };
+    expect((await post(server, '/campaigns/new', fields, { cookie, origin: null })).status).toBe(403);
+    expect((await post(server, '/campaigns/new', fields, { cookie, origin: 'https://evil.example' })).status).toBe(403);
+    const admin = await login(server, server.tokens.admin);
+    const asAdmin = await post(server, '/campaigns/new', fields, { cookie: admin });
+    expect(asAdmin.status).toBe(403);
+    expect(await asAdmin.text()).toContain('only an operator can create a campaign');
+    expect((await post(server, '/campaigns/new', fields)).status).toBe(303);
+    expect((await get(server, '/campaigns/preview?tags=fresh')).status).toBe(303);
+    const campaigns = (await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()) as Array<{ name: string }>;
+    expect(campaigns.map((c) => c.name)).not.toContain('x');
     const anonymous = await get(server, `/devices?campaign=${campaignId}`);
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.get('location')).toMatch(/^\/login/);

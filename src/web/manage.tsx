@@ -1,0 +1,94 @@
+// The console's management routes: creating campaigns (with a live cohort count), and the
+// pages that change the fleet. Mounted by routes.tsx with its guards, so every POST here
+// passes the same checks as the campaign actions: the Origin must be this console (CSRF),
+// the body is small, the session is valid, and the role may act (operators; tokens: admins).
+import type { Context as HonoContext, Hono, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { recentBuilds } from '../builds/view.ts';
+import { previewCohort } from '../campaigns/cohort.ts';
+import { createCampaign } from '../campaigns/create.ts';
+import { cohortPreviewQuerySchema } from '../campaigns/schemas.ts';
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { statusOf } from '../http/status.ts';
+import { campaignRequest, type FormValues, NEW_CAMPAIGN_DEFAULTS, NewCampaignContent, PREVIEW_SCRIPT } from './campaign-new.tsx';
+import type { Flash } from './layout.tsx';
+import { errorPage, render } from './render.tsx';
+import { canAct, type ConsoleEnv } from './session.ts';
+
+type C = HonoContext<ConsoleEnv>;
+
+export interface ConsoleKit {
+  viewer: MiddlewareHandler<ConsoleEnv>;
+  sameOrigin: MiddlewareHandler<ConsoleEnv>;
+  form: MiddlewareHandler<ConsoleEnv>;
+  page: (handler: (c: C) => Response | Promise<Response>) => (c: C) => Promise<Response>;
+}
+
+export const CREATED = 'Campaign created as a draft: check its cohort, then start it.';
+
+/** A 403 page unless the session's role may change things; undefined when it may. */
+export function refuseReadOnly(c: C, what: string): Response | Promise<Response> | undefined {
+  const principal = c.get('principal');
+  if (canAct(principal.role)) return undefined;
+  return errorPage(c, 403, 'Read-only', `${principal.name} is an ${principal.role}: only an operator can ${what}.`, principal);
+}
+
+/** A form body as strings (repeated fields as lists); files are not taken here. */
+export async function formValues(c: C): Promise<FormValues> {
+  const body = await c.req.parseBody({ all: true });
+  const values: FormValues = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (typeof value === 'string') values[key] = value;
+    else if (Array.isArray(value)) values[key] = value.filter((x): x is string => typeof x === 'string');
+  }
+  return values;
+}
+
+export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: ConsoleKit): void {
+  const { viewer, sameOrigin, form, page } = kit;
+
+  const newCampaignPage = async (c: C, values: FormValues, flash?: Flash, status: ContentfulStatusCode = 200) => {
+    const content = <NewCampaignContent builds={await recentBuilds(ctx, 100)} values={values} fourEyesDefault={ctx.config.campaigns.fourEyes} />;
+    return render(c, content, { title: 'New campaign', principal: c.get('principal'), section: 'campaigns', flash, script: PREVIEW_SCRIPT }, status);
+  };
+
+  app.get(
+    '/campaigns/new',
+    viewer,
+    page(async (c) => refuseReadOnly(c, 'create a campaign') ?? newCampaignPage(c, NEW_CAMPAIGN_DEFAULTS)),
+  );
+
+  app.post(
+    '/campaigns/new',
+    sameOrigin,
+    form,
+    viewer,
+    page(async (c) => {
+      const refused = refuseReadOnly(c, 'create a campaign');
+      if (refused) return refused;
+      const values = await formValues(c);
+      const parsed = campaignRequest(values);
+      if (!parsed.ok) return newCampaignPage(c, values, { kind: 'error', text: parsed.error }, 400);
+      try {
+        const { id } = await createCampaign(ctx, c.get('principal'), parsed.request);
+        return c.redirect(`/campaigns/${encodeURIComponent(id)}?done=create`, 303);
+      } catch (err) {
+        if (err instanceof AppError) return newCampaignPage(c, values, { kind: 'error', text: err.message }, statusOf[err.code]);
+        throw err;
+      }
+    }),
+  );
+
+  /** The cohort count for the form's preview: the API's preview, behind the console session. */
+  app.get('/campaigns/preview', viewer, async (c) => {
+    const parsed = cohortPreviewQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) return c.json({ error: { code: 'VALIDATION', message: parsed.error.issues[0]?.message ?? 'invalid cohort' } }, 400);
+    try {
+      return c.json(await previewCohort(ctx, parsed.data), 200, { 'cache-control': 'no-store' });
+    } catch (err) {
+      if (err instanceof AppError) return c.json({ error: { code: err.code, message: err.message } }, statusOf[err.code]);
+      throw err;
+    }
+  });
+}
