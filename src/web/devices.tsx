@@ -49,6 +49,11 @@ export function DevicesContent(props: { page: DevicePage; filter: DeviceFilter; 
   return (
     <>
       <h1>Devices</h1>
+      <p class="actions">
+        <a class="button" href="/devices/new" data-testid="register-link">
+          Register a device
+        </a>
+      </p>
       <section class="card">
         <form method="get" action="/devices" class="actions filters" role="search" data-testid="device-filters">
           <FilterField name="q" label="id starts with" value={filter.q} />
@@ -187,7 +192,7 @@ function TreeItems(props: { node: TreeNode }) {
   );
 }
 
-export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number }) {
+export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; timeline?: Child }) {
   const d = props.device;
   const tree = inventoryTree(d.inventory);
   return (
@@ -216,7 +221,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
             </div>
             <div>
               <dt>tags</dt>
-              <dd>{d.tags.length ? d.tags.join(', ') : '—'}</dd>
+              <dd data-testid="device-tags">{d.tags.length ? d.tags.join(', ') : '—'}</dd>
             </div>
             <div>
               <dt>last seen</dt>
@@ -227,6 +232,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
               <dd>{`${when(d.createdAt)}, DM auth ${d.authType}`}</dd>
             </div>
           </dl>
+          {props.manage}
         </section>
         <section class="card">
           <h2>Inventory</h2>
@@ -264,6 +270,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
           </article>
         ))}
       </section>
+      {props.timeline}
     </>
   );
 }

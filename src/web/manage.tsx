@@ -9,9 +9,14 @@ import { previewCohort } from '../campaigns/cohort.ts';
 import { createCampaign } from '../campaigns/create.ts';
 import { cohortPreviewQuerySchema } from '../campaigns/schemas.ts';
 import type { Context } from '../context.ts';
+import { deploymentView } from '../deployments/deployments.ts';
+import { deviceView, registerDevice } from '../devices/devices.ts';
+import { setDeviceTags } from '../devices/tags.ts';
 import { AppError } from '../errors.ts';
 import { statusOf } from '../http/status.ts';
 import { campaignRequest, type FormValues, NEW_CAMPAIGN_DEFAULTS, NewCampaignContent, PREVIEW_SCRIPT } from './campaign-new.tsx';
+import { DeviceContent } from './devices.tsx';
+import { DeviceTagsForm, RegisterDeviceContent, registerRequest, tagList } from './device-manage.tsx';
 import type { Flash } from './layout.tsx';
 import { errorPage, render } from './render.tsx';
 import { canAct, type ConsoleEnv } from './session.ts';
@@ -24,6 +29,8 @@ export interface ConsoleKit {
   form: MiddlewareHandler<ConsoleEnv>;
   page: (handler: (c: C) => Response | Promise<Response>) => (c: C) => Promise<Response>;
 }
+
+const DEPLOYMENTS_SHOWN = 20;
 
 export const CREATED = 'Campaign created as a draft: check its cohort, then start it.';
 
@@ -77,6 +84,87 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
         if (err instanceof AppError) return newCampaignPage(c, values, { kind: 'error', text: err.message }, statusOf[err.code]);
         throw err;
       }
+    }),
+  );
+
+  const registerPage = (c: C, values: FormValues, flash?: Flash, status: ContentfulStatusCode = 200) =>
+    render(c, <RegisterDeviceContent values={values} />, { title: 'Register a device', principal: c.get('principal'), section: 'devices', flash }, status);
+
+  app.get(
+    '/devices/new',
+    viewer,
+    page(async (c) => refuseReadOnly(c, 'register a device') ?? registerPage(c, {})),
+  );
+
+  app.post(
+    '/devices/new',
+    sameOrigin,
+    form,
+    viewer,
+    page(async (c) => {
+      const refused = refuseReadOnly(c, 'register a device');
+      if (refused) return refused;
+      const values = await formValues(c);
+      const parsed = registerRequest(values);
+      if (!parsed.ok) return registerPage(c, values, { kind: 'error', text: parsed.error }, 400);
+      try {
+        await registerDevice(ctx, c.get('principal'), parsed.request);
+      } catch (err) {
+        if (err instanceof AppError) return registerPage(c, values, { kind: 'error', text: err.message }, statusOf[err.code]);
+        throw err;
+      }
+      return c.redirect(`/devices/${encodeURIComponent(parsed.request.id)}?done=register`, 303);
+    }),
+  );
+
+  const DEVICE_DONE: Record<string, string> = { register: 'Device registered: it can open a DM session now.', tags: 'Tags saved.' };
+
+  const devicePage = async (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
+    const principal = c.get('principal');
+    const device = await deviceView(ctx, id);
+    const newest = [...device.deployments].reverse().slice(0, DEPLOYMENTS_SHOWN);
+    const deployments = [];
+    for (const d of newest) deployments.push(await deploymentView(ctx, d.id));
+    const content = (
+      <DeviceContent
+        device={device}
+        deployments={deployments}
+        totalDeployments={device.deployments.length}
+        manage={canAct(principal.role) ? <DeviceTagsForm id={device.id} tags={device.tags} /> : undefined}
+      />
+    );
+    return render(c, content, { title: device.id, principal, section: 'devices', flash, live: { src: `/devices/${encodeURIComponent(id)}` } }, status);
+  };
+
+  app.get(
+    '/devices/:id',
+    viewer,
+    page((c) => {
+      const done = c.req.query('done') ?? '';
+      // Only our own words: a crafted link cannot put text on the page.
+      const text = Object.hasOwn(DEVICE_DONE, done) ? DEVICE_DONE[done] : undefined;
+      return devicePage(c, c.req.param('id') ?? '', text ? { kind: 'ok', text } : undefined);
+    }),
+  );
+
+  app.post(
+    '/devices/:id/tags',
+    sameOrigin,
+    form,
+    viewer,
+    page(async (c) => {
+      const refused = refuseReadOnly(c, "change a device's tags");
+      if (refused) return refused;
+      const id = c.req.param('id') ?? '';
+      const values = await formValues(c);
+      const tags = tagList(typeof values.tags === 'string' ? values.tags : '');
+      try {
+        await setDeviceTags(ctx, c.get('principal'), id, tags);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'VALIDATION') return devicePage(c, id, { kind: 'error', text: err.message }, 400);
+        throw err;
+      }
+      return c.redirect(`/devices/${encodeURIComponent(id)}?done=tags`, 303);
     }),
   );
 

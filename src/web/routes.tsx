@@ -18,14 +18,12 @@ import { operatorActionSchema } from '../campaigns/schemas.ts';
 import { startCampaign } from '../campaigns/start.ts';
 import { campaignSummaries, campaignView } from '../campaigns/view.ts';
 import type { Context } from '../context.ts';
-import { deploymentView } from '../deployments/deployments.ts';
-import { deviceView } from '../devices/devices.ts';
 import { deviceFilterSchema, filterDevices } from '../campaigns/device-filter.ts';
 import { AppError } from '../errors.ts';
 import { authenticate, type Principal } from '../tokens/tokens.ts';
 import { BuildContent, BuildsContent } from './builds.tsx';
 import { CampaignContent, OverviewContent } from './campaigns.tsx';
-import { DeviceContent, DevicesContent, PAGE_SIZES } from './devices.tsx';
+import { DevicesContent, PAGE_SIZES } from './devices.tsx';
 import { isSameOrigin } from './guard.ts';
 import type { Flash } from './layout.tsx';
 import { CREATED, mountManagement } from './manage.tsx';
@@ -37,7 +35,6 @@ type C = HonoContext<ConsoleEnv>;
 
 /** Forms carry a token or a reason: a few KiB at most. */
 const FORM_LIMIT = 16 * 1024;
-const DEPLOYMENTS_SHOWN = 20;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/;
 
 const ACTIONS = {
@@ -214,19 +211,6 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
       const filter = parsed.success ? parsed.data : {};
       const result = valid ? await filterDevices(ctx, filter, { ...(after ? { after } : {}), limit: perPage }) : { devices: [], total: 0, next: null };
       return render(c, <DevicesContent page={result} filter={filter} after={valid ? after : undefined} perPage={perPage} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
-    }),
-  );
-
-  app.get(
-    '/devices/:id',
-    viewer,
-    page(async (c) => {
-      const device = await deviceView(ctx, idParam(c));
-      const newest = [...device.deployments].reverse().slice(0, DEPLOYMENTS_SHOWN);
-      const deployments = [];
-      for (const d of newest) deployments.push(await deploymentView(ctx, d.id));
-      const content = <DeviceContent device={device} deployments={deployments} totalDeployments={device.deployments.length} />;
-      return render(c, content, { title: device.id, principal: c.get('principal'), section: 'devices', live: {} });
     }),
   );
 }

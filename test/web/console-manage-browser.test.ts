@@ -200,6 +200,47 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect(cspViolations).toEqual([]);
   });
 
+  it('registers a device, refuses a duplicate with the API\'s words without echoing the password, and edits its tags', async () => {
+    const page = await open('/devices');
+    await page.locator('[data-testid="register-link"]').click();
+    await page.waitForURL('**/devices/new');
+    const fill = async (fields: Record<string, string>) => {
+      for (const [name, value] of Object.entries(fields)) await page.locator(`[data-testid="register-${name}"]`).fill(value);
+    };
+    await fill({ id: 'REG-1', model: MODEL, firmwareVersion: '1.0', tags: 'eu, shelf', password: 'short' });
+    await page.locator('[data-testid="register-submit"]').click();
+    expect(await text(page, 'flash')).toBe('DM password: must be at least 8 characters');
+    expect(await page.locator('[data-testid="register-id"]').inputValue()).toBe('REG-1');
+    expect(await page.locator('[data-testid="register-password"]').inputValue()).toBe('');
+    await fill({ password: 'reg-password-1' });
+    await page.locator('[data-testid="register-submit"]').click();
+    await page.waitForURL('**/devices/REG-1?done=register');
+    expect(await text(page, 'flash')).toBe('Device registered: it can open a DM session now.');
+    expect(await text(page, 'device-tags')).toBe('eu, shelf');
+    expect(await page.content()).not.toContain('reg-password-1');
+
+    // The same id again: the domain's conflict, on the form.
+    await page.goto(`${server.url}/devices/new`);
+    await fill({ id: 'REG-1', model: MODEL, password: 'another-password' });
+    await page.locator('[data-testid="register-submit"]').click();
+    expect(await text(page, 'flash')).toBe('device REG-1 is already registered');
+    expect(await page.content()).not.toContain('another-password');
+
+    await page.goto(`${server.url}/devices/REG-1`);
+    await page.locator('[data-testid="tags-input"]').fill('eu, lab, eu');
+    await page.locator('[data-testid="tags-save"]').click();
+    await page.waitForURL('**/devices/REG-1?done=tags');
+    expect(await text(page, 'device-tags')).toBe('eu, lab');
+    await page.goto(`${server.url}/devices?tag=lab&q=REG`);
+    expect(await listed(page)).toEqual(['REG-1']);
+
+    // A device registered in the console talks DM with the password given there.
+    const res = await server.api('/api/v1/devices/REG-1', { token: server.tokens.operator });
+    expect(await res.json()).toMatchObject({ id: 'REG-1', model: MODEL, firmwareVersion: '1.0', tags: ['eu', 'lab'] });
+    await page.close();
+    expect(cspViolations).toEqual([]);
+  });
+
   it('pages through a filter without losing it', async () => {
     for (let i = 1; i <= 55; i++) await registerTagged(`PAGE-${String(i).padStart(3, '0')}`, ['paged']);
     const page = await open('/devices?tag=paged');
@@ -233,6 +274,13 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect((await get(server, '/campaigns/preview?tags=fresh')).status).toBe(303);
     const campaigns = (await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()) as Array<{ name: string }>;
     expect(campaigns.map((c) => c.name)).not.toContain('x');
+    // Tags and registration: the same guards.
+    expect((await post(server, '/devices/MGR-01/tags', { tags: 'x' }, { cookie, origin: null })).status).toBe(403);
+    expect((await post(server, '/devices/MGR-01/tags', { tags: 'x' }, { cookie: admin })).status).toBe(403);
+    expect((await post(server, '/devices/new', { id: 'EVIL-1', model: MODEL, password: 'evil-password' }, { cookie: admin })).status).toBe(403);
+    expect((await post(server, '/devices/new', { id: 'EVIL-1', model: MODEL, password: 'evil-password' }, { cookie, origin: 'https://evil.example' })).status).toBe(403);
+    expect((await server.api('/api/v1/devices/EVIL-1', { token: server.tokens.operator })).status).toBe(404);
+    expect(await (await server.api('/api/v1/devices/MGR-01', { token: server.tokens.operator })).json()).toMatchObject({ tags: ['eu'] });
     const anonymous = await get(server, `/devices?campaign=${campaignId}`);
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.get('location')).toMatch(/^\/login/);
