@@ -1,6 +1,7 @@
 // Campaign pages: the overview (campaigns newest first, recent builds) and one campaign
 // with a bar per stage, counts by state, failures by result code, the pause reason, and
 // the operator's buttons for what the campaign's state allows.
+import type { Child } from 'hono/jsx';
 import type { CampaignSummary, CampaignView, StageView } from '../campaigns/schemas.ts';
 import type { BuildView } from '../builds/schemas.ts';
 import { Badge, Counts, Failures, ProgressBar } from './components.tsx';
@@ -192,7 +193,7 @@ function Stage(props: { stage: StageView; current: boolean; campaign: Pick<Campa
   );
 }
 
-export function CampaignContent(props: { view: CampaignView; canAct: boolean; viewerName: string }) {
+export function CampaignContent(props: { view: CampaignView; canAct: boolean; viewerName: string; timeline?: Child }) {
   const v = props.view;
   const actions = actionsFor(v);
   const awaiting = v.stages[v.currentStage]?.state === 'awaitingApproval' && v.state === 'running';
@@ -280,6 +281,7 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; vi
           <Stage stage={s} campaign={v} current={s.index === v.currentStage && (v.state === 'running' || v.state === 'paused')} />
         ))}
       </section>
+      {props.timeline}
     </>
   );
 }

@@ -18,6 +18,8 @@ import { campaignRequest, type FormValues, NEW_CAMPAIGN_DEFAULTS, NewCampaignCon
 import { DeviceContent } from './devices.tsx';
 import { DeviceTagsForm, RegisterDeviceContent, registerRequest, tagList } from './device-manage.tsx';
 import type { Flash } from './layout.tsx';
+import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
+import { activityOf } from '../tokens/activity.ts';
 import { errorPage, render } from './render.tsx';
 import { canAct, type ConsoleEnv } from './session.ts';
 
@@ -125,12 +127,15 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
     const newest = [...device.deployments].reverse().slice(0, DEPLOYMENTS_SHOWN);
     const deployments = [];
     for (const d of newest) deployments.push(await deploymentView(ctx, d.id));
+    // The device's own events (registered, tags, alerts) and those of its deployments.
+    const activity = await activityOf(ctx, [device.id, ...device.deployments.map((d) => d.id)], TIMELINE_LIMIT);
     const content = (
       <DeviceContent
         device={device}
         deployments={deployments}
         totalDeployments={device.deployments.length}
         manage={canAct(principal.role) ? <DeviceTagsForm id={device.id} tags={device.tags} /> : undefined}
+        timeline={<ActivityTimeline entries={activity} limit={TIMELINE_LIMIT} subjectLabel={(subject) => (subject === device.id ? undefined : `deployment ${subject}`)} />}
       />
     );
     return render(c, content, { title: device.id, principal, section: 'devices', flash, live: { src: `/devices/${encodeURIComponent(id)}` } }, status);

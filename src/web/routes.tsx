@@ -28,6 +28,8 @@ import { isSameOrigin } from './guard.ts';
 import type { Flash } from './layout.tsx';
 import { CREATED, mountManagement } from './manage.tsx';
 import { errorPage, isFragment, render } from './render.tsx';
+import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
+import { activityOf } from '../tokens/activity.ts';
 import { LoginContent } from './pages.tsx';
 import { canAct, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
 
@@ -140,7 +142,8 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   /** The campaign page, with the outcome of the last action when there was one. */
   const campaignPage = async (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
     const principal = c.get('principal');
-    const content = <CampaignContent view={await campaignView(ctx, id)} canAct={canAct(principal.role)} viewerName={principal.name} />;
+    const timeline = <ActivityTimeline entries={await activityOf(ctx, [id], TIMELINE_LIMIT)} limit={TIMELINE_LIMIT} />;
+    const content = <CampaignContent view={await campaignView(ctx, id)} canAct={canAct(principal.role)} viewerName={principal.name} timeline={timeline} />;
     // After a refused action the address bar shows the action's URL: refresh from the page's own.
     return render(c, content, { title: 'Campaign', principal, section: 'campaigns', flash, live: { src: `/campaigns/${encodeURIComponent(id)}` } }, status);
   };

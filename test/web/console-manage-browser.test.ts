@@ -241,6 +241,35 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect(cspViolations).toEqual([]);
   });
 
+  it('shows each campaign\'s and each device\'s activity from the audit log: what, who, why', async () => {
+    const id = await createCampaign(server, { name: 'Timeline', buildId: builds.v2.id, deviceIds: ['SPARE-1'], stages: [{ percent: 100, requiresApproval: true }] });
+    const page = await open(`/campaigns/${id}`);
+    await page.locator('[data-testid="action-start"]').click();
+    await page.waitForURL('**?done=start');
+    await page.locator('[data-testid="reason-pause"]').fill('waiting for the <b>lab</b> report');
+    await page.locator('[data-testid="action-pause"]').click();
+    await page.waitForURL('**?done=pause');
+    const entries = page.locator('[data-testid="activity-entry"]');
+    const lines = (await entries.allInnerTexts()).map((t) => t.replace(/^\S+ \S+ UTC /, ''));
+    // Newest first: the pause with its reason, the start, then the creation.
+    expect(lines[0]).toMatch(/^campaign\.pause by ops — waiting for the <b>lab<\/b> report/);
+    expect(lines.some((l) => l.startsWith('campaign.start by ops'))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^campaign\.create by ops/);
+    await shot(page, 'console-campaign-activity.png');
+    expect((await server.api(`/api/v1/campaigns/${id}/abort`, { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+
+    // A device: its registration, its tag change (before and after), and its deployment's moves.
+    await page.goto(`${server.url}/devices/MGR-03`);
+    const device = (await page.locator('[data-testid="activity-entry"]').allInnerTexts()).map((t) => t.replace(/^\S+ \S+ UTC /, ''));
+    expect(device.at(-1)).toMatch(/^device\.register by ops/);
+    expect(device.some((l) => /^deployment\.state by dm \(deployment dep_\w+\)\n?.*to: failed/s.test(l))).toBe(true);
+    await page.goto(`${server.url}/devices/REG-1`);
+    const reg = (await page.locator('[data-testid="activity-entry"]').allInnerTexts()).map((t) => t.replace(/^\S+ \S+ UTC /, ''));
+    expect(reg[0]).toMatch(/^device\.tags by ops\n?before: \["eu","shelf"\]; after: \["eu","lab"\]/);
+    await page.close();
+    expect(cspViolations).toEqual([]);
+  });
+
   it('pages through a filter without losing it', async () => {
     for (let i = 1; i <= 55; i++) await registerTagged(`PAGE-${String(i).padStart(3, '0')}`, ['paged']);
     const page = await open('/devices?tag=paged');
