@@ -6,7 +6,7 @@ import { raw } from 'hono/html';
 import type { Principal } from '../tokens/tokens.ts';
 import { LIVE_SCRIPT, STYLE } from './assets.ts';
 
-export type Section = 'campaigns' | 'builds' | 'devices';
+export type Section = 'campaigns' | 'builds' | 'devices' | 'upload';
 
 export interface Flash {
   kind: 'ok' | 'error';
@@ -31,6 +31,8 @@ const NAV: Array<{ section: Section; href: string; label: string }> = [
   { section: 'builds', href: '/builds', label: 'Builds' },
   { section: 'devices', href: '/devices', label: 'Devices' },
 ];
+/** A manufacturer's session only uploads builds. */
+const MANUFACTURER_NAV: Array<{ section: Section; href: string; label: string }> = [{ section: 'upload', href: '/builds/upload', label: 'Upload a build' }];
 
 export function Layout(props: LayoutProps) {
   return (
@@ -51,7 +53,7 @@ export function Layout(props: LayoutProps) {
               <a class="brand" href="/">fota console</a>
               {props.principal ? (
                 <nav aria-label="sections">
-                  {NAV.map((item) => (
+                  {(props.principal.role === 'manufacturer' ? MANUFACTURER_NAV : NAV).map((item) => (
                     <a href={item.href} aria-current={props.section === item.section ? 'page' : undefined}>
                       {item.label}
                     </a>
@@ -62,7 +64,7 @@ export function Layout(props: LayoutProps) {
                 <div class="who">
                   <span id="live" aria-live="off" />
                   <span data-testid="signed-in">
-                    {props.principal.name} ({props.principal.role === 'operator' ? 'operator' : `${props.principal.role}, read-only`})
+                    {props.principal.name} ({props.principal.role === 'admin' ? 'admin, read-only' : props.principal.role})
                   </span>
                   <form method="post" action="/logout">
                     <button type="submit">Log out</button>

@@ -2,8 +2,12 @@
 // pages that change the fleet. Mounted by routes.tsx with its guards, so every POST here
 // passes the same checks as the campaign actions: the Origin must be this console (CSRF),
 // the body is small, the session is valid, and the role may act (operators; tokens: admins).
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Context as HonoContext, Hono, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { uploadQuerySchema } from '../builds/schemas.ts';
+import { uploadBuild } from '../builds/upload.ts';
 import { recentBuilds } from '../builds/view.ts';
 import { previewCohort } from '../campaigns/cohort.ts';
 import { createCampaign } from '../campaigns/create.ts';
@@ -21,7 +25,8 @@ import type { Flash } from './layout.tsx';
 import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
 import { activityOf } from '../tokens/activity.ts';
 import { errorPage, render } from './render.tsx';
-import { canAct, type ConsoleEnv } from './session.ts';
+import { canAct, canUpload, type ConsoleEnv, sessionOf } from './session.ts';
+import { UPLOAD_PATH, UPLOAD_SCRIPT, UploadContent } from './upload.tsx';
 
 type C = HonoContext<ConsoleEnv>;
 
@@ -172,6 +177,46 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
       return c.redirect(`/devices/${encodeURIComponent(id)}?done=tags`, 303);
     }),
   );
+
+  /** Upload needs a manufacturer's session: the build is theirs, and uploadBuild checks the model is too. */
+  const uploader: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
+    const principal = await sessionOf(ctx, c);
+    if (!principal) {
+      if (c.req.method !== 'GET') return c.json({ error: { code: 'UNAUTHORIZED', message: 'sign in again' } }, 401);
+      return c.redirect(`/login?${new URLSearchParams({ next: UPLOAD_PATH }).toString()}`, 303);
+    }
+    c.set('principal', principal);
+    if (!canUpload(principal.role)) {
+      const message = `${principal.name} is an ${principal.role}: builds are uploaded by their manufacturer. Sign in with the manufacturer's token.`;
+      if (c.req.method !== 'GET') return c.json({ error: { code: 'FORBIDDEN', message } }, 403);
+      return errorPage(c, 403, 'Manufacturers only', message, principal);
+    }
+    await next();
+  };
+
+  app.get(UPLOAD_PATH, uploader, (c) =>
+    render(c, <UploadContent maxBytes={ctx.config.maxUploadBytes} />, { title: 'Upload a build', principal: c.get('principal'), section: 'upload', script: UPLOAD_SCRIPT }),
+  );
+
+  /** The script's upload: the body is the image, streamed into uploadBuild; answers JSON like the API. */
+  app.post(UPLOAD_PATH, sameOrigin, uploader, async (c) => {
+    const refuse = (err: AppError) => c.json({ error: { code: err.code, message: err.message } }, statusOf[err.code]);
+    const query = uploadQuerySchema.safeParse(c.req.query());
+    if (!query.success) {
+      const issue = query.error.issues[0];
+      return refuse(new AppError('VALIDATION', `${issue?.path.join('.') ?? 'query'}: ${issue?.message ?? 'invalid'}`));
+    }
+    const declared = Number(c.req.header('content-length') ?? Number.NaN);
+    if (declared > ctx.config.maxUploadBytes) return refuse(new AppError('TOO_LARGE', `the image is ${declared} bytes; the limit is ${ctx.config.maxUploadBytes}`));
+    const raw = c.req.raw.body;
+    if (!raw || declared === 0) return refuse(new AppError('TOO_LARGE', 'the file is empty'));
+    try {
+      return c.json(await uploadBuild(ctx, c.get('principal'), query.data, Readable.fromWeb(raw as unknown as WebReadableStream<Uint8Array>)), 202);
+    } catch (err) {
+      if (err instanceof AppError) return refuse(err);
+      throw err;
+    }
+  });
 
   /** The cohort count for the form's preview: the API's preview, behind the console session. */
   app.get('/campaigns/preview', viewer, async (c) => {

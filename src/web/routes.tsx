@@ -27,11 +27,12 @@ import { DevicesContent, PAGE_SIZES } from './devices.tsx';
 import { isSameOrigin } from './guard.ts';
 import type { Flash } from './layout.tsx';
 import { CREATED, mountManagement } from './manage.tsx';
+import { UPLOAD_PATH } from './upload.tsx';
 import { errorPage, isFragment, render } from './render.tsx';
 import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
 import { activityOf } from '../tokens/activity.ts';
 import { LoginContent } from './pages.tsx';
-import { canAct, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
+import { canAct, canUpload, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
 
 type C = HonoContext<ConsoleEnv>;
 
@@ -79,6 +80,11 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   /** Pages and actions need a session of a role that may look; no session means the login page. */
   const viewer: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
     const principal = await sessionOf(ctx, c);
+    // A manufacturer's session is for uploading builds only: the fleet's pages are not theirs.
+    if (principal && canUpload(principal.role)) {
+      if (isFragment(c)) return c.text('not for manufacturers', 403);
+      return errorPage(c, 403, 'Not for manufacturers', 'A manufacturer signs in to upload builds; campaigns and devices are for operators.', principal);
+    }
     if (!principal || !canView(principal.role)) {
       if (getCookie(c, SESSION_COOKIE)) clearSessionCookie(ctx, c);
       // The live refresh cannot follow a redirect into a login form: it reloads on 401.
@@ -105,7 +111,8 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     };
 
   app.get('/login', async (c) => {
-    if (await sessionOf(ctx, c)) return c.redirect('/', 303);
+    const signedIn = await sessionOf(ctx, c);
+    if (signedIn) return c.redirect(canUpload(signedIn.role) ? UPLOAD_PATH : '/', 303);
     return render(c, <LoginContent next={safeNext(c.req.query('next'))} />, { title: 'Sign in' });
   });
 
@@ -116,10 +123,10 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     const refuse = (status: ContentfulStatusCode, error: string) => render(c, <LoginContent error={error} next={next} />, { title: 'Sign in' }, status);
     const principal = token && token.length <= 512 ? await authenticate(ctx, token) : undefined;
     if (!principal) return refuse(401, 'Unknown or revoked token.');
-    if (!canView(principal.role)) return refuse(403, `This is a ${principal.role} token; the console is for operators (admins may look).`);
+    if (!canView(principal.role) && !canUpload(principal.role)) return refuse(403, `This is a ${principal.role} token; the console is for operators (admins may look).`);
     startSession(ctx, c, token);
     ctx.log.info({ requestId: c.get('requestId'), actor: principal.tokenId, role: principal.role }, 'console sign-in');
-    return c.redirect(next, 303);
+    return c.redirect(canUpload(principal.role) ? UPLOAD_PATH : next, 303);
   });
 
   app.post('/logout', sameOrigin, form, async (c) => {

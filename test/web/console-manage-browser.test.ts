@@ -12,7 +12,7 @@ import { DeviceAgent } from '../../src/device/agent.ts';
 import { SharedImages } from '../../src/device/simulate/images.ts';
 import { SharedPatchPool } from '../../src/device/simulate/patches.ts';
 import { parseTrust } from '../../src/device/trust.ts';
-import { hasTool, tempDirFor } from '../support/harness.ts';
+import { hasTool, pseudoRandom, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { type Builds, campaignState, createCampaign, DEVICE_PASSWORD, get, login, MODEL, post, uploadBuilds } from './console-harness.ts';
 
@@ -270,6 +270,48 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect(cspViolations).toEqual([]);
   });
 
+  it('uploads a build as a manufacturer with the bytes sent shown as they go, and keeps a manufacturer out of the fleet\'s pages', async () => {
+    const maker = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await maker.newPage();
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) cspViolations.push(message.text());
+    });
+    await page.goto(`${server.url}/login`);
+    await page.locator('[data-testid="login-token"]').fill(server.tokens.acme);
+    await page.locator('[data-testid="login-submit"]').click();
+    await page.waitForURL('**/builds/upload');
+    expect(await text(page, 'signed-in')).toBe('acme ci (manufacturer)');
+    const image = pseudoRandom(2 * 1024 * 1024, 'console-upload-3.0');
+    await page.locator('[data-testid="upload-model"]').fill(MODEL);
+    await page.locator('[data-testid="upload-version"]').fill('3.0');
+    await page.locator('[data-testid="upload-file"]').setInputFiles({ name: 'image-3.0.bin', mimeType: 'application/octet-stream', buffer: image });
+    await page.locator('[data-testid="upload-submit"]').click();
+    const status = page.locator('[data-testid="upload-status"][data-build-id]');
+    await status.waitFor(WAIT);
+    // The progress events counted every byte of the file.
+    expect(await status.getAttribute('data-sent')).toBe(String(image.length));
+    expect(await page.evaluate<number>("document.getElementById('upload-progress').value")).toBe(image.length);
+    const buildId = (await status.getAttribute('data-build-id')) ?? '';
+    expect(await status.innerText()).toMatch(new RegExp(`^Uploaded as build ${buildId}: its packages are being made`));
+    await shot(page, 'console-upload.png');
+    const build = await server.settled(buildId);
+    expect(build).toMatchObject({ status: 'ready', model: MODEL, version: '3.0', size: image.length });
+
+    // The same version again: the domain's refusal, on the page.
+    await page.locator('[data-testid="upload-submit"]').click();
+    await page.locator('[data-testid="upload-status"][data-error="1"]').waitFor(WAIT);
+    expect(await text(page, 'upload-status')).toBe(`model ${MODEL} already has a build 3.0`);
+
+    // The fleet is not a manufacturer's to see.
+    for (const path of ['/', '/devices', `/campaigns/${campaignId}`, '/campaigns/new']) {
+      const res = await page.goto(`${server.url}${path}`);
+      expect(res?.status(), path).toBe(403);
+      expect(await page.content()).not.toContain('MGR-01');
+    }
+    await maker.close();
+    expect(cspViolations).toEqual([]);
+  });
+
   it('pages through a filter without losing it', async () => {
     for (let i = 1; i <= 55; i++) await registerTagged(`PAGE-${String(i).padStart(3, '0')}`, ['paged']);
     const page = await open('/devices?tag=paged');
@@ -310,6 +352,15 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect((await post(server, '/devices/new', { id: 'EVIL-1', model: MODEL, password: 'evil-password' }, { cookie, origin: 'https://evil.example' })).status).toBe(403);
     expect((await server.api('/api/v1/devices/EVIL-1', { token: server.tokens.operator })).status).toBe(404);
     expect(await (await server.api('/api/v1/devices/MGR-01', { token: server.tokens.operator })).json()).toMatchObject({ tags: ['eu'] });
+    // Uploading: an operator is not a manufacturer, and the upload must come from this console.
+    const upload = (headers: Record<string, string>) => fetch(`${server.url}/builds/upload?model=${MODEL}&version=9.9`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/octet-stream', ...headers }, body: new Uint8Array(1024) });
+    const maker = await login(server, server.tokens.acme);
+    expect((await upload({ cookie, origin: server.url })).status).toBe(403);
+    expect((await upload({ cookie: maker })).status).toBe(403);
+    expect((await upload({ cookie: maker, origin: 'https://evil.example' })).status).toBe(403);
+    expect((await upload({ origin: server.url })).status).toBe(401);
+    expect((await get(server, '/builds/upload', cookie)).status).toBe(403);
+    expect(await (await get(server, '/builds', cookie)).text()).not.toContain('9.9');
     const anonymous = await get(server, `/devices?campaign=${campaignId}`);
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.get('location')).toMatch(/^\/login/);

@@ -59,11 +59,17 @@ describe('sign-in', () => {
     expect(await html(res)).toContain('Unknown or revoked token.');
   });
 
-  it('refuses a manufacturer token: the console shows every manufacturer’s fleet', async () => {
-    const res = await post(server, '/login', { token: server.tokens.acme });
-    expect(res.status).toBe(403);
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect(await html(res)).toContain('This is a manufacturer token');
+  it('lets a manufacturer in only to upload builds: the fleet\'s pages refuse them', async () => {
+    const res = await post(server, '/login', { token: server.tokens.acme, next: '/devices' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/builds/upload');
+    const cookie = (res.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    for (const path of ['/', '/devices', '/builds', '/campaigns/new']) {
+      const page = await get(server, path, cookie);
+      expect(page.status, path).toBe(403);
+      expect(await html(page)).toContain('campaigns and devices are for operators');
+    }
+    expect((await get(server, '/builds/upload', cookie)).status).toBe(200);
   });
 
   it('signs an operator in with an HttpOnly, SameSite=Strict session cookie that does not hold the token', async () => {
