@@ -6,7 +6,7 @@ import { raw } from 'hono/html';
 import type { Principal } from '../tokens/tokens.ts';
 import { LIVE_SCRIPT, STYLE } from './assets.ts';
 
-export type Section = 'campaigns' | 'builds' | 'devices' | 'upload';
+export type Section = 'campaigns' | 'builds' | 'devices' | 'upload' | 'tokens';
 
 export interface Flash {
   kind: 'ok' | 'error';
@@ -31,6 +31,7 @@ const NAV: Array<{ section: Section; href: string; label: string }> = [
   { section: 'builds', href: '/builds', label: 'Builds' },
   { section: 'devices', href: '/devices', label: 'Devices' },
 ];
+const TOKENS_NAV: { section: Section; href: string; label: string } = { section: 'tokens', href: '/tokens', label: 'Tokens' };
 /** A manufacturer's session only uploads builds. */
 const MANUFACTURER_NAV: Array<{ section: Section; href: string; label: string }> = [{ section: 'upload', href: '/builds/upload', label: 'Upload a build' }];
 
@@ -53,7 +54,7 @@ export function Layout(props: LayoutProps) {
               <a class="brand" href="/">fota console</a>
               {props.principal ? (
                 <nav aria-label="sections">
-                  {(props.principal.role === 'manufacturer' ? MANUFACTURER_NAV : NAV).map((item) => (
+                  {(props.principal.role === 'manufacturer' ? MANUFACTURER_NAV : props.principal.role === 'admin' ? [...NAV, TOKENS_NAV] : NAV).map((item) => (
                     <a href={item.href} aria-current={props.section === item.section ? 'page' : undefined}>
                       {item.label}
                     </a>

@@ -22,20 +22,15 @@ import { campaignRequest, type FormValues, NEW_CAMPAIGN_DEFAULTS, NewCampaignCon
 import { DeviceContent } from './devices.tsx';
 import { DeviceTagsForm, RegisterDeviceContent, registerRequest, tagList } from './device-manage.tsx';
 import type { Flash } from './layout.tsx';
+import { mountTokens } from './tokens.tsx';
 import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
 import { activityOf } from '../tokens/activity.ts';
-import { errorPage, render } from './render.tsx';
+import { type ConsoleKit, errorPage, render } from './render.tsx';
 import { canAct, canUpload, type ConsoleEnv, sessionOf } from './session.ts';
 import { UPLOAD_PATH, UPLOAD_SCRIPT, UploadContent } from './upload.tsx';
 
 type C = HonoContext<ConsoleEnv>;
 
-export interface ConsoleKit {
-  viewer: MiddlewareHandler<ConsoleEnv>;
-  sameOrigin: MiddlewareHandler<ConsoleEnv>;
-  form: MiddlewareHandler<ConsoleEnv>;
-  page: (handler: (c: C) => Response | Promise<Response>) => (c: C) => Promise<Response>;
-}
 
 const DEPLOYMENTS_SHOWN = 20;
 
@@ -61,6 +56,7 @@ export async function formValues(c: C): Promise<FormValues> {
 
 export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: ConsoleKit): void {
   const { viewer, sameOrigin, form, page } = kit;
+  mountTokens(app, ctx, kit);
 
   const newCampaignPage = async (c: C, values: FormValues, flash?: Flash, status: ContentfulStatusCode = 200) => {
     const content = <NewCampaignContent builds={await recentBuilds(ctx, 100)} values={values} fourEyesDefault={ctx.config.campaigns.fourEyes} />;

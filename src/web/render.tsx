@@ -1,6 +1,6 @@
 // How a console response is rendered: a whole page in the layout, or only its <main>
 // content for the live refresh, always with a fresh CSP nonce; and the error page.
-import type { Context as HonoContext } from 'hono';
+import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { redactSecrets } from '../http/redact.ts';
@@ -8,6 +8,16 @@ import type { Principal } from '../tokens/tokens.ts';
 import { newNonce, securityHeaders } from './guard.ts';
 import { Layout, type LayoutProps } from './layout.tsx';
 import { ErrorContent } from './pages.tsx';
+import type { ConsoleEnv } from './session.ts';
+
+/** The guards routes.tsx builds once and hands to the routes mounted from other files. */
+export interface ConsoleKit {
+  viewer: MiddlewareHandler<ConsoleEnv>;
+  sameOrigin: MiddlewareHandler<ConsoleEnv>;
+  form: MiddlewareHandler<ConsoleEnv>;
+  page: (handler: (c: HonoContext<ConsoleEnv>) => Response | Promise<Response>) => (c: HonoContext<ConsoleEnv>) => Promise<Response>;
+}
+
 
 export const isFragment = (c: HonoContext) => c.req.header('x-fragment') === '1';
 

@@ -312,6 +312,55 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect(cspViolations).toEqual([]);
   });
 
+  it('lets an admin create a token shown once and revoke one, which ends its console session at once', async () => {
+    const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await adminContext.newPage();
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) cspViolations.push(message.text());
+    });
+    await page.goto(`${server.url}/login`);
+    await page.locator('[data-testid="login-token"]').fill(server.tokens.admin);
+    await page.locator('[data-testid="login-submit"]').click();
+    await page.waitForURL(`${server.url}/`);
+    await page.locator('nav a:text-is("Tokens")').click();
+    await page.waitForURL('**/tokens');
+    await page.locator('[data-testid="token-name"]').fill('night shift');
+    await page.locator('[data-testid="token-create"]').click();
+    const token = await text(page, 'new-token');
+    expect(token.length).toBeGreaterThan(20);
+    const row = page.locator('tr', { hasText: 'night shift' });
+    expect(await row.locator('td[data-label="role"]').innerText()).toBe('operator');
+    const tokenId = ((await row.getAttribute('data-testid')) ?? '').replace('token-row-', '');
+    // The list never shows it again.
+    await page.goto(`${server.url}/tokens`);
+    expect(await page.content()).not.toContain(token);
+
+    // A manufacturer token needs its manufacturer: the domain's words.
+    await page.selectOption('[data-testid="token-role"]', 'manufacturer');
+    await page.locator('[data-testid="token-name"]').fill('acme line 2');
+    await page.locator('[data-testid="token-create"]').click();
+    expect(await text(page, 'flash')).toBe('a manufacturer token needs the manufacturer it acts for (manufacturer)');
+
+    // The new token signs in to the console; revoking it ends that session on the next request.
+    const night = await browser.newContext();
+    const nightPage = await night.newPage();
+    await nightPage.goto(`${server.url}/login`);
+    await nightPage.locator('[data-testid="login-token"]').fill(token);
+    await nightPage.locator('[data-testid="login-submit"]').click();
+    await nightPage.waitForURL(`${server.url}/`);
+    expect(await text(nightPage, 'signed-in')).toBe('night shift (operator)');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator(`[data-testid="revoke-${tokenId}"]`).click();
+    await page.waitForURL('**/tokens?done=revoke');
+    expect(await row.locator('td[data-label="revoked"]').innerText()).toMatch(/UTC$/);
+    await nightPage.goto(`${server.url}/devices`);
+    expect(new URL(nightPage.url()).pathname).toBe('/login');
+    expect((await server.api('/api/v1/campaigns', { token })).status).toBe(401);
+    await night.close();
+    await adminContext.close();
+    expect(cspViolations).toEqual([]);
+  });
+
   it('pages through a filter without losing it', async () => {
     for (let i = 1; i <= 55; i++) await registerTagged(`PAGE-${String(i).padStart(3, '0')}`, ['paged']);
     const page = await open('/devices?tag=paged');
@@ -361,6 +410,12 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect((await upload({ origin: server.url })).status).toBe(401);
     expect((await get(server, '/builds/upload', cookie)).status).toBe(403);
     expect(await (await get(server, '/builds', cookie)).text()).not.toContain('9.9');
+    // Tokens: admins only, same-origin only; an operator cannot mint one.
+    expect((await get(server, '/tokens', cookie)).status).toBe(403);
+    expect((await post(server, '/tokens', { name: 'sneaky', role: 'admin' }, { cookie })).status).toBe(403);
+    expect((await post(server, '/tokens', { name: 'sneaky', role: 'admin' }, { cookie: admin, origin: null })).status).toBe(403);
+    expect((await post(server, '/tokens', { name: 'sneaky', role: 'admin' }, { cookie: maker })).status).toBe(403);
+    expect(await (await get(server, '/tokens', admin)).text()).not.toContain('sneaky');
     const anonymous = await get(server, `/devices?campaign=${campaignId}`);
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.get('location')).toMatch(/^\/login/);
