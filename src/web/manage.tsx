@@ -22,6 +22,7 @@ import { campaignRequest, type FormValues, NEW_CAMPAIGN_DEFAULTS, NewCampaignCon
 import { DeviceContent } from './devices.tsx';
 import { DeviceTagsForm, RegisterDeviceContent, registerRequest, tagList } from './device-manage.tsx';
 import type { Flash } from './layout.tsx';
+import { mountSavedFilters } from './saved-filters.tsx';
 import { mountTokens } from './tokens.tsx';
 import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
 import { activityOf } from '../tokens/activity.ts';
@@ -57,6 +58,7 @@ export async function formValues(c: C): Promise<FormValues> {
 export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: ConsoleKit): void {
   const { viewer, sameOrigin, form, page } = kit;
   mountTokens(app, ctx, kit);
+  mountSavedFilters(app, ctx, kit);
 
   const newCampaignPage = async (c: C, values: FormValues, flash?: Flash, status: ContentfulStatusCode = 200) => {
     const content = <NewCampaignContent builds={await recentBuilds(ctx, 100)} values={values} fourEyesDefault={ctx.config.campaigns.fourEyes} />;

@@ -18,7 +18,8 @@ import { operatorActionSchema } from '../campaigns/schemas.ts';
 import { startCampaign } from '../campaigns/start.ts';
 import { campaignSummaries, campaignView } from '../campaigns/view.ts';
 import type { Context } from '../context.ts';
-import { deviceFilterSchema, filterDevices } from '../campaigns/device-filter.ts';
+import { deviceFilterSchema, filterDevices, filterQuery } from '../campaigns/device-filter.ts';
+import { savedFiltersFor } from '../campaigns/saved-filters.ts';
 import { AppError } from '../errors.ts';
 import { authenticate, type Principal } from '../tokens/tokens.ts';
 import { BuildContent, BuildsContent } from './builds.tsx';
@@ -30,6 +31,7 @@ import { CREATED, mountManagement } from './manage.tsx';
 import { UPLOAD_PATH } from './upload.tsx';
 import { errorPage, isFragment, render } from './render.tsx';
 import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
+import { SavedFilters } from './saved-filters.tsx';
 import { activityOf } from '../tokens/activity.ts';
 import { LoginContent } from './pages.tsx';
 import { canAct, canUpload, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
@@ -220,7 +222,8 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
       const flash: Flash | undefined = valid ? undefined : { kind: 'error', text: parsed.success ? 'That page link is broken: start from the first page.' : (parsed.error.issues[0]?.message ?? 'invalid filter') };
       const filter = parsed.success ? parsed.data : {};
       const result = valid ? await filterDevices(ctx, filter, { ...(after ? { after } : {}), limit: perPage }) : { devices: [], total: 0, next: null };
-      return render(c, <DevicesContent page={result} filter={filter} after={valid ? after : undefined} perPage={perPage} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
+      const saved = <SavedFilters filters={await savedFiltersFor(ctx, principal)} current={valid ? filterQuery(filter) : ''} />;
+      return render(c, <DevicesContent page={result} filter={filter} after={valid ? after : undefined} perPage={perPage} savedFilters={saved} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
     }),
   );
 }

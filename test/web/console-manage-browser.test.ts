@@ -377,6 +377,37 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     await page.close();
   });
 
+  it('saves a filter under a name for this user only, and opens it again from the device list', async () => {
+    const page = await open(`/devices?model=${MODEL}&tag=lab&seen=never`);
+    await page.locator('[data-testid="save-filter-name"]').fill('Lab units never seen');
+    await page.locator('[data-testid="save-filter-submit"]').click();
+    await page.waitForURL('**/devices?**');
+    await page.goto(`${server.url}/devices`);
+    await page.locator('[data-testid="saved-filter"]:text-is("Lab units never seen")').click();
+    await page.waitForURL('**/devices?**');
+    // The spare and the device registered by hand (tagged lab since): neither ever connected.
+    expect(await listed(page)).toEqual(['REG-1', 'SPARE-1']);
+    expect(await text(page, 'device-total')).toBe(`2 devices: model ${MODEL}, tagged lab, seen never`);
+    await shot(page, 'console-saved-filter.png');
+
+    // Another user sees none of it and cannot delete it by its id.
+    const id = ((await page.locator('[data-testid="saved-filters"] form').first().getAttribute('action')) ?? '').split('/')[3] ?? '';
+    expect(id).toMatch(/^flt_/);
+    const admin = await login(server, server.tokens.admin);
+    expect(await (await get(server, '/devices', admin)).text()).not.toContain('Lab units never seen');
+    expect((await post(server, `/devices/filters/${id}/delete`, {}, { cookie: admin })).status).toBe(404);
+    expect((await post(server, `/devices/filters/${id}/delete`, {}, { origin: null, cookie: admin })).status).toBe(403);
+    await page.goto(`${server.url}/devices`);
+    expect(await page.locator('[data-testid="saved-filter"]').allInnerTexts()).toEqual(['Lab units never seen']);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator('[data-testid="delete-filter-Lab units never seen"]').click();
+    await page.waitForURL(`${server.url}/devices`);
+    expect(await page.locator('[data-testid="saved-filter"]').count()).toBe(0);
+    await page.close();
+    expect(cspViolations).toEqual([]);
+  });
+
   it('refuses a malformed filter with the reason, and a filter is not a way in without a session', async () => {
     const cookie = await login(server, server.tokens.operator);
     const bad = await get(server, '/devices?result=41%270', cookie);
