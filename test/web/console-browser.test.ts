@@ -167,6 +167,8 @@ describe.skipIf(!available)('operator console in Chromium', () => {
       [`/builds/${builds.v2.id}`, 'console-phone-build.png'],
       ['/devices', 'console-phone-devices.png'],
       ['/devices/WEB-01', 'console-phone-device.png'],
+      ['/campaigns/new', 'console-phone-new-campaign.png'],
+      ['/devices/new', 'console-phone-register.png'],
     ] as const) {
       await page.goto(`${server.url}${path}`);
       expect(new URL(page.url()).pathname, path).toBe(path);
