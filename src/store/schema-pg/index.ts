@@ -3,6 +3,7 @@
 export * from './access.ts';
 export * from './builds.ts';
 export * from './campaigns.ts';
+export * from './console.ts';
 export * from './devices.ts';
 export * from './manufacturers.ts';
 export * from './leases.ts';
