@@ -23,7 +23,7 @@ export interface SavedFilter {
 }
 
 export async function savedFiltersFor(ctx: Context, principal: Principal): Promise<SavedFilter[]> {
-  return (await savedFiltersOf(ctx.db, principal.tokenId)).map((r) => ({ id: r.id, name: r.name, query: r.query }));
+  return (await savedFiltersOf(ctx.db, principal.personId)).map((r) => ({ id: r.id, name: r.name, query: r.query }));
 }
 
 export async function saveFilter(ctx: Context, principal: Principal, name: string, filter: DeviceFilter): Promise<SavedFilter> {
@@ -31,15 +31,15 @@ export async function saveFilter(ctx: Context, principal: Principal, name: strin
   if (!parsed.success) throw new AppError('VALIDATION', parsed.error.issues[0]?.message ?? 'invalid name');
   const query = filterQuery(filter);
   if (!query) throw new AppError('VALIDATION', 'there is nothing to save: set a filter first');
-  const row = { id: newId('flt'), owner: principal.tokenId, name: parsed.data, query, createdAt: ctx.clock.now() };
+  const row = { id: newId('flt'), owner: principal.personId, name: parsed.data, query, createdAt: ctx.clock.now() };
   await ctx.db.transaction(async (tx) => {
-    if ((await countSavedFilters(tx, principal.tokenId)) >= MAX_SAVED_FILTERS) throw new AppError('CONFLICT', `you have ${MAX_SAVED_FILTERS} saved filters; delete one first`);
+    if ((await countSavedFilters(tx, principal.personId)) >= MAX_SAVED_FILTERS) throw new AppError('CONFLICT', `you have ${MAX_SAVED_FILTERS} saved filters; delete one first`);
     await insertSavedFilter(tx, row);
   });
   return { id: row.id, name: row.name, query };
 }
 
 export async function deleteFilter(ctx: Context, principal: Principal, id: string): Promise<void> {
-  const gone = await ctx.db.transaction((tx) => deleteSavedFilter(tx, principal.tokenId, id));
+  const gone = await ctx.db.transaction((tx) => deleteSavedFilter(tx, principal.personId, id));
   if (!gone) throw new AppError('NOT_FOUND', `no saved filter ${id}`);
 }

@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { listTokens, revokeTokenRow, type TokenListRow } from '../store/queries/token-admin.ts';
-import type { Principal } from './tokens.ts';
+import { auditActor, type Principal } from './tokens.ts';
 
 export type TokenSummary = TokenListRow;
 
@@ -20,6 +20,6 @@ export async function revokeToken(ctx: Context, principal: Principal, id: string
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
     if (!(await revokeTokenRow(tx, id, now))) throw new AppError('NOT_FOUND', `no active token ${id}`);
-    await recordAudit(tx, { actor: principal.tokenId, action: 'token.revoke', subject: id }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'token.revoke', subject: id }, now);
   });
 }

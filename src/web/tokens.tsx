@@ -143,7 +143,7 @@ export function mountTokens(app: Hono<ConsoleEnv>, ctx: Context, kit: ConsoleKit
         return tokensPage(c, { flash: { kind: 'error', text: `${issue?.path.join('.') ?? 'token'}: ${issue?.message ?? 'invalid'}` } }, 400);
       }
       try {
-        const created = await createToken(ctx, c.get('principal').tokenId, parsed.data);
+        const created = await createToken(ctx, c.get('principal'), parsed.data);
         // Shown in this response only; the log line names the token id, never the secret.
         ctx.log.info({ requestId: c.get('requestId'), tokenId: created.id, role: parsed.data.role }, 'console token created');
         return tokensPage(c, { created: { ...created, name: parsed.data.name }, flash: { kind: 'ok', text: 'Token created.' } }, 201);

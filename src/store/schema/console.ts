@@ -6,7 +6,7 @@ export const savedFilters = sqliteTable(
   'saved_filters',
   {
     id: text('id').primaryKey(),
-    /** The token that saved it: filters are per console user. */
+    /** The person who saved it: filters are per person, whichever of their tokens signed in. */
     owner: text('owner').notNull(),
     name: text('name').notNull(),
     /** The device list's query string, as deviceFilterSchema reads it. */
