@@ -8,6 +8,7 @@ import { lease } from '../store/lease.ts';
 import { evaluateCampaign, scheduleNextChunks, tickCampaigns } from './engine.ts';
 import { joinSeenDevices } from './join.ts';
 import { sendQueuedNotifications } from './notifications.ts';
+import { deliverDueWebhooks } from '../webhooks/deliver.ts';
 
 export interface CampaignLoop {
   /** A deployment of this campaign moved, or an operator acted: its engine looks again, soon. */
@@ -53,6 +54,8 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   const fill = everyUnlessBusy(200, track, 'scheduling a stage failed', whenHeld(() => scheduleNextChunks(ctx)));
   // A slow webhook round must not pile up rounds.
   const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', whenHeld(() => sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond)));
+  // Operator webhooks: the outbox is sent by the lease holder only, so a cluster posts each delivery once.
+  const hooks = everyUnlessBusy(1000, track, 'operator webhook deliveries failed', whenHeld(() => deliverDueWebhooks(ctx)));
   return {
     moved: evaluations.request,
     seen: joins.request,
@@ -63,6 +66,7 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
       tick.stop();
       fill.stop();
       notify.stop();
+      hooks.stop();
       while (inflight.size > 0) await Promise.all(inflight);
       await held.release().catch((err: unknown) => ctx.log.warn({ err }, 'campaign lease not released; another process takes it when it expires'));
       ran();

@@ -42,6 +42,8 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
                                          staged rollout (operator); ! = needs approval
   campaign start|approve|pause|resume|abort ID
   campaign status ID [--watch]           each stage as a bar; also preview, list
+  webhook add URL [--events E1,E2]       operator webhook for campaign events, signed;
+                                         prints its secret once (admin); also list, remove
 
 Exit codes: 0 ok, 1 package rejected (message names the FUMO result code), refused by
 the server or build failed, 2 usage error, unusable input or server unreachable.
@@ -83,6 +85,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./build.ts')).buildCommand(rest, io);
       case 'campaign':
         return await (await import('./campaign.ts')).campaignCommand(rest, io);
+      case 'webhook':
+        return await (await import('./webhook.ts')).webhookCommand(rest, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }
@@ -115,6 +119,8 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     }
     case 'token':
       return (await import('./token.ts')).tokenHelp;
+    case 'webhook':
+      return (await import('./webhook.ts')).webhookHelp;
     case 'build': {
       const { buildHelp, buildUsage } = await import('./build.ts');
       return sub === 'upload' ? buildHelp : buildUsage;

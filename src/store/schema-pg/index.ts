@@ -6,3 +6,4 @@ export * from './campaigns.ts';
 export * from './devices.ts';
 export * from './manufacturers.ts';
 export * from './leases.ts';
+export * from './webhooks.ts';
