@@ -30,6 +30,11 @@ export const maintenanceWindowSchema = z.object({
 
 const share = z.number().min(0).max(1);
 
+/** A time to start at: ISO 8601 with a zone (Z or an offset), as milliseconds. */
+export const startAtSchema = z.iso.datetime({ offset: true }).transform((iso) => Date.parse(iso));
+
+export const forcedSchema = z.object({ reason: z.string().trim().min(3, 'a forced campaign needs a reason (at least 3 characters)').max(500) });
+
 export const stageSchema = z.object({
   /** Cumulative: the share of the cohort updated once this stage is done. */
   percent: z.number().gt(0).max(100),
@@ -57,10 +62,20 @@ export const createCampaignSchema = z.object({
   /** Devices matching the cohort after the start join the running campaign. */
   dynamic: z.boolean().default(false),
   maintenanceWindow: maintenanceWindowSchema.optional(),
-});
+  /** Start the campaign at this time (ISO 8601 with offset); the engine starts it when due. */
+  startAt: startAtSchema.optional(),
+  /** Forced: devices are commanded at any time, no maintenance window; the reason is required and audited. */
+  forced: forcedSchema.optional(),
+}).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] });
 export type CreateCampaign = z.infer<typeof createCampaignSchema>;
 
 export const operatorActionSchema = z.object({ reason: z.string().max(500).optional() }).default({});
+
+/** Start now, or with startAt in the future, schedule the start (the campaign stays a draft until then). */
+export const startActionSchema = z.object({ reason: z.string().max(500).optional(), startAt: startAtSchema.optional() }).default({});
+
+/** Force a campaign: its devices are commanded outside its maintenance window from now on. */
+export const forceActionSchema = forcedSchema;
 
 /** Cohort preview from a query string: comma-separated lists. */
 const list = z
@@ -124,6 +139,10 @@ export const campaignViewSchema = z.object({
   fourEyes: z.boolean(),
   dynamic: z.boolean(),
   maintenanceWindow: maintenanceWindowSchema.nullable(),
+  /** A draft the engine starts at this time ("scheduled for ..."); null otherwise. */
+  scheduledFor: z.string().nullable(),
+  /** Why the campaign is forced (commanded outside any maintenance window); null: not forced. */
+  forcedReason: z.string().nullable(),
   cohortSize: z.number(),
   alreadyCurrent: z.number(),
   busy: z.number(),
@@ -138,5 +157,5 @@ export const campaignViewSchema = z.object({
 export type CampaignView = z.infer<typeof campaignViewSchema>;
 export type StageView = z.infer<typeof stageViewSchema>;
 
-export const campaignSummarySchema = campaignViewSchema.pick({ id: true, name: true, buildId: true, model: true, targetVersion: true, state: true, pausedReason: true, currentStage: true, cohortSize: true, createdAt: true }).extend({ totals: countsSchema });
+export const campaignSummarySchema = campaignViewSchema.pick({ id: true, name: true, buildId: true, model: true, targetVersion: true, state: true, pausedReason: true, scheduledFor: true, currentStage: true, cohortSize: true, createdAt: true }).extend({ totals: countsSchema });
 export type CampaignSummary = z.infer<typeof campaignSummarySchema>;

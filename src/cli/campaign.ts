@@ -5,7 +5,7 @@
 // server's refusals (wrong role, wrong state, four eyes) pass through as exit 1.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { campaignSummarySchema, campaignViewSchema, type CohortPreview, cohortPreviewSchema, createCampaignSchema, operatorActionSchema, type StageView } from '../campaigns/schemas.ts';
+import { campaignSummarySchema, campaignViewSchema, type CohortPreview, cohortPreviewSchema, createCampaignSchema, forceActionSchema, operatorActionSchema, startActionSchema, type StageView } from '../campaigns/schemas.ts';
 import { stageLabel, stageStateWords } from '../campaigns/labels.ts';
 import { percent } from '../format.ts';
 import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../schedule/window.ts';
@@ -25,8 +25,8 @@ const createHelp = `Usage: fota campaign create --name N --build BLD --stages PE
                             [--devices ID,ID | --devices-file FILE]
                             [--success 0.95] [--failure 0.05] [--min-sample 10]
                             [--soak 10m] [--timeout 2h] [--four-eyes] [--dynamic]
-                            [--window "Mon-Fri 22:00-05:00 Europe/Berlin"]
-                            [--dry-run] [--start] [--server URL] [--token T]
+                            [--window "Mon-Fri 22:00-05:00 Europe/Berlin" | --force REASON]
+                            [--dry-run] [--start | --start-at ISO] [--server URL] [--token T]
 
 Creates a campaign (a draft) that brings a cohort of devices to build BLD, stage by
 stage, and prints its id alone on the last line of stdout, so ID=$(fota campaign create
@@ -57,6 +57,10 @@ lines and # comments ignored), are among those ids.
                        (Mon-Fri), a list (Sat,Sun) or daily; times on a 24-hour clock,
                        an end before the start runs past midnight (22:00-05:00); ZONE:
                        an IANA time zone (Europe/Berlin, UTC)
+  --force REASON       forced: devices are commanded at any time (no window); the
+                       reason is required and recorded in the audit log
+  --start-at ISO       start at this time (e.g. 2026-12-24T22:00:00Z or with an offset,
+                       +01:00); the campaign stays a draft, "scheduled for ...", until then
 
 ${serverHelp}
 ${exitCodes}
@@ -73,11 +77,14 @@ ${serverHelp}
 ${exitCodes}
 `;
 
-const actionHelp = `Usage: fota campaign start|approve|pause|resume|abort ID [--reason TEXT]
-                            [--json] [--server URL] [--token T]
+const actionHelp = `Usage: fota campaign start|approve|pause|resume|abort|force ID [--reason TEXT]
+                            [--at ISO] [--json] [--server URL] [--token T]
 
   start     snapshot the cohort, place each device in its stage, start the first stage
-            (or wait for its approval)
+            (or wait for its approval); with --at ISO (e.g. 2026-12-24T22:00:00Z), the
+            server starts it then instead (abort calls a scheduled start off)
+  force     command devices outside the campaign's maintenance window from now on
+            (--reason is required and recorded)
   approve   start the stage that awaits approval (with four eyes: not by the creator)
   pause     stop commanding devices; those already working finish and report
   resume    carry on after a pause (an automatic pause too: its failures are accepted)
@@ -127,7 +134,7 @@ export const campaignUsage = `Usage: fota campaign COMMAND ...   (fota campaign 
                                  a draft campaign; prints its id
   preview --build BLD [--versions V,V] [--tags T,T]
                                  which devices a cohort matches
-  start|approve|pause|resume|abort ID [--reason TEXT]
+  start|approve|pause|resume|abort|force ID [--reason TEXT] [--at ISO (start)]
   status ID [--watch [SECONDS]] [--json]
                                  each stage as a bar of succeeded, failed, in flight
   list                           recent campaigns with their totals
@@ -143,11 +150,12 @@ export const campaignHelp: Record<string, string> = {
   pause: actionHelp,
   resume: actionHelp,
   abort: actionHelp,
+  force: actionHelp,
   status: statusHelp,
   list: listHelp,
 };
 
-const ACTIONS = ['start', 'approve', 'pause', 'resume', 'abort'] as const;
+const ACTIONS = ['start', 'approve', 'pause', 'resume', 'abort', 'force'] as const;
 type Action = (typeof ACTIONS)[number];
 
 // Loose: --json prints what the server sent, fields this client does not know included.
@@ -198,12 +206,15 @@ async function create(args: string[], io: Output): Promise<number> {
     'four-eyes': { type: 'boolean' },
     dynamic: { type: 'boolean' },
     window: { type: 'string' },
+    force: { type: 'string' },
     'dry-run': { type: 'boolean' },
     start: { type: 'boolean' },
+    'start-at': { type: 'string' },
     ...serverOptions,
   });
   if (values.help) return io.out(createHelp), ExitCode.Ok;
-  if (values['dry-run'] && values.start) throw new UsageError('--dry-run creates nothing, so there is nothing to --start; leave one out');
+  if (values['dry-run'] && (values.start || values['start-at'] !== undefined)) throw new UsageError('--dry-run creates nothing, so there is nothing to start; leave one out');
+  if (values.start && values['start-at'] !== undefined) throw new UsageError('--start starts now and --start-at later; give one');
   const name = required(values.name, '--name N (what the campaign is called)');
   const buildId = required(values.build, '--build BLD (the build id that fota build upload printed)');
   const cohort = await cohortFrom(values);
@@ -224,6 +235,8 @@ async function create(args: string[], io: Output): Promise<number> {
     ...(values['four-eyes'] ? { fourEyes: true } : {}),
     ...(values.dynamic ? { dynamic: true } : {}),
     ...optional('maintenanceWindow', values.window === undefined ? undefined : parseWindow(values.window)),
+    ...optional('forced', values.force === undefined ? undefined : { reason: values.force }),
+    ...optional('startAt', values['start-at']),
   };
   checkCreateBody(body);
   const client = clientFrom(values);
@@ -265,13 +278,19 @@ async function preview(args: string[], io: Output): Promise<number> {
 }
 
 async function action(name: Action, args: string[], io: Output): Promise<number> {
-  const { values, positionals } = parseOptions(args, { reason: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions }, 1);
+  const { values, positionals } = parseOptions(args, { reason: { type: 'string' }, at: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions }, 1);
   if (values.help) return io.out(actionHelp), ExitCode.Ok;
   const id = required(positionals[0], `the campaign ID (fota campaign ${name} ID)`);
-  const checked = operatorActionSchema.safeParse({ ...optional('reason', values.reason) });
-  if (!checked.success) throw new UsageError(`--reason ${checked.error.issues[0]?.message ?? 'is invalid'}`);
+  if (values.at !== undefined && name !== 'start') throw new UsageError('--at is for fota campaign start (a scheduled start)');
+  if (name === 'force') required(values.reason, '--reason TEXT (why the campaign may ignore its maintenance window)');
+  const checked = (name === 'force' ? forceActionSchema : name === 'start' ? startActionSchema : operatorActionSchema).safeParse({ ...optional('reason', values.reason), ...optional('startAt', values.at) });
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new UsageError(`${issue?.path[0] === 'startAt' ? '--at' : '--reason'} ${issue?.message ?? 'is invalid'}${issue?.path[0] === 'startAt' ? ' (ISO 8601 with a zone, e.g. 2026-12-24T22:00:00Z)' : ''}`);
+  }
   const client = clientFrom(values);
-  const view = await callServer(client, 'POST', actionPath(id, name), viewSchema, values.reason === undefined ? undefined : { json: { reason: values.reason } });
+  const body = { ...optional('reason', values.reason), ...optional('startAt', values.at) };
+  const view = await callServer(client, 'POST', actionPath(id, name), viewSchema, Object.keys(body).length === 0 ? undefined : { json: body });
   io.out(values.json ? `${JSON.stringify(view, null, 2)}\n` : drawCampaign(view));
   return ExitCode.Ok;
 }
@@ -468,6 +487,9 @@ const fieldFlags: Record<string, string> = {
   soakSeconds: '--soak',
   timeoutMinutes: '--timeout',
   maintenanceWindow: '--window',
+  forced: '--force',
+  'forced.reason': '--force',
+  startAt: '--start-at',
 };
 
 /** The server checks the body too; checking here first names the flag, not the field. */
@@ -551,7 +573,7 @@ export function drawCampaign(view: View): string {
   const current = view.stages[view.currentStage];
   const where = current ? `stage ${current.index + 1} of ${view.stages.length} ${stageStateWords(current.state)}` : '';
   const state: Record<View['state'], string> = {
-    draft: `draft, not started (fota campaign start ${view.id})`,
+    draft: view.scheduledFor ? `draft, scheduled for ${view.scheduledFor} (fota campaign abort ${view.id} calls it off)` : `draft, not started (fota campaign start ${view.id})`,
     running: `running, ${where}`,
     paused: `paused at stage ${view.currentStage + 1} of ${view.stages.length}`,
     completed: 'completed',
@@ -567,7 +589,8 @@ export function drawCampaign(view: View): string {
   lines.push(
     `  rules: next stage at ${percent(view.successThreshold)} succeeded${soak}; pause above ${percent(view.failureThreshold)} failed of at least ${view.minSample} results; device timeout ${formatDuration(view.timeoutMinutes * 60)}${flags.length ? `; ${flags.join(', ')}` : ''}`,
   );
-  if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}`);
+  if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}${view.forcedReason ? ' (ignored: forced)' : ''}`);
+  if (view.forcedReason) lines.push(`  forced (devices commanded at any time): ${view.forcedReason}`);
   const width = String(view.stages.length).length;
   for (const stage of view.stages) {
     const t = tally(stage.counts);

@@ -10,7 +10,7 @@ import type { Tx } from '../store/store.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
-import { isWithinWindow, windowOf } from '../schedule/window.ts';
+import { campaignWindowOpen } from '../schedule/window.ts';
 import { transition } from './deployments.ts';
 import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy.ts';
 
@@ -57,7 +57,7 @@ export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string
 async function campaignLetsCommand(tx: Tx, campaignId: string, now: number): Promise<boolean> {
   const campaign = await findCampaign(tx, campaignId);
   if (!campaign || campaign.state !== 'running') return false;
-  return isWithinWindow(windowOf(campaign.window), now);
+  return campaignWindowOpen(campaign, now);
 }
 
 /** The wait before retry `attempt + 1` after a transient failure: doubles per attempt. */

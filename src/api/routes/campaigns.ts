@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { previewCohort } from '../../campaigns/cohort.ts';
 import { createCampaign } from '../../campaigns/create.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../../campaigns/operator.ts';
-import { campaignSummarySchema, campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, operatorActionSchema } from '../../campaigns/schemas.ts';
-import { startCampaign } from '../../campaigns/start.ts';
+import { campaignSummarySchema, campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, forceActionSchema, operatorActionSchema, startActionSchema } from '../../campaigns/schemas.ts';
+import { forceCampaign, startOrSchedule } from '../../campaigns/schedule.ts';
 import { campaignSummaries, campaignView } from '../../campaigns/view.ts';
 import type { Context } from '../../context.ts';
 import type { Principal } from '../../tokens/tokens.ts';
@@ -70,7 +70,29 @@ function actionRoute<const A extends string>(action: A, summary: string, conflic
   });
 }
 
-export const startCampaignRoute = actionRoute('start', 'Snapshot the cohort, give each device its stage and package, start the first stage', 'not a draft, build not ready, or devices in another running campaign (the error names it)');
+export const startCampaignRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/campaigns/{id}/start',
+  roles: ['operator'],
+  summary: 'Snapshot the cohort, give each device its stage and package, start the first stage; with startAt in the future, schedule the start instead',
+  request: { params: pathParams('id'), body: jsonBody(startActionSchema, { required: false }) },
+  responses: {
+    200: answer('the campaign after the action (a draft with scheduledFor when scheduled)', campaignViewSchema),
+    403: refusal("the token's role may not do this"),
+    ...notFound,
+    409: refusal('not a draft, build not ready, or devices in another running campaign (the error names it)'),
+  },
+});
+
+export const forceCampaignRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/campaigns/{id}/force',
+  roles: ['operator'],
+  summary: 'Force the campaign: its devices are commanded outside its maintenance window from now on (a reason is required and audited)',
+  request: { params: pathParams('id'), body: jsonBody(forceActionSchema) },
+  responses: { 200: answer('the campaign after the action', campaignViewSchema), ...notFound, 409: refusal('already completed or aborted') },
+});
+
 export const approveCampaignRoute = actionRoute('approve', 'Approve the stage that waits for approval; it starts now', 'no stage awaits approval', "the token's role may not do this, or four eyes: the creator may not approve");
 export const pauseCampaignRoute = actionRoute('pause', 'Stop commanding devices; those already working finish and report', 'not running');
 export const resumeCampaignRoute = actionRoute('resume', 'Carry on; after an automatic pause, only new results count toward the failure threshold', 'not paused');
@@ -90,7 +112,16 @@ export const campaignRoutes: RouteModule = (r) => {
       await act(ctx, c.get('principal'), id, c.req.valid('json').reason);
       return c.json(await campaignView(ctx, id), 200);
     });
-  operatorAction(startCampaignRoute, startCampaign);
+  r(startCampaignRoute, async (c, ctx) => {
+    const { id } = c.req.valid('param');
+    await startOrSchedule(ctx, c.get('principal'), id, c.req.valid('json'));
+    return c.json(await campaignView(ctx, id), 200);
+  });
+  r(forceCampaignRoute, async (c, ctx) => {
+    const { id } = c.req.valid('param');
+    await forceCampaign(ctx, c.get('principal'), id, c.req.valid('json').reason);
+    return c.json(await campaignView(ctx, id), 200);
+  });
   operatorAction(approveCampaignRoute, approveStage);
   operatorAction(pauseCampaignRoute, pauseCampaign);
   operatorAction(resumeCampaignRoute, resumeCampaign);

@@ -19,6 +19,8 @@ export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
  */
 export const WEBHOOK_EVENT_OF_ACTION: Readonly<Record<string, string>> = {
   'campaign.schedule': 'campaign.scheduled',
+  'campaign.start-failed': 'campaign.start-failed',
+  'campaign.force': 'campaign.forced',
   'campaign.start': 'campaign.started',
   'campaign.pause': 'campaign.paused',
   'campaign.resume': 'campaign.resumed',

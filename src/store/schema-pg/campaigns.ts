@@ -46,6 +46,12 @@ export const campaigns = pgTable(
     startedAt: bigint('started_at', { mode: 'number' }),
     finishedAt: bigint('finished_at', { mode: 'number' }),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    /** A draft to be started by the engine at this time (ms), for the operator who scheduled it; null: started by hand. */
+    startAt: bigint('start_at', { mode: 'number' }),
+    scheduledBy: text('scheduled_by'),
+    scheduledByName: text('scheduled_by_name'),
+    /** Forced: devices are commanded outside the maintenance window; why (required, audited). Null: the window holds. */
+    forcedReason: text('forced_reason'),
     /** When the engine last looked for devices that joined a dynamic cohort. */
     joinScanAt: bigint('join_scan_at', { mode: 'number' }),
   },

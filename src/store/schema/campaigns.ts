@@ -45,6 +45,12 @@ export const campaigns = sqliteTable(
     startedAt: integer('started_at'),
     finishedAt: integer('finished_at'),
     updatedAt: integer('updated_at').notNull(),
+    /** A draft to be started by the engine at this time (ms), for the operator who scheduled it; null: started by hand. */
+    startAt: integer('start_at'),
+    scheduledBy: text('scheduled_by'),
+    scheduledByName: text('scheduled_by_name'),
+    /** Forced: devices are commanded outside the maintenance window; why (required, audited). Null: the window holds. */
+    forcedReason: text('forced_reason'),
     /** When the engine last looked for devices that joined a dynamic cohort. */
     joinScanAt: integer('join_scan_at'),
   },
