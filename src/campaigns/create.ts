@@ -36,6 +36,7 @@ export async function createCampaign(ctx: Context, principal: Principal, request
         dynamic: request.dynamic,
         window: request.maintenanceWindow ? JSON.stringify(request.maintenanceWindow) : null,
         forcedReason: request.forced?.reason ?? null,
+        mode: request.mode ?? 'install',
         ...(request.startAt === undefined ? {} : { startAt: request.startAt, scheduledBy: principal.tokenId, scheduledByName: principal.name }),
         createdBy: principal.tokenId,
         createdByName: principal.name,
@@ -44,7 +45,7 @@ export async function createCampaign(ctx: Context, principal: Principal, request
       },
       request.stages.map((s, index) => ({ campaignId: id, index, percent: s.percent, requiresApproval: s.requiresApproval })),
     );
-    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages, forced: request.forced?.reason ?? null } }, now);
+    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages, forced: request.forced?.reason ?? null, mode: request.mode ?? 'install' } }, now);
     if (request.forced) await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.force', subject: id, details: { by: principal.name, reason: request.forced.reason } }, now);
     if (request.startAt !== undefined) await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.schedule', subject: id, details: { by: principal.name, startAt: new Date(request.startAt).toISOString() } }, now);
   });

@@ -1,4 +1,4 @@
-// Scheduled starts and forcing. A draft given a start time stays a draft ("scheduled for
+// Scheduled starts, forcing, and the install go-ahead of a download-only campaign. A draft given a start time stays a draft ("scheduled for
 // ...") until the engine's timer, under the campaigns lease, starts it when due, as the
 // operator who scheduled it; a start that is refused then (build not ready, devices in
 // another campaign) clears the schedule and says why in the audit log and to operator
@@ -69,6 +69,23 @@ export async function forceCampaign(ctx: Context, principal: Principal, id: stri
     if (campaign.state === 'completed' || campaign.state === 'aborted') throw new AppError('CONFLICT', `campaign ${id} is already ${campaign.state}`);
     await updateCampaign(tx, id, { forcedReason: reason, updatedAt: now });
     await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.force', subject: id, details: { by: principal.name, reason, window: campaign.window === null ? null : JSON.parse(campaign.window) } }, now);
+  });
+  ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
+}
+
+/**
+ * A download-only campaign's go-ahead: it becomes two-step, so devices that downloaded get
+ * the Update Exec when its window opens (and the rest download, then update).
+ */
+export async function installCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    const campaign = await findCampaign(tx, id, { forUpdate: true });
+    if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
+    if (campaign.mode !== 'downloadOnly') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.mode === 'install' ? 'an install' : 'a two-step'} campaign; only a download-only campaign waits for install`);
+    if (campaign.state === 'completed' || campaign.state === 'aborted') throw new AppError('CONFLICT', `campaign ${id} is already ${campaign.state}`);
+    await updateCampaign(tx, id, { mode: 'twoStep', updatedAt: now });
+    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.install', subject: id, details: { by: principal.name, reason: reason ?? null } }, now);
   });
   ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
 }

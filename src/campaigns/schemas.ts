@@ -33,6 +33,8 @@ const share = z.number().min(0).max(1);
 /** A time to start at: ISO 8601 with a zone (Z or an offset), as milliseconds. */
 export const startAtSchema = z.iso.datetime({ offset: true }).transform((iso) => Date.parse(iso));
 
+export const campaignModeSchema = z.enum(['install', 'twoStep', 'downloadOnly']);
+
 export const forcedSchema = z.object({ reason: z.string().trim().min(3, 'a forced campaign needs a reason (at least 3 characters)').max(500) });
 
 export const stageSchema = z.object({
@@ -66,8 +68,14 @@ export const createCampaignSchema = z.object({
   startAt: startAtSchema.optional(),
   /** Forced: devices are commanded at any time, no maintenance window; the reason is required and audited. */
   forced: forcedSchema.optional(),
+  /**
+   * install: one DownloadAndUpdate in the window; twoStep: Download at once, Update when the
+   * window opens; downloadOnly: Download, then wait until an operator lets it install.
+   */
+  mode: campaignModeSchema.default('install'),
 }).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] });
-export type CreateCampaign = z.infer<typeof createCampaignSchema>;
+/** mode may be left out by callers in process (benches, the demo): install. */
+export type CreateCampaign = Omit<z.infer<typeof createCampaignSchema>, 'mode'> & { mode?: z.infer<typeof campaignModeSchema> };
 
 export const operatorActionSchema = z.object({ reason: z.string().max(500).optional() }).default({});
 
@@ -143,6 +151,7 @@ export const campaignViewSchema = z.object({
   scheduledFor: z.string().nullable(),
   /** Why the campaign is forced (commanded outside any maintenance window); null: not forced. */
   forcedReason: z.string().nullable(),
+  mode: campaignModeSchema,
   cohortSize: z.number(),
   alreadyCurrent: z.number(),
   busy: z.number(),

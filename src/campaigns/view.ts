@@ -63,6 +63,7 @@ export async function campaignView(ctx: Context, id: string): Promise<CampaignVi
     dynamic: campaign.dynamic,
     maintenanceWindow: windowOf(campaign.window),
     forcedReason: campaign.forcedReason,
+    mode: campaign.mode,
     alreadyCurrent: campaign.alreadyCurrent,
     busy: campaign.busy,
     createdBy: campaign.createdByName,

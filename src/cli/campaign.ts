@@ -26,6 +26,7 @@ const createHelp = `Usage: fota campaign create --name N --build BLD --stages PE
                             [--success 0.95] [--failure 0.05] [--min-sample 10]
                             [--soak 10m] [--timeout 2h] [--four-eyes] [--dynamic]
                             [--window "Mon-Fri 22:00-05:00 Europe/Berlin" | --force REASON]
+                            [--mode install|two-step|download-only]
                             [--dry-run] [--start | --start-at ISO] [--server URL] [--token T]
 
 Creates a campaign (a draft) that brings a cohort of devices to build BLD, stage by
@@ -59,6 +60,9 @@ lines and # comments ignored), are among those ids.
                        an IANA time zone (Europe/Berlin, UTC)
   --force REASON       forced: devices are commanded at any time (no window); the
                        reason is required and recorded in the audit log
+  --mode MODE          install (default: download and install in the window),
+                       two-step (download at once, install when the window opens) or
+                       download-only (download, then wait for fota campaign install)
   --start-at ISO       start at this time (e.g. 2026-12-24T22:00:00Z or with an offset,
                        +01:00); the campaign stays a draft, "scheduled for ...", until then
 
@@ -85,6 +89,8 @@ const actionHelp = `Usage: fota campaign start|approve|pause|resume|abort|force 
             server starts it then instead (abort calls a scheduled start off)
   force     command devices outside the campaign's maintenance window from now on
             (--reason is required and recorded)
+  install   let a download-only campaign install: downloaded devices get the Update
+            when the window opens
   approve   start the stage that awaits approval (with four eyes: not by the creator)
   pause     stop commanding devices; those already working finish and report
   resume    carry on after a pause (an automatic pause too: its failures are accepted)
@@ -134,7 +140,7 @@ export const campaignUsage = `Usage: fota campaign COMMAND ...   (fota campaign 
                                  a draft campaign; prints its id
   preview --build BLD [--versions V,V] [--tags T,T]
                                  which devices a cohort matches
-  start|approve|pause|resume|abort|force ID [--reason TEXT] [--at ISO (start)]
+  start|approve|pause|resume|abort|force|install ID [--reason TEXT] [--at ISO (start)]
   status ID [--watch [SECONDS]] [--json]
                                  each stage as a bar of succeeded, failed, in flight
   list                           recent campaigns with their totals
@@ -151,11 +157,12 @@ export const campaignHelp: Record<string, string> = {
   resume: actionHelp,
   abort: actionHelp,
   force: actionHelp,
+  install: actionHelp,
   status: statusHelp,
   list: listHelp,
 };
 
-const ACTIONS = ['start', 'approve', 'pause', 'resume', 'abort', 'force'] as const;
+const ACTIONS = ['start', 'approve', 'pause', 'resume', 'abort', 'force', 'install'] as const;
 type Action = (typeof ACTIONS)[number];
 
 // Loose: --json prints what the server sent, fields this client does not know included.
@@ -207,6 +214,7 @@ async function create(args: string[], io: Output): Promise<number> {
     dynamic: { type: 'boolean' },
     window: { type: 'string' },
     force: { type: 'string' },
+    mode: { type: 'string' },
     'dry-run': { type: 'boolean' },
     start: { type: 'boolean' },
     'start-at': { type: 'string' },
@@ -237,6 +245,7 @@ async function create(args: string[], io: Output): Promise<number> {
     ...optional('maintenanceWindow', values.window === undefined ? undefined : parseWindow(values.window)),
     ...optional('forced', values.force === undefined ? undefined : { reason: values.force }),
     ...optional('startAt', values['start-at']),
+    ...optional('mode', values.mode === undefined ? undefined : modeOption(values.mode)),
   };
   checkCreateBody(body);
   const client = clientFrom(values);
@@ -473,6 +482,14 @@ export function parseWindow(text: string): MaintenanceWindow {
   return { timeZone, days: WEEKDAYS.filter((d) => days.has(d)), start, end };
 }
 
+const MODES: Record<string, 'install' | 'twoStep' | 'downloadOnly'> = { install: 'install', 'two-step': 'twoStep', 'download-only': 'downloadOnly' };
+
+function modeOption(value: string): 'install' | 'twoStep' | 'downloadOnly' {
+  const mode = MODES[value];
+  if (!mode) throw new UsageError(`--mode must be install, two-step or download-only, got ${value}`);
+  return mode;
+}
+
 const fieldFlags: Record<string, string> = {
   name: '--name',
   buildId: '--build',
@@ -590,6 +607,7 @@ export function drawCampaign(view: View): string {
     `  rules: next stage at ${percent(view.successThreshold)} succeeded${soak}; pause above ${percent(view.failureThreshold)} failed of at least ${view.minSample} results; device timeout ${formatDuration(view.timeoutMinutes * 60)}${flags.length ? `; ${flags.join(', ')}` : ''}`,
   );
   if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}${view.forcedReason ? ' (ignored: forced)' : ''}`);
+  if (view.mode !== 'install') lines.push(`  mode: ${view.mode === 'twoStep' ? 'two-step (download at once, install when the window opens)' : `download-only (devices download and wait; fota campaign install ${view.id} lets them install)`}`);
   if (view.forcedReason) lines.push(`  forced (devices commanded at any time): ${view.forcedReason}`);
   const width = String(view.stages.length).length;
   for (const stage of view.stages) {

@@ -5,7 +5,7 @@ import { previewCohort } from '../../campaigns/cohort.ts';
 import { createCampaign } from '../../campaigns/create.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../../campaigns/operator.ts';
 import { campaignSummarySchema, campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, forceActionSchema, operatorActionSchema, startActionSchema } from '../../campaigns/schemas.ts';
-import { forceCampaign, startOrSchedule } from '../../campaigns/schedule.ts';
+import { forceCampaign, installCampaign, startOrSchedule } from '../../campaigns/schedule.ts';
 import { campaignSummaries, campaignView } from '../../campaigns/view.ts';
 import type { Context } from '../../context.ts';
 import type { Principal } from '../../tokens/tokens.ts';
@@ -96,6 +96,7 @@ export const forceCampaignRoute = defineRoute({
 export const approveCampaignRoute = actionRoute('approve', 'Approve the stage that waits for approval; it starts now', 'no stage awaits approval', "the token's role may not do this, or four eyes: the creator may not approve");
 export const pauseCampaignRoute = actionRoute('pause', 'Stop commanding devices; those already working finish and report', 'not running');
 export const resumeCampaignRoute = actionRoute('resume', 'Carry on; after an automatic pause, only new results count toward the failure threshold', 'not paused');
+export const installCampaignRoute = actionRoute('install', 'Let a download-only campaign install: devices that downloaded get the Update Exec when the window opens (it becomes two-step)', 'not a download-only campaign, or already completed or aborted');
 export const abortCampaignRoute = actionRoute('abort', 'Cancel every deployment not yet commanded; devices already working finish and report', 'already completed or aborted');
 
 type Act = (ctx: Context, principal: Principal, id: string, reason: string | undefined) => Promise<unknown>;
@@ -126,4 +127,5 @@ export const campaignRoutes: RouteModule = (r) => {
   operatorAction(pauseCampaignRoute, pauseCampaign);
   operatorAction(resumeCampaignRoute, resumeCampaign);
   operatorAction(abortCampaignRoute, abortCampaign);
+  operatorAction(installCampaignRoute, installCampaign);
 };

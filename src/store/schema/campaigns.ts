@@ -51,6 +51,12 @@ export const campaigns = sqliteTable(
     scheduledByName: text('scheduled_by_name'),
     /** Forced: devices are commanded outside the maintenance window; why (required, audited). Null: the window holds. */
     forcedReason: text('forced_reason'),
+    /**
+     * How devices are updated: install (one DownloadAndUpdate Exec, in the window), twoStep
+     * (Download at once, the Update Exec when the window opens), downloadOnly (Download, then
+     * wait until an operator lets the campaign install: it becomes twoStep).
+     */
+    mode: text('mode', { enum: ['install', 'twoStep', 'downloadOnly'] }).notNull().default('install'),
     /** When the engine last looked for devices that joined a dynamic cohort. */
     joinScanAt: integer('join_scan_at'),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE "campaigns" ADD COLUMN "mode" text DEFAULT 'install' NOT NULL;

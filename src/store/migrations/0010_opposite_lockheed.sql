@@ -1,0 +1,1 @@
+ALTER TABLE `campaigns` ADD `mode` text DEFAULT 'install' NOT NULL;
