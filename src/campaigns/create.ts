@@ -9,7 +9,14 @@ import { insertCampaign } from '../store/queries/campaigns.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import type { CreateCampaign } from './schemas.ts';
 
-export async function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign): Promise<{ id: string }> {
+/** What a rollback campaign records about the campaign it undoes (rollback.ts), in the same transaction. */
+export interface RollbackOf {
+  campaignId: string;
+  reason: string | null;
+  fromVersion: string;
+}
+
+export async function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign, options: { rollbackOf?: RollbackOf } = {}): Promise<{ id: string }> {
   const now = ctx.clock.now();
   const id = newId('cmp');
   await ctx.db.transaction(async (tx) => {
@@ -47,6 +54,10 @@ export async function createCampaign(ctx: Context, principal: Principal, request
     );
     await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages, forced: request.forced?.reason ?? null, mode: request.mode ?? 'install' } }, now);
     if (request.forced) await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.force', subject: id, details: { by: principal.name, reason: request.forced.reason } }, now);
+    if (options.rollbackOf) {
+      const { campaignId, reason, fromVersion } = options.rollbackOf;
+      await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.rollback', subject: campaignId, details: { by: principal.name, rollbackCampaign: id, fromVersion, toVersion: build.version, devices: request.cohort.deviceIds?.length ?? 0, reason } }, now);
+    }
     if (request.startAt !== undefined) await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.schedule', subject: id, details: { by: principal.name, startAt: new Date(request.startAt).toISOString() } }, now);
   });
   return { id };

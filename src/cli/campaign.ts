@@ -134,6 +134,19 @@ ${serverHelp}
 ${exitCodes}
 `;
 
+const rollbackHelp = `Usage: fota campaign rollback ID [--reason TEXT] [--server URL] [--token T]
+
+Creates a draft campaign that brings the devices campaign ID updated back to the build
+their model had before (one stage, the same thresholds and window), and prints its id
+alone on the last line of stdout; start it with fota campaign start. The campaign must
+be completed or aborted. Refused when the earlier build's securityVersion is lower than
+the campaign build's: the updated devices hold the higher one and would refuse the
+package (anti-rollback, FUMO 405); roll forward with a fixed build instead.
+
+${serverHelp}
+${exitCodes}
+`;
+
 export const campaignUsage = `Usage: fota campaign COMMAND ...   (fota campaign COMMAND --help for details)
 
   create --name N --build BLD --stages 10!,50,100 [cohort, rules] [--dry-run] [--start]
@@ -144,6 +157,8 @@ export const campaignUsage = `Usage: fota campaign COMMAND ...   (fota campaign 
   status ID [--watch [SECONDS]] [--json]
                                  each stage as a bar of succeeded, failed, in flight
   list                           recent campaigns with their totals
+  rollback ID [--reason TEXT]    a draft that brings the devices ID updated back to the
+                                 previous build (refused below their securityVersion)
 
 Campaigns are operator work: use an operator token.
 `;
@@ -160,6 +175,7 @@ export const campaignHelp: Record<string, string> = {
   install: actionHelp,
   status: statusHelp,
   list: listHelp,
+  rollback: rollbackHelp,
 };
 
 const ACTIONS = ['start', 'approve', 'pause', 'resume', 'abort', 'force', 'install'] as const;
@@ -182,6 +198,8 @@ export async function campaignCommand(args: string[], io: Output): Promise<numbe
       return status(rest, io);
     case 'list':
       return list(rest, io);
+    case 'rollback':
+      return rollback(rest, io);
     default:
       throw new UsageError(`unknown command: campaign ${sub}`);
   }
@@ -301,6 +319,16 @@ async function action(name: Action, args: string[], io: Output): Promise<number>
   const body = { ...optional('reason', values.reason), ...optional('startAt', values.at) };
   const view = await callServer(client, 'POST', actionPath(id, name), viewSchema, Object.keys(body).length === 0 ? undefined : { json: body });
   io.out(values.json ? `${JSON.stringify(view, null, 2)}\n` : drawCampaign(view));
+  return ExitCode.Ok;
+}
+
+async function rollback(args: string[], io: Output): Promise<number> {
+  const { values, positionals } = parseOptions(args, { reason: { type: 'string' }, ...serverOptions }, 1);
+  if (values.help) return io.out(rollbackHelp), ExitCode.Ok;
+  const id = required(positionals[0], 'the campaign ID (fota campaign rollback ID)');
+  const created = await callServer(clientFrom(values), 'POST', `/api/v1/campaigns/${encodeURIComponent(id)}/rollback`, z.object({ id: z.string(), buildId: z.string(), version: z.string(), devices: z.number() }), values.reason === undefined ? undefined : { json: { reason: values.reason } });
+  io.err(`created rollback campaign ${created.id} (a draft): ${created.devices} device${created.devices === 1 ? '' : 's'} back to ${created.version} (build ${created.buildId}); start it with: fota campaign start ${created.id}\n`);
+  io.out(`${created.id}\n`);
   return ExitCode.Ok;
 }
 

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startDueCampaigns } from '../../src/campaigns/schedule.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
-import { DmTestClient } from '../support/dm-test-client.ts';
+import { alertXml, DmTestClient } from '../support/dm-test-client.ts';
 import { nextBuild, pseudoRandom } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { selectRows } from '../support/sql.ts';
@@ -158,5 +158,81 @@ describe('forced campaigns', () => {
     const both = await create('forced-bad', { forced: { reason: 'urgent fix' }, maintenanceWindow: closedWindow() });
     expect(both.status).toBe(400);
     expect(((await both.json()) as { error: { message: string } }).error.message).toContain('a forced campaign ignores maintenance windows');
+  });
+});
+
+describe('rollback campaigns', () => {
+  /** Uploads versions of a model with the given securityVersions; returns the build ids. */
+  async function builds(model: string, versions: Array<[string, number]>): Promise<string[]> {
+    const ids: string[] = [];
+    let image = pseudoRandom(40_000, `${model}-base`);
+    for (const [version, securityVersion] of versions) {
+      const res = await server.api(`/api/v1/builds?model=${model}&version=${version}&securityVersion=${securityVersion}`, { method: 'POST', token: server.tokens.acme, body: image });
+      expect(res.status).toBe(202);
+      const built = await server.settled(((await res.json()) as { id: string }).id);
+      expect(built.status).toBe('ready');
+      ids.push(built.id);
+      image = nextBuild(image, version);
+    }
+    return ids;
+  }
+
+  async function updatedBy(model: string, buildId: string, tag: string): Promise<{ campaignId: string; client: DmTestClient }> {
+    const id = `rb-dev-${++seq}`;
+    expect((await post('/api/v1/devices', { id, model, firmwareVersion: '1.0', tags: [tag], credentials: { username: id, password: 'device-password' } })).status).toBe(201);
+    const client = new DmTestClient({ url: `${server.url}/dm`, devId: id, username: id, password: 'device-password', tree: { './DevDetail/FwV': '1.0', './DevDetail/SwV': '1', './DevDetail/HwV': 'A' } });
+    const res = await post('/api/v1/campaigns', { name: `rb ${tag}`, buildId, cohort: { tags: [tag] }, stages: [{ percent: 100 }] });
+    const campaignId = ((await res.json()) as { id: string }).id;
+    expect((await post(`/api/v1/campaigns/${campaignId}/start`, {})).status).toBe(200);
+    expect(await commanded(client)).toBe(true);
+    // The device installed it: it reports FUMO 200 for the attempt, and the new version.
+    const [dep] = (await selectRows(server.ctx.db, `select id, attempts from deployments where campaign_id = '${campaignId}'`)) as Array<{ id: string; attempts: number }>;
+    client.tree.set('./DevDetail/FwV', '2.0');
+    await client.session({ extra: [alertXml('1226', [{ source: './FUMO/fota/DownloadAndUpdate', type: 'org.openmobilealliance.dm.firmwareupdate.downloadandupdate', format: 'int', data: '200' }], `${dep?.id}.${dep?.attempts}`)] });
+    await server.campaigns.idle();
+    expect((await view(campaignId)).totals.succeeded).toBe(1);
+    return { campaignId, client };
+  }
+
+  it('creates a draft back to the previous build for the devices the campaign updated, once the campaign has ended', async () => {
+    const [v1, v2] = await builds('rb-model', [['1.0', 1], ['2.0', 1]]);
+    const { campaignId, client } = await updatedBy('rb-model', String(v2), 'rb');
+    const early = await post(`/api/v1/campaigns/${campaignId}/rollback`, {});
+    expect(early.status).toBe(201);
+    const made = (await early.json()) as { id: string; buildId: string; version: string; devices: number };
+    expect(made).toMatchObject({ buildId: v1, version: '1.0', devices: 1 });
+    const rollback = await view(made.id);
+    expect(rollback).toMatchObject({ state: 'draft', name: 'rollback of rb rb', buildId: v1, cohort: { deviceIds: [client.options.devId] } });
+    const audit = (await auditOf(campaignId)).find((a) => a.action === 'campaign.rollback');
+    expect(JSON.parse(audit?.details ?? '{}')).toMatchObject({ rollbackCampaign: made.id, fromVersion: '2.0', toVersion: '1.0', devices: 1 });
+    // Started, the device is commanded to the earlier build (the full image: no delta goes backwards).
+    expect((await post(`/api/v1/campaigns/${made.id}/start`, {})).status).toBe(200);
+    expect(await commanded(client)).toBe(true);
+  });
+
+  it('refuses while the campaign runs, for a draft, and for a campaign that updated no device', async () => {
+    const [, v2] = await builds('rb-refuse', [['1.0', 0], ['2.0', 0]]);
+    const { campaignId } = await updatedBy('rb-refuse', String(v2), 'rb-refuse');
+    const running = await post(`/api/v1/campaigns/${campaignId}/rollback`, {});
+    // A one-stage campaign whose device succeeded completes at once; still running is the other case.
+    if ((await view(campaignId)).state === 'running') {
+      expect(running.status).toBe(409);
+      expect(((await running.json()) as { error: { message: string } }).error.message).toContain('abort it first');
+    }
+    const draft = await created('rb-refuse-draft');
+    const res = await post(`/api/v1/campaigns/${draft}/rollback`, {});
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(`campaign ${draft} never started; it updated no device`);
+    expect((await post('/api/v1/campaigns/cmp_nope/rollback', {})).status).toBe(404);
+  });
+
+  it('refuses, and explains, a rollback to a build with a lower securityVersion (anti-rollback)', async () => {
+    const [, v2] = await builds('rb-secure', [['1.0', 3], ['2.0', 4]]);
+    const { campaignId } = await updatedBy('rb-secure', String(v2), 'rb-secure');
+    const res = await post(`/api/v1/campaigns/${campaignId}/rollback`, { reason: 'battery drain' });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      "cannot roll back to rb-secure 1.0: its securityVersion 3 is below 2.0's 4, which the updated devices now hold, and a device refuses a lower securityVersion (anti-rollback, FUMO 405). Roll forward instead: upload a fixed build with securityVersion 4 or higher and run a campaign to it.",
+    );
   });
 });

@@ -5,6 +5,7 @@ import { previewCohort } from '../../campaigns/cohort.ts';
 import { createCampaign } from '../../campaigns/create.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../../campaigns/operator.ts';
 import { campaignSummarySchema, campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, forceActionSchema, operatorActionSchema, startActionSchema } from '../../campaigns/schemas.ts';
+import { rollbackCampaign } from '../../campaigns/rollback.ts';
 import { forceCampaign, installCampaign, startOrSchedule } from '../../campaigns/schedule.ts';
 import { campaignSummaries, campaignView } from '../../campaigns/view.ts';
 import type { Context } from '../../context.ts';
@@ -96,6 +97,19 @@ export const forceCampaignRoute = defineRoute({
 export const approveCampaignRoute = actionRoute('approve', 'Approve the stage that waits for approval; it starts now', 'no stage awaits approval', "the token's role may not do this, or four eyes: the creator may not approve");
 export const pauseCampaignRoute = actionRoute('pause', 'Stop commanding devices; those already working finish and report', 'not running');
 export const resumeCampaignRoute = actionRoute('resume', 'Carry on; after an automatic pause, only new results count toward the failure threshold', 'not paused');
+export const rollbackCampaignRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/campaigns/{id}/rollback',
+  roles: ['operator'],
+  summary: "Create a draft campaign that brings the devices this campaign updated back to the model's previous build (refused when its securityVersion is lower: devices would refuse it)",
+  request: { params: pathParams('id'), body: jsonBody(operatorActionSchema, { required: false }) },
+  responses: {
+    201: answer('the rollback campaign (a draft: start it as any campaign)', z.object({ id: z.string(), buildId: z.string(), version: z.string(), devices: z.number() })),
+    ...notFound,
+    409: refusal('still running or paused, updated no device, no earlier build, or the earlier build has a lower securityVersion (anti-rollback)'),
+  },
+});
+
 export const installCampaignRoute = actionRoute('install', 'Let a download-only campaign install: devices that downloaded get the Update Exec when the window opens (it becomes two-step)', 'not a download-only campaign, or already completed or aborted');
 export const abortCampaignRoute = actionRoute('abort', 'Cancel every deployment not yet commanded; devices already working finish and report', 'already completed or aborted');
 
@@ -128,4 +142,5 @@ export const campaignRoutes: RouteModule = (r) => {
   operatorAction(resumeCampaignRoute, resumeCampaign);
   operatorAction(abortCampaignRoute, abortCampaign);
   operatorAction(installCampaignRoute, installCampaign);
+  r(rollbackCampaignRoute, async (c, ctx) => c.json(await rollbackCampaign(ctx, c.get('principal'), c.req.valid('param').id, c.req.valid('json').reason), 201));
 };

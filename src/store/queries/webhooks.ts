@@ -21,6 +21,7 @@ export const WEBHOOK_EVENT_OF_ACTION: Readonly<Record<string, string>> = {
   'campaign.schedule': 'campaign.scheduled',
   'campaign.start-failed': 'campaign.start-failed',
   'campaign.force': 'campaign.forced',
+  'campaign.rollback': 'campaign.rollback-created',
   'campaign.start': 'campaign.started',
   'campaign.pause': 'campaign.paused',
   'campaign.resume': 'campaign.resumed',
