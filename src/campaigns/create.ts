@@ -44,6 +44,7 @@ export async function createCampaign(ctx: Context, principal: Principal, request
         window: request.maintenanceWindow ? JSON.stringify(request.maintenanceWindow) : null,
         forcedReason: request.forced?.reason ?? null,
         mode: request.mode ?? 'install',
+        bandwidthBytesPerSecond: request.bandwidthBytesPerSecond ?? null,
         ...(request.startAt === undefined ? {} : { startAt: request.startAt, scheduledBy: principal.tokenId, scheduledByName: principal.name }),
         createdBy: principal.tokenId,
         createdByName: principal.name,

@@ -1,4 +1,5 @@
-// Scheduled starts, forcing, and the install go-ahead of a download-only campaign. A draft given a start time stays a draft ("scheduled for
+// Scheduled starts, forcing, the install go-ahead of a download-only campaign, and the
+// campaign's download budget. A draft given a start time stays a draft ("scheduled for
 // ...") until the engine's timer, under the campaigns lease, starts it when due, as the
 // operator who scheduled it; a start that is refused then (build not ready, devices in
 // another campaign) clears the schedule and says why in the audit log and to operator
@@ -88,4 +89,16 @@ export async function installCampaign(ctx: Context, principal: Principal, id: st
     await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.install', subject: id, details: { by: principal.name, reason: reason ?? null } }, now);
   });
   ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
+}
+
+/** Sets or lifts a campaign's download budget; downloads pick it up at their next request. */
+export async function setCampaignBandwidth(ctx: Context, principal: Principal, id: string, bytesPerSecond: number | null): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    const campaign = await findCampaign(tx, id, { forUpdate: true });
+    if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
+    if (campaign.state === 'completed' || campaign.state === 'aborted') throw new AppError('CONFLICT', `campaign ${id} is already ${campaign.state}`);
+    await updateCampaign(tx, id, { bandwidthBytesPerSecond: bytesPerSecond, updatedAt: now });
+    await recordAudit(tx, { actor: principal.tokenId, action: 'campaign.bandwidth', subject: id, details: { by: principal.name, bytesPerSecond, before: campaign.bandwidthBytesPerSecond } }, now);
+  });
 }

@@ -33,6 +33,10 @@ const share = z.number().min(0).max(1);
 /** A time to start at: ISO 8601 with a zone (Z or an offset), as milliseconds. */
 export const startAtSchema = z.iso.datetime({ offset: true }).transform((iso) => Date.parse(iso));
 
+export const bandwidthSchema = z.number().int().min(16_384, 'a bandwidth budget below 16 KB/s would stall downloads').max(100_000_000_000);
+
+export const bandwidthActionSchema = z.object({ bytesPerSecond: bandwidthSchema.nullable().describe('null: no budget') });
+
 export const campaignModeSchema = z.enum(['install', 'twoStep', 'downloadOnly']);
 
 export const forcedSchema = z.object({ reason: z.string().trim().min(3, 'a forced campaign needs a reason (at least 3 characters)').max(500) });
@@ -73,6 +77,8 @@ export const createCampaignSchema = z.object({
    * window opens; downloadOnly: Download, then wait until an operator lets it install.
    */
   mode: campaignModeSchema.default('install'),
+  /** Download budget for the whole campaign in bytes per second (per server process); left out: none. */
+  bandwidthBytesPerSecond: bandwidthSchema.optional(),
 }).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] });
 /** mode may be left out by callers in process (benches, the demo): install. */
 export type CreateCampaign = Omit<z.infer<typeof createCampaignSchema>, 'mode'> & { mode?: z.infer<typeof campaignModeSchema> };
@@ -152,6 +158,8 @@ export const campaignViewSchema = z.object({
   /** Why the campaign is forced (commanded outside any maintenance window); null: not forced. */
   forcedReason: z.string().nullable(),
   mode: campaignModeSchema,
+  /** The campaign's download budget, bytes per second per server process; null: none. */
+  bandwidthBytesPerSecond: z.number().nullable(),
   cohortSize: z.number(),
   alreadyCurrent: z.number(),
   busy: z.number(),

@@ -64,6 +64,7 @@ export async function campaignView(ctx: Context, id: string): Promise<CampaignVi
     maintenanceWindow: windowOf(campaign.window),
     forcedReason: campaign.forcedReason,
     mode: campaign.mode,
+    bandwidthBytesPerSecond: campaign.bandwidthBytesPerSecond,
     alreadyCurrent: campaign.alreadyCurrent,
     busy: campaign.busy,
     createdBy: campaign.createdByName,

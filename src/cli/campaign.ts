@@ -26,7 +26,7 @@ const createHelp = `Usage: fota campaign create --name N --build BLD --stages PE
                             [--success 0.95] [--failure 0.05] [--min-sample 10]
                             [--soak 10m] [--timeout 2h] [--four-eyes] [--dynamic]
                             [--window "Mon-Fri 22:00-05:00 Europe/Berlin" | --force REASON]
-                            [--mode install|two-step|download-only]
+                            [--mode install|two-step|download-only] [--bandwidth RATE]
                             [--dry-run] [--start | --start-at ISO] [--server URL] [--token T]
 
 Creates a campaign (a draft) that brings a cohort of devices to build BLD, stage by
@@ -63,6 +63,8 @@ lines and # comments ignored), are among those ids.
   --mode MODE          install (default: download and install in the window),
                        two-step (download at once, install when the window opens) or
                        download-only (download, then wait for fota campaign install)
+  --bandwidth RATE      download budget for the whole campaign in bytes per second
+                       (each server process), e.g. 8M, 500k or 2000000
   --start-at ISO       start at this time (e.g. 2026-12-24T22:00:00Z or with an offset,
                        +01:00); the campaign stays a draft, "scheduled for ...", until then
 
@@ -233,6 +235,7 @@ async function create(args: string[], io: Output): Promise<number> {
     window: { type: 'string' },
     force: { type: 'string' },
     mode: { type: 'string' },
+    bandwidth: { type: 'string' },
     'dry-run': { type: 'boolean' },
     start: { type: 'boolean' },
     'start-at': { type: 'string' },
@@ -264,6 +267,7 @@ async function create(args: string[], io: Output): Promise<number> {
     ...optional('forced', values.force === undefined ? undefined : { reason: values.force }),
     ...optional('startAt', values['start-at']),
     ...optional('mode', values.mode === undefined ? undefined : modeOption(values.mode)),
+    ...optional('bandwidthBytesPerSecond', values.bandwidth === undefined ? undefined : rateOption(values.bandwidth)),
   };
   checkCreateBody(body);
   const client = clientFrom(values);
@@ -512,6 +516,14 @@ export function parseWindow(text: string): MaintenanceWindow {
 
 const MODES: Record<string, 'install' | 'twoStep' | 'downloadOnly'> = { install: 'install', 'two-step': 'twoStep', 'download-only': 'downloadOnly' };
 
+/** Bytes per second: a number with an optional k, M or G (powers of 1000). */
+export function rateOption(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kMG]?)$/.exec(value.trim());
+  if (!match) throw new UsageError(`--bandwidth must be bytes per second, e.g. 8M, 500k or 2000000, got ${value}`);
+  const scale = { '': 1, k: 1e3, M: 1e6, G: 1e9 }[match[2] ?? ''] ?? 1;
+  return Math.round(Number(match[1]) * scale);
+}
+
 function modeOption(value: string): 'install' | 'twoStep' | 'downloadOnly' {
   const mode = MODES[value];
   if (!mode) throw new UsageError(`--mode must be install, two-step or download-only, got ${value}`);
@@ -535,6 +547,7 @@ const fieldFlags: Record<string, string> = {
   forced: '--force',
   'forced.reason': '--force',
   startAt: '--start-at',
+  bandwidthBytesPerSecond: '--bandwidth',
 };
 
 /** The server checks the body too; checking here first names the flag, not the field. */
@@ -636,6 +649,7 @@ export function drawCampaign(view: View): string {
   );
   if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}${view.forcedReason ? ' (ignored: forced)' : ''}`);
   if (view.mode !== 'install') lines.push(`  mode: ${view.mode === 'twoStep' ? 'two-step (download at once, install when the window opens)' : `download-only (devices download and wait; fota campaign install ${view.id} lets them install)`}`);
+  if (view.bandwidthBytesPerSecond !== null) lines.push(`  bandwidth budget: ${formatBytes(view.bandwidthBytesPerSecond)} bytes/s for the whole campaign (per server process)`);
   if (view.forcedReason) lines.push(`  forced (devices commanded at any time): ${view.forcedReason}`);
   const width = String(view.stages.length).length;
   for (const stage of view.stages) {

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { previewCohort } from '../../campaigns/cohort.ts';
 import { createCampaign } from '../../campaigns/create.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../../campaigns/operator.ts';
-import { campaignSummarySchema, campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, forceActionSchema, operatorActionSchema, startActionSchema } from '../../campaigns/schemas.ts';
+import { campaignSummarySchema, campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, bandwidthActionSchema, createCampaignSchema, forceActionSchema, operatorActionSchema, startActionSchema } from '../../campaigns/schemas.ts';
 import { rollbackCampaign } from '../../campaigns/rollback.ts';
-import { forceCampaign, installCampaign, startOrSchedule } from '../../campaigns/schedule.ts';
+import { forceCampaign, installCampaign, setCampaignBandwidth, startOrSchedule } from '../../campaigns/schedule.ts';
 import { campaignSummaries, campaignView } from '../../campaigns/view.ts';
 import type { Context } from '../../context.ts';
 import type { Principal } from '../../tokens/tokens.ts';
@@ -110,6 +110,15 @@ export const rollbackCampaignRoute = defineRoute({
   },
 });
 
+export const campaignBandwidthRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/campaigns/{id}/bandwidth',
+  roles: ['operator'],
+  summary: "Set (or, with null, lift) the campaign's download budget in bytes per second, shared by all its downloads in each server process",
+  request: { params: pathParams('id'), body: jsonBody(bandwidthActionSchema) },
+  responses: { 200: answer('the campaign after the change', campaignViewSchema), ...notFound, 409: refusal('already completed or aborted') },
+});
+
 export const installCampaignRoute = actionRoute('install', 'Let a download-only campaign install: devices that downloaded get the Update Exec when the window opens (it becomes two-step)', 'not a download-only campaign, or already completed or aborted');
 export const abortCampaignRoute = actionRoute('abort', 'Cancel every deployment not yet commanded; devices already working finish and report', 'already completed or aborted');
 
@@ -142,5 +151,10 @@ export const campaignRoutes: RouteModule = (r) => {
   operatorAction(resumeCampaignRoute, resumeCampaign);
   operatorAction(abortCampaignRoute, abortCampaign);
   operatorAction(installCampaignRoute, installCampaign);
+  r(campaignBandwidthRoute, async (c, ctx) => {
+    const { id } = c.req.valid('param');
+    await setCampaignBandwidth(ctx, c.get('principal'), id, c.req.valid('json').bytesPerSecond);
+    return c.json(await campaignView(ctx, id), 200);
+  });
   r(rollbackCampaignRoute, async (c, ctx) => c.json(await rollbackCampaign(ctx, c.get('principal'), c.req.valid('param').id, c.req.valid('json').reason), 201));
 };

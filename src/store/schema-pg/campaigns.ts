@@ -58,6 +58,8 @@ export const campaigns = pgTable(
      * wait until an operator lets the campaign install: it becomes twoStep).
      */
     mode: text('mode', { enum: ['install', 'twoStep', 'downloadOnly'] }).notNull().default('install'),
+    /** Download budget for the whole campaign, bytes per second (per server process); null: none. */
+    bandwidthBytesPerSecond: bigint('bandwidth_bytes_per_second', { mode: 'number' }),
     /** When the engine last looked for devices that joined a dynamic cohort. */
     joinScanAt: bigint('join_scan_at', { mode: 'number' }),
   },

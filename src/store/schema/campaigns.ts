@@ -57,6 +57,8 @@ export const campaigns = sqliteTable(
      * wait until an operator lets the campaign install: it becomes twoStep).
      */
     mode: text('mode', { enum: ['install', 'twoStep', 'downloadOnly'] }).notNull().default('install'),
+    /** Download budget for the whole campaign, bytes per second (per server process); null: none. */
+    bandwidthBytesPerSecond: integer('bandwidth_bytes_per_second'),
     /** When the engine last looked for devices that joined a dynamic cohort. */
     joinScanAt: integer('join_scan_at'),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE "campaigns" ADD COLUMN "bandwidth_bytes_per_second" bigint;

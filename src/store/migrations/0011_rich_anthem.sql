@@ -1,0 +1,1 @@
+ALTER TABLE `campaigns` ADD `bandwidth_bytes_per_second` integer;
