@@ -45,6 +45,15 @@ export class TokenBucket {
     const wait = this.paidUntil - now;
     if (wait > 0) await this.clock.sleep(wait);
   }
+
+  /**
+   * Gives back bytes reserved but never sent (the client left while its chunk waited):
+   * the later reservations move up, so a campaign whose devices often drop off still
+   * gets its whole budget.
+   */
+  refund(bytes: number): void {
+    this.paidUntil -= (bytes / this.bytesPerSecond) * 1000;
+  }
 }
 
 /** The budget of the campaign a deployment belongs to, if it has one. */
@@ -65,15 +74,24 @@ export class CampaignBudgets {
     const budget = await this.lookup(deploymentId);
     if (!budget) return source;
     const bucket = this.bucketFor(budget.campaignId, budget.bytesPerSecond);
+    let waiting = 0;
     return {
       async read(into) {
         // Charged for exactly what was read, and held back until the bucket has it: the
         // chunk sits in the download's one buffer meanwhile, nothing more is read ahead.
         const chunk = await source.read(into);
-        if (chunk !== null) await bucket.take(chunk.length);
+        if (chunk === null) return null;
+        waiting = chunk.length;
+        await bucket.take(chunk.length);
+        waiting = 0;
         return chunk;
       },
-      close: () => source.close(),
+      async close() {
+        // Closed while a chunk waited its turn: that chunk never goes out.
+        if (waiting > 0) bucket.refund(waiting);
+        waiting = 0;
+        await source.close();
+      },
     };
   }
 

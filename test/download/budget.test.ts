@@ -51,6 +51,18 @@ describe('TokenBucket', () => {
   });
 });
 
+describe('TokenBucket refunds', () => {
+  it('gives back bytes reserved for a download that left, so later reservations move up', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const bucket = new TokenBucket(1000, 0.001, { now: () => now, sleep: async (ms) => void waits.push(ms) });
+    await bucket.take(500);
+    bucket.refund(500);
+    await bucket.take(100);
+    expect(waits.map((w) => Math.round(w))).toEqual([500, 100]);
+  });
+});
+
 describe('campaign bandwidth budget over HTTP', () => {
   const MODEL = 'budget-model';
   let server: TestServer;
