@@ -14,9 +14,10 @@ Operator webhooks (admin token). Each campaign event is POSTed as JSON to URL wi
   X-Fota-Delivery: whd_... (the same on every retry of one delivery)
   X-Fota-Timestamp: Unix seconds when this attempt was sent
   X-Fota-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
-Events: campaign.scheduled, campaign.started, campaign.paused, campaign.resumed,
-campaign.stage.started, campaign.stage.awaiting-approval, campaign.completed,
-campaign.cancelled (--events picks some; default all). A failed delivery (no 2xx) is
+Events: campaign.scheduled, campaign.start-failed, campaign.started, campaign.paused,
+campaign.resumed, campaign.stage.started, campaign.stage.awaiting-approval,
+campaign.forced, campaign.rollback-created, campaign.completed, campaign.cancelled
+(--events picks some; default all). A failed delivery (no 2xx) is
 retried with backoff for about 1.5 hours. add prints the signing secret once.
 URLs on loopback, private or link-local hosts are refused unless the server runs
 with FOTA_WEBHOOK_ALLOW_PRIVATE=true.
