@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../src/webhooks/deliver.ts';
+import { deliverDueWebhooks, retryDelayMs } from '../../src/webhooks/deliver.ts';
 import { verifyWebhookSignature } from '../../src/webhooks/signature.ts';
 import { createTestApi, errorOf } from '../support/api.ts';
 import { pseudoRandom } from '../support/harness.ts';
@@ -152,6 +152,25 @@ describe('operator webhooks', () => {
     const accepted = receiver.received.filter((x) => x.answered === 200).map((x) => x.headers['x-fota-delivery']);
     expect(new Set(accepted).size).toBe(accepted.length);
     await act(id, 'abort');
+  });
+
+  it('posts each delivery once when several senders run at the same time (claims skip what another took)', async () => {
+    const before = receiver.received.length;
+    const id = await campaign('hooks race');
+    await act(id, 'start');
+    for (let i = 0; i < 8; i++) {
+      await act(id, 'pause', `race ${i}`);
+      await act(id, 'resume');
+    }
+    await act(id, 'abort');
+    // The server's own sender runs too, on its timer: three senders at once.
+    await Promise.all([deliverDueWebhooks(server.ctx), deliverDueWebhooks(server.ctx)]);
+    const expected = 2 + 16 + 1;
+    const mine = () => receiver.received.slice(before).filter((x) => (JSON.parse(x.body) as { campaign: { id: string } }).campaign.id === id);
+    await until('every event of the race campaign', mine, (r) => r.filter((x) => x.answered === 200).length >= expected, 20_000);
+    const ids = mine().map((x) => x.headers['x-fota-delivery']);
+    expect(ids).toHaveLength(expected);
+    expect(new Set(ids).size).toBe(expected);
   });
 
   it('lists the webhook with its delivery counts and never its secret; the secret is sealed at rest', async () => {
