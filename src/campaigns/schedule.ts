@@ -49,12 +49,14 @@ export async function startDueCampaigns(ctx: Context): Promise<number> {
       started += 1;
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
+      const failedAt = ctx.clock.now();
+      const actor = schedulerOf(campaign).tokenId;
       await ctx.db.transaction(async (tx) => {
         // Started or aborted by hand meanwhile: nothing failed.
         const current = await findCampaign(tx, campaign.id, { forUpdate: true });
         if (current?.state !== 'draft' || current.startAt === null) return;
-        await updateCampaign(tx, campaign.id, { startAt: null, updatedAt: ctx.clock.now() });
-        await recordAudit(tx, { actor: schedulerOf(campaign).tokenId, action: 'campaign.start-failed', subject: campaign.id, details: { scheduledFor: at, reason: err.message } }, ctx.clock.now());
+        await updateCampaign(tx, campaign.id, { startAt: null, updatedAt: failedAt });
+        await recordAudit(tx, { actor, action: 'campaign.start-failed', subject: campaign.id, details: { scheduledFor: at, reason: err.message } }, failedAt);
       });
       ctx.log.warn({ campaignId: campaign.id, reason: err.message }, 'scheduled campaign start refused; the campaign stays a draft');
     }
