@@ -8,6 +8,8 @@ import { lease } from '../store/lease.ts';
 import { evaluateCampaign, scheduleNextChunks, tickCampaigns } from './engine.ts';
 import { joinSeenDevices } from './join.ts';
 import { sendQueuedNotifications } from './notifications.ts';
+import { deliverDueWebhooks } from '../webhooks/deliver.ts';
+import { startDueCampaigns } from './schedule.ts';
 
 export interface CampaignLoop {
   /** A deployment of this campaign moved, or an operator acted: its engine looks again, soon. */
@@ -53,6 +55,10 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   const fill = everyUnlessBusy(200, track, 'scheduling a stage failed', whenHeld(() => scheduleNextChunks(ctx)));
   // A slow webhook round must not pile up rounds.
   const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', whenHeld(() => sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond)));
+  // Scheduled starts: within a tick of their time.
+  const starts = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'scheduled campaign starts failed', whenHeld(() => startDueCampaigns(ctx)));
+  // Operator webhooks: the outbox is sent by the lease holder only, so a cluster posts each delivery once.
+  const hooks = everyUnlessBusy(1000, track, 'operator webhook deliveries failed', whenHeld(() => deliverDueWebhooks(ctx)));
   return {
     moved: evaluations.request,
     seen: joins.request,
@@ -63,6 +69,8 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
       tick.stop();
       fill.stop();
       notify.stop();
+      hooks.stop();
+      starts.stop();
       while (inflight.size > 0) await Promise.all(inflight);
       await held.release().catch((err: unknown) => ctx.log.warn({ err }, 'campaign lease not released; another process takes it when it expires'));
       ran();

@@ -10,8 +10,8 @@ import type { Tx } from '../store/store.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
-import { isWithinWindow, windowOf } from '../schedule/window.ts';
 import { transition } from './deployments.ts';
+import { fumoStepOf } from './fumo-step.ts';
 import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy.ts';
 
 /** The FUMO node the server drives (the device's `./FUMO/<x>`). */
@@ -42,22 +42,17 @@ export const downloadKeyOf = (ctx: Context): Uint8Array => ctx.vault.deriveKey(D
 export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string, serverUrl: string, now: number): Promise<FumoPlan | undefined> {
   const row = await activeDeploymentOf(tx, deviceId);
   if (!row || row.state !== 'scheduled' || !row.packageId) return undefined;
-  // A retry waits out its backoff; a campaign's device waits while the campaign is paused
-  // or outside its maintenance window.
+  // A retry waits out its backoff; a campaign's device waits while the campaign is paused,
+  // outside its maintenance window, or (download-only) for the operator's go-ahead (fumo-step.ts).
   if (row.notBefore !== null && now < row.notBefore) return undefined;
-  if (row.campaignId && !(await campaignLetsCommand(tx, row.campaignId, now))) return undefined;
+  const campaign = row.campaignId ? ((await findCampaign(tx, row.campaignId)) ?? { state: 'gone', mode: 'install' as const, window: null, forcedReason: null }) : undefined;
+  const operation = fumoStepOf(row.mode, campaign, now);
+  if (!operation) return undefined;
   const correlator = correlatorOf(row, row.attempts + 1);
   // Two-step, second half: the package is on the device; only the install is asked for.
-  if (row.mode === 'twoStepDownloaded') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
+  if (operation === 'Update') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
   const token = issueDownloadToken(downloadKey, { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
-  const operation = row.mode === 'twoStep' ? 'Download' : 'DownloadAndUpdate';
   return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/${DOWNLOAD_SEGMENT}/${token}` };
-}
-
-async function campaignLetsCommand(tx: Tx, campaignId: string, now: number): Promise<boolean> {
-  const campaign = await findCampaign(tx, campaignId);
-  if (!campaign || campaign.state !== 'running') return false;
-  return isWithinWindow(windowOf(campaign.window), now);
 }
 
 /** The wait before retry `attempt + 1` after a transient failure: doubles per attempt. */

@@ -5,7 +5,9 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Context } from '../context.ts';
+import { CampaignBudgets } from './budget.ts';
 import { BufferPool, meteredWebStream, sendToNode } from './send.ts';
+import { campaignBudgetOf } from '../store/queries/budgets.ts';
 import { answerDownload, CHUNK_BYTES } from './serve.ts';
 import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
 
@@ -27,6 +29,8 @@ function sentMarker(status: number): Response | undefined {
 export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
   // One buffer per download in flight; 32 (2 MiB) are kept for the next ones when idle.
   const pool = new BufferPool(CHUNK_BYTES, 32);
+  // Per-campaign bandwidth budgets: one token bucket per campaign for this process's downloads.
+  const budgets = new CampaignBudgets((deploymentId) => campaignBudgetOf(ctx.db, deploymentId), CHUNK_BYTES);
   // Hono routes HEAD through the GET handler and drops the body; the handler still sees
   // the real method, so HEAD never opens the object.
   app.get(`/${DOWNLOAD_SEGMENT}/:token`, async (c) => {
@@ -35,7 +39,7 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
       method: c.req.method,
       range: c.req.header('range'),
       ifRange: c.req.header('if-range'),
-    });
+    }, budgets);
     if (answer.kind === 'text') return c.text(answer.text, answer.status, answer.headers);
     if (!answer.body) return c.body(null, answer.status, answer.headers);
     // Bytes served, for /metrics, counted once when the response is over (as serve.ts records them).

@@ -9,6 +9,7 @@ import type { ByteRange } from '../store/artifacts/artifact-store.ts';
 import { findPackage } from '../store/queries/builds.ts';
 import { addBytesServed } from '../store/queries/deployments.ts';
 import { chooseRange, type RangeRequest } from './range.ts';
+import type { CampaignBudgets } from './budget.ts';
 import { type ByteSource, fileSource, streamSource } from './source.ts';
 import { DOWNLOAD_KEY_PURPOSE, isTokenError, verifyDownloadToken } from '../deployments/download-grant.ts';
 
@@ -32,7 +33,7 @@ export interface MeteredBody {
 
 const REFUSED_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
-export async function answerDownload(ctx: Context, request: DownloadRequest): Promise<DownloadAnswer> {
+export async function answerDownload(ctx: Context, request: DownloadRequest, budgets?: CampaignBudgets): Promise<DownloadAnswer> {
   const grant = verifyDownloadToken(ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), request.token, ctx.clock.now());
   if (isTokenError(grant)) {
     // Expired says what to do (ask the server for a new link); the other refusals say
@@ -83,6 +84,8 @@ export async function answerDownload(ctx: Context, request: DownloadRequest): Pr
     }
     throw err;
   }
+  // The campaign's bandwidth budget, if it has one, paces this download with its others.
+  if (budgets) source = await budgets.meter(grant.deploymentId, source);
   let recorded = false;
   const done = (bytesSent: number) => {
     if (recorded) return;

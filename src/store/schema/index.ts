@@ -6,3 +6,4 @@ export * from './console.ts';
 export * from './devices.ts';
 export * from './manufacturers.ts';
 export * from './leases.ts';
+export * from './webhooks.ts';
