@@ -86,3 +86,56 @@ export function stageOfLateJoiner(campaignId: string, deviceId: string, percents
   const index = percents.findIndex((p) => share < p);
   return index === -1 ? percents.length - 1 : index;
 }
+
+/**
+ * Where a stage ends in the (hash, id) order of a cohort: a device is in the first stage
+ * whose bound it does not pass. `id` is absent when no other device shares the bound's hash
+ * across it, so every device with that hash is in (the one case in 2^53 that needs ids).
+ * Bounds let a start place devices a chunk at a time, exactly as assignStages would.
+ */
+export interface StageBound {
+  hash: number;
+  id?: string;
+}
+
+/** Above every hash: the bound of a stage that takes the whole cohort. */
+const PAST_EVERY_HASH = HASH_RANGE;
+
+/**
+ * The bounds of every stage but the last (which takes the rest), from the hashes of the
+ * cohort's devices. When devices tie on a bound's hash, `idsWithHash` lists theirs (a rare
+ * second look at the cohort) and the id decides, as in assignBySort.
+ */
+export async function stageBounds(hashes: Float64Array, percents: number[], idsWithHash: (hash: number) => Promise<string[]>): Promise<StageBound[]> {
+  const n = hashes.length;
+  const sorted = hashes.slice().sort();
+  const ends = cumulativeSizes(percents, n);
+  const bounds: StageBound[] = [];
+  for (let s = 0; s < ends.length - 1; s++) {
+    const end = ends[s] ?? 0;
+    if (end <= 0) bounds.push({ hash: -1 });
+    else if (end >= n) bounds.push({ hash: PAST_EVERY_HASH });
+    else {
+      const hash = sorted[end - 1] ?? 0;
+      if (sorted[end] !== hash) bounds.push({ hash });
+      else {
+        // The bound falls inside a run of equal hashes: the first (end - runStart) of them by id are in.
+        let runStart = end - 1;
+        while (runStart > 0 && sorted[runStart - 1] === hash) runStart--;
+        const ids = (await idsWithHash(hash)).sort();
+        bounds.push({ hash, id: ids[end - 1 - runStart] ?? '' });
+      }
+    }
+  }
+  return bounds;
+}
+
+/** The stage of a device by its hash and id against the bounds of stageBounds. */
+export function stageByBounds(hash: number, deviceId: string, bounds: readonly StageBound[]): number {
+  for (let s = 0; s < bounds.length; s++) {
+    const bound = bounds[s];
+    if (!bound) break;
+    if (hash < bound.hash || (hash === bound.hash && (bound.id === undefined || deviceId <= bound.id))) return s;
+  }
+  return bounds.length;
+}
