@@ -262,14 +262,20 @@ export async function scheduleStage(tx: Tx, campaignId: string, stage: number, n
   return scheduled.length;
 }
 
-/** Pending and scheduled deployments of the campaign become canceled; returns how many. */
-export async function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string): Promise<number> {
+/**
+ * Up to `limit` pending and scheduled deployments of the campaign become canceled, and up
+ * to `limit` of its queued Package 0s are dropped; returns how many deployments. An abort of
+ * a million-device campaign runs this a chunk per transaction until it returns less than
+ * `limit`.
+ */
+export async function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string, limit: number): Promise<number> {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
   const canceled = await execute(
     tx,
-    sql`UPDATE deployments SET state = 'canceled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now} WHERE campaign_id = ${campaignId} AND state IN ('pending', 'scheduled')`,
+    sql`UPDATE deployments SET state = 'canceled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now}
+        WHERE id IN (SELECT id FROM deployments WHERE campaign_id = ${campaignId} AND state IN ('pending', 'scheduled') LIMIT ${limit})`,
   );
-  await dropNotificationsOf(tx, campaignId);
+  await execute(tx, sql`DELETE FROM notification_queue WHERE seq IN (SELECT seq FROM notification_queue WHERE campaign_id = ${campaignId} LIMIT ${limit})`);
   return canceled;
 }
 

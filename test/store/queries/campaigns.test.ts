@@ -89,7 +89,9 @@ describe('campaign queries', () => {
     expect(JSON.parse(rows[1]?.history ?? '')).toEqual([{ at: new Date(1000).toISOString(), state: 'pending', cause: 'campaign cmp_1, stage 2' }]);
 
     expect(await store.transaction((tx) => scheduleStage(tx, 'cmp_1', 0, 2000, true, 100))).toBe(3);
-    expect(await store.transaction((tx) => cancelUnstarted(tx, 'cmp_1', 3000, 'test'))).toBe(deviceIds.length);
+    // A chunk at a time: the first cancels `limit`, the next the rest.
+    expect(await store.transaction((tx) => cancelUnstarted(tx, 'cmp_1', 3000, 'test', deviceIds.length - 2))).toBe(deviceIds.length - 2);
+    expect(await store.transaction((tx) => cancelUnstarted(tx, 'cmp_1', 3000, 'test', deviceIds.length))).toBe(2);
     const histories = await selectRows<{ stage: number; history: string }>(store, 'SELECT stage, history FROM deployments');
     for (const { stage, history } of histories) {
       const states = (JSON.parse(history) as Array<{ state: string }>).map((e) => e.state);
