@@ -101,10 +101,14 @@ function notOn(version: string): SQL {
   return sql`(d.firmware_version IS NULL OR d.firmware_version <> ${version})`;
 }
 
-/** The cohort as a condition over `devices d`. */
-function cohortWhere(filter: CohortFilter): SQL {
+/**
+ * The cohort as a condition over `devices d`. `inIdOrder`: for a walk in id order, the
+ * version is compared as an expression, so SQLite takes devices_model_id (no sort per
+ * page) instead of devices_model_version (same rows; a NULL version matches neither way).
+ */
+function cohortWhere(filter: CohortFilter, options: { inIdOrder?: boolean } = {}): SQL {
   const clauses = [sql`d.model = ${filter.model}`];
-  if (filter.versions) clauses.push(isIn(sql`d.firmware_version`, filter.versions));
+  if (filter.versions) clauses.push(isIn(options.inIdOrder ? sql`(d.firmware_version || '')` : sql`d.firmware_version`, filter.versions));
   for (const tag of filter.tags ?? []) clauses.push(jsonArrayHas(sql`d.tags`, tag));
   if (filter.deviceIds) clauses.push(isIn(sql`d.id`, filter.deviceIds));
   return sql.join(clauses, sql` AND `);
@@ -158,7 +162,7 @@ export async function cohortPage(tx: Tx, filter: CohortFilter, after: string, li
     tx,
     sql`SELECT d.id, d.firmware_version AS "firmwareVersion",
                CASE WHEN EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled')) THEN 1 ELSE 0 END AS busy
-        FROM devices d WHERE d.id > ${after} AND ${cohortWhere(filter)} ORDER BY d.id LIMIT ${limit}`,
+        FROM devices d WHERE ${cohortWhere(filter, { inIdOrder: true })} AND d.id > ${after} ORDER BY d.id LIMIT ${limit}`,
   );
   return found.map((r) => ({ id: r.id, firmwareVersion: r.firmwareVersion, busy: Number(r.busy) === 1 }));
 }

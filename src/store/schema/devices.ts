@@ -41,7 +41,9 @@ export const devices = sqliteTable(
     authLockedUntil: integer('auth_locked_until'),
     webhookUrl: text('webhook_url'),
   },
-  (t) => [index('devices_model_version').on(t.model, t.firmwareVersion)],
+  // devices_model_id: a campaign start walks a model's devices in id order, a page at a
+  // time (campaigns.ts cohortPage), without sorting the model's devices for every page.
+  (t) => [index('devices_model_version').on(t.model, t.firmwareVersion), index('devices_model_id').on(t.model, t.id)],
 );
 
 /** OMA DM sessions, kept in the database so any server process can continue one. */

@@ -1,0 +1,1 @@
+CREATE INDEX "devices_model_id" ON "devices" USING btree ("model","id");

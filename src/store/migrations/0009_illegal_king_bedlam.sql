@@ -1,0 +1,1 @@
+CREATE INDEX `devices_model_id` ON `devices` (`model`,`id`);
