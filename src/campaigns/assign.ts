@@ -108,26 +108,53 @@ const PAST_EVERY_HASH = HASH_RANGE;
  */
 export async function stageBounds(hashes: Float64Array, percents: number[], idsWithHash: (hash: number) => Promise<string[]>): Promise<StageBound[]> {
   const n = hashes.length;
-  const sorted = hashes.slice().sort();
   const ends = cumulativeSizes(percents, n);
+  const rank = rankFinder(hashes);
   const bounds: StageBound[] = [];
   for (let s = 0; s < ends.length - 1; s++) {
     const end = ends[s] ?? 0;
     if (end <= 0) bounds.push({ hash: -1 });
     else if (end >= n) bounds.push({ hash: PAST_EVERY_HASH });
     else {
-      const hash = sorted[end - 1] ?? 0;
-      if (sorted[end] !== hash) bounds.push({ hash });
+      const { hash, runStart, tiedAcross } = rank(end - 1);
+      if (!tiedAcross) bounds.push({ hash });
       else {
         // The bound falls inside a run of equal hashes: the first (end - runStart) of them by id are in.
-        let runStart = end - 1;
-        while (runStart > 0 && sorted[runStart - 1] === hash) runStart--;
         const ids = (await idsWithHash(hash)).sort();
         bounds.push({ hash, id: ids[end - 1 - runStart] ?? '' });
       }
     }
   }
   return bounds;
+}
+
+/** Buckets of the hash range a rank is looked up in: a million hashes put about 16 in each. */
+const RANK_BUCKETS = 1 << 16;
+
+/**
+ * The hash at a rank of the sorted hashes, without sorting them all (a million-element sort
+ * held the event loop for a start's longest stretch): the hashes are counted into buckets
+ * by their top bits, and only the bucket holding the rank is sorted. Also where the run of
+ * that hash value begins, and whether the value continues past the rank.
+ */
+function rankFinder(hashes: Float64Array): (rank: number) => { hash: number; runStart: number; tiedAcross: boolean } {
+  const bucketOf = (h: number) => Math.min(RANK_BUCKETS - 1, Math.floor((h / HASH_RANGE) * RANK_BUCKETS));
+  const counts = new Uint32Array(RANK_BUCKETS);
+  for (let i = 0; i < hashes.length; i++) counts[bucketOf(hashes[i] ?? 0)] = (counts[bucketOf(hashes[i] ?? 0)] ?? 0) + 1;
+  return (rank) => {
+    let before = 0;
+    let bucket = 0;
+    while (bucket < RANK_BUCKETS - 1 && before + (counts[bucket] ?? 0) <= rank) before += counts[bucket++] ?? 0;
+    const inBucket: number[] = [];
+    for (let i = 0; i < hashes.length; i++) if (bucketOf(hashes[i] ?? 0) === bucket) inBucket.push(hashes[i] ?? 0);
+    inBucket.sort((a, b) => a - b);
+    const at = rank - before;
+    const hash = inBucket[at] ?? 0;
+    let first = at;
+    while (first > 0 && inBucket[first - 1] === hash) first--;
+    // Equal hashes share a bucket, so a run never continues into the next one.
+    return { hash, runStart: before + first, tiedAcross: inBucket[at + 1] === hash };
+  };
 }
 
 /** The stage of a device by its hash and id against the bounds of stageBounds. */
