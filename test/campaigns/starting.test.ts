@@ -42,7 +42,20 @@ async function fleet(tag: string, n: number, versionOf: (i: number) => string | 
   return ids;
 }
 
-const post = (path: string, body: unknown) => server.api(path, { method: 'POST', token: server.tokens.operator, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+/**
+ * A POST, sent again once when the keep-alive socket it went out on had just been closed by
+ * the server (ECONNRESET: the request never reached it). These tests idle for seconds
+ * between requests while they insert thousands of devices, past the server's keep-alive.
+ */
+async function post(path: string, body: unknown): Promise<Response> {
+  const send = () => server.api(path, { method: 'POST', token: server.tokens.operator, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  try {
+    return await send();
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+    return send();
+  }
+}
 const view = async (id: string) => (await (await server.api(`/api/v1/campaigns/${id}`, { token: server.tokens.operator })).json()) as CampaignView;
 
 async function create(cohort: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string> {
