@@ -1,4 +1,5 @@
 // The engine's timers in a running server: the tick (timeouts, soak, dynamic cohorts), the
+// resumption of starts left unfinished by a process that died, the
 // Package 0 sender, which drains the queue at the configured rate once a second, the
 // spacing of evaluations after device results, and the prompt join of devices just seen.
 // start.ts connects the context's signals to `moved` and `seen`; requests only signal, so
@@ -10,6 +11,7 @@ import { joinSeenDevices } from './join.ts';
 import { sendQueuedNotifications } from './notifications.ts';
 import { deliverDueWebhooks } from '../webhooks/deliver.ts';
 import { startDueCampaigns } from './schedule.ts';
+import { resumeStalledStarts } from './starting.ts';
 
 export interface CampaignLoop {
   /** A deployment of this campaign moved, or an operator acted: its engine looks again, soon. */
@@ -53,6 +55,9 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   const tick = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'campaign tick failed', whenHeld(() => tickCampaigns(ctx)));
   // A big stage is scheduled a chunk at a time; between chunks DM sessions and API calls run.
   const fill = everyUnlessBusy(200, track, 'scheduling a stage failed', whenHeld(() => scheduleNextChunks(ctx)));
+  // A start whose process died (or stopped driving it) is finished here, once its campaign
+  // row has not moved for a lease period: the driver moves it with every chunk.
+  const resume = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'resuming a campaign start failed', whenHeld(() => resumeStalledStarts(ctx, ctx.config.campaigns.leaseMs)));
   // A slow webhook round must not pile up rounds.
   const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', whenHeld(() => sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond)));
   // Scheduled starts: within a tick of their time.
@@ -68,6 +73,7 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
       evaluations.stop();
       tick.stop();
       fill.stop();
+      resume.stop();
       notify.stop();
       hooks.stop();
       starts.stop();

@@ -166,7 +166,7 @@ export const campaignViewSchema = z.object({
   buildId: z.string(),
   model: z.string(),
   targetVersion: z.string(),
-  state: z.enum(['draft', 'running', 'paused', 'completed', 'aborted']),
+  state: z.enum(['draft', 'starting', 'running', 'paused', 'completed', 'aborted']),
   pausedReason: z.string().optional(),
   pauseKind: z.enum(['operator', 'failures', 'below-success']).optional(),
   /** When it paused: the reason's figures are from then, the counts are live. */

@@ -660,6 +660,7 @@ export function drawCampaign(view: View): string {
   const where = current ? `stage ${current.index + 1} of ${view.stages.length} ${currentWords}` : '';
   const state: Record<View['state'], string> = {
     draft: view.scheduledFor ? `draft, scheduled for ${view.scheduledFor} (fota campaign abort ${view.id} calls it off)` : `draft, not started (fota campaign start ${view.id})`,
+    starting: `starting: ${view.cohortSize} devices placed so far`,
     running: `running, ${where}`,
     paused: `paused at stage ${view.currentStage + 1} of ${view.stages.length}`,
     completed: 'completed',
@@ -669,7 +670,7 @@ export function drawCampaign(view: View): string {
   const reason = pauseReasonWords(view);
   if (reason) lines.push(`  ${view.state === 'aborted' ? 'aborted' : 'reason'}: ${reason}`);
   if (view.state === 'paused') lines.push(`  resume with: fota campaign resume ${view.id}`);
-  const leftOut = view.state === 'draft' ? '' : ` (left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)`;
+  const leftOut = view.state === 'draft' ? '' : view.state === 'starting' ? ` (so far left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)` : ` (left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)`;
   lines.push(`  target: ${view.model} ${view.targetVersion} (build ${view.buildId}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
   const soak = view.soakSeconds > 0 ? ` after a ${formatDuration(view.soakSeconds)} soak` : '';
   const flags = [view.fourEyes ? 'four eyes' : '', view.dynamic ? 'dynamic cohort' : ''].filter(Boolean);

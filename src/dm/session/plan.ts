@@ -1,11 +1,12 @@
 // Phase 4 of a DM message: what the server sends next, once the device's own commands are
 // read. In order: what did not fit the last message, DevDetail values gone stale, the
 // operator's queued operations, a read of FwV after the device reports an installed
-// update, and the device's FUMO step. Reads the queue and the deployment, in the
-// message's transaction (handle.ts); writes nothing.
+// update, and the device's FUMO step (after a read of FwV, when the device has not reported
+// it in this session: its package is chosen against it). Reads the queue and the
+// deployment, in the message's transaction (handle.ts); writes nothing.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
-import { downloadKeyOf, type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
+import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFirmware, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
@@ -70,9 +71,24 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
   const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
-  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now);
-  if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
+  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects));
+  if (fumo === READ_FIRMWARE) {
+    if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
+  } else if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
   return { commands, askForMore: false, inventoryChecked: true, ...header };
+}
+
+/**
+ * The firmware a package is chosen against: what the device reported in this session (this
+ * message or an earlier one). Not reported yet at the server's first turn: read it first.
+ * Later (the device did not answer the read), what the server last knew.
+ */
+function firmwareOf(device: DeviceRow, session: DmSessionRow, effects: ClientEffects): ReportedFirmware {
+  const now = effects.inventory['./DevDetail/FwV'];
+  if (now !== undefined) return { version: now };
+  const known = parseInventory(device)['./DevDetail/FwV'];
+  if (known && known.at >= session.createdAt) return { version: known.value };
+  return session.inventoryChecked ? { version: device.firmwareVersion } : 'unread';
 }
 
 /** Gets for DevDetail values the server has not seen recently (nor in this very message). */
@@ -84,7 +100,7 @@ function staleInventory(device: DeviceRow, reported: Record<string, string>, now
 /** FUMO in DM terms: set PkgURL (a chr leaf), then Exec the operation node with a Correlator. */
 function fumoCommands(plan: FumoPlan): ServerCommand[] {
   const base = { deploymentId: plan.deploymentId, purpose: 'fumo' as const };
-  const exec: ServerCommand = { kind: 'Exec', uri: plan.execUri, correlator: plan.correlator, ...base };
+  const exec: ServerCommand = { kind: 'Exec', uri: plan.execUri, correlator: plan.correlator, ...base, ...(plan.packageId ? { packageId: plan.packageId } : {}) };
   return plan.pkgUrl ? [{ kind: 'Replace', uri: `${plan.execUri}/PkgURL`, data: plan.pkgUrl, format: 'chr', ...base }, exec] : [exec];
 }
 

@@ -15,7 +15,7 @@ export const campaigns = sqliteTable(
     model: text('model').notNull(),
     /** The cohort filter as JSON: {model?, versions?, tags?, deviceIds?}. */
     cohort: text('cohort').notNull(),
-    state: text('state', { enum: ['draft', 'running', 'paused', 'completed', 'aborted'] }).notNull(),
+    state: text('state', { enum: ['draft', 'starting', 'running', 'paused', 'completed', 'aborted'] }).notNull(),
     /** Index of the stage under way (or awaiting approval). */
     currentStage: integer('current_stage').notNull().default(0),
     successThreshold: real('success_threshold').notNull(),
@@ -59,6 +59,12 @@ export const campaigns = sqliteTable(
     mode: text('mode', { enum: ['install', 'twoStep', 'downloadOnly'] }).notNull().default('install'),
     /** Download budget for the whole campaign, bytes per second (per server process); null: none. */
     bandwidthBytesPerSecond: integer('bandwidth_bytes_per_second'),
+    /**
+     * While 'starting': the stage bounds (JSON [{hash, id}], from a scan of the cohort) and
+     * the last device id given a deployment; the start goes on after it in chunks.
+     */
+    startBounds: text('start_bounds'),
+    startCursor: text('start_cursor'),
     /** When the engine last looked for devices that joined a dynamic cohort. */
     joinScanAt: integer('join_scan_at'),
   },
