@@ -37,6 +37,7 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
       ifRange: c.req.header('if-range'),
     });
     if (answer.kind === 'text') return c.text(answer.text, answer.status, answer.headers);
+    if (answer.kind === 'redirect') return c.body(null, answer.status, answer.headers);
     if (!answer.body) return c.body(null, answer.status, answer.headers);
     const outgoing = nodeResponse(c.env);
     const marker = outgoing && sentMarker(answer.status);

@@ -8,6 +8,7 @@ import { findPackage } from '../store/queries/builds.ts';
 import { addBytesServed } from '../store/queries/deployments.ts';
 import { chooseRange, type RangeRequest } from './range.ts';
 import type { BlockCache } from './block-cache.ts';
+import { presignedLocation } from './redirect.ts';
 import { type ByteSource, cachedFileSource, streamSource } from './source.ts';
 import { DOWNLOAD_KEY_PURPOSE, isTokenError, verifyDownloadToken } from '../deployments/download-grant.ts';
 
@@ -19,7 +20,9 @@ export type DownloadAnswer =
   /** Refusals and 416: a short text body, nothing served, nothing recorded. */
   | { kind: 'text'; status: 403 | 404 | 416; headers: Record<string, string>; text: string }
   /** `body` is null for HEAD; otherwise it must be read to its end or closed. */
-  | { kind: 'bytes'; status: 200 | 206; headers: Record<string, string>; body: MeteredBody | null };
+  | { kind: 'bytes'; status: 200 | 206; headers: Record<string, string>; body: MeteredBody | null }
+  /** FOTA_DOWNLOAD_REDIRECT=s3: checked and counted here, the bytes come from `location`. */
+  | { kind: 'redirect'; status: 307; headers: Record<string, string>; location: string };
 
 /** The package bytes, and a report of how many of them the response really sent. */
 export interface MeteredBody {
@@ -50,7 +53,10 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
     // byte offset a device resumes from.
     'cache-control': 'private, no-transform',
   };
-  const choice = chooseRange(request, size, etag);
+  const redirecting = ctx.config.download.redirect === 's3';
+  // Redirected, the device resumes with the object store's own ETag in If-Range, which
+  // the store judges; here only the range decides what is counted.
+  const choice = chooseRange(redirecting ? { method: request.method, range: request.range } : request, size, etag);
   if (choice.kind === 'unsatisfiable') {
     return {
       kind: 'text',
@@ -69,6 +75,17 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
   };
   const status = range ? 206 : 200;
   if (request.method !== 'GET') return { kind: 'bytes', status, headers, body: null };
+  if (redirecting) {
+    // One HEAD to the store: a vanished object is a clean 404 here, counted as nothing.
+    if ((await ctx.artifacts.stat(pkg.fileSha256)) === null) {
+      ctx.log.error({ packageId: pkg.id, sha256: pkg.fileSha256 }, 'package file missing from the artifact store');
+      return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
+    }
+    const location = await presignedLocation(ctx, pkg.fileSha256);
+    // The server never sees these bytes go out: what it counts is what it handed over.
+    if (length > 0) void recordServed(ctx, grant.deploymentId, length);
+    return { kind: 'redirect', status: 307, headers: { location, 'cache-control': 'no-store' }, location };
+  }
 
   let source: ByteSource;
   try {
