@@ -1,16 +1,15 @@
 // Writing a download's bytes to the client and counting what really went out. On Node's
 // HTTP server (always, in `fota serve`) the bytes go straight to the ServerResponse, each
-// chunk counted once its write has completed. Elsewhere
-// (app.request() in tests, other runtimes) they go through a pull-only web stream.
+// chunk counted once its write has completed. Elsewhere (app.request() in tests, other
+// runtimes) they go through a pull-only web stream.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { MeteredBody } from './serve.ts';
 
 /**
  * Sends `body` on a response whose head is written. Reads a chunk only once the previous
- * write has completed (nothing is read ahead), and
- * counts a chunk as sent only then, so a client that hangs up is charged for what the
- * socket took, not for what we meant to send.
+ * write has completed (nothing is read ahead), and counts a chunk as sent only then, so a
+ * client that hangs up is charged for what the socket took, not for what we meant to send.
  */
 export async function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Logger): Promise<void> {
   const { source, done } = body;
