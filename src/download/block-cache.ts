@@ -4,8 +4,8 @@
 // devices, so almost every download is served from memory. Node has no sendfile: without
 // this, each download read each byte from the page cache into a buffer of its own, small
 // reads at that, and those reads cost more CPU than the socket writes (bench:download).
-// Objects are content-addressed and never rewritten, so a block cached under a SHA-256
-// can never go stale.
+// Objects are content-addressed and never rewritten by fota; the file's modified time is
+// in the key all the same, so what is served follows the file on disk.
 import { close, open, read } from 'node:fs';
 import { promisify } from 'node:util';
 import { AppError } from '../errors.ts';
@@ -23,6 +23,12 @@ export interface BlockKey {
   sha256: string;
   /** The size recorded for the object: a file shorter than this is damaged. */
   size: number;
+  /**
+   * The file's modified time: part of the cache key, so a file rewritten in place (a
+   * damaged disk repaired or damaged further by hand) is read afresh, never served from
+   * what an earlier version left in memory.
+   */
+  modifiedAt?: number;
 }
 
 export class BlockCache {
@@ -35,7 +41,7 @@ export class BlockCache {
 
   /** Block `index` of the object: exactly min(BLOCK_BYTES, size - index * BLOCK_BYTES) bytes. */
   block(key: BlockKey, index: number): Promise<Buffer> {
-    const id = `${key.sha256}:${index}`;
+    const id = `${key.sha256}:${key.modifiedAt ?? ''}:${index}`;
     const hit = this.blocks.get(id);
     if (hit) {
       this.blocks.delete(id);

@@ -116,7 +116,8 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
 async function openObject(ctx: Context, cache: BlockCache, sha256: string, range: ByteRange | undefined, size: number): Promise<ByteSource> {
   if (ctx.artifacts.kind !== 'local') return streamSource(await ctx.artifacts.get(sha256, range));
   const copy = await ctx.artifacts.localCopy(sha256, ctx.workDir);
-  return cachedFileSource(cache, { path: copy.path, sha256, size }, range ?? { start: 0, end: size - 1 }, copy.release);
+  const key = { path: copy.path, sha256, size, ...(copy.modifiedAt === undefined ? {} : { modifiedAt: copy.modifiedAt }) };
+  return cachedFileSource(cache, key, range ?? { start: 0, end: size - 1 }, copy.release);
 }
 
 /**

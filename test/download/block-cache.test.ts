@@ -83,4 +83,14 @@ describe('BlockCache', () => {
     await writeFile(key.path, bytes);
     expect((await cache.block(key, 1)).equals(bytes.subarray(BLOCK_BYTES))).toBe(true);
   });
+
+  it('reads a file rewritten in place afresh (its modified time is in the key)', async () => {
+    const { key, bytes } = await objectFile(1000, 'rewritten');
+    const cache = new BlockCache(4 * BLOCK_BYTES);
+    expect((await readAll(cache, { ...key, modifiedAt: 1 }, 0, 999)).equals(bytes)).toBe(true);
+    const damaged = Buffer.from(bytes);
+    damaged[500] = (damaged[500] ?? 0) ^ 0xff;
+    await writeFile(key.path, damaged);
+    expect((await readAll(cache, { ...key, modifiedAt: 2 }, 0, 999)).equals(damaged)).toBe(true);
+  });
 });
