@@ -76,10 +76,10 @@ export class CampaignBudgets {
     const bucket = this.bucketFor(budget.campaignId, budget.bytesPerSecond);
     let waiting = 0;
     return {
-      async read(into) {
+      async read() {
         // Charged for exactly what was read, and held back until the bucket has it: the
-        // chunk sits in the download's one buffer meanwhile, nothing more is read ahead.
-        const chunk = await source.read(into);
+        // chunk (a view of a shared block) waits meanwhile, nothing more is read ahead.
+        const chunk = await source.read();
         if (chunk === null) return null;
         waiting = chunk.length;
         await bucket.take(chunk.length);
