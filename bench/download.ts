@@ -8,14 +8,14 @@
 //                 clients received;
 //   ratio:        ours / nginx throughput per trial, their median, and overall; the CPU
 //                 seconds each server spent per GiB served (less disturbed by other work);
-//   goals:        median ratio >= 0.8, our peak RSS < 200 MB.
+//   goals:        median ratio >= 0.8, our peak RSS < 200 MB, our CPU <= 0.3 s per GiB.
 // Load: CLIENTS concurrent clients (node:http, one keep-alive Agent), each downloading the
 // ~10 MB full package of esbuild 0.25.0 ROUNDS times; half of them resume from a random
 // offset (`Range: bytes=N-`). Both servers get the very same offsets. Each trial runs
 // both servers back to back, in alternating order, so other work on the machine hurts
 // both alike. The load generator shares the machine with the server under test: on a
 // small machine it is a large part of the cost, for both.
-// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4]   (needs nginx)
+// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --cpu-prof DIR]   (needs nginx)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -37,12 +37,21 @@ import { cpuSecondsOf, processTree, rssKiB } from './proc.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
 
 const FIXTURES = '.fixtures/firmware';
+/** Issue 14: server CPU seconds per GiB served (user + system, all threads). */
+const CPU_SECONDS_PER_GIB_GOAL = 0.3;
 const IMAGE = join(FIXTURES, 'esbuild-0.25.0.bin');
 const MODEL = 'esbuild-linux-x64';
 
 const { values: args } = parseArgs({
-  options: { clients: { type: 'string', default: '200' }, rounds: { type: 'string', default: '2' }, trials: { type: 'string', default: '4' } },
+  options: {
+    clients: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '2' },
+    trials: { type: 'string', default: '4' },
+    /** A directory for a V8 CPU profile of the serving process (written when it exits). */
+    'cpu-prof': { type: 'string' },
+  },
 });
+const CPU_PROF_DIR = args['cpu-prof'];
 const CLIENTS = Number(args.clients);
 const ROUNDS = Number(args.rounds);
 const TRIALS = Number(args.trials);
@@ -86,8 +95,8 @@ function sampleRss(pid: number) {
 
 // --- our server ----------------------------------------------------------------------------
 
-async function startOurs(dataDir: string, artifactsDir: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const started = await spawnServe({ dataDir, artifactsDir, env });
+async function startOurs(dataDir: string, artifactsDir: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
+  const started = await spawnServe({ dataDir, artifactsDir, env, nodeArgs });
   children.push(started.child);
   return started;
 }
@@ -304,7 +313,7 @@ async function main(nginx: string) {
   const oursEnv = { FOTA_ADMIN_TOKEN: adminToken, FOTA_MASTER_KEY: masterKey.toString('hex') };
   ours.child.kill('SIGTERM');
   await new Promise((resolve) => ours.child.once('exit', resolve));
-  const serving = await startOurs(dataDir, join(work, 'artifacts'), oursEnv);
+  const serving = await startOurs(dataDir, join(work, 'artifacts'), oursEnv, CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : []);
   const oursPid = serving.child.pid ?? 0;
   const startRssMiB = round(rssKiB(oursPid) / 1024);
 
@@ -395,7 +404,11 @@ async function main(nginx: string) {
     ours: { ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
     nginx: { ...n, rss: { peakMiB: nginxPeak, note: 'master and workers summed' } },
     ratio: { medianOfTrials: medianPairRatio, trials: pairRatios, overall: overallRatio },
-    goals: { throughputAtLeast0_8xNginx: medianPairRatio >= 0.8, rssUnder200MB: oursPeak * MiB < 200e6 },
+    goals: {
+      throughputAtLeast0_8xNginx: medianPairRatio >= 0.8,
+      rssUnder200MB: oursPeak * MiB < 200e6,
+      cpuSecondsPerGiB: { goal: `<= ${CPU_SECONDS_PER_GIB_GOAL}`, ours: o.serverCpuSecondsPerGiB, nginx: n.serverCpuSecondsPerGiB, met: o.serverCpuSecondsPerGiB <= CPU_SECONDS_PER_GIB_GOAL },
+    },
   };
 }
 

@@ -17,7 +17,9 @@
 // The machine's load average is printed too: other work on it skews every wall time here,
 // so CPU times are given beside them (children's from /proc/self/stat cutime + cstime, which
 // counts every child this process has reaped: the pool's bsdiff processes and the CLI runs).
-// Run: npm run bench:pipeline   (needs Debian's bsdiff: apt-get install -y bsdiff)
+//   goals:    issue 14's: pipeline ratio <= 0.6, every upload ratio >= 0.5; each with `met`.
+// Run: npm run bench:pipeline [-- --upload-only]   (needs Debian's bsdiff: apt-get install -y bsdiff)
+//   --upload-only skips the pipeline part (for profiling uploads: node --cpu-prof --import tsx bench/pipeline.ts --upload-only)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -26,12 +28,15 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { type RunningServer, startServer } from '../src/start.ts';
 import { createToken } from '../src/tokens/tokens.ts';
 import { processTree, rssKiB } from './proc.ts';
 
+const { values: args } = parseArgs({ options: { 'upload-only': { type: 'boolean', default: false } } });
+const GOALS = { pipelineRatioAtMost: 0.6, uploadRatioAtLeast: 0.5 };
 const FIXTURES = '.fixtures/firmware';
 const SOURCES = ['0.24.0', '0.24.1', '0.25.0'] as const;
 const TARGET = '0.25.1';
@@ -337,6 +342,31 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
   return { file: label, bytes, runs: UPLOAD_RUNS, httpMBps: round(httpMBps), cpMBps: round(cpMBps), ratio: round(httpMBps / cpMBps) };
 }
 
+function pipelineFigures(run: Awaited<ReturnType<typeof runPipeline>>, flippedBytes: number, poolConcurrency: number) {
+  const { cli } = run;
+  return {
+    sources: SOURCES.length,
+    target: TARGET,
+    flippedBytes,
+    packages: run.packages,
+    poolConcurrency,
+    readyMs: Math.round(run.readyMs),
+    cliSequentialMs: Math.round(cli.ms),
+    cliSequentialRunsMs: cli.runsMs.map((ms) => Math.round(ms)),
+    ratio: round(run.readyMs / cli.ms),
+    bsdiffProcessesCpuMs: Math.round(run.cpu.childrenMs),
+    serverProcessCpuMs: Math.round(run.cpu.serverProcessMs),
+    cliCpuMs: Math.round(cli.cpuMs),
+    bsdiffCpuRatio: round(run.cpu.childrenMs / cli.cpuMs),
+    peakRssMiB: mib(run.sampler.peakTotal),
+    peakChildrenRssMiB: mib(run.sampler.peakChildren),
+    peakServerProcessRssMiB: mib(run.sampler.peakSelf),
+    peakRssOfBudget: round(run.sampler.peakTotal / DELTA_MEMORY_BUDGET),
+    cliPeakRssMiB: cli.peakRssMiB,
+    jobs: run.jobs,
+  };
+}
+
 async function main() {
   const target = join(work, `esbuild-${TARGET}.bin`);
   const flippedBytes = writeTargetImage(target);
@@ -359,8 +389,7 @@ async function main() {
   try {
     const { token } = await createToken(server.ctx, 'bench', { role: 'manufacturer', name: 'bench', manufacturer: 'bench-maker' });
 
-    const run = await runPipeline(server, token, target, jobLog);
-    const { cli } = run;
+    const run = args['upload-only'] ? undefined : await runPipeline(server, token, target, jobLog);
 
     const large = join(work, 'random-200MB.bin');
     progress(`writing ${LARGE_BYTES / 1e6} MB of pseudo-random bytes`);
@@ -374,28 +403,12 @@ async function main() {
           cores: availableParallelism(),
           loadAverage1m: { start: round(loadAtStart), end: round(loadavg()[0] ?? 0) },
           deltaMemoryBudgetMiB: mib(DELTA_MEMORY_BUDGET),
-          pipeline: {
-            sources: SOURCES.length,
-            target: TARGET,
-            flippedBytes,
-            packages: run.packages,
-            poolConcurrency: server.ctx.pool.concurrency,
-            readyMs: Math.round(run.readyMs),
-            cliSequentialMs: Math.round(cli.ms),
-            cliSequentialRunsMs: cli.runsMs.map((ms) => Math.round(ms)),
-            ratio: round(run.readyMs / cli.ms),
-            bsdiffProcessesCpuMs: Math.round(run.cpu.childrenMs),
-            serverProcessCpuMs: Math.round(run.cpu.serverProcessMs),
-            cliCpuMs: Math.round(cli.cpuMs),
-            bsdiffCpuRatio: round(run.cpu.childrenMs / cli.cpuMs),
-            peakRssMiB: mib(run.sampler.peakTotal),
-            peakChildrenRssMiB: mib(run.sampler.peakChildren),
-            peakServerProcessRssMiB: mib(run.sampler.peakSelf),
-            peakRssOfBudget: round(run.sampler.peakTotal / DELTA_MEMORY_BUDGET),
-            cliPeakRssMiB: cli.peakRssMiB,
-            jobs: run.jobs,
-          },
+          pipeline: run && pipelineFigures(run, flippedBytes, server.ctx.pool.concurrency),
           upload: uploads,
+          goals: {
+            ...(run ? { pipelineRatio: { goal: `<= ${GOALS.pipelineRatioAtMost}`, met: run.readyMs / run.cli.ms <= GOALS.pipelineRatioAtMost } } : {}),
+            uploadRatio: { goal: `>= ${GOALS.uploadRatioAtLeast} of cp && sync`, met: uploads.every((u) => u.ratio >= GOALS.uploadRatioAtLeast) },
+          },
         },
         null,
         2,

@@ -68,6 +68,9 @@ const envSchema = z.object({
   FOTA_NOTIFY_PER_SECOND: positiveInt.default(50),
   FOTA_DEPLOYMENT_TIMEOUT_MINUTES: z.coerce.number().positive().default(120),
   FOTA_FOUR_EYES: z.enum(['true', 'false', '1', '0']).default('false'),
+  FOTA_DOWNLOAD_CACHE_MB: z.coerce.number().int().min(0).default(32),
+  FOTA_DOWNLOAD_REDIRECT: z.enum(['off', 's3']).default('off'),
+  FOTA_DOWNLOAD_REDIRECT_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(60),
   FOTA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -76,6 +79,18 @@ export interface S3Config {
   bucket: string;
   accessKey: string;
   secretKey: string;
+}
+
+export interface DownloadConfig {
+  /** Package bytes kept in memory for downloads from the local artifact directory (src/download/block-cache.ts). */
+  cacheBytes: number;
+  /**
+   * 's3': after checking and counting a download, answer with a redirect to a presigned
+   * URL of the object store, which then serves the bytes (needs the S3 artifact store).
+   */
+  redirect: 'off' | 's3';
+  /** How long a presigned download URL stays valid. */
+  redirectTtlSeconds: number;
 }
 
 export interface Config {
@@ -110,6 +125,7 @@ export interface Config {
   /** Unreferenced artifacts are removed (fota gc, the sweep at start) only once older than this. */
   gcGraceMs: number;
   logLevel: z.infer<typeof envSchema>['FOTA_LOG_LEVEL'];
+  download: DownloadConfig;
   dm: {
     /** The server's name in DM (SyncHdr Source, server Cred, Package 0). */
     serverId: string;
@@ -161,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (s3Vars.some((v) => v !== undefined) && !s3Vars.every((v) => v !== undefined)) {
     throw new AppError('VALIDATION', 'configuration: FOTA_S3_ENDPOINT, FOTA_S3_BUCKET, FOTA_S3_ACCESS_KEY and FOTA_S3_SECRET_KEY go together; set all four or none');
   }
+  if (e.FOTA_DOWNLOAD_REDIRECT === 's3' && e.FOTA_S3_ENDPOINT === undefined && !overrides.s3) throw new AppError('VALIDATION', DOWNLOAD_REDIRECT_NEEDS_S3);
   return {
     dataDir: resolve(e.FOTA_DATA),
     artifactsDir: resolve(e.FOTA_ARTIFACTS),
@@ -185,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...(e.FOTA_DATABASE_URL ? { databaseUrl: e.FOTA_DATABASE_URL } : {}),
     gcGraceMs: e.FOTA_GC_GRACE_MINUTES * 60_000,
     logLevel: e.FOTA_LOG_LEVEL,
+    download: { cacheBytes: e.FOTA_DOWNLOAD_CACHE_MB * 1024 * 1024, redirect: e.FOTA_DOWNLOAD_REDIRECT, redirectTtlSeconds: e.FOTA_DOWNLOAD_REDIRECT_SECONDS },
     dm: {
       serverId: e.FOTA_DM_SERVER_ID,
       maxMessageBytes: e.FOTA_DM_MAX_MESSAGE_BYTES,
@@ -207,6 +225,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...overrides,
   };
 }
+
+/** Also said at start when a caller's configuration (not the environment) asks for it with a local store. */
+export const DOWNLOAD_REDIRECT_NEEDS_S3 =
+  'configuration: FOTA_DOWNLOAD_REDIRECT=s3 needs the S3 artifact store (FOTA_S3_ENDPOINT and the other FOTA_S3_* settings): the local artifact directory has no URLs of its own to redirect devices to';
 
 function isOn(value: z.infer<typeof onOff>): boolean {
   return value === 'on' || value === 'true' || value === '1';

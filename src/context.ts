@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config.ts';
+import { type Config, DOWNLOAD_REDIRECT_NEEDS_S3 } from './config.ts';
 import { AppError } from './errors.ts';
 import { leftByGoneProcess } from './files.ts';
 import { DeltaPool } from './delta/pool.ts';
@@ -51,6 +51,8 @@ export async function createContext(config: Config, options: { clock?: Clock; lo
     // leave the others unable to open what it sealed.
     throw new AppError('VALIDATION', 'configuration: with a PostgreSQL database, give every process the same FOTA_MASTER_KEY (32 bytes, hex or base64; e.g. openssl rand -hex 32)');
   }
+  // Checked again here: a configuration built in code may ask for it without FOTA_S3_*.
+  if (config.download.redirect === 's3' && !config.s3) throw new AppError('VALIDATION', DOWNLOAD_REDIRECT_NEEDS_S3);
   // The data directory holds the master key file (unless given), SQLite and the work dirs.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const vault = await KeyVault.open(config.dataDir, config.masterKey);

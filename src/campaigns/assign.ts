@@ -86,3 +86,83 @@ export function stageOfLateJoiner(campaignId: string, deviceId: string, percents
   const index = percents.findIndex((p) => share < p);
   return index === -1 ? percents.length - 1 : index;
 }
+
+/**
+ * Where a stage ends in the (hash, id) order of a cohort: a device is in the first stage
+ * whose bound it does not pass. `id` is absent when no other device shares the bound's hash
+ * across it, so every device with that hash is in (the one case in 2^53 that needs ids).
+ * Bounds let a start place devices a chunk at a time, exactly as assignStages would.
+ */
+export interface StageBound {
+  hash: number;
+  id?: string;
+}
+
+/** Above every hash: the bound of a stage that takes the whole cohort. */
+const PAST_EVERY_HASH = HASH_RANGE;
+
+/**
+ * The bounds of every stage but the last (which takes the rest), from the hashes of the
+ * cohort's devices. When devices tie on a bound's hash, `idsWithHash` lists theirs (a rare
+ * second look at the cohort) and the id decides, as in assignBySort.
+ */
+export async function stageBounds(hashes: Float64Array, percents: number[], idsWithHash: (hash: number) => Promise<string[]>): Promise<StageBound[]> {
+  const n = hashes.length;
+  const ends = cumulativeSizes(percents, n);
+  const rank = rankFinder(hashes);
+  const bounds: StageBound[] = [];
+  for (let s = 0; s < ends.length - 1; s++) {
+    const end = ends[s] ?? 0;
+    if (end <= 0) bounds.push({ hash: -1 });
+    else if (end >= n) bounds.push({ hash: PAST_EVERY_HASH });
+    else {
+      const { hash, runStart, tiedAcross } = rank(end - 1);
+      if (!tiedAcross) bounds.push({ hash });
+      else {
+        // The bound falls inside a run of equal hashes: the first (end - runStart) of them by id are in.
+        const ids = (await idsWithHash(hash)).sort();
+        bounds.push({ hash, id: ids[end - 1 - runStart] ?? '' });
+      }
+    }
+  }
+  return bounds;
+}
+
+/** Buckets of the hash range a rank is looked up in: a million hashes put about 16 in each. */
+const RANK_BUCKETS = 1 << 16;
+
+/**
+ * The hash at a rank of the sorted hashes, without sorting them all (a million-element sort
+ * held the event loop for a start's longest stretch): the hashes are counted into buckets
+ * by their top bits, and only the bucket holding the rank is sorted. Also where the run of
+ * that hash value begins, and whether the value continues past the rank.
+ */
+function rankFinder(hashes: Float64Array): (rank: number) => { hash: number; runStart: number; tiedAcross: boolean } {
+  const bucketOf = (h: number) => Math.min(RANK_BUCKETS - 1, Math.floor((h / HASH_RANGE) * RANK_BUCKETS));
+  const counts = new Uint32Array(RANK_BUCKETS);
+  for (let i = 0; i < hashes.length; i++) counts[bucketOf(hashes[i] ?? 0)] = (counts[bucketOf(hashes[i] ?? 0)] ?? 0) + 1;
+  return (rank) => {
+    let before = 0;
+    let bucket = 0;
+    while (bucket < RANK_BUCKETS - 1 && before + (counts[bucket] ?? 0) <= rank) before += counts[bucket++] ?? 0;
+    const inBucket: number[] = [];
+    for (let i = 0; i < hashes.length; i++) if (bucketOf(hashes[i] ?? 0) === bucket) inBucket.push(hashes[i] ?? 0);
+    inBucket.sort((a, b) => a - b);
+    const at = rank - before;
+    const hash = inBucket[at] ?? 0;
+    let first = at;
+    while (first > 0 && inBucket[first - 1] === hash) first--;
+    // Equal hashes share a bucket, so a run never continues into the next one.
+    return { hash, runStart: before + first, tiedAcross: inBucket[at + 1] === hash };
+  };
+}
+
+/** The stage of a device by its hash and id against the bounds of stageBounds. */
+export function stageByBounds(hash: number, deviceId: string, bounds: readonly StageBound[]): number {
+  for (let s = 0; s < bounds.length; s++) {
+    const bound = bounds[s];
+    if (!bound) break;
+    if (hash < bound.hash || (hash === bound.hash && (bound.id === undefined || deviceId <= bound.id))) return s;
+  }
+  return bounds.length;
+}

@@ -9,7 +9,14 @@ import { insertCampaign } from '../store/queries/campaigns.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import type { CreateCampaign } from './schemas.ts';
 
-export async function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign): Promise<{ id: string }> {
+/** What a rollback campaign records about the campaign it undoes (rollback.ts), in the same transaction. */
+export interface RollbackOf {
+  campaignId: string;
+  reason: string | null;
+  fromVersion: string;
+}
+
+export async function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign, options: { rollbackOf?: RollbackOf } = {}): Promise<{ id: string }> {
   const now = ctx.clock.now();
   const id = newId('cmp');
   await ctx.db.transaction(async (tx) => {
@@ -35,6 +42,10 @@ export async function createCampaign(ctx: Context, principal: Principal, request
         fourEyes: request.fourEyes ?? ctx.config.campaigns.fourEyes,
         dynamic: request.dynamic,
         window: request.maintenanceWindow ? JSON.stringify(request.maintenanceWindow) : null,
+        forcedReason: request.forced?.reason ?? null,
+        mode: request.mode ?? 'install',
+        bandwidthBytesPerSecond: request.bandwidthBytesPerSecond ?? null,
+        ...(request.startAt === undefined ? {} : { startAt: request.startAt, scheduledBy: principal.personId, scheduledByName: principal.name }),
         createdBy: principal.personId,
         createdByName: principal.name,
         createdAt: now,
@@ -42,7 +53,14 @@ export async function createCampaign(ctx: Context, principal: Principal, request
       },
       request.stages.map((s, index) => ({ campaignId: id, index, percent: s.percent, requiresApproval: s.requiresApproval })),
     );
-    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages } }, now);
+    const actor = auditActor(principal);
+    await recordAudit(tx, { ...actor, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages, forced: request.forced?.reason ?? null, mode: request.mode ?? 'install' } }, now);
+    if (request.forced) await recordAudit(tx, { ...actor, action: 'campaign.force', subject: id, details: { by: principal.name, reason: request.forced.reason } }, now);
+    if (options.rollbackOf) {
+      const { campaignId, reason, fromVersion } = options.rollbackOf;
+      await recordAudit(tx, { ...actor, action: 'campaign.rollback', subject: campaignId, details: { by: principal.name, rollbackCampaign: id, fromVersion, toVersion: build.version, devices: request.cohort.deviceIds?.length ?? 0, reason } }, now);
+    }
+    if (request.startAt !== undefined) await recordAudit(tx, { ...actor, action: 'campaign.schedule', subject: id, details: { by: principal.name, startAt: new Date(request.startAt).toISOString() } }, now);
   });
   return { id };
 }

@@ -1,4 +1,5 @@
 // The engine's timers in a running server: the tick (timeouts, soak, dynamic cohorts), the
+// resumption of starts left unfinished by a process that died, the
 // Package 0 sender, which drains the queue at the configured rate once a second, the
 // spacing of evaluations after device results, and the prompt join of devices just seen.
 // start.ts connects the context's signals to `moved` and `seen`; requests only signal, so
@@ -8,6 +9,9 @@ import { lease } from '../store/lease.ts';
 import { evaluateCampaign, scheduleNextChunks, tickCampaigns } from './engine.ts';
 import { joinSeenDevices } from './join.ts';
 import { sendQueuedNotifications } from './notifications.ts';
+import { deliverDueWebhooks } from '../webhooks/deliver.ts';
+import { startDueCampaigns } from './schedule.ts';
+import { resumeStalledStarts } from './starting.ts';
 
 export interface CampaignLoop {
   /** A deployment of this campaign moved, or an operator acted: its engine looks again, soon. */
@@ -51,8 +55,15 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   const tick = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'campaign tick failed', whenHeld(() => tickCampaigns(ctx)));
   // A big stage is scheduled a chunk at a time; between chunks DM sessions and API calls run.
   const fill = everyUnlessBusy(200, track, 'scheduling a stage failed', whenHeld(() => scheduleNextChunks(ctx)));
+  // A start whose process died (or stopped driving it) is finished here, once its campaign
+  // row has not moved for a lease period: the driver moves it with every chunk.
+  const resume = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'resuming a campaign start failed', whenHeld(() => resumeStalledStarts(ctx, ctx.config.campaigns.leaseMs)));
   // A slow webhook round must not pile up rounds.
   const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', whenHeld(() => sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond)));
+  // Scheduled starts: within a tick of their time.
+  const starts = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'scheduled campaign starts failed', whenHeld(() => startDueCampaigns(ctx)));
+  // Operator webhooks: the outbox is sent by the lease holder only, so a cluster posts each delivery once.
+  const hooks = everyUnlessBusy(1000, track, 'operator webhook deliveries failed', whenHeld(() => deliverDueWebhooks(ctx)));
   return {
     moved: evaluations.request,
     seen: joins.request,
@@ -62,7 +73,10 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
       evaluations.stop();
       tick.stop();
       fill.stop();
+      resume.stop();
       notify.stop();
+      hooks.stop();
+      starts.stop();
       while (inflight.size > 0) await Promise.all(inflight);
       await held.release().catch((err: unknown) => ctx.log.warn({ err }, 'campaign lease not released; another process takes it when it expires'));
       ran();

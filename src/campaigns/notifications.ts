@@ -6,12 +6,12 @@
 import type { Context } from '../context.ts';
 import { notifyDevice } from '../devices/notify.ts';
 import { campaignsIn, takeNotifications } from '../store/queries/campaigns.ts';
-import { isWithinWindow, windowOf } from '../schedule/window.ts';
+import { campaignWindowOpen } from '../schedule/window.ts';
 
 /** Sends up to `budget` queued notifications; returns how many were taken off the queue. */
 export async function sendQueuedNotifications(ctx: Context, budget: number): Promise<number> {
   const now = ctx.clock.now();
-  const open = (await campaignsIn(ctx.db, ['running'])).filter((c) => isWithinWindow(windowOf(c.window), now)).map((c) => c.id);
+  const open = (await campaignsIn(ctx.db, ['running'])).filter((c) => campaignWindowOpen(c, now)).map((c) => c.id);
   const deviceIds = await ctx.db.transaction((tx) => takeNotifications(tx, open, Math.floor(budget)));
   await Promise.all(
     deviceIds.map((deviceId) =>

@@ -8,7 +8,7 @@ import { recordAudit } from '../store/queries/audit.ts';
 import { type CampaignRow, cancelUnstarted, findCampaign, type StageRow, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
-import { beginStage, evaluateCampaignIn, stageCounts, stepBy } from './engine.ts';
+import { beginStage, CANCEL_CHUNK, cancelAbortedRest, evaluateCampaignIn, stageCounts, stepBy } from './engine.ts';
 import { type RecordedOverride, RESUME_ACTION } from './overrides.ts';
 import { ENGINE_ACTOR, settledShort, stageFigures } from './policy.ts';
 
@@ -103,15 +103,21 @@ export async function resumeCampaign(ctx: Context, principal: Principal, id: str
   ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
 }
 
-/** Pending and scheduled deployments are canceled; devices already working finish and report. */
+/**
+ * Pending and scheduled deployments are canceled; devices already working finish and report.
+ * The first chunk is canceled with the abort, the rest a chunk per transaction after it (a
+ * process dying meanwhile leaves them to the campaign tick).
+ */
 export async function abortCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<{ canceled: number }> {
   const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
+  const cause = `campaign aborted by ${principal.name}`;
+  const first = await ctx.db.transaction(async (tx) => {
     const { campaign } = await load(tx, id);
     if (campaign.state === 'completed' || campaign.state === 'aborted') throw new AppError('CONFLICT', `campaign ${id} is already ${campaign.state}`);
-    const canceled = await cancelUnstarted(tx, id, now, `campaign aborted by ${principal.name}`);
     await updateCampaign(tx, id, { state: 'aborted', finishedAt: now, updatedAt: now, pauseKind: null, pausedReason: reason ? `aborted by ${principal.name}: ${reason}` : `aborted by ${principal.name}` });
-    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.abort', subject: id, details: { by: principal.name, reason: reason ?? null, canceled } }, now);
-    return { canceled };
+    const canceled = await cancelUnstarted(tx, id, now, cause, CANCEL_CHUNK);
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.abort', subject: id, details: { by: principal.name, reason: reason ?? null, canceledAtOnce: canceled } }, now);
+    return canceled;
   });
+  return { canceled: first < CANCEL_CHUNK ? first : first + (await cancelAbortedRest(ctx, id, cause)) };
 }

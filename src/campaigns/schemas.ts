@@ -30,6 +30,17 @@ export const maintenanceWindowSchema = z.object({
 
 const share = z.number().min(0).max(1);
 
+/** A time to start at: ISO 8601 with a zone (Z or an offset), as milliseconds. */
+export const startAtSchema = z.iso.datetime({ offset: true }).transform((iso) => Date.parse(iso));
+
+export const bandwidthSchema = z.number().int().min(16_384, 'a bandwidth budget below 16 KB/s would stall downloads').max(100_000_000_000);
+
+export const bandwidthActionSchema = z.object({ bytesPerSecond: bandwidthSchema.nullable().describe('null: no budget') });
+
+export const campaignModeSchema = z.enum(['install', 'twoStep', 'downloadOnly']);
+
+export const forcedSchema = z.object({ reason: z.string().trim().min(3, 'a forced campaign needs a reason (at least 3 characters)').max(500) });
+
 export const stageSchema = z.object({
   /** Cumulative: the share of the cohort updated once this stage is done. */
   percent: z.number().gt(0).max(100),
@@ -57,10 +68,28 @@ export const createCampaignSchema = z.object({
   /** Devices matching the cohort after the start join the running campaign. */
   dynamic: z.boolean().default(false),
   maintenanceWindow: maintenanceWindowSchema.optional(),
-});
-export type CreateCampaign = z.infer<typeof createCampaignSchema>;
+  /** Start the campaign at this time (ISO 8601 with offset); the engine starts it when due. */
+  startAt: startAtSchema.optional(),
+  /** Forced: devices are commanded at any time, no maintenance window; the reason is required and audited. */
+  forced: forcedSchema.optional(),
+  /**
+   * install: one DownloadAndUpdate in the window; twoStep: Download at once, Update when the
+   * window opens; downloadOnly: Download, then wait until an operator lets it install.
+   */
+  mode: campaignModeSchema.default('install'),
+  /** Download budget for the whole campaign in bytes per second (per server process); left out: none. */
+  bandwidthBytesPerSecond: bandwidthSchema.optional(),
+}).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] });
+/** mode may be left out by callers in process (benches, the demo): install. */
+export type CreateCampaign = Omit<z.infer<typeof createCampaignSchema>, 'mode'> & { mode?: z.infer<typeof campaignModeSchema> };
 
 export const operatorActionSchema = z.object({ reason: z.string().max(500).optional() }).default({});
+
+/** Start now, or with startAt in the future, schedule the start (the campaign stays a draft until then). */
+export const startActionSchema = z.object({ reason: z.string().max(500).optional(), startAt: startAtSchema.optional() }).default({});
+
+/** Force a campaign: its devices are commanded outside its maintenance window from now on. */
+export const forceActionSchema = forcedSchema;
 
 /** Cohort preview from a query string: comma-separated lists. */
 const list = z
@@ -137,7 +166,7 @@ export const campaignViewSchema = z.object({
   buildId: z.string(),
   model: z.string(),
   targetVersion: z.string(),
-  state: z.enum(['draft', 'running', 'paused', 'completed', 'aborted']),
+  state: z.enum(['draft', 'starting', 'running', 'paused', 'completed', 'aborted']),
   pausedReason: z.string().optional(),
   pauseKind: z.enum(['operator', 'failures', 'below-success']).optional(),
   /** When it paused: the reason's figures are from then, the counts are live. */
@@ -156,6 +185,13 @@ export const campaignViewSchema = z.object({
   maintenanceWindow: maintenanceWindowSchema.nullable(),
   /** Null without a maintenance window. */
   windowNow: windowNowSchema.nullable(),
+  /** A draft the engine starts at this time ("scheduled for ..."); null otherwise. */
+  scheduledFor: z.string().nullable(),
+  /** Why the campaign is forced (commanded outside any maintenance window); null: not forced. */
+  forcedReason: z.string().nullable(),
+  mode: campaignModeSchema,
+  /** The campaign's download budget, bytes per second per server process; null: none. */
+  bandwidthBytesPerSecond: z.number().nullable(),
   cohortSize: z.number(),
   alreadyCurrent: z.number(),
   busy: z.number(),
@@ -180,6 +216,7 @@ export const campaignSummarySchema = campaignViewSchema.pick({
     pausedReason: true,
     pauseKind: true,
     pausedAt: true,
+    scheduledFor: true,
     currentStage: true,
     currentStageState: true,
     windowNow: true,

@@ -1,20 +1,21 @@
-// Starting a campaign: the cohort is snapshotted (devices already on the target version,
-// or busy with a one-device deployment, are left out and counted), each device is placed
-// in a stage and given a pending deployment with its package, and the first stage starts
-// (or waits for approval). Refused with 409 when any cohort device is in another running
-// or paused campaign. All of it is one transaction: a crash leaves the draft untouched.
-import { randomBytes } from 'node:crypto';
+// Starting a campaign: checked and marked 'starting' in one short transaction, then placed
+// a chunk at a time (starting.ts): each cohort device not on the target version and not
+// busy with a one-device deployment gets a pending deployment in its stage (those left out
+// are counted), then the first stage starts (or waits for approval). No package is chosen
+// here: a device gets the one for the firmware it reports when it is commanded. Refused
+// with 409 when any cohort device is in another running or paused campaign, and with 422
+// when the cohort matches no device at all (the error gives what the filter did match).
 import type { Context } from '../context.ts';
-import { packageChooser } from '../deployments/policy.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { cohortInOtherCampaigns, findCampaign, insertCampaignDeployments, snapshotCohort, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
+import { type CohortFilter, cohortByVersion, cohortHasDevices, cohortInOtherCampaigns, findCampaign, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
+import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
-import { assignStages } from './assign.ts';
 import { cohortOf, toFilter } from './cohort.ts';
 import { deliverableBuild } from './deliverable.ts';
-import { stepBy, takeStep } from './engine.ts';
-import { firstStep } from './policy.ts';
+import { stepBy } from './engine.ts';
+import type { Cohort } from './schemas.ts';
+import { continueStart } from './starting.ts';
 
 export interface StartResult {
   deployments: number;
@@ -24,47 +25,50 @@ export interface StartResult {
 
 export async function startCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<StartResult> {
   const now = ctx.clock.now();
-  const by = stepBy(ctx, principal.personId);
-  const result = await ctx.db.transaction(async (tx) => {
+  await ctx.db.transaction(async (tx) => {
     const campaign = await findCampaign(tx, id, { forUpdate: true });
     if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
     if (campaign.state !== 'draft') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a draft can be started`);
-    const { build, packages } = await deliverableBuild(tx, campaign.buildId, 'start the campaign');
-    const filter = toFilter(cohortOf(campaign));
+    await deliverableBuild(tx, campaign.buildId, 'start the campaign');
+    const cohort = cohortOf(campaign);
+    const filter = toFilter(cohort);
+    // A dynamic campaign may start empty: devices join it as they come to match.
+    if (!campaign.dynamic && !(await cohortHasDevices(tx, filter))) throw await emptyCohort(tx, cohort);
     const [conflict] = await cohortInOtherCampaigns(tx, filter, id);
     if (conflict) {
       throw new AppError('CONFLICT', `${conflict.devices} device(s) of this cohort are in campaign ${conflict.campaignId}, which is still running or paused; a device is in one campaign at a time`, {
         details: { campaignId: conflict.campaignId, devices: conflict.devices },
       });
     }
-    const snapshot = await snapshotCohort(tx, filter, build.version);
-    const stages = await stagesOf(tx, id);
-    const assigned = assignStages(id, snapshot.deviceIds, stages.map((s) => s.percent));
-    const inserted = await insertCampaignDeployments(tx, {
-      campaignId: id,
-      buildId: build.id,
-      packageFor: packageChooser(packages),
-      deviceIds: snapshot.deviceIds,
-      firmwareVersions: snapshot.firmwareVersions,
-      stages: assigned,
-      idPrefix: `${now.toString(36).padStart(9, '0')}${randomBytes(4).toString('hex')}`,
-      createdBy: principal.personId,
-      now,
-    });
-    const sizes = new Array<number>(stages.length).fill(0);
-    for (const stage of assigned) sizes[stage] = (sizes[stage] ?? 0) + 1;
-    for (const [i, stage] of stages.entries()) {
-      stage.size = sizes[i] ?? 0;
-      await updateStage(tx, id, i, { size: stage.size });
-    }
-    await updateCampaign(tx, id, { state: 'running', startedAt: now, updatedAt: now, cohortSize: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, joinScanAt: now });
-    campaign.state = 'running';
-    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null, deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy, stageSizes: sizes } }, now);
-    await takeStep(tx, by, campaign, stages, firstStep(stages), now);
-    return { deployments: inserted, alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy };
+    for (const stage of await stagesOf(tx, id)) await updateStage(tx, id, stage.index, { size: 0 });
+    await updateCampaign(tx, id, { state: 'starting', startedAt: now, updatedAt: now, cohortSize: 0, alreadyCurrent: 0, busy: 0, startBounds: null, startCursor: null });
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null } }, now);
   });
-  // An empty first stage finishes at once, a campaign with no devices completes: when the
-  // engine looks, outside this request.
-  ctx.signals.emit({ kind: 'campaign-moved', campaignId: id });
-  return result;
+  // The request waits for the start (its answer gives the counts), but not on the event
+  // loop: other requests run between the chunks. Were this process to die meanwhile, the
+  // campaign loop (of any process) finishes the start.
+  await continueStart(ctx, id, stepBy(ctx, principal.personId));
+  const started = await findCampaign(ctx.db, id);
+  return { deployments: started?.cohortSize ?? 0, alreadyCurrent: started?.alreadyCurrent ?? 0, busy: started?.busy ?? 0 };
+}
+
+/**
+ * The refusal of a cohort that matches no device, with what each part of the filter
+ * matched on its own among the model's devices, so the operator sees which part to change.
+ */
+async function emptyCohort(tx: Tx, cohort: Cohort & { model: string }): Promise<AppError> {
+  const count = async (filter: CohortFilter) => [...(await cohortByVersion(tx, filter)).values()].reduce((a, b) => a + b, 0);
+  const { model } = cohort;
+  const byVersion = Object.fromEntries(await cohortByVersion(tx, { model }));
+  const devicesOfModel = Object.values(byVersion).reduce((a, b) => a + b, 0);
+  const matched: Record<string, unknown> = {};
+  if (cohort.versions) matched.versions = await count({ model, versions: cohort.versions });
+  if (cohort.tags) matched.tags = Object.fromEntries(await Promise.all(cohort.tags.map(async (tag) => [tag, await count({ model, tags: [tag] })] as const)));
+  if (cohort.deviceIds) matched.deviceIds = await count({ model, deviceIds: cohort.deviceIds });
+  const parts = Object.entries(matched).map(([part, n]) => `${part} ${typeof n === 'number' ? n : JSON.stringify(n)}`);
+  return new AppError(
+    'CONFLICT',
+    `the cohort matches no device: devices of model ${model}: ${devicesOfModel}${parts.length ? `; of those, matched by ${parts.join(', ')}` : ''}. Change the cohort (a dynamic campaign may start empty)`,
+    { details: { model, devicesOfModel, byVersion, matched } },
+  );
 }

@@ -63,6 +63,9 @@ export async function campaignView(ctx: Context, id: string): Promise<CampaignVi
     timeoutMinutes: campaign.timeoutMs / 60_000,
     dynamic: campaign.dynamic,
     maintenanceWindow: windowOf(campaign.window),
+    forcedReason: campaign.forcedReason,
+    mode: campaign.mode,
+    bandwidthBytesPerSecond: campaign.bandwidthBytesPerSecond,
     alreadyCurrent: campaign.alreadyCurrent,
     busy: campaign.busy,
     startedAt: iso(campaign.startedAt),
@@ -95,6 +98,7 @@ async function summaryFields(ctx: Context, campaign: CampaignRow, currentStageSt
     ...(campaign.pauseKind ? { pauseKind: campaign.pauseKind as 'operator' | 'failures' | 'below-success' } : {}),
     // Nothing else writes a paused campaign's row, so its last update is the pause.
     ...(campaign.state === 'paused' ? { pausedAt: new Date(campaign.updatedAt).toISOString() } : {}),
+    scheduledFor: campaign.state === 'draft' && campaign.startAt !== null ? new Date(campaign.startAt).toISOString() : null,
     currentStage: campaign.currentStage,
     currentStageState: campaign.state === 'draft' ? null : (stageState ?? null),
     windowNow: windowNow(campaign.window, ctx.clock.now()),

@@ -5,8 +5,8 @@
 // server's refusals (wrong role, wrong state, four eyes) pass through as exit 1.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { campaignSummarySchema, campaignViewSchema, type CohortPreview, cohortPreviewSchema, createCampaignSchema, operatorActionSchema, type StageView } from '../campaigns/schemas.ts';
-import { approvalWaitWords, campaignBadge, creatorName, overrideWords, pauseReasonWords, stageLabel } from '../campaigns/labels.ts';
+import { campaignSummarySchema, campaignViewSchema, type CohortPreview, cohortPreviewSchema, createCampaignSchema, forceActionSchema, operatorActionSchema, startActionSchema, type StageView } from '../campaigns/schemas.ts';
+import { approvalWaitWords, campaignBadge, creatorName, overrideWords, pauseReasonWords, stageLabel, stageStateWords } from '../campaigns/labels.ts';
 import { percent } from '../format.ts';
 import { isKnownTimeZone, type MaintenanceWindow, WEEKDAYS, type Weekday } from '../schedule/window.ts';
 import { statInputFile } from '../files.ts';
@@ -26,8 +26,9 @@ const createHelp = `Usage: fota campaign create --name N --build BLD --stages PE
                             [--devices ID,ID | --devices-file FILE]
                             [--success 0.95] [--failure 0.05] [--min-sample 10]
                             [--soak 10m] [--timeout 2h] [--four-eyes] [--dynamic]
-                            [--window "Mon-Fri 22:00-05:00 Europe/Berlin"]
-                            [--dry-run] [--start] [--server URL] [--token T]
+                            [--window "Mon-Fri 22:00-05:00 Europe/Berlin" | --force REASON]
+                            [--mode install|two-step|download-only] [--bandwidth RATE]
+                            [--dry-run] [--start | --start-at ISO] [--server URL] [--token T]
 
 Creates a campaign (a draft) that brings a cohort of devices to build BLD, stage by
 stage, and prints its id alone on the last line of stdout, so ID=$(fota campaign create
@@ -58,6 +59,15 @@ lines and # comments ignored), are among those ids.
                        (Mon-Fri), a list (Sat,Sun) or daily; times on a 24-hour clock,
                        an end before the start runs past midnight (22:00-05:00); ZONE:
                        an IANA time zone (Europe/Berlin, UTC)
+  --force REASON       forced: devices are commanded at any time (no window); the
+                       reason is required and recorded in the audit log
+  --mode MODE          install (default: download and install in the window),
+                       two-step (download at once, install when the window opens) or
+                       download-only (download, then wait for fota campaign install)
+  --bandwidth RATE      download budget for the whole campaign in bytes per second
+                       (each server process), e.g. 8M, 500k or 2000000
+  --start-at ISO       start at this time (e.g. 2026-12-24T22:00:00Z or with an offset,
+                       +01:00); the campaign stays a draft, "scheduled for ...", until then
 
 ${serverHelp}
 ${exitCodes}
@@ -74,11 +84,16 @@ ${serverHelp}
 ${exitCodes}
 `;
 
-const actionHelp = `Usage: fota campaign start|approve|pause|resume|abort ID [--reason TEXT]
-                            [--json] [--server URL] [--token T]
+const actionHelp = `Usage: fota campaign start|approve|pause|resume|abort|force ID [--reason TEXT]
+                            [--at ISO] [--json] [--server URL] [--token T]
 
   start     snapshot the cohort, place each device in its stage, start the first stage
-            (or wait for its approval)
+            (or wait for its approval); with --at ISO (e.g. 2026-12-24T22:00:00Z), the
+            server starts it then instead (abort calls a scheduled start off)
+  force     command devices outside the campaign's maintenance window from now on
+            (--reason is required and recorded)
+  install   let a download-only campaign install: downloaded devices get the Update
+            when the window opens
   approve   start the stage that awaits approval (with four eyes: not by the creator)
   pause     stop commanding devices; those already working finish and report
   resume    carry on after a pause (an automatic pause too: its failures are accepted)
@@ -129,16 +144,31 @@ ${serverHelp}
 ${exitCodes}
 `;
 
+const rollbackHelp = `Usage: fota campaign rollback ID [--reason TEXT] [--server URL] [--token T]
+
+Creates a draft campaign that brings the devices campaign ID updated back to the build
+their model had before (one stage, the same thresholds and window), and prints its id
+alone on the last line of stdout; start it with fota campaign start. The campaign must
+be completed or aborted. Refused when the earlier build's securityVersion is lower than
+the campaign build's: the updated devices hold the higher one and would refuse the
+package (anti-rollback, FUMO 405); roll forward with a fixed build instead.
+
+${serverHelp}
+${exitCodes}
+`;
+
 export const campaignUsage = `Usage: fota campaign COMMAND ...   (fota campaign COMMAND --help for details)
 
   create --name N --build BLD --stages 10!,50,100 [cohort, rules] [--dry-run] [--start]
                                  a draft campaign; prints its id
   preview --build BLD [--versions V,V] [--tags T,T]
                                  which devices a cohort matches
-  start|approve|pause|resume|abort ID [--reason TEXT]
+  start|approve|pause|resume|abort|force|install ID [--reason TEXT] [--at ISO (start)]
   status ID [--watch [SECONDS]] [--json]
                                  each stage as a bar of succeeded, failed, in flight
   list                           recent campaigns with their totals
+  rollback ID [--reason TEXT]    a draft that brings the devices ID updated back to the
+                                 previous build (refused below their securityVersion)
 
 Campaigns are operator work: use an operator token.
 `;
@@ -151,11 +181,14 @@ export const campaignHelp: Record<string, string> = {
   pause: actionHelp,
   resume: actionHelp,
   abort: actionHelp,
+  force: actionHelp,
+  install: actionHelp,
   status: statusHelp,
   list: listHelp,
+  rollback: rollbackHelp,
 };
 
-const ACTIONS = ['start', 'approve', 'pause', 'resume', 'abort'] as const;
+const ACTIONS = ['start', 'approve', 'pause', 'resume', 'abort', 'force', 'install'] as const;
 type Action = (typeof ACTIONS)[number];
 
 // Loose: --json prints what the server sent, fields this client does not know included.
@@ -175,6 +208,8 @@ export async function campaignCommand(args: string[], io: Output): Promise<numbe
       return status(rest, io);
     case 'list':
       return list(rest, io);
+    case 'rollback':
+      return rollback(rest, io);
     default:
       throw new UsageError(`unknown command: campaign ${sub}`);
   }
@@ -206,12 +241,17 @@ async function create(args: string[], io: Output): Promise<number> {
     'four-eyes': { type: 'boolean' },
     dynamic: { type: 'boolean' },
     window: { type: 'string' },
+    force: { type: 'string' },
+    mode: { type: 'string' },
+    bandwidth: { type: 'string' },
     'dry-run': { type: 'boolean' },
     start: { type: 'boolean' },
+    'start-at': { type: 'string' },
     ...serverOptions,
   });
   if (values.help) return io.out(createHelp), ExitCode.Ok;
-  if (values['dry-run'] && values.start) throw new UsageError('--dry-run creates nothing, so there is nothing to --start; leave one out');
+  if (values['dry-run'] && (values.start || values['start-at'] !== undefined)) throw new UsageError('--dry-run creates nothing, so there is nothing to start; leave one out');
+  if (values.start && values['start-at'] !== undefined) throw new UsageError('--start starts now and --start-at later; give one');
   const name = required(values.name, '--name N (what the campaign is called)');
   const buildId = required(values.build, '--build BLD (the build id that fota build upload printed)');
   const cohort = await cohortFrom(values);
@@ -232,6 +272,10 @@ async function create(args: string[], io: Output): Promise<number> {
     ...(values['four-eyes'] ? { fourEyes: true } : {}),
     ...(values.dynamic ? { dynamic: true } : {}),
     ...optional('maintenanceWindow', values.window === undefined ? undefined : parseWindow(values.window)),
+    ...optional('forced', values.force === undefined ? undefined : { reason: values.force }),
+    ...optional('startAt', values['start-at']),
+    ...optional('mode', values.mode === undefined ? undefined : modeOption(values.mode)),
+    ...optional('bandwidthBytesPerSecond', values.bandwidth === undefined ? undefined : rateOption(values.bandwidth)),
   };
   checkCreateBody(body);
   const client = clientFrom(values);
@@ -273,14 +317,30 @@ async function preview(args: string[], io: Output): Promise<number> {
 }
 
 async function action(name: Action, args: string[], io: Output): Promise<number> {
-  const { values, positionals } = parseOptions(args, { reason: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions }, 1);
+  const { values, positionals } = parseOptions(args, { reason: { type: 'string' }, at: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions }, 1);
   if (values.help) return io.out(actionHelp), ExitCode.Ok;
   const id = required(positionals[0], `the campaign ID (fota campaign ${name} ID)`);
-  const checked = operatorActionSchema.safeParse({ ...optional('reason', values.reason) });
-  if (!checked.success) throw new UsageError(`--reason ${checked.error.issues[0]?.message ?? 'is invalid'}`);
+  if (values.at !== undefined && name !== 'start') throw new UsageError('--at is for fota campaign start (a scheduled start)');
+  if (name === 'force') required(values.reason, '--reason TEXT (why the campaign may ignore its maintenance window)');
+  const checked = (name === 'force' ? forceActionSchema : name === 'start' ? startActionSchema : operatorActionSchema).safeParse({ ...optional('reason', values.reason), ...optional('startAt', values.at) });
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new UsageError(`${issue?.path[0] === 'startAt' ? '--at' : '--reason'} ${issue?.message ?? 'is invalid'}${issue?.path[0] === 'startAt' ? ' (ISO 8601 with a zone, e.g. 2026-12-24T22:00:00Z)' : ''}`);
+  }
   const client = clientFrom(values);
-  const view = await callServer(client, 'POST', actionPath(id, name), viewSchema, values.reason === undefined ? undefined : { json: { reason: values.reason } });
+  const body = { ...optional('reason', values.reason), ...optional('startAt', values.at) };
+  const view = await callServer(client, 'POST', actionPath(id, name), viewSchema, Object.keys(body).length === 0 ? undefined : { json: body });
   io.out(values.json ? `${JSON.stringify(view, null, 2)}\n` : drawCampaign(view));
+  return ExitCode.Ok;
+}
+
+async function rollback(args: string[], io: Output): Promise<number> {
+  const { values, positionals } = parseOptions(args, { reason: { type: 'string' }, ...serverOptions }, 1);
+  if (values.help) return io.out(rollbackHelp), ExitCode.Ok;
+  const id = required(positionals[0], 'the campaign ID (fota campaign rollback ID)');
+  const created = await callServer(clientFrom(values), 'POST', `/api/v1/campaigns/${encodeURIComponent(id)}/rollback`, z.object({ id: z.string(), buildId: z.string(), version: z.string(), devices: z.number() }), values.reason === undefined ? undefined : { json: { reason: values.reason } });
+  io.err(`created rollback campaign ${created.id} (a draft): ${created.devices} device${created.devices === 1 ? '' : 's'} back to ${created.version} (build ${created.buildId}); start it with: fota campaign start ${created.id}\n`);
+  io.out(`${created.id}\n`);
   return ExitCode.Ok;
 }
 
@@ -465,6 +525,22 @@ export function parseWindow(text: string): MaintenanceWindow {
   return { timeZone, days: WEEKDAYS.filter((d) => days.has(d)), start, end };
 }
 
+const MODES: Record<string, 'install' | 'twoStep' | 'downloadOnly'> = { install: 'install', 'two-step': 'twoStep', 'download-only': 'downloadOnly' };
+
+/** Bytes per second: a number with an optional k, M or G (powers of 1000). */
+export function rateOption(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kMG]?)$/.exec(value.trim());
+  if (!match) throw new UsageError(`--bandwidth must be bytes per second, e.g. 8M, 500k or 2000000, got ${value}`);
+  const scale = { '': 1, k: 1e3, M: 1e6, G: 1e9 }[match[2] ?? ''] ?? 1;
+  return Math.round(Number(match[1]) * scale);
+}
+
+function modeOption(value: string): 'install' | 'twoStep' | 'downloadOnly' {
+  const mode = MODES[value];
+  if (!mode) throw new UsageError(`--mode must be install, two-step or download-only, got ${value}`);
+  return mode;
+}
+
 const fieldFlags: Record<string, string> = {
   name: '--name',
   buildId: '--build',
@@ -479,6 +555,10 @@ const fieldFlags: Record<string, string> = {
   soakSeconds: '--soak',
   timeoutMinutes: '--timeout',
   maintenanceWindow: '--window',
+  forced: '--force',
+  'forced.reason': '--force',
+  startAt: '--start-at',
+  bandwidthBytesPerSecond: '--bandwidth',
 };
 
 /** The server checks the body too; checking here first names the flag, not the field. */
@@ -579,7 +659,8 @@ export function drawCampaign(view: View): string {
   const currentWords = current?.state === 'awaitingApproval' ? approvalWaitWords(view) : current ? stageLabel(view, current) : '';
   const where = current ? `stage ${current.index + 1} of ${view.stages.length} ${currentWords}` : '';
   const state: Record<View['state'], string> = {
-    draft: `draft, not started (fota campaign start ${view.id})`,
+    draft: view.scheduledFor ? `draft, scheduled for ${view.scheduledFor} (fota campaign abort ${view.id} calls it off)` : `draft, not started (fota campaign start ${view.id})`,
+    starting: `starting: ${view.cohortSize} devices placed so far`,
     running: `running, ${where}`,
     paused: `paused at stage ${view.currentStage + 1} of ${view.stages.length}`,
     completed: 'completed',
@@ -589,14 +670,17 @@ export function drawCampaign(view: View): string {
   const reason = pauseReasonWords(view);
   if (reason) lines.push(`  ${view.state === 'aborted' ? 'aborted' : 'reason'}: ${reason}`);
   if (view.state === 'paused') lines.push(`  resume with: fota campaign resume ${view.id}`);
-  const leftOut = view.state === 'draft' ? '' : ` (left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)`;
+  const leftOut = view.state === 'draft' ? '' : view.state === 'starting' ? ` (so far left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)` : ` (left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)`;
   lines.push(`  target: ${view.model} ${view.targetVersion} (build ${view.buildId}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
   const soak = view.soakSeconds > 0 ? ` after a ${formatDuration(view.soakSeconds)} soak` : '';
   const flags = [view.fourEyes ? 'four eyes' : '', view.dynamic ? 'dynamic cohort' : ''].filter(Boolean);
   lines.push(
     `  rules: next stage at ${percent(view.successThreshold)} succeeded${soak}; pause above ${percent(view.failureThreshold)} failed of at least ${view.minSample} results; device timeout ${formatDuration(view.timeoutMinutes * 60)}${flags.length ? `; ${flags.join(', ')}` : ''}`,
   );
-  if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}${windowNowWords(view.windowNow)}`);
+  if (view.maintenanceWindow) lines.push(`  window: ${formatWindow(view.maintenanceWindow)}${view.forcedReason ? ' (ignored: forced)' : windowNowWords(view.windowNow)}`);
+  if (view.mode !== 'install') lines.push(`  mode: ${view.mode === 'twoStep' ? 'two-step (download at once, install when the window opens)' : `download-only (devices download and wait; fota campaign install ${view.id} lets them install)`}`);
+  if (view.bandwidthBytesPerSecond !== null) lines.push(`  bandwidth budget: ${formatBytes(view.bandwidthBytesPerSecond)} bytes/s for the whole campaign (per server process)`);
+  if (view.forcedReason) lines.push(`  forced (devices commanded at any time): ${view.forcedReason}`);
   const width = String(view.stages.length).length;
   for (const stage of view.stages) {
     const t = tally(stage.counts);

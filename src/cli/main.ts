@@ -54,6 +54,8 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
   audit [--subject ID] [--actor TOKEN_ID] [--action A]
                                          who did what, newest first
   Lists take --limit N, --cursor C (the next page), --all (every page), --json.
+  webhook add URL [--events E1,E2]       operator webhook for campaign events, signed;
+                                         prints its secret once (admin); also list, remove
 
 Exit codes: 0 ok, 1 package rejected (message names the FUMO result code), refused by
 the server or build failed, 2 usage error, unusable input or server unreachable.
@@ -101,6 +103,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./release.ts')).releaseCommand(rest, io);
       case 'audit':
         return await (await import('./audit.ts')).auditCommand(rest, io);
+      case 'webhook':
+        return await (await import('./webhook.ts')).webhookCommand(rest, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }
@@ -138,6 +142,8 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
       return (await import('./token.ts')).tokenHelp;
     case 'person':
       return (await import('./person.ts')).personHelp;
+    case 'webhook':
+      return (await import('./webhook.ts')).webhookHelp;
     case 'build': {
       const { buildHelp, buildUsage } = await import('./build.ts');
       if (sub === 'upload') return buildHelp;

@@ -31,7 +31,11 @@ FOTA_NOTIFY_WEBHOOK (Package 0 for devices without their own webhook; trusted, a
 FOTA_WEBHOOK_ALLOW_PRIVATE (false: device webhooks on loopback, link-local, private or
 CGNAT addresses are refused; true allows them, e.g. for fota simulate on this machine),
 FOTA_DATABASE_URL (every process on it needs the same FOTA_MASTER_KEY), FOTA_LEASE_MS (15000; how long the campaign
-timers stay with a process of a cluster that stopped renewing their lease).
+timers stay with a process of a cluster that stopped renewing their lease),
+FOTA_DOWNLOAD_CACHE_MB (32; package bytes kept in memory for /dl from the local artifact directory),
+FOTA_DOWNLOAD_REDIRECT (off; s3: /dl checks and counts, then redirects to a presigned URL of the
+bucket, which serves the bytes; needs FOTA_S3_*), FOTA_DOWNLOAD_REDIRECT_SECONDS (60; how long
+such a URL stays valid).
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {

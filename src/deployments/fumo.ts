@@ -1,18 +1,21 @@
 // FUMO delivery inside a DM session. Planning: a scheduled deployment becomes a Replace of
 // the FUMO PkgURL (a signed, expiring download link) and an Exec of DownloadAndUpdate (or
 // Download, for the two-step variant) with a Correlator naming the deployment and attempt.
+// The package is chosen then, against the firmware the device reports in that session
+// (a delta from it, else the full image): a device updated by other means since its
+// campaign started still gets a package it can apply.
 // Applying: the device's Status on the Exec, its Generic Alert 1226 and its reported FwV
 // move the deployment; duplicate, late and unknown alerts are acknowledged and ignored.
 import type { Logger } from 'pino';
 import type { Context } from '../context.ts';
 import { DOWNLOAD_KEY_PURPOSE, DOWNLOAD_SEGMENT, issueDownloadToken } from './download-grant.ts';
 import type { Tx } from '../store/store.ts';
-import { findBuild } from '../store/queries/builds.ts';
+import { findBuild, packageChoicesOf } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
-import { isWithinWindow, windowOf } from '../schedule/window.ts';
 import { transition } from './deployments.ts';
-import { AWAITING_RESULT, type DeploymentState, outcomeOfResult } from './policy.ts';
+import { fumoStepOf } from './fumo-step.ts';
+import { AWAITING_RESULT, type DeploymentState, outcomeOfResult, packageChooser } from './policy.ts';
 
 /** The FUMO node the server drives (the device's `./FUMO/<x>`). */
 export const FUMO_NODE = './FUMO/fota';
@@ -28,7 +31,15 @@ export interface FumoPlan {
   correlator: string;
   /** Replace `${execUri}/PkgURL` with this first; absent for the two-step Update. */
   pkgUrl?: string;
+  /** The package the link is for (absent for the two-step Update: the device has it). */
+  packageId?: string;
 }
+
+/** The device's firmware as the session knows it: reported in this session (null: it has none), or not yet read. */
+export type ReportedFirmware = { version: string | null } | 'unread';
+
+/** Read ./DevDetail/FwV first: the package is chosen against what the device reports. */
+export const READ_FIRMWARE = 'readFirmware';
 
 const correlatorOf = (row: { id: string }, attempt: number) => `${row.id}.${attempt}`;
 
@@ -38,26 +49,29 @@ export const downloadKeyOf = (ctx: Context): Uint8Array => ctx.vault.deriveKey(D
 /**
  * The FUMO step for the device's scheduled deployment, if it has one. Takes the download
  * key (downloadKeyOf) rather than the context: it runs inside the DM message's transaction.
+ * READ_FIRMWARE: the device has a deployment to command but has not reported its FwV in
+ * this session yet. Nothing when it already runs the target (applyFumo confirms that from
+ * the same report). Writes nothing: the chosen package is recorded as the Exec is sent.
  */
-export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string, serverUrl: string, now: number): Promise<FumoPlan | undefined> {
+export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string, serverUrl: string, now: number, firmware: ReportedFirmware): Promise<FumoPlan | typeof READ_FIRMWARE | undefined> {
   const row = await activeDeploymentOf(tx, deviceId);
-  if (!row || row.state !== 'scheduled' || !row.packageId) return undefined;
-  // A retry waits out its backoff; a campaign's device waits while the campaign is paused
-  // or outside its maintenance window.
+  if (!row || row.state !== 'scheduled') return undefined;
+  // A retry waits out its backoff; a campaign's device waits while the campaign is paused,
+  // outside its maintenance window, or (download-only) for the operator's go-ahead (fumo-step.ts).
   if (row.notBefore !== null && now < row.notBefore) return undefined;
-  if (row.campaignId && !(await campaignLetsCommand(tx, row.campaignId, now))) return undefined;
+  const campaign = row.campaignId ? ((await findCampaign(tx, row.campaignId)) ?? { state: 'gone', mode: 'install' as const, window: null, forcedReason: null }) : undefined;
+  const operation = fumoStepOf(row.mode, campaign, now);
+  if (!operation) return undefined;
   const correlator = correlatorOf(row, row.attempts + 1);
   // Two-step, second half: the package is on the device; only the install is asked for.
-  if (row.mode === 'twoStepDownloaded') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
-  const token = issueDownloadToken(downloadKey, { packageId: row.packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
-  const operation = row.mode === 'twoStep' ? 'Download' : 'DownloadAndUpdate';
-  return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/${DOWNLOAD_SEGMENT}/${token}` };
-}
-
-async function campaignLetsCommand(tx: Tx, campaignId: string, now: number): Promise<boolean> {
-  const campaign = await findCampaign(tx, campaignId);
-  if (!campaign || campaign.state !== 'running') return false;
-  return isWithinWindow(windowOf(campaign.window), now);
+  if (operation === 'Update') return { deploymentId: row.id, execUri: `${FUMO_NODE}/Update`, correlator };
+  if (firmware === 'unread') return READ_FIRMWARE;
+  const packages = await packageChoicesOf(tx, row.buildId);
+  if (packages.some((p) => p.toVersion === firmware.version)) return undefined;
+  const packageId = packageChooser(packages)(firmware.version);
+  if (!packageId) return undefined;
+  const token = issueDownloadToken(downloadKey, { packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });
+  return { deploymentId: row.id, execUri: `${FUMO_NODE}/${operation}`, correlator, pkgUrl: `${serverUrl.replace(/\/dm$/, '')}/${DOWNLOAD_SEGMENT}/${token}`, packageId };
 }
 
 /** The wait before retry `attempt + 1` after a transient failure: doubles per attempt. */
@@ -65,10 +79,12 @@ export function retryBackoff(baseMs: number, attempts: number): number {
   return baseMs * 2 ** Math.max(0, attempts - 1);
 }
 
-/** Sending the plan: the attempt counts from here (in the session's transaction). */
-export async function markFumoSent(tx: Tx, deploymentId: string, now: number): Promise<void> {
+/** Sending the plan: the attempt counts from here, and the package it delivers is recorded (in the session's transaction). */
+export async function markFumoSent(tx: Tx, deploymentId: string, now: number, packageId?: string): Promise<void> {
   const row = await findDeployment(tx, deploymentId, { forUpdate: true });
-  if (row) await transition(tx, row, row.state as DeploymentState, `FUMO commands sent (attempt ${row.attempts + 1})`, now, { attempts: row.attempts + 1 });
+  if (!row) return;
+  const chosen = packageId && packageId !== row.packageId ? `, package ${packageId}` : '';
+  await transition(tx, row, row.state as DeploymentState, `FUMO commands sent (attempt ${row.attempts + 1}${chosen})`, now, { attempts: row.attempts + 1, ...(packageId ? { packageId } : {}) });
 }
 
 /** A Generic Alert 1226 as the device sent it. */
@@ -154,12 +170,16 @@ export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, 
   return moved;
 }
 
-/** Success is confirmed when the device reports the target version in ./DevDetail/FwV. */
+/**
+ * Success is confirmed when the device reports the target version in ./DevDetail/FwV. A
+ * device reporting it before it was commanded (updated by other means since its campaign
+ * started) is marked succeeded too, with nothing downloaded.
+ */
 async function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number): Promise<DeploymentRow | undefined> {
   const row: DeploymentRow | undefined = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
-  if (!row || !['installing', 'commanded', 'downloading'].includes(row.state)) return undefined;
+  if (!row || !['scheduled', 'installing', 'commanded', 'downloading'].includes(row.state)) return undefined;
   const build = await findBuild(tx, row.buildId);
   if (!build || build.version !== version) return undefined;
-  await transition(tx, row, 'succeeded', `device reports FwV ${version}`, now);
+  await transition(tx, row, 'succeeded', row.state === 'scheduled' ? `device already runs FwV ${version}: nothing to download` : `device reports FwV ${version}`, now);
   return row;
 }

@@ -28,6 +28,8 @@ import { Throttle } from './throttle.ts';
 
 /** The first request: enough for the header and a typical envelope (about 1 KiB per 10 MiB of payload). */
 export const HEADER_PROBE_BYTES = 4096;
+/** Redirects followed for one request (a server to its object store takes one). */
+const MAX_REDIRECTS = 3;
 /** Times the package may change under us (If-Range mismatch) before the download gives up. */
 const MAX_RESTARTS = 2;
 
@@ -77,6 +79,8 @@ export interface RequestRecord {
   status: number;
   /** Bytes of body received (after any injected fault). */
   bytes: number;
+  /** Answered by the URL a redirect named (the object store), not by the server itself. */
+  redirected?: boolean;
 }
 
 interface Header {
@@ -383,13 +387,25 @@ export class PackageDownloader {
   private async get(target: URL, range: string, etag?: string | null): Promise<HttpResponse> {
     const headers: Record<string, string> = { range, 'accept-encoding': 'identity' };
     if (etag) headers['if-range'] = etag;
-    const res = await send(target, {
-      headers,
-      ...(this.options.idleTimeoutMs ? { idleTimeoutMs: this.options.idleTimeoutMs } : {}),
-      ...(this.options.signal ? { signal: this.options.signal } : {}),
-    });
-    this.requests.push({ range, ...(etag ? { ifRange: etag } : {}), status: res.status, bytes: 0 });
-    return res;
+    let url = target;
+    for (let hops = 0; ; hops += 1) {
+      const res = await send(url, {
+        headers,
+        ...(this.options.idleTimeoutMs ? { idleTimeoutMs: this.options.idleTimeoutMs } : {}),
+        ...(this.options.signal ? { signal: this.options.signal } : {}),
+      });
+      const next = redirectTarget(res, url);
+      // A server that lets the object store send the bytes (FOTA_DOWNLOAD_REDIRECT) answers
+      // each request with a fresh short-lived URL: followed with the same Range and
+      // If-Range, so resuming works as against the server itself. Never remembered.
+      if (next && hops < MAX_REDIRECTS) {
+        res.cut();
+        url = next;
+        continue;
+      }
+      this.requests.push({ range, ...(etag ? { ifRange: etag } : {}), status: res.status, bytes: 0, ...(hops > 0 ? { redirected: true } : {}) });
+      return res;
+    }
   }
 
   /** Reads a response into `write`, through the fault injector; returns the offset reached. */
@@ -556,4 +572,18 @@ export function parseContentRange(value: string | string[] | undefined): { start
   const [start, end, total] = [Number(match[1]), Number(match[2]), Number(match[3])];
   if (end < start || end >= total) return undefined;
   return { start, end, total };
+}
+
+/** Where a 3xx with a Location sends the request next (http and https only), else undefined. */
+function redirectTarget(res: HttpResponse, from: URL): URL | undefined {
+  if (![301, 302, 303, 307, 308].includes(res.status)) return undefined;
+  const location = res.headers.location;
+  if (!location) return undefined;
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    return undefined;
+  }
+  return next.protocol === 'http:' || next.protocol === 'https:' ? next : undefined;
 }

@@ -4,11 +4,14 @@ import { z } from 'zod';
 /** A DM DevId (e.g. IMEI:493005100592800): it also appears in URLs and logs. */
 export const deviceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/, 'must be 1-128 letters, digits, ":", ".", "_" or "-"');
 
+/** Tags: what cohorts and device filters select on; compared case-sensitively. */
+export const deviceTagsSchema = z.array(z.string().min(1).max(64, 'a tag is at most 64 characters')).max(64, 'a device has at most 64 tags');
+
 export const registerDeviceSchema = z.object({
   id: deviceIdSchema,
   model: z.string().min(1).max(128),
   firmwareVersion: z.string().min(1).max(128).optional(),
-  tags: z.array(z.string().min(1).max(64)).max(64).optional(),
+  tags: deviceTagsSchema.optional(),
   credentials: z.object({
     username: z.string().min(1).max(128),
     password: z.string().min(8, 'must be at least 8 characters').max(256),

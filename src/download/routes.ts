@@ -5,8 +5,12 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Context } from '../context.ts';
-import { BufferPool, meteredWebStream, sendToNode } from './send.ts';
-import { answerDownload, CHUNK_BYTES } from './serve.ts';
+import { BlockCache } from './block-cache.ts';
+import { CampaignBudgets } from './budget.ts';
+import { meteredWebStream, sendToNode } from './send.ts';
+import { campaignBudgetOf } from '../store/queries/budgets.ts';
+import { answerDownload } from './serve.ts';
+import { WRITE_BYTES } from './source.ts';
 import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
 
 /**
@@ -25,18 +29,20 @@ function sentMarker(status: number): Response | undefined {
 }
 
 export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
-  // One buffer per download in flight; 32 (2 MiB) are kept for the next ones when idle.
-  const pool = new BufferPool(CHUNK_BYTES, 32);
+  const cache = new BlockCache(ctx.config.download.cacheBytes);
+  // Per-campaign bandwidth budgets: one token bucket per campaign for this process's downloads.
+  const budgets = new CampaignBudgets((deploymentId) => campaignBudgetOf(ctx.db, deploymentId), WRITE_BYTES);
   // Hono routes HEAD through the GET handler and drops the body; the handler still sees
   // the real method, so HEAD never opens the object.
   app.get(`/${DOWNLOAD_SEGMENT}/:token`, async (c) => {
-    const answer = await answerDownload(ctx, {
+    const answer = await answerDownload(ctx, cache, {
       token: c.req.param('token'),
       method: c.req.method,
       range: c.req.header('range'),
       ifRange: c.req.header('if-range'),
-    });
+    }, budgets);
     if (answer.kind === 'text') return c.text(answer.text, answer.status, answer.headers);
+    if (answer.kind === 'redirect') return c.body(null, answer.status, answer.headers);
     if (!answer.body) return c.body(null, answer.status, answer.headers);
     // Bytes served, for /metrics, counted once when the response is over (as serve.ts records them).
     const served = answer.body.done;
@@ -53,10 +59,10 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
     const marker = outgoing && sentMarker(answer.status);
     if (!outgoing || !marker) return c.body(meteredWebStream(body, ctx.log), answer.status, answer.headers);
     // Straight to Node's response: a web stream in between costs a promise or two per
-    // chunk and, with no write callbacks, no way to reuse a buffer safely.
+    // chunk, and gives no write callback to count a chunk by.
     const requestId = c.get('requestId');
     outgoing.writeHead(answer.status, { ...answer.headers, ...(requestId ? { 'x-request-id': requestId } : {}) });
-    void sendToNode(outgoing, body, pool, ctx.log);
+    void sendToNode(outgoing, body, ctx.log);
     return marker;
   });
 }

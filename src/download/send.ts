@@ -1,54 +1,20 @@
 // Writing a download's bytes to the client and counting what really went out. On Node's
-// HTTP server (always, in `fota serve`) the bytes go straight to the ServerResponse, one
-// pooled buffer per download, each chunk counted once its write has completed. Elsewhere
-// (app.request() in tests, other runtimes) they go through a pull-only web stream.
+// HTTP server (always, in `fota serve`) the bytes go straight to the ServerResponse, each
+// chunk counted once its write has completed. Elsewhere (app.request() in tests, other
+// runtimes) they go through a pull-only web stream.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { MeteredBody } from './serve.ts';
 
 /**
- * Chunk buffers, reused from one download to the next. Without reuse every chunk (or
- * every download) would allocate a buffer that only a garbage collection gives back, and
- * V8 lets tens of MB of such dead buffers pile up before it collects.
- */
-export class BufferPool {
-  private readonly free: Buffer[] = [];
-
-  constructor(
-    readonly bufferBytes: number,
-    /** Buffers kept for reuse when idle; more are allocated under load and then dropped. */
-    private readonly keep: number,
-  ) {}
-
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.bufferBytes);
-  }
-
-  give(buffer: Buffer): void {
-    if (this.free.length < this.keep) this.free.push(buffer);
-  }
-}
-
-/**
  * Sends `body` on a response whose head is written. Reads a chunk only once the previous
- * write has completed (nothing is read ahead, one buffer serves the whole download), and
- * counts a chunk as sent only then, so a client that hangs up is charged for what the
- * socket took, not for what we meant to send.
+ * write has completed (nothing is read ahead), and counts a chunk as sent only then, so a
+ * client that hangs up is charged for what the socket took, not for what we meant to send.
  */
-export async function sendToNode(outgoing: ServerResponse, body: MeteredBody, pool: BufferPool, log: Logger): Promise<void> {
+export async function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Logger): Promise<void> {
   const { source, done } = body;
-  const buffer = pool.take();
   let sent = 0;
   let finished = false;
-  // A write that has not called back still holds `buffer`: it goes back to the pool
-  // only after that, or the next download could overwrite bytes still being sent.
-  let writing = false;
-  let released = false;
-  const release = () => {
-    if (released || writing) return;
-    released = true;
-    pool.give(buffer);
-  };
   let stopWaiting: (() => void) | undefined;
   const finish = () => {
     if (finished) return;
@@ -62,20 +28,15 @@ export async function sendToNode(outgoing: ServerResponse, body: MeteredBody, po
   if (outgoing.destroyed || outgoing.socket?.destroyed) finish();
   try {
     while (!finished) {
-      const chunk = await source.read(buffer);
+      const chunk = await source.read();
       if (finished) break;
       if (chunk === null) {
         outgoing.end();
         break;
       }
-      writing = true;
       const written = await new Promise<boolean>((resolve) => {
         stopWaiting = () => resolve(false);
-        outgoing.write(chunk, (err) => {
-          writing = false;
-          if (finished) release();
-          resolve(!err);
-        });
+        outgoing.write(chunk, (err) => resolve(!err));
       });
       stopWaiting = undefined;
       if (!written) break;
@@ -85,8 +46,6 @@ export async function sendToNode(outgoing: ServerResponse, body: MeteredBody, po
     // Breaks the response off: the client sees a short body, never a wrong one.
     log.error({ err, sent }, 'download broke off: the package could not be read');
     outgoing.destroy();
-  } finally {
-    release();
   }
 }
 

@@ -1,15 +1,16 @@
 // Serving one package download: checks the token, finds the package, picks the byte
 // range, opens the .fota object, and records the bytes that actually went out against
 // the deployment once the response is over. HTTP framing is left to routes.ts.
-import { open } from 'node:fs';
-import { promisify } from 'node:util';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { ByteRange } from '../store/artifacts/artifact-store.ts';
 import { findPackage } from '../store/queries/builds.ts';
 import { addBytesServed } from '../store/queries/deployments.ts';
 import { chooseRange, type RangeRequest } from './range.ts';
-import { type ByteSource, fileSource, streamSource } from './source.ts';
+import type { BlockCache } from './block-cache.ts';
+import type { CampaignBudgets } from './budget.ts';
+import { presignedLocation } from './redirect.ts';
+import { type ByteSource, cachedFileSource, streamSource } from './source.ts';
 import { DOWNLOAD_KEY_PURPOSE, isTokenError, verifyDownloadToken } from '../deployments/download-grant.ts';
 
 export interface DownloadRequest extends RangeRequest {
@@ -20,7 +21,9 @@ export type DownloadAnswer =
   /** Refusals and 416: a short text body, nothing served, nothing recorded. */
   | { kind: 'text'; status: 403 | 404 | 416; headers: Record<string, string>; text: string }
   /** `body` is null for HEAD; otherwise it must be read to its end or closed. */
-  | { kind: 'bytes'; status: 200 | 206; headers: Record<string, string>; body: MeteredBody | null };
+  | { kind: 'bytes'; status: 200 | 206; headers: Record<string, string>; body: MeteredBody | null }
+  /** FOTA_DOWNLOAD_REDIRECT=s3: checked and counted here, the bytes come from `location`. */
+  | { kind: 'redirect'; status: 307; headers: Record<string, string>; location: string };
 
 /** The package bytes, and a report of how many of them the response really sent. */
 export interface MeteredBody {
@@ -29,10 +32,9 @@ export interface MeteredBody {
   done(bytesSent: number): void;
 }
 
-
 const REFUSED_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
-export async function answerDownload(ctx: Context, request: DownloadRequest): Promise<DownloadAnswer> {
+export async function answerDownload(ctx: Context, cache: BlockCache, request: DownloadRequest, budgets?: CampaignBudgets): Promise<DownloadAnswer> {
   const grant = verifyDownloadToken(ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), request.token, ctx.clock.now());
   if (isTokenError(grant)) {
     // Expired says what to do (ask the server for a new link); the other refusals say
@@ -52,7 +54,10 @@ export async function answerDownload(ctx: Context, request: DownloadRequest): Pr
     // byte offset a device resumes from.
     'cache-control': 'private, no-transform',
   };
-  const choice = chooseRange(request, size, etag);
+  const redirecting = ctx.config.download.redirect === 's3';
+  // Redirected, the device resumes with the object store's own ETag in If-Range, which
+  // the store judges; here only the range decides what is counted.
+  const choice = chooseRange(redirecting ? { method: request.method, range: request.range } : request, size, etag);
   if (choice.kind === 'unsatisfiable') {
     return {
       kind: 'text',
@@ -71,11 +76,22 @@ export async function answerDownload(ctx: Context, request: DownloadRequest): Pr
   };
   const status = range ? 206 : 200;
   if (request.method !== 'GET') return { kind: 'bytes', status, headers, body: null };
+  if (redirecting) {
+    // One HEAD to the store: a vanished object is a clean 404 here, counted as nothing.
+    if ((await ctx.artifacts.stat(pkg.fileSha256)) === null) {
+      ctx.log.error({ packageId: pkg.id, sha256: pkg.fileSha256 }, 'package file missing from the artifact store');
+      return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
+    }
+    const location = await presignedLocation(ctx, pkg.fileSha256);
+    // The server never sees these bytes go out: what it counts is what it handed over.
+    if (length > 0) void recordServed(ctx, grant.deploymentId, length);
+    return { kind: 'redirect', status: 307, headers: { location, 'cache-control': 'no-store' }, location };
+  }
 
   let source: ByteSource;
   try {
     // Opened before any header is sent, so a vanished object is still a clean 404.
-    source = await openObject(ctx, pkg.fileSha256, range, size);
+    source = await openObject(ctx, cache, pkg.fileSha256, range, size);
   } catch (err) {
     if (err instanceof AppError && err.code === 'NOT_FOUND') {
       ctx.log.error({ packageId: pkg.id, sha256: pkg.fileSha256 }, 'package file missing from the artifact store');
@@ -83,6 +99,8 @@ export async function answerDownload(ctx: Context, request: DownloadRequest): Pr
     }
     throw err;
   }
+  // The campaign's bandwidth budget, if it has one, paces this download with its others.
+  if (budgets) source = await budgets.meter(grant.deploymentId, source);
   let recorded = false;
   const done = (bytesSent: number) => {
     if (recorded) return;
@@ -94,32 +112,15 @@ export async function answerDownload(ctx: Context, request: DownloadRequest): Pr
 }
 
 /**
- * Bytes per read from a local file, and the size of the one buffer a download holds (see
- * send.ts): 200 downloads hold 12.5 MiB, where the local store's own 1 MiB reads, made
- * afresh and freed only by GC, would hold hundreds. A trade: each read costs a thread-pool
- * round trip, and 128 KiB used 20-40% less server CPU per GiB in bench:download, for
- * 12.5 MiB more at 200 clients against an RSS goal of 200 MB.
+ * The local store hands out its object's own path (localCopy makes no copy there, and
+ * says NOT_FOUND when it is gone), read through the shared block cache; other stores
+ * stream through get().
  */
-export const CHUNK_BYTES = 64 * 1024;
-
-const openFd = promisify(open);
-
-/**
- * The local store hands out its object's own path (localCopy makes no copy there), which
- * we read ourselves in small chunks and only on demand; other stores stream through get().
- */
-async function openObject(ctx: Context, sha256: string, range: ByteRange | undefined, size: number): Promise<ByteSource> {
+async function openObject(ctx: Context, cache: BlockCache, sha256: string, range: ByteRange | undefined, size: number): Promise<ByteSource> {
   if (ctx.artifacts.kind !== 'local') return streamSource(await ctx.artifacts.get(sha256, range));
   const copy = await ctx.artifacts.localCopy(sha256, ctx.workDir);
-  let fd: number;
-  try {
-    fd = await openFd(copy.path, 'r');
-  } catch (err) {
-    await copy.release();
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('NOT_FOUND', `no artifact with SHA-256 ${sha256}`);
-    throw err;
-  }
-  return fileSource(fd, range ?? { start: 0, end: size - 1 }, CHUNK_BYTES, copy.release);
+  const key = { path: copy.path, sha256, size, ...(copy.modifiedAt === undefined ? {} : { modifiedAt: copy.modifiedAt }) };
+  return cachedFileSource(cache, key, range ?? { start: 0, end: size - 1 }, copy.release);
 }
 
 /**

@@ -1,59 +1,47 @@
-// Where a download's bytes come from, read one chunk at a time and only when the response
-// asks for the next one. Nothing is read ahead: memory per connection stays at a chunk or
-// two however slow the client, and no bytes are read for a client that has left.
-import { close, read } from 'node:fs';
+// Where a download's bytes come from, one chunk at a time and only when the response asks
+// for the next one. Nothing is read ahead per connection: a local object's chunks are
+// views of blocks shared by every download (block-cache.ts), and a stream from S3 holds a
+// chunk or two however slow the client.
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import { AppError } from '../errors.ts';
 import type { ByteRange } from '../store/artifacts/artifact-store.ts';
+import { BLOCK_BYTES, type BlockCache, type BlockKey } from './block-cache.ts';
 
 export interface ByteSource {
-  /**
-   * The next chunk, or null once the bytes asked for are all out. Given `into`, a file
-   * source reads into it (the caller promises it is free: its last write has completed)
-   * and returns a view of it, so a download reuses one buffer instead of allocating one
-   * per chunk, which only a garbage collection would give back.
-   */
-  read(into?: Buffer): Promise<Uint8Array | null>;
+  /** The next chunk, or null once the bytes asked for are all out. */
+  read(): Promise<Uint8Array | null>;
   /** Releases the file or connection; safe to call twice, mid-read, or after the end. */
   close(): Promise<void>;
 }
 
-const readFd = promisify(read);
-const closeFd = promisify(close);
+/**
+ * Most bytes one chunk hands to the socket. Larger writes cost less CPU per byte up to
+ * about this size; past it they only let one write put more into the kernel's buffers
+ * before it is counted, which a client that hangs up has not received.
+ */
+export const WRITE_BYTES = 256 * 1024;
 
 /**
- * Reads bytes `range.start` to `range.end` (inclusive; the whole file is a range too, so
- * exactly the announced Content-Length goes out) of an open file descriptor, which it
- * then owns. Plain fs.read on a number fd: a FileHandle stream costs about twice the CPU
- * per byte (a promise per read inside it), and a Readable reads ahead.
+ * Bytes `range.start` to `range.end` (inclusive; the whole file is a range too, so exactly
+ * the announced Content-Length goes out) of a local object, as views of the blocks the
+ * cache holds: nothing is copied and nothing is allocated per download.
  */
-export function fileSource(fd: number, range: ByteRange, chunkBytes: number, onClose: () => Promise<void>): ByteSource {
+export function cachedFileSource(cache: BlockCache, key: BlockKey, range: ByteRange, onClose: () => Promise<void>): ByteSource {
   let position = range.start;
   const end = range.end;
-  let reading: Promise<unknown> = Promise.resolve();
   let closed: Promise<void> | undefined;
   return {
-    async read(into) {
+    async read() {
       if (closed || position > end) return null;
-      const want = Math.min(into?.length ?? chunkBytes, end - position + 1);
-      const pending = readFd(fd, into ?? Buffer.allocUnsafe(want), 0, want, position);
-      reading = pending.catch(() => {});
-      const { bytesRead, buffer } = await pending;
-      // The file is content-addressed and never rewritten: running short means it was
-      // damaged, and the response must break off rather than pad or hang.
-      if (bytesRead === 0) throw new AppError('INTEGRITY', `the package file ends at byte ${position}, before the ${end + 1} bytes recorded`);
-      position += bytesRead;
-      return bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+      const index = Math.floor(position / BLOCK_BYTES);
+      const blockStart = index * BLOCK_BYTES;
+      const block = await cache.block(key, index);
+      const from = position - blockStart;
+      const to = Math.min(end + 1 - blockStart, block.length, from + WRITE_BYTES);
+      position = blockStart + to;
+      return block.subarray(from, to);
     },
     close() {
-      closed ??= (async () => {
-        // Never close under a read in flight: the fd number could be reused by another
-        // open meanwhile, and the read would land in someone else's file.
-        await reading;
-        await closeFd(fd);
-        await onClose();
-      })();
+      closed ??= onClose();
       return closed;
     },
   };

@@ -97,38 +97,55 @@ export class WebhookNotifier implements Notifier {
     } catch (error) {
       return { delivered: false, reason: error instanceof Error ? error.message : String(error) };
     }
-    // Reasons are stored and logged: name the host only, since the path or query may hold a token.
-    const where = parsed.host;
     const ruled = target.webhookUrl !== undefined && !this.allowPrivate;
-    // Registered before the rule, or stored by other means: the URL is checked again here.
-    const refused = ruled ? hostRefusal(parsed.hostname) : undefined;
-    if (refused) return { delivered: false, reason: `webhook at ${where} not sent: ${refused}` };
     if (!/^[\x21-\x7e]+$/.test(target.deviceId)) {
       return { delivered: false, reason: 'device id cannot be sent in an HTTP header (printable ASCII only)' };
     }
-    // One deadline for the lookup, the connection and the answer.
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    try {
-      const addresses = await this.resolve(parsed.hostname, signal);
-      if (addresses.length === 0) return { delivered: false, reason: `webhook at ${where} unreachable: no address` };
-      const wrong = ruled ? resolvedRefusal(bareHost(parsed.hostname), addresses) : undefined;
-      if (wrong) return { delivered: false, reason: `webhook at ${where} not sent: ${wrong}` };
-      const status = await post(parsed, addresses, { 'content-type': NOTIFICATION_CONTENT_TYPE, [DEVICE_ID_HEADER]: target.deviceId }, message, signal);
-      if (status >= 200 && status < 300) return { delivered: true, status };
-      // Redirects are not followed: that would forward device data somewhere nobody
-      // configured, past the address rule (and a 303 would turn the POST into a GET).
-      return { delivered: false, reason: `webhook at ${where} answered HTTP ${status}` };
-    } catch (error) {
-      return { delivered: false, reason: describeFailure(error, where, this.timeoutMs) };
-    }
+    return postToWebhook(parsed, { 'content-type': NOTIFICATION_CONTENT_TYPE, [DEVICE_ID_HEADER]: target.deviceId }, message, { ruled, lookup: this.lookup, timeoutMs: this.timeoutMs });
   }
+}
 
-  private async resolve(hostname: string, signal: AbortSignal): Promise<ResolvedAddress[]> {
-    const host = bareHost(hostname);
-    const family = isIP(host);
-    if (family !== 0) return [{ address: host, family }];
-    return Promise.race([this.lookup(host), rejectOnAbort(signal)]);
+export interface WebhookPostOptions {
+  /** Hold the host to the address rule (webhook-address.ts), as written and as resolved. */
+  ruled: boolean;
+  lookup: ResolveHost;
+  timeoutMs: number;
+}
+
+/**
+ * POSTs `body` to `url` (already through assertWebhookUrl): with `ruled`, the host is held
+ * to the address rule as written and on every address it resolves to, and the connection
+ * goes to a checked address. 2xx is delivered; anything else (redirects included) is not.
+ * Used for Package 0 and for operator webhooks (src/webhooks).
+ */
+export async function postToWebhook(parsed: URL, headers: Record<string, string>, body: Uint8Array, options: WebhookPostOptions): Promise<NotifyResult> {
+  // Reasons are stored and logged: name the host only, since the path or query may hold a token.
+  const where = parsed.host;
+  // Registered before the rule, or stored by other means: the URL is checked again here.
+  const refused = options.ruled ? hostRefusal(parsed.hostname) : undefined;
+  if (refused) return { delivered: false, reason: `webhook at ${where} not sent: ${refused}` };
+  // One deadline for the lookup, the connection and the answer.
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  try {
+    const addresses = await resolve(options.lookup, parsed.hostname, signal);
+    if (addresses.length === 0) return { delivered: false, reason: `webhook at ${where} unreachable: no address` };
+    const wrong = options.ruled ? resolvedRefusal(bareHost(parsed.hostname), addresses) : undefined;
+    if (wrong) return { delivered: false, reason: `webhook at ${where} not sent: ${wrong}` };
+    const status = await post(parsed, addresses, headers, body, signal);
+    if (status >= 200 && status < 300) return { delivered: true, status };
+    // Redirects are not followed: that would forward device data somewhere nobody
+    // configured, past the address rule (and a 303 would turn the POST into a GET).
+    return { delivered: false, reason: `webhook at ${where} answered HTTP ${status}` };
+  } catch (error) {
+    return { delivered: false, reason: describeFailure(error, where, options.timeoutMs) };
   }
+}
+
+async function resolve(lookup: ResolveHost, hostname: string, signal: AbortSignal): Promise<ResolvedAddress[]> {
+  const host = bareHost(hostname);
+  const family = isIP(host);
+  if (family !== 0) return [{ address: host, family }];
+  return Promise.race([lookup(host), rejectOnAbort(signal)]);
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {

@@ -51,6 +51,11 @@ export function windowOf(stored: string | null): MaintenanceWindow | null {
   return stored ? (JSON.parse(stored) as MaintenanceWindow) : null;
 }
 
+/** Whether a campaign's devices may be commanded now: inside its window, or at any time when it is forced. */
+export function campaignWindowOpen(campaign: { window: string | null; forcedReason: string | null }, now: number): boolean {
+  return campaign.forcedReason !== null || isWithinWindow(windowOf(campaign.window), now);
+}
+
 export function isWithinWindow(window: MaintenanceWindow | null, now: number): boolean {
   if (!window) return true;
   const { day, minute } = localTime(window.timeZone, now);

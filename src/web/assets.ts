@@ -65,6 +65,12 @@ button:hover{background:#f3f4f6}
 button.primary{background:#1a7f37;border-color:#1a7f37;color:#fff}
 button.danger{border-color:#cf222e;color:#a40e26}
 input{font:inherit;padding:.4rem .5rem;min-height:2.5rem;border:1px solid #8c959f;border-radius:6px;max-width:100%;min-width:0}
+ul.actions{list-style:none;padding:0}
+ul.actions li{display:flex;gap:.25rem;align-items:center}
+fieldset{border:1px solid #d0d7de;border-radius:6px;margin:0 0 .75rem;padding:.5rem .75rem;display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;min-width:0}
+legend{font-weight:600;padding:0 .25rem}
+select,textarea{font:inherit;padding:.4rem .5rem;min-height:2.5rem;border:1px solid #8c959f;border-radius:6px;max-width:100%;background:#fff}
+a.button{display:inline-block;padding:.4rem .9rem;border-radius:6px;border:1px solid #1a7f37;background:#1a7f37;color:#fff;text-decoration:none}
 label{display:block;font-size:.875rem;color:#424a53}
 .login{max-width:26rem;margin:2rem auto}
 .login input{width:100%}

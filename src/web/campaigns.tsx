@@ -1,23 +1,32 @@
 // Campaign pages: the overview (campaigns newest first, recent builds) and one campaign
 // with a bar per stage, counts by state, failures by result code, the pause reason, and
 // the operator's buttons for what the campaign's state allows.
+import type { Child } from 'hono/jsx';
 import type { CampaignSummary, CampaignView, StageView } from '../campaigns/schemas.ts';
 import type { BuildView } from '../builds/schemas.ts';
 import { Badge, Counts, Failures, ProgressBar } from './components.tsx';
 import { approvalWaitWords, campaignBadge, overrideWords, pauseReasonWords, stageBadge, windowWaitWords } from '../campaigns/labels.ts';
+import { deviceListHref } from '../campaigns/device-filter.ts';
 import { percent } from '../format.ts';
 import { bytes, when } from './format.ts';
 
 const campaignHref = (id: string) => `/campaigns/${encodeURIComponent(id)}`;
 const buildHref = (id: string) => `/builds/${encodeURIComponent(id)}`;
+/** The failed devices of a stage with one result code ('timeout': failed without one). */
+const failedHref = (campaign: string, stage: number, code: string) => deviceListHref({ campaign, stage, state: 'failed', result: code });
 
 export function OverviewContent(props: { campaigns: CampaignSummary[]; builds: BuildView[] }) {
   return (
     <>
       <h1>Campaigns</h1>
+      <p class="actions">
+        <a class="button" href="/campaigns/new" data-testid="new-campaign-link">
+          New campaign
+        </a>
+      </p>
       <section class="card" data-testid="campaigns">
         {props.campaigns.length === 0 ? (
-          <p class="muted">No campaigns yet. Create one with <code>fota campaign create</code> or POST /api/v1/campaigns.</p>
+          <p class="muted">No campaigns yet. Create one here (New campaign), with <code>fota campaign create</code>, or POST /api/v1/campaigns.</p>
         ) : (
           <div class="scroll">
             <table class="stack">
@@ -53,9 +62,15 @@ export function OverviewContent(props: { campaigns: CampaignSummary[]; builds: B
                     <td data-label="progress">
                       <ProgressBar counts={c.totals} mini />
                     </td>
-                    <td class="n" data-label="succeeded">{String(c.totals.succeeded)}</td>
-                    <td class="n" data-label="failed">{String(c.totals.failed)}</td>
-                    <td class="n wide" data-label="devices">{String(c.cohortSize)}</td>
+                    <td class="n" data-label="succeeded">
+                      <a href={deviceListHref({ campaign: c.id, state: 'succeeded' })}>{String(c.totals.succeeded)}</a>
+                    </td>
+                    <td class="n" data-label="failed">
+                      <a href={deviceListHref({ campaign: c.id, state: 'failed' })}>{String(c.totals.failed)}</a>
+                    </td>
+                    <td class="n wide" data-label="devices">
+                      <a href={deviceListHref({ campaign: c.id })}>{String(c.cohortSize)}</a>
+                    </td>
                     <td class="wide" data-label="created">{when(c.createdAt)}</td>
                   </tr>
                 ))}
@@ -160,7 +175,7 @@ function ActionForm(props: { id: string; action: Action; stage: number }) {
   }
 }
 
-function Stage(props: { stage: StageView; current: boolean; campaign: Pick<CampaignView, 'state' | 'currentStage' | 'windowNow'> }) {
+function Stage(props: { stage: StageView; current: boolean; campaign: Pick<CampaignView, 'id' | 'state' | 'currentStage' | 'windowNow'> }) {
   const s = props.stage;
   const n = s.index + 1;
   const badge = stageBadge(props.campaign, s);
@@ -176,8 +191,8 @@ function Stage(props: { stage: StageView; current: boolean; campaign: Pick<Campa
         {props.current ? <span class="muted">current</span> : null}
       </div>
       <ProgressBar counts={s.counts} testid={`stage-${n}-bar`} />
-      <Counts counts={s.counts} prefix={`stage-${n}`} />
-      <Failures failures={s.failures} testid={`stage-${n}-failures`} />
+      <Counts counts={s.counts} prefix={`stage-${n}`} href={(state) => deviceListHref({ campaign: props.campaign.id, stage: n, state })} />
+      <Failures failures={s.failures} testid={`stage-${n}-failures`} href={(code) => failedHref(props.campaign.id, n, code)} />
       <p class="muted">
         {s.startedAt ? `started ${when(s.startedAt)}` : 'not started'}
         {s.thresholdMetAt ? (movedOn ? `; moved on by an operator's override ${when(s.thresholdMetAt)}` : `; success threshold met ${when(s.thresholdMetAt)}`) : ''}
@@ -194,7 +209,7 @@ function Stage(props: { stage: StageView; current: boolean; campaign: Pick<Campa
   );
 }
 
-export function CampaignContent(props: { view: CampaignView; canAct: boolean; mayApprove: boolean; viewerName: string }) {
+export function CampaignContent(props: { view: CampaignView; canAct: boolean; mayApprove: boolean; viewerName: string; timeline?: Child }) {
   const v = props.view;
   const actions = actionsFor(v, props.mayApprove);
   const awaiting = v.stages[v.currentStage]?.state === 'awaitingApproval' && v.state === 'running';
@@ -250,7 +265,10 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
           </div>
           <div>
             <dt>devices</dt>
-            <dd data-testid="cohort-size">{`${v.cohortSize} (${v.alreadyCurrent} already current, ${v.busy} busy elsewhere)`}</dd>
+            <dd data-testid="cohort-size">
+              <a href={deviceListHref({ campaign: v.id })}>{String(v.cohortSize)}</a>
+              {` (${v.alreadyCurrent} already current, ${v.busy} busy elsewhere)`}
+            </dd>
           </div>
           <div>
             <dt>thresholds</dt>
@@ -277,7 +295,7 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
       <section class="card" data-testid="totals">
         <h2>All stages</h2>
         <ProgressBar counts={v.totals} testid="total-bar" />
-        <Counts counts={v.totals} prefix="total" />
+        <Counts counts={v.totals} prefix="total" href={(state) => deviceListHref({ campaign: v.id, state })} />
       </section>
       <section class="card" data-testid="stages">
         <h2>Stages</h2>
@@ -285,6 +303,7 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
           <Stage stage={s} campaign={v} current={s.index === v.currentStage && (v.state === 'running' || v.state === 'paused')} />
         ))}
       </section>
+      {props.timeline}
     </>
   );
 }

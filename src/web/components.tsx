@@ -58,7 +58,8 @@ const STATES: Array<{ state: keyof StageCounts; dot: string }> = [
 ];
 
 /** `prefix` names the list (`<prefix>-counts`) and each number (`<prefix>-<state>`) for tests and scripts. */
-export function Counts(props: { counts: StageCounts; prefix: string }) {
+/** With `href`, each number links to the devices behind it. */
+export function Counts(props: { counts: StageCounts; prefix: string; href?: (state: keyof StageCounts) => string }) {
   return (
     <dl class="counts" data-testid={`${props.prefix}-counts`}>
       {STATES.map(({ state, dot }) => (
@@ -67,14 +68,17 @@ export function Counts(props: { counts: StageCounts; prefix: string }) {
             <span class={`dot d-${dot}`} aria-hidden="true" />
             {state}
           </dt>
-          <dd data-testid={`${props.prefix}-${state}`}>{String(props.counts[state])}</dd>
+          <dd data-testid={`${props.prefix}-${state}`}>
+            {props.href && props.counts[state] > 0 ? <a href={props.href(state)}>{String(props.counts[state])}</a> : String(props.counts[state])}
+          </dd>
         </div>
       ))}
     </dl>
   );
 }
 
-export function Failures(props: { failures: Record<string, number>; testid: string }) {
+/** With `href`, each code and count links to the failed devices behind it. */
+export function Failures(props: { failures: Record<string, number>; testid: string; href?: (code: string) => string }) {
   const rows = Object.entries(props.failures).sort((a, b) => b[1] - a[1]);
   if (rows.length === 0) return null;
   return (
@@ -91,9 +95,9 @@ export function Failures(props: { failures: Record<string, number>; testid: stri
         <tbody>
           {rows.map(([code, n]) => (
             <tr>
-              <td class="id">{code}</td>
+              <td class="id">{props.href ? <a href={props.href(code)}>{code}</a> : code}</td>
               <td>{resultText(code)}</td>
-              <td class="n">{String(n)}</td>
+              <td class="n">{props.href ? <a href={props.href(code)} data-testid={`${props.testid}-${code}`}>{String(n)}</a> : String(n)}</td>
             </tr>
           ))}
         </tbody>

@@ -1,6 +1,10 @@
-// Device pages: the fleet, a page at a time and searchable by id prefix, and one device
+// Device pages: the fleet, a page at a time, filtered by anything in the query string
+// (model, firmware, tag, last seen, campaign, stage, state, result code), and one device
 // with its inventory tree, firmware, and deployments with their state history.
+import type { Child } from 'hono/jsx';
+import { DEPLOYMENT_STATES } from '../campaigns/policy.ts';
 import type { DeploymentView } from '../deployments/schemas.ts';
+import { type DeviceFilter, filterQuery } from '../campaigns/device-filter.ts';
 import type { DevicePage } from '../devices/devices.ts';
 import type { DeviceView } from '../devices/schemas.ts';
 import { Badge } from './components.tsx';
@@ -8,23 +12,97 @@ import { bytes, resultText, when } from './format.ts';
 
 const deviceHref = (id: string) => `/devices/${encodeURIComponent(id)}`;
 
-export function DevicesContent(props: { page: DevicePage; prefix: string; after: string | undefined }) {
-  const { page, prefix } = props;
-  const query = (after: string) => `/devices?${new URLSearchParams({ ...(prefix ? { q: prefix } : {}), after }).toString()}`;
+const SEEN_LABELS: Record<string, string> = { day: 'in the last day', week: 'in the last week', stale: 'not for a week or more', never: 'never' };
+
+/** Page sizes an operator may pick; the first is the default. */
+export const PAGE_SIZES = [50, 200, 1000] as const;
+
+function FilterField(props: { name: keyof DeviceFilter; label: string; value: string | number | undefined; size?: number }) {
+  return (
+    <label>
+      {props.label}
+      <input name={props.name} value={props.value === undefined ? '' : String(props.value)} size={props.size ?? 12} autocomplete="off" spellcheck={false} data-testid={`filter-${props.name}`} />
+    </label>
+  );
+}
+
+/** What the filter asks for, in words: the line above the list. */
+function describe(f: DeviceFilter): string {
+  const parts: string[] = [];
+  if (f.q) parts.push(`id starting with “${f.q}”`);
+  if (f.model) parts.push(`model ${f.model}`);
+  if (f.version) parts.push(`firmware ${f.version}`);
+  if (f.tag) parts.push(`tagged ${f.tag}`);
+  if (f.seen) parts.push(`seen ${SEEN_LABELS[f.seen] ?? f.seen}`);
+  if (f.campaign) parts.push(`in campaign ${f.campaign}${f.stage ? ` stage ${f.stage}` : ''}`);
+  else if (f.stage) parts.push(`stage ${f.stage}`);
+  if (f.state) parts.push(`deployment ${f.state}`);
+  if (f.result) parts.push(f.result === 'timeout' ? 'timed out' : `result ${f.result} (${resultText(f.result)})`);
+  return parts.join(', ');
+}
+
+export function DevicesContent(props: { page: DevicePage; filter: DeviceFilter; after: string | undefined; perPage: number; savedFilters?: Child }) {
+  const { page, filter } = props;
+  const per: Record<string, string> = props.perPage === PAGE_SIZES[0] ? {} : { per: String(props.perPage) };
+  const first = `/devices?${filterQuery(filter, per)}`;
+  const summary = describe(filter);
   return (
     <>
       <h1>Devices</h1>
+      <p class="actions">
+        <a class="button" href="/devices/new" data-testid="register-link">
+          Register a device
+        </a>
+      </p>
       <section class="card">
-        <form method="get" action="/devices" class="actions" role="search">
+        <form method="get" action="/devices" class="actions filters" role="search" data-testid="device-filters">
+          <FilterField name="q" label="id starts with" value={filter.q} />
+          <FilterField name="model" label="model" value={filter.model} />
+          <FilterField name="version" label="firmware" value={filter.version} size={8} />
+          <FilterField name="tag" label="tag" value={filter.tag} size={8} />
           <label>
-            id starts with (case-sensitive)
-            <input name="q" type="search" value={prefix} maxlength={128} autocomplete="off" spellcheck={false} data-testid="device-search" />
+            last seen
+            <select name="seen" data-testid="filter-seen">
+              <option value="">any time</option>
+              {Object.entries(SEEN_LABELS).map(([value, label]) => (
+                <option value={value} selected={filter.seen === value}>
+                  {label}
+                </option>
+              ))}
+            </select>
           </label>
-          <button type="submit">Search</button>
-          {prefix ? <a href="/devices">clear</a> : null}
+          <FilterField name="campaign" label="campaign" value={filter.campaign} size={16} />
+          <FilterField name="stage" label="stage" value={filter.stage} size={3} />
+          <label>
+            deployment state
+            <select name="state" data-testid="filter-state">
+              <option value="">any</option>
+              {DEPLOYMENT_STATES.map((s) => (
+                <option value={s} selected={filter.state === s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </label>
+          <FilterField name="result" label="result code" value={filter.result} size={6} />
+          <label>
+            per page
+            <select name="per" data-testid="filter-per">
+              {PAGE_SIZES.map((n) => (
+                <option value={String(n)} selected={props.perPage === n}>
+                  {String(n)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" data-testid="filter-apply">
+            Filter
+          </button>
+          {summary ? <a href="/devices">clear</a> : null}
         </form>
+        {props.savedFilters}
         <p class="muted" data-testid="device-total">
-          {`${page.total} device${page.total === 1 ? '' : 's'}${prefix ? ` with an id starting with “${prefix}”` : ''}`}
+          {`${page.total} device${page.total === 1 ? '' : 's'}${summary ? `: ${summary}` : ''}`}
         </p>
         {page.devices.length === 0 ? null : (
           <div class="scroll">
@@ -40,7 +118,7 @@ export function DevicesContent(props: { page: DevicePage; prefix: string; after:
               </thead>
               <tbody>
                 {page.devices.map((d) => (
-                  <tr>
+                  <tr data-testid="device-row">
                     <td>
                       <a class="id" href={deviceHref(d.id)}>
                         {d.id}
@@ -57,9 +135,9 @@ export function DevicesContent(props: { page: DevicePage; prefix: string; after:
           </div>
         )}
         <p class="pager">
-          {props.after ? <a href={prefix ? `/devices?${new URLSearchParams({ q: prefix }).toString()}` : '/devices'}>first page</a> : null}
+          {props.after ? <a href={first}>first page</a> : null}
           {page.next ? (
-            <a href={query(page.next)} data-testid="next-page">
+            <a href={`/devices?${filterQuery(filter, { ...per, after: page.next })}`} data-testid="next-page">
               next page →
             </a>
           ) : null}
@@ -114,7 +192,7 @@ function TreeItems(props: { node: TreeNode }) {
   );
 }
 
-export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number }) {
+export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; timeline?: Child }) {
   const d = props.device;
   const tree = inventoryTree(d.inventory);
   return (
@@ -143,7 +221,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
             </div>
             <div>
               <dt>tags</dt>
-              <dd>{d.tags.length ? d.tags.join(', ') : '—'}</dd>
+              <dd data-testid="device-tags">{d.tags.length ? d.tags.join(', ') : '—'}</dd>
             </div>
             <div>
               <dt>last seen</dt>
@@ -154,6 +232,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
               <dd>{`${when(d.createdAt)}, DM auth ${d.authType}`}</dd>
             </div>
           </dl>
+          {props.manage}
         </section>
         <section class="card">
           <h2>Inventory</h2>
@@ -191,6 +270,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
           </article>
         ))}
       </section>
+      {props.timeline}
     </>
   );
 }

@@ -6,7 +6,7 @@ import { raw } from 'hono/html';
 import type { Principal } from '../tokens/tokens.ts';
 import { LIVE_SCRIPT, STYLE } from './assets.ts';
 
-export type Section = 'campaigns' | 'builds' | 'devices';
+export type Section = 'campaigns' | 'builds' | 'devices' | 'upload' | 'tokens';
 
 export interface Flash {
   kind: 'ok' | 'error';
@@ -21,6 +21,8 @@ export interface LayoutProps {
   flash?: Flash | undefined;
   /** Whether <main> refreshes itself, and from which URL (default: the page's own). */
   live?: { src?: string } | undefined;
+  /** A page's own script (cohort preview, upload progress), under the same nonce. */
+  script?: string | undefined;
   children?: Child;
 }
 
@@ -29,6 +31,9 @@ const NAV: Array<{ section: Section; href: string; label: string }> = [
   { section: 'builds', href: '/builds', label: 'Builds' },
   { section: 'devices', href: '/devices', label: 'Devices' },
 ];
+const TOKENS_NAV: { section: Section; href: string; label: string } = { section: 'tokens', href: '/tokens', label: 'Tokens' };
+/** A manufacturer's session only uploads builds. */
+const MANUFACTURER_NAV: Array<{ section: Section; href: string; label: string }> = [{ section: 'upload', href: '/builds/upload', label: 'Upload a build' }];
 
 export function Layout(props: LayoutProps) {
   return (
@@ -49,7 +54,7 @@ export function Layout(props: LayoutProps) {
               <a class="brand" href="/">fota console</a>
               {props.principal ? (
                 <nav aria-label="sections">
-                  {NAV.map((item) => (
+                  {(props.principal.role === 'manufacturer' ? MANUFACTURER_NAV : props.principal.role === 'admin' ? [...NAV, TOKENS_NAV] : NAV).map((item) => (
                     <a href={item.href} aria-current={props.section === item.section ? 'page' : undefined}>
                       {item.label}
                     </a>
@@ -60,7 +65,7 @@ export function Layout(props: LayoutProps) {
                 <div class="who">
                   <span id="live" aria-live="off" />
                   <span data-testid="signed-in">
-                    {props.principal.name} ({props.principal.role === 'operator' ? 'operator' : `${props.principal.role}, read-only`})
+                    {props.principal.name} ({props.principal.role === 'admin' ? 'admin, read-only' : props.principal.role})
                   </span>
                   <form method="post" action="/logout">
                     <button type="submit">Log out</button>
@@ -81,6 +86,7 @@ export function Layout(props: LayoutProps) {
           </div>
           {/* Also on pages that do not refresh: it asks before an abort, then finds no live <main> and stops. */}
           <script nonce={props.nonce}>{raw(LIVE_SCRIPT)}</script>
+          {props.script ? <script nonce={props.nonce}>{raw(props.script)}</script> : null}
         </body>
       </html>
     </>

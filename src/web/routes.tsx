@@ -9,9 +9,8 @@
 import type { Context as HonoContext, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
-import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { carriesSecret, redactSecrets } from '../http/redact.ts';
+import { carriesSecret } from '../http/redact.ts';
 import { statusOf } from '../http/status.ts';
 import { recentBuilds, buildView } from '../builds/view.ts';
 import { abortCampaign, approveStage, mayApprove, pauseCampaign, resumeCampaign } from '../campaigns/operator.ts';
@@ -19,24 +18,28 @@ import { operatorActionSchema } from '../campaigns/schemas.ts';
 import { startCampaign } from '../campaigns/start.ts';
 import { campaignSummaries, campaignView } from '../campaigns/view.ts';
 import type { Context } from '../context.ts';
-import { deploymentView } from '../deployments/deployments.ts';
-import { deviceSummaries, deviceView } from '../devices/devices.ts';
+import { deviceFilterSchema, filterDevices, filterQuery } from '../campaigns/device-filter.ts';
+import { savedFiltersFor } from '../campaigns/saved-filters.ts';
 import { AppError } from '../errors.ts';
 import { authenticate, loggableActor, type Principal } from '../tokens/tokens.ts';
 import { BuildContent, BuildsContent } from './builds.tsx';
 import { CampaignContent, OverviewContent } from './campaigns.tsx';
-import { DeviceContent, DevicesContent } from './devices.tsx';
-import { isSameOrigin, newNonce, securityHeaders } from './guard.ts';
-import { type Flash, Layout, type LayoutProps } from './layout.tsx';
-import { ErrorContent, LoginContent } from './pages.tsx';
-import { canAct, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
+import { DevicesContent, PAGE_SIZES } from './devices.tsx';
+import { isSameOrigin } from './guard.ts';
+import type { Flash } from './layout.tsx';
+import { CREATED, mountManagement } from './manage.tsx';
+import { UPLOAD_PATH } from './upload.tsx';
+import { errorPage, isFragment, render } from './render.tsx';
+import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
+import { SavedFilters } from './saved-filters.tsx';
+import { activityOf } from '../tokens/activity.ts';
+import { LoginContent } from './pages.tsx';
+import { canAct, canUpload, canView, clearSessionCookie, type ConsoleEnv, endSession, SESSION_COOKIE, sessionOf, startSession } from './session.ts';
 
 type C = HonoContext<ConsoleEnv>;
 
 /** Forms carry a token or a reason: a few KiB at most. */
 const FORM_LIMIT = 16 * 1024;
-const DEVICES_PER_PAGE = 50;
-const DEPLOYMENTS_SHOWN = 20;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/;
 
 const ACTIONS = {
@@ -51,29 +54,6 @@ const isAction = (name: string): name is ActionName => Object.hasOwn(ACTIONS, na
 
 /** Handlers are typed apart from their paths, so Hono cannot promise the param: an empty id is not found. */
 const idParam = (c: C) => c.req.param('id') ?? '';
-
-const isFragment = (c: HonoContext) => c.req.header('x-fragment') === '1';
-
-/**
- * Renders a page, or only its <main> content when the live refresh asks (x-fragment: 1).
- * Each response gets a fresh CSP nonce for its inline style and script.
- */
-function render(c: HonoContext, content: Child, props: Omit<LayoutProps, 'nonce' | 'children'>, status: ContentfulStatusCode = 200) {
-  const nonce = newNonce();
-  securityHeaders(c, nonce);
-  if (isFragment(c) && props.live) return c.html(<>{content}</>, status);
-  return c.html(
-    <Layout {...props} nonce={nonce}>
-      {content}
-    </Layout>,
-    status,
-  );
-}
-
-function errorPage(c: HonoContext, status: ContentfulStatusCode, title: string, message: string, principal?: Principal) {
-  // Messages name what was asked for ("no device <id>"); an id may be a pasted token.
-  return render(c, <ErrorContent status={status} title={title} message={redactSecrets(message)} />, { title, principal }, status);
-}
 
 /**
  * Where a sign-in may send the browser afterwards: console pages only, never another site,
@@ -102,6 +82,11 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   /** Pages and actions need a session of a role that may look; no session means the login page. */
   const viewer: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
     const principal = await sessionOf(ctx, c);
+    // A manufacturer's session is for uploading builds only: the fleet's pages are not theirs.
+    if (principal && canUpload(principal.role)) {
+      if (isFragment(c)) return c.text('not for manufacturers', 403);
+      return errorPage(c, 403, 'Not for manufacturers', 'A manufacturer signs in to upload builds; campaigns and devices are for operators.', principal);
+    }
     if (!principal || !canView(principal.role)) {
       if (getCookie(c, SESSION_COOKIE)) clearSessionCookie(ctx, c);
       // The live refresh cannot follow a redirect into a login form: it reloads on 401.
@@ -128,7 +113,8 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     };
 
   app.get('/login', async (c) => {
-    if (await sessionOf(ctx, c)) return c.redirect('/', 303);
+    const signedIn = await sessionOf(ctx, c);
+    if (signedIn) return c.redirect(canUpload(signedIn.role) ? UPLOAD_PATH : '/', 303);
     return render(c, <LoginContent next={safeNext(c.req.query('next'))} />, { title: 'Sign in' });
   });
 
@@ -139,16 +125,19 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     const refuse = (status: ContentfulStatusCode, error: string) => render(c, <LoginContent error={error} next={next} />, { title: 'Sign in' }, status);
     const principal = token && token.length <= 512 ? await authenticate(ctx, token) : undefined;
     if (!principal) return refuse(401, 'Unknown or revoked token.');
-    if (!canView(principal.role)) return refuse(403, `This is a ${principal.role} token; the console is for operators (admins may look).`);
+    if (!canView(principal.role) && !canUpload(principal.role)) return refuse(403, `This is a ${principal.role} token; the console is for operators (admins may look).`);
     startSession(ctx, c, token);
     ctx.log.info({ requestId: c.get('requestId'), actor: loggableActor(principal) }, 'console sign-in');
-    return c.redirect(next, 303);
+    return c.redirect(canUpload(principal.role) ? UPLOAD_PATH : next, 303);
   });
 
   app.post('/logout', sameOrigin, form, async (c) => {
     await endSession(ctx, c);
     return c.redirect('/login', 303);
   });
+
+  // Before '/campaigns/:id', which would otherwise take '/campaigns/new' for an id.
+  mountManagement(app, ctx, { viewer, page, sameOrigin, form });
 
   app.get(
     '/',
@@ -162,8 +151,8 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   /** The campaign page, with the outcome of the last action when there was one. */
   const campaignPage = async (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
     const principal = c.get('principal');
-    const view = await campaignView(ctx, id);
-    const content = <CampaignContent view={view} canAct={canAct(principal.role)} mayApprove={await mayApprove(ctx, principal, id)} viewerName={principal.name} />;
+    const timeline = <ActivityTimeline entries={await activityOf(ctx, [id], TIMELINE_LIMIT)} limit={TIMELINE_LIMIT} />;
+    const content = <CampaignContent view={await campaignView(ctx, id)} canAct={canAct(principal.role)} mayApprove={await mayApprove(ctx, principal, id)} viewerName={principal.name} timeline={timeline} />;
     // After a refused action the address bar shows the action's URL: refresh from the page's own.
     return render(c, content, { title: 'Campaign', principal, section: 'campaigns', flash, live: { src: `/campaigns/${encodeURIComponent(id)}` } }, status);
   };
@@ -174,7 +163,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     page((c) => {
       const done = c.req.query('done') ?? '';
       // Only our own fixed words: a crafted link cannot put text on the page.
-      const flash: Flash | undefined = isAction(done) ? { kind: 'ok', text: ACTIONS[done].done } : undefined;
+      const flash: Flash | undefined = isAction(done) ? { kind: 'ok', text: ACTIONS[done].done } : done === 'create' ? { kind: 'ok', text: CREATED } : undefined;
       return campaignPage(c, idParam(c), flash);
     }),
   );
@@ -225,25 +214,16 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     viewer,
     page(async (c) => {
       const principal = c.get('principal');
-      const q = (c.req.query('q') ?? '').trim();
+      const parsed = deviceFilterSchema.safeParse(c.req.query());
       const after = c.req.query('after') || undefined;
-      const valid = (q === '' || ID_PATTERN.test(q)) && (after === undefined || ID_PATTERN.test(after));
-      const flash: Flash | undefined = valid ? undefined : { kind: 'error', text: 'Device ids are 1-128 letters, digits, ":", ".", "_" or "-": nothing else can match.' };
-      const result = valid ? await deviceSummaries(ctx, { ...(q ? { prefix: q } : {}), ...(after ? { after } : {}), limit: DEVICES_PER_PAGE }) : { devices: [], total: 0, next: null };
-      return render(c, <DevicesContent page={result} prefix={valid ? q : ''} after={valid ? after : undefined} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
-    }),
-  );
-
-  app.get(
-    '/devices/:id',
-    viewer,
-    page(async (c) => {
-      const device = await deviceView(ctx, idParam(c));
-      const newest = [...device.deployments].reverse().slice(0, DEPLOYMENTS_SHOWN);
-      const deployments = [];
-      for (const d of newest) deployments.push(await deploymentView(ctx, d.id));
-      const content = <DeviceContent device={device} deployments={deployments} totalDeployments={device.deployments.length} />;
-      return render(c, content, { title: device.id, principal: c.get('principal'), section: 'devices', live: {} });
+      const perPage = PAGE_SIZES.find((n) => String(n) === c.req.query('per')) ?? PAGE_SIZES[0];
+      const afterValid = after === undefined || ID_PATTERN.test(after);
+      const valid = parsed.success && afterValid;
+      const flash: Flash | undefined = valid ? undefined : { kind: 'error', text: parsed.success ? 'That page link is broken: start from the first page.' : (parsed.error.issues[0]?.message ?? 'invalid filter') };
+      const filter = parsed.success ? parsed.data : {};
+      const result = valid ? await filterDevices(ctx, filter, { ...(after ? { after } : {}), limit: perPage }) : { devices: [], total: 0, next: null };
+      const saved = <SavedFilters filters={await savedFiltersFor(ctx, principal)} current={valid ? filterQuery(filter) : ''} />;
+      return render(c, <DevicesContent page={result} filter={filter} after={valid ? after : undefined} perPage={perPage} savedFilters={saved} />, { title: 'Devices', principal, section: 'devices', flash, live: {} }, valid ? 200 : 400);
     }),
   );
 }

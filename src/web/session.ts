@@ -11,8 +11,9 @@
 //
 // Roles: an operator sees everything and acts. An admin may look (read-only): an admin can
 // mint an operator token anyway, so looking gives nothing new, while acting stays with
-// operators so every approval is recorded under an operator's name. Manufacturers are
-// refused: the console shows every manufacturer's fleet and campaigns.
+// operators so every approval is recorded under an operator's name. A manufacturer may sign
+// in only to upload builds (the upload page and its upload route): every other page shows
+// every manufacturer's fleet and campaigns and refuses them.
 import type { Context as HonoContext } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import nacl from 'tweetnacl';
@@ -41,6 +42,7 @@ type Session = z.infer<typeof payloadSchema>;
 
 export const canView = (role: Role): boolean => role === 'operator' || role === 'admin';
 export const canAct = (role: Role): boolean => role === 'operator';
+export const canUpload = (role: Role): boolean => role === 'manufacturer';
 
 export function sealSession(ctx: Context, token: string): string {
   const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);

@@ -21,7 +21,7 @@ describe('management API security', () => {
   it('leaves every campaign and cohort route to operators alone (separation of duties)', () => {
     const campaignRoutes = guarded.filter((s) => /^\/api\/v1\/(campaigns|cohorts)/.test(s.path));
     expect(campaignRoutes.map((s) => `${s.method} ${s.path}`).sort()).toEqual(
-      ['start', 'approve', 'pause', 'resume', 'abort'].map((a) => `post /api/v1/campaigns/:id/${a}`).concat(['get /api/v1/campaigns', 'get /api/v1/campaigns/:id', 'get /api/v1/cohorts/preview', 'post /api/v1/cohorts/preview', 'post /api/v1/campaigns']).sort(),
+      ['start', 'approve', 'pause', 'resume', 'abort', 'force', 'install', 'rollback', 'bandwidth'].map((a) => `post /api/v1/campaigns/:id/${a}`).concat(['get /api/v1/campaigns', 'get /api/v1/campaigns/:id', 'get /api/v1/cohorts/preview', 'post /api/v1/cohorts/preview', 'post /api/v1/campaigns']).sort(),
     );
     for (const spec of campaignRoutes) expect(spec.roles).toEqual(['operator']);
   });

@@ -2,7 +2,7 @@
 // independent samples for different campaigns, a sample that does not follow the ids,
 // and late joiners placed by their hash. The hash is deterministic, so are these tests.
 import { describe, expect, it } from 'vitest';
-import { assignStages, cumulativeSizes, stageHash, stageOfLateJoiner } from '../../src/campaigns/assign.ts';
+import { assignStages, cumulativeSizes, stageBounds, stageByBounds, stageHash, stageOfLateJoiner } from '../../src/campaigns/assign.ts';
 
 const ids = (n: number, prefix = 'dev-', width = 5): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(width, '0')}`);
 
@@ -236,5 +236,29 @@ describe('stageOfLateJoiner', () => {
 
   it('puts every late joiner into the last stage when its share is 100%, and none past it', () => {
     expect(late.slice(0, 1000).every((id) => stageOfLateJoiner('cmp_late', id, [0, 0, 100]) === 2)).toBe(true);
+  });
+});
+
+describe('stageBounds', () => {
+  it.each([[[1, 10, 50, 100]], [[10, 100]], [[0, 100]], [[100]], [[33.3, 66.6, 100]]])('places devices as assignStages does for stages %j', async (percents) => {
+    const devices = ids(5000);
+    const hashes = Float64Array.from(devices, (id) => stageHash('cmp_b', id));
+    const bounds = await stageBounds(hashes, percents, async () => []);
+    const expected = assignStages('cmp_b', devices, percents);
+    expect(devices.map((id) => stageByBounds(stageHash('cmp_b', id), id, bounds))).toEqual([...expected]);
+  });
+
+  it('splits a run of equal hashes at a stage bound by device id, keeping the stage sizes exact', async () => {
+    // Ten devices, six of them sharing one hash across the 50 % bound.
+    const devices = [
+      { id: 'a', hash: 1 },
+      { id: 'b', hash: 2 },
+      ...['t5', 't1', 't4', 't2', 't6', 't3'].map((id) => ({ id, hash: 7 })),
+      { id: 'y', hash: 9 },
+      { id: 'z', hash: 2 ** 52 },
+    ];
+    const bounds = await stageBounds(Float64Array.from(devices, (d) => d.hash), [50, 100], async (hash) => devices.filter((d) => d.hash === hash).map((d) => d.id));
+    const first = devices.filter((d) => stageByBounds(d.hash, d.id, bounds) === 0).map((d) => d.id).sort();
+    expect(first).toEqual(['a', 'b', 't1', 't2', 't3']);
   });
 });

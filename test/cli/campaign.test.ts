@@ -130,6 +130,16 @@ describe('fota campaign, one campaign from preview to abort', () => {
     expect((await run(['campaign', 'status', draft])).stdout).toContain(`"everyone": draft, not started (fota campaign start ${draft})`);
   });
 
+  it('refuses to start a campaign whose cohort matches no device (exit 1), saying what the model has and what the filter matched', async () => {
+    const created = await run(['campaign', 'create', '--name', 'nobody', '--build', buildId, '--tags', 'field', '--versions', '0.1', '--stages', '100']);
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    const result = await run(['campaign', 'start', id]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`fota: server refused (409 CONFLICT): the cohort matches no device: devices of model ${MODEL}: 24; of those, matched by versions 0, tags {"field":20}.`);
+    expect((await run(['campaign', 'status', id])).stdout).toContain('draft, not started');
+  });
+
   it('pauses with a reason, refuses a second pause, and resumes', async () => {
     const paused = await run(['campaign', 'pause', mainId, '--reason', 'night shift']);
     expect(paused.code).toBe(0);

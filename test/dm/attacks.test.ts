@@ -128,7 +128,13 @@ describe.each(cases)('an authenticated session in $name', ({ encoding, authType 
     const device = await registerDevice(authType);
     const deployment = (await (await server.api('/api/v1/deployments', json({ deviceId: device.id, buildId: build2 }))).json()) as { id: string };
     const client = clientFor(device, encoding);
-    const { reply } = await authenticate(client);
+    const { reply: first } = await authenticate(client);
+    // The server reads FwV before it commands the update (the package is chosen against it):
+    // the device answers, and the FUMO Exec comes in the reply to that.
+    expect(first.commands.some((c) => c.name === 'Get')).toBe(true);
+    expect(first.commands.some((c) => c.name === 'Exec')).toBe(false);
+    const reply = replyOf(await client.send(client.compose(client.replyTo(first))));
+    if (reply.headerStatus?.chal) client.takeChallenge(reply.headerStatus.chal);
     const respUri = reply.header.respUri ?? '';
     expect(respUri).toMatch(/\?s=dms_/);
     const fumoExec = reply.commands.find((c) => c.name === 'Exec');

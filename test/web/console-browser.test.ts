@@ -92,10 +92,16 @@ describe.skipIf(!available)('operator console in Chromium', () => {
   const text = (page: Page, testid: string) => page.locator(`[data-testid="${testid}"]`).first().innerText();
   /**
    * Waits until the element shows exactly `want`: Playwright's locator polling, no sleeps.
-   * (waitForFunction with a string would need eval, which the console's CSP forbids.)
+   * (waitForFunction with a string would need eval, which the console's CSP forbids.) The
+   * whole text of the element, links inside it included (a count is a link to its devices):
+   * `:text-is` would match only the innermost element holding the text.
    */
   const showsText = (page: Page, testid: string, want: string) =>
-    page.locator(`[data-testid="${testid}"]:text-is(${JSON.stringify(want)})`).waitFor(WAIT);
+    page
+      .locator(`[data-testid="${testid}"]`)
+      .filter({ hasText: new RegExp(`^${want.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) })
+      .first()
+      .waitFor(WAIT);
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, name), fullPage: true });
 
   it('signs in with a token, approves the next stage and shows the counts move without a reload', async () => {
@@ -216,6 +222,8 @@ describe.skipIf(!available)('operator console in Chromium', () => {
       [`/builds/${builds.v2.id}`, 'console-phone-build.png'],
       ['/devices', 'console-phone-devices.png'],
       ['/devices/WEB-01', 'console-phone-device.png'],
+      ['/campaigns/new', 'console-phone-new-campaign.png'],
+      ['/devices/new', 'console-phone-register.png'],
     ] as const) {
       await page.goto(`${server.url}${path}`);
       expect(new URL(page.url()).pathname, path).toBe(path);

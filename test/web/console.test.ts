@@ -59,11 +59,17 @@ describe('sign-in', () => {
     expect(await html(res)).toContain('Unknown or revoked token.');
   });
 
-  it('refuses a manufacturer token: the console shows every manufacturer’s fleet', async () => {
-    const res = await post(server, '/login', { token: server.tokens.acme });
-    expect(res.status).toBe(403);
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect(await html(res)).toContain('This is a manufacturer token');
+  it('lets a manufacturer in only to upload builds: the fleet\'s pages refuse them', async () => {
+    const res = await post(server, '/login', { token: server.tokens.acme, next: '/devices' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/builds/upload');
+    const cookie = (res.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    for (const path of ['/', '/devices', '/builds', '/campaigns/new']) {
+      const page = await get(server, path, cookie);
+      expect(page.status, path).toBe(403);
+      expect(await html(page)).toContain('campaigns and devices are for operators');
+    }
+    expect((await get(server, '/builds/upload', cookie)).status).toBe(200);
   });
 
   it('signs an operator in with an HttpOnly, SameSite=Strict session cookie that does not hold the token', async () => {
@@ -168,7 +174,8 @@ describe('campaign actions', () => {
     expect(running).toMatchObject({ state: 'running', stages: [{ state: 'running', counts: { scheduled: 2 } }] });
     page = await html(await get(server, `/campaigns/${id}`, operator));
     expect(page).not.toContain('data-testid="action-approve"');
-    expect(page).toMatch(/data-testid="stage-1-scheduled">2</);
+    // The count links to the devices behind it.
+    expect(page).toMatch(/data-testid="stage-1-scheduled"><a href="\/devices\?campaign=[^"]*&amp;stage=1&amp;state=scheduled">2<\/a></);
 
     expect((await act('pause', { reason: 'checking <b>logs</b>' })).status).toBe(303);
     expect(await campaignState(server, id)).toMatchObject({ state: 'paused', pausedReason: 'paused by ops: checking <b>logs</b>' });
@@ -353,7 +360,7 @@ describe('pages', () => {
     for (let i = 0; i < 55; i++) await registerDevice(server, `LIST-${String(i).padStart(2, '0')}`, { model: 'console-list' });
     await registerDevice(server, 'LIST_X', { model: 'console-list' });
     const first = await html(await get(server, '/devices?q=LIST-', operator));
-    expect(first).toContain('55 devices with an id starting with “LIST-”');
+    expect(first).toContain('55 devices: id starting with “LIST-”');
     expect(first).toContain('LIST-49');
     expect(first).not.toContain('LIST-50');
     expect(first).not.toContain('LIST_X');
@@ -364,7 +371,7 @@ describe('pages', () => {
     expect(second).not.toContain('LIST-49<');
     expect(second).not.toContain('data-testid="next-page"');
     // "_" is a character like any other, not a wildcard.
-    expect(await html(await get(server, '/devices?q=LIST_', operator))).toContain('1 device with');
+    expect(await html(await get(server, '/devices?q=LIST_', operator))).toContain('1 device: id starting with “LIST_”');
     const bad = await get(server, '/devices?q=%3Cscript%3E', operator);
     expect(bad.status).toBe(400);
     expect(await html(bad)).not.toContain('<script>');

@@ -5,8 +5,9 @@ import { previewCohort } from '../../campaigns/cohort.ts';
 import { createCampaign } from '../../campaigns/create.ts';
 import { campaignListQuerySchema, campaignPageSchema, listCampaigns } from '../../campaigns/list.ts';
 import { abortCampaign, approveStage, pauseCampaign, resumeCampaign } from '../../campaigns/operator.ts';
-import { campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, createCampaignSchema, operatorActionSchema } from '../../campaigns/schemas.ts';
-import { startCampaign } from '../../campaigns/start.ts';
+import { campaignViewSchema, cohortPreviewBodySchema, cohortPreviewQuerySchema, cohortPreviewSchema, bandwidthActionSchema, createCampaignSchema, forceActionSchema, operatorActionSchema, startActionSchema } from '../../campaigns/schemas.ts';
+import { rollbackCampaign } from '../../campaigns/rollback.ts';
+import { forceCampaign, installCampaign, setCampaignBandwidth, startOrSchedule } from '../../campaigns/schedule.ts';
 import { campaignView } from '../../campaigns/view.ts';
 import type { Context } from '../../context.ts';
 import type { Principal } from '../../tokens/tokens.ts';
@@ -72,10 +73,55 @@ function actionRoute<const A extends string>(action: A, summary: string, conflic
   });
 }
 
-export const startCampaignRoute = actionRoute('start', 'Snapshot the cohort, give each device its stage and package, start the first stage', 'not a draft, build not ready, or devices in another running campaign (the error names it)');
+export const startCampaignRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/campaigns/{id}/start',
+  roles: ['operator'],
+  summary: 'Snapshot the cohort, give each device its stage and package, start the first stage; with startAt in the future, schedule the start instead',
+  request: { params: pathParams('id'), body: jsonBody(startActionSchema, { required: false }) },
+  responses: {
+    200: answer('the campaign after the action (a draft with scheduledFor when scheduled)', campaignViewSchema),
+    403: refusal("the token's role may not do this"),
+    ...notFound,
+    409: refusal('not a draft, build not ready, or devices in another running campaign (the error names it)'),
+  },
+});
+
+export const forceCampaignRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/campaigns/{id}/force',
+  roles: ['operator'],
+  summary: 'Force the campaign: its devices are commanded outside its maintenance window from now on (a reason is required and audited)',
+  request: { params: pathParams('id'), body: jsonBody(forceActionSchema) },
+  responses: { 200: answer('the campaign after the action', campaignViewSchema), ...notFound, 409: refusal('already completed or aborted') },
+});
+
 export const approveCampaignRoute = actionRoute('approve', 'Approve the stage that waits for approval; it starts now', 'no stage awaits approval', "the token's role may not do this, or four eyes: the creator may not approve");
 export const pauseCampaignRoute = actionRoute('pause', 'Stop commanding devices; those already working finish and report', 'not running');
 export const resumeCampaignRoute = actionRoute('resume', 'Carry on; after an automatic pause, only new results count toward the failure threshold', 'not paused');
+export const rollbackCampaignRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/campaigns/{id}/rollback',
+  roles: ['operator'],
+  summary: "Create a draft campaign that brings the devices this campaign updated back to the model's previous build (refused when its securityVersion is lower: devices would refuse it)",
+  request: { params: pathParams('id'), body: jsonBody(operatorActionSchema, { required: false }) },
+  responses: {
+    201: answer('the rollback campaign (a draft: start it as any campaign)', z.object({ id: z.string(), buildId: z.string(), version: z.string(), devices: z.number() })),
+    ...notFound,
+    409: refusal('still running or paused, updated no device, no earlier build, or the earlier build has a lower securityVersion (anti-rollback)'),
+  },
+});
+
+export const campaignBandwidthRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/campaigns/{id}/bandwidth',
+  roles: ['operator'],
+  summary: "Set (or, with null, lift) the campaign's download budget in bytes per second, shared by all its downloads in each server process",
+  request: { params: pathParams('id'), body: jsonBody(bandwidthActionSchema) },
+  responses: { 200: answer('the campaign after the change', campaignViewSchema), ...notFound, 409: refusal('already completed or aborted') },
+});
+
+export const installCampaignRoute = actionRoute('install', 'Let a download-only campaign install: devices that downloaded get the Update Exec when the window opens (it becomes two-step)', 'not a download-only campaign, or already completed or aborted');
 export const abortCampaignRoute = actionRoute('abort', 'Cancel every deployment not yet commanded; devices already working finish and report', 'already completed or aborted');
 
 type Act = (ctx: Context, principal: Principal, id: string, reason: string | undefined) => Promise<unknown>;
@@ -92,9 +138,25 @@ export const campaignRoutes: RouteModule = (r) => {
       await act(ctx, c.get('principal'), id, c.req.valid('json').reason);
       return c.json(await campaignView(ctx, id), 200);
     });
-  operatorAction(startCampaignRoute, startCampaign);
+  r(startCampaignRoute, async (c, ctx) => {
+    const { id } = c.req.valid('param');
+    await startOrSchedule(ctx, c.get('principal'), id, c.req.valid('json'));
+    return c.json(await campaignView(ctx, id), 200);
+  });
+  r(forceCampaignRoute, async (c, ctx) => {
+    const { id } = c.req.valid('param');
+    await forceCampaign(ctx, c.get('principal'), id, c.req.valid('json').reason);
+    return c.json(await campaignView(ctx, id), 200);
+  });
   operatorAction(approveCampaignRoute, approveStage);
   operatorAction(pauseCampaignRoute, pauseCampaign);
   operatorAction(resumeCampaignRoute, resumeCampaign);
   operatorAction(abortCampaignRoute, abortCampaign);
+  operatorAction(installCampaignRoute, installCampaign);
+  r(campaignBandwidthRoute, async (c, ctx) => {
+    const { id } = c.req.valid('param');
+    await setCampaignBandwidth(ctx, c.get('principal'), id, c.req.valid('json').bytesPerSecond);
+    return c.json(await campaignView(ctx, id), 200);
+  });
+  r(rollbackCampaignRoute, async (c, ctx) => c.json(await rollbackCampaign(ctx, c.get('principal'), c.req.valid('param').id, c.req.valid('json').reason), 201));
 };

@@ -11,8 +11,9 @@ import { deviceRoutes } from './devices.ts';
 import { listRoutes } from './lists.ts';
 import { manufacturerRoutes } from './manufacturers.ts';
 import { tokenRoutes } from './tokens.ts';
+import { webhookRoutes } from './webhooks.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {

@@ -110,7 +110,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   else await updateSession(tx, x.session.id, changes);
 
   for (const c of reply.sent) if (c.opId) await updateOperation(tx, c.opId, { state: 'sent', sentAt: now });
-  for (const c of reply.sent) if (c.deploymentId && c.kind === 'Exec') await markFumoSent(tx, c.deploymentId, now);
+  for (const c of reply.sent) if (c.deploymentId && c.kind === 'Exec') await markFumoSent(tx, c.deploymentId, now, c.packageId);
   for (const c of reply.tooLarge) {
     if (c.opId) await updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
     log.warn({ uri: c.uri, opId: c.opId }, 'command larger than the device accepts (MaxMsgSize); not sent');

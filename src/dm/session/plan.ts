@@ -1,13 +1,14 @@
 // Phase 4 of a DM message: what the server sends next, once the device's own commands are
 // read. In order: what did not fit the last message, DevDetail values gone stale, the
 // operator's queued operations, a read of FwV after the device reports an installed
-// update, and the device's FUMO step. Reads the queue and the deployment, in the
-// message's transaction (handle.ts); writes nothing, but for the deployment a device's
-// update request may create.
+// update, and the device's FUMO step (after a read of FwV, when the device has not reported
+// it in this session: its package is chosen against it). Reads the queue and the
+// deployment, in the message's transaction (handle.ts); writes nothing, but for the
+// deployment a device's update request may create.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
 import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
-import { downloadKeyOf, type FumoPlan, planFumo, reportsInstalled } from '../../deployments/fumo.ts';
+import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFirmware, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
@@ -76,8 +77,10 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
   const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
-  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now);
-  if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
+  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects));
+  if (fumo === READ_FIRMWARE) {
+    if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
+  } else if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
   return { commands, askForMore: false, inventoryChecked: true, ...header };
 }
 
@@ -90,6 +93,19 @@ function answerInStatus(effects: ClientEffects, cmdRef: number | undefined, outc
   if (status) status.items = [{ meta: { format: 'chr', type: 'text/plain' }, data: describeRequestOutcome(outcome) }];
 }
 
+/**
+ * The firmware a package is chosen against: what the device reported in this session (this
+ * message or an earlier one). Not reported yet at the server's first turn: read it first.
+ * Later (the device did not answer the read), what the server last knew.
+ */
+function firmwareOf(device: DeviceRow, session: DmSessionRow, effects: ClientEffects): ReportedFirmware {
+  const now = effects.inventory['./DevDetail/FwV'];
+  if (now !== undefined) return { version: now };
+  const known = parseInventory(device)['./DevDetail/FwV'];
+  if (known && known.at >= session.createdAt) return { version: known.value };
+  return session.inventoryChecked ? { version: device.firmwareVersion } : 'unread';
+}
+
 /** Gets for DevDetail values the server has not seen recently (nor in this very message). */
 function staleInventory(device: DeviceRow, reported: Record<string, string>, now: number, maxAgeMs: number): ServerCommand[] {
   const known = parseInventory(device);
@@ -99,7 +115,7 @@ function staleInventory(device: DeviceRow, reported: Record<string, string>, now
 /** FUMO in DM terms: set PkgURL (a chr leaf), then Exec the operation node with a Correlator. */
 function fumoCommands(plan: FumoPlan): ServerCommand[] {
   const base = { deploymentId: plan.deploymentId, purpose: 'fumo' as const };
-  const exec: ServerCommand = { kind: 'Exec', uri: plan.execUri, correlator: plan.correlator, ...base };
+  const exec: ServerCommand = { kind: 'Exec', uri: plan.execUri, correlator: plan.correlator, ...base, ...(plan.packageId ? { packageId: plan.packageId } : {}) };
   return plan.pkgUrl ? [{ kind: 'Replace', uri: `${plan.execUri}/PkgURL`, data: plan.pkgUrl, format: 'chr', ...base }, exec] : [exec];
 }
 

@@ -14,6 +14,8 @@ const serverCommand = z.object({
   opId: z.string().optional(),
   /** The deployment a FUMO command delivers, if any. */
   deploymentId: z.string().optional(),
+  /** The package a FUMO command delivers, chosen when it was planned (recorded on the deployment as it is sent). */
+  packageId: z.string().optional(),
   /** Why the server sends it: an operator's operation, its own inventory read, or FUMO. */
   purpose: z.enum(['operation', 'inventory', 'fumo']),
 });

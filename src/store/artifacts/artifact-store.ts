@@ -39,6 +39,8 @@ export interface ByteRange {
 
 export interface LocalCopy {
   path: string;
+  /** When the object itself was last written (the local directory's own file), in ms. */
+  modifiedAt?: number;
   /** Removes the copy if the backend made one; a no-op for the local directory. */
   release(): Promise<void>;
 }

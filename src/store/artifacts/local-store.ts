@@ -106,8 +106,9 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async localCopy(sha256: string, _tmpDir: string): Promise<LocalCopy> {
-    if ((await this.stat(sha256)) === null) throw notFound(sha256);
-    return { path: this.objectPath(sha256), release: async () => {} };
+    const info = await this.stat(sha256);
+    if (info === null) throw notFound(sha256);
+    return { path: this.objectPath(sha256), modifiedAt: info.modifiedAt, release: async () => {} };
   }
 
   async delete(sha256: string): Promise<void> {

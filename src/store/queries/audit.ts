@@ -4,6 +4,7 @@ import { desc, eq } from 'drizzle-orm';
 import { newId } from '../ids.ts';
 import type { auditEvents } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
+import { enqueueWebhookDeliveries } from './webhooks.ts';
 
 export interface AuditEntry {
   /** The person's id (`auditActor(principal)`), or the server's own name ("system", "engine"). */
@@ -22,10 +23,14 @@ export type AuditActor = Pick<AuditEntry, 'actor' | 'actorName' | 'tokenId'>;
 
 export type AuditRow = typeof auditEvents.$inferSelect;
 
+/** Also writes the deliveries operator webhooks are owed for it, in the same transaction (queries/webhooks.ts). */
 export async function recordAudit(tx: Tx, entry: AuditEntry, at: number): Promise<void> {
+  const id = newId('evt');
+  const details = entry.details ?? {};
   await tx.q
     .insert(tx.t.auditEvents)
-    .values({ id: newId('evt'), at, actor: entry.actor, actorName: entry.actorName ?? null, tokenId: entry.tokenId ?? null, action: entry.action, subject: entry.subject, details: JSON.stringify(entry.details ?? {}) });
+    .values({ id, at, actor: entry.actor, actorName: entry.actorName ?? null, tokenId: entry.tokenId ?? null, action: entry.action, subject: entry.subject, details: JSON.stringify(details) });
+  await enqueueWebhookDeliveries(tx, { id, at, actor: entry.actor, action: entry.action, subject: entry.subject, details });
 }
 
 export async function auditOf(tx: Tx, subject: string): Promise<AuditRow[]> {

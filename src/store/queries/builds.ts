@@ -1,9 +1,10 @@
 // Build, package and job rows, and the queue operations on jobs. Each function runs in
 // the caller's transaction (or reads through the store outside one).
-import { and, asc, count, desc, eq, inArray, isNotNull, lt, ne, or } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { builds, jobs, packages } from '../schema/index.ts';
 import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
+import { preparedPer } from './prepared.ts';
 
 export type BuildRow = typeof builds.$inferSelect;
 export type PackageRow = typeof packages.$inferSelect;
@@ -66,6 +67,19 @@ export async function deltaSourcesFor(tx: Tx, model: { id: string; name: string 
 export async function packagesOf(tx: Tx, buildId: string): Promise<PackageRow[]> {
   const { packages } = tx.t;
   return tx.q.select().from(packages).where(eq(packages.buildId, buildId)).orderBy(asc(packages.createdAt));
+}
+
+const packageChoices = preparedPer(({ q, t }) =>
+  q
+    .select({ id: t.packages.id, kind: t.packages.kind, fromVersion: t.packages.fromVersion, toVersion: t.packages.toVersion })
+    .from(t.packages)
+    .where(eq(t.packages.buildId, sql.placeholder('buildId')))
+    .prepare(),
+);
+
+/** What choosing a build's package for a device needs (deployments/policy.ts), read per FUMO command: prepared. */
+export async function packageChoicesOf(tx: Tx, buildId: string): Promise<Array<{ id: string; kind: 'bsdiff40' | 'full'; fromVersion: string | null; toVersion: string }>> {
+  return packageChoices(tx).execute({ buildId });
 }
 
 export async function findPackage(tx: Tx, id: string): Promise<PackageRow | undefined> {

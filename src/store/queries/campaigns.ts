@@ -101,10 +101,14 @@ function notOn(version: string): SQL {
   return sql`(d.firmware_version IS NULL OR d.firmware_version <> ${version})`;
 }
 
-/** The cohort as a condition over `devices d`. */
-function cohortWhere(filter: CohortFilter): SQL {
+/**
+ * The cohort as a condition over `devices d`. `inIdOrder`: for a walk in id order, the
+ * version is compared as an expression, so SQLite takes devices_model_id (no sort per
+ * page) instead of devices_model_version (same rows; a NULL version matches neither way).
+ */
+function cohortWhere(filter: CohortFilter, options: { inIdOrder?: boolean } = {}): SQL {
   const clauses = [sql`d.model = ${filter.model}`];
-  if (filter.versions) clauses.push(isIn(sql`d.firmware_version`, filter.versions));
+  if (filter.versions) clauses.push(isIn(options.inIdOrder ? sql`(d.firmware_version || '')` : sql`d.firmware_version`, filter.versions));
   for (const tag of filter.tags ?? []) clauses.push(jsonArrayHas(sql`d.tags`, tag));
   if (filter.deviceIds) clauses.push(isIn(sql`d.id`, filter.deviceIds));
   return sql.join(clauses, sql` AND `);
@@ -142,59 +146,45 @@ export async function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, excep
   return found;
 }
 
-export interface CohortSnapshot {
-  deviceIds: string[];
-  /** The firmware version of each device, in the order of `deviceIds` (it picks the package). */
-  firmwareVersions: Array<string | null>;
-  alreadyCurrent: number;
-  /** Left out: a one-device deployment is under way on them. */
-  busy: number;
+export interface CohortPageRow {
+  id: string;
+  firmwareVersion: string | null;
+  /** A deployment is under way on the device (a one-device one, or another campaign's). */
+  busy: boolean;
 }
 
 /**
- * The devices a campaign to `targetVersion` takes: the cohort minus current and busy ones.
- * The filtering is done in SQL, the rows kept as two flat arrays; the two counts come from
- * an aggregate over the same cohort.
+ * Up to `limit` devices of the cohort with ids after `after`, in id order: a start walks the
+ * cohort a page at a time (keyset on the primary key), so no statement reads a million rows.
  */
-export async function snapshotCohort(tx: Tx, filter: CohortFilter, targetVersion: string): Promise<CohortSnapshot> {
-  const where = cohortWhere(filter);
-  const found = await rows<{ id: string; version: string | null }>(
+export async function cohortPage(tx: Tx, filter: CohortFilter, after: string, limit: number): Promise<CohortPageRow[]> {
+  const found = await rows<{ id: string; firmwareVersion: string | null; busy: number | string }>(
     tx,
-    sql`SELECT d.id, d.firmware_version AS version FROM devices d WHERE ${where} AND ${notOn(targetVersion)}
-        AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled'))`,
+    sql`SELECT d.id, d.firmware_version AS "firmwareVersion",
+               CASE WHEN EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.state NOT IN ('succeeded', 'failed', 'canceled')) THEN 1 ELSE 0 END AS busy
+        FROM devices d WHERE ${cohortWhere(filter, { inIdOrder: true })} AND d.id > ${after} ORDER BY d.id LIMIT ${limit}`,
   );
-  const deviceIds = new Array<string>(found.length);
-  const firmwareVersions = new Array<string | null>(found.length);
-  for (let i = 0; i < found.length; i++) {
-    const row = found[i];
-    if (!row) continue;
-    deviceIds[i] = row.id;
-    firmwareVersions[i] = row.version;
-  }
-  const [counts] = await rows<{ total: number | string; alreadyCurrent: number | string }>(
-    tx,
-    sql`SELECT count(*) AS total, coalesce(sum(CASE WHEN d.firmware_version = ${targetVersion} THEN 1 ELSE 0 END), 0) AS "alreadyCurrent" FROM devices d WHERE ${where}`,
-  );
-  const total = Number(counts?.total ?? 0);
-  const alreadyCurrent = Number(counts?.alreadyCurrent ?? 0);
-  return { deviceIds, firmwareVersions, alreadyCurrent, busy: total - alreadyCurrent - deviceIds.length };
+  return found.map((r) => ({ id: r.id, firmwareVersion: r.firmwareVersion, busy: Number(r.busy) === 1 }));
+}
+
+/** Whether any device matches the cohort (one row read at most). */
+export async function cohortHasDevices(tx: Tx, filter: CohortFilter): Promise<boolean> {
+  return (await rows<{ id: string }>(tx, sql`SELECT d.id FROM devices d WHERE ${cohortWhere(filter)} LIMIT 1`)).length > 0;
 }
 
 export interface CampaignDeployments {
   campaignId: string;
   buildId: string;
-  /** The package a device on this firmware version gets (deployments/policy.ts packageChooser). */
-  packageFor: (firmwareVersion: string | null) => string | undefined;
-  deviceIds: string[];
-  firmwareVersions: Array<string | null>;
-  stages: Uint8Array;
-  /** Unique per campaign: deployment ids are `dep_<prefix><sequence>`. */
+  /** The devices and the stage of each. */
+  devices: ReadonlyArray<{ id: string; stage: number }>;
+  /** Deployment ids are `dep_<idPrefix><sequence>`; this page's sequence numbers start here. */
   idPrefix: string;
+  firstSeq: number;
   createdBy: string;
   now: number;
 }
 
-/** Rows per INSERT (4 parameters each: well under SQLite's 32766 and PostgreSQL's 65535). */
+/** Rows per INSERT (3 parameters each: well under SQLite's 32766 and PostgreSQL's 65535). */
 const INSERT_BATCH = 1000;
 
 /**
@@ -208,30 +198,32 @@ function valueRows(params: unknown[], width: number): SQL {
 }
 
 /**
- * One pending deployment per device, with its stage and package (chosen by the caller's
- * rule). Each row carries only what differs per device (id suffix, device, stage, package);
- * the rest, each stage's first history entry included, is given once per statement.
+ * One pending deployment per device, in its stage, with no package yet: the package is
+ * chosen when the device is commanded, against the firmware it reports then
+ * (deployments/fumo.ts). Each row carries only what differs per device (id suffix, device,
+ * stage); the rest, each stage's first history entry included, is given once per statement.
  * CAST: on PostgreSQL the VALUES columns are text.
  */
 export async function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): Promise<number> {
   const at = new Date(input.now).toISOString();
-  const stageCount = input.stages.reduce((max, s) => Math.max(max, s + 1), 0);
+  const stageCount = input.devices.reduce((max, d) => Math.max(max, d.stage + 1), 0);
   const history = sql.join(
     Array.from({ length: stageCount }, (_, s) => sql` WHEN ${s} THEN ${JSON.stringify([{ at, state: 'pending', cause: `campaign ${input.campaignId}, stage ${s + 1}` }])}`),
     sql``,
   );
   const stage = sql`CAST(v.stage AS INTEGER)`;
   let inserted = 0;
-  for (let i = 0; i < input.deviceIds.length; i += INSERT_BATCH) {
+  for (let i = 0; i < input.devices.length; i += INSERT_BATCH) {
     const params: unknown[] = [];
-    for (let k = i; k < Math.min(i + INSERT_BATCH, input.deviceIds.length); k++) {
-      params.push(k.toString(16).padStart(8, '0'), input.deviceIds[k], input.stages[k] ?? 0, input.packageFor(input.firmwareVersions[k] ?? null) ?? null);
+    for (let k = i; k < Math.min(i + INSERT_BATCH, input.devices.length); k++) {
+      const device = input.devices[k];
+      if (device) params.push((input.firstSeq + k).toString(16).padStart(8, '0'), device.id, device.stage);
     }
     inserted += await execute(
       tx,
-      sql`WITH v (seq, device_id, stage, package_id) AS (VALUES ${valueRows(params, 4)})
+      sql`WITH v (seq, device_id, stage) AS (VALUES ${valueRows(params, 3)})
           INSERT INTO deployments (id, device_id, build_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
-          SELECT ${`dep_${input.idPrefix}`} || v.seq, v.device_id, ${input.buildId}, v.package_id, 'pending', CASE ${stage}${history} END,
+          SELECT ${`dep_${input.idPrefix}`} || v.seq, v.device_id, ${input.buildId}, NULL, 'pending', CASE ${stage}${history} END,
                  'downloadAndUpdate', 0, ${input.campaignId}, ${stage}, ${input.createdBy}, ${input.now}, ${input.now}
           FROM v`,
     );
@@ -274,14 +266,20 @@ export async function scheduleStage(tx: Tx, campaignId: string, stage: number, n
   return scheduled.length;
 }
 
-/** Pending and scheduled deployments of the campaign become canceled; returns how many. */
-export async function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string): Promise<number> {
+/**
+ * Up to `limit` pending and scheduled deployments of the campaign become canceled, and up
+ * to `limit` of its queued Package 0s are dropped; returns how many deployments. An abort of
+ * a million-device campaign runs this a chunk per transaction until it returns less than
+ * `limit`.
+ */
+export async function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string, limit: number): Promise<number> {
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
   const canceled = await execute(
     tx,
-    sql`UPDATE deployments SET state = 'canceled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now} WHERE campaign_id = ${campaignId} AND state IN ('pending', 'scheduled')`,
+    sql`UPDATE deployments SET state = 'canceled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now}
+        WHERE id IN (SELECT id FROM deployments WHERE campaign_id = ${campaignId} AND state IN ('pending', 'scheduled') LIMIT ${limit})`,
   );
-  await dropNotificationsOf(tx, campaignId);
+  await execute(tx, sql`DELETE FROM notification_queue WHERE seq IN (SELECT seq FROM notification_queue WHERE campaign_id = ${campaignId} LIMIT ${limit})`);
   return canceled;
 }
 

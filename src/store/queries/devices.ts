@@ -112,7 +112,7 @@ export async function addAuthFailure(tx: Tx, id: string): Promise<number> {
  * up: a range on the primary key, so a prefix search reads the index instead of scanning
  * the fleet (LIKE would also treat "_" in ids as a wildcard). Case-sensitive, like ids.
  */
-function prefixRange(devices: Tables['devices'], prefix: string | undefined): SQL | undefined {
+export function prefixRange(devices: Tables['devices'], prefix: string | undefined): SQL | undefined {
   if (!prefix) return undefined;
   const upper = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
   return and(gte(devices.id, prefix), lt(devices.id, upper));

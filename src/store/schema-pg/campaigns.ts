@@ -16,7 +16,7 @@ export const campaigns = pgTable(
     model: text('model').notNull(),
     /** The cohort filter as JSON: {model?, versions?, tags?, deviceIds?}. */
     cohort: text('cohort').notNull(),
-    state: text('state', { enum: ['draft', 'running', 'paused', 'completed', 'aborted'] }).notNull(),
+    state: text('state', { enum: ['draft', 'starting', 'running', 'paused', 'completed', 'aborted'] }).notNull(),
     /** Index of the stage under way (or awaiting approval). */
     currentStage: bigint('current_stage', { mode: 'number' }).notNull().default(0),
     successThreshold: doublePrecision('success_threshold').notNull(),
@@ -46,6 +46,26 @@ export const campaigns = pgTable(
     startedAt: bigint('started_at', { mode: 'number' }),
     finishedAt: bigint('finished_at', { mode: 'number' }),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    /** A draft to be started by the engine at this time (ms), for the operator who scheduled it; null: started by hand. */
+    startAt: bigint('start_at', { mode: 'number' }),
+    scheduledBy: text('scheduled_by'),
+    scheduledByName: text('scheduled_by_name'),
+    /** Forced: devices are commanded outside the maintenance window; why (required, audited). Null: the window holds. */
+    forcedReason: text('forced_reason'),
+    /**
+     * How devices are updated: install (one DownloadAndUpdate Exec, in the window), twoStep
+     * (Download at once, the Update Exec when the window opens), downloadOnly (Download, then
+     * wait until an operator lets the campaign install: it becomes twoStep).
+     */
+    mode: text('mode', { enum: ['install', 'twoStep', 'downloadOnly'] }).notNull().default('install'),
+    /** Download budget for the whole campaign, bytes per second (per server process); null: none. */
+    bandwidthBytesPerSecond: bigint('bandwidth_bytes_per_second', { mode: 'number' }),
+    /**
+     * While 'starting': the stage bounds (JSON [{hash, id}], from a scan of the cohort) and
+     * the last device id given a deployment; the start goes on after it in chunks.
+     */
+    startBounds: text('start_bounds'),
+    startCursor: text('start_cursor'),
     /** When the engine last looked for devices that joined a dynamic cohort. */
     joinScanAt: bigint('join_scan_at', { mode: 'number' }),
   },

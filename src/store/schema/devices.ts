@@ -43,7 +43,8 @@ export const devices = sqliteTable(
   },
   (t) => [
     index('devices_model_version').on(t.model, t.firmwareVersion),
-    // The devices list of a model, a page at a time in id order, reads this index in order.
+    // A model's devices a page at a time in id order (the devices list; a campaign start's
+    // cohort pages, campaigns.ts cohortPage) read this index in order, without sorting.
     index('devices_model_id').on(t.model, t.id),
   ],
 );

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { insertBuild, insertPackage } from '../../../src/store/queries/builds.ts';
-import { cancelUnstarted, cohortByVersion, type CohortFilter, insertCampaignDeployments, lateJoiners, scheduleStage, snapshotCohort } from '../../../src/store/queries/campaigns.ts';
+import { cancelUnstarted, cohortByVersion, type CohortFilter, cohortHasDevices, cohortPage, insertCampaignDeployments, lateJoiners, scheduleStage } from '../../../src/store/queries/campaigns.ts';
 import { insertDevice } from '../../../src/store/queries/devices.ts';
 import { insertManufacturer, insertModel } from '../../../src/store/queries/manufacturers.ts';
 import { openSqliteStore } from '../../../src/store/sqlite.ts';
@@ -40,7 +40,7 @@ async function fleet(): Promise<{ store: Store; buildId: string; packageId: stri
   return { store, buildId, packageId };
 }
 
-const matching = async (store: Store, filter: Omit<CohortFilter, 'model'>) => (await snapshotCohort(store, { model: MODEL, ...filter }, '2.0')).deviceIds.sort();
+const matching = async (store: Store, filter: Omit<CohortFilter, 'model'>) => (await cohortPage(store, { model: MODEL, ...filter }, '', 1000)).filter((d) => d.firmwareVersion !== '2.0').map((d) => d.id);
 
 describe('campaign queries', () => {
   it.each([
@@ -58,32 +58,40 @@ describe('campaign queries', () => {
     expect(await matching(store, { tags })).toEqual(expected);
   });
 
-  it('takes devices that never reported a version, leaves those on the target out and counts them', async () => {
-    const { store } = await fleet();
-    const snapshot = await snapshotCohort(store, { model: MODEL }, '2.0');
-    expect(snapshot.deviceIds).toContain('dev-none');
-    expect(snapshot.deviceIds).not.toContain('dev-current');
-    expect(snapshot.firmwareVersions[snapshot.deviceIds.indexOf('dev-none')]).toBeNull();
-    expect({ alreadyCurrent: snapshot.alreadyCurrent, busy: snapshot.busy }).toEqual({ alreadyCurrent: 1, busy: 0 });
+  it('pages through the cohort in id order, with each device\'s version and whether a deployment is under way on it', async () => {
+    const { store, buildId } = await fleet();
+    await store.transaction((tx) => insertCampaignDeployments(tx, { campaignId: 'cmp_other', buildId, devices: [{ id: 'dev-eu', stage: 0 }], idPrefix: 'o', firstSeq: 0, createdBy: 'tok', now: 1 }));
+    const all = await cohortPage(store, { model: MODEL }, '', 1000);
+    expect(all.map((d) => d.id)).toEqual([...all.map((d) => d.id)].sort());
+    expect(all.find((d) => d.id === 'dev-none')).toEqual({ id: 'dev-none', firmwareVersion: null, busy: false });
+    expect(all.find((d) => d.id === 'dev-current')?.firmwareVersion).toBe('2.0');
+    expect(all.find((d) => d.id === 'dev-eu')?.busy).toBe(true);
+    const first = await cohortPage(store, { model: MODEL }, '', 2);
+    const rest = await cohortPage(store, { model: MODEL }, first.at(-1)?.id ?? '', 1000);
+    expect([...first, ...rest]).toEqual(all);
+    expect(await cohortHasDevices(store, { model: MODEL, tags: ['nobody'] })).toBe(false);
+    expect(await cohortHasDevices(store, { model: MODEL })).toBe(true);
     expect(Object.fromEntries(await cohortByVersion(store, { model: MODEL, versions: ['1.0', '2.0'] }))).toEqual({ '1.0': 5, '2.0': 1 });
     expect(await cohortByVersion(store, { model: MODEL, versions: [] })).toEqual(new Map());
-    expect((await lateJoiners(store, 'cmp_x', { model: MODEL, tags: ['eu'] }, '2.0', 10)).map((d) => d.id)).toEqual(['dev-eu']);
+    expect((await lateJoiners(store, 'cmp_x', { model: MODEL, tags: ['eu'] }, '2.0', 10)).map((d) => d.id)).toEqual([]);
+    expect((await lateJoiners(store, 'cmp_x', { model: MODEL, tags: ['EU'] }, '2.0', 10)).map((d) => d.id)).toEqual(['dev-EU']);
   });
 
-  it('inserts a deployment per device with its stage, package and history, and appends to the history as a JSON array', async () => {
-    const { store, buildId, packageId } = await fleet();
+  it('inserts a deployment per device with its stage and history but no package yet, and appends to the history as a JSON array', async () => {
+    const { store, buildId } = await fleet();
     const deviceIds = Object.keys(TAGS).sort();
-    const stages = Uint8Array.from(deviceIds.map((_, i) => i % 2));
     const inserted = await store.transaction((tx) =>
-      insertCampaignDeployments(tx, { campaignId: 'cmp_1', buildId, packageFor: (v) => (v === '1.0' ? packageId : undefined), deviceIds, firmwareVersions: deviceIds.map((id) => (id === 'dev-none' ? null : '1.0')), stages, idPrefix: 'p', createdBy: 'tok', now: 1000 }),
+      insertCampaignDeployments(tx, { campaignId: 'cmp_1', buildId, devices: deviceIds.map((id, i) => ({ id, stage: i % 2 })), idPrefix: 'p', firstSeq: 0, createdBy: 'tok', now: 1000 }),
     );
     expect(inserted).toBe(deviceIds.length);
     const rows = await selectRows<{ id: string; device_id: string; stage: number; package_id: string | null; state: string; history: string }>(store, 'SELECT id, device_id, stage, package_id, state, history FROM deployments ORDER BY id');
-    expect(rows.map((r) => [r.id, r.device_id, r.stage, r.package_id, r.state])).toEqual(deviceIds.map((id, i) => [`dep_p${i.toString(16).padStart(8, '0')}`, id, i % 2, id === 'dev-none' ? null : packageId, 'pending']));
+    expect(rows.map((r) => [r.id, r.device_id, r.stage, r.package_id, r.state])).toEqual(deviceIds.map((id, i) => [`dep_p${i.toString(16).padStart(8, '0')}`, id, i % 2, null, 'pending']));
     expect(JSON.parse(rows[1]?.history ?? '')).toEqual([{ at: new Date(1000).toISOString(), state: 'pending', cause: 'campaign cmp_1, stage 2' }]);
 
     expect(await store.transaction((tx) => scheduleStage(tx, 'cmp_1', 0, 2000, true, 100))).toBe(3);
-    expect(await store.transaction((tx) => cancelUnstarted(tx, 'cmp_1', 3000, 'test'))).toBe(deviceIds.length);
+    // A chunk at a time: the first cancels `limit`, the next the rest.
+    expect(await store.transaction((tx) => cancelUnstarted(tx, 'cmp_1', 3000, 'test', deviceIds.length - 2))).toBe(deviceIds.length - 2);
+    expect(await store.transaction((tx) => cancelUnstarted(tx, 'cmp_1', 3000, 'test', deviceIds.length))).toBe(2);
     const histories = await selectRows<{ stage: number; history: string }>(store, 'SELECT stage, history FROM deployments');
     for (const { stage, history } of histories) {
       const states = (JSON.parse(history) as Array<{ state: string }>).map((e) => e.state);

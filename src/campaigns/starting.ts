@@ -1,0 +1,180 @@
+// A campaign in 'starting' is placed a chunk at a time, so a start of a million devices
+// never holds the event loop (or SQLite's writer) for more than one chunk's ~100 ms
+// (CONVENTIONS 12). Two passes over the cohort, in id order (keyset pages):
+//   1. the stage bounds: every eligible device's hash, read page by page outside any
+//      transaction, sorted once; stored on the campaign (start_bounds), so a resumed start
+//      places devices exactly as the interrupted one did;
+//   2. the deployments: each chunk is one transaction that locks the campaign, reads the
+//      next page after start_cursor, inserts its pending deployments, and moves the cursor
+//      and the counts (cohort size so far: the start's progress) in the same commit.
+// A crash loses at most the chunk under way (rolled back with its cursor): the campaign
+// loop resumes a start nobody has moved for a lease period (resumeStalledStarts), and two
+// drivers of one start take turns on the locked campaign without placing a device twice.
+// The last transaction makes the campaign running and starts its first stage.
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Context } from '../context.ts';
+import { recordAudit } from '../store/queries/audit.ts';
+import { findBuild } from '../store/queries/builds.ts';
+import { campaignsIn, type CohortFilter, type CohortPageRow, cohortPage, findCampaign, insertCampaignDeployments, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
+import type { Store, Tx } from '../store/store.ts';
+import { type StageBound, stageBounds, stageByBounds, stageHash } from './assign.ts';
+import { cohortOf, toFilter } from './cohort.ts';
+import { ENGINE_ACTOR, firstStep } from './policy.ts';
+import { scheduleNextChunkOf, type StepBy, stepBy, takeStep } from './engine.ts';
+
+/** Devices placed per transaction: ~50-80 ms of SQLite work on this machine (bench:campaign). */
+export const START_CHUNK = 5_000;
+/** Devices read per page while hashing the cohort (reads only, no write lock held). */
+const SCAN_PAGE = 20_000;
+
+/** Whether a cohort device gets a deployment: not on the target already, nothing under way on it. */
+const eligible = (row: CohortPageRow, targetVersion: string) => !row.busy && row.firmwareVersion !== targetVersion;
+
+/**
+ * Drives a start to its end (or until another process or an abort takes it over). Returns
+ * once the campaign is no longer 'starting'.
+ */
+export async function continueStart(ctx: Context, campaignId: string, by: StepBy): Promise<void> {
+  const campaign = await findCampaign(ctx.db, campaignId);
+  if (campaign?.state !== 'starting') return;
+  const build = await findBuild(ctx.db, campaign.buildId);
+  if (!build) return;
+  const filter = toFilter(cohortOf(campaign));
+  if (campaign.startBounds === null) {
+    const percents = (await stagesOf(ctx.db, campaignId)).map((s) => s.percent);
+    const bounds = await boundsOf(ctx.db, campaignId, filter, build.version, percents);
+    await ctx.db.transaction(async (tx) => {
+      const locked = await findCampaign(tx, campaignId, { forUpdate: true });
+      // A second driver may have stored them first: theirs stand (devices may already be placed by them).
+      if (locked?.state === 'starting' && locked.startBounds === null) await updateCampaign(tx, campaignId, { startBounds: JSON.stringify(bounds), updatedAt: ctx.clock.now() });
+    });
+  }
+  for (;;) {
+    const step = await ctx.db.transaction((tx) => placeChunk(tx, campaignId, filter, build.version, ctx.clock.now()));
+    if (step === 'gone') return;
+    if (step === 'done') break;
+    // Between chunks, requests waiting on the event loop (and on SQLite's writer) run.
+    await nextTurn();
+  }
+  await ctx.db.transaction((tx) => finishStart(tx, by, campaignId, ctx.clock.now()));
+  // The first stage's rest (its start scheduled one chunk), a chunk per transaction as well.
+  for (;;) {
+    const running = await findCampaign(ctx.db, campaignId);
+    if (!running || (await scheduleNextChunkOf(ctx, running)) === 0) break;
+    await nextTurn();
+  }
+  // An empty first stage finishes at once, a campaign with no devices completes: when the
+  // engine looks, outside this call.
+  ctx.signals.emit({ kind: 'campaign-moved', campaignId });
+}
+
+/** The hashes of the devices the start takes, a page at a time, and the stage bounds they give. */
+async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, targetVersion: string, percents: number[]): Promise<StageBound[]> {
+  let hashes = new Float64Array(SCAN_PAGE);
+  let n = 0;
+  await eachEligible(db, filter, targetVersion, (id) => {
+    if (n === hashes.length) {
+      const grown = new Float64Array(hashes.length * 2);
+      grown.set(hashes);
+      hashes = grown;
+    }
+    hashes[n++] = stageHash(campaignId, id);
+  });
+  return stageBounds(hashes.subarray(0, n), percents, async (hash) => {
+    const ids: string[] = [];
+    await eachEligible(db, filter, targetVersion, (id) => {
+      if (stageHash(campaignId, id) === hash) ids.push(id);
+    });
+    return ids;
+  });
+}
+
+async function eachEligible(db: Store, filter: CohortFilter, targetVersion: string, visit: (id: string) => void): Promise<void> {
+  for (let after = ''; ; ) {
+    const page = await cohortPage(db, filter, after, SCAN_PAGE);
+    for (const row of page) if (eligible(row, targetVersion)) visit(row.id);
+    const last = page.at(-1);
+    if (!last || page.length < SCAN_PAGE) return;
+    after = last.id;
+    await nextTurn();
+  }
+}
+
+/** One chunk of the start, in its own transaction: 'more' to come, 'done', or 'gone' (no longer starting). */
+async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, now: number): Promise<'more' | 'done' | 'gone'> {
+  const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
+  if (campaign?.state !== 'starting' || campaign.startBounds === null) return 'gone';
+  const bounds = JSON.parse(campaign.startBounds) as StageBound[];
+  const page = await cohortPage(tx, filter, campaign.startCursor ?? '', START_CHUNK);
+  const last = page.at(-1);
+  if (!last) return 'done';
+  const devices: Array<{ id: string; stage: number }> = [];
+  let alreadyCurrent = 0;
+  let busy = 0;
+  for (const row of page) {
+    if (row.firmwareVersion === targetVersion) alreadyCurrent++;
+    else if (row.busy) busy++;
+    else devices.push({ id: row.id, stage: stageByBounds(stageHash(campaignId, row.id), row.id, bounds) });
+  }
+  const inserted = await insertCampaignDeployments(tx, {
+    campaignId,
+    buildId: campaign.buildId,
+    devices,
+    // The campaign id's random part keeps deployment ids unique across campaigns; the
+    // sequence (devices placed so far) within this one.
+    idPrefix: campaignId.slice(campaignId.indexOf('_') + 1),
+    firstSeq: campaign.cohortSize,
+    createdBy: campaign.createdBy,
+    now,
+  });
+  const perStage = new Map<number, number>();
+  for (const d of devices) perStage.set(d.stage, (perStage.get(d.stage) ?? 0) + 1);
+  if (perStage.size > 0) {
+    for (const stage of await stagesOf(tx, campaignId)) {
+      const added = perStage.get(stage.index);
+      if (added) await updateStage(tx, campaignId, stage.index, { size: stage.size + added });
+    }
+  }
+  await updateCampaign(tx, campaignId, {
+    startCursor: last.id,
+    cohortSize: campaign.cohortSize + inserted,
+    alreadyCurrent: campaign.alreadyCurrent + alreadyCurrent,
+    busy: campaign.busy + busy,
+    updatedAt: now,
+  });
+  return page.length < START_CHUNK ? 'done' : 'more';
+}
+
+/** Every device placed: the campaign runs, and its first stage starts (or waits for approval). */
+async function finishStart(tx: Tx, by: StepBy, campaignId: string, now: number): Promise<void> {
+  const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
+  if (campaign?.state !== 'starting') return;
+  const stages = await stagesOf(tx, campaignId);
+  await updateCampaign(tx, campaignId, { state: 'running', startBounds: null, startCursor: null, updatedAt: now, joinScanAt: now });
+  campaign.state = 'running';
+  await recordAudit(
+    tx,
+    {
+      actor: by.actor,
+      action: 'campaign.started',
+      subject: campaignId,
+      details: { deployments: campaign.cohortSize, alreadyCurrent: campaign.alreadyCurrent, busy: campaign.busy, stageSizes: stages.map((s) => s.size) },
+    },
+    now,
+  );
+  await takeStep(tx, by, campaign, stages, firstStep(stages), now);
+}
+
+/**
+ * Starts left 'starting' by a process that stopped driving them (it died, or restarted):
+ * one whose campaign row has not moved for `staleMs` is taken up again here. Run by the
+ * campaign loop under its lease.
+ */
+export async function resumeStalledStarts(ctx: Context, staleMs: number): Promise<void> {
+  const now = ctx.clock.now();
+  for (const campaign of await campaignsIn(ctx.db, ['starting'])) {
+    if (now - campaign.updatedAt < staleMs) continue;
+    ctx.log.warn({ campaignId: campaign.id, placed: campaign.cohortSize }, 'resuming a campaign start left unfinished');
+    await continueStart(ctx, campaign.id, stepBy(ctx, ENGINE_ACTOR));
+  }
+}
