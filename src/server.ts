@@ -1,13 +1,15 @@
 // Composes the HTTP application: request logging and metrics, the management API under
 // /api/v1, OMA DM at /dm, downloads at /dl, the operator console at /, and the public
-// /healthz, /metrics and OpenAPI document.
-import { randomBytes } from 'node:crypto';
+// /healthz, /metrics and OpenAPI document. A Node server takes `listener`: DM messages
+// go straight to the DM endpoint, the rest to the Hono app.
+import { randomFillSync } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from './context.ts';
 import { AppError } from './errors.ts';
 import type { AppEnv } from './http/app-env.ts';
-import { errorResponse } from './api/http-errors.ts';
+import { clientWentAway, errorAnswer, errorResponse } from './api/http-errors.ts';
 import { createHealthCheck, mountHealth } from './health.ts';
 import { createMetrics, METRICS_REFUSAL, scrapeAllowed } from './metrics.ts';
 import { openApiDocument } from './api/openapi.ts';
@@ -15,7 +17,7 @@ import { redactPath } from './http/redact.ts';
 import { createApi } from './api/router.ts';
 import { uploadRoute } from './api/routes/builds.ts';
 import { routeModules } from './api/routes/index.ts';
-import { mountDm } from './dm/routes.ts';
+import { answerDmFromNode, DM_PATH, type DmHttpAnswer, isDmRequest, mountDm } from './dm/routes.ts';
 import { DmGuard } from './dm/session/guard.ts';
 import { mountDownloads } from './download/routes.ts';
 import { mountConsole } from './web/routes.tsx';
@@ -26,31 +28,44 @@ const JSON_BODY_LIMIT = 2 * 1024 * 1024;
 
 /** The app; `dmGuard` is the DM endpoint's in-memory state, shared with the server's sweep (start.ts). */
 export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Hono<AppEnv> {
+  return createHttp(ctx, options).app;
+}
+
+export interface Http {
+  app: Hono<AppEnv>;
+  /** For a Node server: POST /dm answered from Node's request, the rest by `app`. */
+  listener: RequestListener;
+}
+
+export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Http {
   const app = new Hono<AppEnv>();
   const dmGuard = options.dmGuard ?? new DmGuard(ctx.config.dm.auth);
   const metrics = createMetrics(ctx, dmGuard);
+  const requestIdOf = requestIds();
 
-  app.use(async (c, next) => {
-    const given = c.req.header('x-request-id');
-    const requestId = given && /^[\w.-]{1,64}$/.test(given) ? given : randomBytes(8).toString('hex');
-    c.set('requestId', requestId);
-    c.header('x-request-id', requestId);
-    const started = performance.now();
-    await next();
-    const route = c.req.routePath || 'unmatched';
-    const seconds = (performance.now() - started) / 1000;
-    metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    metrics.duration.observe({ method: c.req.method, route }, seconds);
+  /** Metrics and the one log line of a request, whichever server answered it. */
+  const answered = (r: { requestId: string; method: string; route: string; path: string; status: number; started: number; actor?: ReturnType<typeof loggableActor> | undefined }) => {
+    const seconds = (performance.now() - r.started) / 1000;
+    metrics.requests.inc({ method: r.method, route: r.route, status: String(r.status) });
+    metrics.duration.observe({ method: r.method, route: r.route }, seconds);
     // One line per request; no headers, and the path redacted (a download link is a
     // credential, in whatever spelling it came), so tokens never reach the log. A DM
     // message answered normally is routine (a fleet sends thousands a second): debug;
     // a refused one stays at info.
-    const level = route === '/dm' && c.res.status < 400 ? 'debug' : 'info';
-    if (ctx.log.isLevelEnabled(level)) {
-      const principal = c.get('principal');
-      ctx.log[level]({ requestId, method: c.req.method, path: loggablePath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000), ...(principal ? { actor: loggableActor(principal) } : {}) }, 'request');
-    }
+    const level = r.route === DM_PATH && r.status < 400 ? 'debug' : 'info';
+    if (ctx.log.isLevelEnabled(level)) ctx.log[level]({ requestId: r.requestId, method: r.method, path: loggablePath(r.path), status: r.status, ms: Math.round(seconds * 1000), ...(r.actor ? { actor: r.actor } : {}) }, 'request');
+  };
+
+  app.use(async (c, next) => {
+    const requestId = requestIdOf(c.req.header('x-request-id'));
+    c.set('requestId', requestId);
+    c.header('x-request-id', requestId);
+    const started = performance.now();
+    await next();
+    const who = c.get('principal');
+    answered({ requestId, method: c.req.method, route: c.req.routePath || 'unmatched', path: c.req.path, status: c.res.status, started, actor: who ? loggableActor(who) : undefined });
   });
+
   app.onError((err, c) => errorResponse(c, err, ctx.log.child({ requestId: c.get('requestId') })));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${loggablePath(c.req.path)}` } }, 404));
 
@@ -74,8 +89,74 @@ export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Ho
     if (!scrapeAllowed(ctx.config.metricsToken, c.req.header('authorization'))) return c.json(METRICS_REFUSAL, 401, { 'www-authenticate': 'Bearer' });
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
-  return app;
+
+  /** POST /dm on Node's request: what the route and the middleware above do, without a web Request. */
+  const serveDm = async (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const started = performance.now();
+    const given = incoming.headers['x-request-id'];
+    const requestId = requestIdOf(Array.isArray(given) ? given.join(', ') : given);
+    let answer: DmHttpAnswer;
+    try {
+      answer = await answerDmFromNode(ctx, dmGuard, incoming);
+    } catch (err) {
+      const log = ctx.log.child({ requestId });
+      if (incoming.readableAborted || incoming.socket.destroyed) answer = { status: clientWentAway(err, log), headers: {}, body: '' };
+      else {
+        const { status, body } = errorAnswer(err, log);
+        // The body may not have been read to its end: the connection cannot carry another request.
+        answer = { status, headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify(body) };
+      }
+    }
+    const body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
+    if (!outgoing.destroyed) outgoing.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId, 'content-length': String(body.length) }).end(body);
+    answered({ requestId, method: 'POST', route: DM_PATH, path: DM_PATH, status: answer.status, started });
+  };
+  // The Hono app's Node adapter loads with the first request that is not a DM message:
+  // it takes the platform's fetch classes (Headers, Request, Response), whose first use
+  // costs some 13 MiB a server that only answers devices never needs.
+  let honoListener: Promise<RequestListener> | undefined;
+  const listener: RequestListener = (incoming, outgoing) => {
+    if (isDmRequest(incoming)) {
+      void serveDm(incoming, outgoing);
+      return;
+    }
+    honoListener ??= nodeAdapter(app);
+    void honoListener.then((answer) => answer(incoming, outgoing));
+  };
+  return { app, listener };
 }
+
+/**
+ * The client's request id if it is a sane one, else a new one: 16 hex digits, cut from a
+ * buffer of random bytes filled 512 ids at a time (a randomBytes call per request cost
+ * more than building the rest of the id; bench/dm.ts).
+ */
+function requestIds(): (given: string | undefined) => string {
+  const ID_BYTES = 8;
+  const pool = Buffer.alloc(ID_BYTES * 512);
+  let at = pool.length;
+  return (given) => {
+    if (given && /^[\w.-]{1,64}$/.test(given)) return given;
+    if (at === pool.length) {
+      randomFillSync(pool);
+      at = 0;
+    }
+    at += ID_BYTES;
+    return pool.toString('hex', at - ID_BYTES, at);
+  };
+}
+
+/**
+ * @hono/node-server's listener for the app. Its utils/response module loads first, while
+ * the platform's Response is still the global one: the downloads' "already sent" marker
+ * must be built by that class (download/routes.ts), and the adapter replaces the global.
+ */
+async function nodeAdapter(app: Hono<AppEnv>): Promise<RequestListener> {
+  await import('@hono/node-server/utils/response');
+  const { getRequestListener } = await import('@hono/node-server');
+  return getRequestListener(app.fetch);
+}
+
 
 /** Paths are the client's choice: tokens hidden, and cut short, so a 16 KB path is not a 16 KB log line. */
 const MAX_SHOWN_PATH = 512;

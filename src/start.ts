@@ -5,7 +5,7 @@
 // The context's signals reach the background workers here and only here.
 // Once listening, it sweeps artifacts no row references, in the background.
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { startArtifactSweep } from './artifacts/sweep-at-start.ts';
 import { type CampaignLoop, startCampaignLoop } from './campaigns/loop.ts';
@@ -15,7 +15,7 @@ import type { Notifier } from './omadm/notifier.ts';
 import { sweepDmSessions } from './dm/session/expire.ts';
 import { DmGuard } from './dm/session/guard.ts';
 import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
-import { createApp } from './server.ts';
+import { createHttp } from './server.ts';
 import { bootstrapAdmin } from './tokens/tokens.ts';
 
 export interface RunningServer {
@@ -51,11 +51,15 @@ export async function startServer(config: Config, options: { host?: string; log?
     ctx.signals.on('device-seen', ({ deviceId }) => campaigns.seen(deviceId)),
   ];
   const host = options.host ?? '0.0.0.0';
-  const server = serve({ fetch: createApp(ctx, { dmGuard }).fetch, port: config.port, hostname: host });
+  // Node's server with the app's listener (server.ts), not @hono/node-server's serve():
+  // DM messages never go through the web fetch classes, which load with the first
+  // request that needs them.
+  const server = createServer(createHttp(ctx, { dmGuard }).listener);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
+      server.listen(config.port, host);
     });
   } catch (err) {
     // A busy port: undo what started, so the process can say so and exit (`fota` names --port).

@@ -4,6 +4,7 @@
 // about the inside. Refusals by the route validators (@hono/zod-openapi) are put in the
 // same words here, so a client sees one error shape whoever refused.
 import type { Context as HonoContext } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -23,21 +24,30 @@ export function errorResponse(c: HonoContext, thrown: unknown, log: Logger) {
   const err = thrown instanceof HTTPException ? fromValidator(thrown) : thrown;
   // A client that hangs up mid-upload makes the body stream fail (ECONNRESET "aborted").
   // That is the client's doing and needs no stack; nobody is left to read the answer.
-  if (c.req.raw.signal.aborted) {
-    log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'client went away before the request was answered');
-    return new Response(null, { status: CLIENT_CLOSED_REQUEST });
-  }
+  if (c.req.raw.signal.aborted) return new Response(null, { status: clientWentAway(err, log) });
   // A refused upload may not have been read to its end: the connection cannot carry
   // another request, so tell the client not to reuse it.
   if (c.req.raw.body) c.header('connection', 'close');
+  const { status, body } = errorAnswer(err, log);
+  return c.json(body, status);
+}
+
+/** Logs a request its client abandoned; the status its log line and metrics show. */
+export function clientWentAway(err: unknown, log: Logger): typeof CLIENT_CLOSED_REQUEST {
+  log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'client went away before the request was answered');
+  return CLIENT_CLOSED_REQUEST;
+}
+
+/** A failure as the client sees it (logged when it is the server's): status and JSON body. */
+export function errorAnswer(err: unknown, log: Logger): { status: ContentfulStatusCode; body: z.infer<typeof errorBodySchema> } {
   if (err instanceof AppError) {
     const status = statusOf[err.code];
     if (status >= 500) log.error({ err }, 'request failed');
     // Messages name what was asked for ("no device <id>"); an id may be a pasted token.
-    return c.json({ error: { code: err.code, message: redactSecrets(err.message), ...err.details } }, status);
+    return { status, body: { error: { code: err.code, message: redactSecrets(err.message), ...err.details } } };
   }
   log.error({ err }, 'unexpected error');
-  return c.json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } }, 500);
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } } };
 }
 
 /** Where each validation target is, as a client reads it in "<where>: <field> <problem>". */

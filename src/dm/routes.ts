@@ -1,8 +1,10 @@
 // POST /dm: the OMA DM endpoint. Reads the body within the size limit, hands it to the
 // session handler, and answers in the request's encoding. Devices authenticate inside
-// SyncML (digest, basic or HMAC), not with API tokens. Under the Node server the headers
-// and the body are read from Node's request itself: a web Request (its Headers, body
-// stream and AbortSignal) for every DM message cost more than decoding the message.
+// SyncML (digest, basic or HMAC), not with API tokens. Under the Node server the endpoint
+// is served from Node's request itself, before the Hono app (server.ts): a web Request
+// (its Headers, body stream and AbortSignal) and the app's routing and middleware for
+// every DM message cost more than decoding the message. Tests through `app.request()`
+// reach the same answerDm through the Hono route.
 import { IncomingMessage } from 'node:http';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.ts';
@@ -11,40 +13,100 @@ import { encodingOf } from '../omadm/codec/syncml.ts';
 import type { DmGuard } from './session/guard.ts';
 import { handleDmMessage } from './session/handle.ts';
 
+/** The endpoint's path: POST only. */
+export const DM_PATH = '/dm';
+
+/** What the endpoint answers, in HTTP terms either server writes. */
+export interface DmHttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array | string;
+}
+
+/** One request as the endpoint reads it, from Node's request or a web Request. */
+interface DmHttpRequest {
+  header(name: string): string | undefined;
+  /** The whole body, or undefined once it passes `limit` bytes. */
+  body(limit: number): Promise<Uint8Array | undefined>;
+  /** The origin the client reached (`http://host:port`), and the query's session token. */
+  origin: string;
+  token: string | undefined;
+  address: string;
+}
+
+/** As Hono's c.text writes it. */
+const TEXT = 'text/plain; charset=UTF-8';
+
+async function answerDm(ctx: Context, guard: DmGuard, request: DmHttpRequest): Promise<DmHttpAnswer> {
+  const contentType = request.header('content-type') ?? '';
+  try {
+    encodingOf(contentType);
+  } catch {
+    return { status: 415, headers: { 'content-type': TEXT }, body: `unsupported content type ${JSON.stringify(contentType.slice(0, 100))}; send application/vnd.syncml.dm+xml or +wbxml\n` };
+  }
+  const limit = ctx.config.dm.maxMessageBytes;
+  const tooLarge = { status: 413, headers: { 'content-type': TEXT, connection: 'close' }, body: `a DM message is limited to ${limit} bytes\n` };
+  if (Number(request.header('content-length') ?? 0) > limit) return tooLarge;
+  const body = await request.body(limit);
+  if (!body) return tooLarge;
+  const hmacHeader = request.header('x-syncml-hmac');
+  const response = await handleDmMessage(ctx, guard, {
+    body,
+    contentType,
+    ...(request.token ? { token: request.token } : {}),
+    ...(hmacHeader ? { hmacHeader } : {}),
+    serverUrl: ctx.config.dm.publicUrl ? `${ctx.config.dm.publicUrl}${DM_PATH}` : `${request.origin}${DM_PATH}`,
+    address: request.address,
+  });
+  return { status: response.status, headers: { ...response.headers, 'content-type': response.contentType }, body: response.body };
+}
+
+/** The route on the Hono app (app.request() in tests; a Node server answers before it). */
 export function mountDm(app: Hono<AppEnv>, ctx: Context, guard: DmGuard): void {
-  app.post('/dm', async (c) => {
-    const incoming = incomingOf(c.env);
-    const header = (name: string): string | undefined => (incoming ? headerOf(incoming, name) : c.req.header(name));
-    const contentType = header('content-type') ?? '';
-    try {
-      encodingOf(contentType);
-    } catch {
-      return c.text(`unsupported content type ${JSON.stringify(contentType.slice(0, 100))}; send application/vnd.syncml.dm+xml or +wbxml\n`, 415);
-    }
-    const limit = ctx.config.dm.maxMessageBytes;
-    if (Number(header('content-length') ?? 0) > limit) return c.text(`a DM message is limited to ${limit} bytes\n`, 413, { connection: 'close' });
-    const body = incoming ? await readIncoming(incoming, limit) : await readLimited(c.req.raw, limit);
-    if (!body) return c.text(`a DM message is limited to ${limit} bytes\n`, 413, { connection: 'close' });
+  app.post(DM_PATH, async (c) => {
     const url = new URL(c.req.url);
-    const token = url.searchParams.get('s');
-    const hmacHeader = header('x-syncml-hmac');
-    const response = await handleDmMessage(ctx, guard, {
-      body,
-      contentType,
-      ...(token ? { token } : {}),
-      ...(hmacHeader ? { hmacHeader } : {}),
-      serverUrl: ctx.config.dm.publicUrl ? `${ctx.config.dm.publicUrl}/dm` : `${url.origin}/dm`,
+    const incoming = incomingOf(c.env);
+    const answer = await answerDm(ctx, guard, {
+      header: (name) => c.req.header(name),
+      body: (limit) => readLimited(c.req.raw, limit),
+      origin: url.origin,
+      token: url.searchParams.get('s') ?? undefined,
       address: incoming?.socket.remoteAddress ?? 'unknown',
     });
-    return c.body(response.body as Uint8Array<ArrayBuffer>, response.status as 200, { ...response.headers, 'content-type': response.contentType });
+    return c.body(answer.body as Uint8Array<ArrayBuffer>, answer.status as 200, answer.headers);
   });
 }
 
+/** A Host header that is a name or address and maybe a port, nothing else. */
+const PLAIN_HOST = /^[A-Za-z0-9._-]+(?::\d{1,5})?$/;
+
 /**
- * Node's request, as @hono/node-server exposes it (`env.incoming`): its socket's peer is
- * the client's address (behind a proxy, the proxy's: README, FOTA_DM_ADDRESS_MAX_FAILURES=0
- * there). Without a Node server (app.request in tests) there is none.
+ * Whether Node's request is one for the endpoint: POST to its path (with any query). One
+ * whose Host header is missing or unusual goes to the app, whose adapter checks it.
  */
+export function isDmRequest(incoming: IncomingMessage): boolean {
+  const url = incoming.url ?? '';
+  const host = incoming.headers.host;
+  return incoming.method === 'POST' && url.startsWith(DM_PATH) && (url.length === DM_PATH.length || url[DM_PATH.length] === '?') && host !== undefined && PLAIN_HOST.test(host);
+}
+
+/**
+ * The endpoint on Node's request (isDmRequest). Its socket's peer is the client's
+ * address (behind a proxy, the proxy's: README, FOTA_DM_ADDRESS_MAX_FAILURES=0 there).
+ * Throws what the handler throws; a client gone mid-body makes it throw too.
+ */
+export function answerDmFromNode(ctx: Context, guard: DmGuard, incoming: IncomingMessage): Promise<DmHttpAnswer> {
+  const url = new URL(`http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? DM_PATH}`);
+  return answerDm(ctx, guard, {
+    header: (name) => headerOf(incoming, name),
+    body: (limit) => readIncoming(incoming, limit),
+    origin: url.origin,
+    token: url.searchParams.get('s') ?? undefined,
+    address: incoming.socket.remoteAddress ?? 'unknown',
+  });
+}
+
+/** Node's request under @hono/node-server (`env.incoming`); none in app.request(). */
 function incomingOf(env: unknown): IncomingMessage | undefined {
   if (typeof env !== 'object' || env === null || !('incoming' in env) || !(env.incoming instanceof IncomingMessage)) return undefined;
   return env.incoming;

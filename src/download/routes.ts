@@ -1,7 +1,6 @@
 // GET|HEAD /dl/<token>: package bytes for devices, with resume (Range, If-Range, ETag).
 // The token in the path is the only credential: an HMAC-signed, expiring grant.
 import { ServerResponse } from 'node:http';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Context } from '../context.ts';
@@ -21,8 +20,12 @@ import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
  * would carry a cached head, and the server would write a head a second time and throw.
  * If that ever happens, downloads take the web stream path instead of breaking. The
  * marker is rebuilt with the real status so the request log and metrics see 206 and 200.
+ * Imported when first needed (a Node server has loaded it by then, before its adapter:
+ * server.ts): loading it builds a Response, which costs a server that answers only
+ * devices some 13 MiB (the platform's fetch classes).
  */
-function sentMarker(status: number): Response | undefined {
+async function sentMarker(status: number): Promise<Response | undefined> {
+  const { RESPONSE_ALREADY_SENT } = await import('@hono/node-server/utils/response');
   const Platform = RESPONSE_ALREADY_SENT.constructor as typeof Response;
   if (Platform === globalThis.Response) return undefined;
   return new Platform(null, { status, headers: RESPONSE_ALREADY_SENT.headers });
@@ -56,7 +59,7 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
       },
     };
     const outgoing = nodeResponse(c.env);
-    const marker = outgoing && sentMarker(answer.status);
+    const marker = outgoing && (await sentMarker(answer.status));
     if (!outgoing || !marker) return c.body(meteredWebStream(body, ctx.log), answer.status, answer.headers);
     // Straight to Node's response: a web stream in between costs a promise or two per
     // chunk, and gives no write callback to count a chunk by.

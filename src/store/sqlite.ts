@@ -43,6 +43,18 @@ export function openSqliteStore(dataDir: string): Store {
 
   return {
     q: read,
+    /**
+     * Prepared reads outside a transaction (prepared.ts): on the writer while no
+     * transaction holds it (it has nothing uncommitted then), else on the read-only
+     * connection. A connection drops its page cache whenever another one commits, so the
+     * read-only one, which sees every commit, reads each page again from the file: a
+     * device looked up there cost twice what it does on the writer, whose cache its own
+     * commits keep (bench/dm.ts). A prepared read runs as soon as it is chosen, so no
+     * transaction begins in between; and it cannot write.
+     */
+    get reads(): Q {
+      return writerLock.isHeld() ? read : write;
+    },
     t: schema,
     dialect: 'sqlite',
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -93,6 +105,10 @@ export function openSqliteStore(dataDir: string): Store {
 class Mutex {
   private held = false;
   private readonly waiting: Array<() => void> = [];
+
+  isHeld(): boolean {
+    return this.held;
+  }
 
   acquire(): Promise<void> {
     if (!this.held) {

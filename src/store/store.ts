@@ -16,6 +16,11 @@ export type Tables = typeof schema;
 /** What a query function takes: a transaction, or the store itself for reads outside one. */
 export interface Tx {
   readonly q: Q;
+  /**
+   * Where a prepared read outside a transaction is cheapest (prepared.ts), if not on `q`:
+   * on SQLite the write connection while no transaction holds it.
+   */
+  readonly reads?: Q;
   readonly t: Tables;
   readonly dialect: Dialect;
 }

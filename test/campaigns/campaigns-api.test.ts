@@ -372,7 +372,7 @@ describe('operator controls', () => {
     const closedView = await view(id);
     expect(closedView.windowNow).toEqual({ open: false, opensAt: expect.stringMatching(/T00:00:00\.000Z$/), opensLocal: opens });
     expect(closedView.currentStageState).toBe('running');
-    const listed = (await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()) as Array<{ id: string; windowNow: unknown }>;
+    const listed = ((await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()) as { items: Array<{ id: string; windowNow: unknown }> }).items;
     expect(listed.find((c) => c.id === id)?.windowNow).toEqual(closedView.windowNow);
     // The same device in a window that is open today.
     await act(id, 'abort');

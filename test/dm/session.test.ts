@@ -1,6 +1,6 @@
 // Whole OMA DM sessions over real HTTP against a running server, driven by an independent
 // test client (test/support/dm-test-client.ts) written from PROTOCOL.md, not from our codec.
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
@@ -626,6 +626,56 @@ describe('bad input over HTTP', () => {
     expect((await post(valid())).status).toBe(200);
     expect(await sessionRows(device.id)).toHaveLength(1);
   });
+});
+
+describe('the DM endpoint on the Node server (answered before the Hono app)', () => {
+  let device: Device;
+  beforeAll(async () => {
+    device = await registerDevice({ authType: 'basic' });
+  });
+  const valid = (h: Partial<Parameters<typeof messageXml>[0]> = {}) =>
+    messageXml(
+      { sessionId: '77', msgId: 1, target: `${server.url}/dm`, source: device.id, cred: { type: 'syncml:auth-basic', data: basicCred(device.username, device.password) }, ...h },
+      [alertXml('1201'), replaceXml([{ uri: './DevInfo/DevId', data: device.id }])],
+    );
+  const post = (body: string) => fetch(`${server.url}/dm`, { method: 'POST', headers: { 'content-type': XML_TYPE }, body });
+  const headerCode = async (res: Response) => {
+    expect(res.status).toBe(200);
+    const reply = (await res.text()).match(/<Status><CmdID>1<\/CmdID><MsgRef>1<\/MsgRef><CmdRef>0<\/CmdRef>[\s\S]*?<Data>(\d+)<\/Data>/);
+    return Number(reply?.[1]);
+  };
+
+  it('answers every DM message with a request id (the client\'s when it is sane) and counts it under /dm in /metrics', async () => {
+    const counted = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(text.match(/fota_http_requests_total\{[^}]*route="\/dm"[^}]*status="415"[^}]*\} (\d+)/)?.[1] ?? 0);
+    };
+    const before = await counted();
+    const mine = await fetch(`${server.url}/dm`, { method: 'POST', headers: { 'content-type': 'text/xml', 'x-request-id': 'probe-42' }, body: valid() });
+    expect(mine.status).toBe(415);
+    expect(mine.headers.get('x-request-id')).toBe('probe-42');
+    const insane = await fetch(`${server.url}/dm`, { method: 'POST', headers: { 'content-type': 'text/xml', 'x-request-id': 'no spaces allowed' }, body: valid() });
+    expect(insane.headers.get('x-request-id')).toMatch(/^[0-9a-f]{16}$/);
+    const answered = await post(valid({ sessionId: '78' }));
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get('x-request-id')).toMatch(/^[0-9a-f]{16}$/);
+    expect(answered.headers.get('x-request-id')).not.toBe(insane.headers.get('x-request-id'));
+    expect(await counted()).toBe(before + 2);
+  });
+
+  it('keeps answering after a client hangs up in the middle of a DM message', async () => {
+    const { port } = new URL(server.url);
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/dm', headers: { 'content-type': XML_TYPE, 'content-length': '5000' } });
+      req.on('error', () => resolve());
+      req.write('<SyncML><SyncHdr>', () => setTimeout(() => req.destroy(), 50));
+      req.on('close', () => resolve());
+      req.on('response', () => reject(new Error('answered a message it never fully received')));
+    });
+    expect(await headerCode(await post(valid({ sessionId: '79' })))).toBe(212);
+    expect(await sessionRows(device.id)).not.toEqual([]);
+  });
+
 });
 
 describe('Package 0', () => {

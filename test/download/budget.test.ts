@@ -86,9 +86,11 @@ describe('campaign bandwidth budget over HTTP', () => {
     expect(res.status, await res.clone().text()).toBe(201);
     const { id } = (await res.json()) as { id: string };
     expect((await post(`/api/v1/campaigns/${id}/start`, {})).status).toBe(200);
-    const rows = (await selectRows(server.ctx.db, `select id, device_id, package_id from deployments where campaign_id = '${id}'`)) as Array<{ id: string; device_id: string; package_id: string }>;
+    const rows = (await selectRows(server.ctx.db, `select id, device_id from deployments where campaign_id = '${id}'`)) as Array<{ id: string; device_id: string }>;
+    // A package is chosen when a device is commanded; these downloads take the full image, as a device on an unknown base would.
+    const [full] = (await selectRows(server.ctx.db, `select id from packages where build_id = '${buildId}' and kind = 'full'`)) as Array<{ id: string }>;
     const key = server.ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE);
-    const urls = rows.map((r) => `${server.url}/dl/${issueDownloadToken(key, { packageId: r.package_id, deploymentId: r.id, deviceId: r.device_id, expiresAt: server.clock.now() + 3_600_000 })}`);
+    const urls = rows.map((r) => `${server.url}/dl/${issueDownloadToken(key, { packageId: full!.id, deploymentId: r.id, deviceId: r.device_id, expiresAt: server.clock.now() + 3_600_000 })}`);
     return { id, urls };
   }
 

@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { rows } from '../../src/store/dialect.ts';
 import { recordAudit } from '../../src/store/queries/audit.ts';
+import { findDevice, insertDevice, updateDevice } from '../../src/store/queries/devices.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store, Tx } from '../../src/store/store.ts';
 import { tempDir } from '../support/harness.ts';
@@ -79,6 +80,29 @@ describe('the SQLite store', () => {
     await Promise.all([first, second]);
     expect(order).toEqual(['first begins', 'first ends', 'second begins']);
     expect(await auditCount(store)).toBe(2);
+  });
+
+  it('gives a prepared read outside a transaction only what is committed, also while a transaction holds the writer', async () => {
+    // Such reads run on the write connection while it is idle (its page cache is warm).
+    const store = openStore();
+    await store.transaction((tx) => insertDevice(tx, { id: 'dev-1', model: 'X100', firmwareVersion: '1.0.0', createdAt: 0 }));
+    expect((await findDevice(store, 'dev-1'))?.firmwareVersion).toBe('1.0.0');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const running = store.transaction(async (tx) => {
+      await updateDevice(tx, 'dev-1', { firmwareVersion: '2.0.0' });
+      await insertDevice(tx, { id: 'dev-2', model: 'X100', firmwareVersion: '1.0.0', createdAt: 0 });
+      await held;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await findDevice(store, 'dev-1'))?.firmwareVersion).toBe('1.0.0');
+    expect(await findDevice(store, 'dev-2')).toBeUndefined();
+    release();
+    await running;
+    expect((await findDevice(store, 'dev-1'))?.firmwareVersion).toBe('2.0.0');
+    expect(await findDevice(store, 'dev-2')).toBeDefined();
   });
 
   it('refuses a query through a transaction that is over (a promise its callback did not await)', async () => {

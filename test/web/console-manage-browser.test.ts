@@ -423,7 +423,7 @@ describe.skipIf(!available)('managing the fleet from the console in Chromium', (
     expect(await asAdmin.text()).toContain('only an operator can create a campaign');
     expect((await post(server, '/campaigns/new', fields)).status).toBe(303);
     expect((await get(server, '/campaigns/preview?tags=fresh')).status).toBe(303);
-    const campaigns = (await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()) as Array<{ name: string }>;
+    const campaigns = ((await (await server.api('/api/v1/campaigns', { token: server.tokens.operator })).json()) as { items: Array<{ name: string }> }).items;
     expect(campaigns.map((c) => c.name)).not.toContain('x');
     // Tags and registration: the same guards.
     expect((await post(server, '/devices/MGR-01/tags', { tags: 'x' }, { cookie, origin: null })).status).toBe(403);

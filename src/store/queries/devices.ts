@@ -7,7 +7,7 @@ import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlit
 import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
-import { preparedPer } from './prepared.ts';
+import { preparedPer, preparedRead } from './prepared.ts';
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type DmSessionRow = typeof dmSessions.$inferSelect;
@@ -55,9 +55,9 @@ function preparedWrites<T>(build: (tx: Tx, columns: Record<string, Placeholder |
 // inserts and wheres (each through its column's encoder).
 const asSet = <T>(columns: Record<string, Placeholder | null>) => columns as unknown as T;
 
-const deviceById = preparedPer(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
-const sessionById = preparedPer(({ q, t }) => q.select().from(t.dmSessions).where(eq(t.dmSessions.id, sql.placeholder('id'))).prepare());
-const openSessionOf = preparedPer(({ q, t }) =>
+const deviceById = preparedRead(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
+const sessionById = preparedRead(({ q, t }) => q.select().from(t.dmSessions).where(eq(t.dmSessions.id, sql.placeholder('id'))).prepare());
+const openSessionOf = preparedRead(({ q, t }) =>
   q
     .select()
     .from(t.dmSessions)

@@ -9,16 +9,16 @@ import type { Tx } from '../store.ts';
  * builder. On SQLite every transaction of the store runs on the one write connection, and
  * reads outside transactions on the read-only one, each with its own session.
  */
-function connectionOf(tx: Tx): object {
-  const session: unknown = (tx.q as unknown as { session?: unknown }).session;
-  return typeof session === 'object' && session !== null ? session : tx.q;
+function connectionOf(q: Tx['q']): object {
+  const session: unknown = (q as unknown as { session?: unknown }).session;
+  return typeof session === 'object' && session !== null ? session : q;
 }
 
 /** A query prepared on first use for each connection. */
 export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
   const statements = new WeakMap<object, T>();
   return (tx) => {
-    const connection = connectionOf(tx);
+    const connection = connectionOf(tx.q);
     let statement = statements.get(connection);
     if (statement === undefined) {
       statement = build(tx);
@@ -26,5 +26,15 @@ export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
     }
     return statement;
   };
+}
+
+/**
+ * A read prepared on first use for each connection, run outside a transaction where the
+ * store says reads are cheapest (`tx.reads`: on SQLite the idle writer). Only for
+ * statements that cannot write: the writer outside a transaction would commit them.
+ */
+export function preparedRead<T>(build: (tx: Tx) => T): (tx: Tx) => T {
+  const onConnection = preparedPer(build);
+  return (tx) => (tx.reads === undefined ? onConnection(tx) : onConnection({ q: tx.reads, t: tx.t, dialect: tx.dialect }));
 }
 
