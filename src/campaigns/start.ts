@@ -8,11 +8,11 @@
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { type CohortFilter, cohortByVersion, cohortHasDevices, cohortInOtherCampaigns, findCampaign, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { cohortOf, toFilter } from './cohort.ts';
+import { deliverableBuild } from './deliverable.ts';
 import { stepBy } from './engine.ts';
 import type { Cohort } from './schemas.ts';
 import { continueStart } from './starting.ts';
@@ -29,10 +29,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
     const campaign = await findCampaign(tx, id, { forUpdate: true });
     if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
     if (campaign.state !== 'draft') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a draft can be started`);
-    const build = await findBuild(tx, campaign.buildId);
-    if (!build) throw new AppError('NOT_FOUND', `no build ${campaign.buildId}`);
-    if (build.status !== 'ready') throw new AppError('CONFLICT', `build ${build.id} is ${build.status}; start the campaign once its packages are ready`);
-    if (!(await packagesOf(tx, build.id)).some((p) => p.kind === 'full')) throw new AppError('CONFLICT', `build ${build.id} has no full package to fall back on`);
+    await deliverableBuild(tx, campaign.buildId, 'start the campaign');
     const cohort = cohortOf(campaign);
     const filter = toFilter(cohort);
     // A dynamic campaign may start empty: devices join it as they come to match.

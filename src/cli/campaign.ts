@@ -219,7 +219,7 @@ function isAction(value: string): value is Action {
   return (ACTIONS as readonly string[]).includes(value);
 }
 
-const cohortOptions = {
+export const cohortOptions = {
   model: { type: 'string' },
   versions: { type: 'string' },
   tags: { type: 'string' },
@@ -420,7 +420,7 @@ function watchOption(value: string): number {
   return seconds;
 }
 
-async function cohortFrom(values: { model?: string; versions?: string; tags?: string; devices?: string; 'devices-file'?: string }) {
+export async function cohortFrom(values: { model?: string; versions?: string; tags?: string; devices?: string; 'devices-file'?: string }) {
   if (values.devices !== undefined && values['devices-file'] !== undefined) throw new UsageError('give --devices ID,ID or --devices-file FILE, not both');
   const deviceIds = values['devices-file'] === undefined ? listOption(values.devices, '--devices') : await deviceIdsFrom(values['devices-file']);
   return {

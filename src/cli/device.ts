@@ -11,7 +11,7 @@ import { ExitCode, integerOption, type Output, parseOptions, required, UsageErro
 export const deviceHelp = `Usage: fota device run --server URL --id DEVID --model M --username U --password P
                        --image FILE --version V --pubkey PUB.json [--data DIR]
                        [--poll SECONDS] [--once] [--manufacturer NAME] [--wbxml]
-                       [--security-version N]
+                       [--security-version N] [--request-update | --user-request]
 
 Runs the reference FUMO device agent against a fota server (OMA DM at URL/dm, md5
 digest authentication). On its first start the agent copies --image into slot A of its
@@ -27,6 +27,11 @@ refused (FUMO 404) before any payload is fetched.
 result, then exits: 0 when every job succeeded (or none ran), 1 when a job failed (the
 message names the FUMO result code). Without --once the agent polls every --poll seconds
 (default 60) until interrupted.
+
+--request-update asks the server for an update in the first session (Generic Alert 1226,
+...firmwareupdate.devicerequest; --user-request: ...userrequest, the user asked). The
+server answers in that session with the newest build released to the device's cohort,
+or says why there is nothing to do; the answer is printed.
 `;
 
 export async function deviceCommand(args: string[], io: Output): Promise<number> {
@@ -48,6 +53,8 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     once: { type: 'boolean' },
     wbxml: { type: 'boolean' },
     'security-version': { type: 'string' },
+    'request-update': { type: 'boolean' },
+    'user-request': { type: 'boolean' },
   });
   if (values.help) return io.out(deviceHelp), ExitCode.Ok;
   const server = required(values.server, '--server URL');
@@ -55,6 +62,8 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
   const id = required(values.id, '--id DEVID');
   const poll = integerOption(values.poll, '--poll', 1) ?? 60;
   const securityVersion = integerOption(values['security-version'], '--security-version', 0);
+  if (values['request-update'] && values['user-request']) throw new UsageError('give --request-update or --user-request, not both');
+  const request = values['user-request'] ? ('user' as const) : values['request-update'] ? ('device' as const) : undefined;
   const trust = await readTrust(required(values.pubkey, '--pubkey PUB.json'));
   const controller = new AbortController();
   const agent = await DeviceAgent.open({
@@ -77,7 +86,7 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
   if (values.once) {
     let report;
     try {
-      report = await agent.runOnce();
+      report = await agent.runOnce(undefined, request);
     } catch (err) {
       // The server said no (credentials, unknown device): a refusal, not a usage error.
       if (err instanceof AppError && (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN')) {
@@ -86,6 +95,7 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
       }
       throw err;
     }
+    if (report.request) io.out(`update requested (${report.request.kind}): ${report.request.said ?? (report.request.status === undefined ? 'no answer' : `Status ${report.request.status}`)}\n`);
     for (const job of report.jobs) {
       io.out(`FUMO ${job.operation}: ${describeFumoResult(job.resultCode)}${job.resultCode >= 300 ? ` (${job.reason})` : ''}\n`);
     }
@@ -98,7 +108,7 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
   process.once('SIGTERM', stop);
   io.err(`device ${id} running firmware ${agent.firmwareVersion}; polling ${server} every ${poll} s\n`);
   try {
-    await agent.run(poll, controller.signal);
+    await agent.run(poll, controller.signal, request);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -45,6 +45,8 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
                                          staged rollout (operator); ! = needs approval
   campaign start|approve|pause|resume|abort ID
   campaign status ID [--watch]           each stage as a bar; also preview, list
+  release create --build BLD [--tags T,T] [--window W] | release list|withdraw ID
+                                         builds offered to devices that ask (operator)
   build list|show|status|download        builds and their packages (download BLD
                                          [--from VERSION]: one package as a .fota file)
   package list|download PKG              packages the server made
@@ -97,6 +99,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./build.ts')).buildCommand(rest, io);
       case 'campaign':
         return await (await import('./campaign.ts')).campaignCommand(rest, io);
+      case 'release':
+        return await (await import('./release.ts')).releaseCommand(rest, io);
       case 'audit':
         return await (await import('./audit.ts')).auditCommand(rest, io);
       case 'webhook':
@@ -149,6 +153,8 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
       const { campaignHelp, campaignUsage } = await import('./campaign.ts');
       return (sub && campaignHelp[sub]) || campaignUsage;
     }
+    case 'release':
+      return (await import('./release.ts')).releaseUsage;
     default:
       return undefined;
   }

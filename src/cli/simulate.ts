@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { loadClientConfig } from '../config.ts';
 import { ALLOW_PRIVATE_WEBHOOKS_SETTING, WEBHOOK_ADDRESS_RULE } from '../omadm/webhook-address.ts';
 import { type ApiAccess, fetchManufacturerKeys } from '../device/simulate/api.ts';
-import { type Fault, faultsHelp, parseFaults } from '../device/simulate/faults.ts';
+import { type Fault, faultsHelp, parseFaults, parseShare } from '../device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions } from '../device/simulate/fleet.ts';
 import { readTrust } from '../device/trust.ts';
 import { AppError } from '../errors.ts';
@@ -21,7 +21,7 @@ export const simulateHelp = `Usage: fota simulate --devices N --model M --versio
                      [--concurrency K] [--data DIR] [--id-prefix P] [--tags a,b]
                      [--no-register] [--no-webhook] [--webhook-host H]
                      [--webhook-port P] [--webhook-url URL] [--status-every SECONDS]
-                     [--wbxml] [--verbose]
+                     [--request-update SHARE] [--wbxml] [--verbose]
 
 Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
 process against a fota server. Each device has its own id (P0001, P0002, ...; default
@@ -45,6 +45,11 @@ registration and keys go to the first.
 --pubkey is the manufacturer key list devices pin (as served at
 /api/v1/manufacturers/NAME/keys, or a .pub.json); with --manufacturer NAME alone the
 keys are fetched from the server.
+
+--request-update SHARE: that share of the devices (0.2 or 20%, spread over the ids) asks
+for an update in its first session, as its user would (fota device run --user-request);
+the server answers with the newest build released to its cohort (fota release create).
+The summary counts them in updateRequests {asked, offered}.
 
 --faults SPEC: ${faultsHelp.replace(/\n/g, '\n  ')}
 
@@ -83,6 +88,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     'until-version': { type: 'string' },
     duration: { type: 'string' },
     tags: { type: 'string' },
+    'request-update': { type: 'string' },
     'id-prefix': { type: 'string' },
     'no-register': { type: 'boolean' },
     'no-webhook': { type: 'boolean' },
@@ -100,6 +106,8 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   const image = resolve(required(values.image, '--image FILE'));
   if (values.pubkey === undefined && values.manufacturer === undefined) throw new UsageError('missing --pubkey KEYS.json or --manufacturer NAME (the keys devices pin)');
   const faults = values.faults === undefined ? [] : parseFaultsOption(values.faults);
+  const requestShare = values['request-update'] === undefined ? undefined : parseShare(values['request-update']);
+  if (values['request-update'] !== undefined && requestShare === undefined) throw new UsageError(`--request-update takes a share in (0, 1] or a percentage such as 20%, got ${values['request-update']}`);
   const poll = numberOption(values.poll, '--poll') ?? 30;
   const duration = numberOption(values.duration, '--duration');
   const statusEvery = numberOption(values['status-every'], '--status-every') ?? 5;
@@ -140,6 +148,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     ...(values['id-prefix'] === undefined ? {} : { idPrefix: values['id-prefix'] }),
     ...(tags ? { tags } : {}),
     faults,
+    ...(requestShare === undefined ? {} : { requestShare }),
     pollSeconds: poll,
     ...(concurrency === undefined ? {} : { concurrency }),
     webhook: values['no-webhook']

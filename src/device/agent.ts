@@ -92,7 +92,17 @@ export interface RunReport {
   sessions: number;
   jobs: JobOutcome[];
   firmwareVersion: string;
+  /** The update this run asked for, the server's Status on the request and what it said. */
+  request?: { kind: UpdateRequest; status?: number; said?: string };
 }
+
+/** An update the device asks for itself, or its user asks for (Generic Alert 1226). */
+export type UpdateRequest = 'device' | 'user';
+
+const REQUEST_TYPE: Record<UpdateRequest, string> = {
+  device: 'org.openmobilealliance.dm.firmwareupdate.devicerequest',
+  user: 'org.openmobilealliance.dm.firmwareupdate.userrequest',
+};
 
 const ALERT_TYPE: Record<FumoOperation, string> = {
   DownloadAndUpdate: 'org.openmobilealliance.dm.firmwareupdate.downloadandupdate',
@@ -186,11 +196,15 @@ export class DeviceAgent {
    * (which may start the next job). A job or report left by an earlier run goes first.
    * With a trigger (a Package 0 arrived), the first session is the server-initiated one.
    */
-  async runOnce(trigger?: SessionTrigger): Promise<RunReport> {
+  async runOnce(trigger?: SessionTrigger, request?: UpdateRequest): Promise<RunReport> {
     const report: RunReport = { sessions: 0, jobs: [], firmwareVersion: this.firmwareVersion };
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (this.state.job) report.jobs.push(await this.runJob(this.state.job));
-      await this.session(round === 0 ? trigger : undefined);
+      const answer = await this.session(round === 0 ? trigger : undefined, round === 0 ? request : undefined);
+      if (round === 0 && request) {
+        report.request = { kind: request, ...answer };
+        this.log(`asked for an update (${request} request): the server answered ${answer.status ?? 'nothing'}${answer.said ? `: ${answer.said}` : ''}`);
+      }
       report.sessions += 1;
       if (!this.state.job) break;
     }
@@ -198,11 +212,13 @@ export class DeviceAgent {
     return report;
   }
 
-  /** Polls every `pollSeconds` until the signal fires; a failed poll is logged and retried. */
-  async run(pollSeconds: number, signal?: AbortSignal): Promise<void> {
+  /** Polls every `pollSeconds` until the signal fires; a failed poll is logged and retried (the first one asks for an update with `firstRequest`). */
+  async run(pollSeconds: number, signal?: AbortSignal, firstRequest?: UpdateRequest): Promise<void> {
+    let request = firstRequest;
     while (!signal?.aborted) {
       try {
-        await this.runOnce();
+        await this.runOnce(undefined, request);
+        request = undefined;
       } catch (err) {
         if (signal?.aborted) break;
         if (!(err instanceof AppError)) throw err;
@@ -219,9 +235,11 @@ export class DeviceAgent {
   // -------------------------------------------------------------------------------------
   // DM session
 
-  private async session(trigger?: SessionTrigger): Promise<void> {
+  private async session(trigger?: SessionTrigger, request?: UpdateRequest): Promise<{ status?: number; said?: string }> {
     const owed = this.state.report;
     const alerts: GenericAlert[] = owed ? [{ source: owed.execUri, type: ALERT_TYPE[owed.operation], resultCode: owed.resultCode, ...(owed.correlator ? { correlator: owed.correlator } : {}) }] : [];
+    // Alongside any report owed (a deployment that report is for counts as still under way).
+    const asking = request === undefined ? undefined : alerts.push({ source: FUMO_NODE, type: REQUEST_TYPE[request] }) - 1;
     try {
       const result = await this.client.session({
         ...(this.options.nextServer ? { serverUrl: dmUrl(this.options.nextServer()) } : {}),
@@ -240,6 +258,9 @@ export class DeviceAgent {
         if (this.state.report === owed) delete this.state.report;
       }
       if (result.aborted) this.log('the server aborted the session (Alert 1223)');
+      const status = asking === undefined ? undefined : result.alertStatuses[asking];
+      const said = asking === undefined ? undefined : result.alertTexts[asking];
+      return { ...(status === undefined ? {} : { status }), ...(said === undefined ? {} : { said }) };
     } finally {
       await this.save();
     }

@@ -30,11 +30,12 @@ export interface DmClientOptions {
 
 /** A FUMO Generic Alert (1226) to carry in Package 1. */
 export interface GenericAlert {
-  /** The node that was Exec'd (Item Source). */
+  /** The node that was Exec'd (Item Source), or the FUMO node an update request is about. */
   source: string;
   /** e.g. org.openmobilealliance.dm.firmwareupdate.downloadandupdate */
   type: string;
-  resultCode: number;
+  /** The FUMO result reported; none for an update request (...devicerequest, ...userrequest). */
+  resultCode?: number;
   correlator?: string;
 }
 
@@ -58,6 +59,8 @@ export interface SessionRequest {
 export interface SessionResult {
   /** The server's Status for each Generic Alert, in order (undefined: none came). */
   alertStatuses: Array<number | undefined>;
+  /** Text the server put in those Statuses' Items (why an update request got nothing), in order. */
+  alertTexts: Array<string | undefined>;
   clientNonce?: string;
   messages: number;
   /** Alerts 1222 sent: server messages that came without Final (its package continued). */
@@ -94,6 +97,7 @@ export class DmClient {
     let continuations = 0;
     const alerts = request.genericAlerts ?? [];
     const alertStatuses: Array<number | undefined> = alerts.map(() => undefined);
+    const alertTexts: Array<string | undefined> = alerts.map(() => undefined);
     let outgoing: Outgoing[] = this.package1(request, alerts);
     const limit = options.maxMessages ?? 30;
 
@@ -142,11 +146,14 @@ export class DmClient {
 
       for (const status of ours) {
         const index = made[status.cmdRef - 1]?.alertIndex;
-        if (index !== undefined) alertStatuses[index] = Number(status.data);
+        if (index === undefined) continue;
+        alertStatuses[index] = Number(status.data);
+        const said = status.items.map((i) => (typeof i.data === 'string' ? i.data : i.data ? new TextDecoder().decode(i.data) : '')).join(' ').trim();
+        if (said) alertTexts[index] = said;
       }
       const answer = this.answer(reply, request);
       if (answer.aborted) aborted = true;
-      if (aborted || isClosing(reply)) return { alertStatuses, ...(nonce ? { clientNonce: nonce } : {}), messages: n, continuations, challenged: authTries > 0, aborted };
+      if (aborted || isClosing(reply)) return { alertStatuses, alertTexts, ...(nonce ? { clientNonce: nonce } : {}), messages: n, continuations, challenged: authTries > 0, aborted };
       outgoing = [this.headerStatus(reply.header), ...answer.commands];
       if (!reply.final) {
         continuations += 1;
@@ -178,11 +185,13 @@ export class DmClient {
           data: GENERIC_ALERT,
           ...(alert.correlator === undefined ? {} : { correlator: alert.correlator }),
           items: [
-            {
-              source: alert.source,
-              meta: { type: alert.type, format: 'int', ...(alert.resultCode >= 200 && alert.resultCode < 300 ? {} : { mark: 'critical' }) },
-              data: String(alert.resultCode),
-            },
+            alert.resultCode === undefined
+              ? { source: alert.source, meta: { type: alert.type, format: 'chr' } }
+              : {
+                  source: alert.source,
+                  meta: { type: alert.type, format: 'int', ...(alert.resultCode >= 200 && alert.resultCode < 300 ? {} : { mark: 'critical' }) },
+                  data: String(alert.resultCode),
+                },
           ],
         }),
       })),

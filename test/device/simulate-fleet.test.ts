@@ -11,6 +11,7 @@ import { FAULT_RESULT, parseFaults } from '../../src/device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions, runFleet } from '../../src/device/simulate/fleet.ts';
 import type { TrustPolicy } from '../../src/signing/envelope.ts';
 import { nextBuild, pseudoRandom, sha256, tempDir, tempDirFor } from '../support/harness.ts';
+import { until } from '../support/until.ts';
 import { ALLOW_LOOPBACK_WEBHOOKS, type BuildBody, startTestServer, type TestServer } from '../support/server.ts';
 
 const MODEL = 'sim-model';
@@ -71,6 +72,20 @@ async function reach(fleet: Fleet, version: string, ms = 45_000): Promise<boolea
 }
 
 describe('fota simulate: the fleet', () => {
+  it('a share of the devices asks for an update and gets the release of its cohort; the others stay', async () => {
+    const res = await server.api('/api/v1/releases', { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ buildId: target.id, cohort: { tags: ['asks'] } }) });
+    expect(res.status).toBe(201);
+    const fleet = await fleetOf(10, { idPrefix: 'ask-', tags: ['asks'], requestShare: 0.3, firstPollSeconds: 0, webhook: false });
+    try {
+      fleet.start();
+      const counts = await until('three devices asked and updated', () => fleet.counts(), (c) => c.updateRequests?.asked === 3 && c.byVersion['1.1.0'] === 3 && c.states.idle === 10);
+      expect(counts.updateRequests).toEqual({ asked: 3, offered: 3 });
+      expect(counts.byVersion).toEqual({ '1.0.0': 7, '1.1.0': 3 });
+    } finally {
+      await fleet.stop();
+    }
+  });
+
   it('updates 50 devices through Package 0 and keeps each distinct image once on disk', async () => {
     const fleet = await fleetOf(50, { idPrefix: 'all-' });
     try {

@@ -136,12 +136,12 @@ describe("reading the device's commands", () => {
     expect(effects.strayStatuses).toBe(1);
   });
 
-  it('reads FUMO Generic Alerts with or without the Reversed-Domain-Name prefix, and 1223 as an abort', () => {
+  it('reads FUMO Generic Alerts with or without the Reversed-Domain-Name prefix, and 1223 as an abort; each knows its Alert (the Status that answers it)', () => {
     const effects = readClientCommands(header(), [
       { kind: 'Alert', cmdId: 1, data: '1226', correlator: 'dep_1.1', items: [{ source: './FUMO/fota', meta: { type: 'Reversed-Domain-Name: org.openmobilealliance.dm.firmwareupdate.downloadandupdate', format: 'int' }, data: '200' }] },
       alert(2, '1223'),
     ], []);
-    expect(effects.genericAlerts).toEqual([{ type: 'org.openmobilealliance.dm.firmwareupdate.downloadandupdate', format: 'int', source: './FUMO/fota', data: '200', correlator: 'dep_1.1' }]);
+    expect(effects.genericAlerts).toEqual([{ type: 'org.openmobilealliance.dm.firmwareupdate.downloadandupdate', format: 'int', source: './FUMO/fota', data: '200', correlator: 'dep_1.1', cmdRef: 1 }]);
     expect(effects.aborted).toBe(true);
   });
 

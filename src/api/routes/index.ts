@@ -4,6 +4,7 @@ import { declaredRoutes, type RouteModule } from '../router.ts';
 import type { ApiRoute } from '../spec.ts';
 import { buildRoutes } from './builds.ts';
 import { campaignRoutes } from './campaigns.ts';
+import { releaseRoutes } from './releases.ts';
 import { deploymentRoutes } from './deployments.ts';
 import { deviceTagRoutes } from './device-tags.ts';
 import { deviceRoutes } from './devices.ts';
@@ -12,7 +13,7 @@ import { manufacturerRoutes } from './manufacturers.ts';
 import { tokenRoutes } from './tokens.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, listRoutes, deviceTagRoutes, webhookRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {

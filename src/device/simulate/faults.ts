@@ -75,7 +75,8 @@ export function parseFaults(spec: string): Fault[] {
   return faults;
 }
 
-function parseShare(text: string): number | undefined {
+/** A share as the fleet options write it: 0.2 or 20%, in (0, 1]. */
+export function parseShare(text: string): number | undefined {
   const percent = text.endsWith('%');
   const body = percent ? text.slice(0, -1) : text;
   if (!/^\d+(\.\d+)?$|^\.\d+$/.test(body)) return undefined;

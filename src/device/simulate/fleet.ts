@@ -52,6 +52,11 @@ export interface FleetOptions {
   idPrefix?: string;
   tags?: string[];
   faults?: Fault[];
+  /**
+   * Share of the devices (0..1, spread evenly over the ids) whose user asks for an update
+   * in the device's first session of the run (Generic Alert 1226 ...userrequest).
+   */
+  requestShare?: number;
   /** Seconds between polls (default 30), varied by +-jitter (default 0.5, i.e. +-50%). */
   pollSeconds?: number;
   jitter?: number;
@@ -90,6 +95,8 @@ export interface FleetCounts {
   jobs: number;
   /** Package 0 notifications received. */
   notifications: number;
+  /** Update requests the devices sent, and how many the server answered with an update. */
+  updateRequests?: { asked: number; offered: number };
   /** Polls that failed (server unreachable, refused credentials, ...). */
   errors: number;
   bytesDownloaded: number;
@@ -122,6 +129,8 @@ interface SimDevice {
   lastResult: number | undefined;
   /** A Package 0 that came before start(). */
   early: SessionTrigger | undefined;
+  /** Its user asks for an update in its next session (once per run). */
+  asks: boolean;
 }
 
 const fleetFileSchema = z.object({ format: z.literal(1), secret: z.string().regex(/^[0-9a-f]{64}$/), webhookPort: z.number().int().min(1).max(65535).optional() });
@@ -139,6 +148,7 @@ export class Fleet {
   private readonly scheduler: SessionScheduler<SimDevice, SessionTrigger>;
   private readonly controller = new AbortController();
   private readonly totals = { sessions: 0, jobs: 0, notifications: 0, errors: 0, bytesDownloaded: 0 };
+  private readonly requests = { asked: 0, offered: 0 };
   private readonly errorSamples = new Set<string>();
   private readonly waiters = new Set<{ version: string; resolve: (reached: boolean) => void }>();
   private webhook: WebhookReceiver | undefined;
@@ -236,6 +246,7 @@ export class Fleet {
       byVersion,
       failuresByCode,
       ...this.totals,
+      ...(this.options.requestShare ? { updateRequests: { ...this.requests } } : {}),
     };
   }
 
@@ -315,10 +326,12 @@ export class Fleet {
       if (this.webhook.port !== file.webhookPort) await saveFleetFile(options.dataDir, { ...file, webhookPort: this.webhook.port });
     }
 
+    const share = options.requestShare ?? 0;
+    const asking = new Set(ids.filter((_, i) => Math.floor((i + 1) * share) > Math.floor(i * share)));
     await inBatches(ids, SETUP_PARALLELISM, async (id) => {
       const fault = faults.get(id);
       const agent = await this.openAgent(id, password(file.secret, id), fault, fault?.kind === 'wrong-base' ? wrongBase : undefined);
-      const device: SimDevice = { id, fault, agent, timer: undefined, lastResult: undefined, early: undefined };
+      const device: SimDevice = { id, fault, agent, timer: undefined, lastResult: undefined, early: undefined, asks: asking.has(id) };
       this.byId.set(id, device);
     });
     // In id order, whatever order they opened in.
@@ -445,7 +458,12 @@ export class Fleet {
     clearTimeout(device.timer);
     device.timer = undefined;
     try {
-      const report = await device.agent.runOnce(trigger);
+      const report = await device.agent.runOnce(trigger, device.asks ? 'user' : undefined);
+      if (report.request) {
+        device.asks = false;
+        this.requests.asked += 1;
+        if (report.jobs.length > 0) this.requests.offered += 1;
+      }
       this.totals.sessions += report.sessions;
       for (const job of report.jobs) {
         this.totals.jobs += 1;
@@ -533,6 +551,7 @@ function checkOptions(options: FleetOptions): void {
   if (!Number.isSafeInteger(options.devices) || options.devices < 1) throw bad(`devices must be a whole number >= 1, got ${options.devices}`);
   if (options.pollSeconds !== undefined && !(options.pollSeconds > 0)) throw bad(`poll interval must be positive, got ${options.pollSeconds}`);
   if (options.firstPollSeconds !== undefined && !(options.firstPollSeconds >= 0)) throw bad(`first poll must be 0 or more seconds, got ${options.firstPollSeconds}`);
+  if (options.requestShare !== undefined && !(options.requestShare >= 0 && options.requestShare <= 1)) throw bad(`request share must be in [0, 1], got ${options.requestShare}`);
   if (options.jitter !== undefined && !(options.jitter >= 0 && options.jitter < 1)) throw bad(`jitter must be in [0, 1), got ${options.jitter}`);
   if (options.concurrency !== undefined && (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1)) throw bad(`concurrency must be a whole number >= 1, got ${options.concurrency}`);
   if (options.servers !== undefined && (options.servers.length === 0 || options.servers.some((s) => !/^https?:\/\/[^/]/.test(s)))) throw bad(`servers must be one or more http:// or https:// URLs, got ${JSON.stringify(options.servers)}`);

@@ -20,6 +20,8 @@ export interface GenericAlert {
   source?: string;
   data: string;
   correlator?: string;
+  /** The Alert command that carried it (its Status's CmdRef). */
+  cmdRef?: number;
 }
 
 export interface ClientEffects {
@@ -136,6 +138,7 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
               ...(item.source ? { source: item.source } : {}),
               data: text(item.data),
               ...(command.correlator ? { correlator: command.correlator } : {}),
+              cmdRef: command.cmdId,
             });
           }
         }

@@ -3,9 +3,11 @@
 // operator's queued operations, a read of FwV after the device reports an installed
 // update, and the device's FUMO step (after a read of FwV, when the device has not reported
 // it in this session: its package is chosen against it). Reads the queue and the
-// deployment, in the message's transaction (handle.ts); writes nothing.
+// deployment, in the message's transaction (handle.ts); writes nothing, but for the
+// deployment a device's update request may create.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
+import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
 import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFirmware, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
@@ -58,6 +60,10 @@ export function planSettings(ctx: Context, input: Pick<PlanInput, 'device' | 'se
 export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanInput): Promise<Plan> {
   const { device, session, effects, now } = input;
   const { header } = settings;
+  // A device's own update request may become a deployment that planFumo commands below
+  // (deployments/requested.ts); with no such alert, nothing is read.
+  const request = effects.aborted ? undefined : effects.genericAlerts.find((a) => updateRequestOf(a.type) !== undefined);
+  if (request) answerInStatus(effects, request.cmdRef, await answerUpdateRequest(tx, device, updateRequestOf(request.type) ?? 'device', effects.inventory['./DevDetail/FwV'] ?? device.firmwareVersion, now));
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
@@ -76,6 +82,15 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
     if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
   } else if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
   return { commands, askForMore: false, inventoryChecked: true, ...header };
+}
+
+/**
+ * The request alert's Status (200) carries what the device may show its user: the release
+ * commanded, or why nothing is (set, not appended: a retried transaction plans again).
+ */
+function answerInStatus(effects: ClientEffects, cmdRef: number | undefined, outcome: RequestOutcome): void {
+  const status = effects.statuses.find((s) => s.cmd === 'Alert' && s.cmdRef === cmdRef);
+  if (status) status.items = [{ meta: { format: 'chr', type: 'text/plain' }, data: describeRequestOutcome(outcome) }];
 }
 
 /**

@@ -7,3 +7,4 @@ export * from './devices.ts';
 export * from './manufacturers.ts';
 export * from './leases.ts';
 export * from './webhooks.ts';
+export * from './releases.ts';
