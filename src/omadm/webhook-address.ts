@@ -105,5 +105,5 @@ function article(category: AddressCategory): string {
 }
 
 function refusalText(what: string): string {
-  return `${what}; device webhooks may not point at loopback, link-local, private, CGNAT or other non-public addresses unless the server runs with ${ALLOW_PRIVATE_WEBHOOKS_SETTING}=true`;
+  return `${what}; webhooks (device and operator) may not point at loopback, link-local, private, CGNAT or other non-public addresses unless the server runs with ${ALLOW_PRIVATE_WEBHOOKS_SETTING}=true`;
 }
