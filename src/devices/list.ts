@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Context } from '../context.ts';
 import { keysetPage, type Page, pageQuerySchema, pageSchema } from '../store/page.ts';
-import { devicesPage } from '../store/queries/lists.ts';
+import { filteredDevices } from '../store/queries/device-filter.ts';
 import { parseTags } from './tags.ts';
 
 export const deviceListQuerySchema = pageQuerySchema.extend({
@@ -35,12 +35,12 @@ export function listDevices(ctx: Context, query: DeviceListQuery): Promise<Page<
     version: query.version,
     tag: query.tag,
     lastSeenBefore: query.lastSeenBefore === undefined ? undefined : Date.parse(query.lastSeenBefore),
-    campaignId: query.campaign,
+    campaign: query.campaign,
   };
   return keysetPage(
     'devices',
     query,
-    (after, limit) => devicesPage(ctx.db, filter, after, limit),
+    (after, limit) => filteredDevices(ctx.db, filter, { ...(after === undefined ? {} : { after }), limit }),
     (row) => row.id,
     (row) => ({
       id: row.id,

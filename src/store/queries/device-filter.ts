@@ -1,4 +1,5 @@
-// Devices matching a filter, a keyset page at a time (id order), and how many match. The
+// Devices matching a filter, a keyset page at a time (id order), and how many match: the
+// console's device list and the API's (GET /api/v1/devices) both read it. The
 // campaign part (campaign, stage, deployment state, result code) is one EXISTS over the
 // device's deployments, so a device counts once however many deployments it has; the
 // deployments_device index keeps it a lookup per device. Written once for SQLite and
@@ -17,6 +18,8 @@ export interface DeviceFilterQuery {
   version?: string | undefined;
   tag?: string | undefined;
   seen?: (typeof SEEN_WINDOWS)[number];
+  /** Not seen since this time (ms), or never seen at all. */
+  lastSeenBefore?: number | undefined;
   now?: number;
   dayMs?: number;
   campaign?: string | undefined;
@@ -28,7 +31,12 @@ export interface DeviceFilterQuery {
 }
 
 function seenWhere(devices: Tables['devices'], f: DeviceFilterQuery): SQL | undefined {
-  if (!f.seen) return undefined;
+  const before = f.lastSeenBefore === undefined ? undefined : or(isNull(devices.lastSeen), lt(devices.lastSeen, f.lastSeenBefore));
+  if (!f.seen) return before;
+  return and(before, seenWindowWhere(devices, f));
+}
+
+function seenWindowWhere(devices: Tables['devices'], f: DeviceFilterQuery): SQL | undefined {
   const now = f.now ?? 0;
   const day = f.dayMs ?? 86_400_000;
   switch (f.seen) {

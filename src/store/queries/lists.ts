@@ -1,15 +1,14 @@
-// The list queries of the API: one page of builds, packages, devices, deployments,
-// campaigns or audit events after a key, filtered. Each runs in id order on the primary
+// The list queries of the API: one page of builds, packages, deployments, campaigns or
+// audit events after a key, filtered (devices: device-filter.ts, shared with the console). Each runs in id order on the primary
 // key (ids are unique, and those the server makes start with their creation time), so a
 // page is one index range however deep the walk goes. Written once for both dialects.
-import { and, asc, desc, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, type SQL } from 'drizzle-orm';
 import { afterKey, type Order } from '../page.ts';
 import type { Tx } from '../store.ts';
 import type { AuditRow } from './audit.ts';
 import type { BuildRow, PackageRow } from './builds.ts';
-import { type CampaignRow, jsonArrayHas } from './campaigns.ts';
+import type { CampaignRow } from './campaigns.ts';
 import type { DeploymentRow } from './deployments.ts';
-import type { DeviceRow } from './devices.ts';
 
 /** How each list runs: the newest first where rows are made over time, devices by their (operator-given) id. */
 export const LIST_ORDER = { builds: 'desc', packages: 'desc', devices: 'asc', deployments: 'asc', campaigns: 'desc', audit: 'desc' } as const satisfies Record<string, Order>;
@@ -70,38 +69,6 @@ export async function packagesPage(tx: Tx, filter: PackageFilter, after: string 
     .orderBy(orderBy(order)(packages.id))
     .limit(limit);
   return rows.map((row) => ({ ...row.pkg, model: row.model }));
-}
-
-export interface DeviceFilter {
-  model?: string | undefined;
-  version?: string | undefined;
-  tag?: string | undefined;
-  /** Not seen since this time (ms), or never seen at all. */
-  lastSeenBefore?: number | undefined;
-  /** In this campaign: a deployment of the campaign's is the device's. */
-  campaignId?: string | undefined;
-}
-
-export async function devicesPage(tx: Tx, filter: DeviceFilter, after: string | undefined, limit: number): Promise<DeviceRow[]> {
-  const { devices, deployments } = tx.t;
-  const order = LIST_ORDER.devices;
-  const inCampaign =
-    filter.campaignId === undefined ? undefined : inArray(devices.id, tx.q.select({ id: deployments.deviceId }).from(deployments).where(eq(deployments.campaignId, filter.campaignId)));
-  return tx.q
-    .select()
-    .from(devices)
-    .where(
-      and(
-        filter.model === undefined ? undefined : eq(devices.model, filter.model),
-        filter.version === undefined ? undefined : eq(devices.firmwareVersion, filter.version),
-        filter.tag === undefined ? undefined : jsonArrayHas(sql`${devices.tags}`, filter.tag),
-        filter.lastSeenBefore === undefined ? undefined : or(isNull(devices.lastSeen), lt(devices.lastSeen, filter.lastSeenBefore)),
-        inCampaign,
-        afterKey(devices.id, order, after),
-      ),
-    )
-    .orderBy(orderBy(order)(devices.id))
-    .limit(limit);
 }
 
 export interface DeploymentFilter {
