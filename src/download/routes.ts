@@ -47,25 +47,14 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
     if (answer.kind === 'text') return c.text(answer.text, answer.status, answer.headers);
     if (answer.kind === 'redirect') return c.body(null, answer.status, answer.headers);
     if (!answer.body) return c.body(null, answer.status, answer.headers);
-    // Bytes served, for /metrics, counted once when the response is over (as serve.ts records them).
-    const served = answer.body.done;
-    let counted = false;
-    const body = {
-      ...answer.body,
-      done: (bytesSent: number) => {
-        if (!counted) ctx.tally.downloadBytes += bytesSent;
-        counted = true;
-        served(bytesSent);
-      },
-    };
     const outgoing = nodeResponse(c.env);
     const marker = outgoing && (await sentMarker(answer.status));
-    if (!outgoing || !marker) return c.body(meteredWebStream(body, ctx.log), answer.status, answer.headers);
+    if (!outgoing || !marker) return c.body(meteredWebStream(answer.body, ctx.log), answer.status, answer.headers);
     // Straight to Node's response: a web stream in between costs a promise or two per
     // chunk, and gives no write callback to count a chunk by.
     const requestId = c.get('requestId');
     outgoing.writeHead(answer.status, { ...answer.headers, ...(requestId ? { 'x-request-id': requestId } : {}) });
-    void sendToNode(outgoing, body, ctx.log);
+    void sendToNode(outgoing, answer.body, ctx.log);
     return marker;
   });
 }

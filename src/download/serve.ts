@@ -105,6 +105,7 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
   const done = (bytesSent: number) => {
     if (recorded) return;
     recorded = true;
+    ctx.tally.downloadBytes += bytesSent; // for /metrics
     // The response is over and nobody waits for it: recordServed logs its own failure.
     if (bytesSent > 0) void recordServed(ctx, grant.deploymentId, bytesSent);
   };
