@@ -98,6 +98,14 @@ const replyOf = (ex: Exchange | undefined): ReplyInfo => {
   return reply;
 };
 const commandNames = (reply: ReplyInfo) => reply.commands.map((c) => c.name);
+
+/** A well-formed Package 1 from a basic-auth device: the base the bad-input tests spoil. */
+function firstMessage(device: Device, h: Partial<Parameters<typeof messageXml>[0]> = {}): string {
+  return messageXml(
+    { sessionId: '77', msgId: 1, target: `${server.url}/dm`, source: device.id, cred: { type: 'syncml:auth-basic', data: basicCred(device.username, device.password) }, ...h },
+    [alertXml('1201'), replaceXml([{ uri: './DevInfo/DevId', data: device.id }])],
+  );
+}
 const walk = (node: XmlNode): XmlNode[] => [node, ...node.children.flatMap(walk)];
 const METINF = new Set(['Type', 'Format', 'Mark', 'Size', 'NextNonce', 'MaxMsgSize', 'MaxObjSize']);
 
@@ -571,11 +579,7 @@ describe('bad input over HTTP', () => {
   beforeAll(async () => {
     device = await registerDevice({ authType: 'basic' });
   });
-  const valid = (h: Partial<Parameters<typeof messageXml>[0]> = {}) =>
-    messageXml(
-      { sessionId: '77', msgId: 1, target: `${server.url}/dm`, source: device.id, cred: { type: 'syncml:auth-basic', data: basicCred(device.username, device.password) }, ...h },
-      [alertXml('1201'), replaceXml([{ uri: './DevInfo/DevId', data: device.id }])],
-    );
+  const valid = (h: Partial<Parameters<typeof messageXml>[0]> = {}) => firstMessage(device, h);
   const post = (body: string | Uint8Array | ReadableStream, contentType = XML_TYPE) =>
     fetch(`${server.url}/dm`, { method: 'POST', headers: { 'content-type': contentType }, body, duplex: 'half' } as RequestInit);
   const headerCode = async (res: Response) => {
@@ -633,11 +637,7 @@ describe('the DM endpoint on the Node server (answered before the Hono app)', ()
   beforeAll(async () => {
     device = await registerDevice({ authType: 'basic' });
   });
-  const valid = (h: Partial<Parameters<typeof messageXml>[0]> = {}) =>
-    messageXml(
-      { sessionId: '77', msgId: 1, target: `${server.url}/dm`, source: device.id, cred: { type: 'syncml:auth-basic', data: basicCred(device.username, device.password) }, ...h },
-      [alertXml('1201'), replaceXml([{ uri: './DevInfo/DevId', data: device.id }])],
-    );
+  const valid = (h: Partial<Parameters<typeof messageXml>[0]> = {}) => firstMessage(device, h);
   const post = (body: string) => fetch(`${server.url}/dm`, { method: 'POST', headers: { 'content-type': XML_TYPE }, body });
   const headerCode = async (res: Response) => {
     expect(res.status).toBe(200);
