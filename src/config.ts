@@ -65,7 +65,8 @@ const envSchema = z.object({
   FOTA_LEASE_MS: positiveInt.default(15_000),
   FOTA_CAMPAIGN_EVALUATE_MS: z.coerce.number().int().min(0).default(1_000),
   FOTA_RETRY_BACKOFF_SECONDS: z.coerce.number().min(0).default(60),
-  FOTA_NOTIFY_PER_SECOND: positiveInt.default(50),
+  // 0 holds campaign wake-ups: the queue is kept and devices update when they poll.
+  FOTA_NOTIFY_PER_SECOND: z.coerce.number().int().nonnegative().default(50),
   FOTA_DEPLOYMENT_TIMEOUT_MINUTES: z.coerce.number().positive().default(120),
   FOTA_FOUR_EYES: z.enum(['true', 'false', '1', '0']).default('false'),
   FOTA_DOWNLOAD_CACHE_MB: z.coerce.number().int().min(0).default(32),

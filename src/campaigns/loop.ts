@@ -59,7 +59,9 @@ export function startCampaignLoop(ctx: Context): CampaignLoop {
   // row has not moved for a lease period: the driver moves it with every chunk.
   const resume = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'resuming a campaign start failed', whenHeld(() => resumeStalledStarts(ctx, ctx.config.campaigns.leaseMs)));
   // A slow webhook round must not pile up rounds.
-  const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', whenHeld(() => sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond)));
+  const notify = everyUnlessBusy(1000, track, 'campaign notifications failed', whenHeld(async () => {
+    if (ctx.config.campaigns.notifyPerSecond > 0) await sendQueuedNotifications(ctx, ctx.config.campaigns.notifyPerSecond);
+  }));
   // Scheduled starts: within a tick of their time.
   const starts = everyUnlessBusy(ctx.config.campaigns.tickMs, track, 'scheduled campaign starts failed', whenHeld(() => startDueCampaigns(ctx)));
   // Operator webhooks: the outbox is sent by the lease holder only, so a cluster posts each delivery once.
