@@ -77,7 +77,8 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
       final: message.final,
     };
     return { outcome: settled, campaignsMoved: await persistOutcome(tx, settled, options) };
-  });
+    // Grouped: the messages of one turn of the event loop share a COMMIT (store/sqlite.ts).
+  }, { grouped: true });
   const { reply } = outcome;
   // Campaigns react to every result (the next stage may start, or the campaign pause), and
   // a device seen may join a dynamic campaign: both after this request, not inside it.

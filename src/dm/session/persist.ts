@@ -78,15 +78,18 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   const reported = effects.inventory;
   const inventory = parseInventory(device);
   for (const [uri, value] of Object.entries(reported)) inventory[uri] = { value, at: now };
+  // Only the columns that change: a column left out is an index not rewritten (firmware
+  // version: devices_model_version) and a shorter statement (bench/dm.ts).
+  const changed = <K extends keyof DeviceRow>(key: K, value: DeviceRow[K] | undefined) => (value !== undefined && value !== device[key] ? { [key]: value } : {});
   await updateDevice(tx, device.id, {
     lastSeen: now,
-    ...(x.decision.nextNonce ? { clientNonce: x.decision.nextNonce } : {}),
-    authFailures: 0,
-    authLockedUntil: null,
+    ...changed('clientNonce', x.decision.nextNonce || undefined),
+    ...changed('authFailures', 0),
+    ...changed('authLockedUntil', null),
     inventory: JSON.stringify(inventory),
-    ...(reported['./DevInfo/Man'] ? { manufacturer: reported['./DevInfo/Man'] } : {}),
-    ...(reported['./DevDetail/FwV'] ? { firmwareVersion: reported['./DevDetail/FwV'] } : {}),
-    ...(plan.serverNonce ? { serverNonce: plan.serverNonce } : {}),
+    ...changed('manufacturer', reported['./DevInfo/Man'] || undefined),
+    ...changed('firmwareVersion', reported['./DevDetail/FwV'] || undefined),
+    ...changed('serverNonce', plan.serverNonce || undefined),
   });
   if (x.replaces) await updateSession(tx, x.replaces, { state: 'ended', updatedAt: now });
   const changes: Partial<DmSessionRow> = {
