@@ -24,8 +24,10 @@ import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
  * server.ts): loading it builds a Response, which costs a server that answers only
  * devices some 13 MiB (the platform's fetch classes).
  */
+// Kept once loaded: an import() per download went through the module loader each time.
+let responseModule: Promise<typeof import('@hono/node-server/utils/response')> | undefined;
 async function sentMarker(status: number): Promise<Response | undefined> {
-  const { RESPONSE_ALREADY_SENT } = await import('@hono/node-server/utils/response');
+  const { RESPONSE_ALREADY_SENT } = await (responseModule ??= import('@hono/node-server/utils/response'));
   const Platform = RESPONSE_ALREADY_SENT.constructor as typeof Response;
   if (Platform === globalThis.Response) return undefined;
   return new Platform(null, { status, headers: RESPONSE_ALREADY_SENT.headers });
