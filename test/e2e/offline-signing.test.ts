@@ -182,3 +182,29 @@ describe('a compromised server cannot ship firmware', () => {
     }
   });
 });
+
+describe('rotation and revocation, followed by the device', () => {
+  it('follows a rotation shipped with a package and keeps it: a server that later withholds it cannot bring a revoked key back', async () => {
+    const [k1, k2, k3] = vendor.keys as [(typeof vendor.keys)[0], (typeof vendor.keys)[0], (typeof vendor.keys)[0]];
+    // The manufacturer rotates to 2 of {k1, k3}: k2 is revoked (say it was lost).
+    const rotation = signRoot({ manufacturer: 'acme', version: 2, threshold: 2, keys: [k1, k3].map(rootKeyOf) }, [k1, k2, k3]);
+    await json(await call(server.url, '/api/v1/manufacturers/acme/offline-keys', server.tokens.acme, 'POST', rotation));
+    const v3 = nextBuild(v1, 'genuine-3.0');
+    await upload(server.url, server.tokens.acme, '3.0', v3, statementHeaders(statementFor(vendor, v3, { model: MODEL, version: '3.0' }, [k1, k3])));
+    await register('rotating');
+    const agent = await agentFor('rotating', server.url);
+    const first = await deployAndRun(server.url, server.tokens.operator, 'rotating', await buildIdOf('3.0'), agent);
+    expect(first.report.jobs.map((j) => j.resultCode)).toEqual([200]);
+    expect(agent.snapshot().offlineRoot?.signed.version).toBe(2);
+
+    // Whoever holds the server deletes the rotation and uploads an image signed with the
+    // revoked k2 (and k1): the server, knowing only version 1 now, accepts it.
+    await runSql(server.ctx.db, 'delete from offline_roots where version = 2');
+    const bad = nextBuild(v3, 'revoked-k2');
+    const build = await upload(server.url, server.tokens.acme, '3.1', bad, statementHeaders(statementFor(vendor, bad, { model: MODEL, version: '3.1' }, [k1, k2])));
+    expect(build.status).toBe('ready');
+    const second = await deployAndRun(server.url, server.tokens.operator, 'rotating', await buildIdOf('3.1'), agent);
+    expect(second.report.jobs).toMatchObject([{ resultCode: 404, reason: expect.stringMatching(/root version 2.*1 valid signature\(s\) from trusted keys, 2 required/) }]);
+    expect(await readFile(agent.activeImagePath())).toEqual(v3);
+  });
+});
