@@ -12,7 +12,6 @@ import { type AuditActor, recordAudit } from '../store/queries/audit.ts';
 import { findManufacturerById, findManufacturerByName, type ManufacturerRow } from '../store/queries/manufacturers.ts';
 import { insertRevocation, insertRoot, latestRootOf, offlinePolicyOf, revokedOfflineKeysOf, rootsOf, saveOfflinePolicy } from '../store/queries/offline-signing.ts';
 import type { Tx } from '../store/store.ts';
-import type { Principal } from '../tokens/tokens.ts';
 import type { OfflineSigningView } from './offline-schemas.ts';
 
 /** What the server checks statements against, and ships so devices can follow rotations. */
@@ -32,11 +31,6 @@ export async function offlineTrustOf(tx: Tx, manufacturerId: string): Promise<{ 
   const roots = rows.map((r) => parseRoot(r.envelope, `registered root version ${r.version}`));
   const latest = roots.at(-1) ?? parseRoot(last.envelope);
   return { trust: { root: latest.signed, revoked: await revokedOfflineKeysOf(tx, manufacturerId), roots, required }, required };
-}
-
-/** A manufacturer token acts for its own manufacturer only; an admin for any. */
-export function assertActsFor(principal: Principal, name: string): void {
-  if (principal.role === 'manufacturer' && principal.manufacturer !== name) throw new AppError('FORBIDDEN', `this token acts for ${principal.manufacturer}, not ${name}`);
 }
 
 async function manufacturerNamed(ctx: Context, name: string): Promise<ManufacturerRow> {

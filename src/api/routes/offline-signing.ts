@@ -1,8 +1,9 @@
 // A manufacturer's offline signing on the server: the roots of offline keys (public keys
 // only), server-side revocation, and the policy that makes target statements mandatory.
 import { offlinePolicyBodySchema, offlineSigningViewSchema, rootBodySchema } from '../../manufacturers/offline-schemas.ts';
-import { assertActsFor, offlineSigningView, registerRoot, revokeOfflineKey, setOfflinePolicy } from '../../manufacturers/offline-keys.ts';
+import { offlineSigningView, registerRoot, revokeOfflineKey, setOfflinePolicy } from '../../manufacturers/offline-keys.ts';
 import { auditActor } from '../../tokens/tokens.ts';
+import { assertActsFor } from '../auth.ts';
 import type { RouteModule } from '../router.ts';
 import { ANY_ROLE, answer, defineRoute, jsonBody, pathParams, refusal } from '../spec.ts';
 
