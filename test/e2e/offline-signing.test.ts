@@ -203,8 +203,10 @@ describe('rotation and revocation, followed by the device', () => {
     const bad = nextBuild(v3, 'revoked-k2');
     const build = await upload(server.url, server.tokens.acme, '3.1', bad, statementHeaders(statementFor(vendor, bad, { model: MODEL, version: '3.1' }, [k1, k2])));
     expect(build.status).toBe('ready');
-    const second = await deployAndRun(server.url, server.tokens.operator, 'rotating', await buildIdOf('3.1'), agent);
+    // The device restarts in between: what it followed is on its disk, not only in memory.
+    const restarted = await DeviceAgent.open(agent.options);
+    const second = await deployAndRun(server.url, server.tokens.operator, 'rotating', await buildIdOf('3.1'), restarted);
     expect(second.report.jobs).toMatchObject([{ resultCode: 404, reason: expect.stringMatching(/root version 2.*1 valid signature\(s\) from trusted keys, 2 required/) }]);
-    expect(await readFile(agent.activeImagePath())).toEqual(v3);
+    expect(await readFile(restarted.activeImagePath())).toEqual(v3);
   });
 });
