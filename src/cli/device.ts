@@ -5,11 +5,12 @@ import { resolve } from 'node:path';
 import { DeviceAgent } from '../device/agent.ts';
 import { AppError } from '../errors.ts';
 import { describeFumoResult, isFumoSuccess } from '../omadm/fumo-results.ts';
-import { readTrust } from '../device/trust.ts';
+import { readPinnedRoot, readTrust, withOfflineRoot } from '../device/trust.ts';
 import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 
 export const deviceHelp = `Usage: fota device run --server URL --id DEVID --model M --username U --password P
-                       --image FILE --version V --pubkey PUB.json [--data DIR]
+                       --image FILE --version V --pubkey PUB.json [--root ROOT.json]
+                       [--hw-version H] [--data DIR]
                        [--poll SECONDS] [--once] [--manufacturer NAME] [--wbxml]
                        [--security-version N] [--request-update | --user-request]
 
@@ -22,6 +23,13 @@ and ignore --image and --version.
 --pubkey is the manufacturer key the device pins: a .pub.json key file, or the list
 served at /api/v1/manufacturers/NAME/keys. Packages signed by nothing it pins are
 refused (FUMO 404) before any payload is fetched.
+
+--root is the manufacturer's root of offline keys (fota keys root). With it the device
+also requires, in every package, a target statement that k of those keys signed, that
+has not expired, and whose image SHA-256 the patched image matches; without one the
+package is refused with FUMO 404 before it is installed, whatever the server signed.
+Key rotations the packages carry are followed (each signed by the keys before it) and
+kept in the data dir.
 
 --once runs one DM session, the FUMO job it starts and the session that reports the
 result, then exits: 0 when every job succeeded (or none ran), 1 when a job failed (the
@@ -48,6 +56,8 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     image: { type: 'string' },
     version: { type: 'string' },
     pubkey: { type: 'string' },
+    root: { type: 'string' },
+    'hw-version': { type: 'string' },
     data: { type: 'string' },
     poll: { type: 'string' },
     once: { type: 'boolean' },
@@ -64,7 +74,7 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
   const securityVersion = integerOption(values['security-version'], '--security-version', 0);
   if (values['request-update'] && values['user-request']) throw new UsageError('give --request-update or --user-request, not both');
   const request = values['user-request'] ? ('user' as const) : values['request-update'] ? ('device' as const) : undefined;
-  const trust = await readTrust(required(values.pubkey, '--pubkey PUB.json'));
+  const trust = withOfflineRoot(await readTrust(required(values.pubkey, '--pubkey PUB.json')), values.root ? await readPinnedRoot(values.root) : undefined);
   const controller = new AbortController();
   const agent = await DeviceAgent.open({
     serverUrl: server,
@@ -78,6 +88,7 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     ...(values.version ? { version: values.version } : {}),
     ...(securityVersion === undefined ? {} : { securityVersion }),
     trust,
+    ...(values['hw-version'] ? { hwVersion: values['hw-version'] } : {}),
     ...(values.wbxml ? { encoding: 'wbxml' as const } : {}),
     signal: controller.signal,
     log: (line) => io.err(`${line}\n`),

@@ -11,6 +11,10 @@ const mainHelp = `Usage: fota COMMAND [OPTIONS]   (fota COMMAND --help for detai
 
 Local, no server needed:
   keys generate --out KEY.json          new Ed25519 signing key
+  keys root --pubkey A.pub.json --threshold K --sign A.json --out ROOT.json
+                                         root of offline keys (k of n; --previous: rotation)
+  build sign IMAGE --key KEY.json --manufacturer NAME --model M --version V
+                                         offline target statement for an image
   package make ...                       signed delta or full package (.fota)
   package inspect P.fota                 print the envelope
   package verify P.fota --pubkey PUB     check signature and payload
@@ -39,8 +43,11 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
                                          another token of your own)
   person create LOGIN [--display-name D] | person list
                                          people who hold tokens (admin)
-  build upload FILE --model M --version V
+  build upload FILE --model M --version V [--statement FILE.target.json]
                                          stream an image, wait for its packages
+  keys register ROOT.json | keys show NAME | keys revoke KEYID | keys policy NAME
+                                         the server's copy of a manufacturer's offline
+                                         keys; --require-offline-signing (admin, manufacturer)
   campaign create --name N --build BLD --stages 10!,50,100 [--start]
                                          staged rollout (operator); ! = needs approval
   campaign start|approve|pause|resume|abort ID
@@ -116,6 +123,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
 async function helpFor(command: string, sub: string | undefined): Promise<string | undefined> {
   switch (command) {
     case 'keys':
+      if (sub === 'root') return (await import('./keys-root.ts')).keysRootHelp;
+      if (sub === 'register' || sub === 'show' || sub === 'revoke' || sub === 'policy') return (await import('./keys-offline.ts')).keysOfflineHelp;
       return (await import('./keys.ts')).keysHelp;
     case 'serve':
       return (await import('./serve.ts')).serveHelp;
@@ -147,6 +156,7 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     case 'build': {
       const { buildHelp, buildUsage } = await import('./build.ts');
       if (sub === 'upload') return buildHelp;
+      if (sub === 'sign') return (await import('./build-sign.ts')).buildSignHelp;
       return (sub && (await import('./build-read.ts')).buildReadHelp[sub]) || buildUsage;
     }
     case 'campaign': {

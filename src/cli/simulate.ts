@@ -9,14 +9,15 @@ import { ALLOW_PRIVATE_WEBHOOKS_SETTING, WEBHOOK_ADDRESS_RULE } from '../omadm/w
 import { type ApiAccess, fetchManufacturerKeys } from '../device/simulate/api.ts';
 import { type Fault, faultsHelp, parseFaults, parseShare } from '../device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions } from '../device/simulate/fleet.ts';
-import { readTrust } from '../device/trust.ts';
+import { readPinnedRoot, readTrust, withOfflineRoot } from '../device/trust.ts';
 import { AppError } from '../errors.ts';
 import { clientFrom, serverHelp } from './client.ts';
 import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 import { ProgressLine } from './progress.ts';
 
 export const simulateHelp = `Usage: fota simulate --devices N --model M --version V --image FILE
-                     (--pubkey KEYS.json | --manufacturer NAME) [--faults SPEC]
+                     (--pubkey KEYS.json | --manufacturer NAME) [--root ROOT.json]
+                     [--faults SPEC]
                      [--until-version V2] [--duration SECONDS] [--poll SECONDS]
                      [--concurrency K] [--data DIR] [--id-prefix P] [--tags a,b]
                      [--no-register] [--no-webhook] [--webhook-host H]
@@ -44,7 +45,9 @@ registration and keys go to the first.
 
 --pubkey is the manufacturer key list devices pin (as served at
 /api/v1/manufacturers/NAME/keys, or a .pub.json); with --manufacturer NAME alone the
-keys are fetched from the server.
+keys are fetched from the server. --root is the manufacturer's root of offline keys
+(fota keys root): devices then also require its target statement in every package and
+refuse one without it (FUMO 404), as fota device run --root does.
 
 --request-update SHARE: that share of the devices (0.2 or 20%, spread over the ids) asks
 for an update in its first session, as its user would (fota device run --user-request);
@@ -98,6 +101,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     'status-every': { type: 'string' },
     wbxml: { type: 'boolean' },
     verbose: { type: 'boolean' },
+    root: { type: 'string' },
   });
   if (values.help) return io.out(simulateHelp), ExitCode.Ok;
   const devices = integerOption(required(values.devices, '--devices N'), '--devices', 1) ?? 1;
@@ -124,7 +128,8 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   const api: ApiAccess | undefined = needsToken ? clientFrom({ ...values, server: servers?.[0] }) : undefined;
   const server = api?.server ?? servers?.[0] ?? serverOption(undefined);
   const manufacturer = values.manufacturer;
-  const trust = values.pubkey !== undefined ? await readTrust(values.pubkey) : await keysFromServer(api, manufacturer);
+  const delivery = values.pubkey !== undefined ? await readTrust(values.pubkey) : await keysFromServer(api, manufacturer);
+  const trust = withOfflineRoot(delivery, values.root === undefined ? undefined : await readPinnedRoot(values.root));
   const dataDir = resolve(values.data ?? (await mkdtemp(join(tmpdir(), 'fota-simulate-'))));
 
   const progress = new ProgressLine(io);

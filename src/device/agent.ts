@@ -44,7 +44,11 @@ export interface AgentOptions {
   version?: string;
   /** First start only: the device's own security version (anti-rollback floor). */
   securityVersion?: number;
-  /** The manufacturer's public keys the device pins. */
+  /**
+   * The keys the device pins: delivery keys (the server's package signature) and, with
+   * `offline`, the manufacturer's root of offline keys whose target statement every
+   * package must carry. Rotations the agent follows are kept in its state.
+   */
   trust: TrustPolicy;
   encoding?: 'xml' | 'wbxml';
   hwVersion?: string;
@@ -109,6 +113,8 @@ const ALERT_TYPE: Record<FumoOperation, string> = {
   Download: 'org.openmobilealliance.dm.firmwareupdate.download',
   Update: 'org.openmobilealliance.dm.firmwareupdate.update',
 };
+
+const DEFAULT_HW_VERSION = '1.0';
 
 /** Sessions in one run: the poll, then a report (which may bring the next job), bounded. */
 const MAX_ROUNDS = 4;
@@ -292,7 +298,7 @@ export class DeviceAgent {
       './DevDetail/OEM': chr(o.manufacturer ?? 'acme'),
       './DevDetail/FwV': chr(this.firmwareVersion),
       './DevDetail/SwV': chr(o.swVersion ?? 'fota-agent 1'),
-      './DevDetail/HwV': chr(o.hwVersion ?? '1.0'),
+      './DevDetail/HwV': chr(o.hwVersion ?? DEFAULT_HW_VERSION),
       './DevDetail/LrgObj': { data: 'false', format: 'bool' },
       './DevDetail/URI/MaxDepth': int(0),
       './DevDetail/URI/MaxTotLen': int(0),
@@ -353,13 +359,19 @@ export class DeviceAgent {
       packagePath: pkg.path,
       activePath: this.slots.path(active),
       inactivePath: this.slots.path(inactive),
-      trust: this.options.trust,
+      trust: this.trust(),
       model: this.options.model,
+      hardwareVersion: this.hardwareVersion,
       securityVersion: this.state.securityVersion,
       pool: this.pool,
       hashImage: (path) => this.images.hash(path),
     });
     await downloader.discard();
+    if (installed.ok && installed.root) {
+      // Followed from the root this device trusts, each step signed by the keys before it.
+      this.state.offlineRoot = installed.root;
+      this.log(`following ${installed.root.signed.manufacturer}'s offline keys to root version ${installed.root.signed.version}`);
+    }
     if (!installed.ok) {
       this.state.fumoState = FumoState.UpdateFailedNoPackage;
       return this.finish(job, installed.resultCode, installed.reason);
@@ -390,7 +402,7 @@ export class DeviceAgent {
     const d = this.options.download ?? {};
     this.lastDownloader = new PackageDownloader({
       dir: join(this.options.dataDir, 'download'),
-      trust: this.options.trust,
+      trust: this.trust(),
       device: () => this.deviceFacts(),
       ...(d.retries === undefined ? {} : { retries: d.retries }),
       ...(d.chunkRetries === undefined ? {} : { chunkRetries: d.chunkRetries }),
@@ -409,7 +421,20 @@ export class DeviceAgent {
   /** What a package is checked against: the image really on disk, not what the state says. */
   private async deviceFacts(): Promise<DeviceFacts> {
     const digest = await this.images.hash(this.activeImagePath());
-    return { model: this.options.model, currentSha256: digest.sha256, securityVersion: this.state.securityVersion };
+    return { model: this.options.model, currentSha256: digest.sha256, securityVersion: this.state.securityVersion, hardwareVersion: this.hardwareVersion };
+  }
+
+  private get hardwareVersion(): string {
+    return this.options.hwVersion ?? DEFAULT_HW_VERSION;
+  }
+
+  /** The configured trust, with the newest root of offline keys this device has followed. */
+  private trust(): TrustPolicy {
+    const { trust } = this.options;
+    const followed = this.state.offlineRoot;
+    if (!trust.offline || !followed || followed.signed.version <= trust.offline.root.signed.version) return trust;
+    if (followed.signed.manufacturer !== trust.offline.root.signed.manufacturer) return trust;
+    return { ...trust, offline: { ...trust.offline, root: followed } };
   }
 
   /** The running slot's version and hash, as recorded when it was installed. */
