@@ -6,6 +6,9 @@ import { decodeNonce } from '../../omadm/auth.ts';
 import type { Command, Item, StatusCommand, SyncHdr } from '../../omadm/codec/message.ts';
 import type { AwaitedCommand } from './state.ts';
 
+/** The longest node value the device's inventory keeps (the inventory is read by every DM message). */
+const INVENTORY_VALUE_MAX = 1024;
+
 export interface OperationUpdate {
   opId: string;
   state: 'sent' | 'done' | 'failed';
@@ -112,7 +115,8 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
       case 'Results': {
         const entry = find(command.msgRef, command.cmdRef);
         const values = command.items.map((i) => ({ uri: i.source ?? i.target ?? '', data: text(i.data), ...(i.meta?.format ? { format: i.meta.format } : {}), ...(i.meta?.type ? { type: i.meta.type } : {}) }));
-        for (const v of values) if (v.uri) effects.inventory[v.uri] = v.data;
+        // The inventory keeps leaf values of a line or so; a listing or a log stays with the operation that read it.
+        for (const v of values) if (v.uri && v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX) effects.inventory[v.uri] = v.data;
         if (!entry) {
           effects.strayStatuses += 1;
           break;
