@@ -111,7 +111,7 @@ function QueryResults(props: { deviceId: string; query: QueryView; canFix: boole
           </thead>
           <tbody>
             {query.results.map((r) => (
-              <tr data-testid="query-result" data-uri={r.uri} data-state={r.state}>
+              <tr data-testid="query-result" data-uri={r.uri} data-state={r.state} data-source={r.source} data-command={r.command}>
                 <td>
                   <code>{r.uri}</code>
                   {r.command === 'Get' ? null : <span class="muted">{` (${r.command})`}</span>}
