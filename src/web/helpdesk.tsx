@@ -133,17 +133,17 @@ function QueryResults(props: { deviceId: string; query: QueryView; canFix: boole
 
 function Value(props: { result: QueryResult }) {
   const r = props.result;
-  if (r.value === null) return <span class="muted">—</span>;
-  if (r.format === 'node') return <span class="muted">{`children: ${r.value.split('/').join(', ')}`}</span>;
+  if (r.value === null) return <span class="muted" data-testid="value-text">—</span>;
+  if (r.format === 'node') return <span class="muted" data-testid="value-text">{`children: ${r.value.split('/').join(', ')}`}</span>;
   if (r.value.includes('\n') || r.value.length > FIXABLE_LENGTH) {
     return (
-      <pre class="value">
+      <pre class="value" data-testid="value-text">
         {r.value}
         {r.truncated ? '\n…' : ''}
       </pre>
     );
   }
-  return <strong>{r.value}</strong>;
+  return <strong data-testid="value-text">{r.value}</strong>;
 }
 
 const fixable = (r: QueryResult) => r.command === 'Get' && r.state === 'done' && r.format !== 'node' && r.value !== null && r.value.length <= FIXABLE_LENGTH && !r.value.includes('\n');
