@@ -118,7 +118,6 @@ function QueryResults(props: { deviceId: string; query: QueryView; canFix: boole
                 </td>
                 <td data-testid="query-value">
                   <Value result={r} />
-                  {props.canFix && fixable(r) ? <FixForm deviceId={props.deviceId} queryId={query.id} result={r} /> : null}
                 </td>
                 <td data-testid="query-status">{r.statusCode === null ? r.state : `${r.statusCode} ${r.statusText ?? ''}`}</td>
                 <td class="muted">{r.readAt ? when(r.readAt) : '—'}</td>
@@ -127,6 +126,7 @@ function QueryResults(props: { deviceId: string; query: QueryView; canFix: boole
           </tbody>
         </table>
       </div>
+      {props.canFix ? <FixForm deviceId={props.deviceId} query={query} /> : null}
     </div>
   );
 }
@@ -146,17 +146,29 @@ function Value(props: { result: QueryResult }) {
   return <strong data-testid="value-text">{r.value}</strong>;
 }
 
-const fixable = (r: QueryResult) => r.command === 'Get' && r.state === 'done' && r.format !== 'node' && r.value !== null && r.value.length <= FIXABLE_LENGTH && !r.value.includes('\n');
+/** A short leaf the device read: a setting one may change (a log or a listing is not). */
+const fixable = (r: QueryResult) => r.command === 'Get' && r.state === 'done' && r.format !== 'node' && r.source !== 'log' && r.value !== null && r.value.length <= FIXABLE_LENGTH && !r.value.includes('\n');
 
-function FixForm(props: { deviceId: string; queryId: string; result: QueryResult }) {
-  const r = props.result;
+/** One form under the results: pick a value read, give it a new one. */
+function FixForm(props: { deviceId: string; query: QueryView }) {
+  const uris = [...new Set(props.query.results.filter(fixable).map((r) => r.uri))];
+  if (uris.length === 0) return null;
   return (
-    <form method="post" action={`${deviceHref(props.deviceId)}/queries/${props.queryId}/fixes`} class="actions" data-testid="fix-form">
-      <input type="hidden" name="uri" value={r.uri} />
-      <input type="hidden" name="format" value={r.format === 'int' || r.format === 'bool' ? r.format : 'chr'} />
-      <input name="data" value={r.value ?? ''} size={20} autocomplete="off" spellcheck={false} aria-label={`new value of ${r.uri}`} data-testid="fix-value" />
+    <form method="post" action={`${deviceHref(props.deviceId)}/queries/${props.query.id}/fixes`} class="actions" data-testid="fix-form">
+      <label>
+        fix a value
+        <select name="uri" data-testid="fix-uri">
+          {uris.map((uri) => (
+            <option value={uri}>{uri}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        new value
+        <input name="data" size={24} autocomplete="off" spellcheck={false} data-testid="fix-value" />
+      </label>
       <button type="submit" data-testid="fix-submit">
-        Set
+        Set on the device
       </button>
     </form>
   );
@@ -205,7 +217,10 @@ export function mountHelpdesk(app: Hono<ConsoleEnv>, ctx: Context, kit: ConsoleK
       const queryId = c.req.param('queryId') ?? '';
       if (!canAct(principal.role)) throw new AppError('FORBIDDEN', `${principal.name} is an ${principal.role}: only an operator can change a device's settings.`);
       const body = await c.req.parseBody();
-      const parsed = fixNodeSchema.safeParse({ uri: body.uri, data: body.data, ...(typeof body.format === 'string' && body.format ? { format: body.format } : {}) });
+      // The node's format as the device gave it (int, bool), else text.
+      const read = (await queryView(ctx, id, queryId)).results.find((r) => r.uri === body.uri && r.command === 'Get' && r.state === 'done');
+      const format = read?.format === 'int' || read?.format === 'bool' ? read.format : 'chr';
+      const parsed = fixNodeSchema.safeParse({ uri: body.uri, data: body.data, format });
       if (!parsed.success) return devicePage(c, id, { kind: 'error', text: parsed.error.issues[0]?.message ?? 'invalid value' }, 400);
       await fixNode(ctx, principal, id, queryId, parsed.data);
       return c.redirect(`${deviceHref(id)}?query=${encodeURIComponent(queryId)}&done=fix`, 303);

@@ -113,8 +113,11 @@ describe.each(['xml', 'wbxml'] as const)('a helpdesk query over DM (%s)', (encod
     // The query is in the device's history with who asked.
     const audit = (await (await call(`/api/v1/audit?subject=${id}`)).json()) as { items: Array<{ action: string; details: Record<string, unknown> }> };
     expect(audit.items.find((e) => e.action === 'device.query')?.details).toMatchObject({ queryId: asked.id, nodes: ['./Vendor/Missing/Node'] });
-    // A listing is no value of the device's inventory; the leaves read do land there.
+    // The device's inventory keeps DevInfo and DevDetail leaves; a listing, the log and the
+    // other nodes a helpdesk reads stay with the query.
     const record = (await (await call(`/api/v1/devices/${id}`)).json()) as { inventory: Record<string, unknown> };
+    expect(record.inventory[LOG_NODE]).toBeUndefined();
+    expect(record.inventory['./DMAcc/fota/AppAddr/1/Addr']).toBeUndefined();
     expect(record.inventory['./SCOMO/Inventory/Deployed']).toBeUndefined();
     expect(record.inventory['./DevDetail/FwV']).toBeDefined();
   });

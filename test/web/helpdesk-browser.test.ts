@@ -92,12 +92,12 @@ describe.skipIf(!available)('the device page asks the device now, in Chromium', 
     expect(await page.locator('[data-testid="helpdesk"]').innerText()).toContain('woken by Package 0');
     expect(await row('./DevDetail/FwV').locator('[data-testid="value-text"]').innerText()).toBe('—');
     // Marks this document: were the page to reload, the mark would be gone.
-    await page.evaluate(() => document.body.setAttribute('data-mark', 'same-page'));
+    await page.evaluate("window.helpdeskTestMarker = 'same page'");
     await page.screenshot({ path: join(SHOTS, 'helpdesk-query-waiting.png'), fullPage: true });
 
     await deviceAnswers();
     await expect.poll(() => page.locator('[data-testid="query"]').getAttribute('data-state'), WAIT).toBe('done');
-    expect(await page.locator('body').getAttribute('data-mark')).toBe('same-page');
+    expect(await page.evaluate<string>('window.helpdeskTestMarker')).toBe('same page');
     expect(await row('./DevDetail/FwV').locator('[data-testid="value-text"]').innerText()).toBe('1.0');
     expect(await row('./DevDetail/FwV').locator('[data-testid="query-status"]').innerText()).toBe('200 OK');
     expect(await row('./DevDetail/FwV').locator('td').nth(3).innerText()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
@@ -107,9 +107,9 @@ describe.skipIf(!available)('the device page asks the device now, in Chromium', 
     await page.screenshot({ path: join(SHOTS, 'helpdesk-query-done.png'), fullPage: true });
 
     // Fix the APN from its row: a Replace, then the node read again.
-    const apn = row('./ConnMO/cell/APN', 'connectivity');
-    await apn.locator('[data-testid="fix-value"]').fill('iot.plant7.example');
-    await apn.locator('[data-testid="fix-submit"]').click();
+    await page.locator('[data-testid="fix-uri"]').selectOption('./ConnMO/cell/APN');
+    await page.locator('[data-testid="fix-value"]').fill('iot.plant7.example');
+    await page.locator('[data-testid="fix-submit"]').click();
     await page.waitForURL('**done=fix');
     expect(await page.locator('[data-testid="flash"]').innerText()).toContain('Fix queued');
     await deviceAnswers();
