@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DmClient } from '../../src/device/dm-client.ts';
 import { DmTree, type NodeValue } from '../../src/device/tree.ts';
 import { childPaths } from '../../src/devices/helpdesk/expand.ts';
-import { MAX_QUERY_PATHS, QUERIES_KEPT, type QueryView } from '../../src/devices/helpdesk/schemas.ts';
+import { MAX_QUERY_NODES, MAX_QUERY_PATHS, MAX_SHOWN_VALUE, QUERIES_KEPT, type QueryView } from '../../src/devices/helpdesk/schemas.ts';
+import { LOG_NODE } from '../../src/omadm/helpdesk-presets.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -157,6 +158,29 @@ describe('a hostile device', () => {
       ['./Vendor/List/ok', 404],
       ['./Vendor/List/ok2', 404],
     ]);
+  });
+
+  it('cannot make a query read without bound by listing thousands of children, and a huge value is cut in the answer', async () => {
+    const id = 'QA-hostile';
+    const q = await ask(id, { nodes: ['./Vendor/Many', LOG_NODE], wake: false });
+    const names = Array.from({ length: 3000 }, (_, i) => `n${i}`).join('/');
+    const log = 'x'.repeat(MAX_SHOWN_VALUE + 5000);
+    const fixed = (): Record<string, NodeValue> => ({
+      './DevInfo/DevId': { data: id, format: 'chr' },
+      './DevInfo/Man': { data: 'evil', format: 'chr' },
+      './DevInfo/Mod': { data: 'qa-model', format: 'chr' },
+      './DevInfo/DmV': { data: '1.2', format: 'chr' },
+      './DevInfo/Lang': { data: 'en', format: 'chr' },
+      './Vendor/Many': { data: names, format: 'node' },
+      [LOG_NODE]: { data: log, format: 'chr' },
+    });
+    const client = new DmClient({ serverUrl: `${server.url}/dm`, devId: id, username: id, password: PASSWORD });
+    await client.session({ tree: new DmTree(fixed, {}), exec: () => 406 });
+    const view = (await (await call(`/api/v1/devices/${id}/queries/${q.id}`)).json()) as QueryView;
+    expect(view.results).toHaveLength(MAX_QUERY_NODES);
+    expect(view.state).toBe('done');
+    expect(view.results.find((r) => r.uri === LOG_NODE)).toMatchObject({ statusCode: 200, truncated: true });
+    expect(view.results.find((r) => r.uri === LOG_NODE)?.value).toHaveLength(MAX_SHOWN_VALUE);
   });
 
   it('childPaths keeps only names a helpdesk may read', () => {
