@@ -26,6 +26,10 @@ Without --wait the command prints the query id and what has arrived; --wait prin
 result as the device answers (time read, node, Status, value) until all have answered or
 --timeout (${DEFAULT_TIMEOUT_S} s) passes. --query shows an earlier query.
 
+Fix a value from a query: fota device query DEVID --query QUERYID --fix ./Node=VALUE [--wait]
+sends a one-device Replace of the node, then reads it again (operators only; recorded in
+the device's history).
+
 Exit codes: 0 asked (with --wait: every node answered, some perhaps with an error Status such
 as 404 not found), 1 refused by the server or timed out, 2 usage.
 
@@ -35,7 +39,7 @@ ${serverHelp}
 export async function deviceQueryCommand(args: string[], io: Output): Promise<number> {
   const { values, positionals } = parseOptions(
     args,
-    { preset: { type: 'string', multiple: true }, node: { type: 'string', multiple: true }, query: { type: 'string' }, 'no-wake': { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions },
+    { preset: { type: 'string', multiple: true }, node: { type: 'string', multiple: true }, query: { type: 'string' }, fix: { type: 'string' }, 'no-wake': { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions },
     1,
   );
   if (values.help) return io.out(deviceQueryHelp), ExitCode.Ok;
@@ -46,26 +50,32 @@ export async function deviceQueryCommand(args: string[], io: Output): Promise<nu
   if (unknown) throw new UsageError(`unknown preset ${unknown}: ${HELPDESK_PRESET_NAMES.join(', ')}`);
   const nodes = values.node ?? [];
   if (values.query && (presets.length || nodes.length)) throw new UsageError('--query shows an earlier query: give it without --preset or --node');
+  if (values.fix !== undefined && !values.query) throw new UsageError('--fix needs the query it fixes from: --query QUERYID');
+  const fix = values.fix === undefined ? undefined : fixOf(values.fix);
   if (!values.query && presets.length + nodes.length === 0) throw new UsageError('ask for something: --preset P (e.g. versions) or --node ./Some/Node');
   const client = clientFrom(values);
   const base = `/api/v1/devices/${encodeURIComponent(id)}/queries`;
   let query = values.query
-    ? await callServer(client, 'GET', `${base}/${encodeURIComponent(values.query)}`, queryViewSchema)
+    ? fix
+      ? await callServer(client, 'POST', `${base}/${encodeURIComponent(values.query)}/fixes`, queryViewSchema, { json: fix })
+      : await callServer(client, 'GET', `${base}/${encodeURIComponent(values.query)}`, queryViewSchema)
     : await callServer(client, 'POST', base, queryViewSchema, { json: { ...(presets.length ? { presets } : {}), ...(nodes.length ? { nodes } : {}), wake: !values['no-wake'] } });
   if (!values.json) io.out(`query ${query.id}: ${wakeLine(query)}\n`);
-  const printed = new Set<number>();
+  const answered = (r: QueryResult) => r.state === 'done' || r.state === 'failed';
+  // A fix prints what it changes and reads, not the query's earlier answers.
+  const printed = new Set<string>(fix ? query.results.filter(answered).map((r) => r.id) : []);
   const print = (q: QueryView) => {
     if (values.json) return;
-    q.results.forEach((r, i) => {
-      if (printed.has(i) || (r.state !== 'done' && r.state !== 'failed')) return;
-      printed.add(i);
+    for (const r of q.results) {
+      if (printed.has(r.id) || !answered(r)) continue;
+      printed.add(r.id);
       io.out(resultLine(r));
-    });
+    }
   };
   print(query);
   if (!values.wait) {
     if (values.json) io.out(`${JSON.stringify(query, null, 2)}\n`);
-    else if (query.state !== 'done') io.out(`${query.results.length - printed.size} of ${query.results.length} still to come: fota device query ${id} --query ${query.id} --wait\n`);
+    else if (query.state !== 'done') io.out(`${query.results.filter((r) => !answered(r)).length} of ${query.results.length} still to come: fota device query ${id} --query ${query.id} --wait\n`);
     return ExitCode.Ok;
   }
   query = await follow(client, `${base}/${encodeURIComponent(query.id)}`, query, timeoutS, print);
@@ -73,6 +83,13 @@ export async function deviceQueryCommand(args: string[], io: Output): Promise<nu
   if (query.state === 'done') return ExitCode.Ok;
   io.err(`fota: the device did not answer every node within ${timeoutS} s (${query.state}); follow it with: fota device query ${id} --query ${query.id} --wait\n`);
   return ExitCode.Rejected;
+}
+
+/** `./Node=VALUE` as the fix's body. */
+function fixOf(text: string): { uri: string; data: string } {
+  const at = text.indexOf('=');
+  if (at <= 0 || at === text.length - 1) throw new UsageError(`--fix takes ./Node=VALUE, got ${JSON.stringify(text)}`);
+  return { uri: text.slice(0, at), data: text.slice(at + 1) };
 }
 
 /** Reads the query again every second until it is done or the time is up. */

@@ -71,6 +71,24 @@ describe('fota device query', () => {
     expect(view.results.find((r) => r.uri === './Vendor/Missing')?.statusCode).toBe(404);
   });
 
+  it('fixes a value from a query: prints the Replace and the re-read, not the earlier answers', async () => {
+    const asked = await run(['device', 'query', ID, '--preset', 'connectivity', '--no-wake']);
+    const queryId = /query (qry_[a-z0-9]+)/.exec(asked.stdout)?.[1] ?? '';
+    await agent.runOnce();
+    let answered: Promise<unknown> | undefined;
+    const out = await run(['device', 'query', ID, '--query', queryId, '--fix', './ConnMO/wlan0/SSID=office-2g', '--wait', '--timeout', '60'], (text) => {
+      if (text.startsWith('query ')) answered = agent.runOnce();
+    });
+    await answered;
+    expect(out.code, out.stderr).toBe(0);
+    const lines = out.chunks.slice(1).join('').trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/  Replace \.\/ConnMO\/wlan0\/SSID  200 OK  office-2g$/);
+    expect(lines[1]).toMatch(/  \.\/ConnMO\/wlan0\/SSID  200 OK  office-2g$/);
+    expect((await run(['device', 'query', ID, '--fix', './ConnMO/wlan0/SSID=x'])).code).toBe(2);
+    expect((await run(['device', 'query', ID, '--query', queryId, '--fix', 'no-equals-sign'])).code).toBe(2);
+  });
+
   it('says how to follow a query it does not wait for', async () => {
     const out = await run(['device', 'query', ID, '--preset', 'log', '--no-wake']);
     expect(out.code).toBe(0);

@@ -44,6 +44,8 @@ export type QueryWake = z.infer<typeof wakeSchema>;
 export const storedWakeSchema = wakeSchema;
 
 export const queryResultSchema = z.object({
+  /** The device operation that reads (or sets) the node: GET /api/v1/devices/{id}/operations/{opId}. */
+  id: z.string(),
   uri: z.string(),
   /** The preset that asked for the node, "node" for a path typed in, "fix" for a fix and its re-read. */
   source: z.string(),

@@ -49,6 +49,7 @@ function resultOf(source: string, op: DmOperationRow): QueryResult {
   // A fix's Replace shows the value it writes; its re-read below shows what the device then holds.
   const value = item?.data ?? (op.command === 'Replace' ? op.data : null);
   return {
+    id: op.id,
     uri: op.uri,
     source,
     command: op.command,
