@@ -45,7 +45,8 @@ or says why there is nothing to do; the answer is printed.
 export async function deviceCommand(args: string[], io: Output): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'list' || sub === 'show' || sub === 'tag') return (await import('./fleet.ts')).fleetCommand(sub, rest, io);
-  if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: fota device run|list|show|tag ...' : `unknown subcommand: device ${sub} (run, list, show or tag)`);
+  if (sub === 'query') return (await import('./device-query.ts')).deviceQueryCommand(rest, io);
+  if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: fota device run|list|show|tag|query ...' : `unknown subcommand: device ${sub} (run, list, show, tag or query)`);
   const { values } = parseOptions(rest, {
     server: { type: 'string' },
     id: { type: 'string' },

@@ -58,6 +58,7 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
                                          [--from VERSION]: one package as a .fota file)
   package list|download PKG              packages the server made
   device list|show|tag                   the fleet (operator); tag DEVID --add T --remove T
+  device query DEVID --preset P [--wait] ask the device now (helpdesk): DM Gets, results live
   audit [--subject ID] [--actor TOKEN_ID] [--action A]
                                          who did what, newest first
   Lists take --limit N, --cursor C (the next page), --all (every page), --json.
@@ -135,6 +136,7 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     case 'gc':
       return (await import('./gc.ts')).gcHelp;
     case 'device':
+      if (sub === 'query') return (await import('./device-query.ts')).deviceQueryHelp;
       return (sub && (await import('./fleet.ts')).fleetHelp[sub]) || (await import('./device.ts')).deviceHelp;
     case 'simulate':
       return (await import('./simulate.ts')).simulateHelp;

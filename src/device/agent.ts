@@ -23,6 +23,7 @@ import { describeFumoResult } from '../omadm/fumo-results.ts';
 import { type SlotName, Slots } from './slots.ts';
 import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, FumoState, initialState, type PendingReport, type SlotInfo, StateFile } from './state.ts';
 import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
+import { type DeployedApp, EventLog, helpdeskNodes, WRITABLE_SETTINGS } from './helpdesk-nodes.ts';
 
 export interface AgentOptions {
   /** The fota server (http://host:8080) or its DM endpoint (…/dm). */
@@ -75,6 +76,8 @@ export interface AgentOptions {
    * package that passed every check (e.g. 410, or 502 out of memory). Off by default.
    */
   failures?: { download?: number; install?: number };
+  /** Applications the device runs (./SCOMO/Inventory/Deployed); none: no SCOMO on the device. */
+  apps?: readonly DeployedApp[];
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -122,6 +125,8 @@ const MAX_ROUNDS = 4;
 export class DeviceAgent {
   readonly slots: Slots;
   readonly tree: DmTree;
+  /** The event log a helpdesk reads (helpdesk-nodes.ts): what this agent logged, timestamped. */
+  readonly eventLog = new EventLog();
   /** The downloader of the last job (tests read its request log). */
   lastDownloader: PackageDownloader | undefined;
   private readonly stateFile: StateFile;
@@ -142,7 +147,10 @@ export class DeviceAgent {
     this.pool = options.pool ?? new DeltaPool({ concurrency: 1 });
     this.images = options.images ?? localImages;
     this.faults = new FaultInjector(options.download?.faults);
+    // Settings a server may change (a helpdesk fix), set to defaults on the first start.
+    for (const [uri, value] of Object.entries(WRITABLE_SETTINGS)) state.values[uri] ??= value;
     this.tree = new DmTree(() => this.fixedNodes(), state.values);
+    this.eventLog.add(`agent started: firmware ${state.slots[active]?.version ?? 'unknown'} in slot ${active}`);
     this.client = new DmClient({
       serverUrl: dmUrl(options.serverUrl),
       devId: options.devId,
@@ -258,6 +266,7 @@ export class DeviceAgent {
           this.state.clientNonce = nonce;
         },
       });
+      this.eventLog.add(`DM session ${trigger ? `opened on a Package 0 (session ${trigger.sessionId})` : 'polled'}: ${result.messages} messages${result.aborted ? ', aborted by the server' : ''}`);
       const ack = result.alertStatuses[0];
       if (owed && ack !== undefined) {
         this.log(`reported FUMO ${owed.resultCode} for ${owed.execUri}; the server answered ${ack}`);
@@ -289,6 +298,7 @@ export class DeviceAgent {
     const chr = (data: string): NodeValue => ({ data, format: 'chr' });
     const int = (data: number): NodeValue => ({ data: String(data), format: 'int' });
     return {
+      ...helpdeskNodes({ serverUrl: dmUrl(o.serverUrl), username: o.username, log: this.eventLog, ...(o.apps ? { apps: o.apps } : {}) }),
       './DevInfo/DevId': chr(o.devId),
       './DevInfo/Man': chr(o.manufacturer ?? 'acme'),
       './DevInfo/Mod': chr(o.model),
@@ -454,6 +464,7 @@ export class DeviceAgent {
   }
 
   private log(line: string): void {
+    this.eventLog.add(line);
     this.options.log?.(line);
   }
 }

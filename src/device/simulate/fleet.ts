@@ -19,6 +19,7 @@ import { AppError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files.ts';
 import type { TrustPolicy } from '../../signing/envelope.ts';
 import { type AgentOptions, DeviceAgent, type SessionTrigger } from '../agent.ts';
+import { SIMULATED_APPS } from '../helpdesk-nodes.ts';
 import { FumoState } from '../state.ts';
 import { type ApiAccess, registerDevice } from './api.ts';
 import { assignFaults, type Fault, FAULT_RESULT, type FaultKind, faultOptions } from './faults.ts';
@@ -382,6 +383,8 @@ export class Fleet {
       trust: options.trust,
       ...(options.encoding ? { encoding: options.encoding } : {}),
       swVersion: 'fota-simulate 1',
+      // What a helpdesk reads under ./SCOMO/Inventory/Deployed (helpdesk-nodes.ts).
+      apps: SIMULATED_APPS,
       pool: this.patches,
       images: this.images,
       ...(faulty.failures ? { failures: faulty.failures } : {}),

@@ -6,6 +6,11 @@ import { decodeNonce } from '../../omadm/auth.ts';
 import type { Command, Item, StatusCommand, SyncHdr } from '../../omadm/codec/message.ts';
 import type { AwaitedCommand } from './state.ts';
 
+/** The longest node value the device's inventory keeps (the inventory is read by every DM message). */
+const INVENTORY_VALUE_MAX = 1024;
+/** Standard objects the inventory describes; DevDetail/Ext is vendor data (a log). */
+const INVENTORY_ROOTS = /^\.\/(?:DevInfo|DevDetail)\/(?!Ext(?:\/|$))/;
+
 export interface OperationUpdate {
   opId: string;
   state: 'sent' | 'done' | 'failed';
@@ -112,7 +117,9 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
       case 'Results': {
         const entry = find(command.msgRef, command.cmdRef);
         const values = command.items.map((i) => ({ uri: i.source ?? i.target ?? '', data: text(i.data), ...(i.meta?.format ? { format: i.meta.format } : {}), ...(i.meta?.type ? { type: i.meta.type } : {}) }));
-        for (const v of values) if (v.uri) effects.inventory[v.uri] = v.data;
+        // The inventory keeps DevInfo and DevDetail leaves of a line or so (and what the server's own
+        // inventory reads ask); a listing, a log or a helpdesk's other reads stay with their operation.
+        for (const v of values) if (v.uri && v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX && (entry?.purpose === 'inventory' || INVENTORY_ROOTS.test(v.uri))) effects.inventory[v.uri] = v.data;
         if (!entry) {
           effects.strayStatuses += 1;
           break;

@@ -4,9 +4,10 @@
 // update, and the device's FUMO step (after a read of FwV, when the device has not reported
 // it in this session: its package is chosen against it). Reads the queue and the
 // deployment, in the message's transaction (handle.ts); writes nothing, but for the
-// deployment a device's update request may create.
+// deployment a device's update request may create and the Gets of a live query's children.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
+import { queueQueryChildren } from '../../devices/helpdesk/expand.ts';
 import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
 import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFirmware, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
@@ -64,6 +65,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   // (deployments/requested.ts); with no such alert, nothing is read.
   const request = effects.aborted ? undefined : effects.genericAlerts.find((a) => updateRequestOf(a.type) !== undefined);
   if (request) answerInStatus(effects, request.cmdRef, await answerUpdateRequest(tx, device, updateRequestOf(request.type) ?? 'device', effects.inventory['./DevDetail/FwV'] ?? device.firmwareVersion, now));
+  // A live query reads the children of an interior node the device just listed (devices/helpdesk/expand.ts).
+  await queueQueryChildren(tx, device.id, effects.operations, now);
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));

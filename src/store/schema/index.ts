@@ -9,3 +9,4 @@ export * from './leases.ts';
 export * from './webhooks.ts';
 export * from './releases.ts';
 export * from './offline-signing.ts';
+export * from './helpdesk.ts';
