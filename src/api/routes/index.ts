@@ -2,6 +2,7 @@
 // OpenAPI document and the role tests read.
 import { declaredRoutes, type RouteModule } from '../router.ts';
 import type { ApiRoute } from '../spec.ts';
+import { appRoutes } from './apps.ts';
 import { buildRoutes } from './builds.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { releaseRoutes } from './releases.ts';
@@ -13,7 +14,7 @@ import { manufacturerRoutes } from './manufacturers.ts';
 import { tokenRoutes } from './tokens.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, appRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {
