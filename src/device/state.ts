@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { writeFileAtomic } from '../files.ts';
+import { scomoStateSchema } from './scomo.ts';
 
 /** FUMO 1.0 State node values (PROTOCOL.md "FUMO"). */
 export const FumoState = {
@@ -61,6 +62,8 @@ export const agentStateSchema = z.object({
   clientNonce: z.string().optional(),
   job: jobSchema.optional(),
   report: reportSchema.optional(),
+  /** Application components, delivered packages, SCOMO operations and the results owed (scomo.ts). */
+  scomo: scomoStateSchema.optional(),
 });
 export type AgentState = z.infer<typeof agentStateSchema>;
 

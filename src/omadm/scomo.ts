@@ -100,12 +100,6 @@ export function parseOperationComplete(data: string): { resultCode: number; iden
   return { resultCode: code, ...(identifier ? { identifier } : {}) };
 }
 
-/** A DM node name from a component id: unreserved characters only, bounded (a node name is one URI segment). */
-export function nodeNameOf(component: string): string {
-  const cleaned = component.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
-  return cleaned === '' || cleaned === '.' || cleaned === '..' ? '_' : cleaned;
-}
-
 function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
