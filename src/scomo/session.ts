@@ -54,6 +54,8 @@ export interface ScomoPlanInput {
 export interface ScomoSettings {
   downloadKey: Uint8Array;
   inventoryMaxAgeMs: number;
+  /** A commanded operation with no OperationComplete for this long has failed (the device lost it). */
+  scomoTimeoutMs: number;
 }
 
 const LINK_LIFETIME_MS = 24 * 3600 * 1000;
@@ -99,6 +101,15 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
       const row = await findScomoDeployment(tx, id);
       if (row) open.push(row);
     }
+  }
+
+  // An operation the device accepted and never reported, long past: it lost it. The device
+  // is here now, so the failure is recorded while it is seen (and reconcile may try again).
+  const reported = new Set(effects.genericAlerts.flatMap((a) => (isOperationComplete(a.type) && a.correlator ? [a.correlator.split('.')[0] ?? ''] : [])));
+  for (const row of open) {
+    if (row.state !== 'commanded' || reported.has(row.id) || now - row.updatedAt <= settings.scomoTimeoutMs) continue;
+    await transitionScomo(tx, row, 'failed', `no OperationComplete within ${Math.round(settings.scomoTimeoutMs / 60_000)} minutes of the device accepting the Exec`, now);
+    row.state = 'failed';
   }
 
   const inFlight = new Set([...outstanding, ...effects.scomoStatuses].flatMap((c) => (c.scomoId ? [c.scomoId] : [])));

@@ -94,4 +94,25 @@ describe('SCOMO over DM', () => {
     await victim.runOnce();
     expect((await (await operator(`/api/v1/scomo-deployments/${id}`)).json()) as { state: string }).toMatchObject({ state: 'succeeded', resultCode: 1200 });
   });
+
+  it('fails an operation the device accepted and never reported, once the deployment timeout has passed', async () => {
+    const device = await agent('scomo-forgetful');
+    const made = await operator('/api/v1/devices/scomo-forgetful/apps', { operation: 'install', component: 'com.acme.notes', version: '1.0' });
+    const { id } = (await made.json()) as { id: string };
+    // The device accepts the Exec and then loses the job (a reset before it ran).
+    device.scomo.runJobs = async () => {
+      device.scomo.state.jobs.length = 0;
+      return [];
+    };
+    await device.runOnce();
+    const view = async () => (await (await operator(`/api/v1/scomo-deployments/${id}`)).json()) as { state: string; history: Array<{ cause: string }> };
+    expect((await view()).state).toBe('commanded');
+    await device.runOnce();
+    expect((await view()).state).toBe('commanded');
+    server.clock.advance(server.ctx.config.campaigns.defaultTimeoutMs + 1000);
+    await device.runOnce();
+    const failed = await view();
+    expect(failed.state).toBe('failed');
+    expect(failed.history.at(-1)?.cause).toMatch(/^no OperationComplete within \d+ minutes/);
+  });
 });

@@ -43,6 +43,8 @@ export interface Plan {
 export interface PlanSettings {
   inventoryMaxAgeMs: number;
   downloadKey: Uint8Array;
+  /** How long a SCOMO operation the device accepted may go unreported (the deployment timeout). */
+  scomoTimeoutMs: number;
   /** The server's own credentials in the reply's header, and whether the device accepted them. */
   header: Pick<Plan, 'cred' | 'serverAuthenticated' | 'serverNonce'>;
 }
@@ -54,6 +56,7 @@ export function planSettings(ctx: Context, input: Pick<PlanInput, 'device' | 'se
   return {
     inventoryMaxAgeMs: ctx.config.dm.inventoryMaxAgeMs,
     downloadKey: downloadKeyOf(ctx),
+    scomoTimeoutMs: ctx.config.campaigns.defaultTimeoutMs,
     header: { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) },
   };
 }
