@@ -67,7 +67,7 @@ const MAX_SAME_CHANGE = 3;
 export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPlanInput): Promise<ScomoCommand[]> {
   const { device, effects, now } = input;
   const stored = await findDeviceApps(tx, device.id);
-  const before = stored ? (JSON.parse(stored.components) as InventoryRecord) : undefined;
+  const before = stored ? recordOf(stored) : undefined;
   const baselineRow = await findBaseline(tx, device.model);
   const open = await openScomoDeploymentsOf(tx, device.id);
   if (!baselineRow && !stored && open.length === 0) return [];
@@ -75,7 +75,7 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
   const commands: ScomoCommand[] = [];
   const outstanding = input.outstanding.filter((c) => c.purpose === 'scomo');
   const reading = outstanding.some((c) => c.kind === 'Get');
-  const record = mergeInventory(before && stored ? { ...before, readAt: stored.readAt } : undefined, effects.inventory, failedReads(effects), now) ?? (before && stored ? { ...before, readAt: stored.readAt } : undefined);
+  const record = mergeInventory(before, effects.inventory, failedReads(effects), now) ?? before;
   const alerted = effects.genericAlerts.some((a) => isOperationComplete(a.type));
   const fresh = record !== undefined && now - record.readAt <= settings.inventoryMaxAgeMs && !(alerted && effects.inventory[DEPLOYED_ROOT] === undefined);
   if (!reading && !fresh) commands.push({ kind: 'Get', uri: DEPLOYED_ROOT, purpose: 'scomo' });
@@ -103,8 +103,8 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
     }
   }
 
-  // An operation the device accepted and never reported, long past: it lost it. The device
-  // is here now, so the failure is recorded while it is seen (and reconcile may try again).
+  // An operation the device accepted and never reported, long past: it lost it. Recorded
+  // when the device is next seen, like any result; the failure then stands as one would.
   const reported = new Set(effects.genericAlerts.flatMap((a) => (isOperationComplete(a.type) && a.correlator ? [a.correlator.split('.')[0] ?? ''] : [])));
   for (const row of open) {
     if (row.state !== 'commanded' || reported.has(row.id) || now - row.updatedAt <= settings.scomoTimeoutMs) continue;
@@ -118,6 +118,11 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
     commands.push(...(await commandsFor(tx, settings, input, row, installed)));
   }
   return commands;
+}
+
+/** The stored record; its readAt column is the truth (set to 0 when a re-read is due). */
+function recordOf(row: { components: string; readAt: number }): InventoryRecord {
+  return { nodes: (JSON.parse(row.components) as InventoryRecord).nodes, readAt: row.readAt };
 }
 
 /**
@@ -177,7 +182,7 @@ export async function markScomoSent(tx: Tx, sent: Array<{ kind: string; scomoId?
  */
 export async function applyScomo(tx: Tx, deviceId: string, effects: ScomoEffects, now: number, log: Logger): Promise<void> {
   const stored = await findDeviceApps(tx, deviceId);
-  const before = stored ? { ...(JSON.parse(stored.components) as InventoryRecord), readAt: stored.readAt } : undefined;
+  const before = stored ? recordOf(stored) : undefined;
   const merged = mergeInventory(before, effects.inventory, failedReads(effects), now);
   const alerted = effects.genericAlerts.some((a) => isOperationComplete(a.type));
   if (merged) await saveDeviceApps(tx, { deviceId, components: JSON.stringify({ nodes: merged.nodes, readAt: merged.readAt }), readAt: merged.readAt });
