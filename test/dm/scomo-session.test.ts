@@ -37,11 +37,11 @@ beforeAll(async () => {
   trust = parseTrust(await (await operator('/api/v1/manufacturers/acme/keys')).text(), 'keys');
 });
 
-async function agent(id: string, model = MODEL): Promise<DeviceAgent> {
+async function agent(id: string, model = MODEL, encoding: 'xml' | 'wbxml' = 'xml'): Promise<DeviceAgent> {
   expect((await operator('/api/v1/devices', { id, model, credentials: { username: id, password: 'device-password' } })).status).toBe(201);
   const dir = tempDir();
   await writeFile(join(dir, 'fw.img'), pseudoRandom(4_000, 'fw'));
-  return DeviceAgent.open({ serverUrl: server.url, devId: id, model, username: id, password: 'device-password', dataDir: join(dir, 'device'), image: join(dir, 'fw.img'), version: '1.0', trust });
+  return DeviceAgent.open({ serverUrl: server.url, devId: id, model, username: id, password: 'device-password', dataDir: join(dir, 'device'), image: join(dir, 'fw.img'), version: '1.0', trust, encoding });
 }
 
 describe('SCOMO over DM', () => {
@@ -63,6 +63,17 @@ describe('SCOMO over DM', () => {
     expect((await operator('/api/v1/devices/scomo-two-step/apps', { operation: 'activate', component: 'com.acme.notes' })).status).toBe(201);
     await device.runOnce();
     expect((await appsOf('scomo-two-step')).components[0]?.state).toBe('active');
+  });
+
+  it('speaks SCOMO in WBXML too: the inventory, the install and its OperationComplete report', async () => {
+    const device = await agent('scomo-wbxml', MODEL, 'wbxml');
+    await device.scomo.preinstall('old', { id: 'com.acme.old', version: '0.1' }, pseudoRandom(1000, 'old'));
+    expect((await operator('/api/v1/devices/scomo-wbxml/apps', { operation: 'install', component: 'com.acme.notes', version: '1.0' })).status).toBe(201);
+    const run = await device.runOnce();
+    expect(run.apps.map((a) => `${a.operation} ${a.resultCode}`)).toEqual(['DownloadInstall 1200']);
+    const apps = await appsOf('scomo-wbxml');
+    expect(apps.components.map((c) => `${c.component} ${c.version}`).sort()).toEqual(['com.acme.notes 1.0', 'com.acme.old 0.1']);
+    expect(apps.deployments[0]).toMatchObject({ state: 'succeeded', resultCode: 1200 });
   });
 
   it('keeps what breaks the rules out of the inventory, and ignores alerts for deployments that are not the device’s own', async () => {
