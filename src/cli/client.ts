@@ -75,7 +75,7 @@ function isHttpUrl(text: string): boolean {
  */
 export async function callServer<T extends z.ZodType>(
   client: Client,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   schema: T,
   body?: { json: unknown } | StreamBody,

@@ -54,6 +54,12 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
   campaign status ID [--watch]           each stage as a bar; also preview, list
   release create --build BLD [--tags T,T] [--window W] | release list|withdraw ID
                                          builds offered to devices that ask (operator)
+  app upload FILE --model M --component ID --version V | app list
+                                         application packages (SCOMO; manufacturer)
+  app device DEVID [--install ID@V | --remove ID | --activate ID | --deactivate ID]
+                                         a device's applications, one-off operations
+  baseline set --model M --app ID@V --forbid ID | baseline show --model M
+                                         a model's default application set (operator)
   build list|show|status|download        builds and their packages (download BLD
                                          [--from VERSION]: one package as a .fota file)
   package list|download PKG              packages the server made
@@ -109,6 +115,10 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./campaign.ts')).campaignCommand(rest, io);
       case 'release':
         return await (await import('./release.ts')).releaseCommand(rest, io);
+      case 'app':
+        return await (await import('./app.ts')).appCommand(rest, io);
+      case 'baseline':
+        return await (await import('./app.ts')).baselineCommand(rest, io);
       case 'audit':
         return await (await import('./audit.ts')).auditCommand(rest, io);
       case 'webhook':
@@ -167,6 +177,10 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     }
     case 'release':
       return (await import('./release.ts')).releaseUsage;
+    case 'app':
+      return (await import('./app.ts')).appUsage;
+    case 'baseline':
+      return (await import('./app.ts')).baselineUsage;
     default:
       return undefined;
   }

@@ -22,7 +22,7 @@ export const simulateHelp = `Usage: fota simulate --devices N --model M --versio
                      [--concurrency K] [--data DIR] [--id-prefix P] [--tags a,b]
                      [--no-register] [--no-webhook] [--webhook-host H]
                      [--webhook-port P] [--webhook-url URL] [--status-every SECONDS]
-                     [--request-update SHARE] [--wbxml] [--verbose]
+                     [--request-update SHARE] [--app ID@V=FILE ...] [--wbxml] [--verbose]
 
 Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
 process against a fota server. Each device has its own id (P0001, P0002, ...; default
@@ -53,6 +53,11 @@ refuse one without it (FUMO 404), as fota device run --root does.
 for an update in its first session, as its user would (fota device run --user-request);
 the server answers with the newest build released to its cohort (fota release create).
 The summary counts them in updateRequests {asked, offered}.
+
+--app ID@V=FILE (repeatable): every device of a new fleet ships with application ID at
+version V, whose bytes are FILE (as uploaded with fota app upload, so deltas apply). The
+server reconciles them against the model's baseline (fota baseline set) over SCOMO; the
+summary counts the devices' application operations in appResultsByCode (1200 success).
 
 --faults SPEC: ${faultsHelp.replace(/\n/g, '\n  ')}
 
@@ -92,6 +97,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     duration: { type: 'string' },
     tags: { type: 'string' },
     'request-update': { type: 'string' },
+    app: { type: 'string', multiple: true },
     'id-prefix': { type: 'string' },
     'no-register': { type: 'boolean' },
     'no-webhook': { type: 'boolean' },
@@ -119,6 +125,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   const webhookPort = integerOption(values['webhook-port'], '--webhook-port', 1);
   if (webhookPort !== undefined && webhookPort > 65535) throw new UsageError(`--webhook-port must be at most 65535, got ${webhookPort}`);
   const tags = values.tags === undefined ? undefined : values.tags.split(',').map((t) => t.trim()).filter(Boolean);
+  const apps = (values.app ?? []).map(parseAppOption);
 
   // A token is needed to register devices and to fetch keys; a fleet registered before,
   // pinning a key file, needs none.
@@ -153,6 +160,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     ...(values['id-prefix'] === undefined ? {} : { idPrefix: values['id-prefix'] }),
     ...(tags ? { tags } : {}),
     faults,
+    ...(apps.length ? { apps } : {}),
     ...(requestShare === undefined ? {} : { requestShare }),
     pollSeconds: poll,
     ...(concurrency === undefined ? {} : { concurrency }),
@@ -266,4 +274,11 @@ function serverOption(server: string | undefined): string {
   if (server === undefined) return loadClientConfig().server.replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]/.test(server)) throw new UsageError(`--server must be an http:// or https:// URL, got ${server}`);
   return server.replace(/\/+$/, '');
+}
+
+/** --app com.acme.maps@1.0=maps-1.0.apk */
+function parseAppOption(text: string): { id: string; version: string; file: string } {
+  const match = /^([^@=]+)@([^=]+)=(.+)$/.exec(text);
+  if (!match?.[1] || !match[2] || !match[3]) throw new UsageError(`--app takes ID@VERSION=FILE, got ${text}`);
+  return { id: match[1], version: match[2], file: resolve(match[3]) };
 }

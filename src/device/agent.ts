@@ -20,6 +20,7 @@ import { type ImageFiles, localImages } from './images.ts';
 import { installPackage } from './install.ts';
 import { DeviceResult } from './results.ts';
 import { describeFumoResult } from '../omadm/fumo-results.ts';
+import { ScomoAgent, type ScomoFaults, type ScomoJobOutcome, initialScomoState } from './scomo.ts';
 import { type SlotName, Slots } from './slots.ts';
 import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, FumoState, initialState, type PendingReport, type SlotInfo, StateFile } from './state.ts';
 import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
@@ -78,6 +79,8 @@ export interface AgentOptions {
   failures?: { download?: number; install?: number };
   /** Applications the device runs (./SCOMO/Inventory/Deployed); none: no SCOMO on the device. */
   apps?: readonly DeployedApp[];
+  /** Simulated SCOMO trouble: the result code an application operation reports instead (e.g. 1405). */
+  scomoFailures?: ScomoFaults;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -99,6 +102,8 @@ export interface RunReport {
   sessions: number;
   jobs: JobOutcome[];
   firmwareVersion: string;
+  /** SCOMO operations run in this run (application installs, removals, ...). */
+  apps: ScomoJobOutcome[];
   /** The update this run asked for, the server's Status on the request and what it said. */
   request?: { kind: UpdateRequest; status?: number; said?: string };
 }
@@ -127,6 +132,8 @@ export class DeviceAgent {
   readonly tree: DmTree;
   /** The event log a helpdesk reads (helpdesk-nodes.ts): what this agent logged, timestamped. */
   readonly eventLog = new EventLog();
+  /** Application components and SCOMO operations. */
+  readonly scomo: ScomoAgent;
   /** The downloader of the last job (tests read its request log). */
   lastDownloader: PackageDownloader | undefined;
   private readonly stateFile: StateFile;
@@ -151,6 +158,8 @@ export class DeviceAgent {
     for (const [uri, value] of Object.entries(WRITABLE_SETTINGS)) state.values[uri] ??= value;
     this.tree = new DmTree(() => this.fixedNodes(), state.values);
     this.eventLog.add(`agent started: firmware ${state.slots[active]?.version ?? 'unknown'} in slot ${active}`);
+    state.scomo ??= initialScomoState();
+    this.scomo = new ScomoAgent({ dir: join(options.dataDir, 'apps'), model: options.model, trust: options.trust, pool: this.pool, ...(options.scomoFailures ? { faults: options.scomoFailures } : {}), values: state.values, log: (line) => this.log(line) }, state.scomo);
     this.client = new DmClient({
       serverUrl: dmUrl(options.serverUrl),
       devId: options.devId,
@@ -211,16 +220,18 @@ export class DeviceAgent {
    * With a trigger (a Package 0 arrived), the first session is the server-initiated one.
    */
   async runOnce(trigger?: SessionTrigger, request?: UpdateRequest): Promise<RunReport> {
-    const report: RunReport = { sessions: 0, jobs: [], firmwareVersion: this.firmwareVersion };
+    const report: RunReport = { sessions: 0, jobs: [], apps: [], firmwareVersion: this.firmwareVersion };
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (this.state.job) report.jobs.push(await this.runJob(this.state.job));
+      report.apps.push(...(await this.scomo.runJobs()));
+      await this.save();
       const answer = await this.session(round === 0 ? trigger : undefined, round === 0 ? request : undefined);
       if (round === 0 && request) {
         report.request = { kind: request, ...answer };
         this.log(`asked for an update (${request} request): the server answered ${answer.status ?? 'nothing'}${answer.said ? `: ${answer.said}` : ''}`);
       }
       report.sessions += 1;
-      if (!this.state.job) break;
+      if (!this.state.job && !this.scomo.busy) break;
     }
     report.firmwareVersion = this.firmwareVersion;
     return report;
@@ -254,6 +265,9 @@ export class DeviceAgent {
     const alerts: GenericAlert[] = owed ? [{ source: owed.execUri, type: ALERT_TYPE[owed.operation], resultCode: owed.resultCode, ...(owed.correlator ? { correlator: owed.correlator } : {}) }] : [];
     // Alongside any report owed (a deployment that report is for counts as still under way).
     const asking = request === undefined ? undefined : alerts.push({ source: FUMO_NODE, type: REQUEST_TYPE[request] }) - 1;
+    const scomoFrom = alerts.length;
+    const scomoAlerts = this.scomo.alerts();
+    alerts.push(...scomoAlerts);
     try {
       const result = await this.client.session({
         ...(this.options.nextServer ? { serverUrl: dmUrl(this.options.nextServer()) } : {}),
@@ -272,6 +286,9 @@ export class DeviceAgent {
         this.log(`reported FUMO ${owed.resultCode} for ${owed.execUri}; the server answered ${ack}`);
         if (this.state.report === owed) delete this.state.report;
       }
+      // OperationComplete reports the server answered are delivered; the rest go again next session.
+      const acked = scomoAlerts.findIndex((_, i) => result.alertStatuses[scomoFrom + i] === undefined);
+      this.scomo.acknowledge(acked === -1 ? scomoAlerts.length : acked);
       if (result.aborted) this.log('the server aborted the session (Alert 1223)');
       const status = asking === undefined ? undefined : result.alertStatuses[asking];
       const said = asking === undefined ? undefined : result.alertTexts[asking];
@@ -284,6 +301,8 @@ export class DeviceAgent {
   /** The DM Exec: FUMO operations are accepted (202) and run once the session is over. */
   private exec(uri: string, correlator: string | undefined): number {
     const path = normalize(uri);
+    const scomo = this.scomo.exec(path, correlator);
+    if (scomo !== undefined) return scomo;
     const operation = FUMO_OPERATIONS.find((op) => path === `${FUMO_NODE}/${op}`);
     if (!operation) return path.startsWith('./FUMO/') ? 405 : 406;
     if (this.state.job && this.state.job.phase !== 'pending') return 405;
@@ -314,6 +333,7 @@ export class DeviceAgent {
       './DevDetail/URI/MaxTotLen': int(0),
       './DevDetail/URI/MaxSegLen': int(0),
       [`${FUMO_NODE}/State`]: int(this.state.fumoState),
+      ...this.scomo.nodes(),
     };
   }
 

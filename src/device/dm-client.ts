@@ -37,6 +37,9 @@ export interface GenericAlert {
   /** The FUMO result reported; none for an update request (...devicerequest, ...userrequest). */
   resultCode?: number;
   correlator?: string;
+  /** Data other than the bare result code (a SCOMO OperationComplete's <ResultCode>/<Identifier>), with its Format. */
+  data?: string;
+  format?: string;
 }
 
 export interface SessionRequest {
@@ -185,7 +188,9 @@ export class DmClient {
           data: GENERIC_ALERT,
           ...(alert.correlator === undefined ? {} : { correlator: alert.correlator }),
           items: [
-            alert.resultCode === undefined
+            alert.data !== undefined
+              ? { source: alert.source, meta: { type: alert.type, format: alert.format ?? 'chr', ...(alert.resultCode === undefined || (alert.resultCode >= 1200 && alert.resultCode < 1300) ? {} : { mark: 'critical' }) }, data: alert.data }
+              : alert.resultCode === undefined
               ? { source: alert.source, meta: { type: alert.type, format: 'chr' } }
               : {
                   source: alert.source,

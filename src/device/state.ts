@@ -9,6 +9,7 @@ import { AppError } from '../errors.ts';
 import { writeFileAtomic } from '../files.ts';
 import { signatureSchema } from '../signing/envelope.ts';
 import { rootSchema } from '../signing/offline-root.ts';
+import { scomoStateSchema } from './scomo.ts';
 
 /** FUMO 1.0 State node values (PROTOCOL.md "FUMO"). */
 export const FumoState = {
@@ -69,6 +70,8 @@ export const agentStateSchema = z.object({
    * a rotation cannot bring revoked keys back.
    */
   offlineRoot: z.object({ signed: rootSchema, signatures: z.array(signatureSchema).max(64) }).optional(),
+  /** Application components, delivered packages, SCOMO operations and the results owed (scomo.ts). */
+  scomo: scomoStateSchema.optional(),
 });
 export type AgentState = z.infer<typeof agentStateSchema>;
 

@@ -31,6 +31,9 @@ export const manifestSchema = z
   .object({
     type: z.literal('fota.package'),
     formatVersion: z.union([z.literal(1), z.literal(2)]),
+    // Absent on firmware; an application package (app-manifest.ts) says 'application',
+    // and a firmware device refuses it here instead of flashing it.
+    kind: z.literal('firmware').optional(),
     manufacturer: name,
     model: name,
     source: z.object({ version: name, sha256: sha256Hex, size }).nullable(),

@@ -2,6 +2,7 @@
 // OpenAPI document and the role tests read.
 import { declaredRoutes, type RouteModule } from '../router.ts';
 import type { ApiRoute } from '../spec.ts';
+import { appRoutes } from './apps.ts';
 import { buildRoutes } from './builds.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { releaseRoutes } from './releases.ts';
@@ -15,7 +16,7 @@ import { offlineSigningRoutes } from './offline-signing.ts';
 import { tokenRoutes } from './tokens.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, offlineSigningRoutes, deviceQueryRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, offlineSigningRoutes, deviceQueryRoutes, appRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {

@@ -53,6 +53,8 @@ export interface FleetOptions {
   idPrefix?: string;
   tags?: string[];
   faults?: Fault[];
+  /** Applications every device has installed at its first start (SCOMO), with their bytes. */
+  apps?: Array<{ id: string; version: string; file: string }>;
   /**
    * Share of the devices (0..1, spread evenly over the ids) whose user asks for an update
    * in the device's first session of the run (Generic Alert 1226 ...userrequest).
@@ -92,6 +94,8 @@ export interface FleetCounts {
   byVersion: Record<string, number>;
   /** Devices whose last FUMO job failed, by its result code. */
   failuresByCode: Record<string, number>;
+  /** SCOMO operations the devices ran, by result code (1200 success). */
+  appResultsByCode?: Record<string, number>;
   sessions: number;
   jobs: number;
   /** Package 0 notifications received. */
@@ -149,6 +153,7 @@ export class Fleet {
   private readonly scheduler: SessionScheduler<SimDevice, SessionTrigger>;
   private readonly controller = new AbortController();
   private readonly totals = { sessions: 0, jobs: 0, notifications: 0, errors: 0, bytesDownloaded: 0 };
+  private readonly appResults: Record<string, number> = {};
   private readonly requests = { asked: 0, offered: 0 };
   private readonly errorSamples = new Set<string>();
   private readonly waiters = new Set<{ version: string; resolve: (reached: boolean) => void }>();
@@ -246,6 +251,7 @@ export class Fleet {
       states,
       byVersion,
       failuresByCode,
+      ...(Object.keys(this.appResults).length > 0 ? { appResultsByCode: { ...this.appResults } } : {}),
       ...this.totals,
       ...(this.options.requestShare ? { updateRequests: { ...this.requests } } : {}),
     };
@@ -331,7 +337,7 @@ export class Fleet {
     const asking = new Set(ids.filter((_, i) => Math.floor((i + 1) * share) > Math.floor(i * share)));
     await inBatches(ids, SETUP_PARALLELISM, async (id) => {
       const fault = faults.get(id);
-      const agent = await this.openAgent(id, password(file.secret, id), fault, fault?.kind === 'wrong-base' ? wrongBase : undefined);
+      const agent = await this.openAgent(id, password(file.secret, id), fault, fault?.kind === 'wrong-base' ? wrongBase : undefined, fresh);
       const device: SimDevice = { id, fault, agent, timer: undefined, lastResult: undefined, early: undefined, asks: asking.has(id) };
       this.byId.set(id, device);
     });
@@ -363,7 +369,7 @@ export class Fleet {
     }
   }
 
-  private async openAgent(id: string, devicePassword: string, fault: Fault | undefined, wrongBase: string | undefined): Promise<DeviceAgent> {
+  private async openAgent(id: string, devicePassword: string, fault: Fault | undefined, wrongBase: string | undefined, fresh: boolean): Promise<DeviceAgent> {
     const { options } = this;
     const faulty = faultOptions(id, fault);
     // The downloader reports bytes per download; a new downloader (next job) starts from 0.
@@ -388,6 +394,7 @@ export class Fleet {
       pool: this.patches,
       images: this.images,
       ...(faulty.failures ? { failures: faulty.failures } : {}),
+      ...(faulty.scomoFailures ? { scomoFailures: faulty.scomoFailures } : {}),
       download: {
         ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
         ...faulty.download,
@@ -405,6 +412,10 @@ export class Fleet {
       ...(options.deviceLog ? { log: (line: string) => options.deviceLog?.(id, line) } : {}),
     };
     meter.agent = await DeviceAgent.open(agentOptions);
+    // A new fleet only: the applications the devices ship with (a later run keeps what they have now).
+    if (fresh) {
+      for (const app of options.apps ?? []) await meter.agent.scomo.preinstall(app.id.replace(/[^A-Za-z0-9._-]/g, '_'), { id: app.id, version: app.version }, await readFile(app.file));
+    }
     return meter.agent;
   }
 
@@ -472,6 +483,7 @@ export class Fleet {
         this.totals.jobs += 1;
         device.lastResult = job.resultCode;
       }
+      for (const app of report.apps) bump(this.appResults, String(app.resultCode));
     } catch (err) {
       if (this.stopping) return;
       this.totals.errors += 1;

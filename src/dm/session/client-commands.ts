@@ -36,6 +36,8 @@ export interface ClientEffects {
   operations: OperationUpdate[];
   /** The device's Status on a FUMO Exec (202 accepted, or a refusal), by deployment. */
   fumoExecStatuses: Array<{ deploymentId: string; code: number }>;
+  /** The device's Status on each SCOMO command (src/scomo/session.ts reads them). */
+  scomoStatuses: Array<{ kind: string; uri: string; code?: number; scomoId?: string }>;
   awaiting: AwaitedCommand[];
   genericAlerts: GenericAlert[];
   /** The client's Status for the server's header (212 = it accepts the server's Cred). */
@@ -79,7 +81,7 @@ export function statusesForAll(header: SyncHdr, commands: Command[], code: numbe
 }
 
 export function readClientCommands(header: SyncHdr, commands: Command[], awaitingBefore: AwaitedCommand[]): ClientEffects {
-  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
+  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], scomoStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
   const find = (msgRef: number | undefined, cmdRef: number) => effects.awaiting.find((a) => a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
   const settle = (entry: AwaitedCommand) => {
     effects.awaiting = effects.awaiting.filter((a) => a !== entry);
@@ -107,6 +109,7 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
         // An Exec status that is no code says nothing of the update: the deployment waits for
         // the device's Generic Alert, or its timeout.
         if (entry.deploymentId && entry.kind === 'Exec' && code !== undefined) effects.fumoExecStatuses.push({ deploymentId: entry.deploymentId, code });
+        if (entry.purpose === 'scomo') effects.scomoStatuses.push({ kind: entry.kind, uri: entry.uri, ...(code === undefined ? {} : { code }), ...(entry.scomoId ? { scomoId: entry.scomoId } : {}) });
         if (entry.opId) {
           const done = !ok || entry.kind !== 'Get' || entry.resultsSeen;
           // A status that is no code fails the operation, recorded without one.

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseInventory } from '../../devices/devices.ts';
 import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
+import { applyScomo, markScomoSent } from '../../scomo/session.ts';
+import { SCOMO_ROOT } from '../../omadm/scomo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import type { Tx } from '../../store/store.ts';
@@ -77,7 +79,8 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   const { now, log } = options;
   const reported = effects.inventory;
   const inventory = parseInventory(device);
-  for (const [uri, value] of Object.entries(reported)) inventory[uri] = { value, at: now };
+  // The SCOMO tree goes to the application inventory (applyScomo below), not here.
+  for (const [uri, value] of Object.entries(reported)) if (!uri.startsWith(`${SCOMO_ROOT}/`)) inventory[uri] = { value, at: now };
   // Only the columns that change: a column left out is an index not rewritten (firmware
   // version: devices_model_version) and a shorter statement (bench/dm.ts).
   const changed = <K extends keyof DeviceRow>(key: K, value: DeviceRow[K] | undefined) => (value !== undefined && value !== device[key] ? { [key]: value } : {});
@@ -126,6 +129,8 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     log,
     { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}) },
   );
+  await markScomoSent(tx, reply.sent, now);
+  await applyScomo(tx, device.id, effects, now, log);
   for (const update of effects.operations) {
     await updateOperation(tx, update.opId, {
       state: update.state,

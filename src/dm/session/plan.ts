@@ -14,6 +14,7 @@ import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
 import type { Tx } from '../../store/store.ts';
+import { planScomo } from '../../scomo/session.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
 
@@ -43,6 +44,8 @@ export interface Plan {
 export interface PlanSettings {
   inventoryMaxAgeMs: number;
   downloadKey: Uint8Array;
+  /** How long a SCOMO operation the device accepted may go unreported (the deployment timeout). */
+  scomoTimeoutMs: number;
   /** The server's own credentials in the reply's header, and whether the device accepted them. */
   header: Pick<Plan, 'cred' | 'serverAuthenticated' | 'serverNonce'>;
 }
@@ -54,6 +57,7 @@ export function planSettings(ctx: Context, input: Pick<PlanInput, 'device' | 'se
   return {
     inventoryMaxAgeMs: ctx.config.dm.inventoryMaxAgeMs,
     downloadKey: downloadKeyOf(ctx),
+    scomoTimeoutMs: ctx.config.campaigns.defaultTimeoutMs,
     header: { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) },
   };
 }
@@ -74,6 +78,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   for (const op of await queuedOperations(tx, device.id)) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
+  // Application inventory, baseline reconciliation and SCOMO operations (src/scomo/session.ts).
+  commands.push(...(await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now })));
   // A firmware update the device reported as done is confirmed by reading its FwV now.
   if (effects.genericAlerts.some(reportsInstalled) && effects.inventory['./DevDetail/FwV'] === undefined && !commands.some((c) => c.uri === './DevDetail/FwV')) {
     commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });

@@ -16,8 +16,10 @@ const serverCommand = z.object({
   deploymentId: z.string().optional(),
   /** The package a FUMO command delivers, chosen when it was planned (recorded on the deployment as it is sent). */
   packageId: z.string().optional(),
-  /** Why the server sends it: an operator's operation, its own inventory read, or FUMO. */
-  purpose: z.enum(['operation', 'inventory', 'fumo']),
+  /** The SCOMO deployment a SCOMO command carries out, if any (src/scomo/session.ts). */
+  scomoId: z.string().optional(),
+  /** Why the server sends it: an operator's operation, its own inventory read, FUMO, or SCOMO (inventory read and operations). */
+  purpose: z.enum(['operation', 'inventory', 'fumo', 'scomo']),
 });
 export type ServerCommand = z.infer<typeof serverCommand>;
 

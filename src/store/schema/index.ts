@@ -10,3 +10,4 @@ export * from './webhooks.ts';
 export * from './releases.ts';
 export * from './offline-signing.ts';
 export * from './helpdesk.ts';
+export * from './scomo.ts';
