@@ -11,6 +11,7 @@ import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateO
 import type { Tx } from '../../store/store.ts';
 import type { AuthOk } from './authenticate.ts';
 import type { ClientEffects } from './client-commands.ts';
+import { keptPending } from './outgoing-objects.ts';
 import type { Plan } from './plan.ts';
 import type { Reply } from './reply.ts';
 
@@ -29,6 +30,7 @@ export interface Outcome {
   /** The device's message: its MsgID, MaxMsgSize, encoding. */
   msgId: number;
   maxMsgSize?: number;
+  maxObjSize?: number;
   contentType: string;
   final: boolean;
 }
@@ -57,6 +59,7 @@ export function newSession(device: DeviceRow, sessionId: string, clientMsgId: nu
     lastReply: null,
     lastReplyType: null,
     maxMsgSize: null,
+    maxObjSize: null,
     authNonce: null,
     serverAuthenticated: false,
     inventoryChecked: false,
@@ -99,10 +102,12 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     awaiting: JSON.stringify([...effects.awaiting, ...reply.sent]),
     // Operations that did not fit stay queued (the next message reads them again), so an
     // interrupted package leaves them for the next session instead of 'sent' and lost.
-    pending: JSON.stringify(reply.leftover.filter((c) => c.opId === undefined)),
+    // The rest of a large value (outgoing-objects.ts) stays though it carries an operation.
+    pending: JSON.stringify(keptPending(reply.leftover)),
     lastReply: Buffer.from(reply.bytes).toString('base64'),
     lastReplyType: x.contentType,
     ...(x.maxMsgSize ? { maxMsgSize: x.maxMsgSize } : {}),
+    ...(x.maxObjSize ? { maxObjSize: x.maxObjSize } : {}),
     updatedAt: now,
     expiresAt: now + options.sessionIdleMs,
   };

@@ -73,6 +73,7 @@ export const dmSessions = pgTable(
     lastReplyType: text('last_reply_type'),
     /** Client MaxMsgSize, in bytes. */
     maxMsgSize: bigint('max_msg_size', { mode: 'number' }),
+    maxObjSize: bigint('max_obj_size', { mode: 'number' }),
     /**
      * The nonce the credentials of the session's last message verified with (base64; '' for
      * basic): a resend of that message after a lost reply proves itself with it. A row

@@ -9,3 +9,5 @@ export * from './manufacturers.ts';
 export * from './leases.ts';
 export * from './webhooks.ts';
 export * from './releases.ts';
+export * from './large-objects.ts';
+export * from './user-interaction.ts';

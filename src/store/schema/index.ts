@@ -8,3 +8,5 @@ export * from './manufacturers.ts';
 export * from './leases.ts';
 export * from './webhooks.ts';
 export * from './releases.ts';
+export * from './large-objects.ts';
+export * from './user-interaction.ts';

@@ -1,0 +1,81 @@
+// A deployment that asks the device's user first (`confirm` on a campaign or a one-device
+// deployment): before each FUMO Exec the device shows the text with Alert 1101 (confirm or
+// reject) and the answer gates the commands (devices/user-gate.ts). Accepted: the FUMO
+// commands follow in the same session. Rejected (304), cancelled (214), or a device that
+// cannot ask (406): the deployment is canceled with that reason; it is the user's choice,
+// not a failure of the software, and canceled deployments do not count towards a
+// campaign's thresholds. Timed out (408) with no default response: asked again at the
+// next session, up to MAX_UNANSWERED times, then canceled as unanswered.
+import { z } from 'zod';
+import { type UiPrompt, UI_LIMITS } from '../omadm/user-interaction.ts';
+import { findDeployment, type DeploymentRow } from '../store/queries/deployments.ts';
+import { confirmationPolicyOf, type ConfirmationPolicyRow, insertConfirmationPolicy, type UserPromptRow } from '../store/queries/user-prompts.ts';
+import type { Tx } from '../store/store.ts';
+import { gateStep, type GateStep } from '../devices/user-gate.ts';
+import { transition } from './deployments.ts';
+import type { DeploymentState } from './policy.ts';
+
+export const confirmSchema = z
+  .object({
+    text: z.string().trim().min(1).max(UI_LIMITS.text).describe('what the device shows its user (Alert 1101: confirm or reject)'),
+    maxSeconds: z.number().int().min(1).max(UI_LIMITS.seconds).describe('how long the device waits for its user (MAXDT)'),
+    minSeconds: z.number().int().min(0).max(UI_LIMITS.seconds).optional().describe('shortest time the text is shown (MINDT)'),
+    defaultResponse: z.enum(['accept', 'reject']).optional().describe('what silence past maxSeconds means (DR); left out: a timeout, asked again at the next session'),
+  })
+  .refine((c) => c.minSeconds === undefined || c.minSeconds <= c.maxSeconds, { message: 'minSeconds must not exceed maxSeconds', path: ['minSeconds'] });
+export type Confirm = z.infer<typeof confirmSchema>;
+
+/** Records that a campaign or deployment asks the user first (in its creation's transaction). */
+export async function saveConfirmation(tx: Tx, subjectId: string, confirm: Confirm, now: number): Promise<void> {
+  await insertConfirmationPolicy(tx, { subjectId, text: confirm.text, minSeconds: confirm.minSeconds ?? null, maxSeconds: confirm.maxSeconds, defaultResponse: confirm.defaultResponse ?? null, createdAt: now });
+}
+
+export function confirmPrompt(policy: ConfirmationPolicyRow): UiPrompt {
+  return {
+    kind: 'confirm',
+    text: policy.text,
+    options: {
+      ...(policy.minSeconds === null ? {} : { minSeconds: policy.minSeconds }),
+      maxSeconds: policy.maxSeconds,
+      ...(policy.defaultResponse === null ? {} : { defaultResponse: policy.defaultResponse === 'accept' ? '1' : '0' }),
+    },
+  };
+}
+
+/** The confirmation step before a deployment's FUMO commands: go when none is required. */
+export async function confirmationStep(tx: Tx, deploymentId: string, session: { deviceId: string; inFlight: ReadonlySet<string>; sessionStart: number; now: number }): Promise<GateStep> {
+  const row = await findDeployment(tx, deploymentId);
+  if (!row) return { kind: 'wait' };
+  const policy = await confirmationPolicyOf(tx, [row.id, ...(row.campaignId ? [row.campaignId] : [])]);
+  if (!policy) return { kind: 'go' };
+  const step = await gateStep(tx, { deviceId: session.deviceId, subjectId: row.id, attempt: row.attempts + 1, prompt: confirmPrompt(policy), inFlight: session.inFlight, sessionStart: session.sessionStart, now: session.now });
+  if (step.kind === 'unanswered') await endForUser(tx, row, `the user did not answer the confirmation (${step.asked} prompts)`, session.now);
+  return step;
+}
+
+async function endForUser(tx: Tx, row: DeploymentRow, cause: string, now: number): Promise<void> {
+  const locked = await findDeployment(tx, row.id, { forUpdate: true });
+  if (locked && locked.state === 'scheduled') await transition(tx, locked, 'canceled', cause, now);
+}
+
+const WORDS: Record<string, string> = { rejected: 'rejected', cancelled: 'cancelled', unsupported: 'cannot be asked on this device', failed: 'could not be asked' };
+
+/**
+ * What the user's answer does to the deployment it gates (recorded in its history).
+ * Returns the campaign whose deployment moved, if any.
+ */
+export async function applyConfirmationAnswer(tx: Tx, prompt: UserPromptRow, now: number): Promise<string | undefined> {
+  const row = await findDeployment(tx, prompt.subjectId, { forUpdate: true });
+  if (!row || row.state !== 'scheduled') return undefined;
+  const said = `Alert ${prompt.code} answered ${prompt.statusCode ?? '-'}`;
+  if (prompt.outcome === 'accepted') {
+    await transition(tx, row, row.state as DeploymentState, `the user accepted the update (${said})`, now);
+    return undefined;
+  }
+  if (prompt.outcome === 'timeout') {
+    await transition(tx, row, row.state as DeploymentState, `the user did not answer in time (${said}); asking again at the next session`, now);
+    return undefined;
+  }
+  await transition(tx, row, 'canceled', `the user ${WORDS[prompt.outcome ?? 'failed'] ?? 'declined'} the update (${said})`, now);
+  return row.campaignId ?? undefined;
+}
