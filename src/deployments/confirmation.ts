@@ -6,41 +6,13 @@
 // not a failure of the software, and canceled deployments do not count towards a
 // campaign's thresholds. Timed out (408) with no default response: asked again at the
 // next session, up to MAX_UNANSWERED times, then canceled as unanswered.
-import { z } from 'zod';
-import { type UiPrompt, UI_LIMITS } from '../omadm/user-interaction.ts';
 import { findDeployment, type DeploymentRow } from '../store/queries/deployments.ts';
-import { confirmationPolicyOf, type ConfirmationPolicyRow, insertConfirmationPolicy, type UserPromptRow } from '../store/queries/user-prompts.ts';
+import { confirmationPolicyOf, type UserPromptRow } from '../store/queries/user-prompts.ts';
 import type { Tx } from '../store/store.ts';
 import { gateStep, type GateStep } from '../devices/user-gate.ts';
+import { confirmPrompt } from './confirm-policy.ts';
 import { transition } from './deployments.ts';
 import type { DeploymentState } from './policy.ts';
-
-export const confirmSchema = z
-  .object({
-    text: z.string().trim().min(1).max(UI_LIMITS.text).describe('what the device shows its user (Alert 1101: confirm or reject)'),
-    maxSeconds: z.number().int().min(1).max(UI_LIMITS.seconds).describe('how long the device waits for its user (MAXDT)'),
-    minSeconds: z.number().int().min(0).max(UI_LIMITS.seconds).optional().describe('shortest time the text is shown (MINDT)'),
-    defaultResponse: z.enum(['accept', 'reject']).optional().describe('what silence past maxSeconds means (DR); left out: a timeout, asked again at the next session'),
-  })
-  .refine((c) => c.minSeconds === undefined || c.minSeconds <= c.maxSeconds, { message: 'minSeconds must not exceed maxSeconds', path: ['minSeconds'] });
-export type Confirm = z.infer<typeof confirmSchema>;
-
-/** Records that a campaign or deployment asks the user first (in its creation's transaction). */
-export async function saveConfirmation(tx: Tx, subjectId: string, confirm: Confirm, now: number): Promise<void> {
-  await insertConfirmationPolicy(tx, { subjectId, text: confirm.text, minSeconds: confirm.minSeconds ?? null, maxSeconds: confirm.maxSeconds, defaultResponse: confirm.defaultResponse ?? null, createdAt: now });
-}
-
-export function confirmPrompt(policy: ConfirmationPolicyRow): UiPrompt {
-  return {
-    kind: 'confirm',
-    text: policy.text,
-    options: {
-      ...(policy.minSeconds === null ? {} : { minSeconds: policy.minSeconds }),
-      maxSeconds: policy.maxSeconds,
-      ...(policy.defaultResponse === null ? {} : { defaultResponse: policy.defaultResponse === 'accept' ? '1' : '0' }),
-    },
-  };
-}
 
 /** The confirmation step before a deployment's FUMO commands: go when none is required. */
 export async function confirmationStep(tx: Tx, deploymentId: string, session: { deviceId: string; inFlight: ReadonlySet<string>; sessionStart: number; now: number }): Promise<GateStep> {

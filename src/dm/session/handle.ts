@@ -41,8 +41,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const session = identified.session ?? newSession(device, h.sessionId, h.msgId - 1, now);
 
   // Chunks of large objects are buffered; a completed one is read whole (large-objects.ts).
-  const assembled = await assemble(h, message.commands, message.final, { sessionId: session.id, rows: await buffered(ctx.db, identified.session?.id, message.commands), maxObjSize: ctx.config.dm.maxObjectBytes, load: () => chunkData(ctx.db, session.id) });
   const awaitingBefore = awaitingSchema.parse(JSON.parse(session.awaiting));
+  const answersGet = (msgRef: number | undefined, cmdRef: number) => awaitingBefore.some((a) => a.kind === 'Get' && a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
+  const assembled = await assemble(h, message.commands, message.final, { sessionId: session.id, rows: await buffered(ctx.db, identified.session?.id, message.commands), maxObjSize: ctx.config.dm.maxObjectBytes, load: () => chunkData(ctx.db, session.id), answersGet });
   const answers = promptAnswersIn(message.commands, awaitingBefore);
   const effects = readClientCommands(h, assembled.commands, awaitingBefore);
   applyAssembled(effects, assembled);

@@ -99,7 +99,14 @@ export async function assemble(
   header: SyncHdr,
   commands: Command[],
   final: boolean,
-  input: { sessionId: string; rows: ChunkInfo[]; maxObjSize: number; load: () => Promise<string[]> },
+  input: {
+    sessionId: string;
+    rows: ChunkInfo[];
+    maxObjSize: number;
+    load: () => Promise<string[]>;
+    /** Whether a Results answers a Get the server awaits: only those may begin an object. */
+    answersGet: (msgRef: number | undefined, cmdRef: number) => boolean;
+  },
 ): Promise<Assembled> {
   const out: Assembled = { commands: [], statuses: [], failures: [], completed: [], interrupted: [], writes: { insert: [], clear: false } };
   let open = receivingOf(input.rows);
@@ -127,6 +134,11 @@ export async function assemble(
         drop({ code: 424, reason: `${open.uri} was interrupted by ${command.kind} of ${uri || 'no URI'} after ${open.received} of ${open.declaredSize} bytes` });
       }
       const bytes = dataBytes(item.data);
+      if (!open && item.moreData && command.kind === 'Results' && !input.answersGet(command.msgRef, command.cmdRef)) {
+        // Nothing is buffered for a value the server never asked for.
+        answered = status(header, command, item, 400);
+        continue;
+      }
       const verdict = takeChunk(open, { uri, ...(item.meta?.size === undefined ? {} : { size: item.meta.size }), bytes: bytes.length, moreData: item.moreData === true }, input.maxObjSize);
       if (verdict.kind === 'whole') {
         kept.push(item);
