@@ -21,7 +21,8 @@ export const simulateHelp = `Usage: fota simulate --devices N --model M --versio
                      [--concurrency K] [--data DIR] [--id-prefix P] [--tags a,b]
                      [--no-register] [--no-webhook] [--webhook-host H]
                      [--webhook-port P] [--webhook-url URL] [--status-every SECONDS]
-                     [--request-update SHARE] [--wbxml] [--verbose]
+                     [--request-update SHARE] [--user-reject SHARE]
+                     [--user-timeout SHARE] [--log-bytes N] [--wbxml] [--verbose]
 
 Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
 process against a fota server. Each device has its own id (P0001, P0002, ...; default
@@ -50,6 +51,15 @@ keys are fetched from the server.
 for an update in its first session, as its user would (fota device run --user-request);
 the server answers with the newest build released to its cohort (fota release create).
 The summary counts them in updateRequests {asked, offered}.
+
+--user-reject SHARE, --user-timeout SHARE: when a deployment asks the device's user
+first (confirm), that share of the devices' users rejects, and that share stays silent
+(the default response, else a timeout); the rest accept. The same devices answer the
+same way on every run; they count as done for --until-version once they declined. The
+summary counts the answers in userAnswers.
+
+--log-bytes N: each device has a log of N bytes at ./DevDetail/Ext/Log, which the server
+reads as a DM large object (chunked Results) when it passes the server's MaxMsgSize.
 
 --faults SPEC: ${faultsHelp.replace(/\n/g, '\n  ')}
 
@@ -89,6 +99,9 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     duration: { type: 'string' },
     tags: { type: 'string' },
     'request-update': { type: 'string' },
+    'user-reject': { type: 'string' },
+    'user-timeout': { type: 'string' },
+    'log-bytes': { type: 'string' },
     'id-prefix': { type: 'string' },
     'no-register': { type: 'boolean' },
     'no-webhook': { type: 'boolean' },
@@ -108,6 +121,16 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   const faults = values.faults === undefined ? [] : parseFaultsOption(values.faults);
   const requestShare = values['request-update'] === undefined ? undefined : parseShare(values['request-update']);
   if (values['request-update'] !== undefined && requestShare === undefined) throw new UsageError(`--request-update takes a share in (0, 1] or a percentage such as 20%, got ${values['request-update']}`);
+  const shareOf = (name: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const share = parseShare(text);
+    if (share === undefined) throw new UsageError(`${name} takes a share in (0, 1] or a percentage such as 20%, got ${text}`);
+    return share;
+  };
+  const rejectShare = shareOf('--user-reject', values['user-reject']);
+  const timeoutShare = shareOf('--user-timeout', values['user-timeout']);
+  if ((rejectShare ?? 0) + (timeoutShare ?? 0) > 1) throw new UsageError('--user-reject and --user-timeout add up to more than 1');
+  const logBytes = integerOption(values['log-bytes'], '--log-bytes', 0);
   const poll = numberOption(values.poll, '--poll') ?? 30;
   const duration = numberOption(values.duration, '--duration');
   const statusEvery = numberOption(values['status-every'], '--status-every') ?? 5;
@@ -149,6 +172,8 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     ...(tags ? { tags } : {}),
     faults,
     ...(requestShare === undefined ? {} : { requestShare }),
+    ...(rejectShare === undefined && timeoutShare === undefined ? {} : { user: { ...(rejectShare === undefined ? {} : { rejectShare }), ...(timeoutShare === undefined ? {} : { timeoutShare }) } }),
+    ...(logBytes === undefined ? {} : { logBytes }),
     pollSeconds: poll,
     ...(concurrency === undefined ? {} : { concurrency }),
     webhook: values['no-webhook']
