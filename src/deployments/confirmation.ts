@@ -30,7 +30,12 @@ async function endForUser(tx: Tx, row: DeploymentRow, cause: string, now: number
   if (locked && locked.state === 'scheduled') await transition(tx, locked, 'canceled', cause, now);
 }
 
-const WORDS: Record<string, string> = { rejected: 'rejected', cancelled: 'cancelled', unsupported: 'cannot be asked on this device', failed: 'could not be asked' };
+const ENDINGS: Record<string, string> = {
+  rejected: 'the user rejected the update',
+  cancelled: 'the user cancelled the update',
+  unsupported: 'the device cannot ask its user: the update is not confirmed',
+  failed: 'the device could not ask its user: the update is not confirmed',
+};
 
 /**
  * What the user's answer does to the deployment it gates (recorded in its history).
@@ -48,6 +53,6 @@ export async function applyConfirmationAnswer(tx: Tx, prompt: UserPromptRow, now
     await transition(tx, row, row.state as DeploymentState, `the user did not answer in time (${said}); asking again at the next session`, now);
     return undefined;
   }
-  await transition(tx, row, 'canceled', `the user ${WORDS[prompt.outcome ?? 'failed'] ?? 'declined'} the update (${said})`, now);
+  await transition(tx, row, 'canceled', `${ENDINGS[prompt.outcome ?? 'failed'] ?? ENDINGS.failed} (${said})`, now);
   return row.campaignId ?? undefined;
 }

@@ -363,6 +363,8 @@ export interface DmClientOptions {
   maxMsgSize?: number;
   /** Initial DM tree (URI -> value); DevInfo defaults are filled in. */
   tree?: Record<string, string>;
+  /** Status for a server Alert by its code (a user's answer to 1100-1104); default 200. */
+  alertStatus?: (code: string) => number;
   /** Status for an Exec on a URI; default 202 under ./FUMO, else 200. */
   execStatus?: (uri: string) => number;
   /**
@@ -650,7 +652,7 @@ export class DmTestClient {
           return;
         }
         case 'Alert':
-          out.push(status(200));
+          out.push(status(this.options.alertStatus?.(textOf(cmd, 'Data') ?? '') ?? 200));
           return;
         case 'Atomic':
         case 'Sequence':
