@@ -43,7 +43,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   // Chunks of large objects are buffered; a completed one is read whole (large-objects.ts).
   const awaitingBefore = awaitingSchema.parse(JSON.parse(session.awaiting));
   const answersGet = (msgRef: number | undefined, cmdRef: number) => awaitingBefore.some((a) => a.kind === 'Get' && a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
-  const assembled = await assemble(h, message.commands, message.final, { sessionId: session.id, rows: await buffered(ctx.db, identified.session?.id, message.commands), maxObjSize: ctx.config.dm.maxObjectBytes, load: () => chunkData(ctx.db, session.id), answersGet });
+  const assembled = await assemble(h, message.commands, message.final, { sessionId: session.id, rows: await buffered(ctx.db, identified.session, message.commands), maxObjSize: ctx.config.dm.maxObjectBytes, load: () => chunkData(ctx.db, session.id), answersGet });
   const answers = promptAnswersIn(message.commands, awaitingBefore);
   const effects = readClientCommands(h, assembled.commands, awaitingBefore);
   applyAssembled(effects, assembled);
@@ -90,6 +90,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
       msgId: h.msgId,
       ...(h.meta?.maxMsgSize ? { maxMsgSize: h.meta.maxMsgSize } : {}),
       ...(h.meta?.maxObjSize ? { maxObjSize: h.meta.maxObjSize } : {}),
+      ...(assembled.open === undefined ? {} : { receivingObject: assembled.open }),
       contentType: request.contentType,
       final: message.final,
     };

@@ -49,16 +49,19 @@ export interface Assembled {
   interrupted: string[];
   /** What to write, in the message's transaction. */
   writes: { insert: ChunkRow[]; clear: boolean };
+  /** An object is still being received after this message (or undefined: none was, none is). */
+  open?: boolean;
 }
 
 const hasChunks = (commands: Command[]) => commands.some((c) => (c.kind === 'Results' || c.kind === 'Replace' || c.kind === 'Add') && c.items.some((i) => i.moreData));
 
-/** Reads what the session has buffered: only when this message or an earlier one carries chunks. */
-export async function buffered(db: Tx, sessionId: string | undefined, commands: Command[]): Promise<ChunkInfo[]> {
-  if (sessionId === undefined) return [];
-  // The common case (no chunk anywhere) costs one cheap read only when a chunk is open.
-  const rows = await bufferedChunks(db, sessionId);
-  return rows.length === 0 && !hasChunks(commands) ? [] : rows;
+/**
+ * What the session has buffered. Read only while the session is receiving an object (its
+ * row says so) or this message carries a chunk: the common message costs no query.
+ */
+export async function buffered(db: Tx, session: { id: string; receivingObject: boolean } | undefined, commands: Command[]): Promise<ChunkInfo[]> {
+  if (session === undefined || !(session.receivingObject || hasChunks(commands))) return [];
+  return bufferedChunks(db, session.id);
 }
 
 function receivingOf(rows: ChunkInfo[]): Receiving | undefined {
@@ -192,6 +195,7 @@ export async function assemble(
     out.interrupted.push(open.uri);
     drop({ code: 424, reason: `the device's package ended after ${open.received} of ${open.declaredSize} bytes of ${open.uri}` });
   }
+  out.open = open !== undefined;
   return out;
 }
 

@@ -31,6 +31,8 @@ export interface Outcome {
   msgId: number;
   maxMsgSize?: number;
   maxObjSize?: number;
+  /** Whether a large object is still being received after this message (large-objects.ts). */
+  receivingObject?: boolean;
   contentType: string;
   final: boolean;
 }
@@ -60,6 +62,7 @@ export function newSession(device: DeviceRow, sessionId: string, clientMsgId: nu
     lastReplyType: null,
     maxMsgSize: null,
     maxObjSize: null,
+    receivingObject: false,
     authNonce: null,
     serverAuthenticated: false,
     inventoryChecked: false,
@@ -108,6 +111,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     lastReplyType: x.contentType,
     ...(x.maxMsgSize ? { maxMsgSize: x.maxMsgSize } : {}),
     ...(x.maxObjSize ? { maxObjSize: x.maxObjSize } : {}),
+    ...(x.receivingObject === undefined ? {} : { receivingObject: x.receivingObject }),
     updatedAt: now,
     expiresAt: now + options.sessionIdleMs,
   };

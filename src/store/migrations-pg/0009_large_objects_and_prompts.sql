@@ -39,4 +39,5 @@ CREATE TABLE "user_prompts" (
 );
 --> statement-breakpoint
 ALTER TABLE "dm_sessions" ADD COLUMN "max_obj_size" bigint;--> statement-breakpoint
+ALTER TABLE "dm_sessions" ADD COLUMN "receiving_object" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 CREATE INDEX "user_prompts_subject" ON "user_prompts" USING btree ("subject_id","attempt");

@@ -39,4 +39,5 @@ CREATE TABLE `user_prompts` (
 );
 --> statement-breakpoint
 CREATE INDEX `user_prompts_subject` ON `user_prompts` (`subject_id`,`attempt`);--> statement-breakpoint
-ALTER TABLE `dm_sessions` ADD `max_obj_size` integer;
+ALTER TABLE `dm_sessions` ADD `max_obj_size` integer;--> statement-breakpoint
+ALTER TABLE `dm_sessions` ADD `receiving_object` integer DEFAULT false NOT NULL;
