@@ -78,3 +78,15 @@ describe.each(['xml', 'wbxml'] as const)('a deployment that asks the user first 
     expect((await deployment()).history.at(-1)?.cause).toBe('the device cannot ask its user: the update is not confirmed (Alert 1101 answered 406)');
   });
 });
+
+it('keeps the session open while the user may answer: its idle timeout grows by maxSeconds once the prompt is out', async () => {
+  const { client } = await deviceWithDeployment('xml', 200);
+  // Stop after the message that brings the prompt, as a device whose user has not answered yet
+  // (1: challenged, 2: FwV read, 3: the prompt).
+  const outcome = await client.session({ maxMessages: 3 });
+  expect(outcome.exchanges.at(-1)?.response.reply?.commands.some((c) => c.name === 'Alert' && textOf(c, 'Data') === '1101')).toBe(true);
+  const rows = await server.ctx.db.q.select().from(server.ctx.db.t.dmSessions);
+  const session = rows.find((r) => r.deviceId === client.options.devId);
+  expect(session?.state).toBe('open');
+  expect((session?.expiresAt ?? 0) - (session?.updatedAt ?? 0)).toBe(server.ctx.config.dm.sessionIdleMs + 120_000);
+});

@@ -113,7 +113,8 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     ...(x.maxObjSize ? { maxObjSize: x.maxObjSize } : {}),
     ...(x.receivingObject === undefined ? {} : { receivingObject: x.receivingObject }),
     updatedAt: now,
-    expiresAt: now + options.sessionIdleMs,
+    // A prompt sent to the device's user keeps the session open while the user may answer (MAXDT).
+    expiresAt: now + options.sessionIdleMs + Math.max(0, ...reply.sent.map((c) => (c.ui?.options.maxSeconds ?? 0) * 1000)),
   };
   if (x.isNew) await insertSession(tx, { ...x.session, ...changes });
   else await updateSession(tx, x.session.id, changes);

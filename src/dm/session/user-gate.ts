@@ -4,6 +4,7 @@
 // the domain's (devices/user-gate.ts, deployments/confirmation.ts); this module only maps
 // them to and from DM commands.
 import { applyConfirmationAnswer, confirmationStep } from '../../deployments/confirmation.ts';
+import { FUMO_NODE } from '../../deployments/fumo.ts';
 import { recordUserAnswer } from '../../devices/user-gate.ts';
 import type { Command } from '../../omadm/codec/message.ts';
 import { type UiAnswer, uiAnswerOf } from '../../omadm/user-interaction.ts';
@@ -42,7 +43,7 @@ export async function gatedFumo(tx: Tx, deploymentId: string, commands: ServerCo
   const step = await confirmationStep(tx, deploymentId, session);
   if (step.kind === 'go') return commands;
   if (step.kind !== 'ask') return [];
-  return [{ kind: 'Alert', uri: './FUMO/fota', ui: step.prompt, promptId: step.promptId, deploymentId, purpose: 'fumo' }];
+  return [{ kind: 'Alert', uri: FUMO_NODE, ui: step.prompt, promptId: step.promptId, deploymentId, purpose: 'fumo' }];
 }
 
 /** Prompts still out: awaited, or waiting to be sent. */
