@@ -152,3 +152,35 @@ it('sweeps the chunks of a session that goes idle before its object is complete'
   expect(await bufferedRows()).toBe(0);
   expect(await s.operation()).toMatchObject({ status: 'failed', statusCode: 408 });
 });
+
+describe('a value the server sends in chunks', () => {
+  it('sends the first chunk with Meta/Size and MoreData, and stops when the device refuses it', async () => {
+    count += 1;
+    const device = { id: `lo-out-${count}`, username: `lo${count}`, password: `password-${count}` };
+    const res = await server.api('/api/v1/devices', { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: device.id, model: 'X100', credentials: { username: device.username, password: device.password, authType: 'basic' } }) });
+    expect(res.status).toBe(201);
+    const value = 'q'.repeat(10_000);
+    const op = await server.api(`/api/v1/devices/${device.id}/operations`, { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ command: 'Replace', uri: './Vendor/Big', data: value }) });
+    const opId = ((await op.json()) as { id: string }).id;
+    const client = new DmTestClient({ url: `${server.url}/dm`, devId: device.id, username: device.username, password: device.password, authType: 'basic', tree: { './DevDetail/FwV': '1', './DevDetail/SwV': '1', './DevDetail/HwV': '1' } });
+    client.startSession();
+    const cred = { type: 'syncml:auth-basic', data: basicCred(device.username, device.password) };
+    const header = { maxMsgSize: 2000, maxObjSize: 50_000 };
+    // The inventory Gets go first; the value, too large for any message, follows alone.
+    let last = reply(await client.send(client.compose(client.package1().map((p) => p.xml), { cred, header })));
+    const answer = (r: ReplyInfo, extra: CommandXml[] = []) => [statusXml({ msgRef: r.header.msgId, cmdRef: 0, cmd: 'SyncHdr', code: 200 }), ...r.commands.filter((c) => c.name === 'Get').map((g) => statusXml({ msgRef: r.header.msgId, cmdRef: Number(textOf(g, 'CmdID')), cmd: 'Get', code: 404 })), ...extra];
+    for (let i = 0; i < 3 && !last.commands.some((c) => c.name === 'Replace'); i++) last = reply(await client.send(client.compose(answer(last), { header })));
+    const replace = last.commands.find((c) => c.name === 'Replace');
+    const item = child(replace, 'Item');
+    expect(textOf(child(item, 'Meta'), 'Size')).toBe('10000');
+    expect(child(item, 'MoreData')).toBeDefined();
+    expect(last.final).toBe(false);
+    // The device cannot store it: 420 (device full) on the first chunk.
+    const refuse = statusXml({ msgRef: last.header.msgId, cmdRef: Number(textOf(replace, 'CmdID')), cmd: 'Replace', targetRefs: ['./Vendor/Big'], code: 420 });
+    const next = reply(await client.send(client.compose(answer(last, [refuse]), { header })));
+    expect(next.commands.some((c) => c.name === 'Replace')).toBe(false);
+    expect(next.final).toBe(true);
+    const view = (await (await server.api(`/api/v1/devices/${device.id}/operations/${opId}`, { token: server.tokens.operator })).json()) as { status: string; statusCode: number };
+    expect(view).toMatchObject({ status: 'failed', statusCode: 420 });
+  });
+});
