@@ -13,6 +13,7 @@ export const deviceHelp = `Usage: fota device run --server URL --id DEVID --mode
                        [--hw-version H] [--data DIR]
                        [--poll SECONDS] [--once] [--manufacturer NAME] [--wbxml]
                        [--security-version N] [--request-update | --user-request]
+                       [--log-bytes N] [--user accept|reject|silent]
 
 Runs the reference FUMO device agent against a fota server (OMA DM at URL/dm, md5
 digest authentication). On its first start the agent copies --image into slot A of its
@@ -40,6 +41,12 @@ message names the FUMO result code). Without --once the agent polls every --poll
 ...firmwareupdate.devicerequest; --user-request: ...userrequest, the user asked). The
 server answers in that session with the newest build released to the device's cohort,
 or says why there is nothing to do; the answer is printed.
+
+--log-bytes N gives the device a log of N bytes at ./DevDetail/Ext/Log; a Get of it
+larger than the server's MaxMsgSize comes back as a DM large object (chunked Results).
+--user says how the device's user answers the server's prompts (user-interaction alerts,
+e.g. a deployment with confirm): accept (default), reject, or silent (the alert's
+default response, else a timeout).
 `;
 
 export async function deviceCommand(args: string[], io: Output): Promise<number> {
@@ -66,6 +73,8 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     'security-version': { type: 'string' },
     'request-update': { type: 'boolean' },
     'user-request': { type: 'boolean' },
+    'log-bytes': { type: 'string' },
+    user: { type: 'string' },
   });
   if (values.help) return io.out(deviceHelp), ExitCode.Ok;
   const server = required(values.server, '--server URL');
@@ -75,6 +84,10 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
   const securityVersion = integerOption(values['security-version'], '--security-version', 0);
   if (values['request-update'] && values['user-request']) throw new UsageError('give --request-update or --user-request, not both');
   const request = values['user-request'] ? ('user' as const) : values['request-update'] ? ('device' as const) : undefined;
+  const logBytes = integerOption(values['log-bytes'], '--log-bytes', 0);
+  const users = { accept: {}, reject: { rejectShare: 1 }, silent: { timeoutShare: 1 } } as const;
+  if (values.user !== undefined && !Object.hasOwn(users, values.user)) throw new UsageError(`--user is accept, reject or silent, got ${values.user}`);
+  const user = values.user === undefined ? undefined : users[values.user as keyof typeof users];
   const trust = withOfflineRoot(await readTrust(required(values.pubkey, '--pubkey PUB.json')), values.root ? await readPinnedRoot(values.root) : undefined);
   const controller = new AbortController();
   const agent = await DeviceAgent.open({
@@ -91,6 +104,8 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     trust,
     ...(values['hw-version'] ? { hwVersion: values['hw-version'] } : {}),
     ...(values.wbxml ? { encoding: 'wbxml' as const } : {}),
+    ...(logBytes === undefined ? {} : { logBytes }),
+    ...(user ? { user } : {}),
     signal: controller.signal,
     log: (line) => io.err(`${line}\n`),
   });

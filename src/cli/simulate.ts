@@ -22,7 +22,8 @@ export const simulateHelp = `Usage: fota simulate --devices N --model M --versio
                      [--concurrency K] [--data DIR] [--id-prefix P] [--tags a,b]
                      [--no-register] [--no-webhook] [--webhook-host H]
                      [--webhook-port P] [--webhook-url URL] [--status-every SECONDS]
-                     [--request-update SHARE] [--app ID@V=FILE ...] [--wbxml] [--verbose]
+                     [--request-update SHARE] [--app ID@V=FILE ...] [--user-reject SHARE]
+                     [--user-timeout SHARE] [--log-bytes N] [--wbxml] [--verbose]
 
 Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
 process against a fota server. Each device has its own id (P0001, P0002, ...; default
@@ -58,6 +59,15 @@ The summary counts them in updateRequests {asked, offered}.
 version V, whose bytes are FILE (as uploaded with fota app upload, so deltas apply). The
 server reconciles them against the model's baseline (fota baseline set) over SCOMO; the
 summary counts the devices' application operations in appResultsByCode (1200 success).
+
+--user-reject SHARE, --user-timeout SHARE: when a deployment asks the device's user
+first (confirm), that share of the devices' users rejects, and that share stays silent
+(the default response, else a timeout); the rest accept. The same devices answer the
+same way on every run; they count as done for --until-version once they declined. The
+summary counts the answers in userAnswers.
+
+--log-bytes N: each device has a log of N bytes at ./DevDetail/Ext/Log, which the server
+reads as a DM large object (chunked Results) when it passes the server's MaxMsgSize.
 
 --faults SPEC: ${faultsHelp.replace(/\n/g, '\n  ')}
 
@@ -98,6 +108,9 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     tags: { type: 'string' },
     'request-update': { type: 'string' },
     app: { type: 'string', multiple: true },
+    'user-reject': { type: 'string' },
+    'user-timeout': { type: 'string' },
+    'log-bytes': { type: 'string' },
     'id-prefix': { type: 'string' },
     'no-register': { type: 'boolean' },
     'no-webhook': { type: 'boolean' },
@@ -118,6 +131,16 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   const faults = values.faults === undefined ? [] : parseFaultsOption(values.faults);
   const requestShare = values['request-update'] === undefined ? undefined : parseShare(values['request-update']);
   if (values['request-update'] !== undefined && requestShare === undefined) throw new UsageError(`--request-update takes a share in (0, 1] or a percentage such as 20%, got ${values['request-update']}`);
+  const shareOf = (name: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const share = parseShare(text);
+    if (share === undefined) throw new UsageError(`${name} takes a share in (0, 1] or a percentage such as 20%, got ${text}`);
+    return share;
+  };
+  const rejectShare = shareOf('--user-reject', values['user-reject']);
+  const timeoutShare = shareOf('--user-timeout', values['user-timeout']);
+  if ((rejectShare ?? 0) + (timeoutShare ?? 0) > 1) throw new UsageError('--user-reject and --user-timeout add up to more than 1');
+  const logBytes = integerOption(values['log-bytes'], '--log-bytes', 0);
   const poll = numberOption(values.poll, '--poll') ?? 30;
   const duration = numberOption(values.duration, '--duration');
   const statusEvery = numberOption(values['status-every'], '--status-every') ?? 5;
@@ -162,6 +185,8 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     faults,
     ...(apps.length ? { apps } : {}),
     ...(requestShare === undefined ? {} : { requestShare }),
+    ...(rejectShare === undefined && timeoutShare === undefined ? {} : { user: { ...(rejectShare === undefined ? {} : { rejectShare }), ...(timeoutShare === undefined ? {} : { timeoutShare }) } }),
+    ...(logBytes === undefined ? {} : { logBytes }),
     pollSeconds: poll,
     ...(concurrency === undefined ? {} : { concurrency }),
     webhook: values['no-webhook']

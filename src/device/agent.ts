@@ -21,6 +21,7 @@ import { installPackage } from './install.ts';
 import { DeviceResult } from './results.ts';
 import { describeFumoResult } from '../omadm/fumo-results.ts';
 import { ScomoAgent, type ScomoFaults, type ScomoJobOutcome, initialScomoState } from './scomo.ts';
+import { defaultAnswer, type UiOutcome, type UiPrompt } from '../omadm/user-interaction.ts';
 import { type SlotName, Slots } from './slots.ts';
 import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, FumoState, initialState, type PendingReport, type SlotInfo, StateFile } from './state.ts';
 import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
@@ -81,6 +82,22 @@ export interface AgentOptions {
   apps?: readonly DeployedApp[];
   /** Simulated SCOMO trouble: the result code an application operation reports instead (e.g. 1405). */
   scomoFailures?: ScomoFaults;
+  /**
+   * The device's log at ./DevDetail/Ext/Log, this many bytes (a large object when it
+   * passes the server's MaxMsgSize); none when left out.
+   */
+  logBytes?: number;
+  /** Largest DM message and largest object (in chunks) the device takes (SyncHdr Meta). */
+  maxMsgSize?: number;
+  maxObjSize?: number;
+  /** Sees every DM message the agent sends and the reply (tests, traces). */
+  tap?: (sent: Uint8Array, received: Uint8Array) => void;
+  /**
+   * The device's user, for user-interaction alerts (1100-1104): the share of prompts
+   * rejected and the share left unanswered (the default response, else a timeout); the
+   * rest are accepted. Off by default: every prompt accepted.
+   */
+  user?: { rejectShare?: number; timeoutShare?: number; random?: () => number };
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -123,6 +140,8 @@ const ALERT_TYPE: Record<FumoOperation, string> = {
 };
 
 const DEFAULT_HW_VERSION = '1.0';
+/** The largest object the agent takes in chunks unless told (SyncHdr MaxObjSize). */
+const DEFAULT_MAX_OBJ_SIZE = 8 * 1024 * 1024;
 
 /** Sessions in one run: the poll, then a report (which may bring the next job), bounded. */
 const MAX_ROUNDS = 4;
@@ -136,6 +155,9 @@ export class DeviceAgent {
   readonly scomo: ScomoAgent;
   /** The downloader of the last job (tests read its request log). */
   lastDownloader: PackageDownloader | undefined;
+  /** Prompts shown to the user and how they were answered, in order (tests and the simulator read them). */
+  readonly prompts: Array<{ prompt: UiPrompt; outcome: UiOutcome }> = [];
+  private log_: string | undefined;
   private readonly stateFile: StateFile;
   private readonly client: DmClient;
   private readonly pool: DeltaPool;
@@ -166,6 +188,11 @@ export class DeviceAgent {
       username: options.username,
       password: options.password,
       ...(options.encoding ? { encoding: options.encoding } : {}),
+      ...(options.maxMsgSize ? { maxMsgSize: options.maxMsgSize } : {}),
+      maxObjSize: options.maxObjSize ?? DEFAULT_MAX_OBJ_SIZE,
+      ...(options.tap ? { tap: options.tap } : {}),
+      // A log of megabytes takes a message per chunk.
+      maxMessages: 200,
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }
@@ -276,6 +303,7 @@ export class DeviceAgent {
         exec: (uri, correlator) => this.exec(uri, correlator),
         ...(this.state.clientNonce ? { clientNonce: this.state.clientNonce } : {}),
         genericAlerts: alerts,
+        userAlert: (prompt) => this.askUser(prompt),
         onNonce: (nonce) => {
           this.state.clientNonce = nonce;
         },
@@ -312,6 +340,32 @@ export class DeviceAgent {
     return 202;
   }
 
+  /** The simulated user: rejects or stays silent by share, else accepts (choosing the first choice, typing the default). */
+  private askUser(prompt: UiPrompt): { outcome: UiOutcome; values: string[] } {
+    const user = this.options.user ?? {};
+    const roll = (user.random ?? Math.random)();
+    const reject = user.rejectShare ?? 0;
+    const silent = user.timeoutShare ?? 0;
+    let answer: { outcome: UiOutcome; values: string[] };
+    if (prompt.kind === 'display') answer = { outcome: 'accepted', values: [] };
+    else if (roll < reject) answer = { outcome: 'rejected', values: [] };
+    else if (roll < reject + silent) answer = defaultAnswer(prompt);
+    else answer = { outcome: 'accepted', values: prompt.kind === 'text' ? [prompt.options.defaultResponse ?? 'ok'] : prompt.kind === 'single' || prompt.kind === 'multiple' ? ['1'] : [] };
+    this.prompts.push({ prompt, outcome: answer.outcome });
+    this.log(`asked the user "${prompt.text}": ${answer.outcome}`);
+    return answer;
+  }
+
+  /** The device's log: numbered lines, generated once, exactly `logBytes` long. */
+  private logText(bytes: number): string {
+    if (this.log_?.length !== bytes) {
+      let text = '';
+      for (let line = 1; text.length < bytes; line++) text += `${String(line).padStart(7, '0')} ${this.options.devId} event ok\n`;
+      this.log_ = text.slice(0, bytes);
+    }
+    return this.log_;
+  }
+
   private fixedNodes(): Record<string, NodeValue> {
     const o = this.options;
     const chr = (data: string): NodeValue => ({ data, format: 'chr' });
@@ -328,12 +382,13 @@ export class DeviceAgent {
       './DevDetail/FwV': chr(this.firmwareVersion),
       './DevDetail/SwV': chr(o.swVersion ?? 'fota-agent 1'),
       './DevDetail/HwV': chr(o.hwVersion ?? DEFAULT_HW_VERSION),
-      './DevDetail/LrgObj': { data: 'false', format: 'bool' },
       './DevDetail/URI/MaxDepth': int(0),
       './DevDetail/URI/MaxTotLen': int(0),
       './DevDetail/URI/MaxSegLen': int(0),
       [`${FUMO_NODE}/State`]: int(this.state.fumoState),
       ...this.scomo.nodes(),
+      ...(o.logBytes === undefined ? {} : { './DevDetail/Ext/Log': chr(this.logText(o.logBytes)) }),
+      './DevDetail/LrgObj': { data: 'true', format: 'bool' },
     };
   }
 

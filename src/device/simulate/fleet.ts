@@ -10,7 +10,7 @@
 //   fleet.json          the secret the device passwords derive from, the webhook port
 //   images/<sha256>     each distinct image once
 //   devices/<id>/       one agent's data dir (state.json, slot-a.bin, slot-b.bin, active)
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { copyFile, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,6 +60,15 @@ export interface FleetOptions {
    * in the device's first session of the run (Generic Alert 1226 ...userrequest).
    */
   requestShare?: number;
+  /**
+   * The devices' users answering user-interaction alerts (a deployment with `confirm`):
+   * the share of devices whose user rejects, and the share whose user stays silent (the
+   * default response, else a timeout); the rest accept. Devices are dealt by a hash of
+   * their ids, so the same devices answer the same way on every run.
+   */
+  user?: { rejectShare?: number; timeoutShare?: number };
+  /** Bytes of each device's log at ./DevDetail/Ext/Log (read as a DM large object). */
+  logBytes?: number;
   /** Seconds between polls (default 30), varied by +-jitter (default 0.5, i.e. +-50%). */
   pollSeconds?: number;
   jitter?: number;
@@ -102,6 +111,8 @@ export interface FleetCounts {
   notifications: number;
   /** Update requests the devices sent, and how many the server answered with an update. */
   updateRequests?: { asked: number; offered: number };
+  /** How the devices' users answered the prompts shown (with --user-reject / --user-timeout). */
+  userAnswers?: Record<string, number>;
   /** Polls that failed (server unreachable, refused credentials, ...). */
   errors: number;
   bytesDownloaded: number;
@@ -254,6 +265,7 @@ export class Fleet {
       ...(Object.keys(this.appResults).length > 0 ? { appResultsByCode: { ...this.appResults } } : {}),
       ...this.totals,
       ...(this.options.requestShare ? { updateRequests: { ...this.requests } } : {}),
+      ...(this.options.user ? { userAnswers: userAnswersOf(this.devices.map((d) => d.agent)) } : {}),
     };
   }
 
@@ -285,6 +297,8 @@ export class Fleet {
     return this.devices.every((device) => {
       if (device.agent.owesReport) return false;
       if (device.agent.firmwareVersion === version) return true;
+      // Its user declined the update (or never answered): the server ended its deployment.
+      if (userDeclined(device.agent)) return true;
       const failing = device.fault !== undefined && FAULT_RESULT[device.fault.kind] !== undefined;
       return failing && device.lastResult !== undefined && !succeeded(device.lastResult);
     });
@@ -395,6 +409,8 @@ export class Fleet {
       images: this.images,
       ...(faulty.failures ? { failures: faulty.failures } : {}),
       ...(faulty.scomoFailures ? { scomoFailures: faulty.scomoFailures } : {}),
+      ...(options.user ? { user: { ...options.user, random: () => userRoll(id) } } : {}),
+      ...(options.logBytes === undefined ? {} : { logBytes: options.logBytes }),
       download: {
         ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
         ...faulty.download,
@@ -635,4 +651,21 @@ function bump(counts: Record<string, number>, key: string): void {
 
 function succeeded(code: number): boolean {
   return code >= 200 && code < 300;
+}
+
+/** A device's user answers by a fraction fixed by its id: the same users reject on every run. */
+function userRoll(id: string): number {
+  return createHash('sha256').update(`fota-simulate-user:${id}`).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/** The device's user rejected the last prompt, or left three unanswered (the server gives up then). */
+function userDeclined(agent: DeviceAgent): boolean {
+  const outcomes = agent.prompts.map((p) => p.outcome);
+  return outcomes.at(-1) === 'rejected' || outcomes.at(-1) === 'cancelled' || outcomes.filter((o) => o === 'timeout').length >= 3;
+}
+
+function userAnswersOf(agents: DeviceAgent[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const agent of agents) for (const { outcome } of agent.prompts) counts[outcome] = (counts[outcome] ?? 0) + 1;
+  return counts;
 }

@@ -111,7 +111,8 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
         if (entry.deploymentId && entry.kind === 'Exec' && code !== undefined) effects.fumoExecStatuses.push({ deploymentId: entry.deploymentId, code });
         if (entry.purpose === 'scomo') effects.scomoStatuses.push({ kind: entry.kind, uri: entry.uri, ...(code === undefined ? {} : { code }), ...(entry.scomoId ? { scomoId: entry.scomoId } : {}) });
         if (entry.opId) {
-          const done = !ok || entry.kind !== 'Get' || entry.resultsSeen;
+          // 213: a chunk of a large value was taken; the operation is done with its last one.
+          const done = !ok || (entry.kind !== 'Get' && code !== 213) || entry.resultsSeen;
           // A status that is no code fails the operation, recorded without one.
           effects.operations.push({ opId: entry.opId, state: ok ? (done ? 'done' : 'sent') : 'failed', ...(code === undefined ? {} : { statusCode: code }) });
         }

@@ -13,6 +13,7 @@ import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateO
 import type { Tx } from '../../store/store.ts';
 import type { AuthOk } from './authenticate.ts';
 import type { ClientEffects } from './client-commands.ts';
+import { keptPending } from './outgoing-objects.ts';
 import type { Plan } from './plan.ts';
 import type { Reply } from './reply.ts';
 
@@ -31,6 +32,9 @@ export interface Outcome {
   /** The device's message: its MsgID, MaxMsgSize, encoding. */
   msgId: number;
   maxMsgSize?: number;
+  maxObjSize?: number;
+  /** Whether a large object is still being received after this message (large-objects.ts). */
+  receivingObject?: boolean;
   contentType: string;
   final: boolean;
 }
@@ -59,6 +63,8 @@ export function newSession(device: DeviceRow, sessionId: string, clientMsgId: nu
     lastReply: null,
     lastReplyType: null,
     maxMsgSize: null,
+    maxObjSize: null,
+    receivingObject: false,
     authNonce: null,
     serverAuthenticated: false,
     inventoryChecked: false,
@@ -105,12 +111,16 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     awaiting: JSON.stringify([...effects.awaiting, ...reply.sent]),
     // Operations that did not fit stay queued (the next message reads them again), so an
     // interrupted package leaves them for the next session instead of 'sent' and lost.
-    pending: JSON.stringify(reply.leftover.filter((c) => c.opId === undefined)),
+    // The rest of a large value (outgoing-objects.ts) stays though it carries an operation.
+    pending: JSON.stringify(keptPending(reply.leftover)),
     lastReply: Buffer.from(reply.bytes).toString('base64'),
     lastReplyType: x.contentType,
     ...(x.maxMsgSize ? { maxMsgSize: x.maxMsgSize } : {}),
+    ...(x.maxObjSize ? { maxObjSize: x.maxObjSize } : {}),
+    ...(x.receivingObject === undefined ? {} : { receivingObject: x.receivingObject }),
     updatedAt: now,
-    expiresAt: now + options.sessionIdleMs,
+    // A prompt sent to the device's user keeps the session open while the user may answer (MAXDT).
+    expiresAt: now + options.sessionIdleMs + Math.max(0, ...reply.sent.map((c) => (c.ui?.options.maxSeconds ?? 0) * 1000)),
   };
   if (x.isNew) await insertSession(tx, { ...x.session, ...changes });
   else await updateSession(tx, x.session.id, changes);

@@ -17,6 +17,7 @@ import type { Tx } from '../../store/store.ts';
 import { planScomo } from '../../scomo/session.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
+import { gatedFumo, promptsInFlight } from './user-gate.ts';
 
 export interface PlanInput {
   device: DeviceRow;
@@ -89,7 +90,10 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects));
   if (fumo === READ_FIRMWARE) {
     if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
-  } else if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
+  } else if (fumo && !inFlight.has(fumo.deploymentId)) {
+    // Behind the user's confirmation when the deployment requires one (user-gate.ts).
+    commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
+  }
   return { commands, askForMore: false, inventoryChecked: true, ...header };
 }
 

@@ -11,3 +11,5 @@ export * from './releases.ts';
 export * from './offline-signing.ts';
 export * from './helpdesk.ts';
 export * from './scomo.ts';
+export * from './large-objects.ts';
+export * from './user-interaction.ts';
