@@ -48,7 +48,7 @@ export function openSqliteStore(dataDir: string): Store {
     q: read,
     /**
      * Prepared reads outside a transaction (prepared.ts): on the writer while no
-     * transaction holds it (it has nothing uncommitted then), else on the read-only
+     * transaction holds it and no grouped COMMIT is due (it has nothing uncommitted then), else on the read-only
      * connection. A connection drops its page cache whenever another one commits, so the
      * read-only one, which sees every commit, reads each page again from the file: a
      * device looked up there cost twice what it does on the writer, whose cache its own
