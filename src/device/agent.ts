@@ -371,7 +371,9 @@ export class DeviceAgent {
     const chr = (data: string): NodeValue => ({ data, format: 'chr' });
     const int = (data: number): NodeValue => ({ data: String(data), format: 'int' });
     return {
-      ...helpdeskNodes({ serverUrl: dmUrl(o.serverUrl), username: o.username, log: this.eventLog, ...(o.apps ? { apps: o.apps } : {}) }),
+      // Once the SCOMO agent holds components, they are the device's applications; the
+      // static list only stands in on a device that never took a SCOMO operation.
+      ...helpdeskNodes({ serverUrl: dmUrl(o.serverUrl), username: o.username, log: this.eventLog, ...(o.apps && Object.keys(this.scomo.nodes()).length === 0 ? { apps: o.apps } : {}) }),
       './DevInfo/DevId': chr(o.devId),
       './DevInfo/Man': chr(o.manufacturer ?? 'acme'),
       './DevInfo/Mod': chr(o.model),

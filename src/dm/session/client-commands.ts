@@ -123,7 +123,10 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
         const values = command.items.map((i) => ({ uri: i.source ?? i.target ?? '', data: text(i.data), ...(i.meta?.format ? { format: i.meta.format } : {}), ...(i.meta?.type ? { type: i.meta.type } : {}) }));
         // The inventory keeps DevInfo and DevDetail leaves of a line or so (and what the server's own
         // inventory reads ask); a listing, a log or a helpdesk's other reads stay with their operation.
-        for (const v of values) if (v.uri && v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX && (entry?.purpose === 'inventory' || INVENTORY_ROOTS.test(v.uri))) effects.inventory[v.uri] = v.data;
+        // SCOMO's own reads, listings included, go to src/scomo/session.ts, which checks them and
+        // keeps them out of the device's inventory (persist.ts).
+        const scomoRead = entry?.purpose === 'scomo';
+        for (const v of values) if (v.uri && (scomoRead || (v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX && (entry?.purpose === 'inventory' || INVENTORY_ROOTS.test(v.uri))))) effects.inventory[v.uri] = v.data;
         if (!entry) {
           effects.strayStatuses += 1;
           break;
