@@ -8,12 +8,13 @@ import { releaseRoutes } from './releases.ts';
 import { deploymentRoutes } from './deployments.ts';
 import { deviceTagRoutes } from './device-tags.ts';
 import { deviceRoutes } from './devices.ts';
+import { enrollmentRoutes } from './enrollments.ts';
 import { listRoutes } from './lists.ts';
 import { manufacturerRoutes } from './manufacturers.ts';
 import { tokenRoutes } from './tokens.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, enrollmentRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {

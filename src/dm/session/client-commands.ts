@@ -32,6 +32,8 @@ export interface ClientEffects {
   /** The device's Status on a FUMO Exec (202 accepted, or a refusal), by deployment. */
   fumoExecStatuses: Array<{ deploymentId: string; code: number }>;
   awaiting: AwaitedCommand[];
+  /** The server's commands this message gave a Status for, with its code (undefined: not a code). */
+  answered: Array<{ entry: AwaitedCommand; code: number | undefined }>;
   genericAlerts: GenericAlert[];
   /** The client's Status for the server's header (212 = it accepts the server's Cred). */
   serverAuthStatus?: number;
@@ -74,7 +76,7 @@ export function statusesForAll(header: SyncHdr, commands: Command[], code: numbe
 }
 
 export function readClientCommands(header: SyncHdr, commands: Command[], awaitingBefore: AwaitedCommand[]): ClientEffects {
-  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
+  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), answered: [], genericAlerts: [], aborted: false, strayStatuses: 0 };
   const find = (msgRef: number | undefined, cmdRef: number) => effects.awaiting.find((a) => a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
   const settle = (entry: AwaitedCommand) => {
     effects.awaiting = effects.awaiting.filter((a) => a !== entry);
@@ -96,6 +98,7 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
           break;
         }
         const code = statusCodeOf(command.data);
+        effects.answered.push({ entry, code });
         const ok = code !== undefined && code >= 200 && code < 300;
         // A successful Get stays open until its Results arrive (right after the Status).
         if (!(ok && entry.kind === 'Get' && !entry.resultsSeen)) settle(entry);

@@ -14,6 +14,7 @@
 import type { Context } from '../../context.ts';
 import { readClientCommands } from './client-commands.ts';
 import { decodeRequest } from './decode.ts';
+import { enrollmentCommands, prepareEnrollment, settleEnrollment } from './enrollment.ts';
 import { type DmRequest, type DmResponse, isAnswer, syncml } from './exchange.ts';
 import type { DmGuard } from './guard.ts';
 import { identify } from './identify.ts';
@@ -37,8 +38,12 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const { device, decision } = identified;
   const session = identified.session ?? newSession(device, h.sessionId, h.msgId - 1, now);
 
-  const effects = readClientCommands(h, message.commands, awaitingSchema.parse(JSON.parse(session.awaiting)));
+  const awaitingBefore = awaitingSchema.parse(JSON.parse(session.awaiting));
+  const effects = readClientCommands(h, message.commands, awaitingBefore);
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
+  // Enrollment's first contact (claims, re-provisioning): enrollment.ts.
+  const enrollment = await prepareEnrollment(ctx, received, { deviceId: device.id, startsSession: identified.session === undefined, awaitingBefore, effects }, log);
+  if (enrollment !== undefined && isAnswer(enrollment)) return enrollment.answer;
 
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
   const results: number[] = [];
@@ -47,6 +52,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const { outcome, campaignsMoved } = await ctx.db.transaction(async (tx) => {
     results.length = 0;
     const plan = await planCommands(tx, settings, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
+    plan.commands.unshift(...(await enrollmentCommands(tx, enrollment, message.final && !effects.aborted)));
     const reply = buildReply({
       received: h,
       headerStatus: decision.status,
@@ -76,7 +82,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
       contentType: request.contentType,
       final: message.final,
     };
-    return { outcome: settled, campaignsMoved: await persistOutcome(tx, settled, options) };
+    const campaignsMoved = await persistOutcome(tx, settled, options);
+    await settleEnrollment(tx, enrollment, reply.sent, now);
+    return { outcome: settled, campaignsMoved };
   });
   const { reply } = outcome;
   // Campaigns react to every result (the next stage may start, or the campaign pause), and

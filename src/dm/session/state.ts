@@ -16,8 +16,8 @@ const serverCommand = z.object({
   deploymentId: z.string().optional(),
   /** The package a FUMO command delivers, chosen when it was planned (recorded on the deployment as it is sent). */
   packageId: z.string().optional(),
-  /** Why the server sends it: an operator's operation, its own inventory read, or FUMO. */
-  purpose: z.enum(['operation', 'inventory', 'fumo']),
+  /** Why the server sends it: an operator's operation, its own inventory read, FUMO, or enrollment (first contact, enrollment.ts). */
+  purpose: z.enum(['operation', 'inventory', 'fumo', 'enroll']),
 });
 export type ServerCommand = z.infer<typeof serverCommand>;
 
