@@ -13,6 +13,7 @@ import { DeltaPool } from '../delta/pool.ts';
 import { AppError } from '../errors.ts';
 import type { DeviceFacts } from '../packages/verify.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
+import { credentialLeaves, readBootstrapFile, treeAccount } from './bootstrap.ts';
 import { DmClient, type GenericAlert } from './dm-client.ts';
 import { PackageDownloader } from './download.ts';
 import { type DownloadFaults, FaultInjector } from './faults.ts';
@@ -25,8 +26,8 @@ import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, Fum
 import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
 
 export interface AgentOptions {
-  /** The fota server (http://host:8080) or its DM endpoint (…/dm). */
-  serverUrl: string;
+  /** The fota server (http://host:8080) or its DM endpoint (…/dm); default: the address in the device's DMAcc (a bootstrap). */
+  serverUrl?: string;
   /**
    * Picks the server (as `serverUrl`) each new DM session starts at, for a fleet spread
    * over several servers with no load balancer in front; default: always `serverUrl`. A
@@ -36,8 +37,14 @@ export interface AgentOptions {
   devId: string;
   model: string;
   manufacturer?: string;
-  username: string;
-  password: string;
+  /** Credentials, for a device with no DMAcc (no bootstrap); a DMAcc in the tree wins. */
+  username?: string;
+  password?: string;
+  /**
+   * First start only: a bootstrap document (CP or DM bootstrap WBXML, from an enrollment
+   * export) whose DM account goes into ./DMAcc: a simulated factory flash (bootstrap.ts).
+   */
+  bootstrap?: string;
   dataDir: string;
   /** First start only: the image the device runs, and its version (FwV). */
   image?: string;
@@ -49,6 +56,8 @@ export interface AgentOptions {
   encoding?: 'xml' | 'wbxml';
   hwVersion?: string;
   swVersion?: string;
+  /** The subscriber identity the device reports as ./DevDetail/Ext/IMSI (a SIM; none when absent). */
+  imsi?: string;
   pool?: DeltaPool;
   download?: {
     retries?: number;
@@ -70,7 +79,7 @@ export interface AgentOptions {
    * instead of downloading (e.g. 501, no room for the package) or instead of installing a
    * package that passed every check (e.g. 410, or 502 out of memory). Off by default.
    */
-  failures?: { download?: number; install?: number };
+  failures?: { download?: number; install?: number; loseNewCredentials?: boolean };
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -124,6 +133,8 @@ export class DeviceAgent {
   private readonly images: ImageFiles;
   /** One for the agent's life: an injected fault fires once, not once per job. */
   private readonly faults: FaultInjector;
+  /** The lose-new-credentials fault fired already (it fires once). */
+  private credentialsLost = false;
 
   private constructor(
     readonly options: AgentOptions,
@@ -138,10 +149,10 @@ export class DeviceAgent {
     this.faults = new FaultInjector(options.download?.faults);
     this.tree = new DmTree(() => this.fixedNodes(), state.values);
     this.client = new DmClient({
-      serverUrl: dmUrl(options.serverUrl),
+      serverUrl: dmUrl(options.serverUrl ?? ''),
       devId: options.devId,
-      username: options.username,
-      password: options.password,
+      username: options.username ?? '',
+      password: options.password ?? '',
       ...(options.encoding ? { encoding: options.encoding } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -161,10 +172,15 @@ export class DeviceAgent {
       const images = options.images ?? localImages;
       await slots.install(options.image, images);
       const digest = await images.hash(slots.path('a'));
-      state = { ...initialState(), ...(state ? { clientNonce: state.clientNonce } : {}), securityVersion: options.securityVersion ?? 0, slots: { a: { version: options.version, sha256: digest.sha256, size: digest.size } } };
+      const values = options.bootstrap ? await readBootstrapFile(options.bootstrap, options.devId) : {};
+      if (options.bootstrap) options.log?.(`bootstrapped ./DMAcc from ${options.bootstrap}`);
+      state = { ...initialState(), values, ...(state ? { clientNonce: state.clientNonce } : {}), securityVersion: options.securityVersion ?? 0, slots: { a: { version: options.version, sha256: digest.sha256, size: digest.size } } };
       await stateFile.save(state);
       active = 'a';
       options.log?.(`installed ${options.image} as slot a, version ${options.version}`);
+    }
+    if (!treeAccount(state.values) && (!options.serverUrl || !options.username || !options.password)) {
+      throw new AppError('VALIDATION', 'the device has no DM account: give a bootstrap document, or the server URL, username and password');
     }
     return new DeviceAgent(options, state, active);
   }
@@ -240,9 +256,13 @@ export class DeviceAgent {
     const alerts: GenericAlert[] = owed ? [{ source: owed.execUri, type: ALERT_TYPE[owed.operation], resultCode: owed.resultCode, ...(owed.correlator ? { correlator: owed.correlator } : {}) }] : [];
     // Alongside any report owed (a deployment that report is for counts as still under way).
     const asking = request === undefined ? undefined : alerts.push({ source: FUMO_NODE, type: REQUEST_TYPE[request] }) - 1;
+    const account = treeAccount(this.state.values);
+    const credentialsBefore = credentialLeaves(this.state.values);
+    const serverUrl = this.options.nextServer ? this.options.nextServer() : (account?.address ?? this.options.serverUrl);
     try {
       const result = await this.client.session({
-        ...(this.options.nextServer ? { serverUrl: dmUrl(this.options.nextServer()) } : {}),
+        ...(serverUrl ? { serverUrl: dmUrl(serverUrl) } : {}),
+        ...(account ? { account: { username: account.client.name, password: account.client.secret } } : {}),
         ...(trigger ? { alert: '1200' as const, sessionId: trigger.sessionId } : {}),
         tree: this.tree,
         exec: (uri, correlator) => this.exec(uri, correlator),
@@ -262,8 +282,19 @@ export class DeviceAgent {
       const said = asking === undefined ? undefined : result.alertTexts[asking];
       return { ...(status === undefined ? {} : { status }), ...(said === undefined ? {} : { said }) };
     } finally {
+      this.loseNewCredentials(credentialsBefore);
       await this.save();
     }
+  }
+
+  /** Simulated fault: the device acknowledged new DMAcc credentials but did not keep them (once). */
+  private loseNewCredentials(before: Record<string, string>): void {
+    if (!this.options.failures?.loseNewCredentials || this.credentialsLost) return;
+    const now = credentialLeaves(this.state.values);
+    if (JSON.stringify(now) === JSON.stringify(before)) return;
+    Object.assign(this.state.values, before);
+    this.credentialsLost = true;
+    this.log('simulated fault: the new DM credentials were lost; the device is back on its old ones');
   }
 
   /** The DM Exec: FUMO operations are accepted (202) and run once the session is over. */
@@ -298,6 +329,7 @@ export class DeviceAgent {
       './DevDetail/URI/MaxTotLen': int(0),
       './DevDetail/URI/MaxSegLen': int(0),
       [`${FUMO_NODE}/State`]: int(this.state.fumoState),
+      ...(o.imsi === undefined ? {} : { './DevDetail/Ext/IMSI': chr(o.imsi) }),
     };
   }
 
