@@ -5,13 +5,14 @@
 // session for those devices, the new credentials do, a device that lost them is locked
 // out, a device of the wrong model or outside the batch is refused and changes nothing,
 // and a used device with a new SIM (IMSI) is provisioned again.
-import { writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentOptions, DeviceAgent } from '../../src/device/agent.ts';
 import { DmClient } from '../../src/device/dm-client.ts';
 import { DmTree } from '../../src/device/tree.ts';
 import type { BatchExport, BatchView } from '../../src/enroll/schemas.ts';
+import { readDmBootstrap } from '../../src/omadm/provisioning/dm-bootstrap.ts';
 import { pseudoRandom, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -22,7 +23,9 @@ let image: string;
 
 beforeAll(async () => {
   dir = tempDirFor('enroll-e2e', afterAll);
-  server = await startTestServer();
+  // Every device here calls from 127.0.0.1: the per-address failure limit (meant for one
+  // attacker's address) would lock them all out after the claims refused below.
+  server = await startTestServer({}, { env: { FOTA_DM_ADDRESS_MAX_FAILURES: '0' } });
   image = join(dir, 'v1.bin');
   await writeFile(image, pseudoRandom(4096, 'enroll-v1'));
 }, 60_000);
@@ -109,8 +112,17 @@ describe('a batch of 100 devices with a claim credential', () => {
 
   it('the next session authenticates with the new secret; the claim is refused for those devices', async () => {
     for (const id of ids.slice(0, 10)) await expect((agents.get(id) as DeviceAgent).runOnce()).resolves.toMatchObject({ sessions: 1 });
+    // A second unit flashed with the claim file of an enrolled device is refused.
     const reused = await agent(ids[3] ?? '', exported.files.get(`devices/${(ids[3] ?? '').replace(':', '_')}.dm.wbxml`) ?? '');
     await expect(reused.runOnce()).rejects.toThrow(/refused our credentials \(Status 401\)/);
+    // And the claim opens no session for any of the 100.
+    const { account } = readDmBootstrap(await readFile(exported.files.get(`devices/${(ids[0] ?? '').replace(':', '_')}.dm.wbxml`) ?? ''));
+    expect(account.client.name).toBe('claim-lot-7');
+    for (const id of ids) {
+      const client = new DmClient({ serverUrl: account.address, devId: id, username: account.client.name, password: account.client.secret });
+      const fixed = { './DevInfo/DevId': { data: id, format: 'chr' as const }, './DevInfo/Mod': { data: MODEL, format: 'chr' as const } };
+      await expect(client.session({ tree: new DmTree(() => fixed, {}), exec: () => 406 })).rejects.toThrow(/Status 401/);
+    }
     expect((await batchNow(batch.id)).devices.enrolled).toBe(100);
   }, 60_000);
 });
@@ -145,6 +157,25 @@ describe('bad first contacts change nothing', () => {
     await a.runOnce();
     expect((await batchNow(batch.id)).devices.enrolled).toBe(2);
     await expect(a.runOnce()).rejects.toThrow(/Status 401/);
+  }, 60_000);
+
+  it('a device that refuses the credential write stays on its claim, and enrolls at a later session', async () => {
+    const { account } = readDmBootstrap(await readFile(exported.files.get('devices/SN_A3.dm.wbxml') ?? ''));
+    // A DM tree that refuses every write under ./DMAcc (a read-only account store).
+    class ReadOnlyAccount extends DmTree {
+      override set(uri: string, data: string): 200 | 405 {
+        return uri.startsWith('./DMAcc/') ? 405 : super.set(uri, data);
+      }
+    }
+    const fixed = { './DevInfo/DevId': { data: 'SN:A3', format: 'chr' as const }, './DevInfo/Mod': { data: MODEL, format: 'chr' as const } };
+    const client = new DmClient({ serverUrl: account.address, devId: 'SN:A3', username: account.client.name, password: account.client.secret });
+    await client.session({ tree: new ReadOnlyAccount(() => fixed, {}), exec: () => 406 });
+    const failed = (await audit('SN:A3')).find((e) => e.action === 'enroll.rotation-failed');
+    expect(failed?.details).toMatchObject({ status: 405, still: 'on the claim' });
+    expect((await batchNow(batch.id)).devices.awaitingClaim).toBe(1);
+    // The claim still opens a session, and this time the write succeeds.
+    await (await agent('SN:A3', exported.files.get('devices/SN_A3.dm.wbxml') ?? '')).runOnce();
+    expect((await batchNow(batch.id)).devices).toEqual({ issued: 0, awaitingClaim: 0, enrolled: 3 });
   }, 60_000);
 
   it('a flashed device cannot bootstrap from another device\'s DM bootstrap', async () => {
