@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { deviceIdSchema } from '../devices/schemas.ts';
 import { DEPLOYMENT_STATES } from './policy.ts';
 import { isKnownTimeZone, WEEKDAYS } from '../schedule/window.ts';
+import { confirmSchema } from '../deployments/confirm-policy.ts';
 
 const label = z.string().min(1).max(128);
 
@@ -79,6 +80,8 @@ export const createCampaignSchema = z.object({
   mode: campaignModeSchema.default('install'),
   /** Download budget for the whole campaign in bytes per second (per server process); left out: none. */
   bandwidthBytesPerSecond: bandwidthSchema.optional(),
+  /** Ask each device's user before its FUMO steps (Alert 1101); a rejection cancels that device's deployment, not counted as a failure. */
+  confirm: confirmSchema.optional(),
 }).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] });
 /** mode may be left out by callers in process (benches, the demo): install. */
 export type CreateCampaign = Omit<z.infer<typeof createCampaignSchema>, 'mode'> & { mode?: z.infer<typeof campaignModeSchema> };
