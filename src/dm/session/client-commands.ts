@@ -125,8 +125,9 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
         const entry = find(command.msgRef, command.cmdRef);
         const values = command.items.map((i) => ({ uri: i.source ?? i.target ?? '', data: text(i.data), ...(i.meta?.format ? { format: i.meta.format } : {}), ...(i.meta?.type ? { type: i.meta.type } : {}) }));
         // The inventory keeps DevInfo and DevDetail leaves of a line or so (and what the server's own
-        // inventory reads ask); a listing, a log or a helpdesk's other reads stay with their operation.
-        for (const v of values) if (v.uri && v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX && (entry?.purpose === 'inventory' || INVENTORY_ROOTS.test(v.uri))) effects.inventory[v.uri] = v.data;
+        // inventory reads and enrollment's subscriber read ask); a listing, a log or a helpdesk's other
+        // reads stay with their operation.
+        for (const v of values) if (v.uri && v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX && (entry?.purpose === 'inventory' || entry?.purpose === 'enroll' || INVENTORY_ROOTS.test(v.uri))) effects.inventory[v.uri] = v.data;
         if (!entry) {
           effects.strayStatuses += 1;
           break;
