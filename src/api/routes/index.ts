@@ -10,13 +10,14 @@ import { deploymentRoutes } from './deployments.ts';
 import { deviceTagRoutes } from './device-tags.ts';
 import { deviceRoutes } from './devices.ts';
 import { deviceQueryRoutes } from './device-queries.ts';
+import { enrollmentRoutes } from './enrollments.ts';
 import { listRoutes } from './lists.ts';
 import { manufacturerRoutes } from './manufacturers.ts';
 import { offlineSigningRoutes } from './offline-signing.ts';
 import { tokenRoutes } from './tokens.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, offlineSigningRoutes, deviceQueryRoutes, appRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, offlineSigningRoutes, deviceQueryRoutes, appRoutes, enrollmentRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {

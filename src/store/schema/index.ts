@@ -13,3 +13,4 @@ export * from './helpdesk.ts';
 export * from './scomo.ts';
 export * from './large-objects.ts';
 export * from './user-interaction.ts';
+export * from './enrollments.ts';
