@@ -1,9 +1,10 @@
 // Enrollment batch and enrollment rows: creating a batch with its devices, listing and
 // exporting batches, and what a device's DM session reads and writes at first contact.
-import { and, count, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { devices, enrollmentBatches, enrollmentDevices } from '../schema/index.ts';
 import { afterKey } from '../page.ts';
 import type { Tx } from '../store.ts';
+import { preparedPer } from './prepared.ts';
 import type { DeviceRow } from './devices.ts';
 
 export type EnrollmentBatchRow = typeof enrollmentBatches.$inferSelect;
@@ -75,10 +76,13 @@ export async function batchDevices(tx: Tx, batchId: string): Promise<Array<{ enr
 }
 
 /** The device's enrollment and its batch, if it was enrolled through one. */
+// Read in every DM session (the first message asks whether the device came by a batch): prepared once.
+const enrollmentQuery = preparedPer(({ q, t: { enrollmentDevices, enrollmentBatches } }) =>
+  q.select({ enrollment: enrollmentDevices, batch: enrollmentBatches }).from(enrollmentDevices).innerJoin(enrollmentBatches, eq(enrollmentBatches.id, enrollmentDevices.batchId)).where(eq(enrollmentDevices.deviceId, sql.placeholder('deviceId'))).prepare(),
+);
+
 export async function enrollmentOf(tx: Tx, deviceId: string): Promise<{ enrollment: EnrollmentRow; batch: EnrollmentBatchRow } | undefined> {
-  const { enrollmentDevices, enrollmentBatches } = tx.t;
-  const [row] = await tx.q.select({ enrollment: enrollmentDevices, batch: enrollmentBatches }).from(enrollmentDevices).innerJoin(enrollmentBatches, eq(enrollmentBatches.id, enrollmentDevices.batchId)).where(eq(enrollmentDevices.deviceId, deviceId));
-  return row;
+  return (await enrollmentQuery(tx).execute({ deviceId }))[0];
 }
 
 export async function updateEnrollment(tx: Tx, deviceId: string, changes: Partial<typeof enrollmentDevices.$inferInsert>): Promise<void> {
