@@ -34,6 +34,14 @@ export function mismatches(expected: Expectation, seen: Observation): string[] {
   return problems;
 }
 
+/** The enrollment's promise: every device of the batch left the claim, and the claim opens none of them. */
+export function enrollmentMismatches(seen: { devices: number; enrolled: number; claimRefusedAfter: number }): string[] {
+  const problems: string[] = [];
+  if (seen.enrolled !== seen.devices) problems.push(`${seen.enrolled} of ${seen.devices} batch devices enrolled`);
+  if (seen.claimRefusedAfter !== seen.devices) problems.push(`the claim was refused for ${seen.claimRefusedAfter} of ${seen.devices} enrolled devices`);
+  return problems;
+}
+
 /**
  * The injected faults as the demo announces them: each share as asked and how many devices
  * drew it, so a small share reads "0.4% (2 devices)", never "0%".

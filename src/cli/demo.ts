@@ -5,7 +5,8 @@
 // the first two versions with a few faults injected, rolls the third version out in a
 // campaign 5% (approval) -> 25% -> 100% with the approval given by a second operator, and
 // prints what it cost: bytes sent against full images, per-stage results by FUMO code,
-// the time taken. Its last line is the summary as one JSON object. Exit 0 only when the
+// the time taken. Beside it, a batch of new devices enrolls from bootstrap files on a shared
+// claim credential, which is refused afterwards. Its last line is the summary as one JSON object. Exit 0 only when the
 // outcome is exactly what the faults predict.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,7 +32,8 @@ import { encodeStatementHeader, TARGET_STATEMENT_HEADER } from '../builds/statem
 import { withOfflineRoot } from '../signing/trust-file.ts';
 import { callServer, type Client } from './client.ts';
 import { setUpOfflineSigning } from './demo-offline.ts';
-import { type Expectation, faultWords, mismatches } from './demo-outcome.ts';
+import { type DemoEnrollment, finishEnrollment, startEnrollment } from './demo-enroll.ts';
+import { enrollmentMismatches, type Expectation, faultWords, mismatches } from './demo-outcome.ts';
 import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 
 // About 2% of the devices fail (410, 402, 403); more are cut mid-download or slow and must
@@ -40,7 +42,7 @@ import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 // does not pause the campaign, while a bad build (most devices failing) still would.
 const DEFAULT_FAULTS = 'install=1%,corrupt=0.4%,wrong-base=0.4%,cut=4%,slow=1%:2m';
 
-export const demoHelp = `Usage: fota demo [--devices 500] [--data DIR] [--keep] [--port N] [--faults SPEC] [--delta-cache DIR]
+export const demoHelp = `Usage: fota demo [--devices 500] [--enroll 20] [--data DIR] [--keep] [--port N] [--faults SPEC] [--delta-cache DIR]
 
 Runs the whole story on embedded defaults: a server (temporary data dir unless --data),
 a manufacturer that signs offline (three offline keys in DIR/offline-keys, two of which
@@ -48,7 +50,11 @@ sign each build's target statement; the server requires it, the devices pin the 
 three real builds (esbuild 0.24.0, 0.24.1, 0.25.0, fetched from the npm registry into
 .fixtures/firmware the first time), --devices simulated devices on the first two
 versions, and a campaign to 0.25.0 in stages 5% (approval) -> 25% -> 100%. The approval
-is given by a second operator (four eyes). Faults (default ${DEFAULT_FAULTS})
+is given by a second operator (four eyes). Meanwhile --enroll new devices arrive from the
+factory: an enrollment batch on one shared claim credential, exported as bootstrap files
+into DIR/enrollment-export; each device starts from its file alone, its first session
+replaces the claim with credentials of its own, and the demo then checks that the claim
+opens no session for any of them. Faults (default ${DEFAULT_FAULTS})
 are injected into a share of the devices, as in fota simulate (see fota simulate --help).
 
 Prints progress, then a summary: bytes sent against what full images would have cost,
@@ -71,9 +77,10 @@ const VERSIONS = ['0.24.0', '0.24.1', '0.25.0'] as const;
 const DEADLINE_MS = 8 * 60_000;
 
 export async function demoCommand(args: string[], io: Output): Promise<number> {
-  const { values } = parseOptions(args, { devices: { type: 'string' }, data: { type: 'string' }, keep: { type: 'boolean' }, port: { type: 'string' }, faults: { type: 'string' }, 'delta-cache': { type: 'string' } });
+  const { values } = parseOptions(args, { devices: { type: 'string' }, enroll: { type: 'string' }, data: { type: 'string' }, keep: { type: 'boolean' }, port: { type: 'string' }, faults: { type: 'string' }, 'delta-cache': { type: 'string' } });
   if (values.help) return io.out(demoHelp), ExitCode.Ok;
   const devices = integerOption(values.devices, '--devices', 10) ?? 500;
+  const enrollCount = integerOption(values.enroll, '--enroll', 1) ?? 20;
   const faults = parseFaults(values.faults ?? DEFAULT_FAULTS);
   const started = performance.now();
   const say = (line: string) => io.err(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
@@ -98,6 +105,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
   const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'warn' }, pino.destination(serverLog)) });
   say(`server at ${server.url} (data in ${dataDir}; server log ${serverLog}, kept)`);
   let fleets: Fleet[] = [];
+  let enrollment: DemoEnrollment | undefined;
   try {
     const tokens = {
       manufacturer: (await createToken(server.ctx, 'demo', { role: 'manufacturer', manufacturer: 'esbuild', name: 'esbuild release bot' })).token,
@@ -154,6 +162,12 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     say(`faults injected: ${faultWords(faults, drawnFaults(fleets))}; expected to fail: ${JSON.stringify(expected.failuresByCode)}`);
     for (const fleet of fleets) fleet.start();
 
+    // 2b. New devices from the factory: an enrollment batch on a shared claim credential,
+    //     exported to bootstrap files; the devices start from those files alone and each
+    //     first session swaps the claim for credentials of its own. They carry their own
+    //     tag, so the firmware campaign below (tag demo) leaves them out.
+    enrollment = await startEnrollment(as(tokens.operator), { dir: dataDir, count: enrollCount, model: MODEL, version: '0.25.0', image: fixtures['0.25.0'], manufacturer: 'esbuild', trust, tag: 'demo-enrolled' }, say);
+
     // 3. The operator's campaign; a second operator approves the first stage.
     const campaign = {
       name: 'esbuild 0.25.0 rollout',
@@ -199,7 +213,9 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       }
       await sleep(1000);
     }
-    await Promise.all(fleets.map((f) => f.stop()));
+    const enrolled = await finishEnrollment(as(tokens.operator), enrollment, 60_000);
+    say(`enrollment: ${enrolled.enrolled} of ${enrolled.devices} devices enrolled off claim ${enrolled.claim}; the claim was refused afterwards for ${enrolled.claimRefusedAfter}`);
+    await Promise.all([...fleets, enrollment.fleet].map((f) => f.stop()));
 
     // 5. The summary.
     const t = view.totals;
@@ -208,7 +224,10 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     const devicesOnTarget = fleets.reduce((sum, f) => sum + (f.counts().byVersion['0.25.0'] ?? 0), 0);
     const fullImageBytes = (fullPackage?.size ?? 0) * view.cohortSize;
     const seconds = Math.round((performance.now() - started) / 100) / 10;
-    const problems = mismatches(expected, { succeeded: t.succeeded, failed: t.failed, failuresByCode, unfinished: t.pending + t.scheduled + t.commanded + t.downloading + t.installing + t.canceled, devicesOnTarget });
+    const problems = [
+      ...mismatches(expected, { succeeded: t.succeeded, failed: t.failed, failuresByCode, unfinished: t.pending + t.scheduled + t.commanded + t.downloading + t.installing + t.canceled, devicesOnTarget }),
+      ...enrollmentMismatches(enrolled),
+    ];
     const summary = {
       devices,
       succeeded: t.succeeded,
@@ -220,6 +239,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       deltaShare: fullImageBytes > 0 ? Math.round((view.bytesServed / fullImageBytes) * 10_000) / 10_000 : null,
       campaign: { id: campaignId, state: view.state, resumes, ...(view.pausedReason ? { pausedReason: view.pausedReason } : {}) },
       stages: view.stages.map((s) => ({ percent: s.percent, devices: s.size, succeeded: s.counts.succeeded, failed: s.counts.failed, failuresByCode: s.failures })),
+      enrollment: { batch: enrolled.batch, claim: enrolled.claim, devices: enrolled.devices, enrolled: enrolled.enrolled, awaitingClaim: enrolled.awaitingClaim, claimRefusedAfter: enrolled.claimRefusedAfter, exportDir: enrolled.exportDir },
       seconds,
       outcomeMatches: problems.length === 0,
       serverLog,
@@ -230,6 +250,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       const codes = Object.entries(s.failuresByCode).map(([code, n]) => `${code} x${n}`).join(', ');
       io.out(`  stage ${String(s.percent).padStart(3)}%: ${s.devices} devices, ${s.succeeded} succeeded, ${s.failed} failed${codes ? ` (${codes})` : ''}\n`);
     }
+    io.out(`  enrollment: ${enrolled.enrolled} of ${enrolled.devices} new devices enrolled from their bootstrap files, off the shared claim ${enrolled.claim}; the claim was refused afterwards for ${enrolled.claimRefusedAfter}\n`);
     io.out(problems.length === 0 ? '  outcome: exactly as injected\n' : `  outcome differs from what was injected: ${problems.join('; ')}\n`);
     io.out(`  server log: ${serverLog}\n`);
     // The JSON as soon as the story is done: a script reading it must not wait for Ctrl-C.
@@ -237,7 +258,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     if (values.keep) await keepRunning(server, tokens.operator, io);
     return problems.length === 0 ? ExitCode.Ok : ExitCode.Rejected;
   } finally {
-    await Promise.all(fleets.map((f) => f.stop()));
+    await Promise.all([...fleets, ...(enrollment ? [enrollment.fleet] : [])].map((f) => f.stop()));
     await server.close();
     if (!values.data && !values.keep) await rm(dataDir, { recursive: true, force: true });
   }

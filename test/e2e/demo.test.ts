@@ -1,6 +1,6 @@
 // `npm run demo` as a newcomer runs it (here with a smaller fleet): the real command in a
 // child process, which starts a server, uploads the three esbuild builds, simulates the
-// devices and runs the campaign. It must exit 0 with an outcome that matches the injected
+// devices, runs the campaign and enrolls a batch of new devices on a claim credential. It must exit 0 with an outcome that matches the injected
 // faults, and deltas must cost a small share of full images. Its server takes the three
 // deltas from the fixtures' delta cache (--delta-cache): the story is what is done with
 // them; making them is firmware-fixtures.test.ts's subject.
@@ -48,6 +48,10 @@ describe('fota demo', () => {
     // 5% of 60 is 3 devices, 25% is 15; install faults: round(5% of 36) + round(5% of 24).
     expect(summary).toMatchObject({ devices: 60, succeeded: 57, failed: 3, failuresByCode: { '410': 3 }, outcomeMatches: true, campaign: { state: 'completed' } });
     expect(summary.stages.map((s) => s.devices)).toEqual([3, 12, 45]);
+    // Beside the campaign, 20 new devices enrolled from their bootstrap files alone, each
+    // left the shared claim, and the claim opens no session for any of them afterwards.
+    expect(summary.enrollment).toMatchObject({ claim: 'demo-factory-claim', devices: 20, enrolled: 20, awaitingClaim: 0, claimRefusedAfter: 20 });
+    expect(run.stdout).toContain('enrollment: 20 of 20 new devices enrolled from their bootstrap files');
     expect(Number(summary.bytesSent) / Number(summary.fullImageBytes)).toBeLessThan(0.2);
     expect(run.stdout).toContain('outcome: exactly as injected');
     // The server log outlives the temporary data directory, where the summary says.
