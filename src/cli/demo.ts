@@ -19,7 +19,6 @@ import pino from 'pino';
 import { z } from 'zod';
 import { type BuildView, buildViewSchema } from '../builds/schemas.ts';
 import { type CampaignView, campaignViewSchema } from '../campaigns/schemas.ts';
-import { stageLabel } from '../campaigns/labels.ts';
 import { loadConfig } from '../config.ts';
 import { percent } from '../format.ts';
 import { fetchManufacturerKeys } from '../device/simulate/api.ts';
@@ -33,6 +32,7 @@ import { withOfflineRoot } from '../signing/trust-file.ts';
 import { callServer, type Client } from './client.ts';
 import { setUpOfflineSigning } from './demo-offline.ts';
 import { type DemoEnrollment, finishEnrollment, startEnrollment } from './demo-enroll.ts';
+import { failuresOf, followCampaign } from './demo-follow.ts';
 import { enrollmentMismatches, type Expectation, faultWords, mismatches } from './demo-outcome.ts';
 import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 
@@ -188,39 +188,16 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     say('stage 1 approved by Arjun (approver); devices are woken by Package 0');
 
     // 4. Follow the campaign until every deployment has a result.
-    const deadline = performance.now() + DEADLINE_MS;
-    let last = '';
-    let resumes = 0;
-    for (;;) {
-      view = await callServer(as(tokens.operator), 'GET', `/api/v1/campaigns/${campaignId}`, campaignViewSchema);
-      const line = progressLine(view);
-      if (line !== last) say(line);
-      last = line;
-      // A small stage can hold more faulty devices than its thresholds allow, and the
-      // campaign then pauses itself. The demo's operator does what a real one would: looks
-      // at the failures and, when they are all ones the demo injected, resumes.
-      if (view.state === 'paused' && onlyInjected(view, expected) && resumes < view.stages.length * 2) {
-        resumes += 1;
-        say(`paused: ${view.pausedReason}; every failure is an injected fault, so Olivia (operator) resumes`);
-        view = await act('resume', tokens.operator, 'the failures are the faults the demo injected');
-        continue;
-      }
-      // A campaign completes once its last stage has every result; paused or aborted ends the run too.
-      if (view.state !== 'running') break;
-      if (performance.now() > deadline) {
-        say(`giving up after ${DEADLINE_MS / 60_000} minutes`);
-        break;
-      }
-      await sleep(1000);
-    }
+    const followed = await followCampaign(as(tokens.operator), campaignId, expected.failuresByCode, DEADLINE_MS, say);
+    view = followed.view;
+    const { resumes } = followed;
     const enrolled = await finishEnrollment(as(tokens.operator), enrollment, 60_000);
     say(`enrollment: ${enrolled.enrolled} of ${enrolled.devices} devices enrolled off claim ${enrolled.claim}; the claim was refused afterwards for ${enrolled.claimRefusedAfter}`);
     await Promise.all([...fleets, enrollment.fleet].map((f) => f.stop()));
 
     // 5. The summary.
     const t = view.totals;
-    const failuresByCode: Record<string, number> = {};
-    for (const stage of view.stages) for (const [code, n] of Object.entries(stage.failures)) failuresByCode[code] = (failuresByCode[code] ?? 0) + n;
+    const failuresByCode = failuresOf(view);
     const devicesOnTarget = fleets.reduce((sum, f) => sum + (f.counts().byVersion['0.25.0'] ?? 0), 0);
     const fullImageBytes = (fullPackage?.size ?? 0) * view.cohortSize;
     const seconds = Math.round((performance.now() - started) / 100) / 10;
@@ -289,18 +266,6 @@ function drawnFaults(fleets: Fleet[]): Record<string, number> {
     }
   }
   return drawn;
-}
-
-/** Every failure so far has a code the injected faults produce, and no more of each than injected. */
-function onlyInjected(view: CampaignView, expected: Expectation): boolean {
-  const seen: Record<string, number> = {};
-  for (const stage of view.stages) for (const [code, n] of Object.entries(stage.failures)) seen[code] = (seen[code] ?? 0) + n;
-  return Object.entries(seen).every(([code, n]) => n <= (expected.failuresByCode[code] ?? 0));
-}
-
-function progressLine(view: CampaignView): string {
-  const stages = view.stages.map((s) => `${s.percent}%: ${stageLabel(view, s)} ${s.counts.succeeded}ok/${s.counts.failed}failed of ${s.size}`);
-  return `campaign ${view.state}${view.pausedReason ? ` (${view.pausedReason})` : ''} | ${stages.join(' | ')}`;
 }
 
 async function keepRunning(server: RunningServer, operatorToken: string, io: Output): Promise<void> {
