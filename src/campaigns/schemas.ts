@@ -163,8 +163,13 @@ export const stageViewSchema = z.object({
 export const campaignViewSchema = z.object({
   id: z.string(),
   name: z.string(),
-  buildId: z.string(),
+  /** The build a firmware campaign delivers; null for a configuration campaign. */
+  buildId: z.string().nullable(),
+  /** firmware: a build over FUMO; configuration: a profile version (profileVersionId). */
+  kind: z.enum(['firmware', 'configuration']),
+  profileVersionId: z.string().nullable(),
   model: z.string(),
+  /** The build's version, or NAME@VERSION of a configuration campaign's profile. */
   targetVersion: z.string(),
   state: z.enum(['draft', 'starting', 'running', 'paused', 'completed', 'aborted']),
   pausedReason: z.string().optional(),
@@ -210,6 +215,8 @@ export const campaignSummarySchema = campaignViewSchema.pick({
     id: true,
     name: true,
     buildId: true,
+    kind: true,
+    profileVersionId: true,
     model: true,
     targetVersion: true,
     state: true,

@@ -257,10 +257,14 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
         <dl class="facts">
           <div>
             <dt>target</dt>
-            <dd>
-              <a href={buildHref(v.buildId)}>
-                {v.model} {v.targetVersion}
-              </a>
+            <dd data-testid="campaign-target">
+              {v.buildId === null ? (
+                <span>{`${v.model} configuration profile ${v.targetVersion}`}</span>
+              ) : (
+                <a href={buildHref(v.buildId)}>
+                  {v.model} {v.targetVersion}
+                </a>
+              )}
             </dd>
           </div>
           <div>

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 
 const serverCommand = z.object({
-  kind: z.enum(['Get', 'Replace', 'Exec']),
+  kind: z.enum(['Get', 'Replace', 'Exec', 'Add', 'Delete']),
   uri: z.string(),
   data: z.string().optional(),
   format: z.string().optional(),

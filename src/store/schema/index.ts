@@ -8,3 +8,4 @@ export * from './manufacturers.ts';
 export * from './leases.ts';
 export * from './webhooks.ts';
 export * from './releases.ts';
+export * from './profiles.ts';
