@@ -2,6 +2,7 @@
 // of a campaign with its stages, counts by state and failures by result code.
 import { z } from 'zod';
 import { deviceIdSchema } from '../devices/schemas.ts';
+import { profileRefSchema } from '../profiles/schemas.ts';
 import { DEPLOYMENT_STATES } from './policy.ts';
 import { isKnownTimeZone, WEEKDAYS } from '../schedule/window.ts';
 
@@ -49,7 +50,10 @@ export const stageSchema = z.object({
 
 export const createCampaignSchema = z.object({
   name: z.string().min(1).max(200),
-  buildId: z.string().min(1).max(64),
+  /** The build of a firmware campaign; leave out with `profile` for a configuration campaign. */
+  buildId: z.string().min(1).max(64).optional(),
+  /** A configuration campaign: the profile version it applies, NAME@VERSION (profiles/). */
+  profile: profileRefSchema.optional(),
   cohort: cohortSchema.default({}),
   stages: z
     .array(stageSchema)
@@ -79,7 +83,8 @@ export const createCampaignSchema = z.object({
   mode: campaignModeSchema.default('install'),
   /** Download budget for the whole campaign in bytes per second (per server process); left out: none. */
   bandwidthBytesPerSecond: bandwidthSchema.optional(),
-}).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] });
+}).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] })
+  .refine((c) => (c.buildId === undefined) !== (c.profile === undefined), { message: 'give a buildId (firmware campaign) or a profile NAME@VERSION (configuration campaign), not both', path: ['buildId'] });
 /** mode may be left out by callers in process (benches, the demo): install. */
 export type CreateCampaign = Omit<z.infer<typeof createCampaignSchema>, 'mode'> & { mode?: z.infer<typeof campaignModeSchema> };
 

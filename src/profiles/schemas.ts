@@ -118,7 +118,7 @@ export const applyProfileSchema = z.strictObject({
   notify: z.boolean().optional(),
 });
 
-export const commandStatusSchema = z.object({ command: z.string(), uri: z.string(), status: z.number().nullable() });
+export const commandStatusSchema = z.object({ command: z.string(), uri: z.string(), status: z.number().nullable(), role: z.enum(['operation', 'readFirst', 'readBack']).optional(), value: z.string().optional() });
 
 export const applicationViewSchema = z.object({
   id: z.string(),

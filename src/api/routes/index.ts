@@ -10,10 +10,11 @@ import { deviceTagRoutes } from './device-tags.ts';
 import { deviceRoutes } from './devices.ts';
 import { listRoutes } from './lists.ts';
 import { manufacturerRoutes } from './manufacturers.ts';
+import { profileRoutes } from './profiles.ts';
 import { tokenRoutes } from './tokens.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, profileRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {
