@@ -71,6 +71,8 @@ export interface AgentOptions {
    * package that passed every check (e.g. 410, or 502 out of memory). Off by default.
    */
   failures?: { download?: number; install?: number };
+  /** Simulated locked settings: writes to these nodes (and below; "." for all) answer 425 (tree.ts). */
+  refuseWrites?: readonly string[];
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -136,7 +138,7 @@ export class DeviceAgent {
     this.pool = options.pool ?? new DeltaPool({ concurrency: 1 });
     this.images = options.images ?? localImages;
     this.faults = new FaultInjector(options.download?.faults);
-    this.tree = new DmTree(() => this.fixedNodes(), state.values);
+    this.tree = new DmTree(() => this.fixedNodes(), state.values, options.refuseWrites ?? []);
     this.client = new DmClient({
       serverUrl: dmUrl(options.serverUrl),
       devId: options.devId,

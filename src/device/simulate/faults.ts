@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.ts';
 import type { AgentOptions } from '../agent.ts';
 
-export const FAULT_KINDS = ['cut', 'corrupt', 'wrong-base', 'install', 'oom', 'oom-download', 'slow'] as const;
+export const FAULT_KINDS = ['cut', 'corrupt', 'wrong-base', 'install', 'oom', 'oom-download', 'slow', 'refuse-writes'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -30,6 +30,8 @@ export const FAULT_RESULT: Readonly<Record<FaultKind, number | undefined>> = {
   install: 410,
   oom: 502,
   'oom-download': 501,
+  // Firmware still updates; configuration profiles fail with Status 425 (tree.ts).
+  'refuse-writes': undefined,
 };
 
 export const DEFAULT_SLOW_BYTES_PER_SECOND = 64 * 1024;
@@ -44,7 +46,8 @@ like 5%) of the devices; each device gets at most one fault:
   wrong-base    the device's image differs from the one its version names: FUMO 403
   install       the install fails after every check passed: FUMO 410
   oom           out of memory while updating: FUMO 502
-  oom-download  out of memory for the download: FUMO 501`;
+  oom-download  out of memory for the download: FUMO 501
+  refuse-writes every configuration node refuses writes: profiles fail with Status 425`;
 
 const invalid = (spec: string, why: string) => new AppError('VALIDATION', `fault spec ${JSON.stringify(spec)}: ${why}`);
 
@@ -122,7 +125,7 @@ function spot(id: string, lo: number, hi: number): number {
  * What a fault changes in an agent's options (`wrong-base` is a different image, which
  * the fleet gives; it needs nothing here).
  */
-export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOptions, 'failures'> & { download?: NonNullable<AgentOptions['download']> } {
+export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOptions, 'failures' | 'refuseWrites'> & { download?: NonNullable<AgentOptions['download']> } {
   switch (fault?.kind) {
     case 'cut':
       return { download: { faults: { cutAtFraction: [spot(id, 0.2, 0.8)] } } };
@@ -137,6 +140,8 @@ export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOp
       return { failures: { install: 502 } };
     case 'oom-download':
       return { failures: { download: 501 } };
+    case 'refuse-writes':
+      return { refuseWrites: ['.'] };
     case 'wrong-base':
     case undefined:
       return {};

@@ -385,6 +385,7 @@ export class Fleet {
       pool: this.patches,
       images: this.images,
       ...(faulty.failures ? { failures: faulty.failures } : {}),
+      ...(faulty.refuseWrites ? { refuseWrites: faulty.refuseWrites } : {}),
       download: {
         ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
         ...faulty.download,
