@@ -42,7 +42,12 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
   build upload FILE --model M --version V
                                          stream an image, wait for its packages
   campaign create --name N --build BLD --stages 10!,50,100 [--start]
-                                         staged rollout (operator); ! = needs approval
+                                         staged rollout (operator); ! = needs approval;
+                                         --profile NAME@VERSION instead of --build: a
+                                         configuration campaign
+  profile create|list|show|apply|config|drift
+                                         configuration profiles: versioned DM node
+                                         operations per model (operator)
   campaign start|approve|pause|resume|abort ID
   campaign status ID [--watch]           each stage as a bar; also preview, list
   release create --build BLD [--tags T,T] [--window W] | release list|withdraw ID
@@ -101,6 +106,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./campaign.ts')).campaignCommand(rest, io);
       case 'release':
         return await (await import('./release.ts')).releaseCommand(rest, io);
+      case 'profile':
+        return await (await import('./profile.ts')).profileCommand(rest, io);
       case 'audit':
         return await (await import('./audit.ts')).auditCommand(rest, io);
       case 'webhook':
@@ -155,6 +162,8 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     }
     case 'release':
       return (await import('./release.ts')).releaseUsage;
+    case 'profile':
+      return (await import('./profile.ts')).profileUsage;
     default:
       return undefined;
   }

@@ -56,7 +56,7 @@ export function OverviewContent(props: { campaigns: CampaignSummary[]; builds: B
                     <td data-label="target">
                       {/* One child: on a phone the cell is a flex row of label and value. */}
                       <span>
-                        {c.model} <span class="id">{c.targetVersion}</span>
+                        {c.model} {c.kind === 'configuration' ? 'configuration ' : ''}<span class="id">{c.targetVersion}</span>
                       </span>
                     </td>
                     <td data-label="progress">
