@@ -192,7 +192,7 @@ function TreeItems(props: { node: TreeNode }) {
   );
 }
 
-export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; timeline?: Child }) {
+export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; timeline?: Child; configuration?: Child }) {
   const d = props.device;
   const tree = inventoryTree(d.inventory);
   return (
@@ -271,6 +271,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
           </article>
         ))}
       </section>
+      {props.configuration}
       {props.timeline}
     </>
   );

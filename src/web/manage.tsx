@@ -20,6 +20,8 @@ import { AppError } from '../errors.ts';
 import { statusOf } from '../http/status.ts';
 import { campaignRequest, type FormValues, NEW_CAMPAIGN_DEFAULTS, NewCampaignContent, PREVIEW_SCRIPT } from './campaign-new.tsx';
 import { DeviceContent } from './devices.tsx';
+import { DeviceConfigurationCard } from './device-configuration.tsx';
+import { deviceConfiguration } from '../profiles/apply.ts';
 import { DeviceTagsForm, RegisterDeviceContent, registerRequest, tagList } from './device-manage.tsx';
 import type { Flash } from './layout.tsx';
 import { mountSavedFilters } from './saved-filters.tsx';
@@ -138,6 +140,7 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
         deployments={deployments}
         totalDeployments={device.deployments.length}
         manage={canAct(principal.role) ? <DeviceTagsForm id={device.id} tags={device.tags} /> : undefined}
+        configuration={<DeviceConfigurationCard view={await deviceConfiguration(ctx, device.id)} />}
         timeline={<ActivityTimeline entries={activity} limit={TIMELINE_LIMIT} subjectLabel={(subject) => (subject === device.id ? undefined : `deployment ${subject}`)} />}
       />
     );

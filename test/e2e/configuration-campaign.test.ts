@@ -16,6 +16,7 @@ import type { TrustPolicy } from '../../src/signing/envelope.ts';
 import { pseudoRandom, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { selectRows } from '../support/sql.ts';
+import { get as getPage, login } from '../web/console-harness.ts';
 
 const MODEL = 'router-cfg';
 const FLEET = 100;
@@ -158,6 +159,17 @@ describe('configuration profiles and a configuration campaign with 100 reference
     const history = await selectRows<{ action: string; details: string }>(server.ctx.db, "SELECT action, details FROM audit_events WHERE subject = ? AND action LIKE 'device.profile-%'", bad);
     expect(history.map((h) => h.action)).toEqual(['device.profile-failed']);
     expect(JSON.parse(history[0]?.details ?? '{}')).toMatchObject({ profile: 'dm-server-move@1', failureCode: 425, statuses: [{ command: 'Get', uri: ADDR, status: 404 }, { command: 'Replace', uri: ADDR, status: 425 }, { command: 'Get', uri: ADDR, status: 404 }] });
+
+    // The console's device page shows the configuration read back and the refusal.
+    const cookie = await login(server, server.tokens.operator);
+    const okPage = await (await getPage(server, `/devices/${ok}`, cookie)).text();
+    expect(okPage).toContain('data-testid="device-configuration"');
+    expect(okPage).toContain(NEW_ADDR);
+    const badPage = await (await getPage(server, `/devices/${bad}`, cookie)).text();
+    expect(badPage).toContain('campaign failed');
+    expect(badPage).toContain(`Replace ${ADDR} 425`);
+    // The campaign list shows it beside firmware campaigns, as a configuration campaign.
+    expect(await (await getPage(server, '/', cookie)).text()).toContain('configuration <span class="id">dm-server-move@1</span>');
 
     // Drift: read back and compare on the whole cohort.
     const drift = await post<{ devices: number }>('/api/v1/profiles/dm-server-move/drift-check', { cohort: { tags: ['cfg-fleet'] } });
