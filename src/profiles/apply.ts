@@ -17,6 +17,7 @@ import type { ApplicationView, DeviceConfiguration } from './schemas.ts';
 const RECENT_APPLICATIONS = 20;
 /** Devices a drift check reads back at most in one request. */
 export const MAX_DRIFT_DEVICES = 10_000;
+const DRIFT_CHUNK = 200;
 
 export async function applyToDevice(ctx: Context, principal: Principal, deviceId: string, request: { profile: string; notify?: boolean | undefined }): Promise<{ applicationId: string; profileVersionId: string; notified: boolean }> {
   const device = await deviceRow(ctx, deviceId);
@@ -62,12 +63,17 @@ export async function requestDriftCheck(ctx: Context, principal: Principal, name
   if (devices.length > MAX_DRIFT_DEVICES) throw new AppError('VALIDATION', `the cohort has more than ${MAX_DRIFT_DEVICES} devices; narrow it (tags, versions, deviceIds) and check it in parts`);
   if (devices.length === 0) throw new AppError('VALIDATION', `the cohort matches no device of model ${model}`);
   const now = ctx.clock.now();
-  const applicationIds = await ctx.db.transaction(async (tx) => {
-    const ids: string[] = [];
-    for (const device of devices) ids.push(await queueApplication(tx, { deviceId: device.id, profileVersionId: version.id, operations: version.operations, reason: 'drift', createdBy: principal.personId, now }));
-    await recordAudit(tx, { ...auditActor(principal), action: 'profile.drift-check', subject: version.profileId, details: { profile: `${version.name}@${version.version}`, devices: devices.length, cohort: filter } }, now);
-    return ids;
-  });
+  await ctx.db.transaction((tx) => recordAudit(tx, { ...auditActor(principal), action: 'profile.drift-check', subject: version.profileId, details: { profile: `${version.name}@${version.version}`, devices: devices.length, cohort: filter } }, now));
+  // A chunk of devices per transaction, so a large cohort never holds the writer for long (CONVENTIONS 12).
+  const applicationIds: string[] = [];
+  for (let i = 0; i < devices.length; i += DRIFT_CHUNK) {
+    const chunk = devices.slice(i, i + DRIFT_CHUNK);
+    applicationIds.push(...(await ctx.db.transaction(async (tx) => {
+      const ids: string[] = [];
+      for (const device of chunk) ids.push(await queueApplication(tx, { deviceId: device.id, profileVersionId: version.id, operations: version.operations, reason: 'drift', createdBy: principal.personId, now }));
+      return ids;
+    })));
+  }
   return { profileVersionId: version.id, devices: devices.length, applicationIds };
 }
 
