@@ -63,13 +63,14 @@ export async function requestDriftCheck(ctx: Context, principal: Principal, name
   if (devices.length > MAX_DRIFT_DEVICES) throw new AppError('VALIDATION', `the cohort has more than ${MAX_DRIFT_DEVICES} devices; narrow it (tags, versions, deviceIds) and check it in parts`);
   if (devices.length === 0) throw new AppError('VALIDATION', `the cohort matches no device of model ${model}`);
   const now = ctx.clock.now();
-  await ctx.db.transaction((tx) => recordAudit(tx, { ...auditActor(principal), action: 'profile.drift-check', subject: version.profileId, details: { profile: `${version.name}@${version.version}`, devices: devices.length, cohort: filter } }, now));
   // A chunk of devices per transaction, so a large cohort never holds the writer for long (CONVENTIONS 12).
   const applicationIds: string[] = [];
   for (let i = 0; i < devices.length; i += DRIFT_CHUNK) {
     const chunk = devices.slice(i, i + DRIFT_CHUNK);
     applicationIds.push(...(await ctx.db.transaction(async (tx) => {
       const ids: string[] = [];
+      // Recorded with the first chunk it describes.
+      if (i === 0) await recordAudit(tx, { ...auditActor(principal), action: 'profile.drift-check', subject: version.profileId, details: { profile: `${version.name}@${version.version}`, devices: devices.length, cohort: filter } }, now);
       for (const device of chunk) ids.push(await queueApplication(tx, { deviceId: device.id, profileVersionId: version.id, operations: version.operations, reason: 'drift', createdBy: principal.personId, now }));
       return ids;
     })));
