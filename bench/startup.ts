@@ -2,9 +2,11 @@
 // holds once it listens. Prints one JSON object:
 //   help:   `node bin/fota.js --help`, median wall time of --runs runs (goal < 150 ms), and
 //           the same with FOTA_FROM_SOURCE=1 (the sources through tsx, as before dist/);
-//   serve:  `node bin/fota.js serve` on a fresh data directory: time from spawn to its
+//   serve:  `node bin/fota.js serve` on a fresh data directory, with the node flags of
+//           `npm start` (startNodeFlags, read from package.json): time from spawn to its
 //           "listening on" line, and its VmRSS (/proc/<pid>/status) at that moment, median
-//           of --serve-runs starts (goal < 80 MiB);
+//           of --serve-runs starts (goal < 80 MiB); withoutStartFlags: the same RSS when
+//           started without them (`npx fota serve`);
 //   floor:  the same two figures for `node -e` doing nothing (wall time) and printing a line
 //           then idling (RSS): what no Node program can go below on this machine;
 //   from:   what bin/fota.js ran: "dist" (the build) or "source" (dist/ missing or stale,
@@ -12,7 +14,7 @@
 // Runs alternate (help, floor, source help, ...) so a busy machine weighs on each alike.
 // Run: npm run bench:startup [-- --runs 20 --serve-runs 5]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +27,10 @@ const BIN = resolve('bin/fota.js');
 const GOALS = { helpMs: 150, serveRssMiB: 80 };
 // Without FOTA_FROM_SOURCE, whatever the caller's environment says: this measures what a user runs.
 const { FOTA_FROM_SOURCE: _ignored, ...userEnv } = process.env;
+/** The node flags `npm start` gives the server (e.g. its young-generation size), from package.json. */
+const START_NODE_FLAGS = ((JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '')
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 const median = (values: number[]) => {
@@ -75,11 +81,15 @@ for (let i = 0; i < RUNS; i++) {
 }
 
 const serve: Array<{ ms: number; rssMiB: number }> = [];
+const plainServe: Array<{ ms: number; rssMiB: number }> = [];
 const floor: Array<{ ms: number; rssMiB: number }> = [];
 for (let i = 0; i < SERVE_RUNS; i++) {
   const dir = mkdtempSync(join(tmpdir(), 'fota-bench-startup-'));
   try {
-    serve.push(await timeToReady([BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', join(dir, 'data'), '--artifacts', join(dir, 'artifacts')], /listening on/));
+    const argv = [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', join(dir, 'data'), '--artifacts', join(dir, 'artifacts')];
+    serve.push(await timeToReady([...START_NODE_FLAGS, ...argv], /listening on/));
+    rmSync(dir, { recursive: true, force: true });
+    plainServe.push(await timeToReady(argv, /listening on/));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -99,6 +109,8 @@ console.log(
         runs: SERVE_RUNS,
         goalRssMiB: GOALS.serveRssMiB,
         met: serveRssMiB < GOALS.serveRssMiB,
+        startNodeFlags: START_NODE_FLAGS,
+        withoutStartFlags: { rssMiB: median(plainServe.map((s) => s.rssMiB)) },
       },
       floor: { nodeMs: median(floorMs), idleNodeRssMiB: median(floor.map((f) => f.rssMiB)), idleNodeTimeToLineMs: median(floor.map((f) => f.ms)) },
     },

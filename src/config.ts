@@ -53,6 +53,7 @@ const envSchema = z.object({
   FOTA_GC_GRACE_MINUTES: z.coerce.number().positive().default(60),
   FOTA_DM_SERVER_ID: z.string().min(1).max(255).default('fota'),
   FOTA_DM_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
+  FOTA_DM_MAX_OBJECT_BYTES: positiveInt.default(16 * 1024 * 1024),
   FOTA_DM_SESSION_IDLE_SECONDS: positiveInt.default(300),
   FOTA_DM_AUTH_MAX_FAILURES: positiveInt.default(10),
   FOTA_DM_AUTH_LOCKOUT_SECONDS: positiveInt.default(300),
@@ -132,6 +133,8 @@ export interface Config {
     serverId: string;
     /** Largest DM message the server reads; larger ones get HTTP 413. */
     maxMessageBytes: number;
+    /** Largest large object (DM 1.2 chunks over several messages) the server takes from a device; larger ones get 413. */
+    maxObjectBytes: number;
     sessionIdleMs: number;
     /** Online guessing: consecutive failed authentications lock a device, many from one address lock the address. */
     auth: {
@@ -207,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dm: {
       serverId: e.FOTA_DM_SERVER_ID,
       maxMessageBytes: e.FOTA_DM_MAX_MESSAGE_BYTES,
+      maxObjectBytes: e.FOTA_DM_MAX_OBJECT_BYTES,
       sessionIdleMs: e.FOTA_DM_SESSION_IDLE_SECONDS * 1000,
       auth: { maxFailures: e.FOTA_DM_AUTH_MAX_FAILURES, lockoutMs: e.FOTA_DM_AUTH_LOCKOUT_SECONDS * 1000, addressMaxFailures: e.FOTA_DM_ADDRESS_MAX_FAILURES },
       inventoryMaxAgeMs: e.FOTA_INVENTORY_MAX_AGE_SECONDS * 1000,

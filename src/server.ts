@@ -20,6 +20,7 @@ import { routeModules } from './api/routes/index.ts';
 import { answerDmFromNode, DM_PATH, type DmHttpAnswer, isDmRequest, mountDm } from './dm/routes.ts';
 import { DmGuard } from './dm/session/guard.ts';
 import { mountDownloads } from './download/routes.ts';
+import { DOWNLOAD_ROUTE, downloadTokenOf } from './download/node.ts';
 import { mountConsole } from './web/routes.tsx';
 import { loggableActor } from './tokens/tokens.ts';
 
@@ -78,7 +79,7 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
   const api = createApi(ctx, routeModules);
   app.route('/', api);
   mountDm(app, ctx, dmGuard);
-  mountDownloads(app, ctx);
+  const downloadFromNode = mountDownloads(app, ctx);
   mountConsole(app, ctx);
   // Written on first request, then kept: building it allocates several MiB that would
   // otherwise swell every server's memory at start for a document few clients fetch.
@@ -111,6 +112,22 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
     if (!outgoing.destroyed) outgoing.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId, 'content-length': String(body.length) }).end(body);
     answered({ requestId, method: 'POST', route: DM_PATH, path: DM_PATH, status: answer.status, started });
   };
+  /** GET|HEAD /dl/<token> on Node's request (download/node.ts): what the route and the middleware above do, without the fetch classes. */
+  const serveDownload = async (token: string, incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const started = performance.now();
+    const given = incoming.headers['x-request-id'];
+    const requestId = requestIdOf(Array.isArray(given) ? given.join(', ') : given);
+    let status: number;
+    try {
+      status = await downloadFromNode(token, incoming, outgoing, requestId);
+    } catch (err) {
+      const answer = errorAnswer(err, ctx.log.child({ requestId }));
+      status = answer.status;
+      const body = Buffer.from(JSON.stringify(answer.body));
+      if (!outgoing.destroyed) outgoing.writeHead(status, { 'content-type': 'application/json', 'content-length': String(body.length), 'x-request-id': requestId }).end(body);
+    }
+    answered({ requestId, method: incoming.method ?? 'GET', route: DOWNLOAD_ROUTE, path: (incoming.url ?? DOWNLOAD_ROUTE).split(/[?#]/, 1)[0] ?? DOWNLOAD_ROUTE, status, started });
+  };
   // The Hono app's Node adapter loads with the first request that is not a DM message:
   // it takes the platform's fetch classes (Headers, Request, Response), whose first use
   // costs some 13 MiB a server that only answers devices never needs.
@@ -118,6 +135,11 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
   const listener: RequestListener = (incoming, outgoing) => {
     if (isDmRequest(incoming)) {
       void serveDm(incoming, outgoing);
+      return;
+    }
+    const downloadToken = downloadTokenOf(incoming);
+    if (downloadToken !== undefined) {
+      void serveDownload(downloadToken, incoming, outgoing);
       return;
     }
     honoListener ??= nodeAdapter(app);

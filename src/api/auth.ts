@@ -31,3 +31,8 @@ export function assertOwnManufacturer(principal: Principal, manufacturerId: stri
     throw new AppError('FORBIDDEN', 'this belongs to another manufacturer');
   }
 }
+
+/** The same rule by name, for routes that name the manufacturer in their path (its keys). */
+export function assertActsFor(principal: Principal, name: string): void {
+  if (principal.role === 'manufacturer' && principal.manufacturer !== name) throw new AppError('FORBIDDEN', `this token acts for ${principal.manufacturer}, not ${name}`);
+}

@@ -13,7 +13,11 @@ import { deltaSourcesFor, findBuildByVersion, insertBuild, insertJobs } from '..
 import { findModelByName, insertModel } from '../store/queries/manufacturers.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
+import { offlineTrustOf } from '../manufacturers/offline-keys.ts';
+import type { TargetEnvelope } from '../signing/target-statement.ts';
+import { insertBuildStatement } from '../store/queries/offline-signing.ts';
 import type { UploadQuery } from './schemas.ts';
+import { checkStatementBeforeUpload, checkStatementDigest } from './target-check.ts';
 
 export interface UploadResult {
   id: string;
@@ -29,7 +33,14 @@ async function modelFor(tx: Tx, principal: Principal, name: string) {
   return model;
 }
 
-export async function uploadBuild(ctx: Context, principal: Principal, query: UploadQuery, body: AsyncIterable<Uint8Array> | Readable, onProgress?: (bytes: number) => void): Promise<UploadResult> {
+export async function uploadBuild(
+  ctx: Context,
+  principal: Principal,
+  query: UploadQuery,
+  body: AsyncIterable<Uint8Array> | Readable,
+  onProgress?: (bytes: number) => void,
+  statement?: TargetEnvelope,
+): Promise<UploadResult> {
   const manufacturerId = principal.manufacturerId;
   if (principal.role !== 'manufacturer' || !manufacturerId) throw new AppError('FORBIDDEN', 'only a manufacturer uploads builds');
   // Cheap checks before the bytes arrive, so a duplicate is refused without reading 2 GB.
@@ -37,10 +48,14 @@ export async function uploadBuild(ctx: Context, principal: Principal, query: Upl
   if (existing && (await findBuildByVersion(ctx.db, existing.id, query.version))) {
     throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
   }
+  const offline = await offlineTrustOf(ctx.db, manufacturerId);
+  checkStatementBeforeUpload({ manufacturer: principal.manufacturer ?? manufacturerId, query, statement, trust: offline.trust, required: offline.required, now: ctx.clock.now() });
+  const securityVersion = query.securityVersion ?? statement?.signed.securityVersion;
   const stored = await ctx.artifacts.put(body, { maxBytes: ctx.config.maxUploadBytes, onProgress });
   let recorded: { id: string; jobs: number };
   try {
-    recorded = await record(ctx, { principal, manufacturerId, query, stored });
+    checkStatementDigest(statement, stored);
+    recorded = await record(ctx, { principal, manufacturerId, query: { ...query, ...(securityVersion === undefined ? {} : { securityVersion }) }, stored, statement });
   } catch (err) {
     // No row holds these bytes: a 409 from a lost race, or a refusal after they arrived.
     await discardUnreferenced(ctx, stored.sha256);
@@ -56,10 +71,11 @@ interface StoredUpload {
   manufacturerId: string;
   query: UploadQuery;
   stored: StoredObject;
+  statement: TargetEnvelope | undefined;
 }
 
 /** The build, its package jobs and the audit event, in one transaction. */
-async function record(ctx: Context, { principal, manufacturerId, query, stored }: StoredUpload): Promise<{ id: string; jobs: number }> {
+async function record(ctx: Context, { principal, manufacturerId, query, stored, statement }: StoredUpload): Promise<{ id: string; jobs: number }> {
   if (stored.size === 0) throw new AppError('TOO_LARGE', 'the upload is empty; send the image as the request body');
   const now = ctx.clock.now();
   const id = newId('bld');
@@ -68,12 +84,13 @@ async function record(ctx: Context, { principal, manufacturerId, query, stored }
     // Checked again inside the transaction: two concurrent uploads of one version race here.
     if (await findBuildByVersion(tx, model.id, query.version)) throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
     await insertBuild(tx, { id, modelId: model.id, version: query.version, sha256: stored.sha256, size: stored.size, securityVersion: query.securityVersion ?? 0, status: 'processing', createdAt: now });
+    if (statement) await insertBuildStatement(tx, { buildId: id, envelope: JSON.stringify(statement) });
     const sources = await deltaSourcesFor(tx, model, id, ctx.config.deltaSources);
     await insertJobs(tx, [
       { id: newId('job'), buildId: id, sourceBuildId: null, state: 'queued', createdAt: now },
       ...sources.map((source) => ({ id: newId('job'), buildId: id, sourceBuildId: source.id, state: 'queued' as const, createdAt: now })),
     ]);
-    await recordAudit(tx, { ...auditActor(principal), action: 'build.upload', subject: id, details: { model: query.model, version: query.version, sha256: stored.sha256, size: stored.size, deltaSources: sources.map((s) => s.version) } }, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'build.upload', subject: id, details: { model: query.model, version: query.version, sha256: stored.sha256, size: stored.size, deltaSources: sources.map((s) => s.version), ...(statement ? { targetStatement: statement.signatures.map((s) => s.keyid) } : {}) } }, now);
     return sources.length + 1;
   });
   return { id, jobs };

@@ -9,6 +9,7 @@ import { insertCampaign } from '../store/queries/campaigns.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { createConfigurationCampaign } from './create-configuration.ts';
 import type { CreateCampaign } from './schemas.ts';
+import { saveConfirmation } from '../deployments/confirm-policy.ts';
 
 /** What a rollback campaign records about the campaign it undoes (rollback.ts), in the same transaction. */
 export interface RollbackOf {
@@ -58,6 +59,7 @@ export async function createCampaign(ctx: Context, principal: Principal, request
       },
       request.stages.map((s, index) => ({ campaignId: id, index, percent: s.percent, requiresApproval: s.requiresApproval })),
     );
+    if (request.confirm) await saveConfirmation(tx, id, request.confirm, now);
     const actor = auditActor(principal);
     await recordAudit(tx, { ...actor, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages, forced: request.forced?.reason ?? null, mode: request.mode ?? 'install' } }, now);
     if (request.forced) await recordAudit(tx, { ...actor, action: 'campaign.force', subject: id, details: { by: principal.name, reason: request.forced.reason } }, now);

@@ -5,6 +5,7 @@ import { deviceIdSchema } from '../devices/schemas.ts';
 import { profileRefSchema } from '../profiles/schemas.ts';
 import { DEPLOYMENT_STATES } from './policy.ts';
 import { isKnownTimeZone, WEEKDAYS } from '../schedule/window.ts';
+import { confirmSchema } from '../deployments/confirm-policy.ts';
 
 const label = z.string().min(1).max(128);
 
@@ -83,6 +84,8 @@ export const createCampaignSchema = z.object({
   mode: campaignModeSchema.default('install'),
   /** Download budget for the whole campaign in bytes per second (per server process); left out: none. */
   bandwidthBytesPerSecond: bandwidthSchema.optional(),
+  /** Ask each device's user before its FUMO steps (Alert 1101); a rejection cancels that device's deployment, not counted as a failure. */
+  confirm: confirmSchema.optional(),
 }).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] })
   .refine((c) => (c.buildId === undefined) !== (c.profile === undefined), { message: 'give a buildId (firmware campaign) or a profile NAME@VERSION (configuration campaign), not both', path: ['buildId'] });
 /** mode may be left out by callers in process (benches, the demo): install. */

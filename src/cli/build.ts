@@ -2,9 +2,13 @@
 // then waits for the signed packages and prints what devices will download. The image is
 // read as it is sent, so a 2 GB build needs no more memory than a small one.
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { type BuildView, buildViewSchema, nameSchema } from '../builds/schemas.ts';
+import { encodeStatementHeader, TARGET_STATEMENT_HEADER } from '../builds/statement-header.ts';
+import { MAX_SIGNED_DOCUMENT_BYTES } from '../signing/signed-document.ts';
+import { parseTargetStatement, type TargetEnvelope } from '../signing/target-statement.ts';
 import { AppError } from '../errors.ts';
 import { statInputFile } from '../files.ts';
 import { percent } from '../format.ts';
@@ -15,6 +19,7 @@ import { ProgressLine } from './progress.ts';
 const DEFAULT_TIMEOUT_S = 1800;
 
 export const buildHelp = `Usage: fota build upload FILE --model M --version V [--security-version N]
+                         [--statement FILE.target.json]
                          [--no-wait] [--timeout SECONDS] [--server URL] [--token T]
 
 Streams FILE to the server as build V of model M (needs a manufacturer token), showing
@@ -22,7 +27,11 @@ progress on stderr, and prints "id: <build id>". Then it waits until the server 
 the signed packages (a full image, and a delta from each recent earlier build) and lists
 them: kind, versions, size and the share of the full image a device downloads.
 
-  --security-version N   devices refuse packages below their own security version (0)
+  --security-version N   devices refuse packages below their own security version (0;
+                         with --statement, the statement's)
+  --statement FILE       the manufacturer's offline target statement for FILE (fota build
+                         sign); required when the manufacturer requires offline signing.
+                         Every package made from the build carries it (formatVersion 2)
   --no-wait              print the build id and exit without waiting
   --timeout SECONDS      how long to wait for the packages (${DEFAULT_TIMEOUT_S})
 
@@ -34,6 +43,7 @@ unreachable.
 
 export const buildUsage = `Usage: fota build COMMAND ...   (fota build COMMAND --help for details)
 
+  sign IMAGE --key KEY.json ...          offline: the manufacturer's target statement
   upload FILE --model M --version V      stream an image, wait for its packages
   list [--model M] [--version V]         builds, newest first (--limit, --cursor, --all, --json)
   show BLD                               a build and its packages
@@ -46,14 +56,16 @@ const uploadedSchema = z.object({ id: z.string(), status: z.string(), jobs: z.nu
 
 export async function buildCommand(args: string[], io: Output): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'sign') return (await import('./build-sign.ts')).buildSignCommand(rest, io);
   if (sub === 'list' || sub === 'show' || sub === 'status' || sub === 'download') return (await import('./build-read.ts')).buildReadCommand(sub, rest, io);
-  if (sub !== 'upload') throw new UsageError(sub ? `unknown command: build ${sub} (upload, list, show, status or download)` : 'missing command: build upload|list|show|status|download');
+  if (sub !== 'upload') throw new UsageError(sub ? `unknown command: build ${sub} (sign, upload, list, show, status or download)` : 'missing command: build sign|upload|list|show|status|download');
   const { values, positionals } = parseOptions(
     rest,
     {
       model: { type: 'string' },
       version: { type: 'string' },
       'security-version': { type: 'string' },
+      statement: { type: 'string' },
       'no-wait': { type: 'boolean' },
       timeout: { type: 'string' },
       ...serverOptions,
@@ -64,7 +76,8 @@ export async function buildCommand(args: string[], io: Output): Promise<number> 
   const path = required(positionals[0], 'the image FILE (fota build upload FILE --model M --version V)');
   const model = nameOption(required(values.model, '--model M'), '--model');
   const version = nameOption(required(values.version, '--version V'), '--version');
-  const securityVersion = integerOption(values['security-version'], '--security-version');
+  const statement = values.statement === undefined ? undefined : await readStatement(values.statement, { model, version });
+  const securityVersion = integerOption(values['security-version'], '--security-version') ?? statement?.signed.securityVersion;
   const timeoutSeconds = integerOption(values.timeout, '--timeout', 1) ?? DEFAULT_TIMEOUT_S;
   const client = clientFrom(values);
   const { size } = await statInputFile(path, 'image');
@@ -73,7 +86,8 @@ export async function buildCommand(args: string[], io: Output): Promise<number> 
   const progress = new ProgressLine(io);
   try {
     const query = new URLSearchParams({ model, version, ...(securityVersion === undefined ? {} : { securityVersion: String(securityVersion) }) });
-    const uploaded = await sendImage(client, `/api/v1/builds?${query}`, path, size, progress, io);
+    const headers: Record<string, string> = statement ? { [TARGET_STATEMENT_HEADER]: encodeStatementHeader(statement) } : {};
+    const uploaded = await sendImage(client, `/api/v1/builds?${query}`, path, size, progress, io, headers);
     io.out(`id: ${uploaded.id}\n`);
     if (values['no-wait']) {
       io.err(`not waiting for its ${uploaded.jobs} package(s); see GET /api/v1/builds/${uploaded.id}\n`);
@@ -102,7 +116,19 @@ function nameOption(value: string, flag: string): string {
   return parsed.data;
 }
 
-async function sendImage(client: Client, path: string, file: string, size: number, progress: ProgressLine, io: Output) {
+/** The statement file, checked against what is being uploaded before any byte is sent. */
+async function readStatement(file: string, expected: { model: string; version: string }): Promise<TargetEnvelope> {
+  const { size } = await statInputFile(file, 'target statement');
+  if (size > MAX_SIGNED_DOCUMENT_BYTES) throw new AppError('VALIDATION', `target statement ${file} is ${size} bytes; a statement is under ${MAX_SIGNED_DOCUMENT_BYTES / 1024} KiB`);
+  const statement = parseTargetStatement(await readFile(file), `target statement ${file}`);
+  const s = statement.signed;
+  if (s.model !== expected.model || s.version !== expected.version) {
+    throw new UsageError(`target statement ${file} is for ${s.model} ${s.version}, not ${expected.model} ${expected.version}`);
+  }
+  return statement;
+}
+
+async function sendImage(client: Client, path: string, file: string, size: number, progress: ProgressLine, io: Output, headers: Record<string, string> = {}) {
   const name = basename(file);
   const started = Date.now();
   let sent = 0;
@@ -120,7 +146,7 @@ async function sendImage(client: Client, path: string, file: string, size: numbe
       show();
     }
   });
-  const uploaded = await callServer(client, 'POST', path, uploadedSchema, { stream, size, contentType: 'application/octet-stream' });
+  const uploaded = await callServer(client, 'POST', path, uploadedSchema, { stream, size, contentType: 'application/octet-stream', headers });
   // A line that stays, on a terminal too: the progress line is about to show the jobs.
   progress.done();
   io.err(`uploaded ${name}: ${mb(size)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s, ${rate()}\n`);

@@ -28,6 +28,7 @@ const createHelp = `Usage: fota campaign create --name N (--build BLD | --profil
                             [--soak 10m] [--timeout 2h] [--four-eyes] [--dynamic]
                             [--window "Mon-Fri 22:00-05:00 Europe/Berlin" | --force REASON]
                             [--mode install|two-step|download-only] [--bandwidth RATE]
+                            [--confirm TEXT [--confirm-wait 5m]]
                             [--dry-run] [--start | --start-at ISO] [--server URL] [--token T]
 
 Creates a campaign (a draft) that brings a cohort of devices to build BLD, stage by
@@ -67,6 +68,10 @@ lines and # comments ignored), are among those ids.
                        download-only (download, then wait for fota campaign install)
   --bandwidth RATE      download budget for the whole campaign in bytes per second
                        (each server process), e.g. 8M, 500k or 2000000
+  --confirm TEXT       ask each device's user first (DM Alert 1101): a user who rejects
+                       ends that device's deployment as canceled, not failed
+  --confirm-wait DURATION
+                       how long a device waits for its user (default 5m)
   --start-at ISO       start at this time (e.g. 2026-12-24T22:00:00Z or with an offset,
                        +01:00); the campaign stays a draft, "scheduled for ...", until then
 
@@ -246,6 +251,8 @@ async function create(args: string[], io: Output): Promise<number> {
     force: { type: 'string' },
     mode: { type: 'string' },
     bandwidth: { type: 'string' },
+    confirm: { type: 'string' },
+    'confirm-wait': { type: 'string' },
     'dry-run': { type: 'boolean' },
     start: { type: 'boolean' },
     'start-at': { type: 'string' },
@@ -262,6 +269,8 @@ async function create(args: string[], io: Output): Promise<number> {
   const soakSeconds = durationSeconds(values.soak, '--soak');
   const timeoutSeconds = durationSeconds(values.timeout, '--timeout');
   if (timeoutSeconds === 0) throw new UsageError('--timeout must be longer than 0s');
+  const confirmWait = durationSeconds(values['confirm-wait'], '--confirm-wait');
+  if (confirmWait !== undefined && values.confirm === undefined) throw new UsageError('--confirm-wait goes with --confirm TEXT');
   const body = {
     name,
     ...optional('buildId', buildId),
@@ -280,6 +289,7 @@ async function create(args: string[], io: Output): Promise<number> {
     ...optional('startAt', values['start-at']),
     ...optional('mode', values.mode === undefined ? undefined : modeOption(values.mode)),
     ...optional('bandwidthBytesPerSecond', values.bandwidth === undefined ? undefined : rateOption(values.bandwidth)),
+    ...optional('confirm', values.confirm === undefined ? undefined : { text: values.confirm, maxSeconds: Math.round(confirmWait ?? 300) }),
   };
   checkCreateBody(body);
   const client = clientFrom(values);
@@ -564,6 +574,9 @@ const fieldFlags: Record<string, string> = {
   'forced.reason': '--force',
   startAt: '--start-at',
   bandwidthBytesPerSecond: '--bandwidth',
+  confirm: '--confirm',
+  'confirm.text': '--confirm',
+  'confirm.maxSeconds': '--confirm-wait',
 };
 
 /** The server checks the body too; checking here first names the flag, not the field. */

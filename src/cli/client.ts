@@ -43,6 +43,8 @@ export interface StreamBody {
   stream: Readable;
   size: number;
   contentType: string;
+  /** Extra request headers (an upload's target statement). */
+  headers?: Record<string, string>;
 }
 
 // Long enough for a server busy storing a large upload, short enough that a hung
@@ -73,7 +75,7 @@ function isHttpUrl(text: string): boolean {
  */
 export async function callServer<T extends z.ZodType>(
   client: Client,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   schema: T,
   body?: { json: unknown } | StreamBody,
@@ -121,6 +123,7 @@ function send(client: Client, method: string, path: string, body: { json: unknow
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(payload));
   } else if (body) {
+    Object.assign(headers, body.headers);
     headers['content-type'] = body.contentType;
     headers['content-length'] = String(body.size);
   }

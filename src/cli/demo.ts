@@ -1,6 +1,7 @@
 // `npm run demo` (`fota demo`): the whole product in one command on embedded defaults. It
 // starts a server in a temporary data dir, uploads three real builds (the esbuild
-// fixtures) as a manufacturer, waits for their signed packages, simulates 500 devices on
+// fixtures) as a manufacturer that signs each one offline (devices pin its offline keys),
+// waits for their signed packages, simulates 500 devices on
 // the first two versions with a few faults injected, rolls the third version out in a
 // campaign 5% (approval) -> 25% -> 100% with the approval given by a second operator, and
 // prints what it cost: bytes sent against full images, per-stage results by FUMO code,
@@ -26,7 +27,10 @@ import { Fleet } from '../device/simulate/fleet.ts';
 import { startServer, type RunningServer } from '../start.ts';
 import { AppError } from '../errors.ts';
 import { createToken } from '../tokens/tokens.ts';
+import { encodeStatementHeader, TARGET_STATEMENT_HEADER } from '../builds/statement-header.ts';
+import { withOfflineRoot } from '../signing/trust-file.ts';
 import { callServer, type Client } from './client.ts';
+import { setUpOfflineSigning } from './demo-offline.ts';
 import { type Expectation, faultWords, mismatches } from './demo-outcome.ts';
 import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 
@@ -39,6 +43,8 @@ const DEFAULT_FAULTS = 'install=1%,corrupt=0.4%,wrong-base=0.4%,cut=4%,slow=1%:2
 export const demoHelp = `Usage: fota demo [--devices 500] [--data DIR] [--keep] [--port N] [--faults SPEC] [--delta-cache DIR]
 
 Runs the whole story on embedded defaults: a server (temporary data dir unless --data),
+a manufacturer that signs offline (three offline keys in DIR/offline-keys, two of which
+sign each build's target statement; the server requires it, the devices pin the root),
 three real builds (esbuild 0.24.0, 0.24.1, 0.25.0, fetched from the npm registry into
 .fixtures/firmware the first time), --devices simulated devices on the first two
 versions, and a campaign to 0.25.0 in stages 5% (approval) -> 25% -> 100%. The approval
@@ -101,12 +107,15 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     const as = (token: string): Client => ({ server: server.url, token });
     const idSchema = z.object({ id: z.string() });
 
-    // 1. The manufacturer publishes three builds; each becomes signed packages.
+    // 1. The manufacturer signs each build offline and publishes it; each becomes packages
+    //    the server signs for delivery, carrying the manufacturer's statement.
+    const offline = await setUpOfflineSigning(as(tokens.manufacturer), join(dataDir, 'offline-keys'), 'esbuild', say);
     const builds: Record<string, BuildView> = {};
     for (const version of VERSIONS) {
       const file = fixtures[version];
       const { size } = await stat(file);
-      const { id } = await callServer(as(tokens.manufacturer), 'POST', `/api/v1/builds?model=${MODEL}&version=${version}`, idSchema, { stream: createReadStream(file), size, contentType: 'application/octet-stream' });
+      const headers = { [TARGET_STATEMENT_HEADER]: encodeStatementHeader(await offline.sign(file, MODEL, version)) };
+      const { id } = await callServer(as(tokens.manufacturer), 'POST', `/api/v1/builds?model=${MODEL}&version=${version}`, idSchema, { stream: createReadStream(file), size, contentType: 'application/octet-stream', headers });
       say(`uploaded esbuild ${version} (${mib(size)}) as build ${id}; packaging...`);
       builds[version] = await waitReady(as(tokens.manufacturer), id);
       for (const p of builds[version]?.packages ?? []) say(`  package ${p.kind}${p.fromVersion ? ` from ${p.fromVersion}` : ''}: ${mib(p.size)}`);
@@ -116,7 +125,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     const fullPackage = target.packages.find((p) => p.kind === 'full');
 
     // 2. A fleet on the first two versions, with faults.
-    const trust = await fetchManufacturerKeys({ server: server.url, token: tokens.operator }, 'esbuild');
+    const trust = withOfflineRoot(await fetchManufacturerKeys({ server: server.url, token: tokens.operator }, 'esbuild'), offline.root);
     const split = [Math.round(devices * 0.6), devices - Math.round(devices * 0.6)];
     say(`registering ${devices} simulated devices (${split[0]} on 0.24.0, ${split[1]} on 0.24.1)...`);
     fleets = await Promise.all(

@@ -5,13 +5,15 @@ import { resolve } from 'node:path';
 import { DeviceAgent } from '../device/agent.ts';
 import { AppError } from '../errors.ts';
 import { describeFumoResult, isFumoSuccess } from '../omadm/fumo-results.ts';
-import { readTrust } from '../device/trust.ts';
+import { readPinnedRoot, readTrust, withOfflineRoot } from '../device/trust.ts';
 import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 
 export const deviceHelp = `Usage: fota device run --server URL --id DEVID --model M --username U --password P
-                       --image FILE --version V --pubkey PUB.json [--data DIR]
+                       --image FILE --version V --pubkey PUB.json [--root ROOT.json]
+                       [--hw-version H] [--data DIR]
                        [--poll SECONDS] [--once] [--manufacturer NAME] [--wbxml]
                        [--security-version N] [--request-update | --user-request]
+                       [--log-bytes N] [--user accept|reject|silent]
 
 Runs the reference FUMO device agent against a fota server (OMA DM at URL/dm, md5
 digest authentication). On its first start the agent copies --image into slot A of its
@@ -23,6 +25,13 @@ and ignore --image and --version.
 served at /api/v1/manufacturers/NAME/keys. Packages signed by nothing it pins are
 refused (FUMO 404) before any payload is fetched.
 
+--root is the manufacturer's root of offline keys (fota keys root). With it the device
+also requires, in every package, a target statement that k of those keys signed, that
+has not expired, and whose image SHA-256 the patched image matches; without one the
+package is refused with FUMO 404 before it is installed, whatever the server signed.
+Key rotations the packages carry are followed (each signed by the keys before it) and
+kept in the data dir.
+
 --once runs one DM session, the FUMO job it starts and the session that reports the
 result, then exits: 0 when every job succeeded (or none ran), 1 when a job failed (the
 message names the FUMO result code). Without --once the agent polls every --poll seconds
@@ -32,12 +41,19 @@ message names the FUMO result code). Without --once the agent polls every --poll
 ...firmwareupdate.devicerequest; --user-request: ...userrequest, the user asked). The
 server answers in that session with the newest build released to the device's cohort,
 or says why there is nothing to do; the answer is printed.
+
+--log-bytes N gives the device a log of N bytes at ./DevDetail/Ext/Log; a Get of it
+larger than the server's MaxMsgSize comes back as a DM large object (chunked Results).
+--user says how the device's user answers the server's prompts (user-interaction alerts,
+e.g. a deployment with confirm): accept (default), reject, or silent (the alert's
+default response, else a timeout).
 `;
 
 export async function deviceCommand(args: string[], io: Output): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'list' || sub === 'show' || sub === 'tag') return (await import('./fleet.ts')).fleetCommand(sub, rest, io);
-  if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: fota device run|list|show|tag ...' : `unknown subcommand: device ${sub} (run, list, show or tag)`);
+  if (sub === 'query') return (await import('./device-query.ts')).deviceQueryCommand(rest, io);
+  if (sub !== 'run') throw new UsageError(sub === undefined ? 'missing subcommand: fota device run|list|show|tag|query ...' : `unknown subcommand: device ${sub} (run, list, show, tag or query)`);
   const { values } = parseOptions(rest, {
     server: { type: 'string' },
     id: { type: 'string' },
@@ -48,6 +64,8 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     image: { type: 'string' },
     version: { type: 'string' },
     pubkey: { type: 'string' },
+    root: { type: 'string' },
+    'hw-version': { type: 'string' },
     data: { type: 'string' },
     poll: { type: 'string' },
     once: { type: 'boolean' },
@@ -55,6 +73,8 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     'security-version': { type: 'string' },
     'request-update': { type: 'boolean' },
     'user-request': { type: 'boolean' },
+    'log-bytes': { type: 'string' },
+    user: { type: 'string' },
   });
   if (values.help) return io.out(deviceHelp), ExitCode.Ok;
   const server = required(values.server, '--server URL');
@@ -64,7 +84,11 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
   const securityVersion = integerOption(values['security-version'], '--security-version', 0);
   if (values['request-update'] && values['user-request']) throw new UsageError('give --request-update or --user-request, not both');
   const request = values['user-request'] ? ('user' as const) : values['request-update'] ? ('device' as const) : undefined;
-  const trust = await readTrust(required(values.pubkey, '--pubkey PUB.json'));
+  const logBytes = integerOption(values['log-bytes'], '--log-bytes', 0);
+  const users = { accept: {}, reject: { rejectShare: 1 }, silent: { timeoutShare: 1 } } as const;
+  if (values.user !== undefined && !Object.hasOwn(users, values.user)) throw new UsageError(`--user is accept, reject or silent, got ${values.user}`);
+  const user = values.user === undefined ? undefined : users[values.user as keyof typeof users];
+  const trust = withOfflineRoot(await readTrust(required(values.pubkey, '--pubkey PUB.json')), values.root ? await readPinnedRoot(values.root) : undefined);
   const controller = new AbortController();
   const agent = await DeviceAgent.open({
     serverUrl: server,
@@ -78,7 +102,10 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     ...(values.version ? { version: values.version } : {}),
     ...(securityVersion === undefined ? {} : { securityVersion }),
     trust,
+    ...(values['hw-version'] ? { hwVersion: values['hw-version'] } : {}),
     ...(values.wbxml ? { encoding: 'wbxml' as const } : {}),
+    ...(logBytes === undefined ? {} : { logBytes }),
+    ...(user ? { user } : {}),
     signal: controller.signal,
     log: (line) => io.err(`${line}\n`),
   });

@@ -11,6 +11,10 @@ const mainHelp = `Usage: fota COMMAND [OPTIONS]   (fota COMMAND --help for detai
 
 Local, no server needed:
   keys generate --out KEY.json          new Ed25519 signing key
+  keys root --pubkey A.pub.json --threshold K --sign A.json --out ROOT.json
+                                         root of offline keys (k of n; --previous: rotation)
+  build sign IMAGE --key KEY.json --manufacturer NAME --model M --version V
+                                         offline target statement for an image
   package make ...                       signed delta or full package (.fota)
   package inspect P.fota                 print the envelope
   package verify P.fota --pubkey PUB     check signature and payload
@@ -39,8 +43,11 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
                                          another token of your own)
   person create LOGIN [--display-name D] | person list
                                          people who hold tokens (admin)
-  build upload FILE --model M --version V
+  build upload FILE --model M --version V [--statement FILE.target.json]
                                          stream an image, wait for its packages
+  keys register ROOT.json | keys show NAME | keys revoke KEYID | keys policy NAME
+                                         the server's copy of a manufacturer's offline
+                                         keys; --require-offline-signing (admin, manufacturer)
   campaign create --name N --build BLD --stages 10!,50,100 [--start]
                                          staged rollout (operator); ! = needs approval;
                                          --profile NAME@VERSION instead of --build: a
@@ -52,10 +59,17 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
   campaign status ID [--watch]           each stage as a bar; also preview, list
   release create --build BLD [--tags T,T] [--window W] | release list|withdraw ID
                                          builds offered to devices that ask (operator)
+  app upload FILE --model M --component ID --version V | app list
+                                         application packages (SCOMO; manufacturer)
+  app device DEVID [--install ID@V | --remove ID | --activate ID | --deactivate ID]
+                                         a device's applications, one-off operations
+  baseline set --model M --app ID@V --forbid ID | baseline show --model M
+                                         a model's default application set (operator)
   build list|show|status|download        builds and their packages (download BLD
                                          [--from VERSION]: one package as a .fota file)
   package list|download PKG              packages the server made
   device list|show|tag                   the fleet (operator); tag DEVID --add T --remove T
+  device query DEVID --preset P [--wait] ask the device now (helpdesk): DM Gets, results live
   audit [--subject ID] [--actor TOKEN_ID] [--action A]
                                          who did what, newest first
   Lists take --limit N, --cursor C (the next page), --all (every page), --json.
@@ -106,6 +120,10 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./campaign.ts')).campaignCommand(rest, io);
       case 'release':
         return await (await import('./release.ts')).releaseCommand(rest, io);
+      case 'app':
+        return await (await import('./app.ts')).appCommand(rest, io);
+      case 'baseline':
+        return await (await import('./app.ts')).baselineCommand(rest, io);
       case 'profile':
         return await (await import('./profile.ts')).profileCommand(rest, io);
       case 'audit':
@@ -123,6 +141,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
 async function helpFor(command: string, sub: string | undefined): Promise<string | undefined> {
   switch (command) {
     case 'keys':
+      if (sub === 'root') return (await import('./keys-root.ts')).keysRootHelp;
+      if (sub === 'register' || sub === 'show' || sub === 'revoke' || sub === 'policy') return (await import('./keys-offline.ts')).keysOfflineHelp;
       return (await import('./keys.ts')).keysHelp;
     case 'serve':
       return (await import('./serve.ts')).serveHelp;
@@ -133,6 +153,7 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     case 'gc':
       return (await import('./gc.ts')).gcHelp;
     case 'device':
+      if (sub === 'query') return (await import('./device-query.ts')).deviceQueryHelp;
       return (sub && (await import('./fleet.ts')).fleetHelp[sub]) || (await import('./device.ts')).deviceHelp;
     case 'simulate':
       return (await import('./simulate.ts')).simulateHelp;
@@ -154,6 +175,7 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     case 'build': {
       const { buildHelp, buildUsage } = await import('./build.ts');
       if (sub === 'upload') return buildHelp;
+      if (sub === 'sign') return (await import('./build-sign.ts')).buildSignHelp;
       return (sub && (await import('./build-read.ts')).buildReadHelp[sub]) || buildUsage;
     }
     case 'campaign': {
@@ -162,6 +184,10 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
     }
     case 'release':
       return (await import('./release.ts')).releaseUsage;
+    case 'app':
+      return (await import('./app.ts')).appUsage;
+    case 'baseline':
+      return (await import('./app.ts')).baselineUsage;
     case 'profile':
       return (await import('./profile.ts')).profileUsage;
     default:

@@ -10,7 +10,12 @@ import type { Rejection } from '../packages/verify.ts';
 import { verifyFotaFile } from '../packages/verify.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
 import { readSigningKey } from '../signing/keys.ts';
-import { mergeTrust, readTrust } from '../signing/trust-file.ts';
+import { parseRoot } from '../signing/offline-root.ts';
+import { MAX_SIGNED_DOCUMENT_BYTES } from '../signing/signed-document.ts';
+import { parseTargetStatement } from '../signing/target-statement.ts';
+import { mergeTrust, readPinnedRoot, readTrust, withOfflineRoot } from '../signing/trust-file.ts';
+import { statInputFile } from '../files.ts';
+import { readFile } from 'node:fs/promises';
 import { ExitCode, formatBytes, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 import { ProgressLine } from './progress.ts';
 
@@ -18,26 +23,35 @@ export const packageHelp: Record<string, string> = {
   make: `Usage: fota package make --to NEW --to-version B --model M --key KEY.json --out P.fota
                          [--from OLD --from-version A] [--manufacturer NAME]
                          [--security-version N] [--max-delta-ratio 0.6] [--chunk-size BYTES]
+                         [--statement NEW.target.json [--root ROOT.json ...]]
 
 Makes a signed package. With --from it is a bsdiff delta from OLD to NEW, unless the
 delta would exceed --max-delta-ratio of NEW's size; then (and without --from) it is the
-full image. The output appears only when complete.
+full image. The output appears only when complete. With --statement (fota build sign)
+the package is formatVersion 2: it carries the manufacturer's target statement for NEW
+and the roots given with --root (version 1 and any rotations), for devices that pin the
+manufacturer's offline keys.
 `,
   inspect: `Usage: fota package inspect P.fota
 
 Prints the package envelope (manifest and signatures) as JSON. Checks nothing.
 `,
   verify: `Usage: fota package verify P.fota --pubkey PUB [--pubkey PUB2 ...] [--threshold N]
+                           [--root ROOT.json]
 
 Exits 0 only if at least N (default 1) trusted keys signed the package and the payload
 matches its hashes. PUB is a .pub.json or a full key file, or a key list as the server serves it
 (GET /api/v1/manufacturers/NAME/keys; revoked keys in it count for nothing).
+With --root (the manufacturer's root of offline keys) the package must also carry a
+target statement that k of those keys signed and that has not expired (else FUMO 404).
 `,
   apply: `Usage: fota package apply P.fota --base OLD --out NEW --pubkey PUB [--pubkey PUB2 ...]
                           [--model M] [--security-version N] [--threshold N]
+                          [--root ROOT.json] [--hw-version H]
 
-Runs every device check (signature 404, model and base image 403, security version 405,
-payload 402, patched image 410), then writes NEW. --base may be left out for a full
+Runs every device check (signature 404, with --root the manufacturer's offline target
+statement 404, model, hardware and base image 403, security version 405, payload 402,
+patched image 410), then writes NEW. --base may be left out for a full
 image. On rejection nothing is written and the exit code is 1.
 `,
 };
@@ -75,6 +89,8 @@ async function make(args: string[], io: Output): Promise<number> {
     'security-version': { type: 'string' },
     'max-delta-ratio': { type: 'string' },
     'chunk-size': { type: 'string' },
+    statement: { type: 'string' },
+    root: { type: 'string', multiple: true },
     out: { type: 'string' },
   });
   if (values.help) return io.out(packageHelp.make ?? ''), 0;
@@ -98,12 +114,20 @@ async function make(args: string[], io: Output): Promise<number> {
     chunkSize: integerOption(values['chunk-size'], '--chunk-size', 1),
   };
   const key = await readSigningKey(required(values.key, '--key KEY.json'));
+  if (values.root?.length && !values.statement) throw new UsageError('--root goes with --statement (the roots travel with a target statement)');
+  const offline = values.statement
+    ? {
+        target: parseTargetStatement(await readSmallFile(values.statement, 'target statement'), `target statement ${values.statement}`),
+        roots: await Promise.all((values.root ?? []).map(async (r) => parseRoot(await readSmallFile(r, 'root file'), `root file ${r}`))),
+      }
+    : undefined;
   const progress = new ProgressLine(io);
   const versions = request.from ? `${request.from.version} -> ${request.to.version}` : request.to.version;
   try {
     const made = await makePackage({
       ...request,
       key,
+      ...(offline ? { offline } : {}),
       maxDeltaRatio,
       pool: new DeltaPool(),
       onProgress: (event) => {
@@ -134,10 +158,10 @@ async function inspect(args: string[], io: Output): Promise<number> {
 }
 
 async function verify(args: string[], io: Output): Promise<number> {
-  const { values, positionals } = parseOptions(args, { pubkey: { type: 'string', multiple: true }, threshold: { type: 'string' } }, 1);
+  const { values, positionals } = parseOptions(args, { pubkey: { type: 'string', multiple: true }, threshold: { type: 'string' }, root: { type: 'string' } }, 1);
   if (values.help) return io.out(packageHelp.verify ?? ''), 0;
   const path = required(positionals[0], 'the package file (fota package verify P.fota --pubkey PUB)');
-  const verdict = await verifyFotaFile(path, { trust: await trustFrom(values.pubkey, values.threshold) });
+  const verdict = await verifyFotaFile(path, { trust: await trustFrom(values.pubkey, values.threshold, values.root) });
   if (!verdict.ok) return rejected(io, path, verdict);
   io.out(`${path}: OK, ${describeManifest(verdict.manifest)}, signed by ${verdict.keyids.join(', ')}\n`);
   return ExitCode.Ok;
@@ -151,20 +175,22 @@ async function apply(args: string[], io: Output): Promise<number> {
       out: { type: 'string' },
       pubkey: { type: 'string', multiple: true },
       threshold: { type: 'string' },
+      root: { type: 'string' },
       model: { type: 'string' },
       'security-version': { type: 'string' },
+      'hw-version': { type: 'string' },
     },
     1,
   );
   if (values.help) return io.out(packageHelp.apply ?? ''), 0;
   const path = required(positionals[0], 'the package file (fota package apply P.fota --base OLD --out NEW --pubkey PUB)');
   const outPath = required(values.out, '--out NEW');
-  const device = { model: values.model, securityVersion: integerOption(values['security-version'], '--security-version') };
+  const device = { model: values.model, securityVersion: integerOption(values['security-version'], '--security-version'), hardwareVersion: values['hw-version'] };
   const verdict = await applyPackage({
     packagePath: path,
     basePath: values.base,
     outPath,
-    trust: await trustFrom(values.pubkey, values.threshold),
+    trust: await trustFrom(values.pubkey, values.threshold, values.root),
     device,
     pool: new DeltaPool(),
   });
@@ -173,10 +199,18 @@ async function apply(args: string[], io: Output): Promise<number> {
   return ExitCode.Ok;
 }
 
-async function trustFrom(pubkeys: string[] | undefined, threshold: string | undefined): Promise<TrustPolicy> {
+async function trustFrom(pubkeys: string[] | undefined, threshold: string | undefined, root: string | undefined): Promise<TrustPolicy> {
   if (!pubkeys?.length) throw new UsageError('missing --pubkey PUB (the key(s) to trust)');
   // Each --pubkey is a key file or a key list as the server serves it.
-  return mergeTrust(await Promise.all(pubkeys.map((p) => readTrust(p))), integerOption(threshold, '--threshold', 1));
+  const delivery = mergeTrust(await Promise.all(pubkeys.map((p) => readTrust(p))), integerOption(threshold, '--threshold', 1));
+  return withOfflineRoot(delivery, root ? await readPinnedRoot(root) : undefined);
+}
+
+/** A statement or root file, refused over the signed-document limit before it is read. */
+async function readSmallFile(path: string, what: string): Promise<string> {
+  const { size } = await statInputFile(path, what);
+  if (size > MAX_SIGNED_DOCUMENT_BYTES) throw new UsageError(`${what} ${path} is ${size} bytes; the limit is ${MAX_SIGNED_DOCUMENT_BYTES}`);
+  return readFile(path, 'utf8');
 }
 
 function rejected(io: Output, path: string, verdict: Rejection): number {

@@ -9,19 +9,21 @@ import { ALLOW_PRIVATE_WEBHOOKS_SETTING, WEBHOOK_ADDRESS_RULE } from '../omadm/w
 import { type ApiAccess, fetchManufacturerKeys } from '../device/simulate/api.ts';
 import { type Fault, faultsHelp, parseFaults, parseShare } from '../device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions } from '../device/simulate/fleet.ts';
-import { readTrust } from '../device/trust.ts';
+import { readPinnedRoot, readTrust, withOfflineRoot } from '../device/trust.ts';
 import { AppError } from '../errors.ts';
 import { clientFrom, serverHelp } from './client.ts';
 import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 import { ProgressLine } from './progress.ts';
 
 export const simulateHelp = `Usage: fota simulate --devices N --model M --version V --image FILE
-                     (--pubkey KEYS.json | --manufacturer NAME) [--faults SPEC]
+                     (--pubkey KEYS.json | --manufacturer NAME) [--root ROOT.json]
+                     [--faults SPEC]
                      [--until-version V2] [--duration SECONDS] [--poll SECONDS]
                      [--concurrency K] [--data DIR] [--id-prefix P] [--tags a,b]
                      [--no-register] [--no-webhook] [--webhook-host H]
                      [--webhook-port P] [--webhook-url URL] [--status-every SECONDS]
-                     [--request-update SHARE] [--wbxml] [--verbose]
+                     [--request-update SHARE] [--app ID@V=FILE ...] [--user-reject SHARE]
+                     [--user-timeout SHARE] [--log-bytes N] [--wbxml] [--verbose]
 
 Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
 process against a fota server. Each device has its own id (P0001, P0002, ...; default
@@ -44,12 +46,28 @@ registration and keys go to the first.
 
 --pubkey is the manufacturer key list devices pin (as served at
 /api/v1/manufacturers/NAME/keys, or a .pub.json); with --manufacturer NAME alone the
-keys are fetched from the server.
+keys are fetched from the server. --root is the manufacturer's root of offline keys
+(fota keys root): devices then also require its target statement in every package and
+refuse one without it (FUMO 404), as fota device run --root does.
 
 --request-update SHARE: that share of the devices (0.2 or 20%, spread over the ids) asks
 for an update in its first session, as its user would (fota device run --user-request);
 the server answers with the newest build released to its cohort (fota release create).
 The summary counts them in updateRequests {asked, offered}.
+
+--app ID@V=FILE (repeatable): every device of a new fleet ships with application ID at
+version V, whose bytes are FILE (as uploaded with fota app upload, so deltas apply). The
+server reconciles them against the model's baseline (fota baseline set) over SCOMO; the
+summary counts the devices' application operations in appResultsByCode (1200 success).
+
+--user-reject SHARE, --user-timeout SHARE: when a deployment asks the device's user
+first (confirm), that share of the devices' users rejects, and that share stays silent
+(the default response, else a timeout); the rest accept. The same devices answer the
+same way on every run; they count as done for --until-version once they declined. The
+summary counts the answers in userAnswers.
+
+--log-bytes N: each device has a log of N bytes at ./DevDetail/Ext/Log, which the server
+reads as a DM large object (chunked Results) when it passes the server's MaxMsgSize.
 
 --faults SPEC: ${faultsHelp.replace(/\n/g, '\n  ')}
 
@@ -89,6 +107,10 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     duration: { type: 'string' },
     tags: { type: 'string' },
     'request-update': { type: 'string' },
+    app: { type: 'string', multiple: true },
+    'user-reject': { type: 'string' },
+    'user-timeout': { type: 'string' },
+    'log-bytes': { type: 'string' },
     'id-prefix': { type: 'string' },
     'no-register': { type: 'boolean' },
     'no-webhook': { type: 'boolean' },
@@ -98,6 +120,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     'status-every': { type: 'string' },
     wbxml: { type: 'boolean' },
     verbose: { type: 'boolean' },
+    root: { type: 'string' },
   });
   if (values.help) return io.out(simulateHelp), ExitCode.Ok;
   const devices = integerOption(required(values.devices, '--devices N'), '--devices', 1) ?? 1;
@@ -108,6 +131,16 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   const faults = values.faults === undefined ? [] : parseFaultsOption(values.faults);
   const requestShare = values['request-update'] === undefined ? undefined : parseShare(values['request-update']);
   if (values['request-update'] !== undefined && requestShare === undefined) throw new UsageError(`--request-update takes a share in (0, 1] or a percentage such as 20%, got ${values['request-update']}`);
+  const shareOf = (name: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const share = parseShare(text);
+    if (share === undefined) throw new UsageError(`${name} takes a share in (0, 1] or a percentage such as 20%, got ${text}`);
+    return share;
+  };
+  const rejectShare = shareOf('--user-reject', values['user-reject']);
+  const timeoutShare = shareOf('--user-timeout', values['user-timeout']);
+  if ((rejectShare ?? 0) + (timeoutShare ?? 0) > 1) throw new UsageError('--user-reject and --user-timeout add up to more than 1');
+  const logBytes = integerOption(values['log-bytes'], '--log-bytes', 0);
   const poll = numberOption(values.poll, '--poll') ?? 30;
   const duration = numberOption(values.duration, '--duration');
   const statusEvery = numberOption(values['status-every'], '--status-every') ?? 5;
@@ -115,6 +148,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   const webhookPort = integerOption(values['webhook-port'], '--webhook-port', 1);
   if (webhookPort !== undefined && webhookPort > 65535) throw new UsageError(`--webhook-port must be at most 65535, got ${webhookPort}`);
   const tags = values.tags === undefined ? undefined : values.tags.split(',').map((t) => t.trim()).filter(Boolean);
+  const apps = (values.app ?? []).map(parseAppOption);
 
   // A token is needed to register devices and to fetch keys; a fleet registered before,
   // pinning a key file, needs none.
@@ -124,7 +158,8 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
   const api: ApiAccess | undefined = needsToken ? clientFrom({ ...values, server: servers?.[0] }) : undefined;
   const server = api?.server ?? servers?.[0] ?? serverOption(undefined);
   const manufacturer = values.manufacturer;
-  const trust = values.pubkey !== undefined ? await readTrust(values.pubkey) : await keysFromServer(api, manufacturer);
+  const delivery = values.pubkey !== undefined ? await readTrust(values.pubkey) : await keysFromServer(api, manufacturer);
+  const trust = withOfflineRoot(delivery, values.root === undefined ? undefined : await readPinnedRoot(values.root));
   const dataDir = resolve(values.data ?? (await mkdtemp(join(tmpdir(), 'fota-simulate-'))));
 
   const progress = new ProgressLine(io);
@@ -148,7 +183,10 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     ...(values['id-prefix'] === undefined ? {} : { idPrefix: values['id-prefix'] }),
     ...(tags ? { tags } : {}),
     faults,
+    ...(apps.length ? { apps } : {}),
     ...(requestShare === undefined ? {} : { requestShare }),
+    ...(rejectShare === undefined && timeoutShare === undefined ? {} : { user: { ...(rejectShare === undefined ? {} : { rejectShare }), ...(timeoutShare === undefined ? {} : { timeoutShare }) } }),
+    ...(logBytes === undefined ? {} : { logBytes }),
     pollSeconds: poll,
     ...(concurrency === undefined ? {} : { concurrency }),
     webhook: values['no-webhook']
@@ -261,4 +299,11 @@ function serverOption(server: string | undefined): string {
   if (server === undefined) return loadClientConfig().server.replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]/.test(server)) throw new UsageError(`--server must be an http:// or https:// URL, got ${server}`);
   return server.replace(/\/+$/, '');
+}
+
+/** --app com.acme.maps@1.0=maps-1.0.apk */
+function parseAppOption(text: string): { id: string; version: string; file: string } {
+  const match = /^([^@=]+)@([^=]+)=(.+)$/.exec(text);
+  if (!match?.[1] || !match[2] || !match[3]) throw new UsageError(`--app takes ID@VERSION=FILE, got ${text}`);
+  return { id: match[1], version: match[2], file: resolve(match[3]) };
 }

@@ -10,6 +10,7 @@ import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment, insertDeployment, updateDeployment } from '../store/queries/deployments.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
+import { saveConfirmation } from './confirm-policy.ts';
 import { choosePackage, type DeploymentState } from './policy.ts';
 import type { CreateDeployment, DeploymentView, HistoryEntry } from './schemas.ts';
 
@@ -33,6 +34,7 @@ export async function createDeployment(ctx: Context, principal: Principal, reque
     }
     const history: HistoryEntry[] = [{ at: new Date(now).toISOString(), state: 'scheduled', cause: `created by ${principal.name}` }];
     await insertDeployment(tx, { id, deviceId: device.id, buildId: build.id, packageId: choice.packageId, state: 'scheduled', history: JSON.stringify(history), mode: request.mode ?? 'downloadAndUpdate', createdBy: principal.personId, createdAt: now, updatedAt: now });
+    if (request.confirm) await saveConfirmation(tx, id, request.confirm, now);
     await recordAudit(tx, { ...auditActor(principal), action: 'deployment.create', subject: id, details: { deviceId: device.id, buildId: build.id, packageId: choice.packageId, fromVersion: device.firmwareVersion } }, now);
     return choice.packageId;
   });

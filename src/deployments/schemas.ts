@@ -1,12 +1,15 @@
 // Shapes of the deployment API.
 import { z } from 'zod';
 import { deviceIdSchema } from '../devices/schemas.ts';
+import { confirmSchema } from './confirm-policy.ts';
 
 export const createDeploymentSchema = z.object({
   deviceId: deviceIdSchema,
   buildId: z.string().min(1).max(64),
   /** twoStep: download first, install after the device reports the download (confirmation). */
   mode: z.enum(['downloadAndUpdate', 'twoStep']).optional(),
+  /** Ask the device's user before each FUMO step (Alert 1101); a rejection cancels the deployment. */
+  confirm: confirmSchema.optional(),
 });
 export type CreateDeployment = z.infer<typeof createDeploymentSchema>;
 

@@ -20,9 +20,12 @@ import { type ImageFiles, localImages } from './images.ts';
 import { installPackage } from './install.ts';
 import { DeviceResult } from './results.ts';
 import { describeFumoResult } from '../omadm/fumo-results.ts';
+import { ScomoAgent, type ScomoFaults, type ScomoJobOutcome, initialScomoState } from './scomo.ts';
+import { defaultAnswer, type UiOutcome, type UiPrompt } from '../omadm/user-interaction.ts';
 import { type SlotName, Slots } from './slots.ts';
 import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, FumoState, initialState, type PendingReport, type SlotInfo, StateFile } from './state.ts';
 import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
+import { type DeployedApp, EventLog, helpdeskNodes, WRITABLE_SETTINGS } from './helpdesk-nodes.ts';
 
 export interface AgentOptions {
   /** The fota server (http://host:8080) or its DM endpoint (…/dm). */
@@ -44,7 +47,11 @@ export interface AgentOptions {
   version?: string;
   /** First start only: the device's own security version (anti-rollback floor). */
   securityVersion?: number;
-  /** The manufacturer's public keys the device pins. */
+  /**
+   * The keys the device pins: delivery keys (the server's package signature) and, with
+   * `offline`, the manufacturer's root of offline keys whose target statement every
+   * package must carry. Rotations the agent follows are kept in its state.
+   */
   trust: TrustPolicy;
   encoding?: 'xml' | 'wbxml';
   hwVersion?: string;
@@ -71,6 +78,26 @@ export interface AgentOptions {
    * package that passed every check (e.g. 410, or 502 out of memory). Off by default.
    */
   failures?: { download?: number; install?: number };
+  /** Applications the device runs (./SCOMO/Inventory/Deployed); none: no SCOMO on the device. */
+  apps?: readonly DeployedApp[];
+  /** Simulated SCOMO trouble: the result code an application operation reports instead (e.g. 1405). */
+  scomoFailures?: ScomoFaults;
+  /**
+   * The device's log at ./DevDetail/Ext/Log, this many bytes (a large object when it
+   * passes the server's MaxMsgSize); none when left out.
+   */
+  logBytes?: number;
+  /** Largest DM message and largest object (in chunks) the device takes (SyncHdr Meta). */
+  maxMsgSize?: number;
+  maxObjSize?: number;
+  /** Sees every DM message the agent sends and the reply (tests, traces). */
+  tap?: (sent: Uint8Array, received: Uint8Array) => void;
+  /**
+   * The device's user, for user-interaction alerts (1100-1104): the share of prompts
+   * rejected and the share left unanswered (the default response, else a timeout); the
+   * rest are accepted. Off by default: every prompt accepted.
+   */
+  user?: { rejectShare?: number; timeoutShare?: number; random?: () => number };
   /** Simulated locked settings: writes to these nodes (and below; "." for all) answer 425 (tree.ts). */
   refuseWrites?: readonly string[];
   signal?: AbortSignal;
@@ -94,6 +121,8 @@ export interface RunReport {
   sessions: number;
   jobs: JobOutcome[];
   firmwareVersion: string;
+  /** SCOMO operations run in this run (application installs, removals, ...). */
+  apps: ScomoJobOutcome[];
   /** The update this run asked for, the server's Status on the request and what it said. */
   request?: { kind: UpdateRequest; status?: number; said?: string };
 }
@@ -112,14 +141,25 @@ const ALERT_TYPE: Record<FumoOperation, string> = {
   Update: 'org.openmobilealliance.dm.firmwareupdate.update',
 };
 
+const DEFAULT_HW_VERSION = '1.0';
+/** The largest object the agent takes in chunks unless told (SyncHdr MaxObjSize). */
+const DEFAULT_MAX_OBJ_SIZE = 8 * 1024 * 1024;
+
 /** Sessions in one run: the poll, then a report (which may bring the next job), bounded. */
 const MAX_ROUNDS = 4;
 
 export class DeviceAgent {
   readonly slots: Slots;
   readonly tree: DmTree;
+  /** The event log a helpdesk reads (helpdesk-nodes.ts): what this agent logged, timestamped. */
+  readonly eventLog = new EventLog();
+  /** Application components and SCOMO operations. */
+  readonly scomo: ScomoAgent;
   /** The downloader of the last job (tests read its request log). */
   lastDownloader: PackageDownloader | undefined;
+  /** Prompts shown to the user and how they were answered, in order (tests and the simulator read them). */
+  readonly prompts: Array<{ prompt: UiPrompt; outcome: UiOutcome }> = [];
+  private log_: string | undefined;
   private readonly stateFile: StateFile;
   private readonly client: DmClient;
   private readonly pool: DeltaPool;
@@ -138,13 +178,23 @@ export class DeviceAgent {
     this.pool = options.pool ?? new DeltaPool({ concurrency: 1 });
     this.images = options.images ?? localImages;
     this.faults = new FaultInjector(options.download?.faults);
+    // Settings a server may change (a helpdesk fix), set to defaults on the first start.
+    for (const [uri, value] of Object.entries(WRITABLE_SETTINGS)) state.values[uri] ??= value;
     this.tree = new DmTree(() => this.fixedNodes(), state.values, options.refuseWrites ?? []);
+    this.eventLog.add(`agent started: firmware ${state.slots[active]?.version ?? 'unknown'} in slot ${active}`);
+    state.scomo ??= initialScomoState();
+    this.scomo = new ScomoAgent({ dir: join(options.dataDir, 'apps'), model: options.model, trust: options.trust, pool: this.pool, ...(options.scomoFailures ? { faults: options.scomoFailures } : {}), values: state.values, log: (line) => this.log(line) }, state.scomo);
     this.client = new DmClient({
       serverUrl: dmUrl(options.serverUrl),
       devId: options.devId,
       username: options.username,
       password: options.password,
       ...(options.encoding ? { encoding: options.encoding } : {}),
+      ...(options.maxMsgSize ? { maxMsgSize: options.maxMsgSize } : {}),
+      maxObjSize: options.maxObjSize ?? DEFAULT_MAX_OBJ_SIZE,
+      ...(options.tap ? { tap: options.tap } : {}),
+      // A log of megabytes takes a message per chunk.
+      maxMessages: 200,
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }
@@ -199,16 +249,18 @@ export class DeviceAgent {
    * With a trigger (a Package 0 arrived), the first session is the server-initiated one.
    */
   async runOnce(trigger?: SessionTrigger, request?: UpdateRequest): Promise<RunReport> {
-    const report: RunReport = { sessions: 0, jobs: [], firmwareVersion: this.firmwareVersion };
+    const report: RunReport = { sessions: 0, jobs: [], apps: [], firmwareVersion: this.firmwareVersion };
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (this.state.job) report.jobs.push(await this.runJob(this.state.job));
+      report.apps.push(...(await this.scomo.runJobs()));
+      await this.save();
       const answer = await this.session(round === 0 ? trigger : undefined, round === 0 ? request : undefined);
       if (round === 0 && request) {
         report.request = { kind: request, ...answer };
         this.log(`asked for an update (${request} request): the server answered ${answer.status ?? 'nothing'}${answer.said ? `: ${answer.said}` : ''}`);
       }
       report.sessions += 1;
-      if (!this.state.job) break;
+      if (!this.state.job && !this.scomo.busy) break;
     }
     report.firmwareVersion = this.firmwareVersion;
     return report;
@@ -242,6 +294,9 @@ export class DeviceAgent {
     const alerts: GenericAlert[] = owed ? [{ source: owed.execUri, type: ALERT_TYPE[owed.operation], resultCode: owed.resultCode, ...(owed.correlator ? { correlator: owed.correlator } : {}) }] : [];
     // Alongside any report owed (a deployment that report is for counts as still under way).
     const asking = request === undefined ? undefined : alerts.push({ source: FUMO_NODE, type: REQUEST_TYPE[request] }) - 1;
+    const scomoFrom = alerts.length;
+    const scomoAlerts = this.scomo.alerts();
+    alerts.push(...scomoAlerts);
     try {
       const result = await this.client.session({
         ...(this.options.nextServer ? { serverUrl: dmUrl(this.options.nextServer()) } : {}),
@@ -250,15 +305,20 @@ export class DeviceAgent {
         exec: (uri, correlator) => this.exec(uri, correlator),
         ...(this.state.clientNonce ? { clientNonce: this.state.clientNonce } : {}),
         genericAlerts: alerts,
+        userAlert: (prompt) => this.askUser(prompt),
         onNonce: (nonce) => {
           this.state.clientNonce = nonce;
         },
       });
+      this.eventLog.add(`DM session ${trigger ? `opened on a Package 0 (session ${trigger.sessionId})` : 'polled'}: ${result.messages} messages${result.aborted ? ', aborted by the server' : ''}`);
       const ack = result.alertStatuses[0];
       if (owed && ack !== undefined) {
         this.log(`reported FUMO ${owed.resultCode} for ${owed.execUri}; the server answered ${ack}`);
         if (this.state.report === owed) delete this.state.report;
       }
+      // OperationComplete reports the server answered are delivered; the rest go again next session.
+      const acked = scomoAlerts.findIndex((_, i) => result.alertStatuses[scomoFrom + i] === undefined);
+      this.scomo.acknowledge(acked === -1 ? scomoAlerts.length : acked);
       if (result.aborted) this.log('the server aborted the session (Alert 1223)');
       const status = asking === undefined ? undefined : result.alertStatuses[asking];
       const said = asking === undefined ? undefined : result.alertTexts[asking];
@@ -271,6 +331,8 @@ export class DeviceAgent {
   /** The DM Exec: FUMO operations are accepted (202) and run once the session is over. */
   private exec(uri: string, correlator: string | undefined): number {
     const path = normalize(uri);
+    const scomo = this.scomo.exec(path, correlator);
+    if (scomo !== undefined) return scomo;
     const operation = FUMO_OPERATIONS.find((op) => path === `${FUMO_NODE}/${op}`);
     if (!operation) return path.startsWith('./FUMO/') ? 405 : 406;
     if (this.state.job && this.state.job.phase !== 'pending') return 405;
@@ -280,11 +342,40 @@ export class DeviceAgent {
     return 202;
   }
 
+  /** The simulated user: rejects or stays silent by share, else accepts (choosing the first choice, typing the default). */
+  private askUser(prompt: UiPrompt): { outcome: UiOutcome; values: string[] } {
+    const user = this.options.user ?? {};
+    const roll = (user.random ?? Math.random)();
+    const reject = user.rejectShare ?? 0;
+    const silent = user.timeoutShare ?? 0;
+    let answer: { outcome: UiOutcome; values: string[] };
+    if (prompt.kind === 'display') answer = { outcome: 'accepted', values: [] };
+    else if (roll < reject) answer = { outcome: 'rejected', values: [] };
+    else if (roll < reject + silent) answer = defaultAnswer(prompt);
+    else answer = { outcome: 'accepted', values: prompt.kind === 'text' ? [prompt.options.defaultResponse ?? 'ok'] : prompt.kind === 'single' || prompt.kind === 'multiple' ? ['1'] : [] };
+    this.prompts.push({ prompt, outcome: answer.outcome });
+    this.log(`asked the user "${prompt.text}": ${answer.outcome}`);
+    return answer;
+  }
+
+  /** The device's log: numbered lines, generated once, exactly `logBytes` long. */
+  private logText(bytes: number): string {
+    if (this.log_?.length !== bytes) {
+      let text = '';
+      for (let line = 1; text.length < bytes; line++) text += `${String(line).padStart(7, '0')} ${this.options.devId} event ok\n`;
+      this.log_ = text.slice(0, bytes);
+    }
+    return this.log_;
+  }
+
   private fixedNodes(): Record<string, NodeValue> {
     const o = this.options;
     const chr = (data: string): NodeValue => ({ data, format: 'chr' });
     const int = (data: number): NodeValue => ({ data: String(data), format: 'int' });
     return {
+      // Once the SCOMO agent holds components, they are the device's applications; the
+      // static list only stands in on a device that never took a SCOMO operation.
+      ...helpdeskNodes({ serverUrl: dmUrl(o.serverUrl), username: o.username, log: this.eventLog, ...(o.apps && Object.keys(this.scomo.nodes()).length === 0 ? { apps: o.apps } : {}) }),
       './DevInfo/DevId': chr(o.devId),
       './DevInfo/Man': chr(o.manufacturer ?? 'acme'),
       './DevInfo/Mod': chr(o.model),
@@ -294,12 +385,14 @@ export class DeviceAgent {
       './DevDetail/OEM': chr(o.manufacturer ?? 'acme'),
       './DevDetail/FwV': chr(this.firmwareVersion),
       './DevDetail/SwV': chr(o.swVersion ?? 'fota-agent 1'),
-      './DevDetail/HwV': chr(o.hwVersion ?? '1.0'),
-      './DevDetail/LrgObj': { data: 'false', format: 'bool' },
+      './DevDetail/HwV': chr(o.hwVersion ?? DEFAULT_HW_VERSION),
       './DevDetail/URI/MaxDepth': int(0),
       './DevDetail/URI/MaxTotLen': int(0),
       './DevDetail/URI/MaxSegLen': int(0),
       [`${FUMO_NODE}/State`]: int(this.state.fumoState),
+      ...this.scomo.nodes(),
+      ...(o.logBytes === undefined ? {} : { './DevDetail/Ext/Log': chr(this.logText(o.logBytes)) }),
+      './DevDetail/LrgObj': { data: 'true', format: 'bool' },
     };
   }
 
@@ -355,13 +448,19 @@ export class DeviceAgent {
       packagePath: pkg.path,
       activePath: this.slots.path(active),
       inactivePath: this.slots.path(inactive),
-      trust: this.options.trust,
+      trust: this.trust(),
       model: this.options.model,
+      hardwareVersion: this.hardwareVersion,
       securityVersion: this.state.securityVersion,
       pool: this.pool,
       hashImage: (path) => this.images.hash(path),
     });
     await downloader.discard();
+    if (installed.ok && installed.root) {
+      // Followed from the root this device trusts, each step signed by the keys before it.
+      this.state.offlineRoot = installed.root;
+      this.log(`following ${installed.root.signed.manufacturer}'s offline keys to root version ${installed.root.signed.version}`);
+    }
     if (!installed.ok) {
       this.state.fumoState = FumoState.UpdateFailedNoPackage;
       return this.finish(job, installed.resultCode, installed.reason);
@@ -392,7 +491,7 @@ export class DeviceAgent {
     const d = this.options.download ?? {};
     this.lastDownloader = new PackageDownloader({
       dir: join(this.options.dataDir, 'download'),
-      trust: this.options.trust,
+      trust: this.trust(),
       device: () => this.deviceFacts(),
       ...(d.retries === undefined ? {} : { retries: d.retries }),
       ...(d.chunkRetries === undefined ? {} : { chunkRetries: d.chunkRetries }),
@@ -411,7 +510,20 @@ export class DeviceAgent {
   /** What a package is checked against: the image really on disk, not what the state says. */
   private async deviceFacts(): Promise<DeviceFacts> {
     const digest = await this.images.hash(this.activeImagePath());
-    return { model: this.options.model, currentSha256: digest.sha256, securityVersion: this.state.securityVersion };
+    return { model: this.options.model, currentSha256: digest.sha256, securityVersion: this.state.securityVersion, hardwareVersion: this.hardwareVersion };
+  }
+
+  private get hardwareVersion(): string {
+    return this.options.hwVersion ?? DEFAULT_HW_VERSION;
+  }
+
+  /** The configured trust, with the newest root of offline keys this device has followed. */
+  private trust(): TrustPolicy {
+    const { trust } = this.options;
+    const followed = this.state.offlineRoot;
+    if (!trust.offline || !followed || followed.signed.version <= trust.offline.root.signed.version) return trust;
+    if (followed.signed.manufacturer !== trust.offline.root.signed.manufacturer) return trust;
+    return { ...trust, offline: { ...trust.offline, root: followed } };
   }
 
   /** The running slot's version and hash, as recorded when it was installed. */
@@ -431,6 +543,7 @@ export class DeviceAgent {
   }
 
   private log(line: string): void {
+    this.eventLog.add(line);
     this.options.log?.(line);
   }
 }

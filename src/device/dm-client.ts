@@ -10,6 +10,8 @@ import type { AlertCommand, Command, Item, ResultsCommand, StatusCommand, SyncHd
 import { CONTENT_TYPE_WBXML, CONTENT_TYPE_XML } from '../omadm/codec/message.ts';
 import { decodeMessage, encodeMessage } from '../omadm/codec/syncml.ts';
 import { AppError } from '../errors.ts';
+import { CHUNK_ACCEPTED, cutAt, dataBytes, END_OF_DATA_MISSING, fitChunk, OBJECT_TOO_LARGE, type OpenObject, takeChunk } from '../omadm/large-object.ts';
+import { readUiAlert, type UiOutcome, type UiPrompt, uiStatusOf } from '../omadm/user-interaction.ts';
 import { readBody, send } from './http.ts';
 import type { DmTree } from './tree.ts';
 
@@ -22,10 +24,17 @@ export interface DmClientOptions {
   encoding?: 'xml' | 'wbxml';
   /** Largest reply this client accepts (SyncHdr Meta MaxMsgSize). */
   maxMsgSize?: number;
+  /**
+   * Largest object this client takes in chunks (SyncHdr Meta MaxObjSize); left out, the
+   * client declares none and takes no large objects (DM 1.2).
+   */
+  maxObjSize?: number;
   /** Messages in one session before the client gives up on a server that never ends it. */
   maxMessages?: number;
   idleTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Sees the bytes of every message sent and its reply (tests, traces). */
+  tap?: (sent: Uint8Array, received: Uint8Array) => void;
 }
 
 /** A FUMO Generic Alert (1226) to carry in Package 1. */
@@ -37,6 +46,9 @@ export interface GenericAlert {
   /** The FUMO result reported; none for an update request (...devicerequest, ...userrequest). */
   resultCode?: number;
   correlator?: string;
+  /** Data other than the bare result code (a SCOMO OperationComplete's <ResultCode>/<Identifier>), with its Format. */
+  data?: string;
+  format?: string;
 }
 
 export interface SessionRequest {
@@ -54,6 +66,8 @@ export interface SessionRequest {
   exec: (uri: string, correlator: string | undefined) => number;
   /** Called whenever the server issues a new nonce, so it is kept even if the session fails later. */
   onNonce?: (nonce: string) => void;
+  /** Shows a user-interaction alert (1100-1104) and returns the user's answer; default: accepted. */
+  userAlert?: (prompt: UiPrompt) => { outcome: UiOutcome; values?: string[] };
 }
 
 export interface SessionResult {
@@ -75,7 +89,24 @@ const GENERIC_ALERT = '1226';
 const NEXT_MESSAGE = '1222';
 const ABORT = '1223';
 
-type Outgoing = { make: (cmdId: number) => Command; alertIndex?: number };
+/**
+ * A command of the client's next message. `large`: a Results value that may go as chunks
+ * when it does not fit the server's MaxMsgSize (`from`: bytes already sent).
+ */
+type Outgoing = { make: (cmdId: number) => Command; alertIndex?: number; large?: LargeValue };
+
+interface LargeValue {
+  bytes: Uint8Array;
+  from: number;
+  /** The Results command with this Item (a chunk of the value, or all of it). */
+  results: (cmdId: number, item: Item) => Command;
+  item: Item;
+}
+
+/** A chunked Replace the server is sending, across its messages. */
+interface Receiving extends OpenObject {
+  parts: Uint8Array[];
+}
 
 export class DmClient {
   readonly contentType: string;
@@ -100,9 +131,10 @@ export class DmClient {
     const alertTexts: Array<string | undefined> = alerts.map(() => undefined);
     let outgoing: Outgoing[] = this.package1(request, alerts);
     const limit = options.maxMessages ?? 30;
+    // What the server said it takes, and the chunked Replace it is sending, if any.
+    const peer: { maxMsgSize?: number; maxObjSize?: number; receiving?: Receiving } = {};
 
     for (let n = 1; n <= limit; n++) {
-      const made = outgoing.map((o, i) => ({ ...o, command: o.make(i + 1) }));
       const header: SyncHdr = {
         verDTD: '1.2',
         verProto: 'DM/1.2',
@@ -112,9 +144,12 @@ export class DmClient {
         source: options.devId,
         sourceName: options.username,
         ...(cred ? { cred } : {}),
-        meta: { maxMsgSize: options.maxMsgSize ?? 256 * 1024 },
+        meta: { maxMsgSize: options.maxMsgSize ?? 256 * 1024, ...(options.maxObjSize ? { maxObjSize: options.maxObjSize } : {}) },
       };
-      const reply = await this.post(url, { header, commands: made.map((m) => m.command), final: true });
+      const { made, final, carry } = this.pack(header, outgoing, peer.maxMsgSize);
+      const reply = await this.post(url, { header, commands: made.map((m) => m.command), final });
+      peer.maxMsgSize = reply.header.meta?.maxMsgSize ?? peer.maxMsgSize;
+      peer.maxObjSize = reply.header.meta?.maxObjSize ?? peer.maxObjSize;
       const headerStatus = reply.commands.find((c): c is StatusCommand => c.kind === 'Status' && c.cmdRef === 0);
       if (!headerStatus) throw new AppError('VALIDATION', 'the DM server answered without a Status for our SyncHdr');
       const next = headerStatus.chal?.meta.nextNonce;
@@ -151,17 +186,55 @@ export class DmClient {
         const said = status.items.map((i) => (typeof i.data === 'string' ? i.data : i.data ? new TextDecoder().decode(i.data) : '')).join(' ').trim();
         if (said) alertTexts[index] = said;
       }
-      const answer = this.answer(reply, request);
+      const answer = this.answer(reply, request, peer);
       if (answer.aborted) aborted = true;
-      if (aborted || isClosing(reply)) return { alertStatuses, alertTexts, ...(nonce ? { clientNonce: nonce } : {}), messages: n, continuations, challenged: authTries > 0, aborted };
-      outgoing = [this.headerStatus(reply.header), ...answer.commands];
-      if (!reply.final) {
+      // The server gave up on our chunked value (Alert 1225, or a refusal of a chunk): its rest is not sent.
+      const rest = answer.stopChunks ? carry.filter((o) => !o.large) : carry;
+      if (aborted || (isClosing(reply) && rest.length === 0)) return { alertStatuses, alertTexts, ...(nonce ? { clientNonce: nonce } : {}), messages: n, continuations, challenged: authTries > 0, aborted };
+      outgoing = [this.headerStatus(reply.header), ...answer.commands, ...rest];
+      // While our own package continues (a value in chunks), we send; the server asks.
+      if (!reply.final && rest.length === 0) {
         continuations += 1;
         outgoing.push({ make: (cmdId) => ({ kind: 'Alert', cmdId, data: NEXT_MESSAGE, items: [{ target: server, source: options.devId }] }) });
       }
       msgId += 1;
     }
     throw new AppError('VALIDATION', `the DM server did not end the session within ${limit} messages`);
+  }
+
+  /**
+   * The next message within the server's MaxMsgSize: as many commands as fit; a Results
+   * value that does not fit goes as a chunk (MoreData, Meta/Size on the first) that ends
+   * the message, its rest and the commands after it in the next ones (`carry`). Final only
+   * on the message that carries the last of them.
+   */
+  private pack(header: SyncHdr, outgoing: Outgoing[], maxMsgSize: number | undefined): { made: Array<Outgoing & { command: Command }>; final: boolean; carry: Outgoing[] } {
+    const size = (commands: Command[]) => encodeMessage({ header, commands, final: true }, this.contentType).length;
+    const all = outgoing.map((o, i) => ({ ...o, command: o.make(i + 1) }));
+    if (maxMsgSize === undefined || size(all.map((m) => m.command)) <= maxMsgSize) return { made: all, final: true, carry: [] };
+    const made: Array<Outgoing & { command: Command }> = [];
+    for (const [i, o] of outgoing.entries()) {
+      const whole = { ...o, command: o.make(i + 1) };
+      if (size([...made.map((m) => m.command), whole.command]) <= maxMsgSize) {
+        made.push(whole);
+        continue;
+      }
+      const large = o.large;
+      if (large) {
+        const before = made.map((m) => m.command);
+        const chunkAt = (n: number) => chunkOf(large, cutAt(large.bytes, large.from, n));
+        const n = fitChunk(large.bytes.length - large.from, maxMsgSize, (bytes) => size([...before, large.results(i + 1, chunkAt(bytes).item)]));
+        const chunk = chunkAt(n);
+        if (n > 0 && chunk.end > large.from) {
+          made.push({ ...o, command: large.results(i + 1, chunk.item) });
+          const rest: Outgoing[] = chunk.end < large.bytes.length ? [largeOutgoing({ ...large, from: chunk.end })] : [];
+          return { made, final: false, carry: [...rest, ...outgoing.slice(i + 1)] };
+        }
+      }
+      if (made.length <= 1) throw new AppError('VALIDATION', `a ${whole.command.kind} does not fit the server's MaxMsgSize of ${maxMsgSize} bytes`);
+      return { made, final: false, carry: outgoing.slice(i) };
+    }
+    return { made, final: true, carry: [] };
   }
 
   private cred(nonce: string) {
@@ -185,7 +258,9 @@ export class DmClient {
           data: GENERIC_ALERT,
           ...(alert.correlator === undefined ? {} : { correlator: alert.correlator }),
           items: [
-            alert.resultCode === undefined
+            alert.data !== undefined
+              ? { source: alert.source, meta: { type: alert.type, format: alert.format ?? 'chr', ...(alert.resultCode === undefined || (alert.resultCode >= 1200 && alert.resultCode < 1300) ? {} : { mark: 'critical' }) }, data: alert.data }
+              : alert.resultCode === undefined
               ? { source: alert.source, meta: { type: alert.type, format: 'chr' } }
               : {
                   source: alert.source,
@@ -205,10 +280,12 @@ export class DmClient {
   }
 
   /** Statuses (and Results) for every command of the server's message. */
-  private answer(reply: SyncMessage, request: SessionRequest): { commands: Outgoing[]; aborted: boolean } {
+  private answer(reply: SyncMessage, request: SessionRequest, server: { maxObjSize?: number; receiving?: Receiving }): { commands: Outgoing[]; aborted: boolean; stopChunks: boolean } {
     const msgRef = reply.header.msgId;
     const out: Outgoing[] = [];
     let aborted = false;
+    let stopChunks = false;
+    const maxObjSize = this.options.maxObjSize ?? 0;
     const status = (command: { cmdId: number; kind: string; noResp?: boolean }, items: Item[], code: number) => {
       if (command.noResp) return;
       out.push({
@@ -218,14 +295,26 @@ export class DmClient {
     const visit = (command: Command) => {
       switch (command.kind) {
         case 'Status':
+          // The server refused a chunk of our value: its rest is not sent.
+          if (command.cmd === 'Results' && !['200', String(CHUNK_ACCEPTED)].includes(command.data.trim())) stopChunks = true;
+          return;
         case 'Results':
           return;
         case 'Get': {
           const found = command.items.map((item) => ({ uri: item.target ?? '', answer: request.tree.get(item.target ?? '') }));
           const missing = found.find((f) => f.answer.status !== 200);
           if (missing) return status(command, command.items, missing.answer.status);
+          const value = found.length === 1 && found[0]?.answer.status === 200 ? new TextEncoder().encode(found[0].answer.value.data) : undefined;
+          // A value past the server's MaxObjSize cannot reach it, whole or in chunks.
+          if (value && server.maxObjSize !== undefined && value.length > server.maxObjSize) return status(command, command.items, OBJECT_TOO_LARGE);
           status(command, command.items, 200);
           if (command.noResp) return;
+          const only = found[0];
+          if (value && only && only.answer.status === 200) {
+            const item: Item = { source: only.uri, meta: { format: only.answer.value.format, type: 'text/plain' } };
+            out.push(largeOutgoing({ bytes: value, from: 0, item, results: (cmdId, chunk) => ({ kind: 'Results', cmdId, msgRef, cmdRef: command.cmdId, items: [chunk] }) }));
+            return;
+          }
           out.push({
             make: (cmdId): ResultsCommand => ({
               kind: 'Results',
@@ -243,7 +332,9 @@ export class DmClient {
         }
         case 'Add':
         case 'Replace': {
-          const codes = command.items.map((item) => (item.target ? request.tree.set(item.target, textOf(item.data)) : 404));
+          const codes = command.items.map((item) => this.receive(item, request, server, maxObjSize, () => {
+            out.push({ make: (cmdId) => ({ kind: 'Alert', cmdId, data: END_OF_DATA_MISSING, items: [{ source: server.receiving?.uri ?? '' }] }) });
+          }));
           return status(command, command.items, codes.find((c) => c !== 200) ?? 200);
         }
         case 'Delete': {
@@ -256,10 +347,23 @@ export class DmClient {
           const target = command.items[0]?.target;
           return status(command, command.items, target === undefined ? 404 : request.exec(target, command.correlator));
         }
-        case 'Alert':
+        case 'Alert': {
           if (command.data === ABORT) aborted = true;
-          // UI alerts (display, confirm, ...) have no user here: acknowledged as shown/accepted.
-          return status(command, command.items, 200);
+          if (command.data === END_OF_DATA_MISSING) stopChunks = true;
+          let prompt: UiPrompt | undefined;
+          try {
+            prompt = readUiAlert(command);
+          } catch (err) {
+            if (err instanceof AppError) return status(command, [], 400);
+            throw err;
+          }
+          if (!prompt) return status(command, [], 200);
+          // A user-interaction alert: the user's answer is the Status (accepted when no one asks).
+          const shown = prompt;
+          const answered = uiStatusOf(shown.kind, request.userAlert?.(shown) ?? { outcome: 'accepted', values: [] });
+          out.push({ make: (cmdId) => ({ kind: 'Status', cmdId, msgRef, cmdRef: command.cmdId, cmd: 'Alert', targetRefs: [], sourceRefs: [], data: String(answered.code), items: answered.items }) });
+          return;
+        }
         case 'Atomic':
         case 'Sequence':
           status(command, [], 200);
@@ -268,7 +372,37 @@ export class DmClient {
       }
     };
     for (const command of reply.commands) visit(command);
-    return { commands: out, aborted };
+    return { commands: out, aborted, stopChunks };
+  }
+
+  /**
+   * One Item of the server's Replace/Add: set whole, or buffered as a chunk of a large
+   * object (213) and set once the last came with the declared size (else 424; 413 past
+   * our MaxObjSize). An Item that does not continue the object under way interrupts it.
+   */
+  private receive(item: Item, request: SessionRequest, server: { receiving?: Receiving }, maxObjSize: number, interrupted: () => void): number {
+    const uri = item.target ?? '';
+    if (server.receiving && server.receiving.uri !== uri) {
+      interrupted();
+      delete server.receiving;
+    }
+    const bytes = dataBytes(item.data);
+    const verdict = takeChunk(server.receiving, { uri, ...(item.meta?.size === undefined ? {} : { size: item.meta.size }), bytes: bytes.length, moreData: item.moreData === true }, maxObjSize);
+    switch (verdict.kind) {
+      case 'whole':
+        return uri ? request.tree.set(uri, textOf(item.data)) : 404;
+      case 'buffered':
+        server.receiving = { ...verdict.open, parts: [...(server.receiving?.parts ?? []), bytes] };
+        return CHUNK_ACCEPTED;
+      case 'refused':
+        delete server.receiving;
+        return verdict.status;
+      case 'complete': {
+        const whole = Buffer.concat([...(server.receiving?.parts ?? []), bytes]);
+        delete server.receiving;
+        return request.tree.set(uri, whole.toString('utf8'));
+      }
+    }
   }
 
   private async post(url: string, message: SyncMessage): Promise<SyncMessage> {
@@ -288,6 +422,7 @@ export class DmClient {
     });
     const limit = Math.max(this.options.maxMsgSize ?? 256 * 1024, 64 * 1024) * 2;
     const bytes = await readBody(res, limit);
+    this.options.tap?.(body, bytes);
     const type = String(res.headers['content-type'] ?? '');
     if (res.status !== 200 || !/syncml/i.test(type)) {
       const text = bytes.toString('utf8', 0, Math.min(bytes.length, 300)).trim();
@@ -296,6 +431,28 @@ export class DmClient {
     // Read in the encoding the server answered in (it should be ours).
     return decodeMessage(bytes, type);
   }
+}
+
+/** The Item of a value's chunk [from, end): Meta/Size on the first, MoreData on all but the last. */
+function chunkOf(large: LargeValue, end: number): { item: Item; end: number } {
+  const first = large.from === 0;
+  return {
+    end,
+    item: {
+      ...large.item,
+      ...(first ? { meta: { ...large.item.meta, size: large.bytes.length } } : {}),
+      data: new TextDecoder().decode(large.bytes.subarray(large.from, end)),
+      ...(end < large.bytes.length ? { moreData: true } : {}),
+    },
+  };
+}
+
+/** A value to send: whole when it fits, else from `from` on in chunks (pack). */
+function largeOutgoing(large: LargeValue): Outgoing {
+  return {
+    large,
+    make: (cmdId) => (large.from === 0 ? large.results(cmdId, { ...large.item, data: new TextDecoder().decode(large.bytes) }) : large.results(cmdId, chunkOf(large, large.bytes.length).item)),
+  };
 }
 
 /** The server's message that ends a session: Final, and nothing but Statuses (and Results). */

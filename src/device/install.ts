@@ -8,6 +8,7 @@ import type { Digest } from '../hashing.ts';
 import { applyPackage } from '../packages/apply.ts';
 import type { Manifest } from '../packages/manifest.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
+import type { RootEnvelope } from '../signing/offline-root.ts';
 import type { Outcome } from './results.ts';
 
 export interface InstallRequest {
@@ -19,17 +20,18 @@ export interface InstallRequest {
   trust: TrustPolicy;
   model: string;
   securityVersion: number;
+  hardwareVersion?: string;
   pool: DeltaPool;
   hashImage?: (path: string) => Promise<Digest>;
 }
 
-export async function installPackage(request: InstallRequest): Promise<Outcome<{ manifest: Manifest }>> {
+export async function installPackage(request: InstallRequest): Promise<Outcome<{ manifest: Manifest; root?: RootEnvelope }>> {
   return applyPackage({
     packagePath: request.packagePath,
     basePath: request.activePath,
     outPath: request.inactivePath,
     trust: request.trust,
-    device: { model: request.model, securityVersion: request.securityVersion },
+    device: { model: request.model, securityVersion: request.securityVersion, ...(request.hardwareVersion === undefined ? {} : { hardwareVersion: request.hardwareVersion }) },
     pool: request.pool,
     ...(request.hashImage ? { hashImage: request.hashImage } : {}),
   });

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { writeFileAtomic } from '../files.ts';
+import { signatureSchema } from '../signing/envelope.ts';
+import { rootSchema } from '../signing/offline-root.ts';
+import { scomoStateSchema } from './scomo.ts';
 
 /** FUMO 1.0 State node values (PROTOCOL.md "FUMO"). */
 export const FumoState = {
@@ -61,6 +64,14 @@ export const agentStateSchema = z.object({
   clientNonce: z.string().optional(),
   job: jobSchema.optional(),
   report: reportSchema.optional(),
+  /**
+   * The newest root of the manufacturer's offline keys this device followed (from the
+   * pinned one, each rotation signed by the keys before it): a server that later withholds
+   * a rotation cannot bring revoked keys back.
+   */
+  offlineRoot: z.object({ signed: rootSchema, signatures: z.array(signatureSchema).max(64) }).optional(),
+  /** Application components, delivered packages, SCOMO operations and the results owed (scomo.ts). */
+  scomo: scomoStateSchema.optional(),
 });
 export type AgentState = z.infer<typeof agentStateSchema>;
 

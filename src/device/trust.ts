@@ -1,3 +1,3 @@
 // The manufacturer keys a device pins: read from a key file or the server's key list, in
 // signing/ where `fota package verify` reads them too (one reader for both formats).
-export { parseTrust, readTrust } from '../signing/trust-file.ts';
+export { parseTrust, readPinnedRoot, readTrust, withOfflineRoot } from '../signing/trust-file.ts';

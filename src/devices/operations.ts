@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { type DmOperationRow, findOperation, insertOperation } from '../store/queries/devices.ts';
+import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { deviceRow } from './devices.ts';
 import type { OperationView, QueueOperation } from './schemas.ts';
@@ -13,12 +14,16 @@ import type { OperationView, QueueOperation } from './schemas.ts';
 export async function queueOperation(ctx: Context, principal: Principal, deviceId: string, request: QueueOperation): Promise<{ id: string }> {
   await deviceRow(ctx, deviceId);
   const now = ctx.clock.now();
-  const id = newId('op');
-  await ctx.db.transaction(async (tx) => {
-    await insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', createdBy: principal.personId, createdAt: now });
-    await recordAudit(tx, { ...auditActor(principal), action: 'operation.queue', subject: id, details: { deviceId, command: request.command, uri: request.uri } }, now);
-  });
+  const id = await ctx.db.transaction((tx) => queueOperationIn(tx, principal, deviceId, request, now));
   return { id };
+}
+
+/** Queues an operation and its audit inside the caller's transaction (a helpdesk fix adds its own rows beside it). */
+export async function queueOperationIn(tx: Tx, principal: Principal, deviceId: string, request: QueueOperation, now: number): Promise<string> {
+  const id = newId('op');
+  await insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', createdBy: principal.personId, createdAt: now });
+  await recordAudit(tx, { ...auditActor(principal), action: 'operation.queue', subject: id, details: { deviceId, command: request.command, uri: request.uri } }, now);
+  return id;
 }
 
 export async function operationView(ctx: Context, deviceId: string, id: string): Promise<OperationView> {

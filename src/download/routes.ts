@@ -1,6 +1,6 @@
 // GET|HEAD /dl/<token>: package bytes for devices, with resume (Range, If-Range, ETag).
 // The token in the path is the only credential: an HMAC-signed, expiring grant.
-import { ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Context } from '../context.ts';
@@ -9,6 +9,7 @@ import { CampaignBudgets } from './budget.ts';
 import { meteredWebStream, sendToNode } from './send.ts';
 import { campaignBudgetOf } from '../store/queries/budgets.ts';
 import { answerDownload } from './serve.ts';
+import { answerDownloadFromNode } from './node.ts';
 import { WRITE_BYTES } from './source.ts';
 import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
 
@@ -24,14 +25,19 @@ import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
  * server.ts): loading it builds a Response, which costs a server that answers only
  * devices some 13 MiB (the platform's fetch classes).
  */
+// Kept once loaded: an import() per download went through the module loader each time.
+let responseModule: Promise<typeof import('@hono/node-server/utils/response')> | undefined;
 async function sentMarker(status: number): Promise<Response | undefined> {
-  const { RESPONSE_ALREADY_SENT } = await import('@hono/node-server/utils/response');
+  const { RESPONSE_ALREADY_SENT } = await (responseModule ??= import('@hono/node-server/utils/response'));
   const Platform = RESPONSE_ALREADY_SENT.constructor as typeof Response;
   if (Platform === globalThis.Response) return undefined;
   return new Platform(null, { status, headers: RESPONSE_ALREADY_SENT.headers });
 }
 
-export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
+/** Answers a download on Node's request (node.ts), with the cache and budgets of the mounted route. */
+export type NodeDownloads = (token: string, incoming: IncomingMessage, outgoing: ServerResponse, requestId: string) => Promise<number>;
+
+export function mountDownloads(app: Hono<AppEnv>, ctx: Context): NodeDownloads {
   const cache = new BlockCache(ctx.config.download.cacheBytes);
   // Per-campaign bandwidth budgets: one token bucket per campaign for this process's downloads.
   const budgets = new CampaignBudgets((deploymentId) => campaignBudgetOf(ctx.db, deploymentId), WRITE_BYTES);
@@ -57,6 +63,7 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): void {
     void sendToNode(outgoing, answer.body, ctx.log);
     return marker;
   });
+  return (token, incoming, outgoing, requestId) => answerDownloadFromNode(ctx, cache, budgets, token, incoming, outgoing, requestId);
 }
 
 /** Node's ServerResponse, when @hono/node-server serves the app (its `env.outgoing`). */

@@ -5,6 +5,7 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { ByteRange } from '../store/artifacts/artifact-store.ts';
 import { findPackage } from '../store/queries/builds.ts';
+import { findAppPackage } from '../store/queries/scomo.ts';
 import { addBytesServed } from '../store/queries/deployments.ts';
 import { chooseRange, type RangeRequest } from './range.ts';
 import type { BlockCache } from './block-cache.ts';
@@ -42,7 +43,8 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
     const text = grant.error === 'expired' ? 'this download link has expired; start a new session for a fresh one\n' : 'this download link is not valid\n';
     return { kind: 'text', status: 403, headers: REFUSED_HEADERS, text };
   }
-  const pkg = await findPackage(ctx.db, grant.packageId);
+  // A firmware package, or an application package (SCOMO): the same .fota bytes.
+  const pkg = (await findPackage(ctx.db, grant.packageId)) ?? (await findAppPackage(ctx.db, grant.packageId));
   if (!pkg) return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
 
   const size = pkg.fileSize;
@@ -84,7 +86,7 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
     }
     const location = await presignedLocation(ctx, pkg.fileSha256);
     // The server never sees these bytes go out: what it counts is what it handed over.
-    if (length > 0) void recordServed(ctx, grant.deploymentId, length);
+    if (length > 0 && 'buildId' in pkg) void recordServed(ctx, grant.deploymentId, length);
     return { kind: 'redirect', status: 307, headers: { location, 'cache-control': 'no-store' }, location };
   }
 
@@ -107,7 +109,8 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
     recorded = true;
     ctx.tally.downloadBytes += bytesSent; // for /metrics
     // The response is over and nobody waits for it: recordServed logs its own failure.
-    if (bytesSent > 0) void recordServed(ctx, grant.deploymentId, bytesSent);
+    // Application packages (no build) count no bytes on a FUMO deployment.
+    if (bytesSent > 0 && 'buildId' in pkg) void recordServed(ctx, grant.deploymentId, bytesSent);
   };
   return { kind: 'bytes', status, headers, body: { source, done } };
 }

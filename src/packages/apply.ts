@@ -7,6 +7,7 @@ import type { DeltaPool } from '../delta/pool.ts';
 import { commitFile, statInputFile, tempPathFor } from '../files.ts';
 import { type Digest, hashFile } from '../hashing.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
+import type { RootEnvelope } from '../signing/offline-root.ts';
 import { FumoResult } from '../omadm/fumo-results.ts';
 import type { Manifest } from './manifest.ts';
 import { checkTargetDigest, type DeviceFacts, type Verdict, verifyFotaFile } from './verify.ts';
@@ -23,7 +24,7 @@ export interface ApplyRequest {
   hashImage?: (path: string) => Promise<Digest>;
 }
 
-export async function applyPackage(request: ApplyRequest): Promise<Verdict<{ manifest: Manifest }>> {
+export async function applyPackage(request: ApplyRequest): Promise<Verdict<{ manifest: Manifest; root?: RootEnvelope }>> {
   const baseInfo = request.basePath === undefined ? undefined : await statInputFile(request.basePath, 'base image');
   const hashImage = request.hashImage ?? ((path: string) => hashFile(path));
   const base = request.basePath === undefined ? undefined : await hashImage(request.basePath);
@@ -52,7 +53,7 @@ export async function applyPackage(request: ApplyRequest): Promise<Verdict<{ man
     const target = checkTargetDigest(manifest, await hashImage(tmp));
     if (!target.ok) return target;
     await commitFile(tmp, request.outPath, baseInfo ? baseInfo.mode & 0o777 : 0o644);
-    return { ok: true, manifest };
+    return { ok: true, manifest, ...(verdict.root ? { root: verdict.root } : {}) };
   } finally {
     await Promise.all([rm(tmp, { force: true }), rm(payloadCopy, { force: true })]);
   }

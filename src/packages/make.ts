@@ -8,7 +8,7 @@ import type { PayloadKind } from '../delta/payload.ts';
 import { tempPathFor } from '../files.ts';
 import type { SigningKey } from '../signing/keys.ts';
 import { type FotaLayout, writeFotaFile } from './fota-file.ts';
-import type { PackageEnvelope } from './manifest.ts';
+import type { OfflineSignatures, PackageEnvelope } from './manifest.ts';
 import { type MakeProgress, type PackageImage, preparePackage } from './prepare.ts';
 
 export type { MakeProgress } from './prepare.ts';
@@ -20,6 +20,8 @@ export interface MakePackageRequest {
   from?: PackageImage;
   to: PackageImage & { securityVersion?: number };
   key: SigningKey;
+  /** The manufacturer's offline signatures to embed (formatVersion 2). */
+  offline?: OfflineSignatures;
   outPath: string;
   pool: DeltaPool;
   maxDeltaRatio?: number;

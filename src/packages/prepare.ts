@@ -11,7 +11,7 @@ import { statInputFile } from '../files.ts';
 import { type ChunkedDigest, DEFAULT_CHUNK_SIZE, type Digest, hashFile } from '../hashing.ts';
 import { signEnvelope } from '../signing/envelope.ts';
 import type { SigningKey } from '../signing/keys.ts';
-import { manifestSchema, type PackageEnvelope } from './manifest.ts';
+import { manifestSchema, type OfflineSignatures, type PackageEnvelope } from './manifest.ts';
 
 export type MakeProgress =
   | { phase: 'hashing'; file: string; bytesDone: number; bytesTotal: number }
@@ -35,6 +35,8 @@ export interface PrepareRequest {
   from?: PackageImage;
   to: PackageImage & { securityVersion?: number };
   key: SigningKey;
+  /** The manufacturer's offline signatures to embed (formatVersion 2); none: formatVersion 1. */
+  offline?: OfflineSignatures;
   pool: DeltaPool;
   /** Where a delta is written; the caller removes it once the package is written. */
   deltaPath: string;
@@ -87,15 +89,21 @@ export async function preparePackage(request: PrepareRequest): Promise<PreparedP
     // Only a known digest can differ here: the image's bytes are not the ones recorded.
     throw new AppError('INTEGRITY', `image ${to.path} (${to.version}) has SHA-256 ${payload.sha256} and ${payload.size} bytes, not the recorded ${target.sha256} and ${target.size}; it is damaged`);
   }
+  const statement = request.offline?.target.signed;
+  if (statement && (statement.sha256 !== target.sha256 || statement.size !== target.size || statement.model !== request.model || statement.version !== to.version)) {
+    // Never sign a package that devices requiring the statement would refuse anyway.
+    throw new AppError('INTEGRITY', `the target statement vouches for ${statement.model} ${statement.version} (sha256 ${statement.sha256}), not ${request.model} ${to.version} (sha256 ${target.sha256})`);
+  }
   const manifest = manifestSchema.parse({
     type: 'fota.package',
-    formatVersion: 1,
+    formatVersion: request.offline ? 2 : 1,
     manufacturer: request.manufacturer,
     model: request.model,
     source: from && source && payload.kind === 'bsdiff40' ? { version: from.version, sha256: source.sha256, size: source.size } : null,
     target: { version: to.version, sha256: target.sha256, size: target.size, securityVersion: to.securityVersion ?? 0 },
     payload: { kind: payload.kind, sha256: payload.sha256, size: payload.size, chunkSize: payload.chunkSize, chunks: payload.chunks },
     createdAt: (request.now?.() ?? new Date()).toISOString(),
+    ...(request.offline ? { offline: request.offline } : {}),
   });
   return {
     kind: payload.kind,

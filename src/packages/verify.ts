@@ -10,6 +10,8 @@ import { verifyEnvelope, type Envelope, type TrustPolicy } from '../signing/enve
 import { type FotaFile, PackageFormatError, readFotaFile } from './fota-file.ts';
 import { FumoResult } from '../omadm/fumo-results.ts';
 import { manifestSchema, type Manifest } from './manifest.ts';
+import { checkOfflineSignatures } from './offline-check.ts';
+import type { RootEnvelope } from '../signing/offline-root.ts';
 
 /** The FUMO results the package checks give, in the order they run (docs/formats.md, "FUMO result codes"). */
 export type PackageCheckCode = (typeof FumoResult)['SignatureFailed' | 'PackageMismatch' | 'NotAcceptable' | 'CorruptedPackage' | 'UpdateFailed'];
@@ -22,14 +24,21 @@ export interface DeviceFacts {
   /** SHA-256 of the image currently installed (the base a delta must apply to). */
   currentSha256?: string;
   securityVersion?: number;
+  /** DevDetail/HwV: a target statement that lists hardware versions must list this one. */
+  hardwareVersion?: string;
 }
 
 function reject(resultCode: Rejection['resultCode'], reason: string): Rejection {
   return { ok: false, resultCode, reason };
 }
 
-/** Signature first: nothing in the manifest is looked at before a trusted key vouches for it. */
-export function checkEnvelope(envelope: Envelope<Record<string, unknown>>, trust: TrustPolicy): Verdict<{ manifest: Manifest; keyids: string[] }> {
+/**
+ * Signature first: nothing in the manifest is looked at before a trusted key vouches for
+ * it; then, on a device that pins the manufacturer's offline keys, their statement over
+ * the target (404 too). `root` is a newer root of offline keys the package's rotations
+ * led to, for the device to keep.
+ */
+export function checkEnvelope(envelope: Envelope<Record<string, unknown>>, trust: TrustPolicy): Verdict<{ manifest: Manifest; keyids: string[]; root?: RootEnvelope }> {
   const signatures = verifyEnvelope(envelope, trust);
   if (!signatures.ok) return reject(FumoResult.SignatureFailed, `signature check failed: ${signatures.reason}`);
   const parsed = manifestSchema.safeParse(envelope.signed);
@@ -37,7 +46,9 @@ export function checkEnvelope(envelope: Envelope<Record<string, unknown>>, trust
     const issue = parsed.error.issues[0];
     return reject(FumoResult.CorruptedPackage, `manifest is invalid: ${issue ? `${issue.path.join('.')} ${issue.message}` : 'bad shape'}`);
   }
-  return { ok: true, manifest: parsed.data, keyids: signatures.keyids };
+  const offline = checkOfflineSignatures(parsed.data, trust);
+  if (!offline.ok) return offline;
+  return { ok: true, manifest: parsed.data, keyids: signatures.keyids, ...(offline.root ? { root: offline.root } : {}) };
 }
 
 export function checkApplicability(manifest: Manifest, device: DeviceFacts): Verdict<object> {
@@ -49,6 +60,10 @@ export function checkApplicability(manifest: Manifest, device: DeviceFacts): Ver
       FumoResult.PackageMismatch,
       `package patches version ${manifest.source.version} (sha256 ${manifest.source.sha256.slice(0, 12)}…), but the base image has sha256 ${device.currentSha256.slice(0, 12)}…`,
     );
+  }
+  const hardware = manifest.offline?.target.signed.hardware ?? [];
+  if (device.hardwareVersion !== undefined && hardware.length > 0 && !hardware.includes(device.hardwareVersion)) {
+    return reject(FumoResult.PackageMismatch, `the image is for hardware ${hardware.join(', ')}, this device is ${device.hardwareVersion}`);
   }
   const own = device.securityVersion ?? 0;
   if (manifest.target.securityVersion < own) {
@@ -101,7 +116,7 @@ export interface VerifyFileOptions {
 }
 
 /** Reads and checks a `.fota` file up to and including the payload hash. */
-export async function verifyFotaFile(path: string, options: VerifyFileOptions): Promise<Verdict<{ manifest: Manifest; keyids: string[] }>> {
+export async function verifyFotaFile(path: string, options: VerifyFileOptions): Promise<Verdict<{ manifest: Manifest; keyids: string[]; root?: RootEnvelope }>> {
   let file: FotaFile;
   try {
     file = await readFotaFile(path);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { canonicalBytes } from './canonical-json.ts';
 import { verifyDetached } from './ed25519.ts';
 import { keyIdOf, type PublicKey, type SigningKey } from './keys.ts';
+import type { RootEnvelope } from './root-schema.ts';
 
 export const signatureSchema = z.object({
   keyid: z.string().regex(/^[0-9a-f]{64}$/),
@@ -42,6 +43,12 @@ export interface TrustPolicy {
   keys: TrustedKey[];
   /** How many distinct trusted keys must have signed; at least 1. */
   threshold?: number;
+  /**
+   * A device's second requirement: the manufacturer's root of offline keys it pins (or
+   * the newest it has followed). With it, a package needs a target statement those keys
+   * signed besides the delivery signature above (packages/offline-check.ts).
+   */
+  offline?: { root: RootEnvelope; now?: () => number };
 }
 
 export type EnvelopeVerdict =

@@ -7,8 +7,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
-import type { TrustedKey, TrustPolicy } from './envelope.ts';
+import { type TrustedKey, type TrustPolicy, verifyEnvelope } from './envelope.ts';
 import { keyIdOf, parseKeyFile } from './keys.ts';
+import { parseRoot, type RootEnvelope, rootPolicy } from './offline-root.ts';
 
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 
@@ -69,5 +70,32 @@ export function mergeTrust(policies: TrustPolicy[], threshold?: number): TrustPo
     const seen = byId.get(key.keyid);
     byId.set(key.keyid, seen?.revoked || key.revoked ? { ...key, revoked: true } : key);
   }
-  return { keys: [...byId.values()], ...(threshold === undefined ? {} : { threshold }) };
+  const offline = policies.find((p) => p.offline)?.offline;
+  return { keys: [...byId.values()], ...(threshold === undefined ? {} : { threshold }), ...(offline ? { offline } : {}) };
+}
+
+/**
+ * The root of a manufacturer's offline keys a device pins (`--root ROOT.json`, from `fota
+ * keys root`): read under the same size limit, and refused unless its own threshold of
+ * keys signed it, so a damaged or hand-edited file fails here rather than at every package.
+ */
+export async function readPinnedRoot(path: string): Promise<RootEnvelope> {
+  let text: string;
+  try {
+    const { size } = await stat(path);
+    if (size > MAX_KEY_FILE_BYTES) throw new AppError('VALIDATION', `root file ${path} is ${size} bytes; a root of offline keys is under ${MAX_KEY_FILE_BYTES / 1024} KiB`);
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('IO', `cannot read root file ${path}: ${String((err as NodeJS.ErrnoException).code ?? err)}`);
+  }
+  const root = parseRoot(text, `root file ${path}`);
+  const own = verifyEnvelope(root, rootPolicy(root.signed));
+  if (!own.ok) throw new AppError('VALIDATION', `root file ${path} is not signed by its own keys: ${own.reason}`);
+  return root;
+}
+
+/** A trust policy that also requires the manufacturer's offline signatures from `root` on. */
+export function withOfflineRoot(trust: TrustPolicy, root: RootEnvelope | undefined, now?: () => number): TrustPolicy {
+  return root ? { ...trust, offline: { root, ...(now ? { now } : {}) } } : trust;
 }

@@ -5,12 +5,14 @@
 // both come up on the current schema.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+// Imported, not the global: a test that fakes timers must not hold commits back.
+import { setImmediate } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema/index.ts';
-import type { Q, Store, Tx } from './store.ts';
+import type { Q, Store, TransactionOptions, Tx } from './store.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
 export const DATABASE_FILE = 'fota.db';
@@ -40,12 +42,13 @@ export function openSqliteStore(dataDir: string): Store {
   const read: Q = drizzle(reader, { schema });
   const ping = reader.prepare('select 1');
   const writerLock = new Mutex();
+  const commits = new GroupCommit(writer, () => writerLock.isHeld());
 
   return {
     q: read,
     /**
      * Prepared reads outside a transaction (prepared.ts): on the writer while no
-     * transaction holds it (it has nothing uncommitted then), else on the read-only
+     * transaction holds it and no grouped COMMIT is due (it has nothing uncommitted then), else on the read-only
      * connection. A connection drops its page cache whenever another one commits, so the
      * read-only one, which sees every commit, reads each page again from the file: a
      * device looked up there cost twice what it does on the writer, whose cache its own
@@ -53,11 +56,12 @@ export function openSqliteStore(dataDir: string): Store {
      * transaction begins in between; and it cannot write.
      */
     get reads(): Q {
-      return writerLock.isHeld() ? read : write;
+      return writerLock.isHeld() || commits.isOpen() ? read : write;
     },
     t: schema,
     dialect: 'sqlite',
-    async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+      const grouped = options.grouped === true;
       await writerLock.acquire();
       let open = true;
       const tx: Tx = {
@@ -68,23 +72,24 @@ export function openSqliteStore(dataDir: string): Store {
         t: schema,
         dialect: 'sqlite',
       };
+      let committed: Promise<void>;
+      let result: T;
       try {
-        // IMMEDIATE takes the write lock at BEGIN: another process waits here (busy_timeout)
-        // instead of failing with SQLITE_BUSY_SNAPSHOT when it commits in between.
-        writer.exec('BEGIN IMMEDIATE');
+        commits.begin(grouped);
         try {
-          const result = await fn(tx);
-          writer.exec('COMMIT');
-          return result;
+          result = await fn(tx);
         } catch (err) {
-          // SQLite rolls some failures back itself (SQLITE_FULL, an interrupted COMMIT).
-          if (writer.inTransaction) writer.exec('ROLLBACK');
+          commits.rollBack(err, grouped);
           throw err;
         }
+        committed = commits.done(grouped);
       } finally {
         open = false;
         writerLock.release();
       }
+      // Answered once on disk, as before: only the COMMIT is shared.
+      await committed;
+      return result;
     },
     async ping() {
       ping.get();
@@ -92,6 +97,7 @@ export function openSqliteStore(dataDir: string): Store {
     async close() {
       await writerLock.acquire();
       try {
+        commits.commitNow();
         reader.close();
         writer.close();
       } finally {
@@ -99,6 +105,105 @@ export function openSqliteStore(dataDir: string): Store {
       }
     },
   };
+}
+
+/**
+ * Group commit: the grouped transactions (DM messages) of one turn of the event loop share
+ * a SQLite transaction and its COMMIT. Each runs in a SAVEPOINT of its own (a failure rolls
+ * back only its own writes), one after the other as before, and its promise resolves only
+ * once the shared COMMIT is done, so whoever awaited a transaction still finds it
+ * committed. The COMMIT runs once the event loop has handled the I/O that was ready
+ * (setImmediate), or at once when MAX_BATCH transactions wait for it. A COMMIT writes each
+ * page it changed to the WAL: the DM messages of one batch change the same session, index
+ * and queue pages, which a batch writes once instead of once per message, and checkpoints
+ * come as much less often (bench/dm.ts). Any other transaction (the campaign engine, the
+ * API) commits the batch under way before it begins and commits on its own: it never reads
+ * what a DM message wrote before that message is committed, and no DM reply waits for it.
+ * A batch still takes the write lock at BEGIN IMMEDIATE (another process waits there,
+ * busy_timeout, instead of failing with SQLITE_BUSY_SNAPSHOT).
+ */
+class GroupCommit {
+  private static readonly MAX_BATCH = 64;
+  private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  private open = false;
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Database.Database,
+    /** Whether a transaction is under way (the COMMIT waits for it). */
+    private readonly busy: () => boolean,
+  ) {}
+
+  /** Whether the connection holds writes not committed yet. */
+  isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Starts one transaction: a grouped one in the batch under way, if any; any other alone. */
+  begin(grouped: boolean): void {
+    if (this.open && !grouped) this.commitNow();
+    if (!this.open) {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.open = true;
+    }
+    this.db.exec('SAVEPOINT fota_tx');
+  }
+
+  /** The transaction failed: its writes go, the batch's stay (unless SQLite dropped them all). */
+  rollBack(err: unknown, grouped: boolean): void {
+    if (this.db.inTransaction) {
+      this.db.exec('ROLLBACK TO fota_tx');
+      this.db.exec('RELEASE fota_tx');
+      if (grouped) this.schedule();
+      else this.commitNow();
+      return;
+    }
+    // SQLite rolls some failures back whole (SQLITE_FULL, SQLITE_IOERR): the batch is lost.
+    this.open = false;
+    this.fail(new Error(`rolled back with another transaction of its batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+  }
+
+  /** The transaction succeeded: resolves when the batch it is in has committed. */
+  done(grouped: boolean): Promise<void> {
+    this.db.exec('RELEASE fota_tx');
+    const committed = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    if (!grouped || this.waiting.length >= GroupCommit.MAX_BATCH) this.commitNow();
+    else this.schedule();
+    return committed;
+  }
+
+  /** Commits the batch under way, if any (the caller holds the write lock or knows it free). */
+  commitNow(): void {
+    if (!this.open) return;
+    this.open = false;
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      // SQLite rolls some failures back itself (SQLITE_FULL, an interrupted COMMIT).
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.fail(err);
+      return;
+    }
+    const committed = this.waiting;
+    this.waiting = [];
+    for (const waiter of committed) waiter.resolve();
+  }
+
+  private fail(err: unknown): void {
+    const lost = this.waiting;
+    this.waiting = [];
+    for (const waiter of lost) waiter.reject(err);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || !this.open) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      // A transaction under way schedules the COMMIT again when it ends.
+      if (!this.busy()) this.commitNow();
+    });
+  }
 }
 
 /** Transactions of this process one at a time, in the order they asked. */

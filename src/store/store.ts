@@ -25,13 +25,22 @@ export interface Tx {
   readonly dialect: Dialect;
 }
 
+export interface TransactionOptions {
+  /**
+   * May share its COMMIT with the other grouped transactions of this turn of the event
+   * loop (SQLite, sqlite.ts GroupCommit): for the many small ones of DM messages. Its
+   * promise still resolves only once committed. PostgreSQL commits each on its own.
+   */
+  grouped?: boolean;
+}
+
 export interface Store extends Tx {
   /**
    * fn runs in one transaction: committed when its promise resolves, rolled back when it
    * rejects. It holds the writer: database work only inside (no network or file I/O), and
    * never another `transaction` call (on SQLite that waits for this one: a deadlock).
    */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
   ping(): Promise<void>;
   /** Waits for the transaction under way, then closes the connections. */
   close(): Promise<void>;

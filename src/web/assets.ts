@@ -78,6 +78,8 @@ label{display:block;font-size:.875rem;color:#424a53}
 .tree{padding-left:0}
 .tree li{overflow-wrap:anywhere}
 ol.history{margin:.25rem 0;padding-left:1.25rem}
+pre.value{max-height:16rem;overflow:auto;white-space:pre-wrap;margin:0;font-size:.8125rem}
+label.check{display:inline-flex;gap:.3rem;align-items:center;margin-right:.75rem}
 .pager{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;margin-top:.5rem}
 :focus-visible{outline:3px solid #0969da;outline-offset:2px}
 @media (max-width:40rem){

@@ -192,7 +192,7 @@ function TreeItems(props: { node: TreeNode }) {
   );
 }
 
-export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; timeline?: Child; configuration?: Child }) {
+export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; helpdesk?: Child; timeline?: Child; configuration?: Child }) {
   const d = props.device;
   const tree = inventoryTree(d.inventory);
   return (
@@ -245,6 +245,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
           )}
         </section>
       </div>
+      {props.helpdesk}
       <section class="card" data-testid="deployments">
         <h2>Deployments</h2>
         {props.deployments.length === 0 ? <p class="muted">None yet.</p> : null}

@@ -23,6 +23,7 @@ import { DeviceContent } from './devices.tsx';
 import { DeviceConfigurationCard } from './device-configuration.tsx';
 import { deviceConfiguration } from '../profiles/apply.ts';
 import { DeviceTagsForm, RegisterDeviceContent, registerRequest, tagList } from './device-manage.tsx';
+import { helpdeskPanel, mountHelpdesk, shownQuery } from './helpdesk.tsx';
 import type { Flash } from './layout.tsx';
 import { mountSavedFilters } from './saved-filters.tsx';
 import { mountTokens } from './tokens.tsx';
@@ -124,7 +125,12 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
     }),
   );
 
-  const DEVICE_DONE: Record<string, string> = { register: 'Device registered: it can open a DM session now.', tags: 'Tags saved.' };
+  const DEVICE_DONE: Record<string, string> = {
+    register: 'Device registered: it can open a DM session now.',
+    tags: 'Tags saved.',
+    query: 'Asked: the results appear below as the device answers.',
+    fix: 'Fix queued: the device gets the Replace in its next session, then the node is read again.',
+  };
 
   const devicePage = async (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
     const principal = c.get('principal');
@@ -140,12 +146,15 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
         deployments={deployments}
         totalDeployments={device.deployments.length}
         manage={canAct(principal.role) ? <DeviceTagsForm id={device.id} tags={device.tags} /> : undefined}
+        helpdesk={await helpdeskPanel(ctx, principal, device.id, c.req.query('query'))}
         configuration={<DeviceConfigurationCard view={await deviceConfiguration(ctx, device.id)} />}
         timeline={<ActivityTimeline entries={activity} limit={TIMELINE_LIMIT} subjectLabel={(subject) => (subject === device.id ? undefined : `deployment ${subject}`)} />}
       />
     );
-    return render(c, content, { title: device.id, principal, section: 'devices', flash, live: { src: `/devices/${encodeURIComponent(id)}` } }, status);
+    return render(c, content, { title: device.id, principal, section: 'devices', flash, live: { src: `/devices/${encodeURIComponent(id)}${shownQuery(c.req.query('query')) ? `?query=${shownQuery(c.req.query('query'))}` : ''}` } }, status);
   };
+
+  mountHelpdesk(app, ctx, kit, devicePage);
 
   app.get(
     '/devices/:id',

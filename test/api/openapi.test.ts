@@ -87,7 +87,7 @@ describe('the OpenAPI document', () => {
 
   it('describes the build upload as a raw body, and JSON bodies as JSON', () => {
     expect(Object.keys(doc.paths['/api/v1/builds']?.post?.requestBody?.content ?? {})).toEqual(['application/octet-stream']);
-    expect(doc.paths['/api/v1/builds']?.post?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(['query:model', 'query:version', 'query:securityVersion']);
+    expect(doc.paths['/api/v1/builds']?.post?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(['query:model', 'query:version', 'query:securityVersion', 'header:fota-target-statement']);
     expect(Object.keys(doc.paths['/api/v1/campaigns']?.post?.requestBody?.content ?? {})).toEqual(['application/json']);
   });
 });

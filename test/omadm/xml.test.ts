@@ -172,6 +172,8 @@ describe('parseXml refuses hostile and malformed input quickly', () => {
     ['an unclosed element', `${ROOT_OPEN}<SyncHdr><VerDTD>1.2</VerDTD>`, 'VALIDATION', /unclosed element <SyncHdr>/],
     ['an unterminated start tag', `${ROOT_OPEN}<SyncHdr`, 'VALIDATION', /unterminated start tag/],
     ['a mismatched end tag', doc('<SyncHdr></SyncBody>'), 'VALIDATION', /<\/SyncBody> does not match <SyncHdr>/],
+    ['an end tag that only begins with the open element\'s name', doc('<SyncHdr></SyncHdrX>'), 'VALIDATION', /<\/SyncHdrX> does not match <SyncHdr>/],
+    ['an end tag that is a prefix of the open element\'s name', doc('<SyncHdr></Sync>'), 'VALIDATION', /<\/Sync> does not match <SyncHdr>/],
     ['a stray end tag', `${ROOT_OPEN}</SyncML></SyncML>`, 'VALIDATION', /after the root/],
     ['deep nesting', `${ROOT_OPEN}${'<Item>'.repeat(100_000)}`, 'TOO_LARGE', /deeper than 32/],
     ['too many elements', doc('<Final/>'.repeat(25_000)), 'TOO_LARGE', /more than 20000 elements/],

@@ -105,6 +105,51 @@ describe('the SQLite store', () => {
     expect(await findDevice(store, 'dev-2')).toBeDefined();
   });
 
+  it('commits the grouped transactions of one turn together, each on its own: one that fails loses only its own writes', async () => {
+    // Group commit (sqlite.ts): they share a COMMIT, each in a SAVEPOINT of its own.
+    const store = openStore();
+    const grouped = { grouped: true };
+    const outcomes = await Promise.allSettled([
+      store.transaction((tx) => recordAudit(tx, { ...entry, action: 'first' }, 0), grouped),
+      store.transaction(async (tx) => {
+        await recordAudit(tx, { ...entry, action: 'failed' }, 1);
+        throw new Error('roll back this one');
+      }, grouped),
+      store.transaction((tx) => recordAudit(tx, { ...entry, action: 'third' }, 2), grouped),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const actions = await rows<{ action: string }>(store, sql`SELECT action FROM audit_events ORDER BY at`);
+    expect(actions.map((a) => a.action)).toEqual(['first', 'third']);
+  });
+
+  it('commits the grouped transactions waiting for their COMMIT before one that is not grouped begins', async () => {
+    const store = openStore();
+    const grouped = store.transaction((tx) => recordAudit(tx, entry, 0), { grouped: true });
+    let seenOutside: number | undefined;
+    await store.transaction(async (tx) => {
+      // A read outside the transaction sees only what is committed: the grouped one is.
+      seenOutside = await auditCount(store);
+      await recordAudit(tx, entry, 1);
+    });
+    await grouped;
+    expect(seenOutside).toBe(1);
+    expect(await auditCount(store)).toBe(2);
+  });
+
+  it('commits every one of more grouped transactions at once than one COMMIT takes, and reads outside see them once awaited', async () => {
+    const dir = join(tempDir(), 'data');
+    const store = openSqliteStore(dir);
+    onTestFinished(() => store.close());
+    const many = Array.from({ length: 150 }, (_, i) => store.transaction((tx) => recordAudit(tx, entry, i), { grouped: true }));
+    await Promise.all(many);
+    expect(await auditCount(store)).toBe(150);
+    await store.close();
+    // Committed, not only visible: the file has them after the store is closed.
+    const reopened = openSqliteStore(dir);
+    onTestFinished(() => reopened.close());
+    expect(await auditCount(reopened)).toBe(150);
+  });
+
   it('refuses a query through a transaction that is over (a promise its callback did not await)', async () => {
     const store = openStore();
     let leaked: Tx | undefined;

@@ -219,6 +219,8 @@ export interface HeaderSpec {
   locName?: string;
   cred?: { type: string; data: string };
   maxMsgSize?: number;
+  /** Declared in SyncHdr Meta: the largest object this client takes in chunks. */
+  maxObjSize?: number;
 }
 
 export function messageXml(h: HeaderSpec, commands: CommandXml[], final = true): string {
@@ -227,7 +229,7 @@ export function messageXml(h: HeaderSpec, commands: CommandXml[], final = true):
     (h.sessionId === null ? '' : `<SessionID>${esc(h.sessionId)}</SessionID>`) +
     `<MsgID>${esc(String(h.msgId))}</MsgID>${loc('Target', h.target)}${loc('Source', h.source, h.locName)}` +
     (h.cred ? `<Cred><Meta>${metinf('Type', h.cred.type)}${metinf('Format', 'b64')}</Meta><Data>${esc(h.cred.data)}</Data></Cred>` : '') +
-    (h.maxMsgSize ? `<Meta>${metinf('MaxMsgSize', h.maxMsgSize)}</Meta>` : '') +
+    (h.maxMsgSize || h.maxObjSize ? `<Meta>${h.maxMsgSize ? metinf('MaxMsgSize', h.maxMsgSize) : ''}${h.maxObjSize ? metinf('MaxObjSize', h.maxObjSize) : ''}</Meta>` : '') +
     `</SyncHdr>`;
   const body = commands.map((c, i) => c(i + 1)).join('');
   return `<?xml version="1.0" encoding="UTF-8"?><SyncML xmlns="SYNCML:SYNCML1.2">${header}<SyncBody>${body}${final ? '<Final/>' : ''}</SyncBody></SyncML>`;
@@ -363,6 +365,8 @@ export interface DmClientOptions {
   maxMsgSize?: number;
   /** Initial DM tree (URI -> value); DevInfo defaults are filled in. */
   tree?: Record<string, string>;
+  /** Status for a server Alert by its code (a user's answer to 1100-1104); default 200. */
+  alertStatus?: (code: string) => number;
   /** Status for an Exec on a URI; default 202 under ./FUMO, else 200. */
   execStatus?: (uri: string) => number;
   /**
@@ -650,7 +654,7 @@ export class DmTestClient {
           return;
         }
         case 'Alert':
-          out.push(status(200));
+          out.push(status(this.options.alertStatus?.(textOf(cmd, 'Data') ?? '') ?? 200));
           return;
         case 'Atomic':
         case 'Sequence':

@@ -1,8 +1,10 @@
 // Builds and packages: upload (streamed), status, the signed envelope, the .fota file.
 import { IncomingMessage } from 'node:http';
+import { z } from 'zod';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { buildViewSchema, uploadQuerySchema, uploadResultSchema } from '../../builds/schemas.ts';
+import { decodeStatementHeader, TARGET_STATEMENT_HEADER } from '../../builds/statement-header.ts';
 import { uploadBuild } from '../../builds/upload.ts';
 import { buildView, packageRow } from '../../builds/view.ts';
 import type { Context } from '../../context.ts';
@@ -14,6 +16,10 @@ import { assertOwnManufacturer } from '../auth.ts';
 import type { RouteModule } from '../router.ts';
 import { ANY_ROLE, answer, defineRoute, pathParams, refusal } from '../spec.ts';
 
+const uploadHeadersSchema = z.object({
+  [TARGET_STATEMENT_HEADER]: z.string().optional().describe("base64url of the manufacturer's signed target statement (fota build sign); required when the manufacturer requires offline signing"),
+});
+
 export const uploadRoute = defineRoute({
   method: 'post',
   path: '/api/v1/builds',
@@ -21,6 +27,7 @@ export const uploadRoute = defineRoute({
   summary: 'Upload a firmware image (raw body, streamed); queues its packages',
   request: {
     query: uploadQuerySchema,
+    headers: uploadHeadersSchema,
     // A plain JSON Schema, not a zod one: the document shows the body, and no validator
     // reads it, so the image streams to the store instead of being buffered here.
     body: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
@@ -29,6 +36,7 @@ export const uploadRoute = defineRoute({
     202: answer('stored; packages are being made', uploadResultSchema),
     409: refusal('this model already has that version'),
     413: refusal('empty body or over the size limit'),
+    422: refusal('no valid target statement where the manufacturer requires offline signing, or one that does not match the image'),
   },
 });
 
@@ -76,7 +84,9 @@ export const buildRoutes: RouteModule = (r) => {
     const raw = incoming ? undefined : c.req.raw.body;
     if (!incoming && !raw) throw new AppError('TOO_LARGE', 'the upload is empty; send the image as the request body');
     const body = incoming ?? Readable.fromWeb(raw as unknown as WebReadableStream<Uint8Array>);
-    const result = await uploadBuild(ctx, c.get('principal'), c.req.valid('query'), body);
+    const statementHeader = c.req.header(TARGET_STATEMENT_HEADER);
+    const statement = statementHeader === undefined ? undefined : decodeStatementHeader(statementHeader);
+    const result = await uploadBuild(ctx, c.get('principal'), c.req.valid('query'), body, undefined, statement);
     return c.json(result, 202);
   });
 

@@ -1,8 +1,8 @@
 // Manufacturer signing keys: public halves for devices to pin, rotation and revocation.
-import { AppError } from '../../errors.ts';
 import { signingKeysSchema } from '../../manufacturers/schemas.ts';
 import { publicKeysOf, revokeKey, rotateKey } from '../../manufacturers/signing-keys.ts';
-import { auditActor, type Principal } from '../../tokens/tokens.ts';
+import { auditActor } from '../../tokens/tokens.ts';
+import { assertActsFor } from '../auth.ts';
 import type { RouteModule } from '../router.ts';
 import { ANY_ROLE, answer, defineRoute, pathParams, refusal } from '../spec.ts';
 
@@ -34,10 +34,6 @@ export const revokeKeyRoute = defineRoute({
   request: { params: pathParams('name', 'keyid') },
   responses,
 });
-
-function assertActsFor(principal: Principal, name: string): void {
-  if (principal.role === 'manufacturer' && principal.manufacturer !== name) throw new AppError('FORBIDDEN', `this token acts for ${principal.manufacturer}, not ${name}`);
-}
 
 export const manufacturerRoutes: RouteModule = (r) => {
   r(listKeysRoute, async (c, ctx) => c.json(await publicKeysOf(ctx, c.req.valid('param').name), 200));

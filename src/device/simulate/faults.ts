@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.ts';
 import type { AgentOptions } from '../agent.ts';
 
-export const FAULT_KINDS = ['cut', 'corrupt', 'wrong-base', 'install', 'oom', 'oom-download', 'slow', 'refuse-writes'] as const;
+export const FAULT_KINDS = ['cut', 'corrupt', 'wrong-base', 'install', 'oom', 'oom-download', 'slow', 'app-download', 'app-install', 'app-remove', 'refuse-writes'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -30,9 +30,16 @@ export const FAULT_RESULT: Readonly<Record<FaultKind, number | undefined>> = {
   install: 410,
   oom: 502,
   'oom-download': 501,
+  // SCOMO faults: application operations report these; firmware still updates.
+  'app-download': undefined,
+  'app-install': undefined,
+  'app-remove': undefined,
   // Firmware still updates; configuration profiles fail with Status 425 (tree.ts).
   'refuse-writes': undefined,
 };
+
+/** The SCOMO result code each application fault makes a device report. */
+export const APP_FAULT_RESULT: Readonly<Partial<Record<FaultKind, number>>> = { 'app-download': 1402, 'app-install': 1405, 'app-remove': 1408 };
 
 export const DEFAULT_SLOW_BYTES_PER_SECOND = 64 * 1024;
 /** One socket read (up to 64 KiB) must arrive well within the agent's 30 s idle timeout. */
@@ -47,6 +54,9 @@ like 5%) of the devices; each device gets at most one fault:
   install       the install fails after every check passed: FUMO 410
   oom           out of memory while updating: FUMO 502
   oom-download  out of memory for the download: FUMO 501
+  app-download  application downloads fail: SCOMO 1402
+  app-install   application installs fail: SCOMO 1405
+  app-remove    application removals fail: SCOMO 1408
   refuse-writes every configuration node refuses writes: profiles fail with Status 425`;
 
 const invalid = (spec: string, why: string) => new AppError('VALIDATION', `fault spec ${JSON.stringify(spec)}: ${why}`);
@@ -125,8 +135,14 @@ function spot(id: string, lo: number, hi: number): number {
  * What a fault changes in an agent's options (`wrong-base` is a different image, which
  * the fleet gives; it needs nothing here).
  */
-export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOptions, 'failures' | 'refuseWrites'> & { download?: NonNullable<AgentOptions['download']> } {
+export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOptions, 'failures' | 'scomoFailures' | 'refuseWrites'> & { download?: NonNullable<AgentOptions['download']> } {
   switch (fault?.kind) {
+    case 'app-download':
+      return { scomoFailures: { download: 1402 } };
+    case 'app-install':
+      return { scomoFailures: { install: 1405 } };
+    case 'app-remove':
+      return { scomoFailures: { remove: 1408 } };
     case 'cut':
       return { download: { faults: { cutAtFraction: [spot(id, 0.2, 0.8)] } } };
     case 'corrupt':

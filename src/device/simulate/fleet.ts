@@ -10,7 +10,7 @@
 //   fleet.json          the secret the device passwords derive from, the webhook port
 //   images/<sha256>     each distinct image once
 //   devices/<id>/       one agent's data dir (state.json, slot-a.bin, slot-b.bin, active)
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { copyFile, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { AppError } from '../../errors.ts';
 import { writeFileAtomic } from '../../files.ts';
 import type { TrustPolicy } from '../../signing/envelope.ts';
 import { type AgentOptions, DeviceAgent, type SessionTrigger } from '../agent.ts';
+import { SIMULATED_APPS } from '../helpdesk-nodes.ts';
 import { FumoState } from '../state.ts';
 import { type ApiAccess, registerDevice } from './api.ts';
 import { assignFaults, type Fault, FAULT_RESULT, type FaultKind, faultOptions } from './faults.ts';
@@ -52,11 +53,22 @@ export interface FleetOptions {
   idPrefix?: string;
   tags?: string[];
   faults?: Fault[];
+  /** Applications every device has installed at its first start (SCOMO), with their bytes. */
+  apps?: Array<{ id: string; version: string; file: string }>;
   /**
    * Share of the devices (0..1, spread evenly over the ids) whose user asks for an update
    * in the device's first session of the run (Generic Alert 1226 ...userrequest).
    */
   requestShare?: number;
+  /**
+   * The devices' users answering user-interaction alerts (a deployment with `confirm`):
+   * the share of devices whose user rejects, and the share whose user stays silent (the
+   * default response, else a timeout); the rest accept. Devices are dealt by a hash of
+   * their ids, so the same devices answer the same way on every run.
+   */
+  user?: { rejectShare?: number; timeoutShare?: number };
+  /** Bytes of each device's log at ./DevDetail/Ext/Log (read as a DM large object). */
+  logBytes?: number;
   /** Seconds between polls (default 30), varied by +-jitter (default 0.5, i.e. +-50%). */
   pollSeconds?: number;
   jitter?: number;
@@ -91,12 +103,16 @@ export interface FleetCounts {
   byVersion: Record<string, number>;
   /** Devices whose last FUMO job failed, by its result code. */
   failuresByCode: Record<string, number>;
+  /** SCOMO operations the devices ran, by result code (1200 success). */
+  appResultsByCode?: Record<string, number>;
   sessions: number;
   jobs: number;
   /** Package 0 notifications received. */
   notifications: number;
   /** Update requests the devices sent, and how many the server answered with an update. */
   updateRequests?: { asked: number; offered: number };
+  /** How the devices' users answered the prompts shown (with --user-reject / --user-timeout). */
+  userAnswers?: Record<string, number>;
   /** Polls that failed (server unreachable, refused credentials, ...). */
   errors: number;
   bytesDownloaded: number;
@@ -148,6 +164,7 @@ export class Fleet {
   private readonly scheduler: SessionScheduler<SimDevice, SessionTrigger>;
   private readonly controller = new AbortController();
   private readonly totals = { sessions: 0, jobs: 0, notifications: 0, errors: 0, bytesDownloaded: 0 };
+  private readonly appResults: Record<string, number> = {};
   private readonly requests = { asked: 0, offered: 0 };
   private readonly errorSamples = new Set<string>();
   private readonly waiters = new Set<{ version: string; resolve: (reached: boolean) => void }>();
@@ -245,8 +262,10 @@ export class Fleet {
       states,
       byVersion,
       failuresByCode,
+      ...(Object.keys(this.appResults).length > 0 ? { appResultsByCode: { ...this.appResults } } : {}),
       ...this.totals,
       ...(this.options.requestShare ? { updateRequests: { ...this.requests } } : {}),
+      ...(this.options.user ? { userAnswers: userAnswersOf(this.devices.map((d) => d.agent)) } : {}),
     };
   }
 
@@ -278,6 +297,8 @@ export class Fleet {
     return this.devices.every((device) => {
       if (device.agent.owesReport) return false;
       if (device.agent.firmwareVersion === version) return true;
+      // Its user declined the update (or never answered): the server ended its deployment.
+      if (userDeclined(device.agent)) return true;
       const failing = device.fault !== undefined && FAULT_RESULT[device.fault.kind] !== undefined;
       return failing && device.lastResult !== undefined && !succeeded(device.lastResult);
     });
@@ -330,7 +351,7 @@ export class Fleet {
     const asking = new Set(ids.filter((_, i) => Math.floor((i + 1) * share) > Math.floor(i * share)));
     await inBatches(ids, SETUP_PARALLELISM, async (id) => {
       const fault = faults.get(id);
-      const agent = await this.openAgent(id, password(file.secret, id), fault, fault?.kind === 'wrong-base' ? wrongBase : undefined);
+      const agent = await this.openAgent(id, password(file.secret, id), fault, fault?.kind === 'wrong-base' ? wrongBase : undefined, fresh);
       const device: SimDevice = { id, fault, agent, timer: undefined, lastResult: undefined, early: undefined, asks: asking.has(id) };
       this.byId.set(id, device);
     });
@@ -362,7 +383,7 @@ export class Fleet {
     }
   }
 
-  private async openAgent(id: string, devicePassword: string, fault: Fault | undefined, wrongBase: string | undefined): Promise<DeviceAgent> {
+  private async openAgent(id: string, devicePassword: string, fault: Fault | undefined, wrongBase: string | undefined, fresh: boolean): Promise<DeviceAgent> {
     const { options } = this;
     const faulty = faultOptions(id, fault);
     // The downloader reports bytes per download; a new downloader (next job) starts from 0.
@@ -382,10 +403,15 @@ export class Fleet {
       trust: options.trust,
       ...(options.encoding ? { encoding: options.encoding } : {}),
       swVersion: 'fota-simulate 1',
+      // What a helpdesk reads under ./SCOMO/Inventory/Deployed (helpdesk-nodes.ts).
+      apps: SIMULATED_APPS,
       pool: this.patches,
       images: this.images,
       ...(faulty.failures ? { failures: faulty.failures } : {}),
       ...(faulty.refuseWrites ? { refuseWrites: faulty.refuseWrites } : {}),
+      ...(faulty.scomoFailures ? { scomoFailures: faulty.scomoFailures } : {}),
+      ...(options.user ? { user: { ...options.user, random: () => userRoll(id) } } : {}),
+      ...(options.logBytes === undefined ? {} : { logBytes: options.logBytes }),
       download: {
         ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
         ...faulty.download,
@@ -403,6 +429,10 @@ export class Fleet {
       ...(options.deviceLog ? { log: (line: string) => options.deviceLog?.(id, line) } : {}),
     };
     meter.agent = await DeviceAgent.open(agentOptions);
+    // A new fleet only: the applications the devices ship with (a later run keeps what they have now).
+    if (fresh) {
+      for (const app of options.apps ?? []) await meter.agent.scomo.preinstall(app.id.replace(/[^A-Za-z0-9._-]/g, '_'), { id: app.id, version: app.version }, await readFile(app.file));
+    }
     return meter.agent;
   }
 
@@ -470,6 +500,7 @@ export class Fleet {
         this.totals.jobs += 1;
         device.lastResult = job.resultCode;
       }
+      for (const app of report.apps) bump(this.appResults, String(app.resultCode));
     } catch (err) {
       if (this.stopping) return;
       this.totals.errors += 1;
@@ -621,4 +652,21 @@ function bump(counts: Record<string, number>, key: string): void {
 
 function succeeded(code: number): boolean {
   return code >= 200 && code < 300;
+}
+
+/** A device's user answers by a fraction fixed by its id: the same users reject on every run. */
+function userRoll(id: string): number {
+  return createHash('sha256').update(`fota-simulate-user:${id}`).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/** The device's user rejected the last prompt, or left three unanswered (the server gives up then). */
+function userDeclined(agent: DeviceAgent): boolean {
+  const outcomes = agent.prompts.map((p) => p.outcome);
+  return outcomes.at(-1) === 'rejected' || outcomes.at(-1) === 'cancelled' || outcomes.filter((o) => o === 'timeout').length >= 3;
+}
+
+function userAnswersOf(agents: DeviceAgent[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const agent of agents) for (const { outcome } of agent.prompts) counts[outcome] = (counts[outcome] ?? 0) + 1;
+  return counts;
 }

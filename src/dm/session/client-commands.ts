@@ -6,6 +6,11 @@ import { decodeNonce } from '../../omadm/auth.ts';
 import type { Command, Item, StatusCommand, SyncHdr } from '../../omadm/codec/message.ts';
 import type { AwaitedCommand } from './state.ts';
 
+/** The longest node value the device's inventory keeps (the inventory is read by every DM message). */
+const INVENTORY_VALUE_MAX = 1024;
+/** Standard objects the inventory describes; DevDetail/Ext is vendor data (a log). */
+const INVENTORY_ROOTS = /^\.\/(?:DevInfo|DevDetail)\/(?!Ext(?:\/|$))/;
+
 export interface OperationUpdate {
   opId: string;
   state: 'sent' | 'done' | 'failed';
@@ -31,6 +36,8 @@ export interface ClientEffects {
   operations: OperationUpdate[];
   /** The device's Status on a FUMO Exec (202 accepted, or a refusal), by deployment. */
   fumoExecStatuses: Array<{ deploymentId: string; code: number }>;
+  /** The device's Status on each SCOMO command (src/scomo/session.ts reads them). */
+  scomoStatuses: Array<{ kind: string; uri: string; code?: number; scomoId?: string }>;
   awaiting: AwaitedCommand[];
   genericAlerts: GenericAlert[];
   /** The client's Status for the server's header (212 = it accepts the server's Cred). */
@@ -74,7 +81,7 @@ export function statusesForAll(header: SyncHdr, commands: Command[], code: numbe
 }
 
 export function readClientCommands(header: SyncHdr, commands: Command[], awaitingBefore: AwaitedCommand[]): ClientEffects {
-  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
+  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], scomoStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
   const find = (msgRef: number | undefined, cmdRef: number) => effects.awaiting.find((a) => a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
   const settle = (entry: AwaitedCommand) => {
     effects.awaiting = effects.awaiting.filter((a) => a !== entry);
@@ -102,8 +109,10 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
         // An Exec status that is no code says nothing of the update: the deployment waits for
         // the device's Generic Alert, or its timeout.
         if (entry.deploymentId && entry.kind === 'Exec' && code !== undefined) effects.fumoExecStatuses.push({ deploymentId: entry.deploymentId, code });
+        if (entry.purpose === 'scomo') effects.scomoStatuses.push({ kind: entry.kind, uri: entry.uri, ...(code === undefined ? {} : { code }), ...(entry.scomoId ? { scomoId: entry.scomoId } : {}) });
         if (entry.opId) {
-          const done = !ok || entry.kind !== 'Get' || entry.resultsSeen;
+          // 213: a chunk of a large value was taken; the operation is done with its last one.
+          const done = !ok || (entry.kind !== 'Get' && code !== 213) || entry.resultsSeen;
           // A status that is no code fails the operation, recorded without one.
           effects.operations.push({ opId: entry.opId, state: ok ? (done ? 'done' : 'sent') : 'failed', ...(code === undefined ? {} : { statusCode: code }) });
         }
@@ -112,7 +121,12 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
       case 'Results': {
         const entry = find(command.msgRef, command.cmdRef);
         const values = command.items.map((i) => ({ uri: i.source ?? i.target ?? '', data: text(i.data), ...(i.meta?.format ? { format: i.meta.format } : {}), ...(i.meta?.type ? { type: i.meta.type } : {}) }));
-        for (const v of values) if (v.uri) effects.inventory[v.uri] = v.data;
+        // The inventory keeps DevInfo and DevDetail leaves of a line or so (and what the server's own
+        // inventory reads ask); a listing, a log or a helpdesk's other reads stay with their operation.
+        // SCOMO's own reads, listings included, go to src/scomo/session.ts, which checks them and
+        // keeps them out of the device's inventory (persist.ts).
+        const scomoRead = entry?.purpose === 'scomo';
+        for (const v of values) if (v.uri && (scomoRead || (v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX && (entry?.purpose === 'inventory' || INVENTORY_ROOTS.test(v.uri))))) effects.inventory[v.uri] = v.data;
         if (!entry) {
           effects.strayStatuses += 1;
           break;

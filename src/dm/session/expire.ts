@@ -6,6 +6,7 @@
 // run on the device, and the operator decides whether to repeat it.
 import type { Context } from '../../context.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
+import { deleteChunksOfClosedSessions } from '../../store/queries/large-objects.ts';
 import { deleteSessionsExpiredBefore, openSessionsIdleSince, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import type { DmGuard } from './guard.ts';
 import { awaitingSchema } from './state.ts';
@@ -35,6 +36,8 @@ export async function sweepDmSessions(ctx: Context, guard: DmGuard): Promise<Swe
   // Ended and expired rows stay one more idle period, for a look at what just happened.
   const keepFor = ctx.config.dm.sessionIdleMs;
   const removed = await ctx.db.transaction((tx) => deleteSessionsExpiredBefore(tx, now - keepFor));
+  // Large-object chunks of sessions no longer open will never be completed.
+  await ctx.db.transaction((tx) => deleteChunksOfClosedSessions(tx));
   const unknown = guard.takeUnknownDevices();
   if (unknown) {
     await ctx.db.transaction((tx) => recordAudit(tx, { actor: 'dm', action: 'dm.unknown-devices', subject: 'dm', details: { ...unknown, until: now } }, now));

@@ -20,7 +20,10 @@ import { identify } from './identify.ts';
 import { endsSession, newSession, persistOutcome } from './persist.ts';
 import { planCommands, planSettings } from './plan.ts';
 import { buildReply } from './reply.ts';
+import { applyAssembled, assemble, buffered, chunkData, interruptionAlerts, storeChunks } from './large-objects.ts';
+import { withoutRefusedValues } from './outgoing-objects.ts';
 import { awaitingSchema } from './state.ts';
+import { applyPromptAnswers, promptAnswersIn } from './user-gate.ts';
 
 export type { DmRequest, DmResponse } from './exchange.ts';
 
@@ -37,16 +40,27 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const { device, decision } = identified;
   const session = identified.session ?? newSession(device, h.sessionId, h.msgId - 1, now);
 
-  const effects = readClientCommands(h, message.commands, awaitingSchema.parse(JSON.parse(session.awaiting)));
+  // Chunks of large objects are buffered; a completed one is read whole (large-objects.ts).
+  const awaitingBefore = awaitingSchema.parse(JSON.parse(session.awaiting));
+  const answersGet = (msgRef: number | undefined, cmdRef: number) => awaitingBefore.some((a) => a.kind === 'Get' && a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
+  const assembled = await assemble(h, message.commands, message.final, { sessionId: session.id, rows: await buffered(ctx.db, identified.session, message.commands), maxObjSize: ctx.config.dm.maxObjectBytes, load: () => chunkData(ctx.db, session.id), answersGet });
+  const answers = promptAnswersIn(message.commands, awaitingBefore);
+  const effects = readClientCommands(h, assembled.commands, awaitingBefore);
+  applyAssembled(effects, assembled);
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
 
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
+  const maxObjSize = h.meta?.maxObjSize ?? session.maxObjSize ?? undefined;
   const results: number[] = [];
   const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log, results };
   const settings = planSettings(ctx, { device, session, effects });
   const { outcome, campaignsMoved } = await ctx.db.transaction(async (tx) => {
     results.length = 0;
-    const plan = await planCommands(tx, settings, { device, session, effects, final: message.final, serverUrl: request.serverUrl, now });
+    await storeChunks(tx, session.id, assembled.writes);
+    const answered = await applyPromptAnswers(tx, device.id, answers, now);
+    const planned = { ...session, pending: withoutRefusedValues(session.pending, effects) };
+    const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now });
+    plan.commands.unshift(...interruptionAlerts(assembled));
     const reply = buildReply({
       received: h,
       headerStatus: decision.status,
@@ -59,7 +73,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
       respUri: `${request.serverUrl}?s=${session.id}`,
       ...(plan.cred ? { cred: plan.cred } : {}),
       ...(maxMsgSize ? { maxMsgSize } : {}),
+      ...(maxObjSize ? { maxObjSize } : {}),
       ownMaxMsgSize: received.ownMaxMsgSize,
+      ownMaxObjSize: ctx.config.dm.maxObjectBytes,
       encode: received.encode,
     });
     const settled = {
@@ -73,11 +89,16 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
       reply,
       msgId: h.msgId,
       ...(h.meta?.maxMsgSize ? { maxMsgSize: h.meta.maxMsgSize } : {}),
+      ...(h.meta?.maxObjSize ? { maxObjSize: h.meta.maxObjSize } : {}),
+      ...(assembled.open === undefined ? {} : { receivingObject: assembled.open }),
       contentType: request.contentType,
       final: message.final,
     };
-    return { outcome: settled, campaignsMoved: await persistOutcome(tx, settled, options) };
-  });
+    const campaignsMoved = await persistOutcome(tx, settled, options);
+    for (const id of answered) campaignsMoved.add(id);
+    return { outcome: settled, campaignsMoved };
+    // Grouped: the messages of one turn of the event loop share a COMMIT (store/sqlite.ts).
+  }, { grouped: true });
   const { reply } = outcome;
   // Campaigns react to every result (the next stage may start, or the campaign pause), and
   // a device seen may join a dynamic campaign: both after this request, not inside it.

@@ -7,11 +7,14 @@ import type { Logger } from 'pino';
 import { parseInventory } from '../../devices/devices.ts';
 import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
 import { settleApplications } from '../../profiles/settle.ts';
+import { applyScomo, markScomoSent } from '../../scomo/session.ts';
+import { SCOMO_ROOT } from '../../omadm/scomo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import type { Tx } from '../../store/store.ts';
 import type { AuthOk } from './authenticate.ts';
 import type { ClientEffects } from './client-commands.ts';
+import { keptPending } from './outgoing-objects.ts';
 import type { Plan } from './plan.ts';
 import type { Reply } from './reply.ts';
 
@@ -30,6 +33,9 @@ export interface Outcome {
   /** The device's message: its MsgID, MaxMsgSize, encoding. */
   msgId: number;
   maxMsgSize?: number;
+  maxObjSize?: number;
+  /** Whether a large object is still being received after this message (large-objects.ts). */
+  receivingObject?: boolean;
   contentType: string;
   final: boolean;
 }
@@ -58,6 +64,8 @@ export function newSession(device: DeviceRow, sessionId: string, clientMsgId: nu
     lastReply: null,
     lastReplyType: null,
     maxMsgSize: null,
+    maxObjSize: null,
+    receivingObject: false,
     authNonce: null,
     serverAuthenticated: false,
     inventoryChecked: false,
@@ -78,16 +86,20 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   const { now, log } = options;
   const reported = effects.inventory;
   const inventory = parseInventory(device);
-  for (const [uri, value] of Object.entries(reported)) inventory[uri] = { value, at: now };
+  // The SCOMO tree goes to the application inventory (applyScomo below), not here.
+  for (const [uri, value] of Object.entries(reported)) if (!uri.startsWith(`${SCOMO_ROOT}/`)) inventory[uri] = { value, at: now };
+  // Only the columns that change: a column left out is an index not rewritten (firmware
+  // version: devices_model_version) and a shorter statement (bench/dm.ts).
+  const changed = <K extends keyof DeviceRow>(key: K, value: DeviceRow[K] | undefined) => (value !== undefined && value !== device[key] ? { [key]: value } : {});
   await updateDevice(tx, device.id, {
     lastSeen: now,
-    ...(x.decision.nextNonce ? { clientNonce: x.decision.nextNonce } : {}),
-    authFailures: 0,
-    authLockedUntil: null,
+    ...changed('clientNonce', x.decision.nextNonce || undefined),
+    ...changed('authFailures', 0),
+    ...changed('authLockedUntil', null),
     inventory: JSON.stringify(inventory),
-    ...(reported['./DevInfo/Man'] ? { manufacturer: reported['./DevInfo/Man'] } : {}),
-    ...(reported['./DevDetail/FwV'] ? { firmwareVersion: reported['./DevDetail/FwV'] } : {}),
-    ...(plan.serverNonce ? { serverNonce: plan.serverNonce } : {}),
+    ...changed('manufacturer', reported['./DevInfo/Man'] || undefined),
+    ...changed('firmwareVersion', reported['./DevDetail/FwV'] || undefined),
+    ...changed('serverNonce', plan.serverNonce || undefined),
   });
   if (x.replaces) await updateSession(tx, x.replaces, { state: 'ended', updatedAt: now });
   const changes: Partial<DmSessionRow> = {
@@ -100,12 +112,16 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     awaiting: JSON.stringify([...effects.awaiting, ...reply.sent]),
     // Operations that did not fit stay queued (the next message reads them again), so an
     // interrupted package leaves them for the next session instead of 'sent' and lost.
-    pending: JSON.stringify(reply.leftover.filter((c) => c.opId === undefined)),
+    // The rest of a large value (outgoing-objects.ts) stays though it carries an operation.
+    pending: JSON.stringify(keptPending(reply.leftover)),
     lastReply: Buffer.from(reply.bytes).toString('base64'),
     lastReplyType: x.contentType,
     ...(x.maxMsgSize ? { maxMsgSize: x.maxMsgSize } : {}),
+    ...(x.maxObjSize ? { maxObjSize: x.maxObjSize } : {}),
+    ...(x.receivingObject === undefined ? {} : { receivingObject: x.receivingObject }),
     updatedAt: now,
-    expiresAt: now + options.sessionIdleMs,
+    // A prompt sent to the device's user keeps the session open while the user may answer (MAXDT).
+    expiresAt: now + options.sessionIdleMs + Math.max(0, ...reply.sent.map((c) => (c.ui?.options.maxSeconds ?? 0) * 1000)),
   };
   if (x.isNew) await insertSession(tx, { ...x.session, ...changes });
   else await updateSession(tx, x.session.id, changes);
@@ -124,6 +140,8 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     log,
     { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}) },
   );
+  await markScomoSent(tx, reply.sent, now);
+  await applyScomo(tx, device.id, effects, now, log);
   for (const update of effects.operations) {
     await updateOperation(tx, update.opId, {
       state: update.state,

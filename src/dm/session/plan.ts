@@ -4,9 +4,10 @@
 // update, and the device's FUMO step (after a read of FwV, when the device has not reported
 // it in this session: its package is chosen against it). Reads the queue and the
 // deployment, in the message's transaction (handle.ts); writes nothing, but for the
-// deployment a device's update request may create.
+// deployment a device's update request may create and the Gets of a live query's children.
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
+import { queueQueryChildren } from '../../devices/helpdesk/expand.ts';
 import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
 import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFirmware, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
@@ -14,8 +15,10 @@ import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
 import { queueProfileWork } from '../../profiles/session-work.ts';
 import type { Tx } from '../../store/store.ts';
+import { planScomo } from '../../scomo/session.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
+import { gatedFumo, promptsInFlight } from './user-gate.ts';
 
 export interface PlanInput {
   device: DeviceRow;
@@ -43,6 +46,8 @@ export interface Plan {
 export interface PlanSettings {
   inventoryMaxAgeMs: number;
   downloadKey: Uint8Array;
+  /** How long a SCOMO operation the device accepted may go unreported (the deployment timeout). */
+  scomoTimeoutMs: number;
   /** The server's own credentials in the reply's header, and whether the device accepted them. */
   header: Pick<Plan, 'cred' | 'serverAuthenticated' | 'serverNonce'>;
 }
@@ -54,6 +59,7 @@ export function planSettings(ctx: Context, input: Pick<PlanInput, 'device' | 'se
   return {
     inventoryMaxAgeMs: ctx.config.dm.inventoryMaxAgeMs,
     downloadKey: downloadKeyOf(ctx),
+    scomoTimeoutMs: ctx.config.campaigns.defaultTimeoutMs,
     header: { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) },
   };
 }
@@ -65,6 +71,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   // (deployments/requested.ts); with no such alert, nothing is read.
   const request = effects.aborted ? undefined : effects.genericAlerts.find((a) => updateRequestOf(a.type) !== undefined);
   if (request) answerInStatus(effects, request.cmdRef, await answerUpdateRequest(tx, device, updateRequestOf(request.type) ?? 'device', effects.inventory['./DevDetail/FwV'] ?? device.firmwareVersion, now));
+  // A live query reads the children of an interior node the device just listed (devices/helpdesk/expand.ts).
+  await queueQueryChildren(tx, device.id, effects.operations, now);
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
@@ -74,6 +82,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   for (const op of await queuedOperations(tx, device.id)) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
+  // Application inventory, baseline reconciliation and SCOMO operations (src/scomo/session.ts).
+  commands.push(...(await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now })));
   // A firmware update the device reported as done is confirmed by reading its FwV now.
   if (effects.genericAlerts.some(reportsInstalled) && effects.inventory['./DevDetail/FwV'] === undefined && !commands.some((c) => c.uri === './DevDetail/FwV')) {
     commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
@@ -83,7 +93,10 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects));
   if (fumo === READ_FIRMWARE) {
     if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
-  } else if (fumo && !inFlight.has(fumo.deploymentId)) commands.push(...fumoCommands(fumo));
+  } else if (fumo && !inFlight.has(fumo.deploymentId)) {
+    // Behind the user's confirmation when the deployment requires one (user-gate.ts).
+    commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
+  }
   return { commands, askForMore: false, inventoryChecked: true, ...header };
 }
 

@@ -2,6 +2,8 @@
 // the server's commands, within the MaxMsgSize the device declared. Commands that do not
 // fit wait for the next message; only the last message of a package carries Final.
 import type { Chal, Command, Cred, StatusCommand, SyncHdr, SyncMessage } from '../../omadm/codec/message.ts';
+import { uiAlert } from '../../omadm/user-interaction.ts';
+import { chunkable, chunkItem, nextChunk } from './outgoing-objects.ts';
 import type { AwaitedCommand, ServerCommand } from './state.ts';
 
 export interface ReplyInput {
@@ -18,7 +20,11 @@ export interface ReplyInput {
   cred?: Cred;
   /** Largest reply the device accepts (its MaxMsgSize), if it said. */
   maxMsgSize?: number;
+  /** Largest object the device takes in chunks (its MaxObjSize), if it said. */
+  maxObjSize?: number;
   ownMaxMsgSize: number;
+  /** The server's MaxObjSize: the largest object it takes from the device in chunks. */
+  ownMaxObjSize?: number;
   encode: (message: SyncMessage) => Uint8Array;
 }
 
@@ -32,8 +38,12 @@ export interface Reply {
   tooLarge: ServerCommand[];
 }
 
-function toSyncCommand(command: ServerCommand, cmdId: number): Command {
+function toSyncCommand(command: ServerCommand & { chunkEnd?: number }, cmdId: number): Command {
+  if (command.kind === 'Alert') return command.ui ? uiAlert(command.ui, cmdId, command.correlator) : { kind: 'Alert', cmdId, data: command.alert?.code ?? '', items: [{ target: command.uri }] };
   const meta = command.format || command.type ? { ...(command.format ? { format: command.format } : {}), ...(command.type ? { type: command.type } : {}) } : undefined;
+  // A chunk of a large object (outgoing-objects.ts) carries its Meta in its Item.
+  const chunk = chunkItem(command, meta);
+  if (chunk) return { kind: 'Replace', cmdId, items: [chunk] };
   const item = { target: command.uri, ...(command.data === undefined ? {} : { data: command.data }) };
   if (command.kind === 'Exec') return { kind: 'Exec', cmdId, ...(meta ? { meta } : {}), ...(command.correlator ? { correlator: command.correlator } : {}), items: [item] };
   return { kind: command.kind, cmdId, ...(meta ? { meta } : {}), items: [item] };
@@ -50,7 +60,7 @@ export function buildReply(input: ReplyInput): Reply {
     source: input.serverUrl,
     ...(input.respUri ? { respUri: input.respUri } : {}),
     ...(input.cred ? { cred: input.cred } : {}),
-    meta: { maxMsgSize: input.ownMaxMsgSize },
+    meta: { maxMsgSize: input.ownMaxMsgSize, ...(input.ownMaxObjSize ? { maxObjSize: input.ownMaxObjSize } : {}) },
   };
   const headerStatus: StatusCommand = {
     kind: 'Status',
@@ -79,7 +89,18 @@ export function buildReply(input: ReplyInput): Reply {
     // Drop commands from the end until the message fits; Statuses always go.
     if (input.maxMsgSize === undefined || bytes.length <= input.maxMsgSize) return { message, bytes, sent, leftover: commands.slice(count), tooLarge };
     const only = commands[0];
-    if (count === 1 && only) {
+    if (count === 1 && only && input.maxMsgSize !== undefined && chunkable(only, input.maxObjSize)) {
+      // A value larger than the message: as much of it as fits, the rest in the next ones.
+      const cmdId = next;
+      const build = (c: ServerCommand & { chunkEnd: number }) => [...statuses, ...more, toSyncCommand(c, cmdId)];
+      // Measured with Final, which only the last chunk's message may carry.
+      const split = nextChunk(only, input.maxMsgSize, build, (list) => input.encode({ header, commands: list, final: true }).length);
+      if (split) {
+        const leftover = [...(split.rest ? [split.rest] : []), ...commands.slice(1)];
+        const message: SyncMessage = { header, commands: build(split.chunk), final: leftover.length === 0 && !input.askForMore };
+        return { message, bytes: input.encode(message), sent: [{ ...split.chunk, msgId: input.msgId, cmdId }], leftover, tooLarge };
+      }
+    } else if (count === 1 && only) {
       // Too large even in a message with nothing else: it never fits, so it is set aside
       // rather than retried for ever. Otherwise it waits for a message with fewer Statuses.
       const alone = input.encode({ header, commands: [headerStatus, toSyncCommand(only, 2)], final: false });

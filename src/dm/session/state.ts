@@ -3,8 +3,17 @@
 // message was full.
 import { z } from 'zod';
 
+const uiOptions = z.object({
+  minSeconds: z.number().int().optional(),
+  maxSeconds: z.number().int().optional(),
+  defaultResponse: z.string().optional(),
+  maxLength: z.number().int().optional(),
+  inputType: z.enum(['A', 'N', 'D', 'T', 'P', 'I']).optional(),
+  echoType: z.enum(['T', 'P']).optional(),
+});
+
 const serverCommand = z.object({
-  kind: z.enum(['Get', 'Replace', 'Exec', 'Add', 'Delete']),
+  kind: z.enum(['Get', 'Replace', 'Exec', 'Add', 'Delete', 'Alert']),
   uri: z.string(),
   data: z.string().optional(),
   format: z.string().optional(),
@@ -16,8 +25,17 @@ const serverCommand = z.object({
   deploymentId: z.string().optional(),
   /** The package a FUMO command delivers, chosen when it was planned (recorded on the deployment as it is sent). */
   packageId: z.string().optional(),
-  /** Why the server sends it: an operator's operation, its own inventory read, or FUMO. */
-  purpose: z.enum(['operation', 'inventory', 'fumo']),
+  /** The SCOMO deployment a SCOMO command carries out, if any (src/scomo/session.ts). */
+  scomoId: z.string().optional(),
+  /** An Alert's code (1225: the device's object was interrupted), or the user prompt of a UI alert (user-gate.ts). */
+  alert: z.object({ code: z.string() }).optional(),
+  ui: z.object({ kind: z.enum(['display', 'confirm', 'text', 'single', 'multiple']), text: z.string(), options: uiOptions, choices: z.array(z.string()).optional() }).optional(),
+  /** The user prompt (user_prompts row) a UI alert carries. */
+  promptId: z.string().optional(),
+  /** Bytes of `data` already sent as chunks of a large object (reply.ts, outgoing-objects.ts). */
+  sentBytes: z.number().int().optional(),
+  /** Why the server sends it: an operator's operation, its own inventory read, FUMO, or SCOMO (inventory read and operations). */
+  purpose: z.enum(['operation', 'inventory', 'fumo', 'scomo']),
 });
 export type ServerCommand = z.infer<typeof serverCommand>;
 

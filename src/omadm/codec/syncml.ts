@@ -521,5 +521,7 @@ export function decodeMessage(bytes: Uint8Array, contentType: string, limits: De
 /** Encodes a message in the encoding the content type names (answer in the request's). */
 export function encodeMessage(message: SyncMessage, contentType: string): Uint8Array {
   const root = fromMessage(message);
-  return encodingOf(contentType) === 'xml' ? new TextEncoder().encode(serializeXml(root)) : encodeWbxml(root);
+  return encodingOf(contentType) === 'xml' ? textEncoder.encode(serializeXml(root)) : encodeWbxml(root);
 }
+
+const textEncoder = new TextEncoder();

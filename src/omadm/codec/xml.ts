@@ -35,11 +35,11 @@ export const METINF_ELEMENTS: ReadonlySet<string> = new Set([
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
 // ASCII names only: SyncML has no others, and refusing ':' keeps namespace prefixes (which
-// would need xmlns:* attributes we refuse) out.
-const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
+// would need xmlns:* attributes we refuse) out. The parser reads names and whitespace
+// character by character (isNameStart, isNameChar, skipWhitespace): every DM message is
+// parsed, and a sticky regex per token cost more than the rest of the parse (bench/dm.ts).
 const NAME_EXACT = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const ATTRIBUTE_NAME = /[A-Za-z_:][A-Za-z0-9_.:-]*/y;
-const WHITESPACE = /[ \t\n]*/y;
 // XML whitespace only (line breaks are already normalized): a no-break space is content.
 const ONLY_WHITESPACE = /^[ \t\n]*$/;
 const DECLARATION = new RegExp(
@@ -60,6 +60,16 @@ const PREDEFINED_ENTITIES: ReadonlyMap<string, string> = new Map([
   ['quot', '"'],
   ['apos', "'"],
 ]);
+
+/** [A-Za-z_]: how a name starts (NaN, past the end, is none). */
+function isNameStart(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f;
+}
+
+/** [A-Za-z0-9_.-]: what a name goes on with. */
+function isNameChar(code: number): boolean {
+  return isNameStart(code) || (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x2d;
+}
 
 function invalid(message: string): never {
   throw new AppError('VALIDATION', message);
@@ -87,12 +97,15 @@ function decodeInput(input: string | Uint8Array, limits: DecodeLimits): string {
     tooLarge(`XML message of ${input.byteLength} bytes is larger than the limit of ${limits.maxBytes} bytes`);
   }
   try {
-    // fatal: a message with broken UTF-8 is refused rather than silently patched with U+FFFD.
-    return new TextDecoder('utf-8', { fatal: true }).decode(input);
+    return inputDecoder.decode(input);
   } catch (error) {
     throw new AppError('VALIDATION', 'XML message is not valid UTF-8', { cause: error });
   }
 }
+
+// fatal: a message with broken UTF-8 is refused rather than silently patched with U+FFFD.
+// One decoder for every message: without `stream` each decode starts afresh.
+const inputDecoder = new TextDecoder('utf-8', { fatal: true });
 
 interface Frame {
   element: SyncElement;
@@ -175,10 +188,16 @@ class Parser {
     }
   }
 
+  /** XML whitespace: space, tab, line feed (line breaks are already normalized). */
   private skipWhitespace(): void {
-    WHITESPACE.lastIndex = this.pos;
-    WHITESPACE.exec(this.src);
-    this.pos = WHITESPACE.lastIndex;
+    const src = this.src;
+    let pos = this.pos;
+    for (;;) {
+      const code = src.charCodeAt(pos);
+      if (code !== 0x20 && code !== 0x09 && code !== 0x0a) break;
+      pos += 1;
+    }
+    this.pos = pos;
   }
 
   private comment(): void {
@@ -198,7 +217,7 @@ class Parser {
   private content(): void {
     const src = this.src;
     for (;;) {
-      const top = this.stack.at(-1);
+      const top = this.stack[this.stack.length - 1];
       if (top === undefined && this.root !== undefined) return;
       const lt = src.indexOf('<', this.pos);
       if (top === undefined) {
@@ -211,8 +230,13 @@ class Parser {
         this.text(top, this.decodeText(src.slice(this.pos, lt), this.pos));
         this.pos = lt;
       }
-      if (src.startsWith('</', lt)) {
+      const next = src.charCodeAt(lt + 1);
+      if (next === 0x2f) {
+        // "</"
         this.endTag(top);
+      } else if (next !== 0x21 && next !== 0x3f) {
+        // Neither "<!" nor "<?": the common case, an element.
+        this.startTag();
       } else if (src.startsWith('<!--', lt)) {
         this.comment();
       } else if (src.startsWith('<![CDATA[', lt)) {
@@ -224,10 +248,9 @@ class Parser {
         this.fail('DOCTYPE declarations are not allowed: SyncML needs none and they enable entity expansion attacks');
       } else if (src.startsWith('<!', lt)) {
         this.fail('markup declarations are not allowed');
-      } else if (src.startsWith('<?', lt)) {
-        this.processingInstruction();
       } else {
-        this.startTag();
+        // "<?"
+        this.processingInstruction();
       }
     }
   }
@@ -242,11 +265,13 @@ class Parser {
   }
 
   private readName(what: string): string {
-    NAME.lastIndex = this.pos;
-    const match = NAME.exec(this.src);
-    if (match === null) this.fail(`expected ${what}`);
-    this.pos = NAME.lastIndex;
-    return match[0];
+    const src = this.src;
+    const start = this.pos;
+    if (!isNameStart(src.charCodeAt(start))) this.fail(`expected ${what}`);
+    let end = start + 1;
+    while (isNameChar(src.charCodeAt(end))) end += 1;
+    this.pos = end;
+    return src.slice(start, end);
   }
 
   private startTag(): void {
@@ -258,17 +283,19 @@ class Parser {
     for (;;) {
       const before = this.pos;
       this.skipWhitespace();
-      const char = this.src.charAt(this.pos);
-      if (char === '>') {
+      const code = this.src.charCodeAt(this.pos);
+      if (code === 0x3e) {
+        // ">"
         this.pos += 1;
         break;
       }
-      if (this.src.startsWith('/>', this.pos)) {
+      if (code === 0x2f && this.src.charCodeAt(this.pos + 1) === 0x3e) {
+        // "/>"
         this.pos += 2;
         selfClosing = true;
         break;
       }
-      if (char === '') this.fail(`unterminated start tag <${name}>`, start);
+      if (this.pos >= this.src.length) this.fail(`unterminated start tag <${name}>`, start);
       if (this.pos === before) this.fail(`malformed start tag <${name}>`);
       ATTRIBUTE_NAME.lastIndex = this.pos;
       const attribute = ATTRIBUTE_NAME.exec(this.src);
@@ -292,7 +319,7 @@ class Parser {
       this.pos = end + 1;
     }
 
-    const parent = this.stack.at(-1);
+    const parent = this.stack[this.stack.length - 1];
     this.elements += 1;
     if (this.elements > this.limits.maxElements) {
       tooLarge(`XML message has more than ${this.limits.maxElements} elements`);
@@ -322,7 +349,8 @@ class Parser {
       }
     }
     const inMeta = parent !== undefined && (parent.inMeta || parent.element.name === 'Meta');
-    const isMetInf = name !== 'Meta' && METINF_ELEMENTS.has(name) && (namespace === 'metinf' || inMeta);
+    // The set last: most elements are neither in a MetInf namespace nor inside <Meta>.
+    const isMetInf = name !== 'Meta' && (namespace === 'metinf' || inMeta) && METINF_ELEMENTS.has(name);
     const page: Page = isMetInf ? 'metinf' : 'syncml';
 
     const element: SyncElement = { name, page, children: [] };
@@ -334,7 +362,13 @@ class Parser {
   private endTag(top: Frame): void {
     const start = this.pos;
     this.pos += 2;
-    const name = this.readName('an element name after "</"');
+    // The end tag that is due is matched in place, without reading its name into a new string.
+    const due = top.element.name;
+    let name: string;
+    if (this.src.startsWith(due, this.pos) && !isNameChar(this.src.charCodeAt(this.pos + due.length))) {
+      name = due;
+      this.pos += due.length;
+    } else name = this.readName('an element name after "</"');
     this.skipWhitespace();
     if (this.src.charAt(this.pos) !== '>') this.fail(`malformed end tag </${name}>`, start);
     if (name !== top.element.name) this.fail(`end tag </${name}> does not match <${top.element.name}>`, start);
@@ -394,7 +428,8 @@ class Parser {
  */
 export function parseXml(text: string | Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): SyncElement {
   // XML normalizes every line break to "\n" before parsing; a CR in data travels as &#13;.
-  const src = decodeInput(text, limits).replace(/\r\n?/g, '\n');
+  const decoded = decodeInput(text, limits);
+  const src = decoded.includes('\r') ? decoded.replace(/\r\n?/g, '\n') : decoded;
   const forbidden = FORBIDDEN_CHARACTER.exec(src);
   if (forbidden !== null) {
     invalid(`XML message contains the character ${describeCharacter(forbidden[0])}, which XML does not allow`);
@@ -410,8 +445,13 @@ const ESCAPES: ReadonlyMap<string, string> = new Map([
 ]);
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+// What escapeText looks for: a forbidden character or one to escape. Most text has neither,
+// and one test of this settles it.
+const FORBIDDEN_OR_ESCAPED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF&<>\r]/;
+
 function escapeText(text: string): string {
   if (!text.isWellFormed()) invalid('text contains a lone UTF-16 surrogate and cannot be written as XML');
+  if (!FORBIDDEN_OR_ESCAPED.test(text)) return text;
   const forbidden = FORBIDDEN_CHARACTER.exec(text);
   if (forbidden !== null) invalid(`text contains the character ${describeCharacter(forbidden[0])}, which XML cannot carry`);
   // "\r" as a reference: a raw CR would be normalized away by the receiving parser.
@@ -434,8 +474,18 @@ function bytesAsText(bytes: Uint8Array): string {
   return text;
 }
 
+/** Element names already checked: a message writes the same few dozen again and again. */
+const checkedNames = new Set<string>();
+
+function checkName(name: string): void {
+  if (checkedNames.has(name)) return;
+  if (!NAME_EXACT.test(name)) invalid(`"${name}" is not a valid XML element name`);
+  // Bounded: names come from code, but a caller could build trees of any names.
+  if (checkedNames.size < 1024) checkedNames.add(name);
+}
+
 function writeElement(element: SyncElement, out: string[], root: boolean): void {
-  if (!NAME_EXACT.test(element.name)) invalid(`"${element.name}" is not a valid XML element name`);
+  checkName(element.name);
   let open = `<${element.name}`;
   if (root) open += ` xmlns="${SYNCML_NAMESPACE}"`;
   // On each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.

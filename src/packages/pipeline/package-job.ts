@@ -15,6 +15,7 @@ import { findManufacturerById } from '../../store/queries/manufacturers.ts';
 import { SYSTEM_ACTOR } from '../../tokens/tokens.ts';
 import { fotaFileBytes } from '../fota-file.ts';
 import { preparePackage } from '../prepare.ts';
+import { offlineSignaturesFor } from './offline-signatures.ts';
 
 export type JobOutcome =
   | { package: Omit<PackageRow, 'id' | 'createdAt'> }
@@ -28,6 +29,7 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
   const manufacturer = await findManufacturerById(ctx.db, build.manufacturerId);
   if (!manufacturer) throw new AppError('NOT_FOUND', `build ${build.id} has no manufacturer`);
   const key = await signingKeyFor(ctx, manufacturer.id, { actor: SYSTEM_ACTOR });
+  const offline = await offlineSignaturesFor(ctx, build.id, manufacturer.id);
 
   // One directory per attempt: a runner that lost its lease may still be working in its own.
   const dir = join(ctx.workDir, `${job.id}-${job.attempts}-${job.leaseOwner ?? 'local'}`);
@@ -41,6 +43,7 @@ export async function runPackageJob(ctx: Context, job: JobRow, signal: AbortSign
       ...(source && base ? { from: { path: base.path, version: source.version, digest: { sha256: source.sha256, size: source.size } } } : {}),
       to: { path: target.path, version: build.version, securityVersion: build.securityVersion, digest: { sha256: build.sha256, size: build.size } },
       key,
+      ...(offline ? { offline } : {}),
       deltaPath: join(dir, 'payload.bsdiff'),
       fallBackToFull: false,
       pool: ctx.pool,

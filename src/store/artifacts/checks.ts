@@ -45,21 +45,24 @@ export class UploadMeter {
   }
 
   async *measure(source: AsyncIterable<unknown>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) yield this.take(chunk);
+    this.options.signal?.throwIfAborted();
+  }
+
+  /** One chunk, synchronously: counted, limited and hashed before it goes anywhere; returned as bytes. */
+  take(chunk: unknown): Uint8Array {
     const { maxBytes, onProgress, signal } = this.options;
-    for await (const chunk of source) {
-      signal?.throwIfAborted();
-      // A Readable with an encoding set yields strings, whose length is not a byte count.
-      if (!(chunk instanceof Uint8Array)) throw new AppError('VALIDATION', 'an artifact source must yield bytes, not strings or objects');
-      this.size += chunk.byteLength;
-      // Checked before the bytes go anywhere: an oversized upload is cut off at the limit.
-      if (maxBytes !== undefined && this.size > maxBytes) {
-        throw new AppError('TOO_LARGE', `the upload exceeds the limit of ${maxBytes} bytes`);
-      }
-      this.hash.update(chunk);
-      onProgress?.(this.size);
-      yield chunk;
-    }
     signal?.throwIfAborted();
+    // A Readable with an encoding set yields strings, whose length is not a byte count.
+    if (!(chunk instanceof Uint8Array)) throw new AppError('VALIDATION', 'an artifact source must yield bytes, not strings or objects');
+    this.size += chunk.byteLength;
+    // Checked before the bytes go anywhere: an oversized upload is cut off at the limit.
+    if (maxBytes !== undefined && this.size > maxBytes) {
+      throw new AppError('TOO_LARGE', `the upload exceeds the limit of ${maxBytes} bytes`);
+    }
+    this.hash.update(chunk);
+    onProgress?.(this.size);
+    return chunk;
   }
 
   /** The finished digest; throws INTEGRITY when it is not the one the caller announced. */

@@ -4,23 +4,22 @@
 // Staged names start with the writer's pid, so a server starting beside others on the
 // same directory removes only what dead processes left there.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { access, constants, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors.ts';
 import { commitFile, leftByGoneProcess, statInputFile } from '../../files.ts';
 import type { ArtifactStore, ByteRange, LocalCopy, ObjectInfo, PutOptions, StoredObject } from './artifact-store.ts';
 import { assertRange, assertSha256, rangeBeyondEnd, SHA256_HEX, UploadMeter } from './checks.ts';
+import { StagingWriter } from './staging-writer.ts';
 
 const STAGING = '.staging';
-/**
- * Socket chunks are 64 KiB: with the default 16 KiB buffer every write reports full and
- * reading waits for each disk write. 1 MiB lets receiving, hashing and writing overlap
- * (+45-65% upload speed measured by bench:pipeline).
- */
-const WRITE_BUFFER = 1024 * 1024;
+
+function isReadable(source: AsyncIterable<Uint8Array> | Readable): source is Readable {
+  return source instanceof Readable;
+}
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -44,9 +43,12 @@ export class LocalArtifactStore implements ArtifactStore {
     await this.ready();
     const staged = join(this.stagingDir, `${process.pid}-${randomBytes(16).toString('hex')}`);
     try {
-      await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), createWriteStream(staged, { flags: 'wx', highWaterMark: WRITE_BUFFER }), {
-        signal: options.signal,
-      });
+      // A Node stream (an HTTP request, a file) goes straight into the writer, which meters
+      // each chunk as it arrives. Any other iterable is metered as it is pulled, so an
+      // oversized one stops being read at the limit rather than read ahead into buffers.
+      if (isReadable(source)) await pipeline(source, new StagingWriter(staged, meter), { signal: options.signal });
+      else await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), new StagingWriter(staged), { signal: options.signal });
+      options.signal?.throwIfAborted();
       const object = meter.finish();
       const path = this.objectPath(object.sha256);
       if (await refresh(path)) {

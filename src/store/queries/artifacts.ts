@@ -15,6 +15,8 @@ export function artifactColumns(t: Tables): ReadonlyArray<{ table: SQLiteTable; 
     { table: t.builds, column: t.builds.sha256 },
     { table: t.packages, column: t.packages.fileSha256 },
     { table: t.packages, column: t.packages.payloadSha256 },
+    { table: t.appVersions, column: t.appVersions.sha256 },
+    { table: t.appPackages, column: t.appPackages.fileSha256 },
   ];
 }
 

@@ -4,7 +4,7 @@ import { and, asc, count, desc, eq, inArray, isNotNull, lt, ne, or, sql } from '
 import type { builds, jobs, packages } from '../schema/index.ts';
 import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
-import { preparedPer } from './prepared.ts';
+import { preparedPer, preparedRead } from './prepared.ts';
 
 export type BuildRow = typeof builds.$inferSelect;
 export type PackageRow = typeof packages.$inferSelect;
@@ -82,10 +82,11 @@ export async function packageChoicesOf(tx: Tx, buildId: string): Promise<Array<{
   return packageChoices(tx).execute({ buildId });
 }
 
+// Prepared once: every download looks its package up (bench:download).
+const packageById = preparedRead(({ q, t }) => q.select().from(t.packages).where(eq(t.packages.id, sql.placeholder('id'))).prepare());
+
 export async function findPackage(tx: Tx, id: string): Promise<PackageRow | undefined> {
-  const { packages } = tx.t;
-  const [row] = await tx.q.select().from(packages).where(eq(packages.id, id));
-  return row;
+  return (await packageById(tx).execute({ id }))[0];
 }
 
 export async function insertJobs(tx: Tx, rows: Array<typeof jobs.$inferInsert>): Promise<void> {

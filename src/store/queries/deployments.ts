@@ -11,6 +11,25 @@ import { preparedPer } from './prepared.ts';
 /** States a deployment leaves for 'downloading' once the device starts fetching. */
 const BEFORE_DOWNLOAD = ['scheduled', 'commanded'];
 
+// Prepared once: every download response ends with these (bench:download).
+const bytesServedUpdate = preparedPer(({ q, t: { deployments } }) =>
+  q
+    .update(deployments)
+    // Incremented in SQL, not read-modify-write: two downloads of one deployment (a
+    // device resuming on a second connection, or two server processes) both count.
+    .set({ bytesServed: sql`${deployments.bytesServed} + ${sql.placeholder('bytes')}`, updatedAt: sql`${sql.placeholder('now')}` })
+    .where(eq(deployments.id, sql.placeholder('id')))
+    .returning({ id: deployments.id })
+    .prepare(),
+);
+const beforeDownloadOf = preparedPer(({ q, t: { deployments } }) =>
+  q
+    .select({ state: deployments.state, history: deployments.history })
+    .from(deployments)
+    .where(and(eq(deployments.id, sql.placeholder('id')), inArray(deployments.state, BEFORE_DOWNLOAD)))
+    .prepare(),
+);
+
 /**
  * Adds `bytes` to the deployment's bytes served. With `moveToDownloading`, a deployment
  * still 'scheduled' or 'commanded' becomes 'downloading', with its history entry and audit
@@ -19,20 +38,10 @@ const BEFORE_DOWNLOAD = ['scheduled', 'commanded'];
  */
 export async function addBytesServed(tx: Tx, deploymentId: string, bytes: number, now: number, options: { moveToDownloading: boolean }): Promise<boolean> {
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`bytes served must be a whole number >= 0, got ${bytes}`);
-  const { deployments } = tx.t;
-  const counted = await tx.q
-    .update(deployments)
-    // Incremented in SQL, not read-modify-write: two downloads of one deployment (a
-    // device resuming on a second connection, or two server processes) both count.
-    .set({ bytesServed: sql`${deployments.bytesServed} + ${bytes}`, updatedAt: now })
-    .where(eq(deployments.id, deploymentId))
-    .returning({ id: deployments.id });
+  const counted = await bytesServedUpdate(tx).execute({ id: deploymentId, bytes, now });
   if (counted.length === 0) return false;
   if (!options.moveToDownloading) return true;
-  const [row] = await tx.q
-    .select({ state: deployments.state, history: deployments.history })
-    .from(deployments)
-    .where(and(eq(deployments.id, deploymentId), inArray(deployments.state, BEFORE_DOWNLOAD)));
+  const [row] = await beforeDownloadOf(tx).execute({ id: deploymentId });
   if (!row) return true;
   const history: unknown = JSON.parse(row.history);
   const entries = Array.isArray(history) ? history : [];
@@ -40,6 +49,7 @@ export async function addBytesServed(tx: Tx, deploymentId: string, bytes: number
   entries.push({ at: new Date(now).toISOString(), state: 'downloading', cause });
   // Guarded by the state we read: if another writer moved the deployment meanwhile, its
   // change stands and no second history entry is written.
+  const { deployments } = tx.t;
   const moved = await tx.q
     .update(deployments)
     .set({ state: 'downloading', history: JSON.stringify(entries), updatedAt: now })

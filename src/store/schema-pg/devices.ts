@@ -73,6 +73,8 @@ export const dmSessions = pgTable(
     lastReplyType: text('last_reply_type'),
     /** Client MaxMsgSize, in bytes. */
     maxMsgSize: bigint('max_msg_size', { mode: 'number' }),
+    maxObjSize: bigint('max_obj_size', { mode: 'number' }),
+    receivingObject: boolean('receiving_object').notNull().default(false),
     /**
      * The nonce the credentials of the session's last message verified with (base64; '' for
      * basic): a resend of that message after a lost reply proves itself with it. A row

@@ -72,6 +72,10 @@ export const dmSessions = sqliteTable(
     lastReplyType: text('last_reply_type'),
     /** Client MaxMsgSize, in bytes. */
     maxMsgSize: integer('max_msg_size'),
+    /** Client MaxObjSize, in bytes: the largest object the server may send it in chunks. */
+    maxObjSize: integer('max_obj_size'),
+    /** The device is sending a large object (chunks buffered in dm_object_chunks). */
+    receivingObject: integer('receiving_object', { mode: 'boolean' }).notNull().default(false),
     /**
      * The nonce the credentials of the session's last message verified with (base64; '' for
      * basic): a resend of that message after a lost reply proves itself with it. A row

@@ -1,0 +1,134 @@
+// SCOMO rows: application versions and their packages, per-model baselines, the device's
+// application inventory, and SCOMO deployments (one operation on one component).
+import { and, asc, desc, eq, inArray, notInArray, type SQL } from 'drizzle-orm';
+import type { appBaselines, appPackages, appVersions, deviceApps, scomoDeployments } from '../schema/index.ts';
+import { forUpdate } from '../dialect.ts';
+import type { Tx } from '../store.ts';
+
+export type AppVersionRow = typeof appVersions.$inferSelect;
+export type AppPackageRow = typeof appPackages.$inferSelect;
+export type BaselineRow = typeof appBaselines.$inferSelect;
+export type DeviceAppsRow = typeof deviceApps.$inferSelect;
+export type ScomoDeploymentRow = typeof scomoDeployments.$inferSelect;
+
+/** SCOMO deployment states that are still under way. */
+export const OPEN_SCOMO_STATES = ['scheduled', 'commanded'] as const;
+
+export async function insertAppVersion(tx: Tx, row: typeof appVersions.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.appVersions).values(row);
+}
+
+export async function insertAppPackages(tx: Tx, rows: Array<typeof appPackages.$inferInsert>): Promise<void> {
+  if (rows.length) await tx.q.insert(tx.t.appPackages).values(rows);
+}
+
+export async function findAppVersion(tx: Tx, id: string): Promise<AppVersionRow | undefined> {
+  const { appVersions } = tx.t;
+  const [row] = await tx.q.select().from(appVersions).where(eq(appVersions.id, id));
+  return row;
+}
+
+export async function findAppVersionOf(tx: Tx, model: string, component: string, version: string): Promise<AppVersionRow | undefined> {
+  const { appVersions } = tx.t;
+  const [row] = await tx.q
+    .select()
+    .from(appVersions)
+    .where(and(eq(appVersions.model, model), eq(appVersions.component, component), eq(appVersions.version, version)));
+  return row;
+}
+
+/** Versions of one component, newest first (ids are time-prefixed). */
+export async function versionsOfComponent(tx: Tx, model: string, component: string): Promise<AppVersionRow[]> {
+  const { appVersions } = tx.t;
+  return tx.q
+    .select()
+    .from(appVersions)
+    .where(and(eq(appVersions.model, model), eq(appVersions.component, component)))
+    .orderBy(desc(appVersions.id));
+}
+
+export async function listAppVersions(tx: Tx, filter: { manufacturerId?: string; model?: string; component?: string }, limit: number): Promise<AppVersionRow[]> {
+  const { appVersions } = tx.t;
+  const where: SQL[] = [];
+  if (filter.manufacturerId) where.push(eq(appVersions.manufacturerId, filter.manufacturerId));
+  if (filter.model) where.push(eq(appVersions.model, filter.model));
+  if (filter.component) where.push(eq(appVersions.component, filter.component));
+  return tx.q
+    .select()
+    .from(appVersions)
+    .where(and(...where))
+    .orderBy(desc(appVersions.id))
+    .limit(limit);
+}
+
+export async function packagesOfApp(tx: Tx, appVersionId: string): Promise<AppPackageRow[]> {
+  const { appPackages } = tx.t;
+  return tx.q.select().from(appPackages).where(eq(appPackages.appVersionId, appVersionId)).orderBy(asc(appPackages.id));
+}
+
+export async function findAppPackage(tx: Tx, id: string): Promise<AppPackageRow | undefined> {
+  const { appPackages } = tx.t;
+  const [row] = await tx.q.select().from(appPackages).where(eq(appPackages.id, id));
+  return row;
+}
+
+export async function findBaseline(tx: Tx, model: string): Promise<BaselineRow | undefined> {
+  const { appBaselines } = tx.t;
+  const [row] = await tx.q.select().from(appBaselines).where(eq(appBaselines.model, model));
+  return row;
+}
+
+export async function saveBaseline(tx: Tx, row: BaselineRow): Promise<void> {
+  const { appBaselines } = tx.t;
+  const changed = await tx.q.update(appBaselines).set({ spec: row.spec, updatedBy: row.updatedBy, updatedAt: row.updatedAt }).where(eq(appBaselines.model, row.model)).returning({ model: appBaselines.model });
+  if (changed.length === 0) await tx.q.insert(appBaselines).values(row);
+}
+
+export async function findDeviceApps(tx: Tx, deviceId: string): Promise<DeviceAppsRow | undefined> {
+  const { deviceApps } = tx.t;
+  const [row] = await tx.q.select().from(deviceApps).where(eq(deviceApps.deviceId, deviceId));
+  return row;
+}
+
+export async function saveDeviceApps(tx: Tx, row: DeviceAppsRow): Promise<void> {
+  const { deviceApps } = tx.t;
+  const changed = await tx.q.update(deviceApps).set({ components: row.components, readAt: row.readAt }).where(eq(deviceApps.deviceId, row.deviceId)).returning({ deviceId: deviceApps.deviceId });
+  if (changed.length === 0) await tx.q.insert(deviceApps).values(row);
+}
+
+export async function insertScomoDeployment(tx: Tx, row: typeof scomoDeployments.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.scomoDeployments).values(row);
+}
+
+export async function findScomoDeployment(tx: Tx, id: string, options: { forUpdate?: boolean } = {}): Promise<ScomoDeploymentRow | undefined> {
+  const { scomoDeployments } = tx.t;
+  const query = tx.q.select().from(scomoDeployments).where(eq(scomoDeployments.id, id));
+  const [row] = await (options.forUpdate ? forUpdate(tx, query) : query);
+  return row;
+}
+
+/** The device's SCOMO deployments still under way, oldest first. */
+export async function openScomoDeploymentsOf(tx: Tx, deviceId: string): Promise<ScomoDeploymentRow[]> {
+  const { scomoDeployments } = tx.t;
+  return tx.q
+    .select()
+    .from(scomoDeployments)
+    .where(and(eq(scomoDeployments.deviceId, deviceId), inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])))
+    .orderBy(asc(scomoDeployments.createdAt), asc(scomoDeployments.id));
+}
+
+/** The device's SCOMO deployments that ended, newest first. */
+export async function closedScomoDeploymentsOf(tx: Tx, deviceId: string, limit: number): Promise<ScomoDeploymentRow[]> {
+  const { scomoDeployments } = tx.t;
+  return tx.q
+    .select()
+    .from(scomoDeployments)
+    .where(and(eq(scomoDeployments.deviceId, deviceId), notInArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])))
+    .orderBy(desc(scomoDeployments.updatedAt), desc(scomoDeployments.id))
+    .limit(limit);
+}
+
+export async function updateScomoDeployment(tx: Tx, id: string, changes: Partial<typeof scomoDeployments.$inferInsert>): Promise<void> {
+  const { scomoDeployments } = tx.t;
+  await tx.q.update(scomoDeployments).set(changes).where(eq(scomoDeployments.id, id));
+}

@@ -1,0 +1,50 @@
+// Confirmation requirements (a campaign's or a deployment's `confirm`) and the prompts sent
+// to devices with their users' answers (schema/user-interaction.ts).
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import type { confirmationPolicies, userPrompts } from '../schema/index.ts';
+import type { Tx } from '../store.ts';
+
+export type ConfirmationPolicyRow = typeof confirmationPolicies.$inferSelect;
+export type UserPromptRow = typeof userPrompts.$inferSelect;
+
+export async function insertConfirmationPolicy(tx: Tx, row: ConfirmationPolicyRow): Promise<void> {
+  await tx.q.insert(tx.t.confirmationPolicies).values(row);
+}
+
+/** The policy of the first subject that has one (the deployment's own before its campaign's). */
+export async function confirmationPolicyOf(tx: Tx, subjectIds: string[]): Promise<ConfirmationPolicyRow | undefined> {
+  if (subjectIds.length === 0) return undefined;
+  const { confirmationPolicies: p } = tx.t;
+  const rows = await tx.q.select().from(p).where(inArray(p.subjectId, subjectIds));
+  for (const id of subjectIds) {
+    const found = rows.find((r) => r.subjectId === id);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export async function insertUserPrompt(tx: Tx, row: typeof userPrompts.$inferInsert): Promise<void> {
+  await tx.q.insert(tx.t.userPrompts).values(row);
+}
+
+/** Prompts about one attempt of a subject, newest first. */
+export async function promptsFor(tx: Tx, subjectId: string, attempt: number): Promise<UserPromptRow[]> {
+  const { userPrompts: u } = tx.t;
+  return tx.q.select().from(u).where(and(eq(u.subjectId, subjectId), eq(u.attempt, attempt))).orderBy(desc(u.askedAt), desc(u.id));
+}
+
+/** Every prompt about a subject, oldest first. */
+export async function promptsOfSubject(tx: Tx, subjectId: string): Promise<UserPromptRow[]> {
+  const { userPrompts: u } = tx.t;
+  return tx.q.select().from(u).where(eq(u.subjectId, subjectId)).orderBy(asc(u.askedAt), asc(u.id));
+}
+
+export async function findUserPrompt(tx: Tx, id: string): Promise<UserPromptRow | undefined> {
+  const { userPrompts: u } = tx.t;
+  return (await tx.q.select().from(u).where(eq(u.id, id)))[0];
+}
+
+export async function answerUserPrompt(tx: Tx, id: string, changes: Pick<UserPromptRow, 'answeredAt' | 'outcome' | 'statusCode' | 'answer'>): Promise<void> {
+  const { userPrompts: u } = tx.t;
+  await tx.q.update(u).set(changes).where(eq(u.id, id));
+}
