@@ -25,7 +25,7 @@ import { defaultAnswer, type UiOutcome, type UiPrompt } from '../omadm/user-inte
 import { type SlotName, Slots } from './slots.ts';
 import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, FumoState, initialState, type PendingReport, type SlotInfo, StateFile } from './state.ts';
 import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
-import { type DeployedApp, EventLog, helpdeskNodes, WRITABLE_SETTINGS } from './helpdesk-nodes.ts';
+import { DM_ACCOUNT_ADDR, type DeployedApp, EventLog, helpdeskNodes, WRITABLE_SETTINGS } from './helpdesk-nodes.ts';
 
 export interface AgentOptions {
   /** The fota server (http://host:8080) or its DM endpoint (…/dm). */
@@ -180,6 +180,7 @@ export class DeviceAgent {
     this.faults = new FaultInjector(options.download?.faults);
     // Settings a server may change (a helpdesk fix), set to defaults on the first start.
     for (const [uri, value] of Object.entries(WRITABLE_SETTINGS)) state.values[uri] ??= value;
+    state.values[DM_ACCOUNT_ADDR] ??= dmUrl(options.serverUrl);
     this.tree = new DmTree(() => this.fixedNodes(), state.values, options.refuseWrites ?? []);
     this.eventLog.add(`agent started: firmware ${state.slots[active]?.version ?? 'unknown'} in slot ${active}`);
     state.scomo ??= initialScomoState();
@@ -375,7 +376,7 @@ export class DeviceAgent {
     return {
       // Once the SCOMO agent holds components, they are the device's applications; the
       // static list only stands in on a device that never took a SCOMO operation.
-      ...helpdeskNodes({ serverUrl: dmUrl(o.serverUrl), username: o.username, log: this.eventLog, ...(o.apps && Object.keys(this.scomo.nodes()).length === 0 ? { apps: o.apps } : {}) }),
+      ...helpdeskNodes({ username: o.username, log: this.eventLog, ...(o.apps && Object.keys(this.scomo.nodes()).length === 0 ? { apps: o.apps } : {}) }),
       './DevInfo/DevId': chr(o.devId),
       './DevInfo/Man': chr(o.manufacturer ?? 'acme'),
       './DevInfo/Mod': chr(o.model),

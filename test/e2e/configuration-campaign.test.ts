@@ -4,7 +4,8 @@
 // then a configuration campaign of 10% (approval) -> 100% sets a new DM server address on
 // every device. 5% of the devices refuse writes to ./DMAcc (Status 425): the campaign
 // pauses itself on them, and the operator's resume (accepting those failures) finishes
-// it. A drift check afterwards finds exactly the devices that refused.
+// it. A drift check afterwards finds exactly the devices that refused. Every agent starts
+// with the address it was given in its DM account (./DMAcc, as the helpdesk reads it).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,8 @@ const MODEL = 'router-cfg';
 const FLEET = 100;
 const ADDR = './DMAcc/fota/AppAddr/1/Addr';
 const NEW_ADDR = 'https://dm2.example.net/dm';
+/** The address each agent's account holds until the campaign moves it: the server it talks to. */
+const oldAddr = () => `${server.url}/dm`;
 let server: TestServer;
 let trust: TrustPolicy;
 let baseImage: string;
@@ -118,7 +121,7 @@ describe('configuration profiles and a configuration campaign with 100 reference
     const confirmed = await selectRows<{ n: number }>(server.ctx.db, "SELECT count(*) AS n FROM audit_events WHERE action = 'device.provisioning-confirmed'");
     expect(Number(confirmed[0]?.n)).toBe(FLEET);
     // Nothing of the campaign yet: its first stage waits for approval.
-    expect(agents.every((a) => a.tree.get(ADDR).status === 404)).toBe(true);
+    for (const a of agents) expect(a.tree.get(ADDR), a.options.devId).toEqual({ status: 200, value: { data: oldAddr(), format: 'chr' } });
     // A second session does not provision again.
     await agents[0]?.runOnce();
     expect((await get<DeviceConfiguration>('/api/v1/devices/cfg-000/configuration')).applications).toHaveLength(1);
@@ -145,20 +148,22 @@ describe('configuration profiles and a configuration campaign with 100 reference
 
     for (const a of agents) {
       const refused = refusing.has(a.options.devId);
-      expect(a.tree.get(ADDR), a.options.devId).toEqual(refused ? { status: 404 } : { status: 200, value: { data: NEW_ADDR, format: 'chr' } });
+      expect(a.tree.get(ADDR), a.options.devId).toEqual({ status: 200, value: { data: refused ? oldAddr() : NEW_ADDR, format: 'chr' } });
     }
     // What the server stores is what it read back, per device.
     const ok = ids.find((d) => !refusing.has(d)) ?? '';
     const okConfig = await get<DeviceConfiguration>(`/api/v1/devices/${ok}/configuration`);
     expect(okConfig.values).toContainEqual(expect.objectContaining({ uri: ADDR, value: NEW_ADDR }));
-    expect(okConfig.applications[0]).toMatchObject({ reason: 'campaign', state: 'succeeded', statuses: [expect.objectContaining({ command: 'Get', role: 'readFirst', status: 404 }), expect.objectContaining({ command: 'Replace', status: 200 }), expect.objectContaining({ command: 'Get', role: 'readBack', status: 200, value: NEW_ADDR })] });
+    expect(okConfig.applications[0]).toMatchObject({ reason: 'campaign', state: 'succeeded', statuses: [expect.objectContaining({ command: 'Get', role: 'readFirst', status: 200, value: oldAddr() }), expect.objectContaining({ command: 'Replace', status: 200 }), expect.objectContaining({ command: 'Get', role: 'readBack', status: 200, value: NEW_ADDR })] });
     const bad = [...refusing][0] ?? '';
     const badConfig = await get<DeviceConfiguration>(`/api/v1/devices/${bad}/configuration`);
-    expect(badConfig.values.map((c) => c.uri)).not.toContain(ADDR);
+    // What it read back is the address it kept.
+    expect(badConfig.values).toContainEqual(expect.objectContaining({ uri: ADDR, value: oldAddr() }));
+    expect(badConfig.values.map((c) => c.value)).not.toContain(NEW_ADDR);
     expect(badConfig.applications[0]).toMatchObject({ reason: 'campaign', state: 'failed', failureCode: 425 });
     const history = await selectRows<{ action: string; details: string }>(server.ctx.db, "SELECT action, details FROM audit_events WHERE subject = ? AND action LIKE 'device.profile-%'", bad);
     expect(history.map((h) => h.action)).toEqual(['device.profile-failed']);
-    expect(JSON.parse(history[0]?.details ?? '{}')).toMatchObject({ profile: 'dm-server-move@1', failureCode: 425, statuses: [{ command: 'Get', uri: ADDR, status: 404 }, { command: 'Replace', uri: ADDR, status: 425 }, { command: 'Get', uri: ADDR, status: 404 }] });
+    expect(JSON.parse(history[0]?.details ?? '{}')).toMatchObject({ profile: 'dm-server-move@1', failureCode: 425, statuses: [{ command: 'Get', uri: ADDR, status: 200 }, { command: 'Replace', uri: ADDR, status: 425 }, { command: 'Get', uri: ADDR, status: 200 }] });
 
     // The console's device page shows the configuration read back and the refusal.
     const cookie = await login(server, server.tokens.operator);
