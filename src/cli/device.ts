@@ -14,6 +14,14 @@ export const deviceHelp = `Usage: fota device run --server URL --id DEVID --mode
                        [--poll SECONDS] [--once] [--manufacturer NAME] [--wbxml]
                        [--security-version N] [--request-update | --user-request]
                        [--log-bytes N] [--user accept|reject|silent]
+       fota device run --bootstrap FILE --id DEVID --model M --image FILE --version V
+                       --pubkey PUB.json [...]
+
+--bootstrap FILE (first start only) flashes the device with a bootstrap document from
+fota enroll export (DEVID.dm.wbxml or DEVID.cp.wbxml): its DM account (server address,
+credentials) goes into the device's ./DMAcc, and --server, --username and --password are
+then not needed. Credentials the server later replaces there (a claim) are kept in the
+data dir and used from the next session on.
 
 Runs the reference FUMO device agent against a fota server (OMA DM at URL/dm, md5
 digest authentication). On its first start the agent copies --image into slot A of its
@@ -66,6 +74,7 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     pubkey: { type: 'string' },
     root: { type: 'string' },
     'hw-version': { type: 'string' },
+    bootstrap: { type: 'string' },
     data: { type: 'string' },
     poll: { type: 'string' },
     once: { type: 'boolean' },
@@ -77,8 +86,9 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
     user: { type: 'string' },
   });
   if (values.help) return io.out(deviceHelp), ExitCode.Ok;
-  const server = required(values.server, '--server URL');
-  if (!/^https?:\/\//.test(server)) throw new UsageError(`--server must be an http:// or https:// URL, got ${server}`);
+  const flashed = values.bootstrap !== undefined;
+  const server = flashed ? values.server : required(values.server, '--server URL');
+  if (server !== undefined && !/^https?:\/\//.test(server)) throw new UsageError(`--server must be an http:// or https:// URL, got ${server}`);
   const id = required(values.id, '--id DEVID');
   const poll = integerOption(values.poll, '--poll', 1) ?? 60;
   const securityVersion = integerOption(values['security-version'], '--security-version', 0);
@@ -91,12 +101,14 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
   const trust = withOfflineRoot(await readTrust(required(values.pubkey, '--pubkey PUB.json')), values.root ? await readPinnedRoot(values.root) : undefined);
   const controller = new AbortController();
   const agent = await DeviceAgent.open({
-    serverUrl: server,
+    ...(server === undefined ? {} : { serverUrl: server }),
     devId: id,
     model: required(values.model, '--model M'),
     ...(values.manufacturer ? { manufacturer: values.manufacturer } : {}),
-    username: required(values.username, '--username U'),
-    password: required(values.password, '--password P'),
+    ...(flashed ? {} : { username: required(values.username, '--username U'), password: required(values.password, '--password P') }),
+    ...(values.username && flashed ? { username: values.username } : {}),
+    ...(values.password && flashed ? { password: values.password } : {}),
+    ...(values.bootstrap ? { bootstrap: resolve(values.bootstrap) } : {}),
     dataDir: resolve(values.data ?? `fota-device-${id.replace(/[^A-Za-z0-9._-]/g, '_')}`),
     ...(values.image ? { image: values.image } : {}),
     ...(values.version ? { version: values.version } : {}),
@@ -133,7 +145,7 @@ export async function deviceCommand(args: string[], io: Output): Promise<number>
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  io.err(`device ${id} running firmware ${agent.firmwareVersion}; polling ${server} every ${poll} s\n`);
+  io.err(`device ${id} running firmware ${agent.firmwareVersion}; polling ${server ?? 'the server of its DM account'} every ${poll} s\n`);
   try {
     await agent.run(poll, controller.signal, request);
   } finally {

@@ -70,6 +70,8 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
   package list|download PKG              packages the server made
   device list|show|tag                   the fleet (operator); tag DEVID --add T --remove T
   device query DEVID --preset P [--wait] ask the device now (helpdesk): DM Gets, results live
+  enroll create|export|list|show         enrollment batches (operator): devices with
+                                         generated DM accounts, bootstrap files, claims
   audit [--subject ID] [--actor TOKEN_ID] [--action A]
                                          who did what, newest first
   Lists take --limit N, --cursor C (the next page), --all (every page), --json.
@@ -130,6 +132,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./audit.ts')).auditCommand(rest, io);
       case 'webhook':
         return await (await import('./webhook.ts')).webhookCommand(rest, io);
+      case 'enroll':
+        return await (await import('./enroll.ts')).enrollCommand(rest, io);
       default:
         throw new UsageError(`unknown command: ${command}`);
     }
@@ -190,6 +194,8 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
       return (await import('./app.ts')).baselineUsage;
     case 'profile':
       return (await import('./profile.ts')).profileUsage;
+    case 'enroll':
+      return (await import('./enroll.ts')).enrollUsage;
     default:
       return undefined;
   }

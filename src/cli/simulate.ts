@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { loadClientConfig } from '../config.ts';
 import { ALLOW_PRIVATE_WEBHOOKS_SETTING, WEBHOOK_ADDRESS_RULE } from '../omadm/webhook-address.ts';
 import { type ApiAccess, fetchManufacturerKeys } from '../device/simulate/api.ts';
+import { readExport } from '../device/simulate/bootstrap.ts';
 import { type Fault, faultsHelp, parseFaults, parseShare } from '../device/simulate/faults.ts';
 import { Fleet, type FleetCounts, type FleetOptions } from '../device/simulate/fleet.ts';
 import { readPinnedRoot, readTrust, withOfflineRoot } from '../device/trust.ts';
@@ -24,6 +25,8 @@ export const simulateHelp = `Usage: fota simulate --devices N --model M --versio
                      [--webhook-port P] [--webhook-url URL] [--status-every SECONDS]
                      [--request-update SHARE] [--app ID@V=FILE ...] [--user-reject SHARE]
                      [--user-timeout SHARE] [--log-bytes N] [--wbxml] [--verbose]
+       fota simulate --bootstrap DIR --version V --image FILE (--pubkey ... | ...)
+                     [--lose-credentials SHARE] [...]
 
 Runs N simulated FUMO devices (the reference agent of \`fota device run\`) in one
 process against a fota server. Each device has its own id (P0001, P0002, ...; default
@@ -68,6 +71,13 @@ summary counts the answers in userAnswers.
 
 --log-bytes N: each device has a log of N bytes at ./DevDetail/Ext/Log, which the server
 reads as a DM large object (chunked Results) when it passes the server's MaxMsgSize.
+
+--bootstrap DIR: a fleet flashed from an enrollment export (fota enroll export ... --out
+DIR): one device per row of DIR/manifest.csv, each starting from its DEVID.dm.wbxml
+alone (server address and credentials from its ./DMAcc; --devices and --model come from
+the manifest, and nothing is registered: the batch did that). Devices of a claim batch
+get their own credentials in their first session. --lose-credentials SHARE: that share
+of them acknowledges the new credentials but loses them, and is locked out afterwards.
 
 --faults SPEC: ${faultsHelp.replace(/\n/g, '\n  ')}
 
@@ -121,10 +131,15 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     wbxml: { type: 'boolean' },
     verbose: { type: 'boolean' },
     root: { type: 'string' },
+    bootstrap: { type: 'string' },
+    'lose-credentials': { type: 'string' },
   });
   if (values.help) return io.out(simulateHelp), ExitCode.Ok;
-  const devices = integerOption(required(values.devices, '--devices N'), '--devices', 1) ?? 1;
-  const model = required(values.model, '--model M');
+  const flashed = values.bootstrap === undefined ? undefined : await readExport(resolve(values.bootstrap));
+  const devices = flashed ? flashed.ids.length : (integerOption(required(values.devices, '--devices N'), '--devices', 1) ?? 1);
+  const model = flashed && values.model === undefined ? flashed.model : required(values.model, '--model M');
+  const loseShare = values['lose-credentials'] === undefined ? undefined : parseShare(values['lose-credentials']);
+  if (values['lose-credentials'] !== undefined && (loseShare === undefined || !flashed)) throw new UsageError(`--lose-credentials takes a share in (0, 1] or a percentage such as 5%, with --bootstrap DIR; got ${values['lose-credentials']}`);
   const version = required(values.version, '--version V');
   const image = resolve(required(values.image, '--image FILE'));
   if (values.pubkey === undefined && values.manufacturer === undefined) throw new UsageError('missing --pubkey KEYS.json or --manufacturer NAME (the keys devices pin)');
@@ -152,7 +167,7 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
 
   // A token is needed to register devices and to fetch keys; a fleet registered before,
   // pinning a key file, needs none.
-  const register = !values['no-register'];
+  const register = !values['no-register'] && !flashed;
   const needsToken = register || values.pubkey === undefined;
   const servers = values.server === undefined ? undefined : serverList(values.server);
   const api: ApiAccess | undefined = needsToken ? clientFrom({ ...values, server: servers?.[0] }) : undefined;
@@ -181,6 +196,8 @@ export async function simulateCommand(args: string[], io: Output): Promise<numbe
     ...(api ? { api } : {}),
     register,
     ...(values['id-prefix'] === undefined ? {} : { idPrefix: values['id-prefix'] }),
+    ...(flashed ? { bootstrap: flashed } : {}),
+    ...(loseShare === undefined ? {} : { loseCredentialsShare: loseShare }),
     ...(tags ? { tags } : {}),
     faults,
     ...(apps.length ? { apps } : {}),

@@ -13,6 +13,7 @@ import { DeltaPool } from '../delta/pool.ts';
 import { AppError } from '../errors.ts';
 import type { DeviceFacts } from '../packages/verify.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
+import { credentialLeaves, readBootstrapFile, treeAccount } from './bootstrap.ts';
 import { DmClient, type GenericAlert } from './dm-client.ts';
 import { PackageDownloader } from './download.ts';
 import { type DownloadFaults, FaultInjector } from './faults.ts';
@@ -28,8 +29,8 @@ import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
 import { DM_ACCOUNT_ADDR, type DeployedApp, EventLog, helpdeskNodes, WRITABLE_SETTINGS } from './helpdesk-nodes.ts';
 
 export interface AgentOptions {
-  /** The fota server (http://host:8080) or its DM endpoint (…/dm). */
-  serverUrl: string;
+  /** The fota server (http://host:8080) or its DM endpoint (…/dm); default: the address in the device's DMAcc (a bootstrap). */
+  serverUrl?: string;
   /**
    * Picks the server (as `serverUrl`) each new DM session starts at, for a fleet spread
    * over several servers with no load balancer in front; default: always `serverUrl`. A
@@ -39,8 +40,14 @@ export interface AgentOptions {
   devId: string;
   model: string;
   manufacturer?: string;
-  username: string;
-  password: string;
+  /** Credentials, for a device with no DMAcc (no bootstrap); a DMAcc in the tree wins. */
+  username?: string;
+  password?: string;
+  /**
+   * First start only: a bootstrap document (CP or DM bootstrap WBXML, from an enrollment
+   * export) whose DM account goes into ./DMAcc: a simulated factory flash (bootstrap.ts).
+   */
+  bootstrap?: string;
   dataDir: string;
   /** First start only: the image the device runs, and its version (FwV). */
   image?: string;
@@ -56,6 +63,8 @@ export interface AgentOptions {
   encoding?: 'xml' | 'wbxml';
   hwVersion?: string;
   swVersion?: string;
+  /** The subscriber identity the device reports as ./DevDetail/Ext/IMSI (a SIM; none when absent). */
+  imsi?: string;
   pool?: DeltaPool;
   download?: {
     retries?: number;
@@ -77,7 +86,7 @@ export interface AgentOptions {
    * instead of downloading (e.g. 501, no room for the package) or instead of installing a
    * package that passed every check (e.g. 410, or 502 out of memory). Off by default.
    */
-  failures?: { download?: number; install?: number };
+  failures?: { download?: number; install?: number; loseNewCredentials?: boolean };
   /** Applications the device runs (./SCOMO/Inventory/Deployed); none: no SCOMO on the device. */
   apps?: readonly DeployedApp[];
   /** Simulated SCOMO trouble: the result code an application operation reports instead (e.g. 1405). */
@@ -166,6 +175,8 @@ export class DeviceAgent {
   private readonly images: ImageFiles;
   /** One for the agent's life: an injected fault fires once, not once per job. */
   private readonly faults: FaultInjector;
+  /** The lose-new-credentials fault fired already (it fires once). */
+  private credentialsLost = false;
 
   private constructor(
     readonly options: AgentOptions,
@@ -180,16 +191,18 @@ export class DeviceAgent {
     this.faults = new FaultInjector(options.download?.faults);
     // Settings a server may change (a helpdesk fix), set to defaults on the first start.
     for (const [uri, value] of Object.entries(WRITABLE_SETTINGS)) state.values[uri] ??= value;
-    state.values[DM_ACCOUNT_ADDR] ??= dmUrl(options.serverUrl);
+    // The stand-in account's server address is a setting a server may move (a profile); a
+    // bootstrapped device's ./DMAcc is its own already.
+    if (options.serverUrl && !treeAccount(state.values)) state.values[DM_ACCOUNT_ADDR] ??= dmUrl(options.serverUrl);
     this.tree = new DmTree(() => this.fixedNodes(), state.values, options.refuseWrites ?? []);
     this.eventLog.add(`agent started: firmware ${state.slots[active]?.version ?? 'unknown'} in slot ${active}`);
     state.scomo ??= initialScomoState();
     this.scomo = new ScomoAgent({ dir: join(options.dataDir, 'apps'), model: options.model, trust: options.trust, pool: this.pool, ...(options.scomoFailures ? { faults: options.scomoFailures } : {}), values: state.values, log: (line) => this.log(line) }, state.scomo);
     this.client = new DmClient({
-      serverUrl: dmUrl(options.serverUrl),
+      serverUrl: dmUrl(options.serverUrl ?? ''),
       devId: options.devId,
-      username: options.username,
-      password: options.password,
+      username: options.username ?? '',
+      password: options.password ?? '',
       ...(options.encoding ? { encoding: options.encoding } : {}),
       ...(options.maxMsgSize ? { maxMsgSize: options.maxMsgSize } : {}),
       maxObjSize: options.maxObjSize ?? DEFAULT_MAX_OBJ_SIZE,
@@ -214,10 +227,15 @@ export class DeviceAgent {
       const images = options.images ?? localImages;
       await slots.install(options.image, images);
       const digest = await images.hash(slots.path('a'));
-      state = { ...initialState(), ...(state ? { clientNonce: state.clientNonce } : {}), securityVersion: options.securityVersion ?? 0, slots: { a: { version: options.version, sha256: digest.sha256, size: digest.size } } };
+      const values = options.bootstrap ? await readBootstrapFile(options.bootstrap, options.devId) : {};
+      if (options.bootstrap) options.log?.(`bootstrapped ./DMAcc from ${options.bootstrap}`);
+      state = { ...initialState(), values, ...(state ? { clientNonce: state.clientNonce } : {}), securityVersion: options.securityVersion ?? 0, slots: { a: { version: options.version, sha256: digest.sha256, size: digest.size } } };
       await stateFile.save(state);
       active = 'a';
       options.log?.(`installed ${options.image} as slot a, version ${options.version}`);
+    }
+    if (!treeAccount(state.values) && (!options.serverUrl || !options.username || !options.password)) {
+      throw new AppError('VALIDATION', 'the device has no DM account: give a bootstrap document, or the server URL, username and password');
     }
     return new DeviceAgent(options, state, active);
   }
@@ -295,12 +313,16 @@ export class DeviceAgent {
     const alerts: GenericAlert[] = owed ? [{ source: owed.execUri, type: ALERT_TYPE[owed.operation], resultCode: owed.resultCode, ...(owed.correlator ? { correlator: owed.correlator } : {}) }] : [];
     // Alongside any report owed (a deployment that report is for counts as still under way).
     const asking = request === undefined ? undefined : alerts.push({ source: FUMO_NODE, type: REQUEST_TYPE[request] }) - 1;
+    const account = treeAccount(this.state.values);
+    const credentialsBefore = credentialLeaves(this.state.values);
+    const serverUrl = this.options.nextServer ? this.options.nextServer() : (account?.address ?? this.options.serverUrl);
     const scomoFrom = alerts.length;
     const scomoAlerts = this.scomo.alerts();
     alerts.push(...scomoAlerts);
     try {
       const result = await this.client.session({
-        ...(this.options.nextServer ? { serverUrl: dmUrl(this.options.nextServer()) } : {}),
+        ...(serverUrl ? { serverUrl: dmUrl(serverUrl) } : {}),
+        ...(account ? { account: { username: account.client.name, password: account.client.secret } } : {}),
         ...(trigger ? { alert: '1200' as const, sessionId: trigger.sessionId } : {}),
         tree: this.tree,
         exec: (uri, correlator) => this.exec(uri, correlator),
@@ -325,8 +347,19 @@ export class DeviceAgent {
       const said = asking === undefined ? undefined : result.alertTexts[asking];
       return { ...(status === undefined ? {} : { status }), ...(said === undefined ? {} : { said }) };
     } finally {
+      this.loseNewCredentials(credentialsBefore);
       await this.save();
     }
+  }
+
+  /** Simulated fault: the device acknowledged new DMAcc credentials but did not keep them (once). */
+  private loseNewCredentials(before: Record<string, string>): void {
+    if (!this.options.failures?.loseNewCredentials || this.credentialsLost) return;
+    const now = credentialLeaves(this.state.values);
+    if (JSON.stringify(now) === JSON.stringify(before)) return;
+    Object.assign(this.state.values, before);
+    this.credentialsLost = true;
+    this.log('simulated fault: the new DM credentials were lost; the device is back on its old ones');
   }
 
   /** The DM Exec: FUMO operations are accepted (202) and run once the session is over. */
@@ -369,14 +402,23 @@ export class DeviceAgent {
     return this.log_;
   }
 
+  /** The helpdesk's nodes; a bootstrapped device's ./DMAcc is its own (in the tree), not the helpdesk's stand-in. */
+  private helpdeskNodes(): Record<string, NodeValue> {
+    const o = this.options;
+    // Once the SCOMO agent holds components, they are the device's applications; the
+    // static list only stands in on a device that never took a SCOMO operation.
+    const apps = o.apps && Object.keys(this.scomo.nodes()).length === 0 ? { apps: o.apps } : {};
+    const nodes = helpdeskNodes({ username: o.username ?? '', log: this.eventLog, ...apps });
+    if (!treeAccount(this.state.values)) return nodes;
+    return Object.fromEntries(Object.entries(nodes).filter(([uri]) => !uri.startsWith('./DMAcc/')));
+  }
+
   private fixedNodes(): Record<string, NodeValue> {
     const o = this.options;
     const chr = (data: string): NodeValue => ({ data, format: 'chr' });
     const int = (data: number): NodeValue => ({ data: String(data), format: 'int' });
     return {
-      // Once the SCOMO agent holds components, they are the device's applications; the
-      // static list only stands in on a device that never took a SCOMO operation.
-      ...helpdeskNodes({ username: o.username, log: this.eventLog, ...(o.apps && Object.keys(this.scomo.nodes()).length === 0 ? { apps: o.apps } : {}) }),
+      ...this.helpdeskNodes(),
       './DevInfo/DevId': chr(o.devId),
       './DevInfo/Man': chr(o.manufacturer ?? 'acme'),
       './DevInfo/Mod': chr(o.model),
@@ -394,6 +436,7 @@ export class DeviceAgent {
       ...this.scomo.nodes(),
       ...(o.logBytes === undefined ? {} : { './DevDetail/Ext/Log': chr(this.logText(o.logBytes)) }),
       './DevDetail/LrgObj': { data: 'true', format: 'bool' },
+      ...(o.imsi === undefined ? {} : { './DevDetail/Ext/IMSI': chr(o.imsi) }),
     };
   }
 

@@ -66,6 +66,8 @@ export interface SessionRequest {
   exec: (uri: string, correlator: string | undefined) => number;
   /** Called whenever the server issues a new nonce, so it is kept even if the session fails later. */
   onNonce?: (nonce: string) => void;
+  /** The credentials of this session (default: the client's), read from the device's DMAcc at its start. */
+  account?: { username: string; password: string };
   /** Shows a user-interaction alert (1100-1104) and returns the user's answer; default: accepted. */
   userAlert?: (prompt: UiPrompt) => { outcome: UiOutcome; values?: string[] };
 }
@@ -122,7 +124,9 @@ export class DmClient {
     const server = request.serverUrl ?? options.serverUrl;
     let url = server;
     let msgId = 1;
-    let cred = nonce ? this.cred(nonce) : undefined;
+    // Taken once: a Replace of the DMAcc credentials during the session counts from the next one.
+    const account = request.account ?? { username: options.username, password: options.password };
+    let cred = nonce ? this.cred(account, nonce) : undefined;
     let authTries = 0;
     let aborted = false;
     let continuations = 0;
@@ -142,7 +146,7 @@ export class DmClient {
         msgId,
         target: url,
         source: options.devId,
-        sourceName: options.username,
+        sourceName: account.username,
         ...(cred ? { cred } : {}),
         meta: { maxMsgSize: options.maxMsgSize ?? 256 * 1024, ...(options.maxObjSize ? { maxObjSize: options.maxObjSize } : {}) },
       };
@@ -171,13 +175,13 @@ export class DmClient {
           throw new AppError('UNAUTHORIZED', `the DM server refused our credentials (Status ${code}); check --username and --password`);
         }
         outgoing = [this.headerStatus(reply.header), ...again];
-        cred = this.cred(nonce);
+        cred = this.cred(account, nonce);
         msgId += 1;
         continue;
       }
       if (code !== 200 && code !== 212) throw new AppError('FORBIDDEN', `the DM server refused the session (SyncHdr Status ${code})`);
       // 212: authenticated for the session. 200 with a Chal: this message only, Cred again next time.
-      cred = code === 200 && headerStatus.chal && nonce ? this.cred(nonce) : undefined;
+      cred = code === 200 && headerStatus.chal && nonce ? this.cred(account, nonce) : undefined;
 
       for (const status of ours) {
         const index = made[status.cmdRef - 1]?.alertIndex;
@@ -237,8 +241,8 @@ export class DmClient {
     return { made, final: true, carry: [] };
   }
 
-  private cred(nonce: string) {
-    return { meta: { type: AUTH_MD5, format: 'b64' }, data: md5Digest(this.options.username, this.options.password, decodeNonce(nonce)) };
+  private cred(account: { username: string; password: string }, nonce: string) {
+    return { meta: { type: AUTH_MD5, format: 'b64' }, data: md5Digest(account.username, account.password, decodeNonce(nonce)) };
   }
 
   private package1(request: SessionRequest, alerts: GenericAlert[]): Outgoing[] {

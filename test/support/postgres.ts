@@ -65,8 +65,10 @@ export async function startPostgres(bin: string): Promise<PostgresServer> {
   run('initdb', ['-D', data, '-U', 'fota', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
   const port = await freePort();
   // Test databases are thrown away: durability settings off, as the PostgreSQL docs advise
-  // for such clusters; the code under test sees the same SQL semantics.
-  run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`, 'start']);
+  // for such clusters; the code under test sees the same SQL semantics. Every server a
+  // test starts (and every CLI child process) keeps a pool of 10 connections; 300 was
+  // reached once the suite grew past 80 files on this cluster.
+  run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000`, 'start']);
   return {
     url: `postgres://fota@127.0.0.1:${port}/postgres`,
     dataDir: data,

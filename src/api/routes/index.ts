@@ -10,6 +10,7 @@ import { deploymentRoutes } from './deployments.ts';
 import { deviceTagRoutes } from './device-tags.ts';
 import { deviceRoutes } from './devices.ts';
 import { deviceQueryRoutes } from './device-queries.ts';
+import { enrollmentRoutes } from './enrollments.ts';
 import { listRoutes } from './lists.ts';
 import { manufacturerRoutes } from './manufacturers.ts';
 import { offlineSigningRoutes } from './offline-signing.ts';
@@ -17,7 +18,7 @@ import { profileRoutes } from './profiles.ts';
 import { tokenRoutes } from './tokens.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, offlineSigningRoutes, deviceQueryRoutes, appRoutes, profileRoutes];
+export const routeModules: RouteModule[] = [tokenRoutes, manufacturerRoutes, buildRoutes, deviceRoutes, deploymentRoutes, campaignRoutes, releaseRoutes, listRoutes, deviceTagRoutes, webhookRoutes, offlineSigningRoutes, deviceQueryRoutes, appRoutes, profileRoutes, enrollmentRoutes];
 
 /** The declarations alone, without mounting anything. */
 export function apiRoutes(): ApiRoute[] {

@@ -51,6 +51,13 @@ export interface FleetOptions {
   register?: boolean;
   /** Device ids are the prefix and a zero-padded number: sim-0001, sim-0002, ... */
   idPrefix?: string;
+  /**
+   * A fleet flashed from an enrollment export (bootstrap.ts): these ids, each starting
+   * from its bootstrap file alone; nothing is registered (the batch registered them).
+   */
+  bootstrap?: { ids: readonly string[]; files: ReadonlyMap<string, string> };
+  /** Share of the devices (0..1, spread over the ids) that lose the credentials a claim gives them (they are then locked out). */
+  loseCredentialsShare?: number;
   tags?: string[];
   faults?: Fault[];
   /** Applications every device has installed at its first start (SCOMO), with their bytes. */
@@ -172,6 +179,8 @@ export class Fleet {
   private startedAt = performance.now();
   private started = false;
   private stopping = false;
+  /** Devices that lose the credentials a claim gives them (the lose-credentials share). */
+  private losingCredentials = new Set<string>();
   private readonly pollSeconds: number;
   private readonly jitter: number;
   /** How many DM sessions the fleet has started: which of `servers` the next one goes to. */
@@ -338,7 +347,7 @@ export class Fleet {
 
   private async setUp(file: FleetFile, fresh: boolean): Promise<void> {
     const { options } = this;
-    const ids = deviceIds(options.idPrefix ?? 'sim-', options.devices);
+    const ids = options.bootstrap ? [...options.bootstrap.ids] : deviceIds(options.idPrefix ?? 'sim-', options.devices);
     const faults = assignFaults(ids, options.faults ?? []);
     const wrongBase = [...faults.values()].some((f) => f.kind === 'wrong-base') ? await this.wrongBaseImage() : undefined;
 
@@ -349,6 +358,8 @@ export class Fleet {
 
     const share = options.requestShare ?? 0;
     const asking = new Set(ids.filter((_, i) => Math.floor((i + 1) * share) > Math.floor(i * share)));
+    const losing = options.loseCredentialsShare ?? 0;
+    this.losingCredentials = new Set(ids.filter((_, i) => Math.floor((i + 1) * losing) > Math.floor(i * losing)));
     await inBatches(ids, SETUP_PARALLELISM, async (id) => {
       const fault = faults.get(id);
       const agent = await this.openAgent(id, password(file.secret, id), fault, fault?.kind === 'wrong-base' ? wrongBase : undefined, fresh);
@@ -363,7 +374,7 @@ export class Fleet {
     this.log(`${ids.length} devices ready in ${options.dataDir} (${this.images.stats().blobs} distinct image(s) on disk)`);
 
     const { api } = options;
-    if (api && options.register !== false) {
+    if (api && options.register !== false && !options.bootstrap) {
       let created = 0;
       await inBatches(this.devices, SETUP_PARALLELISM, async (device) => {
         const outcome = await registerDevice(api, {
@@ -389,15 +400,16 @@ export class Fleet {
     // The downloader reports bytes per download; a new downloader (next job) starts from 0.
     const meter: { agent?: DeviceAgent; downloader?: unknown; last: number } = { last: 0 };
     const servers = options.servers ?? [];
+    const flashedFrom = options.bootstrap?.files.get(id);
+    const loses = this.losingCredentials.has(id);
     const agentOptions: AgentOptions = {
       serverUrl: options.server,
+      ...(flashedFrom ? { bootstrap: flashedFrom } : { username: id, password: devicePassword }),
       ...(servers.length > 1 ? { nextServer: () => servers[this.sessionTurn++ % servers.length] ?? options.server } : {}),
       devId: id,
       model: options.model,
       ...(options.manufacturer ? { manufacturer: options.manufacturer } : {}),
-      username: id,
-      password: devicePassword,
-      dataDir: join(options.dataDir, 'devices', id),
+      dataDir: join(options.dataDir, 'devices', id.replace(/[^A-Za-z0-9._-]/g, '_')),
       image: wrongBase ?? options.image,
       version: options.version,
       trust: options.trust,
@@ -407,7 +419,7 @@ export class Fleet {
       apps: SIMULATED_APPS,
       pool: this.patches,
       images: this.images,
-      ...(faulty.failures ? { failures: faulty.failures } : {}),
+      ...(faulty.failures || loses ? { failures: { ...faulty.failures, ...(loses ? { loseNewCredentials: true } : {}) } } : {}),
       ...(faulty.refuseWrites ? { refuseWrites: faulty.refuseWrites } : {}),
       ...(faulty.scomoFailures ? { scomoFailures: faulty.scomoFailures } : {}),
       ...(options.user ? { user: { ...options.user, random: () => userRoll(id) } } : {}),

@@ -39,6 +39,8 @@ export interface ClientEffects {
   /** The device's Status on each SCOMO command (src/scomo/session.ts reads them). */
   scomoStatuses: Array<{ kind: string; uri: string; code?: number; scomoId?: string }>;
   awaiting: AwaitedCommand[];
+  /** The server's commands this message gave a Status for, with its code (undefined: not a code). */
+  answered: Array<{ entry: AwaitedCommand; code: number | undefined }>;
   genericAlerts: GenericAlert[];
   /** The client's Status for the server's header (212 = it accepts the server's Cred). */
   serverAuthStatus?: number;
@@ -81,7 +83,7 @@ export function statusesForAll(header: SyncHdr, commands: Command[], code: numbe
 }
 
 export function readClientCommands(header: SyncHdr, commands: Command[], awaitingBefore: AwaitedCommand[]): ClientEffects {
-  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], scomoStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), genericAlerts: [], aborted: false, strayStatuses: 0 };
+  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], scomoStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), answered: [], genericAlerts: [], aborted: false, strayStatuses: 0 };
   const find = (msgRef: number | undefined, cmdRef: number) => effects.awaiting.find((a) => a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
   const settle = (entry: AwaitedCommand) => {
     effects.awaiting = effects.awaiting.filter((a) => a !== entry);
@@ -103,6 +105,7 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
           break;
         }
         const code = statusCodeOf(command.data);
+        effects.answered.push({ entry, code });
         const ok = code !== undefined && code >= 200 && code < 300;
         // A successful Get stays open until its Results arrive (right after the Status).
         if (!(ok && entry.kind === 'Get' && !entry.resultsSeen)) settle(entry);
@@ -122,11 +125,11 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
         const entry = find(command.msgRef, command.cmdRef);
         const values = command.items.map((i) => ({ uri: i.source ?? i.target ?? '', data: text(i.data), ...(i.meta?.format ? { format: i.meta.format } : {}), ...(i.meta?.type ? { type: i.meta.type } : {}) }));
         // The inventory keeps DevInfo and DevDetail leaves of a line or so (and what the server's own
-        // inventory reads ask); a listing, a log or a helpdesk's other reads stay with their operation.
-        // SCOMO's own reads, listings included, go to src/scomo/session.ts, which checks them and
-        // keeps them out of the device's inventory (persist.ts).
+        // inventory reads and enrollment's subscriber read ask); a listing, a log or a helpdesk's other
+        // reads stay with their operation. SCOMO's own reads, listings included, go to
+        // src/scomo/session.ts, which checks them and keeps them out of the device's inventory (persist.ts).
         const scomoRead = entry?.purpose === 'scomo';
-        for (const v of values) if (v.uri && (scomoRead || (v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX && (entry?.purpose === 'inventory' || INVENTORY_ROOTS.test(v.uri))))) effects.inventory[v.uri] = v.data;
+        for (const v of values) if (v.uri && (scomoRead || (v.format !== 'node' && v.data.length <= INVENTORY_VALUE_MAX && (entry?.purpose === 'inventory' || entry?.purpose === 'enroll' || INVENTORY_ROOTS.test(v.uri))))) effects.inventory[v.uri] = v.data;
         if (!entry) {
           effects.strayStatuses += 1;
           break;

@@ -14,6 +14,7 @@
 import type { Context } from '../../context.ts';
 import { readClientCommands } from './client-commands.ts';
 import { decodeRequest } from './decode.ts';
+import { enrollmentCommands, prepareEnrollment, settleEnrollment } from './enrollment.ts';
 import { type DmRequest, type DmResponse, isAnswer, syncml } from './exchange.ts';
 import type { DmGuard } from './guard.ts';
 import { identify } from './identify.ts';
@@ -48,6 +49,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const effects = readClientCommands(h, assembled.commands, awaitingBefore);
   applyAssembled(effects, assembled);
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
+  // Enrollment's first contact (claims, re-provisioning): enrollment.ts.
+  const enrollment = await prepareEnrollment(ctx, received, { deviceId: device.id, startsSession: identified.session === undefined, awaitingBefore, effects }, log);
+  if (enrollment !== undefined && isAnswer(enrollment)) return enrollment.answer;
 
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
   const maxObjSize = h.meta?.maxObjSize ?? session.maxObjSize ?? undefined;
@@ -61,6 +65,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
     const planned = { ...session, pending: withoutRefusedValues(session.pending, effects) };
     const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now });
     plan.commands.unshift(...interruptionAlerts(assembled));
+    plan.commands.unshift(...(await enrollmentCommands(tx, enrollment, message.final && !effects.aborted)));
     const reply = buildReply({
       received: h,
       headerStatus: decision.status,
@@ -96,6 +101,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
     };
     const campaignsMoved = await persistOutcome(tx, settled, options);
     for (const id of answered) campaignsMoved.add(id);
+    await settleEnrollment(tx, enrollment, reply.sent, now);
     return { outcome: settled, campaignsMoved };
     // Grouped: the messages of one turn of the event loop share a COMMIT (store/sqlite.ts).
   }, { grouped: true });

@@ -34,8 +34,8 @@ const serverCommand = z.object({
   promptId: z.string().optional(),
   /** Bytes of `data` already sent as chunks of a large object (reply.ts, outgoing-objects.ts). */
   sentBytes: z.number().int().optional(),
-  /** Why the server sends it: an operator's operation, its own inventory read, FUMO, or SCOMO (inventory read and operations). */
-  purpose: z.enum(['operation', 'inventory', 'fumo', 'scomo']),
+  /** Why the server sends it: an operator's operation, its own inventory read, FUMO, SCOMO (inventory read and operations), or enrollment (first contact, enrollment.ts). */
+  purpose: z.enum(['operation', 'inventory', 'fumo', 'scomo', 'enroll']),
 });
 export type ServerCommand = z.infer<typeof serverCommand>;
 

@@ -1,9 +1,10 @@
 // SCOMO rows: application versions and their packages, per-model baselines, the device's
 // application inventory, and SCOMO deployments (one operation on one component).
-import { and, asc, desc, eq, inArray, notInArray, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { appBaselines, appPackages, appVersions, deviceApps, scomoDeployments } from '../schema/index.ts';
 import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
+import { preparedPer } from './prepared.ts';
 
 export type AppVersionRow = typeof appVersions.$inferSelect;
 export type AppPackageRow = typeof appPackages.$inferSelect;
@@ -72,10 +73,22 @@ export async function findAppPackage(tx: Tx, id: string): Promise<AppPackageRow 
   return row;
 }
 
+// The model's baseline, the device's applications and its open SCOMO deployments are read
+// in every DM session (src/scomo/session.ts decides from them whether SCOMO has work):
+// prepared once, as the other per-message reads are (prepared.ts).
+const baselineOf = preparedPer(({ q, t: { appBaselines } }) => q.select().from(appBaselines).where(eq(appBaselines.model, sql.placeholder('model'))).prepare());
+const deviceAppsOf = preparedPer(({ q, t: { deviceApps } }) => q.select().from(deviceApps).where(eq(deviceApps.deviceId, sql.placeholder('deviceId'))).prepare());
+const openScomoOf = preparedPer(({ q, t: { scomoDeployments } }) =>
+  q
+    .select()
+    .from(scomoDeployments)
+    .where(and(eq(scomoDeployments.deviceId, sql.placeholder('deviceId')), inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])))
+    .orderBy(asc(scomoDeployments.createdAt), asc(scomoDeployments.id))
+    .prepare(),
+);
+
 export async function findBaseline(tx: Tx, model: string): Promise<BaselineRow | undefined> {
-  const { appBaselines } = tx.t;
-  const [row] = await tx.q.select().from(appBaselines).where(eq(appBaselines.model, model));
-  return row;
+  return (await baselineOf(tx).execute({ model }))[0];
 }
 
 export async function saveBaseline(tx: Tx, row: BaselineRow): Promise<void> {
@@ -85,9 +98,7 @@ export async function saveBaseline(tx: Tx, row: BaselineRow): Promise<void> {
 }
 
 export async function findDeviceApps(tx: Tx, deviceId: string): Promise<DeviceAppsRow | undefined> {
-  const { deviceApps } = tx.t;
-  const [row] = await tx.q.select().from(deviceApps).where(eq(deviceApps.deviceId, deviceId));
-  return row;
+  return (await deviceAppsOf(tx).execute({ deviceId }))[0];
 }
 
 export async function saveDeviceApps(tx: Tx, row: DeviceAppsRow): Promise<void> {
@@ -109,12 +120,7 @@ export async function findScomoDeployment(tx: Tx, id: string, options: { forUpda
 
 /** The device's SCOMO deployments still under way, oldest first. */
 export async function openScomoDeploymentsOf(tx: Tx, deviceId: string): Promise<ScomoDeploymentRow[]> {
-  const { scomoDeployments } = tx.t;
-  return tx.q
-    .select()
-    .from(scomoDeployments)
-    .where(and(eq(scomoDeployments.deviceId, deviceId), inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])))
-    .orderBy(asc(scomoDeployments.createdAt), asc(scomoDeployments.id));
+  return openScomoOf(tx).execute({ deviceId });
 }
 
 /** The device's SCOMO deployments that ended, newest first. */

@@ -15,3 +15,4 @@ export * from './scomo.ts';
 export * from './large-objects.ts';
 export * from './user-interaction.ts';
 export * from './profiles.ts';
+export * from './enrollments.ts';
