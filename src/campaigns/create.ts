@@ -7,6 +7,7 @@ import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { insertCampaign } from '../store/queries/campaigns.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
+import { createConfigurationCampaign } from './create-configuration.ts';
 import type { CreateCampaign } from './schemas.ts';
 import { saveConfirmation } from '../deployments/confirm-policy.ts';
 
@@ -21,8 +22,12 @@ export async function createCampaign(ctx: Context, principal: Principal, request
   const now = ctx.clock.now();
   const id = newId('cmp');
   await ctx.db.transaction(async (tx) => {
-    const build = await findBuild(tx, request.buildId);
-    if (!build) throw new AppError('NOT_FOUND', `no build ${request.buildId}`);
+    if (request.profile !== undefined) {
+      await createConfigurationCampaign(tx, principal, id, request, request.profile, ctx.config.campaigns, now);
+      return;
+    }
+    const build = await findBuild(tx, request.buildId ?? '');
+    if (!build) throw new AppError('NOT_FOUND', `no build ${request.buildId ?? ''}`);
     if (build.status === 'failed') throw new AppError('CONFLICT', `build ${build.id} failed to process; upload it again`);
     const model = request.cohort.model ?? build.model;
     if (model !== build.model) throw new AppError('VALIDATION', `cohort model ${model} does not match build ${build.id}, which is for ${build.model}`);

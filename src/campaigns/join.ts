@@ -44,7 +44,8 @@ export async function joinSeenDevices(ctx: Context, deviceIds: string[], now: nu
   const joinedIn: string[] = [];
   if (deviceIds.length === 0) return joinedIn;
   for (const campaign of await campaignsIn(ctx.db, ['running'])) {
-    if (!campaign.dynamic) continue;
+    // Configuration campaigns are never dynamic (create.ts): no build, no joiners.
+    if (!campaign.dynamic || campaign.buildId === null) continue;
     const build = await findBuild(ctx.db, campaign.buildId);
     if (!build) continue;
     let joined = 0;
@@ -73,7 +74,7 @@ function onlyThese(filter: CohortFilter, deviceIds: string[]): CohortFilter | un
  */
 async function admit(tx: Tx, campaignId: string, filter: CohortFilter, now: number, how: string): Promise<number> {
   const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
-  if (!campaign) return 0;
+  if (!campaign || campaign.buildId === null) return 0;
   const build = await findBuild(tx, campaign.buildId);
   if (!build) return 0;
   const joiners = await lateJoiners(tx, campaign.id, filter, build.version, JOIN_BATCH);

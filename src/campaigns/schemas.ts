@@ -2,6 +2,7 @@
 // of a campaign with its stages, counts by state and failures by result code.
 import { z } from 'zod';
 import { deviceIdSchema } from '../devices/schemas.ts';
+import { profileRefSchema } from '../profiles/schemas.ts';
 import { DEPLOYMENT_STATES } from './policy.ts';
 import { isKnownTimeZone, WEEKDAYS } from '../schedule/window.ts';
 import { confirmSchema } from '../deployments/confirm-policy.ts';
@@ -50,7 +51,10 @@ export const stageSchema = z.object({
 
 export const createCampaignSchema = z.object({
   name: z.string().min(1).max(200),
-  buildId: z.string().min(1).max(64),
+  /** The build of a firmware campaign; leave out with `profile` for a configuration campaign. */
+  buildId: z.string().min(1).max(64).optional(),
+  /** A configuration campaign: the profile version it applies, NAME@VERSION (profiles/). */
+  profile: profileRefSchema.optional(),
   cohort: cohortSchema.default({}),
   stages: z
     .array(stageSchema)
@@ -82,7 +86,8 @@ export const createCampaignSchema = z.object({
   bandwidthBytesPerSecond: bandwidthSchema.optional(),
   /** Ask each device's user before its FUMO steps (Alert 1101); a rejection cancels that device's deployment, not counted as a failure. */
   confirm: confirmSchema.optional(),
-}).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] });
+}).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] })
+  .refine((c) => (c.buildId === undefined) !== (c.profile === undefined), { message: 'give a buildId (firmware campaign) or a profile NAME@VERSION (configuration campaign), not both', path: ['buildId'] });
 /** mode may be left out by callers in process (benches, the demo): install. */
 export type CreateCampaign = Omit<z.infer<typeof createCampaignSchema>, 'mode'> & { mode?: z.infer<typeof campaignModeSchema> };
 
@@ -166,8 +171,13 @@ export const stageViewSchema = z.object({
 export const campaignViewSchema = z.object({
   id: z.string(),
   name: z.string(),
-  buildId: z.string(),
+  /** The build a firmware campaign delivers; null for a configuration campaign. */
+  buildId: z.string().nullable(),
+  /** firmware: a build over FUMO; configuration: a profile version (profileVersionId). */
+  kind: z.enum(['firmware', 'configuration']),
+  profileVersionId: z.string().nullable(),
   model: z.string(),
+  /** The build's version, or NAME@VERSION of a configuration campaign's profile. */
   targetVersion: z.string(),
   state: z.enum(['draft', 'starting', 'running', 'paused', 'completed', 'aborted']),
   pausedReason: z.string().optional(),
@@ -213,6 +223,8 @@ export const campaignSummarySchema = campaignViewSchema.pick({
     id: true,
     name: true,
     buildId: true,
+    kind: true,
+    profileVersionId: true,
     model: true,
     targetVersion: true,
     state: true,

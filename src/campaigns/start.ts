@@ -12,7 +12,7 @@ import { type CohortFilter, cohortByVersion, cohortHasDevices, cohortInOtherCamp
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { cohortOf, toFilter } from './cohort.ts';
-import { deliverableBuild } from './deliverable.ts';
+import { checkDeliverable } from './payload.ts';
 import { stepBy } from './engine.ts';
 import type { Cohort } from './schemas.ts';
 import { continueStart } from './starting.ts';
@@ -29,7 +29,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
     const campaign = await findCampaign(tx, id, { forUpdate: true });
     if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
     if (campaign.state !== 'draft') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a draft can be started`);
-    await deliverableBuild(tx, campaign.buildId, 'start the campaign');
+    await checkDeliverable(tx, campaign, 'start the campaign');
     const cohort = cohortOf(campaign);
     const filter = toFilter(cohort);
     // A dynamic campaign may start empty: devices join it as they come to match.

@@ -14,21 +14,24 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Context } from '../context.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { findBuild } from '../store/queries/builds.ts';
 import { campaignsIn, type CohortFilter, type CohortPageRow, cohortPage, findCampaign, insertCampaignDeployments, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { type StageBound, stageBounds, stageByBounds, stageHash } from './assign.ts';
 import { cohortOf, toFilter } from './cohort.ts';
 import { ENGINE_ACTOR, firstStep } from './policy.ts';
 import { scheduleNextChunkOf, type StepBy, stepBy, takeStep } from './engine.ts';
+import { skippedVersionOf } from './payload.ts';
 
 /** Devices placed per transaction: ~50-80 ms of SQLite work on this machine (bench:campaign). */
 export const START_CHUNK = 5_000;
 /** Devices read per page while hashing the cohort (reads only, no write lock held). */
 const SCAN_PAGE = 20_000;
 
+/** A device already on the firmware a campaign delivers (never, for a configuration campaign: targetVersion null). */
+const onTarget = (row: CohortPageRow, targetVersion: string | null) => targetVersion !== null && row.firmwareVersion === targetVersion;
+
 /** Whether a cohort device gets a deployment: not on the target already, nothing under way on it. */
-const eligible = (row: CohortPageRow, targetVersion: string) => !row.busy && row.firmwareVersion !== targetVersion;
+const eligible = (row: CohortPageRow, targetVersion: string | null) => !row.busy && !onTarget(row, targetVersion);
 
 /**
  * Drives a start to its end (or until another process or an abort takes it over). Returns
@@ -37,12 +40,12 @@ const eligible = (row: CohortPageRow, targetVersion: string) => !row.busy && row
 export async function continueStart(ctx: Context, campaignId: string, by: StepBy): Promise<void> {
   const campaign = await findCampaign(ctx.db, campaignId);
   if (campaign?.state !== 'starting') return;
-  const build = await findBuild(ctx.db, campaign.buildId);
-  if (!build) return;
+  const targetVersion = await skippedVersionOf(ctx.db, campaign);
+  if (targetVersion === undefined) return;
   const filter = toFilter(cohortOf(campaign));
   if (campaign.startBounds === null) {
     const percents = (await stagesOf(ctx.db, campaignId)).map((s) => s.percent);
-    const bounds = await boundsOf(ctx.db, campaignId, filter, build.version, percents);
+    const bounds = await boundsOf(ctx.db, campaignId, filter, targetVersion, percents);
     await ctx.db.transaction(async (tx) => {
       const locked = await findCampaign(tx, campaignId, { forUpdate: true });
       // A second driver may have stored them first: theirs stand (devices may already be placed by them).
@@ -50,7 +53,7 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
     });
   }
   for (;;) {
-    const step = await ctx.db.transaction((tx) => placeChunk(tx, campaignId, filter, build.version, ctx.clock.now()));
+    const step = await ctx.db.transaction((tx) => placeChunk(tx, campaignId, filter, targetVersion, ctx.clock.now()));
     if (step === 'gone') return;
     if (step === 'done') break;
     // Between chunks, requests waiting on the event loop (and on SQLite's writer) run.
@@ -69,7 +72,7 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
 }
 
 /** The hashes of the devices the start takes, a page at a time, and the stage bounds they give. */
-async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, targetVersion: string, percents: number[]): Promise<StageBound[]> {
+async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, targetVersion: string | null, percents: number[]): Promise<StageBound[]> {
   let hashes = new Float64Array(SCAN_PAGE);
   let n = 0;
   await eachEligible(db, filter, targetVersion, (id) => {
@@ -89,7 +92,7 @@ async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, tar
   });
 }
 
-async function eachEligible(db: Store, filter: CohortFilter, targetVersion: string, visit: (id: string) => void): Promise<void> {
+async function eachEligible(db: Store, filter: CohortFilter, targetVersion: string | null, visit: (id: string) => void): Promise<void> {
   for (let after = ''; ; ) {
     const page = await cohortPage(db, filter, after, SCAN_PAGE);
     for (const row of page) if (eligible(row, targetVersion)) visit(row.id);
@@ -101,7 +104,7 @@ async function eachEligible(db: Store, filter: CohortFilter, targetVersion: stri
 }
 
 /** One chunk of the start, in its own transaction: 'more' to come, 'done', or 'gone' (no longer starting). */
-async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, now: number): Promise<'more' | 'done' | 'gone'> {
+async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string | null, now: number): Promise<'more' | 'done' | 'gone'> {
   const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
   if (campaign?.state !== 'starting' || campaign.startBounds === null) return 'gone';
   const bounds = JSON.parse(campaign.startBounds) as StageBound[];
@@ -112,13 +115,14 @@ async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, targ
   let alreadyCurrent = 0;
   let busy = 0;
   for (const row of page) {
-    if (row.firmwareVersion === targetVersion) alreadyCurrent++;
+    if (onTarget(row, targetVersion)) alreadyCurrent++;
     else if (row.busy) busy++;
     else devices.push({ id: row.id, stage: stageByBounds(stageHash(campaignId, row.id), row.id, bounds) });
   }
   const inserted = await insertCampaignDeployments(tx, {
     campaignId,
     buildId: campaign.buildId,
+    profileVersionId: campaign.profileVersionId,
     devices,
     // The campaign id's random part keeps deployment ids unique across campaigns; the
     // sequence (devices placed so far) within this one.

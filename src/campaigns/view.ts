@@ -2,13 +2,13 @@
 // result code, and a short list of campaigns.
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
-import { findBuild } from '../store/queries/builds.ts';
 import { bytesServedOf, type CampaignRow, countsByStage, failuresByStage, findCampaign, listCampaigns, stagesOf } from '../store/queries/campaigns.ts';
 import { type CountedState, DEPLOYMENT_STATES, emptyCounts, type StageCounts } from './policy.ts';
 import type { CampaignSummary, CampaignView, StageView } from './schemas.ts';
 import { cohortOf } from './cohort.ts';
 import { isWithinWindow, nextOpening, windowOf } from '../schedule/window.ts';
 import { overridesOf } from './overrides.ts';
+import { payloadLabelOf } from './payload.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -85,14 +85,15 @@ function windowNow(stored: string | null, now: number): CampaignView['windowNow'
 }
 
 async function summaryFields(ctx: Context, campaign: CampaignRow, currentStageState?: StageView['state'] | undefined) {
-  const build = await findBuild(ctx.db, campaign.buildId);
   const stageState = currentStageState ?? (campaign.state === 'draft' ? undefined : (await stagesOf(ctx.db, campaign.id))[campaign.currentStage]?.state);
   return {
     id: campaign.id,
     name: campaign.name,
     buildId: campaign.buildId,
+    kind: campaign.kind,
+    profileVersionId: campaign.profileVersionId,
     model: campaign.model,
-    targetVersion: build?.version ?? '?',
+    targetVersion: await payloadLabelOf(ctx.db, campaign),
     state: campaign.state,
     ...(campaign.pausedReason ? { pausedReason: campaign.pausedReason } : {}),
     ...(campaign.pauseKind ? { pauseKind: campaign.pauseKind as 'operator' | 'failures' | 'below-success' } : {}),

@@ -21,7 +21,7 @@ const exitCodes = `Exit codes: 0 ok, 1 refused by the server (its message says w
 state, four eyes, devices in another campaign, no such campaign), 2 usage error or
 server unreachable.`;
 
-const createHelp = `Usage: fota campaign create --name N --build BLD --stages PERCENTS
+const createHelp = `Usage: fota campaign create --name N (--build BLD | --profile NAME@VERSION) --stages PERCENTS
                             [--model M] [--versions V,V] [--tags T,T]
                             [--devices ID,ID | --devices-file FILE]
                             [--success 0.95] [--failure 0.05] [--min-sample 10]
@@ -32,7 +32,8 @@ const createHelp = `Usage: fota campaign create --name N --build BLD --stages PE
                             [--dry-run] [--start | --start-at ISO] [--server URL] [--token T]
 
 Creates a campaign (a draft) that brings a cohort of devices to build BLD, stage by
-stage, and prints its id alone on the last line of stdout, so ID=$(fota campaign create
+stage (or, with --profile, a configuration campaign that applies that version of a
+configuration profile: fota profile create), and prints its id alone on the last line of stdout, so ID=$(fota campaign create
 ...) works. With --start it is started too (its status goes to stderr). With --dry-run
 nothing is created: it prints how many devices the cohort matches, by firmware version,
 and which are in other campaigns (as fota campaign preview does).
@@ -236,6 +237,7 @@ async function create(args: string[], io: Output): Promise<number> {
   const { values } = parseOptions(args, {
     name: { type: 'string' },
     build: { type: 'string' },
+    profile: { type: 'string' },
     ...cohortOptions,
     stages: { type: 'string' },
     success: { type: 'string' },
@@ -260,7 +262,8 @@ async function create(args: string[], io: Output): Promise<number> {
   if (values['dry-run'] && (values.start || values['start-at'] !== undefined)) throw new UsageError('--dry-run creates nothing, so there is nothing to start; leave one out');
   if (values.start && values['start-at'] !== undefined) throw new UsageError('--start starts now and --start-at later; give one');
   const name = required(values.name, '--name N (what the campaign is called)');
-  const buildId = required(values.build, '--build BLD (the build id that fota build upload printed)');
+  if (values.build !== undefined && values.profile !== undefined) throw new UsageError('give --build BLD (firmware) or --profile NAME@VERSION (configuration), not both');
+  const buildId = values.profile === undefined ? required(values.build, '--build BLD (the build id that fota build upload printed) or --profile NAME@VERSION') : undefined;
   const cohort = await cohortFrom(values);
   const stages = parseStages(required(values.stages, '--stages PERCENTS (cumulative, e.g. 10!,50,100; ! = needs approval)'));
   const soakSeconds = durationSeconds(values.soak, '--soak');
@@ -270,7 +273,8 @@ async function create(args: string[], io: Output): Promise<number> {
   if (confirmWait !== undefined && values.confirm === undefined) throw new UsageError('--confirm-wait goes with --confirm TEXT');
   const body = {
     name,
-    buildId,
+    ...optional('buildId', buildId),
+    ...optional('profile', values.profile),
     cohort,
     stages,
     ...optional('successThreshold', shareOption(values.success, '--success')),
@@ -291,7 +295,7 @@ async function create(args: string[], io: Output): Promise<number> {
   const client = clientFrom(values);
 
   if (values['dry-run']) {
-    const result = await callServer(client, 'POST', '/api/v1/cohorts/preview', cohortPreviewSchema, { json: { ...cohort, buildId } });
+    const result = await callServer(client, 'POST', '/api/v1/cohorts/preview', cohortPreviewSchema, { json: { ...cohort, ...optional('buildId', buildId) } });
     io.out(describePreview(result));
     io.err('dry run: nothing was created\n');
     return ExitCode.Ok;
@@ -395,7 +399,7 @@ async function list(args: string[], io: Output): Promise<number> {
       c.id,
       c.name,
       campaignBadge(c).words,
-      `${c.model} -> ${c.targetVersion}`,
+      `${c.model} -> ${c.kind === 'configuration' ? 'configuration ' : ''}${c.targetVersion}`,
       `${t.total} devices: ${countWords(t)}`,
     ];
   });
@@ -554,6 +558,7 @@ function modeOption(value: string): 'install' | 'twoStep' | 'downloadOnly' {
 const fieldFlags: Record<string, string> = {
   name: '--name',
   buildId: '--build',
+  profile: '--profile',
   'cohort.model': '--model',
   'cohort.versions': '--versions',
   'cohort.tags': '--tags',
@@ -684,7 +689,7 @@ export function drawCampaign(view: View): string {
   if (reason) lines.push(`  ${view.state === 'aborted' ? 'aborted' : 'reason'}: ${reason}`);
   if (view.state === 'paused') lines.push(`  resume with: fota campaign resume ${view.id}`);
   const leftOut = view.state === 'draft' ? '' : view.state === 'starting' ? ` (so far left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)` : ` (left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)`;
-  lines.push(`  target: ${view.model} ${view.targetVersion} (build ${view.buildId}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
+  lines.push(`  target: ${view.model} ${view.targetVersion} (${view.buildId === null ? 'configuration profile' : `build ${view.buildId}`}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
   const soak = view.soakSeconds > 0 ? ` after a ${formatDuration(view.soakSeconds)} soak` : '';
   const flags = [view.fourEyes ? 'four eyes' : '', view.dynamic ? 'dynamic cohort' : ''].filter(Boolean);
   lines.push(

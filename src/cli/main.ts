@@ -49,7 +49,12 @@ Clients of a server (--server URL or FOTA_SERVER, --token T or FOTA_TOKEN):
                                          the server's copy of a manufacturer's offline
                                          keys; --require-offline-signing (admin, manufacturer)
   campaign create --name N --build BLD --stages 10!,50,100 [--start]
-                                         staged rollout (operator); ! = needs approval
+                                         staged rollout (operator); ! = needs approval;
+                                         --profile NAME@VERSION instead of --build: a
+                                         configuration campaign
+  profile create|list|show|apply|config|drift
+                                         configuration profiles: versioned DM node
+                                         operations per model (operator)
   campaign start|approve|pause|resume|abort ID
   campaign status ID [--watch]           each stage as a bar; also preview, list
   release create --build BLD [--tags T,T] [--window W] | release list|withdraw ID
@@ -121,6 +126,8 @@ export async function main(args: string[], io: Output = processOutput): Promise<
         return await (await import('./app.ts')).appCommand(rest, io);
       case 'baseline':
         return await (await import('./app.ts')).baselineCommand(rest, io);
+      case 'profile':
+        return await (await import('./profile.ts')).profileCommand(rest, io);
       case 'audit':
         return await (await import('./audit.ts')).auditCommand(rest, io);
       case 'webhook':
@@ -185,6 +192,8 @@ async function helpFor(command: string, sub: string | undefined): Promise<string
       return (await import('./app.ts')).appUsage;
     case 'baseline':
       return (await import('./app.ts')).baselineUsage;
+    case 'profile':
+      return (await import('./profile.ts')).profileUsage;
     case 'enroll':
       return (await import('./enroll.ts')).enrollUsage;
     default:

@@ -56,6 +56,7 @@ export async function deploymentView(ctx: Context, id: string): Promise<Deployme
     id: row.id,
     deviceId: row.deviceId,
     buildId: row.buildId,
+    profileVersionId: row.profileVersionId,
     packageId: row.packageId,
     state: row.state,
     resultCode: row.resultCode,

@@ -55,7 +55,8 @@ export const downloadKeyOf = (ctx: Context): Uint8Array => ctx.vault.deriveKey(D
  */
 export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string, serverUrl: string, now: number, firmware: ReportedFirmware): Promise<FumoPlan | typeof READ_FIRMWARE | undefined> {
   const row = await activeDeploymentOf(tx, deviceId);
-  if (!row || row.state !== 'scheduled') return undefined;
+  // A configuration campaign's deployment (no build) is the profiles' to command (profiles/session-work.ts).
+  if (!row || row.state !== 'scheduled' || row.buildId === null) return undefined;
   // A retry waits out its backoff; a campaign's device waits while the campaign is paused,
   // outside its maintenance window, or (download-only) for the operator's go-ahead (fumo-step.ts).
   if (row.notBefore !== null && now < row.notBefore) return undefined;
@@ -177,7 +178,7 @@ export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, 
  */
 async function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number): Promise<DeploymentRow | undefined> {
   const row: DeploymentRow | undefined = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
-  if (!row || !['scheduled', 'installing', 'commanded', 'downloading'].includes(row.state)) return undefined;
+  if (!row || row.buildId === null || !['scheduled', 'installing', 'commanded', 'downloading'].includes(row.state)) return undefined;
   const build = await findBuild(tx, row.buildId);
   if (!build || build.version !== version) return undefined;
   await transition(tx, row, 'succeeded', row.state === 'scheduled' ? `device already runs FwV ${version}: nothing to download` : `device reports FwV ${version}`, now);

@@ -18,7 +18,8 @@ export type DeploymentListQuery = z.infer<typeof deploymentListQuerySchema>;
 export const deploymentSummarySchema = z.object({
   id: z.string(),
   deviceId: z.string(),
-  buildId: z.string(),
+  /** Null for a configuration campaign's deployment (it applies a profile version). */
+  buildId: z.string().nullable(),
   packageId: z.string().nullable(),
   campaignId: z.string().nullable(),
   stage: z.number().nullable(),

@@ -22,7 +22,9 @@ export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 export const deploymentViewSchema = z.object({
   id: z.string(),
   deviceId: z.string(),
-  buildId: z.string(),
+  /** Null for a configuration campaign's deployment, which applies profileVersionId instead. */
+  buildId: z.string().nullable(),
+  profileVersionId: z.string().nullable().optional(),
   packageId: z.string().nullable(),
   state: z.string(),
   resultCode: z.number().nullable(),

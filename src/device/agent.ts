@@ -26,7 +26,7 @@ import { defaultAnswer, type UiOutcome, type UiPrompt } from '../omadm/user-inte
 import { type SlotName, Slots } from './slots.ts';
 import { type AgentState, FUMO_OPERATIONS, type FumoJob, type FumoOperation, FumoState, initialState, type PendingReport, type SlotInfo, StateFile } from './state.ts';
 import { DmTree, FUMO_NODE, type NodeValue, normalize } from './tree.ts';
-import { type DeployedApp, EventLog, helpdeskNodes, WRITABLE_SETTINGS } from './helpdesk-nodes.ts';
+import { DM_ACCOUNT_ADDR, type DeployedApp, EventLog, helpdeskNodes, WRITABLE_SETTINGS } from './helpdesk-nodes.ts';
 
 export interface AgentOptions {
   /** The fota server (http://host:8080) or its DM endpoint (…/dm); default: the address in the device's DMAcc (a bootstrap). */
@@ -107,6 +107,8 @@ export interface AgentOptions {
    * rest are accepted. Off by default: every prompt accepted.
    */
   user?: { rejectShare?: number; timeoutShare?: number; random?: () => number };
+  /** Simulated locked settings: writes to these nodes (and below; "." for all) answer 425 (tree.ts). */
+  refuseWrites?: readonly string[];
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -189,7 +191,10 @@ export class DeviceAgent {
     this.faults = new FaultInjector(options.download?.faults);
     // Settings a server may change (a helpdesk fix), set to defaults on the first start.
     for (const [uri, value] of Object.entries(WRITABLE_SETTINGS)) state.values[uri] ??= value;
-    this.tree = new DmTree(() => this.fixedNodes(), state.values);
+    // The stand-in account's server address is a setting a server may move (a profile); a
+    // bootstrapped device's ./DMAcc is its own already.
+    if (options.serverUrl && !treeAccount(state.values)) state.values[DM_ACCOUNT_ADDR] ??= dmUrl(options.serverUrl);
+    this.tree = new DmTree(() => this.fixedNodes(), state.values, options.refuseWrites ?? []);
     this.eventLog.add(`agent started: firmware ${state.slots[active]?.version ?? 'unknown'} in slot ${active}`);
     state.scomo ??= initialScomoState();
     this.scomo = new ScomoAgent({ dir: join(options.dataDir, 'apps'), model: options.model, trust: options.trust, pool: this.pool, ...(options.scomoFailures ? { faults: options.scomoFailures } : {}), values: state.values, log: (line) => this.log(line) }, state.scomo);
@@ -403,7 +408,7 @@ export class DeviceAgent {
     // Once the SCOMO agent holds components, they are the device's applications; the
     // static list only stands in on a device that never took a SCOMO operation.
     const apps = o.apps && Object.keys(this.scomo.nodes()).length === 0 ? { apps: o.apps } : {};
-    const nodes = helpdeskNodes({ serverUrl: dmUrl(o.serverUrl ?? ''), username: o.username ?? '', log: this.eventLog, ...apps });
+    const nodes = helpdeskNodes({ username: o.username ?? '', log: this.eventLog, ...apps });
     if (!treeAccount(this.state.values)) return nodes;
     return Object.fromEntries(Object.entries(nodes).filter(([uri]) => !uri.startsWith('./DMAcc/')));
   }

@@ -39,7 +39,6 @@ export class EventLog {
 }
 
 export interface HelpdeskFacts {
-  serverUrl: string;
   username: string;
   /** Applications the device runs; none: the device has no SCOMO and answers 404 there. */
   apps?: readonly DeployedApp[];
@@ -57,12 +56,18 @@ export const WRITABLE_SETTINGS: Readonly<Record<string, string>> = {
   [`${CONNECTIVITY_NODE}/cell/APN`]: 'iot.fota.example',
 };
 
+/**
+ * The DM server address of the device's account: the server may move the device to another
+ * address (a configuration profile's Replace), so it is a setting the agent keeps, not a
+ * computed node; it starts as the address the agent was given.
+ */
+export const DM_ACCOUNT_ADDR = './DMAcc/fota/AppAddr/1/Addr';
+
 export function helpdeskNodes(facts: HelpdeskFacts): Record<string, NodeValue> {
   const account = './DMAcc/fota';
   const nodes: Record<string, NodeValue> = {
     [`${account}/ServerID`]: chr('fota'),
     [`${account}/Name`]: chr('fota device management'),
-    [`${account}/AppAddr/1/Addr`]: chr(facts.serverUrl),
     [`${account}/AppAddr/1/AddrType`]: chr('URI'),
     [`${account}/AAuthPref`]: chr('DIGEST'),
     [`${account}/AppAuth/1/AAuthLevel`]: chr('CLCRED'),

@@ -16,14 +16,20 @@ export interface NodeValue {
 
 export type TreeAnswer = { status: 200; value: NodeValue } | { status: 404 | 405 };
 
+/** "Permission denied": what a node that refuses writes answers (a locked setting; a simulated fault). */
+export const WRITE_REFUSED = 425;
+
 export class DmTree {
   /**
    * @param fixed read-only leaves, computed when asked (FwV follows the installed image)
    * @param values leaves the server set; the caller persists this object
+   * @param refuseWrites nodes (and the subtrees under them; "." for all) whose Add, Replace
+   *   and Delete answer 425, the FUMO leaves excepted: a device whose settings are locked
    */
   constructor(
     private readonly fixed: () => Record<string, NodeValue>,
     readonly values: Record<string, string>,
+    private readonly refuseWrites: readonly string[] = [],
   ) {
     for (const uri of FUMO_WRITABLE) this.values[uri] ??= '';
   }
@@ -53,13 +59,21 @@ export class DmTree {
     return this.get(uri).status === 200;
   }
 
-  /** Replace or Add of a leaf: 200, or 405 for nodes the server may not change. */
-  set(uri: string, data: string): 200 | 405 {
+  private refuses(path: string): boolean {
+    return this.refuseWrites.some((root) => {
+      const r = normalize(root);
+      return r === '.' || path === r || path.startsWith(`${r}/`);
+    });
+  }
+
+  /** Replace or Add of a leaf: 200, or 405 for nodes the server may not change (425 for locked ones). */
+  set(uri: string, data: string): 200 | 405 | typeof WRITE_REFUSED {
     const path = normalize(uri);
     if (FUMO_WRITABLE.has(path)) {
       this.values[path] = data;
       return 200;
     }
+    if (this.refuses(path)) return WRITE_REFUSED;
     if (READ_ONLY_ROOTS.some((root) => path === root || path.startsWith(`${root}/`))) return 405;
     // An existing interior node cannot become a leaf.
     if (this.get(path).status === 200 && !(path in this.values)) return 405;
@@ -67,8 +81,9 @@ export class DmTree {
     return 200;
   }
 
-  delete(uri: string): 200 | 404 | 405 {
+  delete(uri: string): 200 | 404 | 405 | typeof WRITE_REFUSED {
     const path = normalize(uri);
+    if (this.refuses(path)) return WRITE_REFUSED;
     if (READ_ONLY_ROOTS.some((root) => path === root || path.startsWith(`${root}/`))) return 405;
     const doomed = Object.keys(this.values).filter((known) => known === path || known.startsWith(`${path}/`));
     if (doomed.length === 0) return 404;

@@ -35,7 +35,7 @@ export const deviceViewSchema = z.object({
   createdAt: z.string(),
   lastSeen: z.string().nullable(),
   inventory: z.record(z.string(), z.object({ value: z.string(), at: z.string() })),
-  deployments: z.array(z.object({ id: z.string(), buildId: z.string(), packageId: z.string().nullable(), state: z.string(), resultCode: z.number().nullable() })),
+  deployments: z.array(z.object({ id: z.string(), buildId: z.string().nullable(), packageId: z.string().nullable(), state: z.string(), resultCode: z.number().nullable() })),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 
@@ -62,7 +62,7 @@ export type QueueOperation = z.infer<typeof queueOperationSchema>;
 
 export const operationViewSchema = z.object({
   id: z.string(),
-  command: z.enum(['Get', 'Replace', 'Exec']),
+  command: z.enum(['Get', 'Replace', 'Exec', 'Add', 'Delete']),
   uri: z.string(),
   status: z.enum(['queued', 'sent', 'done', 'failed']),
   statusCode: z.number().optional(),

@@ -2,7 +2,7 @@
 // kind of id passed to an endpoint is obvious at a glance.
 import { randomBytes } from 'node:crypto';
 
-export type IdKind = 'mfr' | 'mdl' | 'key' | 'bld' | 'pkg' | 'job' | 'dev' | 'dep' | 'tok' | 'evt' | 'cmp' | 'op' | 'psn' | 'flt' | 'whk' | 'whd' | 'rel' | 'qry' | 'app' | 'apk' | 'sdp' | 'uip' | 'enb';
+export type IdKind = 'mfr' | 'mdl' | 'key' | 'bld' | 'pkg' | 'job' | 'dev' | 'dep' | 'tok' | 'evt' | 'cmp' | 'op' | 'psn' | 'flt' | 'whk' | 'whd' | 'rel' | 'qry' | 'app' | 'apk' | 'sdp' | 'uip' | 'prf' | 'prv' | 'pap' | 'enb';
 
 export function newId(kind: IdKind): string {
   // Time prefix keeps ids roughly ordered by creation, which keeps indexes compact.

@@ -22,7 +22,6 @@ export function openSqliteStore(dataDir: string): Store {
   const file = join(dataDir, DATABASE_FILE);
   const writer = new Database(file);
   writer.pragma('journal_mode = WAL');
-  writer.pragma('foreign_keys = ON');
   writer.pragma('busy_timeout = 5000');
   // WAL with synchronous=NORMAL is durable across process crashes (what the job queue
   // needs) and only risks the last commits on a power loss.
@@ -34,7 +33,16 @@ export function openSqliteStore(dataDir: string): Store {
   // (bench/dm.ts: COMMIT time -30%).
   writer.pragma('wal_autocheckpoint = 10000');
   const write = drizzle(writer, { schema });
+  // Foreign keys are off while migrating: changing a column in SQLite rebuilds its table
+  // (drizzle-kit: create __new_x, copy, DROP x, rename), and with keys on the DROP of a
+  // table other rows point to (campaigns: their stages) fails, since the
+  // migration's own PRAGMA foreign_keys=OFF is ignored inside the migrator's transaction.
+  // Every key is checked once the migrations are in, before anything else runs.
+  writer.pragma('foreign_keys = OFF');
   migrate(write, { migrationsFolder: MIGRATIONS });
+  const broken = writer.pragma('foreign_key_check') as unknown[];
+  if (broken.length > 0) throw new Error(`${file}: ${broken.length} rows break a foreign key after migrating: ${JSON.stringify(broken.slice(0, 5))}`);
+  writer.pragma('foreign_keys = ON');
   // A write outside a transaction fails here ("attempt to write a readonly database")
   // instead of running on the writer in the middle of someone else's transaction.
   const reader = new Database(file, { readonly: true });

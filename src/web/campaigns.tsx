@@ -56,7 +56,7 @@ export function OverviewContent(props: { campaigns: CampaignSummary[]; builds: B
                     <td data-label="target">
                       {/* One child: on a phone the cell is a flex row of label and value. */}
                       <span>
-                        {c.model} <span class="id">{c.targetVersion}</span>
+                        {c.model} {c.kind === 'configuration' ? 'configuration ' : ''}<span class="id">{c.targetVersion}</span>
                       </span>
                     </td>
                     <td data-label="progress">
@@ -257,10 +257,14 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
         <dl class="facts">
           <div>
             <dt>target</dt>
-            <dd>
-              <a href={buildHref(v.buildId)}>
-                {v.model} {v.targetVersion}
-              </a>
+            <dd data-testid="campaign-target">
+              {v.buildId === null ? (
+                <span>{`${v.model} configuration profile ${v.targetVersion}`}</span>
+              ) : (
+                <a href={buildHref(v.buildId)}>
+                  {v.model} {v.targetVersion}
+                </a>
+              )}
             </dd>
           </div>
           <div>

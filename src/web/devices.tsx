@@ -192,7 +192,7 @@ function TreeItems(props: { node: TreeNode }) {
   );
 }
 
-export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; helpdesk?: Child; timeline?: Child }) {
+export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; helpdesk?: Child; timeline?: Child; configuration?: Child }) {
   const d = props.device;
   const tree = inventoryTree(d.inventory);
   return (
@@ -258,7 +258,8 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
               {dep.resultCode !== null ? <span>{`result ${dep.resultCode}: ${resultText(dep.resultCode)}`}</span> : null}
             </div>
             <p class="muted">
-              build <a href={`/builds/${encodeURIComponent(dep.buildId)}`}>{dep.buildId}</a>
+              {dep.buildId === null ? `configuration profile version ${dep.profileVersionId ?? '?'}` : 'build '}
+              {dep.buildId === null ? null : <a href={`/builds/${encodeURIComponent(dep.buildId)}`}>{dep.buildId}</a>}
               {`, package ${dep.packageId ?? '—'}, ${bytes(dep.bytesServed)} served, ${dep.attempts} attempt${dep.attempts === 1 ? '' : 's'}, ${dep.mode}`}
             </p>
             <ol class="history">
@@ -271,6 +272,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
           </article>
         ))}
       </section>
+      {props.configuration}
       {props.timeline}
     </>
   );

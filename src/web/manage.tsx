@@ -20,6 +20,8 @@ import { AppError } from '../errors.ts';
 import { statusOf } from '../http/status.ts';
 import { campaignRequest, type FormValues, NEW_CAMPAIGN_DEFAULTS, NewCampaignContent, PREVIEW_SCRIPT } from './campaign-new.tsx';
 import { DeviceContent } from './devices.tsx';
+import { DeviceConfigurationCard } from './device-configuration.tsx';
+import { deviceConfiguration } from '../profiles/apply.ts';
 import { DeviceTagsForm, RegisterDeviceContent, registerRequest, tagList } from './device-manage.tsx';
 import { helpdeskPanel, mountHelpdesk, shownQuery } from './helpdesk.tsx';
 import type { Flash } from './layout.tsx';
@@ -145,6 +147,7 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
         totalDeployments={device.deployments.length}
         manage={canAct(principal.role) ? <DeviceTagsForm id={device.id} tags={device.tags} /> : undefined}
         helpdesk={await helpdeskPanel(ctx, principal, device.id, c.req.query('query'))}
+        configuration={<DeviceConfigurationCard view={await deviceConfiguration(ctx, device.id)} />}
         timeline={<ActivityTimeline entries={activity} limit={TIMELINE_LIMIT} subjectLabel={(subject) => (subject === device.id ? undefined : `deployment ${subject}`)} />}
       />
     );

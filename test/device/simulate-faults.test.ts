@@ -26,7 +26,7 @@ describe('fault spec', () => {
     ['', 'is empty'],
     ['cut', 'is not FAULT=SHARE'],
     ['cut=', 'is not FAULT=SHARE'],
-    ['flood=0.1', 'unknown fault "flood" (known: cut, corrupt, wrong-base, install, oom, oom-download, slow, app-download, app-install, app-remove)'],
+    ['flood=0.1', 'unknown fault "flood" (known: cut, corrupt, wrong-base, install, oom, oom-download, slow, app-download, app-install, app-remove, refuse-writes)'],
     ['cut=0', 'share "0" must be a number in (0, 1]'],
     ['cut=1.5', 'share "1.5" must be'],
     ['cut=150%', 'share "150%" must be'],

@@ -163,7 +163,7 @@ describe('bad first contacts change nothing', () => {
     const { account } = readDmBootstrap(await readFile(exported.files.get('devices/SN_A3.dm.wbxml') ?? ''));
     // A DM tree that refuses every write under ./DMAcc (a read-only account store).
     class ReadOnlyAccount extends DmTree {
-      override set(uri: string, data: string): 200 | 405 {
+      override set(uri: string, data: string): ReturnType<DmTree['set']> {
         return uri.startsWith('./DMAcc/') ? 405 : super.set(uri, data);
       }
     }

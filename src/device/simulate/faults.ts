@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.ts';
 import type { AgentOptions } from '../agent.ts';
 
-export const FAULT_KINDS = ['cut', 'corrupt', 'wrong-base', 'install', 'oom', 'oom-download', 'slow', 'app-download', 'app-install', 'app-remove'] as const;
+export const FAULT_KINDS = ['cut', 'corrupt', 'wrong-base', 'install', 'oom', 'oom-download', 'slow', 'app-download', 'app-install', 'app-remove', 'refuse-writes'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -34,6 +34,8 @@ export const FAULT_RESULT: Readonly<Record<FaultKind, number | undefined>> = {
   'app-download': undefined,
   'app-install': undefined,
   'app-remove': undefined,
+  // Firmware still updates; configuration profiles fail with Status 425 (tree.ts).
+  'refuse-writes': undefined,
 };
 
 /** The SCOMO result code each application fault makes a device report. */
@@ -54,7 +56,8 @@ like 5%) of the devices; each device gets at most one fault:
   oom-download  out of memory for the download: FUMO 501
   app-download  application downloads fail: SCOMO 1402
   app-install   application installs fail: SCOMO 1405
-  app-remove    application removals fail: SCOMO 1408`;
+  app-remove    application removals fail: SCOMO 1408
+  refuse-writes every configuration node refuses writes: profiles fail with Status 425`;
 
 const invalid = (spec: string, why: string) => new AppError('VALIDATION', `fault spec ${JSON.stringify(spec)}: ${why}`);
 
@@ -132,7 +135,7 @@ function spot(id: string, lo: number, hi: number): number {
  * What a fault changes in an agent's options (`wrong-base` is a different image, which
  * the fleet gives; it needs nothing here).
  */
-export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOptions, 'failures' | 'scomoFailures'> & { download?: NonNullable<AgentOptions['download']> } {
+export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOptions, 'failures' | 'scomoFailures' | 'refuseWrites'> & { download?: NonNullable<AgentOptions['download']> } {
   switch (fault?.kind) {
     case 'app-download':
       return { scomoFailures: { download: 1402 } };
@@ -153,6 +156,8 @@ export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOp
       return { failures: { install: 502 } };
     case 'oom-download':
       return { failures: { download: 501 } };
+    case 'refuse-writes':
+      return { refuseWrites: ['.'] };
     case 'wrong-base':
     case undefined:
       return {};

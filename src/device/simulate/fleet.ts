@@ -420,6 +420,7 @@ export class Fleet {
       pool: this.patches,
       images: this.images,
       ...(faulty.failures || loses ? { failures: { ...faulty.failures, ...(loses ? { loseNewCredentials: true } : {}) } } : {}),
+      ...(faulty.refuseWrites ? { refuseWrites: faulty.refuseWrites } : {}),
       ...(faulty.scomoFailures ? { scomoFailures: faulty.scomoFailures } : {}),
       ...(options.user ? { user: { ...options.user, random: () => userRoll(id) } } : {}),
       ...(options.logBytes === undefined ? {} : { logBytes: options.logBytes }),

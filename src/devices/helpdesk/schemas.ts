@@ -49,7 +49,7 @@ export const queryResultSchema = z.object({
   uri: z.string(),
   /** The preset that asked for the node, "node" for a path typed in, "fix" for a fix and its re-read. */
   source: z.string(),
-  command: z.enum(['Get', 'Replace', 'Exec']),
+  command: z.enum(['Get', 'Replace', 'Exec', 'Add', 'Delete']),
   /** queued: not sent yet; sent: the device has it; done: answered; failed: answered with an error Status. */
   state: z.enum(['queued', 'sent', 'done', 'failed']),
   statusCode: z.number().nullable(),

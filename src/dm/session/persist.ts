@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseInventory } from '../../devices/devices.ts';
 import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
+import { settleApplications } from '../../profiles/settle.ts';
 import { applyScomo, markScomoSent } from '../../scomo/session.ts';
 import { SCOMO_ROOT } from '../../omadm/scomo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
@@ -149,6 +150,9 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
       ...(update.state === 'sent' ? {} : { doneAt: now }),
     });
   }
+  // A profile application whose commands are all answered settles now (profiles/settle.ts).
+  const answered = [...effects.operations.map((o) => o.opId), ...reply.tooLarge.flatMap((c) => (c.opId ? [c.opId] : []))];
+  for (const campaignId of await settleApplications(tx, device.id, answered, now)) moved.add(campaignId);
   for (const alert of effects.genericAlerts) await recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
   return moved;
 }

@@ -13,6 +13,7 @@ import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFir
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
+import { queueProfileWork } from '../../profiles/session-work.ts';
 import type { Tx } from '../../store/store.ts';
 import { planScomo } from '../../scomo/session.ts';
 import type { ClientEffects } from './client-commands.ts';
@@ -76,6 +77,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
+  // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
+  if (!session.inventoryChecked) await queueProfileWork(tx, device, now);
   for (const op of await queuedOperations(tx, device.id)) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }

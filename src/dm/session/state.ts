@@ -13,7 +13,7 @@ const uiOptions = z.object({
 });
 
 const serverCommand = z.object({
-  kind: z.enum(['Get', 'Replace', 'Exec', 'Alert']),
+  kind: z.enum(['Get', 'Replace', 'Exec', 'Add', 'Delete', 'Alert']),
   uri: z.string(),
   data: z.string().optional(),
   format: z.string().optional(),

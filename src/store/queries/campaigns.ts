@@ -174,7 +174,9 @@ export async function cohortHasDevices(tx: Tx, filter: CohortFilter): Promise<bo
 
 export interface CampaignDeployments {
   campaignId: string;
-  buildId: string;
+  /** The build a firmware campaign delivers, or null with the profile version a configuration campaign applies. */
+  buildId: string | null;
+  profileVersionId?: string | null;
   /** The devices and the stage of each. */
   devices: ReadonlyArray<{ id: string; stage: number }>;
   /** Deployment ids are `dep_<idPrefix><sequence>`; this page's sequence numbers start here. */
@@ -222,8 +224,8 @@ export async function insertCampaignDeployments(tx: Tx, input: CampaignDeploymen
     inserted += await execute(
       tx,
       sql`WITH v (seq, device_id, stage) AS (VALUES ${valueRows(params, 3)})
-          INSERT INTO deployments (id, device_id, build_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
-          SELECT ${`dep_${input.idPrefix}`} || v.seq, v.device_id, ${input.buildId}, NULL, 'pending', CASE ${stage}${history} END,
+          INSERT INTO deployments (id, device_id, build_id, profile_version_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
+          SELECT ${`dep_${input.idPrefix}`} || v.seq, v.device_id, ${input.buildId}, ${input.profileVersionId ?? null}, NULL, 'pending', CASE ${stage}${history} END,
                  'downloadAndUpdate', 0, ${input.campaignId}, ${stage}, ${input.createdBy}, ${input.now}, ${input.now}
           FROM v`,
     );

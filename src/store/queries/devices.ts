@@ -65,7 +65,7 @@ const openSessionOf = preparedRead(({ q, t }) =>
     .prepare(),
 );
 const queuedOf = preparedPer(({ q, t }) =>
-  q.select().from(t.dmOperations).where(and(eq(t.dmOperations.deviceId, sql.placeholder('deviceId')), eq(t.dmOperations.state, 'queued'))).orderBy(asc(t.dmOperations.createdAt)).prepare(),
+  q.select().from(t.dmOperations).where(and(eq(t.dmOperations.deviceId, sql.placeholder('deviceId')), eq(t.dmOperations.state, 'queued'))).orderBy(asc(t.dmOperations.createdAt), asc(t.dmOperations.id)).prepare(),
 );
 const deviceUpdate = preparedWrites(({ q, t }, columns) =>
   q.update(t.devices).set(asSet<SQLiteUpdateSetSource<Tables['devices']>>(columns)).where(eq(t.devices.id, sql.placeholder('where_id'))).prepare(),

@@ -10,9 +10,12 @@ export const campaigns = pgTable(
   {
     id: text('id').primaryKey(),
     name: text('name').notNull(),
-    buildId: text('build_id')
-      .notNull()
-      .references(() => builds.id),
+    /** The build a firmware campaign delivers; null for a configuration campaign. */
+    buildId: text('build_id').references(() => builds.id),
+    /** What the campaign delivers: a firmware build (FUMO) or a configuration profile version (profiles/). */
+    kind: text('kind', { enum: ['firmware', 'configuration'] }).notNull().default('firmware'),
+    /** The profile version a configuration campaign applies (profile_versions.id); null for firmware. */
+    profileVersionId: text('profile_version_id'),
     model: text('model').notNull(),
     /** The cohort filter as JSON: {model?, versions?, tags?, deviceIds?}. */
     cohort: text('cohort').notNull(),

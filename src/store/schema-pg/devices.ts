@@ -101,7 +101,7 @@ export const dmOperations = pgTable(
     deviceId: text('device_id')
       .notNull()
       .references(() => devices.id),
-    command: text('command', { enum: ['Get', 'Replace', 'Exec'] }).notNull(),
+    command: text('command', { enum: ['Get', 'Replace', 'Exec', 'Add', 'Delete'] }).notNull(),
     uri: text('uri').notNull(),
     data: text('data'),
     format: text('format'),
@@ -126,9 +126,10 @@ export const deployments = pgTable(
     deviceId: text('device_id')
       .notNull()
       .references(() => devices.id),
-    buildId: text('build_id')
-      .notNull()
-      .references(() => builds.id),
+    /** The build a firmware deployment delivers; null for a configuration one (profileVersionId). */
+    buildId: text('build_id').references(() => builds.id),
+    /** The configuration profile version a configuration campaign's deployment applies (profiles/). */
+    profileVersionId: text('profile_version_id'),
     packageId: text('package_id').references(() => packages.id),
     state: text('state').notNull(),
     resultCode: bigint('result_code', { mode: 'number' }),

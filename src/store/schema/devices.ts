@@ -102,7 +102,7 @@ export const dmOperations = sqliteTable(
     deviceId: text('device_id')
       .notNull()
       .references(() => devices.id),
-    command: text('command', { enum: ['Get', 'Replace', 'Exec'] }).notNull(),
+    command: text('command', { enum: ['Get', 'Replace', 'Exec', 'Add', 'Delete'] }).notNull(),
     uri: text('uri').notNull(),
     data: text('data'),
     format: text('format'),
@@ -127,9 +127,10 @@ export const deployments = sqliteTable(
     deviceId: text('device_id')
       .notNull()
       .references(() => devices.id),
-    buildId: text('build_id')
-      .notNull()
-      .references(() => builds.id),
+    /** The build a firmware deployment delivers; null for a configuration one (profileVersionId). */
+    buildId: text('build_id').references(() => builds.id),
+    /** The configuration profile version a configuration campaign's deployment applies (profiles/). */
+    profileVersionId: text('profile_version_id'),
     packageId: text('package_id').references(() => packages.id),
     state: text('state').notNull(),
     resultCode: integer('result_code'),

@@ -13,4 +13,5 @@ export * from './helpdesk.ts';
 export * from './scomo.ts';
 export * from './large-objects.ts';
 export * from './user-interaction.ts';
+export * from './profiles.ts';
 export * from './enrollments.ts';

@@ -1,0 +1,46 @@
+// What profiles ask of a device's DM session, at the server's first turn of each session
+// (plan.ts calls this before it reads the device's queued operations, in the message's
+// transaction): the model's provisioning profile for a device that never had it, and the
+// application a configuration campaign's scheduled deployment is waiting for. Both become
+// queued operations the same plan then sends. Independent of how the device enrolled: the
+// trigger is "no application of the model's provisioning profile yet".
+import { transition } from '../deployments/deployments.ts';
+import { fumoStepOf } from '../deployments/fumo-step.ts';
+import { findCampaign } from '../store/queries/campaigns.ts';
+import { activeDeploymentOf } from '../store/queries/deployments.ts';
+import { findVersionById, hasApplicationOf, latestVersionOf, provisioningProfileOf } from '../store/queries/profiles.ts';
+import type { Tx } from '../store/store.ts';
+import { operationsOf } from './profiles.ts';
+import { queueApplication } from './queue.ts';
+
+export const PROFILE_ACTOR = 'profiles';
+
+export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number): Promise<void> {
+  await queueProvisioning(tx, device, now);
+  await commandConfigurationDeployment(tx, device.id, now);
+}
+
+/** The model's provisioning profile (its newest version), once per device. */
+async function queueProvisioning(tx: Tx, device: { id: string; model: string }, now: number): Promise<void> {
+  const profile = await provisioningProfileOf(tx, device.model);
+  if (!profile || (await hasApplicationOf(tx, device.id, profile.id, 'provisioning'))) return;
+  const version = await latestVersionOf(tx, profile.id);
+  if (!version) return;
+  await queueApplication(tx, { deviceId: device.id, profileVersionId: version.id, operations: operationsOf(version), reason: 'provisioning', createdBy: PROFILE_ACTOR, now });
+}
+
+/**
+ * A configuration campaign's scheduled deployment is commanded when its campaign runs and
+ * its maintenance window is open (or it is forced): the same rule as a firmware install.
+ */
+async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: number): Promise<void> {
+  const row = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
+  if (!row || row.state !== 'scheduled' || row.profileVersionId === null || row.campaignId === null) return;
+  if (row.notBefore !== null && now < row.notBefore) return;
+  const campaign = await findCampaign(tx, row.campaignId);
+  if (!campaign || !fumoStepOf('downloadAndUpdate', campaign, now)) return;
+  const version = await findVersionById(tx, row.profileVersionId);
+  if (!version) return;
+  const applicationId = await queueApplication(tx, { deviceId, profileVersionId: version.id, operations: operationsOf(version), reason: 'campaign', deploymentId: row.id, createdBy: PROFILE_ACTOR, now });
+  await transition(tx, row, 'commanded', `profile ${version.name}@${version.version} sent (application ${applicationId})`, now, { attempts: row.attempts + 1 });
+}
