@@ -42,6 +42,20 @@ export function enrollmentMismatches(seen: { devices: number; enrolled: number; 
   return problems;
 }
 
+/** The configuration campaign's promise: it completed, every device with locked settings failed with its Status, every other one succeeded. */
+export function configurationMismatches(seen: { state: string; devices: number; succeeded: number; failed: number; byCode: Record<string, number>; expectedByCode: Record<string, number> }): string[] {
+  const problems: string[] = [];
+  const expectedFailures = Object.values(seen.expectedByCode).reduce((a, b) => a + b, 0);
+  if (seen.state !== 'completed') problems.push(`the configuration campaign ended ${seen.state}`);
+  if (seen.succeeded !== seen.devices - expectedFailures) problems.push(`${seen.succeeded} devices took the configuration, expected ${seen.devices - expectedFailures}`);
+  for (const code of new Set([...Object.keys(seen.expectedByCode), ...Object.keys(seen.byCode)])) {
+    const want = seen.expectedByCode[code] ?? 0;
+    const got = seen.byCode[code] ?? 0;
+    if (want !== got) problems.push(`${got} configuration failures with Status ${code}, expected ${want}`);
+  }
+  return problems;
+}
+
 /**
  * The injected faults as the demo announces them: each share as asked and how many devices
  * drew it, so a small share reads "0.4% (2 devices)", never "0%".

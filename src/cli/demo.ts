@@ -6,7 +6,8 @@
 // campaign 5% (approval) -> 25% -> 100% with the approval given by a second operator, and
 // prints what it cost: bytes sent against full images, per-stage results by FUMO code,
 // the time taken. Beside it, a batch of new devices enrolls from bootstrap files on a shared
-// claim credential, which is refused afterwards. Its last line is the summary as one JSON object. Exit 0 only when the
+// claim credential, which is refused afterwards, and a configuration campaign moves the
+// fleet's DM server address. Its last line is the summary as one JSON object. Exit 0 only when the
 // outcome is exactly what the faults predict.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,14 +34,15 @@ import { callServer, type Client } from './client.ts';
 import { setUpOfflineSigning } from './demo-offline.ts';
 import { type DemoEnrollment, finishEnrollment, startEnrollment } from './demo-enroll.ts';
 import { failuresOf, followCampaign } from './demo-follow.ts';
-import { enrollmentMismatches, type Expectation, faultWords, mismatches } from './demo-outcome.ts';
+import { runConfigurationCampaign } from './demo-configuration.ts';
+import { configurationMismatches, enrollmentMismatches, type Expectation, faultWords, mismatches } from './demo-outcome.ts';
 import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 
-// About 2% of the devices fail (410, 402, 403); more are cut mid-download or slow and must
+// About 2% of the devices fail the firmware update (410, 402, 403); more are cut mid-download or slow and must
 // still update. Devices that fail do so fast, so the first results of a stage over-represent
 // them: the minimum sample (30) and failure threshold (25%) are set so this injected rate
 // does not pause the campaign, while a bad build (most devices failing) still would.
-const DEFAULT_FAULTS = 'install=1%,corrupt=0.4%,wrong-base=0.4%,cut=4%,slow=1%:2m';
+const DEFAULT_FAULTS = 'install=1%,corrupt=0.4%,wrong-base=0.4%,cut=4%,slow=1%:2m,refuse-writes=1%';
 
 export const demoHelp = `Usage: fota demo [--devices 500] [--enroll 20] [--data DIR] [--keep] [--port N] [--faults SPEC] [--delta-cache DIR]
 
@@ -50,7 +52,10 @@ sign each build's target statement; the server requires it, the devices pin the 
 three real builds (esbuild 0.24.0, 0.24.1, 0.25.0, fetched from the npm registry into
 .fixtures/firmware the first time), --devices simulated devices on the first two
 versions, and a campaign to 0.25.0 in stages 5% (approval) -> 25% -> 100%. The approval
-is given by a second operator (four eyes). Meanwhile --enroll new devices arrive from the
+is given by a second operator (four eyes). Then the operator moves the DM server: a
+configuration profile (a Replace of ./DMAcc/fota/AppAddr/1/Addr) goes to the same devices
+in a configuration campaign 10% (approval) -> 100%; devices with the refuse-writes fault
+fail it with Status 425. Meanwhile --enroll new devices arrive from the
 factory: an enrollment batch on one shared claim credential, exported as bootstrap files
 into DIR/enrollment-export; each device starts from its file alone, its first session
 replaces the claim with credentials of its own, and the demo then checks that the claim
@@ -191,6 +196,8 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     const followed = await followCampaign(as(tokens.operator), campaignId, expected.failuresByCode, DEADLINE_MS, say);
     view = followed.view;
     const { resumes } = followed;
+    // 4b. The operator moves the DM server: a configuration campaign over the same fleet.
+    const configuration = await runConfigurationCampaign({ operator: as(tokens.operator), approver: as(tokens.approver) }, { model: MODEL, tag: 'demo', injected: refusalsExpected(fleets), deadlineMs: DEADLINE_MS }, say);
     const enrolled = await finishEnrollment(as(tokens.operator), enrollment, 60_000);
     say(`enrollment: ${enrolled.enrolled} of ${enrolled.devices} devices enrolled off claim ${enrolled.claim}; the claim was refused afterwards for ${enrolled.claimRefusedAfter}`);
     await Promise.all([...fleets, enrollment.fleet].map((f) => f.stop()));
@@ -204,6 +211,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     const problems = [
       ...mismatches(expected, { succeeded: t.succeeded, failed: t.failed, failuresByCode, unfinished: t.pending + t.scheduled + t.commanded + t.downloading + t.installing + t.canceled, devicesOnTarget }),
       ...enrollmentMismatches(enrolled),
+      ...configurationMismatches(configuration),
     ];
     const summary = {
       devices,
@@ -216,6 +224,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       deltaShare: fullImageBytes > 0 ? Math.round((view.bytesServed / fullImageBytes) * 10_000) / 10_000 : null,
       campaign: { id: campaignId, state: view.state, resumes, ...(view.pausedReason ? { pausedReason: view.pausedReason } : {}) },
       stages: view.stages.map((s) => ({ percent: s.percent, devices: s.size, succeeded: s.counts.succeeded, failed: s.counts.failed, failuresByCode: s.failures })),
+      configuration: { campaign: configuration.campaign, profile: configuration.profile, node: configuration.node, value: configuration.value, state: configuration.state, devices: configuration.devices, succeeded: configuration.succeeded, failed: configuration.failed, byCode: configuration.byCode, expectedByCode: configuration.expectedByCode, resumes: configuration.resumes, stages: configuration.stages },
       enrollment: { batch: enrolled.batch, claim: enrolled.claim, devices: enrolled.devices, enrolled: enrolled.enrolled, awaitingClaim: enrolled.awaitingClaim, claimRefusedAfter: enrolled.claimRefusedAfter, exportDir: enrolled.exportDir },
       seconds,
       outcomeMatches: problems.length === 0,
@@ -227,6 +236,8 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       const codes = Object.entries(s.failuresByCode).map(([code, n]) => `${code} x${n}`).join(', ');
       io.out(`  stage ${String(s.percent).padStart(3)}%: ${s.devices} devices, ${s.succeeded} succeeded, ${s.failed} failed${codes ? ` (${codes})` : ''}\n`);
     }
+    const refusals = Object.entries(configuration.byCode).map(([code, n]) => `${code} x${n}`).join(', ');
+    io.out(`  configuration campaign (${configuration.profile}, ${configuration.node} -> ${configuration.value}) ${configuration.state}: ${configuration.succeeded} of ${configuration.devices} devices moved, ${configuration.failed} refused${refusals ? ` (${refusals})` : ''}\n`);
     io.out(`  enrollment: ${enrolled.enrolled} of ${enrolled.devices} new devices enrolled from their bootstrap files, off the shared claim ${enrolled.claim}; the claim was refused afterwards for ${enrolled.claimRefusedAfter}\n`);
     io.out(problems.length === 0 ? '  outcome: exactly as injected\n' : `  outcome differs from what was injected: ${problems.join('; ')}\n`);
     io.out(`  server log: ${serverLog}\n`);
@@ -254,6 +265,12 @@ function expectation(fleets: Fleet[]): Expectation {
     }
   }
   return { devices, failuresByCode };
+}
+
+/** The configuration campaign's expected failures: every device with locked settings answers 425. */
+function refusalsExpected(fleets: Fleet[]): Record<string, number> {
+  const locked = drawnFaults(fleets)['refuse-writes'] ?? 0;
+  return locked > 0 ? { '425': locked } : {};
 }
 
 /** How many devices drew each fault kind. */
