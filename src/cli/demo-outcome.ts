@@ -34,6 +34,28 @@ export function mismatches(expected: Expectation, seen: Observation): string[] {
   return problems;
 }
 
+/** The enrollment's promise: every device of the batch left the claim, and the claim opens none of them. */
+export function enrollmentMismatches(seen: { devices: number; enrolled: number; claimRefusedAfter: number }): string[] {
+  const problems: string[] = [];
+  if (seen.enrolled !== seen.devices) problems.push(`${seen.enrolled} of ${seen.devices} batch devices enrolled`);
+  if (seen.claimRefusedAfter !== seen.devices) problems.push(`the claim was refused for ${seen.claimRefusedAfter} of ${seen.devices} enrolled devices`);
+  return problems;
+}
+
+/** The configuration campaign's promise: it completed, every device with locked settings failed with its Status, every other one succeeded. */
+export function configurationMismatches(seen: { state: string; devices: number; succeeded: number; failed: number; byCode: Record<string, number>; expectedByCode: Record<string, number> }): string[] {
+  const problems: string[] = [];
+  const expectedFailures = Object.values(seen.expectedByCode).reduce((a, b) => a + b, 0);
+  if (seen.state !== 'completed') problems.push(`the configuration campaign ended ${seen.state}`);
+  if (seen.succeeded !== seen.devices - expectedFailures) problems.push(`${seen.succeeded} devices took the configuration, expected ${seen.devices - expectedFailures}`);
+  for (const code of new Set([...Object.keys(seen.expectedByCode), ...Object.keys(seen.byCode)])) {
+    const want = seen.expectedByCode[code] ?? 0;
+    const got = seen.byCode[code] ?? 0;
+    if (want !== got) problems.push(`${got} configuration failures with Status ${code}, expected ${want}`);
+  }
+  return problems;
+}
+
 /**
  * The injected faults as the demo announces them: each share as asked and how many devices
  * drew it, so a small share reads "0.4% (2 devices)", never "0%".

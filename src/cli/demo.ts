@@ -5,7 +5,9 @@
 // the first two versions with a few faults injected, rolls the third version out in a
 // campaign 5% (approval) -> 25% -> 100% with the approval given by a second operator, and
 // prints what it cost: bytes sent against full images, per-stage results by FUMO code,
-// the time taken. Its last line is the summary as one JSON object. Exit 0 only when the
+// the time taken. Beside it, a batch of new devices enrolls from bootstrap files on a shared
+// claim credential, which is refused afterwards, and a configuration campaign moves the
+// fleet's DM server address. Its last line is the summary as one JSON object. Exit 0 only when the
 // outcome is exactly what the faults predict.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +20,6 @@ import pino from 'pino';
 import { z } from 'zod';
 import { type BuildView, buildViewSchema } from '../builds/schemas.ts';
 import { type CampaignView, campaignViewSchema } from '../campaigns/schemas.ts';
-import { stageLabel } from '../campaigns/labels.ts';
 import { loadConfig } from '../config.ts';
 import { percent } from '../format.ts';
 import { fetchManufacturerKeys } from '../device/simulate/api.ts';
@@ -31,16 +32,19 @@ import { encodeStatementHeader, TARGET_STATEMENT_HEADER } from '../builds/statem
 import { withOfflineRoot } from '../signing/trust-file.ts';
 import { callServer, type Client } from './client.ts';
 import { setUpOfflineSigning } from './demo-offline.ts';
-import { type Expectation, faultWords, mismatches } from './demo-outcome.ts';
+import { type DemoEnrollment, finishEnrollment, startEnrollment } from './demo-enroll.ts';
+import { failuresOf, followCampaign } from './demo-follow.ts';
+import { runConfigurationCampaign } from './demo-configuration.ts';
+import { configurationMismatches, enrollmentMismatches, type Expectation, faultWords, mismatches } from './demo-outcome.ts';
 import { ExitCode, integerOption, type Output, parseOptions } from './io.ts';
 
-// About 2% of the devices fail (410, 402, 403); more are cut mid-download or slow and must
+// About 2% of the devices fail the firmware update (410, 402, 403); more are cut mid-download or slow and must
 // still update. Devices that fail do so fast, so the first results of a stage over-represent
 // them: the minimum sample (30) and failure threshold (25%) are set so this injected rate
 // does not pause the campaign, while a bad build (most devices failing) still would.
-const DEFAULT_FAULTS = 'install=1%,corrupt=0.4%,wrong-base=0.4%,cut=4%,slow=1%:2m';
+const DEFAULT_FAULTS = 'install=1%,corrupt=0.4%,wrong-base=0.4%,cut=4%,slow=1%:2m,refuse-writes=1%';
 
-export const demoHelp = `Usage: fota demo [--devices 500] [--data DIR] [--keep] [--port N] [--faults SPEC] [--delta-cache DIR]
+export const demoHelp = `Usage: fota demo [--devices 500] [--enroll 20] [--data DIR] [--keep] [--port N] [--faults SPEC] [--delta-cache DIR]
 
 Runs the whole story on embedded defaults: a server (temporary data dir unless --data),
 a manufacturer that signs offline (three offline keys in DIR/offline-keys, two of which
@@ -48,7 +52,14 @@ sign each build's target statement; the server requires it, the devices pin the 
 three real builds (esbuild 0.24.0, 0.24.1, 0.25.0, fetched from the npm registry into
 .fixtures/firmware the first time), --devices simulated devices on the first two
 versions, and a campaign to 0.25.0 in stages 5% (approval) -> 25% -> 100%. The approval
-is given by a second operator (four eyes). Faults (default ${DEFAULT_FAULTS})
+is given by a second operator (four eyes). Then the operator moves the DM server: a
+configuration profile (a Replace of ./DMAcc/fota/AppAddr/1/Addr) goes to the same devices
+in a configuration campaign 10% (approval) -> 100%; devices with the refuse-writes fault
+fail it with Status 425. Meanwhile --enroll new devices arrive from the
+factory: an enrollment batch on one shared claim credential, exported as bootstrap files
+into DIR/enrollment-export; each device starts from its file alone, its first session
+replaces the claim with credentials of its own, and the demo then checks that the claim
+opens no session for any of them. Faults (default ${DEFAULT_FAULTS})
 are injected into a share of the devices, as in fota simulate (see fota simulate --help).
 
 Prints progress, then a summary: bytes sent against what full images would have cost,
@@ -71,9 +82,10 @@ const VERSIONS = ['0.24.0', '0.24.1', '0.25.0'] as const;
 const DEADLINE_MS = 8 * 60_000;
 
 export async function demoCommand(args: string[], io: Output): Promise<number> {
-  const { values } = parseOptions(args, { devices: { type: 'string' }, data: { type: 'string' }, keep: { type: 'boolean' }, port: { type: 'string' }, faults: { type: 'string' }, 'delta-cache': { type: 'string' } });
+  const { values } = parseOptions(args, { devices: { type: 'string' }, enroll: { type: 'string' }, data: { type: 'string' }, keep: { type: 'boolean' }, port: { type: 'string' }, faults: { type: 'string' }, 'delta-cache': { type: 'string' } });
   if (values.help) return io.out(demoHelp), ExitCode.Ok;
   const devices = integerOption(values.devices, '--devices', 10) ?? 500;
+  const enrollCount = integerOption(values.enroll, '--enroll', 1) ?? 20;
   const faults = parseFaults(values.faults ?? DEFAULT_FAULTS);
   const started = performance.now();
   const say = (line: string) => io.err(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
@@ -98,6 +110,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
   const server = await startServer(config, { host: '127.0.0.1', log: pino({ level: 'warn' }, pino.destination(serverLog)) });
   say(`server at ${server.url} (data in ${dataDir}; server log ${serverLog}, kept)`);
   let fleets: Fleet[] = [];
+  let enrollment: DemoEnrollment | undefined;
   try {
     const tokens = {
       manufacturer: (await createToken(server.ctx, 'demo', { role: 'manufacturer', manufacturer: 'esbuild', name: 'esbuild release bot' })).token,
@@ -154,6 +167,12 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     say(`faults injected: ${faultWords(faults, drawnFaults(fleets))}; expected to fail: ${JSON.stringify(expected.failuresByCode)}`);
     for (const fleet of fleets) fleet.start();
 
+    // 2b. New devices from the factory: an enrollment batch on a shared claim credential,
+    //     exported to bootstrap files; the devices start from those files alone and each
+    //     first session swaps the claim for credentials of its own. They carry their own
+    //     tag, so the firmware campaign below (tag demo) leaves them out.
+    enrollment = await startEnrollment(as(tokens.operator), { dir: dataDir, count: enrollCount, model: MODEL, version: '0.25.0', image: fixtures['0.25.0'], manufacturer: 'esbuild', trust, tag: 'demo-enrolled' }, say);
+
     // 3. The operator's campaign; a second operator approves the first stage.
     const campaign = {
       name: 'esbuild 0.25.0 rollout',
@@ -174,41 +193,26 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     say('stage 1 approved by Arjun (approver); devices are woken by Package 0');
 
     // 4. Follow the campaign until every deployment has a result.
-    const deadline = performance.now() + DEADLINE_MS;
-    let last = '';
-    let resumes = 0;
-    for (;;) {
-      view = await callServer(as(tokens.operator), 'GET', `/api/v1/campaigns/${campaignId}`, campaignViewSchema);
-      const line = progressLine(view);
-      if (line !== last) say(line);
-      last = line;
-      // A small stage can hold more faulty devices than its thresholds allow, and the
-      // campaign then pauses itself. The demo's operator does what a real one would: looks
-      // at the failures and, when they are all ones the demo injected, resumes.
-      if (view.state === 'paused' && onlyInjected(view, expected) && resumes < view.stages.length * 2) {
-        resumes += 1;
-        say(`paused: ${view.pausedReason}; every failure is an injected fault, so Olivia (operator) resumes`);
-        view = await act('resume', tokens.operator, 'the failures are the faults the demo injected');
-        continue;
-      }
-      // A campaign completes once its last stage has every result; paused or aborted ends the run too.
-      if (view.state !== 'running') break;
-      if (performance.now() > deadline) {
-        say(`giving up after ${DEADLINE_MS / 60_000} minutes`);
-        break;
-      }
-      await sleep(1000);
-    }
-    await Promise.all(fleets.map((f) => f.stop()));
+    const followed = await followCampaign(as(tokens.operator), campaignId, expected.failuresByCode, DEADLINE_MS, say);
+    view = followed.view;
+    const { resumes } = followed;
+    // 4b. The operator moves the DM server: a configuration campaign over the same fleet.
+    const configuration = await runConfigurationCampaign({ operator: as(tokens.operator), approver: as(tokens.approver) }, { model: MODEL, tag: 'demo', injected: refusalsExpected(fleets), deadlineMs: DEADLINE_MS }, say);
+    const enrolled = await finishEnrollment(as(tokens.operator), enrollment, 60_000);
+    say(`enrollment: ${enrolled.enrolled} of ${enrolled.devices} devices enrolled off claim ${enrolled.claim}; the claim was refused afterwards for ${enrolled.claimRefusedAfter}`);
+    await Promise.all([...fleets, enrollment.fleet].map((f) => f.stop()));
 
     // 5. The summary.
     const t = view.totals;
-    const failuresByCode: Record<string, number> = {};
-    for (const stage of view.stages) for (const [code, n] of Object.entries(stage.failures)) failuresByCode[code] = (failuresByCode[code] ?? 0) + n;
+    const failuresByCode = failuresOf(view);
     const devicesOnTarget = fleets.reduce((sum, f) => sum + (f.counts().byVersion['0.25.0'] ?? 0), 0);
     const fullImageBytes = (fullPackage?.size ?? 0) * view.cohortSize;
     const seconds = Math.round((performance.now() - started) / 100) / 10;
-    const problems = mismatches(expected, { succeeded: t.succeeded, failed: t.failed, failuresByCode, unfinished: t.pending + t.scheduled + t.commanded + t.downloading + t.installing + t.canceled, devicesOnTarget });
+    const problems = [
+      ...mismatches(expected, { succeeded: t.succeeded, failed: t.failed, failuresByCode, unfinished: t.pending + t.scheduled + t.commanded + t.downloading + t.installing + t.canceled, devicesOnTarget }),
+      ...enrollmentMismatches(enrolled),
+      ...configurationMismatches(configuration),
+    ];
     const summary = {
       devices,
       succeeded: t.succeeded,
@@ -220,6 +224,8 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       deltaShare: fullImageBytes > 0 ? Math.round((view.bytesServed / fullImageBytes) * 10_000) / 10_000 : null,
       campaign: { id: campaignId, state: view.state, resumes, ...(view.pausedReason ? { pausedReason: view.pausedReason } : {}) },
       stages: view.stages.map((s) => ({ percent: s.percent, devices: s.size, succeeded: s.counts.succeeded, failed: s.counts.failed, failuresByCode: s.failures })),
+      configuration: { campaign: configuration.campaign, profile: configuration.profile, node: configuration.node, value: configuration.value, state: configuration.state, devices: configuration.devices, succeeded: configuration.succeeded, failed: configuration.failed, byCode: configuration.byCode, expectedByCode: configuration.expectedByCode, resumes: configuration.resumes, stages: configuration.stages },
+      enrollment: { batch: enrolled.batch, claim: enrolled.claim, devices: enrolled.devices, enrolled: enrolled.enrolled, awaitingClaim: enrolled.awaitingClaim, claimRefusedAfter: enrolled.claimRefusedAfter, exportDir: enrolled.exportDir },
       seconds,
       outcomeMatches: problems.length === 0,
       serverLog,
@@ -230,6 +236,9 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
       const codes = Object.entries(s.failuresByCode).map(([code, n]) => `${code} x${n}`).join(', ');
       io.out(`  stage ${String(s.percent).padStart(3)}%: ${s.devices} devices, ${s.succeeded} succeeded, ${s.failed} failed${codes ? ` (${codes})` : ''}\n`);
     }
+    const refusals = Object.entries(configuration.byCode).map(([code, n]) => `${code} x${n}`).join(', ');
+    io.out(`  configuration campaign (${configuration.profile}, ${configuration.node} -> ${configuration.value}) ${configuration.state}: ${configuration.succeeded} of ${configuration.devices} devices moved, ${configuration.failed} refused${refusals ? ` (${refusals})` : ''}\n`);
+    io.out(`  enrollment: ${enrolled.enrolled} of ${enrolled.devices} new devices enrolled from their bootstrap files, off the shared claim ${enrolled.claim}; the claim was refused afterwards for ${enrolled.claimRefusedAfter}\n`);
     io.out(problems.length === 0 ? '  outcome: exactly as injected\n' : `  outcome differs from what was injected: ${problems.join('; ')}\n`);
     io.out(`  server log: ${serverLog}\n`);
     // The JSON as soon as the story is done: a script reading it must not wait for Ctrl-C.
@@ -237,7 +246,7 @@ export async function demoCommand(args: string[], io: Output): Promise<number> {
     if (values.keep) await keepRunning(server, tokens.operator, io);
     return problems.length === 0 ? ExitCode.Ok : ExitCode.Rejected;
   } finally {
-    await Promise.all(fleets.map((f) => f.stop()));
+    await Promise.all([...fleets, ...(enrollment ? [enrollment.fleet] : [])].map((f) => f.stop()));
     await server.close();
     if (!values.data && !values.keep) await rm(dataDir, { recursive: true, force: true });
   }
@@ -258,6 +267,12 @@ function expectation(fleets: Fleet[]): Expectation {
   return { devices, failuresByCode };
 }
 
+/** The configuration campaign's expected failures: every device with locked settings answers 425. */
+function refusalsExpected(fleets: Fleet[]): Record<string, number> {
+  const locked = drawnFaults(fleets)['refuse-writes'] ?? 0;
+  return locked > 0 ? { '425': locked } : {};
+}
+
 /** How many devices drew each fault kind. */
 function drawnFaults(fleets: Fleet[]): Record<string, number> {
   const drawn: Record<string, number> = {};
@@ -268,18 +283,6 @@ function drawnFaults(fleets: Fleet[]): Record<string, number> {
     }
   }
   return drawn;
-}
-
-/** Every failure so far has a code the injected faults produce, and no more of each than injected. */
-function onlyInjected(view: CampaignView, expected: Expectation): boolean {
-  const seen: Record<string, number> = {};
-  for (const stage of view.stages) for (const [code, n] of Object.entries(stage.failures)) seen[code] = (seen[code] ?? 0) + n;
-  return Object.entries(seen).every(([code, n]) => n <= (expected.failuresByCode[code] ?? 0));
-}
-
-function progressLine(view: CampaignView): string {
-  const stages = view.stages.map((s) => `${s.percent}%: ${stageLabel(view, s)} ${s.counts.succeeded}ok/${s.counts.failed}failed of ${s.size}`);
-  return `campaign ${view.state}${view.pausedReason ? ` (${view.pausedReason})` : ''} | ${stages.join(' | ')}`;
 }
 
 async function keepRunning(server: RunningServer, operatorToken: string, io: Output): Promise<void> {

@@ -4,7 +4,7 @@
 // secrets out a single time); list and show read batches.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { batchExportSchema, batchViewSchema, type BatchView } from '../enroll/schemas.ts';
+import { batchExportSchema, batchViewSchema, type BatchView, type ExportFile } from '../enroll/schemas.ts';
 import { callServer, clientFrom, serverHelp, serverOptions } from './client.ts';
 import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 import { fetchList, moreHint, pageHelp, pageOptions } from './pages.ts';
@@ -101,16 +101,21 @@ async function exportBatch(args: string[], io: Output): Promise<number> {
   if (existing.length > 0) throw new UsageError(`${out} is not empty: give a new directory (the export is handed out once)`);
   await mkdir(out, { recursive: true, mode: 0o700 });
   const answer = await callServer(clientFrom(values), 'POST', `/api/v1/enrollments/${encodeURIComponent(id)}/export`, batchExportSchema);
-  for (const file of answer.files) {
+  await writeExportFiles(out, answer.files);
+  io.err(`wrote ${answer.files.length} files for ${answer.batch.size} device(s) into ${out}; the server will not hand these secrets out again\n`);
+  io.out(`${join(out, 'manifest.csv')}\n`);
+  return ExitCode.Ok;
+}
+
+/** Writes an export's files under `out`, readable by the user alone; a path leading outside `out` is refused. */
+export async function writeExportFiles(out: string, files: readonly ExportFile[]): Promise<void> {
+  for (const file of files) {
     const path = join(out, file.path);
     const inside = relative(out, path);
     if (isAbsolute(file.path) || inside.startsWith('..') || isAbsolute(inside)) throw new UsageError(`the server sent a file outside the export directory: ${file.path}`);
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     await writeFile(path, file.encoding === 'base64' ? Buffer.from(file.content, 'base64') : file.content, { mode: 0o600 });
   }
-  io.err(`wrote ${answer.files.length} files for ${answer.batch.size} device(s) into ${out}; the server will not hand these secrets out again\n`);
-  io.out(`${join(out, 'manifest.csv')}\n`);
-  return ExitCode.Ok;
 }
 
 async function list(args: string[], io: Output): Promise<number> {

@@ -1,6 +1,6 @@
 // The demo's verdict: it passes only when what happened is exactly what the faults predict.
 import { describe, expect, it } from 'vitest';
-import { faultWords, mismatches } from '../../src/cli/demo-outcome.ts';
+import { configurationMismatches, enrollmentMismatches, faultWords, mismatches } from '../../src/cli/demo-outcome.ts';
 
 const expected = { devices: 100, failuresByCode: { '410': 2, '402': 1 } };
 const exact = { succeeded: 97, failed: 3, failuresByCode: { '410': 2, '402': 1 }, unfinished: 0, devicesOnTarget: 97 };
@@ -32,5 +32,30 @@ describe('the fault line', () => {
     expect(line).toBe('install 1% (5 devices), corrupt 0.4% (2 devices), wrong-base 0.04% (no device), cut 4% (20 devices)');
     expect(line).not.toMatch(/\b0%/);
     expect(faultWords([{ kind: 'oom', share: 0.002 }], { oom: 1 })).toBe('oom 0.2% (1 device)');
+  });
+});
+
+describe('the enrollment verdict', () => {
+  it('accepts a batch whose every device left the claim and whose claim is refused for all', () => {
+    expect(enrollmentMismatches({ devices: 20, enrolled: 20, claimRefusedAfter: 20 })).toEqual([]);
+  });
+
+  it('refuses a device still on the claim, and a claim that still opens a session', () => {
+    expect(enrollmentMismatches({ devices: 20, enrolled: 19, claimRefusedAfter: 19 })).toEqual(['19 of 20 batch devices enrolled', 'the claim was refused for 19 of 20 enrolled devices']);
+    expect(enrollmentMismatches({ devices: 20, enrolled: 20, claimRefusedAfter: 18 })).toEqual(['the claim was refused for 18 of 20 enrolled devices']);
+  });
+});
+
+describe('the configuration verdict', () => {
+  const exact = { state: 'completed', devices: 60, succeeded: 57, failed: 3, byCode: { '425': 3 }, expectedByCode: { '425': 3 } };
+
+  it('accepts a completed campaign where exactly the locked devices refused', () => {
+    expect(configurationMismatches(exact)).toEqual([]);
+  });
+
+  it('refuses a campaign left paused, a refusal too many, and a failure with another Status', () => {
+    expect(configurationMismatches({ ...exact, state: 'paused' })).toEqual(['the configuration campaign ended paused']);
+    expect(configurationMismatches({ ...exact, succeeded: 56, failed: 4, byCode: { '425': 4 } })).toEqual(['56 devices took the configuration, expected 57', '4 configuration failures with Status 425, expected 3']);
+    expect(configurationMismatches({ ...exact, byCode: { '425': 2, '500': 1 } })).toEqual(['2 configuration failures with Status 425, expected 3', '1 configuration failures with Status 500, expected 0']);
   });
 });
