@@ -1,9 +1,10 @@
 // Configuration profile rows: profiles and their immutable versions, applications of a
 // version to a device, and the device's configuration as read back.
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { deviceConfiguration, profileApplications, profiles, profileVersions } from '../schema/index.ts';
 import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
+import { preparedPer } from './prepared.ts';
 
 export type ProfileRow = typeof profiles.$inferSelect;
 export type ProfileVersionRow = typeof profileVersions.$inferSelect;
@@ -62,9 +63,16 @@ export async function insertVersion(tx: Tx, row: typeof profileVersions.$inferIn
 }
 
 /** The model's provisioning profile, if it has one. */
+// This and the device's queued applications are read at the start of every DM session
+// (profiles/session-work.ts): prepared once, as the other per-message reads are (prepared.ts).
+const provisioningQuery = preparedPer(({ q, t: { profiles } }) => q.select().from(profiles).where(and(eq(profiles.model, sql.placeholder('model')), eq(profiles.provisioning, true))).limit(1).prepare());
+const queuedQuery = preparedPer((tx) => {
+  const { profileApplications } = tx.t;
+  return forUpdate(tx, tx.q.select().from(profileApplications).where(and(eq(profileApplications.deviceId, sql.placeholder('deviceId')), eq(profileApplications.state, 'queued')))).prepare();
+});
+
 export async function provisioningProfileOf(tx: Tx, model: string): Promise<ProfileRow | undefined> {
-  const { profiles } = tx.t;
-  return (await tx.q.select().from(profiles).where(and(eq(profiles.model, model), eq(profiles.provisioning, true))).limit(1))[0];
+  return (await provisioningQuery(tx).execute({ model }))[0];
 }
 
 /** Whether the device ever got an application of any version of the profile for `reason` (queued or settled). */
@@ -84,8 +92,7 @@ export async function insertApplication(tx: Tx, row: typeof profileApplications.
 }
 
 export async function queuedApplicationsOf(tx: Tx, deviceId: string): Promise<ApplicationRow[]> {
-  const { profileApplications } = tx.t;
-  return forUpdate(tx, tx.q.select().from(profileApplications).where(and(eq(profileApplications.deviceId, deviceId), eq(profileApplications.state, 'queued'))));
+  return queuedQuery(tx).execute({ deviceId });
 }
 
 export async function updateApplication(tx: Tx, id: string, changes: Partial<typeof profileApplications.$inferInsert>): Promise<void> {
