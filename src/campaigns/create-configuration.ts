@@ -8,9 +8,9 @@ import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { requireModel, resolveProfileRef } from '../profiles/profiles.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { insertCampaign } from '../store/queries/campaigns.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
+import { insertDraft } from './draft.ts';
 import type { CreateCampaign } from './schemas.ts';
 
 export async function createConfigurationCampaign(tx: Tx, principal: Principal, id: string, request: CreateCampaign, profileRef: string, settings: Config['campaigns'], now: number): Promise<void> {
@@ -20,36 +20,7 @@ export async function createConfigurationCampaign(tx: Tx, principal: Principal, 
   if (request.mode !== undefined && request.mode !== 'install') throw new AppError('VALIDATION', `mode ${request.mode} is for firmware; a configuration campaign applies its profile in one session`);
   if (request.bandwidthBytesPerSecond !== undefined) throw new AppError('VALIDATION', 'a bandwidth budget is for firmware downloads; a configuration campaign downloads nothing');
   if (request.dynamic) throw new AppError('VALIDATION', 'a configuration campaign is not dynamic: make the profile the model\'s provisioning profile for devices that come later');
-  await insertCampaign(
-    tx,
-    {
-      id,
-      name: request.name,
-      buildId: null,
-      kind: 'configuration',
-      profileVersionId: version.id,
-      model,
-      cohort: JSON.stringify({ ...request.cohort, model }),
-      state: 'draft',
-      successThreshold: request.successThreshold,
-      failureThreshold: request.failureThreshold,
-      minSample: request.minSample,
-      soakMs: request.soakSeconds * 1000,
-      timeoutMs: request.timeoutMinutes === undefined ? settings.defaultTimeoutMs : Math.round(request.timeoutMinutes * 60_000),
-      fourEyes: request.fourEyes ?? settings.fourEyes,
-      dynamic: false,
-      window: request.maintenanceWindow ? JSON.stringify(request.maintenanceWindow) : null,
-      forcedReason: request.forced?.reason ?? null,
-      mode: 'install',
-      bandwidthBytesPerSecond: null,
-      ...(request.startAt === undefined ? {} : { startAt: request.startAt, scheduledBy: principal.personId, scheduledByName: principal.name }),
-      createdBy: principal.personId,
-      createdByName: principal.name,
-      createdAt: now,
-      updatedAt: now,
-    },
-    request.stages.map((s, index) => ({ campaignId: id, index, percent: s.percent, requiresApproval: s.requiresApproval })),
-  );
+  await insertDraft(tx, principal, id, request, model, { buildId: null, kind: 'configuration', profileVersionId: version.id, dynamic: false, mode: 'install', bandwidthBytesPerSecond: null }, settings, now);
   const actor = auditActor(principal);
   await recordAudit(tx, { ...actor, action: 'campaign.create', subject: id, details: { name: request.name, kind: 'configuration', profile: `${version.name}@${version.version}`, profileVersionId: version.id, cohort: request.cohort, stages: request.stages, forced: request.forced?.reason ?? null } }, now);
   if (request.forced) await recordAudit(tx, { ...actor, action: 'campaign.force', subject: id, details: { by: principal.name, reason: request.forced.reason } }, now);

@@ -5,9 +5,9 @@ import { AppError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
-import { insertCampaign } from '../store/queries/campaigns.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { createConfigurationCampaign } from './create-configuration.ts';
+import { insertDraft } from './draft.ts';
 import type { CreateCampaign } from './schemas.ts';
 import { saveConfirmation } from '../deployments/confirm-policy.ts';
 
@@ -31,34 +31,7 @@ export async function createCampaign(ctx: Context, principal: Principal, request
     if (build.status === 'failed') throw new AppError('CONFLICT', `build ${build.id} failed to process; upload it again`);
     const model = request.cohort.model ?? build.model;
     if (model !== build.model) throw new AppError('VALIDATION', `cohort model ${model} does not match build ${build.id}, which is for ${build.model}`);
-    await insertCampaign(
-      tx,
-      {
-        id,
-        name: request.name,
-        buildId: build.id,
-        model,
-        cohort: JSON.stringify({ ...request.cohort, model }),
-        state: 'draft',
-        successThreshold: request.successThreshold,
-        failureThreshold: request.failureThreshold,
-        minSample: request.minSample,
-        soakMs: request.soakSeconds * 1000,
-        timeoutMs: request.timeoutMinutes === undefined ? ctx.config.campaigns.defaultTimeoutMs : Math.round(request.timeoutMinutes * 60_000),
-        fourEyes: request.fourEyes ?? ctx.config.campaigns.fourEyes,
-        dynamic: request.dynamic,
-        window: request.maintenanceWindow ? JSON.stringify(request.maintenanceWindow) : null,
-        forcedReason: request.forced?.reason ?? null,
-        mode: request.mode ?? 'install',
-        bandwidthBytesPerSecond: request.bandwidthBytesPerSecond ?? null,
-        ...(request.startAt === undefined ? {} : { startAt: request.startAt, scheduledBy: principal.personId, scheduledByName: principal.name }),
-        createdBy: principal.personId,
-        createdByName: principal.name,
-        createdAt: now,
-        updatedAt: now,
-      },
-      request.stages.map((s, index) => ({ campaignId: id, index, percent: s.percent, requiresApproval: s.requiresApproval })),
-    );
+    await insertDraft(tx, principal, id, request, model, { buildId: build.id, kind: 'firmware', profileVersionId: null, dynamic: request.dynamic, mode: request.mode ?? 'install', bandwidthBytesPerSecond: request.bandwidthBytesPerSecond ?? null }, ctx.config.campaigns, now);
     if (request.confirm) await saveConfirmation(tx, id, request.confirm, now);
     const actor = auditActor(principal);
     await recordAudit(tx, { ...actor, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages, forced: request.forced?.reason ?? null, mode: request.mode ?? 'install' } }, now);
