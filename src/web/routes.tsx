@@ -61,7 +61,7 @@ const idParam = (c: C) => c.req.param('id') ?? '';
  */
 function safeNext(next: unknown): string {
   if (typeof next !== 'string' || carriesSecret(next)) return '/';
-  return /^\/(?:(?:campaigns|builds|devices)(?:\/[A-Za-z0-9%:._-]{1,200})?)?(?:\?[A-Za-z0-9%:._~=&+-]{0,400})?$/.test(next) ? next : '/';
+  return /^\/(?:(?:campaigns|builds|devices|apps|baselines)(?:\/[A-Za-z0-9%:._-]{1,200})?)?(?:\?[A-Za-z0-9%:._~=&+-]{0,400})?$/.test(next) ? next : '/';
 }
 
 function requestPath(c: C): string {
