@@ -23,6 +23,9 @@ export const CLASS_LABELS: Record<ComplianceClass, string> = {
   unread: 'inventory not read yet',
 };
 
+/** The counts' labels: short enough for the counts grid. */
+const COUNT_LABELS: Record<ComplianceClass, string> = { compliant: 'compliant', missing: 'missing', outdated: 'outdated', inactive: 'inactive', forbidden: 'forbidden present', unread: 'not read yet' };
+
 export type BaselineRule = 'required' | 'forbidden' | '';
 export interface BaselineRow {
   component: string;
@@ -89,7 +92,7 @@ function ComplianceCard(props: { model: string; counts: ComplianceCounts }) {
       <dl class="counts">
         {COMPLIANCE_CLASSES.map((cls) => (
           <div>
-            <dt>{CLASS_LABELS[cls]}</dt>
+            <dt title={CLASS_LABELS[cls]}>{COUNT_LABELS[cls]}</dt>
             <dd data-testid={`compliance-${cls}`}>{counts[cls] > 0 ? <a href={classHref(props.model, cls)}>{String(counts[cls])}</a> : '0'}</dd>
           </div>
         ))}
