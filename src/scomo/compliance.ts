@@ -19,6 +19,7 @@ export const isComplianceClass = (s: string): s is ComplianceClass => (COMPLIANC
 
 export type ComplianceCounts = Record<ComplianceClass, number> & { total: number };
 
+/** Devices read per query; `chunk` parameters exist so tests can cross chunk boundaries with a few devices. */
 const CHUNK = 1000;
 
 /** The classes of one device: 'unread' without an inventory, 'compliant' when nothing drifts. */
@@ -46,17 +47,17 @@ async function baselineOf(ctx: Context, model: string): Promise<Baseline> {
 }
 
 /** How many of the model's devices fall in each class. */
-export async function complianceCounts(ctx: Context, model: string): Promise<ComplianceCounts> {
+export async function complianceCounts(ctx: Context, model: string, chunk = CHUNK): Promise<ComplianceCounts> {
   const baseline = await baselineOf(ctx, model);
   const counts: ComplianceCounts = { total: 0, compliant: 0, missing: 0, outdated: 0, inactive: 0, forbidden: 0, unread: 0 };
   let after: string | undefined;
   for (;;) {
-    const rows = await modelDevicesWithApps(ctx.db, model, after, CHUNK);
+    const rows = await modelDevicesWithApps(ctx.db, model, after, chunk);
     for (const row of rows) {
       counts.total += 1;
       for (const c of classify(baseline, installedOf(row))) counts[c] += 1;
     }
-    if (rows.length < CHUNK) return counts;
+    if (rows.length < chunk) return counts;
     after = rows.at(-1)?.id;
     await nextTurn();
   }
@@ -70,12 +71,12 @@ export interface ClassifiedDevice {
 }
 
 /** One page of the model's devices in a class, in id order after `after`. */
-export async function devicesInClass(ctx: Context, model: string, wanted: ComplianceClass, after: string | undefined, limit: number): Promise<{ devices: ClassifiedDevice[]; next: string | null }> {
+export async function devicesInClass(ctx: Context, model: string, wanted: ComplianceClass, after: string | undefined, limit: number, chunk = CHUNK): Promise<{ devices: ClassifiedDevice[]; next: string | null }> {
   const baseline = await baselineOf(ctx, model);
   const found: ClassifiedDevice[] = [];
   let cursor = after;
   for (;;) {
-    const rows = await modelDevicesWithApps(ctx.db, model, cursor, CHUNK);
+    const rows = await modelDevicesWithApps(ctx.db, model, cursor, chunk);
     for (const row of rows) {
       const classes = classify(baseline, installedOf(row));
       if (!classes.includes(wanted)) continue;
@@ -83,7 +84,7 @@ export async function devicesInClass(ctx: Context, model: string, wanted: Compli
       if (found.length === limit) return { devices: found, next: found.at(-1)?.id ?? null };
       found.push({ id: row.id, lastSeen: row.lastSeen ? new Date(row.lastSeen).toISOString() : null, readAt: row.readAt ? new Date(row.readAt).toISOString() : null, classes });
     }
-    if (rows.length < CHUNK) return { devices: found, next: null };
+    if (rows.length < chunk) return { devices: found, next: null };
     cursor = rows.at(-1)?.id;
     await nextTurn();
   }

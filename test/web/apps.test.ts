@@ -203,6 +203,17 @@ describe('baselines', () => {
     expect((await getBaseline(server, MODEL)).body).toEqual(saved);
   });
 
+  it('refuses an oversized form or one with more rows than a baseline can hold, and keeps the baseline', async () => {
+    const saved = (await getBaseline(server, MODEL)).body;
+    const rows = (n: number, length: number) => ({ component: Array.from({ length: n }, (_, i) => `c${i}`.padEnd(length, 'x')), version: Array.from({ length: n }, () => '1.0'), rule: Array.from({ length: n }, () => 'forbidden') });
+    const many = await postBaseline(MODEL, rows(250, 3), { cookie: operator });
+    expect(many.status).toBe(400);
+    expect(await html(many)).toContain('a baseline form has at most 203 rows');
+    const huge = await postBaseline(MODEL, rows(150, 128), { cookie: operator });
+    expect(huge.status).toBe(413);
+    expect((await getBaseline(server, MODEL)).body).toEqual(saved);
+  });
+
   it('admins read the baseline without a form; their edits are refused', async () => {
     const saved = (await getBaseline(server, MODEL)).body;
     const page = await html(await get(server, `/baselines/${MODEL}`, admin));
