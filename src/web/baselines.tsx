@@ -148,7 +148,7 @@ function BaselineForm(props: { view: ModelBaseline; rows: BaselineRow[] }) {
           <thead>
             <tr>
               <th>component</th>
-              <th>version (required only)</th>
+              <th>version</th>
               <th>rule</th>
             </tr>
           </thead>
@@ -156,10 +156,10 @@ function BaselineForm(props: { view: ModelBaseline; rows: BaselineRow[] }) {
             {rows.map((r, i) => (
               <tr>
                 <td>
-                  <input name="component" value={r.component} list="baseline-components" size={24} autocomplete="off" spellcheck={false} aria-label={`component ${i + 1}`} data-testid={`baseline-component-${i}`} />
+                  <input name="component" value={r.component} list="baseline-components" size={14} autocomplete="off" spellcheck={false} aria-label={`component ${i + 1}`} data-testid={`baseline-component-${i}`} />
                 </td>
                 <td>
-                  <input name="version" value={r.version} list="baseline-versions" size={10} autocomplete="off" spellcheck={false} aria-label={`version ${i + 1}`} data-testid={`baseline-version-${i}`} />
+                  <input name="version" value={r.version} list="baseline-versions" size={5} autocomplete="off" spellcheck={false} aria-label={`version ${i + 1}`} data-testid={`baseline-version-${i}`} />
                 </td>
                 <td>
                   <select name="rule" aria-label={`rule ${i + 1}`} data-testid={`baseline-rule-${i}`}>

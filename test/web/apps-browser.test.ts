@@ -167,4 +167,25 @@ describe.skipIf(!available)('application pages in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'device-apps.png'), fullPage: true });
     expect(cspViolations).toEqual([]);
   });
+
+  it('fits a phone screen (390x844) with no horizontal scrolling', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const [name, value] = (await login(server, server.tokens.operator)).split('=');
+    await phone.addCookies([{ name: name ?? '', value: value ?? '', url: server.url, httpOnly: true, sameSite: 'Strict' }]);
+    const page = await phone.newPage();
+    for (const [path, shot] of [
+      ['/apps', 'apps-phone-list.png'],
+      ['/baselines', 'apps-phone-baselines.png'],
+      [`/baselines/${MODEL}`, 'apps-phone-baseline.png'],
+      [`/baselines/${MODEL}/devices?class=compliant`, 'apps-phone-class.png'],
+      ['/devices/BR-1', 'apps-phone-device.png'],
+    ] as const) {
+      await page.goto(`${server.url}${path}`);
+      expect(`${new URL(page.url()).pathname}${new URL(page.url()).search}`, path).toBe(path);
+      const widths = await page.evaluate<{ scroll: number; view: number }>('({ scroll: document.documentElement.scrollWidth, view: window.innerWidth })');
+      expect(widths.scroll, `${path} is wider than the phone`).toBeLessThanOrEqual(widths.view);
+      await page.screenshot({ path: join(SHOTS, shot), fullPage: true });
+    }
+    await phone.close();
+  });
 });
