@@ -370,5 +370,8 @@ describe("a manufacturer's application upload", () => {
     const anonymous = await get(server, '/apps/upload');
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.get('location')).toBe('/login?next=%2Fapps%2Fupload');
+    // Signing in from there comes back to the application upload.
+    const signedIn = await post(server, '/login', { token: server.tokens.acme, next: '/apps/upload' });
+    expect(signedIn.headers.get('location')).toBe('/apps/upload');
   });
 });
