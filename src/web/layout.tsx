@@ -34,7 +34,7 @@ const NAV: Array<{ section: Section; href: string; label: string }> = [
   { section: 'baselines', href: '/baselines', label: 'Baselines' },
 ];
 const TOKENS_NAV: { section: Section; href: string; label: string } = { section: 'tokens', href: '/tokens', label: 'Tokens' };
-/** A manufacturer's session only uploads builds. */
+/** A manufacturer's session only uploads builds and applications. */
 const MANUFACTURER_NAV: Array<{ section: Section; href: string; label: string }> = [
   { section: 'upload', href: '/builds/upload', label: 'Upload a build' },
   { section: 'app-upload', href: '/apps/upload', label: 'Upload an app' },
