@@ -192,7 +192,7 @@ function TreeItems(props: { node: TreeNode }) {
   );
 }
 
-export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; helpdesk?: Child; timeline?: Child; configuration?: Child }) {
+export function DeviceContent(props: { device: DeviceView; deployments: DeploymentView[]; totalDeployments: number; manage?: Child; helpdesk?: Child; timeline?: Child; configuration?: Child; apps?: Child }) {
   const d = props.device;
   const tree = inventoryTree(d.inventory);
   return (
@@ -272,6 +272,7 @@ export function DeviceContent(props: { device: DeviceView; deployments: Deployme
           </article>
         ))}
       </section>
+      {props.apps}
       {props.configuration}
       {props.timeline}
     </>

@@ -6,7 +6,7 @@ import { raw } from 'hono/html';
 import type { Principal } from '../tokens/tokens.ts';
 import { LIVE_SCRIPT, STYLE } from './assets.ts';
 
-export type Section = 'campaigns' | 'builds' | 'devices' | 'upload' | 'tokens';
+export type Section = 'campaigns' | 'builds' | 'devices' | 'upload' | 'tokens' | 'apps' | 'baselines' | 'app-upload';
 
 export interface Flash {
   kind: 'ok' | 'error';
@@ -30,10 +30,15 @@ const NAV: Array<{ section: Section; href: string; label: string }> = [
   { section: 'campaigns', href: '/', label: 'Campaigns' },
   { section: 'builds', href: '/builds', label: 'Builds' },
   { section: 'devices', href: '/devices', label: 'Devices' },
+  { section: 'apps', href: '/apps', label: 'Apps' },
+  { section: 'baselines', href: '/baselines', label: 'Baselines' },
 ];
 const TOKENS_NAV: { section: Section; href: string; label: string } = { section: 'tokens', href: '/tokens', label: 'Tokens' };
-/** A manufacturer's session only uploads builds. */
-const MANUFACTURER_NAV: Array<{ section: Section; href: string; label: string }> = [{ section: 'upload', href: '/builds/upload', label: 'Upload a build' }];
+/** A manufacturer's session only uploads builds and applications. */
+const MANUFACTURER_NAV: Array<{ section: Section; href: string; label: string }> = [
+  { section: 'upload', href: '/builds/upload', label: 'Upload a build' },
+  { section: 'app-upload', href: '/apps/upload', label: 'Upload an app' },
+];
 
 export function Layout(props: LayoutProps) {
   return (

@@ -24,6 +24,7 @@ import { DeviceConfigurationCard } from './device-configuration.tsx';
 import { deviceConfiguration } from '../profiles/apply.ts';
 import { DeviceTagsForm, RegisterDeviceContent, registerRequest, tagList } from './device-manage.tsx';
 import { helpdeskPanel, mountHelpdesk, shownQuery } from './helpdesk.tsx';
+import { deviceAppsCard, mountApps, SCOMO_DONE } from './apps-routes.tsx';
 import type { Flash } from './layout.tsx';
 import { mountSavedFilters } from './saved-filters.tsx';
 import { mountTokens } from './tokens.tsx';
@@ -130,6 +131,7 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
     tags: 'Tags saved.',
     query: 'Asked: the results appear below as the device answers.',
     fix: 'Fix queued: the device gets the Replace in its next session, then the node is read again.',
+    scomo: SCOMO_DONE,
   };
 
   const devicePage = async (c: C, id: string, flash?: Flash, status: ContentfulStatusCode = 200) => {
@@ -147,6 +149,7 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
         totalDeployments={device.deployments.length}
         manage={canAct(principal.role) ? <DeviceTagsForm id={device.id} tags={device.tags} /> : undefined}
         helpdesk={await helpdeskPanel(ctx, principal, device.id, c.req.query('query'))}
+        apps={await deviceAppsCard(ctx, principal, device)}
         configuration={<DeviceConfigurationCard view={await deviceConfiguration(ctx, device.id)} />}
         timeline={<ActivityTimeline entries={activity} limit={TIMELINE_LIMIT} subjectLabel={(subject) => (subject === device.id ? undefined : `deployment ${subject}`)} />}
       />
@@ -155,6 +158,7 @@ export function mountManagement(app: Hono<ConsoleEnv>, ctx: Context, kit: Consol
   };
 
   mountHelpdesk(app, ctx, kit, devicePage);
+  mountApps(app, ctx, kit, devicePage);
 
   app.get(
     '/devices/:id',

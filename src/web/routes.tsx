@@ -29,6 +29,7 @@ import { isSameOrigin } from './guard.ts';
 import type { Flash } from './layout.tsx';
 import { CREATED, mountManagement } from './manage.tsx';
 import { UPLOAD_PATH } from './upload.tsx';
+import { APP_UPLOAD_PATH } from './apps.tsx';
 import { errorPage, isFragment, render } from './render.tsx';
 import { ActivityTimeline, TIMELINE_LIMIT } from './timeline.tsx';
 import { SavedFilters } from './saved-filters.tsx';
@@ -61,7 +62,7 @@ const idParam = (c: C) => c.req.param('id') ?? '';
  */
 function safeNext(next: unknown): string {
   if (typeof next !== 'string' || carriesSecret(next)) return '/';
-  return /^\/(?:(?:campaigns|builds|devices)(?:\/[A-Za-z0-9%:._-]{1,200})?)?(?:\?[A-Za-z0-9%:._~=&+-]{0,400})?$/.test(next) ? next : '/';
+  return /^\/(?:(?:campaigns|builds|devices|apps|baselines)(?:\/[A-Za-z0-9%:._-]{1,200})?)?(?:\?[A-Za-z0-9%:._~=&+-]{0,400})?$/.test(next) ? next : '/';
 }
 
 function requestPath(c: C): string {
@@ -128,7 +129,8 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
     if (!canView(principal.role) && !canUpload(principal.role)) return refuse(403, `This is a ${principal.role} token; the console is for operators (admins may look).`);
     startSession(ctx, c, token);
     ctx.log.info({ requestId: c.get('requestId'), actor: loggableActor(principal) }, 'console sign-in');
-    return c.redirect(canUpload(principal.role) ? UPLOAD_PATH : next, 303);
+    // A manufacturer lands on an upload page: the one it was sent from, else the build upload.
+    return c.redirect(canUpload(principal.role) ? (next === APP_UPLOAD_PATH ? next : UPLOAD_PATH) : next, 303);
   });
 
   app.post('/logout', sameOrigin, form, async (c) => {
