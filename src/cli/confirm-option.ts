@@ -2,6 +2,7 @@
 // three options wherever work can ask the device's user first (a SCOMO operation, a
 // baseline, a profile apply, a live query or fix), read into the API's `confirm` body.
 import { durationSeconds } from './campaign.ts';
+import { UI_LIMITS } from '../omadm/user-interaction.ts';
 import { UsageError } from './io.ts';
 
 export const confirmOptions = {
@@ -36,6 +37,8 @@ export function confirmBody(values: { confirm?: string | undefined; 'confirm-wai
     if (wait !== undefined || dr !== undefined) throw new UsageError('--confirm-wait and --confirm-default go with --confirm TEXT');
     return undefined;
   }
+  if (values.confirm.trim() === '') throw new UsageError('--confirm takes the text the device shows its user');
+  if (values.confirm.length > UI_LIMITS.text) throw new UsageError(`--confirm takes at most ${UI_LIMITS.text} characters (a device's screen is small)`);
   if (dr !== undefined && dr !== 'accept' && dr !== 'reject') throw new UsageError(`--confirm-default takes accept or reject, got ${JSON.stringify(dr)}`);
   if (wait !== undefined && wait < 1) throw new UsageError('--confirm-wait must be at least 1s');
   return { text: values.confirm, maxSeconds: Math.round(wait ?? DEFAULT_WAIT_S), ...(dr === undefined ? {} : { defaultResponse: dr }) };
