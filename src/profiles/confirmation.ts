@@ -30,6 +30,11 @@ export async function applicationGateStep(tx: Tx, applicationId: string, session
   const application = await findApplication(tx, applicationId);
   if (!application || application.state !== 'queued') return { kind: 'wait' };
   const deployment = application.deploymentId ? await findDeployment(tx, application.deploymentId) : undefined;
+  // A campaign's deployment that ended while its user had not answered (aborted, timed out): its change is not made.
+  if (deployment && !['scheduled', 'commanded'].includes(deployment.state)) {
+    await endApplication(tx, application, `its deployment ended (${deployment.state}) before the user answered`, session.now);
+    return { kind: 'wait' };
+  }
   const policy = await confirmationPolicyOf(tx, [application.id, ...(deployment ? [deployment.id] : []), ...(deployment?.campaignId ? [deployment.campaignId] : [])]);
   if (!policy) return { kind: 'go' };
   const step = await gateStep(tx, { deviceId: session.deviceId, subjectId: application.id, attempt: 1, ...gateOfPolicy(policy), inFlight: session.inFlight, sessionStart: session.sessionStart, now: session.now });
