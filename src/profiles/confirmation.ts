@@ -8,6 +8,7 @@
 // towards the campaign's thresholds (as a rejected firmware update). A timeout is asked
 // again at the next session.
 import { transition } from '../deployments/deployments.ts';
+import type { DeploymentState } from '../deployments/policy.ts';
 import { gateOfPolicy } from '../devices/confirm-policy.ts';
 import { answerEffect, answerSaid, gateStep, type GateStep, userEnding } from '../devices/user-gate.ts';
 import { recordAudit } from '../store/queries/audit.ts';
@@ -45,8 +46,17 @@ export async function applicationGateStep(tx: Tx, applicationId: string, session
 /** What the user's answer does to the application; returns the campaign whose deployment moved, if any. */
 export async function applyApplicationAnswer(tx: Tx, prompt: UserPromptRow, now: number): Promise<string | undefined> {
   const application = await findApplication(tx, prompt.subjectId);
-  if (!application || application.state !== 'queued' || answerEffect(prompt.outcome) !== 'end') return undefined;
-  return endApplication(tx, application, `${userEnding(prompt.outcome, WHAT)} (${answerSaid(prompt)})`, now);
+  if (!application || application.state !== 'queued') return undefined;
+  const effect = answerEffect(prompt.outcome);
+  if (effect === 'end') return endApplication(tx, application, `${userEnding(prompt.outcome, WHAT)} (${answerSaid(prompt)})`, now);
+  // A campaign's deployment keeps the answer in its history, as a firmware one does (and
+  // its timeout counts from it: the device is not silent, its user is deciding).
+  const deployment = application.deploymentId ? await findDeployment(tx, application.deploymentId, { forUpdate: true }) : undefined;
+  if (deployment && ['scheduled', 'commanded'].includes(deployment.state)) {
+    const cause = effect === 'go' ? `the user accepted ${WHAT} (${answerSaid(prompt)})` : `the user did not answer in time (${answerSaid(prompt)}); asking again at the next session`;
+    await transition(tx, deployment, deployment.state as DeploymentState, cause, now);
+  }
+  return undefined;
 }
 
 async function endApplication(tx: Tx, application: ApplicationRow, cause: string, now: number): Promise<string | undefined> {

@@ -80,6 +80,9 @@ describe('a configuration campaign that asks each device user', () => {
     expect(deployments.items.map((d) => d.deviceId).sort()).toEqual(['cfg-ask-a', 'cfg-ask-b']);
     const canceled = await call<{ history: Array<{ cause: string }> }>(`/api/v1/deployments/${deployments.items[0]?.id ?? ''}`);
     expect(canceled.history.at(-1)?.cause).toBe('the user rejected the configuration change (Alert 1101 answered 304)');
+    const accepted = await call<{ items: Array<{ id: string }> }>(`/api/v1/deployments?campaign=${campaignId}&state=succeeded`);
+    const applied = await call<{ history: Array<{ cause: string }> }>(`/api/v1/deployments/${accepted.items[0]?.id ?? ''}`);
+    expect(applied.history.map((h) => h.cause)).toContain('the user accepted the configuration change (Alert 1101 answered 200)');
   });
 });
 
