@@ -45,5 +45,6 @@ async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: num
   // A campaign with `confirm` asks each device's user before the profile is written (profiles/confirmation.ts).
   const gated = (await confirmationPolicyOf(tx, [row.id, row.campaignId])) !== undefined;
   const applicationId = await queueApplication(tx, { deviceId, profileVersionId: version.id, operations: operationsOf(version), reason: 'campaign', deploymentId: row.id, ...(gated ? { gated } : {}), createdBy: PROFILE_ACTOR, now });
-  await transition(tx, row, 'commanded', `profile ${version.name}@${version.version} sent (application ${applicationId})`, now, { attempts: row.attempts + 1 });
+  const sent = gated ? "queued behind its user's answer" : 'sent';
+  await transition(tx, row, 'commanded', `profile ${version.name}@${version.version} ${sent} (application ${applicationId})`, now, { attempts: row.attempts + 1 });
 }
