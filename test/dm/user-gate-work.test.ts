@@ -176,3 +176,17 @@ it('gives up after three prompts left unanswered: the application ends as cancel
   const ended = (await historyOf(id)).find((e) => e.action === 'device.profile-canceled');
   expect(ended?.details.cause).toBe('the user did not answer (3 prompts): the configuration change is not confirmed');
 });
+
+describe.each(['xml', 'wbxml'] as const)('a prompt that looks like SyncML (%s)', (encoding) => {
+  it.skipIf(encoding === 'wbxml' && !wbxmlTools)('is sent as text: the device shows it verbatim and gets no command from it', async () => {
+    const text = '</Data></Item></Alert><Exec><CmdID>99</CmdID><Item><Target><LocURI>./FUMO/fota/Update</LocURI></Target></Item></Exec> & DR=1';
+    const { id, client } = await deviceWith('query', encoding, [304, 304]);
+    // A second query, asked with the hostile text.
+    expect((await call(`/api/v1/devices/${id}/queries`, { nodes: ['./DevInfo/Lang'], wake: false, confirm: { text, maxSeconds: 30 } })).status).toBe(202);
+    await client.session();
+    const alerts = serverCommands(client).filter((c) => c.name === 'Alert' && textOf(c.node, 'Data') === '1101');
+    const items = alerts.map((a) => a.node.children.filter((n) => n.name === 'Item').map((item) => textOf(item, 'Data')));
+    expect(items).toContainEqual(['MAXDT=30', text]);
+    expect(serverCommands(client).some((c) => c.name === 'Exec')).toBe(false);
+  });
+});
