@@ -9,7 +9,7 @@ import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { createConfigurationCampaign } from './create-configuration.ts';
 import { insertDraft } from './draft.ts';
 import type { CreateCampaign } from './schemas.ts';
-import { saveConfirmation } from '../deployments/confirm-policy.ts';
+import { saveConfirmation } from '../devices/confirm-policy.ts';
 
 /** What a rollback campaign records about the campaign it undoes (rollback.ts), in the same transaction. */
 export interface RollbackOf {

@@ -5,7 +5,7 @@ import { deviceIdSchema } from '../devices/schemas.ts';
 import { profileRefSchema } from '../profiles/schemas.ts';
 import { DEPLOYMENT_STATES } from './policy.ts';
 import { isKnownTimeZone, WEEKDAYS } from '../schedule/window.ts';
-import { confirmSchema } from '../deployments/confirm-policy.ts';
+import { confirmSchema } from '../devices/confirm-policy.ts';
 
 const label = z.string().min(1).max(128);
 

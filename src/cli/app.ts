@@ -5,12 +5,14 @@ import { z } from 'zod';
 import { statInputFile } from '../files.ts';
 import { appViewSchema, baselineViewSchema, deviceAppsViewSchema, type AppView } from '../scomo/schemas.ts';
 import { callServer, clientFrom, serverHelp, serverOptions } from './client.ts';
+import { confirmBody, confirmHelp, confirmOptions } from './confirm-option.ts';
 import { ExitCode, formatBytes, type Output, parseOptions, required, UsageError } from './io.ts';
 
 export const appUsage = `Usage: fota app upload FILE --model M --component ID --version V
        fota app list [--model M] [--component ID] [--json]
        fota app device DEVID [--json]
        fota app device DEVID --install ID@V [--two-step] | --remove ID | --activate ID | --deactivate ID
+                             [--confirm TEXT [--confirm-wait 5m] [--confirm-default accept|reject]]
 
 upload (manufacturer) sends FILE as version V of application component ID (reverse-domain
 style, e.g. com.acme.maps) for model M. The server signs it with the manufacturer's key,
@@ -21,18 +23,25 @@ device last reported in ./SCOMO/Inventory/Deployed, what its model's baseline st
 of it, and its SCOMO operations; with an operation flag it schedules that operation for
 the device's next DM session (--two-step: SCOMO Download, then Install).
 
+${confirmHelp}
+
 ${serverHelp}
 Exit codes: 0 ok, 1 refused by the server (its message says why), 2 usage error, unreadable
 FILE or server unreachable.
 `;
 
 export const baselineUsage = `Usage: fota baseline set --model M [--app ID@V ...] [--forbid ID ...]
+                         [--confirm TEXT [--confirm-wait 5m] [--confirm-default accept|reject]]
        fota baseline show --model M [--json]
 
 A model's baseline (operator): the applications every device of the model runs (each at
 version V, which must have been uploaded) and the components none may run. Devices are
 reconciled in their DM sessions: missing applications installed, other versions replaced,
 inactive ones activated, forbidden ones removed. set replaces the whole baseline.
+With --confirm each device's user is asked before each install or update the baseline
+makes (removals are not asked); a user who rejects keeps the device as it is.
+
+${confirmHelp}
 
 ${serverHelp}
 Exit codes: 0 ok, 1 refused by the server, 2 usage error or server unreachable.
@@ -81,17 +90,19 @@ function describe(app: AppView): string {
 }
 
 async function device(args: string[], io: Output): Promise<number> {
-  const { values, positionals } = parseOptions(args, { install: { type: 'string' }, remove: { type: 'string' }, activate: { type: 'string' }, deactivate: { type: 'string' }, 'two-step': { type: 'boolean' }, json: { type: 'boolean' }, ...serverOptions }, 1);
+  const { values, positionals } = parseOptions(args, { install: { type: 'string' }, remove: { type: 'string' }, activate: { type: 'string' }, deactivate: { type: 'string' }, 'two-step': { type: 'boolean' }, json: { type: 'boolean' }, ...confirmOptions, ...serverOptions }, 1);
   if (values.help) return io.out(appUsage), ExitCode.Ok;
   const id = encodeURIComponent(required(positionals[0], 'DEVID'));
   const client = clientFrom(values);
   const chosen = (['install', 'remove', 'activate', 'deactivate'] as const).filter((op) => values[op] !== undefined);
   if (chosen.length > 1) throw new UsageError('give one of --install, --remove, --activate, --deactivate');
   const operation = chosen[0];
+  const confirm = confirmBody(values);
+  if (confirm && !operation) throw new UsageError('--confirm goes with an operation (--install, --remove, --activate, --deactivate)');
   if (operation) {
     const target = values[operation] ?? '';
     const [component, version] = operation === 'install' ? splitAt(target) : [target, undefined];
-    const body = { operation, component, ...(version ? { version } : {}), ...(values['two-step'] ? { mode: 'twoStep' } : {}) };
+    const body = { operation, component, ...(version ? { version } : {}), ...(values['two-step'] ? { mode: 'twoStep' } : {}), ...(confirm ? { confirm } : {}) };
     const made = await callServer(client, 'POST', `/api/v1/devices/${id}/apps`, z.object({ id: z.string() }), { json: body });
     io.err(`scheduled ${operation} of ${target} for the device's next DM session\n`);
     io.out(`${made.id}\n`);
@@ -115,7 +126,7 @@ function splitAt(text: string): [string, string] {
 
 export async function baselineCommand(args: string[], io: Output): Promise<number> {
   const [sub, ...rest] = args;
-  const { values } = parseOptions(rest, { model: { type: 'string' }, app: { type: 'string', multiple: true }, forbid: { type: 'string', multiple: true }, json: { type: 'boolean' }, ...serverOptions });
+  const { values } = parseOptions(rest, { model: { type: 'string' }, app: { type: 'string', multiple: true }, forbid: { type: 'string', multiple: true }, json: { type: 'boolean' }, ...confirmOptions, ...serverOptions });
   if (values.help) return io.out(baselineUsage), ExitCode.Ok;
   const model = encodeURIComponent(required(values.model, '--model M'));
   const client = clientFrom(values);
@@ -124,7 +135,8 @@ export async function baselineCommand(args: string[], io: Output): Promise<numbe
       const [component, version] = splitAt(a);
       return { component, version };
     });
-    const view = await callServer(client, 'PUT', `/api/v1/baselines/${model}`, baselineViewSchema, { json: { apps, forbidden: values.forbid ?? [] } });
+    const confirm = confirmBody(values);
+    const view = await callServer(client, 'PUT', `/api/v1/baselines/${model}`, baselineViewSchema, { json: { apps, forbidden: values.forbid ?? [], ...(confirm ? { confirm } : {}) } });
     io.out(describeBaseline(view));
     return ExitCode.Ok;
   }

@@ -5,6 +5,7 @@
 import { HELPDESK_PRESET_NAMES, HELPDESK_PRESETS } from '../omadm/helpdesk-presets.ts';
 import { type QueryResult, type QueryView, queryViewSchema } from '../devices/helpdesk/schemas.ts';
 import { callServer, type Client, clientFrom, serverHelp, serverOptions } from './client.ts';
+import { confirmBody, confirmHelp, confirmOptions } from './confirm-option.ts';
 import { ExitCode, integerOption, type Output, parseOptions, required, UsageError } from './io.ts';
 import { shortTime } from './pages.ts';
 
@@ -12,6 +13,7 @@ const DEFAULT_TIMEOUT_S = 300;
 const POLL_MS = 1000;
 
 export const deviceQueryHelp = `Usage: fota device query DEVID [--preset P1,P2] [--node PATH]... [--no-wake]
+                         [--confirm TEXT [--confirm-wait 5m] [--confirm-default accept|reject]]
                          [--wait [--timeout SECONDS]] [--json]
        fota device query DEVID --query QUERYID [--wait] [--json]
 
@@ -28,7 +30,11 @@ result as the device answers (time read, node, Status, value) until all have ans
 
 Fix a value from a query: fota device query DEVID --query QUERYID --fix ./Node=VALUE [--wait]
 sends a one-device Replace of the node, then reads it again (operators only; recorded in
-the device's history).
+the device's history). --confirm works with --fix too.
+
+With --confirm the device asks its user before it sends anything (the query waits for the
+answer; a rejection ends it with nothing read):
+${confirmHelp}
 
 Exit codes: 0 asked (with --wait: every node answered, some perhaps with an error Status such
 as 404 not found), 1 refused by the server or timed out, 2 usage.
@@ -39,7 +45,7 @@ ${serverHelp}
 export async function deviceQueryCommand(args: string[], io: Output): Promise<number> {
   const { values, positionals } = parseOptions(
     args,
-    { preset: { type: 'string', multiple: true }, node: { type: 'string', multiple: true }, query: { type: 'string' }, fix: { type: 'string' }, 'no-wake': { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' }, ...serverOptions },
+    { preset: { type: 'string', multiple: true }, node: { type: 'string', multiple: true }, query: { type: 'string' }, fix: { type: 'string' }, 'no-wake': { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' }, ...confirmOptions, ...serverOptions },
     1,
   );
   if (values.help) return io.out(deviceQueryHelp), ExitCode.Ok;
@@ -51,7 +57,9 @@ export async function deviceQueryCommand(args: string[], io: Output): Promise<nu
   const nodes = values.node ?? [];
   if (values.query && (presets.length || nodes.length)) throw new UsageError('--query shows an earlier query: give it without --preset or --node');
   if (values.fix !== undefined && !values.query) throw new UsageError('--fix needs the query it fixes from: --query QUERYID');
-  const fix = values.fix === undefined ? undefined : fixOf(values.fix);
+  const confirm = confirmBody(values);
+  if (confirm && values.query && values.fix === undefined) throw new UsageError('--confirm goes with a new query or a --fix');
+  const fix = values.fix === undefined ? undefined : { ...fixOf(values.fix), ...(confirm ? { confirm } : {}) };
   if (!values.query && presets.length + nodes.length === 0) throw new UsageError('ask for something: --preset P (e.g. versions) or --node ./Some/Node');
   const client = clientFrom(values);
   const base = `/api/v1/devices/${encodeURIComponent(id)}/queries`;
@@ -59,8 +67,8 @@ export async function deviceQueryCommand(args: string[], io: Output): Promise<nu
     ? fix
       ? await callServer(client, 'POST', `${base}/${encodeURIComponent(values.query)}/fixes`, queryViewSchema, { json: fix })
       : await callServer(client, 'GET', `${base}/${encodeURIComponent(values.query)}`, queryViewSchema)
-    : await callServer(client, 'POST', base, queryViewSchema, { json: { ...(presets.length ? { presets } : {}), ...(nodes.length ? { nodes } : {}), wake: !values['no-wake'] } });
-  if (!values.json) io.out(`query ${query.id}: ${wakeLine(query)}\n`);
+    : await callServer(client, 'POST', base, queryViewSchema, { json: { ...(presets.length ? { presets } : {}), ...(nodes.length ? { nodes } : {}), wake: !values['no-wake'], ...(confirm ? { confirm } : {}) } });
+  if (!values.json) io.out(`query ${query.id}: ${wakeLine(query)}${confirm ? `; the device asks its user first: ${JSON.stringify(confirm.text)}` : ''}\n`);
   const answered = (r: QueryResult) => r.state === 'done' || r.state === 'failed';
   // A fix prints what it changes and reads, not the query's earlier answers.
   const printed = new Set<string>(fix ? query.results.filter(answered).map((r) => r.id) : []);
@@ -80,6 +88,8 @@ export async function deviceQueryCommand(args: string[], io: Output): Promise<nu
   }
   query = await follow(client, `${base}/${encodeURIComponent(query.id)}`, query, timeoutS, print);
   if (values.json) io.out(`${JSON.stringify(query, null, 2)}\n`);
+  const refused = query.confirmation && !['waiting', 'asking', 'accepted', 'timeout'].includes(query.confirmation.state) ? query.confirmation.state : undefined;
+  if (refused && !fix) return io.err(`fota: the device's user did not accept the query (${refused}): nothing was read\n`), ExitCode.Rejected;
   if (query.state === 'done') return ExitCode.Ok;
   io.err(`fota: the device did not answer every node within ${timeoutS} s (${query.state}); follow it with: fota device query ${id} --query ${query.id} --wait\n`);
   return ExitCode.Rejected;

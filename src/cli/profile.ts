@@ -9,6 +9,7 @@ import { driftQueuedSchema } from '../profiles/drift-schemas.ts';
 import { appliedSchema, createdProfileVersionSchema, createProfileSchema, deviceConfigurationSchema, type ProfileOperation, profileRefSchema, profileSummarySchema, profileVersionViewSchema, profileViewSchema } from '../profiles/schemas.ts';
 import { callServer, clientFrom, serverHelp, serverOptions } from './client.ts';
 import { cohortFrom, cohortOptions } from './campaign.ts';
+import { confirmBody, confirmHelp, confirmOptions } from './confirm-option.ts';
 import { ExitCode, type Output, parseOptions, required, UsageError } from './io.ts';
 
 /** A profile file is a few KB; a bigger one is a mistake (or not a profile). */
@@ -19,6 +20,7 @@ export const profileUsage = `Usage: fota profile create --name N --model M --fil
        fota profile list [--json]
        fota profile show NAME[@VERSION] [--json]
        fota profile apply NAME@VERSION --device DEVID [--no-notify]
+                          [--confirm TEXT [--confirm-wait 5m] [--confirm-default accept|reject]]
        fota profile config DEVID [--json]
        fota profile drift NAME[@VERSION] [--model M] [--versions V,V] [--tags T,T]
                           [--devices ID,ID | --devices-file FILE]
@@ -38,6 +40,10 @@ apply queues the version for the device's next DM session and wakes it with a Pa
 after profiles were applied, and its recent applications (every Status). drift asks each
 device of the cohort to read the profile's nodes back at its next session and compare.
 To roll a profile out in stages: fota campaign create --profile NAME@VERSION ...
+(with --confirm TEXT there too, each device's user confirms the change first).
+
+apply with --confirm:
+${confirmHelp}
 
 ${serverHelp}
 Exit codes: 0 ok, 1 refused by the server (its message says why), 2 usage error,
@@ -130,11 +136,11 @@ async function show(args: string[], io: Output): Promise<number> {
 }
 
 async function apply(args: string[], io: Output): Promise<number> {
-  const { values, positionals } = parseOptions(args, { device: { type: 'string' }, 'no-notify': { type: 'boolean' }, ...serverOptions }, 1);
+  const { values, positionals } = parseOptions(args, { device: { type: 'string' }, 'no-notify': { type: 'boolean' }, ...confirmOptions, ...serverOptions }, 1);
   if (values.help) return io.out(profileUsage), ExitCode.Ok;
   const ref = refOf(required(positionals[0], 'NAME@VERSION'));
   const device = required(values.device, '--device DEVID');
-  const applied = await callServer(clientFrom(values), 'POST', `/api/v1/devices/${encodeURIComponent(device)}/profile`, appliedSchema, { json: { profile: ref, notify: !values['no-notify'] } });
+  const applied = await callServer(clientFrom(values), 'POST', `/api/v1/devices/${encodeURIComponent(device)}/profile`, appliedSchema, { json: { profile: ref, notify: !values['no-notify'], ...optionalConfirm(confirmBody(values)) } });
   io.err(`${ref} queued for ${device}${applied.notified ? ' (woken with a Package 0)' : ' (applied at its next session)'}\n`);
   io.out(`${applied.applicationId}\n`);
   return ExitCode.Ok;
@@ -168,3 +174,5 @@ function refOf(text: string): string {
   if (!checked.success) throw new UsageError(`${JSON.stringify(text)} ${checked.error.issues[0]?.message ?? 'is not NAME@VERSION'}`);
   return checked.data;
 }
+
+const optionalConfirm = <T>(confirm: T | undefined): { confirm?: T } => (confirm === undefined ? {} : { confirm });

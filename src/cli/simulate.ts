@@ -63,8 +63,9 @@ version V, whose bytes are FILE (as uploaded with fota app upload, so deltas app
 server reconciles them against the model's baseline (fota baseline set) over SCOMO; the
 summary counts the devices' application operations in appResultsByCode (1200 success).
 
---user-reject SHARE, --user-timeout SHARE: when a deployment asks the device's user
-first (confirm), that share of the devices' users rejects, and that share stays silent
+--user-reject SHARE, --user-timeout SHARE: when work asks the device's user first
+(confirm: a firmware deployment or campaign, an application install or baseline, a
+configuration profile or campaign, a helpdesk query or fix), that share of the devices' users rejects, and that share stays silent
 (the default response, else a timeout); the rest accept. The same devices answer the
 same way on every run; they count as done for --until-version once they declined. The
 summary counts the answers in userAnswers.

@@ -1,35 +1,3 @@
-// The `confirm` option of a campaign or a one-device deployment: what the device's user is
-// asked before each FUMO step, how long the device waits, and what silence means. Stored
-// with the campaign or deployment when it is created; confirmation.ts applies it.
-import { z } from 'zod';
-import { type UiPrompt, UI_LIMITS } from '../omadm/user-interaction.ts';
-import { type ConfirmationPolicyRow, insertConfirmationPolicy } from '../store/queries/user-prompts.ts';
-import type { Tx } from '../store/store.ts';
-
-export const confirmSchema = z
-  .object({
-    text: z.string().trim().min(1).max(UI_LIMITS.text).describe('what the device shows its user (Alert 1101: confirm or reject)'),
-    maxSeconds: z.number().int().min(1).max(UI_LIMITS.seconds).describe('how long the device waits for its user (MAXDT)'),
-    minSeconds: z.number().int().min(0).max(UI_LIMITS.seconds).optional().describe('shortest time the text is shown (MINDT)'),
-    defaultResponse: z.enum(['accept', 'reject']).optional().describe('what silence past maxSeconds means (DR); left out: a timeout, asked again at the next session'),
-  })
-  .refine((c) => c.minSeconds === undefined || c.minSeconds <= c.maxSeconds, { message: 'minSeconds must not exceed maxSeconds', path: ['minSeconds'] });
-export type Confirm = z.infer<typeof confirmSchema>;
-
-/** Records that a campaign or deployment asks the user first (in its creation's transaction). */
-export async function saveConfirmation(tx: Tx, subjectId: string, confirm: Confirm, now: number): Promise<void> {
-  await insertConfirmationPolicy(tx, { subjectId, text: confirm.text, minSeconds: confirm.minSeconds ?? null, maxSeconds: confirm.maxSeconds, defaultResponse: confirm.defaultResponse ?? null, createdAt: now });
-}
-
-export function confirmPrompt(policy: ConfirmationPolicyRow): UiPrompt {
-  return {
-    kind: 'confirm',
-    text: policy.text,
-    options: {
-      ...(policy.minSeconds === null ? {} : { minSeconds: policy.minSeconds }),
-      maxSeconds: policy.maxSeconds,
-      ...(policy.defaultResponse === null ? {} : { defaultResponse: policy.defaultResponse === 'accept' ? '1' : '0' }),
-    },
-  };
-}
-
+// Moved to devices/confirm-policy.ts (SCOMO, profiles and the helpdesk gate on it too, and
+// devices sits below deployments); re-exported for imports written before the move.
+export * from '../devices/confirm-policy.ts';

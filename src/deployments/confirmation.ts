@@ -1,6 +1,7 @@
 // A deployment that asks the device's user first (`confirm` on a campaign or a one-device
-// deployment): before each FUMO Exec the device shows the text with Alert 1101 (confirm or
-// reject) and the answer gates the commands (devices/user-gate.ts). Accepted: the FUMO
+// deployment): before its first FUMO Exec (before each one with `eachStep`) the device
+// shows the text with Alert 1101 (confirm or reject) and the answer gates the commands
+// (devices/user-gate.ts). Accepted: the FUMO
 // commands follow in the same session. Rejected (304), cancelled (214), or a device that
 // cannot ask (406): the deployment is canceled with that reason; it is the user's choice,
 // not a failure of the software, and canceled deployments do not count towards a
@@ -9,8 +10,8 @@
 import { findDeployment, type DeploymentRow } from '../store/queries/deployments.ts';
 import { confirmationPolicyOf, type UserPromptRow } from '../store/queries/user-prompts.ts';
 import type { Tx } from '../store/store.ts';
-import { gateStep, type GateStep } from '../devices/user-gate.ts';
-import { confirmPrompt } from './confirm-policy.ts';
+import { answerSaid, gateStep, type GateStep, userEnding } from '../devices/user-gate.ts';
+import { gateOfPolicy } from '../devices/confirm-policy.ts';
 import { transition } from './deployments.ts';
 import type { DeploymentState } from './policy.ts';
 
@@ -20,7 +21,7 @@ export async function confirmationStep(tx: Tx, deploymentId: string, session: { 
   if (!row) return { kind: 'wait' };
   const policy = await confirmationPolicyOf(tx, [row.id, ...(row.campaignId ? [row.campaignId] : [])]);
   if (!policy) return { kind: 'go' };
-  const step = await gateStep(tx, { deviceId: session.deviceId, subjectId: row.id, attempt: row.attempts + 1, prompt: confirmPrompt(policy), inFlight: session.inFlight, sessionStart: session.sessionStart, now: session.now });
+  const step = await gateStep(tx, { deviceId: session.deviceId, subjectId: row.id, attempt: row.attempts + 1, ...gateOfPolicy(policy), inFlight: session.inFlight, sessionStart: session.sessionStart, now: session.now });
   if (step.kind === 'unanswered') await endForUser(tx, row, `the user did not answer the confirmation (${step.asked} prompts)`, session.now);
   return step;
 }
@@ -30,13 +31,6 @@ async function endForUser(tx: Tx, row: DeploymentRow, cause: string, now: number
   if (locked && locked.state === 'scheduled') await transition(tx, locked, 'canceled', cause, now);
 }
 
-const ENDINGS: Record<string, string> = {
-  rejected: 'the user rejected the update',
-  cancelled: 'the user cancelled the update',
-  unsupported: 'the device cannot ask its user: the update is not confirmed',
-  failed: 'the device could not ask its user: the update is not confirmed',
-};
-
 /**
  * What the user's answer does to the deployment it gates (recorded in its history).
  * Returns the campaign whose deployment moved, if any.
@@ -44,7 +38,7 @@ const ENDINGS: Record<string, string> = {
 export async function applyConfirmationAnswer(tx: Tx, prompt: UserPromptRow, now: number): Promise<string | undefined> {
   const row = await findDeployment(tx, prompt.subjectId, { forUpdate: true });
   if (!row || row.state !== 'scheduled') return undefined;
-  const said = `Alert ${prompt.code} answered ${prompt.statusCode ?? '-'}`;
+  const said = answerSaid(prompt);
   if (prompt.outcome === 'accepted') {
     await transition(tx, row, row.state as DeploymentState, `the user accepted the update (${said})`, now);
     return undefined;
@@ -53,6 +47,6 @@ export async function applyConfirmationAnswer(tx: Tx, prompt: UserPromptRow, now
     await transition(tx, row, row.state as DeploymentState, `the user did not answer in time (${said}); asking again at the next session`, now);
     return undefined;
   }
-  await transition(tx, row, 'canceled', `${ENDINGS[prompt.outcome ?? 'failed'] ?? ENDINGS.failed} (${said})`, now);
+  await transition(tx, row, 'canceled', `${userEnding(prompt.outcome, 'the update')} (${said})`, now);
   return row.campaignId ?? undefined;
 }

@@ -10,7 +10,7 @@ import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment, insertDeployment, updateDeployment } from '../store/queries/deployments.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
-import { saveConfirmation } from './confirm-policy.ts';
+import { saveConfirmation } from '../devices/confirm-policy.ts';
 import { choosePackage, type DeploymentState } from './policy.ts';
 import type { CreateDeployment, DeploymentView, HistoryEntry } from './schemas.ts';
 

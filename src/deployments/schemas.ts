@@ -1,7 +1,7 @@
 // Shapes of the deployment API.
 import { z } from 'zod';
 import { deviceIdSchema } from '../devices/schemas.ts';
-import { confirmSchema } from './confirm-policy.ts';
+import { confirmSchema } from '../devices/confirm-policy.ts';
 
 export const createDeploymentSchema = z.object({
   deviceId: deviceIdSchema,

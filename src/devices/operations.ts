@@ -18,10 +18,10 @@ export async function queueOperation(ctx: Context, principal: Principal, deviceI
   return { id };
 }
 
-/** Queues an operation and its audit inside the caller's transaction (a helpdesk fix adds its own rows beside it). */
-export async function queueOperationIn(tx: Tx, principal: Principal, deviceId: string, request: QueueOperation, now: number): Promise<string> {
+/** Queues an operation and its audit inside the caller's transaction (a helpdesk fix adds its own rows beside it; `gateId`: held behind its user's answer). */
+export async function queueOperationIn(tx: Tx, principal: Principal, deviceId: string, request: QueueOperation, now: number, gateId?: string): Promise<string> {
   const id = newId('op');
-  await insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', createdBy: principal.personId, createdAt: now });
+  await insertOperation(tx, { id, deviceId, command: request.command, uri: request.uri, data: request.data ?? null, format: request.format ?? null, type: request.type ?? null, correlator: request.correlator ?? null, state: 'queued', ...(gateId ? { gateId } : {}), createdBy: principal.personId, createdAt: now });
   await recordAudit(tx, { ...auditActor(principal), action: 'operation.queue', subject: id, details: { deviceId, command: request.command, uri: request.uri } }, now);
   return id;
 }

@@ -2,6 +2,7 @@
 // a Package 0, as `fota device notify` does), the device's current configuration and its
 // applications, and a drift check (read back and compare) for a cohort.
 import type { Context } from '../context.ts';
+import { type Confirm, saveConfirmation } from '../devices/confirm-policy.ts';
 import { deviceRow } from '../devices/devices.ts';
 import { notifyDevice } from '../devices/notify.ts';
 import { AppError } from '../errors.ts';
@@ -19,14 +20,15 @@ const RECENT_APPLICATIONS = 20;
 export const MAX_DRIFT_DEVICES = 10_000;
 const DRIFT_CHUNK = 200;
 
-export async function applyToDevice(ctx: Context, principal: Principal, deviceId: string, request: { profile: string; notify?: boolean | undefined }): Promise<{ applicationId: string; profileVersionId: string; notified: boolean }> {
+export async function applyToDevice(ctx: Context, principal: Principal, deviceId: string, request: { profile: string; notify?: boolean | undefined; confirm?: Confirm | undefined }): Promise<{ applicationId: string; profileVersionId: string; notified: boolean }> {
   const device = await deviceRow(ctx, deviceId);
   const now = ctx.clock.now();
   const applicationId = await ctx.db.transaction(async (tx) => {
     const version = await resolveProfileRef(tx, request.profile);
     requireModel(version, device.model, `device ${device.id}'s model`);
-    const id = await queueApplication(tx, { deviceId: device.id, profileVersionId: version.id, operations: version.operations, reason: 'device', createdBy: principal.personId, now });
-    await recordAudit(tx, { ...auditActor(principal), action: 'device.profile-queued', subject: device.id, details: { profile: `${version.name}@${version.version}`, applicationId: id } }, now);
+    const id = await queueApplication(tx, { deviceId: device.id, profileVersionId: version.id, operations: version.operations, reason: 'device', ...(request.confirm ? { gated: true } : {}), createdBy: principal.personId, now });
+    if (request.confirm) await saveConfirmation(tx, id, request.confirm, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'device.profile-queued', subject: device.id, details: { profile: `${version.name}@${version.version}`, applicationId: id, ...(request.confirm ? { confirm: request.confirm.text } : {}) } }, now);
     return { id, versionId: version.id };
   });
   let notified = false;

@@ -39,6 +39,8 @@ export interface NewApplication {
   operations: ProfileOperation[];
   reason: ApplicationRow['reason'];
   deploymentId?: string;
+  /** Its operations wait for the device's user to accept (profiles/confirmation.ts). */
+  gated?: boolean;
   createdBy: string;
   now: number;
 }
@@ -63,6 +65,7 @@ export async function queueApplication(tx: Tx, input: NewApplication): Promise<s
       type: c.type ?? null,
       correlator: null,
       state: 'queued',
+      ...(input.gated ? { gateId: id } : {}),
       createdBy: input.createdBy,
       createdAt: input.now,
     });

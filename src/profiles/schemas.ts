@@ -2,6 +2,7 @@
 // one place: API, CLI files and the console all parse through these), the versions and
 // profiles as the API shows them, applications and the device's current configuration.
 import { z } from 'zod';
+import { confirmSchema } from '../devices/confirm-policy.ts';
 import { nodePathProblem } from './paths.ts';
 
 /** Profile names: `NAME@VERSION` must split on "@", and names appear in URLs. */
@@ -116,6 +117,8 @@ export const applyProfileSchema = z.strictObject({
   profile: profileRefSchema,
   /** Wake the device with a Package 0 so it applies the profile now, rather than at its next poll (default true). */
   notify: z.boolean().optional(),
+  /** Ask the device's user first (Alert 1101): nothing is written unless the user accepts; a rejection cancels the application. */
+  confirm: confirmSchema.optional(),
 });
 
 export const commandStatusSchema = z.object({ command: z.string(), uri: z.string(), status: z.number().nullable(), role: z.enum(['operation', 'readFirst', 'readBack']).optional(), value: z.string().optional() });
@@ -125,7 +128,7 @@ export const applicationViewSchema = z.object({
   deviceId: z.string(),
   profileVersionId: z.string(),
   reason: z.enum(['provisioning', 'device', 'campaign', 'drift']),
-  state: z.enum(['queued', 'succeeded', 'failed']),
+  state: z.enum(['queued', 'succeeded', 'failed', 'canceled']),
   deploymentId: z.string().nullable(),
   statuses: z.array(commandStatusSchema),
   failureCode: z.number().nullable(),

@@ -10,6 +10,7 @@ import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf } from '../store/queries/deployments.ts';
 import { findVersionById, hasApplicationOf, latestVersionOf, provisioningProfileOf } from '../store/queries/profiles.ts';
 import type { Tx } from '../store/store.ts';
+import { confirmationPolicyOf } from '../store/queries/user-prompts.ts';
 import { operationsOf } from './profiles.ts';
 import { queueApplication } from './queue.ts';
 
@@ -41,6 +42,9 @@ async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: num
   if (!campaign || !fumoStepOf('downloadAndUpdate', campaign, now)) return;
   const version = await findVersionById(tx, row.profileVersionId);
   if (!version) return;
-  const applicationId = await queueApplication(tx, { deviceId, profileVersionId: version.id, operations: operationsOf(version), reason: 'campaign', deploymentId: row.id, createdBy: PROFILE_ACTOR, now });
-  await transition(tx, row, 'commanded', `profile ${version.name}@${version.version} sent (application ${applicationId})`, now, { attempts: row.attempts + 1 });
+  // A campaign with `confirm` asks each device's user before the profile is written (profiles/confirmation.ts).
+  const gated = (await confirmationPolicyOf(tx, [row.id, row.campaignId])) !== undefined;
+  const applicationId = await queueApplication(tx, { deviceId, profileVersionId: version.id, operations: operationsOf(version), reason: 'campaign', deploymentId: row.id, ...(gated ? { gated } : {}), createdBy: PROFILE_ACTOR, now });
+  const sent = gated ? "queued behind its user's answer" : 'sent';
+  await transition(tx, row, 'commanded', `profile ${version.name}@${version.version} ${sent} (application ${applicationId})`, now, { attempts: row.attempts + 1 });
 }

@@ -4,6 +4,7 @@
 // transaction: scheduled -> commanded (the device accepted the Exec, 202) -> succeeded |
 // failed(result code) | canceled.
 import type { Context } from '../context.ts';
+import { saveConfirmation } from '../devices/confirm-policy.ts';
 import { deviceRow } from '../devices/devices.ts';
 import { AppError } from '../errors.ts';
 import { describeScomoResult } from '../omadm/scomo.ts';
@@ -76,6 +77,8 @@ export async function requestScomo(ctx: Context, principal: Principal, deviceId:
     }
     const change = { operation: request.operation, component: request.component, ...(request.version ? { version: request.version } : {}), ...(node ? { node } : {}), ...(request.mode ? { mode: request.mode } : {}) };
     const made = await scheduleChange(tx, device, change, { reason: 'operator', personId: principal.personId, name: principal.name }, now);
+    // Asked of the device's user before its commands go out (scomo/confirmation.ts).
+    if (request.confirm) await saveConfirmation(tx, made, request.confirm, now);
     await recordAudit(tx, { ...auditActor(principal), action: 'scomo.request', subject: made, details: { deviceId: device.id, ...change } }, now);
     return made;
   });

@@ -1,6 +1,7 @@
 // The shapes of the SCOMO API: application uploads and views, baselines, a device's
 // applications and its SCOMO deployments.
 import { z } from 'zod';
+import { confirmSchema } from '../devices/confirm-policy.ts';
 import { appVersionSchema, componentIdSchema } from '../packages/app-manifest.ts';
 
 const modelName = z.string().min(1).max(200);
@@ -34,6 +35,8 @@ export const baselineSchema = z
     apps: z.array(z.object({ component: componentIdSchema, version: appVersionSchema }).strict()).max(100),
     /** Components the model must not run: removed wherever found. */
     forbidden: z.array(componentIdSchema).max(100).default([]),
+    /** Ask each device's user before an install or update the baseline makes (Alert 1101); removals are not asked. */
+    confirm: confirmSchema.optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -89,6 +92,8 @@ export const scomoRequestSchema = z
     version: appVersionSchema.optional(),
     /** install: one DownloadInstall (default) or Download then Install. */
     mode: z.enum(['downloadInstall', 'twoStep']).optional(),
+    /** Ask the device's user first (Alert 1101): a rejection cancels the operation, not a failure. */
+    confirm: confirmSchema.optional(),
   })
   .strict();
 export type ScomoRequest = z.infer<typeof scomoRequestSchema>;

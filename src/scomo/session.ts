@@ -95,7 +95,8 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
       if (open.some((d) => d.component === change.component)) continue;
       const earlier = closed.filter((d) => d.component === change.component);
       // A failure stands (its result code is the answer) until the baseline or the device changes.
-      if (earlier[0] && earlier[0].state === 'failed' && sameChange(change, earlier[0])) continue;
+      // So does a user's rejection (canceled): the baseline does not ask again and again.
+      if (earlier[0] && (earlier[0].state === 'failed' || earlier[0].state === 'canceled') && sameChange(change, earlier[0])) continue;
       if (earlier.filter((d) => sameChange(change, d)).length >= MAX_SAME_CHANGE) continue;
       const id = await scheduleChange(tx, device, change, { reason: 'baseline', personId: 'baseline', name: 'baseline' }, now);
       const row = await findScomoDeployment(tx, id);

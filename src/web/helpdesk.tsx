@@ -8,6 +8,7 @@ import type { Context as HonoContext, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Context } from '../context.ts';
 import { askDevice } from '../devices/helpdesk/ask.ts';
+import { UI_LIMITS } from '../omadm/user-interaction.ts';
 import { fixNode } from '../devices/helpdesk/fix.ts';
 import { createQuerySchema, fixNodeSchema, type QueryResult, type QueryView } from '../devices/helpdesk/schemas.ts';
 import { latestQuery, queryView, recentQueries } from '../devices/helpdesk/view.ts';
@@ -60,6 +61,10 @@ function HelpdeskContent(props: { deviceId: string; query: QueryView | undefined
           node paths, one per line (e.g. ./DevDetail/Ext/Log)
           <textarea name="nodes" rows={2} cols={48} spellcheck={false} autocomplete="off" data-testid="query-nodes" />
         </label>
+        <label>
+          ask the device's user first (optional): what the device shows
+          <input type="text" name="confirm" maxlength={UI_LIMITS.text} size={48} autocomplete="off" placeholder="May the helpdesk read your settings?" data-testid="query-confirm" />
+        </label>
         <p class="actions">
           <label class="check">
             <input type="checkbox" name="wake" value="1" checked data-testid="query-wake" /> wake it now (Package 0); else at its next poll
@@ -86,6 +91,18 @@ function HelpdeskContent(props: { deviceId: string; query: QueryView | undefined
   );
 }
 
+/** A query's confirmation as the page says it (the user's answer, or where the prompt is). */
+const CONFIRMATION_TEXT: Record<string, string> = {
+  waiting: 'not asked yet (at the device’s next session)',
+  asking: 'waiting for the answer',
+  accepted: 'accepted',
+  rejected: 'rejected: nothing was read',
+  cancelled: 'cancelled: nothing was read',
+  timeout: 'no answer in time: asked again at the next session',
+  unsupported: 'the device cannot ask its user: nothing was read',
+  failed: 'the device could not ask its user: nothing was read',
+};
+
 function wakeText(query: QueryView): string {
   if (!query.wake) return 'waiting for the device to poll';
   return query.wake.delivered ? 'woken by Package 0' : `not woken (${query.wake.reason ?? 'no answer'}): waiting for its poll`;
@@ -99,6 +116,11 @@ function QueryResults(props: { deviceId: string; query: QueryView; canFix: boole
         <Badge state={query.state === 'asking' ? 'running' : query.state === 'waiting' ? 'waiting' : 'done'} label={query.state} testid="query-state" />
         <span class="muted">{`asked ${when(query.createdAt)} by ${query.createdBy}; ${wakeText(query)}`}</span>
       </p>
+      {query.confirmation ? (
+        <p data-testid="query-confirmation" data-state={query.confirmation.state}>
+          {`The device's user was asked “${query.confirmation.text}”: ${CONFIRMATION_TEXT[query.confirmation.state] ?? query.confirmation.state}`}
+        </p>
+      ) : null}
       <div class="scroll">
         <table data-testid="query-results">
           <thead>
@@ -195,7 +217,10 @@ export function mountHelpdesk(app: Hono<ConsoleEnv>, ctx: Context, kit: ConsoleK
         .flatMap((text) => text.split(/\r?\n/))
         .map((line) => line.trim())
         .filter(Boolean);
-      const parsed = createQuerySchema.safeParse({ presets: listOf(body.preset), nodes, wake: listOf(body.wake).length > 0 });
+      const confirmText = listOf(body.confirm).join('').trim();
+      // A query asked from the page gives the user two minutes.
+      const confirm = confirmText === '' ? {} : { confirm: { text: confirmText, maxSeconds: 120 } };
+      const parsed = createQuerySchema.safeParse({ presets: listOf(body.preset), nodes, wake: listOf(body.wake).length > 0, ...confirm });
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const where = issue?.path[0] === 'nodes' ? `node path ${typeof issue.path[1] === 'number' ? `“${nodes[issue.path[1]] ?? ''}”` : ''}: ` : '';

@@ -52,3 +52,29 @@ it('a share of the simulated users rejects a deployment that asks first; their d
     await fleet.stop();
   }
 });
+
+it('the same simulated users answer a configuration change that asks first: rejected applications are canceled, accepted ones applied', async () => {
+  const json = { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' } };
+  expect((await server.api('/api/v1/profiles', { ...json, body: JSON.stringify({ name: 'sim-user-telemetry', model: MODEL, operations: [{ command: 'Add', uri: './Vendor/Telemetry/Enabled', data: 'true', format: 'bool' }] }) })).status).toBe(201);
+  const fleet = await Fleet.create({ server: server.url, api: { server: server.url, token: server.tokens.operator }, devices: 8, model: MODEL, manufacturer: 'acme', version: '1.0.0', image: imagePath, trust, dataDir: join(tempDir(), 'fleet'), idPrefix: 'asked-cfg-', pollSeconds: 3600, firstPollSeconds: 0, webhook: false, retryDelayMs: 20, user: { rejectShare: 0.5 } });
+  try {
+    const applications = new Map<string, string>();
+    for (const deviceId of fleet.ids) {
+      const res = await server.api(`/api/v1/devices/${deviceId}/profile`, { ...json, body: JSON.stringify({ profile: 'sim-user-telemetry@1', notify: false, confirm: { text: 'Turn telemetry on?', maxSeconds: 60 } }) });
+      expect(res.status).toBe(202);
+      applications.set(deviceId, ((await res.json()) as { applicationId: string }).applicationId);
+    }
+    fleet.start();
+    const states = async () =>
+      Promise.all(fleet.ids.map(async (id) => ((await (await server.api(`/api/v1/devices/${id}/profile-applications/${applications.get(id) ?? ''}`, { token: server.tokens.operator })).json()) as { state: string }).state));
+    for (let settled = await states(); settled.includes('queued'); settled = await states()) await new Promise((resolve) => setTimeout(resolve, 100));
+    const answers = fleet.summary().userAnswers ?? {};
+    const final = await states();
+    expect(answers.rejected).toBeGreaterThan(0);
+    expect(answers.accepted).toBeGreaterThan(0);
+    expect(final.filter((s) => s === 'canceled').length).toBe(answers.rejected);
+    expect(final.filter((s) => s === 'succeeded').length).toBe(answers.accepted);
+  } finally {
+    await fleet.stop();
+  }
+}, 60_000);

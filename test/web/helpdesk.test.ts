@@ -56,6 +56,18 @@ describe('the query form', () => {
     expect(page).toContain(`data-src="/devices/WEB-Q1?query=${queryId}"`);
   });
 
+  it('asks the device user first when the form says what to ask, and shows where that stands (escaped)', async () => {
+    const text = 'May we read <b>your</b> settings?';
+    const res = await post(server, '/devices/WEB-Q2/queries', { preset: 'versions', confirm: text }, { cookie: operator });
+    expect(res.status).toBe(303);
+    const page = await (await get(server, res.headers.get('location') ?? '', operator)).text();
+    expect(page).toContain('data-testid="query-confirmation" data-state="waiting"');
+    expect(page).toContain('May we read &lt;b&gt;your&lt;/b&gt; settings?');
+    expect(page).not.toContain('<b>your</b>');
+    const rows = await server.ctx.db.q.select().from(server.ctx.db.t.confirmationPolicies);
+    expect(rows.filter((r) => r.text === text).map((r) => r.maxSeconds)).toEqual([120]);
+  });
+
   it('shows a hostile path typed in the form as a refusal on the page, and asks nothing', async () => {
     const before = await queriesOf('WEB-Q2');
     const res = await post(server, '/devices/WEB-Q2/queries', { nodes: './DevInfo/../../DMAcc' }, { cookie: operator });

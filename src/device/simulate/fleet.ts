@@ -68,7 +68,8 @@ export interface FleetOptions {
    */
   requestShare?: number;
   /**
-   * The devices' users answering user-interaction alerts (a deployment with `confirm`):
+   * The devices' users answering user-interaction alerts (any work with `confirm`:
+   * firmware, applications, configuration, helpdesk queries):
    * the share of devices whose user rejects, and the share whose user stays silent (the
    * default response, else a timeout); the rest accept. Devices are dealt by a hash of
    * their ids, so the same devices answer the same way on every run.

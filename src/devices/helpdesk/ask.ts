@@ -4,6 +4,7 @@
 // waits for its next poll. Asking is audited on the device: a helpdesk reads the device
 // of a customer, and who read what, when, is part of its history.
 import type { Context } from '../../context.ts';
+import { saveConfirmation } from '../confirm-policy.ts';
 import { AppError } from '../../errors.ts';
 import { HELPDESK_PRESETS, type HelpdeskPreset } from '../../omadm/helpdesk-presets.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
@@ -39,12 +40,12 @@ export function plannedNodes(request: CreateQuery): Planned[] {
   return [...out.values()];
 }
 
-/** Queues Gets of `nodes` as part of query `queryId`, at `position` onwards. */
-export async function queueQueryGets(tx: Tx, deviceId: string, queryId: string, createdBy: string, nodes: Array<Planned & { position: number }>, now: number): Promise<void> {
+/** Queues Gets of `nodes` as part of query `queryId`, at `position` onwards (held behind `gateId`'s user answer, if given). */
+export async function queueQueryGets(tx: Tx, deviceId: string, queryId: string, createdBy: string, nodes: Array<Planned & { position: number }>, now: number, gateId?: string): Promise<void> {
   const rows = [];
   for (const node of nodes) {
     const opId = newId('op');
-    await insertOperation(tx, { id: opId, deviceId, command: 'Get', uri: node.uri, data: null, format: null, type: null, correlator: null, state: 'queued', createdBy, createdAt: now });
+    await insertOperation(tx, { id: opId, deviceId, command: 'Get', uri: node.uri, data: null, format: null, type: null, correlator: null, state: 'queued', ...(gateId ? { gateId } : {}), createdBy, createdAt: now });
     rows.push({ opId, queryId, position: node.position, source: node.source, depth: node.depth });
   }
   await insertQueryNodes(tx, rows);
@@ -58,8 +59,10 @@ export async function askDevice(ctx: Context, principal: Principal, deviceId: st
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
     await insertQuery(tx, { id, deviceId, presets: JSON.stringify(request.presets ?? []), wake: null, createdBy: principal.personId, createdByName: principal.name, createdAt: now });
-    await queueQueryGets(tx, deviceId, id, principal.personId, nodes.map((n, position) => ({ ...n, position })), now);
-    await recordAudit(tx, { ...auditActor(principal), action: 'device.query', subject: deviceId, details: { queryId: id, presets: request.presets ?? [], nodes: request.nodes ?? [], wake } }, now);
+    // With `confirm`, the reads wait for the device's user to accept (helpdesk/confirmation.ts).
+    await queueQueryGets(tx, deviceId, id, principal.personId, nodes.map((n, position) => ({ ...n, position })), now, request.confirm ? id : undefined);
+    if (request.confirm) await saveConfirmation(tx, id, request.confirm, now);
+    await recordAudit(tx, { ...auditActor(principal), action: 'device.query', subject: deviceId, details: { queryId: id, presets: request.presets ?? [], nodes: request.nodes ?? [], wake, ...(request.confirm ? { confirm: request.confirm.text } : {}) } }, now);
     await pruneQueries(tx, deviceId, QUERIES_KEPT);
   });
   if (wake) {

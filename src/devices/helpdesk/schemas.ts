@@ -1,6 +1,7 @@
 // Shapes of the helpdesk live query: what an operator asks (presets and node paths), the
 // query with its results as they arrive, and the fix (a Replace) made from them.
 import { z } from 'zod';
+import { confirmSchema } from '../confirm-policy.ts';
 import { HELPDESK_PRESET_NAMES, isSecretNode } from '../../omadm/helpdesk-presets.ts';
 
 /** Paths typed in, per query. */
@@ -35,6 +36,8 @@ export const createQuerySchema = z
     nodes: z.array(queryPathSchema).max(MAX_QUERY_PATHS, `at most ${MAX_QUERY_PATHS} node paths`).optional(),
     /** Wake the device with a Package 0 (default), or wait for its next poll. */
     wake: z.boolean().optional(),
+    /** Ask the device's user first (Alert 1101): nothing is read unless the user accepts. */
+    confirm: confirmSchema.optional(),
   })
   .refine((q) => (q.presets?.length ?? 0) + (q.nodes?.length ?? 0) > 0, { message: 'ask for at least one preset or node path', path: ['presets'] });
 export type CreateQuery = z.infer<typeof createQuerySchema>;
@@ -72,6 +75,15 @@ export const queryViewSchema = z.object({
   wake: wakeSchema.nullable(),
   createdBy: z.string(),
   createdAt: z.string(),
+  /** The device's user's answer when the query asked first (confirm): null when it did not ask. */
+  confirmation: z
+    .object({
+      text: z.string(),
+      /** waiting: not asked yet; asking: the prompt is out; then the user's answer (accepted, rejected, timeout, cancelled, unsupported, failed). */
+      state: z.string(),
+      answeredAt: z.string().nullable(),
+    })
+    .nullable(),
   results: z.array(queryResultSchema),
 });
 export type QueryView = z.infer<typeof queryViewSchema>;
@@ -80,5 +92,7 @@ export const fixNodeSchema = z.object({
   uri: queryPathSchema,
   data: z.string().min(1, 'must not be empty (devices answer 500 to an empty Data)').max(4096),
   format: z.enum(['chr', 'int', 'bool']).optional(),
+  /** Ask the device's user first (Alert 1101): nothing is written unless the user accepts. */
+  confirm: confirmSchema.optional(),
 });
 export type FixNode = z.infer<typeof fixNodeSchema>;

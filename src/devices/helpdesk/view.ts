@@ -5,6 +5,7 @@ import { AppError } from '../../errors.ts';
 import { describeDmStatus } from '../../omadm/status-codes.ts';
 import type { DmOperationRow } from '../../store/queries/devices.ts';
 import { type DeviceQueryRow, findQuery, queriesOf, queryNodes } from '../../store/queries/helpdesk.ts';
+import { confirmationOf } from './confirmation.ts';
 import { MAX_SHOWN_VALUE, type QueryResult, type QueryView, storedWakeSchema } from './schemas.ts';
 
 export async function queryView(ctx: Context, deviceId: string, queryId: string): Promise<QueryView> {
@@ -39,6 +40,7 @@ async function viewOf(ctx: Context, row: DeviceQueryRow): Promise<QueryView> {
     wake: row.wake === null ? null : storedWakeSchema.parse(JSON.parse(row.wake)),
     createdBy: row.createdByName,
     createdAt: new Date(row.createdAt).toISOString(),
+    confirmation: await confirmationOf(ctx.db, row.id),
     results,
   };
 }

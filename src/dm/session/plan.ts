@@ -18,7 +18,7 @@ import type { Tx } from '../../store/store.ts';
 import { planScomo } from '../../scomo/session.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
-import { gatedFumo, promptsInFlight } from './user-gate.ts';
+import { gatedFumo, gatedOperations, gatedScomo, promptsInFlight } from './user-gate.ts';
 
 export interface PlanInput {
   device: DeviceRow;
@@ -79,11 +79,15 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
   if (!session.inventoryChecked) await queueProfileWork(tx, device, now);
-  for (const op of await queuedOperations(tx, device.id)) {
+  // Operations of a work item that asks its user first wait for the answer (user-gate.ts).
+  const gateSession = { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now };
+  const queued = await gatedOperations(tx, await queuedOperations(tx, device.id), gateSession);
+  commands.push(...queued.prompts);
+  for (const op of queued.operations) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
   // Application inventory, baseline reconciliation and SCOMO operations (src/scomo/session.ts).
-  commands.push(...(await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now })));
+  commands.push(...(await gatedScomo(tx, await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now }), { ...gateSession, inFlight: promptsInFlight([effects.awaiting, commands]) })));
   // A firmware update the device reported as done is confirmed by reading its FwV now.
   if (effects.genericAlerts.some(reportsInstalled) && effects.inventory['./DevDetail/FwV'] === undefined && !commands.some((c) => c.uri === './DevDetail/FwV')) {
     commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });

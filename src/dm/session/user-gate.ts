@@ -1,15 +1,30 @@
 // The user-interaction step inside a DM session: the prompt a gated action needs goes out
 // as a UI Alert instead of the action's commands (which follow once the user accepted),
-// and the device's Status on such an Alert is read as its user's answer. The decisions are
-// the domain's (devices/user-gate.ts, deployments/confirmation.ts); this module only maps
-// them to and from DM commands.
+// and the device's Status on such an Alert is read as its user's answer. One gate
+// (devices/user-gate.ts), several callers, each deciding for its own work by id: FUMO
+// deployments (dep_, deployments/confirmation.ts), SCOMO deployments (sdp_,
+// scomo/confirmation.ts), profile applications (pap_, profiles/confirmation.ts), live
+// queries and fixes (qry_, devices/helpdesk/confirmation.ts). This module only maps them
+// to and from DM commands.
 import { applyConfirmationAnswer, confirmationStep } from '../../deployments/confirmation.ts';
 import { FUMO_NODE } from '../../deployments/fumo.ts';
-import { recordUserAnswer } from '../../devices/user-gate.ts';
+import { applyQueryAnswer, queryGateStep } from '../../devices/helpdesk/confirmation.ts';
+import { type GateStep, recordUserAnswer } from '../../devices/user-gate.ts';
 import type { Command } from '../../omadm/codec/message.ts';
 import { type UiAnswer, uiAnswerOf } from '../../omadm/user-interaction.ts';
+import { applyApplicationAnswer, applicationGateStep } from '../../profiles/confirmation.ts';
+import { applyScomoAnswer, scomoGateStep } from '../../scomo/confirmation.ts';
+import type { DmOperationRow } from '../../store/queries/devices.ts';
+import type { UserPromptRow } from '../../store/queries/user-prompts.ts';
 import type { Tx } from '../../store/store.ts';
 import type { AwaitedCommand, ServerCommand } from './state.ts';
+
+export interface GateSession {
+  deviceId: string;
+  inFlight: ReadonlySet<string>;
+  sessionStart: number;
+  now: number;
+}
 
 export interface PromptAnswer {
   promptId: string;
@@ -32,14 +47,31 @@ export async function applyPromptAnswers(tx: Tx, deviceId: string, answers: Prom
   const moved = new Set<string>();
   for (const { promptId, answer } of answers) {
     const prompt = await recordUserAnswer(tx, deviceId, promptId, answer, now);
-    const campaignId = prompt ? await applyConfirmationAnswer(tx, prompt, now) : undefined;
+    const campaignId = prompt ? await applyAnswer(tx, prompt, now) : undefined;
     if (campaignId) moved.add(campaignId);
   }
   return moved;
 }
 
+/** The answer to the work it gates, by the kind of its id. */
+async function applyAnswer(tx: Tx, prompt: UserPromptRow, now: number): Promise<string | undefined> {
+  const kind = prompt.subjectId.slice(0, prompt.subjectId.indexOf('_'));
+  switch (kind) {
+    case 'sdp':
+      await applyScomoAnswer(tx, prompt, now);
+      return undefined;
+    case 'pap':
+      return applyApplicationAnswer(tx, prompt, now);
+    case 'qry':
+      await applyQueryAnswer(tx, prompt, now);
+      return undefined;
+    default:
+      return applyConfirmationAnswer(tx, prompt, now);
+  }
+}
+
 /** A deployment's FUMO commands behind its confirmation: the commands, the prompt, or nothing yet. */
-export async function gatedFumo(tx: Tx, deploymentId: string, commands: ServerCommand[], session: { deviceId: string; inFlight: ReadonlySet<string>; sessionStart: number; now: number }): Promise<ServerCommand[]> {
+export async function gatedFumo(tx: Tx, deploymentId: string, commands: ServerCommand[], session: GateSession): Promise<ServerCommand[]> {
   const step = await confirmationStep(tx, deploymentId, session);
   if (step.kind === 'go') return commands;
   if (step.kind !== 'ask') return [];
@@ -49,4 +81,35 @@ export async function gatedFumo(tx: Tx, deploymentId: string, commands: ServerCo
 /** Prompts still out: awaited, or waiting to be sent. */
 export function promptsInFlight(lists: ServerCommand[][]): Set<string> {
   return new Set(lists.flat().flatMap((c) => (c.promptId ? [c.promptId] : [])));
+}
+
+/**
+ * SCOMO commands behind their deployments' confirmations: each deployment's commands, its
+ * prompt, or nothing yet. Inventory reads (no deployment) are never held.
+ */
+export async function gatedScomo<C extends { scomoId?: string | undefined }>(tx: Tx, commands: C[], session: GateSession): Promise<Array<C | ServerCommand>> {
+  const ids = [...new Set(commands.flatMap((c) => (c.scomoId ? [c.scomoId] : [])))];
+  if (ids.length === 0) return commands;
+  const steps = new Map<string, GateStep>();
+  for (const id of ids) steps.set(id, await scomoGateStep(tx, id, session));
+  const out: Array<C | ServerCommand> = commands.filter((c) => !c.scomoId || steps.get(c.scomoId)?.kind === 'go');
+  // No scomoId on the prompt: its answer is not a Status of the deployment's commands, which may follow in the same message.
+  for (const step of steps.values()) if (step.kind === 'ask') out.push({ kind: 'Alert', uri: '.', ui: step.prompt, promptId: step.promptId, purpose: 'scomo' });
+  return out;
+}
+
+/**
+ * Queued operations behind their work items' confirmations (dm_operations.gate_id: a
+ * profile application, a live query, a fix): the operations that may go now and the
+ * prompts to send in place of the others. Operations of no gate go as they are, with no
+ * read at all when none is gated.
+ */
+export async function gatedOperations(tx: Tx, operations: DmOperationRow[], session: GateSession): Promise<{ operations: DmOperationRow[]; prompts: ServerCommand[] }> {
+  const gates = [...new Set(operations.flatMap((op) => (op.gateId ? [op.gateId] : [])))];
+  if (gates.length === 0) return { operations, prompts: [] };
+  const steps = new Map<string, GateStep>();
+  for (const gateId of gates) steps.set(gateId, gateId.startsWith('pap_') ? await applicationGateStep(tx, gateId, session) : await queryGateStep(tx, gateId, session));
+  const prompts: ServerCommand[] = [];
+  for (const step of steps.values()) if (step.kind === 'ask') prompts.push({ kind: 'Alert', uri: '.', ui: step.prompt, promptId: step.promptId, purpose: 'operation' });
+  return { operations: operations.filter((op) => !op.gateId || steps.get(op.gateId)?.kind === 'go'), prompts };
 }

@@ -48,3 +48,19 @@ export async function answerUserPrompt(tx: Tx, id: string, changes: Pick<UserPro
   const { userPrompts: u } = tx.t;
   await tx.q.update(u).set(changes).where(eq(u.id, id));
 }
+
+/**
+ * Operations held behind a user's answer that will not go out now (the user rejected, or
+ * never answered): failed with no Status, as never sent. Returns their ids.
+ */
+export async function endGatedOperations(tx: Tx, gateId: string, now: number): Promise<string[]> {
+  const { dmOperations: o } = tx.t;
+  const rows = await tx.q.update(o).set({ state: 'failed', doneAt: now }).where(and(eq(o.gateId, gateId), eq(o.state, 'queued'))).returning({ id: o.id });
+  return rows.map((r) => r.id);
+}
+
+/** The newest prompt about a subject, if any (a work item's view shows its user's answer). */
+export async function latestPromptOf(tx: Tx, subjectId: string): Promise<UserPromptRow | undefined> {
+  const { userPrompts: u } = tx.t;
+  return (await tx.q.select().from(u).where(eq(u.subjectId, subjectId)).orderBy(desc(u.askedAt), desc(u.id)).limit(1))[0];
+}

@@ -115,6 +115,8 @@ export const dmOperations = pgTable(
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     sentAt: bigint('sent_at', { mode: 'number' }),
     doneAt: bigint('done_at', { mode: 'number' }),
+    /** The work item whose user must accept first (user-gate: a profile application, a live query, a fix); null: not gated. */
+    gateId: text('gate_id'),
   },
   (t) => [index('dm_operations_device_state').on(t.deviceId, t.state)],
 );

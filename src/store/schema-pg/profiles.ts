@@ -47,7 +47,7 @@ export const profileApplications = pgTable(
     profileVersionId: text('profile_version_id').notNull(),
     /** provisioning (first contact), device (on demand), campaign, drift (read back and compare only). */
     reason: text('reason', { enum: ['provisioning', 'device', 'campaign', 'drift'] }).notNull(),
-    state: text('state', { enum: ['queued', 'succeeded', 'failed'] }).notNull(),
+    state: text('state', { enum: ['queued', 'succeeded', 'failed', 'canceled'] }).notNull(),
     /** The configuration campaign's deployment it carries out, if any. */
     deploymentId: text('deployment_id'),
     /** JSON array of the dm_operations ids, in the order they run. */

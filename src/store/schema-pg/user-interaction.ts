@@ -1,5 +1,5 @@
 // PostgreSQL twin of ../schema/user-interaction.ts (test/store/schemas.test.ts).
-import { bigint, index, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, pgTable, text } from 'drizzle-orm/pg-core';
 
 export const confirmationPolicies = pgTable('confirmation_policies', {
   subjectId: text('subject_id').primaryKey(),
@@ -7,6 +7,7 @@ export const confirmationPolicies = pgTable('confirmation_policies', {
   minSeconds: bigint('min_seconds', { mode: 'number' }),
   maxSeconds: bigint('max_seconds', { mode: 'number' }).notNull(),
   defaultResponse: text('default_response', { enum: ['accept', 'reject'] }),
+  eachStep: boolean('each_step').notNull().default(false),
   createdAt: bigint('created_at', { mode: 'number' }).notNull(),
 });
 

@@ -116,6 +116,8 @@ export const dmOperations = sqliteTable(
     createdAt: integer('created_at').notNull(),
     sentAt: integer('sent_at'),
     doneAt: integer('done_at'),
+    /** The work item whose user must accept first (user-gate: a profile application, a live query, a fix); null: not gated. */
+    gateId: text('gate_id'),
   },
   (t) => [index('dm_operations_device_state').on(t.deviceId, t.state)],
 );

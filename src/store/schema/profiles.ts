@@ -46,7 +46,7 @@ export const profileApplications = sqliteTable(
     profileVersionId: text('profile_version_id').notNull(),
     /** provisioning (first contact), device (on demand), campaign, drift (read back and compare only). */
     reason: text('reason', { enum: ['provisioning', 'device', 'campaign', 'drift'] }).notNull(),
-    state: text('state', { enum: ['queued', 'succeeded', 'failed'] }).notNull(),
+    state: text('state', { enum: ['queued', 'succeeded', 'failed', 'canceled'] }).notNull(),
     /** The configuration campaign's deployment it carries out, if any. */
     deploymentId: text('deployment_id'),
     /** JSON array of the dm_operations ids, in the order they run. */

@@ -14,6 +14,8 @@ export const confirmationPolicies = sqliteTable('confirmation_policies', {
   maxSeconds: integer('max_seconds').notNull(),
   /** What silence means on the device (DR): accept, reject, or nothing (a timeout). */
   defaultResponse: text('default_response', { enum: ['accept', 'reject'] }),
+  /** Ask before each step (two-step FUMO: the download and the install; each retry); false: once per subject. */
+  eachStep: integer('each_step', { mode: 'boolean' }).notNull().default(false),
   createdAt: integer('created_at').notNull(),
 });
 
