@@ -5,37 +5,31 @@
 import { randomFillSync } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Context } from './context.ts';
-import { AppError } from './errors.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { clientWentAway, errorAnswer, errorResponse } from './api/http-errors.ts';
 import { createHealthCheck, mountHealth } from './health.ts';
 import { createMetrics, METRICS_REFUSAL, scrapeAllowed } from './metrics.ts';
-import { openApiDocument } from './api/openapi.ts';
 import { redactPath } from './http/redact.ts';
-import { createApi } from './api/router.ts';
-import { uploadRoute } from './api/routes/builds.ts';
-import { routeModules } from './api/routes/index.ts';
 import { answerDmFromNode, DM_PATH, type DmHttpAnswer, isDmRequest, mountDm } from './dm/routes.ts';
 import { DmGuard } from './dm/session/guard.ts';
 import { mountDownloads } from './download/routes.ts';
 import { DOWNLOAD_ROUTE, downloadTokenOf } from './download/node.ts';
-import { mountConsole } from './web/routes.tsx';
 import { loggableActor } from './tokens/tokens.ts';
 
-// A cohort of 10,000 explicit device ids (up to 128 characters each) is the largest body.
-const JSON_BODY_LIMIT = 2 * 1024 * 1024;
-
 /** The app; `dmGuard` is the DM endpoint's in-memory state, shared with the server's sweep (start.ts). */
-export function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Hono<AppEnv> {
-  return createHttp(ctx, options).app;
+export async function createApp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Promise<Hono<AppEnv>> {
+  const http = createHttp(ctx, options);
+  await http.management();
+  return http.app;
 }
 
 export interface Http {
   app: Hono<AppEnv>;
   /** For a Node server: POST /dm answered from Node's request, the rest by `app`. */
   listener: RequestListener;
+  /** Mounts the management API and the console on `app` (management.ts), once; the listener does it on the first request that needs `app`. */
+  management: () => Promise<void>;
 }
 
 export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Http {
@@ -70,21 +64,12 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
   app.onError((err, c) => errorResponse(c, err, ctx.log.child({ requestId: c.get('requestId') })));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${loggablePath(c.req.path)}` } }, 404));
 
-  // JSON bodies are small; only the build upload streams a large one (its own limit).
-  app.use('/api/v1/*', async (c, next) => {
-    if (c.req.path === uploadRoute.path) return next();
-    return bodyLimit({ maxSize: JSON_BODY_LIMIT, onError: () => { throw new AppError('TOO_LARGE', `request bodies are limited to ${JSON_BODY_LIMIT} bytes`); } })(c, next);
-  });
-
-  const api = createApi(ctx, routeModules);
-  app.route('/', api);
   mountDm(app, ctx, dmGuard);
   const downloadFromNode = mountDownloads(app, ctx);
-  mountConsole(app, ctx);
-  // Written on first request, then kept: building it allocates several MiB that would
-  // otherwise swell every server's memory at start for a document few clients fetch.
-  let openapi: ReturnType<typeof openApiDocument> | undefined;
-  app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= openApiDocument(api))));
+  // The API and the console load with the first request for them (management.ts); their
+  // paths (/api/v1, console pages) overlap none of those mounted here.
+  let mounted: Promise<void> | undefined;
+  const management = () => (mounted ??= import('./management.ts').then((m) => m.mountManagement(app, ctx)));
   mountHealth(app, createHealthCheck(ctx, 'server'));
   app.get('/metrics', async (c) => {
     if (!scrapeAllowed(ctx.config.metricsToken, c.req.header('authorization'))) return c.json(METRICS_REFUSAL, 401, { 'www-authenticate': 'Bearer' });
@@ -142,10 +127,18 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
       void serveDownload(downloadToken, incoming, outgoing);
       return;
     }
-    honoListener ??= nodeAdapter(app);
-    void honoListener.then((answer) => answer(incoming, outgoing));
+    honoListener ??= management().then(() => nodeAdapter(app));
+    honoListener.then(
+      (answer) => answer(incoming, outgoing),
+      (err: unknown) => {
+        // Not an unanswered request: a 500, and the error in the log.
+        const { status, body } = errorAnswer(err, ctx.log);
+        if (!outgoing.headersSent) outgoing.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+        outgoing.end(JSON.stringify(body));
+      },
+    );
   };
-  return { app, listener };
+  return { app, listener, management };
 }
 
 /**

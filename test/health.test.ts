@@ -28,7 +28,7 @@ async function health(url: string): Promise<{ status: number; body: HealthBody; 
 /** The app on a context with some parts replaced: no port, no timers. */
 async function appWith(parts: (ctx: Context) => Partial<Context>, healthTimeoutMs = 2_000) {
   const api = await createTestApi({ healthTimeoutMs }, onTestFinished);
-  const app = createApp({ ...api.ctx, ...parts(api.ctx) });
+  const app = await createApp({ ...api.ctx, ...parts(api.ctx) });
   return async () => {
     const res = await app.request('/healthz');
     return { status: res.status, body: (await res.json()) as HealthBody };
@@ -76,7 +76,7 @@ describe('/healthz', () => {
   it('answers 503 naming the database when it cannot be read', async () => {
     const api = await createTestApi({}, onTestFinished);
     await api.ctx.db.close();
-    const app = createApp(api.ctx);
+    const app = await createApp(api.ctx);
     const probe = async () => {
       const res = await app.request('/healthz');
       return { status: res.status, body: (await res.json()) as HealthBody };

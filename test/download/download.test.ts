@@ -281,7 +281,7 @@ describe('GET /dl/<token>: bytes served', () => {
 
 describe('GET /dl/<token> without Node\'s response (app.request, other runtimes)', () => {
   it('serves the same bytes, ranges and counts through a web stream', async () => {
-    const app = createApp(server.ctx);
+    const app = await createApp(server.ctx);
     const { token, deploymentId } = await deploy(small);
     const whole = await app.request(`/dl/${token}`);
     expect(whole.status).toBe(200);
@@ -295,7 +295,7 @@ describe('GET /dl/<token> without Node\'s response (app.request, other runtimes)
 
   it('counts the chunks a reader went on from, not the one it cancelled on', async () => {
     const { token, deploymentId } = await deploy(large);
-    const res = await createApp(server.ctx).request(`/dl/${token}`);
+    const res = await (await createApp(server.ctx)).request(`/dl/${token}`);
     const reader = res.body?.getReader();
     const first = await reader?.read();
     await reader?.read();

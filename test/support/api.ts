@@ -35,7 +35,7 @@ export async function createTestApi(overrides: Partial<Config> = {}, cleanup: (f
   await bootstrapAdmin(ctx);
   const mk = async (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) => (await createToken(ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) })).token;
   const tokens = { admin: ADMIN_TOKEN, acme: await mk('manufacturer', 'acme ci', 'acme'), globex: await mk('manufacturer', 'globex ci', 'globex'), operator: await mk('operator', 'ops') };
-  const app = createApp(ctx);
+  const app = await createApp(ctx);
   const request: TestApi['request'] = async (path, init = {}) => {
     const { token, json, ...rest } = init;
     const headers = new Headers(rest.headers);

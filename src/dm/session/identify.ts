@@ -5,12 +5,12 @@
 // only a failed authentication's count (lockout.ts), never anything for a challenge.
 import type { Logger } from 'pino';
 import type { Context } from '../../context.ts';
-import { devicePassword } from '../../devices/devices.ts';
 import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession } from '../../store/queries/devices.ts';
 import { type AuthOk, authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
 import { acceptedNonces, challengeNonce } from './challenge.ts';
 import { type Answer, plain, type Received, REFUSED_COMMAND, refusal, syncml } from './exchange.ts';
 import type { DmGuard } from './guard.ts';
+import { sessionPassword } from './password.ts';
 import { lockedUntil, recordAuthFailure } from './lockout.ts';
 
 export interface Identified {
@@ -42,7 +42,7 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   const live = candidate && candidate.expiresAt >= now ? candidate : undefined;
   const proof: Proof = {
     authType: device.authType,
-    credentials: { name: device.authName, password: devicePassword(ctx, device) },
+    credentials: { name: device.authName, password: sessionPassword(ctx, device) },
     ...(h.cred ? { cred: h.cred } : {}),
     ...(request.hmacHeader === undefined ? {} : { hmacHeader: request.hmacHeader }),
     body: request.body,

@@ -1,0 +1,23 @@
+// The device's DM password, unsealed once for the messages of its session (recent.ts):
+// every message of a digest session checks against it, and opening the sealed value
+// (tweetnacl secretbox, in JavaScript) cost more than the check. Kept per vault and under
+// the sealed value itself, so a new password (a new sealed value) or another master key
+// (another vault) is never answered from what was kept. The clear text stays no longer
+// than the entry does, in a process that holds the master key that opens it anyway.
+import type { Context } from '../../context.ts';
+import { devicePassword } from '../../devices/devices.ts';
+import type { DeviceRow } from '../../store/queries/devices.ts';
+import { Recent } from './recent.ts';
+
+const RECENT_PASSWORDS = 4096;
+
+const byVault = new WeakMap<Context['vault'], Recent<string>>();
+
+export function sessionPassword(ctx: Context, device: DeviceRow): string {
+  let recent = byVault.get(ctx.vault);
+  if (recent === undefined) {
+    recent = new Recent<string>(RECENT_PASSWORDS);
+    byVault.set(ctx.vault, recent);
+  }
+  return recent.get(`${device.authSecretNonce} ${device.authSecretSealed}`, () => devicePassword(ctx, device));
+}

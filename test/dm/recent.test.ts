@@ -1,0 +1,38 @@
+// What the DM path keeps between the messages of a session (src/dm/session/recent.ts):
+// bounded, least recently used out first, and always the value its inputs derive, also
+// for a key kept under another master key or after the device's password changed.
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { challengeNonce } from '../../src/dm/session/challenge.ts';
+import { Recent } from '../../src/dm/session/recent.ts';
+import { encodeNonce } from '../../src/omadm/auth.ts';
+
+describe('recent values', () => {
+  it('keep at most their limit, the least recently used going first', () => {
+    const recent = new Recent<number>(2);
+    let computed = 0;
+    const get = (key: string) => recent.get(key, () => ++computed);
+    expect(get('a')).toBe(1);
+    expect(get('b')).toBe(2);
+    expect(get('a')).toBe(1); // a hit: 'b' is now the oldest
+    expect(get('c')).toBe(3);
+    expect(recent.size).toBe(2);
+    expect(get('a')).toBe(1);
+    expect(get('b')).toBe(4); // evicted, computed again
+  });
+
+  it('answer a challenge with the HMAC of its inputs under the key given, kept or not', () => {
+    const subject = { deviceId: 'IMEI:9', sessionId: '2C', currentNonce: null };
+    const expected = (key: Uint8Array, msgId: number) => encodeNonce(createHmac('sha256', key).update(JSON.stringify([subject.deviceId, subject.sessionId, msgId, ''])).digest().subarray(0, 16));
+    const one = new Uint8Array(32).fill(7);
+    const other = new Uint8Array(32).fill(8);
+    for (let round = 0; round < 2; round++) {
+      expect(challengeNonce(one, subject, 1)).toBe(expected(one, 1));
+      expect(challengeNonce(other, subject, 1)).toBe(expected(other, 1));
+      // A view into a larger buffer is keyed by its own bytes, not the buffer's.
+      const view = new Uint8Array(64).fill(8).subarray(32);
+      view.fill(7);
+      expect(challengeNonce(view, subject, 1)).toBe(expected(one, 1));
+    }
+  });
+});
