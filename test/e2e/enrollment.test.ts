@@ -102,7 +102,8 @@ describe('a batch of devices with a claim credential', () => {
 
   it('each device bootstraps from its file alone and its first session replaces the claim with its own credentials', async () => {
     for (const [i, id] of ids.entries()) {
-      const file = exported.files.get(`devices/${id.replace(':', '_')}.${i % 2 === 0 ? 'dm' : 'cp'}.wbxml`);
+      // A third each: the DM bootstrap message, the CP document in WBXML, and in XML.
+      const file = exported.files.get(`devices/${id.replace(':', '_')}.${['dm.wbxml', 'cp.wbxml', 'cp.xml'][i % 3]}`);
       if (!file) throw new Error(`no bootstrap for ${id}`);
       const a = await agent(id, file);
       agents.set(id, a);
