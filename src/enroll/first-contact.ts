@@ -208,7 +208,8 @@ function subscriberToRecord(batch: EnrollmentBatchRow, enrollment: EnrollmentRow
   return batch.subscriberNode !== null && enrollment.state !== 'awaiting-claim' && enrollment.subscriberIdentity === null && input.reported[batch.subscriberNode] !== undefined;
 }
 
-function clearedPending() {
+/** The columns of an unconfirmed rotation, emptied. */
+export function clearedPending() {
   return { pendingSecretSealed: null, pendingSecretNonce: null, pendingServerSecretSealed: null, pendingServerSecretNonce: null, pendingSubscriberIdentity: null };
 }
 

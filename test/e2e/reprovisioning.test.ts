@@ -166,11 +166,21 @@ describe('a rotation whose Status is lost', () => {
     await expect(a.runOnce()).resolves.toMatchObject({ sessions: 1 });
   }, 60_000);
 
-  it('a device that lost the credentials it acknowledged stays locked out (its Status said it kept them)', async () => {
+  it('a device that lost the credentials it acknowledged is locked out (its Status said it kept them) until an operator resets it', async () => {
     const { files: own } = await batchWithFiles({ name: 'lost creds lot', deviceIds: ['SN:L3'], claim: { name: 'claim-lost-3' } }, 'export-lost-3');
     const a = await open('SN:L3', own.get('devices/SN_L3.dm.wbxml') ?? '', 'L3', { failures: { loseNewCredentials: true } });
     await a.runOnce();
     expect(await actions('SN:L3')).toContain('enroll.claimed');
+    await expect(a.runOnce()).rejects.toThrow(/Status 401/);
+    // The operator resets it: its own fresh bootstrap file, flashed again, opens sessions.
+    const reset = await post<BatchExport>('/api/v1/enrollments/devices/SN%3AL3/reset', { reason: 'customer ticket: locked out after enrollment' });
+    const xml = join(dir, 'reset-L3.cp.xml');
+    await writeFile(xml, reset.files.find((f) => f.path === 'devices/SN_L3.cp.xml')?.content ?? '');
+    const reflashed = await open('SN:L3', xml, 'L3-reflashed');
+    await expect(reflashed.runOnce()).resolves.toMatchObject({ sessions: 1 });
+    await expect(reflashed.runOnce()).resolves.toMatchObject({ sessions: 1 });
+    expect(await actions('SN:L3')).toEqual(expect.arrayContaining(['enroll.reset', 'enroll.first-contact']));
+    // What the unit that lost its secret still holds opens nothing.
     await expect(a.runOnce()).rejects.toThrow(/Status 401/);
   }, 60_000);
 });
