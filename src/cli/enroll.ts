@@ -13,6 +13,7 @@ export const enrollUsage = `Usage: fota enroll create --name N --model M (--devi
                           [--claim NAME] [--auth md5|basic|hmac] [--server-address URL]
                           [--subscriber-node ./DevDetail/Ext/IMSI] [--tags T,T]
        fota enroll export ID --out DIR
+       fota enroll reset DEVICE --reason TEXT --out DIR
        fota enroll list [--limit N] [--cursor C] [--all] [--json]
        fota enroll show ID [--json]
 
@@ -29,6 +30,11 @@ export writes into DIR (new or empty): manifest.csv and, per device, DEVID.cp.xm
 DEVID.cp.wbxml (OMA Client Provisioning, w7) and DEVID.dm.wbxml (DM bootstrap message)
 under devices/, files readable by you alone. They hold the secrets, which the server
 hands out once: a second export is refused.
+
+reset gives an enrolled device that lost its credentials (every session of its refused)
+new credentials of its own at once, and writes into DIR (new or empty) its bootstrap
+files alone and a manifest, to flash it again; its old credentials stop working. The
+reason goes into the audit.
 
 ${pageHelp}
 
@@ -49,8 +55,10 @@ export async function enrollCommand(args: string[], io: Output): Promise<number>
       return list(rest, io);
     case 'show':
       return show(rest, io);
+    case 'reset':
+      return reset(rest, io);
     default:
-      throw new UsageError(sub === undefined ? 'missing command: fota enroll create|export|list|show' : `unknown command: enroll ${sub} (create, export, list or show)`);
+      throw new UsageError(sub === undefined ? 'missing command: fota enroll create|export|list|show|reset' : `unknown command: enroll ${sub} (create, export, list, show or reset)`);
   }
 }
 
@@ -95,16 +103,37 @@ async function exportBatch(args: string[], io: Output): Promise<number> {
   const { values, positionals } = parseOptions(args, { out: { type: 'string' }, ...serverOptions }, 1);
   if (values.help) return io.out(enrollUsage), ExitCode.Ok;
   const id = required(positionals[0], 'the batch id (fota enroll list)');
-  const out = resolve(required(values.out, '--out DIR'));
-  // Checked before asking: the export is handed out once, and must not be lost to a bad directory.
-  const existing = await readdir(out).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-  if (existing.length > 0) throw new UsageError(`${out} is not empty: give a new directory (the export is handed out once)`);
-  await mkdir(out, { recursive: true, mode: 0o700 });
+  const out = await emptyOutDir(required(values.out, '--out DIR'));
   const answer = await callServer(clientFrom(values), 'POST', `/api/v1/enrollments/${encodeURIComponent(id)}/export`, batchExportSchema);
   await writeExportFiles(out, answer.files);
   io.err(`wrote ${answer.files.length} files for ${answer.batch.size} device(s) into ${out}; the server will not hand these secrets out again\n`);
   io.out(`${join(out, 'manifest.csv')}\n`);
   return ExitCode.Ok;
+}
+
+async function reset(args: string[], io: Output): Promise<number> {
+  const { values, positionals } = parseOptions(args, { out: { type: 'string' }, reason: { type: 'string' }, ...serverOptions }, 1);
+  if (values.help) return io.out(enrollUsage), ExitCode.Ok;
+  const deviceId = required(positionals[0], 'the device id');
+  const reason = required(values.reason, '--reason TEXT');
+  const out = await emptyOutDir(required(values.out, '--out DIR'));
+  const answer = await callServer(clientFrom(values), 'POST', `/api/v1/enrollments/devices/${encodeURIComponent(deviceId)}/reset`, batchExportSchema, { json: { reason } });
+  await writeExportFiles(out, answer.files);
+  io.err(`reset ${deviceId}: its old credentials no longer work; flash it with a file from ${join(out, 'devices')} (the server will not hand these secrets out again)\n`);
+  io.out(`${join(out, 'manifest.csv')}\n`);
+  return ExitCode.Ok;
+}
+
+/**
+ * The directory an export goes into, new or empty, created readable by the user alone.
+ * Checked before asking: an export is handed out once, and must not be lost to a bad directory.
+ */
+async function emptyOutDir(given: string): Promise<string> {
+  const out = resolve(given);
+  const existing = await readdir(out).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+  if (existing.length > 0) throw new UsageError(`${out} is not empty: give a new directory (the export is handed out once)`);
+  await mkdir(out, { recursive: true, mode: 0o700 });
+  return out;
 }
 
 /** Writes an export's files under `out`, readable by the user alone; a path leading outside `out` is refused. */

@@ -154,7 +154,7 @@ async function config(args: string[], io: Output): Promise<number> {
   if (values.json) return io.out(`${JSON.stringify(view, null, 2)}\n`), ExitCode.Ok;
   const lines = [view.values.length ? view.values.map((v) => `${v.uri} = ${JSON.stringify(v.value)}  (${v.reportedAt})`).join('\n') : 'no configuration reported yet'];
   for (const a of view.applications) {
-    lines.push(`${a.id} ${a.reason} ${a.state}${a.failureCode === null ? '' : ` (Status ${a.failureCode})`}: ${a.statuses.map((s) => `${s.command} ${s.uri} ${s.status ?? '-'}`).join('; ') || 'waiting for the device'}`);
+    lines.push(`${a.id} ${a.reason} ${a.state}${a.failureCode === null ? '' : ` (Status ${a.failureCode})`}${a.failureReason ? ` - ${a.failureReason}` : ''}: ${a.statuses.map((s) => `${s.command} ${s.uri} ${s.status ?? '-'}`).join('; ') || 'waiting for the device'}`);
   }
   io.out(`${lines.join('\n')}\n`);
   return ExitCode.Ok;

@@ -14,6 +14,7 @@ import { AppError } from '../errors.ts';
 import type { DeviceFacts } from '../packages/verify.ts';
 import type { TrustPolicy } from '../signing/envelope.ts';
 import { credentialLeaves, readBootstrapFile, treeAccount } from './bootstrap.ts';
+import type { Command } from '../omadm/codec/message.ts';
 import { DmClient, type GenericAlert } from './dm-client.ts';
 import { PackageDownloader } from './download.ts';
 import { type DownloadFaults, FaultInjector } from './faults.ts';
@@ -86,7 +87,15 @@ export interface AgentOptions {
    * instead of downloading (e.g. 501, no room for the package) or instead of installing a
    * package that passed every check (e.g. 410, or 502 out of memory). Off by default.
    */
-  failures?: { download?: number; install?: number; loseNewCredentials?: boolean };
+  failures?: {
+    download?: number;
+    install?: number;
+    loseNewCredentials?: boolean;
+    /** Once: the device keeps the new DMAcc credentials the server Replaces, but the session drops before their Status is sent. */
+    loseRotationStatus?: boolean;
+    /** This many sessions: the device carries out the server's writes of settings (Add/Replace outside ./DMAcc and ./FUMO), then drops the session before their Statuses are sent. */
+    dropAfterWrites?: number;
+  };
   /** Applications the device runs (./SCOMO/Inventory/Deployed); none: no SCOMO on the device. */
   apps?: readonly DeployedApp[];
   /** Simulated SCOMO trouble: the result code an application operation reports instead (e.g. 1405). */
@@ -177,6 +186,8 @@ export class DeviceAgent {
   private readonly faults: FaultInjector;
   /** The lose-new-credentials fault fired already (it fires once). */
   private credentialsLost = false;
+  private rotationStatusLost = false;
+  private writeDrops = 0;
 
   private constructor(
     readonly options: AgentOptions,
@@ -332,6 +343,7 @@ export class DeviceAgent {
         onNonce: (nonce) => {
           this.state.clientNonce = nonce;
         },
+        dropAfter: (commands) => this.dropsSession(commands),
       });
       this.eventLog.add(`DM session ${trigger ? `opened on a Package 0 (session ${trigger.sessionId})` : 'polled'}: ${result.messages} messages${result.aborted ? ', aborted by the server' : ''}`);
       const ack = result.alertStatuses[0];
@@ -350,6 +362,23 @@ export class DeviceAgent {
       this.loseNewCredentials(credentialsBefore);
       await this.save();
     }
+  }
+
+  /** Simulated faults: the session drops right after the device carried out these commands (their Statuses are lost). */
+  private dropsSession(commands: Command[]): boolean {
+    const failures = this.options.failures ?? {};
+    const written = commands.flatMap((c) => (c.kind === 'Add' || c.kind === 'Replace' ? c.items.map((i) => normalize(i.target ?? '')) : []));
+    if (failures.loseRotationStatus && !this.rotationStatusLost && written.some((uri) => /^\.\/DMAcc\/[^/]+\/AppAuth\//.test(uri))) {
+      this.rotationStatusLost = true;
+      this.log('simulated fault: the session dropped after the new DM credentials were written; their Status never reached the server');
+      return true;
+    }
+    if ((failures.dropAfterWrites ?? 0) > this.writeDrops && written.some((uri) => !/^\.\/(DMAcc|FUMO)\//.test(uri))) {
+      this.writeDrops += 1;
+      this.log(`simulated fault: the session dropped after the server's writes were carried out (${this.writeDrops} of ${failures.dropAfterWrites})`);
+      return true;
+    }
+    return false;
   }
 
   /** Simulated fault: the device acknowledged new DMAcc credentials but did not keep them (once). */

@@ -70,6 +70,11 @@ export interface SessionRequest {
   account?: { username: string; password: string };
   /** Shows a user-interaction alert (1100-1104) and returns the user's answer; default: accepted. */
   userAlert?: (prompt: UiPrompt) => { outcome: UiOutcome; values?: string[] };
+  /**
+   * Simulated fault (tests, simulator): once the device has carried out a reply's commands,
+   * it drops the session when this says so, and their Statuses never reach the server.
+   */
+  dropAfter?: (commands: Command[]) => boolean;
 }
 
 export interface SessionResult {
@@ -85,6 +90,8 @@ export interface SessionResult {
   challenged: boolean;
   /** The server aborted the session (Alert 1223). */
   aborted: boolean;
+  /** The device dropped the session (a simulated fault, `dropAfter`). */
+  dropped?: boolean;
 }
 
 const GENERIC_ALERT = '1226';
@@ -192,6 +199,7 @@ export class DmClient {
       }
       const answer = this.answer(reply, request, peer);
       if (answer.aborted) aborted = true;
+      if (request.dropAfter?.(reply.commands)) return { alertStatuses, alertTexts, ...(nonce ? { clientNonce: nonce } : {}), messages: n, continuations, challenged: authTries > 0, aborted, dropped: true };
       // The server gave up on our chunked value (Alert 1225, or a refusal of a chunk): its rest is not sent.
       const rest = answer.stopChunks ? carry.filter((o) => !o.large) : carry;
       if (aborted || (isClosing(reply) && rest.length === 0)) return { alertStatuses, alertTexts, ...(nonce ? { clientNonce: nonce } : {}), messages: n, continuations, challenged: authTries > 0, aborted };

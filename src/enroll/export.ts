@@ -9,7 +9,8 @@ import { cpDocumentOf, serializeCpXml } from '../omadm/provisioning/cp-document.
 import { encodeCpWbxml } from '../omadm/provisioning/cp-wbxml.ts';
 import { encodeDmBootstrap } from '../omadm/provisioning/dm-bootstrap.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { batchDevices, findBatch, markExported } from '../store/queries/enrollments.ts';
+import type { DmAccount } from '../omadm/provisioning/dm-account.ts';
+import { batchDevices, type EnrollmentBatchRow, findBatch, markExported } from '../store/queries/enrollments.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { accountFor, unseal } from './accounts.ts';
 import { toView } from './batches.ts';
@@ -28,7 +29,7 @@ export async function exportBatch(ctx: Context, principal: Principal, id: string
     return { batch: { ...row, exportedAt: now }, devices: await batchDevices(tx, id), view: await toView(tx, { ...row, exportedAt: now }) };
   });
   const files: ExportFile[] = [];
-  const manifest = ['device_id,model,batch,auth_type,account_name,server_address,claim,cp_xml,cp_wbxml,dm_wbxml'];
+  const manifest: string[] = [];
   const stems = new Set<string>();
   // A claim batch's files all carry the claim (a device's own credentials reach only the
   // device, over DM); otherwise each device's own, from its row.
@@ -37,21 +38,35 @@ export async function exportBatch(ctx: Context, principal: Principal, id: string
   for (const { device } of devices) {
     const client = claim ?? { name: device.authName, secret: unseal(ctx.vault, device.authSecretSealed, device.authSecretNonce) };
     const server = claim ? claimServer : device.serverSecretSealed && device.serverSecretNonce ? unseal(ctx.vault, device.serverSecretSealed, device.serverSecretNonce) : '';
-    const account = accountFor(batch, client, server);
-    const stem = uniqueStem(device.id, stems);
-    const paths = { cpXml: `devices/${stem}.cp.xml`, cpWbxml: `devices/${stem}.cp.wbxml`, dmWbxml: `devices/${stem}.dm.wbxml` };
-    files.push(
+    const written = deviceFiles(batch, device.id, accountFor(batch, client, server), uniqueStem(device.id, stems));
+    files.push(...written.files);
+    manifest.push(written.manifestRow);
+  }
+  return { batch: view, files: [manifestFile(manifest), ...files] };
+}
+
+const MANIFEST_HEADER = 'device_id,model,batch,auth_type,account_name,server_address,claim,cp_xml,cp_wbxml,dm_wbxml';
+
+/** One device's three bootstrap documents and its manifest row (also for a reset's export, reset.ts). */
+export function deviceFiles(batch: EnrollmentBatchRow, deviceId: string, account: DmAccount, stem: string): { files: ExportFile[]; manifestRow: string } {
+  const paths = { cpXml: `devices/${stem}.cp.xml`, cpWbxml: `devices/${stem}.cp.wbxml`, dmWbxml: `devices/${stem}.dm.wbxml` };
+  return {
+    files: [
       { path: paths.cpXml, encoding: 'utf8', content: serializeCpXml(cpDocumentOf(account)) },
       { path: paths.cpWbxml, encoding: 'base64', content: Buffer.from(encodeCpWbxml(cpDocumentOf(account))).toString('base64') },
-      { path: paths.dmWbxml, encoding: 'base64', content: Buffer.from(encodeDmBootstrap(account, device.id)).toString('base64') },
-    );
-    manifest.push([device.id, batch.model, batch.id, account.authType, account.client.name, batch.serverAddress, batch.claimName ?? '', paths.cpXml, paths.cpWbxml, paths.dmWbxml].map(csvField).join(','));
-  }
-  return { batch: view, files: [{ path: 'manifest.csv', encoding: 'utf8', content: `${manifest.join('\n')}\n` }, ...files] };
+      { path: paths.dmWbxml, encoding: 'base64', content: Buffer.from(encodeDmBootstrap(account, deviceId)).toString('base64') },
+    ],
+    manifestRow: [deviceId, batch.model, batch.id, account.authType, account.client.name, batch.serverAddress, batch.claimName ?? '', paths.cpXml, paths.cpWbxml, paths.dmWbxml].map(csvField).join(','),
+  };
+}
+
+/** manifest.csv: the header, then one row per device. */
+export function manifestFile(rows: string[]): ExportFile {
+  return { path: 'manifest.csv', encoding: 'utf8', content: `${[MANIFEST_HEADER, ...rows].join('\n')}\n` };
 }
 
 /** A file name for a device id (IMEI:... has a colon): safe characters only, unique in the export. */
-function uniqueStem(deviceId: string, taken: Set<string>): string {
+export function uniqueStem(deviceId: string, taken: Set<string>): string {
   const base = deviceId.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
   let stem = base;
   for (let n = 2; taken.has(stem); n++) stem = `${base}-${n}`;

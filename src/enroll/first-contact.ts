@@ -20,6 +20,7 @@ import { recordAudit } from '../store/queries/audit.ts';
 import { updateDevice } from '../store/queries/devices.ts';
 import { type EnrollmentBatchRow, type EnrollmentRow, enrollmentOf, updateEnrollment } from '../store/queries/enrollments.ts';
 import type { Tx } from '../store/store.ts';
+import { queueReprovisioning } from '../profiles/reprovision.ts';
 import { newSecret, type Sealed, seal } from './accounts.ts';
 
 /** A DM command first contact sends (the DM layer gives it a CmdID and awaits its Status). */
@@ -37,16 +38,23 @@ export interface FirstContact {
   model: string;
   batchId: string;
   reason: ProvisioningReason;
+  now: number;
 }
 
 /**
- * THE HOOK for the model's provisioning profile at first contact (issue 17, configuration
- * profiles): the commands returned here are sent in the same session, right after the
- * credentials, each time a device is provisioned (claimed, re-provisioned after a change
- * of subscriber, or first seen after a bootstrap with its own credentials). It runs in
- * the message's transaction. Nothing is applied yet: profiles plug in here.
+ * The model's provisioning profile at first contact: commands returned here are sent in
+ * the same message, right after the credentials. A claimed device, or one first seen after
+ * a bootstrap, has never had the profile: the session's first turn queues it already
+ * (profiles/session-work.ts, "once per device"). A used device whose subscriber changed is
+ * provisioned again, overriding what it holds: its application is queued here and the
+ * session sends it at its next turn, with the Statuses of the credentials (profiles/
+ * reprovision.ts). It runs in the message's transaction.
  */
-export async function provisioningAtFirstContact(_tx: Tx, _contact: FirstContact): Promise<ProvisioningCommand[]> {
+export async function provisioningAtFirstContact(tx: Tx, contact: FirstContact): Promise<ProvisioningCommand[]> {
+  if (contact.reason === 'subscriber-changed') {
+    const applicationId = await queueReprovisioning(tx, { id: contact.deviceId, model: contact.model }, contact.now);
+    if (applicationId) await recordAudit(tx, { actor: 'dm', action: 'device.reprovisioning-queued', subject: contact.deviceId, details: { batchId: contact.batchId, applicationId } }, contact.now);
+  }
   return [];
 }
 
@@ -55,6 +63,8 @@ export interface ContactInput {
   deviceId: string;
   /** This message starts a DM session (the device just authenticated). */
   startsSession: boolean;
+  /** The device authenticated with the credentials of its unconfirmed rotation (pending-credentials.ts): they commit. */
+  authenticatedWithPending?: boolean;
   /** Node values the device reported in this message (DevInfo, Results). */
   reported: Record<string, string>;
   /** First-contact commands of this session that this message answers, with their Status codes. */
@@ -74,10 +84,16 @@ export type ContactStep =
       rotation?: { reason: ProvisioningReason; secret: string; serverSecret: string; sealed: Sealed; serverSealed: Sealed };
       /** Reads to send: the subscriber node at the start of a session. */
       reads: ProvisioningCommand[];
-      /** The credentials sent earlier: every Replace succeeded (commit), or one failed (drop, with its code). */
-      confirmed?: { ok: true } | { ok: false; code: number | undefined; uri: string };
+      /**
+       * The credentials sent earlier: every Replace succeeded (commit), or one failed (drop,
+       * with its code); or the device authenticated with them though their Status was lost.
+       */
+      confirmed?: { ok: true; by: 'status' | 'authentication' } | { ok: false; code: number | undefined; uri: string };
+      /** A new session on the current credentials while a rotation is pending: the device did not keep it; it is dropped (or sent again). */
+      unconfirmed: boolean;
       /** The device has no enrollment bookkeeping beyond this: marked enrolled at first sight (bootstrap). */
       firstSight: boolean;
+      now: number;
     };
 
 /** Reads the device's enrollment and decides this message's part; undefined for a device no batch enrolled. */
@@ -97,15 +113,17 @@ export async function prepareContact(ctx: Context, input: ContactInput): Promise
 
   const answeredCredentials = input.answered.filter((a) => a.kind === 'Replace' && credentialNodes.has(a.uri));
   let confirmed: Extract<ContactStep, { kind: 'proceed' }>['confirmed'];
-  if (answeredCredentials.length > 0 && enrollment.pendingSecretSealed !== null) {
+  const pending = enrollment.pendingSecretSealed !== null;
+  if (input.startsSession && input.authenticatedWithPending === true && pending) confirmed = { ok: true, by: 'authentication' };
+  else if (answeredCredentials.length > 0 && pending) {
     const failed = answeredCredentials.find((a) => a.code === undefined || a.code < 200 || a.code > 299);
     if (failed) confirmed = { ok: false, code: failed.code, uri: failed.uri };
-    else if (!input.stillAwaiting.some((a) => a.kind === 'Replace' && credentialNodes.has(a.uri))) confirmed = { ok: true };
+    else if (!input.stillAwaiting.some((a) => a.kind === 'Replace' && credentialNodes.has(a.uri))) confirmed = { ok: true, by: 'status' };
   }
 
   const rotating = input.stillAwaiting.some((a) => credentialNodes.has(a.uri)) || answeredCredentials.length > 0;
   let reason: ProvisioningReason | undefined;
-  if (input.startsSession && enrollment.state === 'awaiting-claim') reason = 'claim';
+  if (input.startsSession && enrollment.state === 'awaiting-claim' && confirmed === undefined) reason = 'claim';
   else if (!rotating && batch.subscriberNode !== null && enrollment.state === 'enrolled' && enrollment.subscriberIdentity !== null) {
     const now = input.reported[batch.subscriberNode];
     if (now !== undefined && now !== enrollment.subscriberIdentity) reason = 'subscriber-changed';
@@ -118,8 +136,9 @@ export async function prepareContact(ctx: Context, input: ContactInput): Promise
   }
   const reads: ProvisioningCommand[] = input.startsSession && batch.subscriberNode !== null ? [{ kind: 'Get', uri: batch.subscriberNode }] : [];
   const firstSight = input.startsSession && enrollment.state === 'issued';
-  if (!rotation && !confirmed && reads.length === 0 && !firstSight && !subscriberToRecord(batch, enrollment, input)) return undefined;
-  return { kind: 'proceed', enrollment, batch, input, ...(rotation ? { rotation } : {}), reads, ...(confirmed ? { confirmed } : {}), firstSight };
+  const unconfirmed = input.startsSession && pending && confirmed === undefined;
+  if (!rotation && !confirmed && !unconfirmed && reads.length === 0 && !firstSight && !subscriberToRecord(batch, enrollment, input)) return undefined;
+  return { kind: 'proceed', enrollment, batch, input, ...(rotation ? { rotation } : {}), reads, ...(confirmed ? { confirmed } : {}), unconfirmed, firstSight, now: ctx.clock.now() };
 }
 
 /** The commands this step sends at the server's turn: reads, new credentials, then the provisioning hook's. */
@@ -135,7 +154,7 @@ export async function contactCommands(tx: Tx, step: Extract<ContactStep, { kind:
     );
   }
   const reason: ProvisioningReason | undefined = rotation?.reason ?? (step.firstSight ? 'bootstrap' : undefined);
-  if (reason) commands.push(...(await provisioningAtFirstContact(tx, { deviceId: enrollment.deviceId, model: batch.model, batchId: batch.id, reason })));
+  if (reason) commands.push(...(await provisioningAtFirstContact(tx, { deviceId: enrollment.deviceId, model: batch.model, batchId: batch.id, reason, now: step.now })));
   return commands;
 }
 
@@ -155,14 +174,25 @@ export async function settleContact(tx: Tx, step: Extract<ContactStep, { kind: '
     });
     const claimed = enrollment.state === 'awaiting-claim';
     Object.assign(changes, { state: 'enrolled', enrolledAt: enrollment.enrolledAt ?? now, rotations: enrollment.rotations + 1, ...clearedPending() });
-    if (subscriber !== undefined) changes.subscriberIdentity = subscriber;
-    await recordAudit(tx, { actor: 'dm', action: claimed ? 'enroll.claimed' : 'enroll.reprovisioned', subject, details: { batchId: batch.id, claim: claimed ? batch.claimName : null, rotations: enrollment.rotations + 1 } }, now);
+    // The subscriber the rotation was for (a change of subscriber), else the one this message reports.
+    const identity = enrollment.pendingSubscriberIdentity ?? subscriber;
+    if (identity !== undefined) changes.subscriberIdentity = identity;
+    // 'authentication': the Status was lost, but the device opened a session with the new credentials.
+    await recordAudit(tx, { actor: 'dm', action: claimed ? 'enroll.claimed' : 'enroll.reprovisioned', subject, details: { batchId: batch.id, claim: claimed ? batch.claimName : null, rotations: enrollment.rotations + 1, confirmedBy: step.confirmed.by } }, now);
   } else if (step.confirmed?.ok === false) {
     Object.assign(changes, clearedPending());
     await recordAudit(tx, { actor: 'dm', action: 'enroll.rotation-failed', subject, details: { batchId: batch.id, uri: step.confirmed.uri, status: step.confirmed.code ?? null, still: enrollment.state === 'awaiting-claim' ? 'on the claim' : 'on its previous credentials' } }, now);
   }
+  if (step.unconfirmed) {
+    // The device came back on its current credentials: it did not keep the rotation (or
+    // never got it). Those stay; the pending ones stop opening sessions; a claim or a
+    // changed subscriber sends a new rotation (below, or at the subscriber's read).
+    Object.assign(changes, clearedPending());
+    await recordAudit(tx, { actor: 'dm', action: 'enroll.rotation-unconfirmed', subject, details: { batchId: batch.id, still: enrollment.state === 'awaiting-claim' ? 'on the claim' : 'on its previous credentials' } }, now);
+  }
   if (step.rotation && sent) {
-    Object.assign(changes, { pendingSecretSealed: step.rotation.sealed.sealed, pendingSecretNonce: step.rotation.sealed.nonce, pendingServerSecretSealed: step.rotation.serverSealed.sealed, pendingServerSecretNonce: step.rotation.serverSealed.nonce });
+    const forSubscriber = step.rotation.reason === 'subscriber-changed' && subscriber !== undefined ? subscriber : null;
+    Object.assign(changes, { pendingSecretSealed: step.rotation.sealed.sealed, pendingSecretNonce: step.rotation.sealed.nonce, pendingServerSecretSealed: step.rotation.serverSealed.sealed, pendingServerSecretNonce: step.rotation.serverSealed.nonce, pendingSubscriberIdentity: forSubscriber });
     if (step.rotation.reason === 'subscriber-changed') await recordAudit(tx, { actor: 'dm', action: 'enroll.subscriber-changed', subject, details: { batchId: batch.id, node: batch.subscriberNode } }, now);
   }
   if (step.firstSight) {
@@ -178,8 +208,9 @@ function subscriberToRecord(batch: EnrollmentBatchRow, enrollment: EnrollmentRow
   return batch.subscriberNode !== null && enrollment.state !== 'awaiting-claim' && enrollment.subscriberIdentity === null && input.reported[batch.subscriberNode] !== undefined;
 }
 
-function clearedPending() {
-  return { pendingSecretSealed: null, pendingSecretNonce: null, pendingServerSecretSealed: null, pendingServerSecretNonce: null };
+/** The columns of an unconfirmed rotation, emptied. */
+export function clearedPending() {
+  return { pendingSecretSealed: null, pendingSecretNonce: null, pendingServerSecretSealed: null, pendingServerSecretNonce: null, pendingSubscriberIdentity: null };
 }
 
 /** Records a claim refused at first contact (the session is refused with 403; nothing else changes). */

@@ -58,3 +58,9 @@ export const batchExportSchema = z.object({
   files: z.array(exportFileSchema),
 });
 export type BatchExport = z.infer<typeof batchExportSchema>;
+
+/** An operator's reset of a device that lost its credentials (reset.ts). */
+export const resetDeviceSchema = z.strictObject({
+  /** Why, for the audit (e.g. the ticket of the customer whose device is locked out). */
+  reason: z.string().trim().min(1, 'say why the device is reset (the audit keeps it)').max(500),
+});

@@ -90,6 +90,8 @@ function applicationView(row: ApplicationRow): ApplicationView {
     deploymentId: row.deploymentId,
     statuses: row.statuses ? (JSON.parse(row.statuses) as ApplicationView['statuses']) : [],
     failureCode: row.failureCode,
+    failureReason: row.failureReason,
+    attempts: row.attempts,
     drift: row.drift ? (JSON.parse(row.drift) as NonNullable<ApplicationView['drift']>) : null,
     createdAt: new Date(row.createdAt).toISOString(),
     doneAt: row.doneAt === null ? null : new Date(row.doneAt).toISOString(),

@@ -132,6 +132,10 @@ export const applicationViewSchema = z.object({
   deploymentId: z.string().nullable(),
   statuses: z.array(commandStatusSchema),
   failureCode: z.number().nullable(),
+  /** Why it failed in words, when the Statuses alone do not say (the device never answered its commands). */
+  failureReason: z.string().nullable(),
+  /** Times its commands were sent (commands a lost session left unanswered go again). */
+  attempts: z.number(),
   drift: z.array(z.object({ uri: z.string(), expected: z.string(), actual: z.string().nullable() })).nullable(),
   createdAt: z.string(),
   doneAt: z.string().nullable(),

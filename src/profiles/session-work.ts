@@ -1,6 +1,7 @@
 // What profiles ask of a device's DM session, at the server's first turn of each session
 // (plan.ts calls this before it reads the device's queued operations, in the message's
-// transaction): the model's provisioning profile for a device that never had it, and the
+// transaction): applications a lost session left unanswered, sent again (unanswered.ts);
+// the model's provisioning profile for a device that never had it, and the
 // application a configuration campaign's scheduled deployment is waiting for. Both become
 // queued operations the same plan then sends. Independent of how the device enrolled: the
 // trigger is "no application of the model's provisioning profile yet".
@@ -13,12 +14,17 @@ import type { Tx } from '../store/store.ts';
 import { confirmationPolicyOf } from '../store/queries/user-prompts.ts';
 import { operationsOf } from './profiles.ts';
 import { queueApplication } from './queue.ts';
+import { resendUnanswered } from './unanswered.ts';
 
 export const PROFILE_ACTOR = 'profiles';
 
-export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number): Promise<void> {
+/** Returns the campaigns whose deployments moved (an application given up on: unanswered.ts). */
+export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number): Promise<string[]> {
+  // Applications a lost session left unanswered go again first (or fail), before anything new.
+  const moved = await resendUnanswered(tx, device.id, now);
   await queueProvisioning(tx, device, now);
   await commandConfigurationDeployment(tx, device.id, now);
+  return moved;
 }
 
 /** The model's provisioning profile (its newest version), once per device. */

@@ -40,21 +40,31 @@ export async function settleApplications(tx: Tx, deviceId: string, answeredOpIds
   for (const application of await queuedApplicationsOf(tx, deviceId)) {
     const ids = JSON.parse(application.operationIds) as string[];
     if (!ids.some((id) => answered.has(id))) continue;
-    const rows = new Map((await operationsById(tx, ids)).map((r) => [r.id, r]));
-    if (ids.some((id) => !['done', 'failed'].includes(rows.get(id)?.state ?? 'queued'))) continue;
-    const outcomes = ids.flatMap((id): CommandOutcome[] => {
-      const row = rows.get(id);
-      if (!row) return [];
-      const value = row.result ? (JSON.parse(row.result) as Array<{ data: string }>)[0]?.data : undefined;
-      return [{ command: row.command, uri: row.uri, status: row.statusCode, role: roleOfOperation(id), ...(value === undefined ? {} : { value }) }];
-    });
-    const campaignId = await settle(tx, application, outcomes, now);
+    const campaignId = await settleIfAnswered(tx, application, now);
     if (campaignId) moved.add(campaignId);
   }
   return moved;
 }
 
-async function settle(tx: Tx, application: ApplicationRow, outcomes: CommandOutcome[], now: number): Promise<string | undefined> {
+/**
+ * Settles the application when none of its commands is still queued or sent; returns the
+ * campaign whose deployment moved. `failureReason` says in words why it failed, when the
+ * Statuses alone do not (profiles/unanswered.ts: the device never answered).
+ */
+export async function settleIfAnswered(tx: Tx, application: ApplicationRow, now: number, failureReason?: string): Promise<string | undefined> {
+  const ids = JSON.parse(application.operationIds) as string[];
+  const rows = new Map((await operationsById(tx, ids)).map((r) => [r.id, r]));
+  if (ids.some((id) => !['done', 'failed'].includes(rows.get(id)?.state ?? 'queued'))) return undefined;
+  const outcomes = ids.flatMap((id): CommandOutcome[] => {
+    const row = rows.get(id);
+    if (!row) return [];
+    const value = row.result ? (JSON.parse(row.result) as Array<{ data: string }>)[0]?.data : undefined;
+    return [{ command: row.command, uri: row.uri, status: row.statusCode, role: roleOfOperation(id), ...(value === undefined ? {} : { value }) }];
+  });
+  return settle(tx, application, outcomes, now, failureReason);
+}
+
+async function settle(tx: Tx, application: ApplicationRow, outcomes: CommandOutcome[], now: number, failureReason?: string): Promise<string | undefined> {
   const version = await findVersionById(tx, application.profileVersionId);
   const operations = version ? profileOperationsSchema.parse(JSON.parse(version.operations)) : [];
   const readBack = outcomes.filter((o) => o.role === 'readBack' && isOk(o.status) && o.value !== undefined).map((o) => ({ uri: o.uri, value: o.value ?? '' }));
@@ -74,16 +84,17 @@ async function settle(tx: Tx, application: ApplicationRow, outcomes: CommandOutc
     return undefined;
   }
   const verdict = verdictOf(outcomes);
-  await updateApplication(tx, application.id, { state: verdict.state, statuses: JSON.stringify(statuses), failureCode: verdict.failureCode, doneAt: now });
+  const reason = verdict.state === 'failed' ? (failureReason ?? null) : null;
+  await updateApplication(tx, application.id, { state: verdict.state, statuses: JSON.stringify(statuses), failureCode: verdict.failureCode, failureReason: reason, doneAt: now });
   const provisioning = application.reason === 'provisioning';
   const action = verdict.state === 'succeeded' ? (provisioning ? 'device.provisioning-confirmed' : 'device.profile-applied') : provisioning ? 'device.provisioning-failed' : 'device.profile-failed';
   const shown = statuses.map((s) => ({ command: s.command, uri: s.uri, status: s.status }));
-  await recordAudit(tx, { actor: 'dm', action, subject: application.deviceId, details: { profile: label, applicationId: application.id, failureCode: verdict.failureCode, statuses: shown } }, now);
+  await recordAudit(tx, { actor: 'dm', action, subject: application.deviceId, details: { profile: label, applicationId: application.id, failureCode: verdict.failureCode, ...(reason ? { failureReason: reason } : {}), statuses: shown } }, now);
   if (!application.deploymentId) return undefined;
   const deployment = await findDeployment(tx, application.deploymentId, { forUpdate: true });
   // A deployment the timeout (or an abort) already ended keeps its state; the application's outcome stands on its own.
   if (!deployment || deployment.state !== 'commanded') return undefined;
   if (verdict.state === 'succeeded') await transition(tx, deployment, 'succeeded', `profile ${label} applied: every Status 2xx`, now);
-  else await transition(tx, deployment, 'failed', `profile ${label} failed: Status ${verdict.failureCode}`, now, { resultCode: verdict.failureCode });
+  else await transition(tx, deployment, 'failed', `profile ${label} failed: Status ${verdict.failureCode}${reason ? ` (${reason})` : ''}`, now, { resultCode: verdict.failureCode });
   return deployment.campaignId ?? undefined;
 }

@@ -37,6 +37,7 @@ export function DeviceConfigurationCard(props: { view: DeviceConfiguration }) {
             <li data-testid="profile-application">
               <span class="muted">{when(a.createdAt)}</span> <strong>{`${a.reason} ${a.state}`}</strong>
               {a.failureCode === null ? null : <span>{` (Status ${a.failureCode})`}</span>}
+              {a.failureReason ? <div>{a.failureReason}</div> : a.state === 'queued' && a.attempts > 1 ? <div class="muted">{`sent ${a.attempts} times: the device's sessions were lost before its Statuses came back`}</div> : null}
               <div class="muted">{a.statuses.map((s) => `${s.command} ${s.uri} ${s.status ?? '-'}`).join('; ') || 'waiting for the device'}</div>
               {a.drift && a.drift.length > 0 ? <div>{`drift: ${a.drift.map((d) => `${d.uri} is ${d.actual === null ? 'unreadable' : JSON.stringify(d.actual)}, profile says ${JSON.stringify(d.expected)}`).join('; ')}`}</div> : null}
             </li>

@@ -142,3 +142,60 @@ describe('enrollment batches: security', () => {
     expect(view.exportedAt).toBeNull();
   });
 });
+
+describe('resetting an enrolled device that lost its credentials', () => {
+  const resetOf = (deviceId: string, json: unknown, token = api.tokens.operator) => api.request(`/api/v1/enrollments/devices/${encodeURIComponent(deviceId)}/reset`, { method: 'POST', token, json });
+
+  it('gives it new credentials at once and answers its own bootstrap files with them; audited with the reason, no secret', async () => {
+    const batch = await created({ name: 'lot r', model: 'router-e', deviceIds: ['IMEI:111', 'IMEI:222'], claim: { name: 'claim-r' } });
+    const before = await findDevice(api.ctx.db, 'IMEI:111');
+    const other = await findDevice(api.ctx.db, 'IMEI:222');
+    const res = await resetOf('IMEI:111', { reason: 'ticket 4711: locked out after a rotation' });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    const body = JSON.parse(text) as BatchExport;
+    expect(body.files.map((f) => f.path)).toEqual(['manifest.csv', 'devices/IMEI_111.cp.xml', 'devices/IMEI_111.cp.wbxml', 'devices/IMEI_111.dm.wbxml']);
+    expect(body.files[0]?.content.trim().split('\n')[1]).toMatch(/^IMEI:111,router-e,enb_[^,]+,DIGEST,IMEI:111,/);
+    const { devId, account } = readDmBootstrap(Buffer.from(body.files[3]?.content ?? '', 'base64'));
+    expect(devId).toBe('IMEI:111');
+    const after = await findDevice(api.ctx.db, 'IMEI:111');
+    expect(after?.authName).toBe('IMEI:111');
+    expect(account.client.secret).toBe(devicePassword(api.ctx, after ?? (undefined as never)));
+    expect(account.client.secret).not.toBe(devicePassword(api.ctx, before ?? (undefined as never)));
+    // The other device of the batch is untouched; this one is enrolled again at its next session.
+    expect(await findDevice(api.ctx.db, 'IMEI:222')).toEqual(other);
+    const view = (await (await api.request(`/api/v1/enrollments/${batch.id}`, { token: api.tokens.operator })).json()) as BatchView;
+    expect(view.devices).toEqual({ issued: 1, awaitingClaim: 1, enrolled: 0 });
+    const events = await selectRows<{ actor: string; details: string }>(api.ctx.db, "SELECT actor, details FROM audit_events WHERE action = 'enroll.reset' AND subject = 'IMEI:111'");
+    expect(events).toHaveLength(1);
+    expect(JSON.parse(events[0]?.details ?? '{}')).toMatchObject({ batchId: batch.id, reason: 'ticket 4711: locked out after a rotation', was: 'awaiting-claim' });
+    expect(events[0]?.details).not.toContain(account.client.secret);
+  });
+
+  it('refuses a device no batch enrolled, an unknown device and a missing reason, changing nothing', async () => {
+    await api.request('/api/v1/devices', { method: 'POST', token: api.tokens.operator, json: { id: 'plain-1', model: 'router-e', credentials: { username: 'plain-1', password: 'plain-password-1' } } });
+    const plain = await findDevice(api.ctx.db, 'plain-1');
+    for (const id of ['plain-1', 'no-such-device']) {
+      const res = await resetOf(id, { reason: 'why not' });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/came through no enrollment batch/) } });
+    }
+    expect((await findDevice(api.ctx.db, 'plain-1'))?.authSecretSealed).toBe(plain?.authSecretSealed);
+    await created({ name: 'lot r2', model: 'router-e', deviceIds: ['IMEI:333'] });
+    const sealed = (await findDevice(api.ctx.db, 'IMEI:333'))?.authSecretSealed;
+    for (const json of [{}, { reason: '   ' }, { reason: 'x', extra: 1 }]) expect((await resetOf('IMEI:333', json)).status).toBe(400);
+    expect((await findDevice(api.ctx.db, 'IMEI:333'))?.authSecretSealed).toBe(sealed);
+  });
+
+  it('is operator work: no token, a manufacturer or an admin gets no credentials, and nothing changes', async () => {
+    await created({ name: 'lot r3', model: 'router-e', deviceIds: ['IMEI:444'] });
+    const sealed = (await findDevice(api.ctx.db, 'IMEI:444'))?.authSecretSealed;
+    expect((await api.request('/api/v1/enrollments/devices/IMEI%3A444/reset', { method: 'POST', json: { reason: 'x' } })).status).toBe(401);
+    for (const token of [api.tokens.acme, api.tokens.admin]) {
+      const res = await resetOf('IMEI:444', { reason: 'x' }, token);
+      expect(res.status).toBe(403);
+      expect(await res.text()).not.toMatch(/\.dm\.wbxml|manifest\.csv/);
+    }
+    expect((await findDevice(api.ctx.db, 'IMEI:444'))?.authSecretSealed).toBe(sealed);
+  });
+});

@@ -51,6 +51,16 @@ describe('fota enroll', () => {
 
     const listed = await fotaInProcess(['enroll', 'list', ...as(server.tokens.operator)]);
     expect(listed.stdout).toContain(`${id}  lot 12  meter-cli  2 device(s)  claim claim-12: 1 enrolled, 1 awaiting  exported `);
+
+    // A reset writes that device's fresh files alone; a reason is required.
+    expect(await fotaInProcess(['enroll', 'reset', 'IMEI:111', '--out', join(dir, 'reset-0'), ...as(server.tokens.operator)])).toMatchObject({ code: 2, stderr: expect.stringContaining('--reason') });
+    const reset = await fotaInProcess(['enroll', 'reset', 'IMEI:111', '--reason', 'lost its secret', '--out', join(dir, 'reset'), ...as(server.tokens.operator)]);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout.trim()).toBe(join(dir, 'reset', 'manifest.csv'));
+    expect((await readdir(join(dir, 'reset', 'devices'))).sort()).toEqual(['IMEI_111.cp.wbxml', 'IMEI_111.cp.xml', 'IMEI_111.dm.wbxml']);
+    expect((await stat(join(dir, 'reset', 'devices', 'IMEI_111.dm.wbxml'))).mode & 0o777).toBe(0o600);
+    expect(reset.stderr).toContain('its old credentials no longer work');
+    expect(await fotaInProcess(['enroll', 'reset', 'IMEI:111', '--reason', 'x', '--out', join(dir, 'reset-m'), ...as(server.tokens.acme)])).toMatchObject({ code: 1, stderr: expect.stringContaining('is for operator') });
   }, 120_000);
 
   it('refuses a manufacturer (exit 1) and bad options (exit 2)', async () => {

@@ -26,7 +26,7 @@ describe('fault spec', () => {
     ['', 'is empty'],
     ['cut', 'is not FAULT=SHARE'],
     ['cut=', 'is not FAULT=SHARE'],
-    ['flood=0.1', 'unknown fault "flood" (known: cut, corrupt, wrong-base, install, oom, oom-download, slow, app-download, app-install, app-remove, refuse-writes)'],
+    ['flood=0.1', 'unknown fault "flood" (known: cut, corrupt, wrong-base, install, oom, oom-download, slow, app-download, app-install, app-remove, refuse-writes, drop-after-writes, lose-rotation-status)'],
     ['cut=0', 'share "0" must be a number in (0, 1]'],
     ['cut=1.5', 'share "1.5" must be'],
     ['cut=150%', 'share "150%" must be'],
@@ -71,6 +71,8 @@ describe('dealing faults', () => {
     expect(faultOptions('d', { kind: 'oom', share: 1 })).toEqual({ failures: { install: 502 } });
     expect(faultOptions('d', { kind: 'oom-download', share: 1 })).toEqual({ failures: { download: 501 } });
     expect(faultOptions('d', { kind: 'slow', share: 1, bytesPerSecond: 8192 })).toEqual({ download: { bytesPerSecond: 8192 } });
+    expect(faultOptions('d', { kind: 'drop-after-writes', share: 1 })).toEqual({ failures: { dropAfterWrites: Number.POSITIVE_INFINITY } });
+    expect(faultOptions('d', { kind: 'lose-rotation-status', share: 1 })).toEqual({ failures: { loseRotationStatus: true } });
     expect(faultOptions('d', { kind: 'cut', share: 1 }).download?.faults?.cutAtFraction).toEqual([expect.any(Number)]);
     expect(faultOptions('d', { kind: 'corrupt', share: 1 }).download?.faults?.corruptAtFraction).toEqual([{ fraction: expect.any(Number), times: Number.POSITIVE_INFINITY }]);
     expect(faultOptions('d', undefined)).toEqual({});

@@ -1,17 +1,25 @@
-// Configuration profiles end to end with 100 reference agents over real OMA DM on
-// loopback: the model's provisioning profile reaches every device at its first session
-// ("provisioning confirmed" in its history, the values read back as its configuration);
-// then a configuration campaign of 10% (approval) -> 100% sets a new DM server address on
-// every device. 5% of the devices refuse writes to ./DMAcc (Status 425): the campaign
-// pauses itself on them, and the operator's resume (accepting those failures) finishes
-// it. A drift check afterwards finds exactly the devices that refused. Every agent starts
-// with the address it was given in its DM account (./DMAcc, as the helpdesk reads it).
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// The fleet story of issue 17 in one test, with 100 reference agents over real OMA DM on
+// loopback: an operator creates an enrollment batch of 100 devices sharing a claim
+// credential and takes its one export; each device boots from its bootstrap file alone
+// (no other configuration) and its first session replaces the claim with credentials of
+// its own and applies the model's provisioning profile ("provisioning confirmed" in its
+// history, the values read back as its configuration); the claim then opens no session
+// for any of them. A configuration campaign of 10% (approval) -> 100% then moves the
+// fleet's DM server address. 5% of the devices refuse writes to their DM address (Status
+// 425): the campaign pauses itself on them, and the operator's resume (accepting those
+// failures) finishes it. A drift check afterwards finds exactly the devices that refused.
+// The new address names the same server under another host name, so the moved devices,
+// which take their server from their DM account, keep talking to it.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { DeviceAgent } from '../../src/device/agent.ts';
+import { DmClient } from '../../src/device/dm-client.ts';
+import { DmTree } from '../../src/device/tree.ts';
 import { parseTrust } from '../../src/device/trust.ts';
+import type { BatchExport, BatchView } from '../../src/enroll/schemas.ts';
+import { readDmBootstrap } from '../../src/omadm/provisioning/dm-bootstrap.ts';
 import type { DeviceConfiguration } from '../../src/profiles/schemas.ts';
 import type { TrustPolicy } from '../../src/signing/envelope.ts';
 import { pseudoRandom, tempDirFor } from '../support/harness.ts';
@@ -21,10 +29,12 @@ import { get as getPage, login } from '../web/console-harness.ts';
 
 const MODEL = 'router-cfg';
 const FLEET = 100;
-const ADDR = './DMAcc/fota/AppAddr/1/Addr';
-const NEW_ADDR = 'https://dm2.example.net/dm';
+const ADDR = './DMAcc/fota/AppAddr/SrvAddr/Addr';
+const AUTH = './DMAcc/fota/AppAuth/ClientSide';
 /** The address each agent's account holds until the campaign moves it: the server it talks to. */
 const oldAddr = () => `${server.url}/dm`;
+/** Where the campaign moves it: the same server under another name. */
+const newAddr = () => `${server.url.replace('127.0.0.1', 'localhost')}/dm`;
 let server: TestServer;
 let trust: TrustPolicy;
 let baseImage: string;
@@ -32,7 +42,9 @@ let dir: string;
 
 beforeAll(async () => {
   dir = tempDirFor('configuration-e2e', afterAll);
-  server = await startTestServer();
+  // Every device here calls from 127.0.0.1: the per-address failure limit (meant for one
+  // attacker's address) would lock them all out after the claims refused below.
+  server = await startTestServer({}, { env: { FOTA_DM_ADDRESS_MAX_FAILURES: '0' } });
   const v1 = pseudoRandom(16 * 1024, 'cfg-e2e-v1');
   baseImage = join(dir, 'v1.bin');
   await writeFile(baseImage, v1);
@@ -54,8 +66,22 @@ async function view(id: string): Promise<CampaignView> {
   return get<CampaignView>(`/api/v1/campaigns/${id}`);
 }
 
-function agent(id: string, refuses: boolean): Promise<DeviceAgent> {
-  return DeviceAgent.open({ serverUrl: server.url, devId: id, model: MODEL, username: id, password: 'cfg-device-password', dataDir: join(dir, id), image: baseImage, version: '1.0', trust, ...(refuses ? { refuseWrites: ['./DMAcc'] } : {}) });
+/** A device flashed with its bootstrap file alone: server address and credentials come from it. */
+function agent(id: string, bootstrap: string, refuses: boolean): Promise<DeviceAgent> {
+  return DeviceAgent.open({ devId: id, model: MODEL, bootstrap, dataDir: join(dir, id), image: baseImage, version: '1.0', trust, ...(refuses ? { refuseWrites: [ADDR] } : {}) });
+}
+
+/** Takes the batch's one export and writes it as the CLI does: a directory of files. */
+async function exportTo(batchId: string, into: string): Promise<Map<string, string>> {
+  const body = await post<BatchExport>(`/api/v1/enrollments/${batchId}/export`, {});
+  const files = new Map<string, string>();
+  for (const f of body.files) {
+    const path = join(into, f.path);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, f.encoding === 'base64' ? Buffer.from(f.content, 'base64') : f.content);
+    files.set(f.path, path);
+  }
+  return files;
 }
 
 async function pollAll(agents: DeviceAgent[]): Promise<void> {
@@ -67,10 +93,13 @@ async function pollAll(agents: DeviceAgent[]): Promise<void> {
   );
 }
 
-describe('configuration profiles and a configuration campaign with 100 reference agents', () => {
-  it('provisions at first contact, rolls a new server address out 10% (approval) -> 100%, pauses on refusals, and finishes on resume', async () => {
+describe('100 devices enrolled off a shared claim, provisioned, then reconfigured by a campaign', () => {
+  it('bootstraps from the export alone, rotates and provisions at first contact, rolls a new server address out 10% (approval) -> 100%, pauses on refusals, and finishes on resume', async () => {
     const ids = Array.from({ length: FLEET }, (_, i) => `cfg-${String(i).padStart(3, '0')}`);
-    for (const id of ids) await post('/api/v1/devices', { id, model: MODEL, firmwareVersion: '1.0', tags: ['cfg-fleet'], credentials: { username: id, password: 'cfg-device-password' } });
+    const batch = await post<BatchView>('/api/v1/enrollments', { name: 'router lot 1', model: MODEL, deviceIds: ids, tags: ['cfg-fleet'], claim: { name: 'claim-routers-1' } });
+    const files = await exportTo(batch.id, join(dir, 'export'));
+    // Half the fleet is flashed with the DM bootstrap message, half with the CP provisioning document.
+    const bootstrapOf = (id: string) => files.get(`devices/${id}.${Number(id.slice(4)) % 2 === 0 ? 'dm' : 'cp'}.wbxml`) ?? '';
 
     await post('/api/v1/profiles', {
       name: 'router-baseline',
@@ -85,7 +114,7 @@ describe('configuration profiles and a configuration campaign with 100 reference
       name: 'dm-server-move',
       model: MODEL,
       description: 'the DM server moves to dm2',
-      operations: [{ command: 'Replace', uri: ADDR, data: NEW_ADDR, format: 'chr', readFirst: true }],
+      operations: [{ command: 'Replace', uri: ADDR, data: newAddr(), format: 'chr', readFirst: true }],
     });
     expect(created.version).toBe(1);
 
@@ -105,13 +134,31 @@ describe('configuration profiles and a configuration campaign with 100 reference
       [90, 'pending'],
     ]);
 
-    // 5% of the fleet refuses writes under ./DMAcc: all of them in the second stage.
+    // 5% of the fleet refuses writes to its DM address: all of them in the second stage.
     const stages = new Map((await selectRows<{ id: string; stage: number }>(server.ctx.db, 'SELECT device_id AS id, stage FROM deployments WHERE campaign_id = ?', id)).map((r) => [r.id, Number(r.stage)]));
     const refusing = new Set(ids.filter((d) => stages.get(d) === 1).slice(0, 5));
-    const agents = await Promise.all(ids.map((d) => agent(d, refusing.has(d))));
+    const agents = await Promise.all(ids.map((d) => agent(d, bootstrapOf(d), refusing.has(d))));
 
-    // First contact: the provisioning profile, on every device (locked ./DMAcc or not).
+    // First contact: each device trades the claim for credentials of its own, and gets the provisioning profile.
     await pollAll(agents);
+    expect((await get<BatchView>(`/api/v1/enrollments/${batch.id}`)).devices).toEqual({ issued: 0, awaitingClaim: 0, enrolled: FLEET });
+    const accounts = agents.map((a) => a.snapshot().values);
+    expect(accounts.map((v) => v[`${AUTH}/AAuthName`])).toEqual(ids);
+    expect(new Set(accounts.map((v) => v[`${AUTH}/AAuthSecret`])).size).toBe(FLEET);
+    const { account: claim } = readDmBootstrap(await readFile(bootstrapOf('cfg-000')));
+    expect(claim.client.name).toBe('claim-routers-1');
+    const claimSession = (d: string) => {
+      const client = new DmClient({ serverUrl: claim.address, devId: d, username: claim.client.name, password: claim.client.secret });
+      const fixed = { './DevInfo/DevId': { data: d, format: 'chr' as const }, './DevInfo/Mod': { data: MODEL, format: 'chr' as const } };
+      return client.session({ tree: new DmTree(() => fixed, {}), exec: () => 406 }).then(() => 'opened', (err: Error) => err.message);
+    };
+    const claimTries = [...ids];
+    const answers: string[] = [];
+    await Promise.all(Array.from({ length: 10 }, async () => {
+      for (let d = claimTries.shift(); d; d = claimTries.shift()) answers.push(await claimSession(d));
+    }));
+    expect(answers.filter((m) => !/Status 401/.test(m))).toEqual([]);
+    expect(answers).toHaveLength(FLEET);
     const first = await get<DeviceConfiguration>('/api/v1/devices/cfg-000/configuration');
     expect(first.values.map((c) => [c.uri, c.value])).toEqual([
       ['./Vendor/Telemetry/Enabled', 'true'],
@@ -126,11 +173,18 @@ describe('configuration profiles and a configuration campaign with 100 reference
     await agents[0]?.runOnce();
     expect((await get<DeviceConfiguration>('/api/v1/devices/cfg-000/configuration')).applications).toHaveLength(1);
 
+    // The first stage, then the refusing devices of the second, together: the campaign
+    // judges a stage on at least 5 results (minSample), so their five failures all land
+    // before the pause they cause, and one resume (accepting them) finishes the campaign.
     v = await post<CampaignView>(`/api/v1/campaigns/${id}/approve`, {});
-    for (let round = 0; round < 6 && v.state === 'running'; round++) {
-      await pollAll(agents);
+    const firstStage = agents.filter((a) => stages.get(a.options.devId) === 0);
+    for (let round = 0; round < 6 && v.stages[1]?.state !== 'running'; round++) {
+      await pollAll(firstStage);
       v = await view(id);
     }
+    expect(v.stages.map((s) => s.state)).toEqual(['done', 'running']);
+    await Promise.all(agents.filter((a) => refusing.has(a.options.devId)).map((a) => a.runOnce()));
+    v = await view(id);
     expect(v.state, JSON.stringify(v.stages.map((s) => [s.state, s.counts, s.failures]))).toBe('paused');
     expect(v.pauseKind).toBe('failures');
     expect(v.pausedReason).toMatch(/^stage 2: \d+ of \d+ results failed .*most common result: 425/);
@@ -148,18 +202,18 @@ describe('configuration profiles and a configuration campaign with 100 reference
 
     for (const a of agents) {
       const refused = refusing.has(a.options.devId);
-      expect(a.tree.get(ADDR), a.options.devId).toEqual({ status: 200, value: { data: refused ? oldAddr() : NEW_ADDR, format: 'chr' } });
+      expect(a.tree.get(ADDR), a.options.devId).toEqual({ status: 200, value: { data: refused ? oldAddr() : newAddr(), format: 'chr' } });
     }
     // What the server stores is what it read back, per device.
     const ok = ids.find((d) => !refusing.has(d)) ?? '';
     const okConfig = await get<DeviceConfiguration>(`/api/v1/devices/${ok}/configuration`);
-    expect(okConfig.values).toContainEqual(expect.objectContaining({ uri: ADDR, value: NEW_ADDR }));
-    expect(okConfig.applications[0]).toMatchObject({ reason: 'campaign', state: 'succeeded', statuses: [expect.objectContaining({ command: 'Get', role: 'readFirst', status: 200, value: oldAddr() }), expect.objectContaining({ command: 'Replace', status: 200 }), expect.objectContaining({ command: 'Get', role: 'readBack', status: 200, value: NEW_ADDR })] });
+    expect(okConfig.values).toContainEqual(expect.objectContaining({ uri: ADDR, value: newAddr() }));
+    expect(okConfig.applications[0]).toMatchObject({ reason: 'campaign', state: 'succeeded', statuses: [expect.objectContaining({ command: 'Get', role: 'readFirst', status: 200, value: oldAddr() }), expect.objectContaining({ command: 'Replace', status: 200 }), expect.objectContaining({ command: 'Get', role: 'readBack', status: 200, value: newAddr() })] });
     const bad = [...refusing][0] ?? '';
     const badConfig = await get<DeviceConfiguration>(`/api/v1/devices/${bad}/configuration`);
     // What it read back is the address it kept.
     expect(badConfig.values).toContainEqual(expect.objectContaining({ uri: ADDR, value: oldAddr() }));
-    expect(badConfig.values.map((c) => c.value)).not.toContain(NEW_ADDR);
+    expect(badConfig.values.map((c) => c.value)).not.toContain(newAddr());
     expect(badConfig.applications[0]).toMatchObject({ reason: 'campaign', state: 'failed', failureCode: 425 });
     const history = await selectRows<{ action: string; details: string }>(server.ctx.db, "SELECT action, details FROM audit_events WHERE subject = ? AND action LIKE 'device.profile-%'", bad);
     expect(history.map((h) => h.action)).toEqual(['device.profile-failed']);
@@ -169,7 +223,7 @@ describe('configuration profiles and a configuration campaign with 100 reference
     const cookie = await login(server, server.tokens.operator);
     const okPage = await (await getPage(server, `/devices/${ok}`, cookie)).text();
     expect(okPage).toContain('data-testid="device-configuration"');
-    expect(okPage).toContain(NEW_ADDR);
+    expect(okPage).toContain(newAddr());
     const badPage = await (await getPage(server, `/devices/${bad}`, cookie)).text();
     expect(badPage).toContain('campaign failed');
     expect(badPage).toContain(`Replace ${ADDR} 425`);

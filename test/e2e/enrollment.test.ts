@@ -1,10 +1,13 @@
-// Enrollment end to end, over real HTTP: an operator creates a batch of 100 devices that
+// Enrollment end to end, over real HTTP: an operator creates a batch of devices that
 // share a claim credential and takes its one export; each device is flashed with its
 // bootstrap file alone (the reference agent, no other configuration), and its first DM
 // session replaces the claim with credentials of its own. Afterwards the claim opens no
 // session for those devices, the new credentials do, a device that lost them is locked
 // out, a device of the wrong model or outside the batch is refused and changes nothing,
-// and a used device with a new SIM (IMSI) is provisioned again.
+// and a used device with a new SIM (IMSI) is provisioned again. The same with 100 devices,
+// followed by their provisioning profile and a configuration campaign, is the fleet story
+// of test/e2e/configuration-campaign.test.ts; test/e2e/reprovisioning.test.ts has the
+// lost Statuses and what a re-provisioning writes.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,10 +77,13 @@ async function audit(subject: string): Promise<Array<{ action: string; details: 
   return ((await (await call(`/api/v1/audit?subject=${encodeURIComponent(subject)}&limit=100`)).json()) as { items: Array<{ action: string; details: Record<string, unknown> }> }).items;
 }
 
-describe('a batch of 100 devices with a claim credential', () => {
+/** Devices of the claim batch here (the 100-device batch is configuration-campaign.test.ts's). */
+const BATCH = 20;
+
+describe('a batch of devices with a claim credential', () => {
   let batch: BatchView;
   let exported: { manifest: string[][]; files: Map<string, string> };
-  const ids = Array.from({ length: 100 }, (_, i) => `IMEI:35693803564${String(i).padStart(4, '0')}`);
+  const ids = Array.from({ length: BATCH }, (_, i) => `IMEI:35693803564${String(i).padStart(4, '0')}`);
   const agents = new Map<string, DeviceAgent>();
 
   beforeAll(async () => {
@@ -86,17 +92,18 @@ describe('a batch of 100 devices with a claim credential', () => {
   }, 60_000);
 
   it('exports a CSV manifest and three bootstrap files per device, all carrying the claim', () => {
-    expect(batch.devices).toEqual({ issued: 0, awaitingClaim: 100, enrolled: 0 });
+    expect(batch.devices).toEqual({ issued: 0, awaitingClaim: BATCH, enrolled: 0 });
     const [header, ...rows] = exported.manifest;
     expect(header).toEqual(['device_id', 'model', 'batch', 'auth_type', 'account_name', 'server_address', 'claim', 'cp_xml', 'cp_wbxml', 'dm_wbxml']);
     expect(rows.map((r) => r[0])).toEqual([...ids].sort());
     expect(rows.every((r) => r[4] === 'claim-lot-7' && r[6] === 'claim-lot-7' && r[5] === `${server.url}/dm`)).toBe(true);
-    expect(exported.files.size).toBe(1 + 3 * 100);
+    expect(exported.files.size).toBe(1 + 3 * BATCH);
   });
 
   it('each device bootstraps from its file alone and its first session replaces the claim with its own credentials', async () => {
     for (const [i, id] of ids.entries()) {
-      const file = exported.files.get(`devices/${id.replace(':', '_')}.${i % 2 === 0 ? 'dm' : 'cp'}.wbxml`);
+      // A third each: the DM bootstrap message, the CP document in WBXML, and in XML.
+      const file = exported.files.get(`devices/${id.replace(':', '_')}.${['dm.wbxml', 'cp.wbxml', 'cp.xml'][i % 3]}`);
       if (!file) throw new Error(`no bootstrap for ${id}`);
       const a = await agent(id, file);
       agents.set(id, a);
@@ -105,7 +112,7 @@ describe('a batch of 100 devices with a claim credential', () => {
       expect(values['./DMAcc/fota/AppAuth/ClientSide/AAuthName']).toBe(id);
       expect(values['./DMAcc/fota/AppAuth/ClientSide/AAuthSecret']).not.toBe(undefined);
     }
-    expect((await batchNow(batch.id)).devices).toEqual({ issued: 0, awaitingClaim: 0, enrolled: 100 });
+    expect((await batchNow(batch.id)).devices).toEqual({ issued: 0, awaitingClaim: 0, enrolled: BATCH });
     const events = await audit(ids[0] ?? '');
     expect(events.map((e) => e.action)).toContain('enroll.claimed');
   }, 240_000);
@@ -115,7 +122,7 @@ describe('a batch of 100 devices with a claim credential', () => {
     // A second unit flashed with the claim file of an enrolled device is refused.
     const reused = await agent(ids[3] ?? '', exported.files.get(`devices/${(ids[3] ?? '').replace(':', '_')}.dm.wbxml`) ?? '');
     await expect(reused.runOnce()).rejects.toThrow(/refused our credentials \(Status 401\)/);
-    // And the claim opens no session for any of the 100.
+    // And the claim opens no session for any of them.
     const { account } = readDmBootstrap(await readFile(exported.files.get(`devices/${(ids[0] ?? '').replace(':', '_')}.dm.wbxml`) ?? ''));
     expect(account.client.name).toBe('claim-lot-7');
     for (const id of ids) {
@@ -123,7 +130,7 @@ describe('a batch of 100 devices with a claim credential', () => {
       const fixed = { './DevInfo/DevId': { data: id, format: 'chr' as const }, './DevInfo/Mod': { data: MODEL, format: 'chr' as const } };
       await expect(client.session({ tree: new DmTree(() => fixed, {}), exec: () => 406 })).rejects.toThrow(/Status 401/);
     }
-    expect((await batchNow(batch.id)).devices.enrolled).toBe(100);
+    expect((await batchNow(batch.id)).devices.enrolled).toBe(BATCH);
   }, 60_000);
 });
 

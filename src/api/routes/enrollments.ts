@@ -1,9 +1,11 @@
 // Enrollment batches (operator work; admins may read them): create a batch of devices with
 // generated DM accounts, list and read batches, and take the batch's one export (the
-// bootstrap files, with the secrets, shown once).
+// bootstrap files, with the secrets, shown once); reset one device that lost its
+// credentials (a fresh export for it alone).
 import { batchView, createBatch, listBatches } from '../../enroll/batches.ts';
 import { exportBatch } from '../../enroll/export.ts';
-import { batchExportSchema, batchPageSchema, batchViewSchema, createBatchSchema } from '../../enroll/schemas.ts';
+import { resetEnrolledDevice } from '../../enroll/reset.ts';
+import { batchExportSchema, batchPageSchema, batchViewSchema, createBatchSchema, resetDeviceSchema } from '../../enroll/schemas.ts';
 import { pageQuerySchema } from '../../store/page.ts';
 import type { RouteModule } from '../router.ts';
 import { answer, defineRoute, jsonBody, pathParams, refusal } from '../spec.ts';
@@ -44,9 +46,19 @@ export const exportBatchRoute = defineRoute({
   responses: { 200: answer('manifest.csv and the bootstrap documents', batchExportSchema), 404: refusal('no such batch'), 409: refusal('already exported: the secrets are shown once') },
 });
 
+export const resetDeviceRoute = defineRoute({
+  method: 'post',
+  path: '/api/v1/enrollments/devices/{deviceId}/reset',
+  roles: ['operator'],
+  summary: "Reset an enrolled device that lost its credentials: new credentials of its own at once (the old ones stop working), and a fresh export (bootstrap files and manifest) for that device alone, to flash it again",
+  request: { params: pathParams('deviceId'), body: jsonBody(resetDeviceSchema) },
+  responses: { 200: answer("manifest.csv and the device's bootstrap documents, with its new secrets (shown once)", batchExportSchema), 404: refusal('no such device, or it came through no enrollment batch') },
+});
+
 export const enrollmentRoutes: RouteModule = (r) => {
   r(createBatchRoute, async (c, ctx) => c.json(await createBatch(ctx, c.get('principal'), c.req.valid('json'), { origin: new URL(c.req.url).origin }), 201));
   r(listBatchesRoute, async (c, ctx) => c.json(await listBatches(ctx, c.req.valid('query')), 200));
   r(getBatchRoute, async (c, ctx) => c.json(await batchView(ctx, c.req.valid('param').id), 200));
   r(exportBatchRoute, async (c, ctx) => c.json(await exportBatch(ctx, c.get('principal'), c.req.valid('param').id), 200));
+  r(resetDeviceRoute, async (c, ctx) => c.json(await resetEnrolledDevice(ctx, c.get('principal'), c.req.valid('param').deviceId, c.req.valid('json')), 200));
 };

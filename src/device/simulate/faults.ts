@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.ts';
 import type { AgentOptions } from '../agent.ts';
 
-export const FAULT_KINDS = ['cut', 'corrupt', 'wrong-base', 'install', 'oom', 'oom-download', 'slow', 'app-download', 'app-install', 'app-remove', 'refuse-writes'] as const;
+export const FAULT_KINDS = ['cut', 'corrupt', 'wrong-base', 'install', 'oom', 'oom-download', 'slow', 'app-download', 'app-install', 'app-remove', 'refuse-writes', 'drop-after-writes', 'lose-rotation-status'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -36,6 +36,9 @@ export const FAULT_RESULT: Readonly<Record<FaultKind, number | undefined>> = {
   'app-remove': undefined,
   // Firmware still updates; configuration profiles fail with Status 425 (tree.ts).
   'refuse-writes': undefined,
+  // Lost sessions: profiles are sent again (and fail with 408 after 3 sends); a rotation commits when the device opens a session with it.
+  'drop-after-writes': undefined,
+  'lose-rotation-status': undefined,
 };
 
 /** The SCOMO result code each application fault makes a device report. */
@@ -57,7 +60,11 @@ like 5%) of the devices; each device gets at most one fault:
   app-download  application downloads fail: SCOMO 1402
   app-install   application installs fail: SCOMO 1405
   app-remove    application removals fail: SCOMO 1408
-  refuse-writes every configuration node refuses writes: profiles fail with Status 425`;
+  refuse-writes every configuration node refuses writes: profiles fail with Status 425
+  drop-after-writes  the device drops every session right after carrying out the server's
+                writes of settings: its Statuses never arrive (profiles fail with 408 after 3 sends)
+  lose-rotation-status  (with --bootstrap) the device keeps the credentials its claim is
+                replaced with, but its session drops before their Status is sent, once`;
 
 const invalid = (spec: string, why: string) => new AppError('VALIDATION', `fault spec ${JSON.stringify(spec)}: ${why}`);
 
@@ -158,6 +165,10 @@ export function faultOptions(id: string, fault: Fault | undefined): Pick<AgentOp
       return { failures: { download: 501 } };
     case 'refuse-writes':
       return { refuseWrites: ['.'] };
+    case 'drop-after-writes':
+      return { failures: { dropAfterWrites: Number.POSITIVE_INFINITY } };
+    case 'lose-rotation-status':
+      return { failures: { loseRotationStatus: true } };
     case 'wrong-base':
     case undefined:
       return {};

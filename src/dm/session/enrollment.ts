@@ -17,7 +17,7 @@ export type EnrollmentTurn = Extract<ContactStep, { kind: 'proceed' }>;
 export async function prepareEnrollment(
   ctx: Context,
   received: Received,
-  input: { deviceId: string; startsSession: boolean; awaitingBefore: AwaitedCommand[]; effects: ClientEffects },
+  input: { deviceId: string; startsSession: boolean; awaitingBefore: AwaitedCommand[]; effects: ClientEffects; pendingCredentials?: boolean },
   log: Logger,
 ): Promise<EnrollmentTurn | Answer | undefined> {
   const ours = (a: AwaitedCommand) => a.purpose === 'enroll';
@@ -25,6 +25,7 @@ export async function prepareEnrollment(
   const step = await prepareContact(ctx, {
     deviceId: input.deviceId,
     startsSession: input.startsSession,
+    authenticatedWithPending: input.pendingCredentials === true,
     reported: input.effects.inventory,
     answered: input.effects.answered.filter((a) => ours(a.entry)).map((a) => ({ kind: a.entry.kind, uri: a.entry.uri, code: a.code })),
     stillAwaiting: input.effects.awaiting.filter(ours).map((a) => ({ kind: a.kind, uri: a.uri })),

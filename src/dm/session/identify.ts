@@ -5,6 +5,7 @@
 // only a failed authentication's count (lockout.ts), never anything for a challenge.
 import type { Logger } from 'pino';
 import type { Context } from '../../context.ts';
+import { pendingAccountOf } from '../../enroll/pending-credentials.ts';
 import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession } from '../../store/queries/devices.ts';
 import { type AuthOk, authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
 import { acceptedNonces, challengeNonce } from './challenge.ts';
@@ -20,6 +21,8 @@ export interface Identified {
   /** An open session under the same SessionID that this message ends (the device started over). */
   replaces?: string;
   decision: AuthOk;
+  /** The message authenticated with the credentials of a rotation still unconfirmed (first contact commits them). */
+  pendingCredentials?: true;
 }
 
 const CHALLENGE_KEY = 'dm-challenge';
@@ -27,7 +30,7 @@ const CHALLENGE_KEY = 'dm-challenge';
 export async function identify(ctx: Context, guard: DmGuard, received: Received, now: number, log: Logger): Promise<Identified | Answer> {
   const { message, request } = received;
   const h = message.header;
-  const device = await findDevice(ctx.db, h.source);
+  let device = await findDevice(ctx.db, h.source);
   if (!device) {
     // Refused from memory: counted, and summed up in one audit event per sweep.
     guard.unknownDevice(h.source, now);
@@ -69,7 +72,15 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
 
   const key = ctx.vault.deriveKey(CHALLENGE_KEY);
   const subject = { deviceId: device.id, sessionId: h.sessionId, currentNonce: device.clientNonce };
-  const decision = authenticate({ ...proof, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: () => challengeNonce(key, subject, h.msgId), msgId: h.msgId });
+  const attempt = (credentials: Proof['credentials']) => authenticate({ ...proof, credentials, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: () => challengeNonce(key, subject, h.msgId), msgId: h.msgId });
+  let decision = attempt(proof.credentials);
+  // A rotation whose Status was lost: the device may hold the pending credentials (enroll/pending-credentials.ts).
+  const pending = !decision.ok && decision.failed ? await pendingAccountOf(ctx, device) : undefined;
+  const retried = pending ? attempt(pending.credentials) : undefined;
+  if (pending && retried?.ok) {
+    decision = retried;
+    device = pending.device;
+  }
   if (!decision.ok) {
     // Nothing is stored for a challenge; a wrong credential counts towards a lockout.
     if (decision.failed) await recordAuthFailure(ctx, guard, device, { address: request.address, sessionId: h.sessionId }, now, log);
@@ -81,9 +92,9 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   const session = live && live.state === 'open' ? live : undefined;
   if (session && h.msgId !== session.clientMsgId + 1) {
     // The device started over under the same SessionID: the old session ends here.
-    if (!byToken && h.msgId === 1) return { device, replaces: session.id, decision };
+    if (!byToken && h.msgId === 1) return { device, replaces: session.id, decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}) };
     log.warn({ expected: session.clientMsgId + 1 }, 'DM message out of order refused');
     return refusal(received, 400, REFUSED_COMMAND, { msgId: session.serverMsgId + 1 });
   }
-  return { device, ...(session ? { session } : {}), decision };
+  return { device, ...(session ? { session } : {}), decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}) };
 }

@@ -40,6 +40,8 @@ export interface Plan {
   serverAuthenticated: boolean;
   /** The nonce the device issued to the server (base64), if any. */
   serverNonce: string | null;
+  /** Campaigns whose deployments the plan moved (a profile application given up on: profiles/unanswered.ts). */
+  campaignsMoved?: string[];
 }
 
 /** What the plan takes from the context, before the transaction it runs in (no Context goes into one). */
@@ -78,7 +80,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
-  if (!session.inventoryChecked) await queueProfileWork(tx, device, now);
+  const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now);
   // Operations of a work item that asks its user first wait for the answer (user-gate.ts).
   const gateSession = { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now };
   const queued = await gatedOperations(tx, await queuedOperations(tx, device.id), gateSession);
@@ -101,7 +103,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
     // Behind the user's confirmation when the deployment requires one (user-gate.ts).
     commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
   }
-  return { commands, askForMore: false, inventoryChecked: true, ...header };
+  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}) };
 }
 
 /**

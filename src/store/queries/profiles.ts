@@ -87,6 +87,18 @@ export async function hasApplicationOf(tx: Tx, deviceId: string, profileId: stri
   return found.length > 0;
 }
 
+/** Whether an application of any version of the profile for `reason` still waits for the device. */
+export async function hasQueuedApplicationOf(tx: Tx, deviceId: string, profileId: string, reason: ApplicationRow['reason']): Promise<boolean> {
+  const { profileApplications, profileVersions } = tx.t;
+  const found = await tx.q
+    .select({ id: profileApplications.id })
+    .from(profileApplications)
+    .innerJoin(profileVersions, eq(profileVersions.id, profileApplications.profileVersionId))
+    .where(and(eq(profileApplications.deviceId, deviceId), eq(profileVersions.profileId, profileId), eq(profileApplications.reason, reason), eq(profileApplications.state, 'queued')))
+    .limit(1);
+  return found.length > 0;
+}
+
 export async function insertApplication(tx: Tx, row: typeof profileApplications.$inferInsert): Promise<void> {
   await tx.q.insert(tx.t.profileApplications).values(row);
 }

@@ -47,6 +47,8 @@ export const enrollmentDevices = pgTable(
     pendingSecretNonce: text('pending_secret_nonce'),
     pendingServerSecretSealed: text('pending_server_secret_sealed'),
     pendingServerSecretNonce: text('pending_server_secret_nonce'),
+    /** The subscriber identity a pending rotation was sent for (a change of subscriber): recorded when it commits. */
+    pendingSubscriberIdentity: text('pending_subscriber_identity'),
     /** The subscriber identity read at the last provisioning (the batch's subscriberNode). */
     subscriberIdentity: text('subscriber_identity'),
     enrolledAt: bigint('enrolled_at', { mode: 'number' }),

@@ -56,6 +56,10 @@ export const profileApplications = pgTable(
     statuses: text('statuses'),
     /** The first failing Status (null: every Status was 2xx). */
     failureCode: bigint('failure_code', { mode: 'number' }),
+    /** Why it failed, in words an operator reads (e.g. the device never answered its commands). */
+    failureReason: text('failure_reason'),
+    /** Times its commands were sent; unanswered ones (a lost session) go again at the next session, a bounded number of times. */
+    attempts: bigint('attempts', { mode: 'number' }).notNull().default(1),
     /** Drift check: JSON array of {uri, expected, actual} that differ. */
     drift: text('drift'),
     createdBy: text('created_by').notNull(),

@@ -55,6 +55,10 @@ export const profileApplications = sqliteTable(
     statuses: text('statuses'),
     /** The first failing Status (null: every Status was 2xx). */
     failureCode: integer('failure_code'),
+    /** Why it failed, in words an operator reads (e.g. the device never answered its commands). */
+    failureReason: text('failure_reason'),
+    /** Times its commands were sent; unanswered ones (a lost session) go again at the next session, a bounded number of times. */
+    attempts: integer('attempts').notNull().default(1),
     /** Drift check: JSON array of {uri, expected, actual} that differ. */
     drift: text('drift'),
     createdBy: text('created_by').notNull(),
