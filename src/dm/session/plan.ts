@@ -16,6 +16,7 @@ import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store
 import { queueProfileWork } from '../../profiles/session-work.ts';
 import type { Tx } from '../../store/store.ts';
 import { planScomo } from '../../scomo/session.ts';
+import { commandAppDeployment } from '../../scomo/campaign-work.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
 import { gatedFumo, promptsInFlight } from './user-gate.ts';
@@ -79,6 +80,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
   if (!session.inventoryChecked) await queueProfileWork(tx, device, now);
+  // An application campaign's scheduled deployment becomes a SCOMO operation that planScomo sends below (scomo/campaign-work.ts).
+  if (!session.inventoryChecked) await commandAppDeployment(tx, device, now);
   for (const op of await queuedOperations(tx, device.id)) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
