@@ -8,6 +8,8 @@ import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { pseudoRandom } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { fotaInProcess } from '../support/cli.ts';
+import { componentsHeldOn } from '../../src/store/queries/app-campaigns.ts';
+import { saveDeviceApps } from '../../src/store/queries/scomo.ts';
 
 const MODEL = 'appcamp-api-phone';
 const OTHER = 'globex-watch';
@@ -98,6 +100,30 @@ describe('creating an application campaign', () => {
     ['a user confirmation', { app: { component: 'com.acme.nav', version: '2.1' }, confirm: { text: 'Update navigation?', maxSeconds: 60 } }, 'confirm asks before FUMO steps'],
   ])('refuses %s', async (_what, extra, message) => {
     expect(await refusal({ ...base, ...extra })).toMatchObject({ status: 400, code: 'VALIDATION', message: expect.stringContaining(message) });
+  });
+});
+
+describe('starting an application campaign', () => {
+  it('leaves out devices whose inventory already shows the target, and holds the component from the baseline until it ends', async () => {
+    const ids = ['appcamp-api-0', 'appcamp-api-1', 'appcamp-api-2', 'appcamp-api-3'];
+    for (const id of ids) {
+      const res = await server.api('/api/v1/devices', { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, model: MODEL, tags: ['api-start'], credentials: { username: id, password: 'device-password' } }) });
+      expect(res.status).toBe(201);
+    }
+    // Inventories as the DM session stores them: 0 and 1 run 1.0, 2 runs 2.1, 3 was never read.
+    const record = (version: string) => JSON.stringify({ nodes: [{ node: 'nav', component: 'com.acme.nav', version, state: 'active' }], readAt: 1 });
+    await server.ctx.db.transaction(async (tx) => {
+      for (const [id, version] of [['appcamp-api-0', '1.0'], ['appcamp-api-1', '1.0'], ['appcamp-api-2', '2.1']] as const) await saveDeviceApps(tx, { deviceId: id, components: record(version), readAt: 1 });
+    });
+    const res = await create({ ...base, cohort: { model: MODEL, tags: ['api-start'] }, app: { component: 'com.acme.nav', version: '2.1' } });
+    const { id } = (await res.json()) as { id: string };
+    const started = await server.api(`/api/v1/campaigns/${id}/start`, { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(await started.json()).toMatchObject({ state: 'running', cohortSize: 3, alreadyCurrent: 1 });
+    expect([...(await componentsHeldOn(server.ctx.db, 'appcamp-api-0'))]).toEqual(['com.acme.nav']);
+    // The device left out is not the campaign's: its baseline goes on as before.
+    expect([...(await componentsHeldOn(server.ctx.db, 'appcamp-api-2'))]).toEqual([]);
+    await server.api(`/api/v1/campaigns/${id}/abort`, { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect([...(await componentsHeldOn(server.ctx.db, 'appcamp-api-0'))]).toEqual([]);
   });
 });
 
