@@ -18,6 +18,7 @@ import type { TrustPolicy } from '../../src/signing/envelope.ts';
 import { nextBuild, pseudoRandom, tempDirFor } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { selectRows } from '../support/sql.ts';
+import { get as getPage, login } from '../web/console-harness.ts';
 
 const FLEET = 100;
 const NAV = 'com.acme.nav';
@@ -171,6 +172,9 @@ describe('application campaigns through the campaign engine', () => {
       ['application', `app ${NAV}@2.1`],
       ['application', 'remove com.shady.adware'],
     ]);
+    const cookie = await login(server, server.tokens.operator);
+    expect(await (await getPage(server, '/', cookie)).text()).toContain(`${model} <span class="id">app ${NAV}@2.1</span>`);
+    expect(await (await getPage(server, `/campaigns/${removal.id}`, cookie)).text()).toContain(`${model} remove com.shady.adware`);
   }, 400_000);
 
   it('pauses itself in stage 1 when 30% of the devices fail the installation, naming the SCOMO result code', async () => {
@@ -205,6 +209,9 @@ describe('application campaigns through the campaign engine', () => {
     // The failed device's deployment says what the device reported.
     const [failed] = await selectRows<{ history: string }>(server.ctx.db, "SELECT history FROM deployments WHERE campaign_id = ? AND state = 'failed'", id);
     expect(failed?.history).toContain('SCOMO 1405 install failed');
+    // The console's campaign page says what the code means.
+    const page = await (await getPage(server, `/campaigns/${id}`, await login(server, server.tokens.operator))).text();
+    expect(page).toMatch(/>1405(<\/a>)?<\/td>\s*<td>install failed<\/td>/);
   }, 400_000);
 
   it("leaves a running application campaign's component alone in baseline reconciliation, and takes it back when the campaign ends", async () => {
