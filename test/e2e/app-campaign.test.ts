@@ -214,6 +214,28 @@ describe('application campaigns through the campaign engine', () => {
     expect(page).toMatch(/>1405(<\/a>)?<\/td>\s*<td>install failed<\/td>/);
   }, 400_000);
 
+  it('commands devices only inside the maintenance window, until the campaign is forced', async () => {
+    const model = 'nav-kiosk';
+    await uploadApps(model);
+    const agents = await fleet(model, 'kiosk', 3, () => ({ nav: '1.0' }));
+    const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+    const day = new Date(server.clock.now()).getUTCDay();
+    // Closed today (a 00:00-00:00 window is the whole day; yesterday's would run into today).
+    const closed = days.filter((_, i) => i !== day && i !== (day + 6) % 7);
+    const { id } = await post<{ id: string }>('/api/v1/campaigns', { name: 'nav 2.1 at night', app: { component: NAV, version: '2.1' }, cohort: { model }, stages: [{ percent: 100 }], minSample: 1, maintenanceWindow: { timeZone: 'UTC', days: closed, start: '00:00', end: '00:00' } });
+    await post<CampaignView>(`/api/v1/campaigns/${id}/start`, {});
+    await pollAll(agents);
+    await pollAll(agents);
+    let v = await view(id);
+    expect(v.windowNow?.open).toBe(false);
+    expect(v.totals).toMatchObject({ scheduled: 3, commanded: 0, succeeded: 0 });
+    for (const a of agents) expect(navOf(a)).toBe('1.0');
+    await post<CampaignView>(`/api/v1/campaigns/${id}/force`, { reason: 'navigation maps expire tonight' });
+    v = await runWhile(id, agents, (c) => c.state === 'running');
+    expect(v.state, stagesOf(v)).toBe('completed');
+    for (const a of agents) expect(navOf(a)).toBe('2.1');
+  }, 200_000);
+
   it("leaves a running application campaign's component alone in baseline reconciliation, and takes it back when the campaign ends", async () => {
     const model = 'nav-car';
     await uploadApps(model);
