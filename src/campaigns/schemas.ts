@@ -111,7 +111,7 @@ export const createCampaignSchema = z.object({
   /** Ask each device's user before its FUMO steps (Alert 1101); a rejection cancels that device's deployment, not counted as a failure. */
   confirm: confirmSchema.optional(),
 }).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] })
-  .refine((c) => [c.buildId, c.profile, c.app].filter((p) => p !== undefined).length === 1, { message: 'give one payload: a buildId (firmware campaign), a profile NAME@VERSION (configuration campaign) or an app operation (application campaign)', path: ['buildId'] });
+  .refine((c) => [c.buildId, c.profile, c.app].filter((p) => p !== undefined).length === 1, { message: 'give a buildId (firmware campaign), a profile NAME@VERSION (configuration campaign) or an app operation (application campaign): exactly one, not both or all three', path: ['buildId'] });
 /** mode may be left out by callers in process (benches, the demo): install. */
 export type CreateCampaign = Omit<z.infer<typeof createCampaignSchema>, 'mode'> & { mode?: z.infer<typeof campaignModeSchema> };
 

@@ -93,7 +93,7 @@ describe('creating an application campaign', () => {
   });
 
   it.each([
-    ['two payloads', { buildId: 'bld_x', app: { component: 'com.acme.nav', version: '2.1' } }, 'give one payload'],
+    ['two payloads', { buildId: 'bld_x', app: { component: 'com.acme.nav', version: '2.1' } }, 'or an app operation (application campaign): exactly one'],
     ['a firmware mode', { app: { component: 'com.acme.nav', version: '2.1' }, mode: 'twoStep' }, 'mode twoStep is for firmware'],
     ['a bandwidth budget', { app: { component: 'com.acme.nav', version: '2.1' }, bandwidthBytesPerSecond: 100_000 }, 'a bandwidth budget is for firmware downloads'],
     ['a dynamic cohort', { app: { component: 'com.acme.nav', version: '2.1' }, dynamic: true }, "put the version in the model's baseline"],
