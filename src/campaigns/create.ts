@@ -6,6 +6,7 @@ import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
+import { createApplicationCampaign } from './create-application.ts';
 import { createConfigurationCampaign } from './create-configuration.ts';
 import { insertDraft } from './draft.ts';
 import type { CreateCampaign } from './schemas.ts';
@@ -22,6 +23,10 @@ export async function createCampaign(ctx: Context, principal: Principal, request
   const now = ctx.clock.now();
   const id = newId('cmp');
   await ctx.db.transaction(async (tx) => {
+    if (request.app !== undefined) {
+      await createApplicationCampaign(tx, principal, id, request, request.app, ctx.config.campaigns, now);
+      return;
+    }
     if (request.profile !== undefined) {
       await createConfigurationCampaign(tx, principal, id, request, request.profile, ctx.config.campaigns, now);
       return;

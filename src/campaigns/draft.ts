@@ -10,7 +10,7 @@ import type { Principal } from '../tokens/tokens.ts';
 import type { CreateCampaign } from './schemas.ts';
 
 type CampaignRow = typeof campaigns.$inferInsert;
-export type CampaignPayload = Pick<CampaignRow, 'buildId' | 'kind' | 'profileVersionId' | 'dynamic' | 'mode' | 'bandwidthBytesPerSecond'>;
+export type CampaignPayload = Pick<CampaignRow, 'buildId' | 'kind' | 'profileVersionId' | 'dynamic' | 'mode' | 'bandwidthBytesPerSecond' | 'appOperation' | 'appComponent' | 'appVersionId'>;
 
 export async function insertDraft(tx: Tx, principal: Principal, id: string, request: CreateCampaign, model: string, payload: CampaignPayload, settings: Config['campaigns'], now: number): Promise<void> {
   await insertCampaign(

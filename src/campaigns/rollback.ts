@@ -30,6 +30,7 @@ export async function rollbackCampaign(ctx: Context, principal: Principal, id: s
     throw new AppError('CONFLICT', `campaign ${id} is ${source.state}; abort it first (fota campaign abort ${id}), then roll back the devices it updated`);
   }
   if (source.state === 'draft') throw new AppError('CONFLICT', `campaign ${id} never started; it updated no device`);
+  if (source.kind === 'application') throw new AppError('CONFLICT', `campaign ${id} is an application campaign; undo it with an application campaign of the version to return to (or a removal)`);
   if (source.buildId === null) throw new AppError('CONFLICT', `campaign ${id} is a configuration campaign; undo it with a configuration campaign of the profile version to return to`);
   const target = await findBuild(ctx.db, source.buildId);
   if (!target) throw new AppError('NOT_FOUND', `no build ${source.buildId}`);

@@ -6,6 +6,7 @@ import { profileRefSchema } from '../profiles/schemas.ts';
 import { DEPLOYMENT_STATES } from './policy.ts';
 import { isKnownTimeZone, WEEKDAYS } from '../schedule/window.ts';
 import { confirmSchema } from '../devices/confirm-policy.ts';
+import { appVersionSchema, componentIdSchema } from '../packages/app-manifest.ts';
 
 const label = z.string().min(1).max(128);
 
@@ -43,6 +44,27 @@ export const campaignModeSchema = z.enum(['install', 'twoStep', 'downloadOnly'])
 
 export const forcedSchema = z.object({ reason: z.string().trim().min(3, 'a forced campaign needs a reason (at least 3 characters)').max(500) });
 
+/**
+ * An application campaign's payload: install (or update to) an uploaded application version,
+ * named by its id or by component and version of the cohort's model; or remove, activate or
+ * deactivate a component wherever a device reports it deployed.
+ */
+export const appPayloadSchema = z
+  .object({
+    operation: z.enum(['install', 'remove', 'activate', 'deactivate']).default('install'),
+    /** The uploaded application version (fota app list), instead of component and version. */
+    id: z.string().min(1).max(64).optional(),
+    component: componentIdSchema.optional(),
+    /** install: the version to bring devices to. */
+    version: appVersionSchema.optional(),
+  })
+  .strict()
+  .refine((a) => a.operation !== 'install' || a.id !== undefined || (a.component !== undefined && a.version !== undefined), { message: 'an install names the application: its id, or component and version', path: ['version'] })
+  .refine((a) => a.operation === 'install' || a.version === undefined, { message: 'only an install takes a version; a removal, activation or deactivation acts on whatever version is deployed', path: ['version'] })
+  .refine((a) => a.id !== undefined || a.component !== undefined, { message: 'name the component (or the application id)', path: ['component'] })
+  .refine((a) => a.id === undefined || (a.component === undefined && a.version === undefined), { message: 'give the application id or component and version, not both', path: ['id'] });
+export type AppPayload = z.infer<typeof appPayloadSchema>;
+
 export const stageSchema = z.object({
   /** Cumulative: the share of the cohort updated once this stage is done. */
   percent: z.number().gt(0).max(100),
@@ -55,6 +77,8 @@ export const createCampaignSchema = z.object({
   buildId: z.string().min(1).max(64).optional(),
   /** A configuration campaign: the profile version it applies, NAME@VERSION (profiles/). */
   profile: profileRefSchema.optional(),
+  /** An application campaign: the SCOMO operation each device of the cohort gets. */
+  app: appPayloadSchema.optional(),
   cohort: cohortSchema.default({}),
   stages: z
     .array(stageSchema)
@@ -87,7 +111,7 @@ export const createCampaignSchema = z.object({
   /** Ask each device's user before its FUMO steps (Alert 1101); a rejection cancels that device's deployment, not counted as a failure. */
   confirm: confirmSchema.optional(),
 }).refine((c) => !(c.forced && c.maintenanceWindow), { message: 'a forced campaign ignores maintenance windows; leave out maintenanceWindow or forced', path: ['forced'] })
-  .refine((c) => (c.buildId === undefined) !== (c.profile === undefined), { message: 'give a buildId (firmware campaign) or a profile NAME@VERSION (configuration campaign), not both', path: ['buildId'] });
+  .refine((c) => [c.buildId, c.profile, c.app].filter((p) => p !== undefined).length === 1, { message: 'give a buildId (firmware campaign), a profile NAME@VERSION (configuration campaign) or an app operation (application campaign): exactly one, not both or all three', path: ['buildId'] });
 /** mode may be left out by callers in process (benches, the demo): install. */
 export type CreateCampaign = Omit<z.infer<typeof createCampaignSchema>, 'mode'> & { mode?: z.infer<typeof campaignModeSchema> };
 
@@ -173,11 +197,13 @@ export const campaignViewSchema = z.object({
   name: z.string(),
   /** The build a firmware campaign delivers; null for a configuration campaign. */
   buildId: z.string().nullable(),
-  /** firmware: a build over FUMO; configuration: a profile version (profileVersionId). */
-  kind: z.enum(['firmware', 'configuration']),
+  /** firmware: a build over FUMO; configuration: a profile version (profileVersionId); application: a SCOMO operation (app). */
+  kind: z.enum(['firmware', 'configuration', 'application']),
   profileVersionId: z.string().nullable(),
+  /** An application campaign's operation, component and (install) version and application id; null for the others. */
+  app: z.object({ operation: z.enum(['install', 'remove', 'activate', 'deactivate']), component: z.string(), version: z.string().nullable(), id: z.string().nullable() }).nullable(),
   model: z.string(),
-  /** The build's version, or NAME@VERSION of a configuration campaign's profile. */
+  /** The build's version, NAME@VERSION of a configuration campaign's profile, or `app C@V` / `remove C` (payload.ts). */
   targetVersion: z.string(),
   state: z.enum(['draft', 'starting', 'running', 'paused', 'completed', 'aborted']),
   pausedReason: z.string().optional(),
@@ -225,6 +251,7 @@ export const campaignSummarySchema = campaignViewSchema.pick({
     buildId: true,
     kind: true,
     profileVersionId: true,
+    app: true,
     model: true,
     targetVersion: true,
     state: true,

@@ -20,18 +20,15 @@ import { type StageBound, stageBounds, stageByBounds, stageHash } from './assign
 import { cohortOf, toFilter } from './cohort.ts';
 import { ENGINE_ACTOR, firstStep } from './policy.ts';
 import { scheduleNextChunkOf, type StepBy, stepBy, takeStep } from './engine.ts';
-import { skippedVersionOf } from './payload.ts';
+import { type AlreadyDone, alreadyDoneTest } from './payload.ts';
 
 /** Devices placed per transaction: ~50-80 ms of SQLite work on this machine (bench:campaign). */
 export const START_CHUNK = 5_000;
 /** Devices read per page while hashing the cohort (reads only, no write lock held). */
 const SCAN_PAGE = 20_000;
 
-/** A device already on the firmware a campaign delivers (never, for a configuration campaign: targetVersion null). */
-const onTarget = (row: CohortPageRow, targetVersion: string | null) => targetVersion !== null && row.firmwareVersion === targetVersion;
-
-/** Whether a cohort device gets a deployment: not on the target already, nothing under way on it. */
-const eligible = (row: CohortPageRow, targetVersion: string | null) => !row.busy && !onTarget(row, targetVersion);
+/** Whether a cohort device gets a deployment: not on the target already (payload.ts: alreadyDoneTest), nothing under way on it. */
+const eligible = (row: CohortPageRow, done: Set<string>) => !row.busy && !done.has(row.id);
 
 /**
  * Drives a start to its end (or until another process or an abort takes it over). Returns
@@ -40,12 +37,12 @@ const eligible = (row: CohortPageRow, targetVersion: string | null) => !row.busy
 export async function continueStart(ctx: Context, campaignId: string, by: StepBy): Promise<void> {
   const campaign = await findCampaign(ctx.db, campaignId);
   if (campaign?.state !== 'starting') return;
-  const targetVersion = await skippedVersionOf(ctx.db, campaign);
-  if (targetVersion === undefined) return;
+  const alreadyDone = await alreadyDoneTest(ctx.db, campaign);
+  if (alreadyDone === undefined) return;
   const filter = toFilter(cohortOf(campaign));
   if (campaign.startBounds === null) {
     const percents = (await stagesOf(ctx.db, campaignId)).map((s) => s.percent);
-    const bounds = await boundsOf(ctx.db, campaignId, filter, targetVersion, percents);
+    const bounds = await boundsOf(ctx.db, campaignId, filter, alreadyDone, percents);
     await ctx.db.transaction(async (tx) => {
       const locked = await findCampaign(tx, campaignId, { forUpdate: true });
       // A second driver may have stored them first: theirs stand (devices may already be placed by them).
@@ -53,7 +50,7 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
     });
   }
   for (;;) {
-    const step = await ctx.db.transaction((tx) => placeChunk(tx, campaignId, filter, targetVersion, ctx.clock.now()));
+    const step = await ctx.db.transaction((tx) => placeChunk(tx, campaignId, filter, alreadyDone, ctx.clock.now()));
     if (step === 'gone') return;
     if (step === 'done') break;
     // Between chunks, requests waiting on the event loop (and on SQLite's writer) run.
@@ -72,10 +69,10 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
 }
 
 /** The hashes of the devices the start takes, a page at a time, and the stage bounds they give. */
-async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, targetVersion: string | null, percents: number[]): Promise<StageBound[]> {
+async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, alreadyDone: AlreadyDone, percents: number[]): Promise<StageBound[]> {
   let hashes = new Float64Array(SCAN_PAGE);
   let n = 0;
-  await eachEligible(db, filter, targetVersion, (id) => {
+  await eachEligible(db, filter, alreadyDone, (id) => {
     if (n === hashes.length) {
       const grown = new Float64Array(hashes.length * 2);
       grown.set(hashes);
@@ -85,17 +82,18 @@ async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, tar
   });
   return stageBounds(hashes.subarray(0, n), percents, async (hash) => {
     const ids: string[] = [];
-    await eachEligible(db, filter, targetVersion, (id) => {
+    await eachEligible(db, filter, alreadyDone, (id) => {
       if (stageHash(campaignId, id) === hash) ids.push(id);
     });
     return ids;
   });
 }
 
-async function eachEligible(db: Store, filter: CohortFilter, targetVersion: string | null, visit: (id: string) => void): Promise<void> {
+async function eachEligible(db: Store, filter: CohortFilter, alreadyDone: AlreadyDone, visit: (id: string) => void): Promise<void> {
   for (let after = ''; ; ) {
     const page = await cohortPage(db, filter, after, SCAN_PAGE);
-    for (const row of page) if (eligible(row, targetVersion)) visit(row.id);
+    const done = await alreadyDone(db, page);
+    for (const row of page) if (eligible(row, done)) visit(row.id);
     const last = page.at(-1);
     if (!last || page.length < SCAN_PAGE) return;
     after = last.id;
@@ -104,7 +102,7 @@ async function eachEligible(db: Store, filter: CohortFilter, targetVersion: stri
 }
 
 /** One chunk of the start, in its own transaction: 'more' to come, 'done', or 'gone' (no longer starting). */
-async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string | null, now: number): Promise<'more' | 'done' | 'gone'> {
+async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alreadyDone: AlreadyDone, now: number): Promise<'more' | 'done' | 'gone'> {
   const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
   if (campaign?.state !== 'starting' || campaign.startBounds === null) return 'gone';
   const bounds = JSON.parse(campaign.startBounds) as StageBound[];
@@ -114,8 +112,9 @@ async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, targ
   const devices: Array<{ id: string; stage: number }> = [];
   let alreadyCurrent = 0;
   let busy = 0;
+  const done = await alreadyDone(tx, page);
   for (const row of page) {
-    if (onTarget(row, targetVersion)) alreadyCurrent++;
+    if (done.has(row.id)) alreadyCurrent++;
     else if (row.busy) busy++;
     else devices.push({ id: row.id, stage: stageByBounds(stageHash(campaignId, row.id), row.id, bounds) });
   }

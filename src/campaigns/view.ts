@@ -1,5 +1,6 @@
 // What operators read: a campaign with each stage's counts by state and failures by
 // result code, and a short list of campaigns.
+import { appOfCampaign } from './app-payload.ts';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { bytesServedOf, type CampaignRow, countsByStage, failuresByStage, findCampaign, listCampaigns, stagesOf } from '../store/queries/campaigns.ts';
@@ -92,6 +93,7 @@ async function summaryFields(ctx: Context, campaign: CampaignRow, currentStageSt
     buildId: campaign.buildId,
     kind: campaign.kind,
     profileVersionId: campaign.profileVersionId,
+    app: await appOfCampaign(ctx.db, campaign),
     model: campaign.model,
     targetVersion: await payloadLabelOf(ctx.db, campaign),
     state: campaign.state,

@@ -21,7 +21,8 @@ const exitCodes = `Exit codes: 0 ok, 1 refused by the server (its message says w
 state, four eyes, devices in another campaign, no such campaign), 2 usage error or
 server unreachable.`;
 
-const createHelp = `Usage: fota campaign create --name N (--build BLD | --profile NAME@VERSION) --stages PERCENTS
+const createHelp = `Usage: fota campaign create --name N (--build BLD | --profile NAME@VERSION | --app COMPONENT@VERSION
+                            [--remove | --activate | --deactivate]) --stages PERCENTS
                             [--model M] [--versions V,V] [--tags T,T]
                             [--devices ID,ID | --devices-file FILE]
                             [--success 0.95] [--failure 0.05] [--min-sample 10]
@@ -33,7 +34,10 @@ const createHelp = `Usage: fota campaign create --name N (--build BLD | --profil
 
 Creates a campaign (a draft) that brings a cohort of devices to build BLD, stage by
 stage (or, with --profile, a configuration campaign that applies that version of a
-configuration profile: fota profile create), and prints its id alone on the last line of stdout, so ID=$(fota campaign create
+configuration profile: fota profile create; with --app, an application campaign that
+installs that uploaded version of an application over SCOMO, or with --remove, --activate
+or --deactivate and --app COMPONENT, does that to the component wherever a device reports
+it; --app takes an application id (fota app list) too; by component, give --model), and prints its id alone on the last line of stdout, so ID=$(fota campaign create
 ...) works. With --start it is started too (its status goes to stderr). With --dry-run
 nothing is created: it prints how many devices the cohort matches, by firmware version,
 and which are in other campaigns (as fota campaign preview does).
@@ -166,7 +170,8 @@ ${exitCodes}
 export const campaignUsage = `Usage: fota campaign COMMAND ...   (fota campaign COMMAND --help for details)
 
   create --name N --build BLD --stages 10!,50,100 [cohort, rules] [--dry-run] [--start]
-                                 a draft campaign; prints its id
+                                 a draft campaign; prints its id (--profile NAME@VERSION:
+                                 configuration; --app COMPONENT@VERSION [--remove]: application)
   preview --build BLD [--versions V,V] [--tags T,T]
                                  which devices a cohort matches
   start|approve|pause|resume|abort|force|install ID [--reason TEXT] [--at ISO (start)]
@@ -238,6 +243,10 @@ async function create(args: string[], io: Output): Promise<number> {
     name: { type: 'string' },
     build: { type: 'string' },
     profile: { type: 'string' },
+    app: { type: 'string' },
+    remove: { type: 'boolean' },
+    activate: { type: 'boolean' },
+    deactivate: { type: 'boolean' },
     ...cohortOptions,
     stages: { type: 'string' },
     success: { type: 'string' },
@@ -262,8 +271,9 @@ async function create(args: string[], io: Output): Promise<number> {
   if (values['dry-run'] && (values.start || values['start-at'] !== undefined)) throw new UsageError('--dry-run creates nothing, so there is nothing to start; leave one out');
   if (values.start && values['start-at'] !== undefined) throw new UsageError('--start starts now and --start-at later; give one');
   const name = required(values.name, '--name N (what the campaign is called)');
-  if (values.build !== undefined && values.profile !== undefined) throw new UsageError('give --build BLD (firmware) or --profile NAME@VERSION (configuration), not both');
-  const buildId = values.profile === undefined ? required(values.build, '--build BLD (the build id that fota build upload printed) or --profile NAME@VERSION') : undefined;
+  if ([values.build, values.profile, values.app].filter((v) => v !== undefined).length > 1) throw new UsageError('give one of --build BLD (firmware), --profile NAME@VERSION (configuration) or --app COMPONENT@VERSION (application)');
+  const app = appOption(values);
+  const buildId = values.profile === undefined && app === undefined ? required(values.build, '--build BLD (the build id that fota build upload printed), --profile NAME@VERSION or --app COMPONENT@VERSION') : undefined;
   const cohort = await cohortFrom(values);
   const stages = parseStages(required(values.stages, '--stages PERCENTS (cumulative, e.g. 10!,50,100; ! = needs approval)'));
   const soakSeconds = durationSeconds(values.soak, '--soak');
@@ -275,6 +285,7 @@ async function create(args: string[], io: Output): Promise<number> {
     name,
     ...optional('buildId', buildId),
     ...optional('profile', values.profile),
+    ...optional('app', app),
     cohort,
     stages,
     ...optional('successThreshold', shareOption(values.success, '--success')),
@@ -549,6 +560,25 @@ export function rateOption(value: string): number {
   return Math.round(Number(match[1]) * scale);
 }
 
+/** --app COMPONENT@VERSION (install), an application id (install it), or COMPONENT with --remove, --activate or --deactivate. */
+function appOption(values: { app?: string | undefined; remove?: boolean | undefined; activate?: boolean | undefined; deactivate?: boolean | undefined }): { operation: 'install' | 'remove' | 'activate' | 'deactivate'; id?: string; component?: string; version?: string } | undefined {
+  const flags = (['remove', 'activate', 'deactivate'] as const).filter((f) => values[f]);
+  if (values.app === undefined) {
+    if (flags.length > 0) throw new UsageError(`--${flags[0] ?? 'remove'} goes with --app COMPONENT`);
+    return undefined;
+  }
+  if (flags.length > 1) throw new UsageError('give one of --remove, --activate or --deactivate');
+  const operation = flags[0] ?? 'install';
+  const at = values.app.lastIndexOf('@');
+  if (operation === 'install') {
+    if (/^app_[A-Za-z0-9_-]+$/.test(values.app)) return { operation, id: values.app };
+    if (at <= 0 || at === values.app.length - 1) throw new UsageError(`--app takes COMPONENT@VERSION (e.g. com.acme.nav@2.1) or an application id, got ${values.app}`);
+    return { operation, component: values.app.slice(0, at), version: values.app.slice(at + 1) };
+  }
+  if (at >= 0) throw new UsageError(`--${operation} acts on whatever version is deployed: give --app COMPONENT without @VERSION`);
+  return { operation, component: values.app };
+}
+
 function modeOption(value: string): 'install' | 'twoStep' | 'downloadOnly' {
   const mode = MODES[value];
   if (!mode) throw new UsageError(`--mode must be install, two-step or download-only, got ${value}`);
@@ -559,6 +589,10 @@ const fieldFlags: Record<string, string> = {
   name: '--name',
   buildId: '--build',
   profile: '--profile',
+  app: '--app',
+  'app.component': '--app',
+  'app.version': '--app',
+  'app.id': '--app',
   'cohort.model': '--model',
   'cohort.versions': '--versions',
   'cohort.tags': '--tags',
@@ -688,8 +722,10 @@ export function drawCampaign(view: View): string {
   const reason = pauseReasonWords(view);
   if (reason) lines.push(`  ${view.state === 'aborted' ? 'aborted' : 'reason'}: ${reason}`);
   if (view.state === 'paused') lines.push(`  resume with: fota campaign resume ${view.id}`);
-  const leftOut = view.state === 'draft' ? '' : view.state === 'starting' ? ` (so far left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)` : ` (left out: ${view.alreadyCurrent} already on ${view.targetVersion}, ${view.busy} busy with another deployment)`;
-  lines.push(`  target: ${view.model} ${view.targetVersion} (${view.buildId === null ? 'configuration profile' : `build ${view.buildId}`}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
+  const onTarget = view.kind === 'application' ? 'with nothing to do' : `already on ${view.targetVersion}`;
+  const leftOut = view.state === 'draft' ? '' : view.state === 'starting' ? ` (so far left out: ${view.alreadyCurrent} ${onTarget}, ${view.busy} busy with another deployment)` : ` (left out: ${view.alreadyCurrent} ${onTarget}, ${view.busy} busy with another deployment)`;
+  const payload = view.kind === 'application' ? `application${view.app?.id ? ` ${view.app.id}` : ''}` : view.buildId === null ? 'configuration profile' : `build ${view.buildId}`;
+  lines.push(`  target: ${view.model} ${view.targetVersion} (${payload}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
   const soak = view.soakSeconds > 0 ? ` after a ${formatDuration(view.soakSeconds)} soak` : '';
   const flags = [view.fourEyes ? 'four eyes' : '', view.dynamic ? 'dynamic cohort' : ''].filter(Boolean);
   lines.push(

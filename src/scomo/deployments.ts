@@ -20,7 +20,7 @@ import { scomoHistorySchema, type ScomoDeploymentView, type ScomoRequest } from 
 export type ScomoState = ScomoDeploymentRow['state'];
 
 /** Creates a scheduled deployment for one change (inside the caller's transaction); the device gets its commands at its next session. */
-export async function scheduleChange(tx: Tx, device: { id: string; model: string }, change: Change & { mode?: 'downloadInstall' | 'twoStep' }, by: { reason: 'baseline' | 'operator'; personId: string; name: string }, now: number): Promise<string> {
+export async function scheduleChange(tx: Tx, device: { id: string; model: string }, change: Change & { mode?: 'downloadInstall' | 'twoStep' }, by: { reason: 'baseline' | 'operator' | 'campaign'; personId: string; name: string }, now: number, link: { deploymentId?: string } = {}): Promise<string> {
   let appVersionId: string | null = null;
   if (change.operation === 'install') {
     const version = change.version ? await findAppVersionOf(tx, device.model, change.component, change.version) : undefined;
@@ -28,7 +28,7 @@ export async function scheduleChange(tx: Tx, device: { id: string; model: string
     appVersionId = version.id;
   }
   const id = newId('sdp');
-  const cause = by.reason === 'baseline' ? 'the model baseline asks for it' : `asked for by ${by.name}`;
+  const cause = by.reason === 'baseline' ? 'the model baseline asks for it' : by.reason === 'campaign' ? `application campaign ${by.name} (deployment ${link.deploymentId ?? '?'})` : `asked for by ${by.name}`;
   await insertScomoDeployment(tx, {
     id,
     deviceId: device.id,
@@ -44,6 +44,7 @@ export async function scheduleChange(tx: Tx, device: { id: string; model: string
     resultCode: null,
     attempts: 0,
     reason: by.reason,
+    deploymentId: link.deploymentId ?? null,
     history: JSON.stringify([{ at: new Date(now).toISOString(), state: 'scheduled', cause }]),
     createdBy: by.personId,
     createdAt: now,

@@ -18,6 +18,7 @@ import { DOWNLOAD_SEGMENT, issueDownloadToken } from '../deployments/download-gr
 import { DELIVERED_ROOT, DEPLOYED_LEAVES, DEPLOYED_ROOT, DOWNLOAD_ROOT, describeScomoResult, isOperationComplete, isScomoSuccess, parseOperationComplete, TRANSIENT_SCOMO_RESULTS } from '../omadm/scomo.ts';
 import { closedScomoDeploymentsOf, findBaseline, findDeviceApps, findScomoDeployment, openScomoDeploymentsOf, packagesOfApp, saveDeviceApps, type ScomoDeploymentRow } from '../store/queries/scomo.ts';
 import type { Tx } from '../store/store.ts';
+import { componentsHeldOn } from '../store/queries/app-campaigns.ts';
 import { scheduleChange, transitionScomo } from './deployments.ts';
 import { componentsOf, type InventoryRecord, mergeInventory, unreadNodes } from './inventory.ts';
 import { driftOf, sameChange } from './reconcile.ts';
@@ -91,8 +92,11 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
   if (settled && baselineRow) {
     const baseline = baselineSchema.parse(JSON.parse(baselineRow.spec));
     const closed = await closedScomoDeploymentsOf(tx, device.id, 200);
-    for (const change of driftOf(baseline, installed)) {
-      if (open.some((d) => d.component === change.component)) continue;
+    const drift = driftOf(baseline, installed);
+    // A component a running application campaign acts on is the campaign's until it ends (campaign-work.ts).
+    const held = drift.length > 0 ? await componentsHeldOn(tx, device.id) : new Set<string>();
+    for (const change of drift) {
+      if (open.some((d) => d.component === change.component) || held.has(change.component)) continue;
       const earlier = closed.filter((d) => d.component === change.component);
       // A failure stands (its result code is the answer) until the baseline or the device changes.
       // So does a user's rejection (canceled): the baseline does not ask again and again.

@@ -259,7 +259,7 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
             <dt>target</dt>
             <dd data-testid="campaign-target">
               {v.buildId === null ? (
-                <span>{`${v.model} configuration profile ${v.targetVersion}`}</span>
+                <span>{v.kind === 'application' ? `${v.model} ${v.targetVersion}` : `${v.model} configuration profile ${v.targetVersion}`}</span>
               ) : (
                 <a href={buildHref(v.buildId)}>
                   {v.model} {v.targetVersion}

@@ -1,6 +1,7 @@
 // How the console writes numbers, sizes, times, states and FUMO result codes for people.
 // Pure functions, so pages stay declarative and the wording is the same everywhere.
 import { fumoMeaning } from '../omadm/fumo-results.ts';
+import { scomoMeaning } from '../omadm/scomo.ts';
 
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -31,10 +32,12 @@ export function when(iso: string | null | undefined): string {
 }
 
 /**
- * What a failure key means: a FUMO result code (omadm/fumo-results.ts), or 'timeout', the
+ * What a failure key means: a FUMO result code (omadm/fumo-results.ts), a SCOMO one (omadm/scomo.ts), or 'timeout', the
  * campaign engine's key for a device that went silent.
  */
 export function resultText(code: string | number): string {
   if (code === 'timeout') return 'no news from the device before the timeout';
-  return /^\d+$/.test(String(code)) ? fumoMeaning(Number(code)) : 'unknown result code';
+  if (!/^\d+$/.test(String(code))) return 'unknown result code';
+  // SCOMO result codes (application campaigns) are four digits, 1xxx; FUMO's are three.
+  return Number(code) >= 1000 && Number(code) < 2000 ? scomoMeaning(Number(code)) : fumoMeaning(Number(code));
 }

@@ -38,9 +38,9 @@ export const createCampaignRoute = defineRoute({
   method: 'post',
   path: '/api/v1/campaigns',
   roles: ['operator'],
-  summary: 'Create a campaign (a draft): build, cohort filter, cumulative stages, thresholds',
+  summary: 'Create a campaign (a draft): its payload (a build, a profile version or an application operation), cohort filter, cumulative stages, thresholds',
   request: { body: jsonBody(createCampaignSchema) },
-  responses: { 201: answer('the draft', z.object({ id: z.string() })), 404: refusal('no such build') },
+  responses: { 201: answer('the draft', z.object({ id: z.string() })), 404: refusal('no such build, profile version, application or model') },
 });
 
 export const listCampaignsRoute = defineRoute({

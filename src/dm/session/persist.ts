@@ -8,6 +8,7 @@ import { parseInventory } from '../../devices/devices.ts';
 import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
 import { settleApplications } from '../../profiles/settle.ts';
 import { applyScomo, markScomoSent } from '../../scomo/session.ts';
+import { settleAppDeployment } from '../../scomo/campaign-work.ts';
 import { SCOMO_ROOT } from '../../omadm/scomo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
@@ -142,6 +143,9 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   );
   await markScomoSent(tx, reply.sent, now);
   await applyScomo(tx, device.id, effects, now, log);
+  // An application campaign's deployment settles with its SCOMO operation (scomo/campaign-work.ts).
+  const appCampaign = await settleAppDeployment(tx, device.id, effects, now);
+  if (appCampaign) moved.add(appCampaign);
   for (const update of effects.operations) {
     await updateOperation(tx, update.opId, {
       state: update.state,

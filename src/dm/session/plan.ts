@@ -16,6 +16,7 @@ import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store
 import { queueProfileWork } from '../../profiles/session-work.ts';
 import type { Tx } from '../../store/store.ts';
 import { planScomo } from '../../scomo/session.ts';
+import { commandAppDeployment } from '../../scomo/campaign-work.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
 import { gatedFumo, gatedOperations, gatedScomo, promptsInFlight } from './user-gate.ts';
@@ -81,6 +82,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
   const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now);
+  // An application campaign's scheduled deployment becomes a SCOMO operation that planScomo sends below (scomo/campaign-work.ts).
+  if (!session.inventoryChecked) await commandAppDeployment(tx, device, now);
   // Operations of a work item that asks its user first wait for the answer (user-gate.ts).
   const gateSession = { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now };
   const queued = await gatedOperations(tx, await queuedOperations(tx, device.id), gateSession);

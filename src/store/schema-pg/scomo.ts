@@ -84,12 +84,14 @@ export const scomoDeployments = pgTable(
     state: text('state', { enum: ['scheduled', 'commanded', 'succeeded', 'failed', 'canceled'] }).notNull(),
     resultCode: bigint('result_code', { mode: 'number' }),
     attempts: bigint('attempts', { mode: 'number' }).notNull().default(0),
-    /** baseline: made by reconciliation; operator: asked for by a person. */
-    reason: text('reason', { enum: ['baseline', 'operator'] }).notNull(),
+    /** baseline: made by reconciliation; operator: asked for by a person; campaign: an application campaign's deployment. */
+    reason: text('reason', { enum: ['baseline', 'operator', 'campaign'] }).notNull(),
+    /** campaign: the campaign deployment (deployments.id) this operation carries out; its result settles it. */
+    deploymentId: text('deployment_id'),
     history: text('history').notNull(),
     createdBy: text('created_by').notNull(),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   },
-  (t) => [index('scomo_deployments_device').on(t.deviceId, t.state)],
+  (t) => [index('scomo_deployments_device').on(t.deviceId, t.state), index('scomo_deployments_deployment').on(t.deploymentId)],
 );

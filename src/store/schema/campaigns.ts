@@ -11,10 +11,15 @@ export const campaigns = sqliteTable(
     name: text('name').notNull(),
     /** The build a firmware campaign delivers; null for a configuration campaign. */
     buildId: text('build_id').references(() => builds.id),
-    /** What the campaign delivers: a firmware build (FUMO) or a configuration profile version (profiles/). */
-    kind: text('kind', { enum: ['firmware', 'configuration'] }).notNull().default('firmware'),
+    /** What the campaign delivers: a firmware build (FUMO), a configuration profile version (profiles/) or an application operation (SCOMO). */
+    kind: text('kind', { enum: ['firmware', 'configuration', 'application'] }).notNull().default('firmware'),
     /** The profile version a configuration campaign applies (profile_versions.id); null for firmware. */
     profileVersionId: text('profile_version_id'),
+    /** An application campaign's SCOMO operation on appComponent (campaigns/create-application.ts); null otherwise. */
+    appOperation: text('app_operation', { enum: ['install', 'remove', 'activate', 'deactivate'] }),
+    appComponent: text('app_component'),
+    /** The application version an install delivers (app_versions.id); null for the other operations. */
+    appVersionId: text('app_version_id'),
     model: text('model').notNull(),
     /** The cohort filter as JSON: {model?, versions?, tags?, deviceIds?}. */
     cohort: text('cohort').notNull(),
