@@ -109,6 +109,7 @@ export const PREVIEW_SCRIPT = `
         var versions = Object.keys(body.byVersion).sort().map(function (v) { return (v || 'unknown') + ': ' + body.byVersion[v]; }).join(', ');
         var text = body.devices + ' device' + (body.devices === 1 ? '' : 's') + ' match';
         if (body.alreadyCurrent !== undefined) text += ' (' + body.alreadyCurrent + ' already run the target)';
+        if (body.securityHeld) text += '; ' + body.securityHeld + ' run a higher security version and will be left out';
         if (versions) text += '. By firmware: ' + versions + '.';
         if (body.inOtherCampaigns.length) text += ' ' + body.inOtherCampaigns.map(function (c) { return c.devices + ' in running campaign ' + c.campaignId; }).join(', ') + ': starting would be refused.';
         out.textContent = text;

@@ -272,6 +272,7 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
             <dd data-testid="cohort-size">
               <a href={deviceListHref({ campaign: v.id })}>{String(v.cohortSize)}</a>
               {` (${v.alreadyCurrent} already current, ${v.busy} busy elsewhere)`}
+              {v.securityHeld > 0 ? <p data-testid="security-held">{v.securityHeldReason ?? `${v.securityHeld} left out for their security version`}</p> : null}
             </dd>
           </div>
           <div>
