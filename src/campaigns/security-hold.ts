@@ -2,21 +2,24 @@
 // securityVersion is at least its own, so a build is never sent to devices that run a
 // build of higher securityVersion (they would refuse it with FUMO 405). A release refuses
 // such a build outright (deliverable.ts); a campaign leaves those devices out at its start,
-// counts them (`securityHeld`) and says why, and updates the rest. No campaign kind is
+// counts them (`securityHeld`) and says why, and updates the rest; a dynamic campaign
+// never takes them in later either (join.ts). No campaign kind is
 // exempt: a rollback campaign is refused at creation when its build would lower the
 // securityVersion of the devices it brings back (rollback.ts), so it never needs to be.
 import type { BuildRow } from '../store/queries/builds.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { type CampaignRow, type CohortFilter, cohortByVersion } from '../store/queries/campaigns.ts';
-import { buildOfVersion } from '../store/queries/releases.ts';
+import { versionsAboveSecurity } from '../store/queries/security-versions.ts';
 import type { Tx } from '../store/store.ts';
 
 /** Versions the cohort's devices run whose build has a higher securityVersion than `build`, each with that securityVersion. */
 export async function securityHeldVersions(tx: Tx, build: Pick<BuildRow, 'securityVersion'> & { model: string }, filter: CohortFilter): Promise<Map<string, number>> {
+  const above = await versionsAboveSecurity(tx, build.model, build.securityVersion);
+  if (above.size === 0) return above;
   const held = new Map<string, number>();
   for (const version of (await cohortByVersion(tx, filter)).keys()) {
-    const running = await buildOfVersion(tx, build.model, version);
-    if (running && running.securityVersion > build.securityVersion) held.set(version, running.securityVersion);
+    const sv = above.get(version);
+    if (sv !== undefined) held.set(version, sv);
   }
   return held;
 }

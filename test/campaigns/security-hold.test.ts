@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Output } from '../../src/cli/io.ts';
 import { main } from '../../src/cli/main.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
+import { tickCampaigns } from '../../src/campaigns/engine.ts';
 import { DmTestClient } from '../support/dm-test-client.ts';
 import { nextBuild, pseudoRandom } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -84,6 +85,26 @@ describe('a campaign to a build of lower securityVersion than some of its device
     const { id } = (await res.json()) as { id: string };
     expect((await post(`/api/v1/campaigns/${id}/start`, {})).status).toBe(200);
     expect(await view(id)).toMatchObject({ cohortSize: 1, securityHeld: 0, securityHeldReason: null });
+  });
+
+  it('keeps them out of a dynamic campaign when they come to match later, in a DM session or the periodic scan', async () => {
+    await device('dyn', '1.0');
+    const res = await post('/api/v1/campaigns', { name: 'dynamic to 1.5', buildId: builds['1.5'], cohort: { tags: ['dyn'] }, stages: [{ percent: 100 }], dynamic: true });
+    const { id } = (await res.json()) as { id: string };
+    expect((await post(`/api/v1/campaigns/${id}/start`, {})).status).toBe(200);
+    const lateNewer = await device('dyn', '2.0');
+    const lateOlder = await device('dyn', '1.0');
+    // Seen in a session (the join follows it), then the periodic scan: the device on 1.0 joins, the one on 2.0 never does.
+    expect(await commanded(lateNewer)).toBe(false);
+    await commanded(lateOlder);
+    server.clock.advance(10 * server.ctx.config.campaigns.tickMs + 1);
+    await tickCampaigns(server.ctx);
+    await server.campaigns.idle();
+    expect((await view(id)).cohortSize).toBe(2);
+    expect(await commanded(lateNewer)).toBe(false);
+    const deployments = (await (await server.api(`/api/v1/deployments?campaign=${id}`, { token: server.tokens.operator })).json()) as { items: Array<{ deviceId: string }> };
+    expect(deployments.items.map((d) => d.deviceId)).toContain(lateOlder.options.devId);
+    expect(deployments.items.map((d) => d.deviceId)).not.toContain(lateNewer.options.devId);
   });
 
   it('is the rule releases use: a release of that build to that cohort is refused', async () => {
