@@ -68,7 +68,9 @@ try {
   await api(`/api/v1/campaigns/${String(campaign.id)}/start`, operator, { body: {} });
   const deployments = await rows<{ id: string; deviceId: string; packageId: string; size: number }>(
     server.ctx.db,
-    sql`SELECT d.id AS "id", d.device_id AS "deviceId", d.package_id AS "packageId", p.file_size AS "size" FROM deployments d JOIN packages p ON p.id = d.package_id WHERE d.campaign_id = ${String(campaign.id)}`,
+    // A package is chosen when a device is commanded, not at the start: these devices take the
+    // build's full package, as a device on an unknown base would.
+    sql`SELECT d.id AS "id", d.device_id AS "deviceId", p.id AS "packageId", p.file_size AS "size" FROM deployments d JOIN packages p ON p.build_id = d.build_id AND p.kind = 'full' WHERE d.campaign_id = ${String(campaign.id)}`,
   );
   const key = server.ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE);
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS * 2 });
@@ -107,6 +109,7 @@ try {
       });
     }
   };
+  if (deployments.length !== CLIENTS) throw new Error(`expected ${CLIENTS} downloads, the campaign has ${deployments.length}`);
   const running = deployments.map((d) => client(d));
   await new Promise((r) => setTimeout(r, WARMUP * 1000));
   const from = { bytes: received, at: performance.now() };

@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { type CampaignRow, type CohortFilter, cohortByVersion, cohortInOtherCampaigns } from '../store/queries/campaigns.ts';
 import type { Cohort, CohortPreview } from './schemas.ts';
+import { securityHeldVersions } from './security-hold.ts';
 
 export async function previewCohort(ctx: Context, query: Cohort & { buildId?: string }): Promise<CohortPreview> {
   const build = query.buildId ? await findBuild(ctx.db, query.buildId) : undefined;
@@ -17,7 +18,7 @@ export async function previewCohort(ctx: Context, query: Cohort & { buildId?: st
   return {
     devices,
     byVersion,
-    ...(build ? { alreadyCurrent: byVersion[build.version] ?? 0 } : {}),
+    ...(build ? { alreadyCurrent: byVersion[build.version] ?? 0, securityHeld: [...(await securityHeldVersions(ctx.db, build, filter)).keys()].reduce((n, v) => n + (byVersion[v] ?? 0), 0) } : {}),
     inOtherCampaigns: await cohortInOtherCampaigns(ctx.db, filter),
   };
 }

@@ -4,9 +4,9 @@
 // front, with the versions it would downgrade).
 import { AppError } from '../errors.ts';
 import { type BuildRow, findBuild, packagesOf, type PackageRow } from '../store/queries/builds.ts';
-import { type CohortFilter, cohortByVersion } from '../store/queries/campaigns.ts';
-import { buildOfVersion } from '../store/queries/releases.ts';
+import type { CohortFilter } from '../store/queries/campaigns.ts';
 import type { Tx } from '../store/store.ts';
+import { securityHeldVersions } from './security-hold.ts';
 
 export async function deliverableBuild(tx: Tx, buildId: string, purpose: string): Promise<{ build: BuildRow & { model: string }; packages: PackageRow[] }> {
   const build = await findBuild(tx, buildId);
@@ -19,11 +19,7 @@ export async function deliverableBuild(tx: Tx, buildId: string, purpose: string)
 
 /** Refuses a build whose security version is below that of a build the cohort runs. */
 export async function refuseSecurityDowngrade(tx: Tx, build: BuildRow & { model: string }, filter: CohortFilter): Promise<void> {
-  const higher: string[] = [];
-  for (const version of (await cohortByVersion(tx, filter)).keys()) {
-    const running = await buildOfVersion(tx, build.model, version);
-    if (running && running.securityVersion > build.securityVersion) higher.push(`${version} (security version ${running.securityVersion})`);
-  }
+  const higher = [...(await securityHeldVersions(tx, build, filter))].map(([version, sv]) => `${version} (security version ${sv})`);
   if (higher.length > 0) {
     throw new AppError('CONFLICT', `build ${build.id} has security version ${build.securityVersion}; devices of this cohort run ${higher.join(', ')}, and a device refuses a downgrade`);
   }

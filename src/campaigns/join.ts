@@ -9,6 +9,7 @@ import type { HistoryEntry } from '../deployments/schemas.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
+import { versionsAboveSecurity } from '../store/queries/security-versions.ts';
 import { type CampaignRow, campaignsIn, type CohortFilter, findCampaign, lateJoiners, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import { insertDeployment } from '../store/queries/deployments.ts';
 import type { Tx } from '../store/store.ts';
@@ -48,11 +49,12 @@ export async function joinSeenDevices(ctx: Context, deviceIds: string[], now: nu
     if (!campaign.dynamic || campaign.buildId === null) continue;
     const build = await findBuild(ctx.db, campaign.buildId);
     if (!build) continue;
+    const held = await versionsAboveSecurity(ctx.db, build.model, build.securityVersion);
     let joined = 0;
     for (let i = 0; i < deviceIds.length; i += SEEN_BATCH) {
       const filter = onlyThese(toFilter(cohortOf(campaign)), deviceIds.slice(i, i + SEEN_BATCH));
       // The common case (nobody new) reads a few rows and takes no write lock.
-      if (!filter || (await lateJoiners(ctx.db, campaign.id, filter, build.version, 1)).length === 0) continue;
+      if (!filter || (await lateJoiners(ctx.db, campaign.id, filter, build.version, 1, [...held.keys()])).length === 0) continue;
       joined += await ctx.db.transaction(async (tx) => ((await findCampaign(tx, campaign.id, { forUpdate: true }))?.state === 'running' ? admit(tx, campaign.id, filter, now, 'dynamic cohort, seen in a DM session') : 0));
     }
     if (joined > 0) joinedIn.push(campaign.id);
@@ -77,7 +79,7 @@ async function admit(tx: Tx, campaignId: string, filter: CohortFilter, now: numb
   if (!campaign || campaign.buildId === null) return 0;
   const build = await findBuild(tx, campaign.buildId);
   if (!build) return 0;
-  const joiners = await lateJoiners(tx, campaign.id, filter, build.version, JOIN_BATCH);
+  const joiners = await lateJoiners(tx, campaign.id, filter, build.version, JOIN_BATCH, [...(await versionsAboveSecurity(tx, build.model, build.securityVersion)).keys()]);
   if (joiners.length === 0) return 0;
   const stages = await stagesOf(tx, campaign.id);
   const percents = stages.map((s) => s.percent);

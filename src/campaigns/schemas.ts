@@ -144,6 +144,8 @@ export const cohortPreviewSchema = z.object({
   byVersion: z.record(z.string(), z.number()),
   /** With buildId: devices that already run the build's version (left out at start). */
   alreadyCurrent: z.number().optional(),
+  /** With buildId: devices on a build of higher securityVersion (left out at start: they would refuse it). */
+  securityHeld: z.number().optional(),
   /** Devices already in a running or paused campaign (the start would be refused). */
   inOtherCampaigns: z.array(z.object({ campaignId: z.string(), devices: z.number() })),
 });
@@ -234,6 +236,10 @@ export const campaignViewSchema = z.object({
   cohortSize: z.number(),
   alreadyCurrent: z.number(),
   busy: z.number(),
+  /** Cohort devices left out at start because they run a build of higher securityVersion (they would refuse this one). */
+  securityHeld: z.number(),
+  /** Why, naming their versions; null when none were left out. */
+  securityHeldReason: z.string().nullable(),
   createdBy: z.string(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),

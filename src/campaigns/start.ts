@@ -21,6 +21,8 @@ export interface StartResult {
   deployments: number;
   alreadyCurrent: number;
   busy: number;
+  /** Left out: they run a build of higher securityVersion (security-hold.ts). */
+  securityHeld: number;
 }
 
 export async function startCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<StartResult> {
@@ -41,7 +43,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
       });
     }
     for (const stage of await stagesOf(tx, id)) await updateStage(tx, id, stage.index, { size: 0 });
-    await updateCampaign(tx, id, { state: 'starting', startedAt: now, updatedAt: now, cohortSize: 0, alreadyCurrent: 0, busy: 0, startBounds: null, startCursor: null });
+    await updateCampaign(tx, id, { state: 'starting', startedAt: now, updatedAt: now, cohortSize: 0, alreadyCurrent: 0, busy: 0, securityHeld: 0, startBounds: null, startCursor: null });
     await recordAudit(tx, { ...auditActor(principal), action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null } }, now);
   });
   // The request waits for the start (its answer gives the counts), but not on the event
@@ -49,7 +51,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
   // campaign loop (of any process) finishes the start.
   await continueStart(ctx, id, stepBy(ctx, principal.personId));
   const started = await findCampaign(ctx.db, id);
-  return { deployments: started?.cohortSize ?? 0, alreadyCurrent: started?.alreadyCurrent ?? 0, busy: started?.busy ?? 0 };
+  return { deployments: started?.cohortSize ?? 0, alreadyCurrent: started?.alreadyCurrent ?? 0, busy: started?.busy ?? 0, securityHeld: started?.securityHeld ?? 0 };
 }
 
 /**

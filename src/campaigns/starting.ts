@@ -21,14 +21,18 @@ import { cohortOf, toFilter } from './cohort.ts';
 import { ENGINE_ACTOR, firstStep } from './policy.ts';
 import { scheduleNextChunkOf, type StepBy, stepBy, takeStep } from './engine.ts';
 import { type AlreadyDone, alreadyDoneTest } from './payload.ts';
+import { campaignHeldVersions } from './security-hold.ts';
 
 /** Devices placed per transaction: ~50-80 ms of SQLite work on this machine (bench:campaign). */
 export const START_CHUNK = 5_000;
 /** Devices read per page while hashing the cohort (reads only, no write lock held). */
 const SCAN_PAGE = 20_000;
 
-/** Whether a cohort device gets a deployment: not on the target already (payload.ts: alreadyDoneTest), nothing under way on it. */
-const eligible = (row: CohortPageRow, done: Set<string>) => !row.busy && !done.has(row.id);
+/** A device on a build of higher securityVersion than the campaign's: left out (security-hold.ts). */
+const securityHeld = (row: CohortPageRow, held: ReadonlyMap<string, number>) => row.firmwareVersion !== null && held.has(row.firmwareVersion);
+
+/** Whether a cohort device gets a deployment: not on the target already (payload.ts: alreadyDoneTest), nothing under way on it, not held by its security version. */
+const eligible = (row: CohortPageRow, done: Set<string>, held: ReadonlyMap<string, number>) => !row.busy && !done.has(row.id) && !securityHeld(row, held);
 
 /**
  * Drives a start to its end (or until another process or an abort takes it over). Returns
@@ -40,9 +44,11 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
   const alreadyDone = await alreadyDoneTest(ctx.db, campaign);
   if (alreadyDone === undefined) return;
   const filter = toFilter(cohortOf(campaign));
+  // Recomputed by a resumed start alike: it depends only on builds, which do not change.
+  const held = await campaignHeldVersions(ctx.db, campaign, filter);
   if (campaign.startBounds === null) {
     const percents = (await stagesOf(ctx.db, campaignId)).map((s) => s.percent);
-    const bounds = await boundsOf(ctx.db, campaignId, filter, alreadyDone, percents);
+    const bounds = await boundsOf(ctx.db, campaignId, filter, alreadyDone, held, percents);
     await ctx.db.transaction(async (tx) => {
       const locked = await findCampaign(tx, campaignId, { forUpdate: true });
       // A second driver may have stored them first: theirs stand (devices may already be placed by them).
@@ -50,7 +56,7 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
     });
   }
   for (;;) {
-    const step = await ctx.db.transaction((tx) => placeChunk(tx, campaignId, filter, alreadyDone, ctx.clock.now()));
+    const step = await ctx.db.transaction((tx) => placeChunk(tx, campaignId, filter, alreadyDone, held, ctx.clock.now()));
     if (step === 'gone') return;
     if (step === 'done') break;
     // Between chunks, requests waiting on the event loop (and on SQLite's writer) run.
@@ -69,10 +75,10 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
 }
 
 /** The hashes of the devices the start takes, a page at a time, and the stage bounds they give. */
-async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, alreadyDone: AlreadyDone, percents: number[]): Promise<StageBound[]> {
+async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, alreadyDone: AlreadyDone, held: ReadonlyMap<string, number>, percents: number[]): Promise<StageBound[]> {
   let hashes = new Float64Array(SCAN_PAGE);
   let n = 0;
-  await eachEligible(db, filter, alreadyDone, (id) => {
+  await eachEligible(db, filter, alreadyDone, held, (id) => {
     if (n === hashes.length) {
       const grown = new Float64Array(hashes.length * 2);
       grown.set(hashes);
@@ -82,18 +88,18 @@ async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, alr
   });
   return stageBounds(hashes.subarray(0, n), percents, async (hash) => {
     const ids: string[] = [];
-    await eachEligible(db, filter, alreadyDone, (id) => {
+    await eachEligible(db, filter, alreadyDone, held, (id) => {
       if (stageHash(campaignId, id) === hash) ids.push(id);
     });
     return ids;
   });
 }
 
-async function eachEligible(db: Store, filter: CohortFilter, alreadyDone: AlreadyDone, visit: (id: string) => void): Promise<void> {
+async function eachEligible(db: Store, filter: CohortFilter, alreadyDone: AlreadyDone, held: ReadonlyMap<string, number>, visit: (id: string) => void): Promise<void> {
   for (let after = ''; ; ) {
     const page = await cohortPage(db, filter, after, SCAN_PAGE);
     const done = await alreadyDone(db, page);
-    for (const row of page) if (eligible(row, done)) visit(row.id);
+    for (const row of page) if (eligible(row, done, held)) visit(row.id);
     const last = page.at(-1);
     if (!last || page.length < SCAN_PAGE) return;
     after = last.id;
@@ -102,7 +108,7 @@ async function eachEligible(db: Store, filter: CohortFilter, alreadyDone: Alread
 }
 
 /** One chunk of the start, in its own transaction: 'more' to come, 'done', or 'gone' (no longer starting). */
-async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alreadyDone: AlreadyDone, now: number): Promise<'more' | 'done' | 'gone'> {
+async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alreadyDone: AlreadyDone, held: ReadonlyMap<string, number>, now: number): Promise<'more' | 'done' | 'gone'> {
   const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
   if (campaign?.state !== 'starting' || campaign.startBounds === null) return 'gone';
   const bounds = JSON.parse(campaign.startBounds) as StageBound[];
@@ -113,9 +119,11 @@ async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alre
   let alreadyCurrent = 0;
   let busy = 0;
   const done = await alreadyDone(tx, page);
+  let heldBack = 0;
   for (const row of page) {
     if (done.has(row.id)) alreadyCurrent++;
     else if (row.busy) busy++;
+    else if (securityHeld(row, held)) heldBack++;
     else devices.push({ id: row.id, stage: stageByBounds(stageHash(campaignId, row.id), row.id, bounds) });
   }
   const inserted = await insertCampaignDeployments(tx, {
@@ -143,6 +151,7 @@ async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alre
     cohortSize: campaign.cohortSize + inserted,
     alreadyCurrent: campaign.alreadyCurrent + alreadyCurrent,
     busy: campaign.busy + busy,
+    securityHeld: campaign.securityHeld + heldBack,
     updatedAt: now,
   });
   return page.length < START_CHUNK ? 'done' : 'more';
@@ -161,7 +170,7 @@ async function finishStart(tx: Tx, by: StepBy, campaignId: string, now: number):
       actor: by.actor,
       action: 'campaign.started',
       subject: campaignId,
-      details: { deployments: campaign.cohortSize, alreadyCurrent: campaign.alreadyCurrent, busy: campaign.busy, stageSizes: stages.map((s) => s.size) },
+      details: { deployments: campaign.cohortSize, alreadyCurrent: campaign.alreadyCurrent, busy: campaign.busy, securityHeld: campaign.securityHeld, stageSizes: stages.map((s) => s.size) },
     },
     now,
   );

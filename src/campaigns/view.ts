@@ -10,6 +10,9 @@ import { cohortOf } from './cohort.ts';
 import { isWithinWindow, nextOpening, windowOf } from '../schedule/window.ts';
 import { overridesOf } from './overrides.ts';
 import { payloadLabelOf } from './payload.ts';
+import { campaignHeldVersions, describeSecurityHold } from './security-hold.ts';
+import { findBuild } from '../store/queries/builds.ts';
+import { toFilter } from './cohort.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -69,12 +72,21 @@ export async function campaignView(ctx: Context, id: string): Promise<CampaignVi
     bandwidthBytesPerSecond: campaign.bandwidthBytesPerSecond,
     alreadyCurrent: campaign.alreadyCurrent,
     busy: campaign.busy,
+    ...(await securityHoldView(ctx, campaign)),
     startedAt: iso(campaign.startedAt),
     finishedAt: iso(campaign.finishedAt),
     stages,
     totals: total(perStage.values()),
     bytesServed: await bytesServedOf(ctx.db, id),
   };
+}
+
+/** Devices left out for their security version, and why (the reason read again from the builds). */
+async function securityHoldView(ctx: Context, campaign: CampaignRow): Promise<Pick<CampaignView, 'securityHeld' | 'securityHeldReason'>> {
+  if (campaign.securityHeld === 0 || campaign.buildId === null) return { securityHeld: campaign.securityHeld, securityHeldReason: null };
+  const build = await findBuild(ctx.db, campaign.buildId);
+  const held = await campaignHeldVersions(ctx.db, campaign, toFilter(cohortOf(campaign)));
+  return { securityHeld: campaign.securityHeld, securityHeldReason: build && held.size > 0 ? describeSecurityHold(campaign.securityHeld, build, held) : null };
 }
 
 /** Open now, or when it opens: read at the time of the answer, by the server's clock. */

@@ -5,12 +5,14 @@ import { clientFrom, serverHelp, serverOptions } from './client.ts';
 import { ExitCode, type Output, parseOptions } from './io.ts';
 import { type Column, fetchList, pageHelp, pageOptions, printList, shortTime } from './pages.ts';
 
-export const auditHelp = `Usage: fota audit [--subject ID] [--actor TOKEN_ID] [--action A]
+export const auditHelp = `Usage: fota audit [--subject ID] [--actor PERSON_ID] [--action A]
                   [--limit N] [--cursor C] [--all] [--json]
 
-The audit log, newest first (operator or admin token): when, who (a token id, or
-"system"), what (build.upload, device.register, campaign.approve, ...), to which subject
-(a build, device, campaign, token id), and the event's details.
+The audit log, newest first (operator or admin token): when, who (a person by name, or
+the part of the server that acted, e.g. "fota (automatic)" for the campaign engine;
+--actor takes a person id, psn_..., as --json shows it), what (build.upload,
+device.register, campaign.approve, ...), to which subject (a build, device, campaign,
+token id), and the event's details.
 
 ${pageHelp}
 
@@ -19,7 +21,7 @@ ${serverHelp}
 
 const auditColumns: Array<Column<AuditEvent>> = [
   { header: 'AT', cell: (e) => shortTime(e.at) },
-  { header: 'ACTOR', cell: (e) => e.actor },
+  { header: 'WHO', cell: (e) => e.actorName },
   { header: 'ACTION', cell: (e) => e.action },
   { header: 'SUBJECT', cell: (e) => e.subject },
   { header: 'DETAILS', cell: (e) => (Object.keys(e.details).length ? JSON.stringify(e.details) : '') },

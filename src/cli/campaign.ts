@@ -726,6 +726,7 @@ export function drawCampaign(view: View): string {
   const leftOut = view.state === 'draft' ? '' : view.state === 'starting' ? ` (so far left out: ${view.alreadyCurrent} ${onTarget}, ${view.busy} busy with another deployment)` : ` (left out: ${view.alreadyCurrent} ${onTarget}, ${view.busy} busy with another deployment)`;
   const payload = view.kind === 'application' ? `application${view.app?.id ? ` ${view.app.id}` : ''}` : view.buildId === null ? 'configuration profile' : `build ${view.buildId}`;
   lines.push(`  target: ${view.model} ${view.targetVersion} (${payload}); ${view.state === 'draft' ? 'cohort not yet taken' : `${view.cohortSize} devices`}${leftOut}`);
+  if (view.securityHeld > 0) lines.push(`  ${view.securityHeldReason ?? `${view.securityHeld} left out for their security version`}`);
   const soak = view.soakSeconds > 0 ? ` after a ${formatDuration(view.soakSeconds)} soak` : '';
   const flags = [view.fourEyes ? 'four eyes' : '', view.dynamic ? 'dynamic cohort' : ''].filter(Boolean);
   lines.push(
@@ -763,6 +764,7 @@ export function describePreview(preview: CohortPreview): string {
   const width = Math.max(0, ...versions.map(([v]) => (v || '(unknown)').length));
   for (const [version, n] of versions) lines.push(`  on ${(version || '(unknown)').padEnd(width)}  ${n}`);
   if (preview.alreadyCurrent !== undefined) lines.push(`  already on the build's version (left out at start): ${preview.alreadyCurrent}`);
+  if (preview.securityHeld) lines.push(`  on a build of higher security version (left out at start: they would refuse it): ${preview.securityHeld}`);
   if (preview.inOtherCampaigns.length === 0) lines.push('  in other campaigns: none');
   else {
     for (const other of preview.inOtherCampaigns) lines.push(`  in campaign ${other.campaignId}: ${other.devices} device${other.devices === 1 ? '' : 's'}`);

@@ -1,10 +1,11 @@
 // Updates a device (or its user) asks for: Generic Alert 1226 of type
 // org.openmobilealliance.dm.firmwareupdate.devicerequest or .userrequest. The answer comes
-// in the same DM session: the newest release offered to the device's cohort whose build is
-// newer than the firmware the device runs becomes a deployment that planFumo commands at
+// in the same DM session: the newest release (by version, builds/version-order.ts) offered
+// to the device's cohort whose build is newer than the firmware the device runs becomes a deployment that planFumo commands at
 // once; otherwise the device gets nothing to do (its alert's Status is 200 and no FUMO
 // commands follow) and the reason is recorded in the audit log under the device's id. Runs
 // only when such an alert came, inside the message's transaction.
+import { isNewerThan, newestOf } from '../builds/version-order.ts';
 import { isWithinWindow, nextOpening, windowOf } from '../schedule/window.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
@@ -77,10 +78,12 @@ async function decide(tx: Tx, device: DeviceRow, who: string, firmwareVersion: s
   if (active) return none(`deployment ${active.id}${active.campaignId ? ` of campaign ${active.campaignId}` : ''} already under way (${active.state})`);
   const running = firmwareVersion === null ? undefined : await buildOfVersion(tx, device.model, firmwareVersion);
   const offered = (await offeredReleases(tx, device.model)).filter(({ release }) => matches(release, device, firmwareVersion));
-  // Newer than what the device runs: created after its build (any build, if the server
-  // does not know its version), never a lower security version (the device would refuse it).
-  const newer = offered.filter(({ build }) => build.status === 'ready' && build.version !== firmwareVersion && (!running || (build.createdAt > running.createdAt && build.securityVersion >= running.securityVersion)));
-  const newest = newer[0];
+  // Newer than what the device runs, by version (builds/version-order.ts; any build when it
+  // reports none), never a lower security version (the device would refuse it).
+  const newer = offered.filter(
+    ({ build }) => build.status === 'ready' && build.version !== firmwareVersion && (firmwareVersion === null || isNewerThan(build, firmwareVersion, running)) && (!running || build.securityVersion >= running.securityVersion),
+  );
+  const newest = newestOf(newer, (o) => o.build);
   if (!newest) return none(offered.length === 0 ? 'none released for cohort' : `nothing newer than ${firmwareVersion ?? 'its firmware'} released for cohort`);
   const { release, build } = newest;
   const window = windowOf(release.window);

@@ -3,6 +3,7 @@
 // the event's details (a reason, a stage, a state change). Details never hold secrets
 // (the audit log's rule), so they can be shown as they are.
 import type { Context } from '../context.ts';
+import { shownActorName } from '../store/queries/actor-names.ts';
 import { auditTimeline } from '../store/queries/audit-timeline.ts';
 
 export interface ActivityEntry {
@@ -18,7 +19,7 @@ export async function activityOf(ctx: Context, subjects: string[], limit: number
   return (await auditTimeline(ctx.db, subjects, limit)).map((r) => ({
     at: new Date(r.at).toISOString(),
     action: r.action,
-    who: r.actorName ?? r.actor,
+    who: shownActorName(r.actor, r.actorName),
     subject: r.subject,
     details: JSON.parse(r.details) as Record<string, unknown>,
   }));

@@ -1,6 +1,7 @@
 // Creating a campaign from the console: a form with the cohort (build, firmware versions,
 // tags, device ids) and a live count of the devices it matches, the stages, thresholds,
-// soak, timeout, four eyes and the maintenance window. The form's strings become the API's
+// soak, timeout, four eyes, the maintenance window, a scheduled start, the mode, a
+// bandwidth budget and a forced reason. The form's strings become the API's
 // request object and go through the same zod schema and the same createCampaign, so the
 // console refuses exactly what the API refuses, with the same words.
 import type { BuildView } from '../builds/schemas.ts';
@@ -59,12 +60,25 @@ export function campaignRequest(v: FormValues): { ok: true; request: CreateCampa
     ...(fourEyes === 'yes' || fourEyes === 'no' ? { fourEyes: fourEyes === 'yes' } : {}),
     dynamic: str(v, 'dynamic') === 'on',
     ...(windowGiven ? { maintenanceWindow: { timeZone: str(v, 'tz'), days, start: str(v, 'wstart'), end: str(v, 'wend') } } : {}),
+    ...deliveryFields(v),
   };
   const parsed = createCampaignSchema.safeParse(Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
   if (parsed.success) return { ok: true, request: parsed.data };
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? `${FIELD_NAMES[String(issue.path[0])] ?? String(issue.path[0])}${issue.path.length > 1 ? ` (${issue.path.slice(1).join(' ')})` : ''}: ` : '';
   return { ok: false, error: `${where}${issue?.message ?? 'invalid campaign'}` };
+}
+
+/** Schedule and delivery: start time, mode, bandwidth budget and a forced reason, each only when given. */
+function deliveryFields(v: FormValues): Record<string, unknown> {
+  const mode = str(v, 'mode');
+  const forced = str(v, 'forcedReason');
+  return {
+    ...(str(v, 'startAt') !== '' ? { startAt: str(v, 'startAt') } : {}),
+    ...(mode !== '' ? { mode } : {}),
+    ...(str(v, 'bandwidth') !== '' ? { bandwidthBytesPerSecond: Number(str(v, 'bandwidth')) } : {}),
+    ...(forced !== '' ? { forced: { reason: forced } } : {}),
+  };
 }
 
 /** What the schema's paths are called on the form. */
@@ -79,6 +93,10 @@ const FIELD_NAMES: Record<string, string> = {
   soakSeconds: 'soak',
   timeoutMinutes: 'timeout',
   maintenanceWindow: 'maintenance window',
+  startAt: 'start at',
+  mode: 'mode',
+  bandwidthBytesPerSecond: 'bandwidth budget',
+  forced: 'forced',
 };
 
 /**
@@ -109,6 +127,7 @@ export const PREVIEW_SCRIPT = `
         var versions = Object.keys(body.byVersion).sort().map(function (v) { return (v || 'unknown') + ': ' + body.byVersion[v]; }).join(', ');
         var text = body.devices + ' device' + (body.devices === 1 ? '' : 's') + ' match';
         if (body.alreadyCurrent !== undefined) text += ' (' + body.alreadyCurrent + ' already run the target)';
+        if (body.securityHeld) text += '; ' + body.securityHeld + ' run a higher security version and will be left out';
         if (versions) text += '. By firmware: ' + versions + '.';
         if (body.inOtherCampaigns.length) text += ' ' + body.inOtherCampaigns.map(function (c) { return c.devices + ' in running campaign ' + c.campaignId; }).join(', ') + ': starting would be refused.';
         out.textContent = text;
@@ -222,7 +241,27 @@ export function NewCampaignContent(props: { builds: BuildView[]; values: FormVal
               ))}
             </div>
           </fieldset>
-          <p class="muted">The campaign is created as a draft: nothing is sent to a device until you start it on its page.</p>
+          <fieldset>
+            <legend>Schedule and delivery (optional)</legend>
+            <Field name="startAt" label="start at" values={v} size={26} placeholder="2026-12-07T22:00:00+01:00" hint="ISO time with its offset: the server starts the draft then" />
+            <label>
+              mode
+              <select name="mode" data-testid="new-mode">
+                <option value="install" selected={str(v, 'mode') === '' || str(v, 'mode') === 'install'}>
+                  install: download and install in the window
+                </option>
+                <option value="twoStep" selected={str(v, 'mode') === 'twoStep'}>
+                  two-step: download at once, install when the window opens
+                </option>
+                <option value="downloadOnly" selected={str(v, 'mode') === 'downloadOnly'}>
+                  download only: install later, on your word
+                </option>
+              </select>
+            </label>
+            <Field name="bandwidth" label="bandwidth budget" values={v} size={10} placeholder="8000000" hint="bytes per second for the whole campaign" />
+            <Field name="forcedReason" label="forced, because" values={v} size={30} hint="commands devices at any time, ignoring windows; the reason is audited" />
+          </fieldset>
+          <p class="muted">The campaign is created as a draft: nothing is sent to a device until you start it on its page, or until its start time.</p>
           <button class="primary" type="submit" data-testid="new-submit">
             Create draft
           </button>

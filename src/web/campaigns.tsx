@@ -272,6 +272,7 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
             <dd data-testid="cohort-size">
               <a href={deviceListHref({ campaign: v.id })}>{String(v.cohortSize)}</a>
               {` (${v.alreadyCurrent} already current, ${v.busy} busy elsewhere)`}
+              {v.securityHeld > 0 ? <p data-testid="security-held">{v.securityHeldReason ?? `${v.securityHeld} left out for their security version`}</p> : null}
             </dd>
           </div>
           <div>
@@ -294,6 +295,7 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
             <dt>bytes served</dt>
             <dd>{bytes(v.bytesServed)}</dd>
           </div>
+          <DeliveryFacts v={v} />
         </dl>
       </section>
       <section class="card" data-testid="totals">
@@ -308,6 +310,39 @@ export function CampaignContent(props: { view: CampaignView; canAct: boolean; ma
         ))}
       </section>
       {props.timeline}
+    </>
+  );
+}
+
+/** How the campaign delivers, shown only where it differs from starting now, installing in the window, with no budget. */
+function DeliveryFacts(props: { v: CampaignView }) {
+  const { v } = props;
+  return (
+    <>
+      {v.scheduledFor ? (
+        <div>
+          <dt>scheduled start</dt>
+          <dd data-testid="campaign-scheduled">{`${when(v.scheduledFor)} (the server starts it then; abort calls it off)`}</dd>
+        </div>
+      ) : null}
+      {v.mode !== 'install' ? (
+        <div>
+          <dt>mode</dt>
+          <dd data-testid="campaign-mode">{v.mode === 'twoStep' ? 'two-step: download at once, install when the window opens' : 'download only: devices download and wait until an operator lets them install'}</dd>
+        </div>
+      ) : null}
+      {v.bandwidthBytesPerSecond !== null ? (
+        <div>
+          <dt>bandwidth budget</dt>
+          <dd data-testid="campaign-bandwidth">{`${bytes(v.bandwidthBytesPerSecond)}/s for the whole campaign`}</dd>
+        </div>
+      ) : null}
+      {v.forcedReason ? (
+        <div>
+          <dt>forced</dt>
+          <dd data-testid="campaign-forced">{`devices commanded at any time: ${v.forcedReason}`}</dd>
+        </div>
+      ) : null}
     </>
   );
 }

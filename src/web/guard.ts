@@ -17,9 +17,14 @@ import type { Context } from '../context.ts';
 export function isSameOrigin(ctx: Context, c: HonoContext): boolean {
   const origin = c.req.header('origin');
   if (!origin) return false;
+  return consoleOrigins(ctx, c).includes(origin);
+}
+
+/** The origins this console answers on: the request's own, and the public URL's. */
+export function consoleOrigins(ctx: Context, c: HonoContext): string[] {
   const allowed = [new URL(c.req.url).origin];
   if (ctx.config.dm.publicUrl) allowed.push(new URL(ctx.config.dm.publicUrl).origin);
-  return allowed.includes(origin);
+  return allowed;
 }
 
 export function newNonce(): string {

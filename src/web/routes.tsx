@@ -10,7 +10,6 @@ import type { Context as HonoContext, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { carriesSecret } from '../http/redact.ts';
 import { statusOf } from '../http/status.ts';
 import { recentBuilds, buildView } from '../builds/view.ts';
 import { abortCampaign, approveStage, mayApprove, pauseCampaign, resumeCampaign } from '../campaigns/operator.ts';
@@ -25,7 +24,8 @@ import { authenticate, loggableActor, type Principal } from '../tokens/tokens.ts
 import { BuildContent, BuildsContent } from './builds.tsx';
 import { CampaignContent, OverviewContent } from './campaigns.tsx';
 import { DevicesContent, PAGE_SIZES } from './devices.tsx';
-import { isSameOrigin } from './guard.ts';
+import { consoleOrigins, isSameOrigin } from './guard.ts';
+import { pageToReturnTo, safeNext } from './next-page.ts';
 import type { Flash } from './layout.tsx';
 import { CREATED, mountManagement } from './manage.tsx';
 import { UPLOAD_PATH } from './upload.tsx';
@@ -56,20 +56,6 @@ const isAction = (name: string): name is ActionName => Object.hasOwn(ACTIONS, na
 /** Handlers are typed apart from their paths, so Hono cannot promise the param: an empty id is not found. */
 const idParam = (c: C) => c.req.param('id') ?? '';
 
-/**
- * Where a sign-in may send the browser afterwards: console pages only, never another site,
- * and never a path carrying something token-shaped (the login page would echo it).
- */
-function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || carriesSecret(next)) return '/';
-  return /^\/(?:(?:campaigns|builds|devices|apps|baselines)(?:\/[A-Za-z0-9%:._-]{1,200})?)?(?:\?[A-Za-z0-9%:._~=&+-]{0,400})?$/.test(next) ? next : '/';
-}
-
-function requestPath(c: C): string {
-  const url = new URL(c.req.url);
-  return url.pathname + url.search;
-}
-
 export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
   const form = bodyLimit({ maxSize: FORM_LIMIT, onError: (c) => errorPage(c, 413, 'Too large', `forms are limited to ${FORM_LIMIT} bytes`) });
 
@@ -92,8 +78,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
       if (getCookie(c, SESSION_COOKIE)) clearSessionCookie(ctx, c);
       // The live refresh cannot follow a redirect into a login form: it reloads on 401.
       if (isFragment(c)) return c.text('sign in again', 401);
-      const back = c.req.method === 'GET' ? requestPath(c) : `/campaigns/${encodeURIComponent(idParam(c))}`;
-      return c.redirect(`/login?${new URLSearchParams({ next: safeNext(back) }).toString()}`, 303);
+      return c.redirect(`/login?${new URLSearchParams({ next: pageToReturnTo(c, consoleOrigins(ctx, c)) }).toString()}`, 303);
     }
     c.set('principal', principal);
     await next();
@@ -115,7 +100,7 @@ export function mountConsole(app: Hono<ConsoleEnv>, ctx: Context): void {
 
   app.get('/login', async (c) => {
     const signedIn = await sessionOf(ctx, c);
-    if (signedIn) return c.redirect(canUpload(signedIn.role) ? UPLOAD_PATH : '/', 303);
+    if (signedIn) return c.redirect(canUpload(signedIn.role) ? UPLOAD_PATH : safeNext(c.req.query('next')), 303);
     return render(c, <LoginContent next={safeNext(c.req.query('next'))} />, { title: 'Sign in' });
   });
 

@@ -124,7 +124,7 @@ describe('cohorts and creation', () => {
     await fleet(2, '2.0', 'preview');
     const res = await server.api(`/api/v1/cohorts/preview?tags=preview&buildId=${target}`, { token: server.tokens.operator });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ devices: 5, byVersion: { '1.0': 3, '2.0': 2 }, alreadyCurrent: 2, inOtherCampaigns: [] });
+    expect(await res.json()).toEqual({ devices: 5, byVersion: { '1.0': 3, '2.0': 2 }, alreadyCurrent: 2, securityHeld: 0, inOtherCampaigns: [] });
   });
 
   it('previews a cohort of thousands of device ids from a JSON body', async () => {

@@ -4,12 +4,13 @@ import { desc, eq } from 'drizzle-orm';
 import { newId } from '../ids.ts';
 import type { auditEvents } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
+import { actorNameFor } from './actor-names.ts';
 import { enqueueWebhookDeliveries } from './webhooks.ts';
 
 export interface AuditEntry {
   /** The person's id (`auditActor(principal)`), or the server's own name ("system", "engine"). */
   actor: string;
-  /** The person's display name, kept as it was then. */
+  /** The person's display name, kept as it was then; left out, recordAudit finds one (actor-names.ts). */
   actorName?: string;
   /** The token the person used. */
   tokenId?: string;
@@ -27,10 +28,12 @@ export type AuditRow = typeof auditEvents.$inferSelect;
 export async function recordAudit(tx: Tx, entry: AuditEntry, at: number): Promise<void> {
   const id = newId('evt');
   const details = entry.details ?? {};
+  // Every event names who acted, the server's own steps included (actor-names.ts).
+  const actorName = entry.actorName ?? (await actorNameFor(tx, entry.actor));
   await tx.q
     .insert(tx.t.auditEvents)
-    .values({ id, at, actor: entry.actor, actorName: entry.actorName ?? null, tokenId: entry.tokenId ?? null, action: entry.action, subject: entry.subject, details: JSON.stringify(details) });
-  await enqueueWebhookDeliveries(tx, { id, at, actor: entry.actor, action: entry.action, subject: entry.subject, details });
+    .values({ id, at, actor: entry.actor, actorName, tokenId: entry.tokenId ?? null, action: entry.action, subject: entry.subject, details: JSON.stringify(details) });
+  await enqueueWebhookDeliveries(tx, { id, at, actor: entry.actor, actorName, action: entry.action, subject: entry.subject, details });
 }
 
 export async function auditOf(tx: Tx, subject: string): Promise<AuditRow[]> {

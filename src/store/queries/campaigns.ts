@@ -379,10 +379,12 @@ export async function dropNotificationsOf(tx: Tx, campaignId: string): Promise<v
  * other running or paused campaign, have no deployment under way and do not run the target.
  * PostgreSQL: "in no other campaign" spans rows no lock covers (see cohortInOtherCampaigns).
  */
-export async function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Promise<Array<{ id: string; firmwareVersion: string | null }>> {
+export async function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number, heldVersions: readonly string[] = []): Promise<Array<{ id: string; firmwareVersion: string | null }>> {
+  // Devices on a version whose build has a higher securityVersion never join (campaigns/security-hold.ts).
+  const held = heldVersions.length === 0 ? sql`1 = 1` : sql`(d.firmware_version IS NULL OR d.firmware_version NOT IN (${sql.join(heldVersions.map((v) => sql`${v}`), sql`, `)}))`;
   return rows<{ id: string; firmwareVersion: string | null }>(
     tx,
-    sql`SELECT d.id, d.firmware_version AS "firmwareVersion" FROM devices d WHERE ${cohortWhere(filter)} AND ${notOn(targetVersion)}
+    sql`SELECT d.id, d.firmware_version AS "firmwareVersion" FROM devices d WHERE ${cohortWhere(filter)} AND ${notOn(targetVersion)} AND ${held}
         AND NOT EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id
           AND (dp.campaign_id = ${campaignId} OR dp.state NOT IN ('succeeded', 'failed', 'canceled')
                OR dp.campaign_id IN (SELECT id FROM campaigns WHERE state IN ('running', 'paused'))))

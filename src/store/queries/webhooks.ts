@@ -68,6 +68,8 @@ export interface AuditedEvent {
   id: string;
   at: number;
   actor: string;
+  /** Who acted, by name (a person's, or "fota (automatic)" for the campaign engine). */
+  actorName?: string;
   action: string;
   subject: string;
   details: Record<string, unknown>;
@@ -92,6 +94,7 @@ export async function enqueueWebhookDeliveries(tx: Tx, event: AuditedEvent): Pro
     type,
     occurredAt: new Date(event.at).toISOString(),
     actor: event.actor,
+    ...(event.actorName !== undefined ? { actorName: event.actorName } : {}),
     campaign: campaign ?? { id: event.subject },
     details: event.details,
   });

@@ -48,6 +48,8 @@ export const campaigns = pgTable(
     alreadyCurrent: bigint('already_current', { mode: 'number' }).notNull().default(0),
     /** Cohort devices left out because a one-device deployment was under way on them. */
     busy: bigint('busy', { mode: 'number' }).notNull().default(0),
+    /** Cohort devices left out because they run a build of higher securityVersion (campaigns/security-hold.ts). */
+    securityHeld: bigint('security_held', { mode: 'number' }).notNull().default(0),
     createdBy: text('created_by').notNull(),
     createdByName: text('created_by_name').notNull(),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),

@@ -47,6 +47,8 @@ export const campaigns = sqliteTable(
     alreadyCurrent: integer('already_current').notNull().default(0),
     /** Cohort devices left out because a one-device deployment was under way on them. */
     busy: integer('busy').notNull().default(0),
+    /** Cohort devices left out because they run a build of higher securityVersion (campaigns/security-hold.ts). */
+    securityHeld: integer('security_held').notNull().default(0),
     createdBy: text('created_by').notNull(),
     createdByName: text('created_by_name').notNull(),
     createdAt: integer('created_at').notNull(),

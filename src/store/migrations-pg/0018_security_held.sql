@@ -1,0 +1,1 @@
+ALTER TABLE "campaigns" ADD COLUMN "security_held" bigint DEFAULT 0 NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE `campaigns` ADD `security_held` integer DEFAULT 0 NOT NULL;
