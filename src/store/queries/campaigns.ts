@@ -7,6 +7,7 @@ import { and, asc, count, desc, eq, inArray, lt, ne, type SQL, sql } from 'drizz
 import type { campaigns, campaignStages } from '../schema/index.ts';
 import { execute, forUpdate, rows } from '../dialect.ts';
 import type { Tx } from '../store.ts';
+import { ONE_ACTIVE_PER_DEVICE } from './deployments.ts';
 import { preparedPer } from './prepared.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
@@ -123,18 +124,21 @@ export async function cohortByVersion(tx: Tx, filter: CohortFilter): Promise<Map
   return new Map(found.map((r) => [r.version, Number(r.n)]));
 }
 
+/** Campaigns that hold their devices: a device is in one of them at a time. */
+export const HOLDING_CAMPAIGN_STATES: CampaignState[] = ['starting', 'running', 'paused'];
+
 /**
- * Cohort devices that are in a running or paused campaign, by campaign (excluding `except`).
- * PostgreSQL: this check and the start it guards are not atomic across two campaigns
- * starting at once (no row lock covers "no other campaign holds the device"); SQLite's
- * single writer makes them so.
+ * Cohort devices that have a deployment in a starting, running or paused campaign, by
+ * campaign (excluding `except`). A starting campaign also holds the devices its start has
+ * not reached yet: campaigns/membership.ts counts those, and makes the check and the start
+ * it guards atomic on PostgreSQL.
  */
 export async function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, except?: string): Promise<Array<{ campaignId: string; devices: number }>> {
   const { campaigns } = tx.t;
   const active = await tx.q
     .select({ id: campaigns.id })
     .from(campaigns)
-    .where(and(inArray(campaigns.state, ACTIVE_CAMPAIGN_STATES), ne(campaigns.id, except ?? '')));
+    .where(and(inArray(campaigns.state, HOLDING_CAMPAIGN_STATES), ne(campaigns.id, except ?? '')));
   const where = cohortWhere(filter);
   const found: Array<{ campaignId: string; devices: number }> = [];
   // Per active campaign (there are few), so the scan runs over that campaign's rows.
@@ -144,6 +148,12 @@ export async function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, excep
     if (n > 0) found.push({ campaignId: id, devices: n });
   }
   return found;
+}
+
+/** Devices matching both cohorts with ids after `after` (where a start has not reached yet). */
+export async function cohortOverlapAfter(tx: Tx, a: CohortFilter, b: CohortFilter, after: string): Promise<number> {
+  const [row] = await rows<{ n: number | string }>(tx, sql`SELECT count(*) AS n FROM devices d WHERE ${cohortWhere(a)} AND ${cohortWhere(b)} AND d.id > ${after}`);
+  return Number(row?.n ?? 0);
 }
 
 export interface CohortPageRow {
@@ -204,7 +214,10 @@ function valueRows(params: unknown[], width: number): SQL {
  * chosen when the device is commanded, against the firmware it reports then
  * (deployments/fumo.ts). Each row carries only what differs per device (id suffix, device,
  * stage); the rest, each stage's first history entry included, is given once per statement.
- * CAST: on PostgreSQL the VALUES columns are text.
+ * CAST: on PostgreSQL the VALUES columns are text. A device that got a deployment under way
+ * since it was read (a one-device deployment, another campaign's start, on PostgreSQL) is
+ * left out by the database (ON CONFLICT; `WHERE true` lets SQLite parse it after a
+ * SELECT): the count returned is of the rows inserted.
  */
 export async function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): Promise<number> {
   const at = new Date(input.now).toISOString();
@@ -227,10 +240,24 @@ export async function insertCampaignDeployments(tx: Tx, input: CampaignDeploymen
           INSERT INTO deployments (id, device_id, build_id, profile_version_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
           SELECT ${`dep_${input.idPrefix}`} || v.seq, v.device_id, ${input.buildId}, ${input.profileVersionId ?? null}, NULL, 'pending', CASE ${stage}${history} END,
                  'downloadAndUpdate', 0, ${input.campaignId}, ${stage}, ${input.createdBy}, ${input.now}, ${input.now}
-          FROM v`,
+          FROM v WHERE true
+          ON CONFLICT ${ONE_ACTIVE_PER_DEVICE} DO NOTHING`,
     );
   }
   return inserted;
+}
+
+/** The stage of each of these devices' deployment in the campaign (those that have one). */
+export async function placedStagesOf(tx: Tx, campaignId: string, deviceIds: string[]): Promise<Map<string, number>> {
+  const placed = new Map<string, number>();
+  for (let i = 0; i < deviceIds.length; i += NOTIFY_BATCH) {
+    const found = await rows<{ deviceId: string; stage: number | string }>(
+      tx,
+      sql`SELECT device_id AS "deviceId", stage FROM deployments WHERE campaign_id = ${campaignId} AND ${isIn(sql`device_id`, deviceIds.slice(i, i + NOTIFY_BATCH))}`,
+    );
+    for (const r of found) placed.set(r.deviceId, Number(r.stage));
+  }
+  return placed;
 }
 
 /** Devices looked up per statement when queuing Package 0 (one parameter each). */
@@ -364,7 +391,8 @@ export async function dropNotificationsOf(tx: Tx, campaignId: string): Promise<v
 /**
  * Devices matching a dynamic campaign's cohort that have no deployment in it, are in no
  * other running or paused campaign, have no deployment under way and do not run the target.
- * PostgreSQL: "in no other campaign" spans rows no lock covers (see cohortInOtherCampaigns).
+ * On PostgreSQL a device found free here may be taken meanwhile (another campaign's start,
+ * a one-device deployment): the insert then leaves it out (insertDeploymentIfFree).
  */
 export async function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number): Promise<Array<{ id: string; firmwareVersion: string | null }>> {
   return rows<{ id: string; firmwareVersion: string | null }>(
