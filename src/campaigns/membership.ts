@@ -16,15 +16,16 @@ import { cohortOf, toFilter } from './cohort.ts';
 const CAMPAIGN_STARTS = 'fota:campaign-starts';
 
 /** Cohort devices held by other campaigns, by campaign (excluding `except`). */
-export async function cohortHolders(tx: Tx, filter: CohortFilter, except?: string): Promise<Array<{ campaignId: string; devices: number }>> {
-  const held = new Map((await cohortInOtherCampaigns(tx, filter, except)).map((h) => [h.campaignId, h.devices]));
+async function holders(tx: Tx, filter: CohortFilter, except?: string): Promise<Array<{ campaignId: string; devices: number; starting: boolean }>> {
+  const held = new Map((await cohortInOtherCampaigns(tx, filter, except)).map((h) => [h.campaignId, { devices: h.devices, starting: false }]));
   for (const other of await campaignsIn(tx, ['starting'])) {
     if (other.id === except) continue;
     // Those placed so far are counted above; these are the ones after its cursor, disjoint.
     const ahead = await cohortOverlapAfter(tx, filter, toFilter(cohortOf(other)), other.startCursor ?? '');
-    if (ahead > 0) held.set(other.id, (held.get(other.id) ?? 0) + ahead);
+    const placed = held.get(other.id)?.devices ?? 0;
+    if (placed + ahead > 0) held.set(other.id, { devices: placed + ahead, starting: true });
   }
-  return [...held].map(([campaignId, devices]) => ({ campaignId, devices }));
+  return [...held].map(([campaignId, h]) => ({ campaignId, ...h }));
 }
 
 /**
@@ -40,9 +41,9 @@ export async function lockCampaignStarts(tx: Tx): Promise<void> {
  * another campaign; in a transaction that took lockCampaignStarts first.
  */
 export async function assertCohortFree(tx: Tx, campaignId: string, filter: CohortFilter): Promise<void> {
-  const [conflict] = await cohortHolders(tx, filter, campaignId);
+  const [conflict] = await holders(tx, filter, campaignId);
   if (conflict) {
-    throw new AppError('CONFLICT', `${conflict.devices} device(s) of this cohort are in campaign ${conflict.campaignId}, which is still starting, running or paused; a device is in one campaign at a time`, {
+    throw new AppError('CONFLICT', `${conflict.devices} device(s) of this cohort are in campaign ${conflict.campaignId}, which is still ${conflict.starting ? 'starting' : 'running or paused'}; a device is in one campaign at a time`, {
       details: { campaignId: conflict.campaignId, devices: conflict.devices },
     });
   }
