@@ -8,24 +8,27 @@
 // over is a device counted busy, never a device in two campaigns.
 import { AppError } from '../errors.ts';
 import { serialize } from '../store/dialect.ts';
-import { campaignsIn, type CohortFilter, cohortInOtherCampaigns, cohortOverlapAfter } from '../store/queries/campaigns.ts';
+import { campaignsIn, type CohortFilter, cohortDevicesIn, cohortHeldByStarting, HOLDING_CAMPAIGN_STATES } from '../store/queries/campaigns.ts';
 import type { Tx } from '../store/store.ts';
 import { cohortOf, toFilter } from './cohort.ts';
 
 /** The lock every campaign start takes before it checks its cohort. */
 const CAMPAIGN_STARTS = 'fota:campaign-starts';
 
-/** Cohort devices held by other campaigns, by campaign (excluding `except`). */
-async function holders(tx: Tx, filter: CohortFilter, except?: string): Promise<Array<{ campaignId: string; devices: number; starting: boolean }>> {
-  const held = new Map((await cohortInOtherCampaigns(tx, filter, except)).map((h) => [h.campaignId, { devices: h.devices, starting: false }]));
-  for (const other of await campaignsIn(tx, ['starting'])) {
+/**
+ * Cohort devices held by other campaigns, by campaign (excluding `except`). Each campaign's
+ * count is one statement (see cohortHeldByStarting): on PostgreSQL a start's chunk may
+ * commit between two statements of this transaction.
+ */
+async function holders(tx: Tx, filter: CohortFilter, except: string): Promise<Array<{ campaignId: string; devices: number; starting: boolean }>> {
+  const found: Array<{ campaignId: string; devices: number; starting: boolean }> = [];
+  for (const other of await campaignsIn(tx, HOLDING_CAMPAIGN_STATES)) {
     if (other.id === except) continue;
-    // Those placed so far are counted above; these are the ones after its cursor, disjoint.
-    const ahead = await cohortOverlapAfter(tx, filter, toFilter(cohortOf(other)), other.startCursor ?? '');
-    const placed = held.get(other.id)?.devices ?? 0;
-    if (placed + ahead > 0) held.set(other.id, { devices: placed + ahead, starting: true });
+    const starting = other.state === 'starting';
+    const devices = starting ? await cohortHeldByStarting(tx, filter, other.id, toFilter(cohortOf(other))) : await cohortDevicesIn(tx, filter, other.id);
+    if (devices > 0) found.push({ campaignId: other.id, devices, starting });
   }
-  return [...held].map(([campaignId, h]) => ({ campaignId, ...h }));
+  return found;
 }
 
 /**

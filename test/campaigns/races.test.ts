@@ -83,6 +83,18 @@ describe('one deployment under way per device', () => {
   });
 });
 
+describe('a select-then-insert that loses a race', () => {
+  it('registers a device asked for by six requests on two servers at once once: one 201, five 409 saying it is registered', async () => {
+    const device = { id: 'race-register', model: MODEL, firmwareVersion: '1.0', credentials: { username: 'race-register', password: 'password-1' } };
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => post(i, '/api/v1/devices', device)));
+    const statuses = answers.map((res) => res.status).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const res of answers.filter((r) => r.status === 409)) {
+      expect(await res.json()).toEqual({ error: { code: 'CONFLICT', message: 'device race-register is already registered' } });
+    }
+  });
+});
+
 describe('one campaign per device', () => {
   it('starts one of four campaigns over the same devices started at once on two servers; the other three get 409 naming it', async () => {
     const ids = await devices('camp', 40);

@@ -139,20 +139,35 @@ export async function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, excep
     .select({ id: campaigns.id })
     .from(campaigns)
     .where(and(inArray(campaigns.state, HOLDING_CAMPAIGN_STATES), ne(campaigns.id, except ?? '')));
-  const where = cohortWhere(filter);
   const found: Array<{ campaignId: string; devices: number }> = [];
   // Per active campaign (there are few), so the scan runs over that campaign's rows.
   for (const { id } of active) {
-    const [row] = await rows<{ n: number | string }>(tx, sql`SELECT count(DISTINCT dp.device_id) AS n FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ${id} AND ${where}`);
-    const n = Number(row?.n ?? 0);
+    const n = await cohortDevicesIn(tx, filter, id);
     if (n > 0) found.push({ campaignId: id, devices: n });
   }
   return found;
 }
 
-/** Devices matching both cohorts with ids after `after` (where a start has not reached yet). */
-export async function cohortOverlapAfter(tx: Tx, a: CohortFilter, b: CohortFilter, after: string): Promise<number> {
-  const [row] = await rows<{ n: number | string }>(tx, sql`SELECT count(*) AS n FROM devices d WHERE ${cohortWhere(a)} AND ${cohortWhere(b)} AND d.id > ${after}`);
+/** Cohort devices that have a deployment in the campaign. */
+export async function cohortDevicesIn(tx: Tx, filter: CohortFilter, campaignId: string): Promise<number> {
+  const [row] = await rows<{ n: number | string }>(tx, sql`SELECT count(DISTINCT dp.device_id) AS n FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ${campaignId} AND ${cohortWhere(filter)}`);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Cohort devices a starting campaign (cohort `heldFilter`) holds: those it placed, and those
+ * of its cohort after its start's cursor. One statement, so one snapshot on PostgreSQL: a
+ * chunk committed meanwhile (placed devices and the cursor past them) is seen whole or not
+ * at all, never the cursor without the devices. A start that finished meanwhile (cursor
+ * cleared) counts its whole cohort: more than it placed, never less.
+ */
+export async function cohortHeldByStarting(tx: Tx, filter: CohortFilter, campaignId: string, heldFilter: CohortFilter): Promise<number> {
+  const [row] = await rows<{ n: number | string }>(
+    tx,
+    sql`SELECT count(*) AS n FROM devices d WHERE ${cohortWhere(filter)}
+          AND (EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.campaign_id = ${campaignId})
+               OR (${cohortWhere(heldFilter)} AND d.id > (SELECT coalesce(c.start_cursor, '') FROM campaigns c WHERE c.id = ${campaignId})))`,
+  );
   return Number(row?.n ?? 0);
 }
 
