@@ -15,7 +15,7 @@ import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { cohortOf, toFilter } from './cohort.ts';
 import { checkDeliverable } from './payload.ts';
 import { stepBy } from './engine.ts';
-import type { Cohort } from './schemas.ts';
+import type { CampaignCohort } from './schemas.ts';
 import { continueStart } from './starting.ts';
 import { assertCohortFree, lockCampaignStarts } from './membership.ts';
 
@@ -54,7 +54,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
  * The refusal of a cohort that matches no device, with what each part of the filter
  * matched on its own among the model's devices, so the operator sees which part to change.
  */
-async function emptyCohort(tx: Tx, cohort: Cohort & { model: string }): Promise<AppError> {
+async function emptyCohort(tx: Tx, cohort: CampaignCohort & { model: string }): Promise<AppError> {
   const count = async (filter: CohortFilter) => [...(await cohortByVersion(tx, filter)).values()].reduce((a, b) => a + b, 0);
   const { model } = cohort;
   const byVersion = Object.fromEntries(await cohortByVersion(tx, { model }));
@@ -63,6 +63,7 @@ async function emptyCohort(tx: Tx, cohort: Cohort & { model: string }): Promise<
   if (cohort.versions) matched.versions = await count({ model, versions: cohort.versions });
   if (cohort.tags) matched.tags = Object.fromEntries(await Promise.all(cohort.tags.map(async (tag) => [tag, await count({ model, tags: [tag] })] as const)));
   if (cohort.deviceIds) matched.deviceIds = await count({ model, deviceIds: cohort.deviceIds });
+  if (cohort.updatedByCampaign) matched.updatedByCampaign = await count({ model, updatedByCampaign: cohort.updatedByCampaign });
   const parts = Object.entries(matched).map(([part, n]) => `${part} ${typeof n === 'number' ? n : JSON.stringify(n)}`);
   return new AppError(
     'CONFLICT',

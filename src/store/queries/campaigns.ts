@@ -22,6 +22,8 @@ export interface CohortFilter {
   versions?: string[];
   tags?: string[];
   deviceIds?: string[];
+  /** Devices whose deployment in this campaign succeeded (a rollback's cohort, of any size). */
+  updatedByCampaign?: string;
 }
 
 export async function insertCampaign(tx: Tx, row: typeof campaigns.$inferInsert, stages: Array<typeof campaignStages.$inferInsert>): Promise<void> {
@@ -112,6 +114,9 @@ function cohortWhere(filter: CohortFilter, options: { inIdOrder?: boolean } = {}
   if (filter.versions) clauses.push(isIn(options.inIdOrder ? sql`(d.firmware_version || '')` : sql`d.firmware_version`, filter.versions));
   for (const tag of filter.tags ?? []) clauses.push(jsonArrayHas(sql`d.tags`, tag));
   if (filter.deviceIds) clauses.push(isIn(sql`d.id`, filter.deviceIds));
+  if (filter.updatedByCampaign !== undefined) {
+    clauses.push(sql`EXISTS (SELECT 1 FROM deployments ud WHERE ud.device_id = d.id AND ud.campaign_id = ${filter.updatedByCampaign} AND ud.state = 'succeeded')`);
+  }
   return sql.join(clauses, sql` AND `);
 }
 
