@@ -61,7 +61,7 @@ export async function rollbackCampaign(ctx: Context, principal: Principal, id: s
       dynamic: false,
       ...(window ? { maintenanceWindow: window } : {}),
     },
-    { rollbackOf: { campaignId: id, reason: reason ?? null, fromVersion: target.version } },
+    { rollbackOf: { campaignId: id, reason: reason ?? null, fromVersion: target.version, devices } },
   );
   return { id: created.id, buildId: previous.id, version: previous.version, devices };
 }
