@@ -115,7 +115,11 @@ function cohortWhere(filter: CohortFilter, options: { inIdOrder?: boolean } = {}
   for (const tag of filter.tags ?? []) clauses.push(jsonArrayHas(sql`d.tags`, tag));
   if (filter.deviceIds) clauses.push(isIn(sql`d.id`, filter.deviceIds));
   if (filter.updatedByCampaign !== undefined) {
-    clauses.push(sql`EXISTS (SELECT 1 FROM deployments ud WHERE ud.device_id = d.id AND ud.campaign_id = ${filter.updatedByCampaign} AND ud.state = 'succeeded')`);
+    // Not correlated: SQLite builds the set once per statement (an EXISTS per device was
+    // planned over deployments_state, every succeeded deployment read again per device).
+    // The state as an expression, so the set is read through the campaign's rows only
+    // (a campaign_id index), not through every succeeded deployment of every campaign.
+    clauses.push(sql`d.id IN (SELECT ud.device_id FROM deployments ud WHERE ud.campaign_id = ${filter.updatedByCampaign} AND (ud.state || '') = 'succeeded')`);
   }
   return sql.join(clauses, sql` AND `);
 }
