@@ -1,6 +1,6 @@
 // One place turns errors into HTTP answers: an AppError becomes its status and
 // {"error": {code, message}}; a client that went away mid-request is a warning, not a
-// fault; anything else is logged with its stack and becomes a 500 that reveals nothing
+// fault; a write a unique key refused (a lost race) is a 409; anything else is logged with its stack and becomes a 500 that reveals nothing
 // about the inside. Refusals by the route validators (@hono/zod-openapi) are put in the
 // same words here, so a client sees one error shape whoever refused.
 import type { Context as HonoContext } from 'hono';
@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { statusOf } from '../http/status.ts';
 import { redactSecrets } from '../http/redact.ts';
+import { isUniqueViolation } from '../store/conflicts.ts';
 
 export const errorBodySchema = z.object({ error: z.looseObject({ code: z.string(), message: z.string() }) });
 
@@ -45,6 +46,12 @@ export function errorAnswer(err: unknown, log: Logger): { status: ContentfulStat
     if (status >= 500) log.error({ err }, 'request failed');
     // Messages name what was asked for ("no device <id>"); an id may be a pasted token.
     return { status, body: { error: { code: err.code, message: redactSecrets(err.message), ...err.details } } };
+  }
+  // A check-then-insert that lost a race (two requests, or two server processes, at once):
+  // the database kept its key, and the client can look again and retry.
+  if (isUniqueViolation(err)) {
+    log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'write refused by a unique key: a concurrent request got there first');
+    return { status: 409, body: { error: { code: 'CONFLICT', message: 'another request changed the same record at the same time; look again and retry' } } };
   }
   log.error({ err }, 'unexpected error');
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } } };

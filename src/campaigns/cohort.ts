@@ -4,7 +4,7 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { type CampaignRow, type CohortFilter, cohortByVersion, cohortInOtherCampaigns } from '../store/queries/campaigns.ts';
-import type { Cohort, CohortPreview } from './schemas.ts';
+import type { CampaignCohort, Cohort, CohortPreview } from './schemas.ts';
 import { securityHeldVersions } from './security-hold.ts';
 
 export async function previewCohort(ctx: Context, query: Cohort & { buildId?: string }): Promise<CohortPreview> {
@@ -24,15 +24,16 @@ export async function previewCohort(ctx: Context, query: Cohort & { buildId?: st
 }
 
 /** A campaign's stored cohort (its model always set at creation). */
-export function cohortOf(campaign: Pick<CampaignRow, 'cohort'>): Cohort & { model: string } {
-  return JSON.parse(campaign.cohort) as Cohort & { model: string };
+export function cohortOf(campaign: Pick<CampaignRow, 'cohort'>): CampaignCohort & { model: string } {
+  return JSON.parse(campaign.cohort) as CampaignCohort & { model: string };
 }
 
-export function toFilter(cohort: Cohort & { model: string }): CohortFilter {
+export function toFilter(cohort: CampaignCohort & { model: string }): CohortFilter {
   return {
     model: cohort.model,
     ...(cohort.versions ? { versions: cohort.versions } : {}),
     ...(cohort.tags ? { tags: cohort.tags } : {}),
     ...(cohort.deviceIds ? { deviceIds: cohort.deviceIds } : {}),
+    ...(cohort.updatedByCampaign ? { updatedByCampaign: cohort.updatedByCampaign } : {}),
   };
 }

@@ -17,6 +17,8 @@ export interface RollbackOf {
   campaignId: string;
   reason: string | null;
   fromVersion: string;
+  /** Devices the campaign updated, when the rollback was made. */
+  devices: number;
 }
 
 export async function createCampaign(ctx: Context, principal: Principal, request: CreateCampaign, options: { rollbackOf?: RollbackOf } = {}): Promise<{ id: string }> {
@@ -42,8 +44,8 @@ export async function createCampaign(ctx: Context, principal: Principal, request
     await recordAudit(tx, { ...actor, action: 'campaign.create', subject: id, details: { name: request.name, buildId: build.id, cohort: request.cohort, stages: request.stages, forced: request.forced?.reason ?? null, mode: request.mode ?? 'install' } }, now);
     if (request.forced) await recordAudit(tx, { ...actor, action: 'campaign.force', subject: id, details: { by: principal.name, reason: request.forced.reason } }, now);
     if (options.rollbackOf) {
-      const { campaignId, reason, fromVersion } = options.rollbackOf;
-      await recordAudit(tx, { ...actor, action: 'campaign.rollback', subject: campaignId, details: { by: principal.name, rollbackCampaign: id, fromVersion, toVersion: build.version, devices: request.cohort.deviceIds?.length ?? 0, reason } }, now);
+      const { campaignId, reason, fromVersion, devices } = options.rollbackOf;
+      await recordAudit(tx, { ...actor, action: 'campaign.rollback', subject: campaignId, details: { by: principal.name, rollbackCampaign: id, fromVersion, toVersion: build.version, devices, reason } }, now);
     }
     if (request.startAt !== undefined) await recordAudit(tx, { ...actor, action: 'campaign.schedule', subject: id, details: { by: principal.name, startAt: new Date(request.startAt).toISOString() } }, now);
   });

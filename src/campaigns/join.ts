@@ -11,7 +11,7 @@ import { recordAudit } from '../store/queries/audit.ts';
 import { findBuild, packagesOf } from '../store/queries/builds.ts';
 import { versionsAboveSecurity } from '../store/queries/security-versions.ts';
 import { type CampaignRow, campaignsIn, type CohortFilter, findCampaign, lateJoiners, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
-import { insertDeployment } from '../store/queries/deployments.ts';
+import { insertDeploymentIfFree } from '../store/queries/deployments.ts';
 import type { Tx } from '../store/store.ts';
 import { cohortOf, toFilter } from './cohort.ts';
 import { stageOfLateJoiner } from './assign.ts';
@@ -93,7 +93,9 @@ async function admit(tx: Tx, campaignId: string, filter: CohortFilter, now: numb
     if (!stage) continue;
     const started = stage.state === 'running' || stage.state === 'done';
     const history: HistoryEntry[] = [{ at: new Date(now).toISOString(), state: started ? 'scheduled' : 'pending', cause: `joined campaign ${campaign.id} (${how}), stage ${index + 1}` }];
-    await insertDeployment(tx, {
+    // Free when lateJoiners read it, but on PostgreSQL another campaign's start or a
+    // one-device deployment may have taken it since: the database decides, the device waits.
+    const placed = await insertDeploymentIfFree(tx, {
       id: newId('dep'),
       deviceId: device.id,
       buildId: build.id,
@@ -106,6 +108,7 @@ async function admit(tx: Tx, campaignId: string, filter: CohortFilter, now: numb
       createdAt: now,
       updatedAt: now,
     });
+    if (!placed) continue;
     stage.size += 1;
     await updateStage(tx, campaign.id, index, { size: stage.size });
     joined++;

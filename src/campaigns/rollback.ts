@@ -3,18 +3,16 @@
 // devices would refuse it: a device accepts a package only if its target securityVersion
 // is at least the device's own (anti-rollback, FUMO 405), and a device that installed the
 // campaign's build holds that build's securityVersion. The operator then rolls forward
-// instead: a fixed build with a securityVersion at least as high.
+// instead: a fixed build with a securityVersion at least as high. The cohort names the
+// campaign (cohort.updatedByCampaign), so a rollback of any number of devices is one draft.
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
-import { previousBuildOf, updatedDevicesOf } from '../store/queries/rollback.ts';
+import { countUpdatedDevices, previousBuildOf } from '../store/queries/rollback.ts';
 import type { Principal } from '../tokens/tokens.ts';
 import { createCampaign } from './create.ts';
 import { windowOf } from '../schedule/window.ts';
-
-/** A campaign's cohort names at most this many devices (cohortSchema). */
-export const ROLLBACK_MAX_DEVICES = 10_000;
 
 export interface RollbackResult {
   id: string;
@@ -43,9 +41,8 @@ export async function rollbackCampaign(ctx: Context, principal: Principal, id: s
       { details: { rule: 'anti-rollback', from: target.version, to: previous.version, deviceSecurityVersion: target.securityVersion, buildSecurityVersion: previous.securityVersion } },
     );
   }
-  const devices = await updatedDevicesOf(ctx.db, id, ROLLBACK_MAX_DEVICES + 1);
-  if (devices.length === 0) throw new AppError('CONFLICT', `campaign ${id} updated no device; there is nothing to roll back`);
-  if (devices.length > ROLLBACK_MAX_DEVICES) throw new AppError('CONFLICT', `campaign ${id} updated more than ${ROLLBACK_MAX_DEVICES} devices; a rollback campaign takes at most ${ROLLBACK_MAX_DEVICES} (a cohort by device ids)`);
+  const devices = await countUpdatedDevices(ctx.db, id);
+  if (devices === 0) throw new AppError('CONFLICT', `campaign ${id} updated no device; there is nothing to roll back`);
   const window = windowOf(source.window);
   const created = await createCampaign(
     ctx,
@@ -53,7 +50,9 @@ export async function rollbackCampaign(ctx: Context, principal: Principal, id: s
     {
       name: `rollback of ${source.name}`.slice(0, 200),
       buildId: previous.id,
-      cohort: { model: source.model, deviceIds: devices },
+      // Named, not listed: the database matches the campaign's updated devices when the
+      // rollback starts, however many (a list of ids would be capped by the API's limit).
+      cohort: { model: source.model, updatedByCampaign: id },
       stages: [{ percent: 100, requiresApproval: false }],
       successThreshold: source.successThreshold,
       failureThreshold: source.failureThreshold,
@@ -63,7 +62,7 @@ export async function rollbackCampaign(ctx: Context, principal: Principal, id: s
       dynamic: false,
       ...(window ? { maintenanceWindow: window } : {}),
     },
-    { rollbackOf: { campaignId: id, reason: reason ?? null, fromVersion: target.version } },
+    { rollbackOf: { campaignId: id, reason: reason ?? null, fromVersion: target.version, devices } },
   );
-  return { id: created.id, buildId: previous.id, version: previous.version, devices: devices.length };
+  return { id: created.id, buildId: previous.id, version: previous.version, devices };
 }

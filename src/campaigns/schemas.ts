@@ -22,6 +22,17 @@ export const cohortSchema = z.object({
 });
 export type Cohort = z.infer<typeof cohortSchema>;
 
+/**
+ * A campaign's cohort may also name a campaign whose updated devices it takes (a rollback's
+ * cohort): matched in the database, so it has no size limit. Campaigns only: a release or
+ * a drift check matches its cohort otherwise.
+ */
+export const campaignCohortSchema = cohortSchema.extend({
+  /** Devices whose deployment in this campaign succeeded. */
+  updatedByCampaign: z.string().regex(/^cmp_[0-9a-z]{1,64}$/, 'must be a campaign id (cmp_...)').optional(),
+});
+export type CampaignCohort = z.infer<typeof campaignCohortSchema>;
+
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM on a 24-hour clock');
 
 export const maintenanceWindowSchema = z.object({
@@ -79,7 +90,7 @@ export const createCampaignSchema = z.object({
   profile: profileRefSchema.optional(),
   /** An application campaign: the SCOMO operation each device of the cohort gets. */
   app: appPayloadSchema.optional(),
-  cohort: cohortSchema.default({}),
+  cohort: campaignCohortSchema.default({}),
   stages: z
     .array(stageSchema)
     .min(1)
@@ -215,7 +226,7 @@ export const campaignViewSchema = z.object({
   currentStage: z.number(),
   /** The current stage's own state (null before the start). */
   currentStageState: z.enum(['pending', 'awaitingApproval', 'running', 'done']).nullable(),
-  cohort: cohortSchema,
+  cohort: campaignCohortSchema,
   successThreshold: z.number(),
   failureThreshold: z.number(),
   minSample: z.number(),

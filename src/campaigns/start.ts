@@ -3,19 +3,21 @@
 // busy with a one-device deployment gets a pending deployment in its stage (those left out
 // are counted), then the first stage starts (or waits for approval). No package is chosen
 // here: a device gets the one for the firmware it reports when it is commanded. Refused
-// with 409 when any cohort device is in another running or paused campaign, and with 422
+// with 409 when any cohort device is in another starting, running or paused campaign
+// (membership.ts, atomic across processes), and with 422
 // when the cohort matches no device at all (the error gives what the filter did match).
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { type CohortFilter, cohortByVersion, cohortHasDevices, cohortInOtherCampaigns, findCampaign, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
+import { type CohortFilter, cohortByVersion, cohortHasDevices, findCampaign, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { cohortOf, toFilter } from './cohort.ts';
 import { checkDeliverable } from './payload.ts';
 import { stepBy } from './engine.ts';
-import type { Cohort } from './schemas.ts';
+import type { CampaignCohort } from './schemas.ts';
 import { continueStart } from './starting.ts';
+import { assertCohortFree, lockCampaignStarts } from './membership.ts';
 
 export interface StartResult {
   deployments: number;
@@ -28,6 +30,7 @@ export interface StartResult {
 export async function startCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<StartResult> {
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
+    await lockCampaignStarts(tx);
     const campaign = await findCampaign(tx, id, { forUpdate: true });
     if (!campaign) throw new AppError('NOT_FOUND', `no campaign ${id}`);
     if (campaign.state !== 'draft') throw new AppError('CONFLICT', `campaign ${id} is ${campaign.state}; only a draft can be started`);
@@ -36,12 +39,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
     const filter = toFilter(cohort);
     // A dynamic campaign may start empty: devices join it as they come to match.
     if (!campaign.dynamic && !(await cohortHasDevices(tx, filter))) throw await emptyCohort(tx, cohort);
-    const [conflict] = await cohortInOtherCampaigns(tx, filter, id);
-    if (conflict) {
-      throw new AppError('CONFLICT', `${conflict.devices} device(s) of this cohort are in campaign ${conflict.campaignId}, which is still running or paused; a device is in one campaign at a time`, {
-        details: { campaignId: conflict.campaignId, devices: conflict.devices },
-      });
-    }
+    await assertCohortFree(tx, id, filter);
     for (const stage of await stagesOf(tx, id)) await updateStage(tx, id, stage.index, { size: 0 });
     await updateCampaign(tx, id, { state: 'starting', startedAt: now, updatedAt: now, cohortSize: 0, alreadyCurrent: 0, busy: 0, securityHeld: 0, startBounds: null, startCursor: null });
     await recordAudit(tx, { ...auditActor(principal), action: 'campaign.start', subject: id, details: { by: principal.name, reason: reason ?? null } }, now);
@@ -58,7 +56,7 @@ export async function startCampaign(ctx: Context, principal: Principal, id: stri
  * The refusal of a cohort that matches no device, with what each part of the filter
  * matched on its own among the model's devices, so the operator sees which part to change.
  */
-async function emptyCohort(tx: Tx, cohort: Cohort & { model: string }): Promise<AppError> {
+async function emptyCohort(tx: Tx, cohort: CampaignCohort & { model: string }): Promise<AppError> {
   const count = async (filter: CohortFilter) => [...(await cohortByVersion(tx, filter)).values()].reduce((a, b) => a + b, 0);
   const { model } = cohort;
   const byVersion = Object.fromEntries(await cohortByVersion(tx, { model }));
@@ -67,6 +65,7 @@ async function emptyCohort(tx: Tx, cohort: Cohort & { model: string }): Promise<
   if (cohort.versions) matched.versions = await count({ model, versions: cohort.versions });
   if (cohort.tags) matched.tags = Object.fromEntries(await Promise.all(cohort.tags.map(async (tag) => [tag, await count({ model, tags: [tag] })] as const)));
   if (cohort.deviceIds) matched.deviceIds = await count({ model, deviceIds: cohort.deviceIds });
+  if (cohort.updatedByCampaign) matched.updatedByCampaign = await count({ model, updatedByCampaign: cohort.updatedByCampaign });
   const parts = Object.entries(matched).map(([part, n]) => `${part} ${typeof n === 'number' ? n : JSON.stringify(n)}`);
   return new AppError(
     'CONFLICT',

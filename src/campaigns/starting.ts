@@ -14,7 +14,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Context } from '../context.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { campaignsIn, type CohortFilter, type CohortPageRow, cohortPage, findCampaign, insertCampaignDeployments, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
+import { campaignsIn, type CohortFilter, type CohortPageRow, cohortPage, findCampaign, insertCampaignDeployments, placedStagesOf, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { type StageBound, stageBounds, stageByBounds, stageHash } from './assign.ts';
 import { cohortOf, toFilter } from './cohort.ts';
@@ -132,14 +132,20 @@ async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alre
     profileVersionId: campaign.profileVersionId,
     devices,
     // The campaign id's random part keeps deployment ids unique across campaigns; the
-    // sequence (devices placed so far) within this one.
+    // sequence within this one counts the devices offered so far (placed, or found busy
+    // only as they were inserted: their numbers are skipped, never given twice).
     idPrefix: campaignId.slice(campaignId.indexOf('_') + 1),
-    firstSeq: campaign.cohortSize,
+    firstSeq: campaign.cohortSize + campaign.busy,
     createdBy: campaign.createdBy,
     now,
   });
+  // Devices that got a deployment under way since the page was read (on PostgreSQL, a
+  // concurrent one-device deployment or another campaign's start) were left out by the
+  // database: they count as busy, and only those placed count in their stage.
+  const placed = inserted === devices.length ? devices : await placedOnly(tx, campaignId, devices);
+  busy += devices.length - placed.length;
   const perStage = new Map<number, number>();
-  for (const d of devices) perStage.set(d.stage, (perStage.get(d.stage) ?? 0) + 1);
+  for (const d of placed) perStage.set(d.stage, (perStage.get(d.stage) ?? 0) + 1);
   if (perStage.size > 0) {
     for (const stage of await stagesOf(tx, campaignId)) {
       const added = perStage.get(stage.index);
@@ -155,6 +161,12 @@ async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alre
     updatedAt: now,
   });
   return page.length < START_CHUNK ? 'done' : 'more';
+}
+
+/** Those of `devices` that have their deployment in the campaign. */
+async function placedOnly(tx: Tx, campaignId: string, devices: Array<{ id: string; stage: number }>): Promise<Array<{ id: string; stage: number }>> {
+  const placed = await placedStagesOf(tx, campaignId, devices.map((d) => d.id));
+  return devices.filter((d) => placed.has(d.id));
 }
 
 /** Every device placed: the campaign runs, and its first stage starts (or waits for approval). */

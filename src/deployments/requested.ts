@@ -10,7 +10,7 @@ import { isWithinWindow, nextOpening, windowOf } from '../schedule/window.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { packagesOf } from '../store/queries/builds.ts';
-import { activeDeploymentOf, insertDeployment } from '../store/queries/deployments.ts';
+import { activeDeploymentOf, insertDeploymentIfFree } from '../store/queries/deployments.ts';
 import type { DeviceRow } from '../store/queries/devices.ts';
 import { buildOfVersion, lastAnsweredRequest, offeredReleases, type ReleaseRow } from '../store/queries/releases.ts';
 import type { Tx } from '../store/store.ts';
@@ -95,6 +95,9 @@ async function decide(tx: Tx, device: DeviceRow, who: string, firmwareVersion: s
   if ('none' in choice) return none(`release ${release.id} (${build.version}) has no package for this device`);
   const id = newId('dep');
   const history: HistoryEntry[] = [{ at: new Date(now).toISOString(), state: 'scheduled', cause: `update requested by ${who}; release ${release.id} offers ${build.version}` }];
-  await insertDeployment(tx, { id, deviceId: device.id, buildId: build.id, packageId: choice.packageId, state: 'scheduled', history: JSON.stringify(history), mode: 'downloadAndUpdate', createdBy: null, createdAt: now, updatedAt: now });
+  // Another session of the device (or another server process) may have given it one meanwhile.
+  if (!(await insertDeploymentIfFree(tx, { id, deviceId: device.id, buildId: build.id, packageId: choice.packageId, state: 'scheduled', history: JSON.stringify(history), mode: 'downloadAndUpdate', createdBy: null, createdAt: now, updatedAt: now }))) {
+    return none('another deployment was created for it at the same time');
+  }
   return { outcome: 'commanded', deploymentId: id, releaseId: release.id, version: build.version };
 }

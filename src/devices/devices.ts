@@ -3,6 +3,7 @@ import type { Context } from '../context.ts';
 import { assertWebhookUrl } from '../omadm/notifier.ts';
 import { assertPublicWebhookHost } from '../omadm/webhook-address.ts';
 import { AppError } from '../errors.ts';
+import { isUniqueViolation } from '../store/conflicts.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { countDevices, deploymentsOf, type DeviceRow, findDevice, insertDevice, listDevices } from '../store/queries/devices.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
@@ -19,8 +20,9 @@ export async function registerDevice(ctx: Context, principal: Principal, request
   const now = ctx.clock.now();
   const secret = ctx.vault.seal(new TextEncoder().encode(request.credentials.password));
   const server = request.serverPassword ? ctx.vault.seal(new TextEncoder().encode(request.serverPassword)) : undefined;
+  const registered = new AppError('CONFLICT', `device ${request.id} is already registered`);
   await ctx.db.transaction(async (tx) => {
-    if (await findDevice(tx, request.id)) throw new AppError('CONFLICT', `device ${request.id} is already registered`);
+    if (await findDevice(tx, request.id)) throw registered;
     await insertDevice(tx, {
       id: request.id,
       model: request.model,
@@ -37,6 +39,9 @@ export async function registerDevice(ctx: Context, principal: Principal, request
     });
     // The audit keeps what was registered, never the passwords.
     await recordAudit(tx, { ...auditActor(principal), action: 'device.register', subject: request.id, details: { model: request.model, firmwareVersion: request.firmwareVersion ?? null, authType: request.credentials.authType ?? 'md5' } }, now);
+  }).catch((err: unknown) => {
+    // Registered at the same moment by another request (or server process): its key stands.
+    throw isUniqueViolation(err) ? registered : err;
   });
   return deviceView(ctx, request.id);
 }

@@ -3,7 +3,7 @@
 // decides a write. Query functions use these instead of a dialect's own API, so they run
 // on SQLite and PostgreSQL alike.
 import type Database from 'better-sqlite3';
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import type { Tx } from './store.ts';
 
@@ -44,6 +44,23 @@ export function forUpdate<T>(tx: Tx, query: T, options: { skipLocked?: boolean }
     case 'postgres':
       // The pg builder has .for(); the SQLite type the queries are written against does not.
       return (query as unknown as { for(strength: 'update', config: { skipLocked?: boolean }): T }).for('update', { skipLocked: options.skipLocked ?? false });
+  }
+}
+
+/**
+ * Makes the transactions that call this with the same `name` run their remaining work one
+ * at a time, until each commits: for a rule no row lock or index covers (a device is in one
+ * campaign at a time, judged over campaigns not yet holding it). PostgreSQL: a transaction
+ * advisory lock; SQLite: nothing to do, every transaction already holds the only write lock.
+ * Call it first in the transaction: on PostgreSQL each later statement then reads what the
+ * previous holder committed.
+ */
+export async function serialize(tx: Tx, name: string): Promise<void> {
+  switch (tx.dialect) {
+    case 'sqlite':
+      return;
+    case 'postgres':
+      await pgExecute(tx, sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`);
   }
 }
 

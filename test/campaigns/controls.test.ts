@@ -202,7 +202,7 @@ describe('rollback campaigns', () => {
     const made = (await early.json()) as { id: string; buildId: string; version: string; devices: number };
     expect(made).toMatchObject({ buildId: v1, version: '1.0', devices: 1 });
     const rollback = await view(made.id);
-    expect(rollback).toMatchObject({ state: 'draft', name: 'rollback of rb rb', buildId: v1, cohort: { deviceIds: [client.options.devId] } });
+    expect(rollback).toMatchObject({ state: 'draft', name: 'rollback of rb rb', buildId: v1, cohort: { updatedByCampaign: campaignId } });
     const audit = (await auditOf(campaignId)).find((a) => a.action === 'campaign.rollback');
     expect(JSON.parse(audit?.details ?? '{}')).toMatchObject({ rollbackCampaign: made.id, fromVersion: '2.0', toVersion: '1.0', devices: 1 });
     // Started, the device is commanded to the earlier build (the full image: no delta goes backwards).

@@ -7,6 +7,7 @@ import { and, asc, count, desc, eq, inArray, lt, ne, type SQL, sql } from 'drizz
 import type { campaigns, campaignStages } from '../schema/index.ts';
 import { execute, forUpdate, rows } from '../dialect.ts';
 import type { Tx } from '../store.ts';
+import { ONE_ACTIVE_PER_DEVICE } from './deployments.ts';
 import { preparedPer, preparedRead } from './prepared.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
@@ -21,6 +22,8 @@ export interface CohortFilter {
   versions?: string[];
   tags?: string[];
   deviceIds?: string[];
+  /** Devices whose deployment in this campaign succeeded (a rollback's cohort, of any size). */
+  updatedByCampaign?: string;
 }
 
 export async function insertCampaign(tx: Tx, row: typeof campaigns.$inferInsert, stages: Array<typeof campaignStages.$inferInsert>): Promise<void> {
@@ -124,6 +127,13 @@ function cohortWhere(filter: CohortFilter, options: { inIdOrder?: boolean } = {}
   if (filter.versions) clauses.push(isIn(options.inIdOrder ? sql`(d.firmware_version || '')` : sql`d.firmware_version`, filter.versions));
   for (const tag of filter.tags ?? []) clauses.push(jsonArrayHas(sql`d.tags`, tag));
   if (filter.deviceIds) clauses.push(isIn(sql`d.id`, filter.deviceIds));
+  if (filter.updatedByCampaign !== undefined) {
+    // Not correlated: SQLite builds the set once per statement (an EXISTS per device was
+    // planned over deployments_state, every succeeded deployment read again per device).
+    // The state as an expression, so the set is read through the campaign's rows only
+    // (a campaign_id index), not through every succeeded deployment of every campaign.
+    clauses.push(sql`d.id IN (SELECT ud.device_id FROM deployments ud WHERE ud.campaign_id = ${filter.updatedByCampaign} AND (ud.state || '') = 'succeeded')`);
+  }
   return sql.join(clauses, sql` AND `);
 }
 
@@ -136,27 +146,51 @@ export async function cohortByVersion(tx: Tx, filter: CohortFilter): Promise<Map
   return new Map(found.map((r) => [r.version, Number(r.n)]));
 }
 
+/** Campaigns that hold their devices: a device is in one of them at a time. */
+export const HOLDING_CAMPAIGN_STATES: CampaignState[] = ['starting', 'running', 'paused'];
+
 /**
- * Cohort devices that are in a running or paused campaign, by campaign (excluding `except`).
- * PostgreSQL: this check and the start it guards are not atomic across two campaigns
- * starting at once (no row lock covers "no other campaign holds the device"); SQLite's
- * single writer makes them so.
+ * Cohort devices that have a deployment in a starting, running or paused campaign, by
+ * campaign (excluding `except`). A starting campaign also holds the devices its start has
+ * not reached yet: campaigns/membership.ts counts those, and makes the check and the start
+ * it guards atomic on PostgreSQL.
  */
 export async function cohortInOtherCampaigns(tx: Tx, filter: CohortFilter, except?: string): Promise<Array<{ campaignId: string; devices: number }>> {
   const { campaigns } = tx.t;
   const active = await tx.q
     .select({ id: campaigns.id })
     .from(campaigns)
-    .where(and(inArray(campaigns.state, ACTIVE_CAMPAIGN_STATES), ne(campaigns.id, except ?? '')));
-  const where = cohortWhere(filter);
+    .where(and(inArray(campaigns.state, HOLDING_CAMPAIGN_STATES), ne(campaigns.id, except ?? '')));
   const found: Array<{ campaignId: string; devices: number }> = [];
   // Per active campaign (there are few), so the scan runs over that campaign's rows.
   for (const { id } of active) {
-    const [row] = await rows<{ n: number | string }>(tx, sql`SELECT count(DISTINCT dp.device_id) AS n FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ${id} AND ${where}`);
-    const n = Number(row?.n ?? 0);
+    const n = await cohortDevicesIn(tx, filter, id);
     if (n > 0) found.push({ campaignId: id, devices: n });
   }
   return found;
+}
+
+/** Cohort devices that have a deployment in the campaign. */
+export async function cohortDevicesIn(tx: Tx, filter: CohortFilter, campaignId: string): Promise<number> {
+  const [row] = await rows<{ n: number | string }>(tx, sql`SELECT count(DISTINCT dp.device_id) AS n FROM deployments dp JOIN devices d ON d.id = dp.device_id WHERE dp.campaign_id = ${campaignId} AND ${cohortWhere(filter)}`);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Cohort devices a starting campaign (cohort `heldFilter`) holds: those it placed, and those
+ * of its cohort after its start's cursor. One statement, so one snapshot on PostgreSQL: a
+ * chunk committed meanwhile (placed devices and the cursor past them) is seen whole or not
+ * at all, never the cursor without the devices. A start that finished meanwhile (cursor
+ * cleared) counts its whole cohort: more than it placed, never less.
+ */
+export async function cohortHeldByStarting(tx: Tx, filter: CohortFilter, campaignId: string, heldFilter: CohortFilter): Promise<number> {
+  const [row] = await rows<{ n: number | string }>(
+    tx,
+    sql`SELECT count(*) AS n FROM devices d WHERE ${cohortWhere(filter)}
+          AND (EXISTS (SELECT 1 FROM deployments dp WHERE dp.device_id = d.id AND dp.campaign_id = ${campaignId})
+               OR (${cohortWhere(heldFilter)} AND d.id > (SELECT coalesce(c.start_cursor, '') FROM campaigns c WHERE c.id = ${campaignId})))`,
+  );
+  return Number(row?.n ?? 0);
 }
 
 export interface CohortPageRow {
@@ -217,7 +251,10 @@ function valueRows(params: unknown[], width: number): SQL {
  * chosen when the device is commanded, against the firmware it reports then
  * (deployments/fumo.ts). Each row carries only what differs per device (id suffix, device,
  * stage); the rest, each stage's first history entry included, is given once per statement.
- * CAST: on PostgreSQL the VALUES columns are text.
+ * CAST: on PostgreSQL the VALUES columns are text. A device that got a deployment under way
+ * since it was read (a one-device deployment, another campaign's start, on PostgreSQL) is
+ * left out by the database (ON CONFLICT; `WHERE true` lets SQLite parse it after a
+ * SELECT): the count returned is of the rows inserted.
  */
 export async function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): Promise<number> {
   const at = new Date(input.now).toISOString();
@@ -240,10 +277,24 @@ export async function insertCampaignDeployments(tx: Tx, input: CampaignDeploymen
           INSERT INTO deployments (id, device_id, build_id, profile_version_id, package_id, state, history, mode, attempts, campaign_id, stage, created_by, created_at, updated_at)
           SELECT ${`dep_${input.idPrefix}`} || v.seq, v.device_id, ${input.buildId}, ${input.profileVersionId ?? null}, NULL, 'pending', CASE ${stage}${history} END,
                  'downloadAndUpdate', 0, ${input.campaignId}, ${stage}, ${input.createdBy}, ${input.now}, ${input.now}
-          FROM v`,
+          FROM v WHERE true
+          ON CONFLICT ${ONE_ACTIVE_PER_DEVICE} DO NOTHING`,
     );
   }
   return inserted;
+}
+
+/** The stage of each of these devices' deployment in the campaign (those that have one). */
+export async function placedStagesOf(tx: Tx, campaignId: string, deviceIds: string[]): Promise<Map<string, number>> {
+  const placed = new Map<string, number>();
+  for (let i = 0; i < deviceIds.length; i += NOTIFY_BATCH) {
+    const found = await rows<{ deviceId: string; stage: number | string }>(
+      tx,
+      sql`SELECT device_id AS "deviceId", stage FROM deployments WHERE campaign_id = ${campaignId} AND ${isIn(sql`device_id`, deviceIds.slice(i, i + NOTIFY_BATCH))}`,
+    );
+    for (const r of found) placed.set(r.deviceId, Number(r.stage));
+  }
+  return placed;
 }
 
 /** Devices looked up per statement when queuing Package 0 (one parameter each). */
@@ -377,7 +428,8 @@ export async function dropNotificationsOf(tx: Tx, campaignId: string): Promise<v
 /**
  * Devices matching a dynamic campaign's cohort that have no deployment in it, are in no
  * other running or paused campaign, have no deployment under way and do not run the target.
- * PostgreSQL: "in no other campaign" spans rows no lock covers (see cohortInOtherCampaigns).
+ * On PostgreSQL a device found free here may be taken meanwhile (another campaign's start,
+ * a one-device deployment): the insert then leaves it out (insertDeploymentIfFree).
  */
 export async function lateJoiners(tx: Tx, campaignId: string, filter: CohortFilter, targetVersion: string, limit: number, heldVersions: readonly string[] = []): Promise<Array<{ id: string; firmwareVersion: string | null }>> {
   // Devices on a version whose build has a higher securityVersion never join (campaigns/security-hold.ts).

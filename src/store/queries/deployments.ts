@@ -79,6 +79,27 @@ export async function insertDeployment(tx: Tx, row: typeof deployments.$inferIns
   await tx.q.insert(tx.t.deployments).values(row);
 }
 
+/**
+ * The conflict target of the unique index that gives a device one deployment under way at
+ * a time (deployments_one_active_per_device): its column and its predicate word for word,
+ * so ON CONFLICT names that index on both dialects.
+ */
+export const ONE_ACTIVE_PER_DEVICE = sql.raw(`(device_id) WHERE state NOT IN ('succeeded', 'failed', 'canceled')`);
+
+/**
+ * Inserts the deployment unless the device already has one under way; returns whether it
+ * did. The database decides, not an earlier read: two requests (or two server processes)
+ * that both found the device free race here, and on PostgreSQL the second waits for the
+ * first to commit and then inserts nothing, instead of failing its transaction.
+ */
+export async function insertDeploymentIfFree(tx: Tx, row: typeof deployments.$inferInsert): Promise<boolean> {
+  const { deployments } = tx.t;
+  // No conflict target: drizzle's SQLite builder puts a target's WHERE after DO NOTHING,
+  // where SQLite refuses it. The only other key is the new row's random id.
+  const inserted = await tx.q.insert(deployments).values(row).onConflictDoNothing().returning({ id: deployments.id });
+  return inserted.length === 1;
+}
+
 const activeQuery = ({ q, t }: Tx) =>
   q
     .select()

@@ -1,6 +1,6 @@
 // What a rollback campaign reads: the build a model had before a given one, and the
 // devices a campaign updated.
-import { and, desc, eq, lt, ne } from 'drizzle-orm';
+import { and, countDistinct, desc, eq, lt, ne } from 'drizzle-orm';
 import type { builds } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
 
@@ -18,14 +18,12 @@ export async function previousBuildOf(tx: Tx, build: { id: string; modelId: stri
   return row;
 }
 
-/** Up to `limit` devices whose deployment in the campaign succeeded. */
-export async function updatedDevicesOf(tx: Tx, campaignId: string, limit: number): Promise<string[]> {
+/** How many devices the campaign updated: those whose deployment in it succeeded. */
+export async function countUpdatedDevices(tx: Tx, campaignId: string): Promise<number> {
   const { deployments } = tx.t;
-  const rows = await tx.q
-    .select({ deviceId: deployments.deviceId })
+  const [row] = await tx.q
+    .select({ n: countDistinct(deployments.deviceId) })
     .from(deployments)
-    .where(and(eq(deployments.campaignId, campaignId), eq(deployments.state, 'succeeded')))
-    .orderBy(deployments.deviceId)
-    .limit(limit);
-  return rows.map((r) => r.deviceId);
+    .where(and(eq(deployments.campaignId, campaignId), eq(deployments.state, 'succeeded')));
+  return row?.n ?? 0;
 }

@@ -2,7 +2,7 @@
 // Devices and their deployments. The DM and FUMO issues extend these; the package
 // pipeline already reads the fleet census (which versions devices of a model run).
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { builds, packages } from './builds.ts';
 
 export const devices = pgTable(
@@ -163,5 +163,9 @@ export const deployments = pgTable(
     index('deployments_campaign_bytes').on(t.campaignId, t.bytesServed).where(sql`${t.bytesServed} > 0`),
     // A campaign's deployments listed a page at a time in id order, without sorting them all.
     index('deployments_campaign_id').on(t.campaignId, t.id),
+    // One deployment under way per device, held by the database: two requests (or two
+    // server processes) that both found the device free cannot both insert. The predicate
+    // is ACTIVE_DEPLOYMENT (queries/deployments.ts), word for word: an ON CONFLICT names it.
+    uniqueIndex('deployments_one_active_per_device').on(t.deviceId).where(sql`state NOT IN ('succeeded', 'failed', 'canceled')`),
   ],
 );

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { insertBuild, insertPackage } from '../../../src/store/queries/builds.ts';
-import { cancelUnstarted, cohortByVersion, type CohortFilter, cohortHasDevices, cohortPage, insertCampaignDeployments, lateJoiners, scheduleStage } from '../../../src/store/queries/campaigns.ts';
+import { cancelUnstarted, cohortByVersion, type CohortFilter, cohortHasDevices, cohortPage, insertCampaignDeployments, lateJoiners, placedStagesOf, scheduleStage } from '../../../src/store/queries/campaigns.ts';
 import { insertDevice } from '../../../src/store/queries/devices.ts';
 import { insertManufacturer, insertModel } from '../../../src/store/queries/manufacturers.ts';
 import { openSqliteStore } from '../../../src/store/sqlite.ts';
@@ -75,6 +75,15 @@ describe('campaign queries', () => {
     expect(await cohortByVersion(store, { model: MODEL, versions: [] })).toEqual(new Map());
     expect((await lateJoiners(store, 'cmp_x', { model: MODEL, tags: ['eu'] }, '2.0', 10)).map((d) => d.id)).toEqual([]);
     expect((await lateJoiners(store, 'cmp_x', { model: MODEL, tags: ['EU'] }, '2.0', 10)).map((d) => d.id)).toEqual(['dev-EU']);
+  });
+
+  it('leaves out a device that got a deployment under way since the cohort was read, and counts only the rows inserted', async () => {
+    const { store, buildId } = await fleet();
+    await store.transaction((tx) => insertCampaignDeployments(tx, { campaignId: 'cmp_other', buildId, devices: [{ id: 'dev-eu', stage: 0 }], idPrefix: 'o', firstSeq: 0, createdBy: 'tok', now: 1 }));
+    const devices = [{ id: 'dev-eu', stage: 0 }, { id: 'dev-none', stage: 1 }];
+    expect(await store.transaction((tx) => insertCampaignDeployments(tx, { campaignId: 'cmp_2', buildId, devices, idPrefix: 'q', firstSeq: 0, createdBy: 'tok', now: 1 }))).toBe(1);
+    expect(await store.transaction((tx) => placedStagesOf(tx, 'cmp_2', ['dev-eu', 'dev-none']))).toEqual(new Map([['dev-none', 1]]));
+    expect(await selectRows(store, "SELECT campaign_id FROM deployments WHERE device_id = 'dev-eu'")).toEqual([{ campaign_id: 'cmp_other' }]);
   });
 
   it('inserts a deployment per device with its stage and history but no package yet, and appends to the history as a JSON array', async () => {
