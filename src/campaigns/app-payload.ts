@@ -14,11 +14,8 @@ import type { Tx } from '../store/store.ts';
 
 export type AppCampaignFields = Pick<CampaignRow, 'appOperation' | 'appComponent' | 'appVersionId'>;
 
-/** `app com.acme.nav@2.1` for an install, `remove com.acme.nav` (activate, deactivate) for the others. */
-export function appPayloadLabel(campaign: Pick<CampaignRow, 'appOperation' | 'appComponent'>, version: string | null): string {
-  const component = campaign.appComponent ?? '?';
-  return campaign.appOperation === 'install' ? `app ${component}@${version ?? '?'}` : `${campaign.appOperation ?? '?'} ${component}`;
-}
+// The label lives with SCOMO so a device's view (devices/) can name the same payload.
+export { appPayloadLabel } from '../scomo/payload-label.ts';
 
 /** The target version of an install (null for the other operations; '?' when the application is gone). */
 export async function appTargetVersion(tx: Tx, campaign: AppCampaignFields): Promise<string | null> {

@@ -41,7 +41,7 @@ function refuseFirmwareSettings(request: CreateCampaign): void {
  * model must be the cohort's (an operator cannot send one model's application to another);
  * by component, the cohort names its model and an install's version must be uploaded for it.
  */
-async function resolveApp(tx: Tx, app: AppPayload, cohortModel: string | undefined): Promise<{ model: string; component: string; version: AppVersionRow | undefined }> {
+export async function resolveApp(tx: Tx, app: AppPayload, cohortModel: string | undefined): Promise<{ model: string; component: string; version: AppVersionRow | undefined }> {
   if (app.id !== undefined) {
     const row = await findAppVersion(tx, app.id);
     if (!row) throw new AppError('NOT_FOUND', `no application ${app.id} (fota app list shows the uploaded ones)`);

@@ -148,12 +148,12 @@ export const cohortPreviewQuerySchema = z.object({
 });
 
 /** The same as a JSON body, for cohorts of many device ids (a URL holds about 16 KiB). */
-export const cohortPreviewBodySchema = cohortSchema.extend({ buildId: z.string().min(1).max(64).optional() });
+export const cohortPreviewBodySchema = cohortSchema.extend({ buildId: z.string().min(1).max(64).optional(), app: appPayloadSchema.optional() });
 
 export const cohortPreviewSchema = z.object({
   devices: z.number(),
   byVersion: z.record(z.string(), z.number()),
-  /** With buildId: devices that already run the build's version (left out at start). */
+  /** With buildId: devices that already run the build's version; with app: devices with nothing to do (left out at start). */
   alreadyCurrent: z.number().optional(),
   /** With buildId: devices on a build of higher securityVersion (left out at start: they would refuse it). */
   securityHeld: z.number().optional(),

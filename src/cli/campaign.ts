@@ -306,8 +306,8 @@ async function create(args: string[], io: Output): Promise<number> {
   const client = clientFrom(values);
 
   if (values['dry-run']) {
-    const result = await callServer(client, 'POST', '/api/v1/cohorts/preview', cohortPreviewSchema, { json: { ...cohort, ...optional('buildId', buildId) } });
-    io.out(describePreview(result));
+    const result = await callServer(client, 'POST', '/api/v1/cohorts/preview', cohortPreviewSchema, { json: { ...cohort, ...optional('buildId', buildId), ...optional('app', app) } });
+    io.out(describePreview(result, app !== undefined));
     io.err('dry run: nothing was created\n');
     return ExitCode.Ok;
   }
@@ -758,12 +758,12 @@ export function drawCampaign(view: View): string {
   return `${lines.join('\n')}\n${legend}`;
 }
 
-export function describePreview(preview: CohortPreview): string {
+export function describePreview(preview: CohortPreview, application = false): string {
   const lines = [`cohort: ${preview.devices} device${preview.devices === 1 ? '' : 's'}`];
   const versions = Object.entries(preview.byVersion).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
   const width = Math.max(0, ...versions.map(([v]) => (v || '(unknown)').length));
   for (const [version, n] of versions) lines.push(`  on ${(version || '(unknown)').padEnd(width)}  ${n}`);
-  if (preview.alreadyCurrent !== undefined) lines.push(`  already on the build's version (left out at start): ${preview.alreadyCurrent}`);
+  if (preview.alreadyCurrent !== undefined) lines.push(`  ${application ? 'with nothing to do' : "already on the build's version"} (left out at start): ${preview.alreadyCurrent}`);
   if (preview.securityHeld) lines.push(`  on a build of higher security version (left out at start: they would refuse it): ${preview.securityHeld}`);
   if (preview.inOtherCampaigns.length === 0) lines.push('  in other campaigns: none');
   else {

@@ -116,7 +116,7 @@ function describeDevice(device: DeviceView): string {
   text += device.deployments.length
     ? `\n${table(device.deployments, [
         { header: 'DEPLOYMENT', cell: (d) => d.id },
-        { header: 'BUILD', cell: (d) => d.buildId ?? 'configuration' },
+        { header: 'BUILD', cell: (d) => d.buildId ?? d.app ?? 'configuration' },
         { header: 'STATE', cell: (d) => d.state },
         { header: 'RESULT', cell: (d) => (d.resultCode === null ? '-' : String(d.resultCode)) },
       ])}`

@@ -4,6 +4,8 @@ import { assertWebhookUrl } from '../omadm/notifier.ts';
 import { assertPublicWebhookHost } from '../omadm/webhook-address.ts';
 import { AppError } from '../errors.ts';
 import { isUniqueViolation } from '../store/conflicts.ts';
+import { appPayloadLabel } from '../scomo/payload-label.ts';
+import { appOperationsOf } from '../store/queries/app-campaigns.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { countDevices, deploymentsOf, type DeviceRow, findDevice, insertDevice, listDevices } from '../store/queries/devices.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
@@ -60,6 +62,10 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 export async function deviceView(ctx: Context, id: string): Promise<DeviceView> {
   const row = await deviceRow(ctx, id);
+  const deployments = await deploymentsOf(ctx.db, id);
+  // An application campaign's deployment has neither build nor profile: name its application.
+  const campaignIds = [...new Set(deployments.flatMap((d) => (d.campaignId !== null && d.buildId === null ? [d.campaignId] : [])))];
+  const apps = new Map((await appOperationsOf(ctx.db, campaignIds)).map((c) => [c.id, appPayloadLabel(c, c.version)]));
   return {
     id: row.id,
     model: row.model,
@@ -70,7 +76,7 @@ export async function deviceView(ctx: Context, id: string): Promise<DeviceView> 
     createdAt: new Date(row.createdAt).toISOString(),
     lastSeen: iso(row.lastSeen),
     inventory: Object.fromEntries(Object.entries(parseInventory(row)).map(([uri, v]) => [uri, { value: v.value, at: new Date(v.at).toISOString() }])),
-    deployments: (await deploymentsOf(ctx.db, id)).map((d) => ({ id: d.id, buildId: d.buildId, packageId: d.packageId, state: d.state, resultCode: d.resultCode })),
+    deployments: deployments.map((d) => ({ id: d.id, buildId: d.buildId, packageId: d.packageId, app: (d.campaignId === null ? undefined : apps.get(d.campaignId)) ?? null, state: d.state, resultCode: d.resultCode })),
   };
 }
 

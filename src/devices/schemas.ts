@@ -35,7 +35,7 @@ export const deviceViewSchema = z.object({
   createdAt: z.string(),
   lastSeen: z.string().nullable(),
   inventory: z.record(z.string(), z.object({ value: z.string(), at: z.string() })),
-  deployments: z.array(z.object({ id: z.string(), buildId: z.string().nullable(), packageId: z.string().nullable(), state: z.string(), resultCode: z.number().nullable() })),
+  deployments: z.array(z.object({ id: z.string(), buildId: z.string().nullable(), packageId: z.string().nullable(), app: z.string().nullable().describe('An application campaign\'s payload (app com.acme.nav@2.1, remove com.acme.nav); null for firmware and configuration'), state: z.string(), resultCode: z.number().nullable() })),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 

@@ -51,6 +51,9 @@ export async function commandAppDeployment(tx: Tx, device: { id: string; model: 
     return;
   }
   const scomoId = await scheduleChange(tx, device, change, { reason: 'campaign', personId: campaign.createdBy, name: campaign.name }, now, { deploymentId: row.id });
+  // Another operation on the component committed since the read above: it finishes first, and
+  // the deployment stays scheduled for a later session, as if the read had seen it.
+  if (scomoId === undefined) return;
   const what = change.operation === 'install' ? `install ${component} ${change.version ?? ''}` : `${change.operation} ${component}`;
   await transition(tx, row, 'commanded', `SCOMO ${what} sent (${scomoId})`, now, { attempts: row.attempts + 1 });
 }

@@ -19,8 +19,12 @@ import { scomoHistorySchema, type ScomoDeploymentView, type ScomoRequest } from 
 
 export type ScomoState = ScomoDeploymentRow['state'];
 
-/** Creates a scheduled deployment for one change (inside the caller's transaction); the device gets its commands at its next session. */
-export async function scheduleChange(tx: Tx, device: { id: string; model: string }, change: Change & { mode?: 'downloadInstall' | 'twoStep' }, by: { reason: 'baseline' | 'operator' | 'campaign'; personId: string; name: string }, now: number, link: { deploymentId?: string } = {}): Promise<string> {
+/**
+ * Creates a scheduled deployment for one change (inside the caller's transaction); the device
+ * gets its commands at its next session. Undefined when the component already has an open
+ * operation on the device (another request won the race): nothing is made or audited.
+ */
+export async function scheduleChange(tx: Tx, device: { id: string; model: string }, change: Change & { mode?: 'downloadInstall' | 'twoStep' }, by: { reason: 'baseline' | 'operator' | 'campaign'; personId: string; name: string }, now: number, link: { deploymentId?: string } = {}): Promise<string | undefined> {
   let appVersionId: string | null = null;
   if (change.operation === 'install') {
     const version = change.version ? await findAppVersionOf(tx, device.model, change.component, change.version) : undefined;
@@ -29,7 +33,7 @@ export async function scheduleChange(tx: Tx, device: { id: string; model: string
   }
   const id = newId('sdp');
   const cause = by.reason === 'baseline' ? 'the model baseline asks for it' : by.reason === 'campaign' ? `application campaign ${by.name} (deployment ${link.deploymentId ?? '?'})` : `asked for by ${by.name}`;
-  await insertScomoDeployment(tx, {
+  const inserted = await insertScomoDeployment(tx, {
     id,
     deviceId: device.id,
     component: change.component,
@@ -50,6 +54,7 @@ export async function scheduleChange(tx: Tx, device: { id: string; model: string
     createdAt: now,
     updatedAt: now,
   });
+  if (!inserted) return undefined;
   await recordAudit(tx, { actor: by.personId, ...(by.reason === 'operator' ? { actorName: by.name } : {}), action: 'scomo.schedule', subject: id, details: { deviceId: device.id, ...change } }, now);
   return id;
 }
@@ -68,7 +73,8 @@ export async function requestScomo(ctx: Context, principal: Principal, deviceId:
   if (request.operation === 'install' && !request.version) throw new AppError('VALIDATION', 'an install names the version to install');
   const now = ctx.clock.now();
   const id = await ctx.db.transaction(async (tx) => {
-    if ((await openScomoDeploymentsOf(tx, device.id)).some((d) => d.component === request.component)) throw new AppError('CONFLICT', `device ${device.id} already has a SCOMO operation on ${request.component} under way`);
+    const busy = () => new AppError('CONFLICT', `device ${device.id} already has a SCOMO operation on ${request.component} under way`);
+    if ((await openScomoDeploymentsOf(tx, device.id)).some((d) => d.component === request.component)) throw busy();
     let node: string | undefined;
     if (request.operation !== 'install') {
       const row = await findDeviceApps(tx, device.id);
@@ -78,6 +84,8 @@ export async function requestScomo(ctx: Context, principal: Principal, deviceId:
     }
     const change = { operation: request.operation, component: request.component, ...(request.version ? { version: request.version } : {}), ...(node ? { node } : {}), ...(request.mode ? { mode: request.mode } : {}) };
     const made = await scheduleChange(tx, device, change, { reason: 'operator', personId: principal.personId, name: principal.name }, now);
+    // A request that raced another past the read above: the unique index refused this one.
+    if (made === undefined) throw busy();
     // Asked of the device's user before its commands go out (scomo/confirmation.ts).
     if (request.confirm) await saveConfirmation(tx, made, request.confirm, now);
     await recordAudit(tx, { ...auditActor(principal), action: 'scomo.request', subject: made, details: { deviceId: device.id, ...change } }, now);

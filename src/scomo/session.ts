@@ -103,7 +103,8 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
       if (earlier[0] && (earlier[0].state === 'failed' || earlier[0].state === 'canceled') && sameChange(change, earlier[0])) continue;
       if (earlier.filter((d) => sameChange(change, d)).length >= MAX_SAME_CHANGE) continue;
       const id = await scheduleChange(tx, device, change, { reason: 'baseline', personId: 'baseline', name: 'baseline' }, now);
-      const row = await findScomoDeployment(tx, id);
+      // Undefined: an operator's request on the component committed since `open` was read; it goes first.
+      const row = id === undefined ? undefined : await findScomoDeployment(tx, id);
       if (row) open.push(row);
     }
   }

@@ -127,6 +127,43 @@ describe('starting an application campaign', () => {
   });
 });
 
+describe('previewing an application campaign', () => {
+  const preview = (body: unknown, token = server.tokens.operator) => server.api('/api/v1/cohorts/preview', { method: 'POST', token, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+  it('counts the devices a start would leave out with nothing to do, as the start does; so does --dry-run', async () => {
+    const ids = ['appcamp-prev-0', 'appcamp-prev-1', 'appcamp-prev-2', 'appcamp-prev-3'];
+    for (const id of ids) {
+      const res = await server.api('/api/v1/devices', { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, model: MODEL, tags: ['api-preview'], credentials: { username: id, password: 'device-password' } }) });
+      expect(res.status).toBe(201);
+    }
+    // 0 runs nav 1.0, 1 runs nav 2.1, 2 was never read, 3 reports only another component.
+    const record = (component: string, version: string) => JSON.stringify({ nodes: [{ node: 'n', component, version, state: 'active' }], readAt: 1 });
+    await server.ctx.db.transaction(async (tx) => {
+      await saveDeviceApps(tx, { deviceId: 'appcamp-prev-0', components: record('com.acme.nav', '1.0'), readAt: 1 });
+      await saveDeviceApps(tx, { deviceId: 'appcamp-prev-1', components: record('com.acme.nav', '2.1'), readAt: 1 });
+      await saveDeviceApps(tx, { deviceId: 'appcamp-prev-3', components: record('com.acme.notes', '1.0'), readAt: 1 });
+    });
+    const cohort = { model: MODEL, tags: ['api-preview'] };
+    const install = await preview({ ...cohort, app: { component: 'com.acme.nav', version: '2.1' } });
+    expect(install.status, await install.clone().text()).toBe(200);
+    expect(await install.json()).toMatchObject({ devices: 4, alreadyCurrent: 1 });
+    // By id, the model comes from the application.
+    expect(await (await preview({ tags: ['api-preview'], app: { id: acmeApp } })).json()).toMatchObject({ devices: 4, alreadyCurrent: 1 });
+    // Nothing to remove where the component is not reported (never read, or not there).
+    expect(await (await preview({ ...cohort, app: { operation: 'remove', component: 'com.acme.nav' } })).json()).toMatchObject({ devices: 4, alreadyCurrent: 2 });
+    // A firmware preview has no such count; an unknown application is named, not guessed.
+    expect(await (await preview(cohort)).json()).not.toHaveProperty('alreadyCurrent');
+    expect((await preview({ ...cohort, app: { component: 'com.acme.nav', version: '9.9' } })).status).toBe(404);
+    expect((await preview({ ...cohort, app: { id: globexApp } })).status).toBe(400);
+    expect((await preview({ ...cohort, app: { component: 'com.acme.nav', version: '2.1' } }, server.tokens.acme)).status).toBe(403);
+
+    const dry = await fotaInProcess(['campaign', 'create', '--name', 'nav dry', '--app', 'com.acme.nav@2.1', '--model', MODEL, '--tags', 'api-preview', '--stages', '100', '--dry-run', '--server', server.url, '--token', server.tokens.operator]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('cohort: 4 devices');
+    expect(dry.stdout).toContain('with nothing to do (left out at start): 1');
+  });
+});
+
 describe('fota campaign create --app', () => {
   const cli = (...args: string[]) => fotaInProcess(['campaign', ...args, '--server', server.url, '--token', server.tokens.operator]);
 

@@ -48,6 +48,22 @@ describe('fota app and fota baseline', () => {
     expect(op.stdout.trim()).toMatch(/^sdp_/);
   });
 
+  it("names an application campaign's payload in a device's deployments, not 'configuration'", async () => {
+    const body = { id: 'cli-app-camp', model: MODEL, tags: ['cli-app-camp'], credentials: { username: 'cli-app-camp', password: 'device-password' } };
+    expect((await server.api('/api/v1/devices', { method: 'POST', token: server.tokens.operator, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })).status).toBe(201);
+    const campaign = { name: 'cli notes', cohort: { model: MODEL, tags: ['cli-app-camp'] }, stages: [{ percent: 100 }], app: { component: 'com.acme.notes', version: '1.1' } };
+    const created = await server.api('/api/v1/campaigns', { method: 'POST', token: server.tokens.operator, body: JSON.stringify(campaign), headers: { 'content-type': 'application/json' } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const started = await server.api(`/api/v1/campaigns/${id}/start`, { method: 'POST', token: server.tokens.operator, body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(started.status, await started.clone().text()).toBe(200);
+    const shown = await fotaInProcess(['device', 'show', 'cli-app-camp', ...as(server.tokens.operator)]);
+    expect(shown.code, shown.stderr).toBe(0);
+    const row = shown.stdout.split('\n').find((line) => line.startsWith('dep_'));
+    expect(row).toContain('app com.acme.notes@1.1');
+    expect(row).not.toContain('configuration');
+  });
+
   it('exits 1 when the server refuses and 2 on bad options', async () => {
     const dup = await fotaInProcess(['app', 'upload', join(dir, 'v1.apk'), '--model', MODEL, '--component', 'com.acme.notes', '--version', '1.0', ...as(server.tokens.acme)]);
     expect(dup.code).toBe(1);

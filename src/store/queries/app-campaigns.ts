@@ -36,3 +36,14 @@ export async function componentsHeldOn(tx: Tx, deviceId: string): Promise<Set<st
     .where(and(eq(deployments.deviceId, deviceId), eq(campaigns.kind, 'application'), inArray(campaigns.state, [...HOLDING_STATES])));
   return new Set(rows.flatMap((r) => (r.component ? [r.component] : [])));
 }
+
+/** The application operation of these campaigns (those of other kinds are left out), with the version an install delivers. */
+export async function appOperationsOf(tx: Tx, campaignIds: string[]): Promise<Array<{ id: string; appOperation: string | null; appComponent: string | null; version: string | null }>> {
+  if (campaignIds.length === 0) return [];
+  const { campaigns, appVersions } = tx.t;
+  return tx.q
+    .select({ id: campaigns.id, appOperation: campaigns.appOperation, appComponent: campaigns.appComponent, version: appVersions.version })
+    .from(campaigns)
+    .leftJoin(appVersions, eq(appVersions.id, campaigns.appVersionId))
+    .where(and(inArray(campaigns.id, campaignIds), eq(campaigns.kind, 'application')));
+}

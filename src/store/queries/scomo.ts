@@ -107,8 +107,17 @@ export async function saveDeviceApps(tx: Tx, row: DeviceAppsRow): Promise<void> 
   if (changed.length === 0) await tx.q.insert(deviceApps).values(row);
 }
 
-export async function insertScomoDeployment(tx: Tx, row: typeof scomoDeployments.$inferInsert): Promise<void> {
-  await tx.q.insert(tx.t.scomoDeployments).values(row);
+/**
+ * Inserts the SCOMO operation unless its component already has one open on the device
+ * (scomo_deployments_one_open); returns whether it did. The database decides, not an earlier
+ * read: on PostgreSQL the second of two racing requests waits for the first to commit and
+ * then inserts nothing, instead of failing its transaction.
+ */
+export async function insertScomoDeployment(tx: Tx, row: typeof scomoDeployments.$inferInsert): Promise<boolean> {
+  const { scomoDeployments } = tx.t;
+  // No conflict target (as insertDeploymentIfFree): the only other key is the new row's random id.
+  const inserted = await tx.q.insert(scomoDeployments).values(row).onConflictDoNothing().returning({ id: scomoDeployments.id });
+  return inserted.length === 1;
 }
 
 export async function findScomoDeployment(tx: Tx, id: string, options: { forUpdate?: boolean } = {}): Promise<ScomoDeploymentRow | undefined> {

@@ -3,6 +3,7 @@
 // packages made from them, the per-model baseline (the default application set), each
 // device's application inventory as last read from ./SCOMO/Inventory/Deployed, and the
 // SCOMO deployments (one operation on one component of one device).
+import { sql } from 'drizzle-orm';
 import { bigint, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { devices } from './devices.ts';
 import { manufacturers } from './manufacturers.ts';
@@ -93,5 +94,11 @@ export const scomoDeployments = pgTable(
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   },
-  (t) => [index('scomo_deployments_device').on(t.deviceId, t.state), index('scomo_deployments_deployment').on(t.deploymentId)],
+  (t) => [
+    index('scomo_deployments_device').on(t.deviceId, t.state),
+    index('scomo_deployments_deployment').on(t.deploymentId),
+    // One open operation per component of a device, held by the database: two requests (or
+    // two server processes) that both found the component free cannot both insert.
+    uniqueIndex('scomo_deployments_one_open').on(t.deviceId, t.component).where(sql`state IN ('scheduled', 'commanded')`),
+  ],
 );
