@@ -5,6 +5,7 @@
 // body, streamed by the route into the same uploadApp the API calls.
 import type { CatalogEntry, CatalogPage } from '../scomo/catalog.ts';
 import { bytes, when } from './format.ts';
+import { uploadScript } from './upload-script.ts';
 
 export const APPS_PATH = '/apps';
 export const APP_UPLOAD_PATH = '/apps/upload';
@@ -137,53 +138,19 @@ export function AppsContent(props: { page: CatalogPage; filter: AppsFilter; befo
   );
 }
 
-/**
- * Sends the file as the request body and shows bytes sent as they go (the approach of the
- * build upload's script, upload.tsx). Text only (textContent).
- */
-export const APP_UPLOAD_SCRIPT = `
-(function () {
-  var form = document.getElementById('app-upload');
-  if (!form) return;
-  var bar = document.getElementById('app-upload-progress');
-  var out = document.getElementById('app-upload-status');
-  function size(n) { return n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB'; }
-  function field(name) { return form.elements.namedItem(name).value.trim(); }
-  form.addEventListener('submit', function (e) {
-    e.preventDefault();
-    var file = form.elements.namedItem('file').files[0];
-    if (!file) { out.textContent = 'Choose the application file first.'; return; }
-    var q = new URLSearchParams({ model: field('model'), component: field('component'), version: field('version') });
-    var xhr = new XMLHttpRequest();
-    xhr.open('POST', '${APP_UPLOAD_PATH}?' + q.toString());
-    xhr.setRequestHeader('content-type', 'application/octet-stream');
-    bar.max = file.size; bar.value = 0; bar.hidden = false;
-    form.querySelector('button').disabled = true;
-    xhr.upload.addEventListener('progress', function (p) {
-      bar.value = p.loaded;
-      out.textContent = 'Sending: ' + size(p.loaded) + ' of ' + size(file.size) + ' (' + Math.floor((p.loaded / file.size) * 100) + '%)';
-      out.dataset.sent = String(p.loaded);
-    });
-    xhr.addEventListener('load', function () {
-      form.querySelector('button').disabled = false;
-      var body = null;
-      try { body = JSON.parse(xhr.responseText); } catch (err) { body = null; }
-      if (xhr.status === 201 && body) {
-        var deltas = body.packages.filter(function (p) { return p.kind === 'bsdiff40'; }).map(function (p) { return p.fromVersion; });
-        out.textContent = 'Uploaded ' + body.component + ' ' + body.version + ' as ' + body.id + ': signed in full' + (deltas.length ? ' and as deltas from ' + deltas.join(', ') : '') + '.';
-        out.dataset.appId = body.id;
-      } else {
-        out.textContent = (body && body.error && body.error.message) || ('upload failed (' + xhr.status + ')');
-        out.dataset.error = '1';
-      }
-    });
-    xhr.addEventListener('error', function () { form.querySelector('button').disabled = false; out.textContent = 'upload failed: the connection broke'; });
-    out.textContent = 'Sending…';
-    delete out.dataset.appId; delete out.dataset.error;
-    xhr.send(file);
-  });
-})();
-`;
+/** The app upload's script (upload-script.ts, as the build upload's). */
+export const APP_UPLOAD_SCRIPT = uploadScript({
+  form: 'app-upload',
+  bar: 'app-upload-progress',
+  status: 'app-upload-status',
+  file: 'file',
+  missing: 'Choose the application file first.',
+  path: APP_UPLOAD_PATH,
+  okStatus: 201,
+  query: "var q = new URLSearchParams({ model: field('model'), component: field('component'), version: field('version') });",
+  done: "var deltas = body.packages.filter(function (p) { return p.kind === 'bsdiff40'; }).map(function (p) { return p.fromVersion; }); out.textContent = 'Uploaded ' + body.component + ' ' + body.version + ' as ' + body.id + ': signed in full' + (deltas.length ? ' and as deltas from ' + deltas.join(', ') : '') + '.'; out.dataset.appId = body.id;",
+  doneKey: 'appId',
+});
 
 export function AppUploadContent(props: { maxBytes: number; mine: CatalogEntry[] }) {
   return (
