@@ -4,34 +4,9 @@
 // finished ones, and a device with one), then opened as a server opens it. The device keeps
 // the deployment furthest along (the newest of those), the others are canceled with a
 // history entry naming it, nothing else changes, and the index holds from then on.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import { drizzle as sqliteDrizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate as sqliteMigrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { drizzle as pgDrizzle } from 'drizzle-orm/node-postgres';
-import { migrate as pgMigrate } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openPostgresStore } from '../../src/store/postgres.ts';
-import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
-import { tempDirFor } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
 import { runSql, selectRows } from '../support/sql.ts';
-import { testDatabaseUrl } from '../support/store.ts';
-
-/** A copy of the dialect's migrations that stops before the one-active-deployment one. */
-function migrationsBefore(folder: 'migrations' | 'migrations-pg'): string {
-  const copy = join(tempDirFor('migrations', afterAll), folder);
-  cpSync(fileURLToPath(new URL(`../../src/store/${folder}`, import.meta.url)), copy, { recursive: true });
-  const journalFile = join(copy, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ tag: string }> };
-  const at = journal.entries.findIndex((e) => /_one_active_deployment$/.test(e.tag));
-  expect(at, 'a migration tagged *_one_active_deployment').toBeGreaterThan(0);
-  writeFileSync(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
-  return copy;
-}
+import { openMigratedFromBefore } from '../support/migrate-before.ts';
 
 /** [id, device, state, created_at]: dev-a raced three times; its finished ones and dev-b stay as they are. */
 const ROWS: Array<[string, string, string, number]> = [
@@ -47,35 +22,9 @@ const INSERTS = [
   `INSERT INTO deployments (id, device_id, state, history, created_at, updated_at) VALUES ${ROWS.map(([id, device, state, at]) => `('${id}', '${device}', '${state}', '[{"at":"x","state":"${state}","cause":"test"}]', ${at}, ${at})`).join(', ')}`,
 ];
 
-async function openMigrated(): Promise<Store> {
-  const url = await testDatabaseUrl();
-  if (url === undefined) {
-    const dir = join(tempDirFor('one-active-migration', afterAll), 'data');
-    mkdirSync(dir, { recursive: true });
-    const old = new Database(join(dir, DATABASE_FILE));
-    sqliteMigrate(sqliteDrizzle(old), { migrationsFolder: migrationsBefore('migrations') });
-    for (const statement of INSERTS) old.prepare(statement).run();
-    old.close();
-    const store = openSqliteStore(dir);
-    afterAll(() => store.close());
-    return store;
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await pgMigrate(pgDrizzle(client), { migrationsFolder: migrationsBefore('migrations-pg') });
-    for (const statement of INSERTS) await client.query(statement);
-  } finally {
-    await client.end();
-  }
-  const store = await openPostgresStore(url);
-  afterAll(() => store.close());
-  return store;
-}
-
 describe('the migration to one deployment under way per device', () => {
   it('keeps the one furthest along of a device that had three, cancels the others naming it, and enforces the rule from then on', async () => {
-    const store = await openMigrated();
+    const store = await openMigratedFromBefore('one_active_deployment', INSERTS);
     const rows = await selectRows<{ id: string; state: string; history: string }>(store, 'SELECT id, state, history FROM deployments ORDER BY id');
     expect(rows.map((r) => [r.id, r.state])).toEqual([
       ['dep_a_done', 'succeeded'],

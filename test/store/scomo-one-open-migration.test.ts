@@ -4,34 +4,9 @@
 // ones, another component, another device), then opened as a server opens it. The component
 // keeps the operation furthest along (commanded, the newest of those), the others are
 // canceled with a history entry naming it, nothing else changes, and the index holds.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import { drizzle as sqliteDrizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate as sqliteMigrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { drizzle as pgDrizzle } from 'drizzle-orm/node-postgres';
-import { migrate as pgMigrate } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openPostgresStore } from '../../src/store/postgres.ts';
-import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
-import { tempDirFor } from '../support/harness.ts';
+import { describe, expect, it } from 'vitest';
 import { runSql, selectRows } from '../support/sql.ts';
-import { testDatabaseUrl } from '../support/store.ts';
-
-/** A copy of the dialect's migrations that stops before the scomo-one-open one. */
-function migrationsBefore(folder: 'migrations' | 'migrations-pg'): string {
-  const copy = join(tempDirFor('migrations', afterAll), folder);
-  cpSync(fileURLToPath(new URL(`../../src/store/${folder}`, import.meta.url)), copy, { recursive: true });
-  const journalFile = join(copy, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ tag: string }> };
-  const at = journal.entries.findIndex((e) => /_scomo_one_open$/.test(e.tag));
-  expect(at, 'a migration tagged *_scomo_one_open').toBeGreaterThan(0);
-  writeFileSync(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
-  return copy;
-}
+import { openMigratedFromBefore } from '../support/migrate-before.ts';
 
 /** [id, device, component, state, created_at]: dev-a's nav raced three times; the rest stays as it is. */
 const ROWS: Array<[string, string, string, string, number]> = [
@@ -47,35 +22,9 @@ const INSERTS = [
   `INSERT INTO scomo_deployments (id, device_id, component, operation, mode, node, state, reason, history, created_by, created_at, updated_at) VALUES ${ROWS.map(([id, device, component, state, at]) => `('${id}', '${device}', '${component}', 'remove', 'downloadInstall', 'n', '${state}', 'operator', '[{"at":"x","state":"${state}","cause":"test"}]', 'p', ${at}, ${at})`).join(', ')}`,
 ];
 
-async function openMigrated(): Promise<Store> {
-  const url = await testDatabaseUrl();
-  if (url === undefined) {
-    const dir = join(tempDirFor('scomo-one-open-migration', afterAll), 'data');
-    mkdirSync(dir, { recursive: true });
-    const old = new Database(join(dir, DATABASE_FILE));
-    sqliteMigrate(sqliteDrizzle(old), { migrationsFolder: migrationsBefore('migrations') });
-    for (const statement of INSERTS) old.prepare(statement).run();
-    old.close();
-    const store = openSqliteStore(dir);
-    afterAll(() => store.close());
-    return store;
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await pgMigrate(pgDrizzle(client), { migrationsFolder: migrationsBefore('migrations-pg') });
-    for (const statement of INSERTS) await client.query(statement);
-  } finally {
-    await client.end();
-  }
-  const store = await openPostgresStore(url);
-  afterAll(() => store.close());
-  return store;
-}
-
 describe('the migration to one open SCOMO operation per component', () => {
   it('keeps the one furthest along of a component that had three, cancels the others naming it, and enforces the rule from then on', async () => {
-    const store = await openMigrated();
+    const store = await openMigratedFromBefore('scomo_one_open', INSERTS);
     const rows = await selectRows<{ id: string; state: string; history: string }>(store, 'SELECT id, state, history FROM scomo_deployments ORDER BY id');
     expect(rows.map((r) => [r.id, r.state])).toEqual([
       ['sdp_a_done', 'succeeded'],
