@@ -4,6 +4,7 @@
 // with its progress shown, as builds are uploaded (upload.tsx): the file is the request
 // body, streamed by the route into the same uploadApp the API calls.
 import type { CatalogEntry, CatalogPage } from '../scomo/catalog.ts';
+import { Pager } from './components.tsx';
 import { bytes, when } from './format.ts';
 import { uploadScript } from './upload-script.ts';
 
@@ -125,14 +126,7 @@ export function AppsContent(props: { page: CatalogPage; filter: AppsFilter; befo
         ) : (
           <AppsTable items={page.items} />
         )}
-        <p class="pager">
-          {props.before ? <a href={appsHref(filter, per)}>first page</a> : null}
-          {page.next ? (
-            <a href={appsHref(filter, { ...per, before: page.next })} data-testid="apps-next-page">
-              next page →
-            </a>
-          ) : null}
-        </p>
+        <Pager firstHref={props.before ? appsHref(filter, per) : undefined} nextHref={page.next ? appsHref(filter, { ...per, before: page.next }) : undefined} nextTestid="apps-next-page" />
       </section>
     </>
   );

@@ -6,6 +6,7 @@
 import type { Baseline } from '../scomo/schemas.ts';
 import type { ModelBaseline, ModelBaselineSummary } from '../scomo/catalog.ts';
 import { type ClassifiedDevice, COMPLIANCE_CLASSES, type ComplianceClass, type ComplianceCounts } from '../scomo/compliance.ts';
+import { Pager } from './components.tsx';
 import { when } from './format.ts';
 
 export const baselineHref = (model: string) => `/baselines/${encodeURIComponent(model)}`;
@@ -247,14 +248,7 @@ export function ClassDevicesContent(props: { model: string; cls: ComplianceClass
             </table>
           </div>
         )}
-        <p class="pager">
-          {props.after ? <a href={base}>first page</a> : null}
-          {props.next ? (
-            <a href={`${base}&after=${encodeURIComponent(props.next)}`} data-testid="class-next-page">
-              next page →
-            </a>
-          ) : null}
-        </p>
+        <Pager firstHref={props.after ? base : undefined} nextHref={props.next ? `${base}&after=${encodeURIComponent(props.next)}` : undefined} nextTestid="class-next-page" />
       </section>
     </>
   );

@@ -105,3 +105,20 @@ export function Failures(props: { failures: Record<string, number>; testid: stri
     </div>
   );
 }
+
+/**
+ * "first page" (only when not on it) and "next page →" (only when there is one), as every
+ * paged console list shows them; the hrefs are built by the page, which knows its filter.
+ */
+export function Pager(props: { firstHref?: string | undefined; nextHref?: string | undefined; nextTestid: string }) {
+  return (
+    <p class="pager">
+      {props.firstHref ? <a href={props.firstHref}>first page</a> : null}
+      {props.nextHref ? (
+        <a href={props.nextHref} data-testid={props.nextTestid}>
+          next page →
+        </a>
+      ) : null}
+    </p>
+  );
+}

@@ -7,7 +7,7 @@ import type { DeploymentView } from '../deployments/schemas.ts';
 import { type DeviceFilter, filterQuery } from '../campaigns/device-filter.ts';
 import type { DevicePage } from '../devices/devices.ts';
 import type { DeviceView } from '../devices/schemas.ts';
-import { Badge } from './components.tsx';
+import { Badge, Pager } from './components.tsx';
 import { bytes, resultText, when } from './format.ts';
 
 const deviceHref = (id: string) => `/devices/${encodeURIComponent(id)}`;
@@ -134,14 +134,7 @@ export function DevicesContent(props: { page: DevicePage; filter: DeviceFilter; 
             </table>
           </div>
         )}
-        <p class="pager">
-          {props.after ? <a href={first}>first page</a> : null}
-          {page.next ? (
-            <a href={`/devices?${filterQuery(filter, { ...per, after: page.next })}`} data-testid="next-page">
-              next page →
-            </a>
-          ) : null}
-        </p>
+        <Pager firstHref={props.after ? first : undefined} nextHref={page.next ? `/devices?${filterQuery(filter, { ...per, after: page.next })}` : undefined} nextTestid="next-page" />
       </section>
     </>
   );
