@@ -4,15 +4,15 @@
 // with the FUMO commands and ends on the release's build; outside it, or when the release
 // is withdrawn or its window closed, it is told why there is nothing to do, and the
 // reason is in the audit log. Requests past one a minute are acknowledged and refused.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgentOptions, DeviceAgent } from '../../src/device/agent.ts';
-import { parseTrust } from '../../src/device/trust.ts';
 import { WEEKDAYS } from '../../src/schedule/window.ts';
 import type { TrustPolicy } from '../../src/signing/envelope.ts';
-import { nextBuild, pseudoRandom, sha256, tempDirFor } from '../support/harness.ts';
-import { type BuildBody, startTestServer, type TestServer } from '../support/server.ts';
+import { nextBuild, sha256 } from '../support/harness.ts';
+import { serveFirmwarePair } from '../support/firmware-pair.ts';
+import type { BuildBody, TestServer } from '../support/server.ts';
 
 const MODEL = 'camera-request';
 const PASSWORD = 'device-password-1';
@@ -24,16 +24,7 @@ let trust: TrustPolicy;
 let dir: string;
 
 beforeAll(async () => {
-  dir = tempDirFor('request-e2e', afterAll);
-  server = await startTestServer();
-  const v1 = pseudoRandom(64 * 1024, 'request-v1');
-  v2Image = nextBuild(v1);
-  baseImage = join(dir, 'v1.bin');
-  await writeFile(baseImage, v1);
-  expect((await server.upload(MODEL, '1.0', v1)).status).toBe('ready');
-  v2 = await server.upload(MODEL, '2.0', v2Image);
-  expect(v2.status).toBe('ready');
-  trust = parseTrust(await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text(), 'served keys');
+  ({ server, v2, baseImage, trust, dir, v2Image } = await serveFirmwarePair('request', MODEL, 64 * 1024));
 }, 120_000);
 
 async function call(path: string, init: { method?: string; body?: unknown; token?: string | undefined } = {}): Promise<Response> {

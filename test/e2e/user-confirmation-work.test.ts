@@ -3,15 +3,14 @@
 // with eachStep), a configuration campaign's rejections are canceled, not failed (the
 // campaign does not pause on them), and a baseline that asks before its installs leaves a
 // device whose user said no as it is, without asking again.
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { type AgentOptions, DeviceAgent } from '../../src/device/agent.ts';
-import { parseTrust } from '../../src/device/trust.ts';
 import type { TrustPolicy } from '../../src/signing/envelope.ts';
-import { nextBuild, pseudoRandom, tempDirFor } from '../support/harness.ts';
-import { type BuildBody, startTestServer, type TestServer } from '../support/server.ts';
+import { pseudoRandom } from '../support/harness.ts';
+import { serveFirmwarePair } from '../support/firmware-pair.ts';
+import type { BuildBody, TestServer } from '../support/server.ts';
 
 const MODEL = 'camera-ask-work';
 const PASSWORD = 'device-password-2';
@@ -23,15 +22,7 @@ let trust: TrustPolicy;
 let dir: string;
 
 beforeAll(async () => {
-  dir = tempDirFor('confirm-work-e2e', afterAll);
-  server = await startTestServer();
-  const v1 = pseudoRandom(32 * 1024, 'confirm-work-v1');
-  baseImage = join(dir, 'v1.bin');
-  await writeFile(baseImage, v1);
-  expect((await server.upload(MODEL, '1.0', v1)).status).toBe('ready');
-  v2 = await server.upload(MODEL, '2.0', nextBuild(v1));
-  expect(v2.status).toBe('ready');
-  trust = parseTrust(await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text(), 'served keys');
+  ({ server, v2, baseImage, trust, dir } = await serveFirmwarePair('confirm-work', MODEL, 32 * 1024));
 }, 120_000);
 
 async function call<T>(path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<T> {

@@ -4,14 +4,12 @@
 // Rejected: the deployment is canceled with the user's reason, nothing is downloaded, and
 // in a campaign it counts as no failure. Silent with no default response: asked again at
 // the next session, then given up on. Every prompt and answer is in the device's history.
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgentOptions, DeviceAgent } from '../../src/device/agent.ts';
-import { parseTrust } from '../../src/device/trust.ts';
 import type { TrustPolicy } from '../../src/signing/envelope.ts';
-import { nextBuild, pseudoRandom, tempDirFor } from '../support/harness.ts';
-import { type BuildBody, startTestServer, type TestServer } from '../support/server.ts';
+import { serveFirmwarePair } from '../support/firmware-pair.ts';
+import type { BuildBody, TestServer } from '../support/server.ts';
 
 const MODEL = 'camera-confirm';
 const PASSWORD = 'device-password-1';
@@ -22,15 +20,7 @@ let trust: TrustPolicy;
 let dir: string;
 
 beforeAll(async () => {
-  dir = tempDirFor('confirm-e2e', afterAll);
-  server = await startTestServer();
-  const v1 = pseudoRandom(64 * 1024, 'confirm-v1');
-  baseImage = join(dir, 'v1.bin');
-  await writeFile(baseImage, v1);
-  expect((await server.upload(MODEL, '1.0', v1)).status).toBe('ready');
-  v2 = await server.upload(MODEL, '2.0', nextBuild(v1));
-  expect(v2.status).toBe('ready');
-  trust = parseTrust(await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text(), 'served keys');
+  ({ server, v2, baseImage, trust, dir } = await serveFirmwarePair('confirm', MODEL, 64 * 1024));
 }, 120_000);
 
 async function call(path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
