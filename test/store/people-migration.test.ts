@@ -4,24 +4,11 @@
 // audit log names the person and keeps the token. Runs on SQLite and, in the postgres
 // project, on PostgreSQL: the database is migrated up to just before people with the
 // committed migrations, filled, then opened as a server opens it.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import { drizzle as sqliteDrizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate as sqliteMigrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { drizzle as pgDrizzle } from 'drizzle-orm/node-postgres';
-import { migrate as pgMigrate } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/tokens/tokens.ts';
 import { findCaller } from '../../src/store/queries/tokens.ts';
-import { openPostgresStore } from '../../src/store/postgres.ts';
-import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
-import { tempDirFor } from '../support/harness.ts';
+import { openMigratedFromBefore } from '../support/migrate-before.ts';
 import { selectRows } from '../support/sql.ts';
-import { testDatabaseUrl } from '../support/store.ts';
 
 const OLD_ROWS = [
   `INSERT INTO tokens (id, name, role, token_hash, created_by, created_at) VALUES ('tok_a', 'ops', 'operator', '${hashToken('fota_secret-of-the-first-ops-token')}', 'system', 1)`,
@@ -31,44 +18,9 @@ const OLD_ROWS = [
   `INSERT INTO audit_events (id, at, actor, action, subject, details) VALUES ('evt_2', 11, 'system', 'build.upload', 'bld_1', '{}')`,
 ];
 
-/** A copy of a dialect's migrations that stops before the first one about people. */
-function migrationsBeforePeople(folder: string): string {
-  const copy = join(tempDirFor('migrations', afterAll), 'migrations');
-  cpSync(fileURLToPath(new URL(`../../src/store/${folder}`, import.meta.url)), copy, { recursive: true });
-  const journalFile = join(copy, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ tag: string }> };
-  const at = journal.entries.findIndex((e) => /_people$/.test(e.tag));
-  expect(at, 'a migration tagged *_people').toBeGreaterThan(0);
-  writeFileSync(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
-  return copy;
-}
-
-/** A store opened on a database that held OLD_ROWS before the people migrations. */
-async function migratedStore(): Promise<Store> {
-  const url = await testDatabaseUrl();
-  if (url === undefined) {
-    const dir = join(tempDirFor('people-migration', afterAll), 'data');
-    mkdirSync(dir, { recursive: true });
-    const sqlite = new Database(join(dir, DATABASE_FILE));
-    sqliteMigrate(sqliteDrizzle(sqlite), { migrationsFolder: migrationsBeforePeople('migrations') });
-    for (const statement of OLD_ROWS) sqlite.exec(statement);
-    sqlite.close();
-    const store = openSqliteStore(dir);
-    afterAll(() => store.close());
-    return store;
-  }
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
-  await pgMigrate(pgDrizzle(pool), { migrationsFolder: migrationsBeforePeople('migrations-pg') });
-  for (const statement of OLD_ROWS) await pool.query(statement);
-  await pool.end();
-  const store = await openPostgresStore(url);
-  afterAll(() => store.close());
-  return store;
-}
-
 describe('the migration to people', () => {
   it('gives every existing token a person of its own, keeps it working, and rewrites the audit actor', async () => {
-    const db = await migratedStore();
+    const db = await openMigratedFromBefore('people', OLD_ROWS);
     const people = await selectRows<{ id: string; login: string; display_name: string }>(db, 'SELECT id, login, display_name FROM people ORDER BY id');
     expect(people).toEqual([
       { id: 'psn_a', login: 'ops (tok_a)', display_name: 'ops' },
