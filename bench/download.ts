@@ -16,6 +16,7 @@
 // both alike. The load generator shares the machine with the server under test: on a
 // small machine it is a large part of the cost, for both.
 // Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --cpu-prof DIR]   (needs nginx)
+//      (other flags for the serving node process: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -49,9 +50,12 @@ const { values: args } = parseArgs({
     trials: { type: 'string', default: '4' },
     /** A directory for a V8 CPU profile of the serving process (written when it exits). */
     'cpu-prof': { type: 'string' },
+    /** Flags for the serving node process, space-separated (as bench:dm takes them). */
+    'server-node-args': { type: 'string', default: '' },
   },
 });
 const CPU_PROF_DIR = args['cpu-prof'];
+const SERVER_NODE_ARGS = [...(CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : []), ...(args['server-node-args'] ?? '').split(/\s+/).filter(Boolean)];
 const CLIENTS = Number(args.clients);
 const ROUNDS = Number(args.rounds);
 const TRIALS = Number(args.trials);
@@ -91,6 +95,22 @@ function sampleRss(pid: number) {
       return round(peak / 1024);
     },
   };
+}
+
+/** User and system CPU ticks of the given processes so far: how cpuSecondsOf's sum splits. */
+function cpuTicksOf(pids: number[]): { user: number; system: number } {
+  const ticks = { user: 0, system: 0 };
+  for (const p of pids) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks.user += Number(fields[11]);
+      ticks.system += Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks;
 }
 
 // --- our server ----------------------------------------------------------------------------
@@ -313,7 +333,7 @@ async function main(nginx: string) {
   const oursEnv = { FOTA_ADMIN_TOKEN: adminToken, FOTA_MASTER_KEY: masterKey.toString('hex') };
   ours.child.kill('SIGTERM');
   await new Promise((resolve) => ours.child.once('exit', resolve));
-  const serving = await startOurs(dataDir, join(work, 'artifacts'), oursEnv, CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : []);
+  const serving = await startOurs(dataDir, join(work, 'artifacts'), oursEnv, SERVER_NODE_ARGS);
   const oursPid = serving.child.pid ?? 0;
   const startRssMiB = round(rssKiB(oursPid) / 1024);
 
@@ -349,11 +369,16 @@ async function main(nginx: string) {
   let nginxPeak = 0;
   let oursCpu = 0;
   let nginxCpu = 0;
+  const oursTicks = { user: 0, system: 0 };
   const runOurs = async () => {
     const rss = sampleRss(oursPid);
     const cpu = cpuSecondsOf(processTree(oursPid));
+    const ticks = cpuTicksOf(processTree(oursPid));
     oursRuns.push(await load(ourUrls, pkg.size, offsets, ROUNDS));
     oursCpu += cpuSecondsOf(processTree(oursPid)) - cpu;
+    const after = cpuTicksOf(processTree(oursPid));
+    oursTicks.user += after.user - ticks.user;
+    oursTicks.system += after.system - ticks.system;
     oursPeak = Math.max(oursPeak, rss.stop());
   };
   const nginxPid = server.child.pid ?? 0;
@@ -393,7 +418,13 @@ async function main(nginx: string) {
 
   const gib = (runs: LoadResult[]) => runs.reduce((sum, r) => sum + r.bytes, 0) / (1024 * MiB);
   // Less disturbed by other work than wall time: what serving a GiB costs the server.
-  const o = { ...summary(oursRuns), serverCpuSecondsPerGiB: round(oursCpu / gib(oursRuns), 2) };
+  const systemShare = oursTicks.system / Math.max(1, oursTicks.user + oursTicks.system);
+  const o = {
+    ...summary(oursRuns),
+    serverCpuSecondsPerGiB: round(oursCpu / gib(oursRuns), 2),
+    // The kernel's part (socket writes, loopback) against Node's own (JS, libuv, GC).
+    serverCpuSplitPerGiB: { user: round((oursCpu * (1 - systemShare)) / gib(oursRuns), 2), system: round((oursCpu * systemShare) / gib(oursRuns), 2) },
+  };
   const n = { ...summary(nginxRuns), serverCpuSecondsPerGiB: round(nginxCpu / gib(nginxRuns), 2) };
   const overallRatio = round(o.bytesPerSecond / n.bytesPerSecond, 2);
   const nginxVersion = spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim();
