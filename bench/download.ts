@@ -9,6 +9,11 @@
 //   ratio:        ours / nginx throughput per trial, their median, and overall; the CPU
 //                 seconds each server spent per GiB served (less disturbed by other work);
 //   goals:        median ratio >= 0.8, our peak RSS < 200 MB, our CPU <= 0.3 s per GiB.
+//   nodeFloor:    the same load on the least a Node server can do (node:http, the file in
+//                 memory, 256 KiB writes as ours): Node has no sendfile, so every byte is
+//                 copied into the socket, which nginx's sendfile spares it. Its CPU per GiB
+//                 is the floor for ours on the machine as it is during the run
+//                 (--skip-floor leaves it out).
 // Load: CLIENTS concurrent clients (node:http, one keep-alive Agent), each downloading the
 // ~10 MB full package of esbuild 0.25.0 ROUNDS times; half of them resume from a random
 // offset (`Range: bytes=N-`). Both servers get the very same offsets. Each trial runs
@@ -52,6 +57,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** Flags for the serving node process, space-separated (as bench:dm takes them). */
     'server-node-args': { type: 'string', default: '' },
+    'skip-floor': { type: 'boolean', default: false },
   },
 });
 const CPU_PROF_DIR = args['cpu-prof'];
@@ -215,6 +221,38 @@ http {
   }
 }
 
+// --- the Node floor ------------------------------------------------------------------------
+
+/** A bare node:http server with the file in memory: Range `bytes=N-`, a 256 KiB write at a time, each once the last has completed. */
+const FLOOR_SERVER = `
+const { createServer } = require('node:http');
+const file = require('node:fs').readFileSync(process.argv[1]);
+const server = createServer((req, res) => {
+  const m = /^bytes=(\\d+)-$/.exec(req.headers.range || '');
+  let at = m ? Number(m[1]) : 0;
+  res.writeHead(m ? 206 : 200, { 'content-length': String(file.length - at), ...(m ? { 'content-range': 'bytes ' + at + '-' + (file.length - 1) + '/' + file.length } : {}) });
+  const next = (err) => {
+    if (err) return;
+    if (at >= file.length) return res.end();
+    const chunk = file.subarray(at, Math.min(file.length, at + 262144));
+    at += chunk.length;
+    res.write(chunk, next);
+  };
+  next();
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+async function startNodeFloor(file: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['-e', FLOOR_SERVER, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (line: Buffer) => resolve(line.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`the Node floor server exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
 // --- load ----------------------------------------------------------------------------------
 
 interface LoadResult {
@@ -358,9 +396,13 @@ async function main(nginx: string) {
   const nginxUrls = ourUrls.map(() => `${server.url}/package.fota`);
   const offsets = Array.from({ length: CLIENTS }, (_, i) => Array.from({ length: ROUNDS }, () => (i % 2 === 1 ? 1 + Math.floor(Math.random() * (pkg.size - 1)) : 0)));
 
-  // Warm both up (page cache, JIT, connections), then alternate measured trials.
+  const floor = args['skip-floor'] ? undefined : await startNodeFloor(file);
+  const floorUrls = ourUrls.map(() => `${floor?.url}/package.fota`);
+
+  // Warm them up (page cache, JIT, connections), then alternate measured trials.
   const warm = await load(ourUrls.slice(0, 20), pkg.size, offsets, 1);
   await load(nginxUrls.slice(0, 20), pkg.size, offsets, 1);
+  if (floor) await load(floorUrls.slice(0, 20), pkg.size, offsets, 1);
   await sleep(500);
   const idleRssMiB = round(rssKiB(oursPid) / 1024);
   const oursRuns: LoadResult[] = [];
@@ -389,13 +431,25 @@ async function main(nginx: string) {
     nginxCpu += cpuSecondsOf(processTree(nginxPid)) - cpu;
     nginxPeak = Math.max(nginxPeak, rss.stop());
   };
+  const floorRuns: LoadResult[] = [];
+  let floorCpu = 0;
+  const runFloor = async () => {
+    if (!floor) return;
+    const pids = processTree(floor.child.pid ?? 0);
+    const cpu = cpuSecondsOf(pids);
+    floorRuns.push(await load(floorUrls, pkg.size, offsets, ROUNDS));
+    floorCpu += cpuSecondsOf(pids) - cpu;
+  };
   for (let t = 0; t < TRIALS; t += 1) {
     // Who goes first alternates, so a load that rises or falls over the run favours neither.
+    // The floor runs between the two: beside ours in every trial, as nginx is.
     if (t % 2 === 0) {
       await runOurs();
+      await runFloor();
       await runNginx();
     } else {
       await runNginx();
+      await runFloor();
       await runOurs();
     }
   }
@@ -434,11 +488,12 @@ async function main(nginx: string) {
     machine: { cpus: availableParallelism(), loadavg: loadavg().map((l) => round(l, 2)), node: process.version, nginx: nginxVersion },
     ours: { ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
     nginx: { ...n, rss: { peakMiB: nginxPeak, note: 'master and workers summed' } },
+    ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2) } } : {}),
     ratio: { medianOfTrials: medianPairRatio, trials: pairRatios, overall: overallRatio },
     goals: {
       throughputAtLeast0_8xNginx: medianPairRatio >= 0.8,
       rssUnder200MB: oursPeak * MiB < 200e6,
-      cpuSecondsPerGiB: { goal: `<= ${CPU_SECONDS_PER_GIB_GOAL}`, ours: o.serverCpuSecondsPerGiB, nginx: n.serverCpuSecondsPerGiB, met: o.serverCpuSecondsPerGiB <= CPU_SECONDS_PER_GIB_GOAL },
+      cpuSecondsPerGiB: { goal: `<= ${CPU_SECONDS_PER_GIB_GOAL}`, ours: o.serverCpuSecondsPerGiB, nginx: n.serverCpuSecondsPerGiB, ...(floor ? { nodeFloor: round(floorCpu / gib(floorRuns), 2) } : {}), met: o.serverCpuSecondsPerGiB <= CPU_SECONDS_PER_GIB_GOAL },
     },
   };
 }
