@@ -31,9 +31,16 @@ export interface BlockKey {
   modifiedAt?: number;
 }
 
+interface Entry {
+  bytes: number;
+  block: Promise<Buffer>;
+  /** The block once read: handed out without a promise (readyBlock). */
+  loaded?: Buffer;
+}
+
 export class BlockCache {
   /** In least-recently-used order (a hit moves its entry to the end). */
-  private readonly blocks = new Map<string, { bytes: number; block: Promise<Buffer> }>();
+  private readonly blocks = new Map<string, Entry>();
   private bytes = 0;
 
   /** `budget`: bytes of blocks kept; 0 keeps none (each download then reads its own blocks). */
@@ -41,23 +48,40 @@ export class BlockCache {
 
   /** Block `index` of the object: exactly min(BLOCK_BYTES, size - index * BLOCK_BYTES) bytes. */
   block(key: BlockKey, index: number): Promise<Buffer> {
-    const id = `${key.sha256}:${key.modifiedAt ?? ''}:${index}`;
-    const hit = this.blocks.get(id);
-    if (hit) {
-      this.blocks.delete(id);
-      this.blocks.set(id, hit);
-      return hit.block;
-    }
+    const id = blockId(key, index);
+    const hit = this.touch(id);
+    if (hit) return hit.block;
     const length = Math.min(BLOCK_BYTES, key.size - index * BLOCK_BYTES);
     const block = readBlock(key, index * BLOCK_BYTES, length);
     if (length > this.budget) return block;
     // Shared while it loads, so a hundred downloads starting together read it once.
-    const entry = { bytes: length, block };
+    const entry: Entry = { bytes: length, block };
     this.blocks.set(id, entry);
     this.bytes += length;
-    block.catch(() => this.forget(id, entry));
+    block.then(
+      (loaded) => (entry.loaded = loaded),
+      () => this.forget(id, entry),
+    );
     this.evict();
     return block;
+  }
+
+  /**
+   * Block `index` if it is in memory already, else undefined (then block() loads it).
+   * A download served from memory thus moves on without a promise per chunk.
+   */
+  readyBlock(key: BlockKey, index: number): Buffer | undefined {
+    return this.touch(blockId(key, index))?.loaded;
+  }
+
+  /** The entry, moved to the most recently used end. */
+  private touch(id: string): Entry | undefined {
+    const hit = this.blocks.get(id);
+    if (hit) {
+      this.blocks.delete(id);
+      this.blocks.set(id, hit);
+    }
+    return hit;
   }
 
   /** Bytes held by cached blocks (blocks still being sent may outlive their entry). */
@@ -77,6 +101,10 @@ export class BlockCache {
     this.blocks.delete(id);
     this.bytes -= entry.bytes;
   }
+}
+
+function blockId(key: BlockKey, index: number): string {
+  return `${key.sha256}:${key.modifiedAt ?? ''}:${index}`;
 }
 
 async function readBlock(key: BlockKey, start: number, length: number): Promise<Buffer> {

@@ -60,7 +60,7 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): NodeDownloads {
     // chunk, and gives no write callback to count a chunk by.
     const requestId = c.get('requestId');
     outgoing.writeHead(answer.status, { ...answer.headers, ...(requestId ? { 'x-request-id': requestId } : {}) });
-    void sendToNode(outgoing, answer.body, ctx.log);
+    sendToNode(outgoing, answer.body, ctx.log);
     return marker;
   });
   return (token, incoming, outgoing, requestId) => answerDownloadFromNode(ctx, cache, budgets, token, incoming, outgoing, requestId);

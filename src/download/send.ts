@@ -10,43 +10,60 @@ import type { MeteredBody } from './serve.ts';
  * Sends `body` on a response whose head is written. Reads a chunk only once the previous
  * write has completed (nothing is read ahead), and counts a chunk as sent only then, so a
  * client that hangs up is charged for what the socket took, not for what we meant to send.
+ * Driven by the write callbacks, with no promise per chunk: a chunk already in memory
+ * (readReady) is written at once, and only a chunk still to be loaded (or held back by a
+ * bandwidth budget) goes through read().
  */
-export async function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Logger): Promise<void> {
+export function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Logger): void {
   const { source, done } = body;
   let sent = 0;
+  /** The bytes of the write under way (at most one). */
+  let writing = 0;
   let finished = false;
-  let stopWaiting: (() => void) | undefined;
   const finish = () => {
     if (finished) return;
     finished = true;
-    stopWaiting?.();
     done(sent);
     source.close().catch((err: unknown) => log.error({ err }, 'cannot close a download source'));
+  };
+  const fail = (err: unknown) => {
+    if (finished) return;
+    // Breaks the response off: the client sees a short body, never a wrong one.
+    log.error({ err, sent }, 'download broke off: the package could not be read');
+    outgoing.destroy();
+  };
+  const write = (chunk: Uint8Array | null) => {
+    if (finished) return;
+    if (chunk === null) {
+      outgoing.end();
+      return;
+    }
+    writing = chunk.length;
+    outgoing.write(chunk, written);
+  };
+  // Called once the socket has taken the chunk (never synchronously), or with an error
+  // once the connection is gone: 'close' then reports what was counted.
+  const written = (err?: Error | null) => {
+    if (err || finished) return;
+    sent += writing;
+    writing = 0;
+    next();
+  };
+  const next = () => {
+    let chunk: Uint8Array | null | undefined;
+    try {
+      chunk = source.readReady?.();
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (chunk === undefined) source.read().then(write, fail);
+    else write(chunk);
   };
   // 'close' comes when the response is complete or the connection is gone, whichever first.
   outgoing.once('close', finish);
   if (outgoing.destroyed || outgoing.socket?.destroyed) finish();
-  try {
-    while (!finished) {
-      const chunk = await source.read();
-      if (finished) break;
-      if (chunk === null) {
-        outgoing.end();
-        break;
-      }
-      const written = await new Promise<boolean>((resolve) => {
-        stopWaiting = () => resolve(false);
-        outgoing.write(chunk, (err) => resolve(!err));
-      });
-      stopWaiting = undefined;
-      if (!written) break;
-      sent += chunk.length;
-    }
-  } catch (err) {
-    // Breaks the response off: the client sees a short body, never a wrong one.
-    log.error({ err, sent }, 'download broke off: the package could not be read');
-    outgoing.destroy();
-  }
+  else next();
 }
 
 /**

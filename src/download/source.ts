@@ -9,6 +9,12 @@ import { BLOCK_BYTES, type BlockCache, type BlockKey } from './block-cache.ts';
 export interface ByteSource {
   /** The next chunk, or null once the bytes asked for are all out. */
   read(): Promise<Uint8Array | null>;
+  /**
+   * The same as read() when the next chunk is at hand already (a block in memory): the
+   * chunk or null, with no promise; undefined when it is not, and read() must fetch it.
+   * Sources without it are always read through read().
+   */
+  readReady?(): Uint8Array | null | undefined;
   /** Releases the file or connection; safe to call twice, mid-read, or after the end. */
   close(): Promise<void>;
 }
@@ -29,18 +35,31 @@ export function cachedFileSource(cache: BlockCache, key: BlockKey, range: ByteRa
   let position = range.start;
   const end = range.end;
   let closed: Promise<void> | undefined;
+  // The block the last chunk came from: the next three chunks or so come from it too,
+  // without asking the cache again.
+  let current: { index: number; block: Buffer } | undefined;
+  const chunkOf = (index: number, block: Buffer) => {
+    current = { index, block };
+    const blockStart = index * BLOCK_BYTES;
+    const from = position - blockStart;
+    const to = Math.min(end + 1 - blockStart, block.length, from + WRITE_BYTES);
+    position = blockStart + to;
+    return block.subarray(from, to);
+  };
   return {
     async read() {
       if (closed || position > end) return null;
       const index = Math.floor(position / BLOCK_BYTES);
-      const blockStart = index * BLOCK_BYTES;
-      const block = await cache.block(key, index);
-      const from = position - blockStart;
-      const to = Math.min(end + 1 - blockStart, block.length, from + WRITE_BYTES);
-      position = blockStart + to;
-      return block.subarray(from, to);
+      return chunkOf(index, current?.index === index ? current.block : await cache.block(key, index));
+    },
+    readReady() {
+      if (closed || position > end) return null;
+      const index = Math.floor(position / BLOCK_BYTES);
+      const block = current?.index === index ? current.block : cache.readyBlock(key, index);
+      return block ? chunkOf(index, block) : undefined;
     },
     close() {
+      current = undefined;
       closed ??= onClose();
       return closed;
     },
