@@ -11,6 +11,7 @@ import { DmTree, type NodeValue } from '../../src/device/tree.ts';
 import { expireQueries } from '../../src/devices/helpdesk/cancel.ts';
 import { QUERY_EXPIRES_AFTER_MS, type QueryView } from '../../src/devices/helpdesk/schemas.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { login } from '../web/console-harness.ts';
 
 let server: TestServer;
 const PASSWORD = 'query-cancel-pw';
@@ -70,6 +71,10 @@ describe('an operator cancels a query', () => {
     expect(after.results.map((r) => [r.uri, r.state, r.statusCode, r.value])).toEqual([['./Vendor/Signal', 'failed', null, null]]);
     const ended = (await history('QC-1')).find((e) => e.action === 'device.query-canceled');
     expect(ended?.details).toMatchObject({ queryId: q.id, operations: 1, cause: canceled.canceled?.reason });
+    // The console's device page says so too.
+    const cookie = await login(server, server.tokens.operator);
+    const page = await (await fetch(`${server.url}/devices/QC-1?query=${q.id}`, { headers: { cookie } })).text();
+    expect(page).toMatch(/data-testid="query-canceled">Stopped [^<]*: canceled by [^<]*; its nodes not sent to the device are not read\.</);
   });
 
   it('refuses to cancel twice, a query the device already answered (409), and a fix on a canceled query', async () => {
