@@ -13,6 +13,7 @@ import type { Config } from './config.ts';
 import { type Clock, closeContext, type Context, createContext } from './context.ts';
 import type { Notifier } from './omadm/notifier.ts';
 import { sweepDmSessions } from './dm/session/expire.ts';
+import { expireQueries } from './devices/helpdesk/cancel.ts';
 import { DmGuard } from './dm/session/guard.ts';
 import { JobRunner, type RunnerOptions } from './packages/pipeline/runner.ts';
 import { createHttp } from './server.ts';
@@ -41,7 +42,11 @@ export async function startServer(config: Config, options: { host?: string; log?
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweeper = setInterval(() => {
     // A busy database now is no reason to stop the server; the next sweep tries again.
-    sweeping = sweepDmSessions(ctx, dmGuard).catch((err: unknown) => ctx.log.error({ err }, 'DM session sweep failed'));
+    sweeping = sweepDmSessions(ctx, dmGuard)
+      .catch((err: unknown) => ctx.log.error({ err }, 'DM session sweep failed'))
+      // Helpdesk queries a device never picked up (devices/helpdesk/cancel.ts).
+      .then(() => expireQueries(ctx))
+      .catch((err: unknown) => ctx.log.error({ err }, 'helpdesk query expiry failed'));
   }, 30_000);
   sweeper.unref();
   const campaigns = startCampaignLoop(ctx);

@@ -10,7 +10,7 @@ import { cohortOf } from './cohort.ts';
 import { isWithinWindow, nextOpening, windowOf } from '../schedule/window.ts';
 import { overridesOf } from './overrides.ts';
 import { payloadLabelOf } from './payload.ts';
-import { campaignHeldVersions, describeSecurityHold } from './security-hold.ts';
+import { describeSecurityHold, heldVersionsSinceStart } from './security-hold.ts';
 import { findBuild } from '../store/queries/builds.ts';
 import { toFilter } from './cohort.ts';
 
@@ -85,7 +85,7 @@ export async function campaignView(ctx: Context, id: string): Promise<CampaignVi
 async function securityHoldView(ctx: Context, campaign: CampaignRow): Promise<Pick<CampaignView, 'securityHeld' | 'securityHeldReason'>> {
   if (campaign.securityHeld === 0 || campaign.buildId === null) return { securityHeld: campaign.securityHeld, securityHeldReason: null };
   const build = await findBuild(ctx.db, campaign.buildId);
-  const held = await campaignHeldVersions(ctx.db, campaign, toFilter(cohortOf(campaign)));
+  const held = await heldVersionsSinceStart(ctx.db, campaign, toFilter(cohortOf(campaign)));
   return { securityHeld: campaign.securityHeld, securityHeldReason: build && held.size > 0 ? describeSecurityHold(campaign.securityHeld, build, held) : null };
 }
 

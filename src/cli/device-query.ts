@@ -16,6 +16,7 @@ export const deviceQueryHelp = `Usage: fota device query DEVID [--preset P1,P2] 
                          [--confirm TEXT [--confirm-wait 5m] [--confirm-default accept|reject]]
                          [--wait [--timeout SECONDS]] [--json]
        fota device query DEVID --query QUERYID [--wait] [--json]
+       fota device query DEVID --query QUERYID --cancel [--json]
 
 Asks the device now (operator or admin; the question is recorded in the device's history):
 the server queues DM Gets of the nodes and wakes the device with a Package 0 (--no-wake:
@@ -32,6 +33,10 @@ Fix a value from a query: fota device query DEVID --query QUERYID --fix ./Node=V
 sends a one-device Replace of the node, then reads it again (operators only; recorded in
 the device's history). --confirm works with --fix too.
 
+Cancel a query: --cancel stops it; its nodes not sent to the device yet are never read
+(those already sent keep their answer); recorded in the device's history. A query whose
+nodes the device has not picked up within a day expires the same way.
+
 With --confirm the device asks its user before it sends anything (the query waits for the
 answer; a rejection ends it with nothing read):
 ${confirmHelp}
@@ -45,7 +50,7 @@ ${serverHelp}
 export async function deviceQueryCommand(args: string[], io: Output): Promise<number> {
   const { values, positionals } = parseOptions(
     args,
-    { preset: { type: 'string', multiple: true }, node: { type: 'string', multiple: true }, query: { type: 'string' }, fix: { type: 'string' }, 'no-wake': { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' }, ...confirmOptions, ...serverOptions },
+    { preset: { type: 'string', multiple: true }, node: { type: 'string', multiple: true }, query: { type: 'string' }, fix: { type: 'string' }, cancel: { type: 'boolean' }, 'no-wake': { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' }, ...confirmOptions, ...serverOptions },
     1,
   );
   if (values.help) return io.out(deviceQueryHelp), ExitCode.Ok;
@@ -57,12 +62,19 @@ export async function deviceQueryCommand(args: string[], io: Output): Promise<nu
   const nodes = values.node ?? [];
   if (values.query && (presets.length || nodes.length)) throw new UsageError('--query shows an earlier query: give it without --preset or --node');
   if (values.fix !== undefined && !values.query) throw new UsageError('--fix needs the query it fixes from: --query QUERYID');
+  if (values.cancel && (!values.query || values.fix !== undefined || values.wait)) throw new UsageError('--cancel takes the query it cancels, alone: fota device query DEVID --query QUERYID --cancel');
   const confirm = confirmBody(values);
   if (confirm && values.query && values.fix === undefined) throw new UsageError('--confirm goes with a new query or a --fix');
   const fix = values.fix === undefined ? undefined : { ...fixOf(values.fix), ...(confirm ? { confirm } : {}) };
   if (!values.query && presets.length + nodes.length === 0) throw new UsageError('ask for something: --preset P (e.g. versions) or --node ./Some/Node');
   const client = clientFrom(values);
   const base = `/api/v1/devices/${encodeURIComponent(id)}/queries`;
+  if (values.cancel && values.query) {
+    const canceled = await callServer(client, 'POST', `${base}/${encodeURIComponent(values.query)}/cancel`, queryViewSchema);
+    const unsent = canceled.results.filter((r) => r.state === 'failed' && r.statusCode === null).length;
+    io.out(values.json ? `${JSON.stringify(canceled, null, 2)}\n` : `query ${canceled.id} ${canceled.canceled?.reason ?? 'canceled'}: ${unsent} node${unsent === 1 ? '' : 's'} never read\n`);
+    return ExitCode.Ok;
+  }
   let query = values.query
     ? fix
       ? await callServer(client, 'POST', `${base}/${encodeURIComponent(values.query)}/fixes`, queryViewSchema, { json: fix })
@@ -83,6 +95,7 @@ export async function deviceQueryCommand(args: string[], io: Output): Promise<nu
   print(query);
   if (!values.wait) {
     if (values.json) io.out(`${JSON.stringify(query, null, 2)}\n`);
+    else if (query.state === 'canceled') io.out(`query ${query.id} is over: ${query.canceled?.reason ?? 'canceled'}\n`);
     else if (query.state !== 'done') io.out(`${query.results.filter((r) => !answered(r)).length} of ${query.results.length} still to come: fota device query ${id} --query ${query.id} --wait\n`);
     return ExitCode.Ok;
   }
@@ -91,6 +104,7 @@ export async function deviceQueryCommand(args: string[], io: Output): Promise<nu
   const refused = query.confirmation && !['waiting', 'asking', 'accepted', 'timeout'].includes(query.confirmation.state) ? query.confirmation.state : undefined;
   if (refused && !fix) return io.err(`fota: the device's user did not accept the query (${refused}): nothing was read\n`), ExitCode.Rejected;
   if (query.state === 'done') return ExitCode.Ok;
+  if (query.state === 'canceled') return io.err(`fota: query ${query.id} is over: ${query.canceled?.reason ?? 'canceled'}\n`), ExitCode.Rejected;
   io.err(`fota: the device did not answer every node within ${timeoutS} s (${query.state}); follow it with: fota device query ${id} --query ${query.id} --wait\n`);
   return ExitCode.Rejected;
 }
@@ -106,7 +120,7 @@ function fixOf(text: string): { uri: string; data: string } {
 async function follow(client: Client, path: string, first: QueryView, timeoutS: number, onChange: (q: QueryView) => void): Promise<QueryView> {
   const deadline = Date.now() + timeoutS * 1000;
   let query = first;
-  while (query.state !== 'done' && Date.now() < deadline) {
+  while (query.state !== 'done' && query.state !== 'canceled' && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
     query = await callServer(client, 'GET', path, queryViewSchema);
     onChange(query);

@@ -15,6 +15,7 @@ import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
 import { transition } from './deployments.ts';
 import { fumoStepOf } from './fumo-step.ts';
+import { endIfSecurityHeld } from './security-hold.ts';
 import { AWAITING_RESULT, type DeploymentState, outcomeOfResult, packageChooser } from './policy.ts';
 
 /** The FUMO node the server drives (the device's `./FUMO/<x>`). */
@@ -51,7 +52,8 @@ export const downloadKeyOf = (ctx: Context): Uint8Array => ctx.vault.deriveKey(D
  * key (downloadKeyOf) rather than the context: it runs inside the DM message's transaction.
  * READ_FIRMWARE: the device has a deployment to command but has not reported its FwV in
  * this session yet. Nothing when it already runs the target (applyFumo confirms that from
- * the same report). Writes nothing: the chosen package is recorded as the Exec is sent.
+ * the same report). Writes nothing (the chosen package is recorded as the Exec is sent),
+ * except to end a deployment the device would refuse as a downgrade (security-hold.ts).
  */
 export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string, serverUrl: string, now: number, firmware: ReportedFirmware): Promise<FumoPlan | typeof READ_FIRMWARE | undefined> {
   const row = await activeDeploymentOf(tx, deviceId);
@@ -69,6 +71,9 @@ export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string
   if (firmware === 'unread') return READ_FIRMWARE;
   const packages = await packageChoicesOf(tx, row.buildId);
   if (packages.some((p) => p.toVersion === firmware.version)) return undefined;
+  // Moved to a build of higher securityVersion since its campaign started: it would refuse
+  // any package of this build (405); the deployment ends instead (security-hold.ts).
+  if (firmware.version !== null && (await endIfSecurityHeld(tx, row, firmware.version, now))) return undefined;
   const packageId = packageChooser(packages)(firmware.version);
   if (!packageId) return undefined;
   const token = issueDownloadToken(downloadKey, { packageId, deploymentId: row.id, deviceId, expiresAt: now + LINK_LIFETIME_MS });

@@ -29,6 +29,8 @@ export interface ProvisioningCommand {
   uri: string;
   data?: string;
   format?: 'chr';
+  /** The value is a secret: what the DM session keeps of the command holds it only sealed. */
+  secret?: boolean;
 }
 
 export type ProvisioningReason = 'claim' | 'subscriber-changed' | 'bootstrap';
@@ -149,8 +151,8 @@ export async function contactCommands(tx: Tx, step: Extract<ContactStep, { kind:
     const paths = appAuthPaths(batch.serverId);
     commands.push(
       { kind: 'Replace', uri: paths.clientName, data: enrollment.deviceId, format: 'chr' },
-      { kind: 'Replace', uri: paths.clientSecret, data: rotation.secret, format: 'chr' },
-      { kind: 'Replace', uri: paths.serverSecret, data: rotation.serverSecret, format: 'chr' },
+      { kind: 'Replace', uri: paths.clientSecret, data: rotation.secret, format: 'chr', secret: true },
+      { kind: 'Replace', uri: paths.serverSecret, data: rotation.serverSecret, format: 'chr', secret: true },
     );
   }
   const reason: ProvisioningReason | undefined = rotation?.reason ?? (step.firstSight ? 'bootstrap' : undefined);

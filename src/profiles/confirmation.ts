@@ -54,7 +54,11 @@ export async function applyApplicationAnswer(tx: Tx, prompt: UserPromptRow, now:
   const deployment = application.deploymentId ? await findDeployment(tx, application.deploymentId, { forUpdate: true }) : undefined;
   if (deployment && ['scheduled', 'commanded'].includes(deployment.state)) {
     const cause = effect === 'go' ? `the user accepted ${WHAT} (${answerSaid(prompt)})` : `the user did not answer in time (${answerSaid(prompt)}); asking again at the next session`;
-    await transition(tx, deployment, deployment.state as DeploymentState, cause, now);
+    // Accepted: the operations go out in this session, so the deployment is commanded now
+    // (it waited scheduled for the answer, session-work.ts), as a firmware one is at its Exec.
+    const state: DeploymentState = effect === 'go' ? 'commanded' : (deployment.state as DeploymentState);
+    await transition(tx, deployment, state, cause, now);
+    if (state !== deployment.state) return deployment.campaignId ?? undefined;
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import { transition } from '../deployments/deployments.ts';
 import { fumoStepOf } from '../deployments/fumo-step.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
 import { activeDeploymentOf } from '../store/queries/deployments.ts';
-import { findVersionById, hasApplicationOf, latestVersionOf, provisioningProfileOf } from '../store/queries/profiles.ts';
+import { findVersionById, hasApplicationOf, latestVersionOf, provisioningProfileOf, queuedApplicationsOf } from '../store/queries/profiles.ts';
 import type { Tx } from '../store/store.ts';
 import { confirmationPolicyOf } from '../store/queries/user-prompts.ts';
 import { operationsOf } from './profiles.ts';
@@ -44,6 +44,8 @@ async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: num
   const row = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
   if (!row || row.state !== 'scheduled' || row.profileVersionId === null || row.campaignId === null) return;
   if (row.notBefore !== null && now < row.notBefore) return;
+  // Already queued, behind its user's answer: it stays scheduled until the user accepts (confirmation.ts).
+  if ((await queuedApplicationsOf(tx, deviceId)).some((a) => a.deploymentId === row.id)) return;
   const campaign = await findCampaign(tx, row.campaignId);
   if (!campaign || !fumoStepOf('downloadAndUpdate', campaign, now)) return;
   const version = await findVersionById(tx, row.profileVersionId);
@@ -51,6 +53,8 @@ async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: num
   // A campaign with `confirm` asks each device's user before the profile is written (profiles/confirmation.ts).
   const gated = (await confirmationPolicyOf(tx, [row.id, row.campaignId])) !== undefined;
   const applicationId = await queueApplication(tx, { deviceId, profileVersionId: version.id, operations: operationsOf(version), reason: 'campaign', deploymentId: row.id, ...(gated ? { gated } : {}), createdBy: PROFILE_ACTOR, now });
-  const sent = gated ? "queued behind its user's answer" : 'sent';
-  await transition(tx, row, 'commanded', `profile ${version.name}@${version.version} ${sent} (application ${applicationId})`, now, { attempts: row.attempts + 1 });
+  // Behind a prompt it stays scheduled, as a firmware update does, and is commanded when
+  // the user accepts: nothing is sent to the device before that.
+  const [state, sent] = gated ? (['scheduled', "queued behind its user's answer"] as const) : (['commanded', 'sent'] as const);
+  await transition(tx, row, state, `profile ${version.name}@${version.version} ${sent} (application ${applicationId})`, now, { attempts: row.attempts + 1 });
 }

@@ -6,7 +6,7 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { findManufacturerByName, insertManufacturer } from '../store/queries/manufacturers.ts';
+import { findManufacturerByName, findOrInsertManufacturer } from '../store/queries/manufacturers.ts';
 import { findPersonByLogin, insertPerson } from '../store/queries/people.ts';
 import { findActiveTokenByHash, findCaller, hasActiveAdmin, insertToken } from '../store/queries/tokens.ts';
 import type { Tx } from '../store/store.ts';
@@ -94,7 +94,7 @@ export async function createToken(ctx: Context, by: Principal | string, request:
   const id = newId('tok');
   const personId = await ctx.db.transaction(async (tx) => {
     const manufacturerId = request.manufacturer
-      ? ((await findManufacturerByName(tx, request.manufacturer)) ?? (await insertManufacturer(tx, request.manufacturer, now))).id
+      ? ((await findManufacturerByName(tx, request.manufacturer)) ?? (await findOrInsertManufacturer(tx, request.manufacturer, now))).id
       : null;
     const person = forSelf ? { id: caller.personId } : await personFor(tx, login, now, caller);
     await insertToken(tx, { id, name: request.name, personId: person.id, role: request.role, manufacturerId, tokenHash: hashToken(secret), createdBy: typeof by === 'string' ? by : by.personId, createdAt: now });

@@ -113,9 +113,10 @@ function QueryResults(props: { deviceId: string; query: QueryView; canFix: boole
   return (
     <div data-testid="query" data-query-id={query.id} data-state={query.state}>
       <p class="stage-head">
-        <Badge state={query.state === 'asking' ? 'running' : query.state === 'waiting' ? 'waiting' : 'done'} label={query.state} testid="query-state" />
+        <Badge state={query.state === 'asking' ? 'running' : query.state === 'waiting' ? 'waiting' : query.state === 'canceled' ? 'canceled' : 'done'} label={query.state} testid="query-state" />
         <span class="muted">{`asked ${when(query.createdAt)} by ${query.createdBy}; ${wakeText(query)}`}</span>
       </p>
+      {query.canceled ? <p data-testid="query-canceled">{`Stopped ${when(query.canceled.at)}: ${query.canceled.reason}; its nodes not sent to the device are not read.`}</p> : null}
       {query.confirmation ? (
         <p data-testid="query-confirmation" data-state={query.confirmation.state}>
           {`The device's user was asked “${query.confirmation.text}”: ${CONFIRMATION_TEXT[query.confirmation.state] ?? query.confirmation.state}`}

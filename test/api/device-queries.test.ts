@@ -53,6 +53,7 @@ describe('who may ask and read', () => {
       { method: 'POST', path: '/api/v1/devices/QA-1/queries', body: { presets: ['serial'] } },
       { method: 'GET', path: `/api/v1/devices/QA-1/queries/${queryId}` },
       { method: 'POST', path: `/api/v1/devices/QA-1/queries/${queryId}/fixes`, body: { uri: './ConnMO/cell/APN', data: 'x' } },
+      { method: 'POST', path: `/api/v1/devices/QA-1/queries/${queryId}/cancel` },
     ];
     for (const route of routes) {
       for (const token of [null, 'fota_not-a-real-token']) {

@@ -2,7 +2,9 @@
 // securityVersion (they would refuse it, FUMO 405): its start leaves them out, counts them
 // and says why in the campaign's view, the console and `fota campaign status`, and the
 // preview counts them before the start; the other devices are updated as usual. The rule
-// is the one releases use (a release of such a build is refused outright). Real HTTP and
+// is the one releases use (a release of such a build is refused outright). A device that
+// moves to such a build after the start is not commanded: its deployment ends with the same
+// reason and counts with those left out. Real HTTP and
 // real DM sessions (the independent test client plays the devices).
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Output } from '../../src/cli/io.ts';
@@ -105,6 +107,38 @@ describe('a campaign to a build of lower securityVersion than some of its device
     const deployments = (await (await server.api(`/api/v1/deployments?campaign=${id}`, { token: server.tokens.operator })).json()) as { items: Array<{ deviceId: string }> };
     expect(deployments.items.map((d) => d.deviceId)).toContain(lateOlder.options.devId);
     expect(deployments.items.map((d) => d.deviceId)).not.toContain(lateNewer.options.devId);
+  });
+
+  it('does not command a device that moved to a build of higher securityVersion after the start: its deployment ends with the reason, counted with those left out', async () => {
+    const moving = await device('moved', '1.0');
+    const staying = await device('moved', '1.0');
+    // A cohort by version: the device that moved no longer matches it, and is named all the same.
+    const res = await post('/api/v1/campaigns', { name: 'to 1.5, one moves', buildId: builds['1.5'], cohort: { model: MODEL, tags: ['moved'], versions: ['1.0'] }, stages: [{ percent: 100 }] });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect((await post(`/api/v1/campaigns/${id}/start`, {})).status).toBe(200);
+    await server.campaigns.idle();
+    expect(await view(id)).toMatchObject({ cohortSize: 2, securityHeld: 0, securityHeldReason: null });
+
+    // Updated by other means to 2.0 (security version 3): it reports that in its next session.
+    moving.tree.set('./DevDetail/FwV', '2.0');
+    expect(await commanded(moving)).toBe(false);
+    expect(await commanded(staying)).toBe(true);
+    const campaign = await view(id);
+    expect(campaign).toMatchObject({
+      securityHeld: 1,
+      securityHeldReason: '1 device left out: they run 2.0 (security version 3) and would refuse 1.5 (security version 2) as a downgrade; roll forward with a build of security version 3 or higher',
+    });
+    expect(campaign.stages[0]?.counts).toMatchObject({ canceled: 1, failed: 0, commanded: 1 });
+    const deployments = (await (await server.api(`/api/v1/deployments?campaign=${id}`, { token: server.tokens.operator })).json()) as { items: Array<{ id: string; deviceId: string; state: string }> };
+    const ended = deployments.items.find((d) => d.deviceId === moving.options.devId);
+    expect(ended?.state).toBe('canceled');
+    const detail = (await (await server.api(`/api/v1/deployments/${ended?.id}`, { token: server.tokens.operator })).json()) as { resultCode: number | null; history: Array<{ state: string; cause: string }> };
+    expect(detail.resultCode).toBe(null);
+    expect(detail.history.at(-1)).toEqual(expect.objectContaining({ state: 'canceled', cause: 'left out: it runs 2.0 (security version 3) and would refuse 1.5 (security version 2) as a downgrade; roll forward with a build of security version 3 or higher' }));
+    // Its next sessions command nothing either.
+    expect(await commanded(moving)).toBe(false);
+    expect((await view(id)).securityHeld).toBe(1);
   });
 
   it('is the rule releases use: a release of that build to that cohort is refused', async () => {

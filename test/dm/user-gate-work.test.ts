@@ -190,3 +190,47 @@ describe.each(['xml', 'wbxml'] as const)('a prompt that looks like SyncML (%s)',
     expect(serverCommands(client).some((c) => c.name === 'Exec')).toBe(false);
   });
 });
+
+it("keeps a configuration campaign's deployment scheduled while its user decides, as a firmware one, and commands it once the user accepts", async () => {
+  const id = 'gw-campaign-profile';
+  expect((await call('/api/v1/devices', { id, model: MODEL, firmwareVersion: '1.0', credentials: { username: id, password: 'password-campaign' } })).status).toBe(201);
+  const answers = [408, 200];
+  const client = new DmTestClient({
+    url: `${server.url}/dm`,
+    devId: id,
+    username: id,
+    password: 'password-campaign',
+    tree: { './DevDetail/FwV': '1.0', './DevDetail/SwV': '1', './DevDetail/HwV': '1', [APN]: 'internet.v1' },
+    alertStatus: (code) => (code === '1101' ? (answers.shift() ?? 200) : 200),
+  });
+  const created = await call('/api/v1/campaigns', { name: `apn asked ${id}`, profile: 'apn-gate@1', cohort: { deviceIds: [id] }, stages: [{ percent: 100, requiresApproval: false }], confirm: CONFIRM });
+  expect(created.status, await created.clone().text()).toBe(201);
+  const campaignId = ((await created.json()) as { id: string }).id;
+  expect((await call(`/api/v1/campaigns/${campaignId}/start`, {})).status).toBe(200);
+  await server.campaigns.idle();
+  const deployment = async () => {
+    const list = (await (await call(`/api/v1/deployments?campaign=${campaignId}`)).json()) as { items: Array<{ id: string }> };
+    return (await (await call(`/api/v1/deployments/${list.items[0]?.id ?? ''}`)).json()) as { state: string; attempts: number; history: Array<{ state: string; cause: string }> };
+  };
+  const counts = async () => ((await (await call(`/api/v1/campaigns/${campaignId}`)).json()) as { stages: Array<{ counts: Record<string, number> }> }).stages[0]?.counts;
+
+  // The user does not answer in time: nothing was sent, the deployment waits scheduled.
+  await client.session();
+  const waiting = await deployment();
+  expect(waiting.state).toBe('scheduled');
+  expect(waiting.history.at(-1)?.cause).toMatch(/^the user did not answer in time/);
+  expect(waiting.history.map((h) => h.state)).not.toContain('commanded');
+  expect(await counts()).toMatchObject({ scheduled: 1, commanded: 0 });
+
+  // The next session asks again (no second application queued); accepted, it is commanded and applied.
+  await client.session();
+  await server.campaigns.idle();
+  const done = await deployment();
+  expect(done.state).toBe('succeeded');
+  expect(done.attempts).toBe(1);
+  const commanded = done.history.find((h) => h.state === 'commanded');
+  expect(commanded?.cause).toBe('the user accepted the configuration change (Alert 1101 answered 200)');
+  expect(client.tree.get(APN)).toBe('internet.v2');
+  const applications = (await (await call(`/api/v1/devices/${encodeURIComponent(id)}/configuration`)).json()) as { applications: Array<{ reason: string; state: string }> };
+  expect(applications.applications.filter((a) => a.reason === 'campaign')).toEqual([expect.objectContaining({ state: 'succeeded' })]);
+});

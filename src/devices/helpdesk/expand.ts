@@ -25,7 +25,8 @@ export async function queueQueryChildren(tx: Tx, deviceId: string, answered: Ans
   for (const node of nodes) {
     const list = lists.find((a) => a.opId === node.opId)?.result?.find((r) => r.format === 'node');
     const query = await findQueryById(tx, node.queryId);
-    if (!list || !query) continue;
+    // A query canceled (or expired) meanwhile reads nothing more (cancel.ts).
+    if (!list || !query || query.canceledAt !== null) continue;
     const room = MAX_QUERY_NODES - (await queryNodeCount(tx, node.queryId));
     // The path asked, not the one the device names in its Results.
     const children = childPaths(node.uri, list.data).slice(0, Math.max(0, room));

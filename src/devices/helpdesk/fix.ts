@@ -20,6 +20,7 @@ const AUDITED_VALUE = 200;
 export async function fixNode(ctx: Context, principal: Principal, deviceId: string, queryId: string, fix: FixNode): Promise<QueryView> {
   const query = await findQuery(ctx.db, deviceId, queryId);
   if (!query) throw new AppError('NOT_FOUND', `device ${deviceId} has no query ${queryId}`);
+  if (query.canceledAt !== null) throw new AppError('CONFLICT', `query ${queryId} is over (${query.canceledReason ?? 'canceled'}): ask the device again`);
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
     const position = await queryNodeCount(tx, queryId);

@@ -69,8 +69,10 @@ export type QueryResult = z.infer<typeof queryResultSchema>;
 export const queryViewSchema = z.object({
   id: z.string(),
   deviceId: z.string(),
-  /** waiting: nothing sent yet; asking: some results still to come; done: every node answered. */
-  state: z.enum(['waiting', 'asking', 'done']),
+  /** waiting: nothing sent yet; asking: some results still to come; done: every node answered; canceled: stopped (see `canceled`). */
+  state: z.enum(['waiting', 'asking', 'done', 'canceled']),
+  /** When and why the query stopped before every node was read: an operator canceled it, or the device never picked it up (expired). */
+  canceled: z.object({ at: z.string(), reason: z.string() }).nullable(),
   presets: z.array(z.string()),
   wake: wakeSchema.nullable(),
   createdBy: z.string(),
@@ -87,6 +89,9 @@ export const queryViewSchema = z.object({
   results: z.array(queryResultSchema),
 });
 export type QueryView = z.infer<typeof queryViewSchema>;
+
+/** A query whose reads the device has not picked up after this long ends (devices/helpdesk/cancel.ts). */
+export const QUERY_EXPIRES_AFTER_MS = 24 * 3600 * 1000;
 
 export const fixNodeSchema = z.object({
   uri: queryPathSchema,

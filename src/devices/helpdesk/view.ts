@@ -31,7 +31,8 @@ async function viewOf(ctx: Context, row: DeviceQueryRow): Promise<QueryView> {
   nodes.sort((a, b) => a.node.position - b.node.position || (a.op.uri < b.op.uri ? -1 : a.op.uri > b.op.uri ? 1 : a.op.createdAt - b.op.createdAt));
   const results = nodes.map(({ node, op }) => resultOf(node.source, op));
   const answered = results.filter((r) => r.state === 'done' || r.state === 'failed').length;
-  const state = answered === results.length ? 'done' : results.every((r) => r.state === 'queued') ? 'waiting' : 'asking';
+  // Canceled or expired with nodes not sent (cancel.ts): stopped, whatever came back before.
+  const state = row.canceledAt !== null ? 'canceled' : answered === results.length ? 'done' : results.every((r) => r.state === 'queued') ? 'waiting' : 'asking';
   return {
     id: row.id,
     deviceId: row.deviceId,
@@ -40,6 +41,7 @@ async function viewOf(ctx: Context, row: DeviceQueryRow): Promise<QueryView> {
     wake: row.wake === null ? null : storedWakeSchema.parse(JSON.parse(row.wake)),
     createdBy: row.createdByName,
     createdAt: new Date(row.createdAt).toISOString(),
+    canceled: row.canceledAt === null ? null : { at: new Date(row.canceledAt).toISOString(), reason: row.canceledReason ?? 'canceled' },
     confirmation: await confirmationOf(ctx.db, row.id),
     results,
   };

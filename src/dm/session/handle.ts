@@ -23,6 +23,7 @@ import { planCommands, planSettings } from './plan.ts';
 import { buildReply } from './reply.ts';
 import { applyAssembled, assemble, buffered, chunkData, interruptionAlerts, storeChunks } from './large-objects.ts';
 import { withoutRefusedValues } from './outgoing-objects.ts';
+import { pendingFromRest } from './secrets-at-rest.ts';
 import { awaitingSchema } from './state.ts';
 import { applyPromptAnswers, promptAnswersIn } from './user-gate.ts';
 
@@ -56,13 +57,13 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
   const maxObjSize = h.meta?.maxObjSize ?? session.maxObjSize ?? undefined;
   const results: number[] = [];
-  const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log, results };
+  const options = { now, sessionIdleMs: ctx.config.dm.sessionIdleMs, retryBackoffMs: ctx.config.campaigns.retryBackoffMs, log, results, vault: ctx.vault };
   const settings = planSettings(ctx, { device, session, effects });
   const { outcome, campaignsMoved } = await ctx.db.transaction(async (tx) => {
     results.length = 0;
     await storeChunks(tx, session.id, assembled.writes);
     const answered = await applyPromptAnswers(tx, device.id, answers, now);
-    const planned = { ...session, pending: withoutRefusedValues(session.pending, effects) };
+    const planned = { ...session, pending: pendingFromRest(ctx.vault, withoutRefusedValues(session.pending, effects)) };
     const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now });
     plan.commands.unshift(...interruptionAlerts(assembled));
     plan.commands.unshift(...(await enrollmentCommands(tx, enrollment, message.final && !effects.aborted)));

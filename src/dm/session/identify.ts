@@ -12,6 +12,7 @@ import { acceptedNonces, challengeNonce } from './challenge.ts';
 import { type Answer, plain, type Received, REFUSED_COMMAND, refusal, syncml } from './exchange.ts';
 import type { DmGuard } from './guard.ts';
 import { sessionPassword } from './password.ts';
+import { replyFromRest } from './secrets-at-rest.ts';
 import { lockedUntil, recordAuthFailure } from './lockout.ts';
 
 export interface Identified {
@@ -55,7 +56,7 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   // that reply ended the session, to a message that proves itself as the original did.
   if (live && h.msgId === live.clientMsgId && live.lastReply && live.lastReplyType === request.contentType) {
     const proven = live === tokenSession || (live.authNonce !== null && verifiedNonce(proof, [live.authNonce]) !== undefined);
-    if (proven) return syncml(received, Buffer.from(live.lastReply, 'base64'));
+    if (proven) return syncml(received, replyFromRest(ctx.vault, live.lastReply));
   }
   if (tokenSession && (tokenSession.state === 'ended' || tokenSession.expiresAt < now)) return refusal(received, 408, REFUSED_COMMAND); // that session is over: start a new one
   const byToken = tokenSession !== undefined;

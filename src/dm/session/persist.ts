@@ -13,11 +13,13 @@ import { SCOMO_ROOT } from '../../omadm/scomo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import type { Tx } from '../../store/store.ts';
+import type { KeyVault } from '../../signing/vault.ts';
 import type { AuthOk } from './authenticate.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { keptPending } from './outgoing-objects.ts';
 import type { Plan } from './plan.ts';
 import type { Reply } from './reply.ts';
+import { awaitedAtRest, pendingAtRest, replyAtRest } from './secrets-at-rest.ts';
 
 /** Everything one message settled, ready to store. */
 export interface Outcome {
@@ -46,6 +48,8 @@ export interface PersistOptions {
   sessionIdleMs: number;
   retryBackoffMs: number;
   log: Logger;
+  /** Seals what the session row keeps of a secret (secrets-at-rest.ts). */
+  vault: KeyVault;
   /** Gets the FUMO result codes this message applied, for /metrics once the transaction commits. */
   results?: number[];
 }
@@ -110,12 +114,12 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     inventoryChecked: plan.inventoryChecked,
     clientMsgId: x.msgId,
     serverMsgId: reply.message.header.msgId,
-    awaiting: JSON.stringify([...effects.awaiting, ...reply.sent]),
+    awaiting: JSON.stringify(awaitedAtRest([...effects.awaiting, ...reply.sent])),
     // Operations that did not fit stay queued (the next message reads them again), so an
     // interrupted package leaves them for the next session instead of 'sent' and lost.
     // The rest of a large value (outgoing-objects.ts) stays though it carries an operation.
-    pending: JSON.stringify(keptPending(reply.leftover)),
-    lastReply: Buffer.from(reply.bytes).toString('base64'),
+    pending: JSON.stringify(pendingAtRest(options.vault, keptPending(reply.leftover))),
+    lastReply: replyAtRest(options.vault, reply.bytes, reply.sent),
     lastReplyType: x.contentType,
     ...(x.maxMsgSize ? { maxMsgSize: x.maxMsgSize } : {}),
     ...(x.maxObjSize ? { maxObjSize: x.maxObjSize } : {}),

@@ -32,6 +32,10 @@ const serverCommand = z.object({
   ui: z.object({ kind: z.enum(['display', 'confirm', 'text', 'single', 'multiple']), text: z.string(), options: uiOptions, choices: z.array(z.string()).optional() }).optional(),
   /** The user prompt (user_prompts row) a UI alert carries. */
   promptId: z.string().optional(),
+  /** `data` is a secret (new credentials): the session row never keeps it in clear (secrets-at-rest.ts). */
+  secret: z.boolean().optional(),
+  /** A secret `data` as the session row keeps a command not sent yet: sealed under the master key. */
+  sealedData: z.object({ sealed: z.string(), nonce: z.string() }).optional(),
   /** Bytes of `data` already sent as chunks of a large object (reply.ts, outgoing-objects.ts). */
   sentBytes: z.number().int().optional(),
   /** Why the server sends it: an operator's operation, its own inventory read, FUMO, SCOMO (inventory read and operations), or enrollment (first contact, enrollment.ts). */

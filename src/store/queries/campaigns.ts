@@ -78,6 +78,12 @@ export async function updateCampaign(tx: Tx, id: string, changes: Partial<typeof
   await tx.q.update(campaigns).set(changes).where(eq(campaigns.id, id));
 }
 
+/** Counts `n` more devices left out for their security version (deployments/security-hold.ts): one statement, no read. */
+export async function addSecurityHeld(tx: Tx, id: string, n: number, now: number): Promise<void> {
+  const { campaigns } = tx.t;
+  await tx.q.update(campaigns).set({ securityHeld: sql`${campaigns.securityHeld} + ${n}`, updatedAt: now }).where(eq(campaigns.id, id));
+}
+
 export async function updateStage(tx: Tx, campaignId: string, index: number, changes: Partial<typeof campaignStages.$inferInsert>): Promise<void> {
   const { campaignStages } = tx.t;
   await tx.q

@@ -1,6 +1,6 @@
 // Helpdesk live queries: the query rows, which device operations make up each, and the
 // pruning that keeps a device's queries bounded.
-import { and, asc, count, desc, eq, inArray, lt, or } from 'drizzle-orm';
+import { and, asc, count, desc, eq, exists, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { deviceQueries, deviceQueryNodes } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
 import type { DmOperationRow } from './devices.ts';
@@ -77,4 +77,40 @@ export async function findQueryById(tx: Tx, id: string): Promise<DeviceQueryRow 
 export async function queryNodeCount(tx: Tx, queryId: string): Promise<number> {
   const [row] = await tx.q.select({ n: count() }).from(tx.t.deviceQueryNodes).where(eq(tx.t.deviceQueryNodes.queryId, queryId));
   return Number(row?.n ?? 0);
+}
+
+/**
+ * Ends a query: its operations not sent yet (created before `createdBefore`, when given:
+ * the expiry spares a fix asked later) fail without a Status, and the query records when
+ * and why it stopped. Returns how many operations it ended.
+ */
+export async function cancelQueryOperations(tx: Tx, queryId: string, now: number, reason: string, createdBefore?: number): Promise<number> {
+  const { deviceQueries: q, deviceQueryNodes: n, dmOperations: o } = tx.t;
+  const nodes = tx.q.select({ opId: n.opId }).from(n).where(eq(n.queryId, queryId));
+  const ended = await tx.q
+    .update(o)
+    .set({ state: 'failed', doneAt: now })
+    .where(and(inArray(o.id, nodes), eq(o.state, 'queued'), ...(createdBefore === undefined ? [] : [lt(o.createdAt, createdBefore)])))
+    .returning({ id: o.id });
+  await tx.q.update(q).set({ canceledAt: now, canceledReason: reason }).where(eq(q.id, queryId));
+  return ended.length;
+}
+
+/**
+ * Queries not canceled, asked before `before`, with an operation created before then that
+ * was never sent (the device never picked it up): the oldest `limit` of them.
+ */
+export async function unpickedQueries(tx: Tx, before: number, limit: number): Promise<DeviceQueryRow[]> {
+  const { deviceQueries: q, deviceQueryNodes: n, dmOperations: o } = tx.t;
+  const waiting = tx.q
+    .select({ id: n.queryId })
+    .from(n)
+    .innerJoin(o, eq(o.id, n.opId))
+    .where(and(eq(n.queryId, q.id), eq(o.state, 'queued'), lt(o.createdAt, before)));
+  return tx.q
+    .select()
+    .from(q)
+    .where(and(isNull(q.canceledAt), lt(q.createdAt, before), exists(waiting)))
+    .orderBy(asc(q.createdAt))
+    .limit(limit);
 }

@@ -27,10 +27,19 @@ export async function findManufacturerById(tx: Tx, id: string, options: { forUpd
   return row;
 }
 
-export async function insertManufacturer(tx: Tx, name: string, now: number): Promise<ManufacturerRow> {
-  const row = { id: newId('mfr'), name, createdAt: now };
-  await tx.q.insert(tx.t.manufacturers).values(row);
-  return row;
+/**
+ * The manufacturer of that name, created if there is none. Insert-or-nothing then a read,
+ * not a read then an insert: two servers creating the first token of a new manufacturer
+ * both found none, and the second insert failed on the unique name (409). On PostgreSQL
+ * the second insert waits for the first to commit, inserts nothing, and reads its row.
+ */
+export async function findOrInsertManufacturer(tx: Tx, name: string, now: number): Promise<ManufacturerRow> {
+  const { manufacturers } = tx.t;
+  const [inserted] = await tx.q.insert(manufacturers).values({ id: newId('mfr'), name, createdAt: now }).onConflictDoNothing({ target: manufacturers.name }).returning();
+  if (inserted) return inserted;
+  const found = await findManufacturerByName(tx, name);
+  if (!found) throw new Error(`manufacturer ${name} neither inserted nor found`);
+  return found;
 }
 
 export async function findModelByName(tx: Tx, name: string): Promise<ModelRow | undefined> {

@@ -91,20 +91,24 @@ export async function findBaseline(tx: Tx, model: string): Promise<BaselineRow |
   return (await baselineOf(tx).execute({ model }))[0];
 }
 
+/**
+ * One statement that inserts or replaces: an update-then-insert let two servers saving the
+ * first baseline of a model both find nothing to update, and the second insert failed on
+ * the primary key (409). On PostgreSQL the second waits for the first and updates its row.
+ */
 export async function saveBaseline(tx: Tx, row: BaselineRow): Promise<void> {
   const { appBaselines } = tx.t;
-  const changed = await tx.q.update(appBaselines).set({ spec: row.spec, updatedBy: row.updatedBy, updatedAt: row.updatedAt }).where(eq(appBaselines.model, row.model)).returning({ model: appBaselines.model });
-  if (changed.length === 0) await tx.q.insert(appBaselines).values(row);
+  await tx.q.insert(appBaselines).values(row).onConflictDoUpdate({ target: appBaselines.model, set: { spec: row.spec, updatedBy: row.updatedBy, updatedAt: row.updatedAt } });
 }
 
 export async function findDeviceApps(tx: Tx, deviceId: string): Promise<DeviceAppsRow | undefined> {
   return (await deviceAppsOf(tx).execute({ deviceId }))[0];
 }
 
+/** One statement that inserts or replaces, for the same reason as saveBaseline (two sessions of one device on two servers). */
 export async function saveDeviceApps(tx: Tx, row: DeviceAppsRow): Promise<void> {
   const { deviceApps } = tx.t;
-  const changed = await tx.q.update(deviceApps).set({ components: row.components, readAt: row.readAt }).where(eq(deviceApps.deviceId, row.deviceId)).returning({ deviceId: deviceApps.deviceId });
-  if (changed.length === 0) await tx.q.insert(deviceApps).values(row);
+  await tx.q.insert(deviceApps).values(row).onConflictDoUpdate({ target: deviceApps.deviceId, set: { components: row.components, readAt: row.readAt } });
 }
 
 /**

@@ -1,4 +1,5 @@
 // PostgreSQL twin of ../schema/helpdesk.ts (test/store/schemas.test.ts).
+import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { devices, dmOperations } from './devices.ts';
 
@@ -14,8 +15,10 @@ export const deviceQueries = pgTable(
     createdBy: text('created_by').notNull(),
     createdByName: text('created_by_name').notNull(),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    canceledAt: bigint('canceled_at', { mode: 'number' }),
+    canceledReason: text('canceled_reason'),
   },
-  (t) => [index('device_queries_device').on(t.deviceId, t.createdAt)],
+  (t) => [index('device_queries_device').on(t.deviceId, t.createdAt), index('device_queries_open').on(t.createdAt).where(sql`canceled_at IS NULL`)],
 );
 
 export const deviceQueryNodes = pgTable(

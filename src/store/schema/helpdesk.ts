@@ -2,6 +2,7 @@
 // an ordinary device operation (dm_operations: a Get, or the Replace that fixes a value),
 // so the DM session sends and records it as any other; these tables say which operations
 // make up which query, in what order, and how deep an interior node is followed.
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { devices, dmOperations } from './devices.ts';
 
@@ -19,9 +20,13 @@ export const deviceQueries = sqliteTable(
     createdBy: text('created_by').notNull(),
     createdByName: text('created_by_name').notNull(),
     createdAt: integer('created_at').notNull(),
+    /** When the query stopped: canceled by an operator, or expired unread (devices/helpdesk/cancel.ts); its reason. */
+    canceledAt: integer('canceled_at'),
+    canceledReason: text('canceled_reason'),
   },
-  // A device's queries, newest first (the console panel, pruning the oldest).
-  (t) => [index('device_queries_device').on(t.deviceId, t.createdAt)],
+  // A device's queries, newest first (the console panel, pruning the oldest); the open ones
+  // by age, for the sweep that expires those a device never picked up.
+  (t) => [index('device_queries_device').on(t.deviceId, t.createdAt), index('device_queries_open').on(t.createdAt).where(sql`canceled_at IS NULL`)],
 );
 
 export const deviceQueryNodes = sqliteTable(

@@ -1,0 +1,69 @@
+// What a DM session keeps between messages holds no secret in clear. A command that
+// carries one (the new credentials of a rotation, enroll/first-contact.ts) is marked
+// `secret`, and the session row keeps:
+//
+// - the reply (kept to send again when the device lost it) sealed under the master key
+//   (signing/vault.ts) when it carries such a command, so a resend still gives the device
+//   the very secret it was sent; any other reply as plain base64, as before (no sealing
+//   on the hot path of messages that carry nothing to hide);
+// - the commands awaiting their Status without the secret value (a Status never needs it);
+// - the commands not sent yet (the message was full) with the value sealed, opened again
+//   when the next message sends them.
+//
+// A copy of the database alone then gives away no device's credentials, as for the
+// sealed columns of devices and enrollments.
+import type { KeyVault } from '../../signing/vault.ts';
+import { pendingSchema, type ServerCommand } from './state.ts';
+
+/** How a sealed reply starts in the session row: `sealed:<nonce>:<box>` (base64 has no ':'). */
+const SEALED_REPLY = 'sealed:';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The reply as the session row keeps it: sealed when one of the commands sent carries a secret. */
+export function replyAtRest(vault: KeyVault, bytes: Uint8Array, sent: readonly ServerCommand[]): string {
+  if (!sent.some((c) => c.secret === true)) return Buffer.from(bytes).toString('base64');
+  const { sealed, nonce } = vault.seal(bytes);
+  return `${SEALED_REPLY}${nonce}:${sealed}`;
+}
+
+/** The reply's bytes again, from what replyAtRest stored. */
+export function replyFromRest(vault: KeyVault, stored: string): Uint8Array {
+  if (!stored.startsWith(SEALED_REPLY)) return Buffer.from(stored, 'base64');
+  const [nonce = '', sealed = ''] = stored.slice(SEALED_REPLY.length).split(':');
+  return vault.open(sealed, nonce);
+}
+
+/** Commands awaiting their Status, without the secret values they carried. */
+export function awaitedAtRest<T extends ServerCommand>(commands: T[]): T[] {
+  if (!commands.some((c) => c.secret === true)) return commands;
+  return commands.map((c) => {
+    if (c.secret !== true || c.data === undefined) return c;
+    const { data: _secret, ...rest } = c;
+    return rest as T;
+  });
+}
+
+/** Commands not sent yet, their secret values sealed. */
+export function pendingAtRest(vault: KeyVault, commands: ServerCommand[]): ServerCommand[] {
+  if (!commands.some((c) => c.secret === true)) return commands;
+  return commands.map((c) => {
+    if (c.secret !== true || c.data === undefined) return c;
+    const { data, ...rest } = c;
+    return { ...rest, sealedData: vault.seal(encoder.encode(data)) };
+  });
+}
+
+/** The session's pending commands (JSON) with their sealed values opened, ready to send. */
+export function pendingFromRest(vault: KeyVault, pending: string): string {
+  // Most sessions hold none: no parsing on the hot path.
+  if (!pending.includes('"sealedData"')) return pending;
+  return JSON.stringify(
+    pendingSchema.parse(JSON.parse(pending)).map((c) => {
+      if (c.sealedData === undefined) return c;
+      const { sealedData, ...rest } = c;
+      return { ...rest, data: decoder.decode(vault.open(sealedData.sealed, sealedData.nonce)) };
+    }),
+  );
+}
