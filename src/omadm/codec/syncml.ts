@@ -376,16 +376,17 @@ function writeMeta(meta: Meta): SyncElement {
 }
 
 function hasFields(meta: Meta): boolean {
-  return Object.values(meta).some((value) => value !== undefined);
+  for (const key in meta) if (meta[key as keyof Meta] !== undefined) return true;
+  return false;
 }
 
 function writeCred(cred: Cred): SyncElement {
   // Cred's Meta is optional on the wire (absent = auth-basic, b64); Chal's is required.
-  return element('Cred', [...(hasFields(cred.meta) ? [writeMeta(cred.meta)] : []), text('Data', cred.data)]);
+  return element('Cred', hasFields(cred.meta) ? [writeMeta(cred.meta), text('Data', cred.data)] : [text('Data', cred.data)]);
 }
 
 function location(name: 'Target' | 'Source', uri: string, locName?: string): SyncElement {
-  return element(name, [text('LocURI', uri), ...(locName === undefined ? [] : [text('LocName', locName)])]);
+  return element(name, locName === undefined ? [text('LocURI', uri)] : [text('LocURI', uri), text('LocName', locName)]);
 }
 
 function writeItem(item: Item): SyncElement {
@@ -425,60 +426,61 @@ function opening(command: { cmdId: number; noResp?: boolean; meta?: Meta }): Syn
   return children;
 }
 
+function pushItems(children: SyncElement[], list: Item[]): SyncElement[] {
+  for (const item of list) children.push(writeItem(item));
+  return children;
+}
+
 function writeCommand(command: Command): SyncElement {
-  const items = (list: Item[]): SyncElement[] => list.map(writeItem);
+  // Children pushed in DTD order (no spread arrays: every reply writes a few dozen commands).
   switch (command.kind) {
-    case 'Status':
-      return element('Status', [
-        integer('CmdID', command.cmdId),
-        integer('MsgRef', command.msgRef),
-        integer('CmdRef', command.cmdRef),
-        text('Cmd', command.cmd),
-        ...command.targetRefs.map((ref) => text('TargetRef', ref)),
-        ...command.sourceRefs.map((ref) => text('SourceRef', ref)),
-        ...(command.cred === undefined ? [] : [writeCred(command.cred)]),
-        ...(command.chal === undefined ? [] : [element('Chal', [writeMeta(command.chal.meta)])]),
-        text('Data', command.data),
-        ...items(command.items),
-      ]);
-    case 'Results':
-      return element('Results', [
-        integer('CmdID', command.cmdId),
-        ...(command.msgRef === undefined ? [] : [integer('MsgRef', command.msgRef)]),
-        integer('CmdRef', command.cmdRef),
-        ...(command.meta === undefined ? [] : [writeMeta(command.meta)]),
-        ...(command.targetRef === undefined ? [] : [text('TargetRef', command.targetRef)]),
-        ...(command.sourceRef === undefined ? [] : [text('SourceRef', command.sourceRef)]),
-        ...items(command.items),
-      ]);
-    case 'Alert':
-      return element('Alert', [
-        integer('CmdID', command.cmdId),
-        text('Data', command.data),
-        ...(command.correlator === undefined ? [] : [text('Correlator', command.correlator)]),
-        ...items(command.items),
-      ]);
-    case 'Exec':
-      return element('Exec', [
-        ...opening(command),
-        ...(command.correlator === undefined ? [] : [text('Correlator', command.correlator)]),
-        ...items(command.items),
-      ]);
+    case 'Status': {
+      const children = [integer('CmdID', command.cmdId), integer('MsgRef', command.msgRef), integer('CmdRef', command.cmdRef), text('Cmd', command.cmd)];
+      for (const ref of command.targetRefs) children.push(text('TargetRef', ref));
+      for (const ref of command.sourceRefs) children.push(text('SourceRef', ref));
+      if (command.cred !== undefined) children.push(writeCred(command.cred));
+      if (command.chal !== undefined) children.push(element('Chal', [writeMeta(command.chal.meta)]));
+      children.push(text('Data', command.data));
+      return element('Status', pushItems(children, command.items));
+    }
+    case 'Results': {
+      const children = [integer('CmdID', command.cmdId)];
+      if (command.msgRef !== undefined) children.push(integer('MsgRef', command.msgRef));
+      children.push(integer('CmdRef', command.cmdRef));
+      if (command.meta !== undefined) children.push(writeMeta(command.meta));
+      if (command.targetRef !== undefined) children.push(text('TargetRef', command.targetRef));
+      if (command.sourceRef !== undefined) children.push(text('SourceRef', command.sourceRef));
+      return element('Results', pushItems(children, command.items));
+    }
+    case 'Alert': {
+      const children = [integer('CmdID', command.cmdId), text('Data', command.data)];
+      if (command.correlator !== undefined) children.push(text('Correlator', command.correlator));
+      return element('Alert', pushItems(children, command.items));
+    }
+    case 'Exec': {
+      const children = opening(command);
+      if (command.correlator !== undefined) children.push(text('Correlator', command.correlator));
+      return element('Exec', pushItems(children, command.items));
+    }
     case 'Atomic':
-    case 'Sequence':
-      return element(command.kind, [...opening(command), ...command.commands.map(writeCommand)]);
+    case 'Sequence': {
+      const children = opening(command);
+      for (const inner of command.commands) children.push(writeCommand(inner));
+      return element(command.kind, children);
+    }
     case 'Add':
     case 'Replace':
     case 'Delete':
     case 'Copy':
     case 'Get':
-      return element(command.kind, [...opening(command), ...items(command.items)]);
+      return element(command.kind, pushItems(opening(command), command.items));
   }
 }
 
 /** Builds the `<SyncML>` tree of a typed message, children in the order the DTD gives. */
 export function fromMessage(message: SyncMessage): SyncElement {
-  const body: SyncContent[] = message.commands.map(writeCommand);
+  const body: SyncContent[] = [];
+  for (const command of message.commands) body.push(writeCommand(command));
   if (message.final) body.push(element('Final'));
   return element('SyncML', [writeHeader(message.header), element('SyncBody', body)]);
 }
