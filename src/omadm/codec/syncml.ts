@@ -31,16 +31,22 @@ function invalid(message: string): never {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+// Loops, not find/filter with a callback: every message reads a few hundred fields.
 function elementsOf(parent: SyncElement): SyncElement[] {
-  return parent.children.filter(isElement);
+  const out: SyncElement[] = [];
+  for (const child of parent.children) if (isElement(child)) out.push(child);
+  return out;
 }
 
 function first(parent: SyncElement, name: string): SyncElement | undefined {
-  return parent.children.find((child): child is SyncElement => isElement(child) && child.name === name);
+  for (const child of parent.children) if (isElement(child) && child.name === name) return child;
+  return undefined;
 }
 
 function all(parent: SyncElement, name: string): SyncElement[] {
-  return parent.children.filter((child): child is SyncElement => isElement(child) && child.name === name);
+  const out: SyncElement[] = [];
+  for (const child of parent.children) if (isElement(child) && child.name === name) out.push(child);
+  return out;
 }
 
 function required(parent: SyncElement, name: string, where: string): SyncElement {
@@ -49,6 +55,8 @@ function required(parent: SyncElement, name: string, where: string): SyncElement
 
 /** The text of an element; WBXML OPAQUE parts are decoded as UTF-8. */
 function textOf(el: SyncElement, where: string): string {
+  const only = el.children.length === 1 ? el.children[0] : undefined;
+  if (typeof only === 'string') return only;
   let text = '';
   for (const child of el.children) {
     if (typeof child === 'string') {
@@ -74,7 +82,12 @@ function scalar(el: SyncElement, where: string): string {
 function integerValue(el: SyncElement, where: string): number {
   const text = scalar(el, where);
   // 15 digits stay exact as a JavaScript number.
-  if (!/^[0-9]{1,15}$/.test(text)) invalid(`${where} ${el.name} must be a non-negative integer, not "${text}"`);
+  let valid = text.length >= 1 && text.length <= 15;
+  for (let k = 0; valid && k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    valid = code >= 0x30 && code <= 0x39;
+  }
+  if (!valid) invalid(`${where} ${el.name} must be a non-negative integer, not "${text}"`);
   return Number(text);
 }
 
@@ -100,6 +113,7 @@ function itemData(el: SyncElement, where: string): string | Uint8Array {
     if (isElement(child)) invalid(`${where} Data must hold text or opaque data, not <${child.name}>`);
     parts.push(child);
   }
+  if (parts.length === 1 && typeof parts[0] === 'string') return parts[0];
   if (parts.every((part): part is string => typeof part === 'string')) return parts.join('');
   const only = parts[0];
   if (parts.length === 1 && only instanceof Uint8Array) return only;
@@ -114,7 +128,12 @@ function readMeta(el: SyncElement, where: string): Meta {
   const meta: Meta = {};
   const context = `${where} Meta`;
   // A few encoders wrap the MetInf elements in <MetInf>; read through it.
-  const fields = elementsOf(el).flatMap((child) => (child.name === 'MetInf' ? elementsOf(child) : [child]));
+  const fields: SyncElement[] = [];
+  for (const child of el.children) {
+    if (!isElement(child)) continue;
+    if (child.name === 'MetInf') fields.push(...elementsOf(child));
+    else fields.push(child);
+  }
   for (const field of fields) {
     switch (field.name) {
       case 'Type':
@@ -185,7 +204,9 @@ function readItem(el: SyncElement, where: string): Item {
 }
 
 function readItems(el: SyncElement, where: string): Item[] {
-  return all(el, 'Item').map((item) => readItem(item, where));
+  const items: Item[] = [];
+  for (const child of el.children) if (isElement(child) && child.name === 'Item') items.push(readItem(child, where));
+  return items;
 }
 
 function readHeader(hdr: SyncElement): SyncHdr {
@@ -504,6 +525,10 @@ const ENCODINGS: Readonly<Record<string, SyncEncoding>> = {
  * call this first and answer 415.
  */
 export function encodingOf(contentType: string): SyncEncoding {
+  // The common case first: the media type exactly as the table spells it (each message
+  // asks for its encoding a few times).
+  const exact = Object.hasOwn(ENCODINGS, contentType) ? ENCODINGS[contentType] : undefined;
+  if (exact !== undefined) return exact;
   const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
   const encoding = Object.hasOwn(ENCODINGS, mediaType) ? ENCODINGS[mediaType] : undefined;
   if (encoding === undefined) {

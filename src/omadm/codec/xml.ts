@@ -33,6 +33,7 @@ export const METINF_ELEMENTS: ReadonlySet<string> = new Set([
 ]);
 
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+const SYNCML_NAMESPACE_LOWER = SYNCML_NAMESPACE.toLowerCase();
 
 // ASCII names only: SyncML has no others, and refusing ':' keeps namespace prefixes (which
 // would need xmlns:* attributes we refuse) out. The parser reads names and whitespace
@@ -331,12 +332,12 @@ class Parser {
     let namespace: Page = parent?.namespace ?? 'syncml';
     if (parent === undefined) {
       if (name !== 'SyncML') this.fail(`root element must be <SyncML>, not <${name}>`, start);
-      if (xmlns === undefined || xmlns.toLowerCase() !== SYNCML_NAMESPACE.toLowerCase()) {
+      if (xmlns === undefined || xmlns.toLowerCase() !== SYNCML_NAMESPACE_LOWER) {
         this.fail(`root element <SyncML> must declare xmlns="${SYNCML_NAMESPACE}"`, start);
       }
     } else if (xmlns !== undefined) {
       const value = xmlns.toLowerCase();
-      if (value === SYNCML_NAMESPACE.toLowerCase()) {
+      if (value === SYNCML_NAMESPACE_LOWER) {
         namespace = 'syncml';
       } else if (value === METINF_NAMESPACE) {
         // Clients put it on each MetInf element or (some) once on <Meta>; nowhere else is sane.
@@ -376,7 +377,9 @@ class Parser {
     this.stack.pop();
     const children = top.element.children;
     // Whitespace between elements is layout, not content; text in leaf elements is kept as is.
-    if (children.some((child) => typeof child !== 'string')) {
+    let mixed = false;
+    for (let k = 0; k < children.length && !mixed; k++) mixed = typeof children[k] !== 'string';
+    if (mixed) {
       top.element.children = children.filter((child) => typeof child !== 'string' || !ONLY_WHITESPACE.test(child));
     }
   }
