@@ -29,9 +29,9 @@
 // messages filled into templates the test client's messageXml wrote, replies read with
 // indexOf (dm-reply.ts). Warm-up sessions check both against the test client's own
 // messageXml and readReply, message by message.
-// Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200 --postgres --servers 2]
+// Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200 --postgres --servers 2 --built]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -56,6 +56,12 @@ const { values: args } = parseArgs({
     /** After the SQLite run, the same on PostgreSQL with --servers server processes. */
     postgres: { type: 'boolean', default: false },
     servers: { type: 'string', default: '2' },
+    /**
+     * Servers run the build in dist/ (compiled first, not timed), as `npm start` does, instead
+     * of the sources through tsx: tsx keeps function names (a helper call per closure made)
+     * and loads through its hooks, which production does not.
+     */
+    built: { type: 'boolean', default: false },
     /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
     'postgres-url': { type: 'string' },
   },
@@ -112,7 +118,8 @@ async function startServers(config: Configuration): Promise<string[]> {
   const urls: string[] = [];
   for (let k = 0; k < config.servers; k++) {
     const dir = join(work, `${config.store}-${k}`);
-    const started = await spawnServe({ dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), env: { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...config.env }, nodeArgs: SERVER_NODE_ARGS });
+    const env = { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...(args.built ? { FOTA_FROM_SOURCE: '0' } : {}), ...config.env };
+    const started = await spawnServe({ dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), env, nodeArgs: SERVER_NODE_ARGS });
     servers.push(started.child);
     urls.push(started.url);
   }
@@ -439,9 +446,19 @@ async function runConfiguration(config: Configuration) {
   return figures;
 }
 
-const header = () => ({ benchmark: 'dm', cores: availableParallelism(), devices: DEVICES, concurrency: CONCURRENCY, warmupSessions: WARMUP });
+const header = () => ({
+  benchmark: 'dm',
+  cores: availableParallelism(),
+  devices: DEVICES,
+  concurrency: CONCURRENCY,
+  warmupSessions: WARMUP,
+  server: args.built ? 'dist/ (the tsc build npm start runs)' : 'src/ through tsx (FOTA_FROM_SOURCE=1)',
+});
 
 async function main() {
+  // The build's output goes to stderr: stdout carries the JSON only. bin/fota.js runs the
+  // sources instead (saying so on stderr) if one of them changes after this.
+  if (args.built) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 2, 2] });
   const sqlite = await runConfiguration({ store: 'sqlite', servers: 1, env: {} });
   if (!args.postgres) {
     const { failed, ...figures } = sqlite;
