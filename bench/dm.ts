@@ -5,7 +5,10 @@
 // (test/support/postgres.ts), device i's session going to server i % N (its RespURI keeps
 // it there), and both results are printed side by side. Prints one JSON object:
 //   sessions:   completed, errors (any session that did not complete as expected), and
-//               sessions per second over the timed phase;
+//               sessions per second over the timed phase (perSecond, measured); beside it
+//               serverBoundPerSecond = 1000 / cpuS.serverPerSessionMs, the rate the server's
+//               CPU alone would allow on a core of its own (computed, not measured: the load
+//               generator shares the machine's cores);
 //   messages:   per session (HTTP request/response pairs), and p50/p99 latency per message;
 //   serverRss:  the server's VmRSS read from /proc/<pid>/status every 200 ms over the
 //               timed phase: start, peak, end (the goal is flat memory), and before warm-up;
@@ -21,27 +24,22 @@
 // is a warm-up of --warmup sessions on devices of their own (a cold JIT otherwise makes
 // the first second of the run look like a stall).
 // The load generator runs in this process on the same machine, so on a small machine it
-// takes part of the CPU the server could have used; its CPU time is reported.
-// Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200 --postgres --servers 2]
+// takes part of the CPU the server could have used; its CPU time is reported. It is kept
+// cheap: one keep-alive connection per concurrent session written to directly (http-lane.ts),
+// messages filled into templates the test client's messageXml wrote, replies read with
+// indexOf (dm-reply.ts). Warm-up sessions check both against the test client's own
+// messageXml and readReply, message by message.
+// Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200 --postgres --servers 2 --built]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  alertXml,
-  type CommandXml,
-  md5Cred,
-  messageXml,
-  readReply,
-  replaceXml,
-  resultsXml,
-  type ReplyInfo,
-  statusXml,
-} from '../test/support/dm-test-client.ts';
+import { alertXml, type CommandXml, esc, md5Cred, messageXml, readReply, replaceXml, resultsXml, statusXml } from '../test/support/dm-test-client.ts';
+import { type LightReply, readLightReply, sameReading } from './dm-reply.ts';
+import { HttpLane } from './http-lane.ts';
 import { cpuSecondsOf, postgresCpuSeconds, rssKiB } from './proc.ts';
 import { type BenchDatabase, benchDatabase } from './postgres.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
@@ -58,6 +56,12 @@ const { values: args } = parseArgs({
     /** After the SQLite run, the same on PostgreSQL with --servers server processes. */
     postgres: { type: 'boolean', default: false },
     servers: { type: 'string', default: '2' },
+    /**
+     * Servers run the build in dist/ (compiled first, not timed), as `npm start` does, instead
+     * of the sources through tsx: tsx keeps function names (a helper call per closure made)
+     * and loads through its hooks, which production does not.
+     */
+    built: { type: 'boolean', default: false },
     /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
     'postgres-url': { type: 'string' },
   },
@@ -73,7 +77,8 @@ if (!Number.isInteger(DEVICES) || DEVICES < 1 || !Number.isInteger(CONCURRENCY) 
   process.exit(2);
 }
 
-const XML_TYPE = 'application/vnd.syncml.dm+xml';
+/** The request's own header lines (HttpLane adds Host and Content-Length). */
+const XML_HEADERS = 'content-type: application/vnd.syncml.dm+xml\r\n';
 /** Issue 14: one server process, 64 concurrent sessions. */
 const GOALS = { perSecond: 1500, serverPerSessionMs: 0.6, p99Ms: 50 };
 const PASSWORD = 'bench-password-1';
@@ -113,7 +118,8 @@ async function startServers(config: Configuration): Promise<string[]> {
   const urls: string[] = [];
   for (let k = 0; k < config.servers; k++) {
     const dir = join(work, `${config.store}-${k}`);
-    const started = await spawnServe({ dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), env: { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...config.env }, nodeArgs: SERVER_NODE_ARGS });
+    const env = { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...(args.built ? { FOTA_FROM_SOURCE: '0' } : {}), ...config.env };
+    const started = await spawnServe({ dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), env, nodeArgs: SERVER_NODE_ARGS });
     servers.push(started.child);
     urls.push(started.url);
   }
@@ -122,19 +128,30 @@ async function startServers(config: Configuration): Promise<string[]> {
 
 // --- HTTP ----------------------------------------------------------------------------------
 
-let agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+/** The origin and path (with query) of a URL the server hands out (its own, or a RespURI). */
+function split(url: string): { origin: string; path: string } {
+  const slash = url.indexOf('/', url.indexOf('//') + 2);
+  return slash === -1 ? { origin: url, path: '/' } : { origin: url.slice(0, slash), path: url.slice(slash) };
+}
 
-function post(url: string, headers: Record<string, string>, body: string | Buffer): Promise<{ status: number; contentType: string; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (part: Buffer) => parts.push(part));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+/** A worker's connections, one per server; a session borrows a worker's set for its messages. */
+class Lanes {
+  private readonly byOrigin = new Map<string, HttpLane>();
+  of(origin: string): HttpLane {
+    let lane = this.byOrigin.get(origin);
+    if (!lane) this.byOrigin.set(origin, (lane = new HttpLane(origin)));
+    return lane;
+  }
+  close(): void {
+    for (const lane of this.byOrigin.values()) lane.close();
+  }
+}
+/** Idle sets of connections: at most CONCURRENCY exist, as node:http's Agent had sockets. */
+let idleLanes: Lanes[] = [];
+
+function closeLanes(): void {
+  for (const lanes of idleLanes) lanes.close();
+  idleLanes = [];
 }
 
 async function api<T>(base: string, path: string, token: string, body?: unknown): Promise<T> {
@@ -173,66 +190,129 @@ function expect(condition: boolean, what: string): asserts condition {
   if (!condition) throw new SessionError(what);
 }
 
-/** Status for the server's SyncHdr (this client does not check server credentials). */
-const headerStatus = (reply: ReplyInfo): CommandXml =>
-  statusXml({ msgRef: reply.header.msgId, cmdRef: 0, cmd: 'SyncHdr', targetRefs: [reply.header.target ?? ''], sourceRefs: [reply.header.source ?? ''], code: 200 });
+/** The device's tree; only DevId differs between devices. */
+const TREE: Record<string, string> = {
+  './DevInfo/Man': 'Acme',
+  './DevInfo/Mod': 'X100',
+  './DevInfo/DmV': '1.2',
+  './DevInfo/Lang': 'en-US',
+  './DevDetail/FwV': '1.0.0',
+  './DevDetail/SwV': '1.0.0',
+  './DevDetail/HwV': 'rev-a',
+};
+const valueOf = (id: string, uri: string) => (uri === './DevInfo/DevId' ? id : (TREE[uri] ?? ''));
+const DEV_INFO = ['DevId', 'Man', 'Mod', 'DmV', 'Lang'].map((n) => `./DevInfo/${n}`);
 
-async function runSession(dmUrl: string, index: number): Promise<number> {
+// The messages of a session, written by the test client's messageXml once with slots where a
+// session's values go and then filled by concatenation: the same bytes (esc leaves the slot
+// characters alone and fill escapes each value as messageXml would; warm-up sessions compare
+// them with messageXml's own), without composing every message from closures.
+const slot = (name: string) => `\u0001${name}\u0002`;
+type Fill = (values: Record<string, string>) => string;
+function template(xml: string): Fill {
+  const parts = xml.split(/\u0001(\w+)\u0002/);
+  return (values) => {
+    let out = parts[0] ?? '';
+    for (let k = 1; k < parts.length; k += 2) {
+      const value = values[parts[k] ?? ''];
+      if (value === undefined) throw new Error(`template slot ${parts[k]} has no value`);
+      out += esc(value) + (parts[k + 1] ?? '');
+    }
+    return out;
+  };
+}
+
+/** The messages of one device's session, from values; the same functions build the templates. */
+const compose = {
+  header: (v: Record<string, string>, cred?: boolean) => ({ sessionId: v.session ?? '', msgId: v.msgId ?? '', target: v.url ?? '', source: v.id ?? '', locName: v.id ?? '', ...(cred ? { cred: { type: 'syncml:auth-md5', data: v.cred ?? '' } } : {}) }),
+  /** Status for the server's SyncHdr (this client does not check server credentials). */
+  headerStatus: (v: Record<string, string>): CommandXml => statusXml({ msgRef: v.ref ?? '', cmdRef: 0, cmd: 'SyncHdr', targetRefs: [v.hdrTarget ?? ''], sourceRefs: [v.hdrSource ?? ''], code: 200 }),
+  package1: (v: Record<string, string>): CommandXml[] => [alertXml('1201'), replaceXml(DEV_INFO.map((uri) => ({ uri, data: uri === './DevInfo/DevId' ? (v.id ?? '') : valueOf('', uri) })))],
+  first: (v: Record<string, string>) => messageXml(compose.header(v), compose.package1(v)),
+  second: (v: Record<string, string>) => messageXml(compose.header(v, true), [compose.headerStatus(v), ...compose.package1(v)]),
+  /** Statuses and Results for the server's Gets, in the order it sent them; cmdRef k is slot c<k>. */
+  third: (v: Record<string, string>, uris: string[]) =>
+    messageXml(compose.header(v), [
+      compose.headerStatus(v),
+      ...uris.flatMap((uri, k) => [statusXml({ msgRef: v.ref ?? '', cmdRef: v[`c${k}`] ?? '', cmd: 'Get', targetRefs: [uri], code: 200 }), resultsXml(v.ref ?? '', v[`c${k}`] ?? '', [{ uri, data: valueOf(v.id ?? '', uri) }])]),
+    ]),
+};
+const SLOTS = new Proxy<Record<string, string>>({}, { get: (_t, name) => (typeof name === 'string' ? slot(name) : undefined) });
+const templates = {
+  first: template(compose.first(SLOTS)),
+  second: template(compose.second(SLOTS)),
+  /** By the order of the Gets (the server's order; one or two orders in a run). */
+  third: new Map<string, Fill>(),
+};
+function thirdTemplate(uris: string[]): Fill {
+  const key = uris.join(' ');
+  let fill = templates.third.get(key);
+  if (!fill) templates.third.set(key, (fill = template(compose.third(SLOTS, uris))));
+  return fill;
+}
+
+/**
+ * One device's session over `lanes`. `crossCheck` (warm-up): each message is also composed
+ * by messageXml and each reply also read by the test client's readReply, and any
+ * difference fails the session.
+ */
+async function runSession(dmUrl: string, index: number, lanes: Lanes, crossCheck: boolean): Promise<number> {
   const id = devId(index);
-  const sessionId = (index % 0xfff0 + 1).toString(16).toUpperCase();
+  const session = (index % 0xfff0 + 1).toString(16).toUpperCase();
   let url = dmUrl;
   let msgId = 1;
   let messages = 0;
-  const tree: Record<string, string> = {
-    './DevInfo/DevId': id,
-    './DevInfo/Man': 'Acme',
-    './DevInfo/Mod': 'X100',
-    './DevInfo/DmV': '1.2',
-    './DevInfo/Lang': 'en-US',
-    './DevDetail/FwV': '1.0.0',
-    './DevDetail/SwV': '1.0.0',
-    './DevDetail/HwV': 'rev-a',
-  };
-  const send = async (commands: CommandXml[], cred?: { type: string; data: string }): Promise<ReplyInfo> => {
-    const xml = messageXml({ sessionId, msgId: msgId++, target: url, source: id, locName: id, ...(cred ? { cred } : {}) }, commands);
+  const send = async (fill: Fill, compose: (v: Record<string, string>) => string, values: Record<string, string>): Promise<LightReply> => {
+    const v = { ...values, id, session, msgId: String(msgId++), url };
+    const xml = fill(v);
+    if (crossCheck) expect(xml === compose(v), `template message differs from messageXml's: ${xml}`);
+    const { origin, path } = split(url);
     const started = performance.now();
-    const res = await post(url, { 'content-type': XML_TYPE }, xml);
+    const res = await lanes.of(origin).post(path, XML_HEADERS, Buffer.from(xml));
     latenciesMs.push(performance.now() - started);
     messages += 1;
     expect(res.status === 200, `HTTP ${res.status}: ${res.body.toString().slice(0, 200)}`);
-    const reply = readReply(res.body.toString('utf8'));
-    if (reply.header.respUri) url = reply.header.respUri;
+    const text = res.body.toString('utf8');
+    const reply = readLightReply(text);
+    if (crossCheck) {
+      const differs = sameReading(reply, readReply(text));
+      expect(differs === undefined, differs ?? '');
+    }
+    if (reply.respUri) url = reply.respUri;
     return reply;
   };
-  const devInfo = ['DevId', 'Man', 'Mod', 'DmV', 'Lang'].map((n) => `./DevInfo/${n}`);
-  const package1 = [alertXml('1201'), replaceXml(devInfo.map((uri) => ({ uri, data: tree[uri] ?? '' })))];
+  const statusValues = (reply: LightReply) => ({ ref: String(reply.msgId), hdrTarget: reply.target, hdrSource: reply.source });
 
   // Package 1 without Cred: 407 and a nonce.
-  const challenge = await send(package1);
-  const nonce = challenge.headerStatus?.chal?.nextNonce;
+  const challenge = await send(templates.first, compose.first, {});
+  const nonce = challenge.headerStatus?.nextNonce;
   expect(challenge.headerStatus?.code === 407 && nonce !== undefined, `package 1 without Cred: header status ${challenge.headerStatus?.code}, expected 407 with a nonce`);
 
   // Package 1 again with the md5 Cred: 212 and the server's Gets.
-  const cred = { type: 'syncml:auth-md5', data: md5Cred(id, PASSWORD, Buffer.from(nonce, 'base64')) };
-  const package2 = await send([headerStatus(challenge), ...package1], cred);
+  const cred = md5Cred(id, PASSWORD, Buffer.from(nonce, 'base64'));
+  const package2 = await send(templates.second, compose.second, { ...statusValues(challenge), cred });
   expect(package2.headerStatus?.code === 212, `package 1 with Cred: header status ${package2.headerStatus?.code}, expected 212`);
-  const gets = package2.root.children
-    .find((c) => c.name === 'SyncBody')
-    ?.children.filter((c) => c.name === 'Get')
-    .map((g) => ({ cmdId: Number(g.children.find((c) => c.name === 'CmdID')?.text), uri: g.children.find((c) => c.name === 'Item')?.children.find((c) => c.name === 'Target')?.children.find((c) => c.name === 'LocURI')?.text.trim() ?? '' })) ?? [];
+  const { gets } = package2;
   const wanted = [...INVENTORY, OPERATION_URI];
   expect(gets.length === wanted.length && wanted.every((u) => gets.some((g) => g.uri === u)), `package 2 Gets ${JSON.stringify(gets.map((g) => g.uri))}, expected ${JSON.stringify(wanted)}`);
-  expect(package2.commands.every((c) => c.name === 'Status' || c.name === 'Get') && package2.final, 'package 2 carries more than Statuses and Gets');
+  expect(package2.commands.every((c) => c === 'Status' || c === 'Get') && package2.final, 'package 2 carries more than Statuses and Gets');
 
   // Package 3: Statuses and Results; the server closes with Statuses and Final only.
-  const answers: CommandXml[] = [headerStatus(package2)];
-  for (const get of gets) {
-    answers.push(statusXml({ msgRef: package2.header.msgId, cmdRef: get.cmdId, cmd: 'Get', targetRefs: [get.uri], code: 200 }));
-    answers.push(resultsXml(package2.header.msgId, get.cmdId, [{ uri: get.uri, data: tree[get.uri] ?? '' }]));
-  }
-  const closing = await send(answers);
-  expect(closing.headerStatus?.code === 200 && closing.final && closing.commands.every((c) => c.name === 'Status'), 'the last reply is not a closing message (Statuses + Final)');
+  const uris = gets.map((g) => g.uri);
+  const cmdRefs = Object.fromEntries(gets.map((g, k) => [`c${k}`, String(g.cmdId)]));
+  const closing = await send(thirdTemplate(uris), (v) => compose.third(v, uris), { ...statusValues(package2), ...cmdRefs });
+  expect(closing.headerStatus?.code === 200 && closing.final && closing.commands.every((c) => c === 'Status'), 'the last reply is not a closing message (Statuses + Final)');
   return messages;
+}
+
+/** runSession on a set of connections no other session is using. */
+async function onLanes<T>(fn: (lanes: Lanes) => Promise<T>): Promise<T> {
+  const lanes = idleLanes.pop() ?? new Lanes();
+  try {
+    return await fn(lanes);
+  } finally {
+    idleLanes.push(lanes);
+  }
 }
 
 // --- the run -------------------------------------------------------------------------------
@@ -245,7 +325,7 @@ function percentile(sorted: number[], p: number): number {
 /** One configuration from server start to verification; its figures (the JSON of a default run, less the header). */
 async function runConfiguration(config: Configuration) {
   latenciesMs = [];
-  agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  closeLanes();
   const urls = await startServers(config);
   // Setup and verification go to the first server; on PostgreSQL every server sees it.
   const base = urls[0] ?? '';
@@ -269,7 +349,7 @@ async function runConfiguration(config: Configuration) {
   const rssBeforeWarmup = rssOfServers();
   const warmupErrors: string[] = [];
   await inParallel(ids.slice(DEVICES), CONCURRENCY, async (_id, k) => {
-    await runSession(dmUrlOf(DEVICES + k), DEVICES + k).catch((err: unknown) => warmupErrors.push(err instanceof Error ? err.message : String(err)));
+    await onLanes((lanes) => runSession(dmUrlOf(DEVICES + k), DEVICES + k, lanes, true)).catch((err: unknown) => warmupErrors.push(err instanceof Error ? err.message : String(err)));
   });
   latenciesMs.length = 0;
 
@@ -285,7 +365,7 @@ async function runConfiguration(config: Configuration) {
   const t0 = performance.now();
   await inParallel(ids.slice(0, DEVICES), CONCURRENCY, async (_id, i) => {
     try {
-      const messages = await runSession(dmUrlOf(i), i);
+      const messages = await onLanes((lanes) => runSession(dmUrlOf(i), i, lanes, false));
       completed += 1;
       messagesPerSession.set(messages, (messagesPerSession.get(messages) ?? 0) + 1);
     } catch (err) {
@@ -314,10 +394,17 @@ async function runConfiguration(config: Configuration) {
   const peak = Math.max(...rss);
   const perSessionMs = (seconds: number) => round((seconds * 1000) / Math.max(1, completed), 3);
   const figures = {
-    ...(warmupErrors.length ? { warmupErrors: warmupErrors.length } : {}),
+    // Warm-up sessions cross-check the templates and the light reply reader: any error fails the run.
+    ...(warmupErrors.length ? { warmupErrors: warmupErrors.length, firstWarmupErrors: warmupErrors.slice(0, 3) } : {}),
     setupS: round(setupMs / 1000),
     timedS: round(elapsedS, 2),
-    sessions: { completed, errors: errors.length, perSecond: round(completed / elapsedS) },
+    sessions: {
+      completed,
+      errors: errors.length,
+      perSecond: round(completed / elapsedS),
+      // Not measured: what the server's own CPU per session would allow on one core to itself.
+      serverBoundPerSecond: round(1000 / ((serverCpuS * 1000) / Math.max(1, completed))),
+    },
     messages: {
       perSession: Object.fromEntries(messagesPerSession),
       total: latenciesMs.length,
@@ -352,16 +439,26 @@ async function runConfiguration(config: Configuration) {
     loadavg1: round(loadavg()[0] ?? 0, 2),
     verified: { sampled: sample.length, done: sample.length - problems.length, problems: problems.slice(0, 5) },
     ...(errors.length ? { firstErrors: errors.slice(0, 5) } : {}),
-    failed: errors.length > 0 || problems.length > 0,
+    failed: errors.length > 0 || problems.length > 0 || warmupErrors.length > 0,
   };
-  agent.destroy();
+  closeLanes();
   await stopServers();
   return figures;
 }
 
-const header = () => ({ benchmark: 'dm', cores: availableParallelism(), devices: DEVICES, concurrency: CONCURRENCY, warmupSessions: WARMUP });
+const header = () => ({
+  benchmark: 'dm',
+  cores: availableParallelism(),
+  devices: DEVICES,
+  concurrency: CONCURRENCY,
+  warmupSessions: WARMUP,
+  server: args.built ? 'dist/ (the tsc build npm start runs)' : 'src/ through tsx (FOTA_FROM_SOURCE=1)',
+});
 
 async function main() {
+  // The build's output goes to stderr: stdout carries the JSON only. bin/fota.js runs the
+  // sources instead (saying so on stderr) if one of them changes after this.
+  if (args.built) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 2, 2] });
   const sqlite = await runConfiguration({ store: 'sqlite', servers: 1, env: {} });
   if (!args.postgres) {
     const { failed, ...figures } = sqlite;
@@ -423,7 +520,7 @@ main()
     process.exitCode = 1;
   })
   .finally(async () => {
-    agent.destroy();
+    closeLanes();
     await stopServers();
     postgres?.stopNow();
     postgres = undefined;

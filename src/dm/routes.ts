@@ -96,14 +96,39 @@ export function isDmRequest(incoming: IncomingMessage): boolean {
  * Throws what the handler throws; a client gone mid-body makes it throw too.
  */
 export function answerDmFromNode(ctx: Context, guard: DmGuard, incoming: IncomingMessage): Promise<DmHttpAnswer> {
-  const url = new URL(`http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? DM_PATH}`);
+  // isDmRequest let through only the path itself, with or without a query.
+  const target = incoming.url ?? DM_PATH;
+  const query = target.indexOf('?');
   return answerDm(ctx, guard, {
     header: (name) => headerOf(incoming, name),
     body: (limit) => readIncoming(incoming, limit),
-    origin: url.origin,
-    token: url.searchParams.get('s') ?? undefined,
+    origin: originOf(incoming.headers.host ?? 'localhost'),
+    token: query === -1 ? undefined : tokenOf(target.slice(query + 1)),
     address: incoming.socket.remoteAddress ?? 'unknown',
   });
+}
+
+/**
+ * `http://host` as the URL class spells an origin (lower case, no default port), kept per
+ * Host header: a server is reached under one or two names, and parsing a URL per message
+ * cost more than the rest of reading its request line.
+ */
+function originOf(host: string): string {
+  let origin = origins.get(host);
+  if (origin === undefined) {
+    origin = new URL(`http://${host}`).origin;
+    // Bounded: the Host header is the client's choice.
+    if (origins.size >= 64) origins.clear();
+    origins.set(host, origin);
+  }
+  return origin;
+}
+const origins = new Map<string, string>();
+
+/** The query's session token (`s`), read as URL's searchParams would (up to a fragment). */
+function tokenOf(query: string): string | undefined {
+  const hash = query.indexOf('#');
+  return new URLSearchParams(hash === -1 ? query : query.slice(0, hash)).get('s') ?? undefined;
 }
 
 /** Node's request under @hono/node-server (`env.incoming`); none in app.request(). */

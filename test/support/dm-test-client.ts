@@ -162,8 +162,9 @@ const loc = (name: 'Target' | 'Source', uri: string, locName?: string) =>
 export type CommandXml = (cmdId: number) => string;
 
 export interface StatusSpec {
-  msgRef: number;
-  cmdRef: number;
+  /** Numbers, or a string that stands for one (a template's slot in bench/dm.ts). */
+  msgRef: number | string;
+  cmdRef: number | string;
   cmd: string;
   targetRefs?: string[];
   sourceRefs?: string[];
@@ -201,7 +202,7 @@ export function replaceXml(items: Array<{ uri: string; data: string }>): Command
     `</Replace>`;
 }
 
-export function resultsXml(msgRef: number, cmdRef: number, items: Array<{ uri: string; data: string }>): CommandXml {
+export function resultsXml(msgRef: number | string, cmdRef: number | string, items: Array<{ uri: string; data: string }>): CommandXml {
   return (cmdId) =>
     `<Results><CmdID>${cmdId}</CmdID><MsgRef>${msgRef}</MsgRef><CmdRef>${cmdRef}</CmdRef>` +
     items.map((i) => `<Item>${loc('Source', i.uri)}<Meta>${metinf('Format', 'chr')}${metinf('Type', 'text/plain')}</Meta><Data>${esc(i.data)}</Data></Item>`).join('') +

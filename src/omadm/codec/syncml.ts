@@ -31,16 +31,22 @@ function invalid(message: string): never {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+// Loops, not find/filter with a callback: every message reads a few hundred fields.
 function elementsOf(parent: SyncElement): SyncElement[] {
-  return parent.children.filter(isElement);
+  const out: SyncElement[] = [];
+  for (const child of parent.children) if (isElement(child)) out.push(child);
+  return out;
 }
 
 function first(parent: SyncElement, name: string): SyncElement | undefined {
-  return parent.children.find((child): child is SyncElement => isElement(child) && child.name === name);
+  for (const child of parent.children) if (isElement(child) && child.name === name) return child;
+  return undefined;
 }
 
 function all(parent: SyncElement, name: string): SyncElement[] {
-  return parent.children.filter((child): child is SyncElement => isElement(child) && child.name === name);
+  const out: SyncElement[] = [];
+  for (const child of parent.children) if (isElement(child) && child.name === name) out.push(child);
+  return out;
 }
 
 function required(parent: SyncElement, name: string, where: string): SyncElement {
@@ -49,6 +55,8 @@ function required(parent: SyncElement, name: string, where: string): SyncElement
 
 /** The text of an element; WBXML OPAQUE parts are decoded as UTF-8. */
 function textOf(el: SyncElement, where: string): string {
+  const only = el.children.length === 1 ? el.children[0] : undefined;
+  if (typeof only === 'string') return only;
   let text = '';
   for (const child of el.children) {
     if (typeof child === 'string') {
@@ -74,7 +82,12 @@ function scalar(el: SyncElement, where: string): string {
 function integerValue(el: SyncElement, where: string): number {
   const text = scalar(el, where);
   // 15 digits stay exact as a JavaScript number.
-  if (!/^[0-9]{1,15}$/.test(text)) invalid(`${where} ${el.name} must be a non-negative integer, not "${text}"`);
+  let valid = text.length >= 1 && text.length <= 15;
+  for (let k = 0; valid && k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    valid = code >= 0x30 && code <= 0x39;
+  }
+  if (!valid) invalid(`${where} ${el.name} must be a non-negative integer, not "${text}"`);
   return Number(text);
 }
 
@@ -100,6 +113,7 @@ function itemData(el: SyncElement, where: string): string | Uint8Array {
     if (isElement(child)) invalid(`${where} Data must hold text or opaque data, not <${child.name}>`);
     parts.push(child);
   }
+  if (parts.length === 1 && typeof parts[0] === 'string') return parts[0];
   if (parts.every((part): part is string => typeof part === 'string')) return parts.join('');
   const only = parts[0];
   if (parts.length === 1 && only instanceof Uint8Array) return only;
@@ -114,7 +128,12 @@ function readMeta(el: SyncElement, where: string): Meta {
   const meta: Meta = {};
   const context = `${where} Meta`;
   // A few encoders wrap the MetInf elements in <MetInf>; read through it.
-  const fields = elementsOf(el).flatMap((child) => (child.name === 'MetInf' ? elementsOf(child) : [child]));
+  const fields: SyncElement[] = [];
+  for (const child of el.children) {
+    if (!isElement(child)) continue;
+    if (child.name === 'MetInf') fields.push(...elementsOf(child));
+    else fields.push(child);
+  }
   for (const field of fields) {
     switch (field.name) {
       case 'Type':
@@ -185,7 +204,9 @@ function readItem(el: SyncElement, where: string): Item {
 }
 
 function readItems(el: SyncElement, where: string): Item[] {
-  return all(el, 'Item').map((item) => readItem(item, where));
+  const items: Item[] = [];
+  for (const child of el.children) if (isElement(child) && child.name === 'Item') items.push(readItem(child, where));
+  return items;
 }
 
 function readHeader(hdr: SyncElement): SyncHdr {
@@ -376,16 +397,17 @@ function writeMeta(meta: Meta): SyncElement {
 }
 
 function hasFields(meta: Meta): boolean {
-  return Object.values(meta).some((value) => value !== undefined);
+  for (const key in meta) if (meta[key as keyof Meta] !== undefined) return true;
+  return false;
 }
 
 function writeCred(cred: Cred): SyncElement {
   // Cred's Meta is optional on the wire (absent = auth-basic, b64); Chal's is required.
-  return element('Cred', [...(hasFields(cred.meta) ? [writeMeta(cred.meta)] : []), text('Data', cred.data)]);
+  return element('Cred', hasFields(cred.meta) ? [writeMeta(cred.meta), text('Data', cred.data)] : [text('Data', cred.data)]);
 }
 
 function location(name: 'Target' | 'Source', uri: string, locName?: string): SyncElement {
-  return element(name, [text('LocURI', uri), ...(locName === undefined ? [] : [text('LocName', locName)])]);
+  return element(name, locName === undefined ? [text('LocURI', uri)] : [text('LocURI', uri), text('LocName', locName)]);
 }
 
 function writeItem(item: Item): SyncElement {
@@ -425,60 +447,61 @@ function opening(command: { cmdId: number; noResp?: boolean; meta?: Meta }): Syn
   return children;
 }
 
+function pushItems(children: SyncElement[], list: Item[]): SyncElement[] {
+  for (const item of list) children.push(writeItem(item));
+  return children;
+}
+
 function writeCommand(command: Command): SyncElement {
-  const items = (list: Item[]): SyncElement[] => list.map(writeItem);
+  // Children pushed in DTD order (no spread arrays: every reply writes a few dozen commands).
   switch (command.kind) {
-    case 'Status':
-      return element('Status', [
-        integer('CmdID', command.cmdId),
-        integer('MsgRef', command.msgRef),
-        integer('CmdRef', command.cmdRef),
-        text('Cmd', command.cmd),
-        ...command.targetRefs.map((ref) => text('TargetRef', ref)),
-        ...command.sourceRefs.map((ref) => text('SourceRef', ref)),
-        ...(command.cred === undefined ? [] : [writeCred(command.cred)]),
-        ...(command.chal === undefined ? [] : [element('Chal', [writeMeta(command.chal.meta)])]),
-        text('Data', command.data),
-        ...items(command.items),
-      ]);
-    case 'Results':
-      return element('Results', [
-        integer('CmdID', command.cmdId),
-        ...(command.msgRef === undefined ? [] : [integer('MsgRef', command.msgRef)]),
-        integer('CmdRef', command.cmdRef),
-        ...(command.meta === undefined ? [] : [writeMeta(command.meta)]),
-        ...(command.targetRef === undefined ? [] : [text('TargetRef', command.targetRef)]),
-        ...(command.sourceRef === undefined ? [] : [text('SourceRef', command.sourceRef)]),
-        ...items(command.items),
-      ]);
-    case 'Alert':
-      return element('Alert', [
-        integer('CmdID', command.cmdId),
-        text('Data', command.data),
-        ...(command.correlator === undefined ? [] : [text('Correlator', command.correlator)]),
-        ...items(command.items),
-      ]);
-    case 'Exec':
-      return element('Exec', [
-        ...opening(command),
-        ...(command.correlator === undefined ? [] : [text('Correlator', command.correlator)]),
-        ...items(command.items),
-      ]);
+    case 'Status': {
+      const children = [integer('CmdID', command.cmdId), integer('MsgRef', command.msgRef), integer('CmdRef', command.cmdRef), text('Cmd', command.cmd)];
+      for (const ref of command.targetRefs) children.push(text('TargetRef', ref));
+      for (const ref of command.sourceRefs) children.push(text('SourceRef', ref));
+      if (command.cred !== undefined) children.push(writeCred(command.cred));
+      if (command.chal !== undefined) children.push(element('Chal', [writeMeta(command.chal.meta)]));
+      children.push(text('Data', command.data));
+      return element('Status', pushItems(children, command.items));
+    }
+    case 'Results': {
+      const children = [integer('CmdID', command.cmdId)];
+      if (command.msgRef !== undefined) children.push(integer('MsgRef', command.msgRef));
+      children.push(integer('CmdRef', command.cmdRef));
+      if (command.meta !== undefined) children.push(writeMeta(command.meta));
+      if (command.targetRef !== undefined) children.push(text('TargetRef', command.targetRef));
+      if (command.sourceRef !== undefined) children.push(text('SourceRef', command.sourceRef));
+      return element('Results', pushItems(children, command.items));
+    }
+    case 'Alert': {
+      const children = [integer('CmdID', command.cmdId), text('Data', command.data)];
+      if (command.correlator !== undefined) children.push(text('Correlator', command.correlator));
+      return element('Alert', pushItems(children, command.items));
+    }
+    case 'Exec': {
+      const children = opening(command);
+      if (command.correlator !== undefined) children.push(text('Correlator', command.correlator));
+      return element('Exec', pushItems(children, command.items));
+    }
     case 'Atomic':
-    case 'Sequence':
-      return element(command.kind, [...opening(command), ...command.commands.map(writeCommand)]);
+    case 'Sequence': {
+      const children = opening(command);
+      for (const inner of command.commands) children.push(writeCommand(inner));
+      return element(command.kind, children);
+    }
     case 'Add':
     case 'Replace':
     case 'Delete':
     case 'Copy':
     case 'Get':
-      return element(command.kind, [...opening(command), ...items(command.items)]);
+      return element(command.kind, pushItems(opening(command), command.items));
   }
 }
 
 /** Builds the `<SyncML>` tree of a typed message, children in the order the DTD gives. */
 export function fromMessage(message: SyncMessage): SyncElement {
-  const body: SyncContent[] = message.commands.map(writeCommand);
+  const body: SyncContent[] = [];
+  for (const command of message.commands) body.push(writeCommand(command));
   if (message.final) body.push(element('Final'));
   return element('SyncML', [writeHeader(message.header), element('SyncBody', body)]);
 }
@@ -502,6 +525,10 @@ const ENCODINGS: Readonly<Record<string, SyncEncoding>> = {
  * call this first and answer 415.
  */
 export function encodingOf(contentType: string): SyncEncoding {
+  // The common case first: the media type exactly as the table spells it (each message
+  // asks for its encoding a few times).
+  const exact = Object.hasOwn(ENCODINGS, contentType) ? ENCODINGS[contentType] : undefined;
+  if (exact !== undefined) return exact;
   const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
   const encoding = Object.hasOwn(ENCODINGS, mediaType) ? ENCODINGS[mediaType] : undefined;
   if (encoding === undefined) {

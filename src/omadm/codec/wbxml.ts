@@ -3,7 +3,7 @@
 // pages 0 SyncML and 1 MetInf, no attributes); everything else is refused with the byte
 // offset, and every length is checked against the bytes left so hostile input fails fast.
 import { AppError } from '../../errors.ts';
-import { concatBytes, DEFAULT_LIMITS, type DecodeLimits, type Page, type SyncContent, type SyncElement } from './element.ts';
+import { concatBytes, DEFAULT_LIMITS, isElement, type DecodeLimits, type Page, type SyncContent, type SyncElement } from './element.ts';
 
 /** Tag tokens per code page, as in PROTOCOL.md (the same values for SyncML 1.0, 1.1 and 1.2). */
 export const CODE_PAGES: Readonly<Record<Page, Readonly<Record<string, number>>>> = {
@@ -116,20 +116,25 @@ function encodeElement(out: ByteSink, element: SyncElement, state: { page: numbe
 
 // Whitespace between elements would reach parsers that choke on it (libdmclient), and empty
 // strings carry nothing; text that is an element's whole content is kept as is.
-function contentToEncode(children: readonly SyncContent[]): SyncContent[] {
+function contentToEncode(children: readonly SyncContent[]): readonly SyncContent[] {
+  // The common cases as they are: one non-empty text, or elements and bytes only.
+  if (children.length === 1 && children[0] !== '') return children;
+  let anyText = false;
+  for (let k = 0; k < children.length && !anyText; k++) anyText = typeof children[k] === 'string';
+  if (!anyText) return children;
   const hasElements = children.some((child) => typeof child !== 'string' && !(child instanceof Uint8Array));
   return children.filter((child) => typeof child !== 'string' || (child !== '' && !(hasElements && WHITESPACE_ONLY.test(child))));
 }
 
 function encodeText(out: ByteSink, text: string): void {
-  const bytes = utf8Encoder.encode(text);
-  // STR_I ends at the first NUL, so text carrying one can only travel as OPAQUE.
-  if (bytes.includes(0)) {
-    encodeOpaque(out, bytes);
+  // STR_I ends at the first NUL, so text carrying one can only travel as OPAQUE (U+0000 is
+  // the only character whose UTF-8 holds a zero byte).
+  if (text.includes('\u0000')) {
+    encodeOpaque(out, utf8Encoder.encode(text));
     return;
   }
   out.byte(STR_I);
-  out.bytes(bytes);
+  out.utf8(text);
   out.byte(0);
 }
 
@@ -154,6 +159,22 @@ class ByteSink {
     this.reserve(values.length);
     this.buffer.set(values, this.length);
     this.length += values.length;
+  }
+
+  /** Text as UTF-8, written in place (ASCII byte by byte, the rest by the encoder). */
+  utf8(text: string): void {
+    // At most 3 bytes per UTF-16 unit (a surrogate pair's 4 bytes stand for 2 units).
+    this.reserve(text.length * 3);
+    let at = this.length;
+    for (let k = 0; k < text.length; k++) {
+      const code = text.charCodeAt(k);
+      if (code >= 0x80) {
+        at += utf8Encoder.encodeInto(text.slice(k), this.buffer.subarray(at)).written;
+        break;
+      }
+      this.buffer[at++] = code;
+    }
+    this.length = at;
   }
 
   /** WBXML's multi-byte unsigned integer: 7 bits per byte, most significant first. */
@@ -410,7 +431,16 @@ function readBody(reader: Reader, header: Header, limits: DecodeLimits): SyncEle
   }
 }
 
-function normalizeContent(children: readonly SyncContent[]): SyncContent[] {
+function normalizeContent(children: SyncContent[]): SyncContent[] {
+  // Most elements hold one non-empty text or only elements: nothing to merge or drop.
+  if (children.length === 1 && children[0] !== '') return children;
+  let onlyElements = true;
+  for (let k = 0; k < children.length && onlyElements; k++) onlyElements = isElement(children[k]);
+  if (onlyElements) return children;
+  return normalizeMixed(children);
+}
+
+function normalizeMixed(children: readonly SyncContent[]): SyncContent[] {
   const merged: SyncContent[] = [];
   let texts: string[] = [];
   let opaques: Uint8Array[] = [];

@@ -33,6 +33,7 @@ export const METINF_ELEMENTS: ReadonlySet<string> = new Set([
 ]);
 
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+const SYNCML_NAMESPACE_LOWER = SYNCML_NAMESPACE.toLowerCase();
 
 // ASCII names only: SyncML has no others, and refusing ':' keeps namespace prefixes (which
 // would need xmlns:* attributes we refuse) out. The parser reads names and whitespace
@@ -331,12 +332,12 @@ class Parser {
     let namespace: Page = parent?.namespace ?? 'syncml';
     if (parent === undefined) {
       if (name !== 'SyncML') this.fail(`root element must be <SyncML>, not <${name}>`, start);
-      if (xmlns === undefined || xmlns.toLowerCase() !== SYNCML_NAMESPACE.toLowerCase()) {
+      if (xmlns === undefined || xmlns.toLowerCase() !== SYNCML_NAMESPACE_LOWER) {
         this.fail(`root element <SyncML> must declare xmlns="${SYNCML_NAMESPACE}"`, start);
       }
     } else if (xmlns !== undefined) {
       const value = xmlns.toLowerCase();
-      if (value === SYNCML_NAMESPACE.toLowerCase()) {
+      if (value === SYNCML_NAMESPACE_LOWER) {
         namespace = 'syncml';
       } else if (value === METINF_NAMESPACE) {
         // Clients put it on each MetInf element or (some) once on <Meta>; nowhere else is sane.
@@ -376,7 +377,9 @@ class Parser {
     this.stack.pop();
     const children = top.element.children;
     // Whitespace between elements is layout, not content; text in leaf elements is kept as is.
-    if (children.some((child) => typeof child !== 'string')) {
+    let mixed = false;
+    for (let k = 0; k < children.length && !mixed; k++) mixed = typeof children[k] !== 'string';
+    if (mixed) {
       top.element.children = children.filter((child) => typeof child !== 'string' || !ONLY_WHITESPACE.test(child));
     }
   }
@@ -445,11 +448,20 @@ const ESCAPES: ReadonlyMap<string, string> = new Map([
 ]);
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-// What escapeText looks for: a forbidden character or one to escape. Most text has neither,
-// and one test of this settles it.
+// What escapeOther looks for: a forbidden character or one to escape.
 const FORBIDDEN_OR_ESCAPED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF&<>\r]/;
 
 function escapeText(text: string): string {
+  // Most text is printable ASCII with nothing to escape: one pass over its codes settles it.
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) return escapeOther(text);
+  }
+  return text;
+}
+
+/** Text with something besides printable ASCII, tab and line feed: checked, then escaped. */
+function escapeOther(text: string): string {
   if (!text.isWellFormed()) invalid('text contains a lone UTF-16 surrogate and cannot be written as XML');
   if (!FORBIDDEN_OR_ESCAPED.test(text)) return text;
   const forbidden = FORBIDDEN_CHARACTER.exec(text);
@@ -474,36 +486,46 @@ function bytesAsText(bytes: Uint8Array): string {
   return text;
 }
 
-/** Element names already checked: a message writes the same few dozen again and again. */
-const checkedNames = new Set<string>();
+/** The tags of one element name on one page, written once: a message writes the same few dozen again and again. */
+interface Tags {
+  open: string;
+  empty: string;
+  close: string;
+}
 
-function checkName(name: string): void {
-  if (checkedNames.has(name)) return;
+const tagsByName = new Map<string, Tags>();
+const metinfTagsByName = new Map<string, Tags>();
+
+function tagsOf(name: string, attributes: string, cache: Map<string, Tags>): Tags {
+  const known = cache.get(name);
+  if (known !== undefined) return known;
   if (!NAME_EXACT.test(name)) invalid(`"${name}" is not a valid XML element name`);
+  const tags = { open: `<${name}${attributes}>`, empty: `<${name}${attributes}/>`, close: `</${name}>` };
   // Bounded: names come from code, but a caller could build trees of any names.
-  if (checkedNames.size < 1024) checkedNames.add(name);
+  if (cache.size < 1024) cache.set(name, tags);
+  return tags;
 }
 
-function writeElement(element: SyncElement, out: string[], root: boolean): void {
-  checkName(element.name);
-  let open = `<${element.name}`;
-  if (root) open += ` xmlns="${SYNCML_NAMESPACE}"`;
-  // On each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
-  else if (element.page === 'metinf' && element.name !== 'Meta') open += ` xmlns="${METINF_NAMESPACE}"`;
-  if (element.children.length === 0) {
-    out.push(`${open}/>`);
-    return;
+/** The element, appended to `out` (string concatenation: V8 joins the pieces once, at the end). */
+function writeElement(element: SyncElement, out: string, root: boolean): string {
+  // xmlns on each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
+  const tags = root
+    ? tagsOf(element.name, ` xmlns="${SYNCML_NAMESPACE}"`, rootTags)
+    : element.page === 'metinf' && element.name !== 'Meta'
+      ? tagsOf(element.name, ` xmlns="${METINF_NAMESPACE}"`, metinfTagsByName)
+      : tagsOf(element.name, '', tagsByName);
+  const children = element.children;
+  if (children.length === 0) return out + tags.empty;
+  out += tags.open;
+  for (let k = 0; k < children.length; k++) {
+    const child = children[k] as SyncContent;
+    if (typeof child === 'string') out += escapeText(child);
+    else if (child instanceof Uint8Array) out += escapeText(bytesAsText(child));
+    else out = writeElement(child, out, false);
   }
-  out.push(`${open}>`);
-  for (const child of element.children) writeContent(child, out);
-  out.push(`</${element.name}>`);
+  return out + tags.close;
 }
-
-function writeContent(content: SyncContent, out: string[]): void {
-  if (typeof content === 'string') out.push(escapeText(content));
-  else if (content instanceof Uint8Array) out.push(escapeText(bytesAsText(content)));
-  else writeElement(content, out, false);
-}
+const rootTags = new Map<string, Tags>();
 
 /**
  * Writes the tree as a SyncML XML document: no layout whitespace, xmlns on the root and on
@@ -512,7 +534,5 @@ function writeContent(content: SyncContent, out: string[]): void {
  */
 export function serializeXml(root: SyncElement): string {
   if (root.name !== 'SyncML' || root.page !== 'syncml') invalid(`the root element must be <SyncML>, not <${root.name}>`);
-  const out: string[] = [XML_DECLARATION];
-  writeElement(root, out, true);
-  return out.join('');
+  return writeElement(root, XML_DECLARATION, true);
 }
