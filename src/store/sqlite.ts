@@ -117,8 +117,8 @@ export function openSqliteStore(dataDir: string): Store {
 
 /**
  * Group commit: the grouped transactions (DM messages) of one turn of the event loop share
- * a SQLite transaction and its COMMIT. Each runs in a SAVEPOINT of its own (a failure rolls
- * back only its own writes), one after the other as before, and its promise resolves only
+ * a SQLite transaction and its COMMIT. Each after the first runs in a SAVEPOINT of its own
+ * (a failure rolls back only its own writes), one after the other as before, and its promise resolves only
  * once the shared COMMIT is done, so whoever awaited a transaction still finds it
  * committed. The COMMIT runs once the event loop has handled the I/O that was ready
  * (setImmediate), or at once when MAX_BATCH transactions wait for it. A COMMIT writes each
@@ -134,46 +134,76 @@ class GroupCommit {
   private static readonly MAX_BATCH = 64;
   private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private open = false;
+  /** Whether the transaction under way runs in a SAVEPOINT (it joined others' writes). */
+  private inSavepoint = false;
   private scheduled = false;
+  /**
+   * Prepared once: exec() compiles its SQL on every call, which cost as much as the
+   * statements a DM message runs between them (bench/dm.ts).
+   */
+  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackToSavepoint', Database.Statement>;
 
   constructor(
     private readonly db: Database.Database,
     /** Whether a transaction is under way (the COMMIT waits for it). */
     private readonly busy: () => boolean,
-  ) {}
+  ) {
+    this.control = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT fota_tx'),
+      release: db.prepare('RELEASE fota_tx'),
+      rollbackToSavepoint: db.prepare('ROLLBACK TO fota_tx'),
+    };
+  }
 
   /** Whether the connection holds writes not committed yet. */
   isOpen(): boolean {
     return this.open;
   }
 
-  /** Starts one transaction: a grouped one in the batch under way, if any; any other alone. */
+  /**
+   * Starts one transaction: a grouped one in the batch under way, if any; any other alone.
+   * Only a transaction that joins a batch already holding others' writes needs a SAVEPOINT
+   * to roll back alone: the first of a batch, and one not grouped, roll back the whole
+   * BEGIN, which holds nothing but theirs.
+   */
   begin(grouped: boolean): void {
     if (this.open && !grouped) this.commitNow();
-    if (!this.open) {
-      this.db.exec('BEGIN IMMEDIATE');
-      this.open = true;
+    if (this.open) {
+      this.control.savepoint.run();
+      this.inSavepoint = true;
+      return;
     }
-    this.db.exec('SAVEPOINT fota_tx');
+    this.control.begin.run();
+    this.open = true;
+    this.inSavepoint = false;
   }
 
   /** The transaction failed: its writes go, the batch's stay (unless SQLite dropped them all). */
   rollBack(err: unknown, grouped: boolean): void {
-    if (this.db.inTransaction) {
-      this.db.exec('ROLLBACK TO fota_tx');
-      this.db.exec('RELEASE fota_tx');
+    if (this.db.inTransaction && this.inSavepoint) {
+      this.control.rollbackToSavepoint.run();
+      this.control.release.run();
       if (grouped) this.schedule();
       else this.commitNow();
       return;
     }
-    // SQLite rolls some failures back whole (SQLITE_FULL, SQLITE_IOERR): the batch is lost.
     this.open = false;
+    if (this.db.inTransaction) {
+      // The first of its batch: nobody else's writes are in it yet.
+      this.control.rollback.run();
+      return;
+    }
+    // SQLite rolls some failures back whole (SQLITE_FULL, SQLITE_IOERR): the batch is lost.
     this.fail(new Error(`rolled back with another transaction of its batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
   }
 
   /** The transaction succeeded: resolves when the batch it is in has committed. */
   done(grouped: boolean): Promise<void> {
-    this.db.exec('RELEASE fota_tx');
+    if (this.inSavepoint) this.control.release.run();
+    this.inSavepoint = false;
     const committed = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (!grouped || this.waiting.length >= GroupCommit.MAX_BATCH) this.commitNow();
     else this.schedule();
@@ -185,10 +215,10 @@ class GroupCommit {
     if (!this.open) return;
     this.open = false;
     try {
-      this.db.exec('COMMIT');
+      this.control.commit.run();
     } catch (err) {
       // SQLite rolls some failures back itself (SQLITE_FULL, an interrupted COMMIT).
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.control.rollback.run();
       this.fail(err);
       return;
     }

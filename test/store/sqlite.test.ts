@@ -122,6 +122,36 @@ describe('the SQLite store', () => {
     expect(actions.map((a) => a.action)).toEqual(['first', 'third']);
   });
 
+  it('keeps the rest of a batch when its first grouped transaction fails, and runs a later batch after it', async () => {
+    // The first of a batch runs without a SAVEPOINT: its failure rolls back the whole BEGIN,
+    // which must then hold nothing of the others.
+    const store = openStore();
+    const grouped = { grouped: true };
+    const outcomes = await Promise.allSettled([
+      store.transaction(async (tx) => {
+        await recordAudit(tx, { ...entry, action: 'failed first' }, 0);
+        throw new Error('roll back this one');
+      }, grouped),
+      store.transaction((tx) => recordAudit(tx, { ...entry, action: 'second' }, 1), grouped),
+      store.transaction(async (tx) => {
+        await recordAudit(tx, { ...entry, action: 'failed third' }, 2);
+        throw new Error('and this one');
+      }, grouped),
+      store.transaction((tx) => recordAudit(tx, { ...entry, action: 'fourth' }, 3), grouped),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    await store.transaction((tx) => recordAudit(tx, { ...entry, action: 'alone' }, 4));
+    await expect(
+      store.transaction(async (tx) => {
+        await recordAudit(tx, { ...entry, action: 'failed alone' }, 5);
+        throw new Error('not grouped either');
+      }),
+    ).rejects.toThrow(/not grouped/);
+    await store.transaction((tx) => recordAudit(tx, { ...entry, action: 'next batch' }, 6), grouped);
+    const actions = await rows<{ action: string }>(store, sql`SELECT action FROM audit_events ORDER BY at`);
+    expect(actions.map((a) => a.action)).toEqual(['second', 'fourth', 'alone', 'next batch']);
+  });
+
   it('commits the grouped transactions waiting for their COMMIT before one that is not grouped begins', async () => {
     const store = openStore();
     const grouped = store.transaction((tx) => recordAudit(tx, entry, 0), { grouped: true });
