@@ -1,13 +1,14 @@
 // The SQLite store: migrated on open, WAL with foreign keys, transactions one at a time
 // that commit or roll back with their callback's promise, reads outside them that cannot
 // write, and a transaction's tx that cannot be used once it is over.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { rows } from '../../src/store/dialect.ts';
 import { recordAudit } from '../../src/store/queries/audit.ts';
 import { findDevice, insertDevice, updateDevice } from '../../src/store/queries/devices.ts';
-import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store, Tx } from '../../src/store/store.ts';
 import { tempDir } from '../support/harness.ts';
 
@@ -178,6 +179,26 @@ describe('the SQLite store', () => {
     const reopened = openSqliteStore(dir);
     onTestFinished(() => reopened.close());
     expect(await auditCount(reopened)).toBe(150);
+  });
+
+  it('copies the WAL into the database file on a thread of its own every so many commits, and closes that thread with the store', async () => {
+    const dir = join(tempDir(), 'data');
+    let checkpointed: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      checkpointed = resolve;
+    });
+    const store = openSqliteStore(dir, { checkpointEvery: 10, onCheckpoint: () => checkpointed() });
+    onTestFinished(() => store.close());
+    const file = join(dir, DATABASE_FILE);
+    const before = statSync(file).size;
+    // ~125 pages: far below the writer's own autocheckpoint, so only the thread copies them.
+    for (let i = 0; i < 10; i++) await store.transaction((tx) => recordAudit(tx, { ...entry, details: { pad: 'x'.repeat(50_000) } }, i));
+    await done;
+    expect(statSync(file).size).toBeGreaterThan(before + 400_000);
+    await store.close();
+    const reopened = openSqliteStore(dir);
+    onTestFinished(() => reopened.close());
+    expect(await auditCount(reopened)).toBe(10);
   });
 
   it('refuses a query through a transaction that is over (a promise its callback did not await)', async () => {
