@@ -88,6 +88,9 @@ export function walCheckpointer(file: string, options: CheckpointerOptions): Che
       worker = undefined;
       if (!stopping || exited) return;
       const gone = new Promise<void>((resolve) => stopping.once('exit', () => resolve()));
+      // Unref'd, the thread would not keep the process alive while close() waits for it: a
+      // command awaiting close() at its top level would end there unsettled (exit code 13).
+      stopping.ref();
       // Messages are handled in order: a checkpoint under way finishes before the connection closes.
       stopping.postMessage('close');
       await gone;
