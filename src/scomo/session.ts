@@ -135,6 +135,11 @@ function recordOf(row: { components: string; readAt: number }): InventoryRecord 
  * SCOMO Gets the device refused in this message. On the listing that means nothing is
  * deployed (an interior node with no children is absent from a simple DM tree).
  */
+/** A node of ./SCOMO/Inventory/Deployed (mergeInventory reads those). */
+function isScomoInventory(uri: string): boolean {
+  return uri === DEPLOYED_ROOT || uri.startsWith(`${DEPLOYED_ROOT}/`);
+}
+
 function failedReads(effects: ScomoEffects): string[] {
   return effects.scomoStatuses.flatMap((s) => (s.kind === 'Get' && s.code !== undefined && s.code >= 300 ? [s.uri] : []));
 }
@@ -187,6 +192,8 @@ export async function markScomoSent(tx: Tx, sent: Array<{ kind: string; scomoId?
  * (the session's Status 200) and ignored.
  */
 export async function applyScomo(tx: Tx, deviceId: string, effects: ScomoEffects, now: number, log: Logger): Promise<void> {
+  // Most messages say nothing of SCOMO: then nothing is read either.
+  if (effects.scomoStatuses.length === 0 && !effects.genericAlerts.some((a) => isOperationComplete(a.type)) && !Object.keys(effects.inventory).some(isScomoInventory)) return;
   const stored = await findDeviceApps(tx, deviceId);
   const before = stored ? recordOf(stored) : undefined;
   const merged = mergeInventory(before, effects.inventory, failedReads(effects), now);

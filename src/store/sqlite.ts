@@ -11,13 +11,27 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { walCheckpointer } from './checkpointer.ts';
 import * as schema from './schema/index.ts';
 import type { Q, Store, TransactionOptions, Tx } from './store.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
 export const DATABASE_FILE = 'fota.db';
 
-export function openSqliteStore(dataDir: string): Store {
+export interface SqliteStoreOptions {
+  /** Commits between two checkpoints on the checkpointer's thread (checkpointer.ts). */
+  checkpointEvery?: number;
+  /** Called once each of those checkpoints has finished (tests wait for it). */
+  onCheckpoint?: () => void;
+}
+
+/**
+ * A DM message commits a handful of pages, a batch of them some tens: a checkpoint every
+ * 100 commits stays far below the writer's own autocheckpoint (10,000 pages).
+ */
+const CHECKPOINT_EVERY_COMMITS = 100;
+
+export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {}): Store {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, DATABASE_FILE);
   const writer = new Database(file);
@@ -30,7 +44,8 @@ export function openSqliteStore(dataDir: string): Store {
   // event loop while it copies them and syncs the file. 10,000 pages (40 MB at 4 KiB)
   // instead of SQLite's 1,000: a page rewritten many times between checkpoints (a hot
   // device or index page) is copied once, and DM bursts see a tenth of the stalls
-  // (bench/dm.ts: COMMIT time -30%).
+  // (bench/dm.ts: COMMIT time -30%). Most of that copying is done beforehand on a thread
+  // of its own (checkpointer.ts): this one stays as the backstop.
   writer.pragma('wal_autocheckpoint = 10000');
   const write = drizzle(writer, { schema });
   // Foreign keys are off while migrating: changing a column in SQLite rebuilds its table
@@ -49,8 +64,14 @@ export function openSqliteStore(dataDir: string): Store {
   reader.pragma('busy_timeout = 5000');
   const read: Q = drizzle(reader, { schema });
   const ping = reader.prepare('select 1');
+  // The copying of WAL pages into the file goes to a thread of its own (checkpointer.ts).
+  const checkpointer = walCheckpointer(file, {
+    everyCommits: options.checkpointEvery ?? CHECKPOINT_EVERY_COMMITS,
+    onError: (message) => process.emitWarning(`WAL checkpoint on its thread failed: ${message}`),
+    ...(options.onCheckpoint ? { onCheckpoint: options.onCheckpoint } : {}),
+  });
   const writerLock = new Mutex();
-  const commits = new GroupCommit(writer, () => writerLock.isHeld());
+  const commits = new GroupCommit(writer, () => writerLock.isHeld(), () => checkpointer.committed());
 
   return {
     q: read,
@@ -106,6 +127,7 @@ export function openSqliteStore(dataDir: string): Store {
       await writerLock.acquire();
       try {
         commits.commitNow();
+        await checkpointer.close();
         reader.close();
         writer.close();
       } finally {
@@ -117,8 +139,8 @@ export function openSqliteStore(dataDir: string): Store {
 
 /**
  * Group commit: the grouped transactions (DM messages) of one turn of the event loop share
- * a SQLite transaction and its COMMIT. Each runs in a SAVEPOINT of its own (a failure rolls
- * back only its own writes), one after the other as before, and its promise resolves only
+ * a SQLite transaction and its COMMIT. Each after the first runs in a SAVEPOINT of its own
+ * (a failure rolls back only its own writes), one after the other as before, and its promise resolves only
  * once the shared COMMIT is done, so whoever awaited a transaction still finds it
  * committed. The COMMIT runs once the event loop has handled the I/O that was ready
  * (setImmediate), or at once when MAX_BATCH transactions wait for it. A COMMIT writes each
@@ -134,46 +156,78 @@ class GroupCommit {
   private static readonly MAX_BATCH = 64;
   private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private open = false;
+  /** Whether the transaction under way runs in a SAVEPOINT (it joined others' writes). */
+  private inSavepoint = false;
   private scheduled = false;
+  /**
+   * Prepared once: exec() compiles its SQL on every call, which cost as much as the
+   * statements a DM message runs between them (bench/dm.ts).
+   */
+  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackToSavepoint', Database.Statement>;
 
   constructor(
     private readonly db: Database.Database,
     /** Whether a transaction is under way (the COMMIT waits for it). */
     private readonly busy: () => boolean,
-  ) {}
+    /** Told of each COMMIT done. */
+    private readonly committed: () => void,
+  ) {
+    this.control = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT fota_tx'),
+      release: db.prepare('RELEASE fota_tx'),
+      rollbackToSavepoint: db.prepare('ROLLBACK TO fota_tx'),
+    };
+  }
 
   /** Whether the connection holds writes not committed yet. */
   isOpen(): boolean {
     return this.open;
   }
 
-  /** Starts one transaction: a grouped one in the batch under way, if any; any other alone. */
+  /**
+   * Starts one transaction: a grouped one in the batch under way, if any; any other alone.
+   * Only a transaction that joins a batch already holding others' writes needs a SAVEPOINT
+   * to roll back alone: the first of a batch, and one not grouped, roll back the whole
+   * BEGIN, which holds nothing but theirs.
+   */
   begin(grouped: boolean): void {
     if (this.open && !grouped) this.commitNow();
-    if (!this.open) {
-      this.db.exec('BEGIN IMMEDIATE');
-      this.open = true;
+    if (this.open) {
+      this.control.savepoint.run();
+      this.inSavepoint = true;
+      return;
     }
-    this.db.exec('SAVEPOINT fota_tx');
+    this.control.begin.run();
+    this.open = true;
+    this.inSavepoint = false;
   }
 
   /** The transaction failed: its writes go, the batch's stay (unless SQLite dropped them all). */
   rollBack(err: unknown, grouped: boolean): void {
-    if (this.db.inTransaction) {
-      this.db.exec('ROLLBACK TO fota_tx');
-      this.db.exec('RELEASE fota_tx');
+    if (this.db.inTransaction && this.inSavepoint) {
+      this.control.rollbackToSavepoint.run();
+      this.control.release.run();
       if (grouped) this.schedule();
       else this.commitNow();
       return;
     }
-    // SQLite rolls some failures back whole (SQLITE_FULL, SQLITE_IOERR): the batch is lost.
     this.open = false;
+    if (this.db.inTransaction) {
+      // The first of its batch: nobody else's writes are in it yet.
+      this.control.rollback.run();
+      return;
+    }
+    // SQLite rolls some failures back whole (SQLITE_FULL, SQLITE_IOERR): the batch is lost.
     this.fail(new Error(`rolled back with another transaction of its batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
   }
 
   /** The transaction succeeded: resolves when the batch it is in has committed. */
   done(grouped: boolean): Promise<void> {
-    this.db.exec('RELEASE fota_tx');
+    if (this.inSavepoint) this.control.release.run();
+    this.inSavepoint = false;
     const committed = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (!grouped || this.waiting.length >= GroupCommit.MAX_BATCH) this.commitNow();
     else this.schedule();
@@ -185,13 +239,14 @@ class GroupCommit {
     if (!this.open) return;
     this.open = false;
     try {
-      this.db.exec('COMMIT');
+      this.control.commit.run();
     } catch (err) {
       // SQLite rolls some failures back itself (SQLITE_FULL, an interrupted COMMIT).
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.control.rollback.run();
       this.fail(err);
       return;
     }
+    this.committed();
     const committed = this.waiting;
     this.waiting = [];
     for (const waiter of committed) waiter.resolve();

@@ -750,3 +750,34 @@ describe('Package 0', () => {
     expect(firstCred?.data).toBe(md5Cred('fota', serverPassword, new Uint8Array(0)));
   });
 });
+
+describe('last seen', () => {
+  // Last in this file: it moves the server's clock on.
+  it('is the time of the last message to the minute: a message that changes nothing else of the device writes it once a minute', async () => {
+    const device = await registerDevice({ authType: 'basic' });
+    const client = clientFor(device, { authType: 'basic', maxMsgSize: 2500 });
+    expect((await client.session()).end).toBe('completed'); // the inventory is read: later messages report nothing
+    for (let i = 0; i < 6; i++) await queueOperation(device.id, { command: 'Replace', uri: `./Vendor/Seen/${i}`, data: 'x'.repeat(600) });
+    const seen = async () => Date.parse((await deviceRecord(device.id)).lastSeen ?? '');
+
+    // Package 1 reports DevInfo: the device changes, last seen with it.
+    client.startSession();
+    const started = server.clock.now();
+    const first = replyOf(await client.send(client.compose(client.package1().map((p) => p.xml), { cred: client.credential() })));
+    expect(first.final).toBe(false);
+    const atStart = await seen();
+    expect(atStart).toBeGreaterThanOrEqual(started);
+
+    // Statuses for the Replaces 30 s later: nothing else of the device changes.
+    server.clock.advance(30_000);
+    const second = replyOf(await client.send(client.compose(client.replyTo(first))));
+    expect(await seen()).toBe(atStart);
+
+    // A minute after the last write, the same kind of message moves it on.
+    server.clock.advance(31_000);
+    const later = server.clock.now();
+    const third = replyOf(await client.send(client.compose(client.replyTo(second))));
+    expect(third.headerStatus?.code).toBe(200);
+    expect(await seen()).toBeGreaterThanOrEqual(later);
+  });
+});

@@ -1,13 +1,14 @@
 // The SQLite store: migrated on open, WAL with foreign keys, transactions one at a time
 // that commit or roll back with their callback's promise, reads outside them that cannot
 // write, and a transaction's tx that cannot be used once it is over.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { rows } from '../../src/store/dialect.ts';
 import { recordAudit } from '../../src/store/queries/audit.ts';
 import { findDevice, insertDevice, updateDevice } from '../../src/store/queries/devices.ts';
-import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store, Tx } from '../../src/store/store.ts';
 import { tempDir } from '../support/harness.ts';
 
@@ -122,6 +123,36 @@ describe('the SQLite store', () => {
     expect(actions.map((a) => a.action)).toEqual(['first', 'third']);
   });
 
+  it('keeps the rest of a batch when its first grouped transaction fails, and runs a later batch after it', async () => {
+    // The first of a batch runs without a SAVEPOINT: its failure rolls back the whole BEGIN,
+    // which must then hold nothing of the others.
+    const store = openStore();
+    const grouped = { grouped: true };
+    const outcomes = await Promise.allSettled([
+      store.transaction(async (tx) => {
+        await recordAudit(tx, { ...entry, action: 'failed first' }, 0);
+        throw new Error('roll back this one');
+      }, grouped),
+      store.transaction((tx) => recordAudit(tx, { ...entry, action: 'second' }, 1), grouped),
+      store.transaction(async (tx) => {
+        await recordAudit(tx, { ...entry, action: 'failed third' }, 2);
+        throw new Error('and this one');
+      }, grouped),
+      store.transaction((tx) => recordAudit(tx, { ...entry, action: 'fourth' }, 3), grouped),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    await store.transaction((tx) => recordAudit(tx, { ...entry, action: 'alone' }, 4));
+    await expect(
+      store.transaction(async (tx) => {
+        await recordAudit(tx, { ...entry, action: 'failed alone' }, 5);
+        throw new Error('not grouped either');
+      }),
+    ).rejects.toThrow(/not grouped/);
+    await store.transaction((tx) => recordAudit(tx, { ...entry, action: 'next batch' }, 6), grouped);
+    const actions = await rows<{ action: string }>(store, sql`SELECT action FROM audit_events ORDER BY at`);
+    expect(actions.map((a) => a.action)).toEqual(['second', 'fourth', 'alone', 'next batch']);
+  });
+
   it('commits the grouped transactions waiting for their COMMIT before one that is not grouped begins', async () => {
     const store = openStore();
     const grouped = store.transaction((tx) => recordAudit(tx, entry, 0), { grouped: true });
@@ -148,6 +179,26 @@ describe('the SQLite store', () => {
     const reopened = openSqliteStore(dir);
     onTestFinished(() => reopened.close());
     expect(await auditCount(reopened)).toBe(150);
+  });
+
+  it('copies the WAL into the database file on a thread of its own every so many commits, and closes that thread with the store', async () => {
+    const dir = join(tempDir(), 'data');
+    let checkpointed: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      checkpointed = resolve;
+    });
+    const store = openSqliteStore(dir, { checkpointEvery: 10, onCheckpoint: () => checkpointed() });
+    onTestFinished(() => store.close());
+    const file = join(dir, DATABASE_FILE);
+    const before = statSync(file).size;
+    // ~125 pages: far below the writer's own autocheckpoint, so only the thread copies them.
+    for (let i = 0; i < 10; i++) await store.transaction((tx) => recordAudit(tx, { ...entry, details: { pad: 'x'.repeat(50_000) } }, i));
+    await done;
+    expect(statSync(file).size).toBeGreaterThan(before + 400_000);
+    await store.close();
+    const reopened = openSqliteStore(dir);
+    onTestFinished(() => reopened.close());
+    expect(await auditCount(reopened)).toBe(10);
   });
 
   it('refuses a query through a transaction that is over (a promise its callback did not await)', async () => {

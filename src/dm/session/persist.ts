@@ -4,14 +4,14 @@
 // deployments moved, and the audit of the device's alerts. Takes `tx` all the way down.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { parseInventory } from '../../devices/devices.ts';
+import { type InventoryTree, parseInventory } from '../../devices/devices.ts';
 import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
 import { settleApplications } from '../../profiles/settle.ts';
 import { applyScomo, markScomoSent } from '../../scomo/session.ts';
 import { settleAppDeployment } from '../../scomo/campaign-work.ts';
 import { SCOMO_ROOT } from '../../omadm/scomo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
-import { type DeviceRow, type DmSessionRow, insertSession, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
+import { type DeviceRow, type DmSessionRow, insertSession, markOperationsSent, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import type { Tx } from '../../store/store.ts';
 import type { KeyVault } from '../../signing/vault.ts';
 import type { AuthOk } from './authenticate.ts';
@@ -20,6 +20,12 @@ import { keptPending } from './outgoing-objects.ts';
 import type { Plan } from './plan.ts';
 import type { Reply } from './reply.ts';
 import { awaitedAtRest, pendingAtRest, replyAtRest } from './secrets-at-rest.ts';
+
+/**
+ * How exact a device's last seen is (README, Devices): a message that changes nothing else
+ * of the device writes it only once the stored one is this old.
+ */
+export const LAST_SEEN_STEP_MS = 60_000;
 
 /** Everything one message settled, ready to store. */
 export interface Outcome {
@@ -90,22 +96,31 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   const { device, effects, plan, reply } = x;
   const { now, log } = options;
   const reported = effects.inventory;
-  const inventory = parseInventory(device);
+  // The inventory is read and written only when the message reported nodes.
+  let inventory: InventoryTree | undefined;
   // The SCOMO tree goes to the application inventory (applyScomo below), not here.
-  for (const [uri, value] of Object.entries(reported)) if (!uri.startsWith(`${SCOMO_ROOT}/`)) inventory[uri] = { value, at: now };
+  for (const [uri, value] of Object.entries(reported)) {
+    if (uri.startsWith(`${SCOMO_ROOT}/`)) continue;
+    inventory ??= parseInventory(device);
+    inventory[uri] = { value, at: now };
+  }
   // Only the columns that change: a column left out is an index not rewritten (firmware
   // version: devices_model_version) and a shorter statement (bench/dm.ts).
   const changed = <K extends keyof DeviceRow>(key: K, value: DeviceRow[K] | undefined) => (value !== undefined && value !== device[key] ? { [key]: value } : {});
-  await updateDevice(tx, device.id, {
-    lastSeen: now,
+  const deviceChanges = {
     ...changed('clientNonce', x.decision.nextNonce || undefined),
     ...changed('authFailures', 0),
     ...changed('authLockedUntil', null),
-    inventory: JSON.stringify(inventory),
+    ...(inventory ? { inventory: JSON.stringify(inventory) } : {}),
     ...changed('manufacturer', reported['./DevInfo/Man'] || undefined),
     ...changed('firmwareVersion', reported['./DevDetail/FwV'] || undefined),
     ...changed('serverNonce', plan.serverNonce || undefined),
-  });
+  };
+  // Last seen goes with any other change of the device, else once it is LAST_SEEN_STEP_MS
+  // old: the messages of a session that change nothing of the device write nothing to it.
+  if (Object.keys(deviceChanges).length > 0 || device.lastSeen === null || now - device.lastSeen >= LAST_SEEN_STEP_MS) {
+    await updateDevice(tx, device.id, { lastSeen: now, ...deviceChanges });
+  }
   if (x.replaces) await updateSession(tx, x.replaces, { state: 'ended', updatedAt: now });
   const changes: Partial<DmSessionRow> = {
     state: endsSession(x) ? 'ended' : 'open',
@@ -131,7 +146,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   if (x.isNew) await insertSession(tx, { ...x.session, ...changes });
   else await updateSession(tx, x.session.id, changes);
 
-  for (const c of reply.sent) if (c.opId) await updateOperation(tx, c.opId, { state: 'sent', sentAt: now });
+  await markOperationsSent(tx, reply.sent.flatMap((c) => (c.opId ? [c.opId] : [])), now);
   for (const c of reply.sent) if (c.deploymentId && c.kind === 'Exec') await markFumoSent(tx, c.deploymentId, now, c.packageId);
   for (const c of reply.tooLarge) {
     if (c.opId) await updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });

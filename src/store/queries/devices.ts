@@ -2,7 +2,7 @@
 // The reads and writes every DM message makes are prepared once per database connection:
 // building the SQL in drizzle and compiling it in SQLite on each call cost more than
 // running it (bench/dm.ts).
-import { and, asc, count, eq, gt, gte, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
 import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
@@ -14,40 +14,46 @@ export type DmSessionRow = typeof dmSessions.$inferSelect;
 export type DmOperationRow = typeof dmOperations.$inferSelect;
 
 /**
- * Row values as a statement shape: a placeholder for each value given, a literal NULL for
- * each null (as drizzle binds it), nothing for undefined (drizzle leaves those out too).
- * The key names the shape, so each call site's set of columns is prepared once.
+ * The statement shape of row values: each value given is bound to a placeholder named as
+ * its column, each null is a literal NULL (as drizzle binds it), and undefined is left
+ * out (as drizzle does). The key names the shape, so each call site's set of columns is
+ * prepared once; the values themselves are the parameters (nothing copied per call).
  */
-function shapeOf(values: Record<string, unknown>): { key: string; columns: Record<string, Placeholder | null>; params: Record<string, unknown> } {
-  const columns: Record<string, Placeholder | null> = {};
-  const params: Record<string, unknown> = {};
+function shapeKey(values: Record<string, unknown>): string {
   let key = '';
-  for (const [name, value] of Object.entries(values)) {
+  for (const name in values) {
+    const value = values[name];
     if (value === undefined) continue;
-    if (value === null) {
-      columns[name] = null;
-      key += `${name}=null,`;
-    } else {
-      columns[name] = sql.placeholder(`v_${name}`);
-      params[`v_${name}`] = value;
-      key += `${name},`;
-    }
+    key += value === null ? `${name}=null,` : `${name},`;
   }
-  return { key, columns, params };
+  return key;
 }
 
-/** Statements prepared per connection and per shape of the values they write. */
-function preparedWrites<T>(build: (tx: Tx, columns: Record<string, Placeholder | null>) => T): (tx: Tx, values: Record<string, unknown>) => { statement: T; params: Record<string, unknown> } {
+function shapeColumns(values: Record<string, unknown>): Record<string, Placeholder | null> {
+  const columns: Record<string, Placeholder | null> = {};
+  for (const name in values) {
+    const value = values[name];
+    if (value !== undefined) columns[name] = value === null ? null : sql.placeholder(name);
+  }
+  return columns;
+}
+
+/**
+ * Statements prepared per connection and per shape of the values they write. The row's
+ * key (an update's WHERE) is the placeholder `where_id`, a name no column has (they are
+ * camelCase).
+ */
+function preparedWrites<T>(build: (tx: Tx, columns: Record<string, Placeholder | null>) => T): (tx: Tx, values: Record<string, unknown>) => T {
   const byShape = preparedPer(() => new Map<string, T>());
   return (tx, values) => {
-    const shape = shapeOf(values);
+    const key = shapeKey(values);
     const statements = byShape(tx);
-    let statement = statements.get(shape.key);
+    let statement = statements.get(key);
     if (statement === undefined) {
-      statement = build(tx, shape.columns);
-      statements.set(shape.key, statement);
+      statement = build(tx, shapeColumns(values));
+      statements.set(key, statement);
     }
-    return { statement, params: shape.params };
+    return statement;
   };
 }
 
@@ -77,6 +83,15 @@ const sessionUpdate = preparedWrites(({ q, t }, columns) =>
 const operationUpdate = preparedWrites(({ q, t }, columns) =>
   q.update(t.dmOperations).set(asSet<SQLiteUpdateSetSource<Tables['dmOperations']>>(columns)).where(eq(t.dmOperations.id, sql.placeholder('where_id'))).prepare(),
 );
+/** The most operations one statement marks sent; a statement is prepared for each count up to it. */
+const SENT_CHUNK = 16;
+const operationsSentBy = preparedPer(() => new Map<number, ReturnType<typeof prepareOperationsSent>>());
+function prepareOperationsSent({ q, t }: Tx, count: number) {
+  const ids = Array.from({ length: count }, (_, i) => sql.placeholder(`id${i}`));
+  // Bound like any value (drizzle's types leave placeholders out of sets: asSet above).
+  const sentAt = sql.placeholder('sentAt') as unknown as number;
+  return q.update(t.dmOperations).set({ state: 'sent', sentAt }).where(inArray(t.dmOperations.id, ids)).prepare();
+}
 
 export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefined> {
   return (await deviceById(tx).execute({ id }))[0];
@@ -87,8 +102,7 @@ export async function insertDevice(tx: Tx, row: typeof devices.$inferInsert): Pr
 }
 
 export async function updateDevice(tx: Tx, id: string, changes: Partial<typeof devices.$inferInsert>): Promise<void> {
-  const { statement, params } = deviceUpdate(tx, changes);
-  await statement.execute({ ...params, where_id: id });
+  await deviceUpdate(tx, changes).execute({ ...changes, where_id: id });
 }
 
 /**
@@ -153,13 +167,11 @@ export async function findOpenSession(tx: Tx, deviceId: string, sessionId: strin
 }
 
 export async function insertSession(tx: Tx, row: typeof dmSessions.$inferInsert): Promise<void> {
-  const { statement, params } = sessionInsert(tx, row);
-  await statement.execute(params);
+  await sessionInsert(tx, row).execute(row);
 }
 
 export async function updateSession(tx: Tx, id: string, changes: Partial<typeof dmSessions.$inferInsert>): Promise<void> {
-  const { statement, params } = sessionUpdate(tx, changes);
-  await statement.execute({ ...params, where_id: id });
+  await sessionUpdate(tx, changes).execute({ ...changes, where_id: id });
 }
 
 /** Open sessions whose idle timeout has passed. */
@@ -189,7 +201,24 @@ export async function queuedOperations(tx: Tx, deviceId: string): Promise<DmOper
   return queuedOf(tx).execute({ deviceId });
 }
 
+/** Marks the operations a reply carried as sent: one statement for all of them (up to SENT_CHUNK at a time). */
+export async function markOperationsSent(tx: Tx, ids: readonly string[], now: number): Promise<void> {
+  const statements = operationsSentBy(tx);
+  for (let from = 0; from < ids.length; from += SENT_CHUNK) {
+    const chunk = ids.slice(from, from + SENT_CHUNK);
+    let statement = statements.get(chunk.length);
+    if (statement === undefined) {
+      statement = prepareOperationsSent(tx, chunk.length);
+      statements.set(chunk.length, statement);
+    }
+    const params: Record<string, unknown> = { sentAt: now };
+    chunk.forEach((id, i) => {
+      params[`id${i}`] = id;
+    });
+    await statement.execute(params);
+  }
+}
+
 export async function updateOperation(tx: Tx, id: string, changes: Partial<typeof dmOperations.$inferInsert>): Promise<void> {
-  const { statement, params } = operationUpdate(tx, changes);
-  await statement.execute({ ...params, where_id: id });
+  await operationUpdate(tx, changes).execute({ ...changes, where_id: id });
 }

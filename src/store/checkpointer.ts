@@ -1,0 +1,99 @@
+// WAL checkpoints of the SQLite file on a thread of their own. Left to SQLite, a checkpoint
+// runs inside the COMMIT that crosses wal_autocheckpoint pages and holds the event loop
+// while it copies them into the database file and syncs it: under DM load on a busy disk,
+// COMMITs of 60-130 ms (bench/dm.ts, --cpu-prof), every request queued behind them. Here a
+// worker thread with a connection of its own runs a PASSIVE checkpoint (it never waits for,
+// nor blocks, the writer or a reader) every `everyCommits` commits of this process, well
+// before the writer's own autocheckpoint is due. That one stays as the backstop, and finds
+// the pages already copied. The thread starts at the first checkpoint asked for, so a
+// process that commits little (a CLI command, most tests) never pays for it.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+export interface Checkpointer {
+  /** Counts one commit; asks for a checkpoint every `everyCommits` of them (none while one runs). */
+  committed(): void;
+  /** Stops the thread (and its connection), after the checkpoint under way, if any. */
+  close(): Promise<void>;
+}
+
+export interface CheckpointerOptions {
+  everyCommits: number;
+  onError: (message: string) => void;
+  /** Called once each checkpoint has finished (tests wait for it). */
+  onCheckpoint?: () => void;
+}
+
+// Plain CommonJS evaluated in the worker: nothing to compile when the server runs from source.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 5000');
+parentPort.on('message', (message) => {
+  if (message === 'close') {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  let error;
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (err) {
+    error = String(err && err.message ? err.message : err);
+  }
+  parentPort.postMessage({ error });
+});
+`;
+
+export function walCheckpointer(file: string, options: CheckpointerOptions): Checkpointer {
+  let worker: Worker | undefined;
+  let commits = 0;
+  let running = false;
+  let closed = false;
+  let exited = false;
+
+  const start = (): Worker => {
+    const started = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
+    // A CLI command that committed enough to start it must still exit when it is done.
+    started.unref();
+    started.on('message', (reply: { error?: string }) => {
+      running = false;
+      if (reply.error !== undefined) options.onError(reply.error);
+      options.onCheckpoint?.();
+    });
+    started.on('error', (err) => {
+      // The thread is gone: SQLite's own checkpoint (the writer's wal_autocheckpoint) takes over.
+      running = true;
+      options.onError(err.message);
+    });
+    started.once('exit', () => {
+      exited = true;
+    });
+    return started;
+  };
+
+  return {
+    committed() {
+      commits += 1;
+      if (closed || running || commits < options.everyCommits) return;
+      commits = 0;
+      running = true;
+      worker ??= start();
+      worker.postMessage('checkpoint');
+    },
+    async close() {
+      closed = true;
+      const stopping = worker;
+      worker = undefined;
+      if (!stopping || exited) return;
+      const gone = new Promise<void>((resolve) => stopping.once('exit', () => resolve()));
+      // Unref'd, the thread would not keep the process alive while close() waits for it: a
+      // command awaiting close() at its top level would end there unsettled (exit code 13).
+      stopping.ref();
+      // Messages are handled in order: a checkpoint under way finishes before the connection closes.
+      stopping.postMessage('close');
+      await gone;
+    },
+  };
+}
