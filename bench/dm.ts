@@ -14,7 +14,9 @@
 //               "flat over 10,000 sessions"). V8 grows its heap in steps until its first major
 //               collections, so the peaks of a short run climb without anything being kept;
 //               what a session leaves behind (a map entry, a retained message) raises every
-//               later peak, so over 5,000 sessions 2 KiB each shows as 10 MiB;
+//               later peak, so over 5,000 sessions 2 KiB each shows as 10 MiB. RSS also
+//               counts garbage V8 has not collected yet (on a loaded machine it may wait
+//               minutes): a miss is confirmed by the live heap after forced collections;
 //   cpuS:       CPU seconds of the server process and of this load generator in the timed
 //               phase; serverPerSessionMs bounds the rate (the server runs on one core);
 //               on PostgreSQL summed over the servers, and the cluster's own CPU (postmaster
