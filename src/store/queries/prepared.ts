@@ -5,13 +5,20 @@
 import type { Tx } from '../store.ts';
 
 /**
- * What statements are cached under: the drizzle session of the transaction's query
- * builder. On SQLite every transaction of the store runs on the one write connection, and
- * reads outside transactions on the read-only one, each with its own session.
+ * What statements are cached under: the database client under the drizzle session of the
+ * transaction's query builder. On SQLite every transaction of the store runs on the one
+ * write connection, and reads outside transactions on the read-only one. On PostgreSQL
+ * drizzle makes a new session for every transaction, on a connection the pool lends it
+ * (reads outside transactions go to the pool itself): keyed by the session, every
+ * transaction built its statements again (query building cost more than the round
+ * trip, bench/dm.ts --postgres), while keyed by the pooled connection a statement is built
+ * once per connection and runs on the one its transaction holds.
  */
 function connectionOf(q: Tx['q']): object {
   const session: unknown = (q as unknown as { session?: unknown }).session;
-  return typeof session === 'object' && session !== null ? session : q;
+  if (typeof session !== 'object' || session === null) return q;
+  const client: unknown = (session as { client?: unknown }).client;
+  return typeof client === 'object' && client !== null ? client : session;
 }
 
 /** A query prepared on first use for each connection. */
