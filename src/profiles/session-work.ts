@@ -8,7 +8,7 @@
 import { transition } from '../deployments/deployments.ts';
 import { fumoStepOf } from '../deployments/fumo-step.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
-import { activeDeploymentOf } from '../store/queries/deployments.ts';
+import { type ActiveDeployment, activeDeploymentIn } from '../deployments/active.ts';
 import { findVersionById, hasApplicationOf, latestVersionOf, provisioningProfileOf } from '../store/queries/profiles.ts';
 import type { Tx } from '../store/store.ts';
 import { confirmationPolicyOf } from '../store/queries/user-prompts.ts';
@@ -18,12 +18,15 @@ import { resendUnanswered } from './unanswered.ts';
 
 export const PROFILE_ACTOR = 'profiles';
 
-/** Returns the campaigns whose deployments moved (an application given up on: unanswered.ts). */
-export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number): Promise<string[]> {
+/**
+ * Returns the campaigns whose deployments moved (an application given up on: unanswered.ts).
+ * `active`: the message's read of the deployment under way (deployments/active.ts), when it has one.
+ */
+export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number, active?: ActiveDeployment): Promise<string[]> {
   // Applications a lost session left unanswered go again first (or fail), before anything new.
   const moved = await resendUnanswered(tx, device.id, now);
   await queueProvisioning(tx, device, now);
-  await commandConfigurationDeployment(tx, device.id, now);
+  await commandConfigurationDeployment(tx, device.id, now, active);
   return moved;
 }
 
@@ -40,8 +43,8 @@ async function queueProvisioning(tx: Tx, device: { id: string; model: string }, 
  * A configuration campaign's scheduled deployment is commanded when its campaign runs and
  * its maintenance window is open (or it is forced): the same rule as a firmware install.
  */
-async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: number): Promise<void> {
-  const row = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
+async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: number, active: ActiveDeployment | undefined): Promise<void> {
+  const row = await activeDeploymentIn(tx, deviceId, active);
   if (!row || row.state !== 'scheduled' || row.profileVersionId === null || row.campaignId === null) return;
   if (row.notBefore !== null && now < row.notBefore) return;
   const campaign = await findCampaign(tx, row.campaignId);

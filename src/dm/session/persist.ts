@@ -139,12 +139,12 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(reported['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: reported['./DevDetail/FwV'] }) },
     now,
     log,
-    { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}) },
+    { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}), ...(plan.active ? { active: plan.active } : {}) },
   );
   await markScomoSent(tx, reply.sent, now);
   await applyScomo(tx, device.id, effects, now, log);
   // An application campaign's deployment settles with its SCOMO operation (scomo/campaign-work.ts).
-  const appCampaign = await settleAppDeployment(tx, device.id, effects, now);
+  const appCampaign = await settleAppDeployment(tx, device.id, effects, now, plan.active);
   if (appCampaign) moved.add(appCampaign);
   for (const update of effects.operations) {
     await updateOperation(tx, update.opId, {

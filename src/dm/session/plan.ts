@@ -9,6 +9,7 @@ import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
 import { queueQueryChildren } from '../../devices/helpdesk/expand.ts';
 import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
+import { ActiveDeployment } from '../../deployments/active.ts';
 import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFirmware, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
@@ -43,6 +44,8 @@ export interface Plan {
   serverNonce: string | null;
   /** Campaigns whose deployments the plan moved (a profile application given up on: profiles/unanswered.ts). */
   campaignsMoved?: string[];
+  /** The device's deployment under way as this message read it, for the message's persist (deployments/active.ts). */
+  active?: ActiveDeployment;
 }
 
 /** What the plan takes from the context, before the transaction it runs in (no Context goes into one). */
@@ -76,14 +79,16 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   if (request) answerInStatus(effects, request.cmdRef, await answerUpdateRequest(tx, device, updateRequestOf(request.type) ?? 'device', effects.inventory['./DevDetail/FwV'] ?? device.firmwareVersion, now));
   // A live query reads the children of an interior node the device just listed (devices/helpdesk/expand.ts).
   await queueQueryChildren(tx, device.id, effects.operations, now);
-  if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
+  // Read once for the hooks below and the persist after them (deployments/active.ts).
+  const active = new ActiveDeployment(tx, device.id);
+  if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header, active };
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
-  const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now);
+  const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now, active);
   // An application campaign's scheduled deployment becomes a SCOMO operation that planScomo sends below (scomo/campaign-work.ts).
-  if (!session.inventoryChecked) await commandAppDeployment(tx, device, now);
+  if (!session.inventoryChecked) await commandAppDeployment(tx, device, now, active);
   // Operations of a work item that asks its user first wait for the answer (user-gate.ts).
   const gateSession = { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now };
   const queued = await gatedOperations(tx, await queuedOperations(tx, device.id), gateSession);
@@ -99,14 +104,14 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
   const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
-  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects));
+  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects), active);
   if (fumo === READ_FIRMWARE) {
     if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
   } else if (fumo && !inFlight.has(fumo.deploymentId)) {
     // Behind the user's confirmation when the deployment requires one (user-gate.ts).
     commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
   }
-  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}) };
+  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}), active };
 }
 
 /**

@@ -11,6 +11,20 @@ import { preparedPer } from './prepared.ts';
 /** States a deployment leaves for 'downloading' once the device starts fetching. */
 const BEFORE_DOWNLOAD = ['scheduled', 'commanded'];
 
+/**
+ * Deployment writes made through each transaction (the `tx` passed down), counted so a
+ * read kept for the rest of a transaction (deployments/active.ts) knows when it may be
+ * stale. Every write of this file counts, whichever deployment it touched (the campaign
+ * engine's bulk statements, campaigns.ts, run in transactions of their own).
+ */
+const writesThrough = new WeakMap<Tx, number>();
+const counted = (tx: Tx) => writesThrough.set(tx, (writesThrough.get(tx) ?? 0) + 1);
+
+/** How many deployment writes this transaction has made so far (see writesThrough). */
+export function deploymentWritesOf(tx: Tx): number {
+  return writesThrough.get(tx) ?? 0;
+}
+
 // Prepared once: every download response ends with these (bench:download).
 const bytesServedUpdate = preparedPer(({ q, t: { deployments } }) =>
   q
@@ -38,8 +52,9 @@ const beforeDownloadOf = preparedPer(({ q, t: { deployments } }) =>
  */
 export async function addBytesServed(tx: Tx, deploymentId: string, bytes: number, now: number, options: { moveToDownloading: boolean }): Promise<boolean> {
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`bytes served must be a whole number >= 0, got ${bytes}`);
-  const counted = await bytesServedUpdate(tx).execute({ id: deploymentId, bytes, now });
-  if (counted.length === 0) return false;
+  counted(tx);
+  const served = await bytesServedUpdate(tx).execute({ id: deploymentId, bytes, now });
+  if (served.length === 0) return false;
   if (!options.moveToDownloading) return true;
   const [row] = await beforeDownloadOf(tx).execute({ id: deploymentId });
   if (!row) return true;
@@ -76,6 +91,7 @@ export async function findDeployment(tx: Tx, id: string, options: { forUpdate?: 
 }
 
 export async function insertDeployment(tx: Tx, row: typeof deployments.$inferInsert): Promise<void> {
+  counted(tx);
   await tx.q.insert(tx.t.deployments).values(row);
 }
 
@@ -94,6 +110,7 @@ export const ONE_ACTIVE_PER_DEVICE = sql.raw(`(device_id) WHERE state NOT IN ('s
  */
 export async function insertDeploymentIfFree(tx: Tx, row: typeof deployments.$inferInsert): Promise<boolean> {
   const { deployments } = tx.t;
+  counted(tx);
   // No conflict target: drizzle's SQLite builder puts a target's WHERE after DO NOTHING,
   // where SQLite refuses it. The only other key is the new row's random id.
   const inserted = await tx.q.insert(deployments).values(row).onConflictDoNothing().returning({ id: deployments.id });
@@ -121,5 +138,6 @@ export async function activeDeploymentOf(tx: Tx, deviceId: string, options: { fo
 
 export async function updateDeployment(tx: Tx, id: string, changes: Partial<typeof deployments.$inferInsert>): Promise<void> {
   const { deployments } = tx.t;
+  counted(tx);
   await tx.q.update(deployments).set(changes).where(eq(deployments.id, id));
 }

@@ -87,6 +87,41 @@ const openScomoOf = preparedPer(({ q, t: { scomoDeployments } }) =>
     .prepare(),
 );
 
+// What decides whether SCOMO concerns a device at all, in one statement: its model's
+// baseline, its application inventory, and whether it has a SCOMO operation under way.
+// Most devices have none of these, and a statement costs more than the lookups in it.
+const footingOf = preparedPer(({ q, t: { devices, appBaselines, deviceApps, scomoDeployments } }) =>
+  q
+    .select({
+      baselineSpec: sql<string | null>`(select ${appBaselines.spec} from ${appBaselines} where ${appBaselines.model} = ${devices.model})`,
+      components: deviceApps.components,
+      readAt: deviceApps.readAt,
+      open: sql<unknown>`exists (select 1 from ${scomoDeployments} where ${scomoDeployments.deviceId} = ${devices.id} and ${inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])})`,
+    })
+    .from(devices)
+    .leftJoin(deviceApps, eq(deviceApps.deviceId, devices.id))
+    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .prepare(),
+);
+
+export interface ScomoFooting {
+  /** The model's baseline (its spec), if it has one. */
+  baselineSpec: string | null;
+  /** The device's application inventory as stored, if any. */
+  apps: Pick<DeviceAppsRow, 'components' | 'readAt'> | undefined;
+  /** Whether the device has a SCOMO operation scheduled or commanded. */
+  hasOpen: boolean;
+}
+
+/** The device's SCOMO footing (footingOf); undefined when there is no such device. */
+export async function scomoFootingOf(tx: Tx, deviceId: string): Promise<ScomoFooting | undefined> {
+  const [row] = await footingOf(tx).execute({ deviceId });
+  if (!row) return undefined;
+  // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL.
+  const hasOpen = row.open === true || row.open === 1 || row.open === '1' || row.open === 't';
+  return { baselineSpec: row.baselineSpec, apps: row.components === null || row.readAt === null ? undefined : { components: row.components, readAt: row.readAt }, hasOpen };
+}
+
 export async function findBaseline(tx: Tx, model: string): Promise<BaselineRow | undefined> {
   return (await baselineOf(tx).execute({ model }))[0];
 }
