@@ -2,11 +2,13 @@
 // ask for it (profiles, application campaigns and FUMO planning; FUMO's confirmation by
 // FwV and the application campaign's settling): it is read once, in the message's
 // transaction, and read again only after a deployment write of that transaction
-// (store/queries/deployments.ts counts them), so each hook still sees what the one before
+// (store/queries/write-counts.ts), so each hook still sees what the one before
 // it did. Read locked (FOR UPDATE on PostgreSQL; SQLite's transaction holds the write lock
 // anyway): most of its readers move it on what they read, and the others decide the
 // message's commands from it. Create one per transaction attempt, never keep it longer.
-import { activeDeploymentOf, type DeploymentRow, deploymentWritesOf } from '../store/queries/deployments.ts';
+import { activeDeploymentOf, type DeploymentRow } from '../store/queries/deployments.ts';
+import { type Footing, holds } from '../store/queries/footing.ts';
+import { writesOf } from '../store/queries/write-counts.ts';
 import type { Tx } from '../store/store.ts';
 
 export class ActiveDeployment {
@@ -14,13 +16,17 @@ export class ActiveDeployment {
   /** The transaction's deployment write count when `row` was read; undefined: not read yet. */
   private readAt: number | undefined;
 
+  /** `footing`: the message's footing (store/queries/footing.ts); a device it shows with none is not read again while it holds. */
   constructor(
     private readonly tx: Tx,
     readonly deviceId: string,
-  ) {}
+    footing?: Footing,
+  ) {
+    if (holds(tx, footing, 'deployments') && !footing.hasActiveDeployment) this.readAt = footing.writes.deployments;
+  }
 
   async read(): Promise<DeploymentRow | undefined> {
-    const writes = deploymentWritesOf(this.tx);
+    const writes = writesOf(this.tx, 'deployments');
     if (this.readAt !== writes) {
       this.row = await activeDeploymentOf(this.tx, this.deviceId, { forUpdate: true });
       this.readAt = writes;

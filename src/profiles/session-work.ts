@@ -9,6 +9,7 @@ import { transition } from '../deployments/deployments.ts';
 import { fumoStepOf } from '../deployments/fumo-step.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
 import { type ActiveDeployment, activeDeploymentIn } from '../deployments/active.ts';
+import { type Footing, holds } from '../store/queries/footing.ts';
 import { findVersionById, hasApplicationOf, latestVersionOf, provisioningProfileOf } from '../store/queries/profiles.ts';
 import type { Tx } from '../store/store.ts';
 import { confirmationPolicyOf } from '../store/queries/user-prompts.ts';
@@ -20,19 +21,22 @@ export const PROFILE_ACTOR = 'profiles';
 
 /**
  * Returns the campaigns whose deployments moved (an application given up on: unanswered.ts).
- * `active`: the message's read of the deployment under way (deployments/active.ts), when it has one.
+ * `active`: the message's read of the deployment under way (deployments/active.ts), and
+ * `footing` what it read of the device's profile applications and the model's provisioning
+ * profile (store/queries/footing.ts), when it has them: what is absent is not read again.
  */
-export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number, active?: ActiveDeployment): Promise<string[]> {
+export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number, active?: ActiveDeployment, footing?: Footing): Promise<string[]> {
   // Applications a lost session left unanswered go again first (or fail), before anything new.
-  const moved = await resendUnanswered(tx, device.id, now);
-  await queueProvisioning(tx, device, now);
+  const moved = holds(tx, footing, 'profileApplications') && !footing.hasQueuedApplications ? [] : await resendUnanswered(tx, device.id, now);
+  await queueProvisioning(tx, device, now, footing);
   await commandConfigurationDeployment(tx, device.id, now, active);
   return moved;
 }
 
 /** The model's provisioning profile (its newest version), once per device. */
-async function queueProvisioning(tx: Tx, device: { id: string; model: string }, now: number): Promise<void> {
-  const profile = await provisioningProfileOf(tx, device.model);
+async function queueProvisioning(tx: Tx, device: { id: string; model: string }, now: number, footing: Footing | undefined): Promise<void> {
+  // No DM message writes profiles: the footing's answer holds for the whole transaction.
+  const profile = footing ? (footing.provisioningProfileId === null ? undefined : { id: footing.provisioningProfileId }) : await provisioningProfileOf(tx, device.model);
   if (!profile || (await hasApplicationOf(tx, device.id, profile.id, 'provisioning'))) return;
   const version = await latestVersionOf(tx, profile.id);
   if (!version) return;

@@ -16,7 +16,8 @@
 import type { Logger } from 'pino';
 import { DOWNLOAD_SEGMENT, issueDownloadToken } from '../deployments/download-grant.ts';
 import { DELIVERED_ROOT, DEPLOYED_LEAVES, DEPLOYED_ROOT, DOWNLOAD_ROOT, describeScomoResult, isOperationComplete, isScomoSuccess, parseOperationComplete, TRANSIENT_SCOMO_RESULTS } from '../omadm/scomo.ts';
-import { closedScomoDeploymentsOf, findDeviceApps, findScomoDeployment, openScomoDeploymentsOf, packagesOfApp, saveDeviceApps, scomoFootingOf, type ScomoDeploymentRow } from '../store/queries/scomo.ts';
+import { closedScomoDeploymentsOf, findDeviceApps, findScomoDeployment, openScomoDeploymentsOf, packagesOfApp, saveDeviceApps, type ScomoDeploymentRow } from '../store/queries/scomo.ts';
+import { footingOf, type ScomoFooting } from '../store/queries/footing.ts';
 import type { Tx } from '../store/store.ts';
 import { componentsHeldOn } from '../store/queries/app-campaigns.ts';
 import { scheduleChange, transitionScomo } from './deployments.ts';
@@ -50,6 +51,8 @@ export interface ScomoPlanInput {
   outstanding: Array<{ kind: string; uri: string; scomoId?: string; purpose: string }>;
   serverUrl: string;
   now: number;
+  /** What the message's plan read of the device's SCOMO parts (store/queries/footing.ts), while it holds. */
+  footing?: ScomoFooting;
 }
 
 export interface ScomoSettings {
@@ -67,7 +70,7 @@ const MAX_SAME_CHANGE = 3;
 
 export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPlanInput): Promise<ScomoCommand[]> {
   const { device, effects, now } = input;
-  const footing = await scomoFootingOf(tx, device.id);
+  const footing = input.footing ?? (await footingOf(tx, device.id))?.scomo;
   if (!footing || (footing.baselineSpec === null && !footing.apps && !footing.hasOpen)) return [];
   const before = footing.apps ? recordOf(footing.apps) : undefined;
   const open = footing.hasOpen ? await openScomoDeploymentsOf(tx, device.id) : [];

@@ -156,7 +156,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   }
   // A profile application whose commands are all answered settles now (profiles/settle.ts).
   const answered = [...effects.operations.map((o) => o.opId), ...reply.tooLarge.flatMap((c) => (c.opId ? [c.opId] : []))];
-  for (const campaignId of await settleApplications(tx, device.id, answered, now)) moved.add(campaignId);
+  for (const campaignId of await settleApplications(tx, device.id, answered, now, plan.footing)) moved.add(campaignId);
   for (const campaignId of plan.campaignsMoved ?? []) moved.add(campaignId);
   for (const alert of effects.genericAlerts) await recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
   return moved;

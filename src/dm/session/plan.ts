@@ -16,6 +16,7 @@ import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
 import { queueProfileWork } from '../../profiles/session-work.ts';
 import type { Tx } from '../../store/store.ts';
+import { type Footing, footingOf, holds } from '../../store/queries/footing.ts';
 import { planScomo } from '../../scomo/session.ts';
 import { commandAppDeployment } from '../../scomo/campaign-work.ts';
 import type { ClientEffects } from './client-commands.ts';
@@ -46,6 +47,8 @@ export interface Plan {
   campaignsMoved?: string[];
   /** The device's deployment under way as this message read it, for the message's persist (deployments/active.ts). */
   active?: ActiveDeployment;
+  /** Which of the device's optional parts exist, as this message read them (store/queries/footing.ts). */
+  footing?: Footing;
 }
 
 /** What the plan takes from the context, before the transaction it runs in (no Context goes into one). */
@@ -79,25 +82,28 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   if (request) answerInStatus(effects, request.cmdRef, await answerUpdateRequest(tx, device, updateRequestOf(request.type) ?? 'device', effects.inventory['./DevDetail/FwV'] ?? device.firmwareVersion, now));
   // A live query reads the children of an interior node the device just listed (devices/helpdesk/expand.ts).
   await queueQueryChildren(tx, device.id, effects.operations, now);
-  // Read once for the hooks below and the persist after them (deployments/active.ts).
-  const active = new ActiveDeployment(tx, device.id);
-  if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header, active };
+  if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
+  // What of the device exists at all, and its deployment under way: read once for the
+  // hooks below and the persist after them (store/queries/footing.ts, deployments/active.ts).
+  const footing = await footingOf(tx, device.id);
+  const active = new ActiveDeployment(tx, device.id, footing);
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
-  const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now, active);
+  const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now, active, footing);
   // An application campaign's scheduled deployment becomes a SCOMO operation that planScomo sends below (scomo/campaign-work.ts).
   if (!session.inventoryChecked) await commandAppDeployment(tx, device, now, active);
   // Operations of a work item that asks its user first wait for the answer (user-gate.ts).
   const gateSession = { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now };
-  const queued = await gatedOperations(tx, await queuedOperations(tx, device.id), gateSession);
+  const queuedRows = holds(tx, footing, 'operations') && !footing.hasQueuedOperations ? [] : await queuedOperations(tx, device.id);
+  const queued = await gatedOperations(tx, queuedRows, gateSession);
   commands.push(...queued.prompts);
   for (const op of queued.operations) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
   // Application inventory, baseline reconciliation and SCOMO operations (src/scomo/session.ts).
-  commands.push(...(await gatedScomo(tx, await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now }), { ...gateSession, inFlight: promptsInFlight([effects.awaiting, commands]) })));
+  commands.push(...(await gatedScomo(tx, await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now, ...(holds(tx, footing, 'scomo') ? { footing: footing.scomo } : {}) }), { ...gateSession, inFlight: promptsInFlight([effects.awaiting, commands]) })));
   // A firmware update the device reported as done is confirmed by reading its FwV now.
   if (effects.genericAlerts.some(reportsInstalled) && effects.inventory['./DevDetail/FwV'] === undefined && !commands.some((c) => c.uri === './DevDetail/FwV')) {
     commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
@@ -111,7 +117,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
     // Behind the user's confirmation when the deployment requires one (user-gate.ts).
     commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
   }
-  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}), active };
+  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}), active, ...(footing ? { footing } : {}) };
 }
 
 /**

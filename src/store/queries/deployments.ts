@@ -7,23 +7,13 @@ import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
 import { recordAudit } from './audit.ts';
 import { preparedPer } from './prepared.ts';
+import { countWrite } from './write-counts.ts';
 
 /** States a deployment leaves for 'downloading' once the device starts fetching. */
 const BEFORE_DOWNLOAD = ['scheduled', 'commanded'];
 
-/**
- * Deployment writes made through each transaction (the `tx` passed down), counted so a
- * read kept for the rest of a transaction (deployments/active.ts) knows when it may be
- * stale. Every write of this file counts, whichever deployment it touched (the campaign
- * engine's bulk statements, campaigns.ts, run in transactions of their own).
- */
-const writesThrough = new WeakMap<Tx, number>();
-const counted = (tx: Tx) => writesThrough.set(tx, (writesThrough.get(tx) ?? 0) + 1);
-
-/** How many deployment writes this transaction has made so far (see writesThrough). */
-export function deploymentWritesOf(tx: Tx): number {
-  return writesThrough.get(tx) ?? 0;
-}
+/** Counted for reads kept across a transaction (write-counts.ts). */
+const counted = (tx: Tx) => countWrite(tx, 'deployments');
 
 // Prepared once: every download response ends with these (bench:download).
 const bytesServedUpdate = preparedPer(({ q, t: { deployments } }) =>

@@ -8,6 +8,7 @@ import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
 import { preparedPer, preparedRead } from './prepared.ts';
+import { countWrite } from './write-counts.ts';
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type DmSessionRow = typeof dmSessions.$inferSelect;
@@ -176,6 +177,7 @@ export async function deleteSessionsExpiredBefore(tx: Tx, before: number): Promi
 }
 
 export async function insertOperation(tx: Tx, row: typeof dmOperations.$inferInsert): Promise<void> {
+  countWrite(tx, 'operations');
   await tx.q.insert(tx.t.dmOperations).values(row);
 }
 
@@ -190,6 +192,7 @@ export async function queuedOperations(tx: Tx, deviceId: string): Promise<DmOper
 }
 
 export async function updateOperation(tx: Tx, id: string, changes: Partial<typeof dmOperations.$inferInsert>): Promise<void> {
+  countWrite(tx, 'operations');
   const { statement, params } = operationUpdate(tx, changes);
   await statement.execute({ ...params, where_id: id });
 }

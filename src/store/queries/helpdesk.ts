@@ -4,6 +4,7 @@ import { and, asc, count, desc, eq, inArray, lt, or } from 'drizzle-orm';
 import type { deviceQueries, deviceQueryNodes } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
 import type { DmOperationRow } from './devices.ts';
+import { countWrite } from './write-counts.ts';
 
 export type DeviceQueryRow = typeof deviceQueries.$inferSelect;
 export type DeviceQueryNodeRow = typeof deviceQueryNodes.$inferSelect;
@@ -64,6 +65,7 @@ export async function pruneQueries(tx: Tx, deviceId: string, keep: number): Prom
   if (ids.length === 0) return 0;
   const ops = (await tx.q.select({ opId: n.opId }).from(n).where(inArray(n.queryId, ids))).map((r) => r.opId);
   await tx.q.delete(n).where(inArray(n.queryId, ids));
+  countWrite(tx, 'operations');
   if (ops.length) await tx.q.delete(o).where(inArray(o.id, ops));
   await tx.q.delete(q).where(inArray(q.id, ids));
   return ids.length;

@@ -5,6 +5,7 @@ import type { appBaselines, appPackages, appVersions, deviceApps, scomoDeploymen
 import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
 import { preparedPer } from './prepared.ts';
+import { countWrite } from './write-counts.ts';
 
 export type AppVersionRow = typeof appVersions.$inferSelect;
 export type AppPackageRow = typeof appPackages.$inferSelect;
@@ -87,46 +88,12 @@ const openScomoOf = preparedPer(({ q, t: { scomoDeployments } }) =>
     .prepare(),
 );
 
-// What decides whether SCOMO concerns a device at all, in one statement: its model's
-// baseline, its application inventory, and whether it has a SCOMO operation under way.
-// Most devices have none of these, and a statement costs more than the lookups in it.
-const footingOf = preparedPer(({ q, t: { devices, appBaselines, deviceApps, scomoDeployments } }) =>
-  q
-    .select({
-      baselineSpec: sql<string | null>`(select ${appBaselines.spec} from ${appBaselines} where ${appBaselines.model} = ${devices.model})`,
-      components: deviceApps.components,
-      readAt: deviceApps.readAt,
-      open: sql<unknown>`exists (select 1 from ${scomoDeployments} where ${scomoDeployments.deviceId} = ${devices.id} and ${inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])})`,
-    })
-    .from(devices)
-    .leftJoin(deviceApps, eq(deviceApps.deviceId, devices.id))
-    .where(eq(devices.id, sql.placeholder('deviceId')))
-    .prepare(),
-);
-
-export interface ScomoFooting {
-  /** The model's baseline (its spec), if it has one. */
-  baselineSpec: string | null;
-  /** The device's application inventory as stored, if any. */
-  apps: Pick<DeviceAppsRow, 'components' | 'readAt'> | undefined;
-  /** Whether the device has a SCOMO operation scheduled or commanded. */
-  hasOpen: boolean;
-}
-
-/** The device's SCOMO footing (footingOf); undefined when there is no such device. */
-export async function scomoFootingOf(tx: Tx, deviceId: string): Promise<ScomoFooting | undefined> {
-  const [row] = await footingOf(tx).execute({ deviceId });
-  if (!row) return undefined;
-  // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL.
-  const hasOpen = row.open === true || row.open === 1 || row.open === '1' || row.open === 't';
-  return { baselineSpec: row.baselineSpec, apps: row.components === null || row.readAt === null ? undefined : { components: row.components, readAt: row.readAt }, hasOpen };
-}
-
 export async function findBaseline(tx: Tx, model: string): Promise<BaselineRow | undefined> {
   return (await baselineOf(tx).execute({ model }))[0];
 }
 
 export async function saveBaseline(tx: Tx, row: BaselineRow): Promise<void> {
+  countWrite(tx, 'scomo');
   const { appBaselines } = tx.t;
   const changed = await tx.q.update(appBaselines).set({ spec: row.spec, updatedBy: row.updatedBy, updatedAt: row.updatedAt }).where(eq(appBaselines.model, row.model)).returning({ model: appBaselines.model });
   if (changed.length === 0) await tx.q.insert(appBaselines).values(row);
@@ -137,6 +104,7 @@ export async function findDeviceApps(tx: Tx, deviceId: string): Promise<DeviceAp
 }
 
 export async function saveDeviceApps(tx: Tx, row: DeviceAppsRow): Promise<void> {
+  countWrite(tx, 'scomo');
   const { deviceApps } = tx.t;
   const changed = await tx.q.update(deviceApps).set({ components: row.components, readAt: row.readAt }).where(eq(deviceApps.deviceId, row.deviceId)).returning({ deviceId: deviceApps.deviceId });
   if (changed.length === 0) await tx.q.insert(deviceApps).values(row);
@@ -149,6 +117,7 @@ export async function saveDeviceApps(tx: Tx, row: DeviceAppsRow): Promise<void> 
  * then inserts nothing, instead of failing its transaction.
  */
 export async function insertScomoDeployment(tx: Tx, row: typeof scomoDeployments.$inferInsert): Promise<boolean> {
+  countWrite(tx, 'scomo');
   const { scomoDeployments } = tx.t;
   // No conflict target (as insertDeploymentIfFree): the only other key is the new row's random id.
   const inserted = await tx.q.insert(scomoDeployments).values(row).onConflictDoNothing().returning({ id: scomoDeployments.id });
@@ -179,6 +148,7 @@ export async function closedScomoDeploymentsOf(tx: Tx, deviceId: string, limit: 
 }
 
 export async function updateScomoDeployment(tx: Tx, id: string, changes: Partial<typeof scomoDeployments.$inferInsert>): Promise<void> {
+  countWrite(tx, 'scomo');
   const { scomoDeployments } = tx.t;
   await tx.q.update(scomoDeployments).set(changes).where(eq(scomoDeployments.id, id));
 }
