@@ -12,7 +12,8 @@ import { DOWNLOAD_KEY_PURPOSE, DOWNLOAD_SEGMENT, issueDownloadToken } from './do
 import type { Tx } from '../store/store.ts';
 import { findBuild, packageChoicesOf } from '../store/queries/builds.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
-import { activeDeploymentOf, type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
+import { type DeploymentRow, findDeployment } from '../store/queries/deployments.ts';
+import { type ActiveDeployment, activeDeploymentIn } from './active.ts';
 import { transition } from './deployments.ts';
 import { fumoStepOf } from './fumo-step.ts';
 import { endIfSecurityHeld } from './security-hold.ts';
@@ -54,9 +55,10 @@ export const downloadKeyOf = (ctx: Context): Uint8Array => ctx.vault.deriveKey(D
  * this session yet. Nothing when it already runs the target (applyFumo confirms that from
  * the same report). Writes nothing (the chosen package is recorded as the Exec is sent),
  * except to end a deployment the device would refuse as a downgrade (security-hold.ts).
+ * `active`: the message's read of the deployment under way (active.ts), when it has one.
  */
-export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string, serverUrl: string, now: number, firmware: ReportedFirmware): Promise<FumoPlan | typeof READ_FIRMWARE | undefined> {
-  const row = await activeDeploymentOf(tx, deviceId);
+export async function planFumo(tx: Tx, downloadKey: Uint8Array, deviceId: string, serverUrl: string, now: number, firmware: ReportedFirmware, active?: ActiveDeployment): Promise<FumoPlan | typeof READ_FIRMWARE | undefined> {
+  const row = await activeDeploymentIn(tx, deviceId, active);
   // A configuration campaign's deployment (no build) is the profiles' to command (profiles/session-work.ts).
   if (!row || row.state !== 'scheduled' || row.buildId === null) return undefined;
   // A retry waits out its backoff; a campaign's device waits while the campaign is paused,
@@ -131,7 +133,7 @@ export interface FumoEffects {
  * moved, so their engine can react at once. Each deployment is read locked (forUpdate):
  * the engine's timeout may move the same one meanwhile.
  */
-export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger, options: { retryBackoffMs: number; results?: number[] }): Promise<Set<string>> {
+export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, now: number, log: Logger, options: { retryBackoffMs: number; results?: number[]; active?: ActiveDeployment }): Promise<Set<string>> {
   const moved = new Set<string>();
   const note = (row: DeploymentRow) => {
     if (row.campaignId) moved.add(row.campaignId);
@@ -170,7 +172,7 @@ export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, 
     } else await transition(tx, row, 'failed', `device reported FUMO ${code}`, now, { resultCode: outcome.resultCode });
   }
   if (effects.firmwareVersion !== undefined) {
-    const confirmed = await confirmByVersion(tx, deviceId, effects.firmwareVersion, now);
+    const confirmed = await confirmByVersion(tx, deviceId, effects.firmwareVersion, now, options.active);
     if (confirmed) note(confirmed);
   }
   return moved;
@@ -181,8 +183,8 @@ export async function applyFumo(tx: Tx, deviceId: string, effects: FumoEffects, 
  * device reporting it before it was commanded (updated by other means since its campaign
  * started) is marked succeeded too, with nothing downloaded.
  */
-async function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number): Promise<DeploymentRow | undefined> {
-  const row: DeploymentRow | undefined = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
+async function confirmByVersion(tx: Tx, deviceId: string, version: string, now: number, active: ActiveDeployment | undefined): Promise<DeploymentRow | undefined> {
+  const row: DeploymentRow | undefined = await activeDeploymentIn(tx, deviceId, active);
   if (!row || row.buildId === null || !['scheduled', 'installing', 'commanded', 'downloading'].includes(row.state)) return undefined;
   const build = await findBuild(tx, row.buildId);
   if (!build || build.version !== version) return undefined;

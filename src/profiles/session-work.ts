@@ -8,7 +8,8 @@
 import { transition } from '../deployments/deployments.ts';
 import { fumoStepOf } from '../deployments/fumo-step.ts';
 import { findCampaign } from '../store/queries/campaigns.ts';
-import { activeDeploymentOf } from '../store/queries/deployments.ts';
+import { type ActiveDeployment, activeDeploymentIn } from '../deployments/active.ts';
+import { type Footing, holds } from '../store/queries/footing.ts';
 import { findVersionById, hasApplicationOf, latestVersionOf, provisioningProfileOf, queuedApplicationsOf } from '../store/queries/profiles.ts';
 import type { Tx } from '../store/store.ts';
 import { confirmationPolicyOf } from '../store/queries/user-prompts.ts';
@@ -18,18 +19,24 @@ import { resendUnanswered } from './unanswered.ts';
 
 export const PROFILE_ACTOR = 'profiles';
 
-/** Returns the campaigns whose deployments moved (an application given up on: unanswered.ts). */
-export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number): Promise<string[]> {
+/**
+ * Returns the campaigns whose deployments moved (an application given up on: unanswered.ts).
+ * `active`: the message's read of the deployment under way (deployments/active.ts), and
+ * `footing` what it read of the device's profile applications and the model's provisioning
+ * profile (store/queries/footing.ts), when it has them: what is absent is not read again.
+ */
+export async function queueProfileWork(tx: Tx, device: { id: string; model: string }, now: number, active?: ActiveDeployment, footing?: Footing): Promise<string[]> {
   // Applications a lost session left unanswered go again first (or fail), before anything new.
-  const moved = await resendUnanswered(tx, device.id, now);
-  await queueProvisioning(tx, device, now);
-  await commandConfigurationDeployment(tx, device.id, now);
+  const moved = holds(tx, footing, 'profileApplications') && !footing.hasQueuedApplications ? [] : await resendUnanswered(tx, device.id, now);
+  await queueProvisioning(tx, device, now, footing);
+  await commandConfigurationDeployment(tx, device.id, now, active);
   return moved;
 }
 
 /** The model's provisioning profile (its newest version), once per device. */
-async function queueProvisioning(tx: Tx, device: { id: string; model: string }, now: number): Promise<void> {
-  const profile = await provisioningProfileOf(tx, device.model);
+async function queueProvisioning(tx: Tx, device: { id: string; model: string }, now: number, footing: Footing | undefined): Promise<void> {
+  // No DM message writes profiles: the footing's answer holds for the whole transaction.
+  const profile = footing ? (footing.provisioningProfileId === null ? undefined : { id: footing.provisioningProfileId }) : await provisioningProfileOf(tx, device.model);
   if (!profile || (await hasApplicationOf(tx, device.id, profile.id, 'provisioning'))) return;
   const version = await latestVersionOf(tx, profile.id);
   if (!version) return;
@@ -40,8 +47,8 @@ async function queueProvisioning(tx: Tx, device: { id: string; model: string }, 
  * A configuration campaign's scheduled deployment is commanded when its campaign runs and
  * its maintenance window is open (or it is forced): the same rule as a firmware install.
  */
-async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: number): Promise<void> {
-  const row = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
+async function commandConfigurationDeployment(tx: Tx, deviceId: string, now: number, active: ActiveDeployment | undefined): Promise<void> {
+  const row = await activeDeploymentIn(tx, deviceId, active);
   if (!row || row.state !== 'scheduled' || row.profileVersionId === null || row.campaignId === null) return;
   if (row.notBefore !== null && now < row.notBefore) return;
   // Already queued, behind its user's answer: it stays scheduled until the user accepts (confirmation.ts).

@@ -10,6 +10,7 @@ import { recordAudit } from '../store/queries/audit.ts';
 import { findDeployment } from '../store/queries/deployments.ts';
 import { type ApplicationRow, findVersionById, forgetConfiguration, operationsById, queuedApplicationsOf, storeConfiguration, updateApplication } from '../store/queries/profiles.ts';
 import type { Tx } from '../store/store.ts';
+import { type Footing, holds } from '../store/queries/footing.ts';
 import { roleOfOperation } from './queue.ts';
 import { profileOperationsSchema } from './schemas.ts';
 
@@ -32,10 +33,15 @@ export function verdictOf(outcomes: CommandOutcome[]): { state: 'succeeded' | 'f
   return { state: 'failed', failureCode: failing.status ?? 500 };
 }
 
-/** Settles the device's applications whose commands are all answered; returns the campaigns whose deployments moved. */
-export async function settleApplications(tx: Tx, deviceId: string, answeredOpIds: string[], now: number): Promise<Set<string>> {
+/**
+ * Settles the device's applications whose commands are all answered; returns the campaigns
+ * whose deployments moved. `footing`: the message's (store/queries/footing.ts), when it
+ * read one: a device it shows with no application waiting is not read again.
+ */
+export async function settleApplications(tx: Tx, deviceId: string, answeredOpIds: string[], now: number, footing?: Footing): Promise<Set<string>> {
   const moved = new Set<string>();
   if (answeredOpIds.length === 0) return moved;
+  if (holds(tx, footing, 'profileApplications') && !footing.hasQueuedApplications) return moved;
   const answered = new Set(answeredOpIds);
   for (const application of await queuedApplicationsOf(tx, deviceId)) {
     const ids = JSON.parse(application.operationIds) as string[];

@@ -15,7 +15,8 @@ import { fumoStepOf } from '../deployments/fumo-step.ts';
 import { describeScomoResult, isOperationComplete, ScomoResult } from '../omadm/scomo.ts';
 import { scomoOfDeployment } from '../store/queries/app-campaigns.ts';
 import { type CampaignRow, findCampaign } from '../store/queries/campaigns.ts';
-import { activeDeploymentOf, type DeploymentRow } from '../store/queries/deployments.ts';
+import type { DeploymentRow } from '../store/queries/deployments.ts';
+import { type ActiveDeployment, activeDeploymentIn } from '../deployments/active.ts';
 import { findAppVersion, findDeviceApps, OPEN_SCOMO_STATES, openScomoDeploymentsOf } from '../store/queries/scomo.ts';
 import type { Tx } from '../store/store.ts';
 import { scheduleChange } from './deployments.ts';
@@ -31,10 +32,11 @@ const isAppDeployment = (row: DeploymentRow) => row.campaignId !== null && row.b
  * The device's scheduled application deployment becomes a SCOMO operation when its campaign
  * runs and its maintenance window is open (or it is forced): the rule a firmware install
  * follows. A device that already has what the campaign asks (its inventory changed since the
- * start) is settled at once instead of commanded.
+ * start) is settled at once instead of commanded. `active`: the message's read of the
+ * deployment under way (deployments/active.ts), when it has one.
  */
-export async function commandAppDeployment(tx: Tx, device: { id: string; model: string }, now: number): Promise<void> {
-  const row = await activeDeploymentOf(tx, device.id, { forUpdate: true });
+export async function commandAppDeployment(tx: Tx, device: { id: string; model: string }, now: number, active?: ActiveDeployment): Promise<void> {
+  const row = await activeDeploymentIn(tx, device.id, active);
   if (!row || row.state !== 'scheduled' || !isAppDeployment(row) || row.campaignId === null) return;
   if (row.notBefore !== null && now < row.notBefore) return;
   const campaign = await findCampaign(tx, row.campaignId);
@@ -80,9 +82,9 @@ async function changeFor(tx: Tx, campaign: CampaignRow, present: InstalledCompon
  * deployment settles once its SCOMO operation has ended. Returns the campaign whose counts
  * moved (the engine evaluates it soon), if any.
  */
-export async function settleAppDeployment(tx: Tx, deviceId: string, effects: Pick<ScomoEffects, 'scomoStatuses' | 'genericAlerts'>, now: number): Promise<string | undefined> {
+export async function settleAppDeployment(tx: Tx, deviceId: string, effects: Pick<ScomoEffects, 'scomoStatuses' | 'genericAlerts'>, now: number, active?: ActiveDeployment): Promise<string | undefined> {
   if (effects.scomoStatuses.length === 0 && !effects.genericAlerts.some((a) => isOperationComplete(a.type))) return undefined;
-  const row = await activeDeploymentOf(tx, deviceId, { forUpdate: true });
+  const row = await activeDeploymentIn(tx, deviceId, active);
   if (!row || row.state !== 'commanded' || !isAppDeployment(row)) return undefined;
   const scomo = await scomoOfDeployment(tx, row.id);
   if (!scomo || (OPEN_SCOMO_STATES as readonly string[]).includes(scomo.state)) return undefined;

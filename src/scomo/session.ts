@@ -16,7 +16,8 @@
 import type { Logger } from 'pino';
 import { DOWNLOAD_SEGMENT, issueDownloadToken } from '../deployments/download-grant.ts';
 import { DELIVERED_ROOT, DEPLOYED_LEAVES, DEPLOYED_ROOT, DOWNLOAD_ROOT, describeScomoResult, isOperationComplete, isScomoSuccess, parseOperationComplete, TRANSIENT_SCOMO_RESULTS } from '../omadm/scomo.ts';
-import { closedScomoDeploymentsOf, findBaseline, findDeviceApps, findScomoDeployment, openScomoDeploymentsOf, packagesOfApp, saveDeviceApps, type ScomoDeploymentRow } from '../store/queries/scomo.ts';
+import { closedScomoDeploymentsOf, findDeviceApps, findScomoDeployment, openScomoDeploymentsOf, packagesOfApp, saveDeviceApps, type ScomoDeploymentRow } from '../store/queries/scomo.ts';
+import { footingOf, type ScomoFooting } from '../store/queries/footing.ts';
 import type { Tx } from '../store/store.ts';
 import { componentsHeldOn } from '../store/queries/app-campaigns.ts';
 import { scheduleChange, transitionScomo } from './deployments.ts';
@@ -50,6 +51,8 @@ export interface ScomoPlanInput {
   outstanding: Array<{ kind: string; uri: string; scomoId?: string; purpose: string }>;
   serverUrl: string;
   now: number;
+  /** What the message's plan read of the device's SCOMO parts (store/queries/footing.ts), while it holds. */
+  footing?: ScomoFooting;
 }
 
 export interface ScomoSettings {
@@ -67,11 +70,10 @@ const MAX_SAME_CHANGE = 3;
 
 export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPlanInput): Promise<ScomoCommand[]> {
   const { device, effects, now } = input;
-  const stored = await findDeviceApps(tx, device.id);
-  const before = stored ? recordOf(stored) : undefined;
-  const baselineRow = await findBaseline(tx, device.model);
-  const open = await openScomoDeploymentsOf(tx, device.id);
-  if (!baselineRow && !stored && open.length === 0) return [];
+  const footing = input.footing ?? (await footingOf(tx, device.id))?.scomo;
+  if (!footing || (footing.baselineSpec === null && !footing.apps && !footing.hasOpen)) return [];
+  const before = footing.apps ? recordOf(footing.apps) : undefined;
+  const open = footing.hasOpen ? await openScomoDeploymentsOf(tx, device.id) : [];
 
   const commands: ScomoCommand[] = [];
   const outstanding = input.outstanding.filter((c) => c.purpose === 'scomo');
@@ -89,8 +91,8 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
   const installed = record ? componentsOf(record).components : [];
 
   // Reconcile only against an inventory read whole and fresh.
-  if (settled && baselineRow) {
-    const baseline = baselineSchema.parse(JSON.parse(baselineRow.spec));
+  if (settled && footing.baselineSpec !== null) {
+    const baseline = baselineSchema.parse(JSON.parse(footing.baselineSpec));
     const closed = await closedScomoDeploymentsOf(tx, device.id, 200);
     const drift = driftOf(baseline, installed);
     // A component a running application campaign acts on is the campaign's until it ends (campaign-work.ts).
@@ -130,6 +132,8 @@ export async function planScomo(tx: Tx, settings: ScomoSettings, input: ScomoPla
 function recordOf(row: { components: string; readAt: number }): InventoryRecord {
   return { nodes: (JSON.parse(row.components) as InventoryRecord).nodes, readAt: row.readAt };
 }
+
+const isUnderDeployed = (uri: string) => uri === DEPLOYED_ROOT || uri.startsWith(`${DEPLOYED_ROOT}/`);
 
 /**
  * SCOMO Gets the device refused in this message. On the listing that means nothing is
@@ -192,12 +196,14 @@ export async function markScomoSent(tx: Tx, sent: Array<{ kind: string; scomoId?
  * (the session's Status 200) and ignored.
  */
 export async function applyScomo(tx: Tx, deviceId: string, effects: ScomoEffects, now: number, log: Logger): Promise<void> {
-  // Most messages say nothing of SCOMO: then nothing is read either.
-  if (effects.scomoStatuses.length === 0 && !effects.genericAlerts.some((a) => isOperationComplete(a.type)) && !Object.keys(effects.inventory).some(isScomoInventory)) return;
-  const stored = await findDeviceApps(tx, deviceId);
-  const before = stored ? recordOf(stored) : undefined;
-  const merged = mergeInventory(before, effects.inventory, failedReads(effects), now);
   const alerted = effects.genericAlerts.some((a) => isOperationComplete(a.type));
+  const failed = failedReads(effects);
+  // A message that reports nothing of the inventory (no listing, no leaf, no refused read)
+  // leaves the record as it is (mergeInventory): unless a component changed, it is not read.
+  const touched = alerted || failed.length > 0 || Object.keys(effects.inventory).some(isUnderDeployed);
+  const stored = touched ? await findDeviceApps(tx, deviceId) : undefined;
+  const before = stored ? recordOf(stored) : undefined;
+  const merged = mergeInventory(before, effects.inventory, failed, now);
   if (merged) await saveDeviceApps(tx, { deviceId, components: JSON.stringify({ nodes: merged.nodes, readAt: merged.readAt }), readAt: merged.readAt });
   // A component changed and the re-read has not come yet: stale, so the next session reads it.
   else if (alerted && stored) await saveDeviceApps(tx, { ...stored, readAt: 0 });

@@ -158,12 +158,12 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(reported['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: reported['./DevDetail/FwV'] }) },
     now,
     log,
-    { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}) },
+    { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}), ...(plan.active ? { active: plan.active } : {}) },
   );
   await markScomoSent(tx, reply.sent, now);
   await applyScomo(tx, device.id, effects, now, log);
   // An application campaign's deployment settles with its SCOMO operation (scomo/campaign-work.ts).
-  const appCampaign = await settleAppDeployment(tx, device.id, effects, now);
+  const appCampaign = await settleAppDeployment(tx, device.id, effects, now, plan.active);
   if (appCampaign) moved.add(appCampaign);
   for (const update of effects.operations) {
     await updateOperation(tx, update.opId, {
@@ -175,7 +175,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   }
   // A profile application whose commands are all answered settles now (profiles/settle.ts).
   const answered = [...effects.operations.map((o) => o.opId), ...reply.tooLarge.flatMap((c) => (c.opId ? [c.opId] : []))];
-  for (const campaignId of await settleApplications(tx, device.id, answered, now)) moved.add(campaignId);
+  for (const campaignId of await settleApplications(tx, device.id, answered, now, plan.footing)) moved.add(campaignId);
   for (const campaignId of plan.campaignsMoved ?? []) moved.add(campaignId);
   for (const alert of effects.genericAlerts) await recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
   return moved;

@@ -9,12 +9,14 @@ import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
 import { queueQueryChildren } from '../../devices/helpdesk/expand.ts';
 import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
+import { ActiveDeployment } from '../../deployments/active.ts';
 import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFirmware, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
 import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
 import { queueProfileWork } from '../../profiles/session-work.ts';
 import type { Tx } from '../../store/store.ts';
+import { type Footing, footingOf, holds } from '../../store/queries/footing.ts';
 import { planScomo } from '../../scomo/session.ts';
 import { commandAppDeployment } from '../../scomo/campaign-work.ts';
 import type { ClientEffects } from './client-commands.ts';
@@ -43,6 +45,10 @@ export interface Plan {
   serverNonce: string | null;
   /** Campaigns whose deployments the plan moved (a profile application given up on: profiles/unanswered.ts). */
   campaignsMoved?: string[];
+  /** The device's deployment under way as this message read it, for the message's persist (deployments/active.ts). */
+  active?: ActiveDeployment;
+  /** Which of the device's optional parts exist, as this message read them (store/queries/footing.ts). */
+  footing?: Footing;
 }
 
 /** What the plan takes from the context, before the transaction it runs in (no Context goes into one). */
@@ -77,36 +83,41 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   // A live query reads the children of an interior node the device just listed (devices/helpdesk/expand.ts).
   await queueQueryChildren(tx, device.id, effects.operations, now);
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
+  // What of the device exists at all, and its deployment under way: read once for the
+  // hooks below and the persist after them (store/queries/footing.ts, deployments/active.ts).
+  const footing = await footingOf(tx, device.id);
+  const active = new ActiveDeployment(tx, device.id, footing);
 
   const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
-  const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now);
+  const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now, active, footing);
   // An application campaign's scheduled deployment becomes a SCOMO operation that planScomo sends below (scomo/campaign-work.ts).
-  if (!session.inventoryChecked) await commandAppDeployment(tx, device, now);
+  if (!session.inventoryChecked) await commandAppDeployment(tx, device, now, active);
   // Operations of a work item that asks its user first wait for the answer (user-gate.ts).
   const gateSession = { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now };
-  const queued = await gatedOperations(tx, await queuedOperations(tx, device.id), gateSession);
+  const queuedRows = holds(tx, footing, 'operations') && !footing.hasQueuedOperations ? [] : await queuedOperations(tx, device.id);
+  const queued = await gatedOperations(tx, queuedRows, gateSession);
   commands.push(...queued.prompts);
   for (const op of queued.operations) {
     commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
   }
   // Application inventory, baseline reconciliation and SCOMO operations (src/scomo/session.ts).
-  commands.push(...(await gatedScomo(tx, await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now }), { ...gateSession, inFlight: promptsInFlight([effects.awaiting, commands]) })));
+  commands.push(...(await gatedScomo(tx, await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now, ...(holds(tx, footing, 'scomo') ? { footing: footing.scomo } : {}) }), { ...gateSession, inFlight: promptsInFlight([effects.awaiting, commands]) })));
   // A firmware update the device reported as done is confirmed by reading its FwV now.
   if (effects.genericAlerts.some(reportsInstalled) && effects.inventory['./DevDetail/FwV'] === undefined && !commands.some((c) => c.uri === './DevDetail/FwV')) {
     commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
   const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
-  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects));
+  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects), active);
   if (fumo === READ_FIRMWARE) {
     if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
   } else if (fumo && !inFlight.has(fumo.deploymentId)) {
     // Behind the user's confirmation when the deployment requires one (user-gate.ts).
     commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
   }
-  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}) };
+  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}), active, ...(footing ? { footing } : {}) };
 }
 
 /**

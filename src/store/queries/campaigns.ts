@@ -7,6 +7,7 @@ import { and, asc, count, desc, eq, inArray, lt, ne, type SQL, sql } from 'drizz
 import type { campaigns, campaignStages } from '../schema/index.ts';
 import { execute, forUpdate, rows } from '../dialect.ts';
 import type { Tx } from '../store.ts';
+import { countWrite } from './write-counts.ts';
 import { ONE_ACTIVE_PER_DEVICE } from './deployments.ts';
 import { preparedPer, preparedRead } from './prepared.ts';
 
@@ -263,6 +264,7 @@ function valueRows(params: unknown[], width: number): SQL {
  * SELECT): the count returned is of the rows inserted.
  */
 export async function insertCampaignDeployments(tx: Tx, input: CampaignDeployments): Promise<number> {
+  countWrite(tx, 'deployments');
   const at = new Date(input.now).toISOString();
   const stageCount = input.devices.reduce((max, d) => Math.max(max, d.stage + 1), 0);
   const history = sql.join(
@@ -315,6 +317,7 @@ const NOTIFY_BATCH = 500;
  * take different rows.
  */
 export async function scheduleStage(tx: Tx, campaignId: string, stage: number, now: number, notifyEveryDevice: boolean, limit: number): Promise<number> {
+  countWrite(tx, 'deployments');
   const { deployments } = tx.t;
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'scheduled', cause: `stage ${stage + 1} started` });
   const chunk = forUpdate(
@@ -345,6 +348,7 @@ export async function scheduleStage(tx: Tx, campaignId: string, stage: number, n
  * `limit`.
  */
 export async function cancelUnstarted(tx: Tx, campaignId: string, now: number, cause: string, limit: number): Promise<number> {
+  countWrite(tx, 'deployments');
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
   const canceled = await execute(
     tx,

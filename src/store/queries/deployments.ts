@@ -7,9 +7,13 @@ import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
 import { recordAudit } from './audit.ts';
 import { preparedPer } from './prepared.ts';
+import { countWrite } from './write-counts.ts';
 
 /** States a deployment leaves for 'downloading' once the device starts fetching. */
 const BEFORE_DOWNLOAD = ['scheduled', 'commanded'];
+
+/** Counted for reads kept across a transaction (write-counts.ts). */
+const counted = (tx: Tx) => countWrite(tx, 'deployments');
 
 // Prepared once: every download response ends with these (bench:download).
 const bytesServedUpdate = preparedPer(({ q, t: { deployments } }) =>
@@ -38,8 +42,9 @@ const beforeDownloadOf = preparedPer(({ q, t: { deployments } }) =>
  */
 export async function addBytesServed(tx: Tx, deploymentId: string, bytes: number, now: number, options: { moveToDownloading: boolean }): Promise<boolean> {
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`bytes served must be a whole number >= 0, got ${bytes}`);
-  const counted = await bytesServedUpdate(tx).execute({ id: deploymentId, bytes, now });
-  if (counted.length === 0) return false;
+  counted(tx);
+  const served = await bytesServedUpdate(tx).execute({ id: deploymentId, bytes, now });
+  if (served.length === 0) return false;
   if (!options.moveToDownloading) return true;
   const [row] = await beforeDownloadOf(tx).execute({ id: deploymentId });
   if (!row) return true;
@@ -76,6 +81,7 @@ export async function findDeployment(tx: Tx, id: string, options: { forUpdate?: 
 }
 
 export async function insertDeployment(tx: Tx, row: typeof deployments.$inferInsert): Promise<void> {
+  counted(tx);
   await tx.q.insert(tx.t.deployments).values(row);
 }
 
@@ -94,6 +100,7 @@ export const ONE_ACTIVE_PER_DEVICE = sql.raw(`(device_id) WHERE state NOT IN ('s
  */
 export async function insertDeploymentIfFree(tx: Tx, row: typeof deployments.$inferInsert): Promise<boolean> {
   const { deployments } = tx.t;
+  counted(tx);
   // No conflict target: drizzle's SQLite builder puts a target's WHERE after DO NOTHING,
   // where SQLite refuses it. The only other key is the new row's random id.
   const inserted = await tx.q.insert(deployments).values(row).onConflictDoNothing().returning({ id: deployments.id });
@@ -121,5 +128,6 @@ export async function activeDeploymentOf(tx: Tx, deviceId: string, options: { fo
 
 export async function updateDeployment(tx: Tx, id: string, changes: Partial<typeof deployments.$inferInsert>): Promise<void> {
   const { deployments } = tx.t;
+  counted(tx);
   await tx.q.update(deployments).set(changes).where(eq(deployments.id, id));
 }

@@ -8,6 +8,7 @@ import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
 import { preparedPer, preparedRead } from './prepared.ts';
+import { countWrite } from './write-counts.ts';
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type DmSessionRow = typeof dmSessions.$inferSelect;
@@ -188,6 +189,7 @@ export async function deleteSessionsExpiredBefore(tx: Tx, before: number): Promi
 }
 
 export async function insertOperation(tx: Tx, row: typeof dmOperations.$inferInsert): Promise<void> {
+  countWrite(tx, 'operations');
   await tx.q.insert(tx.t.dmOperations).values(row);
 }
 
@@ -203,6 +205,7 @@ export async function queuedOperations(tx: Tx, deviceId: string): Promise<DmOper
 
 /** Marks the operations a reply carried as sent: one statement for all of them (up to SENT_CHUNK at a time). */
 export async function markOperationsSent(tx: Tx, ids: readonly string[], now: number): Promise<void> {
+  countWrite(tx, 'operations');
   const statements = operationsSentBy(tx);
   for (let from = 0; from < ids.length; from += SENT_CHUNK) {
     const chunk = ids.slice(from, from + SENT_CHUNK);
@@ -220,5 +223,6 @@ export async function markOperationsSent(tx: Tx, ids: readonly string[], now: nu
 }
 
 export async function updateOperation(tx: Tx, id: string, changes: Partial<typeof dmOperations.$inferInsert>): Promise<void> {
+  countWrite(tx, 'operations');
   await operationUpdate(tx, changes).execute({ ...changes, where_id: id });
 }

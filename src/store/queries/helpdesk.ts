@@ -4,6 +4,7 @@ import { and, asc, count, desc, eq, exists, inArray, isNull, lt, or } from 'driz
 import type { deviceQueries, deviceQueryNodes } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
 import type { DmOperationRow } from './devices.ts';
+import { countWrite } from './write-counts.ts';
 
 export type DeviceQueryRow = typeof deviceQueries.$inferSelect;
 export type DeviceQueryNodeRow = typeof deviceQueryNodes.$inferSelect;
@@ -64,6 +65,7 @@ export async function pruneQueries(tx: Tx, deviceId: string, keep: number): Prom
   if (ids.length === 0) return 0;
   const ops = (await tx.q.select({ opId: n.opId }).from(n).where(inArray(n.queryId, ids))).map((r) => r.opId);
   await tx.q.delete(n).where(inArray(n.queryId, ids));
+  countWrite(tx, 'operations');
   if (ops.length) await tx.q.delete(o).where(inArray(o.id, ops));
   await tx.q.delete(q).where(inArray(q.id, ids));
   return ids.length;
@@ -85,6 +87,7 @@ export async function queryNodeCount(tx: Tx, queryId: string): Promise<number> {
  * and why it stopped. Returns how many operations it ended.
  */
 export async function cancelQueryOperations(tx: Tx, queryId: string, now: number, reason: string, createdBefore?: number): Promise<number> {
+  countWrite(tx, 'operations');
   const { deviceQueries: q, deviceQueryNodes: n, dmOperations: o } = tx.t;
   const nodes = tx.q.select({ opId: n.opId }).from(n).where(eq(n.queryId, queryId));
   const ended = await tx.q

@@ -5,6 +5,7 @@ import type { deviceConfiguration, profileApplications, profiles, profileVersion
 import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
 import { preparedPer } from './prepared.ts';
+import { countWrite } from './write-counts.ts';
 
 export type ProfileRow = typeof profiles.$inferSelect;
 export type ProfileVersionRow = typeof profileVersions.$inferSelect;
@@ -100,6 +101,7 @@ export async function hasQueuedApplicationOf(tx: Tx, deviceId: string, profileId
 }
 
 export async function insertApplication(tx: Tx, row: typeof profileApplications.$inferInsert): Promise<void> {
+  countWrite(tx, 'profileApplications');
   await tx.q.insert(tx.t.profileApplications).values(row);
 }
 
@@ -108,6 +110,7 @@ export async function queuedApplicationsOf(tx: Tx, deviceId: string): Promise<Ap
 }
 
 export async function updateApplication(tx: Tx, id: string, changes: Partial<typeof profileApplications.$inferInsert>): Promise<void> {
+  countWrite(tx, 'profileApplications');
   const { profileApplications } = tx.t;
   await tx.q.update(profileApplications).set(changes).where(eq(profileApplications.id, id));
 }

@@ -5,6 +5,7 @@ import type { appBaselines, appPackages, appVersions, deviceApps, scomoDeploymen
 import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
 import { preparedPer } from './prepared.ts';
+import { countWrite } from './write-counts.ts';
 
 export type AppVersionRow = typeof appVersions.$inferSelect;
 export type AppPackageRow = typeof appPackages.$inferSelect;
@@ -97,6 +98,7 @@ export async function findBaseline(tx: Tx, model: string): Promise<BaselineRow |
  * the primary key (409). On PostgreSQL the second waits for the first and updates its row.
  */
 export async function saveBaseline(tx: Tx, row: BaselineRow): Promise<void> {
+  countWrite(tx, 'scomo');
   const { appBaselines } = tx.t;
   await tx.q.insert(appBaselines).values(row).onConflictDoUpdate({ target: appBaselines.model, set: { spec: row.spec, updatedBy: row.updatedBy, updatedAt: row.updatedAt } });
 }
@@ -107,6 +109,7 @@ export async function findDeviceApps(tx: Tx, deviceId: string): Promise<DeviceAp
 
 /** One statement that inserts or replaces, for the same reason as saveBaseline (two sessions of one device on two servers). */
 export async function saveDeviceApps(tx: Tx, row: DeviceAppsRow): Promise<void> {
+  countWrite(tx, 'scomo');
   const { deviceApps } = tx.t;
   await tx.q.insert(deviceApps).values(row).onConflictDoUpdate({ target: deviceApps.deviceId, set: { components: row.components, readAt: row.readAt } });
 }
@@ -118,6 +121,7 @@ export async function saveDeviceApps(tx: Tx, row: DeviceAppsRow): Promise<void> 
  * then inserts nothing, instead of failing its transaction.
  */
 export async function insertScomoDeployment(tx: Tx, row: typeof scomoDeployments.$inferInsert): Promise<boolean> {
+  countWrite(tx, 'scomo');
   const { scomoDeployments } = tx.t;
   // No conflict target (as insertDeploymentIfFree): the only other key is the new row's random id.
   const inserted = await tx.q.insert(scomoDeployments).values(row).onConflictDoNothing().returning({ id: scomoDeployments.id });
@@ -148,6 +152,7 @@ export async function closedScomoDeploymentsOf(tx: Tx, deviceId: string, limit: 
 }
 
 export async function updateScomoDeployment(tx: Tx, id: string, changes: Partial<typeof scomoDeployments.$inferInsert>): Promise<void> {
+  countWrite(tx, 'scomo');
   const { scomoDeployments } = tx.t;
   await tx.q.update(scomoDeployments).set(changes).where(eq(scomoDeployments.id, id));
 }

@@ -3,6 +3,7 @@
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { confirmationPolicies, userPrompts } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
+import { countWrite } from './write-counts.ts';
 
 export type ConfirmationPolicyRow = typeof confirmationPolicies.$inferSelect;
 export type UserPromptRow = typeof userPrompts.$inferSelect;
@@ -55,6 +56,7 @@ export async function answerUserPrompt(tx: Tx, id: string, changes: Pick<UserPro
  */
 export async function endGatedOperations(tx: Tx, gateId: string, now: number): Promise<string[]> {
   const { dmOperations: o } = tx.t;
+  countWrite(tx, 'operations');
   const rows = await tx.q.update(o).set({ state: 'failed', doneAt: now }).where(and(eq(o.gateId, gateId), eq(o.state, 'queued'))).returning({ id: o.id });
   return rows.map((r) => r.id);
 }

@@ -1,0 +1,75 @@
+// What a DM message's plan needs to know before it reads anything else: which of the
+// device's optional parts exist at all (a deployment under way, SCOMO's baseline,
+// inventory and operations, profile applications waiting, the model's provisioning
+// profile, queued operations), in one statement. Most devices have few of them, and a statement costs more
+// than the lookups in it (bench/dm.ts): the plan's hooks skip the reads of what is absent.
+// Read in the message's transaction; what it says holds only while the transaction made no
+// write of that topic since (write-counts.ts), so the hooks ask `holds` before they skip.
+import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import type { Tx } from '../store.ts';
+import { FINAL_STATES } from './deployments.ts';
+import { preparedPer } from './prepared.ts';
+import { type DeviceAppsRow, OPEN_SCOMO_STATES } from './scomo.ts';
+import { type WriteTopic, writesOf } from './write-counts.ts';
+
+export interface ScomoFooting {
+  /** The model's baseline (its spec), if it has one. */
+  baselineSpec: string | null;
+  /** The device's application inventory as stored, if any. */
+  apps: Pick<DeviceAppsRow, 'components' | 'readAt'> | undefined;
+  /** Whether the device has a SCOMO operation scheduled or commanded. */
+  hasOpen: boolean;
+}
+
+export interface Footing {
+  hasActiveDeployment: boolean;
+  scomo: ScomoFooting;
+  /** Whether an application of a profile waits for the device (state queued). */
+  hasQueuedApplications: boolean;
+  /** The model's provisioning profile, if it has one. */
+  provisioningProfileId: string | null;
+  /** Whether an operation waits to be sent to the device (state queued). */
+  hasQueuedOperations: boolean;
+  /** The transaction's write counts when this was read. */
+  writes: Record<WriteTopic, number>;
+}
+
+// EXISTS is 0/1 on SQLite, a boolean on PostgreSQL.
+const truthy = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';
+
+const footingQuery = preparedPer(({ q, t: { devices, deployments, appBaselines, deviceApps, scomoDeployments, profileApplications, profiles, dmOperations } }) =>
+  q
+    .select({
+      active: sql<unknown>`exists (select 1 from ${deployments} where ${deployments.deviceId} = ${devices.id} and ${notInArray(deployments.state, [...FINAL_STATES])})`,
+      baselineSpec: sql<string | null>`(select ${appBaselines.spec} from ${appBaselines} where ${appBaselines.model} = ${devices.model})`,
+      components: deviceApps.components,
+      readAt: deviceApps.readAt,
+      scomoOpen: sql<unknown>`exists (select 1 from ${scomoDeployments} where ${scomoDeployments.deviceId} = ${devices.id} and ${inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])})`,
+      queuedApplications: sql<unknown>`exists (select 1 from ${profileApplications} where ${profileApplications.deviceId} = ${devices.id} and ${eq(profileApplications.state, 'queued')})`,
+      provisioningProfileId: sql<string | null>`(select ${profiles.id} from ${profiles} where ${and(eq(profiles.model, devices.model), eq(profiles.provisioning, true))} limit 1)`,
+      queuedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')})`,
+    })
+    .from(devices)
+    .leftJoin(deviceApps, eq(deviceApps.deviceId, devices.id))
+    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .prepare(),
+);
+
+/** The device's footing; undefined when there is no such device. */
+export async function footingOf(tx: Tx, deviceId: string): Promise<Footing | undefined> {
+  const [row] = await footingQuery(tx).execute({ deviceId });
+  if (!row) return undefined;
+  return {
+    hasActiveDeployment: truthy(row.active),
+    scomo: { baselineSpec: row.baselineSpec, apps: row.components === null || row.readAt === null ? undefined : { components: row.components, readAt: row.readAt }, hasOpen: truthy(row.scomoOpen) },
+    hasQueuedApplications: truthy(row.queuedApplications),
+    provisioningProfileId: row.provisioningProfileId,
+    hasQueuedOperations: truthy(row.queuedOperations),
+    writes: { deployments: writesOf(tx, 'deployments'), scomo: writesOf(tx, 'scomo'), profileApplications: writesOf(tx, 'profileApplications'), operations: writesOf(tx, 'operations') },
+  };
+}
+
+/** Whether what the footing says of `topic` still holds: the transaction wrote none of it since. */
+export function holds(tx: Tx, footing: Footing | undefined, topic: WriteTopic): footing is Footing {
+  return footing !== undefined && footing.writes[topic] === writesOf(tx, topic);
+}

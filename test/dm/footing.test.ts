@@ -1,0 +1,66 @@
+// A DM message's footing (what of its device exists at all) decides which reads its plan
+// skips, so it must see each part on both dialects (EXISTS is 0/1 on SQLite, a boolean on
+// PostgreSQL), and a kept read must give way to a write of the same transaction: the
+// deployment a message's own hook creates is the one its next hook acts on.
+import { describe, expect, it } from 'vitest';
+import { ActiveDeployment } from '../../src/deployments/active.ts';
+import { insertDeployment } from '../../src/store/queries/deployments.ts';
+import { insertDevice, insertOperation, updateOperation } from '../../src/store/queries/devices.ts';
+import { footingOf, holds } from '../../src/store/queries/footing.ts';
+import { insertApplication } from '../../src/store/queries/profiles.ts';
+import { insertScomoDeployment, saveBaseline, saveDeviceApps } from '../../src/store/queries/scomo.ts';
+import { openTestStore } from '../support/store.ts';
+
+describe('DM message footing', async () => {
+  const store = await openTestStore();
+  await store.transaction(async (tx) => {
+    for (const id of ['dev-bare', 'dev-full']) await insertDevice(tx, { id, model: id === 'dev-full' ? 'full-model' : 'bare-model', firmwareVersion: '1.0', tags: '[]', createdAt: 0 });
+  });
+
+  it('shows a device with nothing optional as having nothing', async () => {
+    const footing = await store.transaction((tx) => footingOf(tx, 'dev-bare'));
+    expect(footing).toMatchObject({ hasActiveDeployment: false, scomo: { baselineSpec: null, apps: undefined, hasOpen: false }, hasQueuedApplications: false, provisioningProfileId: null, hasQueuedOperations: false });
+    expect(await store.transaction((tx) => footingOf(tx, 'dev-nobody'))).toBeUndefined();
+  });
+
+  it('shows each part a device has', async () => {
+    await store.transaction(async (tx) => {
+      await insertDeployment(tx, { id: 'dep-1', deviceId: 'dev-full', state: 'scheduled', createdAt: 1, updatedAt: 1 });
+      await saveBaseline(tx, { model: 'full-model', spec: '{"components":[]}', updatedBy: 'test', updatedAt: 1 });
+      await saveDeviceApps(tx, { deviceId: 'dev-full', components: '{"nodes":[]}', readAt: 5 });
+      await insertScomoDeployment(tx, { id: 'scd-1', deviceId: 'dev-full', component: 'app', operation: 'remove', mode: 'downloadInstall', node: 'n1', state: 'scheduled', reason: 'operator', history: '[]', createdBy: 'test', createdAt: 1, updatedAt: 1 });
+      await tx.q.insert(tx.t.profiles).values({ id: 'prf-1', name: 'first boot', model: 'full-model', provisioning: true, createdBy: 'test', createdAt: 1 });
+      await insertApplication(tx, { id: 'pap-1', deviceId: 'dev-full', profileVersionId: 'pv-1', reason: 'device', state: 'queued', operationIds: '[]', createdBy: 'test', createdAt: 1 });
+      await insertOperation(tx, { id: 'op-1', deviceId: 'dev-full', command: 'Get', uri: './DevInfo/Lang', state: 'queued', createdBy: 'test', createdAt: 1 });
+    });
+    const footing = await store.transaction((tx) => footingOf(tx, 'dev-full'));
+    expect(footing).toMatchObject({
+      hasActiveDeployment: true,
+      scomo: { baselineSpec: '{"components":[]}', apps: { components: '{"nodes":[]}', readAt: 5 }, hasOpen: true },
+      hasQueuedApplications: true,
+      provisioningProfileId: 'prf-1',
+      hasQueuedOperations: true,
+    });
+  });
+
+  it('holds for a topic only until the transaction writes it', async () => {
+    await store.transaction(async (tx) => {
+      const footing = await footingOf(tx, 'dev-bare');
+      expect(holds(tx, footing, 'operations')).toBe(true);
+      await insertOperation(tx, { id: 'op-2', deviceId: 'dev-bare', command: 'Get', uri: './DevInfo/Lang', state: 'queued', createdBy: 'test', createdAt: 1 });
+      expect(holds(tx, footing, 'operations')).toBe(false);
+      expect(holds(tx, footing, 'deployments')).toBe(true);
+      await updateOperation(tx, 'op-2', { state: 'sent' });
+    });
+  });
+
+  it('reads the deployment under way once, and again after the transaction wrote one', async () => {
+    await store.transaction(async (tx) => {
+      const footing = await footingOf(tx, 'dev-bare');
+      const active = new ActiveDeployment(tx, 'dev-bare', footing);
+      expect(await active.read()).toBeUndefined();
+      await insertDeployment(tx, { id: 'dep-2', deviceId: 'dev-bare', state: 'scheduled', createdAt: 2, updatedAt: 2 });
+      expect((await active.read())?.id).toBe('dep-2');
+    });
+  });
+});
