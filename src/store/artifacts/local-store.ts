@@ -13,7 +13,6 @@ import { AppError } from '../../errors.ts';
 import { commitFile, leftByGoneProcess, statInputFile } from '../../files.ts';
 import type { ArtifactStore, ByteRange, LocalCopy, ObjectInfo, PutOptions, StoredObject } from './artifact-store.ts';
 import { assertRange, assertSha256, rangeBeyondEnd, SHA256_HEX, UploadMeter } from './checks.ts';
-import { StagedFileHash } from './file-hasher.ts';
 import { StagingWriter } from './staging-writer.ts';
 
 const STAGING = '.staging';
@@ -40,22 +39,17 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async put(source: AsyncIterable<Uint8Array> | Readable, options: PutOptions = {}): Promise<StoredObject> {
-    // Counted, limited and reported here; hashed from the staged file on a worker thread.
-    const meter = new UploadMeter(options, { hashHere: false });
+    const meter = new UploadMeter(options);
     await this.ready();
     const staged = join(this.stagingDir, `${process.pid}-${randomBytes(16).toString('hex')}`);
-    let hash: StagedFileHash | undefined;
-    const hooks = { onOpen: () => (hash = new StagedFileHash(staged)), onWritten: (bytes: number) => hash?.written(bytes) };
     try {
       // A Node stream (an HTTP request, a file) goes straight into the writer, which meters
       // each chunk as it arrives. Any other iterable is metered as it is pulled, so an
       // oversized one stops being read at the limit rather than read ahead into buffers.
-      const writer = isReadable(source) ? new StagingWriter(staged, { meter, ...hooks }) : new StagingWriter(staged, hooks);
-      if (isReadable(source)) await pipeline(source, writer, { signal: options.signal });
-      else await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), writer, { signal: options.signal });
+      if (isReadable(source)) await pipeline(source, new StagingWriter(staged, meter), { signal: options.signal });
+      else await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), new StagingWriter(staged), { signal: options.signal });
       options.signal?.throwIfAborted();
-      if (!hash) throw new Error('the staging writer finished without opening its file');
-      const object = meter.finish(await hash.digest(writer.bytes));
+      const object = meter.finish();
       const path = this.objectPath(object.sha256);
       if (await refresh(path)) {
         // Same name, same bytes: the object is already there and complete.
@@ -68,7 +62,6 @@ export class LocalArtifactStore implements ArtifactStore {
       }
       return object;
     } catch (err) {
-      hash?.discard();
       await rm(staged, { force: true });
       throw err;
     }
