@@ -13,12 +13,18 @@ import type { Socket } from 'node:net';
 export interface LingerLimits {
   /** Body bytes read and thrown away before giving up on the client. */
   maxBytes: number;
-  /** How long after the refusal the connection may stay open. */
+  /** How long the client may send nothing. */
+  idleMs: number;
+  /** How long after the refusal the connection may stay open at most. */
   maxMs: number;
 }
 
-/** 16 MiB is well under a second on any link an upload is worth making on; 5 s is nginx's lingering_timeout. */
-export const REFUSAL_LINGER: LingerLimits = { maxBytes: 16 * 1024 * 1024, maxMs: 5_000 };
+/**
+ * 16 MiB is well under a second on any link an upload is worth making on; 5 s and 30 s
+ * are nginx's lingering_timeout and lingering_time (a slow client still sending is given
+ * time, one gone quiet is not).
+ */
+export const REFUSAL_LINGER: LingerLimits = { maxBytes: 16 * 1024 * 1024, idleMs: 5_000, maxMs: 30_000 };
 
 const lingering = new WeakSet<Socket>();
 
@@ -38,6 +44,7 @@ export function lingerAfterAnswer(incoming: IncomingMessage, limits: LingerLimit
   let bodyDone = false;
   const cut = () => {
     clearTimeout(timer);
+    clearTimeout(idle);
     incoming.off('data', onData);
     socket.destroy();
   };
@@ -48,10 +55,16 @@ export function lingerAfterAnswer(incoming: IncomingMessage, limits: LingerLimit
   const onData = () => {
     // Counted on the socket: what arrived, whoever read it.
     if (socket.bytesRead - startedAt > limits.maxBytes) cut();
+    else idle.refresh();
   };
   const timer = setTimeout(cut, limits.maxMs);
+  const idle = setTimeout(cut, limits.idleMs);
   timer.unref();
-  socket.once('close', () => clearTimeout(timer));
+  idle.unref();
+  socket.once('close', () => {
+    clearTimeout(timer);
+    clearTimeout(idle);
+  });
   // Whoever was reading the body (a web stream over it, which pauses it when full) has
   // stopped: the bytes are thrown away here. Again once the answer is out, for a reader
   // that attached itself meanwhile.

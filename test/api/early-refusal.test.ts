@@ -1,9 +1,10 @@
 // An upload refused before its body is read (a repeated version, a wrong role) over real
 // HTTP: the client must get the answer even when it is still sending, and an attacker must
 // not be able to keep a refused connection open by sending forever (bounded by bytes and time).
-import { connect, type Socket } from 'node:net';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { REFUSAL_LINGER } from '../../src/http/linger.ts';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { lingerAfterAnswer, REFUSAL_LINGER } from '../../src/http/linger.ts';
 import { pseudoRandom } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -125,10 +126,35 @@ describe('an upload refused before its body is read, over real HTTP', () => {
     expect(sent).toBeLessThan(REFUSAL_LINGER.maxBytes + 32 * 1024 * 1024);
   });
 
-  it('closes the connection of a client that trickles its body, once the time bound is past', async () => {
+  it('closes the connection of a client that goes quiet mid-body, once the idle bound is past', async () => {
     const socket = await refusedMidBody(1024 * 1024 * 1024);
+    socket.on('error', () => {});
+    // Nothing more is sent, and what comes is read: only the server can end this.
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.resume();
+    await closed;
+    expect(socket.bytesWritten).toBeLessThan(REFUSAL_LINGER.maxBytes);
+  }, 60_000);
+
+  it('closes the connection of a client that trickles its body, once the time bound is past', async () => {
+    // A server of its own with short limits, so the total bound acts before the test's timeout.
+    const limits = { maxBytes: 16 * 1024 * 1024, idleMs: 1_000, maxMs: 1_500 };
+    const refuser = createServer((incoming, outgoing) => {
+      lingerAfterAnswer(incoming, limits);
+      outgoing.writeHead(409, { connection: 'close', 'content-length': '2' }).end('no');
+    });
+    await new Promise<void>((resolve) => refuser.listen(0, '127.0.0.1', () => resolve()));
+    onTestFinished(() => new Promise<void>((resolve) => refuser.close(() => resolve())));
+    const { port } = refuser.address() as AddressInfo;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const arrived = answerArrived(socket);
+    await write(socket, `POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${1024 * 1024 * 1024}\r\n\r\n`);
+    await arrived;
+    // 1 KiB every 50 ms: never idle, far below the byte bound.
     const sent = await sendUntilClosed(socket, Buffer.alloc(1024, 1), 50);
-    // Far below the byte bound: the time bound closed it.
-    expect(sent).toBeLessThan(REFUSAL_LINGER.maxBytes / 16);
+    expect(sent).toBeLessThan(limits.maxBytes / 16);
   }, 60_000);
 });
