@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { statusOf } from '../http/status.ts';
+import { lingerAfterAnswer } from '../http/linger.ts';
+import { nodeRequest } from '../http/node-request.ts';
 import { redactSecrets } from '../http/redact.ts';
 import { isUniqueViolation } from '../store/conflicts.ts';
 
@@ -27,8 +29,15 @@ export function errorResponse(c: HonoContext, thrown: unknown, log: Logger) {
   // That is the client's doing and needs no stack; nobody is left to read the answer.
   if (c.req.raw.signal.aborted) return new Response(null, { status: clientWentAway(err, log) });
   // A refused upload may not have been read to its end: the connection cannot carry
-  // another request, so tell the client not to reuse it.
-  if (c.req.raw.body) c.header('connection', 'close');
+  // another request, so tell the client not to reuse it, and close it without a reset
+  // that could cost a client still sending its body the answer (linger.ts).
+  // Under the Node server, Node's request says whether its body was read whole (asking
+  // for the web Request's body would start reading it into a stream nobody reads).
+  const incoming = nodeRequest(c.env);
+  if (incoming ? !incoming.complete : c.req.raw.body) {
+    c.header('connection', 'close');
+    if (incoming) lingerAfterAnswer(incoming);
+  }
   const { status, body } = errorAnswer(err, log);
   return c.json(body, status);
 }

@@ -320,6 +320,21 @@ describe('local artifact store', () => {
     await expect(store.ping()).rejects.toMatchObject({ code: 'IO' });
   });
 
+  it('hashes what each upload holds when several arrive at once in odd-sized chunks, however their writes complete', async () => {
+    // The hash is made from the staged file on another thread, behind writes of about
+    // 1 MiB that may complete out of order: sizes across several writes, both sources.
+    const { store } = openLocal();
+    const images = [1, 1024 * 1024 - 1, 1024 * 1024 + 1, 3_333_333, 9_000_001].map((size) => pseudoRandom(size, `concurrent-${size}`));
+    const piecesOf = (bytes: Buffer) => {
+      const pieces: Buffer[] = [];
+      for (let at = 0, n = 1; at < bytes.length; at += 65_521 * n, n = (n % 7) + 1) pieces.push(bytes.subarray(at, at + 65_521 * n));
+      return pieces;
+    };
+    const stored = await Promise.all(images.flatMap((image) => [store.put(Readable.from(piecesOf(image))), store.put((async function* () { yield* piecesOf(image); })())]));
+    expect(stored).toEqual(images.flatMap((image) => [0, 1].map(() => ({ sha256: sha256(image), size: image.length }))));
+    for (const image of images) expect((await readAll(await store.get(sha256(image)))).equals(image)).toBe(true);
+  });
+
   it('keeps objects as read-only files at <root>/<2 hex>/<sha256>', async () => {
     const { store, root } = openLocal();
     const { sha256: hash } = await store.put(chunked(pseudoRandom(1000, 'layout')));

@@ -1,5 +1,4 @@
 // Builds and packages: upload (streamed), status, the signed envelope, the .fota file.
-import { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -9,6 +8,7 @@ import { uploadBuild } from '../../builds/upload.ts';
 import { buildView, packageRow } from '../../builds/view.ts';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
+import { nodeRequest } from '../../http/node-request.ts';
 import { envelopeSchema } from '../../signing/envelope.ts';
 import { findBuild } from '../../store/queries/builds.ts';
 import type { Principal } from '../../tokens/tokens.ts';
@@ -121,11 +121,6 @@ export const buildRoutes: RouteModule = (r) => {
 };
 
 /** Node's request, when @hono/node-server serves the app (its `env.incoming`). */
-function nodeRequest(env: unknown): IncomingMessage | undefined {
-  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
-  return env.incoming instanceof IncomingMessage ? env.incoming : undefined;
-}
-
 /** Manufacturer tokens see only their own builds and packages; other roles see all. */
 async function assertBuildVisible(ctx: Context, principal: Principal, buildId: string): Promise<void> {
   const build = await findBuild(ctx.db, buildId);
