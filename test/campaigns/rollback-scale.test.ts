@@ -48,16 +48,19 @@ async function seed(): Promise<string[]> {
 }
 
 /**
- * A POST, sent again once when the keep-alive socket it went out on had just been closed by
- * the server (ECONNRESET: the request never reached it): seeding idles past the keep-alive.
+ * A POST, sent again when the keep-alive socket it went out on had just been closed by the
+ * server (ECONNRESET: the request never reached it). Seeding holds the event loop past the
+ * keep-alive timeout, so every socket the client keeps (one per earlier request in flight
+ * at once) may be stale: up to a few tries, each on the next socket.
  */
 async function post(path: string, body: unknown): Promise<Response> {
   const send = () => server.api(path, { method: 'POST', token: server.tokens.operator, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  try {
-    return await send();
-  } catch (err) {
-    if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
-    return send();
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await send();
+    } catch (err) {
+      if (tries >= 4 || (err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+    }
   }
 }
 
