@@ -10,7 +10,7 @@ import type { StoredObject } from '../store/artifacts/artifact-store.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
 import { deltaSourcesFor, findBuildByVersion, insertBuild, insertJobs } from '../store/queries/builds.ts';
-import { findModelByName, insertModel } from '../store/queries/manufacturers.ts';
+import { findModelByName, findOrInsertModel, type ModelRow } from '../store/queries/manufacturers.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
 import { offlineTrustOf } from '../manufacturers/offline-keys.ts';
@@ -25,8 +25,8 @@ export interface UploadResult {
   jobs: number;
 }
 
-async function modelFor(tx: Tx, principal: Principal, name: string) {
-  const model = await findModelByName(tx, name);
+/** The model as found (or created), refused when it is another manufacturer's. */
+function ownModel<M extends ModelRow | undefined>(principal: Principal, name: string, model: M): M {
   if (model && model.manufacturerId !== principal.manufacturerId) {
     throw new AppError('FORBIDDEN', `model ${name} belongs to another manufacturer`);
   }
@@ -44,7 +44,7 @@ export async function uploadBuild(
   const manufacturerId = principal.manufacturerId;
   if (principal.role !== 'manufacturer' || !manufacturerId) throw new AppError('FORBIDDEN', 'only a manufacturer uploads builds');
   // Cheap checks before the bytes arrive, so a duplicate is refused without reading 2 GB.
-  const existing = await modelFor(ctx.db, principal, query.model);
+  const existing = ownModel(principal, query.model, await findModelByName(ctx.db, query.model));
   if (existing && (await findBuildByVersion(ctx.db, existing.id, query.version))) {
     throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
   }
@@ -80,7 +80,8 @@ async function record(ctx: Context, { principal, manufacturerId, query, stored, 
   const now = ctx.clock.now();
   const id = newId('bld');
   const jobs = await ctx.db.transaction(async (tx) => {
-    const model = (await modelFor(tx, principal, query.model)) ?? (await insertModel(tx, manufacturerId, query.model, now));
+    // Created if new; on a race of two first uploads, the other's row (store/queries/manufacturers.ts).
+    const model = ownModel(principal, query.model, await findOrInsertModel(tx, manufacturerId, query.model, now));
     // Checked again inside the transaction: two concurrent uploads of one version race here.
     if (await findBuildByVersion(tx, model.id, query.version)) throw new AppError('CONFLICT', `model ${query.model} already has a build ${query.version}`);
     await insertBuild(tx, { id, modelId: model.id, version: query.version, sha256: stored.sha256, size: stored.size, securityVersion: query.securityVersion ?? 0, status: 'processing', createdAt: now });

@@ -17,7 +17,7 @@ import { signEnvelope } from '../signing/envelope.ts';
 import type { SigningKey } from '../signing/keys.ts';
 import { newId } from '../store/ids.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { findManufacturerById, findModelByName, insertModel } from '../store/queries/manufacturers.ts';
+import { findManufacturerById, findModelByName, findOrInsertModel } from '../store/queries/manufacturers.ts';
 import { type AppPackageRow, type AppVersionRow, findAppVersionOf, insertAppPackages, insertAppVersion, versionsOfComponent } from '../store/queries/scomo.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
@@ -49,8 +49,9 @@ export async function uploadApp(ctx: Context, principal: Principal, query: AppUp
     const packages = await makePackages(ctx, { id, manufacturer: manufacturer.name, query, sha256: stored.sha256, size: stored.size, previous, key, now });
     made.push(...packages.map((p) => p.fileSha256));
     await ctx.db.transaction(async (tx) => {
-      await assertModelOwned(tx, manufacturerId, query.model);
-      if (!(await findModelByName(tx, query.model))) await insertModel(tx, manufacturerId, query.model, now);
+      // Created if new; on a race of two first uploads, the other's row, checked like any.
+      const model = await findOrInsertModel(tx, manufacturerId, query.model, now);
+      if (model.manufacturerId !== manufacturerId) throw new AppError('FORBIDDEN', `model ${query.model} belongs to another manufacturer`);
       // Again inside: two uploads of one version race here.
       if (await findAppVersionOf(tx, query.model, query.component, query.version)) throw conflict(query);
       await insertAppVersion(tx, { id, manufacturerId, model: query.model, component: query.component, version: query.version, sha256: stored.sha256, size: stored.size, createdBy: principal.personId, createdAt: now });

@@ -52,6 +52,21 @@ describe('first writes raced by two servers', () => {
     expect(((await shown.json()) as { forbidden: string[] }).forbidden).toEqual(forbidden);
   });
 
+  it('creates a new model once when eight first builds of it are uploaded at once: eight 202, one model', async () => {
+    const model = 'upsert-race-new-model';
+    const answers = await statuses(
+      await Promise.all(
+        Array.from({ length: WRITERS }, (_, i) => {
+          const server = i % 2 === 0 ? a : b;
+          return server.api(`/api/v1/builds?model=${model}&version=1.${i}`, { method: 'POST', token: server.tokens.acme, body: pseudoRandom(2_000, `new-model-${i}`) });
+        }),
+      ),
+    );
+    expect(answers.map((r) => r.status), JSON.stringify(answers)).toEqual(Array.from({ length: WRITERS }, () => 202));
+    expect(await selectRows(a.ctx.db, 'SELECT id FROM models WHERE name = ?', model)).toHaveLength(1);
+    expect(await selectRows(a.ctx.db, 'SELECT b.id FROM builds b JOIN models m ON m.id = b.model_id WHERE m.name = ?', model)).toHaveLength(WRITERS);
+  });
+
   it("stores a device's first application inventory written by eight transactions on the two stores at once", async () => {
     const deviceId = 'upsert-race-device';
     await a.ctx.db.transaction(async (tx) => {

@@ -48,10 +48,18 @@ export async function findModelByName(tx: Tx, name: string): Promise<ModelRow | 
   return row;
 }
 
-export async function insertModel(tx: Tx, manufacturerId: string, name: string, now: number): Promise<ModelRow> {
-  const row = { id: newId('mdl'), manufacturerId, name, createdAt: now };
-  await tx.q.insert(tx.t.models).values(row);
-  return row;
+/**
+ * The model of that name, created for `manufacturerId` if there is none: insert-or-nothing
+ * then a read, as findOrInsertManufacturer, so two first uploads of a new model through two
+ * servers both succeed. The row may belong to another manufacturer: the caller checks.
+ */
+export async function findOrInsertModel(tx: Tx, manufacturerId: string, name: string, now: number): Promise<ModelRow> {
+  const { models } = tx.t;
+  const [inserted] = await tx.q.insert(models).values({ id: newId('mdl'), manufacturerId, name, createdAt: now }).onConflictDoNothing({ target: models.name }).returning();
+  if (inserted) return inserted;
+  const found = await findModelByName(tx, name);
+  if (!found) throw new Error(`model ${name} neither inserted nor found`);
+  return found;
 }
 
 export async function keysOf(tx: Tx, manufacturerId: string): Promise<SigningKeyRow[]> {

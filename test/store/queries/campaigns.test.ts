@@ -8,7 +8,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { insertBuild, insertPackage } from '../../../src/store/queries/builds.ts';
 import { cancelUnstarted, cohortByVersion, type CohortFilter, cohortHasDevices, cohortPage, insertCampaignDeployments, lateJoiners, placedStagesOf, scheduleStage } from '../../../src/store/queries/campaigns.ts';
 import { insertDevice } from '../../../src/store/queries/devices.ts';
-import { findOrInsertManufacturer, insertModel } from '../../../src/store/queries/manufacturers.ts';
+import { findOrInsertManufacturer, findOrInsertModel } from '../../../src/store/queries/manufacturers.ts';
 import { openSqliteStore } from '../../../src/store/sqlite.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { tempDir } from '../../support/harness.ts';
@@ -31,7 +31,7 @@ async function fleet(): Promise<{ store: Store; buildId: string; packageId: stri
   const packageId = 'pkg_full';
   await store.transaction(async (tx) => {
     const maker = await findOrInsertManufacturer(tx, 'maker', 0);
-    const model = await insertModel(tx, maker.id, MODEL, 0);
+    const model = await findOrInsertModel(tx, maker.id, MODEL, 0);
     await insertBuild(tx, { id: buildId, modelId: model.id, version: '2.0', sha256: '0'.repeat(64), size: 1, status: 'ready', createdAt: 0 });
     await insertPackage(tx, { id: packageId, buildId, kind: 'full', toVersion: '2.0', fileSha256: '0'.repeat(64), fileSize: 1, payloadSha256: '0'.repeat(64), payloadSize: 1, payloadOffset: 0, envelope: '{}', keyid: 'k', createdAt: 0 });
     for (const [id, tags] of Object.entries(TAGS)) await insertDevice(tx, { id, model: MODEL, firmwareVersion: id === 'dev-none' ? null : '1.0', tags: JSON.stringify(tags), createdAt: 0 });
