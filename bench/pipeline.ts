@@ -13,7 +13,9 @@
 //   upload:   HTTP upload (node:http, streamed from disk, with Content-Length) of the 10 MB
 //             0.25.0 image and of a 200 MB pseudo-random file, against `cp && sync` of the
 //             same file on the same disk (the server fsyncs), in MB/s (10^6 bytes; median of
-//             a few runs); goal: ratio >= 0.5.
+//             a few runs); goal: ratio >= 0.5. Beside them, CPU ms per MB of each (median):
+//             this process's, all threads, client and server together, and cp's own, so
+//             runs at different loads compare.
 // The machine's load average is printed too: other work on it skews every wall time here,
 // so CPU times are given beside them (children's from /proc/self/stat cutime + cstime, which
 // counts every child this process has reaped: the pool's bsdiff processes and the CLI runs).
@@ -319,27 +321,44 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
   const bytes = statSync(file).size;
   const http: number[] = [];
   const cp: number[] = [];
+  // CPU per MB beside the wall-clock speeds: on a machine other work keeps busy, the wall
+  // times of both sides swing with the load; CPU time much less so.
+  const httpCpu: number[] = [];
+  const cpCpu: number[] = [];
   for (let run = 0; run < UPLOAD_RUNS; run += 1) {
     // Flush what earlier steps left dirty, so each `sync` and fsync pays only for its own file.
     sh('sync');
     const copy = join(work, 'cp-copy');
+    const cpuBeforeCp = childrenCpuMs();
     const started = performance.now();
     sh(`cp ${quote(file)} ${quote(copy)} && sync`);
     cp.push(bytes / 1e6 / ((performance.now() - started) / 1000));
+    cpCpu.push((childrenCpuMs() - cpuBeforeCp) / (bytes / 1e6));
     rmSync(copy, { force: true });
 
     sh('sync');
     // A model of its own per run: an earlier version would queue a delta job (and, for the
     // 200 MB file, one bigger than the delta memory budget).
+    // This process is both the client and the server: its CPU counts both, and every thread.
+    const cpuBefore = ownCpuMs();
     const sent = await upload(server, token, file, '1.0.0', `bench-upload-${label}-${run + 1}`);
     http.push(bytes / 1e6 / (sent.ms / 1000));
+    httpCpu.push((ownCpuMs() - cpuBefore) / (bytes / 1e6));
     // Its full-package job copies and fsyncs the image too: let it finish before the next run.
     await waitReady(server, token, sent.id);
-    progress(`upload ${label} run ${run + 1}: http ${round(http[run] ?? 0)} MB/s, cp ${round(cp[run] ?? 0)} MB/s`);
+    progress(`upload ${label} run ${run + 1}: http ${round(http[run] ?? 0)} MB/s (${round(httpCpu[run] ?? 0)} CPU ms/MB), cp ${round(cp[run] ?? 0)} MB/s (${round(cpCpu[run] ?? 0)} CPU ms/MB)`);
   }
   const httpMBps = median(http);
   const cpMBps = median(cp);
-  return { file: label, bytes, runs: UPLOAD_RUNS, httpMBps: round(httpMBps), cpMBps: round(cpMBps), ratio: round(httpMBps / cpMBps) };
+  return {
+    file: label,
+    bytes,
+    runs: UPLOAD_RUNS,
+    httpMBps: round(httpMBps),
+    cpMBps: round(cpMBps),
+    ratio: round(httpMBps / cpMBps),
+    cpuMsPerMB: { http: round(median(httpCpu)), cp: round(median(cpCpu)) },
+  };
 }
 
 function pipelineFigures(run: Awaited<ReturnType<typeof runPipeline>>, flippedBytes: number, poolConcurrency: number) {
