@@ -15,7 +15,8 @@
 //             same file on the same disk (the server fsyncs), in MB/s (10^6 bytes; median of
 //             a few runs); goal: ratio >= 0.5. Beside them, CPU ms per MB of each (median):
 //             this process's, all threads, client and server together, and cp's own, so
-//             runs at different loads compare.
+//             runs at different loads compare; and of the upload, the main thread's alone
+//             (the event loop every other request waits for).
 // The machine's load average is printed too: other work on it skews every wall time here,
 // so CPU times are given beside them (children's from /proc/self/stat cutime + cstime, which
 // counts every child this process has reaped: the pool's bsdiff processes and the CLI runs).
@@ -104,6 +105,13 @@ function childrenCpuMs(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+}
+
+/** CPU of this process's main thread alone (its event loop): /proc/self/task/<pid>/stat utime + stime. */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 function ownCpuMs(): number {
@@ -324,6 +332,7 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
   // CPU per MB beside the wall-clock speeds: on a machine other work keeps busy, the wall
   // times of both sides swing with the load; CPU time much less so.
   const httpCpu: number[] = [];
+  const httpLoopCpu: number[] = [];
   const cpCpu: number[] = [];
   for (let run = 0; run < UPLOAD_RUNS; run += 1) {
     // Flush what earlier steps left dirty, so each `sync` and fsync pays only for its own file.
@@ -341,12 +350,14 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
     // 200 MB file, one bigger than the delta memory budget).
     // This process is both the client and the server: its CPU counts both, and every thread.
     const cpuBefore = ownCpuMs();
+    const loopCpuBefore = mainThreadCpuMs();
     const sent = await upload(server, token, file, '1.0.0', `bench-upload-${label}-${run + 1}`);
     http.push(bytes / 1e6 / (sent.ms / 1000));
     httpCpu.push((ownCpuMs() - cpuBefore) / (bytes / 1e6));
+    httpLoopCpu.push((mainThreadCpuMs() - loopCpuBefore) / (bytes / 1e6));
     // Its full-package job copies and fsyncs the image too: let it finish before the next run.
     await waitReady(server, token, sent.id);
-    progress(`upload ${label} run ${run + 1}: http ${round(http[run] ?? 0)} MB/s (${round(httpCpu[run] ?? 0)} CPU ms/MB), cp ${round(cp[run] ?? 0)} MB/s (${round(cpCpu[run] ?? 0)} CPU ms/MB)`);
+    progress(`upload ${label} run ${run + 1}: http ${round(http[run] ?? 0)} MB/s (${round(httpCpu[run] ?? 0)} CPU ms/MB, ${round(httpLoopCpu[run] ?? 0)} on the event loop), cp ${round(cp[run] ?? 0)} MB/s (${round(cpCpu[run] ?? 0)} CPU ms/MB)`);
   }
   const httpMBps = median(http);
   const cpMBps = median(cp);
@@ -357,7 +368,7 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
     httpMBps: round(httpMBps),
     cpMBps: round(cpMBps),
     ratio: round(httpMBps / cpMBps),
-    cpuMsPerMB: { http: round(median(httpCpu)), cp: round(median(cpCpu)) },
+    cpuMsPerMB: { http: round(median(httpCpu)), httpEventLoop: round(median(httpLoopCpu)), cp: round(median(cpCpu)) },
   };
 }
 

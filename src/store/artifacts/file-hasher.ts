@@ -160,10 +160,19 @@ function hashWorker(): HashWorker {
   return worker;
 }
 
+/**
+ * How far the file must have grown since the thread was last told before it is told
+ * again. Each message wakes the thread, which costs the event loop a syscall and, on a
+ * busy machine, far more than the message itself (a fifth of a millisecond each in a
+ * profile at load 30 when told of every 1 MiB write); the thread reads 4 MiB at a time.
+ */
+const TELL_EVERY_BYTES = 4 * 1024 * 1024;
+
 /** The running SHA-256 of one staged file, as far as it has been written. */
 export class StagedFileHash {
   private readonly id = nextId++;
   private readonly worker = hashWorker();
+  private told = 0;
 
   /** `path` must exist (the writer has created it). */
   constructor(path: string) {
@@ -172,6 +181,8 @@ export class StagedFileHash {
 
   /** The file's first `bytes` bytes are written: the worker may hash them. */
   written(bytes: number): void {
+    if (bytes - this.told < TELL_EVERY_BYTES) return;
+    this.told = bytes;
     this.worker.written(this.id, bytes);
   }
 
