@@ -13,7 +13,10 @@
 //   upload:   HTTP upload (node:http, streamed from disk, with Content-Length) of the 10 MB
 //             0.25.0 image and of a 200 MB pseudo-random file, against `cp && sync` of the
 //             same file on the same disk (the server fsyncs), in MB/s (10^6 bytes; median of
-//             a few runs); goal: ratio >= 0.5.
+//             a few runs); goal: ratio >= 0.5. Beside them, CPU ms per MB of each (median):
+//             this process's, all threads, client and server together, and cp's own, so
+//             runs at different loads compare; and of the upload, the main thread's alone
+//             (the event loop every other request waits for).
 // The machine's load average is printed too: other work on it skews every wall time here,
 // so CPU times are given beside them (children's from /proc/self/stat cutime + cstime, which
 // counts every child this process has reaped: the pool's bsdiff processes and the CLI runs).
@@ -102,6 +105,13 @@ function childrenCpuMs(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+}
+
+/** CPU of this process's main thread alone (its event loop): /proc/self/task/<pid>/stat utime + stime. */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 function ownCpuMs(): number {
@@ -319,27 +329,47 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
   const bytes = statSync(file).size;
   const http: number[] = [];
   const cp: number[] = [];
+  // CPU per MB beside the wall-clock speeds: on a machine other work keeps busy, the wall
+  // times of both sides swing with the load; CPU time much less so.
+  const httpCpu: number[] = [];
+  const httpLoopCpu: number[] = [];
+  const cpCpu: number[] = [];
   for (let run = 0; run < UPLOAD_RUNS; run += 1) {
     // Flush what earlier steps left dirty, so each `sync` and fsync pays only for its own file.
     sh('sync');
     const copy = join(work, 'cp-copy');
+    const cpuBeforeCp = childrenCpuMs();
     const started = performance.now();
     sh(`cp ${quote(file)} ${quote(copy)} && sync`);
     cp.push(bytes / 1e6 / ((performance.now() - started) / 1000));
+    cpCpu.push((childrenCpuMs() - cpuBeforeCp) / (bytes / 1e6));
     rmSync(copy, { force: true });
 
     sh('sync');
     // A model of its own per run: an earlier version would queue a delta job (and, for the
     // 200 MB file, one bigger than the delta memory budget).
+    // This process is both the client and the server: its CPU counts both, and every thread.
+    const cpuBefore = ownCpuMs();
+    const loopCpuBefore = mainThreadCpuMs();
     const sent = await upload(server, token, file, '1.0.0', `bench-upload-${label}-${run + 1}`);
     http.push(bytes / 1e6 / (sent.ms / 1000));
+    httpCpu.push((ownCpuMs() - cpuBefore) / (bytes / 1e6));
+    httpLoopCpu.push((mainThreadCpuMs() - loopCpuBefore) / (bytes / 1e6));
     // Its full-package job copies and fsyncs the image too: let it finish before the next run.
     await waitReady(server, token, sent.id);
-    progress(`upload ${label} run ${run + 1}: http ${round(http[run] ?? 0)} MB/s, cp ${round(cp[run] ?? 0)} MB/s`);
+    progress(`upload ${label} run ${run + 1}: http ${round(http[run] ?? 0)} MB/s (${round(httpCpu[run] ?? 0)} CPU ms/MB, ${round(httpLoopCpu[run] ?? 0)} on the event loop), cp ${round(cp[run] ?? 0)} MB/s (${round(cpCpu[run] ?? 0)} CPU ms/MB)`);
   }
   const httpMBps = median(http);
   const cpMBps = median(cp);
-  return { file: label, bytes, runs: UPLOAD_RUNS, httpMBps: round(httpMBps), cpMBps: round(cpMBps), ratio: round(httpMBps / cpMBps) };
+  return {
+    file: label,
+    bytes,
+    runs: UPLOAD_RUNS,
+    httpMBps: round(httpMBps),
+    cpMBps: round(cpMBps),
+    ratio: round(httpMBps / cpMBps),
+    cpuMsPerMB: { http: round(median(httpCpu)), httpEventLoop: round(median(httpLoopCpu)), cp: round(median(cpCpu)) },
+  };
 }
 
 function pipelineFigures(run: Awaited<ReturnType<typeof runPipeline>>, flippedBytes: number, poolConcurrency: number) {

@@ -1,6 +1,6 @@
 // The checks and the upload meter both artifact backends share: hash names (no path
 // tricks), byte ranges, and counting, hashing and limiting bytes as they stream in.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { AppError } from '../../errors.ts';
 import type { ByteRange, PutOptions, StoredObject } from './artifact-store.ts';
 
@@ -32,10 +32,15 @@ export function rangeBeyondEnd(range: ByteRange, size: number): AppError {
  * backends enforce `maxBytes`, `onProgress`, `signal` and `expectedSha256` the same way.
  */
 export class UploadMeter {
-  private readonly hash = createHash('sha256');
+  /** Absent when the caller hashes the bytes elsewhere (the local store: the staged file, on a worker thread). */
+  private readonly hash: Hash | undefined;
   private size = 0;
 
-  constructor(private readonly options: PutOptions) {
+  constructor(
+    private readonly options: PutOptions,
+    { hashHere = true }: { hashHere?: boolean } = {},
+  ) {
+    this.hash = hashHere ? createHash('sha256') : undefined;
     if (options.expectedSha256 !== undefined) assertSha256(options.expectedSha256, 'expected SHA-256');
     const { maxBytes } = options;
     if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) {
@@ -60,14 +65,15 @@ export class UploadMeter {
     if (maxBytes !== undefined && this.size > maxBytes) {
       throw new AppError('TOO_LARGE', `the upload exceeds the limit of ${maxBytes} bytes`);
     }
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     onProgress?.(this.size);
     return chunk;
   }
 
-  /** The finished digest; throws INTEGRITY when it is not the one the caller announced. */
-  finish(): StoredObject {
-    const sha256 = this.hash.digest('hex');
+  /** The finished digest (`hashedElsewhere` when not hashed here); throws INTEGRITY when it is not the one the caller announced. */
+  finish(hashedElsewhere?: string): StoredObject {
+    const sha256 = hashedElsewhere ?? this.hash?.digest('hex');
+    if (sha256 === undefined) throw new Error('UploadMeter.finish: no digest (the meter was told not to hash)');
     const expected = this.options.expectedSha256;
     if (expected !== undefined && expected !== sha256) {
       throw new AppError('INTEGRITY', `the uploaded bytes have SHA-256 ${sha256}, not the expected ${expected}`);

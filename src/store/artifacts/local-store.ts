@@ -5,14 +5,15 @@
 // same directory removes only what dead processes left there.
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, constants, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { access, chmod, constants, mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors.ts';
-import { commitFile, leftByGoneProcess, statInputFile } from '../../files.ts';
+import { leftByGoneProcess, statInputFile } from '../../files.ts';
 import type { ArtifactStore, ByteRange, LocalCopy, ObjectInfo, PutOptions, StoredObject } from './artifact-store.ts';
 import { assertRange, assertSha256, rangeBeyondEnd, SHA256_HEX, UploadMeter } from './checks.ts';
+import { StagedFileHash } from './file-hasher.ts';
 import { StagingWriter } from './staging-writer.ts';
 
 const STAGING = '.staging';
@@ -39,17 +40,22 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async put(source: AsyncIterable<Uint8Array> | Readable, options: PutOptions = {}): Promise<StoredObject> {
-    const meter = new UploadMeter(options);
+    // Counted, limited and reported here; hashed from the staged file on a worker thread.
+    const meter = new UploadMeter(options, { hashHere: false });
     await this.ready();
     const staged = join(this.stagingDir, `${process.pid}-${randomBytes(16).toString('hex')}`);
+    let hash: StagedFileHash | undefined;
+    const hooks = { onOpen: () => (hash = new StagedFileHash(staged)), onWritten: (bytes: number) => hash?.written(bytes) };
     try {
       // A Node stream (an HTTP request, a file) goes straight into the writer, which meters
       // each chunk as it arrives. Any other iterable is metered as it is pulled, so an
       // oversized one stops being read at the limit rather than read ahead into buffers.
-      if (isReadable(source)) await pipeline(source, new StagingWriter(staged, meter), { signal: options.signal });
-      else await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), new StagingWriter(staged), { signal: options.signal });
+      const writer = isReadable(source) ? new StagingWriter(staged, { meter, ...hooks }) : new StagingWriter(staged, hooks);
+      if (isReadable(source)) await pipeline(source, writer, { signal: options.signal });
+      else await pipeline(source, (chunks: AsyncIterable<unknown>) => meter.measure(chunks), writer, { signal: options.signal });
       options.signal?.throwIfAborted();
-      const object = meter.finish();
+      if (!hash) throw new Error('the staging writer finished without opening its file');
+      const object = meter.finish(await hash.digest(writer.bytes));
       const path = this.objectPath(object.sha256);
       if (await refresh(path)) {
         // Same name, same bytes: the object is already there and complete.
@@ -58,10 +64,13 @@ export class LocalArtifactStore implements ArtifactStore {
         // Also when a garbage collection removed it between our check and now.
         await mkdir(join(this.root, object.sha256.slice(0, 2)), { recursive: true });
         // Read-only: localCopy hands out this very path, and no tool may write through it.
-        await commitFile(staged, path, 0o444);
+        // The writer has synced the bytes (commitFile's sync, done on its own handle).
+        await chmod(staged, 0o444);
+        await rename(staged, path);
       }
       return object;
     } catch (err) {
+      hash?.discard();
       await rm(staged, { force: true });
       throw err;
     }

@@ -1,8 +1,11 @@
-// Writes an upload into its staging file. Each chunk is counted, limited and hashed by the
-// meter the moment it arrives (synchronously: no promise or async generator step per
-// 64 KiB socket chunk), then gathered, without copying, into writes of about 1 MiB: one
-// positional writev each, at most two in flight, so receiving and hashing the next block
-// overlaps writing this one. The caller syncs the file (commitFile) once it is complete.
+// Writes an upload into its staging file. Each chunk is counted and limited by the meter
+// the moment it arrives (synchronously: no promise or async generator step per 64 KiB
+// socket chunk), then gathered, without copying, into writes of about 1 MiB: one
+// positional writev each, at most two in flight, so receiving the next block overlaps
+// writing this one. As the file's written part grows, onWritten says so (the local store
+// hashes it behind the writer, file-hasher.ts). Once every write is done the file is
+// synced and closed here, on the handle already open, so its bytes are on disk before the
+// caller names it; the hashing thread finishes the last blocks meanwhile.
 import { type FileHandle, open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { AppError } from '../../errors.ts';
@@ -25,19 +28,37 @@ export class StagingWriter extends Writable {
   private heldWrite: ((err?: Error | null) => void) | undefined;
   /** The final callback, held until every write has completed. */
   private heldFinal: ((err?: Error | null) => void) | undefined;
+  /** Writes in file order, each with its end and whether it has completed. */
+  private readonly pending: Array<{ end: number; done: boolean }> = [];
 
   constructor(
     private readonly path: string,
-    /** Meters each chunk; undefined when the source was metered before it got here. */
-    private readonly meter?: UploadMeter,
+    private readonly hooks: {
+      /** Meters each chunk; absent when the source was metered before it got here. */
+      meter?: UploadMeter;
+      /** The file exists (it is created here). */
+      onOpen?: () => void;
+      /** The file's first `bytes` bytes are written (writes may complete out of order). */
+      onWritten?: (bytes: number) => void;
+    } = {},
   ) {
     super({ highWaterMark: STAGING_WRITE_BYTES });
+  }
+
+  /** Bytes taken so far, all written once the writer has finished. */
+  get bytes(): number {
+    return this.position + this.gatheredBytes;
   }
 
   override _construct(callback: (err?: Error | null) => void): void {
     open(this.path, 'wx').then(
       (handle) => {
         this.handle = handle;
+        try {
+          this.hooks.onOpen?.();
+        } catch (err) {
+          return callback(err as Error);
+        }
         callback();
       },
       (err: Error) => callback(err),
@@ -48,7 +69,7 @@ export class StagingWriter extends Writable {
     if (this.failure) return callback(this.failure);
     let bytes: Uint8Array;
     try {
-      bytes = this.meter ? this.meter.take(chunk) : (chunk as Uint8Array);
+      bytes = this.hooks.meter ? this.hooks.meter.take(chunk) : (chunk as Uint8Array);
     } catch (err) {
       return callback(err as Error);
     }
@@ -63,10 +84,19 @@ export class StagingWriter extends Writable {
     if (this.gatheredBytes > 0) this.writeGathered();
     const finish = (err?: Error | null) => {
       if (err) return callback(err);
-      // Every write is done: closed here so the file is whole before anyone renames it.
+      // Every write is done: synced and closed here so the file is whole, and on disk,
+      // before anyone renames it. _destroy closes the handle if the sync fails.
       const handle = this.handle;
-      this.handle = undefined;
-      (handle ? handle.close() : Promise.resolve()).then(() => callback(), (closeErr: Error) => callback(closeErr));
+      if (!handle) return callback();
+      handle.sync().then(
+        () => {
+          this.handle = undefined;
+          return handle.close();
+        },
+      ).then(
+        () => callback(),
+        (syncErr: Error) => callback(new AppError('IO', `cannot write the upload to ${this.path}: ${syncErr.message}`, { cause: syncErr })),
+      );
     };
     if (this.failure) finish(this.failure);
     else if (this.inFlight === 0) finish();
@@ -92,14 +122,20 @@ export class StagingWriter extends Writable {
     this.gatheredBytes = 0;
     this.position += bytes;
     this.inFlight += 1;
+    const write = { end: this.position, done: false };
+    this.pending.push(write);
     writeAll(this.handle as FileHandle, chunks, bytes, at).then(
-      () => this.settled(undefined),
-      (err: Error) => this.settled(err),
+      () => this.settled(undefined, write),
+      (err: Error) => this.settled(err, write),
     );
   }
 
-  private settled(err: Error | undefined): void {
+  private settled(err: Error | undefined, completed: { end: number; done: boolean }): void {
     this.inFlight -= 1;
+    completed.done = !err;
+    let written: number | undefined;
+    while (this.pending[0]?.done) written = this.pending.shift()?.end;
+    if (written !== undefined && !this.failure) this.hooks.onWritten?.(written);
     if (err && !this.failure) this.failure = new AppError('IO', `cannot write the upload to ${this.path}: ${err.message}`, { cause: err });
     const write = this.heldWrite;
     if (write && (this.failure || this.inFlight < WRITES_IN_FLIGHT)) {
