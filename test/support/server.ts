@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import type { Notifier } from '../../src/omadm/notifier.ts';
 import type { RunnerOptions } from '../../src/packages/pipeline/runner.ts';
 import { startServer, type RunningServer } from '../../src/start.ts';
+import { jobsOf } from '../../src/store/queries/builds.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { testDatabaseUrl } from './store.ts';
 import { tempDirFor } from './harness.ts';
@@ -84,12 +85,14 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     if (init.token) headers.set('authorization', `Bearer ${init.token}`);
     return fetch(`${server.url}${path}`, { ...init, headers, ...(init.body ? { duplex: 'half' } : {}) } as RequestInit);
   };
-  const settled: TestServer['settled'] = async (buildId, timeoutMs = 120_000) => {
+  // Well inside the test timeout (120 s), so a build that never settles fails with its
+  // jobs' states rather than as a test timeout that says nothing of where it hangs.
+  const settled: TestServer['settled'] = async (buildId, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const body = (await (await api(`/api/v1/builds/${buildId}`, { token: tokens.admin })).json()) as BuildBody;
       if (body.status !== 'processing') return body;
-      if (Date.now() > deadline) throw new Error(`build ${buildId} still processing after ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`build ${buildId} still processing after ${timeoutMs} ms: ${await describeJobs(server, buildId)}`);
       // A small build settles in tens of milliseconds; asking costs a local request.
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -101,6 +104,17 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     return settled((JSON.parse(text) as { id: string }).id);
   };
   return { ...server, clock, tokens, api, settled, upload };
+}
+
+/** A build's jobs as a stuck build's error names them: state, lease, attempts, error, and the runner's own view. */
+async function describeJobs({ ctx, runner }: RunningServer, buildId: string): Promise<string> {
+  const jobs = await jobsOf(ctx.db, buildId);
+  const now = ctx.clock.now();
+  const each = jobs.map((j) => {
+    const lease = j.leaseUntil === null ? '' : ` lease ${j.leaseOwner} ${j.leaseUntil >= now ? `for ${j.leaseUntil - now} ms more` : `lapsed ${now - j.leaseUntil} ms ago`}`;
+    return `${j.id} (${j.sourceBuildId ? `delta from ${j.sourceBuildId}` : 'full'}) ${j.state}, attempt ${j.attempts}${lease}${j.lastError ? `, last error: ${j.lastError}` : ''}`;
+  });
+  return `jobs: ${each.join('; ') || 'none'}; this server's runner works on ${runner.running}; delta pool ${JSON.stringify(ctx.pool.stats())}`;
 }
 
 /**
