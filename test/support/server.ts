@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { afterAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Notifier } from '../../src/omadm/notifier.ts';
 import type { RunnerOptions } from '../../src/packages/pipeline/runner.ts';
@@ -12,7 +12,7 @@ import { startServer, type RunningServer } from '../../src/start.ts';
 import { jobsOf } from '../../src/store/queries/builds.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { testDatabaseUrl } from './store.ts';
-import { tempDirFor } from './harness.ts';
+import { afterThis, tempDirFor } from './harness.ts';
 
 /** Real time plus an offset a test moves forward (backoffs, timeouts, soak times, windows). */
 export class TestClock {
@@ -63,12 +63,12 @@ export function capturedLog(level: 'debug' | 'trace' = 'debug'): { log: Logger; 
 export const ALLOW_LOOPBACK_WEBHOOKS = { FOTA_WEBHOOK_ALLOW_PRIVATE: 'true' } as const;
 
 /**
- * Starts a server for the current test file; it stops after the file's tests. `env` is
+ * Starts a server for the current test, or file (from a beforeAll); it stops when that ends. `env` is
  * read as the server's environment (settings), `notifier` replaces the webhook one, `runner`
  * the job runner's quick test lease and poll, and logs are silent unless a logger is given.
  */
 export async function startTestServer(overrides: Partial<Config> = {}, options: { env?: NodeJS.ProcessEnv; notifier?: Notifier; log?: Logger; runner?: RunnerOptions } = {}): Promise<TestServer> {
-  const dir = tempDirFor('server', afterAll);
+  const dir = tempDirFor('server', afterThis);
   const env = options.env ?? {};
   const defaults = loadConfig(env);
   // Campaigns evaluate after every device result, so tests can check each step.
@@ -76,7 +76,7 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
   const config = loadConfig(env, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...(databaseUrl ? { databaseUrl, masterKey: randomBytes(32) } : {}), ...overrides });
   const clock = new TestClock();
   const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: options.runner ?? { leaseMs: 5_000, pollMs: 100 }, clock, ...(options.notifier ? { notifier: options.notifier } : {}) });
-  afterAll(() => server.close());
+  afterThis(() => server.close());
   const mk = async (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
     (await createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) })).token;
   const tokens = { admin: 'test-admin-token-0123456789', acme: await mk('manufacturer', 'acme ci', 'acme'), globex: await mk('manufacturer', 'globex ci', 'globex'), operator: await mk('operator', 'ops') };
