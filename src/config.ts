@@ -51,6 +51,7 @@ const envSchema = z.object({
   FOTA_HEALTH_TIMEOUT_MS: positiveInt.default(2_000),
   FOTA_DATABASE_URL: z.string().refine(isDatabaseUrl, DATABASE_URL_RULE).optional(),
   FOTA_GC_GRACE_MINUTES: z.coerce.number().positive().default(60),
+  FOTA_QUERY_EXPIRY_HOURS: positiveInt.default(24),
   FOTA_DM_SERVER_ID: z.string().min(1).max(255).default('fota'),
   FOTA_DM_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
   FOTA_DM_MAX_OBJECT_BYTES: positiveInt.default(16 * 1024 * 1024),
@@ -126,6 +127,8 @@ export interface Config {
   databaseUrl?: string;
   /** Unreferenced artifacts are removed (fota gc, the sweep at start) only once older than this. */
   gcGraceMs: number;
+  /** A helpdesk query whose reads the device has not picked up after this long ends (devices/helpdesk/cancel.ts). */
+  queryExpiryMs: number;
   logLevel: z.infer<typeof envSchema>['FOTA_LOG_LEVEL'];
   download: DownloadConfig;
   dm: {
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     healthTimeoutMs: e.FOTA_HEALTH_TIMEOUT_MS,
     ...(e.FOTA_DATABASE_URL ? { databaseUrl: e.FOTA_DATABASE_URL } : {}),
     gcGraceMs: e.FOTA_GC_GRACE_MINUTES * 60_000,
+    queryExpiryMs: e.FOTA_QUERY_EXPIRY_HOURS * 3_600_000,
     logLevel: e.FOTA_LOG_LEVEL,
     download: { cacheBytes: e.FOTA_DOWNLOAD_CACHE_MB * 1024 * 1024, redirect: e.FOTA_DOWNLOAD_REDIRECT, redirectTtlSeconds: e.FOTA_DOWNLOAD_REDIRECT_SECONDS },
     dm: {

@@ -8,6 +8,7 @@ describe('configuration', () => {
     expect(config.dataDir).toMatch(/\/data$/);
     expect(config.s3).toBeUndefined();
     expect(config.gcGraceMs).toBe(60 * 60_000);
+    expect(config.queryExpiryMs).toBe(24 * 3_600_000);
   });
 
   it.each([
@@ -23,6 +24,7 @@ describe('configuration', () => {
     [{ FOTA_DM_ADDRESS_MAX_FAILURES: '-1' }, /FOTA_DM_ADDRESS_MAX_FAILURES/],
     [{ FOTA_WEBHOOK_ALLOW_PRIVATE: 'yes' }, /FOTA_WEBHOOK_ALLOW_PRIVATE/],
     [{ FOTA_JOBS: 'maybe' }, /FOTA_JOBS/],
+    [{ FOTA_QUERY_EXPIRY_HOURS: '0' }, /FOTA_QUERY_EXPIRY_HOURS/],
     [{ FOTA_JOB_POLL_MS: '0' }, /FOTA_JOB_POLL_MS/],
     [{ FOTA_HEALTH_TIMEOUT_MS: 'soon' }, /FOTA_HEALTH_TIMEOUT_MS/],
     [{ FOTA_DATABASE_URL: 'mysql://fota:pw@db/fota' }, /FOTA_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],

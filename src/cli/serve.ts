@@ -27,6 +27,7 @@ FOTA_JOB_POLL_MS (1000; how often queued jobs are looked for), FOTA_JOBS (on),
 FOTA_HEALTH_TIMEOUT_MS (2000; /healthz calls a part that takes longer a timeout), FOTA_LOG_LEVEL,
 FOTA_DM_AUTH_MAX_FAILURES (10), FOTA_DM_AUTH_LOCKOUT_SECONDS (300), FOTA_DM_ADDRESS_MAX_FAILURES
 (100; 0 = off, e.g. behind a proxy), FOTA_GC_GRACE_MINUTES (60),
+FOTA_QUERY_EXPIRY_HOURS (24; a helpdesk query the device has not picked up by then ends),
 FOTA_NOTIFY_WEBHOOK (Package 0 for devices without their own webhook; trusted, any address),
 FOTA_WEBHOOK_ALLOW_PRIVATE (false: device webhooks on loopback, link-local, private or
 CGNAT addresses are refused; true allows them, e.g. for fota simulate on this machine),

@@ -59,13 +59,15 @@ export function walCheckpointer(file: string, options: CheckpointerOptions): Che
     started.unref();
     started.on('message', (reply: { error?: string }) => {
       running = false;
-      if (reply.error !== undefined) options.onError(reply.error);
+      // Once the store is closed nothing is asked of the thread, and what it says is no
+      // news: its files may be gone already (a test removing its folder, a shut-down server).
+      if (reply.error !== undefined && !closed) options.onError(reply.error);
       options.onCheckpoint?.();
     });
     started.on('error', (err) => {
       // The thread is gone: SQLite's own checkpoint (the writer's wal_autocheckpoint) takes over.
       running = true;
-      options.onError(err.message);
+      if (!closed) options.onError(err.message);
     });
     started.once('exit', () => {
       exited = true;

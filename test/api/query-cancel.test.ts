@@ -9,7 +9,7 @@ import { main } from '../../src/cli/main.ts';
 import { DmClient } from '../../src/device/dm-client.ts';
 import { DmTree, type NodeValue } from '../../src/device/tree.ts';
 import { expireQueries } from '../../src/devices/helpdesk/cancel.ts';
-import { QUERY_EXPIRES_AFTER_MS, type QueryView } from '../../src/devices/helpdesk/schemas.ts';
+import type { QueryView } from '../../src/devices/helpdesk/schemas.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { login } from '../web/console-harness.ts';
 
@@ -114,7 +114,8 @@ describe('an operator cancels a query', () => {
 describe('a query the device never picks up', () => {
   it('expires after a day: its nodes end unread, recorded in the history; a newer one waits on', async () => {
     const old = await ask('QC-old', ['./Vendor/Signal']);
-    server.clock.advance(QUERY_EXPIRES_AFTER_MS - 1000);
+    expect(server.ctx.config.queryExpiryMs).toBe(24 * 3_600_000);
+    server.clock.advance(server.ctx.config.queryExpiryMs - 1000);
     const recent = await ask('QC-new', ['./Vendor/Signal']);
     server.clock.advance(2000);
     expect(await expireQueries(server.ctx)).toBeGreaterThanOrEqual(1);
@@ -129,5 +130,23 @@ describe('a query the device never picks up', () => {
     expect((await view('QC-old', old.id)).results.map((r) => r.statusCode)).toEqual([null]);
     expect((await view('QC-new', recent.id)).results.map((r) => [r.statusCode, r.value])).toEqual([[200, '-71']]);
     expect(await expireQueries(server.ctx)).toBe(0);
+  });
+});
+
+describe('the expiry as set (FOTA_QUERY_EXPIRY_HOURS)', () => {
+  it('ends a query the device has not picked up once the hours set have passed, and says so', async () => {
+    const other = await startTestServer({}, { env: { FOTA_QUERY_EXPIRY_HOURS: '2' } });
+    const as = (path: string, body: unknown) => other.api(path, { method: 'POST', token: other.tokens.operator, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    expect((await as('/api/v1/devices', { id: 'QC-short', model: 'qc-model', credentials: { username: 'QC-short', password: PASSWORD } })).status).toBe(201);
+    const asked = await as('/api/v1/devices/QC-short/queries', { nodes: ['./Vendor/Signal'], wake: false });
+    expect(asked.status).toBe(202);
+    const query = (await asked.json()) as QueryView;
+    other.clock.advance(2 * 3_600_000 - 1000);
+    expect(await expireQueries(other.ctx)).toBe(0);
+    other.clock.advance(2000);
+    expect(await expireQueries(other.ctx)).toBe(1);
+    const ended = (await (await other.api(`/api/v1/devices/QC-short/queries/${query.id}`, { token: other.tokens.operator })).json()) as QueryView;
+    expect(ended.state).toBe('canceled');
+    expect(ended.canceled?.reason).toBe('expired: the device did not pick it up within 2 h');
   });
 });

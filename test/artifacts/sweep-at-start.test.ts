@@ -3,7 +3,7 @@
 // artifact stores: the local directory and S3 (s3rver).
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { backdate, HOUR, type StoreOnDisk } from '../support/artifacts.ts';
 import { pseudoRandom, sha256, tempDir } from '../support/harness.ts';
@@ -51,7 +51,11 @@ describe.each(backends)('the sweep at start, $kind store', (backend) => {
 
     const logged = capturedLog();
     const second = await startTestServer({ ...config, ...sameDatabaseAs(first) }, { log: logged.log });
-    await vi.waitFor(() => expect(parseLog(logged.lines()).some((l) => l.msg === 'artifact sweep done')).toBe(true));
+    // Closed with this test, before its folder goes: left to the end of the file, it would
+    // go on committing (job polls) in a removed folder while the next test runs.
+    onTestFinished(() => second.close());
+    // The sweep runs in the background; on a loaded machine it can take seconds.
+    await vi.waitFor(() => expect(parseLog(logged.lines()).some((l) => l.msg === 'artifact sweep done')).toBe(true), { timeout: 60_000, interval: 50 });
     const lines = parseLog(logged.lines());
     expect(lines.filter((l) => l.level >= LEVEL.warn)).toEqual([]);
     expect(lines.filter((l) => l.msg === 'removed an artifact no row references')).toEqual([

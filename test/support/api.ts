@@ -5,14 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import { z } from 'zod';
 import type { ApiRoute } from '../../src/api/spec.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { closeContext, type Context, createContext } from '../../src/context.ts';
 import { createApp } from '../../src/server.ts';
 import { bootstrapAdmin, createToken } from '../../src/tokens/tokens.ts';
-import { tempDirFor } from './harness.ts';
+import { afterThis, tempDirFor } from './harness.ts';
 import { testDatabaseUrl } from './store.ts';
 
 export interface TestApi {
@@ -24,8 +24,8 @@ export interface TestApi {
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-/** Builds the API for the current file (or test, with `cleanup = onTestFinished`); closed and removed afterwards. */
-export async function createTestApi(overrides: Partial<Config> = {}, cleanup: (fn: () => Promise<void> | void) => void = afterAll): Promise<TestApi> {
+/** Builds the API for the current test, or file (from a beforeAll); closed and removed when that ends. */
+export async function createTestApi(overrides: Partial<Config> = {}, cleanup: (fn: () => Promise<void> | void) => void = afterThis): Promise<TestApi> {
   const dir = tempDirFor('api', cleanup);
   const databaseUrl = await testDatabaseUrl();
   const config = loadConfig({}, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), adminToken: ADMIN_TOKEN, ...(databaseUrl ? { databaseUrl, masterKey: randomBytes(32) } : {}), ...overrides });

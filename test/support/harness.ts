@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { onTestFinished } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 
 export const FIXTURES = resolve('.fixtures/firmware');
 export type FixtureVersion = '0.24.0' | '0.24.1' | '0.25.0';
@@ -27,6 +27,21 @@ export const DELTA_CACHE = resolve('.fixtures/deltas');
 
 export function tempDir(): string {
   return tempDirFor('test', onTestFinished);
+}
+
+/**
+ * Runs `fn` when the current test ends if called inside a test, else after the file's (or
+ * describe's) tests. An `afterAll` registered inside a test never runs: a server or store
+ * started in a test and closed that way stayed open for the rest of the worker's life,
+ * polling and committing in a folder its test had removed, and holding its PostgreSQL pool.
+ */
+export function afterThis(fn: () => Promise<void> | void): void {
+  try {
+    onTestFinished(fn);
+  } catch {
+    // Not inside a test (a beforeAll, a describe body): vitest refuses onTestFinished there.
+    afterAll(fn);
+  }
 }
 
 /** A temp dir removed by the given hook (onTestFinished, afterAll). */

@@ -4,14 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { afterAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Notifier } from '../../src/omadm/notifier.ts';
 import type { RunnerOptions } from '../../src/packages/pipeline/runner.ts';
 import { startServer, type RunningServer } from '../../src/start.ts';
+import { jobsOf } from '../../src/store/queries/builds.ts';
 import { createToken } from '../../src/tokens/tokens.ts';
 import { testDatabaseUrl } from './store.ts';
-import { tempDirFor } from './harness.ts';
+import { afterThis, tempDirFor } from './harness.ts';
 
 /** Real time plus an offset a test moves forward (backoffs, timeouts, soak times, windows). */
 export class TestClock {
@@ -62,12 +63,12 @@ export function capturedLog(level: 'debug' | 'trace' = 'debug'): { log: Logger; 
 export const ALLOW_LOOPBACK_WEBHOOKS = { FOTA_WEBHOOK_ALLOW_PRIVATE: 'true' } as const;
 
 /**
- * Starts a server for the current test file; it stops after the file's tests. `env` is
+ * Starts a server for the current test, or file (from a beforeAll); it stops when that ends. `env` is
  * read as the server's environment (settings), `notifier` replaces the webhook one, `runner`
  * the job runner's quick test lease and poll, and logs are silent unless a logger is given.
  */
 export async function startTestServer(overrides: Partial<Config> = {}, options: { env?: NodeJS.ProcessEnv; notifier?: Notifier; log?: Logger; runner?: RunnerOptions } = {}): Promise<TestServer> {
-  const dir = tempDirFor('server', afterAll);
+  const dir = tempDirFor('server', afterThis);
   const env = options.env ?? {};
   const defaults = loadConfig(env);
   // Campaigns evaluate after every device result, so tests can check each step.
@@ -75,7 +76,7 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
   const config = loadConfig(env, { dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), port: 0, adminToken: 'test-admin-token-0123456789', campaigns: { ...defaults.campaigns, evaluateEveryMs: 0 }, ...(databaseUrl ? { databaseUrl, masterKey: randomBytes(32) } : {}), ...overrides });
   const clock = new TestClock();
   const server = await startServer(config, { host: '127.0.0.1', log: options.log ?? pino({ level: 'silent' }), runner: options.runner ?? { leaseMs: 5_000, pollMs: 100 }, clock, ...(options.notifier ? { notifier: options.notifier } : {}) });
-  afterAll(() => server.close());
+  afterThis(() => server.close());
   const mk = async (role: 'manufacturer' | 'operator', name: string, manufacturer?: string) =>
     (await createToken(server.ctx, 'test', { role, name, ...(manufacturer ? { manufacturer } : {}) })).token;
   const tokens = { admin: 'test-admin-token-0123456789', acme: await mk('manufacturer', 'acme ci', 'acme'), globex: await mk('manufacturer', 'globex ci', 'globex'), operator: await mk('operator', 'ops') };
@@ -84,12 +85,14 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     if (init.token) headers.set('authorization', `Bearer ${init.token}`);
     return fetch(`${server.url}${path}`, { ...init, headers, ...(init.body ? { duplex: 'half' } : {}) } as RequestInit);
   };
-  const settled: TestServer['settled'] = async (buildId, timeoutMs = 120_000) => {
+  // Well inside the test timeout (120 s), so a build that never settles fails with its
+  // jobs' states rather than as a test timeout that says nothing of where it hangs.
+  const settled: TestServer['settled'] = async (buildId, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const body = (await (await api(`/api/v1/builds/${buildId}`, { token: tokens.admin })).json()) as BuildBody;
       if (body.status !== 'processing') return body;
-      if (Date.now() > deadline) throw new Error(`build ${buildId} still processing after ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`build ${buildId} still processing after ${timeoutMs} ms: ${await describeJobs(server, buildId)}`);
       // A small build settles in tens of milliseconds; asking costs a local request.
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -101,6 +104,17 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     return settled((JSON.parse(text) as { id: string }).id);
   };
   return { ...server, clock, tokens, api, settled, upload };
+}
+
+/** A build's jobs as a stuck build's error names them: state, lease, attempts, error, and the runner's own view. */
+async function describeJobs({ ctx, runner }: RunningServer, buildId: string): Promise<string> {
+  const jobs = await jobsOf(ctx.db, buildId);
+  const now = ctx.clock.now();
+  const each = jobs.map((j) => {
+    const lease = j.leaseUntil === null ? '' : ` lease ${j.leaseOwner} ${j.leaseUntil >= now ? `for ${j.leaseUntil - now} ms more` : `lapsed ${now - j.leaseUntil} ms ago`}`;
+    return `${j.id} (${j.sourceBuildId ? `delta from ${j.sourceBuildId}` : 'full'}) ${j.state}, attempt ${j.attempts}${lease}${j.lastError ? `, last error: ${j.lastError}` : ''}`;
+  });
+  return `jobs: ${each.join('; ') || 'none'}; this server's runner works on ${runner.running}; delta pool ${JSON.stringify(ctx.pool.stats())}`;
 }
 
 /**

@@ -9,7 +9,7 @@ import { AppError } from '../../errors.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { cancelQueryOperations, findQuery, unpickedQueries } from '../../store/queries/helpdesk.ts';
 import { auditActor, type Principal } from '../../tokens/tokens.ts';
-import { QUERY_EXPIRES_AFTER_MS, type QueryView } from './schemas.ts';
+import type { QueryView } from './schemas.ts';
 import { queryView } from './view.ts';
 
 /** Queries expired per transaction: a short one each, however many are due. */
@@ -30,11 +30,11 @@ export async function cancelQuery(ctx: Context, principal: Principal, deviceId: 
   return queryView(ctx, deviceId, queryId);
 }
 
-/** Ends the queries whose reads the device has not picked up within QUERY_EXPIRES_AFTER_MS; returns how many. */
+/** Ends the queries whose reads the device has not picked up within the expiry (FOTA_QUERY_EXPIRY_HOURS); returns how many. */
 export async function expireQueries(ctx: Context): Promise<number> {
   const now = ctx.clock.now();
-  const before = now - QUERY_EXPIRES_AFTER_MS;
-  const hours = Math.round(QUERY_EXPIRES_AFTER_MS / 3_600_000);
+  const before = now - ctx.config.queryExpiryMs;
+  const hours = Math.round(ctx.config.queryExpiryMs / 3_600_000);
   return ctx.db.transaction(async (tx) => {
     const due = await unpickedQueries(tx, before, EXPIRED_PER_SWEEP);
     for (const query of due) {

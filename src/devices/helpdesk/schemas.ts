@@ -90,9 +90,6 @@ export const queryViewSchema = z.object({
 });
 export type QueryView = z.infer<typeof queryViewSchema>;
 
-/** A query whose reads the device has not picked up after this long ends (devices/helpdesk/cancel.ts). */
-export const QUERY_EXPIRES_AFTER_MS = 24 * 3600 * 1000;
-
 export const fixNodeSchema = z.object({
   uri: queryPathSchema,
   data: z.string().min(1, 'must not be empty (devices answer 500 to an empty Data)').max(4096),

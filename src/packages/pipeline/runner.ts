@@ -4,6 +4,7 @@
 // renewing; its jobs are claimed again once the lease runs out, so each finishes once.
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../../context.ts';
+import { serialize } from '../../store/dialect.ts';
 import { newId } from '../../store/ids.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
 import { claimNextJob, findBuild, finishJob, heldJob, insertPackage, jobsOf, type JobRow, renewLease, setBuildStatus } from '../../store/queries/builds.ts';
@@ -127,6 +128,7 @@ export class JobRunner {
   private async record(job: JobRow, outcome: JobOutcome): Promise<boolean> {
     const now = this.ctx.clock.now();
     return this.ctx.db.transaction(async (tx) => {
+      await takeTurnsOnBuild(tx, job.buildId);
       if (!(await heldJob(tx, job.id, this.owner))) return false;
       if ('package' in outcome) {
         const packageId = newId('pkg');
@@ -145,6 +147,7 @@ export class JobRunner {
     const now = this.ctx.clock.now();
     const attempts = this.ctx.config.jobAttempts;
     await this.ctx.db.transaction(async (tx) => {
+      await takeTurnsOnBuild(tx, job.buildId);
       if (!(await heldJob(tx, job.id, this.owner))) return;
       const final = job.attempts >= attempts;
       await finishJob(tx, job.id, { state: final ? 'failed' : 'queued', error }, now);
@@ -163,6 +166,17 @@ export class JobRunner {
       await finishJob(tx, job.id, { state: 'queued', attempts: job.attempts - 1 }, now);
     });
   }
+}
+
+/**
+ * The transactions that record the jobs of one build run one at a time. Each settles the
+ * build on the states of all its jobs: on PostgreSQL (read committed), two jobs recorded at
+ * once would each see the other still running, and neither would make the build ready,
+ * leaving it processing for good with every job done. Taken first, so what the previous
+ * holder committed is seen.
+ */
+function takeTurnsOnBuild(tx: Tx, buildId: string): Promise<void> {
+  return serialize(tx, `settle build ${buildId}`);
 }
 
 /** A build is ready when every job is done, failed as soon as one failed for good. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { JobRunner } from '../../../src/packages/pipeline/runner.ts';
+import { runPackageJob } from '../../../src/packages/pipeline/package-job.ts';
+import { JobRunner, type RunnerOptions } from '../../../src/packages/pipeline/runner.ts';
+import { jobsOf } from '../../../src/store/queries/builds.ts';
 import { insertDevice } from '../../../src/store/queries/devices.ts';
 import { nextBuild, pseudoRandom } from '../../support/harness.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
@@ -62,4 +64,31 @@ describe('package job queue', () => {
     expect(packages).toHaveLength(3);
     expect(new Set(packages.map((p) => JSON.stringify(p))).size).toBe(3);
   });
+
+  it('makes a build ready when its jobs finish at the same moment', async () => {
+    // Every job of a build is held back once made, until all of them are: their results
+    // are then recorded by concurrent transactions, each of which sees the others' jobs
+    // still running unless they take turns.
+    const waiting = new Map<string, Array<() => void>>();
+    const run: RunnerOptions['run'] = async (ctx, job, signal) => {
+      const outcome = await runPackageJob(ctx, job, signal);
+      const total = (await jobsOf(ctx.db, job.buildId)).length;
+      await new Promise<void>((resolve) => {
+        const held = [...(waiting.get(job.buildId) ?? []), resolve];
+        waiting.set(job.buildId, held);
+        if (held.length === total) for (const release of held) release();
+      });
+      return outcome;
+    };
+    const server = await startTestServer({ deltaConcurrency: 4, deltaSources: 3 }, { runner: { leaseMs: 60_000, pollMs: 100, run } });
+    let image = pseudoRandom(20_000, 'together-v1');
+    expect((await server.upload('together', '1', image)).status).toBe('ready');
+    for (const version of ['2', '3', '4']) {
+      image = nextBuild(image, `together-${version}`);
+      // A build stuck in processing fails here, with its jobs' states, instead of hanging.
+      const build = await server.upload('together', version, image);
+      expect(build.status).toBe('ready');
+    }
+  });
 });
+
