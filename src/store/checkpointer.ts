@@ -55,8 +55,6 @@ export function walCheckpointer(file: string, options: CheckpointerOptions): Che
 
   const start = (): Worker => {
     const started = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
-    // A CLI command that committed enough to start it must still exit when it is done.
-    started.unref();
     started.on('message', (reply: { error?: string }) => {
       running = false;
       // Once the store is closed nothing is asked of the thread, and what it says is no
@@ -72,6 +70,9 @@ export function walCheckpointer(file: string, options: CheckpointerOptions): Che
     started.once('exit', () => {
       exited = true;
     });
+    // A CLI command that committed enough to start it must still exit when it is done.
+    // Unref'd last: on Node 20 a 'message' listener added after unref() refs the port again.
+    started.unref();
     return started;
   };
 

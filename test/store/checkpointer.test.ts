@@ -2,7 +2,10 @@
 // cannot be opened: while the store is open that is worth a warning (its folder vanished
 // under a running server); once the store is closed it is nobody's business, and the
 // thread stops without a word.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { walCheckpointer } from '../../src/store/checkpointer.ts';
 import { tempDir } from '../support/harness.ts';
@@ -34,5 +37,22 @@ describe('the checkpoint thread', () => {
     await checkpointer.close();
     checkpointer.committed();
     expect(errors).toEqual([]);
+  });
+
+  it('lets a process that started it and never closed it exit once its work is done', () => {
+    // As a CLI command that committed enough to start the thread: only the thread is left.
+    const dir = tempDir();
+    const script = join(dir, 'commits.ts');
+    const module = pathToFileURL(join(process.cwd(), 'src/store/checkpointer.ts')).href;
+    writeFileSync(
+      script,
+      `import { walCheckpointer } from ${JSON.stringify(module)};
+const checkpointer = walCheckpointer(${JSON.stringify(join(dir, 'fota.db'))}, { everyCommits: 1, onError: (m) => console.log('error', m), onCheckpoint: () => console.log('checkpointed') });
+checkpointer.committed();
+`,
+    );
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: process.cwd(), encoding: 'utf8', timeout: 60_000 });
+    expect(run.signal, 'the process was still running after 60 s').toBeNull();
+    expect({ status: run.status, stdout: run.stdout.trim() }).toEqual({ status: 0, stdout: 'checkpointed' });
   });
 });
