@@ -18,13 +18,14 @@ import { enrollmentCommands, prepareEnrollment, settleEnrollment } from './enrol
 import { type DmRequest, type DmResponse, isAnswer, syncml } from './exchange.ts';
 import type { DmGuard } from './guard.ts';
 import { identify } from './identify.ts';
+import { messageLog } from './message-log.ts';
 import { endsSession, newSession, persistOutcome } from './persist.ts';
 import { planCommands, planSettings } from './plan.ts';
 import { buildReply } from './reply.ts';
 import { applyAssembled, assemble, buffered, chunkData, interruptionAlerts, storeChunks } from './large-objects.ts';
 import { withoutRefusedValues } from './outgoing-objects.ts';
 import { pendingFromRest } from './secrets-at-rest.ts';
-import { awaitingSchema } from './state.ts';
+import { awaitingOf } from './state.ts';
 import { applyPromptAnswers, promptAnswersIn } from './user-gate.ts';
 
 export type { DmRequest, DmResponse } from './exchange.ts';
@@ -35,7 +36,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const { message } = received;
   const h = message.header;
   const now = ctx.clock.now();
-  const log = ctx.log.child({ devId: h.source, sessionId: h.sessionId, msgId: h.msgId });
+  const log = messageLog(ctx.log, { devId: h.source, sessionId: h.sessionId, msgId: h.msgId });
 
   const identified = await identify(ctx, guard, received, now, log);
   if (isAnswer(identified)) return identified.answer;
@@ -43,7 +44,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const session = identified.session ?? newSession(device, h.sessionId, h.msgId - 1, now);
 
   // Chunks of large objects are buffered; a completed one is read whole (large-objects.ts).
-  const awaitingBefore = awaitingSchema.parse(JSON.parse(session.awaiting));
+  const awaitingBefore = awaitingOf(session.awaiting);
   const answersGet = (msgRef: number | undefined, cmdRef: number) => awaitingBefore.some((a) => a.kind === 'Get' && a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
   const assembled = await assemble(h, message.commands, message.final, { sessionId: session.id, rows: await buffered(ctx.db, identified.session, message.commands), maxObjSize: ctx.config.dm.maxObjectBytes, load: () => chunkData(ctx.db, session.id), answersGet });
   const answers = promptAnswersIn(message.commands, awaitingBefore);

@@ -20,7 +20,7 @@ import { type Footing, footingOf, holds } from '../../store/queries/footing.ts';
 import { planScomo } from '../../scomo/session.ts';
 import { commandAppDeployment } from '../../scomo/campaign-work.ts';
 import type { ClientEffects } from './client-commands.ts';
-import { INVENTORY_NODES, pendingSchema, type ServerCommand } from './state.ts';
+import { INVENTORY_NODES, pendingOf, type ServerCommand } from './state.ts';
 import { gatedFumo, gatedOperations, gatedScomo, promptsInFlight } from './user-gate.ts';
 
 export interface PlanInput {
@@ -88,7 +88,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const footing = await footingOf(tx, device.id);
   const active = new ActiveDeployment(tx, device.id, footing);
 
-  const commands: ServerCommand[] = pendingSchema.parse(JSON.parse(session.pending));
+  const commands: ServerCommand[] = pendingOf(session.pending);
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
   const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now, active, footing);

@@ -49,5 +49,20 @@ export type AwaitedCommand = z.infer<typeof awaited>;
 export const awaitingSchema = z.array(awaited);
 export const pendingSchema = z.array(serverCommand);
 
+// A session row's lists as it keeps them (JSON), read on every message. Most hold none
+// ('[]': no pending commands, nothing awaited at a session's start): read without the
+// schema, whose parse of even an empty list allocates as much as the rest of the read.
+const NONE = '[]';
+
+/** The commands a session row awaits Status for. */
+export function awaitingOf(stored: string): AwaitedCommand[] {
+  return stored === NONE ? [] : awaitingSchema.parse(JSON.parse(stored));
+}
+
+/** The commands a session row keeps for the next message. */
+export function pendingOf(stored: string): ServerCommand[] {
+  return stored === NONE ? [] : pendingSchema.parse(JSON.parse(stored));
+}
+
 /** DevDetail nodes the server keeps fresh in the inventory. */
 export const INVENTORY_NODES = ['./DevDetail/FwV', './DevDetail/SwV', './DevDetail/HwV'] as const;
