@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Context } from '../../context.ts';
 import { pendingAccountOf } from '../../enroll/pending-credentials.ts';
-import { type DeviceRow, type DmSessionRow, findDevice, findOpenSession, findSession } from '../../store/queries/devices.ts';
+import { type DeviceRow, type DmSessionRow, findDeviceAndSession } from '../../store/queries/devices.ts';
 import { type AuthOk, authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
 import { acceptedNonces, challengeNonce } from './challenge.ts';
 import { type Answer, plain, type Received, REFUSED_COMMAND, refusal, syncml } from './exchange.ts';
@@ -31,18 +31,20 @@ const CHALLENGE_KEY = 'dm-challenge';
 export async function identify(ctx: Context, guard: DmGuard, received: Received, now: number, log: Logger): Promise<Identified | Answer> {
   const { message, request } = received;
   const h = message.header;
-  let device = await findDevice(ctx.db, h.source);
-  if (!device) {
+  // The device and the session the message names, in one read (store/queries/devices.ts).
+  const named = await findDeviceAndSession(ctx.db, h.source, request.token === undefined ? { sessionId: h.sessionId } : { token: request.token });
+  if (!named) {
     // Refused from memory: counted, and summed up in one audit event per sweep.
     guard.unknownDevice(h.source, now);
     log.debug('DM message from an unknown device refused');
     return refusal(received, 403, 403);
   }
+  let device = named.device;
 
-  const tokenSession = request.token === undefined ? undefined : await findSession(ctx.db, request.token);
+  const tokenSession = request.token === undefined ? undefined : named.session;
   if (request.token !== undefined && (!tokenSession || tokenSession.deviceId !== device.id || tokenSession.sessionId !== h.sessionId)) return refusal(received, 404, REFUSED_COMMAND);
-  // Without the token, the session this SessionID names is only a candidate.
-  const candidate = tokenSession ?? (await findOpenSession(ctx.db, device.id, h.sessionId));
+  // Without the token, the session this SessionID names (the device's open one) is only a candidate.
+  const candidate = tokenSession ?? named.session;
   const live = candidate && candidate.expiresAt >= now ? candidate : undefined;
   const proof: Proof = {
     authType: device.authType,

@@ -7,7 +7,7 @@ import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlit
 import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
-import { preparedPer, preparedRead } from './prepared.ts';
+import { onDialect, preparedPer, preparedRead } from './prepared.ts';
 import { countWrite } from './write-counts.ts';
 
 export type DeviceRow = typeof devices.$inferSelect;
@@ -51,7 +51,7 @@ function preparedWrites<T>(build: (tx: Tx, columns: Record<string, Placeholder |
     const statements = byShape(tx);
     let statement = statements.get(key);
     if (statement === undefined) {
-      statement = build(tx, shapeColumns(values));
+      statement = onDialect(tx, build(tx, shapeColumns(values)));
       statements.set(key, statement);
     }
     return statement;
@@ -69,6 +69,28 @@ const openSessionOf = preparedRead(({ q, t }) =>
     .select()
     .from(t.dmSessions)
     .where(and(eq(t.dmSessions.deviceId, sql.placeholder('deviceId')), eq(t.dmSessions.sessionId, sql.placeholder('sessionId')), eq(t.dmSessions.state, 'open')))
+    .prepare(),
+);
+/**
+ * The device and the session a DM message names, in one statement: every message reads
+ * both, and a statement costs more than the lookup in it (bench/dm.ts). By RespURI token
+ * the session is whichever has that id (the caller checks it is the device's); else the
+ * device's open session under the SessionID.
+ */
+const deviceWithSessionByToken = preparedRead(({ q, t: { devices, dmSessions } }) =>
+  q
+    .select({ device: devices, session: dmSessions })
+    .from(devices)
+    .leftJoin(dmSessions, eq(dmSessions.id, sql.placeholder('token')))
+    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .prepare(),
+);
+const deviceWithOpenSession = preparedRead(({ q, t: { devices, dmSessions } }) =>
+  q
+    .select({ device: devices, session: dmSessions })
+    .from(devices)
+    .leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.sessionId, sql.placeholder('sessionId')), eq(dmSessions.state, 'open')))
+    .where(eq(devices.id, sql.placeholder('deviceId')))
     .prepare(),
 );
 const queuedOf = preparedPer(({ q, t }) =>
@@ -96,6 +118,16 @@ function prepareOperationsSent({ q, t }: Tx, count: number) {
 
 export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefined> {
   return (await deviceById(tx).execute({ id }))[0];
+}
+
+/**
+ * The device, and the session a message names: by its RespURI token (any device's: the
+ * caller checks whose it is), else the device's open session under `sessionId` (as
+ * findSession and findOpenSession, in one statement). Undefined when there is no such device.
+ */
+export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }): Promise<{ device: DeviceRow; session: DmSessionRow | undefined } | undefined> {
+  const [row] = 'token' in names ? await deviceWithSessionByToken(tx).execute({ deviceId, token: names.token }) : await deviceWithOpenSession(tx).execute({ deviceId, sessionId: names.sessionId });
+  return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined };
 }
 
 export async function insertDevice(tx: Tx, row: typeof devices.$inferInsert): Promise<void> {
@@ -211,7 +243,7 @@ export async function markOperationsSent(tx: Tx, ids: readonly string[], now: nu
     const chunk = ids.slice(from, from + SENT_CHUNK);
     let statement = statements.get(chunk.length);
     if (statement === undefined) {
-      statement = prepareOperationsSent(tx, chunk.length);
+      statement = onDialect(tx, prepareOperationsSent(tx, chunk.length));
       statements.set(chunk.length, statement);
     }
     const params: Record<string, unknown> = { sentAt: now };

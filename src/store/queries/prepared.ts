@@ -3,6 +3,7 @@
 // more than running it (bench/dm.ts). Built with `tx.q` and `tx.t` like any query and run
 // with `await statement.execute(params)`, which both dialects' prepared queries have.
 import type { Tx } from '../store.ts';
+import { direct } from './sqlite-direct.ts';
 
 /**
  * What statements are cached under: the database client under the drizzle session of the
@@ -21,6 +22,15 @@ function connectionOf(q: Tx['q']): object {
   return typeof client === 'object' && client !== null ? client : session;
 }
 
+/**
+ * A statement as built by drizzle (`.prepare()`), made to run the cheapest way on the
+ * transaction's dialect: on SQLite straight on better-sqlite3 (sqlite-direct.ts), on
+ * PostgreSQL as drizzle runs it. For statements kept and run again; `preparedPer` does it.
+ */
+export function onDialect<T>(tx: Tx, statement: T): T {
+  return tx.dialect === 'sqlite' ? direct(statement) : statement;
+}
+
 /** A query prepared on first use for each connection. */
 export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
   const statements = new WeakMap<object, T>();
@@ -28,7 +38,7 @@ export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
     const connection = connectionOf(tx.q);
     let statement = statements.get(connection);
     if (statement === undefined) {
-      statement = build(tx);
+      statement = onDialect(tx, build(tx));
       statements.set(connection, statement);
     }
     return statement;

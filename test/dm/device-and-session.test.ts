@@ -1,0 +1,50 @@
+// A DM message reads its device and the session it names in one statement
+// (findDeviceAndSession): by RespURI token whichever session has that id, else the device's
+// open session under the SessionID. identify.ts refuses a token of another device or
+// SessionID, so the read must hand it what the token names, and must not offer an ended
+// session or another SessionID's as the open one.
+import { describe, expect, it } from 'vitest';
+import { type DmSessionRow, findDeviceAndSession, insertDevice, insertSession } from '../../src/store/queries/devices.ts';
+import { openTestStore } from '../support/store.ts';
+
+function session(id: string, deviceId: string, sessionId: string, state: 'open' | 'ended'): DmSessionRow {
+  return { id, deviceId, sessionId, state, clientMsgId: 1, serverMsgId: 1, awaiting: '[]', pending: '[]', lastReply: null, lastReplyType: null, maxMsgSize: 4000, maxObjSize: null, receivingObject: true, authNonce: null, serverAuthenticated: false, inventoryChecked: true, createdAt: 1, updatedAt: 2, expiresAt: 3 };
+}
+
+describe('the device and the session a DM message names, in one read', async () => {
+  const store = await openTestStore();
+  await store.transaction(async (tx) => {
+    for (const id of ['dev-a', 'dev-b', 'dev-quiet']) await insertDevice(tx, { id, model: 'm', firmwareVersion: '1.0', tags: '[]', createdAt: 0 });
+    await insertSession(tx, session('dms_a_open', 'dev-a', '7', 'open'));
+    await insertSession(tx, session('dms_a_ended', 'dev-a', '8', 'ended'));
+    await insertSession(tx, session('dms_b_open', 'dev-b', '7', 'open'));
+  });
+
+  it('gives the device with its open session under the SessionID, columns decoded as the row type says', async () => {
+    const found = await findDeviceAndSession(store, 'dev-a', { sessionId: '7' });
+    expect(found?.device).toMatchObject({ id: 'dev-a', model: 'm', firmwareVersion: '1.0', lastSeen: null });
+    expect(found?.session).toEqual(session('dms_a_open', 'dev-a', '7', 'open'));
+  });
+
+  it('offers no session for an ended one, another SessionID, or a device without sessions', async () => {
+    expect(await findDeviceAndSession(store, 'dev-a', { sessionId: '8' })).toMatchObject({ device: { id: 'dev-a' }, session: undefined });
+    expect(await findDeviceAndSession(store, 'dev-a', { sessionId: '9' })).toMatchObject({ device: { id: 'dev-a' }, session: undefined });
+    expect(await findDeviceAndSession(store, 'dev-quiet', { sessionId: '7' })).toMatchObject({ device: { id: 'dev-quiet' }, session: undefined });
+  });
+
+  it('by token gives the session the token names, also an ended one or another device s, for the caller to refuse', async () => {
+    expect((await findDeviceAndSession(store, 'dev-a', { token: 'dms_a_ended' }))?.session).toMatchObject({ id: 'dms_a_ended', state: 'ended' });
+    expect(await findDeviceAndSession(store, 'dev-a', { token: 'dms_b_open' })).toMatchObject({ device: { id: 'dev-a' }, session: { id: 'dms_b_open', deviceId: 'dev-b' } });
+    expect(await findDeviceAndSession(store, 'dev-a', { token: 'dms_nothing' })).toMatchObject({ device: { id: 'dev-a' }, session: undefined });
+  });
+
+  it('gives nothing for an unknown device, whatever the session', async () => {
+    expect(await findDeviceAndSession(store, 'dev-nobody', { sessionId: '7' })).toBeUndefined();
+    expect(await findDeviceAndSession(store, 'dev-nobody', { token: 'dms_a_open' })).toBeUndefined();
+  });
+
+  it('reads the same inside a transaction', async () => {
+    const found = await store.transaction((tx) => findDeviceAndSession(tx, 'dev-b', { sessionId: '7' }));
+    expect(found?.session?.id).toBe('dms_b_open');
+  });
+});
