@@ -38,10 +38,14 @@ import { ChunkPace, cpuTimer } from './chunk-pace.ts';
  * chunk touches up to a page per row, ~30 us each (5,000 took 170 ms of CPU in their
  * UPDATE alone), and its COMMIT writes those pages.
  */
-export const SCHEDULE_CHUNK = 1_000;
+export const SCHEDULE_CHUNK = 500;
 
-/** One pace for every stage's scheduling in this process: the rate carries from one chunk to the next. */
-const schedulePace = new ChunkPace({ first: SCHEDULE_CHUNK, min: 100, max: 10_000 });
+/**
+ * One pace for every stage's scheduling in this process: the rate carries from one chunk to
+ * the next. At most 2,000: on PostgreSQL a DM session of a device in the chunk waits for
+ * its COMMIT (the rows are locked), however little of this process's CPU the chunk takes.
+ */
+const schedulePace = new ChunkPace({ first: SCHEDULE_CHUNK, min: 100, max: 2_000 });
 
 /**
  * One chunk of a started stage's scheduling in a transaction of its own, timed for the
