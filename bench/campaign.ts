@@ -17,9 +17,12 @@
 //                    /proc/<pid>/task/<tid>/schedstat grew: other load), and neither;
 //   evaluateStage1Ms: evaluateCampaign while stage 1 runs (the DM session calls it after
 //                    every deployment result);
+//   startLongestStretch: the longest synchronous stretch of the start's process (one chunk
+//                    of the start, or anything else that held its event loop): wall ms, and
+//                    the main thread's CPU ms in it, which other load stretches less;
 //   scheduleLastStageSeconds: scheduleStage of the 100 % stage (about half the cohort), in
-//                    chunks of SCHEDULE_CHUNK rows as the server runs it (longestChunkMs:
-//                    how long one chunk holds the event loop);
+//                    chunks sized by time (scheduleChunk) as the server runs it (longestChunkMs:
+//                    how long one chunk holds the event loop; longestStretch as above);
 //   stageCountsLastStageMs:   the counts evaluateCampaign reads for the running stage, for
 //                    that stage (median of 5): the per-result cost once it runs;
 //   viewSeconds, summariesSeconds: campaignView and campaignSummaries (the console's pages,
@@ -38,7 +41,7 @@
 //      (profile the measured child: -- "--child-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,14 +51,14 @@ import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { createCampaign } from '../src/campaigns/create.ts';
-import { evaluateCampaign, SCHEDULE_CHUNK, stageCounts } from '../src/campaigns/engine.ts';
+import { evaluateCampaign, scheduleChunk, stageCounts } from '../src/campaigns/engine.ts';
 import { startCampaign } from '../src/campaigns/start.ts';
 import { campaignSummaries, campaignView } from '../src/campaigns/view.ts';
 import { loadConfig } from '../src/config.ts';
 import { closeContext, type Context, createContext } from '../src/context.ts';
 import { downloadKeyOf, planFumo } from '../src/deployments/fumo.ts';
 import { newId } from '../src/store/ids.ts';
-import { scheduleStage, stagesOf } from '../src/store/queries/campaigns.ts';
+import { stagesOf } from '../src/store/queries/campaigns.ts';
 import { activeDeploymentOf } from '../src/store/queries/deployments.ts';
 import { findDevice, insertSession, updateDevice } from '../src/store/queries/devices.ts';
 import { execute, rows } from '../src/store/dialect.ts';
@@ -127,6 +130,37 @@ function percentiles(samplesMs: number[]): { n: number; p50Ms: number; p99Ms: nu
   const sorted = [...samplesMs].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
   return { n: sorted.length, p50Ms: round(at(50), 3), p99Ms: round(at(99), 3), maxMs: round(sorted.at(-1) ?? Number.NaN, 3) };
+}
+
+/**
+ * The longest synchronous stretch of this process's event loop, by a 1 ms timer: the most
+ * wall time between two of its ticks, and the most CPU time the main thread spent between
+ * two ticks (/proc schedstat; other load on the machine stretches the wall figure, much
+ * less this one). Without schedstat, cpuMs is 0.
+ */
+function stretchSampler(): { stop(): { wallMs: number; cpuMs: number } } {
+  const fd = existsSync(SCHEDSTAT) ? openSync(SCHEDSTAT, 'r') : undefined;
+  const buffer = Buffer.alloc(128);
+  const cpuNs = () => (fd === undefined ? 0 : Number(buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0)).split(' ')[0]));
+  let lastWall = performance.now();
+  let lastCpu = cpuNs();
+  let wallMs = 0;
+  let cpuMs = 0;
+  const timer = setInterval(() => {
+    const wall = performance.now();
+    const cpu = cpuNs();
+    wallMs = Math.max(wallMs, wall - lastWall);
+    cpuMs = Math.max(cpuMs, (cpu - lastCpu) / 1e6);
+    lastWall = wall;
+    lastCpu = cpu;
+  }, 1);
+  return {
+    stop() {
+      clearInterval(timer);
+      if (fd !== undefined) closeSync(fd);
+      return { wallMs: round(wallMs, 1), cpuMs: round(cpuMs, 1) };
+    },
+  };
 }
 
 /** A seeded PRNG (mulberry32), so every run samples the same devices. */
@@ -316,6 +350,7 @@ async function measureStart(work: string) {
   // A request of this same server process while the start runs: every PROBE_EVERY_MS, what
   // a DM message does at the store level, through this process's event loop and store.
   const probe = inProcessProbe(ctx);
+  const stretches = stretchSampler();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   const { id } = await createCampaign(ctx, principal, campaignRequest(seeded.buildId, 'bench'));
@@ -323,6 +358,7 @@ async function measureStart(work: string) {
   const started = await startCampaign(ctx, principal, id);
   const t2 = performance.now();
   const startCpuSeconds = cpuSeconds(cpu);
+  const longestStretch = stretches.stop();
   const probeLatency = await probe.stop();
   // The histogram records a stall when its timer fires after it: let it fire once more.
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -343,6 +379,7 @@ async function measureStart(work: string) {
     /** When the start ran, on the wall clock (the probe's samples are matched against it). */
     window: { from: performance.timeOrigin + t0, to: performance.timeOrigin + t2 },
     eventLoopMaxMs: round(loop.max / 1e6, 1),
+    longestStretch,
     probeLatency,
   };
 }
@@ -603,14 +640,20 @@ async function measureAfter(work: string, campaignId: string) {
   const t3 = performance.now();
   // As the server does it: a chunk per transaction, the event loop free in between.
   let scheduledLast = 0;
+  let chunks = 0;
   let longestChunkMs = 0;
+  const stretches = stretchSampler();
   for (;;) {
     const c0 = performance.now();
-    const n = await ctx.db.transaction((tx) => scheduleStage(tx, id, last, Date.now(), false, SCHEDULE_CHUNK));
+    const n = await scheduleChunk(ctx, id, last);
     longestChunkMs = Math.max(longestChunkMs, performance.now() - c0);
     if (n === 0) break;
     scheduledLast += n;
+    chunks += 1;
+    // As the server's loop does (every 200 ms there): the timer above gets its turn.
+    await new Promise((resolve) => setImmediate(resolve));
   }
+  const longestStretch = stretches.stop();
   const t4 = performance.now();
   const scheduleCpuSeconds = cpuSeconds(cpu);
   const countsMs: number[] = [];
@@ -645,7 +688,7 @@ async function measureAfter(work: string, campaignId: string) {
     },
     activeDeploymentOf: percentiles(activeMs),
     evaluateStage1Ms: percentiles(evaluateMs).p50Ms,
-    scheduleLastStage: { rows: scheduledLast, seconds: round((t4 - t3) / 1000, 2), cpuSeconds: scheduleCpuSeconds, chunkRows: SCHEDULE_CHUNK, longestChunkMs: round(longestChunkMs, 1) },
+    scheduleLastStage: { rows: scheduledLast, seconds: round((t4 - t3) / 1000, 2), cpuSeconds: scheduleCpuSeconds, chunks, longestChunkMs: round(longestChunkMs, 1), longestStretch },
     stageCountsLastStageMs: percentiles(countsMs).p50Ms,
     viewSeconds: round((t6 - t5) / 1000, 2),
     summariesSeconds: round((t7 - t6) / 1000, 2),
@@ -697,6 +740,8 @@ async function runStore(work: string, target: Target & { postgresDataDir?: strin
     startCpuSeconds: start.startCpuSeconds,
     ...(target.postgresDataDir === undefined ? {} : { startPostgresCpuSeconds: round(startPostgresCpuSeconds, 2) }),
     startEventLoopMaxMs: start.eventLoopMaxMs,
+    /** The longest synchronous stretch of the start's process: wall, and the main thread's CPU in it. */
+    startLongestStretch: start.longestStretch,
     /** Requests of the start's own process (its event loop, its store) during the start. */
     probeLatencyDuringStartMs: start.probeLatency,
     startPeakRssMiB,

@@ -4,6 +4,7 @@
 // order is a fair random sample (the hash does not follow ids, models or versions), the
 // stage sizes are exact, and a device never changes stage. A device that joins a dynamic
 // campaign later is placed by where its hash falls in [0, 1).
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** A 53-bit hash (two 32-bit multiply-xorshift lanes); fast enough for a million ids. */
 export function stageHash(campaignId: string, deviceId: string): number {
@@ -109,14 +110,17 @@ const PAST_EVERY_HASH = HASH_RANGE;
 export async function stageBounds(hashes: Float64Array, percents: number[], idsWithHash: (hash: number) => Promise<string[]>): Promise<StageBound[]> {
   const n = hashes.length;
   const ends = cumulativeSizes(percents, n);
-  const rank = rankFinder(hashes);
+  const inner = ends.slice(0, -1).filter((end) => end > 0 && end < n);
+  const ranked = await ranksOf(hashes, inner.map((end) => end - 1));
   const bounds: StageBound[] = [];
   for (let s = 0; s < ends.length - 1; s++) {
     const end = ends[s] ?? 0;
     if (end <= 0) bounds.push({ hash: -1 });
     else if (end >= n) bounds.push({ hash: PAST_EVERY_HASH });
     else {
-      const { hash, runStart, tiedAcross } = rank(end - 1);
+      const found = ranked.get(end - 1);
+      if (!found) throw new Error(`no hash found at rank ${end - 1}`);
+      const { hash, runStart, tiedAcross } = found;
       if (!tiedAcross) bounds.push({ hash });
       else {
         // The bound falls inside a run of equal hashes: the first (end - runStart) of them by id are in.
@@ -132,29 +136,61 @@ export async function stageBounds(hashes: Float64Array, percents: number[], idsW
 const RANK_BUCKETS = 1 << 16;
 
 /**
- * The hash at a rank of the sorted hashes, without sorting them all (a million-element sort
- * held the event loop for a start's longest stretch): the hashes are counted into buckets
- * by their top bits, and only the bucket holding the rank is sorted. Also where the run of
- * that hash value begins, and whether the value continues past the rank.
+ * Hashes gone through per turn of the event loop: a pass over a million at once held the
+ * loop for 120-250 ms (bench:campaign), so the passes go a slice at a time.
  */
-function rankFinder(hashes: Float64Array): (rank: number) => { hash: number; runStart: number; tiedAcross: boolean } {
-  const bucketOf = (h: number) => Math.min(RANK_BUCKETS - 1, Math.floor((h / HASH_RANGE) * RANK_BUCKETS));
+const RANK_SLICE = 100_000;
+
+/**
+ * The hash at each of `ranks` of the sorted hashes, without sorting them all (a
+ * million-element sort held the event loop for a start's longest stretch): the hashes are
+ * counted into buckets by their top bits, and only the buckets holding the ranks are
+ * gathered and sorted. Also where the run of that hash value begins, and whether the
+ * value continues past the rank. Two passes over the hashes, a slice per turn.
+ */
+async function ranksOf(hashes: Float64Array, ranks: number[]): Promise<Map<number, { hash: number; runStart: number; tiedAcross: boolean }>> {
+  const found = new Map<number, { hash: number; runStart: number; tiedAcross: boolean }>();
+  if (ranks.length === 0) return found;
+  const scale = RANK_BUCKETS / HASH_RANGE;
+  const bucketOf = (h: number) => Math.min(RANK_BUCKETS - 1, Math.floor(h * scale));
+  const buckets = new Uint16Array(hashes.length);
   const counts = new Uint32Array(RANK_BUCKETS);
-  for (let i = 0; i < hashes.length; i++) counts[bucketOf(hashes[i] ?? 0)] = (counts[bucketOf(hashes[i] ?? 0)] ?? 0) + 1;
-  return (rank) => {
+  for (let from = 0; from < hashes.length; from += RANK_SLICE) {
+    const to = Math.min(hashes.length, from + RANK_SLICE);
+    for (let i = from; i < to; i++) {
+      const b = bucketOf(hashes[i] ?? 0);
+      buckets[i] = b;
+      counts[b] = (counts[b] ?? 0) + 1;
+    }
+    await nextTurn();
+  }
+  // Each rank's bucket, and how many hashes lie in the buckets before it.
+  const wanted = new Map<number, { before: number; values: number[] }>();
+  const isWanted = new Uint8Array(RANK_BUCKETS);
+  const where = ranks.map((rank) => {
     let before = 0;
     let bucket = 0;
     while (bucket < RANK_BUCKETS - 1 && before + (counts[bucket] ?? 0) <= rank) before += counts[bucket++] ?? 0;
-    const inBucket: number[] = [];
-    for (let i = 0; i < hashes.length; i++) if (bucketOf(hashes[i] ?? 0) === bucket) inBucket.push(hashes[i] ?? 0);
-    inBucket.sort((a, b) => a - b);
+    if (!wanted.has(bucket)) wanted.set(bucket, { before, values: [] });
+    isWanted[bucket] = 1;
+    return { rank, bucket };
+  });
+  for (let from = 0; from < hashes.length; from += RANK_SLICE) {
+    const to = Math.min(hashes.length, from + RANK_SLICE);
+    for (let i = from; i < to; i++) if (isWanted[buckets[i] ?? 0] === 1) wanted.get(buckets[i] ?? 0)?.values.push(hashes[i] ?? 0);
+    await nextTurn();
+  }
+  for (const { values } of wanted.values()) values.sort((a, b) => a - b);
+  for (const { rank, bucket } of where) {
+    const { before, values: inBucket } = wanted.get(bucket) ?? { before: 0, values: [] };
     const at = rank - before;
     const hash = inBucket[at] ?? 0;
     let first = at;
     while (first > 0 && inBucket[first - 1] === hash) first--;
     // Equal hashes share a bucket, so a run never continues into the next one.
-    return { hash, runStart: before + first, tiedAcross: inBucket[at + 1] === hash };
-  };
+    found.set(rank, { hash, runStart: before + first, tiedAcross: inBucket[at + 1] === hash });
+  }
+  return found;
 }
 
 /** The stage of a device by its hash and id against the bounds of stageBounds. */

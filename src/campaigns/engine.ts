@@ -28,16 +28,40 @@ import {
 import { findDeployment } from '../store/queries/deployments.ts';
 import { joinLateDevices } from './join.ts';
 import { type CountedState, decideStage, emptyCounts, ENGINE_ACTOR, type NextStep, nextStep, type StageCounts } from './policy.ts';
+import { ChunkPace, cpuTimer } from './chunk-pace.ts';
 
 
 /**
- * Deployments a stage schedules per transaction: under the ~100 ms a chunk may hold the
- * event loop (bench:campaign). A stage's rows are spread over the whole table (stages are
- * drawn by hash), so a chunk of a small first stage touches a page per row, ~30 us each:
- * 5,000 took 170 ms of CPU in their UPDATE alone, and its COMMIT writes those pages (and,
- * every few chunks, the WAL checkpoint they trigger: ~80 ms more).
+ * Deployments the first chunk of a stage's scheduling takes; later chunks take what fits
+ * in PACE_MS at the rate measured (chunk-pace.ts). A row's cost varies several times over:
+ * a small stage's rows are spread over the whole table (stages are drawn by hash), so its
+ * chunk touches up to a page per row, ~30 us each (5,000 took 170 ms of CPU in their
+ * UPDATE alone), and its COMMIT writes those pages.
  */
-export const SCHEDULE_CHUNK = 1_000;
+export const SCHEDULE_CHUNK = 500;
+
+/**
+ * One pace for every stage's scheduling in this process: the rate carries from one chunk to
+ * the next. At most 2,000: on PostgreSQL a DM session of a device in the chunk waits for
+ * its COMMIT (the rows are locked), however little of this process's CPU the chunk takes.
+ */
+const schedulePace = new ChunkPace({ first: SCHEDULE_CHUNK, min: 100, max: 2_000 });
+
+/**
+ * One chunk of a started stage's scheduling in a transaction of its own, timed for the
+ * next chunk's size; how many deployments were scheduled (0: the stage is fully scheduled).
+ */
+export async function scheduleChunk(ctx: Context, campaignId: string, stage: number): Promise<number> {
+  const limit = schedulePace.size;
+  let elapsed = cpuTimer();
+  // Timed from the chunk's first statement to its COMMIT: not the wait for the writer.
+  const scheduled = await ctx.db.transaction((tx) => {
+    elapsed = cpuTimer();
+    return scheduleStage(tx, campaignId, stage, ctx.clock.now(), Boolean(ctx.config.dm.notifyWebhook), limit);
+  }, { bulk: true });
+  schedulePace.took(scheduled, elapsed());
+  return scheduled;
+}
 
 /** Deployments an abort cancels per transaction. */
 export const CANCEL_CHUNK = 5_000;
@@ -173,7 +197,7 @@ export async function takeStep(tx: Tx, by: StepBy, campaign: CampaignRow, stages
 
 /** A stage's pending deployments become scheduled and its devices are queued for Package 0. */
 export async function beginStage(tx: Tx, by: StepBy, campaign: CampaignRow, stage: StageRow, now: number): Promise<void> {
-  const scheduled = await scheduleStage(tx, campaign.id, stage.index, now, by.notifyEveryDevice, SCHEDULE_CHUNK);
+  const scheduled = await scheduleStage(tx, campaign.id, stage.index, now, by.notifyEveryDevice, schedulePace.size);
   await updateStage(tx, campaign.id, stage.index, { state: 'running', startedAt: now });
   stage.state = 'running';
   stage.startedAt = now;
@@ -227,5 +251,5 @@ export async function scheduleNextChunkOf(ctx: Context, campaign: Pick<CampaignR
   if (campaign.state !== 'running') return 0;
   const stage = (await stagesOf(ctx.db, campaign.id))[campaign.currentStage];
   if (stage?.state !== 'running') return 0;
-  return ctx.db.transaction((tx) => scheduleStage(tx, campaign.id, stage.index, ctx.clock.now(), Boolean(ctx.config.dm.notifyWebhook), SCHEDULE_CHUNK));
+  return scheduleChunk(ctx, campaign.id, stage.index);
 }

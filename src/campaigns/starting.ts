@@ -1,6 +1,7 @@
 // A campaign in 'starting' is placed a chunk at a time, so a start of a million devices
-// never holds the event loop (or SQLite's writer) for more than one chunk's ~100 ms
-// (CONVENTIONS 12). Two passes over the cohort, in id order (keyset pages):
+// never holds the event loop (or SQLite's writer) for more than one chunk, sized to take
+// about PACE_MS (chunk-pace.ts; CONVENTIONS 12). Two passes over the cohort, in id order
+// (keyset pages):
 //   1. the stage bounds: every eligible device's hash, read page by page outside any
 //      transaction, sorted once; stored on the campaign (start_bounds), so a resumed start
 //      places devices exactly as the interrupted one did;
@@ -21,12 +22,24 @@ import { cohortOf, toFilter } from './cohort.ts';
 import { ENGINE_ACTOR, firstStep } from './policy.ts';
 import { scheduleNextChunkOf, type StepBy, stepBy, takeStep } from './engine.ts';
 import { type AlreadyDone, alreadyDoneTest } from './payload.ts';
+import { ChunkPace, cpuTimer } from './chunk-pace.ts';
 import { campaignHeldVersions } from './security-hold.ts';
 
-/** Devices placed per transaction: ~50-80 ms of SQLite work on this machine (bench:campaign). */
-export const START_CHUNK = 5_000;
-/** Devices read per page while hashing the cohort (reads only, no write lock held). */
-const SCAN_PAGE = 20_000;
+/**
+ * Devices placed by the first transaction; the next ones take what fits in PACE_MS at the
+ * rate measured (a chunk of 5,000 took 50-80 ms of SQLite work on a quiet machine, and
+ * several times that on a loaded one: bench:campaign).
+ */
+export const START_CHUNK = 2_000;
+// At most the 5,000 of a fixed chunk before: on PostgreSQL a chunk's transaction is not on
+// the event loop, but a one-device deployment of one of its devices waits for its COMMIT.
+const startPace = () => new ChunkPace({ first: START_CHUNK, min: 500, max: 5_000 });
+/**
+ * Devices read by the first page while hashing the cohort (reads only, no write lock
+ * held): a page of 20,000 took 60-100 ms, so pages are paced as well.
+ */
+const SCAN_PAGE = 5_000;
+const scanPace = () => new ChunkPace({ first: SCAN_PAGE, min: 500, max: 50_000 });
 
 /** A device on a build of higher securityVersion than the campaign's: left out (security-hold.ts). */
 const securityHeld = (row: CohortPageRow, held: ReadonlyMap<string, number>) => row.firmwareVersion !== null && held.has(row.firmwareVersion);
@@ -59,14 +72,22 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
   // on SQLite a transaction's statements never wait, so two chunks with no turn between
   // them (the bounds then the first chunk, the last chunk then finishStart, finishStart then
   // the next chunk) held the loop as one (bench:campaign: 3.6 s at the first stage's start).
+  const pace = startPace();
   for (;;) {
     await nextTurn();
-    const step = await ctx.db.transaction((tx) => placeChunk(tx, campaignId, filter, alreadyDone, held, ctx.clock.now()));
+    const limit = pace.size;
+    let elapsed = cpuTimer();
+    // Timed from the chunk's first statement to its COMMIT: not the wait for the writer.
+    const step = await ctx.db.transaction((tx) => {
+      elapsed = cpuTimer();
+      return placeChunk(tx, campaignId, filter, alreadyDone, held, ctx.clock.now(), limit);
+    }, { bulk: true });
+    pace.took(limit, elapsed());
     if (step === 'gone') return;
     if (step === 'done') break;
   }
   await nextTurn();
-  await ctx.db.transaction((tx) => finishStart(tx, by, campaignId, ctx.clock.now()));
+  await ctx.db.transaction((tx) => finishStart(tx, by, campaignId, ctx.clock.now()), { bulk: true });
   // The first stage's rest (its start scheduled one chunk), a chunk per transaction as well.
   for (;;) {
     await nextTurn();
@@ -100,23 +121,27 @@ async function boundsOf(db: Store, campaignId: string, filter: CohortFilter, alr
 }
 
 async function eachEligible(db: Store, filter: CohortFilter, alreadyDone: AlreadyDone, held: ReadonlyMap<string, number>, visit: (id: string) => void): Promise<void> {
+  const pace = scanPace();
   for (let after = ''; ; ) {
-    const page = await cohortPage(db, filter, after, SCAN_PAGE);
+    const limit = pace.size;
+    const elapsed = cpuTimer();
+    const page = await cohortPage(db, filter, after, limit);
     const done = await alreadyDone(db, page);
     for (const row of page) if (eligible(row, done, held)) visit(row.id);
+    pace.took(page.length, elapsed());
     const last = page.at(-1);
-    if (!last || page.length < SCAN_PAGE) return;
+    if (!last || page.length < limit) return;
     after = last.id;
     await nextTurn();
   }
 }
 
-/** One chunk of the start, in its own transaction: 'more' to come, 'done', or 'gone' (no longer starting). */
-async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alreadyDone: AlreadyDone, held: ReadonlyMap<string, number>, now: number): Promise<'more' | 'done' | 'gone'> {
+/** One chunk of the start (up to `limit` cohort devices), in its own transaction: 'more' to come, 'done', or 'gone' (no longer starting). */
+async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alreadyDone: AlreadyDone, held: ReadonlyMap<string, number>, now: number, limit: number): Promise<'more' | 'done' | 'gone'> {
   const campaign = await findCampaign(tx, campaignId, { forUpdate: true });
   if (campaign?.state !== 'starting' || campaign.startBounds === null) return 'gone';
   const bounds = JSON.parse(campaign.startBounds) as StageBound[];
-  const page = await cohortPage(tx, filter, campaign.startCursor ?? '', START_CHUNK);
+  const page = await cohortPage(tx, filter, campaign.startCursor ?? '', limit);
   const last = page.at(-1);
   if (!last) return 'done';
   const devices: Array<{ id: string; stage: number }> = [];
@@ -130,6 +155,10 @@ async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alre
     else if (securityHeld(row, held)) heldBack++;
     else devices.push({ id: row.id, stage: stageByBounds(stageHash(campaignId, row.id), row.id, bounds) });
   }
+  // Inserted stage by stage (in id order within each): a stage's rows of this chunk then
+  // lie side by side in the table and in the state indexes, so scheduling a small stage
+  // later touches a page per few dozen of its rows instead of a page per row.
+  devices.sort((a, b) => a.stage - b.stage);
   const inserted = await insertCampaignDeployments(tx, {
     campaignId,
     buildId: campaign.buildId,
@@ -164,7 +193,7 @@ async function placeChunk(tx: Tx, campaignId: string, filter: CohortFilter, alre
     securityHeld: campaign.securityHeld + heldBack,
     updatedAt: now,
   });
-  return page.length < START_CHUNK ? 'done' : 'more';
+  return page.length < limit ? 'done' : 'more';
 }
 
 /** Those of `devices` that have their deployment in the campaign. */

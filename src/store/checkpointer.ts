@@ -13,6 +13,13 @@ import { Worker } from 'node:worker_threads';
 export interface Checkpointer {
   /** Counts one commit; asks for a checkpoint every `everyCommits` of them (none while one runs). */
   committed(): void;
+  /**
+   * A commit that wrote many pages (bulk work: a campaign's start or stage, a chunk at a
+   * time): a checkpoint is asked for at once, or at the next commit when one is under way,
+   * so the WAL never grows to the writer's autocheckpoint, which would copy it inside a
+   * COMMIT on the event loop (bench:campaign: COMMITs of 170-410 ms every few chunks).
+   */
+  bulkCommitted(): void;
   /** Stops the thread (and its connection), after the checkpoint under way, if any. */
   close(): Promise<void>;
 }
@@ -76,14 +83,22 @@ export function walCheckpointer(file: string, options: CheckpointerOptions): Che
     return started;
   };
 
+  const askIfDue = (): void => {
+    if (closed || running || commits < options.everyCommits) return;
+    commits = 0;
+    running = true;
+    worker ??= start();
+    worker.postMessage('checkpoint');
+  };
+
   return {
     committed() {
       commits += 1;
-      if (closed || running || commits < options.everyCommits) return;
-      commits = 0;
-      running = true;
-      worker ??= start();
-      worker.postMessage('checkpoint');
+      askIfDue();
+    },
+    bulkCommitted() {
+      commits = Math.max(commits + 1, options.everyCommits);
+      askIfDue();
     },
     async close() {
       closed = true;

@@ -112,6 +112,8 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
           throw err;
         }
         committed = commits.done(grouped);
+        // Its pages go into the file on the checkpointer's thread, not in a later COMMIT here.
+        if (options.bulk === true) checkpointer.bulkCommitted();
       } finally {
         open = false;
         writerLock.release();

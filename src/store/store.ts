@@ -32,6 +32,13 @@ export interface TransactionOptions {
    * promise still resolves only once committed. PostgreSQL commits each on its own.
    */
   grouped?: boolean;
+  /**
+   * Writes many pages (a chunk of a campaign's start or of a stage's scheduling): on
+   * SQLite a WAL checkpoint is asked of the checkpointer's thread right after its COMMIT
+   * (checkpointer.ts), so the writer's own autocheckpoint never copies a bulk of pages
+   * inside a later COMMIT on the event loop. PostgreSQL ignores it.
+   */
+  bulk?: boolean;
 }
 
 export interface Store extends Tx {

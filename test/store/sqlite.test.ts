@@ -201,6 +201,25 @@ describe('the SQLite store', () => {
     expect(await auditCount(reopened)).toBe(10);
   });
 
+  it('copies a bulk transaction\'s pages into the database file right after its commit, not a hundred commits later', async () => {
+    const dir = join(tempDir(), 'data');
+    let checkpointed: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      checkpointed = resolve;
+    });
+    const store = openSqliteStore(dir, { onCheckpoint: () => checkpointed() });
+    onTestFinished(() => store.close());
+    const file = join(dir, DATABASE_FILE);
+    const before = statSync(file).size;
+    // One commit of ~125 pages: far below the default 100 commits between checkpoints, and
+    // below the writer's own autocheckpoint, so only the bulk request copies them.
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < 10; i++) await recordAudit(tx, { ...entry, details: { pad: 'x'.repeat(50_000) } }, i);
+    }, { bulk: true });
+    await done;
+    expect(statSync(file).size).toBeGreaterThan(before + 400_000);
+  });
+
   it('refuses a query through a transaction that is over (a promise its callback did not await)', async () => {
     const store = openStore();
     let leaked: Tx | undefined;
