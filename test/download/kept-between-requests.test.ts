@@ -1,13 +1,14 @@
 // What the download route keeps between requests so a request costs little besides its
 // bytes (grants.ts, packages.ts, local-objects.ts, served-ledger.ts), checked through
 // real HTTP: a link that worked stops working when it expires; a forged link is refused
-// however often it is tried; an object removed from the store is noticed; bytes of many
+// however often it is tried; an object removed or rewritten is noticed; bytes of many
 // downloads ending together are all counted; a graceful stop writes the last counts.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DOWNLOAD_KEY_PURPOSE, type DownloadGrant, issueDownloadToken } from '../../src/deployments/download-grant.ts';
 import { CheckedGrants } from '../../src/download/grants.ts';
-import { STAT_EVERY_MS } from '../../src/download/local-objects.ts';
+import { chmod, readFile, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { newId } from '../../src/store/ids.ts';
 import { findDeployment, insertDeployment } from '../../src/store/queries/deployments.ts';
 import { insertDevice } from '../../src/store/queries/devices.ts';
@@ -95,7 +96,7 @@ describe('download links checked once and kept', () => {
   });
 });
 
-describe('the package object, checked at most once a second', () => {
+describe('the package object, as it is on disk at each request', () => {
   it('answers 404 once the object is removed from the store, and counts nothing for it', async () => {
     const server = await startTestServer();
     const pkg = await publish(server, 'kept-gone', 30_000);
@@ -103,10 +104,26 @@ describe('the package object, checked at most once a second', () => {
     expect((await get(url)).res.status).toBe(200);
     expect(await servedOf(server, deploymentId, pkg.size)).toBe(pkg.size);
     await server.ctx.artifacts.delete(pkg.sha256);
-    await new Promise((r) => setTimeout(r, STAT_EVERY_MS + 100));
     expect((await get(url)).res.status).toBe(404);
     await new Promise((r) => setTimeout(r, 100));
     expect((await findDeployment(server.ctx.db, deploymentId))?.bytesServed).toBe(pkg.size);
+  });
+
+  it('serves a file rewritten in place as it is now, not as an earlier request read it', async () => {
+    const server = await startTestServer();
+    const pkg = await publish(server, 'kept-rewritten', 30_000);
+    const { url } = await deploy(server, pkg);
+    const object = join(server.ctx.config.artifactsDir, pkg.sha256.slice(0, 2), pkg.sha256);
+    const original = await readFile(object);
+    expect((await get(url)).body.equals(original)).toBe(true);
+    const damaged = Buffer.from(original);
+    damaged[100] = (damaged[100] ?? 0) ^ 0x55;
+    await chmod(object, 0o644);
+    await writeFile(object, damaged);
+    // A later modified time than the first read's, however coarse the file system's clock.
+    const later = new Date(Date.now() + 5_000);
+    await utimes(object, later, later);
+    expect((await get(url)).body.equals(damaged)).toBe(true);
   });
 });
 
