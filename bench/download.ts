@@ -10,7 +10,7 @@
 //                 seconds each server spent per GiB served (less disturbed by other work);
 //   goals:        median ratio >= 0.8, our peak RSS < 200 MB, our CPU <= 0.3 s per GiB.
 //   nodeFloor:    the same load on the least a Node server can do (node:http, the file in
-//                 memory, 256 KiB writes as ours): Node has no sendfile, so every byte is
+//                 memory, writes of WRITE_BYTES as ours): Node has no sendfile, so every byte is
 //                 copied into the socket, which nginx's sendfile spares it. Its CPU per GiB
 //                 is the floor for ours on the machine as it is during the run
 //                 (--skip-floor leaves it out).
@@ -20,7 +20,10 @@
 // both servers back to back, in alternating order, so other work on the machine hurts
 // both alike. The load generator shares the machine with the server under test: on a
 // small machine it is a large part of the cost, for both.
-// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --cpu-prof DIR]   (needs nginx)
+//   --range-bytes N: every request asks for N bytes only (`Range: bytes=a-b`), so the CPU
+//                 is nearly all per-request work; `serverCpuMsPerRequest` then says what a
+//                 request costs each server, apart from the bytes it sends.
+// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --cpu-prof DIR --range-bytes N]   (needs nginx)
 //      (other flags for the serving node process: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -41,6 +44,7 @@ import { insertDeployment } from '../src/store/queries/deployments.ts';
 import { insertDevice } from '../src/store/queries/devices.ts';
 import { cpuSecondsOf, processTree, rssKiB } from './proc.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
+import { WRITE_BYTES } from '../src/download/source.ts';
 
 const FIXTURES = '.fixtures/firmware';
 /** Issue 14: server CPU seconds per GiB served (user + system, all threads). */
@@ -58,6 +62,8 @@ const { values: args } = parseArgs({
     /** Flags for the serving node process, space-separated (as bench:dm takes them). */
     'server-node-args': { type: 'string', default: '' },
     'skip-floor': { type: 'boolean', default: false },
+    /** Each request asks for this many bytes only: a measure of per-request cost. */
+    'range-bytes': { type: 'string' },
   },
 });
 const CPU_PROF_DIR = args['cpu-prof'];
@@ -65,6 +71,7 @@ const SERVER_NODE_ARGS = [...(CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CP
 const CLIENTS = Number(args.clients);
 const ROUNDS = Number(args.rounds);
 const TRIALS = Number(args.trials);
+const RANGE_BYTES = args['range-bytes'] === undefined ? undefined : Number(args['range-bytes']);
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => {
   try {
@@ -223,18 +230,20 @@ http {
 
 // --- the Node floor ------------------------------------------------------------------------
 
-/** A bare node:http server with the file in memory: Range `bytes=N-`, a 256 KiB write at a time, each once the last has completed. */
+/** A bare node:http server with the file in memory: Range `bytes=N-` or `bytes=N-M`, a write of WRITE_BYTES at a time, each once the last has completed. */
 const FLOOR_SERVER = `
 const { createServer } = require('node:http');
 const file = require('node:fs').readFileSync(process.argv[1]);
+const WRITE_BYTES = ${WRITE_BYTES};
 const server = createServer((req, res) => {
-  const m = /^bytes=(\\d+)-$/.exec(req.headers.range || '');
+  const m = /^bytes=(\\d+)-(\\d*)$/.exec(req.headers.range || '');
   let at = m ? Number(m[1]) : 0;
-  res.writeHead(m ? 206 : 200, { 'content-length': String(file.length - at), ...(m ? { 'content-range': 'bytes ' + at + '-' + (file.length - 1) + '/' + file.length } : {}) });
+  const end = m && m[2] ? Math.min(file.length, Number(m[2]) + 1) : file.length;
+  res.writeHead(m ? 206 : 200, { 'content-length': String(end - at), ...(m ? { 'content-range': 'bytes ' + at + '-' + (end - 1) + '/' + file.length } : {}) });
   const next = (err) => {
     if (err) return;
-    if (at >= file.length) return res.end();
-    const chunk = file.subarray(at, Math.min(file.length, at + 262144));
+    if (at >= end) return res.end();
+    const chunk = file.subarray(at, Math.min(end, at + WRITE_BYTES));
     at += chunk.length;
     res.write(chunk, next);
   };
@@ -269,10 +278,11 @@ interface LoadResult {
 /** A request that failed on a reused keep-alive socket before any response came. */
 class StaleSocket extends Error {}
 
-function download(url: string, agent: Agent, offset: number): Promise<{ status: number; bytes: number }> {
+function download(url: string, agent: Agent, offset: number, size: number): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = request(url, { agent, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} }, (res) => {
+    const range = RANGE_BYTES !== undefined ? { range: `bytes=${offset}-${Math.min(size, offset + RANGE_BYTES) - 1}` } : offset > 0 ? { range: `bytes=${offset}-` } : {};
+    const req = request(url, { agent, headers: range }, (res) => {
       answered = true;
       let bytes = 0;
       res.on('data', (chunk: Buffer) => (bytes += chunk.length));
@@ -299,14 +309,15 @@ async function load(urls: string[], size: number, offsets: number[][], rounds: n
     urls.map(async (url, i) => {
       for (let r = 0; r < rounds; r += 1) {
         const offset = offsets[i]?.[r] ?? 0;
-        const got = await download(url, agent, offset)
+        const got = await download(url, agent, offset, size)
           .catch((err: unknown) => {
             if (!(err instanceof StaleSocket)) throw err;
             retried += 1;
-            return download(url, agent, offset);
+            return download(url, agent, offset, size);
           })
           .catch((err: unknown) => ({ status: 0, bytes: 0, error: `${String(err)} after ${Math.round(performance.now() - started)} ms` }));
-        if (got.status !== (offset > 0 ? 206 : 200) || got.bytes !== size - offset) {
+        const expected = RANGE_BYTES !== undefined ? Math.min(size, offset + RANGE_BYTES) - offset : size - offset;
+        if (got.status !== (offset > 0 || RANGE_BYTES !== undefined ? 206 : 200) || got.bytes !== expected) {
           wrong += 1;
           if (examples.length < 3) examples.push(`offset ${offset}: status ${got.status}, ${got.bytes} bytes${'error' in got ? `, ${got.error}` : ''}`);
         }
@@ -471,24 +482,27 @@ async function main(nginx: string) {
   const sent = oursRuns.reduce((s, r) => s + r.bytes, 0);
 
   const gib = (runs: LoadResult[]) => runs.reduce((sum, r) => sum + r.bytes, 0) / (1024 * MiB);
+  /** CPU per request, bytes and all: with --range-bytes small, what a request itself costs. */
+  const msPerRequest = (cpu: number, runs: LoadResult[]) => round((cpu * 1000) / Math.max(1, runs.reduce((sum, r) => sum + r.requests, 0)), 3);
   // Less disturbed by other work than wall time: what serving a GiB costs the server.
   const systemShare = oursTicks.system / Math.max(1, oursTicks.user + oursTicks.system);
   const o = {
     ...summary(oursRuns),
     serverCpuSecondsPerGiB: round(oursCpu / gib(oursRuns), 2),
+    serverCpuMsPerRequest: msPerRequest(oursCpu, oursRuns),
     // The kernel's part (socket writes, loopback) against Node's own (JS, libuv, GC).
     serverCpuSplitPerGiB: { user: round((oursCpu * (1 - systemShare)) / gib(oursRuns), 2), system: round((oursCpu * systemShare) / gib(oursRuns), 2) },
   };
-  const n = { ...summary(nginxRuns), serverCpuSecondsPerGiB: round(nginxCpu / gib(nginxRuns), 2) };
+  const n = { ...summary(nginxRuns), serverCpuSecondsPerGiB: round(nginxCpu / gib(nginxRuns), 2), serverCpuMsPerRequest: msPerRequest(nginxCpu, nginxRuns) };
   const overallRatio = round(o.bytesPerSecond / n.bytesPerSecond, 2);
   const nginxVersion = spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim();
   return {
     file: { bytes: pkg.size, sha256: pkg.sha256 },
-    load: { clients: CLIENTS, rounds: ROUNDS, trials: TRIALS, resumingClients: Math.floor(CLIENTS / 2) },
+    load: { clients: CLIENTS, rounds: ROUNDS, trials: TRIALS, resumingClients: Math.floor(CLIENTS / 2), ...(RANGE_BYTES === undefined ? {} : { rangeBytes: RANGE_BYTES }) },
     machine: { cpus: availableParallelism(), loadavg: loadavg().map((l) => round(l, 2)), node: process.version, nginx: nginxVersion },
     ours: { ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
     nginx: { ...n, rss: { peakMiB: nginxPeak, note: 'master and workers summed' } },
-    ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2) } } : {}),
+    ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2), serverCpuMsPerRequest: msPerRequest(floorCpu, floorRuns) } } : {}),
     ratio: { medianOfTrials: medianPairRatio, trials: pairRatios, overall: overallRatio },
     goals: {
       throughputAtLeast0_8xNginx: medianPairRatio >= 0.8,

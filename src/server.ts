@@ -30,6 +30,8 @@ export interface Http {
   listener: RequestListener;
   /** Mounts the management API and the console on `app` (management.ts), once; the listener does it on the first request that needs `app`. */
   management: () => Promise<void>;
+  /** Writes what finished downloads still owe the database (their bytes served, batched): for a graceful stop, after the last response. */
+  settle: () => Promise<void>;
 }
 
 export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): Http {
@@ -138,7 +140,7 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
       },
     );
   };
-  return { app, listener, management };
+  return { app, listener, management, settle: () => downloadFromNode.settle() };
 }
 
 /**

@@ -59,7 +59,8 @@ export async function startServer(config: Config, options: { host?: string; log?
   // Node's server with the app's listener (server.ts), not @hono/node-server's serve():
   // DM messages never go through the web fetch classes, which load with the first
   // request that needs them.
-  const server = createServer(createHttp(ctx, { dmGuard }).listener);
+  const http = createHttp(ctx, { dmGuard });
+  const server = createServer(http.listener);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -92,6 +93,8 @@ export async function startServer(config: Config, options: { host?: string; log?
         clearInterval(sweeper);
         await sweeping;
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        // The last downloads' bytes served, batched (download/served-ledger.ts).
+        await http.settle();
         for (const stopListening of listening) stopListening();
         await campaigns.stop();
         await runner.stop();

@@ -5,8 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from '../context.ts';
 import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
-import type { BlockCache } from './block-cache.ts';
-import type { CampaignBudgets } from './budget.ts';
+import type { Downloads } from './downloads.ts';
 import { sendToNode } from './send.ts';
 import { answerDownload } from './serve.ts';
 
@@ -38,8 +37,7 @@ export function downloadTokenOf(incoming: IncomingMessage): string | undefined {
  */
 export async function answerDownloadFromNode(
   ctx: Context,
-  cache: BlockCache,
-  budgets: CampaignBudgets,
+  downloads: Downloads,
   token: string,
   incoming: IncomingMessage,
   outgoing: ServerResponse,
@@ -49,7 +47,7 @@ export async function answerDownloadFromNode(
     const value = incoming.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
   };
-  const answer = await answerDownload(ctx, cache, { token, method: incoming.method ?? 'GET', range: header('range'), ifRange: header('if-range') }, budgets);
+  const answer = await answerDownload(ctx, downloads, { token, method: incoming.method ?? 'GET', range: header('range'), ifRange: header('if-range') });
   const head = { ...answer.headers, 'x-request-id': requestId };
   if (answer.kind === 'bytes' && answer.body) {
     // A client already gone gets nothing written; sendToNode still closes and counts (0).

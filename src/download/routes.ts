@@ -4,13 +4,10 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Context } from '../context.ts';
-import { BlockCache } from './block-cache.ts';
-import { CampaignBudgets } from './budget.ts';
 import { meteredWebStream, sendToNode } from './send.ts';
-import { campaignBudgetOf } from '../store/queries/budgets.ts';
 import { answerDownload } from './serve.ts';
 import { answerDownloadFromNode } from './node.ts';
-import { WRITE_BYTES } from './source.ts';
+import { createDownloads } from './downloads.ts';
 import { DOWNLOAD_SEGMENT } from '../deployments/download-grant.ts';
 
 /**
@@ -35,21 +32,22 @@ async function sentMarker(status: number): Promise<Response | undefined> {
 }
 
 /** Answers a download on Node's request (node.ts), with the cache and budgets of the mounted route. */
-export type NodeDownloads = (token: string, incoming: IncomingMessage, outgoing: ServerResponse, requestId: string) => Promise<number>;
+export type NodeDownloads = ((token: string, incoming: IncomingMessage, outgoing: ServerResponse, requestId: string) => Promise<number>) & {
+  /** Writes the bytes served still waiting for their batch (served-ledger.ts): for a graceful stop, once no response is left. */
+  settle(): Promise<void>;
+};
 
 export function mountDownloads(app: Hono<AppEnv>, ctx: Context): NodeDownloads {
-  const cache = new BlockCache(ctx.config.download.cacheBytes);
-  // Per-campaign bandwidth budgets: one token bucket per campaign for this process's downloads.
-  const budgets = new CampaignBudgets((deploymentId) => campaignBudgetOf(ctx.db, deploymentId), WRITE_BYTES);
+  const downloads = createDownloads(ctx);
   // Hono routes HEAD through the GET handler and drops the body; the handler still sees
   // the real method, so HEAD never opens the object.
   app.get(`/${DOWNLOAD_SEGMENT}/:token`, async (c) => {
-    const answer = await answerDownload(ctx, cache, {
+    const answer = await answerDownload(ctx, downloads, {
       token: c.req.param('token'),
       method: c.req.method,
       range: c.req.header('range'),
       ifRange: c.req.header('if-range'),
-    }, budgets);
+    });
     if (answer.kind === 'text') return c.text(answer.text, answer.status, answer.headers);
     if (answer.kind === 'redirect') return c.body(null, answer.status, answer.headers);
     if (!answer.body) return c.body(null, answer.status, answer.headers);
@@ -63,7 +61,8 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): NodeDownloads {
     sendToNode(outgoing, answer.body, ctx.log);
     return marker;
   });
-  return (token, incoming, outgoing, requestId) => answerDownloadFromNode(ctx, cache, budgets, token, incoming, outgoing, requestId);
+  const fromNode = (token: string, incoming: IncomingMessage, outgoing: ServerResponse, requestId: string) => answerDownloadFromNode(ctx, downloads, token, incoming, outgoing, requestId);
+  return Object.assign(fromNode, { settle: () => downloads.ledger.settle() });
 }
 
 /** Node's ServerResponse, when @hono/node-server serves the app (its `env.outgoing`). */

@@ -1,18 +1,15 @@
 // Serving one package download: checks the token, finds the package, picks the byte
 // range, opens the .fota object, and records the bytes that actually went out against
-// the deployment once the response is over. HTTP framing is left to routes.ts.
+// the deployment once the response is over (in a batch: served-ledger.ts). HTTP framing
+// is left to routes.ts and node.ts.
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { ByteRange } from '../store/artifacts/artifact-store.ts';
-import { findPackage } from '../store/queries/builds.ts';
-import { findAppPackage } from '../store/queries/scomo.ts';
-import { addBytesServed } from '../store/queries/deployments.ts';
 import { chooseRange, type RangeRequest } from './range.ts';
-import type { BlockCache } from './block-cache.ts';
-import type { CampaignBudgets } from './budget.ts';
+import type { Downloads } from './downloads.ts';
 import { presignedLocation } from './redirect.ts';
 import { type ByteSource, cachedFileSource, streamSource } from './source.ts';
-import { DOWNLOAD_KEY_PURPOSE, isTokenError, verifyDownloadToken } from '../deployments/download-grant.ts';
+import { isTokenError } from '../deployments/download-grant.ts';
 
 export interface DownloadRequest extends RangeRequest {
   token: string;
@@ -35,8 +32,8 @@ export interface MeteredBody {
 
 const REFUSED_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
-export async function answerDownload(ctx: Context, cache: BlockCache, request: DownloadRequest, budgets?: CampaignBudgets): Promise<DownloadAnswer> {
-  const grant = verifyDownloadToken(ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), request.token, ctx.clock.now());
+export async function answerDownload(ctx: Context, downloads: Downloads, request: DownloadRequest): Promise<DownloadAnswer> {
+  const grant = downloads.grants.check(request.token, ctx.clock.now());
   if (isTokenError(grant)) {
     // Expired says what to do (ask the server for a new link); the other refusals say
     // nothing that would help anyone forge a token.
@@ -44,7 +41,7 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
     return { kind: 'text', status: 403, headers: REFUSED_HEADERS, text };
   }
   // A firmware package, or an application package (SCOMO): the same .fota bytes.
-  const pkg = (await findPackage(ctx.db, grant.packageId)) ?? (await findAppPackage(ctx.db, grant.packageId));
+  const pkg = await downloads.packages.find(grant.packageId);
   if (!pkg) return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
 
   const size = pkg.fileSize;
@@ -86,14 +83,14 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
     }
     const location = await presignedLocation(ctx, pkg.fileSha256);
     // The server never sees these bytes go out: what it counts is what it handed over.
-    if (length > 0 && 'buildId' in pkg) void recordServed(ctx, grant.deploymentId, length);
+    if (pkg.firmware) downloads.ledger.add(grant.deploymentId, length);
     return { kind: 'redirect', status: 307, headers: { location, 'cache-control': 'no-store' }, location };
   }
 
   let source: ByteSource;
   try {
     // Opened before any header is sent, so a vanished object is still a clean 404.
-    source = await openObject(ctx, cache, pkg.fileSha256, range, size);
+    source = await openObject(ctx, downloads, pkg.fileSha256, range, size);
   } catch (err) {
     if (err instanceof AppError && err.code === 'NOT_FOUND') {
       ctx.log.error({ packageId: pkg.id, sha256: pkg.fileSha256 }, 'package file missing from the artifact store');
@@ -102,15 +99,15 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
     throw err;
   }
   // The campaign's bandwidth budget, if it has one, paces this download with its others.
-  if (budgets) source = await budgets.meter(grant.deploymentId, source);
+  source = await downloads.budgets.meter(grant.deploymentId, source);
   let recorded = false;
   const done = (bytesSent: number) => {
     if (recorded) return;
     recorded = true;
     ctx.tally.downloadBytes += bytesSent; // for /metrics
-    // The response is over and nobody waits for it: recordServed logs its own failure.
+    // The response is over and nobody waits for it: the ledger logs its own failure.
     // Application packages (no build) count no bytes on a FUMO deployment.
-    if (bytesSent > 0 && 'buildId' in pkg) void recordServed(ctx, grant.deploymentId, bytesSent);
+    if (pkg.firmware) downloads.ledger.add(grant.deploymentId, bytesSent);
   };
   return { kind: 'bytes', status, headers, body: { source, done } };
 }
@@ -120,23 +117,13 @@ export async function answerDownload(ctx: Context, cache: BlockCache, request: D
  * says NOT_FOUND when it is gone), read through the shared block cache; other stores
  * stream through get().
  */
-async function openObject(ctx: Context, cache: BlockCache, sha256: string, range: ByteRange | undefined, size: number): Promise<ByteSource> {
+async function openObject(ctx: Context, downloads: Downloads, sha256: string, range: ByteRange | undefined, size: number): Promise<ByteSource> {
   if (ctx.artifacts.kind !== 'local') return streamSource(await ctx.artifacts.get(sha256, range));
-  const copy = await ctx.artifacts.localCopy(sha256, ctx.workDir);
+  // One stat per request, shared by requests that arrive while it is under way
+  // (local-objects.ts); the local store makes no copy, so there is nothing to release.
+  const copy = await downloads.objects.find(sha256);
   const key = { path: copy.path, sha256, size, ...(copy.modifiedAt === undefined ? {} : { modifiedAt: copy.modifiedAt }) };
-  return cachedFileSource(cache, key, range ?? { start: 0, end: size - 1 }, copy.release);
+  return cachedFileSource(downloads.cache, key, range ?? { start: 0, end: size - 1 }, noRelease);
 }
 
-/**
- * One short transaction per response, never per chunk. The response is already over, so
- * a failure here is logged rather than thrown: there is no one left to tell.
- */
-async function recordServed(ctx: Context, deploymentId: string, bytes: number): Promise<void> {
-  try {
-    const now = ctx.clock.now();
-    const found = await ctx.db.transaction((tx) => addBytesServed(tx, deploymentId, bytes, now, { moveToDownloading: true }));
-    if (!found) ctx.log.warn({ deploymentId, bytes }, 'bytes served for a deployment that no longer exists');
-  } catch (err) {
-    ctx.log.error({ err, deploymentId, bytes }, 'cannot record bytes served');
-  }
-}
+const noRelease = async (): Promise<void> => {};

@@ -23,7 +23,9 @@ const bytesServedUpdate = preparedPer(({ q, t: { deployments } }) =>
     // device resuming on a second connection, or two server processes) both count.
     .set({ bytesServed: sql`${deployments.bytesServed} + ${sql.placeholder('bytes')}`, updatedAt: sql`${sql.placeholder('now')}` })
     .where(eq(deployments.id, sql.placeholder('id')))
-    .returning({ id: deployments.id })
+    // The state as well: a deployment already past 'commanded' (most downloads after the
+    // first) needs no read of its history.
+    .returning({ id: deployments.id, state: deployments.state })
     .prepare(),
 );
 const beforeDownloadOf = preparedPer(({ q, t: { deployments } }) =>
@@ -44,8 +46,9 @@ export async function addBytesServed(tx: Tx, deploymentId: string, bytes: number
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`bytes served must be a whole number >= 0, got ${bytes}`);
   counted(tx);
   const served = await bytesServedUpdate(tx).execute({ id: deploymentId, bytes, now });
-  if (served.length === 0) return false;
-  if (!options.moveToDownloading) return true;
+  const [updated] = served;
+  if (!updated) return false;
+  if (!options.moveToDownloading || !BEFORE_DOWNLOAD.includes(updated.state)) return true;
   const [row] = await beforeDownloadOf(tx).execute({ id: deploymentId });
   if (!row) return true;
   const history: unknown = JSON.parse(row.history);

@@ -1,0 +1,35 @@
+// What every download of a server process shares: the block cache, the campaigns' budgets,
+// and what is kept between requests so that a request costs little besides its bytes
+// (bench:download): tokens already checked, package rows, object stats, and bytes served
+// written in batches.
+import type { Context } from '../context.ts';
+import { DOWNLOAD_KEY_PURPOSE } from '../deployments/download-grant.ts';
+import { campaignBudgetOf } from '../store/queries/budgets.ts';
+import { BlockCache } from './block-cache.ts';
+import { CampaignBudgets } from './budget.ts';
+import { CheckedGrants } from './grants.ts';
+import { LocalObjects } from './local-objects.ts';
+import { DownloadPackages } from './packages.ts';
+import { ServedLedger } from './served-ledger.ts';
+import { WRITE_BYTES } from './source.ts';
+
+export interface Downloads {
+  cache: BlockCache;
+  /** Per-campaign bandwidth budgets: one token bucket per campaign for this process's downloads. */
+  budgets: CampaignBudgets;
+  grants: CheckedGrants;
+  packages: DownloadPackages;
+  objects: LocalObjects;
+  ledger: ServedLedger;
+}
+
+export function createDownloads(ctx: Context): Downloads {
+  return {
+    cache: new BlockCache(ctx.config.download.cacheBytes),
+    budgets: new CampaignBudgets((deploymentId) => campaignBudgetOf(ctx.db, deploymentId), WRITE_BYTES),
+    grants: new CheckedGrants(ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE)),
+    packages: new DownloadPackages(ctx),
+    objects: new LocalObjects(ctx),
+    ledger: new ServedLedger(ctx),
+  };
+}
