@@ -6,6 +6,7 @@ import { insertDevice } from '../../../src/store/queries/devices.ts';
 import { nextBuild, pseudoRandom } from '../../support/harness.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { selectRow, selectRows } from '../../support/sql.ts';
+import { until } from '../../support/until.ts';
 
 /** Uploads without waiting: the runner that would settle the build is stopped here. */
 async function queue(server: TestServer, model: string, version: string, image: Uint8Array): Promise<string> {
@@ -47,13 +48,31 @@ describe('package job queue', () => {
     const v1 = pseudoRandom(3_000_000, 'lease-v1');
     const ids = [await queue(server, 'leased', '1.0', v1), await queue(server, 'leased', '1.1', nextBuild(v1))];
     // A runner whose lease lapses almost at once, and a second one that takes its jobs over
-    // while the first is still diffing. The hasty one's clock is a minute behind, so even its
-    // renewals leave a lease that has lapsed for everyone else (on a busy machine, renewals
-    // every millisecond could otherwise keep a 1 ms lease alive).
-    const hasty = new JobRunner({ ...server.ctx, clock: { now: () => server.ctx.clock.now() - 60_000 } }, { leaseMs: 1, pollMs: 10 });
+    // while the first is still working on them. The hasty one's clock is a minute behind, so
+    // even its renewals leave a lease that has lapsed for everyone else (on a busy machine,
+    // renewals every millisecond could otherwise keep a 1 ms lease alive). It holds each job
+    // it claims until the other has taken it over, and the other starts only once it has
+    // claimed one: racing on timers, a loaded machine (CI) once let it finish every job
+    // before the other's first claim.
+    let firstClaim: () => void = () => undefined;
+    const claimed = new Promise<void>((resolve) => {
+      firstClaim = resolve;
+    });
+    const hasty: JobRunner = new JobRunner(
+      { ...server.ctx, clock: { now: () => server.ctx.clock.now() - 60_000 } },
+      {
+        leaseMs: 1,
+        pollMs: 10,
+        run: async (ctx, job, signal) => {
+          firstClaim();
+          await until(`job ${job.id} taken over`, () => selectRow<{ owner: string }>(server.ctx.db, 'select lease_owner as owner from jobs where id = ?', job.id), (row) => row?.owner !== hasty.owner);
+          return runPackageJob(ctx, job, signal);
+        },
+      },
+    );
     const steady = new JobRunner(server.ctx, { leaseMs: 60_000, pollMs: 10 });
     hasty.start();
-    await new Promise((r) => setTimeout(r, 100));
+    await claimed;
     steady.start();
     const builds = await Promise.all(ids.map((id) => server.settled(id)));
     await Promise.all([hasty.stop(), steady.stop()]);
