@@ -12,7 +12,7 @@
 // transactions, COMMITs and checkpoints) without anyone waiting less.
 
 /** How long one chunk of bulk work may hold the event loop. */
-export const PACE_MS = 30;
+export const PACE_MS = 45;
 
 export interface PaceLimits {
   /** Rows of the first chunk, before any was timed. */
