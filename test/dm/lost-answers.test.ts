@@ -21,15 +21,8 @@ beforeAll(async () => {
   dir = tempDirFor('dm-lost', afterAll);
   server = await startTestServer();
   await writeFile(join(dir, 'v1.bin'), pseudoRandom(2048, 'dm-lost'));
-  await post('/api/v1/profiles', { name: 'meter-lost-base', model: MODEL, provisioning: true, operations: [{ command: 'Replace', uri: './Vendor/Interval', data: '900', format: 'int' }] });
+  await server.postJson('/api/v1/profiles', { name: 'meter-lost-base', model: MODEL, provisioning: true, operations: [{ command: 'Replace', uri: './Vendor/Interval', data: '900', format: 'int' }] });
 }, 60_000);
-
-async function post<T>(path: string, body: unknown): Promise<T> {
-  const res = await server.api(path, { method: 'POST', token: server.tokens.operator, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
 
 async function applications(id: string): Promise<DeviceConfiguration['applications']> {
   return ((await (await server.api(`/api/v1/devices/${encodeURIComponent(id)}/configuration`, { token: server.tokens.operator })).json()) as DeviceConfiguration).applications;
@@ -41,7 +34,7 @@ function agent(id: string, extra: Partial<AgentOptions>): Promise<DeviceAgent> {
 
 describe('a DM session lost before the Statuses came back', () => {
   it('sends the profile commands again at the next session, also after the idle sweep failed them with 408', async () => {
-    await post('/api/v1/devices', { id: 'lost-1', model: MODEL, credentials: { username: 'lost-1', password: 'lost-password-1' } });
+    await server.postJson('/api/v1/devices', { id: 'lost-1', model: MODEL, credentials: { username: 'lost-1', password: 'lost-password-1' } });
     const a = await agent('lost-1', { serverUrl: server.url, username: 'lost-1', password: 'lost-password-1', failures: { dropAfterWrites: 1 } });
     await a.runOnce();
     const later = { ...server.ctx, clock: { now: () => Date.now() + server.ctx.config.dm.sessionIdleMs + 1000 } };
@@ -53,8 +46,8 @@ describe('a DM session lost before the Statuses came back', () => {
   }, 60_000);
 
   it('commits a rotation whose Status was lost when the device opens a session with the new credentials', async () => {
-    const batch = await post<{ id: string }>('/api/v1/enrollments', { name: 'lost lot', model: MODEL, deviceIds: ['SN:LOST-2'], claim: { name: 'claim-dm-lost' } });
-    const exported = await post<BatchExport>(`/api/v1/enrollments/${batch.id}/export`, {});
+    const batch = await server.postJson<{ id: string }>('/api/v1/enrollments', { name: 'lost lot', model: MODEL, deviceIds: ['SN:LOST-2'], claim: { name: 'claim-dm-lost' } });
+    const exported = await server.postJson<BatchExport>(`/api/v1/enrollments/${batch.id}/export`, {});
     const file = join(dir, 'lost-2.cp.xml');
     await writeFile(file, exported.files.find((f) => f.path === 'devices/SN_LOST-2.cp.xml')?.content ?? '');
     const a = await agent('SN:LOST-2', { bootstrap: file, failures: { loseRotationStatus: true } });

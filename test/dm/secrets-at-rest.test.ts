@@ -21,17 +21,10 @@ beforeAll(async () => {
   server = await startTestServer();
 }, 60_000);
 
-async function post<T>(path: string, body: unknown): Promise<T> {
-  const res = await server.api(path, { method: 'POST', token: server.tokens.operator, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
 /** A device of a new claim batch, as its bootstrap file configures it. */
 async function claimedDevice(id: string, claim: string, options: { encoding: 'xml' | 'wbxml'; maxMsgSize?: number }): Promise<DmTestClient> {
-  const batch = await post<{ id: string }>('/api/v1/enrollments', { name: `lot ${claim}`, model: MODEL, deviceIds: [id], claim: { name: claim } });
-  const exported = await post<BatchExport>(`/api/v1/enrollments/${batch.id}/export`, {});
+  const batch = await server.postJson<{ id: string }>('/api/v1/enrollments', { name: `lot ${claim}`, model: MODEL, deviceIds: [id], claim: { name: claim } });
+  const exported = await server.postJson<BatchExport>(`/api/v1/enrollments/${batch.id}/export`, {});
   const file = exported.files.find((f) => f.path.endsWith('.dm.wbxml'));
   if (!file) throw new Error('no DM bootstrap in the export');
   const { account } = readDmBootstrap(Buffer.from(file.content, file.encoding === 'base64' ? 'base64' : 'utf8'));

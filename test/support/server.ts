@@ -29,6 +29,8 @@ export interface TestServer extends RunningServer {
   clock: TestClock;
   tokens: { admin: string; acme: string; globex: string; operator: string };
   api(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  /** POSTs `body` as JSON (as the operator unless `token` is another) and returns the answer's JSON; any status but 2xx throws with it. */
+  postJson<T>(path: string, body: unknown, token?: string): Promise<T>;
   /** Polls a build until it is ready or failed. */
   settled(buildId: string, timeoutMs?: number): Promise<BuildBody>;
   /**
@@ -103,7 +105,13 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     expect(res.status, text).toBe(202);
     return settled((JSON.parse(text) as { id: string }).id);
   };
-  return { ...server, clock, tokens, api, settled, upload };
+  const postJson: TestServer['postJson'] = async <T>(path: string, body: unknown, token = tokens.operator): Promise<T> => {
+    const res = await api(path, { method: 'POST', token, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  return { ...server, clock, tokens, api, postJson, settled, upload };
 }
 
 /** A build's jobs as a stuck build's error names them: state, lease, attempts, error, and the runner's own view. */
