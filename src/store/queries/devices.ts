@@ -63,14 +63,6 @@ function preparedWrites<T>(build: (tx: Tx, columns: Record<string, Placeholder |
 const asSet = <T>(columns: Record<string, Placeholder | null>) => columns as unknown as T;
 
 const deviceById = preparedRead(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
-const sessionById = preparedRead(({ q, t }) => q.select().from(t.dmSessions).where(eq(t.dmSessions.id, sql.placeholder('id'))).prepare());
-const openSessionOf = preparedRead(({ q, t }) =>
-  q
-    .select()
-    .from(t.dmSessions)
-    .where(and(eq(t.dmSessions.deviceId, sql.placeholder('deviceId')), eq(t.dmSessions.sessionId, sql.placeholder('sessionId')), eq(t.dmSessions.state, 'open')))
-    .prepare(),
-);
 /**
  * The device and the session a DM message names, in one statement: every message reads
  * both, and a statement costs more than the lookup in it (bench/dm.ts). By RespURI token
@@ -122,8 +114,9 @@ export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefi
 
 /**
  * The device, and the session a message names: by its RespURI token (any device's: the
- * caller checks whose it is), else the device's open session under `sessionId` (as
- * findSession and findOpenSession, in one statement). Undefined when there is no such device.
+ * caller checks whose it is), else the device's open session under `sessionId` (for clients
+ * that ignore RespURI: only a candidate, the message must still prove with credentials that
+ * it is the device's). Undefined when there is no such device.
  */
 export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }): Promise<{ device: DeviceRow; session: DmSessionRow | undefined } | undefined> {
   const [row] = 'token' in names ? await deviceWithSessionByToken(tx).execute({ deviceId, token: names.token }) : await deviceWithOpenSession(tx).execute({ deviceId, sessionId: names.sessionId });
@@ -185,18 +178,6 @@ export async function countDevices(tx: Tx, prefix?: string): Promise<number> {
 export async function deploymentsOf(tx: Tx, deviceId: string): Promise<DeploymentRow[]> {
   const { deployments } = tx.t;
   return tx.q.select().from(deployments).where(eq(deployments.deviceId, deviceId)).orderBy(asc(deployments.createdAt));
-}
-
-export async function findSession(tx: Tx, id: string): Promise<DmSessionRow | undefined> {
-  return (await sessionById(tx).execute({ id }))[0];
-}
-
-/**
- * The open session a device runs under this SessionID (for clients that ignore RespURI).
- * Only a candidate: the message must still prove with credentials that it is the device's.
- */
-export async function findOpenSession(tx: Tx, deviceId: string, sessionId: string): Promise<DmSessionRow | undefined> {
-  return (await openSessionOf(tx).execute({ deviceId, sessionId }))[0];
 }
 
 export async function insertSession(tx: Tx, row: typeof dmSessions.$inferInsert): Promise<void> {
