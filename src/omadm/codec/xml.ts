@@ -6,6 +6,7 @@
 import { AppError } from '../../errors.ts';
 import { DEFAULT_LIMITS, type DecodeLimits, type Page, type SyncContent, type SyncElement } from './element.ts';
 import { METINF_NAMESPACE, SYNCML_NAMESPACE } from './message.ts';
+import { CODE_PAGES } from './wbxml.ts';
 
 /** A DOCTYPE that only names the SyncML DTD (no internal subset, so no entities). */
 const EXTERNAL_DOCTYPE = /^<!DOCTYPE\s+SyncML(?:\s+(?:PUBLIC\s+"[^"<>\[\]]*"\s+"[^"<>\[\]]*"|SYSTEM\s+"[^"<>\[\]]*"))?\s*>/i;
@@ -41,8 +42,6 @@ const SYNCML_NAMESPACE_LOWER = SYNCML_NAMESPACE.toLowerCase();
 // parsed, and a sticky regex per token cost more than the rest of the parse (bench/dm.ts).
 const NAME_EXACT = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const ATTRIBUTE_NAME = /[A-Za-z_:][A-Za-z0-9_.:-]*/y;
-// XML whitespace only (line breaks are already normalized): a no-break space is content.
-const ONLY_WHITESPACE = /^[ \t\n]*$/;
 const DECLARATION = new RegExp(
   [
     `<\\?xml[ \\t\\n]+version[ \\t\\n]*=[ \\t\\n]*(["'])1\\.[0-9]+\\1`,
@@ -108,17 +107,52 @@ function decodeInput(input: string | Uint8Array, limits: DecodeLimits): string {
 // One decoder for every message: without `stream` each decode starts afresh.
 const inputDecoder = new TextDecoder('utf-8', { fatal: true });
 
-interface Frame {
-  element: SyncElement;
-  /** Default namespace in scope, as a page. */
-  namespace: Page;
-  /** Inside a `<Meta>` element, where MetInf names mean MetInf elements. */
-  inMeta: boolean;
+/** Bits of `Parser.openFlags`: what an open element passes on to its children. */
+const IN_METINF_NAMESPACE = 1;
+const IN_META = 2;
+
+// Element names are read through this table: a name SyncML defines comes back as the one
+// string of the table instead of a new string per element (a message has a few hundred).
+// Keyed by a hash computed while scanning the name, so a known name costs no allocation;
+// unknown names (or a rare collision) are sliced from the input as before.
+const KNOWN_NAMES = new Map<number, string>();
+for (const page of Object.values(CODE_PAGES)) {
+  for (const name of Object.keys(page)) {
+    let hash = 0;
+    for (let k = 0; k < name.length; k++) hash = nameHash(hash, name.charCodeAt(k));
+    if (!KNOWN_NAMES.has(hash)) KNOWN_NAMES.set(hash, name);
+  }
 }
+
+/** One step of the name hash; kept within a small integer so Map lookups stay cheap. */
+function nameHash(hash: number, code: number): number {
+  return (Math.imul(hash, 31) + code) & 0x3fffffff;
+}
+
+/** Layout whitespace only (space, tab, line feed): what goes between elements. */
+function isLayout(text: string): boolean {
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0a) return false;
+  }
+  return true;
+}
+
+/** Placeholder children of an element whose end tag is not read yet (never seen outside the parser). */
+const UNREAD: SyncContent[] = [];
 
 class Parser {
   private pos = 0;
-  private readonly stack: Frame[] = [];
+  // The open elements, innermost last, as parallel arrays rather than an object per element:
+  // the element, IN_METINF_NAMESPACE | IN_META, and where its children start in `pending`.
+  private readonly open: SyncElement[] = [];
+  private readonly openFlags: number[] = [];
+  private readonly openFrom: number[] = [];
+  // The children read so far of every open element, in document order, `pendingLength` of
+  // them. At an end tag an element's children become one array of exactly their size: an
+  // array per element grown by push would reserve 16 slots at its first child.
+  private readonly pending: SyncContent[] = [];
+  private pendingLength = 0;
   private elements = 0;
   private root: SyncElement | undefined;
 
@@ -218,17 +252,18 @@ class Parser {
   private content(): void {
     const src = this.src;
     for (;;) {
-      const top = this.stack[this.stack.length - 1];
-      if (top === undefined && this.root !== undefined) return;
+      const depth = this.open.length;
+      if (depth === 0 && this.root !== undefined) return;
       const lt = src.indexOf('<', this.pos);
-      if (top === undefined) {
+      if (depth === 0) {
         // misc() guarantees we stand on '<' here.
         this.startTag();
         continue;
       }
-      if (lt === -1) this.fail(`unclosed element <${top.element.name}>`, src.length);
+      const top = this.open[depth - 1] as SyncElement;
+      if (lt === -1) this.fail(`unclosed element <${top.name}>`, src.length);
       if (lt > this.pos) {
-        this.text(top, this.decodeText(src.slice(this.pos, lt), this.pos));
+        this.text(this.decodeText(src.slice(this.pos, lt), this.pos));
         this.pos = lt;
       }
       const next = src.charCodeAt(lt + 1);
@@ -243,7 +278,7 @@ class Parser {
       } else if (src.startsWith('<![CDATA[', lt)) {
         const end = src.indexOf(']]>', lt + 9);
         if (end === -1) this.fail('unterminated CDATA section');
-        this.text(top, src.slice(lt + 9, end));
+        this.text(src.slice(lt + 9, end));
         this.pos = end + 3;
       } else if (src.startsWith('<!DOCTYPE', lt)) {
         this.fail('DOCTYPE declarations are not allowed: SyncML needs none and they enable entity expansion attacks');
@@ -256,22 +291,38 @@ class Parser {
     }
   }
 
-  private text(frame: Frame, text: string): void {
+  /** Text in the innermost open element. */
+  private text(text: string): void {
     if (text === '') return;
-    const children = frame.element.children;
-    const last = children.at(-1);
+    const at = this.pendingLength;
+    const last = at > (this.openFrom[this.openFrom.length - 1] as number) ? this.pending[at - 1] : undefined;
     // Text split by comments or CDATA sections is still one text.
-    if (typeof last === 'string') children[children.length - 1] = last + text;
-    else children.push(text);
+    if (typeof last === 'string') this.pending[at - 1] = last + text;
+    else this.addPending(text);
+  }
+
+  private addPending(content: SyncContent): void {
+    const at = this.pendingLength;
+    // In order, so the array stays packed; a slot past the end is only ever the next one.
+    if (at === this.pending.length) this.pending.push(content);
+    else this.pending[at] = content;
+    this.pendingLength = at + 1;
   }
 
   private readName(what: string): string {
     const src = this.src;
     const start = this.pos;
-    if (!isNameStart(src.charCodeAt(start))) this.fail(`expected ${what}`);
+    let code = src.charCodeAt(start);
+    if (!isNameStart(code)) this.fail(`expected ${what}`);
+    let hash = nameHash(0, code);
     let end = start + 1;
-    while (isNameChar(src.charCodeAt(end))) end += 1;
+    while (isNameChar((code = src.charCodeAt(end)))) {
+      hash = nameHash(hash, code);
+      end += 1;
+    }
     this.pos = end;
+    const known = KNOWN_NAMES.get(hash);
+    if (known !== undefined && known.length === end - start && src.startsWith(known, start)) return known;
     return src.slice(start, end);
   }
 
@@ -320,16 +371,18 @@ class Parser {
       this.pos = end + 1;
     }
 
-    const parent = this.stack[this.stack.length - 1];
+    const depth = this.open.length;
+    const parent = depth === 0 ? undefined : this.open[depth - 1];
+    const parentFlags = depth === 0 ? 0 : (this.openFlags[depth - 1] as number);
     this.elements += 1;
     if (this.elements > this.limits.maxElements) {
       tooLarge(`XML message has more than ${this.limits.maxElements} elements`);
     }
-    if (this.stack.length + 1 > this.limits.maxDepth) {
+    if (depth + 1 > this.limits.maxDepth) {
       tooLarge(`XML message nests elements deeper than ${this.limits.maxDepth} levels`);
     }
 
-    let namespace: Page = parent?.namespace ?? 'syncml';
+    let metinfNamespace = (parentFlags & IN_METINF_NAMESPACE) !== 0;
     if (parent === undefined) {
       if (name !== 'SyncML') this.fail(`root element must be <SyncML>, not <${name}>`, start);
       if (xmlns === undefined || xmlns.toLowerCase() !== SYNCML_NAMESPACE_LOWER) {
@@ -338,33 +391,37 @@ class Parser {
     } else if (xmlns !== undefined) {
       const value = xmlns.toLowerCase();
       if (value === SYNCML_NAMESPACE_LOWER) {
-        namespace = 'syncml';
+        metinfNamespace = false;
       } else if (value === METINF_NAMESPACE) {
         // Clients put it on each MetInf element or (some) once on <Meta>; nowhere else is sane.
         if (name !== 'Meta' && !METINF_ELEMENTS.has(name)) {
           this.fail(`xmlns="${METINF_NAMESPACE}" is not allowed on <${name}>`, start);
         }
-        namespace = 'metinf';
+        metinfNamespace = true;
       } else {
         this.fail(`unknown namespace "${xmlns}" on <${name}>`, start);
       }
     }
-    const inMeta = parent !== undefined && (parent.inMeta || parent.element.name === 'Meta');
+    const inMeta = parent !== undefined && ((parentFlags & IN_META) !== 0 || parent.name === 'Meta');
     // The set last: most elements are neither in a MetInf namespace nor inside <Meta>.
-    const isMetInf = name !== 'Meta' && (namespace === 'metinf' || inMeta) && METINF_ELEMENTS.has(name);
+    const isMetInf = name !== 'Meta' && (metinfNamespace || inMeta) && METINF_ELEMENTS.has(name);
     const page: Page = isMetInf ? 'metinf' : 'syncml';
 
-    const element: SyncElement = { name, page, children: [] };
+    const element: SyncElement = { name, page, children: selfClosing ? [] : UNREAD };
     if (parent === undefined) this.root = element;
-    else parent.element.children.push(element);
-    if (!selfClosing) this.stack.push({ element, namespace, inMeta });
+    else this.addPending(element);
+    if (!selfClosing) {
+      this.open.push(element);
+      this.openFlags.push((metinfNamespace ? IN_METINF_NAMESPACE : 0) | (inMeta ? IN_META : 0));
+      this.openFrom.push(this.pendingLength);
+    }
   }
 
-  private endTag(top: Frame): void {
+  private endTag(top: SyncElement): void {
     const start = this.pos;
     this.pos += 2;
     // The end tag that is due is matched in place, without reading its name into a new string.
-    const due = top.element.name;
+    const due = top.name;
     let name: string;
     if (this.src.startsWith(due, this.pos) && !isNameChar(this.src.charCodeAt(this.pos + due.length))) {
       name = due;
@@ -372,16 +429,26 @@ class Parser {
     } else name = this.readName('an element name after "</"');
     this.skipWhitespace();
     if (this.src.charAt(this.pos) !== '>') this.fail(`malformed end tag </${name}>`, start);
-    if (name !== top.element.name) this.fail(`end tag </${name}> does not match <${top.element.name}>`, start);
+    if (name !== top.name) this.fail(`end tag </${name}> does not match <${top.name}>`, start);
     this.pos += 1;
-    this.stack.pop();
-    const children = top.element.children;
-    // Whitespace between elements is layout, not content; text in leaf elements is kept as is.
-    let mixed = false;
-    for (let k = 0; k < children.length && !mixed; k++) mixed = typeof children[k] !== 'string';
-    if (mixed) {
-      top.element.children = children.filter((child) => typeof child !== 'string' || !ONLY_WHITESPACE.test(child));
+    this.open.pop();
+    this.openFlags.pop();
+    const from = this.openFrom.pop() as number;
+    const pending = this.pending;
+    let to = this.pendingLength;
+    // Adjacent texts are joined as they are read, so more than one child means elements
+    // among them: whitespace between elements is layout, not content, and is dropped. Text
+    // in a leaf element (one child) is kept as is.
+    if (to - from > 1) {
+      let kept = from;
+      for (let k = from; k < to; k++) {
+        const child = pending[k] as SyncContent;
+        if (typeof child !== 'string' || !isLayout(child)) pending[kept++] = child;
+      }
+      to = kept;
     }
+    top.children = to === from ? [] : pending.slice(from, to);
+    this.pendingLength = from;
   }
 
   /** Expands the five predefined entities and character references; nothing else exists. */
