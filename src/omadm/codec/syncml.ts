@@ -20,7 +20,7 @@ import type {
   SyncMessage,
 } from './message.ts';
 import { decodeWbxml, encodeWbxml } from './wbxml.ts';
-import { parseXml, serializeXml } from './xml.ts';
+import { parseXml, serializeXmlBytes } from './xml.ts';
 
 function invalid(message: string): never {
   throw new AppError('VALIDATION', message);
@@ -548,7 +548,5 @@ export function decodeMessage(bytes: Uint8Array, contentType: string, limits: De
 /** Encodes a message in the encoding the content type names (answer in the request's). */
 export function encodeMessage(message: SyncMessage, contentType: string): Uint8Array {
   const root = fromMessage(message);
-  return encodingOf(contentType) === 'xml' ? textEncoder.encode(serializeXml(root)) : encodeWbxml(root);
+  return encodingOf(contentType) === 'xml' ? serializeXmlBytes(root) : encodeWbxml(root);
 }
-
-const textEncoder = new TextEncoder();

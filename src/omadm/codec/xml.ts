@@ -514,18 +514,10 @@ const ESCAPES: ReadonlyMap<string, string> = new Map([
   ['\r', '&#13;'],
 ]);
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const textEncoder = new TextEncoder();
 
 // What escapeOther looks for: a forbidden character or one to escape.
 const FORBIDDEN_OR_ESCAPED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF&<>\r]/;
-
-function escapeText(text: string): string {
-  // Most text is printable ASCII with nothing to escape: one pass over its codes settles it.
-  for (let k = 0; k < text.length; k++) {
-    const code = text.charCodeAt(k);
-    if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) return escapeOther(text);
-  }
-  return text;
-}
 
 /** Text with something besides printable ASCII, tab and line feed: checked, then escaped. */
 function escapeOther(text: string): string {
@@ -553,28 +545,83 @@ function bytesAsText(bytes: Uint8Array): string {
   return text;
 }
 
-/** The tags of one element name on one page, written once: a message writes the same few dozen again and again. */
+/** The tags of one element name on one page, encoded once: a message writes the same few dozen again and again. */
 interface Tags {
-  open: string;
-  empty: string;
-  close: string;
+  open: Uint8Array;
+  empty: Uint8Array;
+  close: Uint8Array;
 }
 
 const tagsByName = new Map<string, Tags>();
 const metinfTagsByName = new Map<string, Tags>();
+const rootTags = new Map<string, Tags>();
 
 function tagsOf(name: string, attributes: string, cache: Map<string, Tags>): Tags {
   const known = cache.get(name);
   if (known !== undefined) return known;
   if (!NAME_EXACT.test(name)) invalid(`"${name}" is not a valid XML element name`);
-  const tags = { open: `<${name}${attributes}>`, empty: `<${name}${attributes}/>`, close: `</${name}>` };
+  const tags = {
+    open: textEncoder.encode(`<${name}${attributes}>`),
+    empty: textEncoder.encode(`<${name}${attributes}/>`),
+    close: textEncoder.encode(`</${name}>`),
+  };
   // Bounded: names come from code, but a caller could build trees of any names.
   if (cache.size < 1024) cache.set(name, tags);
   return tags;
 }
 
-/** The element, appended to `out` (string concatenation: V8 joins the pieces once, at the end). */
-function writeElement(element: SyncElement, out: string, root: boolean): string {
+/**
+ * The document is written as UTF-8 straight into one buffer reused by every call (writing is
+ * synchronous), then copied out at its exact size: string concatenation made an object per
+ * piece, then a flat copy of the whole, then the encoded bytes.
+ */
+let out = new Uint8Array(16 * 1024);
+let outLength = 0;
+/** A larger buffer, grown for a large document, is not kept beyond this. */
+const KEPT_BUFFER_BYTES = 256 * 1024;
+
+function reserve(bytes: number): void {
+  if (outLength + bytes <= out.length) return;
+  const grown = new Uint8Array(Math.max(out.length * 2, outLength + bytes));
+  grown.set(out.subarray(0, outLength));
+  out = grown;
+}
+
+/** Short byte runs (tags) copied in a loop: cheaper than a call to set() for a dozen bytes. */
+function writeBytes(bytes: Uint8Array): void {
+  reserve(bytes.length);
+  const target = out;
+  let at = outLength;
+  for (let k = 0; k < bytes.length; k++) target[at++] = bytes[k] as number;
+  outLength = at;
+}
+
+function writeText(text: string): void {
+  // Most text is printable ASCII with nothing to escape: written byte by byte as it is checked.
+  reserve(text.length);
+  const target = out;
+  const start = outLength;
+  let at = start;
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) {
+      outLength = start;
+      writeEncoded(escapeOther(text));
+      return;
+    }
+    target[at++] = code;
+  }
+  outLength = at;
+}
+
+/** Any text, already escaped, as UTF-8. */
+function writeEncoded(text: string): void {
+  // At most 3 UTF-8 bytes per UTF-16 code unit.
+  reserve(text.length * 3);
+  outLength += textEncoder.encodeInto(text, out.subarray(outLength)).written;
+}
+
+function writeElement(element: SyncElement, root: boolean): void {
   // xmlns on each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
   const tags = root
     ? tagsOf(element.name, ` xmlns="${SYNCML_NAMESPACE}"`, rootTags)
@@ -582,24 +629,41 @@ function writeElement(element: SyncElement, out: string, root: boolean): string 
       ? tagsOf(element.name, ` xmlns="${METINF_NAMESPACE}"`, metinfTagsByName)
       : tagsOf(element.name, '', tagsByName);
   const children = element.children;
-  if (children.length === 0) return out + tags.empty;
-  out += tags.open;
+  if (children.length === 0) {
+    writeBytes(tags.empty);
+    return;
+  }
+  writeBytes(tags.open);
   for (let k = 0; k < children.length; k++) {
     const child = children[k] as SyncContent;
-    if (typeof child === 'string') out += escapeText(child);
-    else if (child instanceof Uint8Array) out += escapeText(bytesAsText(child));
-    else out = writeElement(child, out, false);
+    if (typeof child === 'string') writeText(child);
+    else if (child instanceof Uint8Array) writeText(bytesAsText(child));
+    else writeElement(child, false);
   }
-  return out + tags.close;
+  writeBytes(tags.close);
 }
-const rootTags = new Map<string, Tags>();
+
+const XML_DECLARATION_BYTES = textEncoder.encode(XML_DECLARATION);
 
 /**
- * Writes the tree as a SyncML XML document: no layout whitespace, xmlns on the root and on
- * each MetInf element. Opaque bytes are written as text when they are UTF-8 text; binary
- * data cannot go in XML (no base64 fallback: the receiver would not know to decode it).
+ * Writes the tree as a SyncML XML document in UTF-8: no layout whitespace, xmlns on the root
+ * and on each MetInf element. Opaque bytes are written as text when they are UTF-8 text;
+ * binary data cannot go in XML (no base64 fallback: the receiver would not know to decode it).
  */
-export function serializeXml(root: SyncElement): string {
+export function serializeXmlBytes(root: SyncElement): Uint8Array {
   if (root.name !== 'SyncML' || root.page !== 'syncml') invalid(`the root element must be <SyncML>, not <${root.name}>`);
-  return writeElement(root, XML_DECLARATION, true);
+  outLength = 0;
+  try {
+    writeBytes(XML_DECLARATION_BYTES);
+    writeElement(root, true);
+    return out.slice(0, outLength);
+  } finally {
+    outLength = 0;
+    if (out.length > KEPT_BUFFER_BYTES) out = new Uint8Array(16 * 1024);
+  }
+}
+
+/** serializeXmlBytes as a string. */
+export function serializeXml(root: SyncElement): string {
+  return textDecoder.decode(serializeXmlBytes(root));
 }
