@@ -71,6 +71,11 @@ function isNameChar(code: number): boolean {
   return isNameStart(code) || (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x2d;
 }
 
+/** [A-Za-z0-9_.:-]: what an attribute name goes on with (ATTRIBUTE_NAME). */
+function isAttributeNameChar(code: number): boolean {
+  return isNameChar(code) || code === 0x3a;
+}
+
 function invalid(message: string): never {
   throw new AppError('VALIDATION', message);
 }
@@ -349,14 +354,16 @@ class Parser {
       }
       if (this.pos >= this.src.length) this.fail(`unterminated start tag <${name}>`, start);
       if (this.pos === before) this.fail(`malformed start tag <${name}>`);
-      ATTRIBUTE_NAME.lastIndex = this.pos;
-      const attribute = ATTRIBUTE_NAME.exec(this.src);
-      if (attribute === null) this.fail(`malformed start tag <${name}>`);
-      if (attribute[0] !== 'xmlns') {
+      // xmlns, the one attribute SyncML has, is matched in place; any other is read for the error.
+      if (this.src.startsWith('xmlns', this.pos) && !isAttributeNameChar(this.src.charCodeAt(this.pos + 5))) {
+        this.pos += 5;
+      } else {
+        ATTRIBUTE_NAME.lastIndex = this.pos;
+        const attribute = ATTRIBUTE_NAME.exec(this.src);
+        if (attribute === null) this.fail(`malformed start tag <${name}>`);
         this.fail(`attribute "${attribute[0]}" on <${name}> is not allowed: SyncML uses no attributes`);
       }
       if (xmlns !== undefined) this.fail(`duplicate xmlns attribute on <${name}>`);
-      this.pos = ATTRIBUTE_NAME.lastIndex;
       this.skipWhitespace();
       if (this.src.charAt(this.pos) !== '=') this.fail(`expected "=" after xmlns on <${name}>`);
       this.pos += 1;
