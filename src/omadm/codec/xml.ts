@@ -4,7 +4,7 @@
 // instructions) is refused before it can cost memory or time, and limits are checked while
 // parsing instead of after a whole tree has been built. Input is untrusted device traffic.
 import { AppError } from '../../errors.ts';
-import { DEFAULT_LIMITS, type DecodeLimits, type Page, type SyncContent, type SyncElement } from './element.ts';
+import { DEFAULT_LIMITS, writeTree, type DecodeLimits, type ElementSink, type Page, type SyncContent, type SyncElement } from './element.ts';
 import { METINF_NAMESPACE, SYNCML_NAMESPACE } from './message.ts';
 import { CODE_PAGES } from './wbxml.ts';
 
@@ -577,97 +577,145 @@ function tagsOf(name: string, attributes: string, cache: Map<string, Tags>): Tag
   return tags;
 }
 
-/**
- * The document is written as UTF-8 straight into one buffer reused by every call (writing is
- * synchronous), then copied out at its exact size: string concatenation made an object per
- * piece, then a flat copy of the whole, then the encoded bytes.
- */
-let out = new Uint8Array(16 * 1024);
-let outLength = 0;
-/** A larger buffer, grown for a large document, is not kept beyond this. */
+/** The buffer writers start with; one is kept between documents (KEPT_BUFFER_BYTES at most). */
+const FIRST_BUFFER_BYTES = 16 * 1024;
 const KEPT_BUFFER_BYTES = 256 * 1024;
+let spareBuffer: Uint8Array | undefined = new Uint8Array(FIRST_BUFFER_BYTES);
 
-function reserve(bytes: number): void {
-  if (outLength + bytes <= out.length) return;
-  const grown = new Uint8Array(Math.max(out.length * 2, outLength + bytes));
-  grown.set(out.subarray(0, outLength));
-  out = grown;
-}
+/**
+ * Writes a SyncML XML document as UTF-8 straight into a buffer that is reused from one
+ * document to the next, copied out at its exact size at the end: string concatenation made
+ * an object per piece, then a flat copy of the whole, then the encoded bytes. No layout
+ * whitespace; xmlns on the root and on each MetInf element; an element with no content is
+ * written self-closed (its start tag waits for its first content).
+ */
+class XmlWriter implements ElementSink {
+  private out: Uint8Array;
+  private length = 0;
+  /** Tags of the open elements, innermost last. */
+  private readonly openTags: Tags[] = [];
+  /** The innermost open element's start tag is not written yet. */
+  private startPending = false;
+  private rootWritten = false;
 
-/** Short byte runs (tags) copied in a loop: cheaper than a call to set() for a dozen bytes. */
-function writeBytes(bytes: Uint8Array): void {
-  reserve(bytes.length);
-  const target = out;
-  let at = outLength;
-  for (let k = 0; k < bytes.length; k++) target[at++] = bytes[k] as number;
-  outLength = at;
-}
+  constructor() {
+    this.out = spareBuffer ?? new Uint8Array(FIRST_BUFFER_BYTES);
+    spareBuffer = undefined;
+    this.writeBytes(XML_DECLARATION_BYTES);
+  }
 
-function writeText(text: string): void {
-  // Most text is printable ASCII with nothing to escape: written byte by byte as it is checked.
-  reserve(text.length);
-  const target = out;
-  const start = outLength;
-  let at = start;
-  for (let k = 0; k < text.length; k++) {
-    const code = text.charCodeAt(k);
-    if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) {
-      outLength = start;
-      writeEncoded(escapeOther(text));
-      return;
+  open(name: string, page: Page): void {
+    this.writeStart();
+    let tags: Tags;
+    if (this.openTags.length === 0) {
+      if (this.rootWritten || name !== 'SyncML' || page !== 'syncml') invalid(`the root element must be <SyncML>, not <${name}>`);
+      this.rootWritten = true;
+      tags = tagsOf(name, ` xmlns="${SYNCML_NAMESPACE}"`, rootTags);
+    } else if (page === 'metinf' && name !== 'Meta') {
+      // xmlns on each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
+      tags = tagsOf(name, ` xmlns="${METINF_NAMESPACE}"`, metinfTagsByName);
+    } else {
+      tags = tagsOf(name, '', tagsByName);
     }
-    target[at++] = code;
+    this.openTags.push(tags);
+    this.startPending = true;
   }
-  outLength = at;
-}
 
-/** Any text, already escaped, as UTF-8. */
-function writeEncoded(text: string): void {
-  // At most 3 UTF-8 bytes per UTF-16 code unit.
-  reserve(text.length * 3);
-  outLength += textEncoder.encodeInto(text, out.subarray(outLength)).written;
-}
+  text(text: string): void {
+    this.writeStart();
+    this.writeText(text);
+  }
 
-function writeElement(element: SyncElement, root: boolean): void {
-  // xmlns on each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
-  const tags = root
-    ? tagsOf(element.name, ` xmlns="${SYNCML_NAMESPACE}"`, rootTags)
-    : element.page === 'metinf' && element.name !== 'Meta'
-      ? tagsOf(element.name, ` xmlns="${METINF_NAMESPACE}"`, metinfTagsByName)
-      : tagsOf(element.name, '', tagsByName);
-  const children = element.children;
-  if (children.length === 0) {
-    writeBytes(tags.empty);
-    return;
+  bytes(bytes: Uint8Array): void {
+    this.writeStart();
+    this.writeText(bytesAsText(bytes));
   }
-  writeBytes(tags.open);
-  for (let k = 0; k < children.length; k++) {
-    const child = children[k] as SyncContent;
-    if (typeof child === 'string') writeText(child);
-    else if (child instanceof Uint8Array) writeText(bytesAsText(child));
-    else writeElement(child, false);
+
+  close(): void {
+    const tags = this.openTags.pop();
+    if (tags === undefined) throw new Error('XmlWriter: close() without an open element');
+    this.writeBytes(this.startPending ? tags.empty : tags.close);
+    this.startPending = false;
   }
-  writeBytes(tags.close);
+
+  /** The document, once its root is closed. */
+  finish(): Uint8Array {
+    if (!this.rootWritten || this.openTags.length > 0) throw new Error('XmlWriter: the root element is not closed');
+    return this.out.slice(0, this.length);
+  }
+
+  /** Gives the buffer back for the next document, unless it grew large. */
+  release(): void {
+    if (this.out.length <= KEPT_BUFFER_BYTES) spareBuffer = this.out;
+  }
+
+  private writeStart(): void {
+    if (!this.startPending) return;
+    this.startPending = false;
+    this.writeBytes((this.openTags[this.openTags.length - 1] as Tags).open);
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.out.length) return;
+    const grown = new Uint8Array(Math.max(this.out.length * 2, this.length + bytes));
+    grown.set(this.out.subarray(0, this.length));
+    this.out = grown;
+  }
+
+  /** Short byte runs (tags) copied in a loop: cheaper than a call to set() for a dozen bytes. */
+  private writeBytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    const out = this.out;
+    let at = this.length;
+    for (let k = 0; k < bytes.length; k++) out[at++] = bytes[k] as number;
+    this.length = at;
+  }
+
+  private writeText(text: string): void {
+    // Most text is printable ASCII with nothing to escape: written byte by byte as it is checked.
+    this.reserve(text.length);
+    const out = this.out;
+    let at = this.length;
+    for (let k = 0; k < text.length; k++) {
+      const code = text.charCodeAt(k);
+      if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) {
+        this.writeEncoded(escapeOther(text));
+        return;
+      }
+      out[at++] = code;
+    }
+    this.length = at;
+  }
+
+  /** Any text, already escaped, as UTF-8 (from where the current text started). */
+  private writeEncoded(text: string): void {
+    // At most 3 UTF-8 bytes per UTF-16 code unit.
+    this.reserve(text.length * 3);
+    this.length += textEncoder.encodeInto(text, this.out.subarray(this.length)).written;
+  }
 }
 
 const XML_DECLARATION_BYTES = textEncoder.encode(XML_DECLARATION);
 
 /**
- * Writes the tree as a SyncML XML document in UTF-8: no layout whitespace, xmlns on the root
- * and on each MetInf element. Opaque bytes are written as text when they are UTF-8 text;
+ * A SyncML XML document in UTF-8, from what `fill` writes into the sink: one `<SyncML>`
+ * root, written with xmlns. Opaque bytes are written as text when they are UTF-8 text;
  * binary data cannot go in XML (no base64 fallback: the receiver would not know to decode it).
  */
+export function writeXml(fill: (sink: ElementSink) => void): Uint8Array {
+  const writer = new XmlWriter();
+  try {
+    fill(writer);
+    return writer.finish();
+  } finally {
+    writer.release();
+  }
+}
+
+/** The tree as a SyncML XML document in UTF-8 (see writeXml). */
 export function serializeXmlBytes(root: SyncElement): Uint8Array {
   if (root.name !== 'SyncML' || root.page !== 'syncml') invalid(`the root element must be <SyncML>, not <${root.name}>`);
-  outLength = 0;
-  try {
-    writeBytes(XML_DECLARATION_BYTES);
-    writeElement(root, true);
-    return out.slice(0, outLength);
-  } finally {
-    outLength = 0;
-    if (out.length > KEPT_BUFFER_BYTES) out = new Uint8Array(16 * 1024);
-  }
+  return writeXml((sink) => writeTree(sink, root));
 }
 
 /** serializeXmlBytes as a string. */
