@@ -604,6 +604,27 @@ describe('round-trip properties', () => {
     );
   });
 
+  it('encodeMessage writes XML straight from a random valid message exactly as the tree is serialized, and it decodes back', () => {
+    fc.assert(
+      fc.property(message, (value) => {
+        const bytes = encodeMessage(value, XML);
+        expect(new TextDecoder().decode(bytes)).toBe(serializeXml(fromMessage(value)));
+        expect(decodeMessage(bytes, XML)).toEqual(value);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('encodeMessage refuses a message it cannot write with the same error as fromMessage, and the next message is written whole', () => {
+    const good = sample('p2');
+    const bad: SyncMessage = { ...good, commands: [...good.commands, { kind: 'Get', cmdId: -1, items: [] }] };
+    for (const contentType of [XML, WBXML]) {
+      expect(() => encodeMessage(bad, contentType)).toThrow(expect.objectContaining({ code: 'VALIDATION', message: 'CmdID must be a non-negative integer, not -1' }));
+      expect(decodeMessage(encodeMessage(good, contentType), contentType)).toEqual(good);
+    }
+    expect(() => fromMessage(bad)).toThrow('CmdID must be a non-negative integer, not -1');
+  });
+
   it('random valid messages survive encodeMessage -> decodeMessage in WBXML', () => {
     fc.assert(
       fc.property(message, (value) => {

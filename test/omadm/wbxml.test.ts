@@ -148,6 +148,17 @@ describe('decodeWbxml', () => {
     expect(decodeWbxml(input)).toEqual(element('SyncML', [element('Data', [' '])]));
   });
 
+  it('keeps nested content in order, each element with its own children array', () => {
+    // <SyncBody><Item><Data>1</Data></Item><Final/><Item/>x</SyncBody>, with whitespace between.
+    const input = bytes(HEADER, 0x6b, 0x54, 0x4f, 0x03, '1', 0x00, 0x01, 0x03, ' ', 0x00, 0x01, 0x12, 0x14, 0x03, 'x', 0x00, 0x01);
+    const tree = decodeWbxml(input);
+    expect(tree).toEqual(element('SyncBody', [element('Item', [element('Data', ['1'])]), element('Final'), element('Item'), 'x']));
+    const [first, final, second] = tree.children.filter(isElement);
+    final?.children.push('a');
+    expect(second?.children).toEqual([]);
+    expect(first?.children).toEqual([element('Data', ['1'])]);
+  });
+
   it('reads an element with the content bit but no content (as libwbxml writes emptied text)', () => {
     expect(decodeWbxml(bytes(HEADER, 0x72, 0x01))).toEqual(element('VerProto'));
   });

@@ -20,6 +20,7 @@ const samples = readdirSync(SAMPLES_DIR)
   .map((name) => [name, readFileSync(join(SAMPLES_DIR, name), 'utf8')] as const);
 
 const ROOT_OPEN = '<SyncML xmlns="SYNCML:SYNCML1.2">';
+const XML_DECLARATION_AND_ROOT = `<?xml version="1.0" encoding="UTF-8"?>${ROOT_OPEN}`;
 const doc = (body: string): string => `<?xml version="1.0" encoding="UTF-8"?>${ROOT_OPEN}${body}</SyncML>`;
 
 function descendants(root: SyncElement): SyncElement[] {
@@ -87,6 +88,30 @@ describe('parseXml', () => {
     expect(root.children).toHaveLength(1);
     // Only XML whitespace is layout: a no-break space between elements is content.
     expect(find(parseXml(doc('<SyncBody>\u00a0<Final/></SyncBody>')), 'SyncBody').children).toEqual(['\u00a0', element('Final')]);
+  });
+
+  it('keeps text split by comments and CDATA as one text, and text around elements in order', () => {
+    const body = find(parseXml(doc('<SyncBody><Data>a<!-- c -->b<![CDATA[<c>]]>d</Data><Item>x<Final/>y<Final/> \n</Item></SyncBody>')), 'SyncBody');
+    expect(body.children).toEqual([element('Data', ['ab<c>d']), element('Item', ['x', element('Final'), 'y', element('Final')])]);
+  });
+
+  it('reads element names SyncML does not define, and names that look like defined ones, exactly as written', () => {
+    const names = ['Dbta', 'Datb', 'DataX', 'Dat', 'data', 'SyncML_', 'S', 'Item.1', 'A-B', 'NextNonce', 'NextNoncf'];
+    const root = parseXml(doc(`<SyncBody>${names.map((name) => `<${name}>v</${name}>`).join('')}</SyncBody>`));
+    expect(find(root, 'SyncBody').children).toEqual(names.map((name) => element(name, ['v'])));
+    // A name the parser knows, closed by a longer or a different one, is still a mismatch.
+    expect(() => parseXml(doc('<SyncBody><Data>v</DataX></SyncBody>'))).toThrow(/end tag <\/DataX> does not match <Data>/);
+    expect(() => parseXml(doc('<SyncBody><Dbta>v</Data></SyncBody>'))).toThrow(/end tag <\/Data> does not match <Dbta>/);
+  });
+
+  it('gives every element its own children array', () => {
+    const root = parseXml(doc('<SyncBody><Final/><Final></Final><Item><Data>1</Data></Item></SyncBody>'));
+    const [selfClosed, emptied, item] = find(root, 'SyncBody').children.filter(isElement);
+    selfClosed?.children.push('a');
+    item?.children.push('b');
+    expect(emptied?.children).toEqual([]);
+    expect(find(root, 'Data').children).toEqual(['1']);
+    expect(item?.children).toEqual([element('Data', ['1']), 'b']);
   });
 
   it('accepts CDATA, the five XML entities and character references', () => {
@@ -182,6 +207,10 @@ describe('parseXml refuses hostile and malformed input quickly', () => {
     ['multi-byte text over maxBytes', doc('\u20ac'.repeat(400_000)), 'TOO_LARGE', /larger than the limit/],
     ['an attribute', doc('<SyncHdr id="1"/>'), 'VALIDATION', /attribute "id" on <SyncHdr> is not allowed/],
     ['a prefixed namespace declaration', doc('<Meta xmlns:m="syncml:metinf"/>'), 'VALIDATION', /attribute "xmlns:m"/],
+    ['an attribute that starts like xmlns', doc('<Meta xmlnsx="syncml:metinf"/>'), 'VALIDATION', /attribute "xmlnsx" on <Meta>/],
+    ['an attribute with a dotted name after xmlns', doc('<Meta xmlns.a="syncml:metinf"/>'), 'VALIDATION', /attribute "xmlns.a" on <Meta>/],
+    ['a second xmlns', doc('<Meta xmlns="syncml:metinf" xmlns="syncml:metinf"/>'), 'VALIDATION', /duplicate xmlns attribute on <Meta>/],
+    ['xmlns without a value', doc('<Meta xmlns/>'), 'VALIDATION', /expected "=" after xmlns on <Meta>/],
     ['a duplicate xmlns', doc('<Type xmlns="syncml:metinf" xmlns="syncml:metinf"/>'), 'VALIDATION', /duplicate xmlns/],
     ['the MetInf namespace on a SyncML element', doc('<Item xmlns="syncml:metinf"/>'), 'VALIDATION', /not allowed on <Item>/],
     ['an unknown namespace', doc('<Item xmlns="urn:evil"/>'), 'VALIDATION', /unknown namespace/],
@@ -327,6 +356,18 @@ describe('serializeXml', () => {
     ['a root other than SyncML', element('SyncHdr'), /must be <SyncML>/],
   ])('refuses %s', (_name, root, message) => {
     expect(() => serializeXml(root)).toThrow(expect.objectContaining({ code: 'VALIDATION', message: expect.stringMatching(message) }));
+  });
+
+  it('writes documents larger than its working buffer, and a failed write leaves the next one whole', () => {
+    for (const size of [20_000, 100_000, 10]) {
+      const root = element('SyncML', [element('SyncBody', [element('Data', ['\u20ac<'.repeat(size)]), element('Data', ['x'.repeat(size)])])]);
+      const xml = serializeXml(root);
+      // "\u20ac&lt;" is 5 UTF-16 code units per repetition.
+      expect(xml.length).toBe(XML_DECLARATION_AND_ROOT.length + size * 5 + size + '<SyncBody><Data></Data><Data></Data></SyncBody></SyncML>'.length);
+      expect(parseXml(xml)).toEqual(root);
+      expect(() => serializeXml(element('SyncML', [element('Data', ['y'.repeat(size)]), element('Data', ['\u0000'])]))).toThrow(/U\+0000/);
+    }
+    expect(serializeXml(element('SyncML', [element('Final')]))).toBe(`${XML_DECLARATION_AND_ROOT}<Final/></SyncML>`);
   });
 
   it('round-trips any text XML can carry', () => {

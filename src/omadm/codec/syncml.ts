@@ -3,7 +3,16 @@
 // clients disagree on it) but strict about required parts: the VALIDATION messages name
 // exactly what is missing, because the session layer turns them into SyncML status codes.
 import { AppError } from '../../errors.ts';
-import { concatBytes, DEFAULT_LIMITS, element, isElement, type DecodeLimits, type SyncContent, type SyncElement } from './element.ts';
+import {
+  concatBytes,
+  DEFAULT_LIMITS,
+  ElementTreeBuilder,
+  isElement,
+  type DecodeLimits,
+  type ElementSink,
+  type Page,
+  type SyncElement,
+} from './element.ts';
 import type {
   AlertCommand,
   Chal,
@@ -20,7 +29,7 @@ import type {
   SyncMessage,
 } from './message.ts';
 import { decodeWbxml, encodeWbxml } from './wbxml.ts';
-import { parseXml, serializeXml } from './xml.ts';
+import { parseXml, writeXml } from './xml.ts';
 
 function invalid(message: string): never {
   throw new AppError('VALIDATION', message);
@@ -365,35 +374,41 @@ export function toMessage(root: SyncElement): SyncMessage {
 }
 
 // ---------------------------------------------------------------------------------------
-// Typed message -> element tree
+// Typed message -> elements, written into a sink: XML bytes directly, or a tree (WBXML, fromMessage)
 
-function integer(name: string, value: number): SyncElement {
+function leaf(sink: ElementSink, name: string, value: string, page: Page = 'syncml'): void {
+  sink.open(name, page);
+  if (value !== '') sink.text(value);
+  sink.close();
+}
+
+function empty(sink: ElementSink, name: string): void {
+  sink.open(name, 'syncml');
+  sink.close();
+}
+
+function integer(sink: ElementSink, name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) invalid(`${name} must be a non-negative integer, not ${value}`);
-  return element(name, [String(value)]);
+  leaf(sink, name, String(value));
 }
 
-function text(name: string, value: string): SyncElement {
-  return element(name, value === '' ? [] : [value]);
-}
-
-function metinf(name: string, value: string | number): SyncElement {
+function metinf(sink: ElementSink, name: string, value: string | number): void {
   if (typeof value === 'number' && (!Number.isSafeInteger(value) || value < 0)) {
     invalid(`Meta ${name} must be a non-negative integer, not ${value}`);
   }
-  const content = String(value);
-  return element(name, content === '' ? [] : [content], 'metinf');
+  leaf(sink, name, String(value), 'metinf');
 }
 
-function writeMeta(meta: Meta): SyncElement {
-  const fields: SyncElement[] = [];
-  if (meta.type !== undefined) fields.push(metinf('Type', meta.type));
-  if (meta.format !== undefined) fields.push(metinf('Format', meta.format));
-  if (meta.mark !== undefined) fields.push(metinf('Mark', meta.mark));
-  if (meta.size !== undefined) fields.push(metinf('Size', meta.size));
-  if (meta.nextNonce !== undefined) fields.push(metinf('NextNonce', meta.nextNonce));
-  if (meta.maxMsgSize !== undefined) fields.push(metinf('MaxMsgSize', meta.maxMsgSize));
-  if (meta.maxObjSize !== undefined) fields.push(metinf('MaxObjSize', meta.maxObjSize));
-  return element('Meta', fields);
+function writeMeta(sink: ElementSink, meta: Meta): void {
+  sink.open('Meta', 'syncml');
+  if (meta.type !== undefined) metinf(sink, 'Type', meta.type);
+  if (meta.format !== undefined) metinf(sink, 'Format', meta.format);
+  if (meta.mark !== undefined) metinf(sink, 'Mark', meta.mark);
+  if (meta.size !== undefined) metinf(sink, 'Size', meta.size);
+  if (meta.nextNonce !== undefined) metinf(sink, 'NextNonce', meta.nextNonce);
+  if (meta.maxMsgSize !== undefined) metinf(sink, 'MaxMsgSize', meta.maxMsgSize);
+  if (meta.maxObjSize !== undefined) metinf(sink, 'MaxObjSize', meta.maxObjSize);
+  sink.close();
 }
 
 function hasFields(meta: Meta): boolean {
@@ -401,109 +416,137 @@ function hasFields(meta: Meta): boolean {
   return false;
 }
 
-function writeCred(cred: Cred): SyncElement {
+function writeCred(sink: ElementSink, cred: Cred): void {
+  sink.open('Cred', 'syncml');
   // Cred's Meta is optional on the wire (absent = auth-basic, b64); Chal's is required.
-  return element('Cred', hasFields(cred.meta) ? [writeMeta(cred.meta), text('Data', cred.data)] : [text('Data', cred.data)]);
+  if (hasFields(cred.meta)) writeMeta(sink, cred.meta);
+  leaf(sink, 'Data', cred.data);
+  sink.close();
 }
 
-function location(name: 'Target' | 'Source', uri: string, locName?: string): SyncElement {
-  return element(name, locName === undefined ? [text('LocURI', uri)] : [text('LocURI', uri), text('LocName', locName)]);
+function location(sink: ElementSink, name: 'Target' | 'Source', uri: string, locName?: string): void {
+  sink.open(name, 'syncml');
+  leaf(sink, 'LocURI', uri);
+  if (locName !== undefined) leaf(sink, 'LocName', locName);
+  sink.close();
 }
 
-function writeItem(item: Item): SyncElement {
-  const children: SyncElement[] = [];
-  if (item.target !== undefined) children.push(location('Target', item.target));
-  if (item.source !== undefined) children.push(location('Source', item.source, item.sourceName));
-  else if (item.sourceName !== undefined) invalid('Item has a sourceName but no source');
-  if (item.meta !== undefined) children.push(writeMeta(item.meta));
-  if (item.data !== undefined) {
-    children.push(typeof item.data === 'string' ? text('Data', item.data) : element('Data', [item.data]));
+function writeItem(sink: ElementSink, item: Item): void {
+  if (item.source === undefined && item.sourceName !== undefined) invalid('Item has a sourceName but no source');
+  sink.open('Item', 'syncml');
+  if (item.target !== undefined) location(sink, 'Target', item.target);
+  if (item.source !== undefined) location(sink, 'Source', item.source, item.sourceName);
+  if (item.meta !== undefined) writeMeta(sink, item.meta);
+  if (typeof item.data === 'string') {
+    leaf(sink, 'Data', item.data);
+  } else if (item.data !== undefined) {
+    sink.open('Data', 'syncml');
+    sink.bytes(item.data);
+    sink.close();
   }
-  if (item.moreData === true) children.push(element('MoreData'));
-  return element('Item', children);
+  if (item.moreData === true) empty(sink, 'MoreData');
+  sink.close();
 }
 
-function writeHeader(header: SyncHdr): SyncElement {
-  const children: SyncElement[] = [
-    text('VerDTD', header.verDTD),
-    text('VerProto', header.verProto),
-    text('SessionID', header.sessionId),
-    integer('MsgID', header.msgId),
-    location('Target', header.target),
-    location('Source', header.source, header.sourceName),
-  ];
-  if (header.respUri !== undefined) children.push(text('RespURI', header.respUri));
-  if (header.noResp === true) children.push(element('NoResp'));
-  if (header.cred !== undefined) children.push(writeCred(header.cred));
-  if (header.meta !== undefined) children.push(writeMeta(header.meta));
-  return element('SyncHdr', children);
+function writeItems(sink: ElementSink, list: Item[]): void {
+  for (const item of list) writeItem(sink, item);
+}
+
+function writeHeader(sink: ElementSink, header: SyncHdr): void {
+  sink.open('SyncHdr', 'syncml');
+  leaf(sink, 'VerDTD', header.verDTD);
+  leaf(sink, 'VerProto', header.verProto);
+  leaf(sink, 'SessionID', header.sessionId);
+  integer(sink, 'MsgID', header.msgId);
+  location(sink, 'Target', header.target);
+  location(sink, 'Source', header.source, header.sourceName);
+  if (header.respUri !== undefined) leaf(sink, 'RespURI', header.respUri);
+  if (header.noResp === true) empty(sink, 'NoResp');
+  if (header.cred !== undefined) writeCred(sink, header.cred);
+  if (header.meta !== undefined) writeMeta(sink, header.meta);
+  sink.close();
 }
 
 /** CmdID, NoResp?, Meta?: the common opening of Add/Replace/Delete/Copy/Get/Exec/Atomic/Sequence. */
-function opening(command: { cmdId: number; noResp?: boolean; meta?: Meta }): SyncElement[] {
-  const children = [integer('CmdID', command.cmdId)];
-  if (command.noResp === true) children.push(element('NoResp'));
-  if (command.meta !== undefined) children.push(writeMeta(command.meta));
-  return children;
+function opening(sink: ElementSink, command: { cmdId: number; noResp?: boolean; meta?: Meta }): void {
+  integer(sink, 'CmdID', command.cmdId);
+  if (command.noResp === true) empty(sink, 'NoResp');
+  if (command.meta !== undefined) writeMeta(sink, command.meta);
 }
 
-function pushItems(children: SyncElement[], list: Item[]): SyncElement[] {
-  for (const item of list) children.push(writeItem(item));
-  return children;
-}
-
-function writeCommand(command: Command): SyncElement {
-  // Children pushed in DTD order (no spread arrays: every reply writes a few dozen commands).
+function writeCommand(sink: ElementSink, command: Command): void {
+  // Children in DTD order.
+  sink.open(command.kind, 'syncml');
   switch (command.kind) {
-    case 'Status': {
-      const children = [integer('CmdID', command.cmdId), integer('MsgRef', command.msgRef), integer('CmdRef', command.cmdRef), text('Cmd', command.cmd)];
-      for (const ref of command.targetRefs) children.push(text('TargetRef', ref));
-      for (const ref of command.sourceRefs) children.push(text('SourceRef', ref));
-      if (command.cred !== undefined) children.push(writeCred(command.cred));
-      if (command.chal !== undefined) children.push(element('Chal', [writeMeta(command.chal.meta)]));
-      children.push(text('Data', command.data));
-      return element('Status', pushItems(children, command.items));
-    }
-    case 'Results': {
-      const children = [integer('CmdID', command.cmdId)];
-      if (command.msgRef !== undefined) children.push(integer('MsgRef', command.msgRef));
-      children.push(integer('CmdRef', command.cmdRef));
-      if (command.meta !== undefined) children.push(writeMeta(command.meta));
-      if (command.targetRef !== undefined) children.push(text('TargetRef', command.targetRef));
-      if (command.sourceRef !== undefined) children.push(text('SourceRef', command.sourceRef));
-      return element('Results', pushItems(children, command.items));
-    }
-    case 'Alert': {
-      const children = [integer('CmdID', command.cmdId), text('Data', command.data)];
-      if (command.correlator !== undefined) children.push(text('Correlator', command.correlator));
-      return element('Alert', pushItems(children, command.items));
-    }
-    case 'Exec': {
-      const children = opening(command);
-      if (command.correlator !== undefined) children.push(text('Correlator', command.correlator));
-      return element('Exec', pushItems(children, command.items));
-    }
+    case 'Status':
+      integer(sink, 'CmdID', command.cmdId);
+      integer(sink, 'MsgRef', command.msgRef);
+      integer(sink, 'CmdRef', command.cmdRef);
+      leaf(sink, 'Cmd', command.cmd);
+      for (const ref of command.targetRefs) leaf(sink, 'TargetRef', ref);
+      for (const ref of command.sourceRefs) leaf(sink, 'SourceRef', ref);
+      if (command.cred !== undefined) writeCred(sink, command.cred);
+      if (command.chal !== undefined) {
+        sink.open('Chal', 'syncml');
+        writeMeta(sink, command.chal.meta);
+        sink.close();
+      }
+      leaf(sink, 'Data', command.data);
+      writeItems(sink, command.items);
+      break;
+    case 'Results':
+      integer(sink, 'CmdID', command.cmdId);
+      if (command.msgRef !== undefined) integer(sink, 'MsgRef', command.msgRef);
+      integer(sink, 'CmdRef', command.cmdRef);
+      if (command.meta !== undefined) writeMeta(sink, command.meta);
+      if (command.targetRef !== undefined) leaf(sink, 'TargetRef', command.targetRef);
+      if (command.sourceRef !== undefined) leaf(sink, 'SourceRef', command.sourceRef);
+      writeItems(sink, command.items);
+      break;
+    case 'Alert':
+      integer(sink, 'CmdID', command.cmdId);
+      leaf(sink, 'Data', command.data);
+      if (command.correlator !== undefined) leaf(sink, 'Correlator', command.correlator);
+      writeItems(sink, command.items);
+      break;
+    case 'Exec':
+      opening(sink, command);
+      if (command.correlator !== undefined) leaf(sink, 'Correlator', command.correlator);
+      writeItems(sink, command.items);
+      break;
     case 'Atomic':
-    case 'Sequence': {
-      const children = opening(command);
-      for (const inner of command.commands) children.push(writeCommand(inner));
-      return element(command.kind, children);
-    }
+    case 'Sequence':
+      opening(sink, command);
+      for (const inner of command.commands) writeCommand(sink, inner);
+      break;
     case 'Add':
     case 'Replace':
     case 'Delete':
     case 'Copy':
     case 'Get':
-      return element(command.kind, pushItems(opening(command), command.items));
+      opening(sink, command);
+      writeItems(sink, command.items);
+      break;
   }
+  sink.close();
+}
+
+/** Writes a typed message into a sink, children in the order the DTD gives. */
+function writeMessage(sink: ElementSink, message: SyncMessage): void {
+  sink.open('SyncML', 'syncml');
+  writeHeader(sink, message.header);
+  sink.open('SyncBody', 'syncml');
+  for (const command of message.commands) writeCommand(sink, command);
+  if (message.final) empty(sink, 'Final');
+  sink.close();
+  sink.close();
 }
 
 /** Builds the `<SyncML>` tree of a typed message, children in the order the DTD gives. */
 export function fromMessage(message: SyncMessage): SyncElement {
-  const body: SyncContent[] = [];
-  for (const command of message.commands) body.push(writeCommand(command));
-  if (message.final) body.push(element('Final'));
-  return element('SyncML', [writeHeader(message.header), element('SyncBody', body)]);
+  const builder = new ElementTreeBuilder();
+  writeMessage(builder, message);
+  return builder.root();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -547,8 +590,6 @@ export function decodeMessage(bytes: Uint8Array, contentType: string, limits: De
 
 /** Encodes a message in the encoding the content type names (answer in the request's). */
 export function encodeMessage(message: SyncMessage, contentType: string): Uint8Array {
-  const root = fromMessage(message);
-  return encodingOf(contentType) === 'xml' ? textEncoder.encode(serializeXml(root)) : encodeWbxml(root);
+  // XML is written straight from the message; WBXML from its tree.
+  return encodingOf(contentType) === 'xml' ? writeXml((sink) => writeMessage(sink, message)) : encodeWbxml(fromMessage(message));
 }
-
-const textEncoder = new TextEncoder();

@@ -308,7 +308,12 @@ class StringTable {
 interface OpenElement {
   element: SyncElement;
   offset: number;
+  /** Where its children start in readBody's `pending`. */
+  from: number;
 }
+
+/** Placeholder children of an element whose END is not read yet (never seen outside the decoder). */
+const UNREAD: SyncContent[] = [];
 
 function readBody(reader: Reader, header: Header, limits: DecodeLimits): SyncElement {
   const stack: OpenElement[] = [];
@@ -317,6 +322,15 @@ function readBody(reader: Reader, header: Header, limits: DecodeLimits): SyncEle
   let elements = 0;
   // Text from string-table references can repeat one entry many times; cap what it expands to.
   let contentBytes = 0;
+  // The content read so far of every open element, `pendingLength` of it; at END an
+  // element's becomes one array of its exact size (an array grown by push reserves 16 slots).
+  const pending: SyncContent[] = [];
+  let pendingLength = 0;
+  const addPending = (content: SyncContent): void => {
+    if (pendingLength === pending.length) pending.push(content);
+    else pending[pendingLength] = content;
+    pendingLength += 1;
+  };
 
   const addContent = (piece: string | Uint8Array, size: number, offset: number): void => {
     const open = stack.at(-1);
@@ -325,7 +339,7 @@ function readBody(reader: Reader, header: Header, limits: DecodeLimits): SyncEle
     if (contentBytes > limits.maxBytes) {
       throw tooLarge(offset, `text from the string table expands the message beyond ${limits.maxBytes} bytes`);
     }
-    open.element.children.push(piece);
+    addPending(piece);
   };
 
   const openElement = (name: string, elementPage: Page, hasContent: boolean, offset: number): void => {
@@ -336,11 +350,10 @@ function readBody(reader: Reader, header: Header, limits: DecodeLimits): SyncEle
     if (stack.length + 1 > limits.maxDepth) {
       throw tooLarge(offset, `elements nest deeper than ${limits.maxDepth} levels`);
     }
-    const element: SyncElement = { name, page: elementPage, children: [] };
-    const parent = stack.at(-1);
-    if (parent === undefined) root = element;
-    else parent.element.children.push(element);
-    if (hasContent) stack.push({ element, offset });
+    const element: SyncElement = { name, page: elementPage, children: hasContent ? UNREAD : [] };
+    if (stack.length === 0) root = element;
+    else addPending(element);
+    if (hasContent) stack.push({ element, offset, from: pendingLength });
   };
 
   for (;;) {
@@ -364,7 +377,8 @@ function readBody(reader: Reader, header: Header, limits: DecodeLimits): SyncEle
       case END: {
         const open = stack.pop();
         if (open === undefined) throw invalid(offset, 'END without an open element');
-        open.element.children = normalizeContent(open.element.children);
+        open.element.children = pendingLength === open.from ? [] : normalizeContent(pending.slice(open.from, pendingLength));
+        pendingLength = open.from;
         break;
       }
       case ENTITY: {

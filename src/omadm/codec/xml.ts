@@ -4,8 +4,9 @@
 // instructions) is refused before it can cost memory or time, and limits are checked while
 // parsing instead of after a whole tree has been built. Input is untrusted device traffic.
 import { AppError } from '../../errors.ts';
-import { DEFAULT_LIMITS, type DecodeLimits, type Page, type SyncContent, type SyncElement } from './element.ts';
+import { DEFAULT_LIMITS, writeTree, type DecodeLimits, type ElementSink, type Page, type SyncContent, type SyncElement } from './element.ts';
 import { METINF_NAMESPACE, SYNCML_NAMESPACE } from './message.ts';
+import { CODE_PAGES } from './wbxml.ts';
 
 /** A DOCTYPE that only names the SyncML DTD (no internal subset, so no entities). */
 const EXTERNAL_DOCTYPE = /^<!DOCTYPE\s+SyncML(?:\s+(?:PUBLIC\s+"[^"<>\[\]]*"\s+"[^"<>\[\]]*"|SYSTEM\s+"[^"<>\[\]]*"))?\s*>/i;
@@ -41,8 +42,6 @@ const SYNCML_NAMESPACE_LOWER = SYNCML_NAMESPACE.toLowerCase();
 // parsed, and a sticky regex per token cost more than the rest of the parse (bench/dm.ts).
 const NAME_EXACT = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const ATTRIBUTE_NAME = /[A-Za-z_:][A-Za-z0-9_.:-]*/y;
-// XML whitespace only (line breaks are already normalized): a no-break space is content.
-const ONLY_WHITESPACE = /^[ \t\n]*$/;
 const DECLARATION = new RegExp(
   [
     `<\\?xml[ \\t\\n]+version[ \\t\\n]*=[ \\t\\n]*(["'])1\\.[0-9]+\\1`,
@@ -70,6 +69,11 @@ function isNameStart(code: number): boolean {
 /** [A-Za-z0-9_.-]: what a name goes on with. */
 function isNameChar(code: number): boolean {
   return isNameStart(code) || (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x2d;
+}
+
+/** [A-Za-z0-9_.:-]: what an attribute name goes on with (ATTRIBUTE_NAME). */
+function isAttributeNameChar(code: number): boolean {
+  return isNameChar(code) || code === 0x3a;
 }
 
 function invalid(message: string): never {
@@ -108,17 +112,52 @@ function decodeInput(input: string | Uint8Array, limits: DecodeLimits): string {
 // One decoder for every message: without `stream` each decode starts afresh.
 const inputDecoder = new TextDecoder('utf-8', { fatal: true });
 
-interface Frame {
-  element: SyncElement;
-  /** Default namespace in scope, as a page. */
-  namespace: Page;
-  /** Inside a `<Meta>` element, where MetInf names mean MetInf elements. */
-  inMeta: boolean;
+/** Bits of `Parser.openFlags`: what an open element passes on to its children. */
+const IN_METINF_NAMESPACE = 1;
+const IN_META = 2;
+
+// Element names are read through this table: a name SyncML defines comes back as the one
+// string of the table instead of a new string per element (a message has a few hundred).
+// Keyed by a hash computed while scanning the name, so a known name costs no allocation;
+// unknown names (or a rare collision) are sliced from the input as before.
+const KNOWN_NAMES = new Map<number, string>();
+for (const page of Object.values(CODE_PAGES)) {
+  for (const name of Object.keys(page)) {
+    let hash = 0;
+    for (let k = 0; k < name.length; k++) hash = nameHash(hash, name.charCodeAt(k));
+    if (!KNOWN_NAMES.has(hash)) KNOWN_NAMES.set(hash, name);
+  }
 }
+
+/** One step of the name hash; kept within a small integer so Map lookups stay cheap. */
+function nameHash(hash: number, code: number): number {
+  return (Math.imul(hash, 31) + code) & 0x3fffffff;
+}
+
+/** Layout whitespace only (space, tab, line feed): what goes between elements. */
+function isLayout(text: string): boolean {
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0a) return false;
+  }
+  return true;
+}
+
+/** Placeholder children of an element whose end tag is not read yet (never seen outside the parser). */
+const UNREAD: SyncContent[] = [];
 
 class Parser {
   private pos = 0;
-  private readonly stack: Frame[] = [];
+  // The open elements, innermost last, as parallel arrays rather than an object per element:
+  // the element, IN_METINF_NAMESPACE | IN_META, and where its children start in `pending`.
+  private readonly open: SyncElement[] = [];
+  private readonly openFlags: number[] = [];
+  private readonly openFrom: number[] = [];
+  // The children read so far of every open element, in document order, `pendingLength` of
+  // them. At an end tag an element's children become one array of exactly their size: an
+  // array per element grown by push would reserve 16 slots at its first child.
+  private readonly pending: SyncContent[] = [];
+  private pendingLength = 0;
   private elements = 0;
   private root: SyncElement | undefined;
 
@@ -218,17 +257,18 @@ class Parser {
   private content(): void {
     const src = this.src;
     for (;;) {
-      const top = this.stack[this.stack.length - 1];
-      if (top === undefined && this.root !== undefined) return;
+      const depth = this.open.length;
+      if (depth === 0 && this.root !== undefined) return;
       const lt = src.indexOf('<', this.pos);
-      if (top === undefined) {
+      if (depth === 0) {
         // misc() guarantees we stand on '<' here.
         this.startTag();
         continue;
       }
-      if (lt === -1) this.fail(`unclosed element <${top.element.name}>`, src.length);
+      const top = this.open[depth - 1] as SyncElement;
+      if (lt === -1) this.fail(`unclosed element <${top.name}>`, src.length);
       if (lt > this.pos) {
-        this.text(top, this.decodeText(src.slice(this.pos, lt), this.pos));
+        this.text(this.decodeText(src.slice(this.pos, lt), this.pos));
         this.pos = lt;
       }
       const next = src.charCodeAt(lt + 1);
@@ -243,7 +283,7 @@ class Parser {
       } else if (src.startsWith('<![CDATA[', lt)) {
         const end = src.indexOf(']]>', lt + 9);
         if (end === -1) this.fail('unterminated CDATA section');
-        this.text(top, src.slice(lt + 9, end));
+        this.text(src.slice(lt + 9, end));
         this.pos = end + 3;
       } else if (src.startsWith('<!DOCTYPE', lt)) {
         this.fail('DOCTYPE declarations are not allowed: SyncML needs none and they enable entity expansion attacks');
@@ -256,22 +296,38 @@ class Parser {
     }
   }
 
-  private text(frame: Frame, text: string): void {
+  /** Text in the innermost open element. */
+  private text(text: string): void {
     if (text === '') return;
-    const children = frame.element.children;
-    const last = children.at(-1);
+    const at = this.pendingLength;
+    const last = at > (this.openFrom[this.openFrom.length - 1] as number) ? this.pending[at - 1] : undefined;
     // Text split by comments or CDATA sections is still one text.
-    if (typeof last === 'string') children[children.length - 1] = last + text;
-    else children.push(text);
+    if (typeof last === 'string') this.pending[at - 1] = last + text;
+    else this.addPending(text);
+  }
+
+  private addPending(content: SyncContent): void {
+    const at = this.pendingLength;
+    // In order, so the array stays packed; a slot past the end is only ever the next one.
+    if (at === this.pending.length) this.pending.push(content);
+    else this.pending[at] = content;
+    this.pendingLength = at + 1;
   }
 
   private readName(what: string): string {
     const src = this.src;
     const start = this.pos;
-    if (!isNameStart(src.charCodeAt(start))) this.fail(`expected ${what}`);
+    let code = src.charCodeAt(start);
+    if (!isNameStart(code)) this.fail(`expected ${what}`);
+    let hash = nameHash(0, code);
     let end = start + 1;
-    while (isNameChar(src.charCodeAt(end))) end += 1;
+    while (isNameChar((code = src.charCodeAt(end)))) {
+      hash = nameHash(hash, code);
+      end += 1;
+    }
     this.pos = end;
+    const known = KNOWN_NAMES.get(hash);
+    if (known !== undefined && known.length === end - start && src.startsWith(known, start)) return known;
     return src.slice(start, end);
   }
 
@@ -298,14 +354,16 @@ class Parser {
       }
       if (this.pos >= this.src.length) this.fail(`unterminated start tag <${name}>`, start);
       if (this.pos === before) this.fail(`malformed start tag <${name}>`);
-      ATTRIBUTE_NAME.lastIndex = this.pos;
-      const attribute = ATTRIBUTE_NAME.exec(this.src);
-      if (attribute === null) this.fail(`malformed start tag <${name}>`);
-      if (attribute[0] !== 'xmlns') {
+      // xmlns, the one attribute SyncML has, is matched in place; any other is read for the error.
+      if (this.src.startsWith('xmlns', this.pos) && !isAttributeNameChar(this.src.charCodeAt(this.pos + 5))) {
+        this.pos += 5;
+      } else {
+        ATTRIBUTE_NAME.lastIndex = this.pos;
+        const attribute = ATTRIBUTE_NAME.exec(this.src);
+        if (attribute === null) this.fail(`malformed start tag <${name}>`);
         this.fail(`attribute "${attribute[0]}" on <${name}> is not allowed: SyncML uses no attributes`);
       }
       if (xmlns !== undefined) this.fail(`duplicate xmlns attribute on <${name}>`);
-      this.pos = ATTRIBUTE_NAME.lastIndex;
       this.skipWhitespace();
       if (this.src.charAt(this.pos) !== '=') this.fail(`expected "=" after xmlns on <${name}>`);
       this.pos += 1;
@@ -320,16 +378,18 @@ class Parser {
       this.pos = end + 1;
     }
 
-    const parent = this.stack[this.stack.length - 1];
+    const depth = this.open.length;
+    const parent = depth === 0 ? undefined : this.open[depth - 1];
+    const parentFlags = depth === 0 ? 0 : (this.openFlags[depth - 1] as number);
     this.elements += 1;
     if (this.elements > this.limits.maxElements) {
       tooLarge(`XML message has more than ${this.limits.maxElements} elements`);
     }
-    if (this.stack.length + 1 > this.limits.maxDepth) {
+    if (depth + 1 > this.limits.maxDepth) {
       tooLarge(`XML message nests elements deeper than ${this.limits.maxDepth} levels`);
     }
 
-    let namespace: Page = parent?.namespace ?? 'syncml';
+    let metinfNamespace = (parentFlags & IN_METINF_NAMESPACE) !== 0;
     if (parent === undefined) {
       if (name !== 'SyncML') this.fail(`root element must be <SyncML>, not <${name}>`, start);
       if (xmlns === undefined || xmlns.toLowerCase() !== SYNCML_NAMESPACE_LOWER) {
@@ -338,33 +398,37 @@ class Parser {
     } else if (xmlns !== undefined) {
       const value = xmlns.toLowerCase();
       if (value === SYNCML_NAMESPACE_LOWER) {
-        namespace = 'syncml';
+        metinfNamespace = false;
       } else if (value === METINF_NAMESPACE) {
         // Clients put it on each MetInf element or (some) once on <Meta>; nowhere else is sane.
         if (name !== 'Meta' && !METINF_ELEMENTS.has(name)) {
           this.fail(`xmlns="${METINF_NAMESPACE}" is not allowed on <${name}>`, start);
         }
-        namespace = 'metinf';
+        metinfNamespace = true;
       } else {
         this.fail(`unknown namespace "${xmlns}" on <${name}>`, start);
       }
     }
-    const inMeta = parent !== undefined && (parent.inMeta || parent.element.name === 'Meta');
+    const inMeta = parent !== undefined && ((parentFlags & IN_META) !== 0 || parent.name === 'Meta');
     // The set last: most elements are neither in a MetInf namespace nor inside <Meta>.
-    const isMetInf = name !== 'Meta' && (namespace === 'metinf' || inMeta) && METINF_ELEMENTS.has(name);
+    const isMetInf = name !== 'Meta' && (metinfNamespace || inMeta) && METINF_ELEMENTS.has(name);
     const page: Page = isMetInf ? 'metinf' : 'syncml';
 
-    const element: SyncElement = { name, page, children: [] };
+    const element: SyncElement = { name, page, children: selfClosing ? [] : UNREAD };
     if (parent === undefined) this.root = element;
-    else parent.element.children.push(element);
-    if (!selfClosing) this.stack.push({ element, namespace, inMeta });
+    else this.addPending(element);
+    if (!selfClosing) {
+      this.open.push(element);
+      this.openFlags.push((metinfNamespace ? IN_METINF_NAMESPACE : 0) | (inMeta ? IN_META : 0));
+      this.openFrom.push(this.pendingLength);
+    }
   }
 
-  private endTag(top: Frame): void {
+  private endTag(top: SyncElement): void {
     const start = this.pos;
     this.pos += 2;
     // The end tag that is due is matched in place, without reading its name into a new string.
-    const due = top.element.name;
+    const due = top.name;
     let name: string;
     if (this.src.startsWith(due, this.pos) && !isNameChar(this.src.charCodeAt(this.pos + due.length))) {
       name = due;
@@ -372,16 +436,26 @@ class Parser {
     } else name = this.readName('an element name after "</"');
     this.skipWhitespace();
     if (this.src.charAt(this.pos) !== '>') this.fail(`malformed end tag </${name}>`, start);
-    if (name !== top.element.name) this.fail(`end tag </${name}> does not match <${top.element.name}>`, start);
+    if (name !== top.name) this.fail(`end tag </${name}> does not match <${top.name}>`, start);
     this.pos += 1;
-    this.stack.pop();
-    const children = top.element.children;
-    // Whitespace between elements is layout, not content; text in leaf elements is kept as is.
-    let mixed = false;
-    for (let k = 0; k < children.length && !mixed; k++) mixed = typeof children[k] !== 'string';
-    if (mixed) {
-      top.element.children = children.filter((child) => typeof child !== 'string' || !ONLY_WHITESPACE.test(child));
+    this.open.pop();
+    this.openFlags.pop();
+    const from = this.openFrom.pop() as number;
+    const pending = this.pending;
+    let to = this.pendingLength;
+    // Adjacent texts are joined as they are read, so more than one child means elements
+    // among them: whitespace between elements is layout, not content, and is dropped. Text
+    // in a leaf element (one child) is kept as is.
+    if (to - from > 1) {
+      let kept = from;
+      for (let k = from; k < to; k++) {
+        const child = pending[k] as SyncContent;
+        if (typeof child !== 'string' || !isLayout(child)) pending[kept++] = child;
+      }
+      to = kept;
     }
+    top.children = to === from ? [] : pending.slice(from, to);
+    this.pendingLength = from;
   }
 
   /** Expands the five predefined entities and character references; nothing else exists. */
@@ -447,18 +521,10 @@ const ESCAPES: ReadonlyMap<string, string> = new Map([
   ['\r', '&#13;'],
 ]);
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const textEncoder = new TextEncoder();
 
 // What escapeOther looks for: a forbidden character or one to escape.
 const FORBIDDEN_OR_ESCAPED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF&<>\r]/;
-
-function escapeText(text: string): string {
-  // Most text is printable ASCII with nothing to escape: one pass over its codes settles it.
-  for (let k = 0; k < text.length; k++) {
-    const code = text.charCodeAt(k);
-    if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) return escapeOther(text);
-  }
-  return text;
-}
 
 /** Text with something besides printable ASCII, tab and line feed: checked, then escaped. */
 function escapeOther(text: string): string {
@@ -486,53 +552,173 @@ function bytesAsText(bytes: Uint8Array): string {
   return text;
 }
 
-/** The tags of one element name on one page, written once: a message writes the same few dozen again and again. */
+/** The tags of one element name on one page, encoded once: a message writes the same few dozen again and again. */
 interface Tags {
-  open: string;
-  empty: string;
-  close: string;
+  open: Uint8Array;
+  empty: Uint8Array;
+  close: Uint8Array;
 }
 
 const tagsByName = new Map<string, Tags>();
 const metinfTagsByName = new Map<string, Tags>();
+const rootTags = new Map<string, Tags>();
 
 function tagsOf(name: string, attributes: string, cache: Map<string, Tags>): Tags {
   const known = cache.get(name);
   if (known !== undefined) return known;
   if (!NAME_EXACT.test(name)) invalid(`"${name}" is not a valid XML element name`);
-  const tags = { open: `<${name}${attributes}>`, empty: `<${name}${attributes}/>`, close: `</${name}>` };
+  const tags = {
+    open: textEncoder.encode(`<${name}${attributes}>`),
+    empty: textEncoder.encode(`<${name}${attributes}/>`),
+    close: textEncoder.encode(`</${name}>`),
+  };
   // Bounded: names come from code, but a caller could build trees of any names.
   if (cache.size < 1024) cache.set(name, tags);
   return tags;
 }
 
-/** The element, appended to `out` (string concatenation: V8 joins the pieces once, at the end). */
-function writeElement(element: SyncElement, out: string, root: boolean): string {
-  // xmlns on each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
-  const tags = root
-    ? tagsOf(element.name, ` xmlns="${SYNCML_NAMESPACE}"`, rootTags)
-    : element.page === 'metinf' && element.name !== 'Meta'
-      ? tagsOf(element.name, ` xmlns="${METINF_NAMESPACE}"`, metinfTagsByName)
-      : tagsOf(element.name, '', tagsByName);
-  const children = element.children;
-  if (children.length === 0) return out + tags.empty;
-  out += tags.open;
-  for (let k = 0; k < children.length; k++) {
-    const child = children[k] as SyncContent;
-    if (typeof child === 'string') out += escapeText(child);
-    else if (child instanceof Uint8Array) out += escapeText(bytesAsText(child));
-    else out = writeElement(child, out, false);
-  }
-  return out + tags.close;
-}
-const rootTags = new Map<string, Tags>();
+/** The buffer writers start with; one is kept between documents (KEPT_BUFFER_BYTES at most). */
+const FIRST_BUFFER_BYTES = 16 * 1024;
+const KEPT_BUFFER_BYTES = 256 * 1024;
+let spareBuffer: Uint8Array | undefined = new Uint8Array(FIRST_BUFFER_BYTES);
 
 /**
- * Writes the tree as a SyncML XML document: no layout whitespace, xmlns on the root and on
- * each MetInf element. Opaque bytes are written as text when they are UTF-8 text; binary
- * data cannot go in XML (no base64 fallback: the receiver would not know to decode it).
+ * Writes a SyncML XML document as UTF-8 straight into a buffer that is reused from one
+ * document to the next, copied out at its exact size at the end: string concatenation made
+ * an object per piece, then a flat copy of the whole, then the encoded bytes. No layout
+ * whitespace; xmlns on the root and on each MetInf element; an element with no content is
+ * written self-closed (its start tag waits for its first content).
  */
-export function serializeXml(root: SyncElement): string {
+class XmlWriter implements ElementSink {
+  private out: Uint8Array;
+  private length = 0;
+  /** Tags of the open elements, innermost last. */
+  private readonly openTags: Tags[] = [];
+  /** The innermost open element's start tag is not written yet. */
+  private startPending = false;
+  private rootWritten = false;
+
+  constructor() {
+    this.out = spareBuffer ?? new Uint8Array(FIRST_BUFFER_BYTES);
+    spareBuffer = undefined;
+    this.writeBytes(XML_DECLARATION_BYTES);
+  }
+
+  open(name: string, page: Page): void {
+    this.writeStart();
+    let tags: Tags;
+    if (this.openTags.length === 0) {
+      if (this.rootWritten || name !== 'SyncML' || page !== 'syncml') invalid(`the root element must be <SyncML>, not <${name}>`);
+      this.rootWritten = true;
+      tags = tagsOf(name, ` xmlns="${SYNCML_NAMESPACE}"`, rootTags);
+    } else if (page === 'metinf' && name !== 'Meta') {
+      // xmlns on each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
+      tags = tagsOf(name, ` xmlns="${METINF_NAMESPACE}"`, metinfTagsByName);
+    } else {
+      tags = tagsOf(name, '', tagsByName);
+    }
+    this.openTags.push(tags);
+    this.startPending = true;
+  }
+
+  text(text: string): void {
+    this.writeStart();
+    this.writeText(text);
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.writeStart();
+    this.writeText(bytesAsText(bytes));
+  }
+
+  close(): void {
+    const tags = this.openTags.pop();
+    if (tags === undefined) throw new Error('XmlWriter: close() without an open element');
+    this.writeBytes(this.startPending ? tags.empty : tags.close);
+    this.startPending = false;
+  }
+
+  /** The document, once its root is closed. */
+  finish(): Uint8Array {
+    if (!this.rootWritten || this.openTags.length > 0) throw new Error('XmlWriter: the root element is not closed');
+    return this.out.slice(0, this.length);
+  }
+
+  /** Gives the buffer back for the next document, unless it grew large. */
+  release(): void {
+    if (this.out.length <= KEPT_BUFFER_BYTES) spareBuffer = this.out;
+  }
+
+  private writeStart(): void {
+    if (!this.startPending) return;
+    this.startPending = false;
+    this.writeBytes((this.openTags[this.openTags.length - 1] as Tags).open);
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.out.length) return;
+    const grown = new Uint8Array(Math.max(this.out.length * 2, this.length + bytes));
+    grown.set(this.out.subarray(0, this.length));
+    this.out = grown;
+  }
+
+  /** Short byte runs (tags) copied in a loop: cheaper than a call to set() for a dozen bytes. */
+  private writeBytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    const out = this.out;
+    let at = this.length;
+    for (let k = 0; k < bytes.length; k++) out[at++] = bytes[k] as number;
+    this.length = at;
+  }
+
+  private writeText(text: string): void {
+    // Most text is printable ASCII with nothing to escape: written byte by byte as it is checked.
+    this.reserve(text.length);
+    const out = this.out;
+    let at = this.length;
+    for (let k = 0; k < text.length; k++) {
+      const code = text.charCodeAt(k);
+      if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) {
+        this.writeEncoded(escapeOther(text));
+        return;
+      }
+      out[at++] = code;
+    }
+    this.length = at;
+  }
+
+  /** Any text, already escaped, as UTF-8 (from where the current text started). */
+  private writeEncoded(text: string): void {
+    // At most 3 UTF-8 bytes per UTF-16 code unit.
+    this.reserve(text.length * 3);
+    this.length += textEncoder.encodeInto(text, this.out.subarray(this.length)).written;
+  }
+}
+
+const XML_DECLARATION_BYTES = textEncoder.encode(XML_DECLARATION);
+
+/**
+ * A SyncML XML document in UTF-8, from what `fill` writes into the sink: one `<SyncML>`
+ * root, written with xmlns. Opaque bytes are written as text when they are UTF-8 text;
+ * binary data cannot go in XML (no base64 fallback: the receiver would not know to decode it).
+ */
+export function writeXml(fill: (sink: ElementSink) => void): Uint8Array {
+  const writer = new XmlWriter();
+  try {
+    fill(writer);
+    return writer.finish();
+  } finally {
+    writer.release();
+  }
+}
+
+/** The tree as a SyncML XML document in UTF-8 (see writeXml). */
+export function serializeXmlBytes(root: SyncElement): Uint8Array {
   if (root.name !== 'SyncML' || root.page !== 'syncml') invalid(`the root element must be <SyncML>, not <${root.name}>`);
-  return writeElement(root, XML_DECLARATION, true);
+  return writeXml((sink) => writeTree(sink, root));
+}
+
+/** serializeXmlBytes as a string. */
+export function serializeXml(root: SyncElement): string {
+  return textDecoder.decode(serializeXmlBytes(root));
 }
