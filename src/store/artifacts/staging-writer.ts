@@ -4,8 +4,8 @@
 // positional writev each, at most two in flight, so receiving the next block overlaps
 // writing this one. As the file's written part grows, onWritten says so (the local store
 // hashes it behind the writer, file-hasher.ts). Once every write is done the file is
-// synced and closed here, on the handle already open, so its bytes are on disk before the
-// caller names it; the hashing thread finishes the last blocks meanwhile.
+// synced, made read-only and closed here, on the handle already open, so its bytes are on
+// disk before the caller names it; the hashing thread finishes the last blocks meanwhile.
 import { type FileHandle, open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { AppError } from '../../errors.ts';
@@ -85,10 +85,12 @@ export class StagingWriter extends Writable {
     const finish = (err?: Error | null) => {
       if (err) return callback(err);
       // Every write is done: synced and closed here so the file is whole, and on disk,
-      // before anyone renames it. _destroy closes the handle if the sync fails.
+      // before anyone renames it. _destroy closes the handle if the sync fails. Made
+      // read-only at the same time (localCopy hands out the published path, and no tool
+      // may write through it): one wait for both, not a chmod by path after.
       const handle = this.handle;
       if (!handle) return callback();
-      handle.sync().then(
+      Promise.all([handle.chmod(0o444), handle.sync()]).then(
         () => {
           this.handle = undefined;
           return handle.close();
