@@ -10,19 +10,23 @@
 //             package jobs started and how long it took (from the server's own log); peak RSS
 //             of this process and its children (the bsdiff processes), sampled every 100 ms,
 //             against the delta memory budget the server was given.
-//   upload:   HTTP upload (node:http, streamed from disk, with Content-Length) of the 10 MB
+//   upload:   HTTP upload (node:http, streamed from disk, with Content-Length, from a client
+//             process of its own as a real uploader is: upload-client.ts) of the 10 MB
 //             0.25.0 image and of a 200 MB pseudo-random file, against `cp && sync` of the
 //             same file on the same disk (the server fsyncs), in MB/s (10^6 bytes; median of
-//             a few runs); goal: ratio >= 0.5. Beside them, CPU ms per MB of each (median):
-//             this process's, all threads, client and server together, and cp's own, so
-//             runs at different loads compare; and of the upload, the main thread's alone
-//             (the event loop every other request waits for).
+//             a few runs, after one untimed upload to warm the server up, as cp's binary
+//             and the files are warm in the page cache); goal: ratio >= 0.5. Beside them, CPU ms per MB of each (median):
+//             the server's and the client's together (all threads of each), each alone, and
+//             cp's own, so runs at different loads compare; and of the upload, the server's
+//             main thread's alone (the event loop every other request waits for).
 // The machine's load average is printed too: other work on it skews every wall time here,
 // so CPU times are given beside them (children's from /proc/self/stat cutime + cstime, which
 // counts every child this process has reaped: the pool's bsdiff processes and the CLI runs).
 //   goals:    issue 14's: pipeline ratio <= 0.6, every upload ratio >= 0.5; each with `met`.
 // Run: npm run bench:pipeline [-- --upload-only]   (needs Debian's bsdiff: apt-get install -y bsdiff)
 //   --upload-only skips the pipeline part (for profiling uploads: node --cpu-prof --import tsx bench/pipeline.ts --upload-only)
+//   --client-in-process sends the uploads from this process, the server's, as before the
+//             client had a process of its own (to compare the two)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -37,8 +41,9 @@ import { loadConfig } from '../src/config.ts';
 import { type RunningServer, startServer } from '../src/start.ts';
 import { createToken } from '../src/tokens/tokens.ts';
 import { processTree, rssKiB } from './proc.ts';
+import { UploadClient } from './upload-client.ts';
 
-const { values: args } = parseArgs({ options: { 'upload-only': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { 'upload-only': { type: 'boolean', default: false }, 'client-in-process': { type: 'boolean', default: false } } });
 const GOALS = { pipelineRatioAtMost: 0.6, uploadRatioAtLeast: 0.5 };
 const FIXTURES = '.fixtures/firmware';
 const SOURCES = ['0.24.0', '0.24.1', '0.25.0'] as const;
@@ -67,9 +72,14 @@ const work = mkdtempSync(join(tmpdir(), 'fota-bench-pipeline-'));
 
 // --- process-tree memory -------------------------------------------------------------------
 
-/** RSS of this process plus all of its descendants, from /proc. */
+/** The upload client's process: not part of the server's memory. */
+let clientPid: number | undefined;
+
+/** RSS of this process plus all of its descendants (but the upload client), from /proc. */
 function treeRss(root = process.pid): { total: number; children: number } {
-  const [self = 0, ...rest] = processTree(root).map((pid) => rssKiB(pid) * 1024);
+  const [self = 0, ...rest] = processTree(root)
+    .filter((pid) => pid !== clientPid)
+    .map((pid) => rssKiB(pid) * 1024);
   const children = rest.reduce((sum, bytes) => sum + bytes, 0);
   return { total: self + children, children };
 }
@@ -173,11 +183,29 @@ interface Uploaded {
   /** Wall clock (Date.now()) when the 202 arrived, to compare with the build's readyAt. */
   answeredAt: number;
   ms: number;
+  /** The client's CPU for it, when it ran in a process of its own (else it is in this process's). */
+  clientCpuMs: number;
 }
+
+/** The client process, unless --client-in-process. */
+let client: UploadClient | undefined;
 
 /** Streams a file to POST /api/v1/builds with node:http (no fetch overhead), Content-Length set. */
 async function upload(server: RunningServer, token: string, path: string, version: string, model = MODEL): Promise<Uploaded> {
   const url = new URL(`/api/v1/builds?model=${encodeURIComponent(model)}&version=${encodeURIComponent(version)}`, server.url);
+  const sent = client
+    ? await client.upload({ url: url.href, path, headers: { authorization: `Bearer ${token}` } })
+    : await uploadHere(url, token, path);
+  const answeredAt = Date.now();
+  const { status, body, ms } = sent;
+  if (status !== 202) throw new Error(`upload of ${path} as ${model} ${version}: HTTP ${status}: ${body}`);
+  const parsed = JSON.parse(body) as { id?: unknown };
+  if (typeof parsed.id !== 'string') throw new Error(`upload answered 202 without a build id: ${body}`);
+  return { id: parsed.id, answeredAt, ms, clientCpuMs: client ? sent.cpuMs : 0 };
+}
+
+/** The same upload from this process (--client-in-process). */
+async function uploadHere(url: URL, token: string, path: string): Promise<{ status: number; body: string; ms: number; cpuMs: number }> {
   const size = statSync(path).size;
   const started = performance.now();
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -196,12 +224,7 @@ async function upload(server: RunningServer, token: string, path: string, versio
     pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), req).catch(reject);
   });
   const { status, body } = await answer;
-  const ms = performance.now() - started;
-  const answeredAt = Date.now();
-  if (status !== 202) throw new Error(`upload of ${path} as ${model} ${version}: HTTP ${status}: ${body}`);
-  const parsed = JSON.parse(body) as { id?: unknown };
-  if (typeof parsed.id !== 'string') throw new Error(`upload answered 202 without a build id: ${body}`);
-  return { id: parsed.id, answeredAt, ms };
+  return { status, body, ms: performance.now() - started, cpuMs: 0 };
 }
 
 interface BuildStatus {
@@ -332,6 +355,8 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
   // CPU per MB beside the wall-clock speeds: on a machine other work keeps busy, the wall
   // times of both sides swing with the load; CPU time much less so.
   const httpCpu: number[] = [];
+  const serverCpu: number[] = [];
+  const clientCpu: number[] = [];
   const httpLoopCpu: number[] = [];
   const cpCpu: number[] = [];
   for (let run = 0; run < UPLOAD_RUNS; run += 1) {
@@ -348,12 +373,15 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
     sh('sync');
     // A model of its own per run: an earlier version would queue a delta job (and, for the
     // 200 MB file, one bigger than the delta memory budget).
-    // This process is both the client and the server: its CPU counts both, and every thread.
+    // This process's CPU counts the server's every thread (and, --client-in-process, the client's).
     const cpuBefore = ownCpuMs();
     const loopCpuBefore = mainThreadCpuMs();
     const sent = await upload(server, token, file, '1.0.0', `bench-upload-${label}-${run + 1}`);
+    const serverMs = ownCpuMs() - cpuBefore;
     http.push(bytes / 1e6 / (sent.ms / 1000));
-    httpCpu.push((ownCpuMs() - cpuBefore) / (bytes / 1e6));
+    httpCpu.push((serverMs + sent.clientCpuMs) / (bytes / 1e6));
+    serverCpu.push(serverMs / (bytes / 1e6));
+    clientCpu.push(sent.clientCpuMs / (bytes / 1e6));
     httpLoopCpu.push((mainThreadCpuMs() - loopCpuBefore) / (bytes / 1e6));
     // Its full-package job copies and fsyncs the image too: let it finish before the next run.
     await waitReady(server, token, sent.id);
@@ -368,7 +396,13 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
     httpMBps: round(httpMBps),
     cpMBps: round(cpMBps),
     ratio: round(httpMBps / cpMBps),
-    cpuMsPerMB: { http: round(median(httpCpu)), httpEventLoop: round(median(httpLoopCpu)), cp: round(median(cpCpu)) },
+    cpuMsPerMB: {
+      http: round(median(httpCpu)),
+      httpServer: round(median(serverCpu)),
+      httpClient: client ? round(median(clientCpu)) : 'in the server process',
+      httpEventLoop: round(median(httpLoopCpu)),
+      cp: round(median(cpCpu)),
+    },
   };
 }
 
@@ -416,6 +450,10 @@ async function main() {
     }),
     { host: '127.0.0.1', log: pino({ level: 'info' }, jobLog) },
   );
+  if (!args['client-in-process']) {
+    client = new UploadClient();
+    clientPid = client.pid;
+  }
   try {
     const { token } = await createToken(server.ctx, 'bench', { role: 'manufacturer', name: 'bench', manufacturer: 'bench-maker' });
 
@@ -424,6 +462,10 @@ async function main() {
     const large = join(work, 'random-200MB.bin');
     progress(`writing ${LARGE_BYTES / 1e6} MB of pseudo-random bytes`);
     writePseudoRandom(large, LARGE_BYTES);
+    // One upload untimed first, as a server in service has had: the first of a process
+    // starts the hashing thread and compiles the upload path (5-10x slower than the next).
+    progress('one upload to warm the server up (not timed)');
+    await waitReady(server, token, (await upload(server, token, image('0.25.0'), '1.0.0', 'bench-upload-warm-up')).id);
     const uploads = [await uploadSpeed(server, token, image('0.25.0'), 'esbuild-0.25.0.bin'), await uploadSpeed(server, token, large, 'random-200MB.bin')];
 
     console.log(
@@ -431,6 +473,7 @@ async function main() {
         {
           benchmark: 'pipeline',
           cores: availableParallelism(),
+          uploadClient: client ? 'a process of its own' : 'in the server process',
           loadAverage1m: { start: round(loadAtStart), end: round(loadavg()[0] ?? 0) },
           deltaMemoryBudgetMiB: mib(DELTA_MEMORY_BUDGET),
           pipeline: run && pipelineFigures(run, flippedBytes, server.ctx.pool.concurrency),
@@ -445,6 +488,7 @@ async function main() {
       ),
     );
   } finally {
+    client?.close();
     await server.close();
   }
 }

@@ -1,7 +1,8 @@
 // The local artifact store hashes an upload on a worker thread that reads the staged file
 // behind the writer (src/store/artifacts/file-hasher.ts). What a user relies on: the
 // object's name is the SHA-256 node:crypto gives for the same bytes, at every size around
-// the writer's 1 MiB blocks and the thread's 4 MiB reads, and a process that stored an
+// the writer's 1 MiB blocks and the thread's 4 MiB reads, and past the writer's early
+// flushes (staging-writer.ts), and a process that stored an
 // upload exits by itself: neither cut short while the digest is pending nor kept alive by
 // the thread afterwards (a `fota serve` that never exited after SIGTERM).
 import { spawn } from 'node:child_process';
@@ -11,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LocalArtifactStore } from '../../src/store/artifacts/local-store.ts';
-import { STAGING_WRITE_BYTES } from '../../src/store/artifacts/staging-writer.ts';
+import { EARLY_SYNC_BYTES, STAGING_WRITE_BYTES } from '../../src/store/artifacts/staging-writer.ts';
 import { sha256, tempDir } from '../support/harness.ts';
 import { exited, spawnServe } from '../support/serve-process.ts';
 
@@ -38,9 +39,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 describe('hashing a staged upload on a worker thread', () => {
   const boundaries = [0, 1, 65_535, 65_536, STAGING_WRITE_BYTES - 1, STAGING_WRITE_BYTES, STAGING_WRITE_BYTES + 1, READ_BYTES - 1, READ_BYTES, READ_BYTES + 1, 2 * READ_BYTES + STAGING_WRITE_BYTES + 3];
+  // Past the size at which the writer flushes while the upload goes on, once and twice.
+  const flushes = [EARLY_SYNC_BYTES + STAGING_WRITE_BYTES + 1, 2 * EARLY_SYNC_BYTES + 2 * STAGING_WRITE_BYTES + 7];
   const random = Array.from({ length: 6 }, () => Math.floor(Math.random() * 9 * MiB));
 
-  it.each([...boundaries, ...random])('names a %i-byte upload by the SHA-256 node:crypto gives, from a stream and from an iterable', async (size) => {
+  it.each([...boundaries, ...flushes, ...random])('names a %i-byte upload by the SHA-256 node:crypto gives, from a stream and from an iterable', async (size) => {
     const store = new LocalArtifactStore(join(tempDir(), 'artifacts'));
     const image = randomBytes(size);
     const expected = { sha256: sha256(image), size };
