@@ -448,6 +448,8 @@ async function main(nginx: string) {
   let nginxCpu = 0;
   const oursTicks = { user: 0, system: 0 };
   const oursThreadTicks = { main: 0, others: 0 };
+  /** Per trial: the first carries the first download of most deployments (their move to 'downloading'). */
+  const oursTrialCpu: number[] = [];
   const runOurs = async () => {
     const rss = sampleRss(oursPid);
     const cpu = cpuSecondsOf(processTree(oursPid));
@@ -457,7 +459,9 @@ async function main(nginx: string) {
     const threadsAfter = mainAndOtherTicks(oursPid);
     oursThreadTicks.main += threadsAfter.main - threads.main;
     oursThreadTicks.others += threadsAfter.others - threads.others;
-    oursCpu += cpuSecondsOf(processTree(oursPid)) - cpu;
+    const spent = cpuSecondsOf(processTree(oursPid)) - cpu;
+    oursCpu += spent;
+    oursTrialCpu.push(spent);
     const after = cpuTicksOf(processTree(oursPid));
     oursTicks.user += after.user - ticks.user;
     oursTicks.system += after.system - ticks.system;
@@ -527,6 +531,9 @@ async function main(nginx: string) {
     ...summary(oursRuns),
     serverCpuSecondsPerGiB: round(oursCpu / gib(oursRuns), 2),
     serverCpuMsPerRequest: msPerRequest(oursCpu, oursRuns),
+    // The first trial is most deployments' first download (checking a new link, the move
+    // to 'downloading' with its history and audit entries); later ones are devices resuming.
+    trialsCpuSecondsPerGiB: oursTrialCpu.map((cpu, t) => round(cpu / gib(oursRuns.slice(t, t + 1)), 2)),
     // The kernel's part (socket writes, loopback) against Node's own (JS, libuv, GC).
     serverCpuSplitPerGiB: splitPerGiB(oursCpu, oursTicks, oursRuns),
     // User + system: the main thread's JavaScript and socket writes against the helpers' work
