@@ -27,7 +27,7 @@
 //      (other flags for the serving node process: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -42,7 +42,7 @@ import { sql } from 'drizzle-orm';
 import { rows } from '../src/store/dialect.ts';
 import { insertDeployment } from '../src/store/queries/deployments.ts';
 import { insertDevice } from '../src/store/queries/devices.ts';
-import { cpuSecondsOf, processTree, rssKiB } from './proc.ts';
+import { CLOCK_TICKS, cpuSecondsOf, processTree, rssKiB } from './proc.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
 import { WRITE_BYTES } from '../src/download/source.ts';
 
@@ -122,6 +122,30 @@ function cpuTicksOf(pids: number[]): { user: number; system: number } {
     } catch {
       // gone meanwhile
     }
+  }
+  return ticks;
+}
+
+/**
+ * CPU ticks of the main thread (JavaScript, and the socket writes it makes) and of all
+ * other threads (V8's GC and compiler helpers, libuv's fs pool, our worker threads), so a
+ * change in CPU per GiB can be placed. Node names none of its threads, so the main one is
+ * told by its id (the process id).
+ */
+function mainAndOtherTicks(pid: number): { main: number; others: number } {
+  const ticks = { main: 0, others: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks[Number(tid) === pid ? 'main' : 'others'] += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // gone meanwhile
   }
   return ticks;
 }
@@ -423,12 +447,21 @@ async function main(nginx: string) {
   let oursCpu = 0;
   let nginxCpu = 0;
   const oursTicks = { user: 0, system: 0 };
+  const oursThreadTicks = { main: 0, others: 0 };
+  /** Per trial: the first carries the first download of most deployments (their move to 'downloading'). */
+  const oursTrialCpu: number[] = [];
   const runOurs = async () => {
     const rss = sampleRss(oursPid);
     const cpu = cpuSecondsOf(processTree(oursPid));
     const ticks = cpuTicksOf(processTree(oursPid));
+    const threads = mainAndOtherTicks(oursPid);
     oursRuns.push(await load(ourUrls, pkg.size, offsets, ROUNDS));
-    oursCpu += cpuSecondsOf(processTree(oursPid)) - cpu;
+    const threadsAfter = mainAndOtherTicks(oursPid);
+    oursThreadTicks.main += threadsAfter.main - threads.main;
+    oursThreadTicks.others += threadsAfter.others - threads.others;
+    const spent = cpuSecondsOf(processTree(oursPid)) - cpu;
+    oursCpu += spent;
+    oursTrialCpu.push(spent);
     const after = cpuTicksOf(processTree(oursPid));
     oursTicks.user += after.user - ticks.user;
     oursTicks.system += after.system - ticks.system;
@@ -444,12 +477,17 @@ async function main(nginx: string) {
   };
   const floorRuns: LoadResult[] = [];
   let floorCpu = 0;
+  const floorTicks = { user: 0, system: 0 };
   const runFloor = async () => {
     if (!floor) return;
     const pids = processTree(floor.child.pid ?? 0);
     const cpu = cpuSecondsOf(pids);
+    const ticks = cpuTicksOf(pids);
     floorRuns.push(await load(floorUrls, pkg.size, offsets, ROUNDS));
     floorCpu += cpuSecondsOf(pids) - cpu;
+    const after = cpuTicksOf(pids);
+    floorTicks.user += after.user - ticks.user;
+    floorTicks.system += after.system - ticks.system;
   };
   for (let t = 0; t < TRIALS; t += 1) {
     // Who goes first alternates, so a load that rises or falls over the run favours neither.
@@ -485,13 +523,22 @@ async function main(nginx: string) {
   /** CPU per request, bytes and all: with --range-bytes small, what a request itself costs. */
   const msPerRequest = (cpu: number, runs: LoadResult[]) => round((cpu * 1000) / Math.max(1, runs.reduce((sum, r) => sum + r.requests, 0)), 3);
   // Less disturbed by other work than wall time: what serving a GiB costs the server.
-  const systemShare = oursTicks.system / Math.max(1, oursTicks.user + oursTicks.system);
+  const splitPerGiB = (cpu: number, ticks: { user: number; system: number }, runs: LoadResult[]) => {
+    const systemShare = ticks.system / Math.max(1, ticks.user + ticks.system);
+    return { user: round((cpu * (1 - systemShare)) / gib(runs), 2), system: round((cpu * systemShare) / gib(runs), 2) };
+  };
   const o = {
     ...summary(oursRuns),
     serverCpuSecondsPerGiB: round(oursCpu / gib(oursRuns), 2),
     serverCpuMsPerRequest: msPerRequest(oursCpu, oursRuns),
+    // The first trial is most deployments' first download (checking a new link, the move
+    // to 'downloading' with its history and audit entries); later ones are devices resuming.
+    trialsCpuSecondsPerGiB: oursTrialCpu.map((cpu, t) => round(cpu / gib(oursRuns.slice(t, t + 1)), 2)),
     // The kernel's part (socket writes, loopback) against Node's own (JS, libuv, GC).
-    serverCpuSplitPerGiB: { user: round((oursCpu * (1 - systemShare)) / gib(oursRuns), 2), system: round((oursCpu * systemShare) / gib(oursRuns), 2) },
+    serverCpuSplitPerGiB: splitPerGiB(oursCpu, oursTicks, oursRuns),
+    // User + system: the main thread's JavaScript and socket writes against the helpers' work
+    // (threads that ended during a run are not counted here).
+    serverCpuByThreadPerGiB: { main: round(oursThreadTicks.main / CLOCK_TICKS / gib(oursRuns), 3), others: round(oursThreadTicks.others / CLOCK_TICKS / gib(oursRuns), 3) },
   };
   const n = { ...summary(nginxRuns), serverCpuSecondsPerGiB: round(nginxCpu / gib(nginxRuns), 2), serverCpuMsPerRequest: msPerRequest(nginxCpu, nginxRuns) };
   const overallRatio = round(o.bytesPerSecond / n.bytesPerSecond, 2);
@@ -502,7 +549,7 @@ async function main(nginx: string) {
     machine: { cpus: availableParallelism(), loadavg: loadavg().map((l) => round(l, 2)), node: process.version, nginx: nginxVersion },
     ours: { ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
     nginx: { ...n, rss: { peakMiB: nginxPeak, note: 'master and workers summed' } },
-    ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2), serverCpuMsPerRequest: msPerRequest(floorCpu, floorRuns) } } : {}),
+    ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2), serverCpuSplitPerGiB: splitPerGiB(floorCpu, floorTicks, floorRuns), serverCpuMsPerRequest: msPerRequest(floorCpu, floorRuns) } } : {}),
     ratio: { medianOfTrials: medianPairRatio, trials: pairRatios, overall: overallRatio },
     goals: {
       throughputAtLeast0_8xNginx: medianPairRatio >= 0.8,

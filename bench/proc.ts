@@ -32,7 +32,7 @@ export function processTree(pid: number): number[] {
   return pids;
 }
 
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+export const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** CPU seconds (user + system) the given processes have used so far. */
 export function cpuSecondsOf(pids: number[]): number {

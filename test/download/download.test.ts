@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/server.ts';
 import { DOWNLOAD_KEY_PURPOSE, type DownloadGrant, issueDownloadToken } from '../../src/deployments/download-grant.ts';
 import { newId } from '../../src/store/ids.ts';
+import { BLOCK_BYTES } from '../../src/download/block-cache.ts';
+import { WRITE_BYTES } from '../../src/download/source.ts';
 import { findDeployment, insertDeployment } from '../../src/store/queries/deployments.ts';
 import { insertDevice } from '../../src/store/queries/devices.ts';
 import { pseudoRandom } from '../support/harness.ts';
@@ -276,6 +278,92 @@ describe('GET /dl/<token>: bytes served', () => {
     expect(served).toBeGreaterThanOrEqual(received);
     expect(served).toBeLessThan(large.size);
     expect((await deployment(deploymentId)).state).toBe('downloading');
+  });
+});
+
+/** GET on a keep-alive agent: status, the body and whether the connection was a reused one. */
+function getOn(agent: Agent, url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), reused: req.reusedSocket }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('GET /dl/<token>: ranges where the server splits its writes', () => {
+  it('serves ranges that start or end at a write or block boundary exactly, one after another on one connection, and counts each', async () => {
+    // The large package spans three 1 MiB blocks, each sent in writes of WRITE_BYTES.
+    expect(large.size).toBeGreaterThan(2 * BLOCK_BYTES + WRITE_BYTES);
+    const { url, deploymentId } = await deploy(large);
+    const ranges: Array<[number, number]> = [
+      [0, WRITE_BYTES - 1],
+      [WRITE_BYTES - 1, WRITE_BYTES],
+      [WRITE_BYTES, 2 * WRITE_BYTES - 1],
+      [BLOCK_BYTES - 1, BLOCK_BYTES],
+      [BLOCK_BYTES - WRITE_BYTES, BLOCK_BYTES + WRITE_BYTES - 1],
+      [BLOCK_BYTES, 2 * BLOCK_BYTES - 1],
+      [BLOCK_BYTES - 5, 2 * BLOCK_BYTES + 5],
+      [2 * BLOCK_BYTES, large.size - 1],
+      [large.size - 1, large.size - 1],
+    ];
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      let counted = 0;
+      for (const [index, [start, end]] of ranges.entries()) {
+        const got = await getOn(agent, url, { range: `bytes=${start}-${end}` });
+        expect(got.status).toBe(206);
+        expect(got.body.equals(large.file.subarray(start, end + 1)), `bytes ${start}-${end}`).toBe(true);
+        // Every response ended where its Content-Length said, so the next one could follow on the same connection.
+        if (index > 0) expect(got.reused).toBe(true);
+        counted += end - start + 1;
+      }
+      const whole = await getOn(agent, url);
+      expect(whole.status).toBe(200);
+      expect(whole.body.equals(large.file)).toBe(true);
+      expect(whole.reused).toBe(true);
+      counted += large.size;
+      expect(await servedOf(deploymentId, counted)).toBe(counted);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('counts no more than the file for a client that stops reading and hangs up, and serves the next client whole', async () => {
+    const { url, deploymentId } = await deploy(large);
+    // Takes the head and a few bytes, then leaves the rest unread for a while (the server's
+    // writes wait on the socket, or sit in the kernel's buffers) before hanging up.
+    const received = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(url, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.once('data', (chunk: Buffer) => {
+          res.pause();
+          setTimeout(() => {
+            req.destroy();
+            resolve(chunk.length);
+          }, 200);
+        });
+      });
+      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+      req.end();
+    });
+    const served = await servedOf(deploymentId);
+    expect(served).toBeGreaterThanOrEqual(received);
+    // The socket's buffers on loopback may have taken the whole file before the hang-up:
+    // counted then, and never more than that.
+    expect(served).toBeLessThanOrEqual(large.size);
+    // Nothing more is counted later for the broken-off response.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await deployment(deploymentId)).bytesServed).toBe(served);
+    const next = await deploy(large);
+    const { res, body } = await get(next.url);
+    expect(res.status).toBe(200);
+    expect(body.equals(large.file)).toBe(true);
+    expect(await servedOf(next.deploymentId, large.size)).toBe(large.size);
   });
 });
 
