@@ -2,8 +2,8 @@
 // its inventory, its next nonce, a cleared failure count), the session (where it stands,
 // what it awaits, the reply for a resend), the operations sent and answered, the FUMO
 // deployments moved, and the audit of the device's alerts. Takes `tx` all the way down.
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { randomText } from '../../http/random-pool.ts';
 import { type InventoryTree, parseInventory } from '../../devices/devices.ts';
 import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
 import { settleApplications } from '../../profiles/settle.ts';
@@ -63,7 +63,7 @@ export interface PersistOptions {
 /** A session starts once its device authenticated; its token is 144 random bits. */
 export function newSession(device: DeviceRow, sessionId: string, clientMsgId: number, now: number): DmSessionRow {
   return {
-    id: `dms_${randomBytes(18).toString('base64url')}`,
+    id: `dms_${randomText(18, 'base64url')}`,
     deviceId: device.id,
     sessionId,
     state: 'open',
