@@ -48,7 +48,7 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   const live = candidate && candidate.expiresAt >= now ? candidate : undefined;
   const proof: Proof = {
     authType: device.authType,
-    credentials: passwordOnDemand(device.authName, () => sessionPassword(ctx, device)),
+    credentials: { name: device.authName, password: sessionPassword(ctx, device) },
     ...(h.cred ? { cred: h.cred } : {}),
     ...(request.hmacHeader === undefined ? {} : { hmacHeader: request.hmacHeader }),
     body: request.body,
@@ -100,20 +100,4 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
     return refusal(received, 400, REFUSED_COMMAND, { msgId: session.serverMsgId + 1 });
   }
   return { device, ...(session ? { session } : {}), decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}) };
-}
-
-/**
- * The device's credentials, its password unsealed only once something checks it: a
- * challenge (the first message of a session) and a message its session's token proves
- * never read it.
- */
-function passwordOnDemand(name: string, password: () => string): Proof['credentials'] {
-  let known: string | undefined;
-  return {
-    name,
-    get password() {
-      known ??= password();
-      return known;
-    },
-  };
 }

@@ -6,7 +6,7 @@
 // deployment, in the message's transaction (handle.ts); writes nothing, but for the
 // deployment a device's update request may create and the Gets of a live query's children.
 import type { Context } from '../../context.ts';
-import { type InventoryTree, parseInventory, serverPassword } from '../../devices/devices.ts';
+import { parseInventory, serverPassword } from '../../devices/devices.ts';
 import { queueQueryChildren } from '../../devices/helpdesk/expand.ts';
 import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
 import { ActiveDeployment } from '../../deployments/active.ts';
@@ -89,10 +89,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const active = new ActiveDeployment(tx, device.id, footing);
 
   const commands: ServerCommand[] = pendingOf(session.pending);
-  // The stored inventory, parsed once for the stale nodes and the firmware below (when either reads it).
-  let stored: InventoryTree | undefined;
-  const inventory = () => (stored ??= parseInventory(device));
-  if (!session.inventoryChecked) commands.push(...staleInventory(inventory(), effects.inventory, now, settings.inventoryMaxAgeMs));
+  if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
   const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now, active, footing);
   // An application campaign's scheduled deployment becomes a SCOMO operation that planScomo sends below (scomo/campaign-work.ts).
@@ -113,7 +110,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
   const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].map((c) => c.deploymentId).filter((id): id is string => id !== undefined && id !== ''));
-  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects, inventory), active);
+  const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects), active);
   if (fumo === READ_FIRMWARE) {
     if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
   } else if (fumo && !inFlight.has(fumo.deploymentId)) {
@@ -137,16 +134,17 @@ function answerInStatus(effects: ClientEffects, cmdRef: number | undefined, outc
  * message or an earlier one). Not reported yet at the server's first turn: read it first.
  * Later (the device did not answer the read), what the server last knew.
  */
-function firmwareOf(device: DeviceRow, session: DmSessionRow, effects: ClientEffects, inventory: () => InventoryTree): ReportedFirmware {
+function firmwareOf(device: DeviceRow, session: DmSessionRow, effects: ClientEffects): ReportedFirmware {
   const now = effects.inventory['./DevDetail/FwV'];
   if (now !== undefined) return { version: now };
-  const known = inventory()['./DevDetail/FwV'];
+  const known = parseInventory(device)['./DevDetail/FwV'];
   if (known && known.at >= session.createdAt) return { version: known.value };
   return session.inventoryChecked ? { version: device.firmwareVersion } : 'unread';
 }
 
 /** Gets for DevDetail values the server has not seen recently (nor in this very message). */
-function staleInventory(known: InventoryTree, reported: Record<string, string>, now: number, maxAgeMs: number): ServerCommand[] {
+function staleInventory(device: DeviceRow, reported: Record<string, string>, now: number, maxAgeMs: number): ServerCommand[] {
+  const known = parseInventory(device);
   return INVENTORY_NODES.filter((uri) => reported[uri] === undefined && !(known[uri] && now - known[uri].at <= maxAgeMs)).map((uri) => ({ kind: 'Get' as const, uri, purpose: 'inventory' as const }));
 }
 

@@ -23,8 +23,7 @@ const decoder = new TextDecoder();
 
 /** The reply as the session row keeps it: sealed when one of the commands sent carries a secret. */
 export function replyAtRest(vault: KeyVault, bytes: Uint8Array, sent: readonly ServerCommand[]): string {
-  // A view of the reply's bytes, not a copy of them.
-  if (!sent.some((c) => c.secret === true)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  if (!sent.some((c) => c.secret === true)) return Buffer.from(bytes).toString('base64');
   const { sealed, nonce } = vault.seal(bytes);
   return `${SEALED_REPLY}${nonce}:${sealed}`;
 }
