@@ -2,7 +2,6 @@
 // /api/v1, OMA DM at /dm, downloads at /dl, the operator console at /, and the public
 // /healthz, /metrics and OpenAPI document. A Node server takes `listener`: DM messages
 // go straight to the DM endpoint, the rest to the Hono app.
-import { randomFillSync } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Hono } from 'hono';
 import type { Context } from './context.ts';
@@ -11,6 +10,7 @@ import { clientWentAway, errorAnswer, errorResponse } from './api/http-errors.ts
 import { createHealthCheck, mountHealth } from './health.ts';
 import { createMetrics, METRICS_REFUSAL, scrapeAllowed } from './metrics.ts';
 import { redactPath } from './http/redact.ts';
+import { randomText } from './http/random-pool.ts';
 import { answerDmFromNode, DM_PATH, type DmHttpAnswer, isDmRequest, mountDm } from './dm/routes.ts';
 import { DmGuard } from './dm/session/guard.ts';
 import { mountDownloads } from './download/routes.ts';
@@ -144,23 +144,11 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
 }
 
 /**
- * The client's request id if it is a sane one, else a new one: 16 hex digits, cut from a
- * buffer of random bytes filled 512 ids at a time (a randomBytes call per request cost
- * more than building the rest of the id; bench/dm.ts).
+ * The client's request id if it is a sane one, else a new one: 16 hex digits, from the
+ * pool of random bytes (http/random-pool.ts).
  */
 function requestIds(): (given: string | undefined) => string {
-  const ID_BYTES = 8;
-  const pool = Buffer.alloc(ID_BYTES * 512);
-  let at = pool.length;
-  return (given) => {
-    if (given && /^[\w.-]{1,64}$/.test(given)) return given;
-    if (at === pool.length) {
-      randomFillSync(pool);
-      at = 0;
-    }
-    at += ID_BYTES;
-    return pool.toString('hex', at - ID_BYTES, at);
-  };
+  return (given) => (given && /^[\w.-]{1,64}$/.test(given) ? given : randomText(8, 'hex'));
 }
 
 /**

@@ -65,13 +65,14 @@ const text = (data: Item['data']) => (data === undefined ? '' : typeof data === 
 
 function statusFor(header: SyncHdr, command: { cmdId: number; kind: string; items?: Item[] }, code: number): Omit<StatusCommand, 'cmdId'> {
   const items = command.items ?? [];
+  // map and filter, not flatMap: V8's flatMap cost some 0.7 µs an item, twenty times these (bench/dm.ts).
   return {
     kind: 'Status',
     msgRef: header.msgId,
     cmdRef: command.cmdId,
     cmd: command.kind,
-    targetRefs: items.flatMap((i) => (i.target ? [i.target] : [])),
-    sourceRefs: items.flatMap((i) => (i.source ? [i.source] : [])),
+    targetRefs: items.map((i) => i.target).filter((uri): uri is string => uri !== undefined && uri !== ''),
+    sourceRefs: items.map((i) => i.source).filter((uri): uri is string => uri !== undefined && uri !== ''),
     data: String(code),
     items: [],
   };

@@ -109,7 +109,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
     commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
   }
   // Not again for a deployment whose commands are out, or whose Exec this very message answers.
-  const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].flatMap((c) => (c.deploymentId ? [c.deploymentId] : [])));
+  const inFlight = new Set([...effects.awaiting, ...commands, ...effects.fumoExecStatuses].map((c) => c.deploymentId).filter((id): id is string => id !== undefined && id !== ''));
   const fumo = await planFumo(tx, settings.downloadKey, device.id, input.serverUrl, now, firmwareOf(device, session, effects), active);
   if (fumo === READ_FIRMWARE) {
     if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });

@@ -80,7 +80,10 @@ export async function gatedFumo(tx: Tx, deploymentId: string, commands: ServerCo
 
 /** Prompts still out: awaited, or waiting to be sent. */
 export function promptsInFlight(lists: ServerCommand[][]): Set<string> {
-  return new Set(lists.flat().flatMap((c) => (c.promptId ? [c.promptId] : [])));
+  // Loops, not flat().flatMap(): V8's cost some 0.7 µs an item, run twice or more a message (bench/dm.ts).
+  const prompts = new Set<string>();
+  for (const list of lists) for (const c of list) if (c.promptId) prompts.add(c.promptId);
+  return prompts;
 }
 
 /**
@@ -88,7 +91,7 @@ export function promptsInFlight(lists: ServerCommand[][]): Set<string> {
  * prompt, or nothing yet. Inventory reads (no deployment) are never held.
  */
 export async function gatedScomo<C extends { scomoId?: string | undefined }>(tx: Tx, commands: C[], session: GateSession): Promise<Array<C | ServerCommand>> {
-  const ids = [...new Set(commands.flatMap((c) => (c.scomoId ? [c.scomoId] : [])))];
+  const ids = [...new Set(commands.map((c) => c.scomoId).filter((id): id is string => id !== undefined && id !== ''))];
   if (ids.length === 0) return commands;
   const steps = new Map<string, GateStep>();
   for (const id of ids) steps.set(id, await scomoGateStep(tx, id, session));
@@ -105,7 +108,7 @@ export async function gatedScomo<C extends { scomoId?: string | undefined }>(tx:
  * read at all when none is gated.
  */
 export async function gatedOperations(tx: Tx, operations: DmOperationRow[], session: GateSession): Promise<{ operations: DmOperationRow[]; prompts: ServerCommand[] }> {
-  const gates = [...new Set(operations.flatMap((op) => (op.gateId ? [op.gateId] : [])))];
+  const gates = [...new Set(operations.map((op) => op.gateId).filter((id): id is string => id !== null && id !== ''))];
   if (gates.length === 0) return { operations, prompts: [] };
   const steps = new Map<string, GateStep>();
   for (const gateId of gates) steps.set(gateId, gateId.startsWith('pap_') ? await applicationGateStep(tx, gateId, session) : await queryGateStep(tx, gateId, session));
