@@ -340,10 +340,12 @@ export async function scheduleStage(tx: Tx, campaignId: string, stage: number, n
       .limit(limit),
     { skipLocked: true },
   );
-  // The state again outside the chunk: the count moved is of rows that were pending.
+  // Every row of the chunk is pending until the UPDATE: locked as it was read (PostgreSQL),
+  // or read in this transaction (SQLite). So the count moved is of rows that were pending.
+  // (A state named outside the subquery as well led PostgreSQL to a plan that took minutes.)
   const scheduled = await rows<{ deviceId: string }>(
     tx,
-    sql`UPDATE deployments SET state = 'scheduled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now} WHERE id IN ${chunk} AND state = 'pending' RETURNING device_id AS "deviceId"`,
+    sql`UPDATE deployments SET state = 'scheduled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now} WHERE id IN ${chunk} RETURNING device_id AS "deviceId"`,
   );
   await addToStageCounts(
     tx,
@@ -373,21 +375,25 @@ export async function cancelUnstarted(tx: Tx, campaignId: string, now: number, c
   const entry = JSON.stringify({ at: new Date(now).toISOString(), state: 'canceled', cause });
   // One stage and state per statement: it reads the index on (campaign, stage, state) from
   // where that state begins, not past the rows canceled by earlier chunks, and the rows it
-  // changes were all in that state (named outside the subquery as well: on PostgreSQL a DM
-  // session may have moved one since the subquery read it), which the kept counts move.
-  // The stages are found in the same index, one lookup each (the rows, not the stage rows
-  // or the kept counts, say where unstarted deployments may be).
+  // changes were all in that state, locked as they were read (PostgreSQL: a DM session that
+  // moved one first is waited for, and the row skipped if it left the state), which the
+  // kept counts move. The stages are found in the same index, one lookup each (the rows,
+  // not the stage rows or the kept counts, say where unstarted deployments may be).
+  const { deployments } = tx.t;
   const changes: CountChange[] = [];
   let canceled = 0;
   for (let stage = await nextStageOf(tx, campaignId, 0); stage !== undefined && canceled < limit; stage = await nextStageOf(tx, campaignId, stage + 1)) {
     for (const from of ['pending', 'scheduled'] as const) {
       if (canceled >= limit) break;
-      const n = await execute(
+      const chunk = forUpdate(
         tx,
-        sql`UPDATE deployments SET state = 'canceled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now}
-            WHERE id IN (SELECT id FROM deployments WHERE campaign_id = ${campaignId} AND stage = ${stage} AND state = ${from} LIMIT ${limit - canceled})
-              AND state = ${from}`,
+        tx.q
+          .select({ id: deployments.id })
+          .from(deployments)
+          .where(and(eq(deployments.campaignId, campaignId), eq(deployments.stage, stage), eq(deployments.state, from)))
+          .limit(limit - canceled),
       );
+      const n = await execute(tx, sql`UPDATE deployments SET state = 'canceled', history = ${appendJson(sql`history`, entry)}, updated_at = ${now} WHERE id IN ${chunk}`);
       canceled += n;
       changes.push({ stage, state: from, n: -n }, { stage, state: 'canceled', n });
     }
