@@ -395,7 +395,7 @@ async function measureStart(work: string) {
  * session row) for a random device, in this process. A probe's latency counts from when
  * its timer was due, so time it waited for the event loop (a stalled start) counts.
  */
-function inProcessProbe(ctx: Context): { stop(): Promise<ReturnType<typeof percentiles>> } {
+function inProcessProbe(ctx: Context, label = 'start'): { stop(): Promise<ReturnType<typeof percentiles>> } {
   const random = prng(0xbeef);
   const latencies: number[] = [];
   const downloadKey = downloadKeyOf(ctx);
@@ -407,7 +407,7 @@ function inProcessProbe(ctx: Context): { stop(): Promise<ReturnType<typeof perce
     await planFumo(ctx.db, downloadKey, deviceId, DM_URL, now, REPORTED);
     await ctx.db.transaction(async (tx) => {
       await updateDevice(tx, deviceId, { lastSeen: now, authFailures: 0, authLockedUntil: null });
-      await insertSession(tx, { id: `dms_inproc_${k}`, deviceId, sessionId: ((k % 0xfff0) + 1).toString(16), state: 'ended', clientMsgId: 1, serverMsgId: 1, createdAt: now, updatedAt: now, expiresAt: now });
+      await insertSession(tx, { id: `dms_inproc_${label}_${k}`, deviceId, sessionId: ((k % 0xfff0) + 1).toString(16), state: 'ended', clientMsgId: 1, serverMsgId: 1, createdAt: now, updatedAt: now, expiresAt: now });
     });
   };
   const done = new Promise<void>((resolve, reject) => {
@@ -718,7 +718,7 @@ async function measureCancel(ctx: Context, campaignId: string) {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const probe = inProcessProbe(ctx);
+  const probe = inProcessProbe(ctx, 'cancel');
   const stretches = stretchSampler();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
