@@ -412,17 +412,29 @@ async function nextStageOf(tx: Tx, campaignId: string, from: number): Promise<nu
 /** Deployments of each stage (or of one) by state: the counts their writers keep (stage-counts.ts), not a count of the rows. */
 export const countsByStage = keptCountsByStage;
 
-/** Failed deployments by stage and result code, the most frequent first; a null code is a timeout. */
+/**
+ * Failed deployments by stage and result code, the most frequent first within a stage; a
+ * null code is a timeout. A stage at a time: the index on (campaign, stage, state) then
+ * leads straight to the stage's failed rows, where one query over all stages read every
+ * entry of the campaign (a million: 0.4 s in bench:campaign) to find them.
+ */
 export async function failuresByStage(tx: Tx, campaignId: string, stage?: number): Promise<Array<{ stage: number; code: number | null; n: number }>> {
+  if (stage !== undefined) return failuresOfStage(tx, campaignId, stage);
+  const found: Array<{ stage: number; code: number | null; n: number }> = [];
+  for (let s = await nextStageOf(tx, campaignId, 0); s !== undefined; s = await nextStageOf(tx, campaignId, s + 1)) found.push(...(await failuresOfStage(tx, campaignId, s)));
+  return found;
+}
+
+async function failuresOfStage(tx: Tx, campaignId: string, stage: number): Promise<Array<{ stage: number; code: number | null; n: number }>> {
   const { deployments } = tx.t;
   const n = count();
   const found = await tx.q
-    .select({ stage: deployments.stage, code: deployments.resultCode, n })
+    .select({ code: deployments.resultCode, n })
     .from(deployments)
-    .where(and(eq(deployments.campaignId, campaignId), eq(deployments.state, 'failed'), stage === undefined ? undefined : eq(deployments.stage, stage)))
-    .groupBy(deployments.stage, deployments.resultCode)
+    .where(and(eq(deployments.campaignId, campaignId), eq(deployments.stage, stage), eq(deployments.state, 'failed')))
+    .groupBy(deployments.resultCode)
     .orderBy(desc(n));
-  return found.map((r) => ({ stage: r.stage ?? 0, code: r.code, n: r.n }));
+  return found.map((r) => ({ stage, code: r.code, n: r.n }));
 }
 
 export async function bytesServedOf(tx: Tx, campaignId: string): Promise<number> {

@@ -149,6 +149,8 @@ export async function activeDeploymentOf(tx: Tx, deviceId: string, options: { fo
 export async function updateDeployment(tx: Tx, row: Pick<DeploymentRow, 'id' | 'state'>, changes: Partial<typeof deployments.$inferInsert>): Promise<void> {
   const { deployments } = tx.t;
   counted(tx);
+  // A deployment's campaign and stage are its count's key: set once, at insert.
+  if (changes.campaignId !== undefined || changes.stage !== undefined) throw new Error(`deployment ${row.id}: its campaign and stage are never changed`);
   const to = changes.state;
   if (to === undefined) {
     await tx.q.update(deployments).set(changes).where(eq(deployments.id, row.id));
