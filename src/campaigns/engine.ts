@@ -75,15 +75,27 @@ export const CANCEL_FIRST = 500;
 const cancelPace = new ChunkPace({ first: CANCEL_FIRST, min: 100, max: 5_000 });
 
 /**
- * One chunk of an aborted campaign's unstarted deployments canceled in the caller's
- * transaction, timed for the next chunk's size; `done` once fewer than a chunk were left.
+ * One chunk (up to `limit`) of an aborted campaign's unstarted deployments canceled in the
+ * caller's transaction; `done` once fewer than a chunk were left.
  */
-export async function cancelChunk(tx: Tx, campaignId: string, now: number, cause: string): Promise<{ canceled: number; done: boolean }> {
-  const limit = cancelPace.size;
-  const elapsed = cpuTimer();
+export async function cancelChunk(tx: Tx, campaignId: string, now: number, cause: string, limit: number): Promise<{ canceled: number; done: boolean }> {
   const canceled = await cancelUnstarted(tx, campaignId, now, cause, limit);
-  cancelPace.took(canceled, elapsed());
   return { canceled, done: canceled < limit };
+}
+
+/**
+ * A transaction whose work cancels one chunk of the size the pace gives, timed from its
+ * first statement to its COMMIT (what holds the event loop) for the next chunk's size.
+ */
+export async function pacedCancel<T extends { canceled: number }>(ctx: Context, work: (tx: Tx, limit: number) => Promise<T>): Promise<T> {
+  const limit = cancelPace.size;
+  let elapsed = cpuTimer();
+  const result = await ctx.db.transaction((tx) => {
+    elapsed = cpuTimer();
+    return work(tx, limit);
+  }, { bulk: true });
+  cancelPace.took(result.canceled, elapsed());
+  return result;
 }
 
 /**
@@ -93,9 +105,8 @@ export async function cancelChunk(tx: Tx, campaignId: string, now: number, cause
 export async function cancelAbortedRest(ctx: Context, campaignId: string, cause: string): Promise<number> {
   let canceled = 0;
   for (;;) {
-    const chunk = await ctx.db.transaction(
-      async (tx) => ((await findCampaign(tx, campaignId, { forUpdate: true }))?.state === 'aborted' ? cancelChunk(tx, campaignId, ctx.clock.now(), cause) : { canceled: 0, done: true }),
-      { bulk: true },
+    const chunk = await pacedCancel(ctx, async (tx, limit) =>
+      (await findCampaign(tx, campaignId, { forUpdate: true }))?.state === 'aborted' ? cancelChunk(tx, campaignId, ctx.clock.now(), cause, limit) : { canceled: 0, done: true },
     );
     canceled += chunk.canceled;
     if (chunk.done) return canceled;
@@ -143,7 +154,7 @@ export async function evaluateCampaignIn(tx: Tx, by: StepBy, campaignId: string,
   if (campaign.state === 'aborted') {
     // Retries that came back after the abort (transient failures) are canceled too, and
     // what an abort cut short is finished (cancelAbortedRest goes on from here).
-    await cancelChunk(tx, campaignId, now, 'campaign aborted');
+    await cancelChunk(tx, campaignId, now, 'campaign aborted', cancelPace.size);
     return;
   }
   if (campaign.state !== 'running') return;
