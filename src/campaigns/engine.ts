@@ -63,8 +63,40 @@ export async function scheduleChunk(ctx: Context, campaignId: string, stage: num
   return scheduled;
 }
 
-/** Deployments an abort cancels per transaction. */
-export const CANCEL_CHUNK = 5_000;
+/**
+ * Deployments an abort cancels per transaction: as many as fit in PACE_MS at the rate the
+ * last chunk measured (chunk-pace.ts), like a start's and a stage's chunks, starting from
+ * CANCEL_FIRST. A canceled row costs about what a scheduled one does (an UPDATE with its
+ * history entry, spread over the table for a small stage): 5,000 at a time held the event
+ * loop for 0.1-0.2 s a chunk. At most 5,000: on PostgreSQL a DM session of a device in the
+ * chunk waits for its COMMIT.
+ */
+export const CANCEL_FIRST = 500;
+const cancelPace = new ChunkPace({ first: CANCEL_FIRST, min: 100, max: 5_000 });
+
+/**
+ * One chunk (up to `limit`) of an aborted campaign's unstarted deployments canceled in the
+ * caller's transaction; `done` once fewer than a chunk were left.
+ */
+export async function cancelChunk(tx: Tx, campaignId: string, now: number, cause: string, limit: number): Promise<{ canceled: number; done: boolean }> {
+  const canceled = await cancelUnstarted(tx, campaignId, now, cause, limit);
+  return { canceled, done: canceled < limit };
+}
+
+/**
+ * A transaction whose work cancels one chunk of the size the pace gives, timed from its
+ * first statement to its COMMIT (what holds the event loop) for the next chunk's size.
+ */
+export async function pacedCancel<T extends { canceled: number }>(ctx: Context, work: (tx: Tx, limit: number) => Promise<T>): Promise<T> {
+  const limit = cancelPace.size;
+  let elapsed = cpuTimer();
+  const result = await ctx.db.transaction((tx) => {
+    elapsed = cpuTimer();
+    return work(tx, limit);
+  }, { bulk: true });
+  cancelPace.took(result.canceled, elapsed());
+  return result;
+}
 
 /**
  * The rest of an aborted campaign's unstarted deployments canceled, a chunk per
@@ -73,9 +105,11 @@ export const CANCEL_CHUNK = 5_000;
 export async function cancelAbortedRest(ctx: Context, campaignId: string, cause: string): Promise<number> {
   let canceled = 0;
   for (;;) {
-    const n = await ctx.db.transaction(async (tx) => ((await findCampaign(tx, campaignId, { forUpdate: true }))?.state === 'aborted' ? cancelUnstarted(tx, campaignId, ctx.clock.now(), cause, CANCEL_CHUNK) : 0));
-    canceled += n;
-    if (n < CANCEL_CHUNK) return canceled;
+    const chunk = await pacedCancel(ctx, async (tx, limit) =>
+      (await findCampaign(tx, campaignId, { forUpdate: true }))?.state === 'aborted' ? cancelChunk(tx, campaignId, ctx.clock.now(), cause, limit) : { canceled: 0, done: true },
+    );
+    canceled += chunk.canceled;
+    if (chunk.done) return canceled;
     await nextTurn();
   }
 }
@@ -120,7 +154,7 @@ export async function evaluateCampaignIn(tx: Tx, by: StepBy, campaignId: string,
   if (campaign.state === 'aborted') {
     // Retries that came back after the abort (transient failures) are canceled too, and
     // what an abort cut short is finished (cancelAbortedRest goes on from here).
-    await cancelUnstarted(tx, campaignId, now, 'campaign aborted', CANCEL_CHUNK);
+    await cancelChunk(tx, campaignId, now, 'campaign aborted', cancelPace.size);
     return;
   }
   if (campaign.state !== 'running') return;

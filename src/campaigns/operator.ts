@@ -5,10 +5,10 @@
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../store/queries/audit.ts';
-import { type CampaignRow, cancelUnstarted, findCampaign, type StageRow, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
+import { type CampaignRow, findCampaign, type StageRow, stagesOf, updateCampaign, updateStage } from '../store/queries/campaigns.ts';
 import type { Tx } from '../store/store.ts';
 import { auditActor, type Principal } from '../tokens/tokens.ts';
-import { beginStage, CANCEL_CHUNK, cancelAbortedRest, evaluateCampaignIn, stageCounts, stepBy } from './engine.ts';
+import { beginStage, cancelAbortedRest, cancelChunk, evaluateCampaignIn, pacedCancel, stageCounts, stepBy } from './engine.ts';
 import { type RecordedOverride, RESUME_ACTION } from './overrides.ts';
 import { ENGINE_ACTOR, settledShort, stageFigures } from './policy.ts';
 
@@ -111,13 +111,13 @@ export async function resumeCampaign(ctx: Context, principal: Principal, id: str
 export async function abortCampaign(ctx: Context, principal: Principal, id: string, reason?: string): Promise<{ canceled: number }> {
   const now = ctx.clock.now();
   const cause = `campaign aborted by ${principal.name}`;
-  const first = await ctx.db.transaction(async (tx) => {
+  const first = await pacedCancel(ctx, async (tx, limit) => {
     const { campaign } = await load(tx, id);
     if (campaign.state === 'completed' || campaign.state === 'aborted') throw new AppError('CONFLICT', `campaign ${id} is already ${campaign.state}`);
     await updateCampaign(tx, id, { state: 'aborted', finishedAt: now, updatedAt: now, pauseKind: null, pausedReason: reason ? `aborted by ${principal.name}: ${reason}` : `aborted by ${principal.name}` });
-    const canceled = await cancelUnstarted(tx, id, now, cause, CANCEL_CHUNK);
-    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.abort', subject: id, details: { by: principal.name, reason: reason ?? null, canceledAtOnce: canceled } }, now);
-    return canceled;
+    const chunk = await cancelChunk(tx, id, now, cause, limit);
+    await recordAudit(tx, { ...auditActor(principal), action: 'campaign.abort', subject: id, details: { by: principal.name, reason: reason ?? null, canceledAtOnce: chunk.canceled } }, now);
+    return chunk;
   });
-  return { canceled: first < CANCEL_CHUNK ? first : first + (await cancelAbortedRest(ctx, id, cause)) };
+  return { canceled: first.done ? first.canceled : first.canceled + (await cancelAbortedRest(ctx, id, cause)) };
 }

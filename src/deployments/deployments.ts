@@ -57,7 +57,7 @@ function busyDevice(deviceId: string, active: DeploymentRow): AppError {
 export async function transition(tx: Tx, row: DeploymentRow, state: DeploymentState, cause: string, now: number, changes: Partial<DeploymentRow> = {}): Promise<void> {
   const history = JSON.parse(row.history) as HistoryEntry[];
   history.push({ at: new Date(now).toISOString(), state, cause });
-  await updateDeployment(tx, row.id, { ...changes, state, history: JSON.stringify(history), updatedAt: now });
+  await updateDeployment(tx, row, { ...changes, state, history: JSON.stringify(history), updatedAt: now });
   await recordAudit(tx, { actor: 'dm', action: 'deployment.state', subject: row.id, details: { from: row.state, to: state, cause } }, now);
 }
 

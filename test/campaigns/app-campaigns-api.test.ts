@@ -3,7 +3,8 @@
 // removal by component), what it refuses and how it says so (wrong role, another model's
 // or manufacturer's application, unknown applications and components, malformed ids,
 // firmware-only settings), the view and list labels, and the CLI's --app flags.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectKeptCountsMatchRows } from '../support/stage-counts.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { pseudoRandom } from '../support/harness.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -102,6 +103,9 @@ describe('creating an application campaign', () => {
     expect(await refusal({ ...base, ...extra })).toMatchObject({ status: 400, code: 'VALIDATION', message: expect.stringContaining(message) });
   });
 });
+
+// Whatever the test did to the campaigns' deployments, their kept counts still match the rows.
+afterEach(() => expectKeptCountsMatchRows(server.ctx.db));
 
 describe('starting an application campaign', () => {
   it('leaves out devices whose inventory already shows the target, and holds the component from the baseline until it ends', async () => {

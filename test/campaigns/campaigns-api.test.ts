@@ -5,7 +5,8 @@
 // cohorts, and Package 0 for a started stage.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectKeptCountsMatchRows } from '../support/stage-counts.ts';
 import { tickCampaigns } from '../../src/campaigns/engine.ts';
 import { scheduleStage } from '../../src/store/queries/campaigns.ts';
 import { sendQueuedNotifications } from '../../src/campaigns/notifications.ts';
@@ -33,6 +34,9 @@ beforeAll(async () => {
   }
   secondOperator = (await createToken(server.ctx, 'test', { role: 'operator', name: 'second pair of eyes' })).token;
 });
+
+// Whatever the test did to the campaigns' deployments, their kept counts still match the rows.
+afterEach(() => expectKeptCountsMatchRows(server.ctx.db));
 
 const post = (path: string, body: unknown, token = server.tokens.operator) =>
   server.api(path, { method: 'POST', token, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });

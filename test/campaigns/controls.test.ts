@@ -2,7 +2,8 @@
 // campaign stays a draft "scheduled for ..." and the engine starts it when due, as the
 // operator who scheduled it; a start refused then clears the schedule and says why) and
 // forced campaigns (commanded outside the maintenance window, only with a reason, audited).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectKeptCountsMatchRows } from '../support/stage-counts.ts';
 import { startDueCampaigns } from '../../src/campaigns/schedule.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
@@ -21,6 +22,9 @@ beforeAll(async () => {
   const v1 = pseudoRandom(60_000, 'controls-v1');
   for (const [version, image] of [['1.0', v1], ['2.0', nextBuild(v1)]] as const) target = (await server.upload(MODEL, version, image)).id;
 });
+
+// Whatever the test did to the campaigns' deployments, their kept counts still match the rows.
+afterEach(() => expectKeptCountsMatchRows(server.ctx.db));
 
 const post = (path: string, body: unknown) => server.api(path, { method: 'POST', token: server.tokens.operator, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 const view = async (id: string) => (await (await server.api(`/api/v1/campaigns/${id}`, { token: server.tokens.operator })).json()) as CampaignView;

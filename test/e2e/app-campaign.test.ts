@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectKeptCountsMatchRows } from '../support/stage-counts.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { DeviceAgent } from '../../src/device/agent.ts';
 import type { ScomoFaults } from '../../src/device/scomo.ts';
@@ -270,3 +271,6 @@ describe('application campaigns through the campaign engine', () => {
     for (const a of agents) expect(navOf(a), a.options.devId).toBe('1.0');
   }, 200_000);
 });
+
+// Whatever the test did to the campaigns' deployments, their kept counts still match the rows.
+afterEach(() => expectKeptCountsMatchRows(server.ctx.db));

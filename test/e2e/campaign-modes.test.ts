@@ -5,7 +5,8 @@
 // `install`. The campaign's deployment succeeds when the device reports the new FwV.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectKeptCountsMatchRows } from '../support/stage-counts.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { DeviceAgent } from '../../src/device/agent.ts';
 import { parseTrust } from '../../src/device/trust.ts';
@@ -27,6 +28,9 @@ beforeAll(async () => {
   target = (await server.upload(MODEL, '2.0', nextBuild(v1))).id;
   trust = parseTrust(await (await server.api('/api/v1/manufacturers/acme/keys', { token: server.tokens.operator })).text(), 'served keys');
 });
+
+// Whatever the test did to the campaigns' deployments, their kept counts still match the rows.
+afterEach(() => expectKeptCountsMatchRows(server.ctx.db));
 
 const post = (path: string, body: unknown) => server.api(path, { method: 'POST', token: server.tokens.operator, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 const view = async (id: string) => (await (await server.api(`/api/v1/campaigns/${id}`, { token: server.tokens.operator })).json()) as CampaignView;

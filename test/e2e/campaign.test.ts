@@ -13,7 +13,8 @@
 // every agent patches for itself, does not show.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectKeptCountsMatchRows } from '../support/stage-counts.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { DeviceAgent } from '../../src/device/agent.ts';
 import { SharedImages } from '../../src/device/simulate/images.ts';
@@ -203,3 +204,6 @@ describe('campaigns with 100 reference agents', () => {
     expect(v.stages[2]).toMatchObject({ state: 'pending', counts: { pending: 50 } });
   }, 240_000);
 });
+
+// Whatever the test did to the campaigns' deployments, their kept counts still match the rows.
+afterEach(() => expectKeptCountsMatchRows(server.ctx.db));

@@ -12,7 +12,8 @@
 // which take their server from their DM account, keep talking to it.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectKeptCountsMatchRows } from '../support/stage-counts.ts';
 import type { CampaignView } from '../../src/campaigns/schemas.ts';
 import { DeviceAgent } from '../../src/device/agent.ts';
 import { DmClient } from '../../src/device/dm-client.ts';
@@ -240,3 +241,6 @@ describe('100 devices enrolled off a shared claim, provisioned, then reconfigure
     expect(Number(matching[0]?.n)).toBe(FLEET - 5);
   }, 300_000);
 });
+
+// Whatever the test did to the campaigns' deployments, their kept counts still match the rows.
+afterEach(() => expectKeptCountsMatchRows(server.ctx.db));

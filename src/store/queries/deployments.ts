@@ -7,6 +7,7 @@ import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
 import { recordAudit } from './audit.ts';
 import { preparedPer } from './prepared.ts';
+import { addToStageCounts, moveInStageCounts, shardOf } from './stage-counts.ts';
 import { countWrite } from './write-counts.ts';
 
 /** States a deployment leaves for 'downloading' once the device starts fetching. */
@@ -43,7 +44,7 @@ const moveToDownloading = preparedPer(({ q, t: { deployments } }) =>
     .update(deployments)
     .set({ state: 'downloading', history: sql`${sql.placeholder('history')}`, updatedAt: sql`${sql.placeholder('now')}` })
     .where(and(eq(deployments.id, sql.placeholder('id')), eq(deployments.state, sql.placeholder('from'))))
-    .returning({ id: deployments.id })
+    .returning({ id: deployments.id, campaignId: deployments.campaignId, stage: deployments.stage })
     .prepare(),
 );
 
@@ -68,8 +69,11 @@ export async function addBytesServed(tx: Tx, deploymentId: string, bytes: number
   entries.push({ at: new Date(now).toISOString(), state: 'downloading', cause });
   // Guarded by the state we read: if another writer moved the deployment meanwhile, its
   // change stands and no second history entry is written.
-  const moved = await moveToDownloading(tx).execute({ id: deploymentId, from: row.state, history: JSON.stringify(entries), now });
-  if (moved.length === 1) await recordAudit(tx, { actor: 'download', action: 'deployment.state', subject: deploymentId, details: { from: row.state, to: 'downloading', cause } }, now);
+  const [moved] = await moveToDownloading(tx).execute({ id: deploymentId, from: row.state, history: JSON.stringify(entries), now });
+  if (moved) {
+    await moveInStageCounts(tx, moved, row.state, 'downloading');
+    await recordAudit(tx, { actor: 'download', action: 'deployment.state', subject: deploymentId, details: { from: row.state, to: 'downloading', cause } }, now);
+  }
   return true;
 }
 
@@ -92,6 +96,12 @@ export async function findDeployment(tx: Tx, id: string, options: { forUpdate?: 
 export async function insertDeployment(tx: Tx, row: typeof deployments.$inferInsert): Promise<void> {
   counted(tx);
   await tx.q.insert(tx.t.deployments).values(row);
+  await countInserted(tx, row);
+}
+
+/** A campaign deployment inserted on its own (a late joiner) counts in its stage and state. */
+async function countInserted(tx: Tx, row: typeof deployments.$inferInsert): Promise<void> {
+  if (row.campaignId) await addToStageCounts(tx, row.campaignId, [{ stage: row.stage ?? 0, state: row.state, n: 1 }], shardOf(row.id));
 }
 
 /**
@@ -113,6 +123,7 @@ export async function insertDeploymentIfFree(tx: Tx, row: typeof deployments.$in
   // No conflict target: drizzle's SQLite builder puts a target's WHERE after DO NOTHING,
   // where SQLite refuses it. The only other key is the new row's random id.
   const inserted = await tx.q.insert(deployments).values(row).onConflictDoNothing().returning({ id: deployments.id });
+  if (inserted.length === 1) await countInserted(tx, row);
   return inserted.length === 1;
 }
 
@@ -135,8 +146,31 @@ export async function activeDeploymentOf(tx: Tx, deviceId: string, options: { fo
   return (await (options.forUpdate ? activeOfForUpdate : activeOf)(tx).execute({ deviceId }))[0];
 }
 
-export async function updateDeployment(tx: Tx, id: string, changes: Partial<typeof deployments.$inferInsert>): Promise<void> {
+/**
+ * Writes the changes to the deployment `row` names. A change of state moves it in its
+ * campaign's counts (stage-counts.ts) from the state it has in the database: the update
+ * is guarded by the state the caller read, and should another writer have moved it since
+ * (PostgreSQL), the row is read again, locked, and updated from what it is.
+ */
+export async function updateDeployment(tx: Tx, row: Pick<DeploymentRow, 'id' | 'state'>, changes: Partial<typeof deployments.$inferInsert>): Promise<void> {
   const { deployments } = tx.t;
   counted(tx);
-  await tx.q.update(deployments).set(changes).where(eq(deployments.id, id));
+  // A deployment's campaign and stage are its count's key: set once, at insert.
+  if (changes.campaignId !== undefined || changes.stage !== undefined) throw new Error(`deployment ${row.id}: its campaign and stage are never changed`);
+  const to = changes.state;
+  if (to === undefined) {
+    await tx.q.update(deployments).set(changes).where(eq(deployments.id, row.id));
+    return;
+  }
+  const placed = { id: deployments.id, campaignId: deployments.campaignId, stage: deployments.stage };
+  const [moved] = await tx.q
+    .update(deployments)
+    .set(changes)
+    .where(and(eq(deployments.id, row.id), eq(deployments.state, row.state)))
+    .returning(placed);
+  if (moved) return moveInStageCounts(tx, moved, row.state, to);
+  const current = await findDeployment(tx, row.id, { forUpdate: true });
+  if (!current) return;
+  await tx.q.update(deployments).set(changes).where(eq(deployments.id, row.id));
+  await moveInStageCounts(tx, current, current.state, to);
 }

@@ -113,6 +113,19 @@ export const campaignStages = pgTable(
   (t) => [primaryKey({ columns: [t.campaignId, t.index] })],
 );
 
+/** See ../schema/campaigns.ts: a campaign's deployments per stage and state, kept by their writers, summed over shards. */
+export const campaignStageCounts = pgTable(
+  'campaign_stage_counts',
+  {
+    campaignId: text('campaign_id').notNull(),
+    stage: bigint('stage', { mode: 'number' }).notNull(),
+    state: text('state').notNull(),
+    shard: bigint('shard', { mode: 'number' }).notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.stage, t.state, t.shard] })],
+);
+
 /** Package 0 notifications owed to devices of a started stage, sent at a bounded rate. */
 export const notificationQueue = pgTable('notification_queue', {
   seq: bigserial('seq', { mode: 'number' }).primaryKey(),

@@ -112,6 +112,28 @@ export const campaignStages = sqliteTable(
   (t) => [primaryKey({ columns: [t.campaignId, t.index] })],
 );
 
+/**
+ * How many of a campaign's deployments are in each stage and state, kept by every write
+ * that inserts a campaign deployment or changes its state, in the same transaction
+ * (store/queries/stage-counts.ts): the console and the engine read a stage's counts here
+ * instead of counting a million rows. A count is the sum over its shards. Bulk work (a
+ * start's or a stage's chunk, an abort) adds to shard 0; a single deployment's change adds
+ * to a shard drawn from its id, so on PostgreSQL the DM sessions of one stage do not all
+ * wait for one row's lock. A shard's own figure may be negative (a deployment inserted in
+ * shard 0 and moved on in another); only the sums mean anything.
+ */
+export const campaignStageCounts = sqliteTable(
+  'campaign_stage_counts',
+  {
+    campaignId: text('campaign_id').notNull(),
+    stage: integer('stage').notNull(),
+    state: text('state').notNull(),
+    shard: integer('shard').notNull(),
+    n: integer('n').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.stage, t.state, t.shard] })],
+);
+
 /** Package 0 notifications owed to devices of a started stage, sent at a bounded rate. */
 export const notificationQueue = sqliteTable('notification_queue', {
   seq: integer('seq').primaryKey({ autoIncrement: true }),
