@@ -9,10 +9,10 @@
 //   context.ts                                               the wiring passed down
 //   store/                                                    schema, queries, artifact stores
 //   libraries    omadm/ signing/ delta/ schedule/ packages/*  no server state
-//   base         errors.ts files.ts hashing.ts config.ts signals.ts format.ts
+//   base         errors.ts files.ts hashing.ts config.ts signals.ts format.ts bounded-map.ts
 //
 // The device agent (device/) is an honest client: libraries and base only.
-const base = '^src/(errors|files|hashing|config|signals|format)[.]ts$';
+const base = '^src/(errors|files|hashing|config|signals|format|bounded-map)[.]ts$';
 const libraries = '^src/(omadm|signing|delta|schedule)/|^src/packages/(?!pipeline/)';
 const store = '^src/store/';
 const context = '^src/context[.]ts$';

@@ -4,6 +4,7 @@
 // valid signature vouched for: with the same key the same token always verifies the same,
 // so nothing is decided differently. Expiry is still judged on every request, against the
 // clock of that request, and refusals are never kept.
+import { BoundedMap } from '../bounded-map.ts';
 import { type DownloadGrant, isTokenError, type TokenError, verifyDownloadToken } from '../deployments/download-grant.ts';
 
 /** Tokens kept: a grant is about 300 bytes with its token, so this holds under 2 MiB. */
@@ -11,12 +12,14 @@ export const CHECKED_TOKENS = 4096;
 
 export class CheckedGrants {
   /** Insertion order is the eviction order: a full map drops its oldest token. */
-  private readonly grants = new Map<string, DownloadGrant>();
+  private readonly grants: BoundedMap<string, DownloadGrant>;
 
   constructor(
     private readonly key: Uint8Array,
-    private readonly capacity = CHECKED_TOKENS,
-  ) {}
+    capacity = CHECKED_TOKENS,
+  ) {
+    this.grants = new BoundedMap(capacity);
+  }
 
   /** The grant, or why it is refused: verifyDownloadToken's answer, at `now`. */
   check(token: string, now: number): DownloadGrant | TokenError {
@@ -25,10 +28,6 @@ export class CheckedGrants {
       const checked = verifyDownloadToken(this.key, token, now);
       if (isTokenError(checked)) return checked;
       grant = checked;
-      if (this.grants.size >= this.capacity) {
-        const oldest = this.grants.keys().next();
-        if (!oldest.done) this.grants.delete(oldest.value);
-      }
       this.grants.set(token, grant);
     }
     // As verifyDownloadToken judges it: a kept grant expires like a fresh one.

@@ -2,6 +2,7 @@
 // (firmware and application) are written once when their build is processed and never
 // updated or deleted, and a download needs only their file's hash and size. A package not
 // found is not kept, so one created later is found by the next request.
+import { BoundedMap } from '../bounded-map.ts';
 import type { Context } from '../context.ts';
 import { findPackage } from '../store/queries/builds.ts';
 import { findAppPackage } from '../store/queries/scomo.ts';
@@ -18,7 +19,7 @@ export interface DownloadPackage {
 const KEPT_PACKAGES = 256;
 
 export class DownloadPackages {
-  private readonly kept = new Map<string, DownloadPackage>();
+  private readonly kept = new BoundedMap<string, DownloadPackage>(KEPT_PACKAGES);
 
   constructor(private readonly ctx: Context) {}
 
@@ -28,10 +29,6 @@ export class DownloadPackages {
     const row = (await findPackage(this.ctx.db, id)) ?? (await findAppPackage(this.ctx.db, id));
     if (!row) return undefined;
     const pkg: DownloadPackage = { id: row.id, fileSha256: row.fileSha256, fileSize: row.fileSize, firmware: 'buildId' in row };
-    if (this.kept.size >= KEPT_PACKAGES) {
-      const oldest = this.kept.keys().next();
-      if (!oldest.done) this.kept.delete(oldest.value);
-    }
     this.kept.set(id, pkg);
     return pkg;
   }

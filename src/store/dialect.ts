@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { type SQL, sql } from 'drizzle-orm';
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
+import { BoundedMap } from '../bounded-map.ts';
 import type { Tx } from './store.ts';
 
 /** The rows a raw query returns, keyed by column name (quote camelCase aliases: PostgreSQL folds unquoted ones). */
@@ -76,7 +77,7 @@ function pgExecute(tx: Tx, query: SQL): Promise<{ rows: unknown[]; rowCount: num
 const sqliteDialect = new SQLiteSyncDialect();
 /** Distinct statement texts kept prepared per connection (IN lists of varying length make new ones). */
 const MAX_STATEMENTS = 256;
-const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+const statements = new WeakMap<Database.Database, BoundedMap<string, Database.Statement>>();
 
 /**
  * The statement under the transaction's better-sqlite3 connection, prepared once per text:
@@ -87,18 +88,6 @@ function sqliteStatement(tx: Tx, query: SQL): { statement: Database.Statement; p
   const client = (tx.q as unknown as { $client: Database.Database }).$client;
   const { sql: text, params } = sqliteDialect.sqlToQuery(query);
   let cache = statements.get(client);
-  if (!cache) statements.set(client, (cache = new Map()));
-  let statement = cache.get(text);
-  if (statement) {
-    // Most recently used last, so the oldest is the one dropped.
-    cache.delete(text);
-  } else {
-    statement = client.prepare(text);
-    if (cache.size >= MAX_STATEMENTS) {
-      const oldest = cache.keys().next();
-      if (!oldest.done) cache.delete(oldest.value);
-    }
-  }
-  cache.set(text, statement);
-  return { statement, params };
+  if (!cache) statements.set(client, (cache = new BoundedMap(MAX_STATEMENTS)));
+  return { statement: cache.kept(text, () => client.prepare(text)), params };
 }

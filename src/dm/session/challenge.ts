@@ -13,7 +13,7 @@
 //   current nonce, part of the derivation, changes), so an accepted Cred cannot be replayed.
 import { createHmac } from 'node:crypto';
 import { encodeNonce, NONCE_LENGTH } from '../../omadm/auth.ts';
-import { Recent } from './recent.ts';
+import { BoundedMap } from '../../bounded-map.ts';
 
 export interface ChallengeSubject {
   deviceId: string;
@@ -25,15 +25,15 @@ export interface ChallengeSubject {
 /** The nonce a reply to message `msgId` of this session challenges with (base64). */
 export function challengeNonce(key: Uint8Array, subject: ChallengeSubject, msgId: number): string {
   const input = JSON.stringify([subject.deviceId, subject.sessionId, msgId, subject.currentNonce ?? '']);
-  // The challenge of a message is derived again to check the next one: kept (recent.ts),
+  // The challenge of a message is derived again to check the next one: kept (bounded-map.ts),
   // under the key's bytes too (processes, and tests, may run servers with other keys).
-  return recentChallenges.get(`${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')} ${input}`, () =>
+  return recentChallenges.kept(`${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')} ${input}`, () =>
     encodeNonce(createHmac('sha256', key).update(input).digest().subarray(0, NONCE_LENGTH)),
   );
 }
 
 /** Sessions in flight at once, with room: a miss only costs the HMAC. */
-const recentChallenges = new Recent<string>(4096);
+const recentChallenges = new BoundedMap<string, string>(4096);
 
 /**
  * The nonces message `msgId`'s credentials may use: the device's current one, then the

@@ -7,6 +7,8 @@
 // Per process: with several server processes each counts the failures it sees. Device
 // lockouts live in the database (devices.auth_locked_until) and hold everywhere.
 
+import { BoundedMap } from '../../bounded-map.ts';
+
 const MAX_ADDRESSES = 10_000;
 const UNKNOWN_SAMPLE = 5;
 const UNKNOWN_DISTINCT_CAP = 1_000;
@@ -37,7 +39,7 @@ export interface GuardSettings {
 
 export class DmGuard {
   readonly counters = { authFailures: 0, lockouts: { device: 0, address: 0 }, refused: { 'bad-header': 0, 'unknown-device': 0, locked: 0 } as Record<RefusalReason, number> };
-  private readonly addresses = new Map<string, AddressState>();
+  private readonly addresses = new BoundedMap<string, AddressState>(MAX_ADDRESSES);
   private unknown: { messages: number; ids: Set<string>; sample: string[]; since: number } | undefined;
 
   constructor(private readonly settings: GuardSettings) {}
@@ -98,11 +100,9 @@ export class DmGuard {
 
   private remember(address: string, state: AddressState, now: number): void {
     if (!this.addresses.has(address) && this.addresses.size >= MAX_ADDRESSES) {
-      // Forget addresses whose window and lock are over; if none are, the oldest entry
-      // (Map order is insertion order), so a flood from many addresses costs bounded memory.
+      // Forget addresses whose window and lock are over; if none are, the set below drops
+      // the oldest entry, so a flood from many addresses costs bounded memory.
       for (const [key, old] of this.addresses) if (old.lockedUntil <= now && now - old.since > this.settings.lockoutMs) this.addresses.delete(key);
-      const oldest = this.addresses.keys().next();
-      if (this.addresses.size >= MAX_ADDRESSES && !oldest.done) this.addresses.delete(oldest.value);
     }
     this.addresses.delete(address);
     this.addresses.set(address, state);

@@ -1,4 +1,4 @@
-// The device's DM password, unsealed once for the messages of its session (recent.ts):
+// The device's DM password, unsealed once for the messages of its session (bounded-map.ts):
 // every message of a digest session checks against it, and opening the sealed value
 // (tweetnacl secretbox, in JavaScript) cost more than the check. Kept per vault and under
 // the sealed value itself, so a new password (a new sealed value) or another master key
@@ -7,17 +7,17 @@
 import type { Context } from '../../context.ts';
 import { devicePassword } from '../../devices/devices.ts';
 import type { DeviceRow } from '../../store/queries/devices.ts';
-import { Recent } from './recent.ts';
+import { BoundedMap } from '../../bounded-map.ts';
 
 const RECENT_PASSWORDS = 4096;
 
-const byVault = new WeakMap<Context['vault'], Recent<string>>();
+const byVault = new WeakMap<Context['vault'], BoundedMap<string, string>>();
 
 export function sessionPassword(ctx: Context, device: DeviceRow): string {
   let recent = byVault.get(ctx.vault);
   if (recent === undefined) {
-    recent = new Recent<string>(RECENT_PASSWORDS);
+    recent = new BoundedMap<string, string>(RECENT_PASSWORDS);
     byVault.set(ctx.vault, recent);
   }
-  return recent.get(`${device.authSecretNonce} ${device.authSecretSealed}`, () => devicePassword(ctx, device));
+  return recent.kept(`${device.authSecretNonce} ${device.authSecretSealed}`, () => devicePassword(ctx, device));
 }

@@ -1,17 +1,17 @@
-// What the DM path keeps between the messages of a session (src/dm/session/recent.ts):
+// What the DM path keeps between the messages of a session (src/bounded-map.ts):
 // bounded, least recently used out first, and always the value its inputs derive, also
 // for a key kept under another master key or after the device's password changed.
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { challengeNonce } from '../../src/dm/session/challenge.ts';
-import { Recent } from '../../src/dm/session/recent.ts';
-import { encodeNonce } from '../../src/omadm/auth.ts';
+import { challengeNonce } from '../src/dm/session/challenge.ts';
+import { BoundedMap } from '../src/bounded-map.ts';
+import { encodeNonce } from '../src/omadm/auth.ts';
 
 describe('recent values', () => {
   it('keep at most their limit, the least recently used going first', () => {
-    const recent = new Recent<number>(2);
+    const recent = new BoundedMap<string, number>(2);
     let computed = 0;
-    const get = (key: string) => recent.get(key, () => ++computed);
+    const get = (key: string) => recent.kept(key, () => ++computed);
     expect(get('a')).toBe(1);
     expect(get('b')).toBe(2);
     expect(get('a')).toBe(1); // a hit: 'b' is now the oldest
@@ -19,6 +19,18 @@ describe('recent values', () => {
     expect(recent.size).toBe(2);
     expect(get('a')).toBe(1);
     expect(get('b')).toBe(4); // evicted, computed again
+  });
+
+  it('drop the oldest entry when a new key is set into a full map, never on a replaced one', () => {
+    const kept = new BoundedMap<string, number>(2);
+    kept.set('a', 1).set('b', 2).set('a', 3); // a replaced key keeps its place
+    expect([...kept]).toEqual([['a', 3], ['b', 2]]);
+    kept.set('c', 4);
+    expect([...kept]).toEqual([['b', 2], ['c', 4]]);
+    expect(kept.use('b')).toBe(2); // a use moves it to the newest place
+    kept.set('d', 5);
+    expect([...kept]).toEqual([['b', 2], ['d', 5]]);
+    expect(kept.use('c')).toBeUndefined();
   });
 
   it('answer a challenge with the HMAC of its inputs under the key given, kept or not', () => {
