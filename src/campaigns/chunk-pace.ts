@@ -11,6 +11,8 @@
 // hundred rows and a start of a million devices took three times the CPU (more
 // transactions, COMMITs and checkpoints) without anyone waiting less.
 
+import type { Store, Tx } from '../store/store.ts';
+
 /** How long one chunk of bulk work may hold the event loop. */
 export const PACE_MS = 45;
 
@@ -57,5 +59,21 @@ export class ChunkPace {
     if (rows < this.limits.min) return;
     const fit = (this.targetMs * rows) / Math.max(ms, 0.1);
     this.rows = Math.round(Math.max(this.limits.min, Math.min(this.limits.max, fit, this.rows * 1.5)));
+  }
+
+  /**
+   * One chunk: `work` on up to `size` rows in a bulk transaction of its own, timed from its
+   * first statement to its COMMIT (what holds the event loop, not the wait for the writer)
+   * for the next chunk's size; `rowsOf` says how many rows it took.
+   */
+  async inTransaction<T>(store: Store, work: (tx: Tx, limit: number) => Promise<T>, rowsOf: (result: T, limit: number) => number): Promise<T> {
+    const limit = this.rows;
+    let elapsed = cpuTimer();
+    const result = await store.transaction((tx) => {
+      elapsed = cpuTimer();
+      return work(tx, limit);
+    }, { bulk: true });
+    this.took(rowsOf(result, limit), elapsed());
+    return result;
   }
 }

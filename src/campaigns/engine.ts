@@ -28,7 +28,7 @@ import {
 import { findDeployment } from '../store/queries/deployments.ts';
 import { joinLateDevices } from './join.ts';
 import { type CountedState, decideStage, emptyCounts, ENGINE_ACTOR, type NextStep, nextStep, type StageCounts } from './policy.ts';
-import { ChunkPace, cpuTimer } from './chunk-pace.ts';
+import { ChunkPace } from './chunk-pace.ts';
 
 
 /**
@@ -52,15 +52,11 @@ const schedulePace = new ChunkPace({ first: SCHEDULE_CHUNK, min: 100, max: 2_000
  * next chunk's size; how many deployments were scheduled (0: the stage is fully scheduled).
  */
 export async function scheduleChunk(ctx: Context, campaignId: string, stage: number): Promise<number> {
-  const limit = schedulePace.size;
-  let elapsed = cpuTimer();
-  // Timed from the chunk's first statement to its COMMIT: not the wait for the writer.
-  const scheduled = await ctx.db.transaction((tx) => {
-    elapsed = cpuTimer();
-    return scheduleStage(tx, campaignId, stage, ctx.clock.now(), Boolean(ctx.config.dm.notifyWebhook), limit);
-  }, { bulk: true });
-  schedulePace.took(scheduled, elapsed());
-  return scheduled;
+  return schedulePace.inTransaction(
+    ctx.db,
+    (tx, limit) => scheduleStage(tx, campaignId, stage, ctx.clock.now(), Boolean(ctx.config.dm.notifyWebhook), limit),
+    (scheduled) => scheduled,
+  );
 }
 
 /**
@@ -83,19 +79,9 @@ export async function cancelChunk(tx: Tx, campaignId: string, now: number, cause
   return { canceled, done: canceled < limit };
 }
 
-/**
- * A transaction whose work cancels one chunk of the size the pace gives, timed from its
- * first statement to its COMMIT (what holds the event loop) for the next chunk's size.
- */
-export async function pacedCancel<T extends { canceled: number }>(ctx: Context, work: (tx: Tx, limit: number) => Promise<T>): Promise<T> {
-  const limit = cancelPace.size;
-  let elapsed = cpuTimer();
-  const result = await ctx.db.transaction((tx) => {
-    elapsed = cpuTimer();
-    return work(tx, limit);
-  }, { bulk: true });
-  cancelPace.took(result.canceled, elapsed());
-  return result;
+/** A transaction whose work cancels one chunk of the size the abort's pace gives. */
+export function pacedCancel<T extends { canceled: number }>(ctx: Context, work: (tx: Tx, limit: number) => Promise<T>): Promise<T> {
+  return cancelPace.inTransaction(ctx.db, work, (result) => result.canceled);
 }
 
 /**

@@ -75,14 +75,11 @@ export async function continueStart(ctx: Context, campaignId: string, by: StepBy
   const pace = startPace();
   for (;;) {
     await nextTurn();
-    const limit = pace.size;
-    let elapsed = cpuTimer();
-    // Timed from the chunk's first statement to its COMMIT: not the wait for the writer.
-    const step = await ctx.db.transaction((tx) => {
-      elapsed = cpuTimer();
-      return placeChunk(tx, campaignId, filter, alreadyDone, held, ctx.clock.now(), limit);
-    }, { bulk: true });
-    pace.took(limit, elapsed());
+    const step = await pace.inTransaction(
+      ctx.db,
+      (tx, limit) => placeChunk(tx, campaignId, filter, alreadyDone, held, ctx.clock.now(), limit),
+      (_, limit) => limit,
+    );
     if (step === 'gone') return;
     if (step === 'done') break;
   }
