@@ -37,7 +37,7 @@
 // messages filled into templates the test client's messageXml wrote, replies read with
 // indexOf (dm-reply.ts). Warm-up sessions check both against the test client's own
 // messageXml and readReply, message by message.
-// Run: npm run bench:dm [-- --devices 2000 --concurrency 64 --warmup 200 --postgres --servers 2 --built]
+// Run: npm run bench:dm [-- --devices 10000 --concurrency 64 --warmup 5000 --postgres --servers 2 --from-source]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -54,10 +54,15 @@ import { spawnServe } from '../test/support/serve-process.ts';
 
 const { values: args } = parseArgs({
   options: {
-    devices: { type: 'string', default: '2000' },
+    devices: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '64' },
-    /** Sessions run before the timed phase (JIT warm-up), on devices of their own. */
-    warmup: { type: 'string', default: '200' },
+    /**
+     * Sessions run before the timed phase, on devices of their own: until V8's optimising
+     * compiler has settled. After 200 sessions it was still compiling on its background
+     * threads (about 100 functions a second, 40% of the server's CPU over a 2,000-session
+     * timed phase, halving the measured rate); after 5,000 it is quiet (2-5%).
+     */
+    warmup: { type: 'string', default: '5000' },
     sample: { type: 'string', default: '20' },
     /** Extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     'server-node-args': { type: 'string', default: '' },
@@ -65,11 +70,11 @@ const { values: args } = parseArgs({
     postgres: { type: 'boolean', default: false },
     servers: { type: 'string', default: '2' },
     /**
-     * Servers run the build in dist/ (compiled first, not timed), as `npm start` does, instead
-     * of the sources through tsx: tsx keeps function names (a helper call per closure made)
+     * Servers run the sources through tsx instead of the build in dist/ (compiled first, not
+     * timed) that `npm start` runs: tsx keeps function names (a helper call per closure made)
      * and loads through its hooks, which production does not.
      */
-    built: { type: 'boolean', default: false },
+    'from-source': { type: 'boolean', default: false },
     /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
     'postgres-url': { type: 'string' },
   },
@@ -129,7 +134,7 @@ async function startServers(config: Configuration): Promise<string[]> {
   const urls: string[] = [];
   for (let k = 0; k < config.servers; k++) {
     const dir = join(work, `${config.store}-${k}`);
-    const env = { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...(args.built ? { FOTA_FROM_SOURCE: '0' } : {}), ...config.env };
+    const env = { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...(args['from-source'] ? {} : { FOTA_FROM_SOURCE: '0' }), ...config.env };
     const started = await spawnServe({ dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), env, nodeArgs: SERVER_NODE_ARGS });
     servers.push(started.child);
     urls.push(started.url);
@@ -468,13 +473,13 @@ const header = () => ({
   devices: DEVICES,
   concurrency: CONCURRENCY,
   warmupSessions: WARMUP,
-  server: args.built ? 'dist/ (the tsc build npm start runs)' : 'src/ through tsx (FOTA_FROM_SOURCE=1)',
+  server: args['from-source'] ? 'src/ through tsx (FOTA_FROM_SOURCE=1)' : 'dist/ (the tsc build npm start runs)',
 });
 
 async function main() {
   // The build's output goes to stderr: stdout carries the JSON only. bin/fota.js runs the
   // sources instead (saying so on stderr) if one of them changes after this.
-  if (args.built) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 2, 2] });
+  if (!args['from-source']) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 2, 2] });
   const sqlite = await runConfiguration({ store: 'sqlite', servers: 1, env: {} });
   if (!args.postgres) {
     const { failed, ...figures } = sqlite;
