@@ -39,7 +39,7 @@
 // messageXml and readReply, message by message.
 // Run: npm run bench:dm [-- --devices 10000 --concurrency 64 --warmup 5000 --postgres --servers 2 --from-source]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -48,6 +48,7 @@ import { parseArgs } from 'node:util';
 import { alertXml, type CommandXml, esc, md5Cred, messageXml, readReply, replaceXml, resultsXml, statusXml } from '../test/support/dm-test-client.ts';
 import { type LightReply, readLightReply, sameReading } from './dm-reply.ts';
 import { HttpLane } from './http-lane.ts';
+import { serverBuild } from './server-build.ts';
 import { cpuSecondsOf, postgresCpuSeconds, rssKiB } from './proc.ts';
 import { type BenchDatabase, benchDatabase } from './postgres.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
@@ -69,11 +70,7 @@ const { values: args } = parseArgs({
     /** After the SQLite run, the same on PostgreSQL with --servers server processes. */
     postgres: { type: 'boolean', default: false },
     servers: { type: 'string', default: '2' },
-    /**
-     * Servers run the sources through tsx instead of the build in dist/ (compiled first, not
-     * timed) that `npm start` runs: tsx keeps function names (a helper call per closure made)
-     * and loads through its hooks, which production does not.
-     */
+    /** Servers run the sources through tsx instead of dist/ (bench/server-build.ts). */
     'from-source': { type: 'boolean', default: false },
     /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
     'postgres-url': { type: 'string' },
@@ -105,6 +102,7 @@ const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 const MiB = 1024;
 
 const work = mkdtempSync(join(tmpdir(), 'fota-bench-dm-'));
+const serverCode = serverBuild(args['from-source'] === true);
 let servers: ChildProcess[] = [];
 let postgres: BenchDatabase | undefined;
 // However this process ends (an error, a closed pipe, Ctrl-C), the servers and the
@@ -134,7 +132,7 @@ async function startServers(config: Configuration): Promise<string[]> {
   const urls: string[] = [];
   for (let k = 0; k < config.servers; k++) {
     const dir = join(work, `${config.store}-${k}`);
-    const env = { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...(args['from-source'] ? {} : { FOTA_FROM_SOURCE: '0' }), ...config.env };
+    const env = { FOTA_ADMIN_TOKEN: ADMIN_TOKEN, ...serverCode.env, ...config.env };
     const started = await spawnServe({ dataDir: join(dir, 'data'), artifactsDir: join(dir, 'artifacts'), env, nodeArgs: SERVER_NODE_ARGS });
     servers.push(started.child);
     urls.push(started.url);
@@ -473,13 +471,10 @@ const header = () => ({
   devices: DEVICES,
   concurrency: CONCURRENCY,
   warmupSessions: WARMUP,
-  server: args['from-source'] ? 'src/ through tsx (FOTA_FROM_SOURCE=1)' : 'dist/ (the tsc build npm start runs)',
+  server: serverCode.label,
 });
 
 async function main() {
-  // The build's output goes to stderr: stdout carries the JSON only. bin/fota.js runs the
-  // sources instead (saying so on stderr) if one of them changes after this.
-  if (!args['from-source']) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 2, 2] });
   const sqlite = await runConfiguration({ store: 'sqlite', servers: 1, env: {} });
   if (!args.postgres) {
     const { failed, ...figures } = sqlite;

@@ -23,7 +23,8 @@
 //   --range-bytes N: every request asks for N bytes only (`Range: bytes=a-b`), so the CPU
 //                 is nearly all per-request work; `serverCpuMsPerRequest` then says what a
 //                 request costs each server, apart from the bytes it sends.
-// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --cpu-prof DIR --range-bytes N]   (needs nginx)
+// Our server runs dist/, as `npm start` does (bench/server-build.ts; --from-source: through tsx).
+// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --cpu-prof DIR --range-bytes N --from-source]   (needs nginx)
 //      (other flags for the serving node process: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -42,6 +43,7 @@ import { sql } from 'drizzle-orm';
 import { rows } from '../src/store/dialect.ts';
 import { insertDeployment } from '../src/store/queries/deployments.ts';
 import { insertDevice } from '../src/store/queries/devices.ts';
+import { serverBuild } from './server-build.ts';
 import { CLOCK_TICKS, cpuSecondsOf, processTree, rssKiB } from './proc.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
 import { WRITE_BYTES } from '../src/download/source.ts';
@@ -62,6 +64,8 @@ const { values: args } = parseArgs({
     /** Flags for the serving node process, space-separated (as bench:dm takes them). */
     'server-node-args': { type: 'string', default: '' },
     'skip-floor': { type: 'boolean', default: false },
+    /** Our server runs the sources through tsx instead of dist/ (bench/server-build.ts). */
+    'from-source': { type: 'boolean', default: false },
     /** Each request asks for this many bytes only: a measure of per-request cost. */
     'range-bytes': { type: 'string' },
   },
@@ -72,6 +76,7 @@ const CLIENTS = Number(args.clients);
 const ROUNDS = Number(args.rounds);
 const TRIALS = Number(args.trials);
 const RANGE_BYTES = args['range-bytes'] === undefined ? undefined : Number(args['range-bytes']);
+const serverCode = serverBuild(args['from-source'] === true);
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => {
   try {
@@ -153,7 +158,7 @@ function mainAndOtherTicks(pid: number): { main: number; others: number } {
 // --- our server ----------------------------------------------------------------------------
 
 async function startOurs(dataDir: string, artifactsDir: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
-  const started = await spawnServe({ dataDir, artifactsDir, env, nodeArgs });
+  const started = await spawnServe({ dataDir, artifactsDir, env: { ...serverCode.env, ...env }, nodeArgs });
   children.push(started.child);
   return started;
 }
@@ -547,7 +552,7 @@ async function main(nginx: string) {
     file: { bytes: pkg.size, sha256: pkg.sha256 },
     load: { clients: CLIENTS, rounds: ROUNDS, trials: TRIALS, resumingClients: Math.floor(CLIENTS / 2), ...(RANGE_BYTES === undefined ? {} : { rangeBytes: RANGE_BYTES }) },
     machine: { cpus: availableParallelism(), loadavg: loadavg().map((l) => round(l, 2)), node: process.version, nginx: nginxVersion },
-    ours: { ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
+    ours: { server: serverCode.label, ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
     nginx: { ...n, rss: { peakMiB: nginxPeak, note: 'master and workers summed' } },
     ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2), serverCpuSplitPerGiB: splitPerGiB(floorCpu, floorTicks, floorRuns), serverCpuMsPerRequest: msPerRequest(floorCpu, floorRuns) } } : {}),
     ratio: { medianOfTrials: medianPairRatio, trials: pairRatios, overall: overallRatio },
