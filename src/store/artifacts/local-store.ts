@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, constants, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,7 +46,13 @@ export class LocalArtifactStore implements ArtifactStore {
     await this.ready();
     const staged = join(this.stagingDir, `${process.pid}-${randomBytes(16).toString('hex')}`);
     let hash: StagedFileHash | undefined;
-    const hooks = { onOpen: () => (hash = new StagedFileHash(staged)), onWritten: (bytes: number, all?: boolean) => hash?.written(bytes, all) };
+    // A request's body chunks are this upload's alone once read: they may be handed to the
+    // hashing thread (detached). Any other source's may still be its caller's.
+    const ours = source instanceof IncomingMessage;
+    const hooks = {
+      onOpen: () => (hash = new StagedFileHash(staged)),
+      onWritten: (bytes: number, all?: boolean, chunks?: readonly Uint8Array[]) => hash?.written(bytes, all, ours ? chunks : undefined),
+    };
     try {
       // A Node stream (an HTTP request, a file) goes straight into the writer, which meters
       // each chunk as it arrives. Any other iterable is metered as it is pulled, so an
