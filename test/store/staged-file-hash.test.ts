@@ -1,6 +1,5 @@
 // The local artifact store hashes an upload on a worker thread that reads the staged file
-// behind the writer, or takes a request's bytes in memory once written
-// (src/store/artifacts/file-hasher.ts). What a user relies on: the
+// behind the writer (src/store/artifacts/file-hasher.ts). What a user relies on: the
 // object's name is the SHA-256 node:crypto gives for the same bytes, at every size around
 // the writer's 1 MiB blocks and the thread's 4 MiB reads, and past the writer's early
 // flushes (staging-writer.ts), and a process that stored an
@@ -9,8 +8,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -40,21 +37,6 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(pieces);
 }
 
-/** POSTs `image` in pieces of random sizes, as an uploader's socket writes do; the answer's JSON. */
-function postInPieces(port: number, image: Buffer): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': String(image.length) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (piece: string) => (body += piece));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`HTTP ${res.statusCode}: ${body}`))));
-    });
-    req.on('error', reject);
-    for (const piece of randomPieces(image)) req.write(piece);
-    req.end();
-  });
-}
-
 describe('hashing a staged upload on a worker thread', () => {
   const boundaries = [0, 1, 65_535, 65_536, STAGING_WRITE_BYTES - 1, STAGING_WRITE_BYTES, STAGING_WRITE_BYTES + 1, READ_BYTES - 1, READ_BYTES, READ_BYTES + 1, 2 * READ_BYTES + STAGING_WRITE_BYTES + 3];
   // Past the size at which the writer flushes while the upload goes on, once and twice.
@@ -75,30 +57,6 @@ describe('hashing a staged upload on a worker thread', () => {
       ),
     ).toEqual(expected);
     expect((await readAll(await store.get(expected.sha256))).equals(image)).toBe(true);
-  });
-
-  // A request's body chunks are handed to the thread in memory (detached, not read back
-  // from the file) while it keeps up, and left in the file past 16 MiB behind: both paths,
-  // and the switch between them, must name the upload by its bytes.
-  const overHttp = [1, 65_536, STAGING_WRITE_BYTES + 1, READ_BYTES + 3, EARLY_SYNC_BYTES + STAGING_WRITE_BYTES + 1, 40 * MiB + 7];
-  it.each(overHttp)('names a %i-byte upload sent over HTTP by its SHA-256, several at once', async (size) => {
-    const store = new LocalArtifactStore(join(tempDir(), 'artifacts'));
-    const server = createServer((req, res) => {
-      store.put(req).then(
-        (stored) => res.end(JSON.stringify(stored)),
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const { port } = server.address() as AddressInfo;
-    try {
-      const images = [randomBytes(size), randomBytes(size), randomBytes(size)];
-      const answers = await Promise.all(images.map((image) => postInPieces(port, image)));
-      expect(answers).toEqual(images.map((image) => ({ sha256: sha256(image), size })));
-      for (const image of images) expect((await readAll(await store.get(sha256(image)))).equals(image)).toBe(true);
-    } finally {
-      server.close();
-    }
   });
 
   it('fails an upload whose expected SHA-256 differs from the bytes, and keeps nothing', async () => {

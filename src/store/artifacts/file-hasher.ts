@@ -4,11 +4,6 @@
 // loop only says how far the file is written; the worker reads that part back from the
 // page cache (one extra copy, on its own thread) and hashes it, so receiving, writing and
 // hashing overlap. What is hashed is what the file holds, the bytes that will be served.
-// A request's body chunks, once their write has completed, are instead handed to the
-// thread in memory (transferred, not copied): the read back was a sixth of the thread's
-// time, and the event loop's collector no longer counts their memory (V8 ran a young
-// collection for every 16 MB of chunks). The bytes are still the ones the file holds: only
-// bytes whose write completed are handed over, in file order.
 //
 // One worker serves the process, started at the first upload. It keeps the process alive
 // only while an upload is being hashed (a command that awaits a digest must get it), and
@@ -35,22 +30,6 @@ function hashUpTo(file, end) {
     file.at += n;
   }
 }
-// Bytes handed over in memory: hashed where they are, no read back. The thread says how
-// far it has got every ACK_BYTES, so the event loop hands over no more than it may hold.
-const ACK_BYTES = 4 * 1024 * 1024;
-function hashChunks(id, file, m) {
-  if (m.start !== file.at) throw new Error('bytes from ' + m.start + ' handed over at byte ' + file.at);
-  for (const buffer of m.buffers) {
-    file.hash.update(new Uint8Array(buffer));
-    file.at += buffer.byteLength;
-  }
-  acknowledge(id, file);
-}
-function acknowledge(id, file) {
-  if (file.at - file.acked < ACK_BYTES) return;
-  file.acked = file.at;
-  parentPort.postMessage({ id, hashed: file.at });
-}
 function drop(id) {
   const file = files.get(id);
   files.delete(id);
@@ -58,17 +37,11 @@ function drop(id) {
 }
 parentPort.on('message', (m) => {
   try {
-    if (m.op === 'open') files.set(m.id, { fd: openSync(m.path, 'r'), hash: createHash('sha256'), at: 0, acked: 0 });
-    else if (m.op === 'chunks') {
-      const file = files.get(m.id);
-      if (file) hashChunks(m.id, file, m);
-    } else if (m.op === 'written') {
+    if (m.op === 'open') files.set(m.id, { fd: openSync(m.path, 'r'), hash: createHash('sha256'), at: 0 });
+    else if (m.op === 'written') {
       // Absent once its hashing failed (already reported) or it was discarded.
       const file = files.get(m.id);
-      if (file) {
-        hashUpTo(file, m.bytes);
-        acknowledge(m.id, file);
-      }
+      if (file) hashUpTo(file, m.bytes);
     } else if (m.op === 'finish') {
       const file = files.get(m.id);
       if (!file) throw new Error('its hashing failed earlier');
@@ -83,13 +56,9 @@ parentPort.on('message', (m) => {
 });
 `;
 
-const replySchema = z.union([z.object({ id: z.number(), sha256: z.string() }), z.object({ id: z.number(), error: z.string() }), z.object({ id: z.number(), hashed: z.number() })]);
+const replySchema = z.union([z.object({ id: z.number(), sha256: z.string() }), z.object({ id: z.number(), error: z.string() })]);
 
-type Message =
-  | { op: 'open'; id: number; path: string }
-  | { op: 'written' | 'finish'; id: number; bytes: number }
-  | { op: 'chunks'; id: number; start: number; buffers: ArrayBuffer[] }
-  | { op: 'discard'; id: number };
+type Message = { op: 'open'; id: number; path: string } | { op: 'written' | 'finish'; id: number; bytes: number } | { op: 'discard'; id: number };
 
 interface Waiting {
   resolve(sha256: string): void;
@@ -103,8 +72,6 @@ class HashWorker {
   private readonly waiting = new Map<number, Waiting>();
   /** The first failure of an upload that failed before it asked for its digest. */
   private readonly failed = new Map<number, Error>();
-  /** How far the thread has hashed each upload handed over in memory, as it last said. */
-  private readonly hashed = new Map<number, number>();
   /** Set once the thread has stopped: every later call fails at once instead of waiting forever. */
   private stopped: Error | undefined;
 
@@ -122,7 +89,6 @@ class HashWorker {
       this.waiting.clear();
       this.live.clear();
       this.failed.clear();
-      this.hashed.clear();
     };
     this.worker.on('error', gone);
     this.worker.on('exit', (code) => gone(new Error(`exit code ${code}`)));
@@ -138,16 +104,6 @@ class HashWorker {
 
   written(id: number, bytes: number): void {
     if (this.live.has(id)) this.post({ op: 'written', id, bytes });
-  }
-
-  /** Hands the buffers over (they are detached here): the thread hashes them from `start` on. */
-  chunks(id: number, start: number, buffers: ArrayBuffer[]): void {
-    if (this.live.has(id)) this.worker.postMessage({ op: 'chunks', id, start, buffers } satisfies Message, buffers);
-  }
-
-  /** How far the thread has hashed an upload, as it last said. */
-  hashedOf(id: number): number {
-    return this.hashed.get(id) ?? 0;
   }
 
   digest(id: number, bytes: number): Promise<string> {
@@ -170,10 +126,6 @@ class HashWorker {
   }
 
   private answered(reply: z.infer<typeof replySchema>): void {
-    if ('hashed' in reply) {
-      if (this.live.has(reply.id)) this.hashed.set(reply.id, reply.hashed);
-      return;
-    }
     const waiting = this.waiting.get(reply.id);
     if ('sha256' in reply) {
       this.settle(reply.id);
@@ -189,7 +141,6 @@ class HashWorker {
   private settle(id: number): void {
     this.waiting.delete(id);
     this.failed.delete(id);
-    this.hashed.delete(id);
     if (this.live.delete(id) && this.live.size === 0 && !this.stopped) this.worker.unref();
   }
 
@@ -217,18 +168,6 @@ function hashWorker(): HashWorker {
  */
 const TELL_EVERY_BYTES = 4 * 1024 * 1024;
 
-/**
- * How far the thread may be behind what it was handed in memory: past this, bytes wait in
- * the file (read back later) instead of in memory, so a thread starved of CPU on a busy
- * machine costs an upload no more than this.
- */
-const HAND_OVER_AHEAD = 16 * 1024 * 1024;
-
-/** Whole ArrayBuffers (not a part of a larger one, as a pooled Buffer is), and not shared: safe to detach. */
-function transferable(chunks: readonly Uint8Array[]): boolean {
-  return chunks.every((chunk) => chunk.byteOffset === 0 && chunk.buffer instanceof ArrayBuffer && chunk.byteLength === chunk.buffer.byteLength && chunk.byteLength > 0);
-}
-
 /** The running SHA-256 of one staged file, as far as it has been written. */
 export class StagedFileHash {
   private readonly id = nextId++;
@@ -244,27 +183,11 @@ export class StagedFileHash {
    * The file's first `bytes` bytes are written: the worker may hash them. `all` says no
    * more will come: told at once, so the thread hashes the tail while the file is synced
    * rather than after, when the digest is asked for and the answer waits on it.
-   * `chunks`, when given, are the bytes just written, up to `bytes`, in file order: handed
-   * over (detached: the caller must not touch them again) when they can be, so the thread
-   * hashes them where they are instead of reading them back from the file. Handed over
-   * only whole buffers no one else holds a part of (a socket's chunks are), only straight
-   * after what the thread has been told, and only while it is at most HAND_OVER_AHEAD
-   * behind: past that, the bytes wait in the file, as they do for any other source.
    */
-  written(bytes: number, all = false, chunks?: readonly Uint8Array[]): void {
-    if (chunks && this.mayHandOver(bytes, chunks)) {
-      this.worker.chunks(this.id, this.told, chunks.map((chunk) => chunk.buffer as ArrayBuffer));
-      this.told = bytes;
-      return;
-    }
+  written(bytes: number, all = false): void {
     if (bytes - this.told < (all ? 1 : TELL_EVERY_BYTES)) return;
     this.told = bytes;
     this.worker.written(this.id, bytes);
-  }
-
-  private mayHandOver(bytes: number, chunks: readonly Uint8Array[]): boolean {
-    const start = bytes - chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
-    return start === this.told && bytes - this.worker.hashedOf(this.id) <= HAND_OVER_AHEAD && transferable(chunks);
   }
 
   /** Hex SHA-256 of the file's first `bytes` bytes, once every write has completed. */

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, constants, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -46,13 +45,7 @@ export class LocalArtifactStore implements ArtifactStore {
     await this.ready();
     const staged = join(this.stagingDir, `${process.pid}-${randomBytes(16).toString('hex')}`);
     let hash: StagedFileHash | undefined;
-    // A request's body chunks are this upload's alone once read: they may be handed to the
-    // hashing thread (detached). Any other source's may still be its caller's.
-    const ours = source instanceof IncomingMessage;
-    const hooks = {
-      onOpen: () => (hash = new StagedFileHash(staged)),
-      onWritten: (bytes: number, all?: boolean, chunks?: readonly Uint8Array[]) => hash?.written(bytes, all, ours ? chunks : undefined),
-    };
+    const hooks = { onOpen: () => (hash = new StagedFileHash(staged)), onWritten: (bytes: number, all?: boolean) => hash?.written(bytes, all) };
     try {
       // A Node stream (an HTTP request, a file) goes straight into the writer, which meters
       // each chunk as it arrives. Any other iterable is metered as it is pulled, so an

@@ -38,8 +38,8 @@ export class StagingWriter extends Writable {
   /** The flush under way, if any, and where the written part ended when it began. */
   private syncing: Promise<void> | undefined;
   private syncedTo = 0;
-  /** Writes in file order, each with its end, its bytes and whether it has completed. */
-  private readonly pending: Array<{ end: number; chunks: Uint8Array[]; done: boolean }> = [];
+  /** Writes in file order, each with its end and whether it has completed. */
+  private readonly pending: Array<{ end: number; done: boolean }> = [];
 
   constructor(
     private readonly path: string,
@@ -50,11 +50,9 @@ export class StagingWriter extends Writable {
       onOpen?: () => void;
       /**
        * The file's first `bytes` bytes are written (writes may complete out of order);
-       * `all` once every write has completed, as the final sync starts. `chunks` are the
-       * bytes written since the last call, in order, no longer needed here: the hook may
-       * keep them, or detach them.
+       * `all` once every write has completed, as the final sync starts.
        */
-      onWritten?: (bytes: number, all?: boolean, chunks?: readonly Uint8Array[]) => void;
+      onWritten?: (bytes: number, all?: boolean) => void;
     } = {},
   ) {
     super({ highWaterMark: STAGING_WRITE_BYTES });
@@ -147,7 +145,7 @@ export class StagingWriter extends Writable {
     this.gatheredBytes = 0;
     this.position += bytes;
     this.inFlight += 1;
-    const write = { end: this.position, chunks, done: false };
+    const write = { end: this.position, done: false };
     this.pending.push(write);
     writeAll(this.handle as FileHandle, chunks, bytes, at).then(
       () => this.settled(undefined, write),
@@ -170,19 +168,13 @@ export class StagingWriter extends Writable {
     );
   }
 
-  private settled(err: Error | undefined, completed: { end: number; chunks: Uint8Array[]; done: boolean }): void {
+  private settled(err: Error | undefined, completed: { end: number; done: boolean }): void {
     this.inFlight -= 1;
     completed.done = !err;
     let written: number | undefined;
-    let chunks: Uint8Array[] = [];
-    for (let write = this.pending[0]; write?.done; write = this.pending[0]) {
-      this.pending.shift();
-      written = write.end;
-      chunks = chunks.length ? chunks.concat(write.chunks) : write.chunks;
-    }
+    while (this.pending[0]?.done) written = this.pending.shift()?.end;
     if (written !== undefined && !this.failure) {
-      // The written bytes go with it: the hook may take them (file-hasher.ts detaches them).
-      this.hooks.onWritten?.(written, false, chunks);
+      this.hooks.onWritten?.(written);
       if (written - this.syncedTo >= EARLY_SYNC_BYTES && !this.syncing) this.flush(written);
     }
     if (err && !this.failure) this.failure = new AppError('IO', `cannot write the upload to ${this.path}: ${err.message}`, { cause: err });
