@@ -12,13 +12,19 @@
 //             against the delta memory budget the server was given.
 //   upload:   HTTP upload (node:http, streamed from disk, with Content-Length, from a client
 //             process of its own as a real uploader is: upload-client.ts) of the 10 MB
-//             0.25.0 image and of a 200 MB pseudo-random file, against `cp && sync` of the
-//             same file on the same disk (the server fsyncs), in MB/s (10^6 bytes; median of
-//             a few runs, after one untimed upload to warm the server up, as cp's binary
-//             and the files are warm in the page cache); goal: ratio >= 0.5. Beside them, CPU ms per MB of each (median):
-//             the server's and the client's together (all threads of each), each alone, and
-//             cp's own, so runs at different loads compare; and of the upload, the server's
-//             main thread's alone (the event loop every other request waits for).
+//             0.25.0 image and of a 200 MB pseudo-random file, against `cp` of the same file
+//             on the same disk then `sync` of the copy (the server fsyncs its file), in MB/s
+//             (10^6 bytes). Rounds of a cp then an upload, back to back, so load drifting on
+//             the machine hits both alike: 7 of 10 MB, 5 of 200 MB, after one untimed round
+//             of each (as cp's binary and the files are warm in the page cache); the server
+//             idle before each upload (what the last round's package job left is done).
+//             goal: the median of the rounds' ratios >= 0.5; their spread is printed. Beside
+//             them, CPU ms per MB (median of the rounds): the server's (all its threads, and
+//             by group: the event loop every other request waits for, the hashing thread,
+//             libuv's pool that writes and fsyncs, V8's own threads: compiler and garbage
+//             collector), the client's, cp's; and how long the server's threads waited for
+//             a CPU (other work on the machine). Per-thread times come from schedstat
+//             (thread-times.ts), in ns: clock ticks were 10 ms, a quarter of a 10 MB upload.
 // The machine's load average is printed too: other work on it skews every wall time here,
 // so CPU times are given beside them (children's from /proc/self/stat cutime + cstime, which
 // counts every child this process has reaped: the pool's bsdiff processes and the CLI runs).
@@ -33,6 +39,7 @@ import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFil
 import { request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -41,6 +48,7 @@ import { loadConfig } from '../src/config.ts';
 import { type RunningServer, startServer } from '../src/start.ts';
 import { createToken } from '../src/tokens/tokens.ts';
 import { processTree, rssKiB } from './proc.ts';
+import { sumMs, threadDelta, type ThreadTime, threadTimes } from './thread-times.ts';
 import { UploadClient } from './upload-client.ts';
 
 const { values: args } = parseArgs({ options: { 'upload-only': { type: 'boolean', default: false }, 'client-in-process': { type: 'boolean', default: false } } });
@@ -53,7 +61,14 @@ const DELTA_MEMORY_BUDGET = 1.5 * 1024 * 1024 * 1024;
 /** One flipped byte every 32 KiB of the 10 MB image: about 310 changed bytes. */
 const FLIP_EVERY = 32 * 1024;
 const LARGE_BYTES = 200 * 1000 * 1000;
-const UPLOAD_RUNS = 3;
+/** Timed rounds per file (a cp and an upload each); the median ratio and the spread are reported. */
+const UPLOAD_ROUNDS = { small: 7, large: 5 };
+/**
+ * Untimed rounds of each file first. After one upload of 10 MB, the first 200 MB upload
+ * still had V8's threads busy (a quarter of the server's CPU); a round of each size settles
+ * them.
+ */
+const UPLOAD_WARM_UP_ROUNDS = 1;
 /** Polling only tells when to stop; readyMs comes from the build's readyAt, so it can be slow. */
 const POLL_MS = 200;
 const SAMPLE_MS = 100;
@@ -115,13 +130,6 @@ function childrenCpuMs(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
-}
-
-/** CPU of this process's main thread alone (its event loop): /proc/self/task/<pid>/stat utime + stime. */
-function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 function ownCpuMs(): number {
@@ -348,61 +356,160 @@ async function runPipeline(server: RunningServer, token: string, target: string,
   }
 }
 
-async function uploadSpeed(server: RunningServer, token: string, file: string, label: string) {
-  const bytes = statSync(file).size;
-  const http: number[] = [];
-  const cp: number[] = [];
-  // CPU per MB beside the wall-clock speeds: on a machine other work keeps busy, the wall
-  // times of both sides swing with the load; CPU time much less so.
-  const httpCpu: number[] = [];
-  const serverCpu: number[] = [];
-  const clientCpu: number[] = [];
-  const httpLoopCpu: number[] = [];
-  const cpCpu: number[] = [];
-  for (let run = 0; run < UPLOAD_RUNS; run += 1) {
-    // Flush what earlier steps left dirty, so each `sync` and fsync pays only for its own file.
-    sh('sync');
-    const copy = join(work, 'cp-copy');
-    const cpuBeforeCp = childrenCpuMs();
-    const started = performance.now();
-    sh(`cp ${quote(file)} ${quote(copy)} && sync`);
-    cp.push(bytes / 1e6 / ((performance.now() - started) / 1000));
-    cpCpu.push((childrenCpuMs() - cpuBeforeCp) / (bytes / 1e6));
-    rmSync(copy, { force: true });
+// --- the server's threads --------------------------------------------------------------
 
-    sh('sync');
-    // A model of its own per run: an earlier version would queue a delta job (and, for the
-    // 200 MB file, one bigger than the delta memory budget).
-    // This process's CPU counts the server's every thread (and, --client-in-process, the client's).
-    const cpuBefore = ownCpuMs();
-    const loopCpuBefore = mainThreadCpuMs();
-    const sent = await upload(server, token, file, '1.0.0', `bench-upload-${label}-${run + 1}`);
-    const serverMs = ownCpuMs() - cpuBefore;
-    http.push(bytes / 1e6 / (sent.ms / 1000));
-    httpCpu.push((serverMs + sent.clientCpuMs) / (bytes / 1e6));
-    serverCpu.push(serverMs / (bytes / 1e6));
-    clientCpu.push(sent.clientCpuMs / (bytes / 1e6));
-    httpLoopCpu.push((mainThreadCpuMs() - loopCpuBefore) / (bytes / 1e6));
-    // Its full-package job copies and fsyncs the image too: let it finish before the next run.
-    await waitReady(server, token, sent.id);
-    progress(`upload ${label} run ${run + 1}: http ${round(http[run] ?? 0)} MB/s (${round(httpCpu[run] ?? 0)} CPU ms/MB, ${round(httpLoopCpu[run] ?? 0)} on the event loop), cp ${round(cp[run] ?? 0)} MB/s (${round(cpCpu[run] ?? 0)} CPU ms/MB)`);
+/**
+ * The server's threads by what they do, so an upload's CPU can be told apart: its event
+ * loop (this process's main thread), libuv's pool (file writes and fsyncs), threads born
+ * after this module started (the hashing thread, file-hasher.ts), and the rest, V8's own
+ * (the optimising compiler and the garbage collector's helpers). A first round whose V8
+ * threads are busy is still compiling, or collecting what an earlier step left.
+ */
+class ServerThreads {
+  private readonly atStart = new Set(threadTimes(process.pid).keys());
+  private ioPool = new Set<number>();
+
+  /**
+   * Finds libuv's pool: its threads are the ones blocked in openat(2) while each opens, for
+   * reading, a FIFO that no one writes yet (x86-64 syscall 257; /proc/<tid>/syscall).
+   */
+  async findIoPool(dir: string): Promise<void> {
+    const fifo = join(dir, 'pool-probe');
+    execFileSync('mkfifo', [fifo]);
+    const size = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const opening = Array.from({ length: size }, () => open(fifo, 'r'));
+    for (let tries = 0; this.ioPool.size < size && tries < 50; tries += 1) {
+      await sleep(20);
+      for (const tid of threadTimes(process.pid).keys()) {
+        try {
+          if (readFileSync(`/proc/${process.pid}/task/${tid}/syscall`, 'utf8').startsWith('257 ')) this.ioPool.add(tid);
+        } catch {
+          // ended meanwhile
+        }
+      }
+    }
+    closeSync(openSync(fifo, 'w'));
+    for (const handle of await Promise.all(opening)) await handle.close();
+    await rm(fifo, { force: true });
   }
-  const httpMBps = median(http);
-  const cpMBps = median(cp);
+
+  /** CPU ms of each group, and ms all threads waited for a CPU, between two readings. */
+  split(delta: Map<number, ThreadTime>) {
+    const loop = (tid: number) => tid === process.pid;
+    const pool = (tid: number) => this.ioPool.has(tid);
+    const born = (tid: number) => !this.atStart.has(tid);
+    return {
+      eventLoop: sumMs(delta, loop).cpu,
+      ioPool: sumMs(delta, pool).cpu,
+      hashing: sumMs(delta, (tid) => born(tid) && !pool(tid)).cpu,
+      v8: sumMs(delta, (tid) => !loop(tid) && !pool(tid) && !born(tid)).cpu,
+      total: sumMs(delta).cpu,
+      waited: sumMs(delta).wait,
+    };
+  }
+}
+
+/** Made as the module starts: threads born later are the server's own (the hashing thread). */
+const serverThreads = new ServerThreads();
+
+/**
+ * Waits until the server is idle: what a round's package job left (its page cache freed,
+ * garbage collected) is not the next round's upload. At most `maxMs`, then goes on.
+ */
+async function settle(maxMs = 3000): Promise<void> {
+  const until = performance.now() + maxMs;
+  let before = threadTimes(process.pid);
+  while (performance.now() < until) {
+    await sleep(100);
+    const now = threadTimes(process.pid);
+    if (sumMs(threadDelta(before, now)).cpu < 3) return;
+    before = now;
+  }
+}
+
+// --- uploads against cp ------------------------------------------------------------------
+
+interface UploadRound {
+  cpMBps: number;
+  httpMBps: number;
+  /** httpMBps / cpMBps of this round: the two ran back to back, so load drift hits both alike. */
+  ratio: number;
+  cpCpuMsPerMB: number;
+  clientCpuMsPerMB: number;
+  /** The server's CPU by thread group, and its threads' wait for a CPU, per MB. */
+  server: ReturnType<ServerThreads['split']>;
+}
+
+/** One cp && sync, then one upload of the same file. */
+async function uploadRound(server: RunningServer, token: string, file: string, bytes: number, model: string): Promise<UploadRound> {
+  const mb = bytes / 1e6;
+  // Flush what earlier steps left dirty, so each `sync` and fsync pays only for its own file.
+  sh('sync');
+  const copy = join(work, 'cp-copy');
+  const cpuBeforeCp = childrenCpuMs();
+  const started = performance.now();
+  // `sync` of the copy alone, as the server fsyncs its file alone: a `sync` of everything
+  // also waited for whatever other work on the machine had written (cp's time swung from
+  // 37 to 1,500 MB/s on 200 MB within one run at load 14).
+  sh(`cp ${quote(file)} ${quote(copy)} && sync ${quote(copy)}`);
+  const cpMBps = mb / ((performance.now() - started) / 1000);
+  const cpCpuMsPerMB = (childrenCpuMs() - cpuBeforeCp) / mb;
+  rmSync(copy, { force: true });
+
+  sh('sync');
+  await settle();
+  // This process's threads are the server's (and, --client-in-process, the client's too).
+  const before = threadTimes(process.pid);
+  const sent = await upload(server, token, file, '1.0.0', model);
+  const used = serverThreads.split(threadDelta(before, threadTimes(process.pid)));
+  const perMB = Object.fromEntries(Object.entries(used).map(([k, ms]) => [k, ms / mb])) as typeof used;
+  const httpMBps = mb / (sent.ms / 1000);
+  // Its full-package job copies and fsyncs the image too: let it finish before the next round.
+  await waitReady(server, token, sent.id);
+  return { cpMBps, httpMBps, ratio: httpMBps / cpMBps, cpCpuMsPerMB, clientCpuMsPerMB: sent.clientCpuMs / mb, server: perMB };
+}
+
+const spread = (values: number[]) => ({ median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)) });
+
+async function uploadSpeed(server: RunningServer, token: string, file: string, label: string, rounds: number) {
+  const bytes = statSync(file).size;
+  progress(`${label}: ${UPLOAD_WARM_UP_ROUNDS} untimed round(s), then ${rounds} timed`);
+  for (let k = 0; k < UPLOAD_WARM_UP_ROUNDS; k += 1) await uploadRound(server, token, file, bytes, `bench-warm-up-${label}-${k + 1}`);
+  const timed: UploadRound[] = [];
+  for (let k = 0; k < rounds; k += 1) {
+    // A model of its own per round: an earlier version would queue a delta job (and, for the
+    // 200 MB file, one bigger than the delta memory budget).
+    const r = await uploadRound(server, token, file, bytes, `bench-upload-${label}-${k + 1}`);
+    timed.push(r);
+    const s = r.server;
+    progress(
+      `${label} round ${k + 1}: http ${round(r.httpMBps)} MB/s, cp ${round(r.cpMBps)} MB/s, ratio ${round(r.ratio)}; ` +
+        `CPU ms/MB server ${round(s.total)} (event loop ${round(s.eventLoop)}, hashing ${round(s.hashing)}, io pool ${round(s.ioPool)}, V8 ${round(s.v8)}; ` +
+        `waited for a CPU ${round(s.waited)}), client ${round(r.clientCpuMsPerMB)}, cp ${round(r.cpCpuMsPerMB)}`,
+    );
+  }
+  const of = (pick: (r: UploadRound) => number) => round(median(timed.map(pick)));
   return {
     file: label,
     bytes,
-    runs: UPLOAD_RUNS,
-    httpMBps: round(httpMBps),
-    cpMBps: round(cpMBps),
-    ratio: round(httpMBps / cpMBps),
+    rounds,
+    // The median of the rounds' ratios, each from a cp and an upload back to back.
+    ratio: round(median(timed.map((r) => r.ratio))),
+    ratios: spread(timed.map((r) => r.ratio)),
+    httpMBps: spread(timed.map((r) => r.httpMBps)),
+    cpMBps: spread(timed.map((r) => r.cpMBps)),
     cpuMsPerMB: {
-      http: round(median(httpCpu)),
-      httpServer: round(median(serverCpu)),
-      httpClient: client ? round(median(clientCpu)) : 'in the server process',
-      httpEventLoop: round(median(httpLoopCpu)),
-      cp: round(median(cpCpu)),
+      http: of((r) => r.server.total + r.clientCpuMsPerMB),
+      httpServer: of((r) => r.server.total),
+      httpClient: client ? of((r) => r.clientCpuMsPerMB) : 'in the server process',
+      httpEventLoop: of((r) => r.server.eventLoop),
+      httpHashing: of((r) => r.server.hashing),
+      httpIoPool: of((r) => r.server.ioPool),
+      httpV8: of((r) => r.server.v8),
+      cp: of((r) => r.cpCpuMsPerMB),
     },
+    // How long the server's threads were runnable but had no CPU (other work on the machine).
+    serverWaitedForCpuMsPerMB: of((r) => r.server.waited),
   };
 }
 
@@ -440,6 +547,7 @@ async function main() {
   if (loadAtStart > availableParallelism() / 2) {
     progress(`warning: the 1-minute load average is ${round(loadAtStart)} on ${availableParallelism()} cores; other work will skew the wall times`);
   }
+  await serverThreads.findIoPool(work);
   const server = await startServer(
     loadConfig({}, {
       dataDir: join(work, 'data'),
@@ -464,9 +572,10 @@ async function main() {
     writePseudoRandom(large, LARGE_BYTES);
     // One upload untimed first, as a server in service has had: the first of a process
     // starts the hashing thread and compiles the upload path (5-10x slower than the next).
-    progress('one upload to warm the server up (not timed)');
-    await waitReady(server, token, (await upload(server, token, image('0.25.0'), '1.0.0', 'bench-upload-warm-up')).id);
-    const uploads = [await uploadSpeed(server, token, image('0.25.0'), 'esbuild-0.25.0.bin'), await uploadSpeed(server, token, large, 'random-200MB.bin')];
+    const uploads = [
+      await uploadSpeed(server, token, image('0.25.0'), 'esbuild-0.25.0.bin', UPLOAD_ROUNDS.small),
+      await uploadSpeed(server, token, large, 'random-200MB.bin', UPLOAD_ROUNDS.large),
+    ];
 
     console.log(
       JSON.stringify(

@@ -8,6 +8,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +39,21 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(pieces);
 }
 
+/** POSTs `image` in pieces of random sizes, as an uploader's socket writes do; the answer's JSON. */
+function postInPieces(port: number, image: Buffer): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': String(image.length) } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (piece: string) => (body += piece));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`HTTP ${res.statusCode}: ${body}`))));
+    });
+    req.on('error', reject);
+    for (const piece of randomPieces(image)) req.write(piece);
+    req.end();
+  });
+}
+
 describe('hashing a staged upload on a worker thread', () => {
   const boundaries = [0, 1, 65_535, 65_536, STAGING_WRITE_BYTES - 1, STAGING_WRITE_BYTES, STAGING_WRITE_BYTES + 1, READ_BYTES - 1, READ_BYTES, READ_BYTES + 1, 2 * READ_BYTES + STAGING_WRITE_BYTES + 3];
   // Past the size at which the writer flushes while the upload goes on, once and twice.
@@ -57,6 +74,28 @@ describe('hashing a staged upload on a worker thread', () => {
       ),
     ).toEqual(expected);
     expect((await readAll(await store.get(expected.sha256))).equals(image)).toBe(true);
+  });
+
+  // A request's body, as the server gets it: socket-sized chunks, several uploads at once.
+  const overHttp = [1, 65_536, STAGING_WRITE_BYTES + 1, READ_BYTES + 3, EARLY_SYNC_BYTES + STAGING_WRITE_BYTES + 1, 40 * MiB + 7];
+  it.each(overHttp)('names a %i-byte upload sent over HTTP by its SHA-256, several at once', async (size) => {
+    const store = new LocalArtifactStore(join(tempDir(), 'artifacts'));
+    const server = createServer((req, res) => {
+      store.put(req).then(
+        (stored) => res.end(JSON.stringify(stored)),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const images = [randomBytes(size), randomBytes(size), randomBytes(size)];
+      const answers = await Promise.all(images.map((image) => postInPieces(port, image)));
+      expect(answers).toEqual(images.map((image) => ({ sha256: sha256(image), size })));
+      for (const image of images) expect((await readAll(await store.get(sha256(image)))).equals(image)).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 
   it('fails an upload whose expected SHA-256 differs from the bytes, and keeps nothing', async () => {

@@ -179,9 +179,13 @@ export class StagedFileHash {
     this.worker.open(this.id, path);
   }
 
-  /** The file's first `bytes` bytes are written: the worker may hash them. */
-  written(bytes: number): void {
-    if (bytes - this.told < TELL_EVERY_BYTES) return;
+  /**
+   * The file's first `bytes` bytes are written: the worker may hash them. `all` says no
+   * more will come: told at once, so the thread hashes the tail while the file is synced
+   * rather than after, when the digest is asked for and the answer waits on it.
+   */
+  written(bytes: number, all = false): void {
+    if (bytes - this.told < (all ? 1 : TELL_EVERY_BYTES)) return;
     this.told = bytes;
     this.worker.written(this.id, bytes);
   }

@@ -45,7 +45,7 @@ export class LocalArtifactStore implements ArtifactStore {
     await this.ready();
     const staged = join(this.stagingDir, `${process.pid}-${randomBytes(16).toString('hex')}`);
     let hash: StagedFileHash | undefined;
-    const hooks = { onOpen: () => (hash = new StagedFileHash(staged)), onWritten: (bytes: number) => hash?.written(bytes) };
+    const hooks = { onOpen: () => (hash = new StagedFileHash(staged)), onWritten: (bytes: number, all?: boolean) => hash?.written(bytes, all) };
     try {
       // A Node stream (an HTTP request, a file) goes straight into the writer, which meters
       // each chunk as it arrives. Any other iterable is metered as it is pulled, so an

@@ -48,8 +48,11 @@ export class StagingWriter extends Writable {
       meter?: UploadMeter;
       /** The file exists (it is created here). */
       onOpen?: () => void;
-      /** The file's first `bytes` bytes are written (writes may complete out of order). */
-      onWritten?: (bytes: number) => void;
+      /**
+       * The file's first `bytes` bytes are written (writes may complete out of order);
+       * `all` once every write has completed, as the final sync starts.
+       */
+      onWritten?: (bytes: number, all?: boolean) => void;
     } = {},
   ) {
     super({ highWaterMark: STAGING_WRITE_BYTES });
@@ -103,6 +106,11 @@ export class StagingWriter extends Writable {
       // may write through it): one wait for both, not a chmod by path after.
       const handle = this.handle;
       if (!handle) return callback();
+      try {
+        this.hooks.onWritten?.(this.position, true);
+      } catch (hookErr) {
+        return callback(hookErr as Error);
+      }
       Promise.all([handle.chmod(0o444), handle.sync()]).then(
         () => {
           this.handle = undefined;

@@ -1,9 +1,10 @@
 // Manufacturers, models and signing-key rows.
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { forUpdate } from '../dialect.ts';
 import { newId } from '../ids.ts';
 import type { manufacturers, models, signingKeys } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
+import { preparedRead } from './prepared.ts';
 
 export type ManufacturerRow = typeof manufacturers.$inferSelect;
 export type ModelRow = typeof models.$inferSelect;
@@ -42,10 +43,11 @@ export async function findOrInsertManufacturer(tx: Tx, name: string, now: number
   return found;
 }
 
+// Prepared once: every upload looks its model up, twice (builds/upload.ts).
+const modelByName = preparedRead(({ q, t: { models } }) => q.select().from(models).where(eq(models.name, sql.placeholder('name'))).prepare());
+
 export async function findModelByName(tx: Tx, name: string): Promise<ModelRow | undefined> {
-  const { models } = tx.t;
-  const [row] = await tx.q.select().from(models).where(eq(models.name, name));
-  return row;
+  return (await modelByName(tx).execute({ name }))[0];
 }
 
 /**

@@ -1,17 +1,23 @@
 // Rows of a manufacturer's offline signing: roots of offline keys, server-side
 // revocations, the require-offline-signing policy, and the statement of each build.
-import { asc, desc, eq } from 'drizzle-orm';
+import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { buildStatements, offlinePolicies, offlineRoots } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
+import { preparedRead } from './prepared.ts';
 
 export type OfflineRootRow = typeof offlineRoots.$inferSelect;
 export type OfflinePolicyRow = typeof offlinePolicies.$inferSelect;
 export type BuildStatementRow = typeof buildStatements.$inferSelect;
 
 /** Every root registered for the manufacturer, oldest first (the chain devices follow). */
+// Prepared once, as every upload reads both (manufacturers/offline-keys.ts offlineTrustOf).
+const roots = preparedRead(({ q, t: { offlineRoots } }) =>
+  q.select().from(offlineRoots).where(eq(offlineRoots.manufacturerId, sql.placeholder('manufacturerId'))).orderBy(asc(offlineRoots.version)).prepare(),
+);
+const policy = preparedRead(({ q, t: { offlinePolicies } }) => q.select().from(offlinePolicies).where(eq(offlinePolicies.manufacturerId, sql.placeholder('manufacturerId'))).prepare());
+
 export async function rootsOf(tx: Tx, manufacturerId: string): Promise<OfflineRootRow[]> {
-  const { offlineRoots } = tx.t;
-  return tx.q.select().from(offlineRoots).where(eq(offlineRoots.manufacturerId, manufacturerId)).orderBy(asc(offlineRoots.version));
+  return roots(tx).execute({ manufacturerId });
 }
 
 export async function latestRootOf(tx: Tx, manufacturerId: string): Promise<OfflineRootRow | undefined> {
@@ -35,9 +41,7 @@ export async function insertRevocation(tx: Tx, manufacturerId: string, keyid: st
 }
 
 export async function offlinePolicyOf(tx: Tx, manufacturerId: string): Promise<OfflinePolicyRow | undefined> {
-  const { offlinePolicies } = tx.t;
-  const [row] = await tx.q.select().from(offlinePolicies).where(eq(offlinePolicies.manufacturerId, manufacturerId));
-  return row;
+  return (await policy(tx).execute({ manufacturerId }))[0];
 }
 
 export async function saveOfflinePolicy(tx: Tx, row: OfflinePolicyRow): Promise<void> {
