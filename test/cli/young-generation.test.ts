@@ -34,10 +34,11 @@ churn();
 console.log(JSON.stringify({ start, held, released: newSpace() }));`;
 
 describe('holdYoungGeneration', () => {
-  it('keeps the new space at its initial size while held, and lets it grow once released', () => {
+  it('never lets the new space grow while held, and lets it grow once released', () => {
     const { start, held, released } = inNode(HELD_THEN_RELEASED);
-    expect(held).toBe(start);
-    expect(released).toBeGreaterThan(start);
+    // Not larger: V8 may still shrink it meanwhile (little allocation), never grow it.
+    expect(held).toBeLessThanOrEqual(start);
+    expect(released).toBeGreaterThan(held);
   });
 
   it('without it the same work grows the new space (what the hold prevents)', () => {
