@@ -3,7 +3,9 @@
 // tsc rewrites `./x.ts` imports to `./x.js` (rewriteRelativeImportExtensions); the files
 // src/ reads at run time next to its modules (migrations, the bsdiff child process) are
 // copied beside the output. dist/.built is written last: bin/fota.js runs dist/ only when
-// no file under src/ is newer than it.
+// no file under src/ is newer than it. The build leaves out comments (removeComments in
+// tsconfig.build.json): V8 keeps the source text of every module it loads for as long as
+// the process runs, and comments were over a quarter of the server's (190 of 700 KB).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

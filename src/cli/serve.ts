@@ -1,7 +1,8 @@
 // `fota serve`: runs the server until SIGINT or SIGTERM, then stops gracefully.
-import { databaseUrlOption, loadConfig } from '../config.ts';
-import { startServer } from '../start.ts';
+import type { Config } from '../config.ts';
+import type { RunningServer } from '../start.ts';
 import { integerOption, type Output, parseOptions } from './io.ts';
+import { holdYoungGeneration } from './young-generation.ts';
 
 export const serveHelp = `Usage: fota serve [--port 8080] [--host 0.0.0.0] [--data DIR] [--artifacts DIR]
                   [--no-jobs] [--database URL]
@@ -50,14 +51,9 @@ export async function serveCommand(args: string[], io: Output): Promise<number> 
   });
   if (values.help) return io.out(serveHelp), 0;
   const port = integerOption(values.port, '--port', 0);
-  const config = loadConfig(process.env, {
-    ...(port === undefined ? {} : { port }),
-    ...(values.data ? { dataDir: values.data } : {}),
-    ...(values.artifacts ? { artifactsDir: values.artifacts } : {}),
-    ...(values['no-jobs'] ? { jobs: false } : {}),
-    ...(values.database === undefined ? {} : { databaseUrl: databaseUrlOption(values.database, '--database') }),
-  });
-  const server = await startServer(config, { host: values.host, runner: { leaseMs: config.jobLeaseMs, pollMs: config.jobPollMs } });
+  // The server loads with the young generation held at its initial size (young-generation.ts).
+  const letGrow = holdYoungGeneration();
+  const { config, server } = await startServing(values, port).finally(letGrow);
   io.out(`fota listening on ${server.url}${config.jobs ? '' : ' (no package jobs: run fota worker)'}\n`);
   if (server.adminToken) io.out(`admin token: ${server.adminToken}\n(shown once; keep it, or set FOTA_ADMIN_TOKEN)\n`);
   await new Promise<void>((resolve) => {
@@ -67,4 +63,18 @@ export async function serveCommand(args: string[], io: Output): Promise<number> 
   io.err('shutting down\n');
   await server.close();
   return 0;
+}
+
+/** Loads the server's modules (here, not with this file: after holdYoungGeneration), reads the configuration, starts listening. */
+async function startServing(values: { host?: string | undefined; data?: string | undefined; artifacts?: string | undefined; 'no-jobs'?: boolean | undefined; database?: string | undefined }, port: number | undefined): Promise<{ config: Config; server: RunningServer }> {
+  const [{ databaseUrlOption, loadConfig }, { startServer }] = await Promise.all([import('../config.ts'), import('../start.ts')]);
+  const config = loadConfig(process.env, {
+    ...(port === undefined ? {} : { port }),
+    ...(values.data ? { dataDir: values.data } : {}),
+    ...(values.artifacts ? { artifactsDir: values.artifacts } : {}),
+    ...(values['no-jobs'] ? { jobs: false } : {}),
+    ...(values.database === undefined ? {} : { databaseUrl: databaseUrlOption(values.database, '--database') }),
+  });
+  const server = await startServer(config, { host: values.host, runner: { leaseMs: config.jobLeaseMs, pollMs: config.jobPollMs } });
+  return { config, server };
 }
