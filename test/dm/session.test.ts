@@ -188,7 +188,7 @@ describe.each(encodings)('a client-initiated session in $name', ({ contentType, 
     const r2 = replyOf(second);
     expect(r2.header.msgId).toBe(2);
     expect(r2.headerStatus).toMatchObject({ msgRef: 2, code: 212 });
-    expect(r2.header.respUri).toMatch(new RegExp(`^${server.url}/dm\\?s=dms_[A-Za-z0-9_-]{24}$`));
+    expect(r2.header.respUri).toMatch(new RegExp(`^${server.url}/dm\\?s=dms_[0-9a-z]{9}[A-Za-z0-9_-]{24}$`));
     const nonce2 = r2.headerStatus?.chal?.nextNonce;
     expect(nonce2).toBeDefined();
     expect(nonce2).not.toBe(r1.headerStatus?.chal?.nextNonce);
