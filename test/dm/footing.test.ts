@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActiveDeployment } from '../../src/deployments/active.ts';
 import { insertDeployment } from '../../src/store/queries/deployments.ts';
-import { insertDevice, insertOperation, updateOperation } from '../../src/store/queries/devices.ts';
+import { findDeviceAndSession, insertDevice, insertOperation, updateOperation } from '../../src/store/queries/devices.ts';
 import { footingOf, holds } from '../../src/store/queries/footing.ts';
 import { insertApplication } from '../../src/store/queries/profiles.ts';
 import { insertScomoDeployment, saveBaseline, saveDeviceApps } from '../../src/store/queries/scomo.ts';
@@ -40,6 +40,25 @@ describe('DM message footing', async () => {
       hasQueuedApplications: true,
       provisioningProfileId: 'prf-1',
       hasQueuedOperations: true,
+    });
+  });
+
+  it('is read the same with the device a message names, before its transaction, where it holds until the transaction writes the topic', async () => {
+    for (const id of ['dev-bare', 'dev-full']) {
+      const inTransaction = await store.transaction((tx) => footingOf(tx, id));
+      for (const names of [{ sessionId: '1' }, { token: 'dms_none' }]) expect((await findDeviceAndSession(store, id, names, { toPlan: true }))?.footing).toEqual(inTransaction);
+      // A message that will not plan (a challenge) does not read it.
+      expect((await findDeviceAndSession(store, id, { sessionId: '1' }))?.footing).toBeUndefined();
+    }
+    const before = (await findDeviceAndSession(store, 'dev-bare', { sessionId: '1' }, { toPlan: true }))?.footing;
+    await store.transaction(async (tx) => {
+      expect(holds(tx, before, 'operations')).toBe(true);
+      const active = new ActiveDeployment(tx, 'dev-bare', before);
+      expect(await active.read()).toBeUndefined();
+      await insertOperation(tx, { id: 'op-before', deviceId: 'dev-bare', command: 'Get', uri: './DevInfo/Lang', state: 'queued', createdBy: 'test', createdAt: 1 });
+      expect(holds(tx, before, 'operations')).toBe(false);
+      expect(holds(tx, before, 'scomo')).toBe(true);
+      await updateOperation(tx, 'op-before', { state: 'sent' });
     });
   });
 

@@ -52,7 +52,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   applyAssembled(effects, assembled);
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
   // Enrollment's first contact (claims, re-provisioning): enrollment.ts.
-  const enrollment = await prepareEnrollment(ctx, received, { deviceId: device.id, startsSession: identified.session === undefined, awaitingBefore, effects, pendingCredentials: identified.pendingCredentials === true }, log);
+  const enrollment = await prepareEnrollment(ctx, received, { deviceId: device.id, startsSession: identified.session === undefined, awaitingBefore, effects, pendingCredentials: identified.pendingCredentials === true, ...(identified.enrollment === undefined ? {} : { enrollment: identified.enrollment }) }, log);
   if (enrollment !== undefined && isAnswer(enrollment)) return enrollment.answer;
 
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
@@ -65,7 +65,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
     await storeChunks(tx, session.id, assembled.writes);
     const answered = await applyPromptAnswers(tx, device.id, answers, now);
     const planned = { ...session, pending: pendingFromRest(ctx.vault, withoutRefusedValues(session.pending, effects)) };
-    const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now });
+    const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now, ...(identified.footing ? { footing: identified.footing } : {}) });
     plan.commands.unshift(...interruptionAlerts(assembled));
     plan.commands.unshift(...(await enrollmentCommands(tx, enrollment, message.final && !effects.aborted)));
     const reply = buildReply({

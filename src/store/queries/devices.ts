@@ -7,6 +7,8 @@ import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlit
 import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
+import type { EnrollmentBatchRow, EnrollmentRow } from './enrollments.ts';
+import { type Footing, footingBefore, footingFields } from './footing.ts';
 import { onDialect, preparedPer, preparedRead } from './prepared.ts';
 import { countWrite } from './write-counts.ts';
 
@@ -85,6 +87,33 @@ const deviceWithOpenSession = preparedRead(({ q, t: { devices, dmSessions } }) =
     .where(eq(devices.id, sql.placeholder('deviceId')))
     .prepare(),
 );
+/**
+ * The same two reads, with what the message's plan reads of the device's other parts (its
+ * footing, footing.ts) and, when it may start a session, its enrollment (first contact,
+ * src/enroll/first-contact.ts): for a message that may authenticate, the row the plan and
+ * first contact would each read again by the device's id (bench/dm.ts).
+ */
+const deviceWithSessionByTokenToPlan = preparedRead(({ q, t }) =>
+  q
+    .select({ device: t.devices, session: t.dmSessions, footing: footingFields(t) })
+    .from(t.devices)
+    .leftJoin(t.dmSessions, eq(t.dmSessions.id, sql.placeholder('token')))
+    .leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, t.devices.id))
+    .where(eq(t.devices.id, sql.placeholder('deviceId')))
+    .prepare(),
+);
+const deviceWithOpenSessionToPlan = preparedRead(({ q, t }) => {
+  const { devices, dmSessions, enrollmentDevices, enrollmentBatches } = t;
+  return q
+    .select({ device: devices, session: dmSessions, enrollment: enrollmentDevices, batch: enrollmentBatches, footing: footingFields(t) })
+    .from(devices)
+    .leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.sessionId, sql.placeholder('sessionId')), eq(dmSessions.state, 'open')))
+    .leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, devices.id))
+    .leftJoin(enrollmentDevices, eq(enrollmentDevices.deviceId, devices.id))
+    .leftJoin(enrollmentBatches, eq(enrollmentBatches.id, enrollmentDevices.batchId))
+    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .prepare();
+});
 const queuedOf = preparedPer(({ q, t }) =>
   q.select().from(t.dmOperations).where(and(eq(t.dmOperations.deviceId, sql.placeholder('deviceId')), eq(t.dmOperations.state, 'queued'))).orderBy(asc(t.dmOperations.createdAt), asc(t.dmOperations.id)).prepare(),
 );
@@ -112,13 +141,34 @@ export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefi
   return (await deviceById(tx).execute({ id }))[0];
 }
 
+/** What a DM message reads of the device it names (findDeviceAndSession). */
+export interface NamedDevice {
+  device: DeviceRow;
+  session: DmSessionRow | undefined;
+  /** The device's footing, read with it (`toPlan`), as of before the message's transaction (footing.ts, footingBefore). */
+  footing?: Footing;
+  /** Its enrollment and batch, read with it (`toPlan` by SessionID): null when no batch enrolled it; absent when not read. */
+  enrollment?: { enrollment: EnrollmentRow; batch: EnrollmentBatchRow } | null;
+}
+
 /**
  * The device, and the session a message names: by its RespURI token (any device's: the
  * caller checks whose it is), else the device's open session under `sessionId` (for clients
  * that ignore RespURI: only a candidate, the message must still prove with credentials that
- * it is the device's). Undefined when there is no such device.
+ * it is the device's). Undefined when there is no such device. `toPlan`: also the footing,
+ * and by SessionID the enrollment, for a message that will likely authenticate (a challenge
+ * needs neither).
  */
-export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }): Promise<{ device: DeviceRow; session: DmSessionRow | undefined } | undefined> {
+export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }, options: { toPlan?: boolean } = {}): Promise<NamedDevice | undefined> {
+  if (options.toPlan === true) {
+    if ('token' in names) {
+      const [row] = await deviceWithSessionByTokenToPlan(tx).execute({ deviceId, token: names.token });
+      return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined, footing: footingBefore(row.footing) };
+    }
+    const [row] = await deviceWithOpenSessionToPlan(tx).execute({ deviceId, sessionId: names.sessionId });
+    if (row === undefined) return undefined;
+    return { device: row.device, session: row.session ?? undefined, footing: footingBefore(row.footing), enrollment: row.enrollment && row.batch ? { enrollment: row.enrollment, batch: row.batch } : null };
+  }
   const [row] = 'token' in names ? await deviceWithSessionByToken(tx).execute({ deviceId, token: names.token }) : await deviceWithOpenSession(tx).execute({ deviceId, sessionId: names.sessionId });
   return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined };
 }

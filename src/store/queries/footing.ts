@@ -6,7 +6,7 @@
 // Read in the message's transaction; what it says holds only while the transaction made no
 // write of that topic since (write-counts.ts), so the hooks ask `holds` before they skip.
 import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
-import type { Tx } from '../store.ts';
+import type { Tables, Tx } from '../store.ts';
 import { FINAL_STATES } from './deployments.ts';
 import { preparedPer } from './prepared.ts';
 import { type DeviceAppsRow, OPEN_SCOMO_STATES } from './scomo.ts';
@@ -37,35 +37,52 @@ export interface Footing {
 // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL.
 const truthy = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';
 
-const footingQuery = preparedPer(({ q, t: { devices, deployments, appBaselines, deviceApps, scomoDeployments, profileApplications, profiles, dmOperations } }) =>
-  q
-    .select({
-      active: sql<unknown>`exists (select 1 from ${deployments} where ${deployments.deviceId} = ${devices.id} and ${notInArray(deployments.state, [...FINAL_STATES])})`,
-      baselineSpec: sql<string | null>`(select ${appBaselines.spec} from ${appBaselines} where ${appBaselines.model} = ${devices.model})`,
-      components: deviceApps.components,
-      readAt: deviceApps.readAt,
-      scomoOpen: sql<unknown>`exists (select 1 from ${scomoDeployments} where ${scomoDeployments.deviceId} = ${devices.id} and ${inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])})`,
-      queuedApplications: sql<unknown>`exists (select 1 from ${profileApplications} where ${profileApplications.deviceId} = ${devices.id} and ${eq(profileApplications.state, 'queued')})`,
-      provisioningProfileId: sql<string | null>`(select ${profiles.id} from ${profiles} where ${and(eq(profiles.model, devices.model), eq(profiles.provisioning, true))} limit 1)`,
-      queuedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')})`,
-    })
-    .from(devices)
-    .leftJoin(deviceApps, eq(deviceApps.deviceId, devices.id))
-    .where(eq(devices.id, sql.placeholder('deviceId')))
-    .prepare(),
-);
+/**
+ * The footing's columns, for a select from `devices` (by id) that also left-joins
+ * `device_apps` on it: here, and in the read of the device a DM message names
+ * (devices.ts). Each is an SQL expression (the apps' columns too, decoded as their
+ * columns), so nested under a key the object is never taken for an absent joined table.
+ */
+export function footingFields({ devices, deployments, appBaselines, deviceApps, scomoDeployments, profileApplications, profiles, dmOperations }: Tables) {
+  return {
+    active: sql<unknown>`exists (select 1 from ${deployments} where ${deployments.deviceId} = ${devices.id} and ${notInArray(deployments.state, [...FINAL_STATES])})`,
+    baselineSpec: sql<string | null>`(select ${appBaselines.spec} from ${appBaselines} where ${appBaselines.model} = ${devices.model})`,
+    components: sql<string | null>`${deviceApps.components}`.mapWith(deviceApps.components),
+    readAt: sql<number | null>`${deviceApps.readAt}`.mapWith(deviceApps.readAt),
+    scomoOpen: sql<unknown>`exists (select 1 from ${scomoDeployments} where ${scomoDeployments.deviceId} = ${devices.id} and ${inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])})`,
+    queuedApplications: sql<unknown>`exists (select 1 from ${profileApplications} where ${profileApplications.deviceId} = ${devices.id} and ${eq(profileApplications.state, 'queued')})`,
+    provisioningProfileId: sql<string | null>`(select ${profiles.id} from ${profiles} where ${and(eq(profiles.model, devices.model), eq(profiles.provisioning, true))} limit 1)`,
+    queuedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')})`,
+  };
+}
+
+export type FootingColumns = { [K in keyof ReturnType<typeof footingFields>]: ReturnType<typeof footingFields>[K]['_']['type'] };
+
+const footingQuery = preparedPer(({ q, t }) => q.select(footingFields(t)).from(t.devices).leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, t.devices.id)).where(eq(t.devices.id, sql.placeholder('deviceId'))).prepare());
 
 /** The device's footing; undefined when there is no such device. */
 export async function footingOf(tx: Tx, deviceId: string): Promise<Footing | undefined> {
   const [row] = await footingQuery(tx).execute({ deviceId });
-  if (!row) return undefined;
+  return row === undefined ? undefined : footingFrom(row, { deployments: writesOf(tx, 'deployments'), scomo: writesOf(tx, 'scomo'), profileApplications: writesOf(tx, 'profileApplications'), operations: writesOf(tx, 'operations') });
+}
+
+/**
+ * The footing of a read made before the message's transaction (the device's own read,
+ * devices.ts): it holds in that transaction until it writes a topic (its counts start at
+ * 0). What another process commits in between is as if committed just after this message.
+ */
+export function footingBefore(row: FootingColumns): Footing {
+  return footingFrom(row, { deployments: 0, scomo: 0, profileApplications: 0, operations: 0 });
+}
+
+function footingFrom(row: FootingColumns, writes: Record<WriteTopic, number>): Footing {
   return {
     hasActiveDeployment: truthy(row.active),
     scomo: { baselineSpec: row.baselineSpec, apps: row.components === null || row.readAt === null ? undefined : { components: row.components, readAt: row.readAt }, hasOpen: truthy(row.scomoOpen) },
     hasQueuedApplications: truthy(row.queuedApplications),
     provisioningProfileId: row.provisioningProfileId,
     hasQueuedOperations: truthy(row.queuedOperations),
-    writes: { deployments: writesOf(tx, 'deployments'), scomo: writesOf(tx, 'scomo'), profileApplications: writesOf(tx, 'profileApplications'), operations: writesOf(tx, 'operations') },
+    writes,
   };
 }
 
