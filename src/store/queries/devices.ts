@@ -4,10 +4,9 @@
 // running it (bench/dm.ts).
 import { and, asc, count, eq, gt, gte, inArray, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
-import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
+import type { devices, dmOperations, dmSessions, enrollmentBatches, enrollmentDevices } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
-import type { EnrollmentBatchRow, EnrollmentRow } from './enrollments.ts';
 import { type Footing, footingBefore, footingFields } from './footing.ts';
 import { onDialect, preparedPer, preparedRead } from './prepared.ts';
 import { countWrite } from './write-counts.ts';
@@ -148,7 +147,7 @@ export interface NamedDevice {
   /** The device's footing, read with it (`toPlan`), as of before the message's transaction (footing.ts, footingBefore). */
   footing?: Footing;
   /** Its enrollment and batch, read with it (`toPlan` by SessionID): null when no batch enrolled it; absent when not read. */
-  enrollment?: { enrollment: EnrollmentRow; batch: EnrollmentBatchRow } | null;
+  enrollment?: { enrollment: typeof enrollmentDevices.$inferSelect; batch: typeof enrollmentBatches.$inferSelect } | null;
 }
 
 /**
