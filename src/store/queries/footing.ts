@@ -30,6 +30,8 @@ export interface Footing {
   provisioningProfileId: string | null;
   /** Whether an operation waits to be sent to the device (state queued). */
   hasQueuedOperations: boolean;
+  /** Whether one of those waits for its user's answer (a gate: dm/session/user-gate.ts). */
+  hasGatedOperations: boolean;
   /** The transaction's write counts when this was read. */
   writes: Record<WriteTopic, number>;
 }
@@ -53,6 +55,7 @@ export function footingFields({ devices, deployments, appBaselines, deviceApps, 
     queuedApplications: sql<unknown>`exists (select 1 from ${profileApplications} where ${profileApplications.deviceId} = ${devices.id} and ${eq(profileApplications.state, 'queued')})`,
     provisioningProfileId: sql<string | null>`(select ${profiles.id} from ${profiles} where ${and(eq(profiles.model, devices.model), eq(profiles.provisioning, true))} limit 1)`,
     queuedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')})`,
+    gatedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')} and ${dmOperations.gateId} is not null)`,
   };
 }
 
@@ -82,6 +85,7 @@ function footingFrom(row: FootingColumns, writes: Record<WriteTopic, number>): F
     hasQueuedApplications: truthy(row.queuedApplications),
     provisioningProfileId: row.provisioningProfileId,
     hasQueuedOperations: truthy(row.queuedOperations),
+    hasGatedOperations: truthy(row.gatedOperations),
     writes,
   };
 }
