@@ -4,7 +4,9 @@
 // update, and the device's FUMO step (after a read of FwV, when the device has not reported
 // it in this session: its package is chosen against it). Reads the queue and the
 // deployment, in the message's transaction (handle.ts); writes nothing, but for the
-// deployment a device's update request may create and the Gets of a live query's children.
+// deployment a device's update request may create, the Gets of a live query's children,
+// and the queued operations it takes as sent (takeQueue; the persist puts back those the
+// reply did not carry).
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
 import { queueQueryChildren } from '../../devices/helpdesk/expand.ts';
