@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActiveDeployment } from '../../src/deployments/active.ts';
 import { insertDeployment } from '../../src/store/queries/deployments.ts';
-import { claimQueuedOperations, findDeviceAndSession, findOperation, insertDevice, insertOperation, requeueOperations, updateOperation } from '../../src/store/queries/devices.ts';
+import { claimQueuedOperations, findOperation, insertDevice, insertOperation, requeueOperations, updateOperation } from '../../src/store/queries/devices.ts';
 import { footingOf, holds } from '../../src/store/queries/footing.ts';
 import { insertApplication } from '../../src/store/queries/profiles.ts';
 import { insertScomoDeployment, saveBaseline, saveDeviceApps } from '../../src/store/queries/scomo.ts';
@@ -43,25 +43,6 @@ describe('DM message footing', async () => {
     });
   });
 
-  it('is read the same with the device a message names, before its transaction, where it holds until the transaction writes the topic', async () => {
-    for (const id of ['dev-bare', 'dev-full']) {
-      const inTransaction = await store.transaction((tx) => footingOf(tx, id));
-      for (const names of [{ sessionId: '1' }, { token: 'dms_none' }]) expect((await findDeviceAndSession(store, id, names, { toPlan: true }))?.footing).toEqual(inTransaction);
-      // A message that will not plan (a challenge) does not read it.
-      expect((await findDeviceAndSession(store, id, { sessionId: '1' }))?.footing).toBeUndefined();
-    }
-    const before = (await findDeviceAndSession(store, 'dev-bare', { sessionId: '1' }, { toPlan: true }))?.footing;
-    await store.transaction(async (tx) => {
-      expect(holds(tx, before, 'operations')).toBe(true);
-      const active = new ActiveDeployment(tx, 'dev-bare', before);
-      expect(await active.read()).toBeUndefined();
-      await insertOperation(tx, { id: 'op-before', deviceId: 'dev-bare', command: 'Get', uri: './DevInfo/Lang', state: 'queued', createdBy: 'test', createdAt: 1 });
-      expect(holds(tx, before, 'operations')).toBe(false);
-      expect(holds(tx, before, 'scomo')).toBe(true);
-      await updateOperation(tx, 'op-before', { state: 'sent' });
-    });
-  });
-
   it('holds for a topic only until the transaction writes it', async () => {
     await store.transaction(async (tx) => {
       const footing = await footingOf(tx, 'dev-bare');
@@ -89,7 +70,7 @@ describe('DM message footing', async () => {
         await insertOperation(tx, { id, deviceId: 'dev-queue', command: 'Get', uri: `./Vendor/${id}`, state: 'queued', ...(gateId ? { gateId } : {}), createdBy: 'test', createdAt });
       }
     });
-    expect((await findDeviceAndSession(store, 'dev-queue', { sessionId: '1' }, { toPlan: true }))?.footing).toMatchObject({ hasQueuedOperations: true, hasGatedOperations: true });
+    expect(await store.transaction((tx) => footingOf(tx, 'dev-queue'))).toMatchObject({ hasQueuedOperations: true, hasGatedOperations: true });
     expect((await store.transaction((tx) => footingOf(tx, 'dev-full')))?.hasGatedOperations).toBe(false);
     const claimed = await store.transaction(async (tx) => {
       const rows = await claimQueuedOperations(tx, 'dev-queue', 50);

@@ -65,7 +65,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
     await storeChunks(tx, session.id, assembled.writes);
     const answered = await applyPromptAnswers(tx, device.id, answers, now);
     const planned = { ...session, pending: pendingFromRest(ctx.vault, withoutRefusedValues(session.pending, effects)) };
-    const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now, ...(identified.footing ? { footing: identified.footing } : {}) });
+    const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now });
     plan.commands.unshift(...interruptionAlerts(assembled));
     plan.commands.unshift(...(await enrollmentCommands(tx, enrollment, message.final && !effects.aborted)));
     const reply = buildReply({

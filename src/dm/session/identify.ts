@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import type { Context } from '../../context.ts';
 import { pendingAccountOf } from '../../enroll/pending-credentials.ts';
 import { type DeviceRow, type DmSessionRow, findDeviceAndSession, type NamedDevice } from '../../store/queries/devices.ts';
-import type { Footing } from '../../store/queries/footing.ts';
 import { type AuthOk, authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
 import { acceptedNonces, challengeNonce } from './challenge.ts';
 import { type Answer, plain, type Received, REFUSED_COMMAND, refusal, syncml } from './exchange.ts';
@@ -25,8 +24,6 @@ export interface Identified {
   decision: AuthOk;
   /** The message authenticated with the credentials of a rotation still unconfirmed (first contact commits them). */
   pendingCredentials?: true;
-  /** What of the device the plan reads first, read with the device (store/queries/footing.ts, footingBefore). */
-  footing?: Footing;
   /** The device's enrollment as read with the device (null: none), for first contact; absent when not read. */
   enrollment?: NamedDevice['enrollment'];
 }
@@ -37,10 +34,10 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   const { message, request } = received;
   const h = message.header;
   // The device and the session the message names, in one read (store/queries/devices.ts);
-  // with what the plan and first contact read of the device when the message will likely
-  // authenticate and get the server's turn (a challenge reads neither).
-  const toPlan = message.final && (request.token !== undefined || h.cred !== undefined || request.hmacHeader !== undefined);
-  const named = await findDeviceAndSession(ctx.db, h.source, request.token === undefined ? { sessionId: h.sessionId } : { token: request.token }, { toPlan });
+  // with the device's enrollment (first contact) when the message will likely authenticate
+  // (a challenge needs none).
+  const withEnrollment = h.cred !== undefined || request.hmacHeader !== undefined;
+  const named = await findDeviceAndSession(ctx.db, h.source, request.token === undefined ? { sessionId: h.sessionId } : { token: request.token }, { withEnrollment });
   if (!named) {
     // Refused from memory: counted, and summed up in one audit event per sweep.
     guard.unknownDevice(h.source, now);
@@ -111,6 +108,6 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
 }
 
 /** What the read of the device brought besides it, when it did. */
-function readWith(named: NamedDevice): Pick<Identified, 'footing' | 'enrollment'> {
-  return { ...(named.footing ? { footing: named.footing } : {}), ...(named.enrollment === undefined ? {} : { enrollment: named.enrollment }) };
+function readWith(named: NamedDevice): Pick<Identified, 'enrollment'> {
+  return named.enrollment === undefined ? {} : { enrollment: named.enrollment };
 }

@@ -33,8 +33,6 @@ export interface PlanInput {
   final: boolean;
   serverUrl: string;
   now: number;
-  /** The device's footing as read with the device before the transaction (identify.ts), if it was. */
-  footing?: Footing;
 }
 
 export interface Plan {
@@ -90,9 +88,10 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   await queueQueryChildren(tx, device.id, effects.operations, now);
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
   // What of the device exists at all, and its deployment under way: read once for the
-  // hooks below and the persist after them (store/queries/footing.ts, deployments/active.ts),
-  // with the device when identify read it so (a topic this transaction wrote since is read again).
-  const footing = input.footing ?? (await footingOf(tx, device.id));
+  // hooks below and the persist after them (store/queries/footing.ts, deployments/active.ts).
+  // In the transaction, on the writer: before it, a read of the device often goes to the
+  // read-only connection, whose page cache every commit drops (bench/dm.ts: no gain).
+  const footing = await footingOf(tx, device.id);
   const active = new ActiveDeployment(tx, device.id, footing);
 
   const commands: ServerCommand[] = pendingOf(session.pending);

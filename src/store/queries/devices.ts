@@ -7,7 +7,6 @@ import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlit
 import type { devices, dmOperations, dmSessions, enrollmentBatches, enrollmentDevices } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
-import { type Footing, footingBefore, footingFields } from './footing.ts';
 import { onDialect, preparedPer, preparedRead } from './prepared.ts';
 import { countWrite } from './write-counts.ts';
 
@@ -87,32 +86,20 @@ const deviceWithOpenSession = preparedRead(({ q, t: { devices, dmSessions } }) =
     .prepare(),
 );
 /**
- * The same two reads, with what the message's plan reads of the device's other parts (its
- * footing, footing.ts) and, when it may start a session, its enrollment (first contact,
- * src/enroll/first-contact.ts): for a message that may authenticate, the row the plan and
- * first contact would each read again by the device's id (bench/dm.ts).
+ * The read by SessionID with the device's enrollment (first contact, src/enroll/
+ * first-contact.ts), for a message that may start a session: first contact would read it
+ * again by the device's id, on the read-only connection (bench/dm.ts).
  */
-const deviceWithSessionByTokenToPlan = preparedRead(({ q, t }) =>
+const deviceWithOpenSessionAndEnrollment = preparedRead(({ q, t: { devices, dmSessions, enrollmentDevices, enrollmentBatches } }) =>
   q
-    .select({ device: t.devices, session: t.dmSessions, footing: footingFields(t) })
-    .from(t.devices)
-    .leftJoin(t.dmSessions, eq(t.dmSessions.id, sql.placeholder('token')))
-    .leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, t.devices.id))
-    .where(eq(t.devices.id, sql.placeholder('deviceId')))
-    .prepare(),
-);
-const deviceWithOpenSessionToPlan = preparedRead(({ q, t }) => {
-  const { devices, dmSessions, enrollmentDevices, enrollmentBatches } = t;
-  return q
-    .select({ device: devices, session: dmSessions, enrollment: enrollmentDevices, batch: enrollmentBatches, footing: footingFields(t) })
+    .select({ device: devices, session: dmSessions, enrollment: enrollmentDevices, batch: enrollmentBatches })
     .from(devices)
     .leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.sessionId, sql.placeholder('sessionId')), eq(dmSessions.state, 'open')))
-    .leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, devices.id))
     .leftJoin(enrollmentDevices, eq(enrollmentDevices.deviceId, devices.id))
     .leftJoin(enrollmentBatches, eq(enrollmentBatches.id, enrollmentDevices.batchId))
     .where(eq(devices.id, sql.placeholder('deviceId')))
-    .prepare();
-});
+    .prepare(),
+);
 const queuedOf = preparedPer(({ q, t }) =>
   q.select().from(t.dmOperations).where(and(eq(t.dmOperations.deviceId, sql.placeholder('deviceId')), eq(t.dmOperations.state, 'queued'))).orderBy(asc(t.dmOperations.createdAt), asc(t.dmOperations.id)).prepare(),
 );
@@ -157,9 +144,7 @@ export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefi
 export interface NamedDevice {
   device: DeviceRow;
   session: DmSessionRow | undefined;
-  /** The device's footing, read with it (`toPlan`), as of before the message's transaction (footing.ts, footingBefore). */
-  footing?: Footing;
-  /** Its enrollment and batch, read with it (`toPlan` by SessionID): null when no batch enrolled it; absent when not read. */
+  /** Its enrollment and batch, read with it (`withEnrollment` by SessionID): null when no batch enrolled it; absent when not read. */
   enrollment?: { enrollment: typeof enrollmentDevices.$inferSelect; batch: typeof enrollmentBatches.$inferSelect } | null;
 }
 
@@ -167,19 +152,15 @@ export interface NamedDevice {
  * The device, and the session a message names: by its RespURI token (any device's: the
  * caller checks whose it is), else the device's open session under `sessionId` (for clients
  * that ignore RespURI: only a candidate, the message must still prove with credentials that
- * it is the device's). Undefined when there is no such device. `toPlan`: also the footing,
- * and by SessionID the enrollment, for a message that will likely authenticate (a challenge
- * needs neither).
+ * it is the device's). Undefined when there is no such device. `withEnrollment`: by
+ * SessionID also the device's enrollment, for a message that will likely authenticate and
+ * may start a session (a challenge needs none; a message by token continues one).
  */
-export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }, options: { toPlan?: boolean } = {}): Promise<NamedDevice | undefined> {
-  if (options.toPlan === true) {
-    if ('token' in names) {
-      const [row] = await deviceWithSessionByTokenToPlan(tx).execute({ deviceId, token: names.token });
-      return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined, footing: footingBefore(row.footing) };
-    }
-    const [row] = await deviceWithOpenSessionToPlan(tx).execute({ deviceId, sessionId: names.sessionId });
+export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }, options: { withEnrollment?: boolean } = {}): Promise<NamedDevice | undefined> {
+  if (options.withEnrollment === true && 'sessionId' in names) {
+    const [row] = await deviceWithOpenSessionAndEnrollment(tx).execute({ deviceId, sessionId: names.sessionId });
     if (row === undefined) return undefined;
-    return { device: row.device, session: row.session ?? undefined, footing: footingBefore(row.footing), enrollment: row.enrollment && row.batch ? { enrollment: row.enrollment, batch: row.batch } : null };
+    return { device: row.device, session: row.session ?? undefined, enrollment: row.enrollment && row.batch ? { enrollment: row.enrollment, batch: row.batch } : null };
   }
   const [row] = 'token' in names ? await deviceWithSessionByToken(tx).execute({ deviceId, token: names.token }) : await deviceWithOpenSession(tx).execute({ deviceId, sessionId: names.sessionId });
   return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined };

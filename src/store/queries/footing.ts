@@ -39,13 +39,8 @@ export interface Footing {
 // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL.
 const truthy = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';
 
-/**
- * The footing's columns, for a select from `devices` (by id) that also left-joins
- * `device_apps` on it: here, and in the read of the device a DM message names
- * (devices.ts). Each is an SQL expression (the apps' columns too, decoded as their
- * columns), so nested under a key the object is never taken for an absent joined table.
- */
-export function footingFields({ devices, deployments, appBaselines, deviceApps, scomoDeployments, profileApplications, profiles, dmOperations }: Tables) {
+/** The footing's columns, for a select from `devices` (by id) that also left-joins `device_apps` on it. */
+function footingFields({ devices, deployments, appBaselines, deviceApps, scomoDeployments, profileApplications, profiles, dmOperations }: Tables) {
   return {
     active: sql<unknown>`exists (select 1 from ${deployments} where ${deployments.deviceId} = ${devices.id} and ${notInArray(deployments.state, [...FINAL_STATES])})`,
     baselineSpec: sql<string | null>`(select ${appBaselines.spec} from ${appBaselines} where ${appBaselines.model} = ${devices.model})`,
@@ -59,7 +54,7 @@ export function footingFields({ devices, deployments, appBaselines, deviceApps, 
   };
 }
 
-export type FootingColumns = { [K in keyof ReturnType<typeof footingFields>]: ReturnType<typeof footingFields>[K]['_']['type'] };
+type FootingColumns = { [K in keyof ReturnType<typeof footingFields>]: ReturnType<typeof footingFields>[K]['_']['type'] };
 
 const footingQuery = preparedPer(({ q, t }) => q.select(footingFields(t)).from(t.devices).leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, t.devices.id)).where(eq(t.devices.id, sql.placeholder('deviceId'))).prepare());
 
@@ -67,15 +62,6 @@ const footingQuery = preparedPer(({ q, t }) => q.select(footingFields(t)).from(t
 export async function footingOf(tx: Tx, deviceId: string): Promise<Footing | undefined> {
   const [row] = await footingQuery(tx).execute({ deviceId });
   return row === undefined ? undefined : footingFrom(row, { deployments: writesOf(tx, 'deployments'), scomo: writesOf(tx, 'scomo'), profileApplications: writesOf(tx, 'profileApplications'), operations: writesOf(tx, 'operations') });
-}
-
-/**
- * The footing of a read made before the message's transaction (the device's own read,
- * devices.ts): it holds in that transaction until it writes a topic (its counts start at
- * 0). What another process commits in between is as if committed just after this message.
- */
-export function footingBefore(row: FootingColumns): Footing {
-  return footingFrom(row, { deployments: 0, scomo: 0, profileApplications: 0, operations: 0 });
 }
 
 function footingFrom(row: FootingColumns, writes: Record<WriteTopic, number>): Footing {

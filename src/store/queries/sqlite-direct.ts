@@ -153,10 +153,9 @@ function rowMapper(fields: NonNullable<DrizzleStatement['fields']>, joinsNotNull
       return result;
     };
   }
-  // Nested: whole tables (drizzle nulls such an object when its first column is null,
-  // all its columns come from one table, and that table may be absent in the join), or
-  // objects of SQL expressions only (never nulled); not a mix of both.
-  if (!columns.every((c) => c.path.length === 2)) return undefined;
+  // Nested: only whole tables (drizzle nulls such an object when its first column is null,
+  // all its columns come from one table, and that table may be absent in the join).
+  if (!columns.every((c) => c.path.length === 2 && c.table !== undefined)) return undefined;
   const objects: Array<{ name: string; from: number; to: number; nullable: boolean }> = [];
   for (let i = 0; i < columns.length; i++) {
     const name = columns[i]!.path[0]!;
@@ -168,7 +167,6 @@ function rowMapper(fields: NonNullable<DrizzleStatement['fields']>, joinsNotNull
   for (const object of objects) {
     const tables = new Set(columns.slice(object.from, object.to).map((c) => c.table));
     const [table] = tables;
-    if (tables.size > 1 && tables.has(undefined)) return undefined;
     object.nullable = joinsNotNullableMap !== undefined && tables.size === 1 && table !== undefined && joinsNotNullableMap[table] !== true;
   }
   const keys = columns.map((c) => c.path[1]!);
