@@ -98,9 +98,13 @@ export type ContactStep =
       now: number;
     };
 
-/** Reads the device's enrollment and decides this message's part; undefined for a device no batch enrolled. */
-export async function prepareContact(ctx: Context, input: ContactInput): Promise<ContactStep | undefined> {
-  const found = await enrollmentOf(ctx.db, input.deviceId);
+/**
+ * Reads the device's enrollment and decides this message's part; undefined for a device no
+ * batch enrolled. `known`: the enrollment as the message already read it with the device
+ * (null: none), so it is not read again.
+ */
+export async function prepareContact(ctx: Context, input: ContactInput, known?: { enrollment: EnrollmentRow; batch: EnrollmentBatchRow } | null): Promise<ContactStep | undefined> {
+  const found = known === undefined ? await enrollmentOf(ctx.db, input.deviceId) : known;
   if (!found) return undefined;
   const { enrollment, batch } = found;
   const paths = appAuthPaths(batch.serverId);

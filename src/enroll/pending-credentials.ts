@@ -8,7 +8,7 @@
 // sent again.
 import type { Context } from '../context.ts';
 import type { DeviceRow } from '../store/queries/devices.ts';
-import { enrollmentOf } from '../store/queries/enrollments.ts';
+import { type EnrollmentRow, enrollmentOf } from '../store/queries/enrollments.ts';
 import { unseal } from './accounts.ts';
 
 export interface PendingAccount {
@@ -18,9 +18,9 @@ export interface PendingAccount {
   device: DeviceRow;
 }
 
-/** The credentials of the device's unconfirmed rotation, if it has one. */
-export async function pendingAccountOf(ctx: Context, device: DeviceRow): Promise<PendingAccount | undefined> {
-  const found = await enrollmentOf(ctx.db, device.id);
+/** The credentials of the device's unconfirmed rotation, if it has one. `known`: its enrollment as the message read it with the device (null: none). */
+export async function pendingAccountOf(ctx: Context, device: DeviceRow, known?: { enrollment: EnrollmentRow } | null): Promise<PendingAccount | undefined> {
+  const found = known === undefined ? await enrollmentOf(ctx.db, device.id) : known;
   const e = found?.enrollment;
   if (!e || e.pendingSecretSealed === null || e.pendingSecretNonce === null) return undefined;
   return {

@@ -5,6 +5,7 @@
 // session or another SessionID's as the open one.
 import { describe, expect, it } from 'vitest';
 import { type DmSessionRow, findDeviceAndSession, insertDevice, insertSession } from '../../src/store/queries/devices.ts';
+import { enrollmentOf, insertBatch, insertEnrollments } from '../../src/store/queries/enrollments.ts';
 import { openTestStore } from '../support/store.ts';
 
 function session(id: string, deviceId: string, sessionId: string, state: 'open' | 'ended'): DmSessionRow {
@@ -46,5 +47,22 @@ describe('the device and the session a DM message names, in one read', async () 
   it('reads the same inside a transaction', async () => {
     const found = await store.transaction((tx) => findDeviceAndSession(tx, 'dev-b', { sessionId: '7' }));
     expect(found?.session?.id).toBe('dms_b_open');
+  });
+  it('reads the device s enrollment with it for a message that may start a session by SessionID: the batch s row as first contact reads it, null for a device no batch enrolled', async () => {
+    await store.transaction(async (tx) => {
+      await insertDevice(tx, { id: 'dev-enrolled', model: 'm', firmwareVersion: '1.0', tags: '[]', createdAt: 0 });
+      await insertBatch(tx, { id: 'enb-1', name: 'batch', model: 'm', size: 1, serverId: 'fota', serverAddress: 'https://fota.example/dm', authType: 'md5', claimName: 'claim-1', subscriberNode: './DevDetail/Ext/IMSI', createdBy: 'p', createdByName: 'P', createdAt: 1 });
+      await insertEnrollments(tx, [{ deviceId: 'dev-enrolled', batchId: 'enb-1', state: 'awaiting-claim' }]);
+    });
+    const enrolled = await findDeviceAndSession(store, 'dev-enrolled', { sessionId: '7' }, { withEnrollment: true });
+    expect(enrolled?.enrollment).toEqual(await enrollmentOf(store, 'dev-enrolled'));
+    expect(enrolled?.enrollment).toMatchObject({ enrollment: { deviceId: 'dev-enrolled', state: 'awaiting-claim', rotations: 0 }, batch: { id: 'enb-1', claimName: 'claim-1', subscriberNode: './DevDetail/Ext/IMSI', exportedAt: null } });
+    const plain = await findDeviceAndSession(store, 'dev-a', { sessionId: '7' }, { withEnrollment: true });
+    expect(plain).toMatchObject({ device: { id: 'dev-a' }, session: { id: 'dms_a_open' }, enrollment: null });
+    expect(plain?.session).toEqual(session('dms_a_open', 'dev-a', '7', 'open'));
+    // By token a message continues a session: first contact reads the enrollment itself when it must.
+    expect((await findDeviceAndSession(store, 'dev-enrolled', { token: 'dms_a_open' }, { withEnrollment: true }))?.enrollment).toBeUndefined();
+    expect(await findDeviceAndSession(store, 'dev-nobody', { sessionId: '7' }, { withEnrollment: true })).toBeUndefined();
+    expect(await findDeviceAndSession(store, 'dev-nobody', { token: 'dms_a_open' }, { withEnrollment: true })).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActiveDeployment } from '../../src/deployments/active.ts';
 import { insertDeployment } from '../../src/store/queries/deployments.ts';
-import { insertDevice, insertOperation, updateOperation } from '../../src/store/queries/devices.ts';
+import { claimQueuedOperations, findOperation, insertDevice, insertOperation, requeueOperations, updateOperation } from '../../src/store/queries/devices.ts';
 import { footingOf, holds } from '../../src/store/queries/footing.ts';
 import { insertApplication } from '../../src/store/queries/profiles.ts';
 import { insertScomoDeployment, saveBaseline, saveDeviceApps } from '../../src/store/queries/scomo.ts';
@@ -62,5 +62,25 @@ describe('DM message footing', async () => {
       await insertDeployment(tx, { id: 'dep-2', deviceId: 'dev-bare', state: 'scheduled', createdAt: 2, updatedAt: 2 });
       expect((await active.read())?.id).toBe('dep-2');
     });
+  });
+  it('says whether a queued operation waits for its user, and the plan takes the others as sent in queue order, putting back what a reply did not carry', async () => {
+    await store.transaction(async (tx) => {
+      await insertDevice(tx, { id: 'dev-queue', model: 'bare-model', firmwareVersion: '1.0', tags: '[]', createdAt: 0 });
+      for (const [id, createdAt, gateId] of [['op-q3', 3, null], ['op-q1', 1, null], ['op-q2b', 2, null], ['op-q2a', 2, null], ['op-gated', 0, 'pap_1']] as const) {
+        await insertOperation(tx, { id, deviceId: 'dev-queue', command: 'Get', uri: `./Vendor/${id}`, state: 'queued', ...(gateId ? { gateId } : {}), createdBy: 'test', createdAt });
+      }
+    });
+    expect(await store.transaction((tx) => footingOf(tx, 'dev-queue'))).toMatchObject({ hasQueuedOperations: true, hasGatedOperations: true });
+    expect((await store.transaction((tx) => footingOf(tx, 'dev-full')))?.hasGatedOperations).toBe(false);
+    const claimed = await store.transaction(async (tx) => {
+      const rows = await claimQueuedOperations(tx, 'dev-queue', 50);
+      await requeueOperations(tx, ['op-q3']);
+      return rows;
+    });
+    expect(claimed.map((r) => [r.id, r.state, r.sentAt])).toEqual([['op-q1', 'sent', 50], ['op-q2a', 'sent', 50], ['op-q2b', 'sent', 50], ['op-q3', 'sent', 50]]);
+    const states = await store.transaction(async (tx) => Promise.all(['op-q1', 'op-q3', 'op-gated'].map(async (id) => (await findOperation(tx, 'dev-queue', id))?.state)));
+    expect(states).toEqual(['sent', 'queued', 'queued']);
+    expect((await store.transaction((tx) => findOperation(tx, 'dev-queue', 'op-q3')))?.sentAt).toBeNull();
+    expect(await store.transaction((tx) => claimQueuedOperations(tx, 'dev-nobody', 60))).toEqual([]);
   });
 });

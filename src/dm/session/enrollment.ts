@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Context } from '../../context.ts';
 import { type ContactStep, contactCommands, prepareContact, recordRefusedContact, settleContact } from '../../enroll/first-contact.ts';
+import type { NamedDevice } from '../../store/queries/devices.ts';
 import type { Tx } from '../../store/store.ts';
 import type { ClientEffects } from './client-commands.ts';
 import { type Answer, type Received, REFUSED_COMMAND, refusal } from './exchange.ts';
@@ -17,7 +18,7 @@ export type EnrollmentTurn = Extract<ContactStep, { kind: 'proceed' }>;
 export async function prepareEnrollment(
   ctx: Context,
   received: Received,
-  input: { deviceId: string; startsSession: boolean; awaitingBefore: AwaitedCommand[]; effects: ClientEffects; pendingCredentials?: boolean },
+  input: { deviceId: string; startsSession: boolean; awaitingBefore: AwaitedCommand[]; effects: ClientEffects; pendingCredentials?: boolean; enrollment?: NamedDevice['enrollment'] },
   log: Logger,
 ): Promise<EnrollmentTurn | Answer | undefined> {
   const ours = (a: AwaitedCommand) => a.purpose === 'enroll';
@@ -29,7 +30,7 @@ export async function prepareEnrollment(
     reported: input.effects.inventory,
     answered: input.effects.answered.filter((a) => ours(a.entry)).map((a) => ({ kind: a.entry.kind, uri: a.entry.uri, code: a.code })),
     stillAwaiting: input.effects.awaiting.filter(ours).map((a) => ({ kind: a.kind, uri: a.uri })),
-  });
+  }, input.enrollment);
   if (step?.kind === 'refuse') {
     await recordRefusedContact(ctx, input.deviceId, step);
     log.info({ batchId: step.batchId, reason: step.reason }, 'DM first contact refused');

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Context } from '../../context.ts';
 import { pendingAccountOf } from '../../enroll/pending-credentials.ts';
-import { type DeviceRow, type DmSessionRow, findDeviceAndSession } from '../../store/queries/devices.ts';
+import { type DeviceRow, type DmSessionRow, findDeviceAndSession, type NamedDevice } from '../../store/queries/devices.ts';
 import { type AuthOk, authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
 import { acceptedNonces, challengeNonce } from './challenge.ts';
 import { type Answer, plain, type Received, REFUSED_COMMAND, refusal, syncml } from './exchange.ts';
@@ -24,6 +24,8 @@ export interface Identified {
   decision: AuthOk;
   /** The message authenticated with the credentials of a rotation still unconfirmed (first contact commits them). */
   pendingCredentials?: true;
+  /** The device's enrollment as read with the device (null: none), for first contact; absent when not read. */
+  enrollment?: NamedDevice['enrollment'];
 }
 
 const CHALLENGE_KEY = 'dm-challenge';
@@ -31,8 +33,11 @@ const CHALLENGE_KEY = 'dm-challenge';
 export async function identify(ctx: Context, guard: DmGuard, received: Received, now: number, log: Logger): Promise<Identified | Answer> {
   const { message, request } = received;
   const h = message.header;
-  // The device and the session the message names, in one read (store/queries/devices.ts).
-  const named = await findDeviceAndSession(ctx.db, h.source, request.token === undefined ? { sessionId: h.sessionId } : { token: request.token });
+  // The device and the session the message names, in one read (store/queries/devices.ts);
+  // with the device's enrollment (first contact) when the message will likely authenticate
+  // (a challenge needs none).
+  const withEnrollment = h.cred !== undefined || request.hmacHeader !== undefined;
+  const named = await findDeviceAndSession(ctx.db, h.source, request.token === undefined ? { sessionId: h.sessionId } : { token: request.token }, { withEnrollment });
   if (!named) {
     // Refused from memory: counted, and summed up in one audit event per sweep.
     guard.unknownDevice(h.source, now);
@@ -78,7 +83,7 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   const attempt = (credentials: Proof['credentials']) => authenticate({ ...proof, credentials, provenByToken: byToken, nonces: acceptedNonces(key, subject, h.msgId), challenge: () => challengeNonce(key, subject, h.msgId), msgId: h.msgId });
   let decision = attempt(proof.credentials);
   // A rotation whose Status was lost: the device may hold the pending credentials (enroll/pending-credentials.ts).
-  const pending = !decision.ok && decision.failed ? await pendingAccountOf(ctx, device) : undefined;
+  const pending = !decision.ok && decision.failed ? await pendingAccountOf(ctx, device, named.enrollment) : undefined;
   const retried = pending ? attempt(pending.credentials) : undefined;
   if (pending && retried?.ok) {
     decision = retried;
@@ -95,9 +100,14 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   const session = live && live.state === 'open' ? live : undefined;
   if (session && h.msgId !== session.clientMsgId + 1) {
     // The device started over under the same SessionID: the old session ends here.
-    if (!byToken && h.msgId === 1) return { device, replaces: session.id, decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}) };
+    if (!byToken && h.msgId === 1) return { device, replaces: session.id, decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}), ...readWith(named) };
     log.warn({ expected: session.clientMsgId + 1 }, 'DM message out of order refused');
     return refusal(received, 400, REFUSED_COMMAND, { msgId: session.serverMsgId + 1 });
   }
-  return { device, ...(session ? { session } : {}), decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}) };
+  return { device, ...(session ? { session } : {}), decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}), ...readWith(named) };
+}
+
+/** What the read of the device brought besides it, when it did. */
+function readWith(named: NamedDevice): Pick<Identified, 'enrollment'> {
+  return named.enrollment === undefined ? {} : { enrollment: named.enrollment };
 }

@@ -11,7 +11,7 @@ import { applyScomo, markScomoSent } from '../../scomo/session.ts';
 import { settleAppDeployment } from '../../scomo/campaign-work.ts';
 import { SCOMO_ROOT } from '../../omadm/scomo.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
-import { type DeviceRow, type DmSessionRow, insertSession, markOperationsSent, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
+import { type DeviceRow, type DmSessionRow, insertSession, markOperationsSent, requeueOperations, updateDevice, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import type { Tx } from '../../store/store.ts';
 import type { KeyVault } from '../../signing/vault.ts';
 import type { AuthOk } from './authenticate.ts';
@@ -155,7 +155,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   if (x.isNew) await insertSession(tx, { ...x.session, ...changes });
   else await updateSession(tx, x.session.id, changes);
 
-  await markOperationsSent(tx, opIdsOf(reply.sent), now);
+  await storeOperationsSent(tx, plan, reply, now);
   for (const c of reply.sent) if (c.deploymentId && c.kind === 'Exec') await markFumoSent(tx, c.deploymentId, now, c.packageId);
   for (const c of reply.tooLarge) {
     if (c.opId) await updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
@@ -188,6 +188,20 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   for (const campaignId of plan.campaignsMoved ?? []) moved.add(campaignId);
   for (const alert of effects.genericAlerts) await recordAudit(tx, { actor: 'dm', action: 'dm.generic-alert', subject: device.id, details: { ...alert } }, now);
   return moved;
+}
+
+/**
+ * The operations the reply carried are sent: marked so now, but for those the plan took from
+ * the queue as sent already (plan.ts, takeQueue); of these, any the reply did not carry (it
+ * was full) go back to the queue, and one too large for the device fails below.
+ */
+async function storeOperationsSent(tx: Tx, plan: Plan, reply: Reply, now: number): Promise<void> {
+  const sent = opIdsOf(reply.sent);
+  if (plan.claimed === undefined || plan.claimed.length === 0) return markOperationsSent(tx, sent, now);
+  const claimed = new Set(plan.claimed);
+  await markOperationsSent(tx, sent.filter((id) => !claimed.has(id)), now);
+  const carried = new Set([...sent, ...opIdsOf(reply.tooLarge)]);
+  await requeueOperations(tx, plan.claimed.filter((id) => !carried.has(id)));
 }
 
 /** The operations these commands carry out (map and filter: V8's flatMap cost twenty times as much, bench/dm.ts). */

@@ -4,7 +4,9 @@
 // update, and the device's FUMO step (after a read of FwV, when the device has not reported
 // it in this session: its package is chosen against it). Reads the queue and the
 // deployment, in the message's transaction (handle.ts); writes nothing, but for the
-// deployment a device's update request may create and the Gets of a live query's children.
+// deployment a device's update request may create, the Gets of a live query's children,
+// and the queued operations it takes as sent (takeQueue; the persist puts back those the
+// reply did not carry).
 import type { Context } from '../../context.ts';
 import { parseInventory, serverPassword } from '../../devices/devices.ts';
 import { queueQueryChildren } from '../../devices/helpdesk/expand.ts';
@@ -13,7 +15,7 @@ import { ActiveDeployment } from '../../deployments/active.ts';
 import { downloadKeyOf, type FumoPlan, planFumo, READ_FIRMWARE, type ReportedFirmware, reportsInstalled } from '../../deployments/fumo.ts';
 import { AUTH_MD5, decodeNonce, md5Digest } from '../../omadm/auth.ts';
 import type { Cred } from '../../omadm/codec/message.ts';
-import { type DeviceRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
+import { claimQueuedOperations, type DeviceRow, type DmOperationRow, type DmSessionRow, queuedOperations } from '../../store/queries/devices.ts';
 import { queueProfileWork } from '../../profiles/session-work.ts';
 import type { Tx } from '../../store/store.ts';
 import { type Footing, footingOf, holds } from '../../store/queries/footing.ts';
@@ -49,6 +51,8 @@ export interface Plan {
   active?: ActiveDeployment;
   /** Which of the device's optional parts exist, as this message read them (store/queries/footing.ts). */
   footing?: Footing;
+  /** Operations the plan took from the queue as sent (claimQueuedOperations): those the reply does not carry go back. */
+  claimed?: string[];
 }
 
 /** What the plan takes from the context, before the transaction it runs in (no Context goes into one). */
@@ -85,6 +89,8 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
   // What of the device exists at all, and its deployment under way: read once for the
   // hooks below and the persist after them (store/queries/footing.ts, deployments/active.ts).
+  // In the transaction, on the writer: before it, a read of the device often goes to the
+  // read-only connection, whose page cache every commit drops (bench/dm.ts: no gain).
   const footing = await footingOf(tx, device.id);
   const active = new ActiveDeployment(tx, device.id, footing);
 
@@ -96,7 +102,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   if (!session.inventoryChecked) await commandAppDeployment(tx, device, now, active);
   // Operations of a work item that asks its user first wait for the answer (user-gate.ts).
   const gateSession = { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now };
-  const queuedRows = holds(tx, footing, 'operations') && !footing.hasQueuedOperations ? [] : await queuedOperations(tx, device.id);
+  const { rows: queuedRows, claimed } = await takeQueue(tx, footing, device.id, now);
   const queued = await gatedOperations(tx, queuedRows, gateSession);
   commands.push(...queued.prompts);
   for (const op of queued.operations) {
@@ -117,7 +123,21 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
     // Behind the user's confirmation when the deployment requires one (user-gate.ts).
     commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
   }
-  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}), active, ...(footing ? { footing } : {}) };
+  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}), active, ...(footing ? { footing } : {}), ...(claimed ? { claimed } : {}) };
+}
+
+/**
+ * The device's queued operations. With none gated (the footing says so), taken as sent in
+ * the statement that reads them (one statement instead of a read now and a write in the
+ * persist); with some waiting for a user's answer, read, and marked sent by the persist as
+ * the reply carries them (a gate may fail its operations while still queued: user-gate.ts).
+ */
+async function takeQueue(tx: Tx, footing: Footing | undefined, deviceId: string, now: number): Promise<{ rows: DmOperationRow[]; claimed?: string[] }> {
+  if (!holds(tx, footing, 'operations')) return { rows: await queuedOperations(tx, deviceId) };
+  if (!footing.hasQueuedOperations) return { rows: [] };
+  if (footing.hasGatedOperations) return { rows: await queuedOperations(tx, deviceId) };
+  const rows = await claimQueuedOperations(tx, deviceId, now);
+  return { rows, claimed: rows.map((r) => r.id) };
 }
 
 /**

@@ -2,9 +2,9 @@
 // The reads and writes every DM message makes are prepared once per database connection:
 // building the SQL in drizzle and compiling it in SQLite on each call cost more than
 // running it (bench/dm.ts).
-import { and, asc, count, eq, gt, gte, inArray, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, isNull, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
-import type { devices, dmOperations, dmSessions } from '../schema/index.ts';
+import type { devices, dmOperations, dmSessions, enrollmentBatches, enrollmentDevices } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
 import { onDialect, preparedPer, preparedRead } from './prepared.ts';
@@ -85,8 +85,36 @@ const deviceWithOpenSession = preparedRead(({ q, t: { devices, dmSessions } }) =
     .where(eq(devices.id, sql.placeholder('deviceId')))
     .prepare(),
 );
+/**
+ * The read by SessionID with the device's enrollment (first contact, src/enroll/
+ * first-contact.ts), for a message that may start a session: first contact would read it
+ * again by the device's id, on the read-only connection (bench/dm.ts).
+ */
+const deviceWithOpenSessionAndEnrollment = preparedRead(({ q, t: { devices, dmSessions, enrollmentDevices, enrollmentBatches } }) =>
+  q
+    .select({ device: devices, session: dmSessions, enrollment: enrollmentDevices, batch: enrollmentBatches })
+    .from(devices)
+    .leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.sessionId, sql.placeholder('sessionId')), eq(dmSessions.state, 'open')))
+    .leftJoin(enrollmentDevices, eq(enrollmentDevices.deviceId, devices.id))
+    .leftJoin(enrollmentBatches, eq(enrollmentBatches.id, enrollmentDevices.batchId))
+    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .prepare(),
+);
 const queuedOf = preparedPer(({ q, t }) =>
   q.select().from(t.dmOperations).where(and(eq(t.dmOperations.deviceId, sql.placeholder('deviceId')), eq(t.dmOperations.state, 'queued'))).orderBy(asc(t.dmOperations.createdAt), asc(t.dmOperations.id)).prepare(),
+);
+/**
+ * The device's queued operations that wait for no user's answer, marked sent in the same
+ * statement that reads them (claimQueuedOperations). Bound like any value: drizzle's types
+ * leave placeholders out of sets (asSet below).
+ */
+const claimQueued = preparedPer(({ q, t: { dmOperations } }) =>
+  q
+    .update(dmOperations)
+    .set({ state: 'sent', sentAt: sql.placeholder('sentAt') as unknown as number })
+    .where(and(eq(dmOperations.deviceId, sql.placeholder('deviceId')), eq(dmOperations.state, 'queued'), isNull(dmOperations.gateId)))
+    .returning()
+    .prepare(),
 );
 const deviceUpdate = preparedWrites(({ q, t }, columns) =>
   q.update(t.devices).set(asSet<SQLiteUpdateSetSource<Tables['devices']>>(columns)).where(eq(t.devices.id, sql.placeholder('where_id'))).prepare(),
@@ -112,13 +140,28 @@ export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefi
   return (await deviceById(tx).execute({ id }))[0];
 }
 
+/** What a DM message reads of the device it names (findDeviceAndSession). */
+export interface NamedDevice {
+  device: DeviceRow;
+  session: DmSessionRow | undefined;
+  /** Its enrollment and batch, read with it (`withEnrollment` by SessionID): null when no batch enrolled it; absent when not read. */
+  enrollment?: { enrollment: typeof enrollmentDevices.$inferSelect; batch: typeof enrollmentBatches.$inferSelect } | null;
+}
+
 /**
  * The device, and the session a message names: by its RespURI token (any device's: the
  * caller checks whose it is), else the device's open session under `sessionId` (for clients
  * that ignore RespURI: only a candidate, the message must still prove with credentials that
- * it is the device's). Undefined when there is no such device.
+ * it is the device's). Undefined when there is no such device. `withEnrollment`: by
+ * SessionID also the device's enrollment, for a message that will likely authenticate and
+ * may start a session (a challenge needs none; a message by token continues one).
  */
-export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }): Promise<{ device: DeviceRow; session: DmSessionRow | undefined } | undefined> {
+export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }, options: { withEnrollment?: boolean } = {}): Promise<NamedDevice | undefined> {
+  if (options.withEnrollment === true && 'sessionId' in names) {
+    const [row] = await deviceWithOpenSessionAndEnrollment(tx).execute({ deviceId, sessionId: names.sessionId });
+    if (row === undefined) return undefined;
+    return { device: row.device, session: row.session ?? undefined, enrollment: row.enrollment && row.batch ? { enrollment: row.enrollment, batch: row.batch } : null };
+  }
   const [row] = 'token' in names ? await deviceWithSessionByToken(tx).execute({ deviceId, token: names.token }) : await deviceWithOpenSession(tx).execute({ deviceId, sessionId: names.sessionId });
   return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined };
 }
@@ -216,8 +259,31 @@ export async function queuedOperations(tx: Tx, deviceId: string): Promise<DmOper
   return queuedOf(tx).execute({ deviceId });
 }
 
+/**
+ * Takes the device's queued operations that wait for no user's answer (no gate) as sent at
+ * `now`, in the order they were queued (as queuedOperations reads them): one statement where
+ * a read and then the mark of what the reply carried took two. Those the reply does not
+ * carry go back to the queue (requeueOperations). On PostgreSQL the rows stay locked until
+ * commit, so no other transaction fails or sends one of them meanwhile.
+ */
+export async function claimQueuedOperations(tx: Tx, deviceId: string, now: number): Promise<DmOperationRow[]> {
+  countWrite(tx, 'operations');
+  const rows = await claimQueued(tx).execute({ deviceId, sentAt: now });
+  // RETURNING keeps no order: the queue's (created_at, then id, as SQLite and a C collation compare them).
+  return rows.length < 2 ? rows : rows.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Claimed operations the reply did not carry (it was full): queued again, as never sent. */
+export async function requeueOperations(tx: Tx, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  countWrite(tx, 'operations');
+  const { dmOperations } = tx.t;
+  await tx.q.update(dmOperations).set({ state: 'queued', sentAt: null }).where(and(inArray(dmOperations.id, [...ids]), eq(dmOperations.state, 'sent')));
+}
+
 /** Marks the operations a reply carried as sent: one statement for all of them (up to SENT_CHUNK at a time). */
 export async function markOperationsSent(tx: Tx, ids: readonly string[], now: number): Promise<void> {
+  if (ids.length === 0) return;
   countWrite(tx, 'operations');
   const statements = operationsSentBy(tx);
   for (let from = 0; from < ids.length; from += SENT_CHUNK) {
