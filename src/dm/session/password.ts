@@ -11,13 +11,26 @@ import { BoundedMap } from '../../bounded-map.ts';
 
 const RECENT_PASSWORDS = 4096;
 
-const byVault = new WeakMap<Context['vault'], BoundedMap<string, string>>();
+/** A device's password as unsealed, with the sealed value it came from. */
+interface Unsealed {
+  nonce: string;
+  sealed: string;
+  password: string;
+}
+
+const byVault = new WeakMap<Context['vault'], BoundedMap<string, Unsealed>>();
 
 export function sessionPassword(ctx: Context, device: DeviceRow): string {
   let recent = byVault.get(ctx.vault);
   if (recent === undefined) {
-    recent = new BoundedMap<string, string>(RECENT_PASSWORDS);
+    recent = new BoundedMap<string, Unsealed>(RECENT_PASSWORDS);
     byVault.set(ctx.vault, recent);
   }
-  return recent.kept(`${device.authSecretNonce} ${device.authSecretSealed}`, () => devicePassword(ctx, device));
+  // Under the device's id (a short key to hash, where the sealed value is some hundred
+  // characters), and used only while it is the sealed value the row holds now.
+  const kept = recent.use(device.id);
+  if (kept !== undefined && kept.sealed === device.authSecretSealed && kept.nonce === device.authSecretNonce) return kept.password;
+  const password = devicePassword(ctx, device);
+  recent.set(device.id, { nonce: device.authSecretNonce, sealed: device.authSecretSealed, password });
+  return password;
 }
