@@ -2,6 +2,7 @@
 // bounded, least recently used out first, and always the value its inputs derive, also
 // for a key kept under another master key or after the device's password changed.
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { challengeNonce } from '../src/dm/session/challenge.ts';
 import { BoundedMap } from '../src/bounded-map.ts';
@@ -31,6 +32,41 @@ describe('recent values', () => {
     kept.set('d', 5);
     expect([...kept]).toEqual([['b', 2], ['d', 5]]);
     expect(kept.use('c')).toBeUndefined();
+  });
+
+  it('evict in least-recently-used order through any mix of sets, uses, deletes and clears', () => {
+    // A model: entries oldest first, as a list.
+    type Op = { op: 'set' | 'use' | 'delete' | 'clear'; key: number; value: number };
+    const op = fc.record({ op: fc.constantFrom<Op['op']>('set', 'set', 'set', 'use', 'use', 'delete', 'clear'), key: fc.nat(9), value: fc.nat(99) });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 300 }), (capacity, ops) => {
+        const kept = new BoundedMap<number, number>(capacity);
+        let model: Array<[number, number]> = [];
+        for (const { op, key, value } of ops) {
+          const at = model.findIndex(([k]) => k === key);
+          if (op === 'set') {
+            kept.set(key, value);
+            if (at !== -1) model[at] = [key, value];
+            else {
+              if (model.length >= capacity) model = model.slice(1);
+              model.push([key, value]);
+            }
+          } else if (op === 'use') {
+            const found = at === -1 ? undefined : (model[at] as [number, number]);
+            expect(kept.use(key)).toBe(found?.[1]);
+            if (found) model = [...model.filter(([k]) => k !== key), found];
+          } else if (op === 'delete') {
+            kept.delete(key);
+            model = model.filter(([k]) => k !== key);
+          } else {
+            kept.clear();
+            model = [];
+          }
+          expect([...kept]).toEqual(model);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('answer a challenge with the HMAC of its inputs under the key given, kept or not', () => {
