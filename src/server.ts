@@ -144,8 +144,8 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
 }
 
 /**
- * A DM answer's headers as Node's flat list (name, value, ...): Node reads a list without
- * the per-key checks of an object, and no object is spread per message to add ours.
+ * A DM answer's headers as Node's flat list (name, value, ...), which writeHead takes as
+ * it takes an object: no object is spread per message to add ours.
  */
 function dmHeaders(headers: Record<string, string>, requestId: string, length: number): string[] {
   const list: string[] = [];

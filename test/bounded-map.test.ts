@@ -4,7 +4,11 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Context } from '../src/context.ts';
 import { challengeNonce } from '../src/dm/session/challenge.ts';
+import { sessionPassword } from '../src/dm/session/password.ts';
+import { KeyVault } from '../src/signing/vault.ts';
+import type { DeviceRow } from '../src/store/queries/devices.ts';
 import { BoundedMap } from '../src/bounded-map.ts';
 import { encodeNonce } from '../src/omadm/auth.ts';
 
@@ -82,5 +86,24 @@ describe('recent values', () => {
       view.fill(7);
       expect(challengeNonce(view, subject, 1)).toBe(expected(one, 1));
     }
+  });
+
+  it('answer the password of a device from what was kept only while its row holds the same sealed value, under the same master key', () => {
+    const vault = KeyVault.fromKey(new Uint8Array(32).fill(1));
+    const other = KeyVault.fromKey(new Uint8Array(32).fill(2));
+    const sealedAs = (v: KeyVault, password: string) => {
+      const { sealed, nonce } = v.seal(new TextEncoder().encode(password));
+      return { id: 'dev_kept', authSecretSealed: sealed, authSecretNonce: nonce } as DeviceRow;
+    };
+    const ctxOf = (v: KeyVault) => ({ vault: v }) as Context;
+    const first = sealedAs(vault, 'first secret');
+    expect(sessionPassword(ctxOf(vault), first)).toBe('first secret');
+    expect(sessionPassword(ctxOf(vault), first)).toBe('first secret');
+    // The password changed: the same device, a new sealed value.
+    const second = sealedAs(vault, 'second secret');
+    expect(sessionPassword(ctxOf(vault), second)).toBe('second secret');
+    // Another master key opens its own sealed values, never answered from the first vault's.
+    expect(sessionPassword(ctxOf(other), sealedAs(other, 'third secret'))).toBe('third secret');
+    expect(sessionPassword(ctxOf(vault), second)).toBe('second secret');
   });
 });

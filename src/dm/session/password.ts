@@ -1,8 +1,9 @@
 // The device's DM password, unsealed once for the messages of its session (bounded-map.ts):
 // every message of a digest session checks against it, and opening the sealed value
-// (tweetnacl secretbox, in JavaScript) cost more than the check. Kept per vault and under
-// the sealed value itself, so a new password (a new sealed value) or another master key
-// (another vault) is never answered from what was kept. The clear text stays no longer
+// (tweetnacl secretbox, in JavaScript) cost more than the check. Kept per vault, under the
+// device and with the sealed value it came from, used only while the row holds that same
+// sealed value: a new password (a new sealed value) or another master key (another vault)
+// is never answered from what was kept. The clear text stays no longer
 // than the entry does, in a process that holds the master key that opens it anyway.
 import type { Context } from '../../context.ts';
 import { devicePassword } from '../../devices/devices.ts';
