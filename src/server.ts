@@ -96,7 +96,7 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
       }
     }
     const body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
-    if (!outgoing.destroyed) outgoing.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId, 'content-length': String(body.length) }).end(body);
+    if (!outgoing.destroyed) outgoing.writeHead(answer.status, dmHeaders(answer.headers, requestId, body.length)).end(body);
     answered({ requestId, method: 'POST', route: DM_PATH, path: DM_PATH, status: answer.status, started });
   };
   /** GET|HEAD /dl/<token> on Node's request (download/node.ts): what the route and the middleware above do, without the fetch classes. */
@@ -141,6 +141,17 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
     );
   };
   return { app, listener, management, settle: () => downloadFromNode.settle() };
+}
+
+/**
+ * A DM answer's headers as Node's flat list (name, value, ...), which writeHead takes as
+ * it takes an object: no object is spread per message to add ours.
+ */
+function dmHeaders(headers: Record<string, string>, requestId: string, length: number): string[] {
+  const list: string[] = [];
+  for (const name in headers) if (name !== 'x-request-id' && name !== 'content-length') list.push(name, headers[name] as string);
+  list.push('x-request-id', requestId, 'content-length', String(length));
+  return list;
 }
 
 /**

@@ -2,7 +2,7 @@
 // x-syncml-hmac header (syncml:auth-MAC). H = raw MD5, B64 = base64 with padding; see
 // PROTOCOL.md "Authentication". Nothing here does I/O or keeps state: the DM session code
 // decides which nonce is current and what to answer (212/401/407).
-import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.ts';
 
 export interface Credentials {
@@ -30,7 +30,10 @@ const MAX_HMAC_HEADER = 1024;
 const MAX_CREDENTIAL_DATA = 1024;
 const MAX_NONCE_TEXT = 1024;
 
-const md5 = (bytes: Uint8Array): Buffer => createHash('md5').update(bytes).digest();
+// One-shot hashes (crypto.hash): a Hash object per digest cost more than the digest of a
+// few dozen bytes, and a DM message with credentials takes several (bench/dm.ts).
+const md5 = (bytes: Uint8Array): Buffer => hash('md5', bytes, 'buffer');
+const sha256 = (bytes: Uint8Array): Buffer => hash('sha256', bytes, 'buffer');
 const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
@@ -40,6 +43,26 @@ const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteO
  * and line-wrapping encoders insert it; missing padding is tolerated.
  */
 function decodeBase64(text: string): Buffer | undefined {
+  // Nonces and digests come without whitespace: checked in one pass, as the rules below do.
+  let data = 0;
+  let padding = 0;
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code === 0x3d) padding += 1;
+    else if (padding === 0 && isBase64Char(code)) data += 1;
+    else if (code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a) return decodeSpacedBase64(text);
+    else return undefined;
+  }
+  if (padding > 2 || data % 4 === 1 || (padding > 0 && (data + padding) % 4 !== 0)) return undefined;
+  return Buffer.from(text, 'base64');
+}
+
+/** [A-Za-z0-9+/] */
+function isBase64Char(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x2b || code === 0x2f;
+}
+
+function decodeSpacedBase64(text: string): Buffer | undefined {
   const compact = text.replace(/[ \t\r\n]/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return undefined;
   const unpadded = compact.replace(/=+$/, '');
@@ -75,13 +98,19 @@ export function parseBasicCredential(data: string): Credentials | undefined {
 
 /** B64(H( B64(H(name:password)) + ":" + nonce )); the nonce is raw bytes, not text. */
 export function md5Digest(name: string, password: string, nonce: Uint8Array): string {
-  return md5(Buffer.concat([userKey(name, password), utf8(':'), nonce])).toString('base64');
+  return md5DigestBytes(name, password, nonce).toString('base64');
 }
+
+/** md5Digest before its base64: the 16 bytes a device's Cred Data decodes to. */
+function md5DigestBytes(name: string, password: string, nonce: Uint8Array): Buffer {
+  return md5(Buffer.concat([userKey(name, password), COLON, nonce]));
+}
+const COLON = Buffer.from(':');
 
 /** H( B64(H(name:password)) + ":" + nonce + ":" + B64(H(body)) ), raw 16 bytes. Package 0 uses this unencoded. */
 export function hmacMacBytes(name: string, password: string, nonce: Uint8Array, body: Uint8Array): Uint8Array {
   const bodyHash = utf8(md5(body).toString('base64'));
-  return new Uint8Array(md5(Buffer.concat([userKey(name, password), utf8(':'), nonce, utf8(':'), bodyHash])));
+  return new Uint8Array(md5(Buffer.concat([userKey(name, password), COLON, nonce, COLON, bodyHash])));
 }
 
 export function hmacMac(name: string, password: string, nonce: Uint8Array, body: Uint8Array): string {
@@ -194,9 +223,7 @@ export function decodeNonce(text: string): Uint8Array {
  * lengths; timingSafeEqual on the raw values would need them equal-length and leak the length.
  */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
+  return timingSafeEqual(sha256(a), sha256(b));
 }
 
 /**
@@ -220,8 +247,7 @@ export function verifyCredential(
     if (nonce === undefined || nonce.length === 0) return false;
     const given = decodeBase64(cred.data);
     if (given === undefined || given.length !== 16) return false;
-    const want = Buffer.from(md5Digest(expected.name, expected.password, nonce), 'base64');
-    return timingSafeEqual(given, want);
+    return timingSafeEqual(given, md5DigestBytes(expected.name, expected.password, nonce));
   }
   return false;
 }

@@ -216,6 +216,36 @@ describe('nonces', () => {
     expect(decodeNonce(sent)).toEqual(new Uint8Array(Buffer.from(inner)));
   });
 
+  it('reads base64 by the strict rules whatever the text: padding, whitespace, garbage', () => {
+    // The rules as first written (regular expressions): the one-pass reading must agree with them.
+    const strict = (text: string): Uint8Array | undefined => {
+      const compact = text.replace(/[ \t\r\n]/g, '');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return undefined;
+      const unpadded = compact.replace(/=+$/, '');
+      if (unpadded.length % 4 === 1) return undefined;
+      if (compact.length !== unpadded.length && compact.length % 4 !== 0) return undefined;
+      return new Uint8Array(Buffer.from(unpadded, 'base64'));
+    };
+    const chars = fc.constantFrom(...'AZaz09+/=== \t\r\n-_!.'.split(''));
+    const texts = fc.oneof(
+      fc.string({ unit: chars, maxLength: 24 }),
+      fc.uint8Array({ maxLength: 20 }).map((b) => Buffer.from(b).toString('base64')),
+      fc.tuple(fc.uint8Array({ maxLength: 20 }), fc.nat(30), chars).map(([b, at, c]) => {
+        const text = Buffer.from(b).toString('base64');
+        const k = Math.min(at, text.length);
+        return text.slice(0, k) + c + text.slice(k);
+      }),
+    );
+    fc.assert(
+      fc.property(texts, (text) => {
+        const want = strict(text);
+        if (want === undefined) expect(() => decodeNonce(text)).toThrow(AppError);
+        else expect(decodeNonce(text)).toEqual(want);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('refuses a NextNonce that is not base64 with a validation error', () => {
     expect(() => decodeNonce('not base64!')).toThrow(AppError);
     expect(() => decodeNonce('A'.repeat(2000))).toThrow(/NextNonce/);

@@ -26,14 +26,30 @@ export interface ChallengeSubject {
 export function challengeNonce(key: Uint8Array, subject: ChallengeSubject, msgId: number): string {
   const input = JSON.stringify([subject.deviceId, subject.sessionId, msgId, subject.currentNonce ?? '']);
   // The challenge of a message is derived again to check the next one: kept (bounded-map.ts),
-  // under the key's bytes too (processes, and tests, may run servers with other keys).
-  return recentChallenges.kept(`${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')} ${input}`, () =>
-    encodeNonce(createHmac('sha256', key).update(input).digest().subarray(0, NONCE_LENGTH)),
-  );
+  // under the device and the message (a short key to hash), and used only for the same
+  // inputs under the same key's bytes (processes, and tests, may run servers with other keys).
+  const slot = `${msgId} ${subject.deviceId}`;
+  const text = keyText(key);
+  const kept = recentChallenges.use(slot);
+  if (kept !== undefined && kept.input === input && kept.key === text) return kept.nonce;
+  const nonce = encodeNonce(createHmac('sha256', key).update(input).digest().subarray(0, NONCE_LENGTH));
+  recentChallenges.set(slot, { key: text, input, nonce });
+  return nonce;
 }
 
+/**
+ * The key's bytes as text, kept with each challenge. A server has one challenge key, handed
+ * out as a fresh copy each message: compared with the last one (32 bytes), not encoded again.
+ */
+function keyText(key: Uint8Array): string {
+  const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  if (lastKey === undefined || !lastKey.bytes.equals(bytes)) lastKey = { bytes: Buffer.from(bytes), text: bytes.toString('base64') };
+  return lastKey.text;
+}
+let lastKey: { bytes: Buffer; text: string } | undefined;
+
 /** Sessions in flight at once, with room: a miss only costs the HMAC. */
-const recentChallenges = new BoundedMap<string, string>(4096);
+const recentChallenges = new BoundedMap<string, { key: string; input: string; nonce: string }>(4096);
 
 /**
  * The nonces message `msgId`'s credentials may use: the device's current one, then the
