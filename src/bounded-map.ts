@@ -3,7 +3,6 @@
 // only grows is a leak a flood of distinct keys can drive, so each is capped, and a full
 // map drops its oldest entry. Map iteration is insertion order, so "oldest" is the first
 // key; `use` and `kept` move a hit to the end, making the order least recently used.
-
 //
 // The oldest key comes from one iterator kept from one eviction to the next. A new
 // iterator starts at the first slot of V8's hash table, and every entry deleted since the
