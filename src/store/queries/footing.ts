@@ -6,7 +6,7 @@
 // Read in the message's transaction; what it says holds only while the transaction made no
 // write of that topic since (write-counts.ts), so the hooks ask `holds` before they skip.
 import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
-import type { Tables, Tx } from '../store.ts';
+import type { Tx } from '../store.ts';
 import { FINAL_STATES } from './deployments.ts';
 import { preparedPer } from './prepared.ts';
 import { type DeviceAppsRow, OPEN_SCOMO_STATES } from './scomo.ts';
@@ -39,32 +39,29 @@ export interface Footing {
 // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL.
 const truthy = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';
 
-/** The footing's columns, for a select from `devices` (by id) that also left-joins `device_apps` on it. */
-function footingFields({ devices, deployments, appBaselines, deviceApps, scomoDeployments, profileApplications, profiles, dmOperations }: Tables) {
-  return {
-    active: sql<unknown>`exists (select 1 from ${deployments} where ${deployments.deviceId} = ${devices.id} and ${notInArray(deployments.state, [...FINAL_STATES])})`,
-    baselineSpec: sql<string | null>`(select ${appBaselines.spec} from ${appBaselines} where ${appBaselines.model} = ${devices.model})`,
-    components: sql<string | null>`${deviceApps.components}`.mapWith(deviceApps.components),
-    readAt: sql<number | null>`${deviceApps.readAt}`.mapWith(deviceApps.readAt),
-    scomoOpen: sql<unknown>`exists (select 1 from ${scomoDeployments} where ${scomoDeployments.deviceId} = ${devices.id} and ${inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])})`,
-    queuedApplications: sql<unknown>`exists (select 1 from ${profileApplications} where ${profileApplications.deviceId} = ${devices.id} and ${eq(profileApplications.state, 'queued')})`,
-    provisioningProfileId: sql<string | null>`(select ${profiles.id} from ${profiles} where ${and(eq(profiles.model, devices.model), eq(profiles.provisioning, true))} limit 1)`,
-    queuedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')})`,
-    gatedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')} and ${dmOperations.gateId} is not null)`,
-  };
-}
-
-type FootingColumns = { [K in keyof ReturnType<typeof footingFields>]: ReturnType<typeof footingFields>[K]['_']['type'] };
-
-const footingQuery = preparedPer(({ q, t }) => q.select(footingFields(t)).from(t.devices).leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, t.devices.id)).where(eq(t.devices.id, sql.placeholder('deviceId'))).prepare());
+const footingQuery = preparedPer(({ q, t: { devices, deployments, appBaselines, deviceApps, scomoDeployments, profileApplications, profiles, dmOperations } }) =>
+  q
+    .select({
+      active: sql<unknown>`exists (select 1 from ${deployments} where ${deployments.deviceId} = ${devices.id} and ${notInArray(deployments.state, [...FINAL_STATES])})`,
+      baselineSpec: sql<string | null>`(select ${appBaselines.spec} from ${appBaselines} where ${appBaselines.model} = ${devices.model})`,
+      components: deviceApps.components,
+      readAt: deviceApps.readAt,
+      scomoOpen: sql<unknown>`exists (select 1 from ${scomoDeployments} where ${scomoDeployments.deviceId} = ${devices.id} and ${inArray(scomoDeployments.state, [...OPEN_SCOMO_STATES])})`,
+      queuedApplications: sql<unknown>`exists (select 1 from ${profileApplications} where ${profileApplications.deviceId} = ${devices.id} and ${eq(profileApplications.state, 'queued')})`,
+      provisioningProfileId: sql<string | null>`(select ${profiles.id} from ${profiles} where ${and(eq(profiles.model, devices.model), eq(profiles.provisioning, true))} limit 1)`,
+      queuedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')})`,
+      gatedOperations: sql<unknown>`exists (select 1 from ${dmOperations} where ${dmOperations.deviceId} = ${devices.id} and ${eq(dmOperations.state, 'queued')} and ${dmOperations.gateId} is not null)`,
+    })
+    .from(devices)
+    .leftJoin(deviceApps, eq(deviceApps.deviceId, devices.id))
+    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .prepare(),
+);
 
 /** The device's footing; undefined when there is no such device. */
 export async function footingOf(tx: Tx, deviceId: string): Promise<Footing | undefined> {
   const [row] = await footingQuery(tx).execute({ deviceId });
-  return row === undefined ? undefined : footingFrom(row, { deployments: writesOf(tx, 'deployments'), scomo: writesOf(tx, 'scomo'), profileApplications: writesOf(tx, 'profileApplications'), operations: writesOf(tx, 'operations') });
-}
-
-function footingFrom(row: FootingColumns, writes: Record<WriteTopic, number>): Footing {
+  if (!row) return undefined;
   return {
     hasActiveDeployment: truthy(row.active),
     scomo: { baselineSpec: row.baselineSpec, apps: row.components === null || row.readAt === null ? undefined : { components: row.components, readAt: row.readAt }, hasOpen: truthy(row.scomoOpen) },
@@ -72,7 +69,7 @@ function footingFrom(row: FootingColumns, writes: Record<WriteTopic, number>): F
     provisioningProfileId: row.provisioningProfileId,
     hasQueuedOperations: truthy(row.queuedOperations),
     hasGatedOperations: truthy(row.gatedOperations),
-    writes,
+    writes: { deployments: writesOf(tx, 'deployments'), scomo: writesOf(tx, 'scomo'), profileApplications: writesOf(tx, 'profileApplications'), operations: writesOf(tx, 'operations') },
   };
 }
 
