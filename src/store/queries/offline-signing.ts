@@ -9,13 +9,13 @@ export type OfflineRootRow = typeof offlineRoots.$inferSelect;
 export type OfflinePolicyRow = typeof offlinePolicies.$inferSelect;
 export type BuildStatementRow = typeof buildStatements.$inferSelect;
 
-/** Every root registered for the manufacturer, oldest first (the chain devices follow). */
 // Prepared once, as every upload reads both (manufacturers/offline-keys.ts offlineTrustOf).
 const roots = preparedRead(({ q, t: { offlineRoots } }) =>
   q.select().from(offlineRoots).where(eq(offlineRoots.manufacturerId, sql.placeholder('manufacturerId'))).orderBy(asc(offlineRoots.version)).prepare(),
 );
 const policy = preparedRead(({ q, t: { offlinePolicies } }) => q.select().from(offlinePolicies).where(eq(offlinePolicies.manufacturerId, sql.placeholder('manufacturerId'))).prepare());
 
+/** Every root registered for the manufacturer, oldest first (the chain devices follow). */
 export async function rootsOf(tx: Tx, manufacturerId: string): Promise<OfflineRootRow[]> {
   return roots(tx).execute({ manufacturerId });
 }
