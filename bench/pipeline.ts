@@ -1,15 +1,16 @@
-// Pipeline benchmark: a real server in-process (loopback HTTP, SQLite, local artifact store,
-// the DeltaPool) against plain tools on the same machine, in the same run. Prints one JSON
-// object on stdout (progress goes to stderr):
+// Pipeline benchmark: a real server, a `fota serve` child process run as production runs it
+// (dist/, bench/server-build.ts; --from-source: the sources through tsx), on loopback HTTP,
+// SQLite, a local artifact store and its DeltaPool, against plain tools on the same machine,
+// in the same run. Prints one JSON object on stdout (progress goes to stderr):
 //   pipeline: a build of esbuild "0.25.1" (0.25.0 with a few hundred bytes flipped) after
 //             0.24.0, 0.24.1 and 0.25.0 are ready, so it gets 3 deltas plus a full package;
 //             time from its upload's 202 to `ready`, against Debian's bsdiff doing the same
 //             three diffs one after another, run just before and just after the build so that
 //             load drifting on the machine hits both alike (the mean of the two counts; goal:
 //             ratio <= 0.6 on 2 cores); when each of its
-//             package jobs started and how long it took (from the server's own log); peak RSS
-//             of this process and its children (the bsdiff processes), sampled every 100 ms,
-//             against the delta memory budget the server was given.
+//             package jobs started and how long it took (from the server's own log, its
+//             stdout at level info); peak RSS of the server and its children (the bsdiff
+//             processes), sampled every 100 ms, against the delta memory budget it was given.
 //   upload:   HTTP upload (node:http, streamed from disk, with Content-Length, from a client
 //             process of its own as a real uploader is: upload-client.ts) of the 10 MB
 //             0.25.0 image and of a 200 MB pseudo-random file, against `cp` of the same file
@@ -26,38 +27,43 @@
 //             a CPU (other work on the machine). Per-thread times come from schedstat
 //             (thread-times.ts), in ns: clock ticks were 10 ms, a quarter of a 10 MB upload.
 // The machine's load average is printed too: other work on it skews every wall time here,
-// so CPU times are given beside them (children's from /proc/self/stat cutime + cstime, which
-// counts every child this process has reaped: the pool's bsdiff processes and the CLI runs).
+// so CPU times are given beside them (the bsdiff processes' from the server's
+// /proc/<pid>/stat cutime + cstime, which counts every child it has reaped; the CLI runs'
+// from this process's).
 //   goals:    issue 14's: pipeline ratio <= 0.6, every upload ratio >= 0.5; each with `met`.
-// Run: npm run bench:pipeline [-- --upload-only]   (needs Debian's bsdiff: apt-get install -y bsdiff)
-//   --upload-only skips the pipeline part (for profiling uploads: node --cpu-prof --import tsx bench/pipeline.ts --upload-only)
-//   --client-in-process sends the uploads from this process, the server's, as before the
-//             client had a process of its own (to compare the two)
+// Run: npm run bench:pipeline [-- --upload-only --from-source]   (needs Debian's bsdiff: apt-get install -y bsdiff)
+//   --upload-only skips the pipeline part
+//   --from-source runs the server from src/ through tsx (as the tests do) instead of dist/
+//   "--server-node-args=..." passes node flags to the server, e.g. to profile its uploads:
+//             -- --upload-only "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof"
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { request } from 'node:http';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { loadConfig } from '../src/config.ts';
-import { type RunningServer, startServer } from '../src/start.ts';
-import { createToken } from '../src/tokens/tokens.ts';
-import { processTree, rssKiB } from './proc.ts';
-import { sumMs, threadDelta, type ThreadTime, threadTimes } from './thread-times.ts';
+import { exited, type ServeProcess, spawnServe } from '../test/support/serve-process.ts';
+import { cpuSecondsOf, processTree, rssKiB } from './proc.ts';
+import { serverBuild } from './server-build.ts';
+import { sumMs, threadDelta, threadIoBytes, type ThreadTime, threadTimes } from './thread-times.ts';
 import { UploadClient } from './upload-client.ts';
 
-const { values: args } = parseArgs({ options: { 'upload-only': { type: 'boolean', default: false }, 'client-in-process': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: {
+    'upload-only': { type: 'boolean', default: false },
+    'from-source': { type: 'boolean', default: false },
+    'server-node-args': { type: 'string', default: '' },
+  },
+});
 const GOALS = { pipelineRatioAtMost: 0.6, uploadRatioAtLeast: 0.5 };
 const FIXTURES = '.fixtures/firmware';
 const SOURCES = ['0.24.0', '0.24.1', '0.25.0'] as const;
 const TARGET = '0.25.1';
 const MODEL = 'esbuild-linux-x64';
 const DELTA_MEMORY_BUDGET = 1.5 * 1024 * 1024 * 1024;
+const POOL_CONCURRENCY = availableParallelism();
 /** One flipped byte every 32 KiB of the 10 MB image: about 310 changed bytes. */
 const FLIP_EVERY = 32 * 1024;
 const LARGE_BYTES = 200 * 1000 * 1000;
@@ -83,20 +89,16 @@ if (spawnSync('sh', ['-c', 'command -v bsdiff']).status !== 0) {
 }
 execFileSync('bash', ['scripts/fetch-firmware.sh', FIXTURES], { stdio: ['ignore', 'ignore', 'inherit'] });
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const serverCode = serverBuild(args['from-source'] === true);
 const work = mkdtempSync(join(tmpdir(), 'fota-bench-pipeline-'));
 
 // --- process-tree memory -------------------------------------------------------------------
 
-/** The upload client's process: not part of the server's memory. */
-let clientPid: number | undefined;
-
-/** RSS of this process plus all of its descendants (but the upload client), from /proc. */
-function treeRss(root = process.pid): { total: number; children: number } {
-  const [self = 0, ...rest] = processTree(root)
-    .filter((pid) => pid !== clientPid)
-    .map((pid) => rssKiB(pid) * 1024);
+/** RSS of the server plus all of its descendants (the bsdiff processes), from /proc. */
+function treeRss(root: number): { total: number; children: number; self: number } {
+  const [self = 0, ...rest] = processTree(root).map((pid) => rssKiB(pid) * 1024);
   const children = rest.reduce((sum, bytes) => sum + bytes, 0);
-  return { total: self + children, children };
+  return { total: self + children, children, self };
 }
 
 class RssSampler {
@@ -104,6 +106,8 @@ class RssSampler {
   peakChildren = 0;
   peakSelf = 0;
   private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly serverPid: number) {}
 
   start(): void {
     this.sample();
@@ -116,25 +120,23 @@ class RssSampler {
   }
 
   private sample(): void {
-    const { total, children } = treeRss();
+    const { total, children, self } = treeRss(this.serverPid);
     this.peakTotal = Math.max(this.peakTotal, total);
     this.peakChildren = Math.max(this.peakChildren, children);
-    this.peakSelf = Math.max(this.peakSelf, process.memoryUsage().rss);
+    this.peakSelf = Math.max(this.peakSelf, self);
   }
 }
 
-/** CPU time of this process's reaped children (and theirs), in ms. */
+/**
+ * CPU time of a process's reaped children (and theirs), in ms: this process's (the CLI's
+ * bsdiff, cp) or the server's (its pool's bsdiff processes).
+ */
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-function childrenCpuMs(): number {
+function childrenCpuMs(pid: number | 'self' = 'self'): number {
   // Fields after the ")" that ends the command name: state is field 3, cutime 16, cstime 17.
-  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
-}
-
-function ownCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
 }
 
 // --- the server's job log ----------------------------------------------------------------
@@ -158,11 +160,17 @@ interface JobTiming {
   ms: number;
 }
 
-/** Keeps the runner's job lines (pino JSON, one per write) so the bench can show the schedule. */
+/** Keeps the runner's job lines (pino JSON, a line each, on the server's stdout) so the bench can show the schedule. */
 class JobLog {
   readonly lines: JobLogLine[] = [];
 
-  write(line: string): void {
+  /** Reads the server's stdout from now on (what it printed until it listened is not a job). */
+  follow(server: ServeProcess): void {
+    if (server.child.stdout) createInterface({ input: server.child.stdout }).on('line', (line) => this.write(line));
+  }
+
+  private write(line: string): void {
+    if (!line.startsWith('{')) return; // a line of the command's own, not the log's
     const entry = JSON.parse(line) as JobLogLine;
     if (entry.msg.startsWith('package job')) this.lines.push(entry);
   }
@@ -191,48 +199,19 @@ interface Uploaded {
   /** Wall clock (Date.now()) when the 202 arrived, to compare with the build's readyAt. */
   answeredAt: number;
   ms: number;
-  /** The client's CPU for it, when it ran in a process of its own (else it is in this process's). */
+  /** The client process's CPU for it. */
   clientCpuMs: number;
 }
 
-/** The client process, unless --client-in-process. */
-let client: UploadClient | undefined;
-
-/** Streams a file to POST /api/v1/builds with node:http (no fetch overhead), Content-Length set. */
-async function upload(server: RunningServer, token: string, path: string, version: string, model = MODEL): Promise<Uploaded> {
-  const url = new URL(`/api/v1/builds?model=${encodeURIComponent(model)}&version=${encodeURIComponent(version)}`, server.url);
-  const sent = client
-    ? await client.upload({ url: url.href, path, headers: { authorization: `Bearer ${token}` } })
-    : await uploadHere(url, token, path);
+/** Streams a file to POST /api/v1/builds from the client process (node:http, Content-Length set). */
+async function upload(client: UploadClient, serverUrl: string, token: string, path: string, version: string, model = MODEL): Promise<Uploaded> {
+  const url = new URL(`/api/v1/builds?model=${encodeURIComponent(model)}&version=${encodeURIComponent(version)}`, serverUrl);
+  const { status, body, ms, cpuMs } = await client.upload({ url: url.href, path, headers: { authorization: `Bearer ${token}` } });
   const answeredAt = Date.now();
-  const { status, body, ms } = sent;
   if (status !== 202) throw new Error(`upload of ${path} as ${model} ${version}: HTTP ${status}: ${body}`);
   const parsed = JSON.parse(body) as { id?: unknown };
   if (typeof parsed.id !== 'string') throw new Error(`upload answered 202 without a build id: ${body}`);
-  return { id: parsed.id, answeredAt, ms, clientCpuMs: client ? sent.cpuMs : 0 };
-}
-
-/** The same upload from this process (--client-in-process). */
-async function uploadHere(url: URL, token: string, path: string): Promise<{ status: number; body: string; ms: number; cpuMs: number }> {
-  const size = statSync(path).size;
-  const started = performance.now();
-  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (piece: string) => (body += piece));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), req).catch(reject);
-  });
-  const { status, body } = await answer;
-  return { status, body, ms: performance.now() - started, cpuMs: 0 };
+  return { id: parsed.id, answeredAt, ms, clientCpuMs: cpuMs };
 }
 
 interface BuildStatus {
@@ -242,9 +221,9 @@ interface BuildStatus {
   packages: Array<{ kind: string; fromVersion: string | null }>;
 }
 
-async function waitReady(server: RunningServer, token: string, id: string): Promise<BuildStatus> {
+async function waitReady(serverUrl: string, token: string, id: string): Promise<BuildStatus> {
   for (;;) {
-    const res = await fetch(`${server.url}/api/v1/builds/${id}`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${serverUrl}/api/v1/builds/${id}`, { headers: { authorization: `Bearer ${token}` } });
     if (!res.ok) throw new Error(`GET /api/v1/builds/${id}: HTTP ${res.status}: ${await res.text()}`);
     const build = (await res.json()) as BuildStatus;
     if (build.status === 'failed') throw new Error(`build ${id} failed: ${build.failureReason ?? 'no reason given'}`);
@@ -316,26 +295,36 @@ function cliSequential(target: string): { ms: number; cpuMs: number; peakRssMiB:
   return { ms, cpuMs: childrenCpuMs() - cpuBefore, peakRssMiB: Number.isFinite(peakKb) ? mib(peakKb * 1024) : null };
 }
 
-async function runPipeline(server: RunningServer, token: string, target: string, jobLog: JobLog) {
-  const sampler = new RssSampler();
+/** The server under test, the upload client and a manufacturer's token. */
+interface Bench {
+  server: ServeProcess;
+  pid: number;
+  threads: ServerThreads;
+  client: UploadClient;
+  token: string;
+}
+
+async function runPipeline(bench: Bench, target: string, jobLog: JobLog) {
+  const sampler = new RssSampler(bench.pid);
   const versions = new Map<string, string>();
+  const { server, token } = bench;
   sampler.start();
   try {
     for (const version of SOURCES) {
       progress(`uploading ${version} and waiting until it is ready`);
-      const { id } = await upload(server, token, image(version), version);
-      await waitReady(server, token, id);
+      const { id } = await upload(bench.client, server.url, token, image(version), version);
+      await waitReady(server.url, token, id);
       versions.set(id, version);
     }
     progress('running Debian bsdiff on the three pairs, one after another');
     // Blocks the event loop, so the RSS sampler sees none of it (GNU time gives its peak).
     const cliBefore = cliSequential(target);
     progress(`uploading ${TARGET}: ${SOURCES.length} deltas and a full package`);
-    const cpuBefore = { children: childrenCpuMs(), own: ownCpuMs() };
-    const last = await upload(server, token, target, TARGET);
-    const build = await waitReady(server, token, last.id);
-    // The upload and the polling are in `own` too; both are small next to the jobs.
-    const cpu = { childrenMs: childrenCpuMs() - cpuBefore.children, serverProcessMs: ownCpuMs() - cpuBefore.own };
+    const cpuBefore = { children: childrenCpuMs(bench.pid), server: cpuSecondsOf([bench.pid]) };
+    const last = await upload(bench.client, server.url, token, target, TARGET);
+    const build = await waitReady(server.url, token, last.id);
+    // The upload and the polling's answers are in the server's too; both are small next to the jobs.
+    const cpu = { childrenMs: childrenCpuMs(bench.pid) - cpuBefore.children, serverProcessMs: (cpuSecondsOf([bench.pid]) - cpuBefore.server) * 1000 };
     // readyAt is stamped by the server when the last job settles: no polling granularity.
     const readyMs = build.readyAt ? Date.parse(build.readyAt) - last.answeredAt : Number.NaN;
     const deltas = build.packages.filter((p) => p.kind === 'bsdiff40').length;
@@ -360,42 +349,35 @@ async function runPipeline(server: RunningServer, token: string, target: string,
 
 /**
  * The server's threads by what they do, so an upload's CPU can be told apart: its event
- * loop (this process's main thread), libuv's pool (file writes and fsyncs), threads born
- * after this module started (the hashing thread, file-hasher.ts), and the rest, V8's own
- * (the optimising compiler and the garbage collector's helpers). A first round whose V8
+ * loop (the process's main thread), libuv's pool (file writes and fsyncs), threads born
+ * after it listened (the hashing thread, file-hasher.ts), and the rest, V8's own (the
+ * optimising compiler and the garbage collector's helpers). A first round whose V8
  * threads are busy is still compiling, or collecting what an earlier step left.
  */
 class ServerThreads {
-  private readonly atStart = new Set(threadTimes(process.pid).keys());
-  private ioPool = new Set<number>();
+  private readonly atStart: Set<number>;
+  private readonly ioPool = new Set<number>();
+
+  /** Made once the server listens: threads born later are its own (the hashing thread). */
+  constructor(private readonly pid: number) {
+    this.atStart = new Set(threadTimes(pid).keys());
+  }
 
   /**
-   * Finds libuv's pool: its threads are the ones blocked in openat(2) while each opens, for
-   * reading, a FIFO that no one writes yet (x86-64 syscall 257; /proc/<tid>/syscall).
+   * Finds libuv's pool among the threads there at the start: those (but the event loop)
+   * that have read or written files (/proc/<pid>/task/<tid>/io; the server read its
+   * migrations through the pool while starting, and an upload's writes go through it).
+   * V8's threads do no file I/O: a few bytes at most. Called after an upload.
    */
-  async findIoPool(dir: string): Promise<void> {
-    const fifo = join(dir, 'pool-probe');
-    execFileSync('mkfifo', [fifo]);
-    const size = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-    const opening = Array.from({ length: size }, () => open(fifo, 'r'));
-    for (let tries = 0; this.ioPool.size < size && tries < 50; tries += 1) {
-      await sleep(20);
-      for (const tid of threadTimes(process.pid).keys()) {
-        try {
-          if (readFileSync(`/proc/${process.pid}/task/${tid}/syscall`, 'utf8').startsWith('257 ')) this.ioPool.add(tid);
-        } catch {
-          // ended meanwhile
-        }
-      }
+  findIoPool(): void {
+    for (const [tid, bytes] of threadIoBytes(this.pid)) {
+      if (tid !== this.pid && this.atStart.has(tid) && bytes >= 64 * 1024) this.ioPool.add(tid);
     }
-    closeSync(openSync(fifo, 'w'));
-    for (const handle of await Promise.all(opening)) await handle.close();
-    await rm(fifo, { force: true });
   }
 
   /** CPU ms of each group, and ms all threads waited for a CPU, between two readings. */
   split(delta: Map<number, ThreadTime>) {
-    const loop = (tid: number) => tid === process.pid;
+    const loop = (tid: number) => tid === this.pid;
     const pool = (tid: number) => this.ioPool.has(tid);
     const born = (tid: number) => !this.atStart.has(tid);
     return {
@@ -409,19 +391,16 @@ class ServerThreads {
   }
 }
 
-/** Made as the module starts: threads born later are the server's own (the hashing thread). */
-const serverThreads = new ServerThreads();
-
 /**
  * Waits until the server is idle: what a round's package job left (its page cache freed,
  * garbage collected) is not the next round's upload. At most `maxMs`, then goes on.
  */
-async function settle(maxMs = 3000): Promise<void> {
+async function settle(pid: number, maxMs = 3000): Promise<void> {
   const until = performance.now() + maxMs;
-  let before = threadTimes(process.pid);
+  let before = threadTimes(pid);
   while (performance.now() < until) {
     await sleep(100);
-    const now = threadTimes(process.pid);
+    const now = threadTimes(pid);
     if (sumMs(threadDelta(before, now)).cpu < 3) return;
     before = now;
   }
@@ -441,7 +420,7 @@ interface UploadRound {
 }
 
 /** One cp && sync, then one upload of the same file. */
-async function uploadRound(server: RunningServer, token: string, file: string, bytes: number, model: string): Promise<UploadRound> {
+async function uploadRound(bench: Bench, file: string, bytes: number, model: string): Promise<UploadRound> {
   const mb = bytes / 1e6;
   // Flush what earlier steps left dirty, so each `sync` and fsync pays only for its own file.
   sh('sync');
@@ -457,29 +436,30 @@ async function uploadRound(server: RunningServer, token: string, file: string, b
   rmSync(copy, { force: true });
 
   sh('sync');
-  await settle();
-  // This process's threads are the server's (and, --client-in-process, the client's too).
-  const before = threadTimes(process.pid);
-  const sent = await upload(server, token, file, '1.0.0', model);
-  const used = serverThreads.split(threadDelta(before, threadTimes(process.pid)));
+  await settle(bench.pid);
+  const before = threadTimes(bench.pid);
+  const sent = await upload(bench.client, bench.server.url, bench.token, file, '1.0.0', model);
+  const used = bench.threads.split(threadDelta(before, threadTimes(bench.pid)));
   const perMB = Object.fromEntries(Object.entries(used).map(([k, ms]) => [k, ms / mb])) as typeof used;
   const httpMBps = mb / (sent.ms / 1000);
   // Its full-package job copies and fsyncs the image too: let it finish before the next round.
-  await waitReady(server, token, sent.id);
+  await waitReady(bench.server.url, bench.token, sent.id);
   return { cpMBps, httpMBps, ratio: httpMBps / cpMBps, cpCpuMsPerMB, clientCpuMsPerMB: sent.clientCpuMs / mb, server: perMB };
 }
 
 const spread = (values: number[]) => ({ median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)) });
 
-async function uploadSpeed(server: RunningServer, token: string, file: string, label: string, rounds: number) {
+async function uploadSpeed(bench: Bench, file: string, label: string, rounds: number) {
   const bytes = statSync(file).size;
   progress(`${label}: ${UPLOAD_WARM_UP_ROUNDS} untimed round(s), then ${rounds} timed`);
-  for (let k = 0; k < UPLOAD_WARM_UP_ROUNDS; k += 1) await uploadRound(server, token, file, bytes, `bench-warm-up-${label}-${k + 1}`);
+  for (let k = 0; k < UPLOAD_WARM_UP_ROUNDS; k += 1) await uploadRound(bench, file, bytes, `bench-warm-up-${label}-${k + 1}`);
+  // The untimed rounds' writes went through libuv's pool.
+  bench.threads.findIoPool();
   const timed: UploadRound[] = [];
   for (let k = 0; k < rounds; k += 1) {
     // A model of its own per round: an earlier version would queue a delta job (and, for the
     // 200 MB file, one bigger than the delta memory budget).
-    const r = await uploadRound(server, token, file, bytes, `bench-upload-${label}-${k + 1}`);
+    const r = await uploadRound(bench, file, bytes, `bench-upload-${label}-${k + 1}`);
     timed.push(r);
     const s = r.server;
     progress(
@@ -501,7 +481,7 @@ async function uploadSpeed(server: RunningServer, token: string, file: string, l
     cpuMsPerMB: {
       http: of((r) => r.server.total + r.clientCpuMsPerMB),
       httpServer: of((r) => r.server.total),
-      httpClient: client ? of((r) => r.clientCpuMsPerMB) : 'in the server process',
+      httpClient: of((r) => r.clientCpuMsPerMB),
       httpEventLoop: of((r) => r.server.eventLoop),
       httpHashing: of((r) => r.server.hashing),
       httpIoPool: of((r) => r.server.ioPool),
@@ -538,34 +518,51 @@ function pipelineFigures(run: Awaited<ReturnType<typeof runPipeline>>, flippedBy
   };
 }
 
+/** `fota serve` on a fresh data directory, its log at level info on its stdout (the job lines). */
+async function startServer(adminToken: string): Promise<ServeProcess> {
+  return spawnServe({
+    dataDir: join(work, 'data'),
+    artifactsDir: join(work, 'artifacts'),
+    env: {
+      ...serverCode.env,
+      FOTA_ADMIN_TOKEN: adminToken,
+      FOTA_LOG_LEVEL: 'info',
+      FOTA_DELTA_MEMORY_MB: String(DELTA_MEMORY_BUDGET / 1024 / 1024),
+      // The pool's default, given here so that the JSON can say it.
+      FOTA_DELTA_CONCURRENCY: String(POOL_CONCURRENCY),
+    },
+    nodeArgs: args['server-node-args'].split(/\s+/).filter(Boolean),
+  });
+}
+
+async function manufacturerToken(serverUrl: string, adminToken: string): Promise<string> {
+  const res = await fetch(`${serverUrl}/api/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ role: 'manufacturer', name: 'bench', manufacturer: 'bench-maker' }),
+  });
+  if (!res.ok) throw new Error(`POST /api/v1/tokens: HTTP ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
 async function main() {
   const target = join(work, `esbuild-${TARGET}.bin`);
   const flippedBytes = writeTargetImage(target);
-  const adminToken = `bench-admin-${'x'.repeat(16)}`;
+  const adminToken = randomBytes(24).toString('hex');
   const jobLog = new JobLog();
   const loadAtStart = loadavg()[0] ?? 0;
   if (loadAtStart > availableParallelism() / 2) {
     progress(`warning: the 1-minute load average is ${round(loadAtStart)} on ${availableParallelism()} cores; other work will skew the wall times`);
   }
-  await serverThreads.findIoPool(work);
-  const server = await startServer(
-    loadConfig({}, {
-      dataDir: join(work, 'data'),
-      artifactsDir: join(work, 'artifacts'),
-      port: 0,
-      adminToken,
-      deltaMemoryBytes: DELTA_MEMORY_BUDGET,
-    }),
-    { host: '127.0.0.1', log: pino({ level: 'info' }, jobLog) },
-  );
-  if (!args['client-in-process']) {
-    client = new UploadClient();
-    clientPid = client.pid;
-  }
+  const server = await startServer(adminToken);
+  const pid = server.child.pid ?? 0;
+  const threads = new ServerThreads(pid);
+  jobLog.follow(server);
+  const client = new UploadClient();
   try {
-    const { token } = await createToken(server.ctx, 'bench', { role: 'manufacturer', name: 'bench', manufacturer: 'bench-maker' });
+    const bench: Bench = { server, pid, threads, client, token: await manufacturerToken(server.url, adminToken) };
 
-    const run = args['upload-only'] ? undefined : await runPipeline(server, token, target, jobLog);
+    const run = args['upload-only'] ? undefined : await runPipeline(bench, target, jobLog);
 
     const large = join(work, 'random-200MB.bin');
     progress(`writing ${LARGE_BYTES / 1e6} MB of pseudo-random bytes`);
@@ -573,8 +570,8 @@ async function main() {
     // One upload untimed first, as a server in service has had: the first of a process
     // starts the hashing thread and compiles the upload path (5-10x slower than the next).
     const uploads = [
-      await uploadSpeed(server, token, image('0.25.0'), 'esbuild-0.25.0.bin', UPLOAD_ROUNDS.small),
-      await uploadSpeed(server, token, large, 'random-200MB.bin', UPLOAD_ROUNDS.large),
+      await uploadSpeed(bench, image('0.25.0'), 'esbuild-0.25.0.bin', UPLOAD_ROUNDS.small),
+      await uploadSpeed(bench, large, 'random-200MB.bin', UPLOAD_ROUNDS.large),
     ];
 
     console.log(
@@ -582,10 +579,11 @@ async function main() {
         {
           benchmark: 'pipeline',
           cores: availableParallelism(),
-          uploadClient: client ? 'a process of its own' : 'in the server process',
+          server: serverCode.label,
+          uploadClient: 'a process of its own',
           loadAverage1m: { start: round(loadAtStart), end: round(loadavg()[0] ?? 0) },
           deltaMemoryBudgetMiB: mib(DELTA_MEMORY_BUDGET),
-          pipeline: run && pipelineFigures(run, flippedBytes, server.ctx.pool.concurrency),
+          pipeline: run && pipelineFigures(run, flippedBytes, POOL_CONCURRENCY),
           upload: uploads,
           goals: {
             ...(run ? { pipelineRatio: { goal: `<= ${GOALS.pipelineRatioAtMost}`, met: run.readyMs / run.cli.ms <= GOALS.pipelineRatioAtMost } } : {}),
@@ -597,8 +595,9 @@ async function main() {
       ),
     );
   } finally {
-    client?.close();
-    await server.close();
+    client.close();
+    server.child.kill('SIGTERM');
+    await exited(server.child);
   }
 }
 

@@ -52,3 +52,21 @@ export function sumMs(delta: Map<number, ThreadTime>, pick: (tid: number) => boo
   }
   return { cpu: cpu / 1e6, wait: wait / 1e6 };
 }
+
+/**
+ * Bytes each thread of `pid` has read and written through syscalls so far (rchar + wchar of
+ * /proc/<pid>/task/<tid>/io: files, sockets and pipes alike), to tell which threads do I/O.
+ */
+export function threadIoBytes(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  for (const tid of threadTimes(pid).keys()) {
+    try {
+      const io = readFileSync(`/proc/${pid}/task/${tid}/io`, 'utf8');
+      const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0);
+      threads.set(tid, field('rchar') + field('wchar'));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return threads;
+}

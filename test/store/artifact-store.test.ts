@@ -1,7 +1,7 @@
 // One suite, both artifact-store backends: a local directory and S3 through the minio
 // client against a real s3rver on loopback. Whatever one backend promises, the other keeps.
 import { spawn } from 'node:child_process';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BucketItem, Client } from 'minio';
@@ -333,6 +333,24 @@ describe('local artifact store', () => {
     const stored = await Promise.all(images.flatMap((image) => [store.put(Readable.from(piecesOf(image))), store.put((async function* () { yield* piecesOf(image); })())]));
     expect(stored).toEqual(images.flatMap((image) => [0, 1].map(() => ({ sha256: sha256(image), size: image.length }))));
     for (const image of images) expect((await readAll(await store.get(sha256(image)))).equals(image)).toBe(true);
+  });
+
+  it('gives back the disk space of an object a put of the same bytes replaced, and the new file serves them', async () => {
+    // The replaced file is held open across the rename so that freeing its blocks does
+    // not hold up the put; once the put is done, nothing of it may stay open.
+    const { store, root } = openLocal();
+    const bytes = pseudoRandom(3_000_000, 'replaced');
+    const object = await store.put(chunked(bytes));
+    const path = join(root, object.sha256.slice(0, 2), object.sha256);
+    const first = (await stat(path)).ino;
+    const openDeleted = async () => {
+      const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return targets.filter((target) => target.startsWith(path) && target.endsWith('(deleted)'));
+    };
+    expect(await store.put(chunked(bytes))).toEqual(object);
+    expect((await stat(path)).ino).not.toBe(first);
+    await vi.waitFor(async () => expect(await openDeleted()).toEqual([]));
+    expect((await readAll(await store.get(object.sha256))).equals(bytes)).toBe(true);
   });
 
   it('keeps objects as read-only files at <root>/<2 hex>/<sha256>', async () => {

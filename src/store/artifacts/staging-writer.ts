@@ -96,29 +96,36 @@ export class StagingWriter extends Writable {
   override _final(callback: (err?: Error | null) => void): void {
     if (this.gatheredBytes > 0) this.writeGathered();
     const finish = async (err?: Error | null) => {
-      // A flush's failure is reported to one flush only: waited for, so none is missed.
-      await this.syncing;
       err ??= this.failure;
-      if (err) return callback(err);
+      const handle = this.handle;
+      if (err || !handle) {
+        // A flush's failure is reported to one flush only: waited for, so none is missed.
+        await this.syncing;
+        return callback(err ?? this.failure);
+      }
       // Every write is done: synced and closed here so the file is whole, and on disk,
       // before anyone renames it. _destroy closes the handle if the sync fails. Made
       // read-only at the same time (localCopy hands out the published path, and no tool
       // may write through it): one wait for both, not a chmod by path after.
-      const handle = this.handle;
-      if (!handle) return callback();
       try {
         this.hooks.onWritten?.(this.position, true);
       } catch (hookErr) {
+        await this.syncing;
         return callback(hookErr as Error);
       }
-      Promise.all([handle.chmod(0o444), handle.sync()]).then(
+      // The final sync starts beside a flush still under way, not after it: one wait on the
+      // disk at the end rather than two (a 10 MB upload's early flush often is). The flush
+      // is still waited for, and its failure reported: a write error reaches one of the two
+      // syncs only, whichever asks first.
+      Promise.all([handle.chmod(0o444), handle.sync(), this.syncing]).then(
         () => {
+          if (this.failure) throw this.failure;
           this.handle = undefined;
           return handle.close();
         },
       ).then(
         () => callback(),
-        (syncErr: Error) => callback(new AppError('IO', `cannot write the upload to ${this.path}: ${syncErr.message}`, { cause: syncErr })),
+        (syncErr: Error) => callback(syncErr instanceof AppError ? syncErr : new AppError('IO', `cannot write the upload to ${this.path}: ${syncErr.message}`, { cause: syncErr })),
       );
     };
     if (this.failure) void finish(this.failure);
