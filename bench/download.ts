@@ -279,10 +279,13 @@ const server = createServer((req, res) => {
   next();
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+// Exits on SIGTERM rather than dying of it, so a --cpu-prof of the floor gets written.
+process.on('SIGTERM', () => process.exit(0));
 `;
 
 async function startNodeFloor(file: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['-e', FLOOR_SERVER, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The serving process's node flags go to the floor too: a --cpu-prof of each, to compare.
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, '-e', FLOOR_SERVER, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout?.once('data', (line: Buffer) => resolve(line.toString().trim()));
@@ -482,6 +485,7 @@ async function main(nginx: string) {
   };
   const floorRuns: LoadResult[] = [];
   let floorCpu = 0;
+  const floorTrialCpu: number[] = [];
   const floorTicks = { user: 0, system: 0 };
   const runFloor = async () => {
     if (!floor) return;
@@ -489,7 +493,9 @@ async function main(nginx: string) {
     const cpu = cpuSecondsOf(pids);
     const ticks = cpuTicksOf(pids);
     floorRuns.push(await load(floorUrls, pkg.size, offsets, ROUNDS));
-    floorCpu += cpuSecondsOf(pids) - cpu;
+    const spent = cpuSecondsOf(pids) - cpu;
+    floorCpu += spent;
+    floorTrialCpu.push(spent);
     const after = cpuTicksOf(pids);
     floorTicks.user += after.user - ticks.user;
     floorTicks.system += after.system - ticks.system;
@@ -554,7 +560,7 @@ async function main(nginx: string) {
     machine: { cpus: availableParallelism(), loadavg: loadavg().map((l) => round(l, 2)), node: process.version, nginx: nginxVersion },
     ours: { server: serverCode.label, ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
     nginx: { ...n, rss: { peakMiB: nginxPeak, note: 'master and workers summed' } },
-    ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2), serverCpuSplitPerGiB: splitPerGiB(floorCpu, floorTicks, floorRuns), serverCpuMsPerRequest: msPerRequest(floorCpu, floorRuns) } } : {}),
+    ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2), trialsCpuSecondsPerGiB: floorTrialCpu.map((cpu, t) => round(cpu / gib(floorRuns.slice(t, t + 1)), 2)), serverCpuSplitPerGiB: splitPerGiB(floorCpu, floorTicks, floorRuns), serverCpuMsPerRequest: msPerRequest(floorCpu, floorRuns) } } : {}),
     ratio: { medianOfTrials: medianPairRatio, trials: pairRatios, overall: overallRatio },
     goals: {
       throughputAtLeast0_8xNginx: medianPairRatio >= 0.8,
