@@ -140,19 +140,9 @@ function decoderOf(field: unknown): Decode | null {
 function rowMapper(fields: NonNullable<DrizzleStatement['fields']>, joinsNotNullableMap: Record<string, boolean> | undefined): ((row: unknown[]) => unknown) | undefined {
   const columns = fields.map(({ path, field }) => ({ path, decode: decoderOf(field), table: is(field, Column) ? getTableName(field.table) : undefined }));
   if (columns.some((c) => c.decode === null)) return undefined;
-  if (columns.every((c) => c.path.length === 1)) {
-    const keys = columns.map((c) => c.path[0]!);
-    const decoders = columns.map((c) => c.decode ?? undefined);
-    return (row) => {
-      const result: Record<string, unknown> = {};
-      for (let i = 0; i < keys.length; i++) {
-        const value = row[i];
-        const decode = decoders[i];
-        result[keys[i]!] = value === null || decode === undefined ? value : decode(value);
-      }
-      return result;
-    };
-  }
+  if (columns.some((c) => c.path.some((key) => key === '__proto__'))) return undefined;
+  const decoders = columns.map((c) => c.decode ?? undefined);
+  if (columns.every((c) => c.path.length === 1)) return compiled(`return ${objectLiteral(columns.map((c) => c.path[0]!), decoders, 0, columns.length)};`, decoders);
   // Nested: only whole tables (drizzle nulls such an object when its first column is null,
   // all its columns come from one table, and that table may be absent in the join).
   if (!columns.every((c) => c.path.length === 2 && c.table !== undefined)) return undefined;
@@ -170,22 +160,32 @@ function rowMapper(fields: NonNullable<DrizzleStatement['fields']>, joinsNotNull
     object.nullable = joinsNotNullableMap !== undefined && tables.size === 1 && table !== undefined && joinsNotNullableMap[table] !== true;
   }
   const keys = columns.map((c) => c.path[1]!);
-  const decoders = columns.map((c) => c.decode ?? undefined);
-  return (row) => {
-    const result: Record<string, unknown> = {};
-    for (const { name, from, to, nullable } of objects) {
-      if (nullable && row[from] === null) {
-        result[name] = null;
-        continue;
-      }
-      const object: Record<string, unknown> = {};
-      for (let i = from; i < to; i++) {
-        const value = row[i];
-        const decode = decoders[i];
-        object[keys[i]!] = value === null || decode === undefined ? value : decode(value);
-      }
-      result[name] = object;
-    }
-    return result;
-  };
+  const members = objects.map(({ name, from, to, nullable }) => {
+    const object = objectLiteral(keys, decoders, from, to);
+    return `${JSON.stringify(name)}: ${nullable ? `row[${from}] === null ? null : ${object}` : object}`;
+  });
+  return compiled(`return { ${members.join(', ')} };`, decoders);
+}
+
+/**
+ * A row mapper compiled once per statement, its object written as a literal: one hidden
+ * class with every field in the object itself, where objects filled in a loop from `{}`
+ * took their fields past the fourth into a separate store, through a store shared by every
+ * statement's rows (V8 looked each up in its megamorphic cache; bench/dm.ts: the mappers
+ * and the reads of row fields after them). Column names come from the schema (code, not
+ * input), and go into the source as JSON strings.
+ */
+function compiled(body: string, decoders: Decode[]): (row: unknown[]) => unknown {
+  const make = new Function('decoders', `return (row) => { ${body} };`) as (decoders: Decode[]) => (row: unknown[]) => unknown;
+  return make(decoders);
+}
+
+/** `{ "key": row[i], ... }` for columns from..to, decoded where a column has a decoder (never a null). */
+function objectLiteral(keys: string[], decoders: Decode[], from: number, to: number): string {
+  const fields: string[] = [];
+  for (let i = from; i < to; i++) {
+    const value = decoders[i] === undefined ? `row[${i}]` : `(row[${i}] === null ? null : decoders[${i}](row[${i}]))`;
+    fields.push(`${JSON.stringify(keys[i])}: ${value}`);
+  }
+  return `{ ${fields.join(', ')} }`;
 }
