@@ -19,12 +19,13 @@
 // offset (`Range: bytes=N-`). Both servers get the very same offsets. Each trial runs
 // both servers back to back, in alternating order, so other work on the machine hurts
 // both alike. The load generator shares the machine with the server under test: on a
-// small machine it is a large part of the cost, for both.
+// small machine it is a large part of the cost, for both. Before the trials, --warmup
+// downloads (untimed; ours on deployments of their own) let V8 settle in both Node servers.
 //   --range-bytes N: every request asks for N bytes only (`Range: bytes=a-b`), so the CPU
 //                 is nearly all per-request work; `serverCpuMsPerRequest` then says what a
 //                 request costs each server, apart from the bytes it sends.
 // Our server runs dist/, as `npm start` does (bench/server-build.ts; --from-source: through tsx).
-// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --cpu-prof DIR --range-bytes N --from-source]   (needs nginx)
+// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --warmup 200 --cpu-prof DIR --range-bytes N --from-source]   (needs nginx)
 //      (other flags for the serving node process: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -64,6 +65,13 @@ const { values: args } = parseArgs({
     /** Flags for the serving node process, space-separated (as bench:dm takes them). */
     'server-node-args': { type: 'string', default: '' },
     'skip-floor': { type: 'boolean', default: false },
+    /**
+     * Downloads before the timed trials, each on a deployment of its own (as bench:dm warms
+     * up on devices of its own): V8's optimising compiler is still compiling the request path
+     * on its background threads after a few downloads, and a fleet's server has long settled.
+     * The timed deployments' first downloads (their move to 'downloading') stay timed.
+     */
+    warmup: { type: 'string', default: '200' },
     /** Our server runs the sources through tsx instead of dist/ (bench/server-build.ts). */
     'from-source': { type: 'boolean', default: false },
     /** Each request asks for this many bytes only: a measure of per-request cost. */
@@ -75,6 +83,7 @@ const SERVER_NODE_ARGS = [...(CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CP
 const CLIENTS = Number(args.clients);
 const ROUNDS = Number(args.rounds);
 const TRIALS = Number(args.trials);
+const WARMUP = Number(args.warmup);
 const RANGE_BYTES = args['range-bytes'] === undefined ? undefined : Number(args['range-bytes']);
 const serverCode = serverBuild(args['from-source'] === true);
 
@@ -422,18 +431,21 @@ async function main(nginx: string) {
   const db = openSqliteStore(dataDir);
   const key = KeyVault.fromKey(new Uint8Array(masterKey)).deriveKey(DOWNLOAD_KEY_PURPOSE);
   const now = Date.now();
-  const deploymentIds: string[] = [];
-  const ourUrls: string[] = [];
-  await db.transaction(async (tx) => {
-    for (let i = 0; i < CLIENTS; i += 1) {
-      const deviceId = `dev_bench${i}`;
-      const deploymentId = `dep_bench${i}`;
-      await insertDevice(tx, { id: deviceId, model: MODEL, createdAt: now });
-      await insertDeployment(tx, { id: deploymentId, deviceId, buildId, packageId: pkg.id, state: 'commanded', createdAt: now, updatedAt: now });
-      deploymentIds.push(deploymentId);
-      ourUrls.push(`${serving.url}/dl/${issueDownloadToken(key, { packageId: pkg.id, deploymentId, deviceId, expiresAt: now + 3_600_000 })}`);
-    }
-  });
+  const urlsOf = async (prefix: string, count: number) => {
+    const urls: string[] = [];
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < count; i += 1) {
+        const deviceId = `dev_${prefix}${i}`;
+        const deploymentId = `dep_${prefix}${i}`;
+        await insertDevice(tx, { id: deviceId, model: MODEL, createdAt: now });
+        await insertDeployment(tx, { id: deploymentId, deviceId, buildId, packageId: pkg.id, state: 'commanded', createdAt: now, updatedAt: now });
+        urls.push(`${serving.url}/dl/${issueDownloadToken(key, { packageId: pkg.id, deploymentId, deviceId, expiresAt: now + 3_600_000 })}`);
+      }
+    });
+    return urls;
+  };
+  const ourUrls = await urlsOf('bench', CLIENTS);
+  const warmUrls = await urlsOf('warm', WARMUP);
 
   const server = await startNginx(nginx, www);
   const nginxUrls = ourUrls.map(() => `${server.url}/package.fota`);
@@ -442,10 +454,11 @@ async function main(nginx: string) {
   const floor = args['skip-floor'] ? undefined : await startNodeFloor(file);
   const floorUrls = ourUrls.map(() => `${floor?.url}/package.fota`);
 
-  // Warm them up (page cache, JIT, connections), then alternate measured trials.
-  const warm = await load(ourUrls.slice(0, 20), pkg.size, offsets, 1);
-  await load(nginxUrls.slice(0, 20), pkg.size, offsets, 1);
-  if (floor) await load(floorUrls.slice(0, 20), pkg.size, offsets, 1);
+  // Warm them up (page cache, JIT, connections), then alternate measured trials: ours on
+  // deployments of its own, the other two with as many downloads.
+  const warm = await load(warmUrls, pkg.size, offsets, 1);
+  await load(nginxUrls.slice(0, WARMUP), pkg.size, offsets, 1);
+  if (floor) await load(floorUrls.slice(0, WARMUP), pkg.size, offsets, 1);
   await sleep(500);
   const idleRssMiB = round(rssKiB(oursPid) / 1024);
   const oursRuns: LoadResult[] = [];
