@@ -27,7 +27,7 @@ function filesSwappingModules(): string[] {
 
 const isolated = filesSwappingModules();
 /** Tests of the PostgreSQL store itself: nothing to run on SQLite. */
-const POSTGRES_ONLY = ['test/store/postgres.test.ts', 'test/e2e/cluster.test.ts', 'test/cli/db-postgres.test.ts'];
+const POSTGRES_ONLY = ['test/store/postgres.test.ts', 'test/store/pg-direct.test.ts', 'test/e2e/cluster.test.ts', 'test/cli/db-postgres.test.ts'];
 /** What runs on both stores: everything that reaches the database through a context. */
 const ON_POSTGRES = [...POSTGRES_ONLY, 'test/store/leases.test.ts', 'test/store/people-migration.test.ts', 'test/store/one-active-migration.test.ts', 'test/store/scomo-one-open-migration.test.ts', 'test/store/stage-counts-migration.test.ts', 'test/metrics.test.ts', 'test/api/**/*.test.ts', 'test/dm/**/*.test.ts', 'test/campaigns/**/*.test.ts', 'test/deployments/**/*.test.ts', 'test/devices/**/*.test.ts', 'test/download/**/*.test.ts', 'test/packages/**/*.test.ts', 'test/artifacts/**/*.test.ts', 'test/health.test.ts', 'test/web/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/webhooks/**/*.test.ts', 'test/audit/**/*.test.ts'];
 // Real bsdiff runs on 10 MB images take seconds each on a 2-core machine.

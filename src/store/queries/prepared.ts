@@ -3,7 +3,8 @@
 // more than running it (bench/dm.ts). Built with `tx.q` and `tx.t` like any query and run
 // with `await statement.execute(params)`, which both dialects' prepared queries have.
 import type { Tx } from '../store.ts';
-import { direct } from './sqlite-direct.ts';
+import { direct as pgDirect } from './pg-direct.ts';
+import { direct as sqliteDirect } from './sqlite-direct.ts';
 
 /**
  * What statements are cached under: the database client under the drizzle session of the
@@ -25,10 +26,11 @@ function connectionOf(q: Tx['q']): object {
 /**
  * A statement as built by drizzle (`.prepare()`), made to run the cheapest way on the
  * transaction's dialect: on SQLite straight on better-sqlite3 (sqlite-direct.ts), on
- * PostgreSQL as drizzle runs it. For statements kept and run again; `preparedPer` does it.
+ * PostgreSQL as a named statement on node-postgres (pg-direct.ts). For statements kept and
+ * run again; `preparedPer` does it.
  */
 export function onDialect<T>(tx: Tx, statement: T): T {
-  return tx.dialect === 'sqlite' ? direct(statement) : statement;
+  return tx.dialect === 'sqlite' ? sqliteDirect(statement) : pgDirect(statement);
 }
 
 /** A query prepared on first use for each connection. */
