@@ -3,8 +3,12 @@
 // the commands awaiting their Status, not in those waiting for the next message. A device
 // that lost the reply still gets it again, byte for byte, with the same secret; and the
 // secret it keeps opens its next session. Through real HTTP, with the independent test client.
+import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { replyAtRest, replyFromRest } from '../../src/dm/session/secrets-at-rest.ts';
+import type { ServerCommand } from '../../src/dm/session/state.ts';
 import type { BatchExport } from '../../src/enroll/schemas.ts';
+import { KeyVault } from '../../src/signing/vault.ts';
 import { readDmBootstrap } from '../../src/omadm/provisioning/dm-bootstrap.ts';
 import { DmTestClient, type Exchange, isClosing, type ReplyInfo } from '../support/dm-test-client.ts';
 import { hasTool } from '../support/harness.ts';
@@ -41,7 +45,7 @@ async function claimedDevice(id: string, claim: string, options: { encoding: 'xm
 
 const sessionRows = (deviceId: string) => selectRows<Record<string, unknown>>(server.ctx.db, 'select * from dm_sessions where device_id = ?', deviceId);
 
-/** Whether a session row shows the secret: as text, or inside a reply stored as base64. */
+/** Whether a session row shows the secret: as text (an XML reply kept as its text too), or inside a reply stored as base64. */
 function shows(row: Record<string, unknown>, secret: string): boolean {
   const reply = typeof row.last_reply === 'string' ? Buffer.from(row.last_reply, 'base64').toString('latin1') : '';
   return JSON.stringify(row).includes(secret) || reply.includes(secret);
@@ -67,6 +71,7 @@ describe.each([
 
     const [row] = await sessionRows(id);
     if (!row) throw new Error('no session row');
+    expect(String(row.last_reply)).toMatch(/^sealed:/);
     expect(shows(row, secret)).toBe(false);
     expect(shows(row, serverSecret)).toBe(false);
 
@@ -117,3 +122,40 @@ async function finish(client: DmTestClient, from: Exchange): Promise<void> {
   }
   throw new Error('the session did not end');
 }
+
+describe('the reply kept for a resend', () => {
+  const vault = KeyVault.fromKey(randomBytes(32));
+  const get: ServerCommand = { kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' };
+  const rotation: ServerCommand = { kind: 'Replace', uri: SECRET_NODE, data: 'the-new-secret-0123456789', secret: true, purpose: 'enroll' };
+  const xml = Buffer.from('<?xml version="1.0" encoding="UTF-8"?><SyncML><SyncBody><Get><Item><Data>Grüße, 端末 \u{1F4F1} &amp; "q"</Data></Item></Get><Final/></SyncBody></SyncML>');
+
+  it('keeps an XML reply as its text and gives back the very same bytes', () => {
+    const stored = replyAtRest(vault, xml, [get]);
+    expect(stored).toBe(`xml:${xml.toString('utf8')}`);
+    expect(Buffer.from(replyFromRest(vault, stored)).equals(xml)).toBe(true);
+  });
+
+  it('keeps a WBXML reply, and bytes that are not UTF-8 text, as base64, and gives back the very same bytes', () => {
+    const wbxml = Buffer.from([0x02, 0xa4, 0x01, 0x6a, 0x00, 0x6d, 0x6c, 0x71, 0x03, 0x31, 0x2e, 0x32, 0x00, 0x01, 0x01]);
+    const notText = Buffer.from([0x3c, 0x61, 0xff, 0xfe, 0x3e]);
+    const withNul = Buffer.from('<a>\0</a>');
+    for (const bytes of [wbxml, notText, withNul]) {
+      const stored = replyAtRest(vault, bytes, [get]);
+      expect(stored).toBe(bytes.toString('base64'));
+      expect(Buffer.from(replyFromRest(vault, stored)).equals(bytes)).toBe(true);
+    }
+  });
+
+  it('reads the reply of a row a server before this one wrote (base64)', () => {
+    expect(Buffer.from(replyFromRest(vault, xml.toString('base64'))).equals(xml)).toBe(true);
+  });
+
+  it('seals an XML reply that carries a secret, and opens it to the very same bytes', () => {
+    const secretXml = Buffer.from(`<?xml version="1.0"?><SyncML><Replace><Data>${rotation.data}</Data></Replace></SyncML>`);
+    const stored = replyAtRest(vault, secretXml, [get, rotation]);
+    expect(stored).toMatch(/^sealed:/);
+    expect(stored).not.toContain(rotation.data);
+    expect(Buffer.from(stored.split(':')[2] ?? '', 'base64').toString('latin1')).not.toContain(rotation.data);
+    expect(Buffer.from(replyFromRest(vault, stored)).equals(secretXml)).toBe(true);
+  });
+});

@@ -24,6 +24,8 @@ import {
   child,
   textOf,
 } from '../support/dm-test-client.ts';
+import { awaitingOf } from '../../src/dm/session/state.ts';
+import { updateSession } from '../../src/store/queries/devices.ts';
 import { hasTool } from '../support/harness.ts';
 import { ALLOW_LOOPBACK_WEBHOOKS, startTestServer, type TestServer } from '../support/server.ts';
 import { selectRows } from '../support/sql.ts';
@@ -537,6 +539,36 @@ describe('lost replies', () => {
     const late = replyOf(await client.send(client.compose([alertXml('1222')])));
     expect(late.headerStatus?.code).toBe(408);
     expect(await sessionRows(device.id)).toEqual([row]);
+  });
+
+  it('resends the reply a server before this one kept, and goes on with the awaited commands it kept (a server upgraded mid-session)', async () => {
+    const device = await registerDevice();
+    const getId = await queueOperation(device.id, { command: 'Get', uri: './DevDetail/SwV' });
+    const client = clientFor(device);
+    const authed = (await client.session({ maxMessages: 2 })).exchanges.at(-1);
+    const reply = replyOf(authed);
+    expect(commandNames(reply)).toContain('Get');
+    const [row] = await sessionRows(device.id);
+    if (!row) throw new Error('no session row');
+    // This server keeps the XML reply as its text and the awaited commands compact; the
+    // one before kept base64 and an object of named fields per command.
+    expect(String(row.last_reply)).toMatch(/^xml:<\?xml /);
+    expect(String(row.awaiting)).toMatch(/^\[\[/);
+    const before = { lastReply: Buffer.from(authed?.response.body ?? []).toString('base64'), awaiting: JSON.stringify(awaitingOf(String(row.awaiting))) };
+    await server.ctx.db.transaction((tx) => updateSession(tx, String(row.id), before));
+
+    const again = await client.resendLast();
+    expect(again.response.httpStatus).toBe(200);
+    expect(Buffer.from(again.response.body).equals(Buffer.from(authed?.response.body ?? []))).toBe(true);
+    expect((await sessionRows(device.id))[0]).toMatchObject({ last_reply: before.lastReply, awaiting: before.awaiting });
+
+    // The device answers the Gets: each Status and Results finds the command it answers.
+    const closing = replyOf(await client.send(client.compose(client.replyTo(reply))));
+    expect(closing.final).toBe(true);
+    expect(commandNames(closing).filter((n) => n !== 'Status')).toEqual([]);
+    expect(await operation(device.id, getId)).toMatchObject({ status: 'done', statusCode: 200, result: [expect.objectContaining({ uri: './DevDetail/SwV', data: 'sw-5.1' })] });
+    expect((await deviceRecord(device.id)).firmwareVersion).toBe('2.0.7');
+    expect(await sessionRows(device.id)).toEqual([expect.objectContaining({ state: 'ended', awaiting: '[]' })]);
   });
 
   it('sends the final refusal again, identical, when a failed client repeats its last message', async () => {

@@ -9,14 +9,14 @@ import { recordAudit } from '../../store/queries/audit.ts';
 import { deleteChunksOfClosedSessions } from '../../store/queries/large-objects.ts';
 import { deleteSessionsExpiredBefore, openSessionsIdleSince, updateOperation, updateSession } from '../../store/queries/devices.ts';
 import type { DmGuard } from './guard.ts';
-import { awaitingSchema } from './state.ts';
+import { awaitingOf } from './state.ts';
 
 export async function endIdleSessions(ctx: Context): Promise<number> {
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const idle = await openSessionsIdleSince(tx, now);
     for (const session of idle) {
-      for (const command of awaitingSchema.parse(JSON.parse(session.awaiting))) {
+      for (const command of awaitingOf(session.awaiting)) {
         if (command.opId) await updateOperation(tx, command.opId, { state: 'failed', statusCode: 408, doneAt: now });
       }
       await updateSession(tx, session.id, { state: 'ended', updatedAt: now });

@@ -20,6 +20,7 @@ import { keptPending } from './outgoing-objects.ts';
 import type { Plan } from './plan.ts';
 import type { Reply } from './reply.ts';
 import { awaitedAtRest, pendingAtRest, replyAtRest } from './secrets-at-rest.ts';
+import { awaitingText } from './state.ts';
 
 /**
  * How exact a device's last seen is (README, Devices): a message that changes nothing else
@@ -138,7 +139,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     inventoryChecked: plan.inventoryChecked,
     clientMsgId: x.msgId,
     serverMsgId: reply.message.header.msgId,
-    awaiting: JSON.stringify(awaitedAtRest([...effects.awaiting, ...reply.sent])),
+    awaiting: awaitingText(awaitedAtRest([...effects.awaiting, ...reply.sent])),
     // Operations that did not fit stay queued (the next message reads them again), so an
     // interrupted package leaves them for the next session instead of 'sent' and lost.
     // The rest of a large value (outgoing-objects.ts) stays though it carries an operation.

@@ -54,9 +54,36 @@ export const pendingSchema = z.array(serverCommand);
 // schema, whose parse of even an empty list allocates as much as the rest of the read.
 const NONE = '[]';
 
-/** The commands a session row awaits Status for. */
+/** The commands a session row awaits Status for, as awaitingText kept them or as rows written before it kept them. */
 export function awaitingOf(stored: string): AwaitedCommand[] {
-  return stored === NONE ? [] : awaitingSchema.parse(JSON.parse(stored));
+  if (stored === NONE) return [];
+  const parsed: unknown = JSON.parse(stored);
+  return awaitingSchema.parse(Array.isArray(parsed) ? parsed.map(named) : parsed);
+}
+
+// The awaited commands as the session row keeps them: each as [msgId, cmdId, kind, uri,
+// purpose], then an object of its other fields if it has any. The fields all named took
+// twice the bytes, a tenth of the row of a session's first reply, and that row must stay
+// under half a 4 KiB page for two to share one (bench/dm.ts). Rows written before keep an
+// object per command; awaitingOf reads both (a server upgraded mid-session).
+type Positional = [msgId: number, cmdId: number, kind: AwaitedCommand['kind'], uri: string, purpose: AwaitedCommand['purpose'], rest?: Partial<AwaitedCommand>];
+
+/** The commands awaiting a Status, for the session row. */
+export function awaitingText(commands: readonly AwaitedCommand[]): string {
+  return commands.length === 0 ? NONE : JSON.stringify(commands.map(positional));
+}
+
+function positional(command: AwaitedCommand): Positional {
+  const { msgId, cmdId, kind, uri, purpose, ...rest } = command;
+  for (const value of Object.values(rest)) if (value !== undefined) return [msgId, cmdId, kind, uri, purpose, rest];
+  return [msgId, cmdId, kind, uri, purpose];
+}
+
+/** One stored command with its fields named again (one a row written before kept so already). */
+function named(entry: unknown): unknown {
+  if (!Array.isArray(entry)) return entry;
+  const [msgId, cmdId, kind, uri, purpose, rest] = entry as Positional;
+  return { ...rest, msgId, cmdId, kind, uri, purpose };
 }
 
 /** The commands a session row keeps for the next message. */

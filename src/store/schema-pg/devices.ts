@@ -64,11 +64,11 @@ export const dmSessions = pgTable(
     /** The client's last MsgID and the server's last MsgID. */
     clientMsgId: bigint('client_msg_id', { mode: 'number' }).notNull(),
     serverMsgId: bigint('server_msg_id', { mode: 'number' }).notNull(),
-    /** Commands the server sent and awaits a Status for: JSON {msgId, cmdId, kind, uri, opId?}[]. */
+    /** Commands the server sent and awaits a Status for: JSON [msgId, cmdId, kind, uri, purpose, {other fields}?][] (dm/session/state.ts; rows of before: objects). */
     awaiting: text('awaiting').notNull().default('[]'),
     /** Commands not yet sent because the last message was full (multi-message package). */
     pending: text('pending').notNull().default('[]'),
-    /** The last reply, resent if the client repeats its last message (a lost response). */
+    /** The last reply, resent if the client repeats its last message (a lost response): `xml:<text>`, base64, or `sealed:` (dm/session/secrets-at-rest.ts). */
     lastReply: text('last_reply'),
     lastReplyType: text('last_reply_type'),
     /** Client MaxMsgSize, in bytes. */

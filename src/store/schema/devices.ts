@@ -63,11 +63,11 @@ export const dmSessions = sqliteTable(
     /** The client's last MsgID and the server's last MsgID. */
     clientMsgId: integer('client_msg_id').notNull(),
     serverMsgId: integer('server_msg_id').notNull(),
-    /** Commands the server sent and awaits a Status for: JSON {msgId, cmdId, kind, uri, opId?}[]. */
+    /** Commands the server sent and awaits a Status for: JSON [msgId, cmdId, kind, uri, purpose, {other fields}?][] (dm/session/state.ts; rows of before: objects). */
     awaiting: text('awaiting').notNull().default('[]'),
     /** Commands not yet sent because the last message was full (multi-message package). */
     pending: text('pending').notNull().default('[]'),
-    /** The last reply, resent if the client repeats its last message (a lost response). */
+    /** The last reply, resent if the client repeats its last message (a lost response): `xml:<text>`, base64, or `sealed:` (dm/session/secrets-at-rest.ts). */
     lastReply: text('last_reply'),
     lastReplyType: text('last_reply_type'),
     /** Client MaxMsgSize, in bytes. */
