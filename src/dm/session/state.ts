@@ -82,8 +82,11 @@ function positional(command: AwaitedCommand): Positional {
 /** One stored command with its fields named again (one a row written before kept so already). */
 function named(entry: unknown): unknown {
   if (!Array.isArray(entry)) return entry;
-  const [msgId, cmdId, kind, uri, purpose, rest] = entry as Positional;
-  return { ...rest, msgId, cmdId, kind, uri, purpose };
+  // By index, one object shape for every command: a destructuring and a spread of a rest
+  // that is mostly absent took 1% of bench:dm's server's time.
+  const stored = entry as Positional;
+  const command = { msgId: stored[0], cmdId: stored[1], kind: stored[2], uri: stored[3], purpose: stored[4] };
+  return stored[5] === undefined ? command : { ...stored[5], ...command };
 }
 
 /** The commands a session row keeps for the next message. */
