@@ -4,14 +4,14 @@
 // kept, a left-joined table absent as null), the same values stored, and the same failures
 // (a missing placeholder, a broken constraint) as rejected promises. Each case runs the one
 // drizzle statement both ways.
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { rows } from '../../src/store/dialect.ts';
 import { direct } from '../../src/store/queries/pg-direct.ts';
-import { insertDevice, insertSession } from '../../src/store/queries/devices.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import type { Store } from '../../src/store/store.ts';
 import { createDatabase } from '../support/postgres.ts';
+import { expectRowsAsDrizzle, seedDirectRows } from '../support/direct-statements.ts';
 
 const serverUrl = inject('postgresUrl');
 
@@ -24,29 +24,14 @@ describe.skipIf(!serverUrl)('queries run as named statements on node-postgres', 
     const store = await openPostgresStore(await createDatabase(serverUrl));
     opened.push(store);
     await store.transaction(async (tx) => {
-      await insertDevice(tx, { id: 'dev-1', model: 'm', firmwareVersion: null, tags: '[]', createdAt: 1 });
-      await insertDevice(tx, { id: 'dev-2', model: 'm', firmwareVersion: '2.0', tags: '["x"]', createdAt: 2 });
-      await insertSession(tx, { id: 'dms_1', deviceId: 'dev-1', sessionId: '1', state: 'open', clientMsgId: 1, serverMsgId: 1, awaiting: '[]', pending: '[]', lastReply: null, lastReplyType: null, maxMsgSize: null, maxObjSize: 9, receivingObject: true, authNonce: null, serverAuthenticated: false, inventoryChecked: true, createdAt: 1, updatedAt: 1, expiresAt: 1 });
+      await seedDirectRows(tx);
     });
     return store;
   }
 
   it('give the rows drizzle gives: flat, decoded, and nested with an absent left join as null', async () => {
     const store = await openStore();
-    await store.transaction(async ({ q, t: { devices, dmSessions } }) => {
-      const flat = () => q.select().from(dmSessions).where(eq(dmSessions.deviceId, sql.placeholder('deviceId'))).prepare();
-      expect(await direct(flat()).execute({ deviceId: 'dev-1' })).toEqual(await flat().execute({ deviceId: 'dev-1' }));
-      expect((await direct(flat()).execute({ deviceId: 'dev-1' }))[0]).toMatchObject({ receivingObject: true, serverAuthenticated: false, maxMsgSize: null, maxObjSize: 9, createdAt: 1 });
-
-      const joined = () => q.select({ device: devices, session: dmSessions }).from(devices).leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.state, 'open'))).orderBy(devices.id).prepare();
-      const rows = await direct(joined()).execute();
-      expect(rows).toEqual(await joined().execute());
-      expect(rows.map((r) => [r.device.id, r.session?.id ?? null])).toEqual([['dev-1', 'dms_1'], ['dev-2', null]]);
-
-      const computed = () => q.select({ id: devices.id, n: sql<number>`length(${devices.tags})`, decoded: sql<number>`${devices.createdAt}`.mapWith((v: number) => v * 10) }).from(devices).orderBy(devices.id).prepare();
-      expect(await direct(computed()).execute()).toEqual(await computed().execute());
-      expect(await direct(computed()).execute()).toEqual([{ id: 'dev-1', n: 2, decoded: 10 }, { id: 'dev-2', n: 5, decoded: 20 }]);
-    });
+    await expectRowsAsDrizzle(store, direct);
   });
 
   it('run again on the same connection and on others, parsed once per connection', async () => {

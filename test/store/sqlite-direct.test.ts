@@ -4,21 +4,19 @@
 // stored (booleans encoded), and the same failures (a missing placeholder, a broken
 // constraint) as rejected promises. Each case runs the one drizzle statement both ways.
 import { join } from 'node:path';
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { direct } from '../../src/store/queries/sqlite-direct.ts';
-import { insertDevice, insertSession } from '../../src/store/queries/devices.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
 import { tempDir } from '../support/harness.ts';
+import { expectRowsAsDrizzle, seedDirectRows } from '../support/direct-statements.ts';
 
 async function openStore(): Promise<Store> {
   const store = openSqliteStore(join(tempDir(), 'data'));
   onTestFinished(() => store.close());
   await store.transaction(async (tx) => {
-    await insertDevice(tx, { id: 'dev-1', model: 'm', firmwareVersion: null, tags: '[]', createdAt: 1 });
-    await insertDevice(tx, { id: 'dev-2', model: 'm', firmwareVersion: '2.0', tags: '["x"]', createdAt: 2 });
-    await insertSession(tx, { id: 'dms_1', deviceId: 'dev-1', sessionId: '1', state: 'open', clientMsgId: 1, serverMsgId: 1, awaiting: '[]', pending: '[]', lastReply: null, lastReplyType: null, maxMsgSize: null, maxObjSize: 9, receivingObject: true, authNonce: null, serverAuthenticated: false, inventoryChecked: true, createdAt: 1, updatedAt: 1, expiresAt: 1 });
+    await seedDirectRows(tx);
   });
   return store;
 }
@@ -26,20 +24,7 @@ async function openStore(): Promise<Store> {
 describe('queries run straight on better-sqlite3', () => {
   it('give the rows drizzle gives: flat, decoded, and nested with an absent left join as null', async () => {
     const store = await openStore();
-    await store.transaction(async ({ q, t: { devices, dmSessions } }) => {
-      const flat = () => q.select().from(dmSessions).where(eq(dmSessions.deviceId, sql.placeholder('deviceId'))).prepare();
-      expect(await direct(flat()).execute({ deviceId: 'dev-1' })).toEqual(await flat().execute({ deviceId: 'dev-1' }));
-      expect((await direct(flat()).execute({ deviceId: 'dev-1' }))[0]).toMatchObject({ receivingObject: true, serverAuthenticated: false, maxMsgSize: null, maxObjSize: 9 });
-
-      const joined = () => q.select({ device: devices, session: dmSessions }).from(devices).leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.state, 'open'))).orderBy(devices.id).prepare();
-      const rows = await direct(joined()).execute();
-      expect(rows).toEqual(await joined().execute());
-      expect(rows.map((r) => [r.device.id, r.session?.id ?? null])).toEqual([['dev-1', 'dms_1'], ['dev-2', null]]);
-
-      const computed = () => q.select({ id: devices.id, n: sql<number>`length(${devices.tags})`, decoded: sql<number>`${devices.createdAt}`.mapWith((v: number) => v * 10) }).from(devices).orderBy(devices.id).prepare();
-      expect(await direct(computed()).execute()).toEqual(await computed().execute());
-      expect(await direct(computed()).execute()).toEqual([{ id: 'dev-1', n: 2, decoded: 10 }, { id: 'dev-2', n: 5, decoded: 20 }]);
-    });
+    await expectRowsAsDrizzle(store, direct);
   });
 
   it('store values through their columns encoders, and report the rows changed', async () => {
