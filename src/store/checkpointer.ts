@@ -64,6 +64,8 @@ export function walCheckpointer(file: string, options: CheckpointerOptions): Che
     const started = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
     started.on('message', (reply: { error?: string }) => {
       running = false;
+      // Idle again: the thread no longer keeps the process alive (close() holds it itself).
+      if (!closed) started.unref();
       // Once the store is closed nothing is asked of the thread, and what it says is no
       // news: its files may be gone already (a test removing its folder, a shut-down server).
       if (reply.error !== undefined && !closed) options.onError(reply.error);
@@ -88,6 +90,9 @@ export function walCheckpointer(file: string, options: CheckpointerOptions): Che
     commits = 0;
     running = true;
     worker ??= start();
+    // Held while it runs, so a command that exits right after its last commit lets the
+    // checkpoint it asked for finish first (unref'd, the process could end before the reply).
+    worker.ref();
     worker.postMessage('checkpoint');
   };
 
