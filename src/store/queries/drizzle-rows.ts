@@ -107,6 +107,13 @@ export function rowMapper(fields: Fields, joinsNotNullableMap: Record<string, bo
   return compiled(`return { ${members.join(', ')} };`, decoders);
 }
 
+/** Each row (an array) mapped to drizzle's object by the statement's mapper. */
+export function mapRows(rows: unknown[], map: (row: unknown[]) => unknown): unknown[] {
+  const mapped = new Array<unknown>(rows.length);
+  for (let i = 0; i < rows.length; i++) mapped[i] = map(rows[i] as unknown[]);
+  return mapped;
+}
+
 /**
  * A row mapper compiled once per statement, its object written as a literal: one hidden
  * class with every field in the object itself, where objects filled in a loop from `{}`

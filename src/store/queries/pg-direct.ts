@@ -5,7 +5,7 @@
 // parameter and row through its generic code (drizzle-rows.ts says what is decided once
 // instead). A name is per text, so a text is parsed once per connection: node-postgres
 // keeps which names each connection has parsed and sends only Bind/Execute after that.
-import { binder, type Fields, rowMapper, type Values } from './drizzle-rows.ts';
+import { binder, type Fields, mapRows, rowMapper, type Values } from './drizzle-rows.ts';
 
 /** How node-postgres takes a query (its QueryConfig, the part drizzle fills). */
 interface QueryConfig {
@@ -68,11 +68,6 @@ export function direct<T>(statement: T): T {
   if (!map) return statement;
   const config: QueryConfig = { ...statement.queryConfig, name: nameOf(statement.queryConfig.text) };
   return {
-    execute: async (values?: Values) => {
-      const { rows } = await client.query(config, bind(values));
-      const mapped = new Array<unknown>(rows.length);
-      for (let i = 0; i < rows.length; i++) mapped[i] = map(rows[i] as unknown[]);
-      return mapped;
-    },
+    execute: async (values?: Values) => mapRows((await client.query(config, bind(values))).rows, map),
   } as T;
 }

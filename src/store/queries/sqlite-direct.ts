@@ -6,7 +6,7 @@
 // The SQL, the parameters and the row objects are drizzle's, so one query written with
 // drizzle's builder serves both dialects; PostgreSQL's counterpart is pg-direct.ts.
 import type Database from 'better-sqlite3';
-import { attempt, binder, type Fields, rowMapper, type Values } from './drizzle-rows.ts';
+import { attempt, binder, type Fields, mapRows, rowMapper, type Values } from './drizzle-rows.ts';
 
 /** What a better-sqlite3 prepared query of drizzle (better-sqlite3/session.js) holds. */
 interface DrizzleStatement {
@@ -53,12 +53,7 @@ export function direct<T>(statement: T): T {
       }
       return {
         execute: (values?: Values) =>
-          attempt(() => {
-            const rows = stmt.all(...bind(values)) as unknown[][];
-            const mapped = new Array<unknown>(rows.length);
-            for (let i = 0; i < rows.length; i++) mapped[i] = map(rows[i] as unknown[]);
-            return mapped;
-          }),
+          attempt(() => mapRows(stmt.all(...bind(values)), map)),
       } as T;
     }
     default:
