@@ -35,7 +35,8 @@
 //   cpuS:       CPU seconds of the server process and of this load generator in the timed
 //               phase; serverPerSessionMs bounds the rate (the server runs on one core);
 //               on PostgreSQL summed over the servers, and the cluster's own CPU (postmaster
-//               and backends, from /proc) per session beside it;
+//               and backends, from /proc) per session beside it; serverThreadsPerSessionMs
+//               splits the server's into its main thread and its other busy threads;
 //   verified:   for a sample of devices, GET of the queued operation says done with a result.
 // A session: Package 1 without Cred -> 407 + Chal; Package 1 with the md5 Cred -> 212 and
 // the server's Gets (FwV, SwV, HwV inventory and one operator Get of ./DevInfo/Lang queued
@@ -63,6 +64,7 @@ import { HttpLane } from './http-lane.ts';
 import { serverBuild } from './server-build.ts';
 import { collectedRss, FORCED_GC_NODE_ARGS, forcedGcEnv } from './forced-gc.ts';
 import { cpuSecondsOf, postgresCpuSeconds, rssKiB } from './proc.ts';
+import { sumMs, type ThreadTime, threadDelta, threadTimes } from './thread-times.ts';
 import { type BenchDatabase, benchDatabase } from './postgres.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
 
@@ -398,6 +400,7 @@ async function runConfiguration(config: Configuration) {
   let completed = 0;
   const messagesPerSession = new Map<number, number>();
   const serverCpuBefore = pids.map((pid) => cpuSecondsOf([pid]));
+  const serverThreadsBefore = pids.map((pid) => threadTimes(pid));
   const postgresCpuBefore = postgresCpu();
   const clientCpuBefore = process.cpuUsage();
   const t0 = performance.now();
@@ -414,6 +417,7 @@ async function runConfiguration(config: Configuration) {
   const clientCpu = process.cpuUsage(clientCpuBefore);
   const serverCpuEach = pids.map((pid, k) => cpuSecondsOf([pid]) - (serverCpuBefore[k] ?? 0));
   const serverCpuS = serverCpuEach.reduce((sum, s) => sum + s, 0);
+  const serverThreadsMs = pids.map((pid, k) => perThreadMsPerSession(pid, threadDelta(serverThreadsBefore[k] ?? new Map(), threadTimes(pid)), completed));
   const postgresCpuS = postgresCpu() - postgresCpuBefore;
   clearInterval(sampler);
   rss.push(rssOfServers());
@@ -478,6 +482,7 @@ async function runConfiguration(config: Configuration) {
       ...(config.servers > 1 ? { perServer: serverCpuEach.map((s) => round(s, 2)) } : {}),
       loadGenerator: round((clientCpu.user + clientCpu.system) / 1e6, 2),
       serverPerSessionMs: perSessionMs(serverCpuS),
+      serverThreadsPerSessionMs: config.servers > 1 ? serverThreadsMs : serverThreadsMs[0],
       ...(config.postgresDataDir === undefined ? {} : { postgres: round(postgresCpuS, 2), postgresPerSessionMs: perSessionMs(postgresCpuS), serverAndPostgresPerSessionMs: perSessionMs(serverCpuS + postgresCpuS) }),
     },
     // Issue 14's goals for one server process (with more servers they do not apply).
@@ -577,3 +582,15 @@ main()
     postgres = undefined;
     rmSync(work, { recursive: true, force: true });
   });
+
+/**
+ * A server's CPU per session split by thread: its main thread (the event loop, where the
+ * tid is the pid) and every other thread that used at least 1% of the total (V8's
+ * collector and compiler threads, libuv's pool, the checkpoint worker), busiest first.
+ */
+function perThreadMsPerSession(pid: number, delta: Map<number, ThreadTime>, sessions: number): { main: number; others: number[] } {
+  const perSession = (ms: number) => Math.round((ms / Math.max(1, sessions)) * 1000) / 1000;
+  const total = sumMs(delta).cpu;
+  const others = [...delta].filter(([tid, t]) => tid !== pid && t.cpu / 1e6 >= total / 100).map(([, t]) => perSession(t.cpu / 1e6));
+  return { main: perSession(sumMs(delta, (tid) => tid === pid).cpu), others: others.sort((a, b) => b - a) };
+}
