@@ -18,6 +18,7 @@ import type { TargetEnvelope } from '../signing/target-statement.ts';
 import { insertBuildStatement } from '../store/queries/offline-signing.ts';
 import type { UploadQuery } from './schemas.ts';
 import { checkStatementBeforeUpload, checkStatementDigest } from './target-check.ts';
+import { roomForUpload } from './upload-heap.ts';
 
 export interface UploadResult {
   id: string;
@@ -51,7 +52,9 @@ export async function uploadBuild(
   const offline = await offlineTrustOf(ctx.db, manufacturerId);
   checkStatementBeforeUpload({ manufacturer: principal.manufacturer ?? manufacturerId, query, statement, trust: offline.trust, required: offline.required, now: ctx.clock.now() });
   const securityVersion = query.securityVersion ?? statement?.signed.securityVersion;
-  const stored = await ctx.artifacts.put(body, { maxBytes: ctx.config.maxUploadBytes, onProgress });
+  // While the body streams in, V8 may let the old generation grow (upload-heap.ts).
+  const heapBack = roomForUpload();
+  const stored = await ctx.artifacts.put(body, { maxBytes: ctx.config.maxUploadBytes, onProgress }).finally(heapBack);
   let recorded: { id: string; jobs: number };
   try {
     checkStatementDigest(statement, stored);
