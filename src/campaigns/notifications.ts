@@ -12,6 +12,8 @@ import { campaignWindowOpen } from '../schedule/window.ts';
 export async function sendQueuedNotifications(ctx: Context, budget: number): Promise<number> {
   const now = ctx.clock.now();
   const open = (await campaignsIn(ctx.db, ['running'])).filter((c) => campaignWindowOpen(c, now)).map((c) => c.id);
+  // No campaign to serve (the usual answer, every second): no write transaction.
+  if (open.length === 0) return 0;
   const deviceIds = await ctx.db.transaction((tx) => takeNotifications(tx, open, Math.floor(budget)));
   await Promise.all(
     deviceIds.map((deviceId) =>

@@ -8,7 +8,7 @@
 import type { Context } from '../context.ts';
 import { assertWebhookUrl, DEFAULT_WEBHOOK_TIMEOUT_MS, postToWebhook } from '../omadm/notifier.ts';
 import { systemResolve } from '../omadm/webhook-address.ts';
-import { claimDueDeliveries, markDelivery } from '../store/queries/webhooks.ts';
+import { anyDueDelivery, claimDueDeliveries, markDelivery } from '../store/queries/webhooks.ts';
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.ts';
 
 export const EVENT_HEADER = 'x-fota-event';
@@ -31,6 +31,7 @@ export function retryDelayMs(attempts: number): number {
 export async function deliverDueWebhooks(ctx: Context): Promise<number> {
   const now = ctx.clock.now();
   const timeoutMs = DEFAULT_WEBHOOK_TIMEOUT_MS;
+  if (!(await anyDueDelivery(ctx.db, now))) return 0;
   const claimed = await ctx.db.transaction((tx) => claimDueDeliveries(tx, now, now + timeoutMs + CLAIM_MARGIN_MS, WEBHOOK_BATCH));
   await Promise.all(
     claimed.map(async (delivery) => {

@@ -7,7 +7,7 @@ import type { Context } from '../../context.ts';
 import { serialize } from '../../store/dialect.ts';
 import { newId } from '../../store/ids.ts';
 import { recordAudit } from '../../store/queries/audit.ts';
-import { claimNextJob, findBuild, finishJob, heldJob, insertPackage, jobsOf, type JobRow, renewLease, setBuildStatus } from '../../store/queries/builds.ts';
+import { anyClaimableJob, claimNextJob, findBuild, finishJob, heldJob, insertPackage, jobsOf, type JobRow, renewLease, setBuildStatus } from '../../store/queries/builds.ts';
 import type { Tx } from '../../store/store.ts';
 import { SYSTEM_ACTOR } from '../../tokens/tokens.ts';
 import { type JobOutcome, runPackageJob } from './package-job.ts';
@@ -86,6 +86,8 @@ export class JobRunner {
 
   private async claimWhatFits(): Promise<void> {
     while (!this.stopped && this.active.size < this.ctx.pool.concurrency) {
+      // Nothing to claim (the poll's usual answer): no write transaction.
+      if (!(await anyClaimableJob(this.ctx.db, this.owner, this.ctx.clock.now()))) return;
       const job = await this.ctx.db.transaction((tx) => claimNextJob(tx, this.owner, this.ctx.clock.now(), this.leaseMs));
       if (!job) return;
       const controller = new AbortController();

@@ -1,6 +1,6 @@
 // Build, package and job rows, and the queue operations on jobs. Each function runs in
 // the caller's transaction (or reads through the store outside one).
-import { and, asc, count, desc, eq, inArray, isNotNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, lt, ne, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { builds, jobs, packages } from '../schema/index.ts';
 import { forUpdate } from '../dialect.ts';
 import type { Tx } from '../store.ts';
@@ -120,6 +120,25 @@ export async function jobsOf(tx: Tx, buildId: string): Promise<JobRow[]> {
   return tx.q.select().from(jobs).where(eq(jobs.buildId, buildId)).orderBy(asc(jobs.createdAt));
 }
 
+/** Jobs a runner may claim: queued, or running on a lease that ran out. Not `owner`'s own lapsed claims: it is still working on those and will renew them. */
+function claimable(t: typeof jobs, owner: string | Placeholder, now: number | Placeholder): SQL | undefined {
+  return or(eq(t.state, 'queued'), and(eq(t.state, 'running'), lt(t.leaseUntil, now), ne(t.leaseOwner, owner)));
+}
+
+// Prepared once: every runner asks every second (pollMs), in every server process.
+const claimableJob = preparedRead(({ q, t: { jobs } }) =>
+  q.select({ id: jobs.id }).from(jobs).where(claimable(jobs, sql.placeholder('owner'), sql.placeholder('now'))).limit(1).prepare(),
+);
+
+/**
+ * Whether claimNextJob would find a job now: one indexed read outside any transaction, so
+ * a runner polling an empty queue opens no write transaction (a BEGIN IMMEDIATE and a
+ * COMMIT every second, and the query built anew each time). The claim itself decides.
+ */
+export async function anyClaimableJob(tx: Tx, owner: string, now: number): Promise<boolean> {
+  return (await claimableJob(tx).execute({ owner, now })).length > 0;
+}
+
 /**
  * Takes the oldest queued job, or one whose runner's lease ran out (it died). The job read
  * is locked for the claim (forUpdate), and concurrent claimers skip each other's.
@@ -131,8 +150,7 @@ export async function claimNextJob(tx: Tx, owner: string, now: number, leaseMs: 
     tx.q
       .select()
       .from(jobs)
-      // Not our own lapsed claims: we are still working on those and will renew them.
-      .where(or(eq(jobs.state, 'queued'), and(eq(jobs.state, 'running'), lt(jobs.leaseUntil, now), ne(jobs.leaseOwner, owner))))
+      .where(claimable(jobs, owner, now))
       .orderBy(asc(jobs.createdAt))
       .limit(1),
     { skipLocked: true },

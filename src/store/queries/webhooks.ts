@@ -8,6 +8,7 @@ import { forUpdate } from '../dialect.ts';
 import { newId } from '../ids.ts';
 import type { webhookDeliveries, webhooks } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
+import { preparedRead } from './prepared.ts';
 
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -108,6 +109,19 @@ export async function enqueueWebhookDeliveries(tx: Tx, event: AuditedEvent): Pro
  * and its next attempt set to `claimUntil`, so nobody else takes it meanwhile; the sender
  * then marks it delivered, or due again later.
  */
+// Prepared once: the lease holder asks every second (campaigns/loop.ts).
+const dueDelivery = preparedRead(({ q, t: { webhookDeliveries: d } }) =>
+  q.select({ id: d.id }).from(d).where(and(eq(d.state, 'pending'), lte(d.nextAttemptAt, sql.placeholder('now')))).limit(1).prepare(),
+);
+
+/**
+ * Whether claimDueDeliveries would find a delivery now: one read of the due index outside
+ * any transaction, so an empty outbox costs no write transaction every second.
+ */
+export async function anyDueDelivery(tx: Tx, now: number): Promise<boolean> {
+  return (await dueDelivery(tx).execute({ now })).length > 0;
+}
+
 export async function claimDueDeliveries(tx: Tx, now: number, claimUntil: number, limit: number): Promise<Array<WebhookDeliveryRow & { url: string; secretSealed: string; secretNonce: string }>> {
   const { webhookDeliveries: d, webhooks: w } = tx.t;
   const due = await forUpdate(
