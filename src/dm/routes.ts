@@ -158,8 +158,33 @@ function headerOf(incoming: IncomingMessage, name: string): string | undefined {
  * The whole body of Node's request, or undefined once it passes `limit` bytes (reading
  * stops there; the 413 closes the connection). A client that hangs up makes it fail, as
  * the web stream does (the error handler sees the request aborted: 499).
+ *
+ * A DM message comes in one segment with its headers, and the request is handed over at
+ * the end of its headers, before Node's parser has gone on to the body. One microtask
+ * later the parser has passed on the body (each of its callbacks runs tasks queued in the
+ * one before): once as many bytes as Content-Length says are in the request's buffer, the
+ * body is read from there at once, without a 'data' and an 'end' event and the three
+ * ticks that emit them. A body still on its way, or without a length, is read from the
+ * events.
  */
 function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
+  return Promise.resolve(incoming).then((request) => (allBuffered(request) ? readBuffered(request, limit) : readStreamed(request, limit)));
+}
+
+/** Whether all of the request's body is in its buffer: Content-Length bytes of it, or the parser saw its end. */
+function allBuffered(incoming: IncomingMessage): boolean {
+  const length = incoming.headers['content-length'];
+  return incoming.complete || (length !== undefined && incoming.readableLength === Number(length));
+}
+
+/** A body all in the request's buffer (allBuffered), or undefined past `limit` bytes. */
+function readBuffered(incoming: IncomingMessage, limit: number): Uint8Array | undefined {
+  if (incoming.readableLength > limit) return undefined;
+  return (incoming.read() as Buffer | null) ?? Buffer.alloc(0);
+}
+
+/** The body from the stream's events, as it arrives. */
+function readStreamed(incoming: IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;

@@ -23,6 +23,9 @@ describe('awaited commands in the session row', () => {
     const commands = [inventory, operation, prompt];
     expect(awaitingOf(awaitingText(commands))).toEqual(commands);
     expect(awaitingOf(awaitingText([]))).toEqual([]);
+    // Only the five positional fields (a session's inventory Gets): read without the schema, the same.
+    const gets = [inventory, { ...inventory, uri: './DevDetail/SwV', cmdId: 5 }];
+    expect(awaitingOf(awaitingText(gets))).toEqual(gets);
   });
 
   it('take less than half the bytes of their fields named', () => {
@@ -40,5 +43,8 @@ describe('awaited commands in the session row', () => {
   it('refuse a stored command that is not one', () => {
     expect(() => awaitingOf('[[2,4,"Sync","./x","inventory"]]')).toThrow();
     expect(() => awaitingOf('[{"kind":"Get"}]')).toThrow();
+    for (const bad of ['[[2,4,"Get","./x","billing"]]', '[[2.5,4,"Get","./x","inventory"]]', '[[2,"4","Get","./x","inventory"]]', '[[2,4,"Get",7,"inventory"]]', '[[2,4,"Get","./x"]]']) {
+      expect(() => awaitingOf(bad), bad).toThrow();
+    }
   });
 });
