@@ -25,10 +25,11 @@ export function chunkable(command: ServerCommand, maxObjSize: number | undefined
 
 /** The Item of a command's chunk [sentBytes, chunkEnd): Size on the first, MoreData on all but the last. */
 export function chunkItem(command: ServerCommand & { chunkEnd?: number }, meta: Item['meta']): Item | undefined {
+  // The last part of a value begun in an earlier message is a chunk too, even when it fits
+  // whole. Most commands are neither: answered before their value is encoded.
+  if (command.chunkEnd === undefined && command.sentBytes === undefined) return undefined;
   const value = valueOf(command) ?? new Uint8Array(0);
-  // The last part of a value begun in an earlier message is a chunk too, even when it fits whole.
-  const end = command.chunkEnd ?? (command.sentBytes === undefined ? undefined : value.length);
-  if (end === undefined) return undefined;
+  const end = command.chunkEnd ?? value.length;
   const from = command.sentBytes ?? 0;
   const first = from === 0;
   return {
