@@ -3,7 +3,7 @@
 // for the sender. A delivery is claimed before it is sent (its next attempt pushed past
 // the send's deadline, locked rows skipped), so two senders never post the same one at
 // once, and one whose sender died is due again when the claim lapses.
-import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lte, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import { forUpdate } from '../dialect.ts';
 import { newId } from '../ids.ts';
 import type { webhookDeliveries, webhooks } from '../schema/index.ts';
@@ -104,15 +104,13 @@ export async function enqueueWebhookDeliveries(tx: Tx, event: AuditedEvent): Pro
     .values(wanting.map((w) => ({ id: newId('whd'), webhookId: w.id, event: type, body, state: 'pending' as const, attempts: 0, nextAttemptAt: event.at, createdAt: event.at })));
 }
 
-/**
- * Takes up to `limit` due deliveries for one sending round: each gets an attempt counted
- * and its next attempt set to `claimUntil`, so nobody else takes it meanwhile; the sender
- * then marks it delivered, or due again later.
- */
+/** Deliveries the sender may take: pending, and their next attempt is due. */
+function due(d: typeof webhookDeliveries, now: number | Placeholder): SQL | undefined {
+  return and(eq(d.state, 'pending'), lte(d.nextAttemptAt, now));
+}
+
 // Prepared once: the lease holder asks every second (campaigns/loop.ts).
-const dueDelivery = preparedRead(({ q, t: { webhookDeliveries: d } }) =>
-  q.select({ id: d.id }).from(d).where(and(eq(d.state, 'pending'), lte(d.nextAttemptAt, sql.placeholder('now')))).limit(1).prepare(),
-);
+const dueDelivery = preparedRead(({ q, t: { webhookDeliveries: d } }) => q.select({ id: d.id }).from(d).where(due(d, sql.placeholder('now'))).limit(1).prepare());
 
 /**
  * Whether claimDueDeliveries would find a delivery now: one read of the due index outside
@@ -122,25 +120,30 @@ export async function anyDueDelivery(tx: Tx, now: number): Promise<boolean> {
   return (await dueDelivery(tx).execute({ now })).length > 0;
 }
 
+/**
+ * Takes up to `limit` due deliveries for one sending round: each gets an attempt counted
+ * and its next attempt set to `claimUntil`, so nobody else takes it meanwhile; the sender
+ * then marks it delivered, or due again later.
+ */
 export async function claimDueDeliveries(tx: Tx, now: number, claimUntil: number, limit: number): Promise<Array<WebhookDeliveryRow & { url: string; secretSealed: string; secretNonce: string }>> {
   const { webhookDeliveries: d, webhooks: w } = tx.t;
-  const due = await forUpdate(
+  const taken = await forUpdate(
     tx,
     tx.q
       .select()
       .from(d)
-      .where(and(eq(d.state, 'pending'), lte(d.nextAttemptAt, now)))
+      .where(due(d, now))
       .orderBy(asc(d.nextAttemptAt), asc(d.id))
       .limit(limit),
     { skipLocked: true },
   );
-  if (due.length === 0) return [];
+  if (taken.length === 0) return [];
   await tx.q
     .update(d)
     .set({ attempts: sql`${d.attempts} + 1`, nextAttemptAt: claimUntil })
-    .where(inArray(d.id, due.map((r) => r.id)));
-  const targets = new Map((await tx.q.select().from(w).where(inArray(w.id, [...new Set(due.map((r) => r.webhookId))]))).map((r) => [r.id, r]));
-  return due.flatMap((row) => {
+    .where(inArray(d.id, taken.map((r) => r.id)));
+  const targets = new Map((await tx.q.select().from(w).where(inArray(w.id, [...new Set(taken.map((r) => r.webhookId))]))).map((r) => [r.id, r]));
+  return taken.flatMap((row) => {
     const target = targets.get(row.webhookId);
     return target ? [{ ...row, attempts: row.attempts + 1, url: target.url, secretSealed: target.secretSealed, secretNonce: target.secretNonce }] : [];
   });
