@@ -116,11 +116,11 @@ describe('fota serve --no-jobs and fota worker', () => {
     const delta = () => jobRows(where.dataDir).find((j) => j.source_build_id !== null);
     await until('the delta job to run', delta, (j) => j?.state === 'running');
 
-    const stopped = performance.now();
     first.child.kill('SIGTERM');
     expect(await exited(first.child)).toBe(0);
-    expect(performance.now() - stopped).toBeLessThan(15_000);
-    // Back in the queue, claimable by anyone now; the interrupted attempt is not counted.
+    // Back in the queue, claimable by anyone now; the interrupted attempt is not counted. A
+    // worker that finished the diff before it stopped would have left the job done: queued
+    // is what shows it gave the diff up (no clock asserted: a loaded machine only slows it).
     expect(delta()).toMatchObject({ state: 'queued', lease_owner: null, attempts: 0 });
 
     // The second worker may take the diff from the fixtures' cache: what counts is that it

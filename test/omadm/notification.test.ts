@@ -269,10 +269,9 @@ describe('WebhookNotifier', () => {
 
   it('gives up on a webhook that never answers after timeoutMs', async () => {
     const hook = await startServer(() => undefined);
-    const started = Date.now();
+    // The hook never answers: any result at all is the notifier giving up on its own.
     const result = await new WebhookNotifier({ globalUrl: hook.url, timeoutMs: 200 }).notify({ deviceId: 'd' }, message);
     expect(result).toEqual({ delivered: false, reason: expect.stringMatching(/did not answer within 200 ms/) });
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(hook.received).toHaveLength(1);
   });
 
