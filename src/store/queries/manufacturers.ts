@@ -4,7 +4,7 @@ import { forUpdate } from '../dialect.ts';
 import { newId } from '../ids.ts';
 import type { manufacturers, models, signingKeys } from '../schema/index.ts';
 import type { Tx } from '../store.ts';
-import { preparedRead } from './prepared.ts';
+import { preparedPer, preparedRead } from './prepared.ts';
 
 export type ManufacturerRow = typeof manufacturers.$inferSelect;
 export type ModelRow = typeof models.$inferSelect;
@@ -55,9 +55,18 @@ export async function findModelByName(tx: Tx, name: string): Promise<ModelRow | 
  * then a read, as findOrInsertManufacturer, so two first uploads of a new model through two
  * servers both succeed. The row may belong to another manufacturer: the caller checks.
  */
+// Prepared once: every upload runs it, and building and compiling it cost more than running it.
+const modelInsert = preparedPer(({ q, t: { models } }) =>
+  q
+    .insert(models)
+    .values({ id: sql.placeholder('id'), manufacturerId: sql.placeholder('manufacturerId'), name: sql.placeholder('name'), createdAt: sql.placeholder('createdAt') })
+    .onConflictDoNothing({ target: models.name })
+    .returning()
+    .prepare(),
+);
+
 export async function findOrInsertModel(tx: Tx, manufacturerId: string, name: string, now: number): Promise<ModelRow> {
-  const { models } = tx.t;
-  const [inserted] = await tx.q.insert(models).values({ id: newId('mdl'), manufacturerId, name, createdAt: now }).onConflictDoNothing({ target: models.name }).returning();
+  const [inserted] = await modelInsert(tx).execute({ id: newId('mdl'), manufacturerId, name, createdAt: now });
   if (inserted) return inserted;
   const found = await findModelByName(tx, name);
   if (!found) throw new Error(`model ${name} neither inserted nor found`);
