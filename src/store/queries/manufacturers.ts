@@ -50,11 +50,6 @@ export async function findModelByName(tx: Tx, name: string): Promise<ModelRow | 
   return (await modelByName(tx).execute({ name }))[0];
 }
 
-/**
- * The model of that name, created for `manufacturerId` if there is none: insert-or-nothing
- * then a read, as findOrInsertManufacturer, so two first uploads of a new model through two
- * servers both succeed. The row may belong to another manufacturer: the caller checks.
- */
 // Prepared once: every upload runs it, and building and compiling it cost more than running it.
 const modelInsert = preparedPer(({ q, t: { models } }) =>
   q
@@ -65,6 +60,11 @@ const modelInsert = preparedPer(({ q, t: { models } }) =>
     .prepare(),
 );
 
+/**
+ * The model of that name, created for `manufacturerId` if there is none: insert-or-nothing
+ * then a read, as findOrInsertManufacturer, so two first uploads of a new model through two
+ * servers both succeed. The row may belong to another manufacturer: the caller checks.
+ */
 export async function findOrInsertModel(tx: Tx, manufacturerId: string, name: string, now: number): Promise<ModelRow> {
   const [inserted] = await modelInsert(tx).execute({ id: newId('mdl'), manufacturerId, name, createdAt: now });
   if (inserted) return inserted;
