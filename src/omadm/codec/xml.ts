@@ -638,6 +638,8 @@ interface Tags {
   close: Uint8Array;
 }
 
+const SYNCML_XMLNS = ` xmlns="${SYNCML_NAMESPACE}"`;
+const METINF_XMLNS = ` xmlns="${METINF_NAMESPACE}"`;
 const tagsByName = new Map<string, Tags>();
 const metinfTagsByName = new Map<string, Tags>();
 const rootTags = new Map<string, Tags>();
@@ -654,6 +656,12 @@ function tagsOf(name: string, attributes: string, cache: Map<string, Tags>): Tag
   // Bounded: names come from code, but a caller could build trees of any names.
   if (cache.size < 1024) cache.set(name, tags);
   return tags;
+}
+
+/** The tags of an element below the root. */
+function innerTags(name: string, page: Page): Tags {
+  // xmlns on each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
+  return page === 'metinf' && name !== 'Meta' ? tagsOf(name, METINF_XMLNS, metinfTagsByName) : tagsOf(name, '', tagsByName);
 }
 
 /** The buffer writers start with; one is kept between documents (KEPT_BUFFER_BYTES at most). */
@@ -689,15 +697,32 @@ class XmlWriter implements ElementSink {
     if (this.openTags.length === 0) {
       if (this.rootWritten || name !== 'SyncML' || page !== 'syncml') invalid(`the root element must be <SyncML>, not <${name}>`);
       this.rootWritten = true;
-      tags = tagsOf(name, ` xmlns="${SYNCML_NAMESPACE}"`, rootTags);
-    } else if (page === 'metinf' && name !== 'Meta') {
-      // xmlns on each MetInf element, never on <Meta>: libdmclient's parser fails on the latter.
-      tags = tagsOf(name, ` xmlns="${METINF_NAMESPACE}"`, metinfTagsByName);
+      tags = tagsOf(name, SYNCML_XMLNS, rootTags);
     } else {
-      tags = tagsOf(name, '', tagsByName);
+      tags = innerTags(name, page);
     }
     this.openTags.push(tags);
     this.startPending = true;
+  }
+
+  /** open, text, close in one go: no open element kept for it, its tags written as they are. */
+  leaf(name: string, page: Page, text: string): void {
+    if (this.openTags.length === 0) {
+      // The root: open() refuses it or writes it with its xmlns.
+      this.open(name, page);
+      if (text !== '') this.text(text);
+      this.close();
+      return;
+    }
+    this.writeStart();
+    const tags = innerTags(name, page);
+    if (text === '') {
+      this.writeBytes(tags.empty);
+      return;
+    }
+    this.writeBytes(tags.open);
+    this.writeText(text);
+    this.writeBytes(tags.close);
   }
 
   text(text: string): void {
