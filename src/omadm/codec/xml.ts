@@ -177,8 +177,8 @@ function isLayout(text: string): boolean {
 
 /**
  * pending[from, to) as an array of its own. Most elements hold one text or a few elements:
- * an array literal is allocated inline, where slice() is a call into the runtime that cost
- * a tenth of the parse (bench/dm.ts).
+ * an array literal is allocated inline, where slice() is a call into the runtime (about 5%
+ * of parsing a DM message, measured old against new in one process).
  */
 function childrenOf(pending: SyncContent[], from: number, to: number): SyncContent[] {
   switch (to - from) {
