@@ -131,6 +131,9 @@ for (const page of Object.values(CODE_PAGES)) {
   }
 }
 
+/** By KNOWN_NAMES slot: the slot of the name that last followed that name in a start tag (-1: none yet). */
+const FOLLOWS = new Int16Array(KNOWN_NAMES_MASK + 1).fill(-1);
+
 /**
  * The namespace spelled as SyncML's writers spell it, between `from` and `to` (an xmlns
  * value), as the constant: most elements of a client's Meta carry one, and a slice, a
@@ -215,6 +218,10 @@ class Parser {
   private pendingLength = 0;
   private elements = 0;
   private root: SyncElement | undefined;
+  /** KNOWN_NAMES slot of the last start tag's name (-1: none, or not a known name). */
+  private lastSlot = -1;
+  /** KNOWN_NAMES slot of the name readName last read (-1: not a known name). */
+  private nameSlot = -1;
 
   constructor(
     private readonly src: string,
@@ -370,6 +377,33 @@ class Parser {
     this.pendingLength = at + 1;
   }
 
+  /**
+   * The name of a start tag. SyncML's elements come in the same orders message after
+   * message (CmdID, MsgRef, CmdRef, Cmd ...): the name that followed the last start tag's
+   * name last time (FOLLOWS) is tried first, matched in place, before the name is scanned
+   * and hashed. A guess is taken only where the input holds exactly it, so what is read
+   * does not depend on the guess.
+   */
+  private readStartName(): string {
+    const src = this.src;
+    const start = this.pos;
+    const last = this.lastSlot;
+    const guessSlot = last < 0 ? -1 : (FOLLOWS[last] as number);
+    if (guessSlot >= 0) {
+      const guess = KNOWN_NAMES[guessSlot] as string;
+      if (holdsAt(src, start, guess) && !isNameChar(src.charCodeAt(start + guess.length))) {
+        this.pos = start + guess.length;
+        this.lastSlot = guessSlot;
+        return guess;
+      }
+    }
+    const name = this.readName('an element name after "<"');
+    const slot = this.nameSlot;
+    if (slot >= 0 && last >= 0) FOLLOWS[last] = slot;
+    this.lastSlot = slot;
+    return name;
+  }
+
   private readName(what: string): string {
     const src = this.src;
     const start = this.pos;
@@ -383,14 +417,18 @@ class Parser {
     }
     this.pos = end;
     const known = KNOWN_NAMES[hash & KNOWN_NAMES_MASK];
-    if (known !== undefined && known.length === end - start && holdsAt(src, start, known)) return known;
+    if (known !== undefined && known.length === end - start && holdsAt(src, start, known)) {
+      this.nameSlot = hash & KNOWN_NAMES_MASK;
+      return known;
+    }
+    this.nameSlot = -1;
     return src.slice(start, end);
   }
 
   private startTag(): void {
     const start = this.pos;
     this.pos += 1;
-    const name = this.readName('an element name after "<"');
+    const name = this.readStartName();
     let xmlns: string | undefined;
     let selfClosing = false;
     for (;;) {
