@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
@@ -7,6 +8,8 @@ import {
   encodeNonce,
   hmacHeader,
   hmacMac,
+  hmacSha256,
+  hmacSha256Key,
   md5Digest,
   newNonce,
   parseBasicCredential,
@@ -190,6 +193,17 @@ describe('x-syncml-hmac header', () => {
     expect(verifyHmac(undefined, dev01, nonce, body)).toBe(false);
     expect(verifyHmac(header, dev01, undefined, body)).toBe(false);
     expect(verifyHmac(header.replace('MD5', 'SHA1'), dev01, nonce, body)).toBe(false);
+  });
+});
+
+describe('HMAC-SHA256 from one-shot hashes', () => {
+  it('gives the bytes createHmac gives, for keys shorter and longer than a block and any text', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 150 }), fc.string({ unit: 'grapheme', maxLength: 200 }), (key, message) => {
+        expect(hmacSha256(hmacSha256Key(key), message)).toEqual(createHmac('sha256', key).update(message).digest());
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

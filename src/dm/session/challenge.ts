@@ -11,8 +11,7 @@
 //   same message sent again gets the same challenge (a lost reply);
 // - a Cred over a challenge nonce stops working once the device authenticates (its
 //   current nonce, part of the derivation, changes), so an accepted Cred cannot be replayed.
-import { createHmac } from 'node:crypto';
-import { encodeNonce, NONCE_LENGTH } from '../../omadm/auth.ts';
+import { encodeNonce, hmacSha256, hmacSha256Key, type HmacSha256Key, NONCE_LENGTH } from '../../omadm/auth.ts';
 import { BoundedMap } from '../../bounded-map.ts';
 
 export interface ChallengeSubject {
@@ -29,24 +28,26 @@ export function challengeNonce(key: Uint8Array, subject: ChallengeSubject, msgId
   // under the device and the message (a short key to hash), and used only for the same
   // inputs under the same key's bytes (processes, and tests, may run servers with other keys).
   const slot = `${msgId} ${subject.deviceId}`;
-  const text = keyText(key);
+  const known = knownKey(key);
+  const text = known.text;
   const kept = recentChallenges.use(slot);
   if (kept !== undefined && kept.input === input && kept.key === text) return kept.nonce;
-  const nonce = encodeNonce(createHmac('sha256', key).update(input).digest().subarray(0, NONCE_LENGTH));
+  const nonce = encodeNonce(hmacSha256(known.hmac, input).subarray(0, NONCE_LENGTH));
   recentChallenges.set(slot, { key: text, input, nonce });
   return nonce;
 }
 
 /**
- * The key's bytes as text, kept with each challenge. A server has one challenge key, handed
- * out as a fresh copy each message: compared with the last one (32 bytes), not encoded again.
+ * The key's bytes as text, kept with each challenge, and its HMAC blocks. A server has one
+ * challenge key, handed out as a fresh copy each message: compared with the last one (32
+ * bytes), not worked out again.
  */
-function keyText(key: Uint8Array): string {
+function knownKey(key: Uint8Array): { text: string; hmac: HmacSha256Key } {
   const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-  if (lastKey === undefined || !lastKey.bytes.equals(bytes)) lastKey = { bytes: Buffer.from(bytes), text: bytes.toString('base64') };
-  return lastKey.text;
+  if (lastKey === undefined || !lastKey.bytes.equals(bytes)) lastKey = { bytes: Buffer.from(bytes), text: bytes.toString('base64'), hmac: hmacSha256Key(bytes) };
+  return lastKey;
 }
-let lastKey: { bytes: Buffer; text: string } | undefined;
+let lastKey: { bytes: Buffer; text: string; hmac: HmacSha256Key } | undefined;
 
 /** Sessions in flight at once, with room: a miss only costs the HMAC. */
 const recentChallenges = new BoundedMap<string, { key: string; input: string; nonce: string }>(4096);

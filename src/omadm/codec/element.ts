@@ -56,6 +56,8 @@ export interface ElementSink {
   text(text: string): void;
   bytes(bytes: Uint8Array): void;
   close(): void;
+  /** open, text (none when ''), close: most elements of a message are such leaves. */
+  leaf(name: string, page: Page, text: string): void;
 }
 
 /** Writes an element tree into a sink. */
@@ -104,6 +106,12 @@ export class ElementTreeBuilder implements ElementSink {
 
   bytes(bytes: Uint8Array): void {
     this.add(bytes);
+  }
+
+  leaf(name: string, page: Page, text: string): void {
+    this.open(name, page);
+    if (text !== '') this.text(text);
+    this.close();
   }
 
   close(): void {

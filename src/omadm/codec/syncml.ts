@@ -11,6 +11,7 @@ import {
   type DecodeLimits,
   type ElementSink,
   type Page,
+  type SyncContent,
   type SyncElement,
 } from './element.ts';
 import type {
@@ -40,21 +41,27 @@ function invalid(message: string): never {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-// Loops, not find/filter with a callback: every message reads a few hundred fields.
+// Loops, not find/filter with a callback: every message reads a few hundred fields. The
+// name is compared before isElement is asked (opaque bytes have no name to match): its
+// `instanceof Uint8Array` for every child looked at was a quarter of reading a message.
 function elementsOf(parent: SyncElement): SyncElement[] {
   const out: SyncElement[] = [];
-  for (const child of parent.children) if (isElement(child)) out.push(child);
+  for (const child of parent.children) if (typeof child !== 'string' && isElement(child)) out.push(child);
   return out;
 }
 
+function named(child: SyncContent, name: string): child is SyncElement {
+  return typeof child !== 'string' && (child as SyncElement).name === name && isElement(child);
+}
+
 function first(parent: SyncElement, name: string): SyncElement | undefined {
-  for (const child of parent.children) if (isElement(child) && child.name === name) return child;
+  for (const child of parent.children) if (named(child, name)) return child;
   return undefined;
 }
 
 function all(parent: SyncElement, name: string): SyncElement[] {
   const out: SyncElement[] = [];
-  for (const child of parent.children) if (isElement(child) && child.name === name) out.push(child);
+  for (const child of parent.children) if (named(child, name)) out.push(child);
   return out;
 }
 
@@ -85,7 +92,15 @@ function textOf(el: SyncElement, where: string): string {
 
 /** Scalar values (codes, IDs, URIs, MetInf values) are tokens: layout whitespace is dropped. */
 function scalar(el: SyncElement, where: string): string {
-  return textOf(el, where).trim();
+  const text = textOf(el, where);
+  // Most values start and end with printable ASCII other than a space, which trim() keeps:
+  // checked here, without the call.
+  return text !== '' && isPrintable(text.charCodeAt(0)) && isPrintable(text.charCodeAt(text.length - 1)) ? text : text.trim();
+}
+
+/** Printable ASCII other than space: never whitespace to trim(). */
+function isPrintable(code: number): boolean {
+  return code > 0x20 && code < 0x7f;
 }
 
 function integerValue(el: SyncElement, where: string): number {
@@ -214,7 +229,7 @@ function readItem(el: SyncElement, where: string): Item {
 
 function readItems(el: SyncElement, where: string): Item[] {
   const items: Item[] = [];
-  for (const child of el.children) if (isElement(child) && child.name === 'Item') items.push(readItem(child, where));
+  for (const child of el.children) if (named(child, 'Item')) items.push(readItem(child, where));
   return items;
 }
 
@@ -377,9 +392,7 @@ export function toMessage(root: SyncElement): SyncMessage {
 // Typed message -> elements, written into a sink: XML bytes directly, or a tree (WBXML, fromMessage)
 
 function leaf(sink: ElementSink, name: string, value: string, page: Page = 'syncml'): void {
-  sink.open(name, page);
-  if (value !== '') sink.text(value);
-  sink.close();
+  sink.leaf(name, page, value);
 }
 
 function empty(sink: ElementSink, name: string): void {
