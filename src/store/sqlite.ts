@@ -92,15 +92,7 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
     async transaction<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
       const grouped = options.grouped === true;
       await writerLock.acquire();
-      let open = true;
-      const tx: Tx = {
-        get q(): Q {
-          if (!open) throw new Error('this transaction has ended: a query ran after its callback settled (a promise not awaited inside it?)');
-          return write;
-        },
-        t: schema,
-        dialect: 'sqlite',
-      };
+      const tx = new WriteTx(write);
       let committed: Promise<void>;
       let result: T;
       try {
@@ -115,7 +107,7 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
         // Its pages go into the file on the checkpointer's thread, not in a later COMMIT here.
         if (options.bulk === true) checkpointer.bulkCommitted();
       } finally {
-        open = false;
+        tx.open = false;
         writerLock.release();
       }
       // Answered once on disk, as before: only the COMMIT is shared.
@@ -137,6 +129,27 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
       }
     },
   };
+}
+
+/**
+ * A transaction's `tx`: the write connection while the transaction is under way. A class,
+ * not an object literal with a getter: such a literal gets a hidden class of its own each
+ * time (0.45 µs against 0.02 µs for this, in a micro-benchmark), and every query of a DM
+ * message reads `tx.q` and keys caches by `tx` (prepared.ts, write-counts.ts), each read
+ * then a lookup V8 could not cache.
+ */
+class WriteTx implements Tx {
+  /** False once the transaction's callback has settled: a query after that fails. */
+  open = true;
+  readonly t = schema;
+  readonly dialect = 'sqlite' as const;
+
+  constructor(private readonly write: Q) {}
+
+  get q(): Q {
+    if (!this.open) throw new Error('this transaction has ended: a query ran after its callback settled (a promise not awaited inside it?)');
+    return this.write;
+  }
 }
 
 /**

@@ -8,7 +8,7 @@
 // and the queued operations it takes as sent (takeQueue; the persist puts back those the
 // reply did not carry).
 import type { Context } from '../../context.ts';
-import { parseInventory, serverPassword } from '../../devices/devices.ts';
+import { type InventoryTree, parseInventory, serverPassword } from '../../devices/devices.ts';
 import { queueQueryChildren } from '../../devices/helpdesk/expand.ts';
 import { answerUpdateRequest, describeRequestOutcome, type RequestOutcome, updateRequestOf } from '../../deployments/requested.ts';
 import { ActiveDeployment } from '../../deployments/active.ts';
@@ -157,14 +157,26 @@ function answerInStatus(effects: ClientEffects, cmdRef: number | undefined, outc
 function firmwareOf(device: DeviceRow, session: DmSessionRow, effects: ClientEffects): ReportedFirmware {
   const now = effects.inventory['./DevDetail/FwV'];
   if (now !== undefined) return { version: now };
-  const known = parseInventory(device)['./DevDetail/FwV'];
+  const known = knownInventory(device)['./DevDetail/FwV'];
   if (known && known.at >= session.createdAt) return { version: known.value };
   return session.inventoryChecked ? { version: device.firmwareVersion } : 'unread';
 }
 
+/**
+ * The device's stored inventory, parsed once per row for the plan's two readers (a session's
+ * first turn asks both: a JSON.parse of some microseconds each). Read only: the persist
+ * parses its own copy to change.
+ */
+const knownInventories = new WeakMap<DeviceRow, InventoryTree>();
+function knownInventory(device: DeviceRow): InventoryTree {
+  let known = knownInventories.get(device);
+  if (known === undefined) knownInventories.set(device, (known = parseInventory(device)));
+  return known;
+}
+
 /** Gets for DevDetail values the server has not seen recently (nor in this very message). */
 function staleInventory(device: DeviceRow, reported: Record<string, string>, now: number, maxAgeMs: number): ServerCommand[] {
-  const known = parseInventory(device);
+  const known = knownInventory(device);
   return INVENTORY_NODES.filter((uri) => reported[uri] === undefined && !(known[uri] && now - known[uri].at <= maxAgeMs)).map((uri) => ({ kind: 'Get' as const, uri, purpose: 'inventory' as const }));
 }
 

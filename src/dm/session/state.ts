@@ -91,10 +91,22 @@ export function awaitingText(commands: readonly AwaitedCommand[]): string {
 }
 
 function positional(command: AwaitedCommand): Positional {
-  const { msgId, cmdId, kind, uri, purpose, ...rest } = command;
-  for (const value of Object.values(rest)) if (value !== undefined) return [msgId, cmdId, kind, uri, purpose, rest];
-  return [msgId, cmdId, kind, uri, purpose];
+  const { msgId, cmdId, kind, uri, purpose } = command;
+  // The rest is copied out only for a command that has one (most are inventory Gets).
+  return hasMore(command) ? [msgId, cmdId, kind, uri, purpose, restOf(command)] : [msgId, cmdId, kind, uri, purpose];
 }
+
+function hasMore(command: AwaitedCommand): boolean {
+  for (const key in command) if (!isPositional(key) && command[key as keyof AwaitedCommand] !== undefined) return true;
+  return false;
+}
+
+function restOf(command: AwaitedCommand): Partial<AwaitedCommand> {
+  const { msgId: _msgId, cmdId: _cmdId, kind: _kind, uri: _uri, purpose: _purpose, ...rest } = command;
+  return rest;
+}
+
+const isPositional = (key: string) => key === 'msgId' || key === 'cmdId' || key === 'kind' || key === 'uri' || key === 'purpose';
 
 /** One stored command with its fields named again (one a row written before kept so already). */
 function named(entry: unknown): unknown {

@@ -15,15 +15,6 @@ type Decode = ((value: unknown) => unknown) | undefined;
 const identityFrom = Column.prototype.mapFromDriverValue;
 const identityTo = Column.prototype.mapToDriverValue;
 
-/** A failure as a rejected promise, as drizzle's `execute` gives it. */
-export function attempt<R>(run: () => R): Promise<R> {
-  try {
-    return Promise.resolve(run());
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
 /** The statement's parameters from the placeholders' values, as drizzle's fillPlaceholders binds them. */
 export function binder(params: unknown[]): (values: Values) => unknown[] {
   const slots = params.map((p): { name: string; encode?: (value: unknown) => unknown } | { constant: unknown } => {
