@@ -4,7 +4,7 @@
 // deployment a message's own hook creates is the one its next hook acts on.
 import { describe, expect, it } from 'vitest';
 import { ActiveDeployment } from '../../src/deployments/active.ts';
-import { insertDeployment } from '../../src/store/queries/deployments.ts';
+import { activeDeploymentOf, insertDeployment } from '../../src/store/queries/deployments.ts';
 import { claimQueuedOperations, findOperation, insertDevice, insertOperation, requeueOperations, updateOperation } from '../../src/store/queries/devices.ts';
 import { footingOf, holds } from '../../src/store/queries/footing.ts';
 import { insertApplication } from '../../src/store/queries/profiles.ts';
@@ -41,6 +41,22 @@ describe('DM message footing', async () => {
       provisioningProfileId: 'prf-1',
       hasQueuedOperations: true,
     });
+  });
+
+  it('counts only what is under way: a finished deployment or SCOMO operation is nothing, a commanded one is open', async () => {
+    await store.transaction(async (tx) => {
+      await insertDevice(tx, { id: 'dev-done', model: 'bare-model', firmwareVersion: '1.0', tags: '[]', createdAt: 0 });
+      for (const [id, state] of [['dep-done-1', 'succeeded'], ['dep-done-2', 'failed'], ['dep-done-3', 'canceled']] as const) await insertDeployment(tx, { id, deviceId: 'dev-done', state, createdAt: 1, updatedAt: 1 });
+      await insertScomoDeployment(tx, { id: 'scd-done', deviceId: 'dev-done', component: 'app', operation: 'remove', mode: 'downloadInstall', node: 'n1', state: 'succeeded', reason: 'operator', history: '[]', createdBy: 'test', createdAt: 1, updatedAt: 1 });
+    });
+    expect(await store.transaction((tx) => footingOf(tx, 'dev-done'))).toMatchObject({ hasActiveDeployment: false, scomo: { hasOpen: false } });
+    expect(await store.transaction((tx) => activeDeploymentOf(tx, 'dev-done'))).toBeUndefined();
+    await store.transaction(async (tx) => {
+      await insertDeployment(tx, { id: 'dep-live', deviceId: 'dev-done', state: 'downloading', createdAt: 2, updatedAt: 2 });
+      await insertScomoDeployment(tx, { id: 'scd-live', deviceId: 'dev-done', component: 'app', operation: 'remove', mode: 'downloadInstall', node: 'n1', state: 'commanded', reason: 'operator', history: '[]', createdBy: 'test', createdAt: 2, updatedAt: 2 });
+    });
+    expect(await store.transaction((tx) => footingOf(tx, 'dev-done'))).toMatchObject({ hasActiveDeployment: true, scomo: { hasOpen: true } });
+    expect((await store.transaction((tx) => activeDeploymentOf(tx, 'dev-done')))?.id).toBe('dep-live');
   });
 
   it('holds for a topic only until the transaction writes it', async () => {

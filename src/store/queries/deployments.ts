@@ -1,10 +1,10 @@
 // Deployment rows: one device updated to one build, with its state history; and what
 // downloads write to them (bytes served, the move to 'downloading' when a device's first
 // bytes go out).
-import { and, desc, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { deployments } from '../schema/index.ts';
 import { forUpdate } from '../dialect.ts';
-import type { Tx } from '../store.ts';
+import type { Tables, Tx } from '../store.ts';
 import { recordAudit } from './audit.ts';
 import { preparedPer } from './prepared.ts';
 import { addToStageCounts, moveInStageCounts, shardOf } from './stage-counts.ts';
@@ -83,6 +83,17 @@ export type DeploymentRow = typeof deployments.$inferSelect;
 export const FINAL_STATES = ['succeeded', 'failed', 'canceled'] as const;
 
 /**
+ * A deployment still under way, its final states written out as literals: the predicate of
+ * deployments_one_active_per_device, which lets either database read that partial index (one
+ * entry at most per device). With the states bound as parameters neither can prove the
+ * index holds the rows asked for, and SQLite read every deployment the device ever had
+ * (deployments_device, then each row for its state).
+ */
+export function underWay(deployments: Tables['deployments']): SQL {
+  return sql`${deployments.state} not in (${sql.raw(FINAL_STATES.map((state) => `'${state}'`).join(', '))})`;
+}
+
+/**
  * With `forUpdate`, for a transaction that moves the deployment on what it read (its state
  * and history): on PostgreSQL the row stays locked until commit (dialect.ts).
  */
@@ -131,7 +142,7 @@ const activeQuery = ({ q, t }: Tx) =>
   q
     .select()
     .from(t.deployments)
-    .where(and(eq(t.deployments.deviceId, sql.placeholder('deviceId')), notInArray(t.deployments.state, [...FINAL_STATES])))
+    .where(and(eq(t.deployments.deviceId, sql.placeholder('deviceId')), underWay(t.deployments)))
     .orderBy(desc(t.deployments.createdAt));
 // No LIMIT: a device has at most one active deployment, and SQLite runs this statement
 // four times slower with `LIMIT ?` (drizzle binds the 1) than without (bench/dm.ts).
