@@ -246,9 +246,9 @@ describe('decodeWbxml on hostile input', { timeout: 20_000 }, () => {
   ];
 
   it.each(cases)('refuses %s', (_, input, code, message) => {
-    const started = performance.now();
+    // What the error names shows where the parse stopped (the DOCTYPE, the depth, the
+    // expansion bound), so no clock is asserted: a loaded machine only slows these.
     const error = decodeError(input);
-    expect(performance.now() - started).toBeLessThan(1_000);
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
   });

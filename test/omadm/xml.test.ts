@@ -175,7 +175,7 @@ describe('parseXml', () => {
   );
 });
 
-describe('parseXml refuses hostile and malformed input quickly', () => {
+describe('parseXml refuses hostile and malformed input', () => {
   const billionLaughs =
     '<?xml version="1.0"?><!DOCTYPE SyncML [<!ENTITY lol "lol">' +
     Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`).join('') +
@@ -239,9 +239,9 @@ describe('parseXml refuses hostile and malformed input quickly', () => {
   ];
 
   it.each(cases)('refuses %s', (_name, input, code, message) => {
-    const started = performance.now();
+    // What the error names shows where the parse stopped (the DOCTYPE, the depth, the
+    // expansion bound), so no clock is asserted: a loaded machine only slows these.
     const error = errorOf(() => parseXml(input));
-    expect(performance.now() - started).toBeLessThan(500);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code, message: expect.stringMatching(message) });
   });
