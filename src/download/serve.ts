@@ -119,8 +119,8 @@ export async function answerDownload(ctx: Context, downloads: Downloads, request
  */
 async function openObject(ctx: Context, downloads: Downloads, sha256: string, range: ByteRange | undefined, size: number): Promise<ByteSource> {
   if (ctx.artifacts.kind !== 'local') return streamSource(await ctx.artifacts.get(sha256, range));
-  // One stat per request, shared by requests that arrive while it is under way
-  // (local-objects.ts); the local store makes no copy, so there is nothing to release.
+  // One stat of the file per request (local-objects.ts); the local store makes no copy,
+  // so there is nothing to release.
   const copy = await downloads.objects.find(sha256);
   const key = { path: copy.path, sha256, size, ...(copy.modifiedAt === undefined ? {} : { modifiedAt: copy.modifiedAt }) };
   return cachedFileSource(downloads.cache, key, range ?? { start: 0, end: size - 1 }, noRelease);
