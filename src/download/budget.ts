@@ -56,22 +56,26 @@ export class TokenBucket {
   }
 }
 
-/** The budget of the campaign a deployment belongs to, if it has one. */
-export type BudgetLookup = (deploymentId: string) => Promise<{ campaignId: string; bytesPerSecond: number } | undefined>;
+/** A campaign's budget, as its download requests read it (store/queries/budgets.ts). */
+export interface CampaignBudget {
+  campaignId: string;
+  bytesPerSecond: number;
+}
 
 export class CampaignBudgets {
   private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
-    private readonly lookup: BudgetLookup,
     /** The bytes a download reads at a time (a bucket holds at least one chunk). */
     private readonly chunkBytes: number,
     private readonly clock: BucketClock = realClock,
   ) {}
 
-  /** The source as it is, or metered by its campaign's bucket. Read per request, so a changed budget applies to the next requests. */
-  async meter(deploymentId: string, source: ByteSource): Promise<ByteSource> {
-    const budget = await this.lookup(deploymentId);
+  /**
+   * The source as it is, or metered by its campaign's bucket. The budget is read per
+   * request (with the deployment, serve.ts), so a changed budget applies to the next requests.
+   */
+  meter(budget: CampaignBudget | undefined, source: ByteSource): ByteSource {
     if (!budget) return source;
     const bucket = this.bucketFor(budget.campaignId, budget.bytesPerSecond);
     let waiting = 0;

@@ -4,7 +4,7 @@
 // written in batches.
 import type { Context } from '../context.ts';
 import { DOWNLOAD_KEY_PURPOSE } from '../deployments/download-grant.ts';
-import { campaignBudgetOf } from '../store/queries/budgets.ts';
+import { downloadDeploymentOf, type DownloadDeployment } from '../store/queries/budgets.ts';
 import { BlockCache } from './block-cache.ts';
 import { CampaignBudgets } from './budget.ts';
 import { CheckedGrants } from './grants.ts';
@@ -21,15 +21,18 @@ export interface Downloads {
   packages: DownloadPackages;
   objects: LocalObjects;
   ledger: ServedLedger;
+  /** The deployment's state and its campaign's budget: one read per request. */
+  deployment(deploymentId: string): Promise<DownloadDeployment | undefined>;
 }
 
 export function createDownloads(ctx: Context): Downloads {
   return {
     cache: new BlockCache(ctx.config.download.cacheBytes),
-    budgets: new CampaignBudgets((deploymentId) => campaignBudgetOf(ctx.db, deploymentId), WRITE_BYTES),
+    budgets: new CampaignBudgets(WRITE_BYTES),
     grants: new CheckedGrants(ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE)),
     packages: new DownloadPackages(ctx),
     objects: new LocalObjects(ctx),
     ledger: new ServedLedger(ctx),
+    deployment: (deploymentId) => downloadDeploymentOf(ctx.db, deploymentId),
   };
 }

@@ -10,6 +10,7 @@ import type { Downloads } from './downloads.ts';
 import { presignedLocation } from './redirect.ts';
 import { type ByteSource, cachedFileSource, streamSource } from './source.ts';
 import { isTokenError } from '../deployments/download-grant.ts';
+import { isBeforeDownload } from '../store/queries/deployments.ts';
 
 export interface DownloadRequest extends RangeRequest {
   token: string;
@@ -83,7 +84,7 @@ export async function answerDownload(ctx: Context, downloads: Downloads, request
     }
     const location = await presignedLocation(ctx, pkg.fileSha256);
     // The server never sees these bytes go out: what it counts is what it handed over.
-    if (pkg.firmware) downloads.ledger.add(grant.deploymentId, length);
+    if (pkg.firmware) downloads.ledger.add(grant.deploymentId, length, 'moves');
     return { kind: 'redirect', status: 307, headers: { location, 'cache-control': 'no-store' }, location };
   }
 
@@ -98,8 +99,12 @@ export async function answerDownload(ctx: Context, downloads: Downloads, request
     }
     throw err;
   }
+  const deployment = await downloads.deployment(grant.deploymentId);
   // The campaign's bandwidth budget, if it has one, paces this download with its others.
-  source = await downloads.budgets.meter(grant.deploymentId, source);
+  source = downloads.budgets.meter(deployment?.budget, source);
+  // Bytes that may move the deployment to 'downloading' are written at once; those of a
+  // deployment already past that may wait a moment for others' (served-ledger.ts).
+  const urgency = deployment === undefined || isBeforeDownload(deployment.state) ? 'moves' : 'counts';
   let recorded = false;
   const done = (bytesSent: number) => {
     if (recorded) return;
@@ -107,7 +112,7 @@ export async function answerDownload(ctx: Context, downloads: Downloads, request
     ctx.tally.downloadBytes += bytesSent; // for /metrics
     // The response is over and nobody waits for it: the ledger logs its own failure.
     // Application packages (no build) count no bytes on a FUMO deployment.
-    if (pkg.firmware) downloads.ledger.add(grant.deploymentId, bytesSent);
+    if (pkg.firmware) downloads.ledger.add(grant.deploymentId, bytesSent, urgency);
   };
   return { kind: 'bytes', status, headers, body: { source, done } };
 }
@@ -119,8 +124,8 @@ export async function answerDownload(ctx: Context, downloads: Downloads, request
  */
 async function openObject(ctx: Context, downloads: Downloads, sha256: string, range: ByteRange | undefined, size: number): Promise<ByteSource> {
   if (ctx.artifacts.kind !== 'local') return streamSource(await ctx.artifacts.get(sha256, range));
-  // One stat per request, shared by requests that arrive while it is under way
-  // (local-objects.ts); the local store makes no copy, so there is nothing to release.
+  // One stat of the file per request (local-objects.ts); the local store makes no copy,
+  // so there is nothing to release.
   const copy = await downloads.objects.find(sha256);
   const key = { path: copy.path, sha256, size, ...(copy.modifiedAt === undefined ? {} : { modifiedAt: copy.modifiedAt }) };
   return cachedFileSource(downloads.cache, key, range ?? { start: 0, end: size - 1 }, noRelease);

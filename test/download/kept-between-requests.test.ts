@@ -159,4 +159,23 @@ describe('bytes served, in group commits', () => {
     await server.close();
     expect(counted).toEqual(links.map(() => pkg.size));
   });
+
+  it('writes on a graceful stop the counts of a deployment already downloading, which wait for others to share a write', async () => {
+    const server = await startTestServer();
+    const pkg = await publish(server, 'kept-stop-later', 40_000);
+    const { url, deploymentId } = await deploy(server, pkg);
+    expect((await get(url)).res.status).toBe(200);
+    expect(await servedOf(server, deploymentId, pkg.size)).toBe(pkg.size);
+    // Resumed pieces of a deployment now downloading: counts that may wait (served-ledger.ts).
+    for (let i = 0; i < 5; i++) expect((await get(url, { range: `bytes=${i * 100}-${i * 100 + 99}` })).res.status).toBe(206);
+    const db = server.ctx.db;
+    const close = db.close.bind(db);
+    let counted = -1;
+    db.close = async () => {
+      counted = (await findDeployment(db, deploymentId))?.bytesServed ?? -1;
+      await close();
+    };
+    await server.close();
+    expect(counted).toBe(pkg.size + 500);
+  });
 });

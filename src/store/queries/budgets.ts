@@ -1,20 +1,28 @@
-// The download budget of the campaign a deployment belongs to (download/budget.ts reads
-// it once per download request).
-import { and, eq, isNotNull, sql } from 'drizzle-orm';
+// What a download request reads of its deployment: its state (whether its bytes may move it
+// to 'downloading', served-ledger.ts) and the download budget of its campaign, if any
+// (download/budget.ts). One read per download request.
+import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../store.ts';
 import { preparedRead } from './prepared.ts';
 
+export interface DownloadDeployment {
+  state: string;
+  budget?: { campaignId: string; bytesPerSecond: number };
+}
+
 // Prepared once: every download request reads it.
-const budgetOf = preparedRead(({ q, t: { deployments, campaigns } }) =>
+const deploymentOf = preparedRead(({ q, t: { deployments, campaigns } }) =>
   q
-    .select({ campaignId: campaigns.id, bytesPerSecond: campaigns.bandwidthBytesPerSecond })
+    .select({ state: deployments.state, campaignId: campaigns.id, bytesPerSecond: campaigns.bandwidthBytesPerSecond })
     .from(deployments)
-    .innerJoin(campaigns, eq(campaigns.id, deployments.campaignId))
-    .where(and(eq(deployments.id, sql.placeholder('id')), isNotNull(campaigns.bandwidthBytesPerSecond)))
+    .leftJoin(campaigns, eq(campaigns.id, deployments.campaignId))
+    .where(eq(deployments.id, sql.placeholder('id')))
     .prepare(),
 );
 
-export async function campaignBudgetOf(tx: Tx, deploymentId: string): Promise<{ campaignId: string; bytesPerSecond: number } | undefined> {
-  const [row] = await budgetOf(tx).execute({ id: deploymentId });
-  return row && row.bytesPerSecond !== null ? { campaignId: row.campaignId, bytesPerSecond: row.bytesPerSecond } : undefined;
+/** The deployment's state and its campaign's budget; undefined when there is no such deployment. */
+export async function downloadDeploymentOf(tx: Tx, deploymentId: string): Promise<DownloadDeployment | undefined> {
+  const [row] = await deploymentOf(tx).execute({ id: deploymentId });
+  if (!row) return undefined;
+  return row.campaignId !== null && row.bytesPerSecond !== null ? { state: row.state, budget: { campaignId: row.campaignId, bytesPerSecond: row.bytesPerSecond } } : { state: row.state };
 }

@@ -13,6 +13,11 @@ import { countWrite } from './write-counts.ts';
 /** States a deployment leaves for 'downloading' once the device starts fetching. */
 const BEFORE_DOWNLOAD = ['scheduled', 'commanded'];
 
+/** Whether bytes served would move a deployment in this state to 'downloading' (addBytesServed). */
+export function isBeforeDownload(state: string): boolean {
+  return BEFORE_DOWNLOAD.includes(state);
+}
+
 /** Counted for reads kept across a transaction (write-counts.ts). */
 const counted = (tx: Tx) => countWrite(tx, 'deployments');
 
@@ -60,7 +65,7 @@ export async function addBytesServed(tx: Tx, deploymentId: string, bytes: number
   const served = await bytesServedUpdate(tx).execute({ id: deploymentId, bytes, now });
   const [updated] = served;
   if (!updated) return false;
-  if (!options.moveToDownloading || !BEFORE_DOWNLOAD.includes(updated.state)) return true;
+  if (!options.moveToDownloading || !isBeforeDownload(updated.state)) return true;
   const [row] = await beforeDownloadOf(tx).execute({ id: deploymentId });
   if (!row) return true;
   const history: unknown = JSON.parse(row.history);
