@@ -3,7 +3,9 @@
 import { and, asc, count, desc, eq, inArray, isNotNull, lt, ne, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { builds, jobs, packages } from '../schema/index.ts';
 import { forUpdate } from '../dialect.ts';
-import type { Tx } from '../store.ts';
+import type { Tables, Tx } from '../store.ts';
+import type { SQLiteInsertValue } from 'drizzle-orm/sqlite-core';
+import { asSet, preparedWrites } from './prepared-writes.ts';
 import { preparedPer, preparedRead } from './prepared.ts';
 
 export type BuildRow = typeof builds.$inferSelect;
@@ -47,41 +49,14 @@ export async function findBuildByVersion(tx: Tx, modelId: string, version: strin
   return (await buildByVersion(tx).execute({ modelId, version }))[0];
 }
 
-// Prepared once, as the inserts of jobs below: every upload writes a build and its jobs,
-// and building each insert in drizzle and compiling it in SQLite was a fifth of a small
-// upload's event loop time (bench:pipeline).
-const buildInsert = preparedPer(({ q, t: { builds } }) =>
-  q
-    .insert(builds)
-    .values({
-      id: sql.placeholder('id'),
-      modelId: sql.placeholder('modelId'),
-      version: sql.placeholder('version'),
-      sha256: sql.placeholder('sha256'),
-      size: sql.placeholder('size'),
-      securityVersion: sql.placeholder('securityVersion'),
-      status: sql.placeholder('status'),
-      failureReason: sql.placeholder('failureReason'),
-      createdAt: sql.placeholder('createdAt'),
-      readyAt: sql.placeholder('readyAt'),
-    })
-    .prepare(),
-);
+// Prepared once per shape (prepared-writes.ts), as the inserts of jobs below: every upload
+// writes a build and its jobs, and building each insert in drizzle and compiling it in
+// SQLite was a fifth of a small upload's event loop time (bench:pipeline). A column left
+// out takes the schema's default, as with drizzle's builder.
+const buildInsert = preparedWrites(({ q, t }, columns) => q.insert(t.builds).values(asSet<SQLiteInsertValue<Tables['builds']>>(columns)).prepare());
 
 export async function insertBuild(tx: Tx, row: typeof builds.$inferInsert): Promise<void> {
-  // The column defaults of the schema (builds.ts), as drizzle fills them for a field left out.
-  await buildInsert(tx).execute({
-    id: row.id,
-    modelId: row.modelId,
-    version: row.version,
-    sha256: row.sha256,
-    size: row.size,
-    securityVersion: row.securityVersion ?? 0,
-    status: row.status,
-    failureReason: row.failureReason ?? null,
-    createdAt: row.createdAt,
-    readyAt: row.readyAt ?? null,
-  });
+  await buildInsert(tx, row).execute(row);
 }
 
 const latestUsable = preparedRead(({ q, t: { builds } }) =>
@@ -144,45 +119,11 @@ export async function findPackage(tx: Tx, id: string): Promise<PackageRow | unde
   return (await packageById(tx).execute({ id }))[0];
 }
 
-const jobInsert = preparedPer(({ q, t: { jobs } }) =>
-  q
-    .insert(jobs)
-    .values({
-      id: sql.placeholder('id'),
-      buildId: sql.placeholder('buildId'),
-      sourceBuildId: sql.placeholder('sourceBuildId'),
-      state: sql.placeholder('state'),
-      attempts: sql.placeholder('attempts'),
-      lastError: sql.placeholder('lastError'),
-      leaseOwner: sql.placeholder('leaseOwner'),
-      leaseUntil: sql.placeholder('leaseUntil'),
-      packageId: sql.placeholder('packageId'),
-      note: sql.placeholder('note'),
-      createdAt: sql.placeholder('createdAt'),
-      finishedAt: sql.placeholder('finishedAt'),
-    })
-    .prepare(),
-);
+const jobInsert = preparedWrites(({ q, t }, columns) => q.insert(t.jobs).values(asSet<SQLiteInsertValue<Tables['jobs']>>(columns)).prepare());
 
 /** One prepared insert per row: a build has a handful of jobs (the full image and its deltas). */
 export async function insertJobs(tx: Tx, rows: Array<typeof jobs.$inferInsert>): Promise<void> {
-  for (const row of rows) {
-    // The column defaults of the schema (builds.ts), as drizzle fills them for a field left out.
-    await jobInsert(tx).execute({
-      id: row.id,
-      buildId: row.buildId,
-      sourceBuildId: row.sourceBuildId ?? null,
-      state: row.state,
-      attempts: row.attempts ?? 0,
-      lastError: row.lastError ?? null,
-      leaseOwner: row.leaseOwner ?? null,
-      leaseUntil: row.leaseUntil ?? null,
-      packageId: row.packageId ?? null,
-      note: row.note ?? null,
-      createdAt: row.createdAt,
-      finishedAt: row.finishedAt ?? null,
-    });
-  }
+  for (const row of rows) await jobInsert(tx, row).execute(row);
 }
 
 export async function jobsOf(tx: Tx, buildId: string): Promise<JobRow[]> {

@@ -2,61 +2,18 @@
 // The reads and writes every DM message makes are prepared once per database connection:
 // building the SQL in drizzle and compiling it in SQLite on each call cost more than
 // running it (bench/dm.ts).
-import { and, asc, count, eq, gt, gte, inArray, isNull, lt, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
 import type { devices, dmOperations, dmSessions, enrollmentBatches, enrollmentDevices } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
 import { onDialect, preparedPer, preparedRead } from './prepared.ts';
+import { asSet, preparedWrites } from './prepared-writes.ts';
 import { countWrite } from './write-counts.ts';
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type DmSessionRow = typeof dmSessions.$inferSelect;
 export type DmOperationRow = typeof dmOperations.$inferSelect;
-
-/**
- * The statement shape of row values: each value given is bound to a placeholder named as
- * its column, each null is a literal NULL (as drizzle binds it), and undefined is left
- * out (as drizzle does). The key names the shape, so each call site's set of columns is
- * prepared once; the values themselves are the parameters (nothing copied per call).
- */
-function shapeKey(values: Record<string, unknown>): string {
-  let key = '';
-  for (const name in values) {
-    const value = values[name];
-    if (value === undefined) continue;
-    key += value === null ? `${name}=null,` : `${name},`;
-  }
-  return key;
-}
-
-function shapeColumns(values: Record<string, unknown>): Record<string, Placeholder | null> {
-  const columns: Record<string, Placeholder | null> = {};
-  for (const name in values) {
-    const value = values[name];
-    if (value !== undefined) columns[name] = value === null ? null : sql.placeholder(name);
-  }
-  return columns;
-}
-
-/**
- * Statements prepared per connection and per shape of the values they write. The row's
- * key (an update's WHERE) is the placeholder `where_id`, a name no column has (they are
- * camelCase).
- */
-function preparedWrites<T>(build: (tx: Tx, columns: Record<string, Placeholder | null>) => T): (tx: Tx, values: Record<string, unknown>) => T {
-  const byShape = preparedPer(() => new Map<string, T>());
-  return (tx, values) => {
-    const key = shapeKey(values);
-    const statements = byShape(tx);
-    let statement = statements.get(key);
-    if (statement === undefined) {
-      statement = onDialect(tx, build(tx, shapeColumns(values)));
-      statements.set(key, statement);
-    }
-    return statement;
-  };
-}
 
 /**
  * An update's values with the row's key (`where_id`). Not `{ ...changes, where_id }`: on
@@ -69,9 +26,6 @@ function withKey(changes: object, id: string): Record<string, unknown> {
   return Object.assign(values, changes);
 }
 
-// Drizzle's types leave placeholders out of update sets, but it binds them there as in
-// inserts and wheres (each through its column's encoder).
-const asSet = <T>(columns: Record<string, Placeholder | null>) => columns as unknown as T;
 
 const deviceById = preparedRead(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
 /**
