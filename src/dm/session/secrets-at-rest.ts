@@ -24,6 +24,10 @@ const SEALED_REPLY = 'sealed:';
  * of its own; as text, with the awaited commands compact (state.ts), it is just under half
  * a page (about 2,030 bytes there): two share one, and WAL pages per session went 3.65 ->
  * 2.78. Rows written before keep their base64, which has no ':'.
+ * Not compressed: the reply is 41% of a session's WAL bytes, but with no reply at all a
+ * session cost about 20,000 fewer instructions (binding, SQLite) and 0.82 of its 1.97 WAL
+ * pages (about 10-15 µs of CPU with the page writes and the checkpoint), while zlib, even
+ * with a preset dictionary (1,656 bytes -> 77), cost 10-14 µs a message, two a session.
  */
 const XML_REPLY = 'xml:';
 const LESS_THAN = 0x3c;
