@@ -21,6 +21,13 @@ export interface Tx {
    * on SQLite the write connection while no transaction holds it.
    */
   readonly reads?: Q;
+  /**
+   * Where a prepared read of one device's own rows (its device row, DM sessions and
+   * enrollment) outside a transaction is cheapest (prepared.ts, preparedDeviceRead), if
+   * not on `reads`: on SQLite also the write connection while a grouped COMMIT is due, so
+   * long as no transaction of that batch wrote this device's rows (sqlite.ts).
+   */
+  readsOf?(deviceId: string): Q;
   readonly t: Tables;
   readonly dialect: Dialect;
 }
@@ -32,6 +39,12 @@ export interface TransactionOptions {
    * promise still resolves only once committed. PostgreSQL commits each on its own.
    */
   grouped?: boolean;
+  /**
+   * The device whose own rows (device row, DM sessions, enrollment) are the only ones of
+   * those this transaction writes: a DM message's. Until its COMMIT, another device's
+   * reads (`readsOf`) may still run on SQLite's write connection; without it, none do.
+   */
+  device?: string;
   /**
    * Writes many pages (a chunk of a campaign's start or of a stage's scheduling): on
    * SQLite a WAL checkpoint is asked of the checkpointer's thread right after its COMMIT

@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { rows } from '../../src/store/dialect.ts';
 import { recordAudit } from '../../src/store/queries/audit.ts';
-import { findDevice, insertDevice, updateDevice } from '../../src/store/queries/devices.ts';
+import { findDevice, findDeviceAndSession, insertDevice, insertSession, type NamedDevice, updateDevice } from '../../src/store/queries/devices.ts';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store, Tx } from '../../src/store/store.ts';
 import { tempDir } from '../support/harness.ts';
@@ -151,6 +151,68 @@ describe('the SQLite store', () => {
     await store.transaction((tx) => recordAudit(tx, { ...entry, action: 'next batch' }, 6), grouped);
     const actions = await rows<{ action: string }>(store, sql`SELECT action FROM audit_events ORDER BY at`);
     expect(actions.map((a) => a.action)).toEqual(['second', 'fourth', 'alone', 'next batch']);
+  });
+
+  it('gives a device\'s reads only what is committed of it while grouped transactions wait for their COMMIT, its own message\'s writes included', async () => {
+    // While a batch waits for its COMMIT, a device's reads may run on the writer, which
+    // holds the batch's writes: only while none of them is that device's. A retransmitted
+    // message must not find the session and reply its first copy stored before they are
+    // committed (answered from them, it could outrun a COMMIT that then fails).
+    const store = openStore();
+    await store.transaction(async (tx) => {
+      await insertDevice(tx, { id: 'dev-sent', model: 'X100', firmwareVersion: '1.0.0', createdAt: 0 });
+      await insertDevice(tx, { id: 'dev-other', model: 'X100', firmwareVersion: '1.0.0', createdAt: 0 });
+    });
+    const session = { id: 'dms_sent', deviceId: 'dev-sent', sessionId: '7', state: 'open', clientMsgId: 1, serverMsgId: 1, lastReply: 'reply', createdAt: 0, updatedAt: 0, expiresAt: 1e12 } as const;
+    // Queued before the batch's COMMIT (scheduled once the transaction's callback is done),
+    // so it runs while the batch is written and waits, the writer free.
+    const seen = new Promise<{ committed: boolean; onWriter: boolean; device?: string | null; named?: NamedDevice; enrolled?: NamedDevice; other?: string | null }>((resolve) => {
+      setImmediate(() => {
+        void (async () => {
+          const onWriter = store.readsOf?.('dev-other') !== store.q;
+          const device = (await findDevice(store, 'dev-sent'))?.firmwareVersion;
+          const named = await findDeviceAndSession(store, 'dev-sent', { sessionId: '7' });
+          const enrolled = await findDeviceAndSession(store, 'dev-sent', { sessionId: '7' }, { withEnrollment: true });
+          const other = (await findDevice(store, 'dev-other'))?.firmwareVersion;
+          resolve({ committed, onWriter, device, named, enrolled, other });
+        })();
+      });
+    });
+    let committed = false;
+    const message = store.transaction(async (tx) => {
+      await updateDevice(tx, 'dev-sent', { firmwareVersion: '2.0.0' });
+      await insertSession(tx, session);
+    }, { grouped: true, device: 'dev-sent' }).then(() => {
+      committed = true;
+    });
+    const during = await seen;
+    await message;
+    // The window was the one meant: uncommitted, and another device's reads on the writer.
+    expect(during.committed).toBe(false);
+    expect(during.onWriter).toBe(true);
+    expect(during.device).toBe('1.0.0');
+    expect(during.named).toMatchObject({ device: { firmwareVersion: '1.0.0' }, session: undefined });
+    expect(during.enrolled).toMatchObject({ device: { firmwareVersion: '1.0.0' }, session: undefined });
+    expect(during.other).toBe('1.0.0');
+    expect(await findDeviceAndSession(store, 'dev-sent', { sessionId: '7' })).toMatchObject({ device: { firmwareVersion: '2.0.0' }, session: { id: 'dms_sent', lastReply: 'reply' } });
+  });
+
+  it('sends no device\'s reads to the writer while a grouped transaction that did not name its device waits for its COMMIT', async () => {
+    const store = openStore();
+    await store.transaction((tx) => insertDevice(tx, { id: 'dev-1', model: 'X100', firmwareVersion: '1.0.0', createdAt: 0 }));
+    const seen = new Promise<{ onWriter: boolean; device?: string | null }>((resolve) => {
+      setImmediate(() => {
+        void (async () => {
+          const onWriter = store.readsOf?.('dev-1') !== store.q;
+          resolve({ onWriter, device: (await findDevice(store, 'dev-1'))?.firmwareVersion });
+        })();
+      });
+    });
+    const unnamed = store.transaction((tx) => updateDevice(tx, 'dev-1', { firmwareVersion: '2.0.0' }), { grouped: true });
+    const during = await seen;
+    await unnamed;
+    expect(during).toEqual({ onWriter: false, device: '1.0.0' });
+    expect((await findDevice(store, 'dev-1'))?.firmwareVersion).toBe('2.0.0');
   });
 
   it('commits the grouped transactions waiting for their COMMIT before one that is not grouped begins', async () => {

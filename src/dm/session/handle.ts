@@ -109,7 +109,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
     await settleEnrollment(tx, enrollment, reply.sent, now);
     return { outcome: settled, campaignsMoved };
     // Grouped: the messages of one turn of the event loop share a COMMIT (store/sqlite.ts).
-  }, { grouped: true });
+    // Of the device's own rows it writes only this device's (enrollment: its own), so other
+    // devices' lookups may still use the writer until that COMMIT (Store.readsOf).
+  }, { grouped: true, device: device.id });
   const { reply } = outcome;
   // Campaigns react to every result (the next stage may start, or the campaign pause), and
   // a device seen may join a dynamic campaign: both after this request, not inside it.

@@ -7,7 +7,7 @@ import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlit
 import type { devices, dmOperations, dmSessions, enrollmentBatches, enrollmentDevices } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
-import { onDialect, preparedPer, preparedRead } from './prepared.ts';
+import { onDialect, preparedDeviceRead, preparedPer } from './prepared.ts';
 import { asSet, preparedWrites } from './prepared-writes.ts';
 import { countWrite } from './write-counts.ts';
 
@@ -27,14 +27,20 @@ function withKey(changes: object, id: string): Record<string, unknown> {
 }
 
 
-const deviceById = preparedRead(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
+// Reads of one device's own rows (preparedDeviceRead): on SQLite they may run while other
+// devices' DM messages wait uncommitted for their COMMIT, and see only what is committed of
+// this device. Two reach further, and stay right: the session by RespURI token may be
+// another device's, which the caller refuses alike whether or not it is committed (a
+// session never changes device); an enrollment's batch is shared, but no DM message
+// writes batches (only the API, in a transaction that commits alone).
+const deviceById = preparedDeviceRead(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
 /**
  * The device and the session a DM message names, in one statement: every message reads
  * both, and a statement costs more than the lookup in it (bench/dm.ts). By RespURI token
  * the session is whichever has that id (the caller checks it is the device's); else the
  * device's open session under the SessionID.
  */
-const deviceWithSessionByToken = preparedRead(({ q, t: { devices, dmSessions } }) =>
+const deviceWithSessionByToken = preparedDeviceRead(({ q, t: { devices, dmSessions } }) =>
   q
     .select({ device: devices, session: dmSessions })
     .from(devices)
@@ -42,7 +48,7 @@ const deviceWithSessionByToken = preparedRead(({ q, t: { devices, dmSessions } }
     .where(eq(devices.id, sql.placeholder('deviceId')))
     .prepare(),
 );
-const deviceWithOpenSession = preparedRead(({ q, t: { devices, dmSessions } }) =>
+const deviceWithOpenSession = preparedDeviceRead(({ q, t: { devices, dmSessions } }) =>
   q
     .select({ device: devices, session: dmSessions })
     .from(devices)
@@ -55,7 +61,7 @@ const deviceWithOpenSession = preparedRead(({ q, t: { devices, dmSessions } }) =
  * first-contact.ts), for a message that may start a session: first contact would read it
  * again by the device's id, on the read-only connection (bench/dm.ts).
  */
-const deviceWithOpenSessionAndEnrollment = preparedRead(({ q, t: { devices, dmSessions, enrollmentDevices, enrollmentBatches } }) =>
+const deviceWithOpenSessionAndEnrollment = preparedDeviceRead(({ q, t: { devices, dmSessions, enrollmentDevices, enrollmentBatches } }) =>
   q
     .select({ device: devices, session: dmSessions, enrollment: enrollmentDevices, batch: enrollmentBatches })
     .from(devices)
@@ -102,7 +108,7 @@ function prepareOperationsSent({ q, t }: Tx, count: number) {
 }
 
 export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefined> {
-  return (await deviceById(tx).execute({ id }))[0];
+  return (await deviceById(tx, id).execute({ id }))[0];
 }
 
 /** What a DM message reads of the device it names (findDeviceAndSession). */
@@ -123,11 +129,11 @@ export interface NamedDevice {
  */
 export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }, options: { withEnrollment?: boolean } = {}): Promise<NamedDevice | undefined> {
   if (options.withEnrollment === true && 'sessionId' in names) {
-    const [row] = await deviceWithOpenSessionAndEnrollment(tx).execute({ deviceId, sessionId: names.sessionId });
+    const [row] = await deviceWithOpenSessionAndEnrollment(tx, deviceId).execute({ deviceId, sessionId: names.sessionId });
     if (row === undefined) return undefined;
     return { device: row.device, session: row.session ?? undefined, enrollment: row.enrollment && row.batch ? { enrollment: row.enrollment, batch: row.batch } : null };
   }
-  const [row] = 'token' in names ? await deviceWithSessionByToken(tx).execute({ deviceId, token: names.token }) : await deviceWithOpenSession(tx).execute({ deviceId, sessionId: names.sessionId });
+  const [row] = 'token' in names ? await deviceWithSessionByToken(tx, deviceId).execute({ deviceId, token: names.token }) : await deviceWithOpenSession(tx, deviceId).execute({ deviceId, sessionId: names.sessionId });
   return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined };
 }
 

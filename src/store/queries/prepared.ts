@@ -47,6 +47,11 @@ export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
   };
 }
 
+/** `tx` for a statement run on `reads` when the store names a connection for it, else `tx` itself. */
+function on(tx: Tx, reads: Tx['q'] | undefined): Tx {
+  return reads === undefined ? tx : { q: reads, t: tx.t, dialect: tx.dialect };
+}
+
 /**
  * A read prepared on first use for each connection, run outside a transaction where the
  * store says reads are cheapest (`tx.reads`: on SQLite the idle writer). Only for
@@ -54,6 +59,17 @@ export function preparedPer<T>(build: (tx: Tx) => T): (tx: Tx) => T {
  */
 export function preparedRead<T>(build: (tx: Tx) => T): (tx: Tx) => T {
   const onConnection = preparedPer(build);
-  return (tx) => (tx.reads === undefined ? onConnection(tx) : onConnection({ q: tx.reads, t: tx.t, dialect: tx.dialect }));
+  return (tx) => onConnection(on(tx, tx.reads));
 }
 
+/**
+ * A read of one device's own rows (its device row, DM sessions, enrollment), prepared as
+ * `preparedRead`, run outside a transaction where the store says reads of that device are
+ * cheapest (`tx.readsOf`: on SQLite also the writer while the uncommitted writes there are
+ * other devices'). Only for statements that read no other rows but such a device's, or
+ * whose caller acts alike on what they read of others committed or not (say why there).
+ */
+export function preparedDeviceRead<T>(build: (tx: Tx) => T): (tx: Tx, deviceId: string) => T {
+  const onConnection = preparedPer(build);
+  return (tx, deviceId) => onConnection(on(tx, tx.readsOf === undefined ? tx.reads : tx.readsOf(deviceId)));
+}
