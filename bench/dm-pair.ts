@@ -87,6 +87,10 @@ async function side(root: string, dataDir: string, devices: number): Promise<Sid
     let msgId = 1;
     let sessionToken: string | undefined;
     const send = async (xml: string): Promise<LightReply> => {
+      // Each message in a turn of the event loop of its own, as a request read from a
+      // socket comes: called straight on from the last reply, every message would find the
+      // batch of grouped transactions committed, which under HTTP load it seldom does.
+      await new Promise((resolve) => setImmediate(resolve));
       const res = await handleDmMessage(server.ctx, server.dmGuard, { body: encoder.encode(xml), contentType: CONTENT_TYPE, ...(sessionToken ? { token: sessionToken } : {}), serverUrl: dmUrl, address: '127.0.0.1' });
       if (res.status !== 200) throw new Error(`${root}: device ${id}: HTTP ${res.status}`);
       const reply = readLightReply(decoder.decode(res.body));
