@@ -4,7 +4,7 @@
 // deployments moved, and the audit of the device's alerts. Takes `tx` all the way down.
 import type { Logger } from 'pino';
 import { randomText } from '../../http/random-pool.ts';
-import { type InventoryTree, parseInventory } from '../../devices/devices.ts';
+import { inventoryWith } from '../../devices/inventory-text.ts';
 import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
 import { settleApplications } from '../../profiles/settle.ts';
 import { applyScomo, markScomoSent } from '../../scomo/session.ts';
@@ -105,13 +105,12 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   const { device, effects, plan, reply } = x;
   const { now, log } = options;
   const reported = effects.inventory;
-  // The inventory is read and written only when the message reported nodes.
-  let inventory: InventoryTree | undefined;
+  // The inventory is written only when the message reported nodes.
+  let nodes: Array<[uri: string, value: string]> | undefined;
   // The SCOMO tree goes to the application inventory (applyScomo below), not here.
   for (const uri in reported) {
     if (uri.startsWith(SCOMO_PREFIX)) continue;
-    inventory ??= parseInventory(device);
-    inventory[uri] = { value: reported[uri] as string, at: now };
+    (nodes ??= []).push([uri, reported[uri] as string]);
   }
   // Only the columns that change: a column left out is an index not rewritten (firmware
   // version: devices_model_version) and a shorter statement (bench/dm.ts).
@@ -128,8 +127,9 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   changed('clientNonce', x.decision.nextNonce || undefined);
   changed('authFailures', 0);
   changed('authLockedUntil', null);
-  if (inventory) {
-    deviceChanges.inventory = JSON.stringify(inventory);
+  if (nodes) {
+    // Edited in its text, not parsed and written again whole (devices/inventory-text.ts).
+    deviceChanges.inventory = inventoryWith(device.inventory, nodes, now);
     deviceChanged = true;
   }
   changed('manufacturer', reported['./DevInfo/Man'] || undefined);
