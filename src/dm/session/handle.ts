@@ -64,8 +64,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
     results.length = 0;
     await storeChunks(tx, session.id, assembled.writes);
     const answered = await applyPromptAnswers(tx, device.id, answers, now);
-    const planned = { ...session, pending: pendingFromRest(ctx.vault, withoutRefusedValues(session.pending, effects)) };
-    const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now });
+    // The pending commands beside the session row, not a copy of its 19 columns with them changed.
+    const pending = pendingFromRest(ctx.vault, withoutRefusedValues(session.pending, effects));
+    const plan = await planCommands(tx, settings, { device, session, pending, effects, final: message.final, serverUrl: request.serverUrl, now });
     plan.commands.unshift(...interruptionAlerts(assembled));
     plan.commands.unshift(...(await enrollmentCommands(tx, enrollment, message.final && !effects.aborted)));
     // The optional fields set after the literal, not spread into it: conditional spreads

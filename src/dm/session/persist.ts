@@ -163,7 +163,8 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   changes.updatedAt = now;
   // A prompt sent to the device's user keeps the session open while the user may answer (MAXDT).
   changes.expiresAt = now + options.sessionIdleMs + longestPromptMs(reply.sent);
-  if (x.isNew) await insertSession(tx, { ...x.session, ...changes });
+  // Object.assign, not { ...x.session, ...changes }: the spreads took V8's generic copy.
+  if (x.isNew) await insertSession(tx, Object.assign({}, x.session, changes));
   else await updateSession(tx, x.session.id, changes);
 
   await storeOperationsSent(tx, plan, reply, now);

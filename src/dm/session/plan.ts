@@ -28,6 +28,8 @@ import { gatedFumo, gatedOperations, gatedScomo, promptsInFlight } from './user-
 export interface PlanInput {
   device: DeviceRow;
   session: DmSessionRow;
+  /** The session's commands not sent yet (JSON, their secrets opened: secrets-at-rest.ts), which plan goes first. */
+  pending: string;
   effects: ClientEffects;
   /** The device's package is complete (Final): the server's turn. */
   final: boolean;
@@ -94,7 +96,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const footing = await footingOf(tx, device.id);
   const active = new ActiveDeployment(tx, device.id, footing);
 
-  const commands: ServerCommand[] = pendingOf(session.pending);
+  const commands: ServerCommand[] = pendingOf(input.pending);
   if (!session.inventoryChecked) commands.push(...staleInventory(device, effects.inventory, now, settings.inventoryMaxAgeMs));
   // Profiles (provisioning, configuration campaigns) queue their operations at the session's first turn (profiles/session-work.ts).
   const profileMoves = session.inventoryChecked ? [] : await queueProfileWork(tx, device, now, active, footing);
@@ -105,9 +107,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   const { rows: queuedRows, claimed } = await takeQueue(tx, footing, device.id, now);
   const queued = await gatedOperations(tx, queuedRows, gateSession);
   commands.push(...queued.prompts);
-  for (const op of queued.operations) {
-    commands.push({ kind: op.command, uri: op.uri, ...(op.data === null ? {} : { data: op.data }), ...(op.format ? { format: op.format } : {}), ...(op.type ? { type: op.type } : {}), ...(op.correlator ? { correlator: op.correlator } : {}), opId: op.id, purpose: 'operation' });
-  }
+  for (const op of queued.operations) commands.push(operationCommand(op));
   // Application inventory, baseline reconciliation and SCOMO operations (src/scomo/session.ts).
   commands.push(...(await gatedScomo(tx, await planScomo(tx, settings, { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now, ...(holds(tx, footing, 'scomo') ? { footing: footing.scomo } : {}) }), { ...gateSession, inFlight: promptsInFlight([effects.awaiting, commands]) })));
   // A firmware update the device reported as done is confirmed by reading its FwV now.
@@ -123,7 +123,25 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
     // Behind the user's confirmation when the deployment requires one (user-gate.ts).
     commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
   }
-  return { commands, askForMore: false, inventoryChecked: true, ...header, ...(profileMoves.length > 0 ? { campaignsMoved: profileMoves } : {}), active, ...(footing ? { footing } : {}), ...(claimed ? { claimed } : {}) };
+  // Optional fields set after the literal, not spread into it (persist.ts).
+  const plan: Plan = { commands, askForMore: false, inventoryChecked: true, serverAuthenticated: header.serverAuthenticated, serverNonce: header.serverNonce, active };
+  if (header.cred) plan.cred = header.cred;
+  if (profileMoves.length > 0) plan.campaignsMoved = profileMoves;
+  if (footing) plan.footing = footing;
+  if (claimed) plan.claimed = claimed;
+  return plan;
+}
+
+/** An operator's queued operation as the command that carries it out. */
+function operationCommand(op: DmOperationRow): ServerCommand {
+  // Optional fields set after the literal, not spread into it (persist.ts).
+  const command: ServerCommand = { kind: op.command, uri: op.uri, purpose: 'operation' };
+  if (op.data !== null) command.data = op.data;
+  if (op.format) command.format = op.format;
+  if (op.type) command.type = op.type;
+  if (op.correlator) command.correlator = op.correlator;
+  command.opId = op.id;
+  return command;
 }
 
 /**
