@@ -52,7 +52,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   applyAssembled(effects, assembled);
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
   // Enrollment's first contact (claims, re-provisioning): enrollment.ts.
-  const enrollment = await prepareEnrollment(ctx, received, { deviceId: device.id, startsSession: identified.session === undefined, awaitingBefore, effects, pendingCredentials: identified.pendingCredentials === true, ...(identified.enrollment === undefined ? {} : { enrollment: identified.enrollment }) }, log);
+  const enrollmentInput: Parameters<typeof prepareEnrollment>[2] = { deviceId: device.id, startsSession: identified.session === undefined, awaitingBefore, effects, pendingCredentials: identified.pendingCredentials === true };
+  if (identified.enrollment !== undefined) enrollmentInput.enrollment = identified.enrollment;
+  const enrollment = await prepareEnrollment(ctx, received, enrollmentInput, log);
   if (enrollment !== undefined && isAnswer(enrollment)) return enrollment.answer;
 
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { randomText } from '../../http/random-pool.ts';
 import { inventoryWith } from '../../devices/inventory-text.ts';
-import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
+import { applyFumo, type FumoEffects, markFumoSent } from '../../deployments/fumo.ts';
 import { settleApplications } from '../../profiles/settle.ts';
 import { applyScomo, markScomoSent } from '../../scomo/session.ts';
 import { settleAppDeployment } from '../../scomo/campaign-work.ts';
@@ -173,14 +173,13 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     if (c.opId) await updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
     log.warn({ uri: c.uri, opId: c.opId }, 'command larger than the device accepts (MaxMsgSize); not sent');
   }
-  const moved = await applyFumo(
-    tx,
-    device.id,
-    { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(reported['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: reported['./DevDetail/FwV'] }) },
-    now,
-    log,
-    { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}), ...(plan.active ? { active: plan.active } : {}) },
-  );
+  // Optional fields set after the literals, as the session's changes above.
+  const fumoEffects: FumoEffects = { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts };
+  if (reported['./DevDetail/FwV'] !== undefined) fumoEffects.firmwareVersion = reported['./DevDetail/FwV'];
+  const fumoOptions: Parameters<typeof applyFumo>[5] = { retryBackoffMs: options.retryBackoffMs };
+  if (options.results) fumoOptions.results = options.results;
+  if (plan.active) fumoOptions.active = plan.active;
+  const moved = await applyFumo(tx, device.id, fumoEffects, now, log, fumoOptions);
   await markScomoSent(tx, reply.sent, now);
   await applyScomo(tx, device.id, effects, now, log);
   // An application campaign's deployment settles with its SCOMO operation (scomo/campaign-work.ts).

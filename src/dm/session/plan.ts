@@ -71,11 +71,14 @@ export function planSettings(ctx: Context, input: Pick<PlanInput, 'device' | 'se
   const { device, session, effects } = input;
   const serverAuthenticated = session.serverAuthenticated || effects.serverAuthStatus === 212;
   const serverNonce = effects.serverNonce ?? device.serverNonce;
+  const header: PlanSettings['header'] = { serverAuthenticated, serverNonce };
+  const cred = serverCred(ctx, device, serverAuthenticated, serverNonce);
+  if (cred) header.cred = cred;
   return {
     inventoryMaxAgeMs: ctx.config.dm.inventoryMaxAgeMs,
     downloadKey: downloadKeyOf(ctx),
     scomoTimeoutMs: ctx.config.campaigns.defaultTimeoutMs,
-    header: { serverAuthenticated, serverNonce, ...serverCred(ctx, device, serverAuthenticated, serverNonce) },
+    header,
   };
 }
 
@@ -206,9 +209,9 @@ function fumoCommands(plan: FumoPlan): ServerCommand[] {
 }
 
 /** The server's own Cred, sent until the device accepts it, when its account expects one. */
-function serverCred(ctx: Context, device: DeviceRow, accepted: boolean, serverNonce: string | null): { cred?: Cred } {
+function serverCred(ctx: Context, device: DeviceRow, accepted: boolean, serverNonce: string | null): Cred | undefined {
   const password = accepted ? undefined : serverPassword(ctx, device);
-  if (!password) return {};
+  if (!password) return undefined;
   const nonce = serverNonce ? decodeNonce(serverNonce) : new Uint8Array(0);
-  return { cred: { meta: { type: AUTH_MD5, format: 'b64' }, data: md5Digest(ctx.config.dm.serverId, password, nonce) } };
+  return { meta: { type: AUTH_MD5, format: 'b64' }, data: md5Digest(ctx.config.dm.serverId, password, nonce) };
 }
