@@ -20,7 +20,7 @@ import { keptPending } from './outgoing-objects.ts';
 import type { Plan } from './plan.ts';
 import type { Reply } from './reply.ts';
 import { awaitedAtRest, pendingAtRest, replyAtRest } from './secrets-at-rest.ts';
-import { awaitingText, type ServerCommand } from './state.ts';
+import { awaitingText, pendingText, type ServerCommand } from './state.ts';
 
 /**
  * How exact a device's last seen is (README, Devices): a message that changes nothing else
@@ -153,7 +153,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     // Operations that did not fit stay queued (the next message reads them again), so an
     // interrupted package leaves them for the next session instead of 'sent' and lost.
     // The rest of a large value (outgoing-objects.ts) stays though it carries an operation.
-    pending: JSON.stringify(pendingAtRest(options.vault, keptPending(reply.leftover))),
+    pending: pendingText(pendingAtRest(options.vault, keptPending(reply.leftover))),
     lastReply: replyAtRest(options.vault, reply.bytes, reply.sent),
     lastReplyType: x.contentType,
   };

@@ -155,6 +155,11 @@ function named(entry: unknown): unknown {
   return stored[5] === undefined ? command : Object.assign({}, stored[5], command);
 }
 
+/** The commands not sent yet, for the session row ('[]' without a call for none, most messages). */
+export function pendingText(commands: readonly ServerCommand[]): string {
+  return commands.length === 0 ? NONE : JSON.stringify(commands);
+}
+
 /** The commands a session row keeps for the next message. */
 export function pendingOf(stored: string): ServerCommand[] {
   return stored === NONE ? [] : pendingSchema.parse(JSON.parse(stored));
