@@ -122,6 +122,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   for (const code of results) ctx.tally.result(code);
   ctx.signals.emit({ kind: 'device-seen', deviceId: device.id });
   // Routine, like the request line: debug (README, Logs).
-  if (log.isLevelEnabled('debug')) log.debug({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
+  // Asked of the server's logger, whose level the message's shares: not through the message log's proxy.
+  if (ctx.log.isLevelEnabled('debug')) log.debug({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
   return syncml(received, reply.bytes).answer;
 }
