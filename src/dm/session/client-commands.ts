@@ -15,7 +15,15 @@ export interface OperationUpdate {
   opId: string;
   state: 'sent' | 'done' | 'failed';
   statusCode?: number;
-  result?: Array<{ uri: string; data: string; format?: string; type?: string }>;
+  result?: ResultValue[];
+}
+
+/** A node's value as a Results carried it. */
+interface ResultValue {
+  uri: string;
+  data: string;
+  format?: string;
+  type?: string;
 }
 
 export interface GenericAlert {
@@ -84,7 +92,10 @@ export function statusesForAll(header: SyncHdr, commands: Command[], code: numbe
 }
 
 export function readClientCommands(header: SyncHdr, commands: Command[], awaitingBefore: AwaitedCommand[]): ClientEffects {
-  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], scomoStatuses: [], awaiting: awaitingBefore.map((a) => ({ ...a })), answered: [], genericAlerts: [], aborted: false, strayStatuses: 0 };
+  // Copies by Object.assign, not { ...a }: on Node 20's V8 each spread copy gets a map of its
+  // own, and the resultsSeen set on it below then made yet another (3 µs for a message
+  // answering two Gets, in a micro-benchmark).
+  const effects: ClientEffects = { statuses: [], inventory: {}, operations: [], fumoExecStatuses: [], scomoStatuses: [], awaiting: awaitingBefore.map((a) => Object.assign({}, a)), answered: [], genericAlerts: [], aborted: false, strayStatuses: 0 };
   const find = (msgRef: number | undefined, cmdRef: number) => effects.awaiting.find((a) => a.cmdId === cmdRef && (msgRef === undefined || a.msgId === msgRef));
   const settle = (entry: AwaitedCommand) => {
     effects.awaiting = effects.awaiting.filter((a) => a !== entry);
@@ -118,13 +129,21 @@ export function readClientCommands(header: SyncHdr, commands: Command[], awaitin
           // 213: a chunk of a large value was taken; the operation is done with its last one.
           const done = !ok || (entry.kind !== 'Get' && code !== 213) || entry.resultsSeen;
           // A status that is no code fails the operation, recorded without one.
-          effects.operations.push({ opId: entry.opId, state: ok ? (done ? 'done' : 'sent') : 'failed', ...(code === undefined ? {} : { statusCode: code }) });
+          const update: OperationUpdate = { opId: entry.opId, state: ok ? (done ? 'done' : 'sent') : 'failed' };
+          if (code !== undefined) update.statusCode = code;
+          effects.operations.push(update);
         }
         break;
       }
       case 'Results': {
         const entry = find(command.msgRef, command.cmdRef);
-        const values = command.items.map((i) => ({ uri: i.source ?? i.target ?? '', data: text(i.data), ...(i.meta?.format ? { format: i.meta.format } : {}), ...(i.meta?.type ? { type: i.meta.type } : {}) }));
+        // Optional fields set after the literal, not spread into it (persist.ts).
+        const values = command.items.map((i) => {
+          const value: ResultValue = { uri: i.source ?? i.target ?? '', data: text(i.data) };
+          if (i.meta?.format) value.format = i.meta.format;
+          if (i.meta?.type) value.type = i.meta.type;
+          return value;
+        });
         // The inventory keeps DevInfo and DevDetail leaves of a line or so (and what the server's own
         // inventory reads and enrollment's subscriber read ask); a listing, a log or a helpdesk's other
         // reads stay with their operation. SCOMO's own reads, listings included, go to

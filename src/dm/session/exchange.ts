@@ -3,7 +3,7 @@
 // a SyncML reply that refuses the message as a whole.
 import type { Chal, SyncMessage } from '../../omadm/codec/message.ts';
 import { statusesForAll } from './client-commands.ts';
-import { buildReply } from './reply.ts';
+import { buildReply, type ReplyInput } from './reply.ts';
 
 export interface DmRequest {
   body: Uint8Array;
@@ -63,10 +63,9 @@ export function syncml(received: Received, bytes: Uint8Array): Answer {
  */
 export function refusal(received: Received, headerStatus: number, commandStatus: number, options: { msgId?: number; chal?: Chal } = {}): Answer {
   const h = received.message.header;
-  const reply = buildReply({
+  const input: ReplyInput = {
     received: h,
     headerStatus,
-    ...(options.chal ? { chal: options.chal } : {}),
     statuses: statusesForAll(h, received.message.commands, commandStatus),
     commands: [],
     askForMore: false,
@@ -74,6 +73,8 @@ export function refusal(received: Received, headerStatus: number, commandStatus:
     serverUrl: received.request.serverUrl,
     ownMaxMsgSize: received.ownMaxMsgSize,
     encode: received.encode,
-  });
-  return syncml(received, reply.bytes);
+  };
+  // Set after the literal, not spread into it (persist.ts).
+  if (options.chal) input.chal = options.chal;
+  return syncml(received, buildReply(input).bytes);
 }

@@ -52,7 +52,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   applyAssembled(effects, assembled);
   if (effects.strayStatuses) log.warn({ count: effects.strayStatuses }, 'Status or Results for commands the server never sent, ignored');
   // Enrollment's first contact (claims, re-provisioning): enrollment.ts.
-  const enrollment = await prepareEnrollment(ctx, received, { deviceId: device.id, startsSession: identified.session === undefined, awaitingBefore, effects, pendingCredentials: identified.pendingCredentials === true, ...(identified.enrollment === undefined ? {} : { enrollment: identified.enrollment }) }, log);
+  const enrollmentInput: Parameters<typeof prepareEnrollment>[2] = { deviceId: device.id, startsSession: identified.session === undefined, awaitingBefore, effects, pendingCredentials: identified.pendingCredentials === true };
+  if (identified.enrollment !== undefined) enrollmentInput.enrollment = identified.enrollment;
+  const enrollment = await prepareEnrollment(ctx, received, enrollmentInput, log);
   if (enrollment !== undefined && isAnswer(enrollment)) return enrollment.answer;
 
   const maxMsgSize = h.meta?.maxMsgSize ?? session.maxMsgSize ?? undefined;
@@ -64,8 +66,9 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
     results.length = 0;
     await storeChunks(tx, session.id, assembled.writes);
     const answered = await applyPromptAnswers(tx, device.id, answers, now);
-    const planned = { ...session, pending: pendingFromRest(ctx.vault, withoutRefusedValues(session.pending, effects)) };
-    const plan = await planCommands(tx, settings, { device, session: planned, effects, final: message.final, serverUrl: request.serverUrl, now });
+    // The pending commands beside the session row, not a copy of its 19 columns with them changed.
+    const pending = pendingFromRest(ctx.vault, withoutRefusedValues(session.pending, effects));
+    const plan = await planCommands(tx, settings, { device, session, pending, effects, final: message.final, serverUrl: request.serverUrl, now });
     plan.commands.unshift(...interruptionAlerts(assembled));
     plan.commands.unshift(...(await enrollmentCommands(tx, enrollment, message.final && !effects.aborted)));
     // The optional fields set after the literal, not spread into it: conditional spreads
@@ -121,6 +124,7 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   for (const code of results) ctx.tally.result(code);
   ctx.signals.emit({ kind: 'device-seen', deviceId: device.id });
   // Routine, like the request line: debug (README, Logs).
-  if (log.isLevelEnabled('debug')) log.debug({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
+  // Asked of the server's logger, whose level the message's shares: not through the message log's proxy.
+  if (ctx.log.isLevelEnabled('debug')) log.debug({ commands: reply.sent.length, pending: reply.leftover.length, ended: endsSession(outcome) }, 'DM message answered');
   return syncml(received, reply.bytes).answer;
 }

@@ -114,20 +114,27 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
   const session = live && live.state === 'open' ? live : undefined;
   if (session && h.msgId !== session.clientMsgId + 1) {
     // The device started over under the same SessionID: the old session ends here.
-    if (!byToken && h.msgId === 1) return { device, replaces: session.id, decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}), ...readWith(named) };
+    if (!byToken && h.msgId === 1) return identified({ device, replaces: session.id, decision }, retried?.ok === true, named);
     log.warn({ expected: session.clientMsgId + 1 }, 'DM message out of order refused');
     return refusal(received, 400, REFUSED_COMMAND, { msgId: session.serverMsgId + 1 });
   }
-  return { device, ...(session ? { session } : {}), decision, ...(retried?.ok ? { pendingCredentials: true as const } : {}), ...readWith(named) };
+  const result: Identified = { device, decision };
+  if (session) result.session = session;
+  return identified(result, retried?.ok === true, named);
+}
+
+/**
+ * What identify found, with what else it learnt set in place: conditional spreads in the
+ * literal cost ten times as much on Node 20's V8 (persist.ts).
+ */
+function identified(result: Identified, withPendingCredentials: boolean, named: NamedDevice): Identified {
+  if (withPendingCredentials) result.pendingCredentials = true;
+  if (named.enrollment !== undefined) result.enrollment = named.enrollment;
+  return result;
 }
 
 /** The device without a session, as findDeviceAndSession names it. */
 async function deviceAlone(ctx: Context, deviceId: string): Promise<NamedDevice | undefined> {
   const device = await findDevice(ctx.db, deviceId);
   return device === undefined ? undefined : { device, session: undefined };
-}
-
-/** What the read of the device brought besides it, when it did. */
-function readWith(named: NamedDevice): Pick<Identified, 'enrollment'> {
-  return named.enrollment === undefined ? {} : { enrollment: named.enrollment };
 }

@@ -113,7 +113,12 @@ export async function assemble(
 ): Promise<Assembled> {
   const out: Assembled = { commands: [], statuses: [], failures: [], completed: [], interrupted: [], writes: { insert: [], clear: false } };
   let open = receivingOf(input.rows);
-  if (!open && !hasChunks(commands)) return { ...out, commands };
+  if (!open && !hasChunks(commands)) {
+    // Every message but those of a large object: the commands as they came, set in place (a
+    // spread of the rest took V8's generic copy).
+    out.commands = commands;
+    return out;
+  }
   const earlier: Array<() => Promise<string[]>> = [input.load];
   const drop = (failure?: Omit<Failure, 'getMsgRef' | 'getCmdRef'>) => {
     if (open && failure) out.failures.push({ ...linkOf(open, undefined), ...failure });

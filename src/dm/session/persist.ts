@@ -4,8 +4,8 @@
 // deployments moved, and the audit of the device's alerts. Takes `tx` all the way down.
 import type { Logger } from 'pino';
 import { randomText } from '../../http/random-pool.ts';
-import { type InventoryTree, parseInventory } from '../../devices/devices.ts';
-import { applyFumo, markFumoSent } from '../../deployments/fumo.ts';
+import { inventoryWith } from '../../devices/inventory-text.ts';
+import { applyFumo, type FumoEffects, markFumoSent } from '../../deployments/fumo.ts';
 import { settleApplications } from '../../profiles/settle.ts';
 import { applyScomo, markScomoSent } from '../../scomo/session.ts';
 import { settleAppDeployment } from '../../scomo/campaign-work.ts';
@@ -20,7 +20,7 @@ import { keptPending } from './outgoing-objects.ts';
 import type { Plan } from './plan.ts';
 import type { Reply } from './reply.ts';
 import { awaitedAtRest, pendingAtRest, replyAtRest } from './secrets-at-rest.ts';
-import { awaitingText, type ServerCommand } from './state.ts';
+import { awaitingText, pendingText, type ServerCommand } from './state.ts';
 
 /**
  * How exact a device's last seen is (README, Devices): a message that changes nothing else
@@ -105,13 +105,12 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   const { device, effects, plan, reply } = x;
   const { now, log } = options;
   const reported = effects.inventory;
-  // The inventory is read and written only when the message reported nodes.
-  let inventory: InventoryTree | undefined;
+  // The inventory is written only when the message reported nodes.
+  let nodes: Array<[uri: string, value: string]> | undefined;
   // The SCOMO tree goes to the application inventory (applyScomo below), not here.
   for (const uri in reported) {
     if (uri.startsWith(SCOMO_PREFIX)) continue;
-    inventory ??= parseInventory(device);
-    inventory[uri] = { value: reported[uri] as string, at: now };
+    (nodes ??= []).push([uri, reported[uri] as string]);
   }
   // Only the columns that change: a column left out is an index not rewritten (firmware
   // version: devices_model_version) and a shorter statement (bench/dm.ts).
@@ -128,8 +127,9 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   changed('clientNonce', x.decision.nextNonce || undefined);
   changed('authFailures', 0);
   changed('authLockedUntil', null);
-  if (inventory) {
-    deviceChanges.inventory = JSON.stringify(inventory);
+  if (nodes) {
+    // Edited in its text, not parsed and written again whole (devices/inventory-text.ts).
+    deviceChanges.inventory = inventoryWith(device.inventory, nodes, now);
     deviceChanged = true;
   }
   changed('manufacturer', reported['./DevInfo/Man'] || undefined);
@@ -153,7 +153,7 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     // Operations that did not fit stay queued (the next message reads them again), so an
     // interrupted package leaves them for the next session instead of 'sent' and lost.
     // The rest of a large value (outgoing-objects.ts) stays though it carries an operation.
-    pending: JSON.stringify(pendingAtRest(options.vault, keptPending(reply.leftover))),
+    pending: pendingText(pendingAtRest(options.vault, keptPending(reply.leftover))),
     lastReply: replyAtRest(options.vault, reply.bytes, reply.sent),
     lastReplyType: x.contentType,
   };
@@ -163,7 +163,8 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
   changes.updatedAt = now;
   // A prompt sent to the device's user keeps the session open while the user may answer (MAXDT).
   changes.expiresAt = now + options.sessionIdleMs + longestPromptMs(reply.sent);
-  if (x.isNew) await insertSession(tx, { ...x.session, ...changes });
+  // Object.assign, not { ...x.session, ...changes }: the spreads took V8's generic copy.
+  if (x.isNew) await insertSession(tx, Object.assign({}, x.session, changes));
   else await updateSession(tx, x.session.id, changes);
 
   await storeOperationsSent(tx, plan, reply, now);
@@ -172,14 +173,13 @@ export async function persistOutcome(tx: Tx, x: Outcome, options: PersistOptions
     if (c.opId) await updateOperation(tx, c.opId, { state: 'failed', statusCode: 413, doneAt: now });
     log.warn({ uri: c.uri, opId: c.opId }, 'command larger than the device accepts (MaxMsgSize); not sent');
   }
-  const moved = await applyFumo(
-    tx,
-    device.id,
-    { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts, ...(reported['./DevDetail/FwV'] === undefined ? {} : { firmwareVersion: reported['./DevDetail/FwV'] }) },
-    now,
-    log,
-    { retryBackoffMs: options.retryBackoffMs, ...(options.results ? { results: options.results } : {}), ...(plan.active ? { active: plan.active } : {}) },
-  );
+  // Optional fields set after the literals, as the session's changes above.
+  const fumoEffects: FumoEffects = { execStatuses: effects.fumoExecStatuses, alerts: effects.genericAlerts };
+  if (reported['./DevDetail/FwV'] !== undefined) fumoEffects.firmwareVersion = reported['./DevDetail/FwV'];
+  const fumoOptions: Parameters<typeof applyFumo>[5] = { retryBackoffMs: options.retryBackoffMs };
+  if (options.results) fumoOptions.results = options.results;
+  if (plan.active) fumoOptions.active = plan.active;
+  const moved = await applyFumo(tx, device.id, fumoEffects, now, log, fumoOptions);
   await markScomoSent(tx, reply.sent, now);
   await applyScomo(tx, device.id, effects, now, log);
   // An application campaign's deployment settles with its SCOMO operation (scomo/campaign-work.ts).
