@@ -106,17 +106,17 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   // An application campaign's scheduled deployment becomes a SCOMO operation that planScomo sends below (scomo/campaign-work.ts).
   if (!session.inventoryChecked) await commandAppDeployment(tx, device, now, active);
   // Operations of a work item that asks its user first wait for the answer (user-gate.ts).
-  const gateSession = { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now };
+  // Each gate sees the prompts in flight as the commands stand when it is asked.
+  const gateSession = (): GateSession => ({ deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now });
   const { rows: queuedRows, claimed } = await takeQueue(tx, footing, device.id, now);
-  const queued = await gatedOperations(tx, queuedRows, gateSession);
+  const queued = await gatedOperations(tx, queuedRows, gateSession());
   commands.push(...queued.prompts);
   for (const op of queued.operations) commands.push(operationCommand(op));
   // Application inventory, baseline reconciliation and SCOMO operations (src/scomo/session.ts).
   // Inputs filled in place, not spread (persist.ts): the spreads of this line took a third of the plan's own time.
   const scomoInput: ScomoPlanInput = { device, effects, outstanding: [...effects.awaiting, ...commands], serverUrl: input.serverUrl, now };
   if (holds(tx, footing, 'scomo')) scomoInput.footing = footing.scomo;
-  const scomoGate: GateSession = { deviceId: gateSession.deviceId, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: gateSession.sessionStart, now: gateSession.now };
-  commands.push(...(await gatedScomo(tx, await planScomo(tx, settings, scomoInput), scomoGate)));
+  commands.push(...(await gatedScomo(tx, await planScomo(tx, settings, scomoInput), gateSession())));
   // A firmware update the device reported as done is confirmed by reading its FwV now.
   if (effects.genericAlerts.some(reportsInstalled) && effects.inventory['./DevDetail/FwV'] === undefined && !commands.some((c) => c.uri === './DevDetail/FwV')) {
     commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
@@ -128,7 +128,7 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
     if (!commands.some((c) => c.uri === './DevDetail/FwV')) commands.push({ kind: 'Get', uri: './DevDetail/FwV', purpose: 'inventory' });
   } else if (fumo && !inFlight.has(fumo.deploymentId)) {
     // Behind the user's confirmation when the deployment requires one (user-gate.ts).
-    commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), { deviceId: device.id, inFlight: promptsInFlight([effects.awaiting, commands]), sessionStart: session.createdAt, now })));
+    commands.push(...(await gatedFumo(tx, fumo.deploymentId, fumoCommands(fumo), gateSession())));
   }
   // Optional fields set after the literal, not spread into it (persist.ts).
   const plan: Plan = { commands, askForMore: false, inventoryChecked: true, serverAuthenticated: header.serverAuthenticated, serverNonce: header.serverNonce, active };
