@@ -59,9 +59,10 @@ function first(parent: SyncElement, name: string): SyncElement | undefined {
   return undefined;
 }
 
-function all(parent: SyncElement, name: string): SyncElement[] {
-  const out: SyncElement[] = [];
-  for (const child of parent.children) if (named(child, name)) out.push(child);
+/** The scalar value of every child `name`, in order. */
+function scalars(parent: SyncElement, name: string, where: string): string[] {
+  const out: string[] = [];
+  for (const child of parent.children) if (named(child, name)) out.push(scalar(child, where));
   return out;
 }
 
@@ -132,15 +133,17 @@ function optionalScalar(parent: SyncElement, name: string, where: string): strin
 
 /** Item Data is kept exactly: text stays text, WBXML OPAQUE bytes stay bytes. */
 function itemData(el: SyncElement, where: string): string | Uint8Array {
+  // The common case, one text, without the array of parts.
+  const only = el.children.length === 1 ? el.children[0] : undefined;
+  if (typeof only === 'string') return only;
   const parts: (string | Uint8Array)[] = [];
   for (const child of el.children) {
     if (isElement(child)) invalid(`${where} Data must hold text or opaque data, not <${child.name}>`);
     parts.push(child);
   }
-  if (parts.length === 1 && typeof parts[0] === 'string') return parts[0];
   if (parts.every((part): part is string => typeof part === 'string')) return parts.join('');
-  const only = parts[0];
-  if (parts.length === 1 && only instanceof Uint8Array) return only;
+  const single = parts[0];
+  if (parts.length === 1 && single instanceof Uint8Array) return single;
   const encoder = new TextEncoder();
   return concatBytes(parts.map((part) => (typeof part === 'string' ? encoder.encode(part) : part)));
 }
@@ -151,42 +154,46 @@ function itemData(el: SyncElement, where: string): string | Uint8Array {
 function readMeta(el: SyncElement, where: string): Meta {
   const meta: Meta = {};
   const context = `${where} Meta`;
-  // A few encoders wrap the MetInf elements in <MetInf>; read through it.
-  const fields: SyncElement[] = [];
   for (const child of el.children) {
     if (!isElement(child)) continue;
-    if (child.name === 'MetInf') fields.push(...elementsOf(child));
-    else fields.push(child);
-  }
-  for (const field of fields) {
-    switch (field.name) {
-      case 'Type':
-        meta.type ??= scalar(field, context);
-        break;
-      case 'Format':
-        meta.format ??= scalar(field, context);
-        break;
-      case 'Mark':
-        meta.mark ??= scalar(field, context);
-        break;
-      case 'NextNonce':
-        meta.nextNonce ??= scalar(field, context);
-        break;
-      case 'Size':
-        meta.size ??= integerValue(field, context);
-        break;
-      case 'MaxMsgSize':
-        meta.maxMsgSize ??= integerValue(field, context);
-        break;
-      case 'MaxObjSize':
-        meta.maxObjSize ??= integerValue(field, context);
-        break;
-      default:
-        // EMI, Version, Mem, Anchor ...: nothing fota acts on.
-        break;
+    // A few encoders wrap the MetInf elements in <MetInf>; read through it, in place.
+    if (child.name === 'MetInf') {
+      for (const field of child.children) if (isElement(field)) readMetInf(meta, field, context);
+    } else {
+      readMetInf(meta, child, context);
     }
   }
   return meta;
+}
+
+/** One MetInf field into `meta`; the first of a name counts. */
+function readMetInf(meta: Meta, field: SyncElement, context: string): void {
+  switch (field.name) {
+    case 'Type':
+      meta.type ??= scalar(field, context);
+      break;
+    case 'Format':
+      meta.format ??= scalar(field, context);
+      break;
+    case 'Mark':
+      meta.mark ??= scalar(field, context);
+      break;
+    case 'NextNonce':
+      meta.nextNonce ??= scalar(field, context);
+      break;
+    case 'Size':
+      meta.size ??= integerValue(field, context);
+      break;
+    case 'MaxMsgSize':
+      meta.maxMsgSize ??= integerValue(field, context);
+      break;
+    case 'MaxObjSize':
+      meta.maxObjSize ??= integerValue(field, context);
+      break;
+    default:
+      // EMI, Version, Mem, Anchor ...: nothing fota acts on.
+      break;
+  }
 }
 
 function optionalMeta(parent: SyncElement, where: string): Meta | undefined {
@@ -270,8 +277,8 @@ function readStatus(el: SyncElement): StatusCommand {
     msgRef: requiredInteger(el, 'MsgRef', where),
     cmdRef: requiredInteger(el, 'CmdRef', where),
     cmd: scalar(required(el, 'Cmd', where), where),
-    targetRefs: all(el, 'TargetRef').map((ref) => scalar(ref, where)),
-    sourceRefs: all(el, 'SourceRef').map((ref) => scalar(ref, where)),
+    targetRefs: scalars(el, 'TargetRef', where),
+    sourceRefs: scalars(el, 'SourceRef', where),
     data: scalar(required(el, 'Data', where), where),
     items: readItems(el, where),
   };
@@ -381,7 +388,8 @@ export function toMessage(root: SyncElement): SyncMessage {
   const body = required(root, 'SyncBody', 'SyncML');
   const commands: Command[] = [];
   let final = false;
-  for (const child of elementsOf(body)) {
+  for (const child of body.children) {
+    if (!isElement(child)) continue;
     if (child.name === 'Final') final = true;
     else commands.push(readCommand(child, 'SyncBody'));
   }
