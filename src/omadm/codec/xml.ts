@@ -117,6 +117,8 @@ const inputDecoder = new TextDecoder('utf-8', { fatal: true });
 /** Bits of `Parser.openFlags`: what an open element passes on to its children. */
 const IN_METINF_NAMESPACE = 1;
 const IN_META = 2;
+/** Above those bits, the open element's KNOWN_NAMES slot (KNOWN_NAMES_MASK: not a known name). */
+const SLOT_SHIFT = 2;
 
 // Element names are read through this table: a name SyncML defines comes back as the one
 // string of the table instead of a new string per element (a message has a few hundred).
@@ -133,8 +135,20 @@ for (const page of Object.values(CODE_PAGES)) {
   }
 }
 
-/** By KNOWN_NAMES slot: the slot of the name that last followed that name in a start tag (-1: none yet). */
-const FOLLOWS = new Int16Array(KNOWN_NAMES_MASK + 1).fill(-1);
+/**
+ * By the KNOWN_NAMES slots of the last start tag's name and of the parent (followsKey): the
+ * slot of the name that came next there last time (-1: none yet). The parent tells apart
+ * what follows the same name in different places (after <CmdID> comes <MsgRef> in a Status,
+ * <Data> in an Alert, <Item> in a Replace): keyed by the last name alone, a third of the
+ * guesses missed on the bench session's requests, with the parent a sixth. Two keys can
+ * share an entry; a guess is checked against the input either way.
+ */
+const FOLLOWS_MASK = 0x3fff;
+const FOLLOWS = new Int16Array(FOLLOWS_MASK + 1).fill(-1);
+
+function followsKey(lastSlot: number, parentSlot: number): number {
+  return (Math.imul(lastSlot, 0x9e3779b1) ^ parentSlot) & FOLLOWS_MASK;
+}
 
 /**
  * The namespace spelled as SyncML's writers spell it, between `from` and `to` (an xmlns
@@ -209,7 +223,7 @@ class Parser {
   private nextAmp = -1;
   private nextCdataEnd = -1;
   // The open elements, innermost last, as parallel arrays rather than an object per element:
-  // the element, IN_METINF_NAMESPACE | IN_META, and where its children start in `pending`.
+  // the element, IN_METINF_NAMESPACE | IN_META | its name's slot, and where its children start in `pending`.
   private readonly open: SyncElement[] = [];
   private readonly openFlags: number[] = [];
   private readonly openFrom: number[] = [];
@@ -395,7 +409,10 @@ class Parser {
     const src = this.src;
     const start = this.pos;
     const last = this.lastSlot;
-    const guessSlot = last < 0 ? -1 : (FOLLOWS[last] as number);
+    const depth = this.openFlags.length;
+    const parentSlot = depth === 0 ? KNOWN_NAMES_MASK : (this.openFlags[depth - 1] as number) >> SLOT_SHIFT;
+    const key = last < 0 ? -1 : followsKey(last, parentSlot);
+    const guessSlot = key < 0 ? -1 : (FOLLOWS[key] as number);
     if (guessSlot >= 0) {
       const guess = KNOWN_NAMES[guessSlot] as string;
       if (holdsAt(src, start, guess) && !isNameChar(src.charCodeAt(start + guess.length))) {
@@ -406,7 +423,7 @@ class Parser {
     }
     const name = this.readName('an element name after "<"');
     const slot = this.nameSlot;
-    if (slot >= 0 && last >= 0) FOLLOWS[last] = slot;
+    if (slot >= 0 && key >= 0) FOLLOWS[key] = slot;
     this.lastSlot = slot;
     return name;
   }
@@ -523,7 +540,8 @@ class Parser {
     else this.addPending(element);
     if (!selfClosing && !this.leaf(element)) {
       this.open.push(element);
-      this.openFlags.push((metinfNamespace ? IN_METINF_NAMESPACE : 0) | (inMeta ? IN_META : 0));
+      const slot = this.lastSlot < 0 ? KNOWN_NAMES_MASK : this.lastSlot;
+      this.openFlags.push((slot << SLOT_SHIFT) | (metinfNamespace ? IN_METINF_NAMESPACE : 0) | (inMeta ? IN_META : 0));
       this.openFrom.push(this.pendingLength);
     }
   }
