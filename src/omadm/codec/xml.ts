@@ -117,7 +117,7 @@ const inputDecoder = new TextDecoder('utf-8', { fatal: true });
 /** Bits of `Parser.openFlags`: what an open element passes on to its children. */
 const IN_METINF_NAMESPACE = 1;
 const IN_META = 2;
-/** Above those bits, the open element's KNOWN_NAMES slot (KNOWN_NAMES_MASK: not a known name). */
+/** Above those bits, the open element's KNOWN_NAMES slot + 1 (0: not a known name). */
 const SLOT_SHIFT = 2;
 
 // Element names are read through this table: a name SyncML defines comes back as the one
@@ -127,11 +127,15 @@ const SLOT_SHIFT = 2;
 // than a Map keyed by the hash: the lookup was a fifth of startTag's time (bench/dm.ts).
 const KNOWN_NAMES_MASK = 4095;
 const KNOWN_NAMES: Array<string | undefined> = new Array<string | undefined>(KNOWN_NAMES_MASK + 1).fill(undefined);
+// The same names as character codes, by slot: the input is matched against them (holdsCodesAt).
+const KNOWN_CODES: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(KNOWN_NAMES_MASK + 1).fill(undefined);
 for (const page of Object.values(CODE_PAGES)) {
   for (const name of Object.keys(page)) {
     let hash = 0;
     for (let k = 0; k < name.length; k++) hash = nameHash(hash, name.charCodeAt(k));
-    KNOWN_NAMES[hash & KNOWN_NAMES_MASK] ??= name;
+    if (KNOWN_NAMES[hash & KNOWN_NAMES_MASK] !== undefined) continue;
+    KNOWN_NAMES[hash & KNOWN_NAMES_MASK] = name;
+    KNOWN_CODES[hash & KNOWN_NAMES_MASK] = codesOf(name);
   }
 }
 
@@ -150,14 +154,17 @@ function followsKey(lastSlot: number, parentSlot: number): number {
   return (Math.imul(lastSlot, 0x9e3779b1) ^ parentSlot) & FOLLOWS_MASK;
 }
 
+const METINF_NAMESPACE_CODES = codesOf(METINF_NAMESPACE);
+const SYNCML_NAMESPACE_CODES = codesOf(SYNCML_NAMESPACE);
+
 /**
  * The namespace spelled as SyncML's writers spell it, between `from` and `to` (an xmlns
  * value), as the constant: most elements of a client's Meta carry one, and a slice, a
  * search for entities and a lower-casing each cost more than reading the element.
  */
 function knownNamespaceAt(src: string, from: number, to: number): string | undefined {
-  if (to - from === METINF_NAMESPACE.length && holdsAt(src, from, METINF_NAMESPACE)) return METINF_NAMESPACE;
-  if (to - from === SYNCML_NAMESPACE.length && holdsAt(src, from, SYNCML_NAMESPACE)) return SYNCML_NAMESPACE;
+  if (to - from === METINF_NAMESPACE.length && holdsCodesAt(src, from, METINF_NAMESPACE_CODES)) return METINF_NAMESPACE;
+  if (to - from === SYNCML_NAMESPACE.length && holdsCodesAt(src, from, SYNCML_NAMESPACE_CODES)) return SYNCML_NAMESPACE;
   return undefined;
 }
 
@@ -178,6 +185,21 @@ function holdsAt(src: string, at: number, name: string): boolean {
   if (at + name.length > src.length) return false;
   for (let k = 0; k < name.length; k++) if (src.charCodeAt(at + k) !== name.charCodeAt(k)) return false;
   return true;
+}
+
+/**
+ * holdsAt for a known text given as its character codes: a third cheaper per name than
+ * reading the characters of a second string (micro-benchmark on the bench session's names).
+ */
+function holdsCodesAt(src: string, at: number, codes: Uint8Array): boolean {
+  if (at + codes.length > src.length) return false;
+  for (let k = 0; k < codes.length; k++) if (src.charCodeAt(at + k) !== codes[k]) return false;
+  return true;
+}
+
+/** An ASCII text as its character codes. */
+function codesOf(text: string): Uint8Array {
+  return Uint8Array.from(text, (char) => char.charCodeAt(0));
 }
 
 /** One step of the name hash; kept within a small integer so Map lookups stay cheap. */
@@ -410,15 +432,15 @@ class Parser {
     const start = this.pos;
     const last = this.lastSlot;
     const depth = this.openFlags.length;
-    const parentSlot = depth === 0 ? KNOWN_NAMES_MASK : (this.openFlags[depth - 1] as number) >> SLOT_SHIFT;
+    const parentSlot = depth === 0 ? 0 : (this.openFlags[depth - 1] as number) >> SLOT_SHIFT;
     const key = last < 0 ? -1 : followsKey(last, parentSlot);
     const guessSlot = key < 0 ? -1 : (FOLLOWS[key] as number);
     if (guessSlot >= 0) {
-      const guess = KNOWN_NAMES[guessSlot] as string;
-      if (holdsAt(src, start, guess) && !isNameChar(src.charCodeAt(start + guess.length))) {
+      const guess = KNOWN_CODES[guessSlot] as Uint8Array;
+      if (holdsCodesAt(src, start, guess) && !isNameChar(src.charCodeAt(start + guess.length))) {
         this.pos = start + guess.length;
         this.lastSlot = guessSlot;
-        return guess;
+        return KNOWN_NAMES[guessSlot] as string;
       }
     }
     const name = this.readName('an element name after "<"');
@@ -440,10 +462,10 @@ class Parser {
       end += 1;
     }
     this.pos = end;
-    const known = KNOWN_NAMES[hash & KNOWN_NAMES_MASK];
-    if (known !== undefined && known.length === end - start && holdsAt(src, start, known)) {
+    const known = KNOWN_CODES[hash & KNOWN_NAMES_MASK];
+    if (known !== undefined && known.length === end - start && holdsCodesAt(src, start, known)) {
       this.nameSlot = hash & KNOWN_NAMES_MASK;
-      return known;
+      return KNOWN_NAMES[hash & KNOWN_NAMES_MASK] as string;
     }
     this.nameSlot = -1;
     return src.slice(start, end);
@@ -540,8 +562,7 @@ class Parser {
     else this.addPending(element);
     if (!selfClosing && !this.leaf(element)) {
       this.open.push(element);
-      const slot = this.lastSlot < 0 ? KNOWN_NAMES_MASK : this.lastSlot;
-      this.openFlags.push((slot << SLOT_SHIFT) | (metinfNamespace ? IN_METINF_NAMESPACE : 0) | (inMeta ? IN_META : 0));
+      this.openFlags.push(((this.lastSlot + 1) << SLOT_SHIFT) | (metinfNamespace ? IN_METINF_NAMESPACE : 0) | (inMeta ? IN_META : 0));
       this.openFrom.push(this.pendingLength);
     }
   }
@@ -560,7 +581,10 @@ class Parser {
     if (lt === -1 || src.charCodeAt(lt + 1) !== 0x2f) return false;
     const name = element.name;
     const gt = lt + 2 + name.length;
-    if (src.charCodeAt(gt) !== 0x3e || !holdsAt(src, lt + 2, name)) return false;
+    if (src.charCodeAt(gt) !== 0x3e) return false;
+    // lastSlot is the slot of this element's name, read by readStartName just before.
+    const slot = this.lastSlot;
+    if (!(slot >= 0 ? holdsCodesAt(src, lt + 2, KNOWN_CODES[slot] as Uint8Array) : holdsAt(src, lt + 2, name))) return false;
     element.children = lt > at ? [this.contentText(lt)] : [];
     this.pos = gt + 1;
     return true;
@@ -571,8 +595,10 @@ class Parser {
     this.pos += 2;
     // The end tag that is due is matched in place, without reading its name into a new string.
     const due = top.name;
+    const slot = ((this.openFlags[this.openFlags.length - 1] as number) >> SLOT_SHIFT) - 1;
+    const holdsDue = slot >= 0 ? holdsCodesAt(this.src, this.pos, KNOWN_CODES[slot] as Uint8Array) : holdsAt(this.src, this.pos, due);
     let name: string;
-    if (holdsAt(this.src, this.pos, due) && !isNameChar(this.src.charCodeAt(this.pos + due.length))) {
+    if (holdsDue && !isNameChar(this.src.charCodeAt(this.pos + due.length))) {
       name = due;
       this.pos += due.length;
     } else name = this.readName('an element name after "</"');
