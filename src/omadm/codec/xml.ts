@@ -156,6 +156,7 @@ function followsKey(lastSlot: number, parentSlot: number): number {
 
 const METINF_NAMESPACE_CODES = codesOf(METINF_NAMESPACE);
 const SYNCML_NAMESPACE_CODES = codesOf(SYNCML_NAMESPACE);
+const METINF_XMLNS_CODES = codesOf(` xmlns="${METINF_NAMESPACE}"`);
 
 /**
  * The namespace spelled as SyncML's writers spell it, between `from` and `to` (an xmlns
@@ -477,6 +478,12 @@ class Parser {
     const name = this.readStartName();
     let xmlns: string | undefined;
     let selfClosing = false;
+    // ` xmlns="syncml:metinf"` as clients write it on each MetInf element: read at once, to
+    // the same result as the general reading below.
+    if (holdsCodesAt(this.src, this.pos, METINF_XMLNS_CODES)) {
+      xmlns = METINF_NAMESPACE;
+      this.pos += METINF_XMLNS_CODES.length;
+    }
     for (;;) {
       const before = this.pos;
       this.skipWhitespace();
