@@ -39,6 +39,36 @@ function invalid(message: string): never {
 // ---------------------------------------------------------------------------------------
 // Reading helpers
 
+/**
+ * Where in a message a part is read ("Status (CmdID 3) Item Source"), for error messages:
+ * made a string only when an error names it. A message reads a few dozen parts, and a
+ * string built for each, none of them ever shown, was a tenth of reading it.
+ */
+class Context {
+  constructor(
+    private readonly outer: Where,
+    private readonly part: string,
+  ) {}
+
+  toString(): string {
+    return `${String(this.outer)} ${this.part}`;
+  }
+}
+
+/** A command named by its CmdID: "Status (CmdID 3)". */
+class CommandContext {
+  constructor(
+    private readonly name: string,
+    private readonly cmdId: number,
+  ) {}
+
+  toString(): string {
+    return `${this.name} (CmdID ${this.cmdId})`;
+  }
+}
+
+type Where = string | Context | CommandContext;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 // Loops, not find/filter with a callback: every message reads a few hundred fields. The
@@ -59,18 +89,19 @@ function first(parent: SyncElement, name: string): SyncElement | undefined {
   return undefined;
 }
 
-function all(parent: SyncElement, name: string): SyncElement[] {
-  const out: SyncElement[] = [];
-  for (const child of parent.children) if (named(child, name)) out.push(child);
+/** The scalar value of every child `name`, in order. */
+function scalars(parent: SyncElement, name: string, where: Where): string[] {
+  const out: string[] = [];
+  for (const child of parent.children) if (named(child, name)) out.push(scalar(child, where));
   return out;
 }
 
-function required(parent: SyncElement, name: string, where: string): SyncElement {
+function required(parent: SyncElement, name: string, where: Where): SyncElement {
   return first(parent, name) ?? invalid(`${where} has no ${name}`);
 }
 
 /** The text of an element; WBXML OPAQUE parts are decoded as UTF-8. */
-function textOf(el: SyncElement, where: string): string {
+function textOf(el: SyncElement, where: Where): string {
   const only = el.children.length === 1 ? el.children[0] : undefined;
   if (typeof only === 'string') return only;
   let text = '';
@@ -91,7 +122,7 @@ function textOf(el: SyncElement, where: string): string {
 }
 
 /** Scalar values (codes, IDs, URIs, MetInf values) are tokens: layout whitespace is dropped. */
-function scalar(el: SyncElement, where: string): string {
+function scalar(el: SyncElement, where: Where): string {
   const text = textOf(el, where);
   // Most values start and end with printable ASCII other than a space, which trim() keeps:
   // checked here, without the call.
@@ -103,7 +134,7 @@ function isPrintable(code: number): boolean {
   return code > 0x20 && code < 0x7f;
 }
 
-function integerValue(el: SyncElement, where: string): number {
+function integerValue(el: SyncElement, where: Where): number {
   const text = scalar(el, where);
   // 15 digits stay exact as a JavaScript number.
   let valid = text.length >= 1 && text.length <= 15;
@@ -115,32 +146,34 @@ function integerValue(el: SyncElement, where: string): number {
   return Number(text);
 }
 
-function requiredInteger(parent: SyncElement, name: string, where: string): number {
+function requiredInteger(parent: SyncElement, name: string, where: Where): number {
   return integerValue(required(parent, name, where), where);
 }
 
-function optionalInteger(parent: SyncElement, name: string, where: string): number | undefined {
+function optionalInteger(parent: SyncElement, name: string, where: Where): number | undefined {
   const el = first(parent, name);
   return el === undefined ? undefined : integerValue(el, where);
 }
 
-function optionalScalar(parent: SyncElement, name: string, where: string): string | undefined {
+function optionalScalar(parent: SyncElement, name: string, where: Where): string | undefined {
   const el = first(parent, name);
   return el === undefined ? undefined : scalar(el, where);
 }
 
 
 /** Item Data is kept exactly: text stays text, WBXML OPAQUE bytes stay bytes. */
-function itemData(el: SyncElement, where: string): string | Uint8Array {
+function itemData(el: SyncElement, where: Where): string | Uint8Array {
+  // The common case, one text, without the array of parts.
+  const only = el.children.length === 1 ? el.children[0] : undefined;
+  if (typeof only === 'string') return only;
   const parts: (string | Uint8Array)[] = [];
   for (const child of el.children) {
     if (isElement(child)) invalid(`${where} Data must hold text or opaque data, not <${child.name}>`);
     parts.push(child);
   }
-  if (parts.length === 1 && typeof parts[0] === 'string') return parts[0];
   if (parts.every((part): part is string => typeof part === 'string')) return parts.join('');
-  const only = parts[0];
-  if (parts.length === 1 && only instanceof Uint8Array) return only;
+  const single = parts[0];
+  if (parts.length === 1 && single instanceof Uint8Array) return single;
   const encoder = new TextEncoder();
   return concatBytes(parts.map((part) => (typeof part === 'string' ? encoder.encode(part) : part)));
 }
@@ -148,75 +181,79 @@ function itemData(el: SyncElement, where: string): string | Uint8Array {
 // ---------------------------------------------------------------------------------------
 // Element tree -> typed message
 
-function readMeta(el: SyncElement, where: string): Meta {
+function readMeta(el: SyncElement, where: Where): Meta {
   const meta: Meta = {};
-  const context = `${where} Meta`;
-  // A few encoders wrap the MetInf elements in <MetInf>; read through it.
-  const fields: SyncElement[] = [];
+  const context = new Context(where, 'Meta');
   for (const child of el.children) {
     if (!isElement(child)) continue;
-    if (child.name === 'MetInf') fields.push(...elementsOf(child));
-    else fields.push(child);
-  }
-  for (const field of fields) {
-    switch (field.name) {
-      case 'Type':
-        meta.type ??= scalar(field, context);
-        break;
-      case 'Format':
-        meta.format ??= scalar(field, context);
-        break;
-      case 'Mark':
-        meta.mark ??= scalar(field, context);
-        break;
-      case 'NextNonce':
-        meta.nextNonce ??= scalar(field, context);
-        break;
-      case 'Size':
-        meta.size ??= integerValue(field, context);
-        break;
-      case 'MaxMsgSize':
-        meta.maxMsgSize ??= integerValue(field, context);
-        break;
-      case 'MaxObjSize':
-        meta.maxObjSize ??= integerValue(field, context);
-        break;
-      default:
-        // EMI, Version, Mem, Anchor ...: nothing fota acts on.
-        break;
+    // A few encoders wrap the MetInf elements in <MetInf>; read through it, in place.
+    if (child.name === 'MetInf') {
+      for (const field of child.children) if (isElement(field)) readMetInf(meta, field, context);
+    } else {
+      readMetInf(meta, child, context);
     }
   }
   return meta;
 }
 
-function optionalMeta(parent: SyncElement, where: string): Meta | undefined {
+/** One MetInf field into `meta`; the first of a name counts. */
+function readMetInf(meta: Meta, field: SyncElement, context: Where): void {
+  switch (field.name) {
+    case 'Type':
+      meta.type ??= scalar(field, context);
+      break;
+    case 'Format':
+      meta.format ??= scalar(field, context);
+      break;
+    case 'Mark':
+      meta.mark ??= scalar(field, context);
+      break;
+    case 'NextNonce':
+      meta.nextNonce ??= scalar(field, context);
+      break;
+    case 'Size':
+      meta.size ??= integerValue(field, context);
+      break;
+    case 'MaxMsgSize':
+      meta.maxMsgSize ??= integerValue(field, context);
+      break;
+    case 'MaxObjSize':
+      meta.maxObjSize ??= integerValue(field, context);
+      break;
+    default:
+      // EMI, Version, Mem, Anchor ...: nothing fota acts on.
+      break;
+  }
+}
+
+function optionalMeta(parent: SyncElement, where: Where): Meta | undefined {
   const el = first(parent, 'Meta');
   return el === undefined ? undefined : readMeta(el, where);
 }
 
-function readCred(el: SyncElement, where: string): Cred {
-  const context = `${where} Cred`;
+function readCred(el: SyncElement, where: Where): Cred {
+  const context = new Context(where, 'Cred');
   return { meta: optionalMeta(el, context) ?? {}, data: scalar(required(el, 'Data', context), context) };
 }
 
-function readChal(el: SyncElement, where: string): Chal {
-  return { meta: optionalMeta(el, `${where} Chal`) ?? {} };
+function readChal(el: SyncElement, where: Where): Chal {
+  return { meta: optionalMeta(el, new Context(where, 'Chal')) ?? {} };
 }
 
-function locUri(el: SyncElement, where: string): string {
-  const context = `${where} ${el.name}`;
+function locUri(el: SyncElement, where: Where): string {
+  const context = new Context(where, el.name);
   return scalar(required(el, 'LocURI', context), context);
 }
 
-function readItem(el: SyncElement, where: string): Item {
-  const context = `${where} Item`;
+function readItem(el: SyncElement, where: Where): Item {
+  const context = new Context(where, 'Item');
   const item: Item = {};
   const target = first(el, 'Target');
   if (target !== undefined) item.target = locUri(target, context);
   const source = first(el, 'Source');
   if (source !== undefined) {
     item.source = locUri(source, context);
-    const name = optionalScalar(source, 'LocName', `${context} Source`);
+    const name = optionalScalar(source, 'LocName', new Context(context, 'Source'));
     if (name !== undefined) item.sourceName = name;
   }
   const meta = optionalMeta(el, context);
@@ -227,7 +264,7 @@ function readItem(el: SyncElement, where: string): Item {
   return item;
 }
 
-function readItems(el: SyncElement, where: string): Item[] {
+function readItems(el: SyncElement, where: Where): Item[] {
   const items: Item[] = [];
   for (const child of el.children) if (named(child, 'Item')) items.push(readItem(child, where));
   return items;
@@ -244,7 +281,7 @@ function readHeader(hdr: SyncElement): SyncHdr {
     target: locUri(required(hdr, 'Target', where), where),
     source: locUri(source, where),
   };
-  const sourceName = optionalScalar(source, 'LocName', `${where} Source`);
+  const sourceName = optionalScalar(source, 'LocName', new Context(where, 'Source'));
   if (sourceName !== undefined) header.sourceName = sourceName;
   const respUri = optionalScalar(hdr, 'RespURI', where);
   if (respUri !== undefined) header.respUri = respUri;
@@ -257,9 +294,9 @@ function readHeader(hdr: SyncElement): SyncHdr {
 }
 
 /** "Status (CmdID 3)": names a command in error messages once its CmdID is known. */
-function commandId(el: SyncElement): { cmdId: number; where: string } {
+function commandId(el: SyncElement): { cmdId: number; where: Where } {
   const cmdId = requiredInteger(el, 'CmdID', el.name);
-  return { cmdId, where: `${el.name} (CmdID ${cmdId})` };
+  return { cmdId, where: new CommandContext(el.name, cmdId) };
 }
 
 function readStatus(el: SyncElement): StatusCommand {
@@ -270,8 +307,8 @@ function readStatus(el: SyncElement): StatusCommand {
     msgRef: requiredInteger(el, 'MsgRef', where),
     cmdRef: requiredInteger(el, 'CmdRef', where),
     cmd: scalar(required(el, 'Cmd', where), where),
-    targetRefs: all(el, 'TargetRef').map((ref) => scalar(ref, where)),
-    sourceRefs: all(el, 'SourceRef').map((ref) => scalar(ref, where)),
+    targetRefs: scalars(el, 'TargetRef', where),
+    sourceRefs: scalars(el, 'SourceRef', where),
     data: scalar(required(el, 'Data', where), where),
     items: readItems(el, where),
   };
@@ -350,7 +387,7 @@ function readContainer(el: SyncElement, kind: ContainerCommand['kind']): Contain
   return container;
 }
 
-function readCommand(el: SyncElement, where: string): Command {
+function readCommand(el: SyncElement, where: Where): Command {
   switch (el.name) {
     case 'Status':
       return readStatus(el);
@@ -381,7 +418,8 @@ export function toMessage(root: SyncElement): SyncMessage {
   const body = required(root, 'SyncBody', 'SyncML');
   const commands: Command[] = [];
   let final = false;
-  for (const child of elementsOf(body)) {
+  for (const child of body.children) {
+    if (!isElement(child)) continue;
     if (child.name === 'Final') final = true;
     else commands.push(readCommand(child, 'SyncBody'));
   }

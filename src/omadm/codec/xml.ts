@@ -52,6 +52,8 @@ const DECLARATION = new RegExp(
 );
 // Characters XML 1.0 cannot carry at all, not even as character references.
 const FORBIDDEN_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+// FORBIDDEN_CHARACTER or a CR (U+000D, inside the range U+000B-U+001F).
+const CR_OR_FORBIDDEN = /[\u0000-\u0008\u000B-\u001F\uFFFE\uFFFF]/;
 // A Map, not an object literal: "&constructor;" must not find Object.prototype.constructor.
 const PREDEFINED_ENTITIES: ReadonlyMap<string, string> = new Map([
   ['lt', '<'],
@@ -115,6 +117,8 @@ const inputDecoder = new TextDecoder('utf-8', { fatal: true });
 /** Bits of `Parser.openFlags`: what an open element passes on to its children. */
 const IN_METINF_NAMESPACE = 1;
 const IN_META = 2;
+/** Above those bits, the open element's KNOWN_NAMES slot + 1 (0: not a known name). */
+const SLOT_SHIFT = 2;
 
 // Element names are read through this table: a name SyncML defines comes back as the one
 // string of the table instead of a new string per element (a message has a few hundred).
@@ -123,16 +127,36 @@ const IN_META = 2;
 // than a Map keyed by the hash: the lookup was a fifth of startTag's time (bench/dm.ts).
 const KNOWN_NAMES_MASK = 4095;
 const KNOWN_NAMES: Array<string | undefined> = new Array<string | undefined>(KNOWN_NAMES_MASK + 1).fill(undefined);
+// The same names as character codes, by slot: the input is matched against them (holdsCodesAt).
+const KNOWN_CODES: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(KNOWN_NAMES_MASK + 1).fill(undefined);
 for (const page of Object.values(CODE_PAGES)) {
   for (const name of Object.keys(page)) {
     let hash = 0;
     for (let k = 0; k < name.length; k++) hash = nameHash(hash, name.charCodeAt(k));
-    KNOWN_NAMES[hash & KNOWN_NAMES_MASK] ??= name;
+    if (KNOWN_NAMES[hash & KNOWN_NAMES_MASK] !== undefined) continue;
+    KNOWN_NAMES[hash & KNOWN_NAMES_MASK] = name;
+    KNOWN_CODES[hash & KNOWN_NAMES_MASK] = codesOf(name);
   }
 }
 
-/** By KNOWN_NAMES slot: the slot of the name that last followed that name in a start tag (-1: none yet). */
-const FOLLOWS = new Int16Array(KNOWN_NAMES_MASK + 1).fill(-1);
+/**
+ * By the KNOWN_NAMES slots of the last start tag's name and of the parent (followsKey): the
+ * slot of the name that came next there last time (-1: none yet). The parent tells apart
+ * what follows the same name in different places (after <CmdID> comes <MsgRef> in a Status,
+ * <Data> in an Alert, <Item> in a Replace): keyed by the last name alone, a third of the
+ * guesses missed on the bench session's requests, with the parent a sixth. Two keys can
+ * share an entry; a guess is checked against the input either way.
+ */
+const FOLLOWS_MASK = 0x3fff;
+const FOLLOWS = new Int16Array(FOLLOWS_MASK + 1).fill(-1);
+
+function followsKey(lastSlot: number, parentSlot: number): number {
+  return (Math.imul(lastSlot, 0x9e3779b1) ^ parentSlot) & FOLLOWS_MASK;
+}
+
+const METINF_NAMESPACE_CODES = codesOf(METINF_NAMESPACE);
+const SYNCML_NAMESPACE_CODES = codesOf(SYNCML_NAMESPACE);
+const METINF_XMLNS_CODES = codesOf(` xmlns="${METINF_NAMESPACE}"`);
 
 /**
  * The namespace spelled as SyncML's writers spell it, between `from` and `to` (an xmlns
@@ -140,8 +164,8 @@ const FOLLOWS = new Int16Array(KNOWN_NAMES_MASK + 1).fill(-1);
  * search for entities and a lower-casing each cost more than reading the element.
  */
 function knownNamespaceAt(src: string, from: number, to: number): string | undefined {
-  if (to - from === METINF_NAMESPACE.length && holdsAt(src, from, METINF_NAMESPACE)) return METINF_NAMESPACE;
-  if (to - from === SYNCML_NAMESPACE.length && holdsAt(src, from, SYNCML_NAMESPACE)) return SYNCML_NAMESPACE;
+  if (to - from === METINF_NAMESPACE.length && holdsCodesAt(src, from, METINF_NAMESPACE_CODES)) return METINF_NAMESPACE;
+  if (to - from === SYNCML_NAMESPACE.length && holdsCodesAt(src, from, SYNCML_NAMESPACE_CODES)) return SYNCML_NAMESPACE;
   return undefined;
 }
 
@@ -162,6 +186,21 @@ function holdsAt(src: string, at: number, name: string): boolean {
   if (at + name.length > src.length) return false;
   for (let k = 0; k < name.length; k++) if (src.charCodeAt(at + k) !== name.charCodeAt(k)) return false;
   return true;
+}
+
+/**
+ * holdsAt for a known text given as its character codes: a third cheaper per name than
+ * reading the characters of a second string (micro-benchmark on the bench session's names).
+ */
+function holdsCodesAt(src: string, at: number, codes: Uint8Array): boolean {
+  if (at + codes.length > src.length) return false;
+  for (let k = 0; k < codes.length; k++) if (src.charCodeAt(at + k) !== codes[k]) return false;
+  return true;
+}
+
+/** An ASCII text as its character codes. */
+function codesOf(text: string): Uint8Array {
+  return Uint8Array.from(text, (char) => char.charCodeAt(0));
 }
 
 /** One step of the name hash; kept within a small integer so Map lookups stay cheap. */
@@ -207,7 +246,7 @@ class Parser {
   private nextAmp = -1;
   private nextCdataEnd = -1;
   // The open elements, innermost last, as parallel arrays rather than an object per element:
-  // the element, IN_METINF_NAMESPACE | IN_META, and where its children start in `pending`.
+  // the element, IN_METINF_NAMESPACE | IN_META | its name's slot, and where its children start in `pending`.
   private readonly open: SyncElement[] = [];
   private readonly openFlags: number[] = [];
   private readonly openFrom: number[] = [];
@@ -247,6 +286,11 @@ class Parser {
   }
 
   private declaration(): void {
+    // The declaration every client and our own writer sends, known good without the regex.
+    if (this.src.startsWith(XML_DECLARATION, 0)) {
+      this.pos = XML_DECLARATION.length;
+      return;
+    }
     if (!this.src.startsWith('<?xml', 0)) return;
     const next = this.src.charAt(5);
     // "<?xml-stylesheet ..." is a processing instruction, not the declaration.
@@ -388,18 +432,21 @@ class Parser {
     const src = this.src;
     const start = this.pos;
     const last = this.lastSlot;
-    const guessSlot = last < 0 ? -1 : (FOLLOWS[last] as number);
+    const depth = this.openFlags.length;
+    const parentSlot = depth === 0 ? 0 : (this.openFlags[depth - 1] as number) >> SLOT_SHIFT;
+    const key = last < 0 ? -1 : followsKey(last, parentSlot);
+    const guessSlot = key < 0 ? -1 : (FOLLOWS[key] as number);
     if (guessSlot >= 0) {
-      const guess = KNOWN_NAMES[guessSlot] as string;
-      if (holdsAt(src, start, guess) && !isNameChar(src.charCodeAt(start + guess.length))) {
+      const guess = KNOWN_CODES[guessSlot] as Uint8Array;
+      if (holdsCodesAt(src, start, guess) && !isNameChar(src.charCodeAt(start + guess.length))) {
         this.pos = start + guess.length;
         this.lastSlot = guessSlot;
-        return guess;
+        return KNOWN_NAMES[guessSlot] as string;
       }
     }
     const name = this.readName('an element name after "<"');
     const slot = this.nameSlot;
-    if (slot >= 0 && last >= 0) FOLLOWS[last] = slot;
+    if (slot >= 0 && key >= 0) FOLLOWS[key] = slot;
     this.lastSlot = slot;
     return name;
   }
@@ -416,10 +463,10 @@ class Parser {
       end += 1;
     }
     this.pos = end;
-    const known = KNOWN_NAMES[hash & KNOWN_NAMES_MASK];
-    if (known !== undefined && known.length === end - start && holdsAt(src, start, known)) {
+    const known = KNOWN_CODES[hash & KNOWN_NAMES_MASK];
+    if (known !== undefined && known.length === end - start && holdsCodesAt(src, start, known)) {
       this.nameSlot = hash & KNOWN_NAMES_MASK;
-      return known;
+      return KNOWN_NAMES[hash & KNOWN_NAMES_MASK] as string;
     }
     this.nameSlot = -1;
     return src.slice(start, end);
@@ -431,6 +478,12 @@ class Parser {
     const name = this.readStartName();
     let xmlns: string | undefined;
     let selfClosing = false;
+    // ` xmlns="syncml:metinf"` as clients write it on each MetInf element: read at once, to
+    // the same result as the general reading below.
+    if (holdsCodesAt(this.src, this.pos, METINF_XMLNS_CODES)) {
+      xmlns = METINF_NAMESPACE;
+      this.pos += METINF_XMLNS_CODES.length;
+    }
     for (;;) {
       const before = this.pos;
       this.skipWhitespace();
@@ -514,11 +567,34 @@ class Parser {
     const element: SyncElement = { name, page, children: selfClosing ? [] : UNREAD };
     if (parent === undefined) this.root = element;
     else this.addPending(element);
-    if (!selfClosing) {
+    if (!selfClosing && !this.leaf(element)) {
       this.open.push(element);
-      this.openFlags.push((metinfNamespace ? IN_METINF_NAMESPACE : 0) | (inMeta ? IN_META : 0));
+      this.openFlags.push(((this.lastSlot + 1) << SLOT_SHIFT) | (metinfNamespace ? IN_METINF_NAMESPACE : 0) | (inMeta ? IN_META : 0));
       this.openFrom.push(this.pendingLength);
     }
+  }
+
+  /**
+   * Reads the rest of a leaf written as `<Name>text</Name>`, most elements of a message, at
+   * once: its text (decoded as content() would) and its end tag, with no push and pop of the
+   * open element and no stop in content()'s loop. False, with nothing read, where anything
+   * else follows the start tag (an element, a comment, CDATA, an end tag spelled otherwise):
+   * content() then reads it in the general way.
+   */
+  private leaf(element: SyncElement): boolean {
+    const src = this.src;
+    const at = this.pos;
+    const lt = src.charCodeAt(at) === 0x3c ? at : src.indexOf('<', at);
+    if (lt === -1 || src.charCodeAt(lt + 1) !== 0x2f) return false;
+    const name = element.name;
+    const gt = lt + 2 + name.length;
+    if (src.charCodeAt(gt) !== 0x3e) return false;
+    // lastSlot is the slot of this element's name, read by readStartName just before.
+    const slot = this.lastSlot;
+    if (!(slot >= 0 ? holdsCodesAt(src, lt + 2, KNOWN_CODES[slot] as Uint8Array) : holdsAt(src, lt + 2, name))) return false;
+    element.children = lt > at ? [this.contentText(lt)] : [];
+    this.pos = gt + 1;
+    return true;
   }
 
   private endTag(top: SyncElement): void {
@@ -526,8 +602,10 @@ class Parser {
     this.pos += 2;
     // The end tag that is due is matched in place, without reading its name into a new string.
     const due = top.name;
+    const slot = ((this.openFlags[this.openFlags.length - 1] as number) >> SLOT_SHIFT) - 1;
+    const holdsDue = slot >= 0 ? holdsCodesAt(this.src, this.pos, KNOWN_CODES[slot] as Uint8Array) : holdsAt(this.src, this.pos, due);
     let name: string;
-    if (holdsAt(this.src, this.pos, due) && !isNameChar(this.src.charCodeAt(this.pos + due.length))) {
+    if (holdsDue && !isNameChar(this.src.charCodeAt(this.pos + due.length))) {
       name = due;
       this.pos += due.length;
     } else name = this.readName('an element name after "</"');
@@ -623,6 +701,9 @@ class Parser {
 export function parseXml(text: string | Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): SyncElement {
   // XML normalizes every line break to "\n" before parsing; a CR in data travels as &#13;.
   const decoded = decodeInput(text, limits);
+  // Most messages hold neither a CR nor a forbidden character: one scan tells, instead of
+  // a search for "\r" and then one for the forbidden ones.
+  if (!CR_OR_FORBIDDEN.test(decoded)) return new Parser(decoded, limits).parse();
   const src = decoded.includes('\r') ? decoded.replace(/\r\n?/g, '\n') : decoded;
   const forbidden = FORBIDDEN_CHARACTER.exec(src);
   if (forbidden !== null) {
@@ -758,9 +839,20 @@ class XmlWriter implements ElementSink {
       this.writeBytes(tags.empty);
       return;
     }
-    this.writeBytes(tags.open);
-    this.writeText(text);
-    this.writeBytes(tags.close);
+    // The three parts under one reserve, copied with the position in a local.
+    const open = tags.open;
+    const close = tags.close;
+    this.reserve(open.length + text.length + close.length);
+    const out = this.out;
+    const afterOpen = copyBytes(open, out, this.length);
+    const afterText = copyPlainText(text, out, afterOpen);
+    if (afterText === -1) {
+      this.length = afterOpen;
+      this.writeEncoded(escapeOther(text));
+      this.writeBytes(close);
+      return;
+    }
+    this.length = copyBytes(close, out, afterText);
   }
 
   text(text: string): void {
@@ -808,29 +900,16 @@ class XmlWriter implements ElementSink {
     this.out = grown;
   }
 
-  /** Short byte runs (tags) copied in a loop: cheaper than a call to set() for a dozen bytes. */
   private writeBytes(bytes: Uint8Array): void {
     this.reserve(bytes.length);
-    const out = this.out;
-    let at = this.length;
-    for (let k = 0; k < bytes.length; k++) out[at++] = bytes[k] as number;
-    this.length = at;
+    this.length = copyBytes(bytes, this.out, this.length);
   }
 
   private writeText(text: string): void {
-    // Most text is printable ASCII with nothing to escape: written byte by byte as it is checked.
     this.reserve(text.length);
-    const out = this.out;
-    let at = this.length;
-    for (let k = 0; k < text.length; k++) {
-      const code = text.charCodeAt(k);
-      if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) {
-        this.writeEncoded(escapeOther(text));
-        return;
-      }
-      out[at++] = code;
-    }
-    this.length = at;
+    const at = copyPlainText(text, this.out, this.length);
+    if (at === -1) this.writeEncoded(escapeOther(text));
+    else this.length = at;
   }
 
   /** Any text, already escaped, as UTF-8 (from where the current text started). */
@@ -842,6 +921,28 @@ class XmlWriter implements ElementSink {
 }
 
 const XML_DECLARATION_BYTES = textEncoder.encode(XML_DECLARATION);
+
+/** Short byte runs (tags) copied in a loop: cheaper than a call to set() for a dozen bytes. Returns the end. */
+function copyBytes(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  let to = at;
+  for (let k = 0; k < bytes.length; k++) out[to++] = bytes[k] as number;
+  return to;
+}
+
+/**
+ * Most text is printable ASCII with nothing to escape: copied byte by byte as it is
+ * checked, room for text.length bytes reserved. Returns the end, or -1 (some of it copied)
+ * where the text needs escaping or is not all ASCII: escapeOther and UTF-8 then.
+ */
+function copyPlainText(text: string, out: Uint8Array, at: number): number {
+  let to = at;
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code >= 0x20 && code < 0x7f ? code === 0x26 || code === 0x3c || code === 0x3e : code !== 0x09 && code !== 0x0a) return -1;
+    out[to++] = code;
+  }
+  return to;
+}
 
 /**
  * A SyncML XML document in UTF-8, from what `fill` writes into the sink: one `<SyncML>`
