@@ -8,7 +8,7 @@ import type { Context } from '../../context.ts';
 import { pendingAccountOf } from '../../enroll/pending-credentials.ts';
 import { type DeviceRow, type DmSessionRow, findDevice, findDeviceAndSession, type NamedDevice } from '../../store/queries/devices.ts';
 import { type AuthOk, authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
-import { acceptedNonces, type ChallengeKey, challengeKey, challengeNonce } from './challenge.ts';
+import { acceptedNonces, challengeKeyOf, challengeNonce } from './challenge.ts';
 import { type Answer, plain, type Received, REFUSED_COMMAND, refusal, syncml } from './exchange.ts';
 import type { DmGuard } from './guard.ts';
 import { sessionPassword } from './password.ts';
@@ -26,24 +26,6 @@ export interface Identified {
   pendingCredentials?: true;
   /** The device's enrollment as read with the device (null: none), for first contact; absent when not read. */
   enrollment?: NamedDevice['enrollment'];
-}
-
-const CHALLENGE_KEY = 'dm-challenge';
-
-/**
- * The challenge key of each vault, derived and made ready once: a vault's master key never
- * changes (another master key is another vault), and the derivation, the copy the vault
- * hands out and its comparison with the last key cost some 0.3% of the server's CPU when
- * done per message.
- */
-const challengeKeys = new WeakMap<Context['vault'], ChallengeKey>();
-function challengeKeyOf(vault: Context['vault']): ChallengeKey {
-  let key = challengeKeys.get(vault);
-  if (key === undefined) {
-    key = challengeKey(vault.deriveKey(CHALLENGE_KEY));
-    challengeKeys.set(vault, key);
-  }
-  return key;
 }
 
 export async function identify(ctx: Context, guard: DmGuard, received: Received, now: number, log: Logger): Promise<Identified | Answer> {
