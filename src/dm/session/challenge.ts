@@ -24,7 +24,7 @@ export interface ChallengeSubject {
 
 /**
  * A challenge key made ready once: its bytes as text (kept with each challenge) and its
- * HMAC blocks. A server derives one per vault (identify.ts) and passes it on every message.
+ * HMAC blocks. A server's comes from its vault (challengeKeyOf), the same on every message.
  */
 export interface ChallengeKey {
   readonly text: string;
