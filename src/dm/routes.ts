@@ -60,16 +60,20 @@ async function answerDm(ctx: Context, guard: DmGuard, request: DmHttpRequest): P
   if (Number(request.header('content-length') ?? 0) > limit) return tooLarge;
   const body = await request.body(limit);
   if (!body) return tooLarge;
-  const hmacHeader = request.header('x-syncml-hmac');
+  // Every field written, an absent one (or an empty one, as before) as undefined: one
+  // shape for every message. Conditional spreads here and of the answer's headers below
+  // cost about 1% of the server's CPU in bench:dm's profile (V8's slow object cloning).
   const response = await handleDmMessage(ctx, guard, {
     body,
     contentType,
-    ...(request.token ? { token: request.token } : {}),
-    ...(hmacHeader ? { hmacHeader } : {}),
+    token: request.token || undefined,
+    hmacHeader: request.header('x-syncml-hmac') || undefined,
     serverUrl: ctx.config.dm.publicUrl ? `${ctx.config.dm.publicUrl}${DM_PATH}` : `${request.origin}${DM_PATH}`,
     address: request.address,
   });
-  return { status: response.status, headers: { ...response.headers, 'content-type': response.contentType }, body: response.body };
+  // Most answers carry no headers of their own (a 429 says when to come back).
+  const headers = response.headers === undefined ? { 'content-type': response.contentType } : { ...response.headers, 'content-type': response.contentType };
+  return { status: response.status, headers, body: response.body };
 }
 
 /** The route on the Hono app (app.request() in tests; a Node server answers before it). */
@@ -139,8 +143,12 @@ const origins = new Map<string, string>();
 /** The query's session token (`s`), read as URL's searchParams would (up to a fragment). */
 function tokenOf(query: string): string | undefined {
   const hash = query.indexOf('#');
-  return new URLSearchParams(hash === -1 ? query : query.slice(0, hash)).get('s') ?? undefined;
+  const search = hash === -1 ? query : query.slice(0, hash);
+  // The RespURI we hand out (`?s=<token>`, a token of URL-safe characters: nothing to
+  // decode) read without a URLSearchParams, which cost 4x as much; anything else with one.
+  return OWN_TOKEN_QUERY.exec(search)?.[1] ?? new URLSearchParams(search).get('s') ?? undefined;
 }
+const OWN_TOKEN_QUERY = /^s=([\w-]+)$/;
 
 /** Node's request under @hono/node-server (`env.incoming`); none in app.request(). */
 function incomingOf(env: unknown): IncomingMessage | undefined {

@@ -138,14 +138,28 @@ export function md5Digest(name: string, password: string, nonce: Uint8Array): st
 
 /** md5Digest before its base64: the 16 bytes a device's Cred Data decodes to. */
 function md5DigestBytes(name: string, password: string, nonce: Uint8Array): Buffer {
-  return md5(Buffer.concat([userKey(name, password), COLON, nonce]));
+  return md5DigestUnder(userKey(name, password), nonce);
+}
+
+/** md5DigestBytes from the account's userKey. */
+function md5DigestUnder(key: Buffer, nonce: Uint8Array): Buffer {
+  return md5(Buffer.concat([key, COLON, nonce]));
 }
 const COLON = Buffer.from(':');
 
 /** H( B64(H(name:password)) + ":" + nonce + ":" + B64(H(body)) ), raw 16 bytes. Package 0 uses this unencoded. */
 export function hmacMacBytes(name: string, password: string, nonce: Uint8Array, body: Uint8Array): Uint8Array {
-  const bodyHash = utf8(md5(body).toString('base64'));
-  return new Uint8Array(md5(Buffer.concat([userKey(name, password), COLON, nonce, COLON, bodyHash])));
+  return new Uint8Array(hmacMacUnder(userKey(name, password), nonce, bodyHashOf(body)));
+}
+
+/** B64(H(body)) as the MAC's input takes it. */
+function bodyHashOf(body: Uint8Array): Buffer {
+  return utf8(md5(body).toString('base64'));
+}
+
+/** hmacMacBytes from the account's userKey and the body's hash. */
+function hmacMacUnder(key: Buffer, nonce: Uint8Array, bodyHash: Buffer): Buffer {
+  return md5(Buffer.concat([key, COLON, nonce, COLON, bodyHash]));
 }
 
 export function hmacMac(name: string, password: string, nonce: Uint8Array, body: Uint8Array): string {
@@ -271,21 +285,38 @@ export function verifyCredential(
   expected: Credentials,
   nonce: Uint8Array | undefined,
 ): boolean {
-  const type = cred.type.trim().toLowerCase();
-  if (cred.data.length > MAX_CREDENTIAL_DATA) return false;
+  return credentialVerifier(cred, expected)(nonce);
+}
+
+/**
+ * verifyCredential of one Cred for one account, for each of the nonces it may use (the DM
+ * session tries two): the Cred decoded and B64(H(name:password)) worked out once, not per
+ * nonce.
+ */
+export function credentialVerifier(cred: { type: string; data: string }, expected: Credentials): (nonce: Uint8Array | undefined) => boolean {
+  // Devices spell the type as we do: trimmed and lower-cased only when not.
+  const type = cred.type === AUTH_MD5 || cred.type === AUTH_BASIC ? cred.type : cred.type.trim().toLowerCase();
+  if (cred.data.length > MAX_CREDENTIAL_DATA) return never;
   if (type === AUTH_BASIC) {
     const given = decodeBase64(cred.data);
-    if (given === undefined) return false;
-    return sameBytes(given, utf8(`${expected.name}:${expected.password}`));
+    if (given === undefined) return never;
+    const verifies = sameBytes(given, utf8(`${expected.name}:${expected.password}`));
+    return () => verifies;
   }
   if (type === AUTH_MD5) {
-    if (nonce === undefined || nonce.length === 0) return false;
     const given = decodeBase64(cred.data);
-    if (given === undefined || given.length !== 16) return false;
-    return timingSafeEqual(given, md5DigestBytes(expected.name, expected.password, nonce));
+    if (given === undefined || given.length !== 16) return never;
+    let key: Buffer | undefined;
+    return (nonce) => {
+      if (nonce === undefined || nonce.length === 0) return false;
+      key ??= userKey(expected.name, expected.password);
+      return timingSafeEqual(given, md5DigestUnder(key, nonce));
+    };
   }
-  return false;
+  return never;
 }
+
+const never = (): boolean => false;
 
 /**
  * Checks an `x-syncml-hmac` header over the exact body bytes. The username must match the
@@ -297,11 +328,24 @@ export function verifyHmac(
   nonce: Uint8Array | undefined,
   body: Uint8Array,
 ): boolean {
-  if (headerValue === undefined || nonce === undefined || nonce.length === 0) return false;
+  return hmacVerifier(headerValue, expected, body)(nonce);
+}
+
+/** verifyHmac of one header and body for one account, for each of the nonces it may use: the header read and the body hashed once. */
+export function hmacVerifier(headerValue: string | undefined, expected: Credentials, body: Uint8Array): (nonce: Uint8Array | undefined) => boolean {
+  if (headerValue === undefined) return never;
   const header = parseHmacHeader(headerValue);
-  if (header === undefined || header.algorithm !== 'MD5') return false;
+  if (header === undefined || header.algorithm !== 'MD5') return never;
   const given = decodeBase64(header.mac);
-  if (given === undefined || given.length !== 16) return false;
-  const macOk = timingSafeEqual(given, hmacMacBytes(expected.name, expected.password, nonce, body));
-  return sameBytes(utf8(header.username), utf8(expected.name)) && macOk;
+  if (given === undefined || given.length !== 16) return never;
+  const sameName = sameBytes(utf8(header.username), utf8(expected.name));
+  let key: Buffer | undefined;
+  let bodyHash: Buffer | undefined;
+  return (nonce) => {
+    if (nonce === undefined || nonce.length === 0) return false;
+    key ??= userKey(expected.name, expected.password);
+    bodyHash ??= bodyHashOf(body);
+    const macOk = timingSafeEqual(given, hmacMacUnder(key, nonce, bodyHash));
+    return sameName && macOk;
+  };
 }

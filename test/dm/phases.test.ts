@@ -4,7 +4,7 @@
 // over HTTP are in session.test.ts and attacks.test.ts.
 import { describe, expect, it } from 'vitest';
 import { type AuthInput, authenticate } from '../../src/dm/session/authenticate.ts';
-import { acceptedNonces, challengeNonce } from '../../src/dm/session/challenge.ts';
+import { acceptedNonces, challengeKey, challengeKeyOf, challengeNonce } from '../../src/dm/session/challenge.ts';
 import { readClientCommands } from '../../src/dm/session/client-commands.ts';
 import { decodeRequest } from '../../src/dm/session/decode.ts';
 import { type DmRequest, isAnswer } from '../../src/dm/session/exchange.ts';
@@ -14,6 +14,7 @@ import type { AwaitedCommand, ServerCommand } from '../../src/dm/session/state.t
 import { AUTH_BASIC, AUTH_MD5, basicCredential, encodeNonce, hmacHeader, md5Digest } from '../../src/omadm/auth.ts';
 import { CONTENT_TYPE_XML, type Command, type SyncHdr, type SyncMessage } from '../../src/omadm/codec/message.ts';
 import { decodeMessage, encodeMessage } from '../../src/omadm/codec/syncml.ts';
+import { KeyVault } from '../../src/signing/vault.ts';
 
 const header = (over: Partial<SyncHdr> = {}): SyncHdr => ({ verDTD: '1.2', verProto: 'DM/1.2', sessionId: '1A', msgId: 1, target: 'http://dm.example/dm', source: 'IMEI:1', ...over });
 const alert = (cmdId: number, data: string): Command => ({ kind: 'Alert', cmdId, data, items: [] });
@@ -113,6 +114,19 @@ describe('challenge nonces', () => {
     for (const changed of [challengeNonce(key, { ...subject, deviceId: 'IMEI:2' }, 1), challengeNonce(key, { ...subject, sessionId: '1B' }, 1), challengeNonce(key, subject, 2), challengeNonce(key, { ...subject, currentNonce: null }, 1), challengeNonce(new Uint8Array(32).fill(2), subject, 1)]) {
       expect(changed).not.toBe(n);
     }
+  });
+
+  it("are a vault's own: its key made ready once gives what its derived bytes give, and a vault under another master key (a rotation) gets other nonces", () => {
+    const vault = KeyVault.fromKey(new Uint8Array(32).fill(5));
+    const rotated = KeyVault.fromKey(new Uint8Array(32).fill(6));
+    const bytes = vault.deriveKey('dm-challenge');
+    expect(challengeKeyOf(vault)).toBe(challengeKeyOf(vault));
+    expect(challengeNonce(challengeKeyOf(vault), subject, 1)).toBe(challengeNonce(bytes, subject, 1));
+    expect(challengeNonce(challengeKey(bytes), subject, 2)).toBe(challengeNonce(bytes, subject, 2));
+    expect(challengeNonce(challengeKeyOf(rotated), subject, 1)).toBe(challengeNonce(rotated.deriveKey('dm-challenge'), subject, 1));
+    expect(challengeNonce(challengeKeyOf(rotated), subject, 1)).not.toBe(challengeNonce(challengeKeyOf(vault), subject, 1));
+    // Asked again under the first vault after the other: its own nonce, not the one kept last.
+    expect(challengeNonce(challengeKeyOf(vault), subject, 1)).toBe(challengeNonce(bytes, subject, 1));
   });
 
   it('accepted for a message: the current nonce first, then the challenge of the message before (none at MsgID 1)', () => {

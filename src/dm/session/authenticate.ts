@@ -9,7 +9,7 @@
 //   cannot be replayed.
 // - A missing Cred gets 407 with a challenge; a wrong one 401, with one more challenge
 //   in the first two messages of a session and none after (the client stops).
-import { AUTH_BASIC, AUTH_MAC, AUTH_MD5, decodeNonce, encodeNonce, newNonce, verifyCredential, verifyHmac } from '../../omadm/auth.ts';
+import { AUTH_BASIC, AUTH_MAC, AUTH_MD5, credentialVerifier, decodeNonce, encodeNonce, hmacVerifier, newNonce } from '../../omadm/auth.ts';
 import type { Chal, Cred } from '../../omadm/codec/message.ts';
 
 export type AuthType = 'md5' | 'basic' | 'hmac';
@@ -76,13 +76,19 @@ export function presentsCredentials(proof: Pick<Proof, 'authType' | 'cred' | 'hm
 export function verifiedNonce(proof: Proof, nonces: Iterable<string>): string | undefined {
   const { cred } = proof;
   let verifies: (nonce: string) => boolean;
-  if (proof.authType === 'hmac') verifies = (n) => verifyHmac(proof.hmacHeader, proof.credentials, decodeNonce(n), proof.body);
-  else {
+  // The Cred or header read once for all the nonces (auth.ts), each nonce checked in turn.
+  if (proof.authType === 'hmac') {
+    const check = hmacVerifier(proof.hmacHeader, proof.credentials, proof.body);
+    verifies = (n) => check(decodeNonce(n));
+  } else {
     if (!cred) return undefined;
-    const type = cred.meta.type ?? typeName[proof.authType];
-    if (type.trim().toLowerCase() !== typeName[proof.authType]) return undefined;
-    if (proof.authType === 'basic') return verifyCredential({ type, data: cred.data }, proof.credentials, undefined) ? '' : undefined;
-    verifies = (n) => verifyCredential({ type, data: cred.data }, proof.credentials, decodeNonce(n));
+    const expected = typeName[proof.authType];
+    const type = cred.meta.type ?? expected;
+    // Devices spell it as we do: trimmed and lower-cased only when not.
+    if (type !== expected && type.trim().toLowerCase() !== expected) return undefined;
+    const check = credentialVerifier({ type, data: cred.data }, proof.credentials);
+    if (proof.authType === 'basic') return check(undefined) ? '' : undefined;
+    verifies = (n) => check(decodeNonce(n));
   }
   for (const nonce of nonces) if (verifies(nonce)) return nonce;
   return undefined;

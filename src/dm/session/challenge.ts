@@ -13,6 +13,7 @@
 //   current nonce, part of the derivation, changes), so an accepted Cred cannot be replayed.
 import { encodeNonce, hmacSha256, hmacSha256Key, type HmacSha256Key, NONCE_LENGTH } from '../../omadm/auth.ts';
 import { BoundedMap } from '../../bounded-map.ts';
+import type { KeyVault } from '../../signing/vault.ts';
 
 export interface ChallengeSubject {
   deviceId: string;
@@ -21,42 +22,74 @@ export interface ChallengeSubject {
   currentNonce: string | null;
 }
 
+/**
+ * A challenge key made ready once: its bytes as text (kept with each challenge) and its
+ * HMAC blocks. A server's comes from its vault (challengeKeyOf), the same on every message.
+ */
+export interface ChallengeKey {
+  readonly text: string;
+  readonly hmac: HmacSha256Key;
+}
+
+export function challengeKey(key: Uint8Array): ChallengeKey {
+  const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return { text: bytes.toString('base64'), hmac: hmacSha256Key(bytes) };
+}
+
+const CHALLENGE_KEY = 'dm-challenge';
+
+/**
+ * A vault's challenge key, derived and made ready once: a vault's master key never
+ * changes (another master key is another vault, and gets its own), and the derivation,
+ * the copy the vault hands out and its comparison with the last key cost some 0.3% of the
+ * server's CPU when done per message. Weakly held: it goes with its vault.
+ */
+export function challengeKeyOf(vault: KeyVault): ChallengeKey {
+  let key = challengeKeys.get(vault);
+  if (key === undefined) {
+    key = challengeKey(vault.deriveKey(CHALLENGE_KEY));
+    challengeKeys.set(vault, key);
+  }
+  return key;
+}
+const challengeKeys = new WeakMap<KeyVault, ChallengeKey>();
+
 /** The nonce a reply to message `msgId` of this session challenges with (base64). */
-export function challengeNonce(key: Uint8Array, subject: ChallengeSubject, msgId: number): string {
-  const input = JSON.stringify([subject.deviceId, subject.sessionId, msgId, subject.currentNonce ?? '']);
+export function challengeNonce(key: Uint8Array | ChallengeKey, subject: ChallengeSubject, msgId: number): string {
   // The challenge of a message is derived again to check the next one: kept (bounded-map.ts),
   // under the device and the message (a short key to hash), and used only for the same
   // inputs under the same key's bytes (processes, and tests, may run servers with other keys).
+  // Compared field by field: the HMAC's input (JSON) is written only when one is computed.
   const slot = `${msgId} ${subject.deviceId}`;
-  const known = knownKey(key);
-  const text = known.text;
+  const known = key instanceof Uint8Array ? knownKey(key) : key;
+  const currentNonce = subject.currentNonce ?? '';
   const kept = recentChallenges.use(slot);
-  if (kept !== undefined && kept.input === input && kept.key === text) return kept.nonce;
+  if (kept !== undefined && kept.sessionId === subject.sessionId && kept.currentNonce === currentNonce && kept.key === known.text) return kept.nonce;
+  const input = JSON.stringify([subject.deviceId, subject.sessionId, msgId, currentNonce]);
   const nonce = encodeNonce(hmacSha256(known.hmac, input).subarray(0, NONCE_LENGTH));
-  recentChallenges.set(slot, { key: text, input, nonce });
+  recentChallenges.set(slot, { key: known.text, sessionId: subject.sessionId, currentNonce, nonce });
   return nonce;
 }
 
 /**
- * The key's bytes as text, kept with each challenge, and its HMAC blocks. A server has one
- * challenge key, handed out as a fresh copy each message: compared with the last one (32
+ * A key given as bytes, made ready (challengeKey) once: compared with the last one (32
  * bytes), not worked out again.
  */
-function knownKey(key: Uint8Array): { text: string; hmac: HmacSha256Key } {
+function knownKey(key: Uint8Array): ChallengeKey {
   const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-  if (lastKey === undefined || !lastKey.bytes.equals(bytes)) lastKey = { bytes: Buffer.from(bytes), text: bytes.toString('base64'), hmac: hmacSha256Key(bytes) };
-  return lastKey;
+  if (lastKey === undefined || !lastKey.bytes.equals(bytes)) lastKey = { bytes: Buffer.from(bytes), ready: challengeKey(bytes) };
+  return lastKey.ready;
 }
-let lastKey: { bytes: Buffer; text: string; hmac: HmacSha256Key } | undefined;
+let lastKey: { bytes: Buffer; ready: ChallengeKey } | undefined;
 
 /** Sessions in flight at once, with room: a miss only costs the HMAC. */
-const recentChallenges = new BoundedMap<string, { key: string; input: string; nonce: string }>(4096);
+const recentChallenges = new BoundedMap<string, { key: string; sessionId: string; currentNonce: string; nonce: string }>(4096);
 
 /**
  * The nonces message `msgId`'s credentials may use: the device's current one, then the
  * challenge of the message before (derived only if the first does not verify).
  */
-export function* acceptedNonces(key: Uint8Array, subject: ChallengeSubject, msgId: number): Generator<string> {
+export function* acceptedNonces(key: Uint8Array | ChallengeKey, subject: ChallengeSubject, msgId: number): Generator<string> {
   if (subject.currentNonce) yield subject.currentNonce;
   if (msgId > 1) yield challengeNonce(key, subject, msgId - 1);
 }

@@ -8,7 +8,7 @@ import type { Context } from '../../context.ts';
 import { pendingAccountOf } from '../../enroll/pending-credentials.ts';
 import { type DeviceRow, type DmSessionRow, findDevice, findDeviceAndSession, type NamedDevice } from '../../store/queries/devices.ts';
 import { type AuthOk, authenticate, presentsCredentials, type Proof, verifiedNonce } from './authenticate.ts';
-import { acceptedNonces, challengeNonce } from './challenge.ts';
+import { acceptedNonces, challengeKeyOf, challengeNonce } from './challenge.ts';
 import { type Answer, plain, type Received, REFUSED_COMMAND, refusal, syncml } from './exchange.ts';
 import type { DmGuard } from './guard.ts';
 import { sessionPassword } from './password.ts';
@@ -27,8 +27,6 @@ export interface Identified {
   /** The device's enrollment as read with the device (null: none), for first contact; absent when not read. */
   enrollment?: NamedDevice['enrollment'];
 }
-
-const CHALLENGE_KEY = 'dm-challenge';
 
 export async function identify(ctx: Context, guard: DmGuard, received: Received, now: number, log: Logger): Promise<Identified | Answer> {
   const { message, request } = received;
@@ -90,7 +88,7 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
     }
   }
 
-  const key = ctx.vault.deriveKey(CHALLENGE_KEY);
+  const key = challengeKeyOf(ctx.vault);
   const subject = { deviceId: device.id, sessionId: h.sessionId, currentNonce: device.clientNonce };
   const challenge = () => challengeNonce(key, subject, h.msgId);
   const attempt = (credentials: Proof['credentials']) =>
