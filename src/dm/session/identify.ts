@@ -26,6 +26,8 @@ export interface Identified {
   pendingCredentials?: true;
   /** The device's enrollment as read with the device (null: none), for first contact; absent when not read. */
   enrollment?: NamedDevice['enrollment'];
+  /** Which of the device's optional parts exist, as read with the device, for the plan; absent when not read. */
+  footing?: NamedDevice['footing'];
 }
 
 const CHALLENGE_KEY = 'dm-challenge';
@@ -130,6 +132,7 @@ export async function identify(ctx: Context, guard: DmGuard, received: Received,
 function identified(result: Identified, withPendingCredentials: boolean, named: NamedDevice): Identified {
   if (withPendingCredentials) result.pendingCredentials = true;
   if (named.enrollment !== undefined) result.enrollment = named.enrollment;
+  if (named.footing !== undefined) result.footing = named.footing;
   return result;
 }
 
