@@ -36,6 +36,11 @@ function withKey(changes: object, id: string): Record<string, unknown> {
 // provisioning profile (the footing), are shared, but no DM message writes them (only the
 // API, in transactions that commit alone).
 const deviceById = preparedDeviceRead(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
+/** What a challenge of a device's DM message takes of it (dm/session/identify.ts). */
+export type AuthSubject = Pick<DeviceRow, 'id' | 'authType' | 'authName' | 'clientNonce'>;
+const authSubjectById = preparedDeviceRead(({ q, t: { devices } }) =>
+  q.select({ id: devices.id, authType: devices.authType, authName: devices.authName, clientNonce: devices.clientNonce }).from(devices).where(eq(devices.id, sql.placeholder('id'))).prepare(),
+);
 /**
  * The device and the session a DM message names, in one statement: every message reads
  * both, and a statement costs more than the lookup in it (bench/dm.ts). By RespURI token
@@ -115,6 +120,11 @@ function prepareOperationsSent({ q, t }: Tx, count: number) {
 
 export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefined> {
   return (await deviceById(tx, id).execute({ id }))[0];
+}
+
+/** What a challenge of the device's DM message takes of it: a narrower read than findDevice. */
+export async function findAuthSubject(tx: Tx, id: string): Promise<AuthSubject | undefined> {
+  return (await authSubjectById(tx, id).execute({ id }))[0];
 }
 
 /** What a DM message reads of the device it names (findDeviceAndSession). */

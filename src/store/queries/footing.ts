@@ -120,7 +120,16 @@ export async function footingOf(tx: Tx, deviceId: string): Promise<Footing | und
  * makes what it says of that topic stale (`holds`).
  */
 export function footingAt(tx: Tx, read: FootingRead): Footing {
-  return { ...read, writes: writesNow(tx) };
+  // Field by field, not a spread: V8 copies a spread through its generic path (persist.ts).
+  return {
+    hasActiveDeployment: read.hasActiveDeployment,
+    scomo: read.scomo,
+    hasQueuedApplications: read.hasQueuedApplications,
+    provisioningProfileId: read.provisioningProfileId,
+    hasQueuedOperations: read.hasQueuedOperations,
+    hasGatedOperations: read.hasGatedOperations,
+    writes: writesNow(tx),
+  };
 }
 
 /** Whether what the footing says of `topic` still holds: the transaction wrote none of it since. */
