@@ -3,8 +3,15 @@
 // inventory and operations, profile applications waiting, the model's provisioning
 // profile, queued operations), in one statement. Most devices have few of them, and a statement costs more
 // than the lookups in it (bench/dm.ts): the plan's hooks skip the reads of what is absent.
-// Read in the message's transaction; what it says holds only while the transaction made no
-// write of that topic since (write-counts.ts), so the hooks ask `holds` before they skip.
+// Read with the device the message names (devices.ts, findDeviceAndSession: no statement
+// of its own), else in the message's transaction; what it says holds only while the
+// transaction made no write of that topic since its start, or since the read in it
+// (write-counts.ts), so the hooks ask `holds` before they skip. Read before the
+// transaction, it may miss what another transaction committed in between (an operation
+// queued, a deployment created): the message then acts as if that came just after it, and
+// the next message sees it, as it already was on PostgreSQL, where each statement of the
+// transaction sees what was committed when it began. Its positive answers lead to reads
+// in the transaction, which see the rows as they are.
 import { and, eq, sql } from 'drizzle-orm';
 import type { Tables, Tx } from '../store.ts';
 import { underWay } from './deployments.ts';
