@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { ActiveDeployment } from '../../src/deployments/active.ts';
 import { activeDeploymentOf, insertDeployment } from '../../src/store/queries/deployments.ts';
-import { claimQueuedOperations, findOperation, insertDevice, insertOperation, requeueOperations, updateOperation } from '../../src/store/queries/devices.ts';
-import { footingOf, holds } from '../../src/store/queries/footing.ts';
+import { claimQueuedOperations, findDeviceAndSession, findOperation, insertDevice, insertOperation, requeueOperations, updateOperation } from '../../src/store/queries/devices.ts';
+import { footingAt, footingOf, holds } from '../../src/store/queries/footing.ts';
 import { insertApplication } from '../../src/store/queries/profiles.ts';
 import { insertScomoDeployment, saveBaseline, saveDeviceApps } from '../../src/store/queries/scomo.ts';
 import { openTestStore } from '../support/store.ts';
@@ -98,5 +98,30 @@ describe('DM message footing', async () => {
     expect(states).toEqual(['sent', 'queued', 'queued']);
     expect((await store.transaction((tx) => findOperation(tx, 'dev-queue', 'op-q3')))?.sentAt).toBeNull();
     expect(await store.transaction((tx) => claimQueuedOperations(tx, 'dev-nobody', 60))).toEqual([]);
+  });
+
+  it('is read with the device a message names as on its own, and bound to a transaction holds from its start until it writes the topic', async () => {
+    for (const deviceId of ['dev-bare', 'dev-full']) {
+      const alone = await store.transaction((tx) => footingOf(tx, deviceId));
+      if (!alone) throw new Error(`no footing for ${deviceId}`);
+      for (const options of [{}, { withEnrollment: true }]) {
+        const named = await findDeviceAndSession(store, deviceId, { sessionId: 'none' }, options);
+        expect({ ...named?.footing, writes: alone.writes }).toEqual(alone);
+      }
+      expect({ ...(await findDeviceAndSession(store, deviceId, { token: 'dms_none' }))?.footing, writes: alone.writes }).toEqual(alone);
+    }
+    const read = (await findDeviceAndSession(store, 'dev-bare', { sessionId: 'none' }))?.footing;
+    if (!read) throw new Error('no footing read');
+    // Twice: on PostgreSQL a connection's transactions share their write counts.
+    for (const id of ['op-bound-1', 'op-bound-2']) {
+      await store.transaction(async (tx) => {
+        const footing = footingAt(tx, read);
+        expect(holds(tx, footing, 'operations')).toBe(true);
+        await insertOperation(tx, { id, deviceId: 'dev-bare', command: 'Get', uri: './DevInfo/Lang', state: 'queued', createdBy: 'test', createdAt: 1 });
+        expect(holds(tx, footing, 'operations')).toBe(false);
+        expect(holds(tx, footing, 'deployments')).toBe(true);
+        await updateOperation(tx, id, { state: 'failed' });
+      });
+    }
   });
 });

@@ -25,6 +25,21 @@ export async function expectRowsAsDrizzle(store: Store, direct: <T>(statement: T
     expect(rows).toEqual(await joined().execute());
     expect(rows.map((r) => [r.device.id, r.session?.id ?? null])).toEqual([['dev-1', 'dms_1'], ['dev-2', null]]);
 
+    // Tables nested beside single fields (the DM message's device lookup reads its footing so:
+    // store/queries/devices.ts): mapped here, not handed back to drizzle.
+    const mixed = () =>
+      q
+        .select({ device: devices, session: dmSessions, sessionState: dmSessions.state, n: sql<number>`length(${devices.tags})` })
+        .from(devices)
+        .leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.state, 'open')))
+        .orderBy(devices.id)
+        .prepare();
+    const mixedStatement = mixed();
+    expect(direct(mixedStatement)).not.toBe(mixedStatement);
+    const mixedRows = await direct(mixed()).execute();
+    expect(mixedRows).toEqual(await mixed().execute());
+    expect(mixedRows.map((r) => [r.device.id, r.session?.id ?? null, r.sessionState, r.n])).toEqual([['dev-1', 'dms_1', 'open', 2], ['dev-2', null, null, 5]]);
+
     const computed = () => q.select({ id: devices.id, n: sql<number>`length(${devices.tags})`, decoded: sql<number>`${devices.createdAt}`.mapWith((v: number) => v * 10) }).from(devices).orderBy(devices.id).prepare();
     expect(await direct(computed()).execute()).toEqual(await computed().execute());
     expect(await direct(computed()).execute()).toEqual([{ id: 'dev-1', n: 2, decoded: 10 }, { id: 'dev-2', n: 5, decoded: 20 }]);

@@ -12,6 +12,7 @@
 // whose page cache the commits of others do not throw away as they do the read-only
 // one's (bench/dm.ts). The transaction holds no I/O besides the database.
 import type { Context } from '../../context.ts';
+import { footingAt } from '../../store/queries/footing.ts';
 import { readClientCommands } from './client-commands.ts';
 import { decodeRequest } from './decode.ts';
 import { enrollmentCommands, prepareEnrollment, settleEnrollment } from './enrollment.ts';
@@ -20,7 +21,7 @@ import type { DmGuard } from './guard.ts';
 import { identify } from './identify.ts';
 import { messageLog } from './message-log.ts';
 import { endsSession, newSession, type Outcome, persistOutcome } from './persist.ts';
-import { planCommands, planSettings } from './plan.ts';
+import { type PlanInput, planCommands, planSettings } from './plan.ts';
 import { buildReply, type ReplyInput } from './reply.ts';
 import { applyAssembled, assemble, buffered, chunkData, interruptionAlerts, storeChunks } from './large-objects.ts';
 import { withoutRefusedValues } from './outgoing-objects.ts';
@@ -64,11 +65,16 @@ export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmR
   const settings = planSettings(ctx, { device, session, effects });
   const { outcome, campaignsMoved } = await ctx.db.transaction(async (tx) => {
     results.length = 0;
+    // The footing read with the device (identify.ts), as of this transaction's start: a
+    // write of its topics from here on makes it stale (store/queries/footing.ts).
+    const footing = identified.footing === undefined ? undefined : footingAt(tx, identified.footing);
     await storeChunks(tx, session.id, assembled.writes);
     const answered = await applyPromptAnswers(tx, device.id, answers, now);
     // The pending commands beside the session row, not a copy of its 19 columns with them changed.
     const pending = pendingFromRest(ctx.vault, withoutRefusedValues(session.pending, effects));
-    const plan = await planCommands(tx, settings, { device, session, pending, effects, final: message.final, serverUrl: request.serverUrl, now });
+    const planInput: PlanInput = { device, session, pending, effects, final: message.final, serverUrl: request.serverUrl, now };
+    if (footing) planInput.footing = footing;
+    const plan = await planCommands(tx, settings, planInput);
     plan.commands.unshift(...interruptionAlerts(assembled));
     plan.commands.unshift(...(await enrollmentCommands(tx, enrollment, message.final && !effects.aborted)));
     // The optional fields set after the literal, not spread into it: conditional spreads

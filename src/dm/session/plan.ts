@@ -35,6 +35,8 @@ export interface PlanInput {
   final: boolean;
   serverUrl: string;
   now: number;
+  /** The device's footing as read with the device (identify.ts), bound to this transaction (footingAt); else the plan reads it. */
+  footing?: Footing;
 }
 
 export interface Plan {
@@ -94,9 +96,9 @@ export async function planCommands(tx: Tx, settings: PlanSettings, input: PlanIn
   if (!input.final || effects.aborted) return { commands: [], askForMore: !input.final && !effects.aborted, inventoryChecked: session.inventoryChecked, ...header };
   // What of the device exists at all, and its deployment under way: read once for the
   // hooks below and the persist after them (store/queries/footing.ts, deployments/active.ts).
-  // In the transaction, on the writer: before it, a read of the device often goes to the
-  // read-only connection, whose page cache every commit drops (bench/dm.ts: no gain).
-  const footing = await footingOf(tx, device.id);
+  // Read with the device when the message named it (findDeviceAndSession: one statement
+  // less), else here.
+  const footing = input.footing ?? (await footingOf(tx, device.id));
   const active = new ActiveDeployment(tx, device.id, footing);
 
   const commands: ServerCommand[] = pendingOf(input.pending);

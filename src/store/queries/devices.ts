@@ -7,6 +7,7 @@ import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlit
 import type { devices, dmOperations, dmSessions, enrollmentBatches, enrollmentDevices } from '../schema/index.ts';
 import type { Tables, Tx } from '../store.ts';
 import type { DeploymentRow } from './deployments.ts';
+import { type FootingRead, footingFields, footingFrom } from './footing.ts';
 import { onDialect, preparedDeviceRead, preparedPer } from './prepared.ts';
 import { asSet, preparedWrites } from './prepared-writes.ts';
 import { countWrite } from './write-counts.ts';
@@ -29,31 +30,40 @@ function withKey(changes: object, id: string): Record<string, unknown> {
 
 // Reads of one device's own rows (preparedDeviceRead): on SQLite they may run while other
 // devices' DM messages wait uncommitted for their COMMIT, and see only what is committed of
-// this device. Two reach further, and stay right: the session by RespURI token may be
+// this device. Some reach further, and stay right: the session by RespURI token may be
 // another device's, which the caller refuses alike whether or not it is committed (a
-// session never changes device); an enrollment's batch is shared, but no DM message
-// writes batches (only the API, in a transaction that commits alone).
+// session never changes device); an enrollment's batch, and the model's SCOMO baseline and
+// provisioning profile (the footing), are shared, but no DM message writes them (only the
+// API, in transactions that commit alone).
 const deviceById = preparedDeviceRead(({ q, t }) => q.select().from(t.devices).where(eq(t.devices.id, sql.placeholder('id'))).prepare());
+/** What a challenge of a device's DM message takes of it (dm/session/identify.ts). */
+export type AuthSubject = Pick<DeviceRow, 'id' | 'authType' | 'authName' | 'clientNonce'>;
+const authSubjectById = preparedDeviceRead(({ q, t: { devices } }) =>
+  q.select({ id: devices.id, authType: devices.authType, authName: devices.authName, clientNonce: devices.clientNonce }).from(devices).where(eq(devices.id, sql.placeholder('id'))).prepare(),
+);
 /**
  * The device and the session a DM message names, in one statement: every message reads
  * both, and a statement costs more than the lookup in it (bench/dm.ts). By RespURI token
  * the session is whichever has that id (the caller checks it is the device's); else the
- * device's open session under the SessionID.
+ * device's open session under the SessionID. With them the device's footing (footing.ts),
+ * which the message's plan would read in its transaction by one statement more.
  */
-const deviceWithSessionByToken = preparedDeviceRead(({ q, t: { devices, dmSessions } }) =>
+const deviceWithSessionByToken = preparedDeviceRead(({ q, t }) =>
   q
-    .select({ device: devices, session: dmSessions })
-    .from(devices)
-    .leftJoin(dmSessions, eq(dmSessions.id, sql.placeholder('token')))
-    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .select({ device: t.devices, session: t.dmSessions, ...footingFields(t) })
+    .from(t.devices)
+    .leftJoin(t.dmSessions, eq(t.dmSessions.id, sql.placeholder('token')))
+    .leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, t.devices.id))
+    .where(eq(t.devices.id, sql.placeholder('deviceId')))
     .prepare(),
 );
-const deviceWithOpenSession = preparedDeviceRead(({ q, t: { devices, dmSessions } }) =>
+const deviceWithOpenSession = preparedDeviceRead(({ q, t }) =>
   q
-    .select({ device: devices, session: dmSessions })
-    .from(devices)
-    .leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.sessionId, sql.placeholder('sessionId')), eq(dmSessions.state, 'open')))
-    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .select({ device: t.devices, session: t.dmSessions, ...footingFields(t) })
+    .from(t.devices)
+    .leftJoin(t.dmSessions, and(eq(t.dmSessions.deviceId, t.devices.id), eq(t.dmSessions.sessionId, sql.placeholder('sessionId')), eq(t.dmSessions.state, 'open')))
+    .leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, t.devices.id))
+    .where(eq(t.devices.id, sql.placeholder('deviceId')))
     .prepare(),
 );
 /**
@@ -61,14 +71,15 @@ const deviceWithOpenSession = preparedDeviceRead(({ q, t: { devices, dmSessions 
  * first-contact.ts), for a message that may start a session: first contact would read it
  * again by the device's id, on the read-only connection (bench/dm.ts).
  */
-const deviceWithOpenSessionAndEnrollment = preparedDeviceRead(({ q, t: { devices, dmSessions, enrollmentDevices, enrollmentBatches } }) =>
+const deviceWithOpenSessionAndEnrollment = preparedDeviceRead(({ q, t }) =>
   q
-    .select({ device: devices, session: dmSessions, enrollment: enrollmentDevices, batch: enrollmentBatches })
-    .from(devices)
-    .leftJoin(dmSessions, and(eq(dmSessions.deviceId, devices.id), eq(dmSessions.sessionId, sql.placeholder('sessionId')), eq(dmSessions.state, 'open')))
-    .leftJoin(enrollmentDevices, eq(enrollmentDevices.deviceId, devices.id))
-    .leftJoin(enrollmentBatches, eq(enrollmentBatches.id, enrollmentDevices.batchId))
-    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .select({ device: t.devices, session: t.dmSessions, enrollment: t.enrollmentDevices, batch: t.enrollmentBatches, ...footingFields(t) })
+    .from(t.devices)
+    .leftJoin(t.dmSessions, and(eq(t.dmSessions.deviceId, t.devices.id), eq(t.dmSessions.sessionId, sql.placeholder('sessionId')), eq(t.dmSessions.state, 'open')))
+    .leftJoin(t.enrollmentDevices, eq(t.enrollmentDevices.deviceId, t.devices.id))
+    .leftJoin(t.enrollmentBatches, eq(t.enrollmentBatches.id, t.enrollmentDevices.batchId))
+    .leftJoin(t.deviceApps, eq(t.deviceApps.deviceId, t.devices.id))
+    .where(eq(t.devices.id, sql.placeholder('deviceId')))
     .prepare(),
 );
 const queuedOf = preparedPer(({ q, t }) =>
@@ -111,12 +122,19 @@ export async function findDevice(tx: Tx, id: string): Promise<DeviceRow | undefi
   return (await deviceById(tx, id).execute({ id }))[0];
 }
 
+/** What a challenge of the device's DM message takes of it: a narrower read than findDevice. */
+export async function findAuthSubject(tx: Tx, id: string): Promise<AuthSubject | undefined> {
+  return (await authSubjectById(tx, id).execute({ id }))[0];
+}
+
 /** What a DM message reads of the device it names (findDeviceAndSession). */
 export interface NamedDevice {
   device: DeviceRow;
   session: DmSessionRow | undefined;
   /** Its enrollment and batch, read with it (`withEnrollment` by SessionID): null when no batch enrolled it; absent when not read. */
   enrollment?: { enrollment: typeof enrollmentDevices.$inferSelect; batch: typeof enrollmentBatches.$inferSelect } | null;
+  /** Which of its optional parts exist, read with it (footing.ts); absent when not read. */
+  footing?: FootingRead;
 }
 
 /**
@@ -125,16 +143,17 @@ export interface NamedDevice {
  * that ignore RespURI: only a candidate, the message must still prove with credentials that
  * it is the device's). Undefined when there is no such device. `withEnrollment`: by
  * SessionID also the device's enrollment, for a message that will likely authenticate and
- * may start a session (a challenge needs none; a message by token continues one).
+ * may start a session (a challenge needs none; a message by token continues one). Always
+ * the device's footing, for the message's plan (footingAt binds it to its transaction).
  */
 export async function findDeviceAndSession(tx: Tx, deviceId: string, names: { token: string } | { sessionId: string }, options: { withEnrollment?: boolean } = {}): Promise<NamedDevice | undefined> {
   if (options.withEnrollment === true && 'sessionId' in names) {
     const [row] = await deviceWithOpenSessionAndEnrollment(tx, deviceId).execute({ deviceId, sessionId: names.sessionId });
     if (row === undefined) return undefined;
-    return { device: row.device, session: row.session ?? undefined, enrollment: row.enrollment && row.batch ? { enrollment: row.enrollment, batch: row.batch } : null };
+    return { device: row.device, session: row.session ?? undefined, enrollment: row.enrollment && row.batch ? { enrollment: row.enrollment, batch: row.batch } : null, footing: footingFrom(row) };
   }
   const [row] = 'token' in names ? await deviceWithSessionByToken(tx, deviceId).execute({ deviceId, token: names.token }) : await deviceWithOpenSession(tx, deviceId).execute({ deviceId, sessionId: names.sessionId });
-  return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined };
+  return row === undefined ? undefined : { device: row.device, session: row.session ?? undefined, footing: footingFrom(row) };
 }
 
 export async function insertDevice(tx: Tx, row: typeof devices.$inferInsert): Promise<void> {

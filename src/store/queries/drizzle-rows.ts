@@ -66,7 +66,8 @@ function decoderOf(field: unknown): Decode | null {
 /**
  * Maps a row (an array) to drizzle's object: `{ column: value }`, or for a selection of
  * tables `{ table: { column: value } }`, where a left-joined table with no row is null
- * (drizzle: its first column is null). Undefined for shapes this does not handle.
+ * (drizzle: its first column is null), and beside such tables single fields (`{ table: {
+ * ... }, field: value }`, as drizzle leaves them). Undefined for shapes this does not handle.
  */
 export function rowMapper(fields: Fields, joinsNotNullableMap: Record<string, boolean> | undefined): ((row: unknown[]) => unknown) | undefined {
   const columns = fields.map(({ path, field }) => ({ path, decode: decoderOf(field), table: is(field, Column) ? getTableName(field.table) : undefined }));
@@ -75,27 +76,31 @@ export function rowMapper(fields: Fields, joinsNotNullableMap: Record<string, bo
   const decoders = columns.map((c) => c.decode ?? undefined);
   if (columns.every((c) => c.path.length === 1)) return compiled(`return ${objectLiteral(columns.map((c) => c.path[0]!), decoders, 0, columns.length)};`, decoders);
   // Nested: only whole tables (drizzle nulls such an object when its first column is null,
-  // all its columns come from one table, and that table may be absent in the join).
-  if (!columns.every((c) => c.path.length === 2 && c.table !== undefined)) return undefined;
-  const objects: Array<{ name: string; from: number; to: number; nullable: boolean }> = [];
+  // all its columns come from one table, and that table may be absent in the join), and
+  // single fields beside them.
+  if (!columns.every((c) => c.path.length === 1 || (c.path.length === 2 && c.table !== undefined))) return undefined;
+  const members: Array<{ name: string; from: number; to: number; object: boolean; nullable: boolean }> = [];
   for (let i = 0; i < columns.length; i++) {
-    const name = columns[i]!.path[0]!;
-    const last = objects[objects.length - 1];
-    if (last && last.name === name) last.to = i + 1;
-    else if (objects.some((o) => o.name === name)) return undefined;
-    else objects.push({ name, from: i, to: i + 1, nullable: false });
+    const { path } = columns[i]!;
+    const name = path[0]!;
+    const last = members[members.length - 1];
+    if (path.length === 2 && last && last.object && last.name === name) last.to = i + 1;
+    else if (members.some((m) => m.name === name)) return undefined;
+    else members.push({ name, from: i, to: i + 1, object: path.length === 2, nullable: false });
   }
-  for (const object of objects) {
-    const tables = new Set(columns.slice(object.from, object.to).map((c) => c.table));
+  for (const member of members) {
+    if (!member.object) continue;
+    const tables = new Set(columns.slice(member.from, member.to).map((c) => c.table));
     const [table] = tables;
-    object.nullable = joinsNotNullableMap !== undefined && tables.size === 1 && table !== undefined && joinsNotNullableMap[table] !== true;
+    member.nullable = joinsNotNullableMap !== undefined && tables.size === 1 && table !== undefined && joinsNotNullableMap[table] !== true;
   }
-  const keys = columns.map((c) => c.path[1]!);
-  const members = objects.map(({ name, from, to, nullable }) => {
-    const object = objectLiteral(keys, decoders, from, to);
-    return `${JSON.stringify(name)}: ${nullable ? `row[${from}] === null ? null : ${object}` : object}`;
+  const keys = columns.map((c) => c.path[c.path.length - 1]!);
+  const literal = members.map(({ name, from, to, object, nullable }) => {
+    if (!object) return fieldsOf(keys, decoders, from, to).join(', ');
+    const value = objectLiteral(keys, decoders, from, to);
+    return `${JSON.stringify(name)}: ${nullable ? `row[${from}] === null ? null : ${value}` : value}`;
   });
-  return compiled(`return { ${members.join(', ')} };`, decoders);
+  return compiled(`return { ${literal.join(', ')} };`, decoders);
 }
 
 /** Each row (an array) mapped to drizzle's object by the statement's mapper. */
@@ -120,10 +125,15 @@ function compiled(body: string, decoders: Decode[]): (row: unknown[]) => unknown
 
 /** `{ "key": row[i], ... }` for columns from..to, decoded where a column has a decoder (never a null). */
 function objectLiteral(keys: string[], decoders: Decode[], from: number, to: number): string {
+  return `{ ${fieldsOf(keys, decoders, from, to).join(', ')} }`;
+}
+
+/** `"key": row[i]` for each of columns from..to, as objectLiteral writes them. */
+function fieldsOf(keys: string[], decoders: Decode[], from: number, to: number): string[] {
   const fields: string[] = [];
   for (let i = from; i < to; i++) {
     const value = decoders[i] === undefined ? `row[${i}]` : `(row[${i}] === null ? null : decoders[${i}](row[${i}]))`;
     fields.push(`${JSON.stringify(keys[i])}: ${value}`);
   }
-  return `{ ${fields.join(', ')} }`;
+  return fields;
 }
