@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Context } from '../src/context.ts';
-import { challengeNonce } from '../src/dm/session/challenge.ts';
+import { challengeKey, challengeNonce } from '../src/dm/session/challenge.ts';
 import { sessionPassword } from '../src/dm/session/password.ts';
 import { KeyVault } from '../src/signing/vault.ts';
 import type { DeviceRow } from '../src/store/queries/devices.ts';
@@ -79,12 +79,12 @@ describe('recent values', () => {
     const one = new Uint8Array(32).fill(7);
     const other = new Uint8Array(32).fill(8);
     for (let round = 0; round < 2; round++) {
-      expect(challengeNonce(one, subject, 1)).toBe(expected(one, 1));
-      expect(challengeNonce(other, subject, 1)).toBe(expected(other, 1));
+      expect(challengeNonce(challengeKey(one), subject, 1)).toBe(expected(one, 1));
+      expect(challengeNonce(challengeKey(other), subject, 1)).toBe(expected(other, 1));
       // A view into a larger buffer is keyed by its own bytes, not the buffer's.
       const view = new Uint8Array(64).fill(8).subarray(32);
       view.fill(7);
-      expect(challengeNonce(view, subject, 1)).toBe(expected(one, 1));
+      expect(challengeNonce(challengeKey(view), subject, 1)).toBe(expected(one, 1));
     }
   });
 

@@ -55,32 +55,20 @@ export function challengeKeyOf(vault: KeyVault): ChallengeKey {
 const challengeKeys = new WeakMap<KeyVault, ChallengeKey>();
 
 /** The nonce a reply to message `msgId` of this session challenges with (base64). */
-export function challengeNonce(key: Uint8Array | ChallengeKey, subject: ChallengeSubject, msgId: number): string {
+export function challengeNonce(key: ChallengeKey, subject: ChallengeSubject, msgId: number): string {
   // The challenge of a message is derived again to check the next one: kept (bounded-map.ts),
   // under the device and the message (a short key to hash), and used only for the same
   // inputs under the same key's bytes (processes, and tests, may run servers with other keys).
   // Compared field by field: the HMAC's input (JSON) is written only when one is computed.
   const slot = `${msgId} ${subject.deviceId}`;
-  const known = key instanceof Uint8Array ? knownKey(key) : key;
   const currentNonce = subject.currentNonce ?? '';
   const kept = recentChallenges.use(slot);
-  if (kept !== undefined && kept.sessionId === subject.sessionId && kept.currentNonce === currentNonce && kept.key === known.text) return kept.nonce;
+  if (kept !== undefined && kept.sessionId === subject.sessionId && kept.currentNonce === currentNonce && kept.key === key.text) return kept.nonce;
   const input = JSON.stringify([subject.deviceId, subject.sessionId, msgId, currentNonce]);
-  const nonce = encodeNonce(hmacSha256(known.hmac, input).subarray(0, NONCE_LENGTH));
-  recentChallenges.set(slot, { key: known.text, sessionId: subject.sessionId, currentNonce, nonce });
+  const nonce = encodeNonce(hmacSha256(key.hmac, input).subarray(0, NONCE_LENGTH));
+  recentChallenges.set(slot, { key: key.text, sessionId: subject.sessionId, currentNonce, nonce });
   return nonce;
 }
-
-/**
- * A key given as bytes, made ready (challengeKey) once: compared with the last one (32
- * bytes), not worked out again.
- */
-function knownKey(key: Uint8Array): ChallengeKey {
-  const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-  if (lastKey === undefined || !lastKey.bytes.equals(bytes)) lastKey = { bytes: Buffer.from(bytes), ready: challengeKey(bytes) };
-  return lastKey.ready;
-}
-let lastKey: { bytes: Buffer; ready: ChallengeKey } | undefined;
 
 /** Sessions in flight at once, with room: a miss only costs the HMAC. */
 const recentChallenges = new BoundedMap<string, { key: string; sessionId: string; currentNonce: string; nonce: string }>(4096);
@@ -89,7 +77,7 @@ const recentChallenges = new BoundedMap<string, { key: string; sessionId: string
  * The nonces message `msgId`'s credentials may use: the device's current one, then the
  * challenge of the message before (derived only if the first does not verify).
  */
-export function* acceptedNonces(key: Uint8Array | ChallengeKey, subject: ChallengeSubject, msgId: number): Generator<string> {
+export function* acceptedNonces(key: ChallengeKey, subject: ChallengeSubject, msgId: number): Generator<string> {
   if (subject.currentNonce) yield subject.currentNonce;
   if (msgId > 1) yield challengeNonce(key, subject, msgId - 1);
 }
