@@ -253,19 +253,10 @@ export class RequestCounts {
   private readonly counts = new Map<string, { labels: RequestLabels; value: number }>();
 
   inc(labels: RequestLabels): void {
-    this.series(labels.method, labels.route, labels.status).value++;
-  }
-
-  /**
-   * The count of one method, route and status, to add 1 to at once (a series shows from
-   * its first request on): a caller that answers one route thousands of times a second
-   * keeps it, and builds no key per request.
-   */
-  series(method: string, route: string, status: string): { value: number } {
-    const key = `${method}\n${route}\n${status}`;
-    let counted = this.counts.get(key);
-    if (!counted) this.counts.set(key, (counted = { labels: { method, route, status }, value: 0 }));
-    return counted;
+    const key = `${labels.method}\n${labels.route}\n${labels.status}`;
+    const counted = this.counts.get(key);
+    if (counted) counted.value++;
+    else this.counts.set(key, { labels: { method: labels.method, route: labels.route, status: labels.status }, value: 1 });
   }
 
   metric(name: string, help: string): CustomMetric {
@@ -276,37 +267,20 @@ export class RequestCounts {
 /** prom-client's default histogram buckets, in seconds: what fota_http_request_duration_seconds always had. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** One route's requests in each bucket (not cumulative; the last slot: above the largest bound), their sum and count. */
-export interface RouteDurations {
-  labels: RouteLabels;
-  buckets: Float64Array;
-  sum: number;
-  count: number;
-}
-
-/** Counts one request of `seconds` in a route's histogram. */
-export function observeIn(route: RouteDurations, seconds: number): void {
-  let bucket = 0;
-  while (bucket < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[bucket] as number)) bucket++;
-  (route.buckets[bucket] as number)++;
-  route.sum += seconds;
-  route.count++;
-}
-
 /** How long HTTP requests took by method and route, as a Prometheus histogram (prom-client's buckets). */
 export class RequestDurations {
-  private readonly routes = new Map<string, RouteDurations>();
+  /** Per route: requests in each bucket (not cumulative; the last slot: above the largest bound), their sum and count. */
+  private readonly routes = new Map<string, { labels: RouteLabels; buckets: Float64Array; sum: number; count: number }>();
 
   observe(labels: RouteLabels, seconds: number): void {
-    observeIn(this.series(labels.method, labels.route), seconds);
-  }
-
-  /** One route's histogram, for observeIn at once (a series shows from its first request on): as RequestCounts.series. */
-  series(method: string, route: string): RouteDurations {
-    const key = `${method}\n${route}`;
-    let durations = this.routes.get(key);
-    if (!durations) this.routes.set(key, (durations = { labels: { method, route }, buckets: new Float64Array(DURATION_BUCKETS.length + 1), sum: 0, count: 0 }));
-    return durations;
+    const key = `${labels.method}\n${labels.route}`;
+    let route = this.routes.get(key);
+    if (!route) this.routes.set(key, (route = { labels: { method: labels.method, route: labels.route }, buckets: new Float64Array(DURATION_BUCKETS.length + 1), sum: 0, count: 0 }));
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[bucket] as number)) bucket++;
+    (route.buckets[bucket] as number)++;
+    route.sum += seconds;
+    route.count++;
   }
 
   metric(name: string, help: string): CustomMetric {

@@ -8,7 +8,7 @@ import type { Context } from './context.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { clientWentAway, errorAnswer, errorResponse } from './api/http-errors.ts';
 import { createHealthCheck, mountHealth } from './health.ts';
-import { createMetrics, METRICS_REFUSAL, observeIn, type RouteDurations, scrapeAllowed } from './metrics.ts';
+import { createMetrics, METRICS_REFUSAL, scrapeAllowed } from './metrics.ts';
 import { redactPath } from './http/redact.ts';
 import { randomText } from './http/random-pool.ts';
 import { answerDmFromNode, DM_PATH, type DmHttpAnswer, isDmRequest, mountDm } from './dm/routes.ts';
@@ -40,23 +40,11 @@ export function createHttp(ctx: Context, options: { dmGuard?: DmGuard } = {}): H
   const metrics = createMetrics(ctx, dmGuard);
   const requestIdOf = requestIds();
 
-  // The series of DM messages (the route answered thousands of times a second), found
-  // once, each status at its first message: no label objects and keys built per message.
-  const dmCounts = new Map<number, { value: number }>();
-  let dmDurations: RouteDurations | undefined;
-
   /** Metrics and the one log line of a request, whichever server answered it. */
   const answered = (r: { requestId: string; method: string; route: string; path: string; status: number; started: number; actor?: ReturnType<typeof loggableActor> | undefined }) => {
     const seconds = (performance.now() - r.started) / 1000;
-    if (r.route === DM_PATH && r.method === 'POST') {
-      let counted = dmCounts.get(r.status);
-      if (counted === undefined) dmCounts.set(r.status, (counted = metrics.requests.series(r.method, r.route, String(r.status))));
-      counted.value++;
-      observeIn((dmDurations ??= metrics.duration.series(r.method, r.route)), seconds);
-    } else {
-      metrics.requests.inc({ method: r.method, route: r.route, status: String(r.status) });
-      metrics.duration.observe({ method: r.method, route: r.route }, seconds);
-    }
+    metrics.requests.inc({ method: r.method, route: r.route, status: String(r.status) });
+    metrics.duration.observe({ method: r.method, route: r.route }, seconds);
     // One line per request; no headers, and the path redacted (a download link is a
     // credential, in whatever spelling it came), so tokens never reach the log. A DM
     // message answered normally is routine (a fleet sends thousands a second): debug;
