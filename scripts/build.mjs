@@ -1,4 +1,4 @@
-// Compiles src/ to dist/ (npm run build; `prepare` runs it on npm install and npm ci), so
+// Builds the sendfile addon (native.mjs), then compiles src/ to dist/ (npm run build; `prepare` runs it on npm install and npm ci), so
 // the `fota` command and the server start without compiling TypeScript at run time.
 // tsc rewrites `./x.ts` imports to `./x.js` (rewriteRelativeImportExtensions); the files
 // src/ reads at run time next to its modules (migrations, the bsdiff child process) are
@@ -11,10 +11,14 @@ import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildNative } from './native.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
 const dist = join(root, 'dist');
+
+// First, and whether or not TypeScript is installed: the sources run with it too.
+buildNative(root);
 
 let tsc;
 try {

@@ -73,6 +73,7 @@ const envSchema = z.object({
   FOTA_FOUR_EYES: z.enum(['true', 'false', '1', '0']).default('false'),
   FOTA_DOWNLOAD_CACHE_MB: z.coerce.number().int().min(0).default(32),
   FOTA_DOWNLOAD_REDIRECT: z.enum(['off', 's3']).default('off'),
+  FOTA_DOWNLOAD_SENDFILE: z.enum(['on', 'off']).default('on'),
   FOTA_DOWNLOAD_REDIRECT_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(60),
   FOTA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -94,6 +95,11 @@ export interface DownloadConfig {
   redirect: 'off' | 's3';
   /** How long a presigned download URL stays valid. */
   redirectTtlSeconds: number;
+  /**
+   * Local packages go from the file to the socket by sendfile(2) where the native addon
+   * is built (src/download/sendfile.ts); false copies them through JavaScript.
+   */
+  sendfile: boolean;
 }
 
 export interface Config {
@@ -210,7 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     gcGraceMs: e.FOTA_GC_GRACE_MINUTES * 60_000,
     queryExpiryMs: e.FOTA_QUERY_EXPIRY_HOURS * 3_600_000,
     logLevel: e.FOTA_LOG_LEVEL,
-    download: { cacheBytes: e.FOTA_DOWNLOAD_CACHE_MB * 1024 * 1024, redirect: e.FOTA_DOWNLOAD_REDIRECT, redirectTtlSeconds: e.FOTA_DOWNLOAD_REDIRECT_SECONDS },
+    download: { cacheBytes: e.FOTA_DOWNLOAD_CACHE_MB * 1024 * 1024, redirect: e.FOTA_DOWNLOAD_REDIRECT, redirectTtlSeconds: e.FOTA_DOWNLOAD_REDIRECT_SECONDS, sendfile: e.FOTA_DOWNLOAD_SENDFILE === 'on' },
     dm: {
       serverId: e.FOTA_DM_SERVER_ID,
       maxMessageBytes: e.FOTA_DM_MAX_MESSAGE_BYTES,

@@ -186,6 +186,7 @@ function deliveryMetrics(prom: PromClient, ctx: Context, registry: Registry): vo
   const tally = ctx.tally;
   countedElsewhere(prom, registry, 'fota_deployment_results_total', 'FUMO results devices reported, by code (vendor and unknown codes: other)', 'result_code', () => Object.fromEntries(tally.results));
   countedElsewhere(prom, registry, 'fota_download_bytes_total', 'Package bytes served by /dl', undefined, () => tally.downloadBytes);
+  countedElsewhere(prom, registry, 'fota_download_sendfile_bytes_total', 'The part of fota_download_bytes_total the kernel sent from the file (sendfile), not copied through the server', undefined, () => tally.sendfileBytes);
   const counts = cached(ctx, async () => ({
     campaigns: await deploymentsOfRecentCampaigns(ctx.db, ctx.clock.now() - RECENT_CAMPAIGN_MS, MAX_CAMPAIGN_SERIES),
     queue: await notificationQueueDepth(ctx.db),

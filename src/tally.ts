@@ -11,6 +11,8 @@ export class Tally {
   dmSessions = 0;
   /** Package bytes /dl sent (each response's bytes, once it is over). */
   downloadBytes = 0;
+  /** The part of downloadBytes the kernel sent from the file itself (sendfile). */
+  sendfileBytes = 0;
   /** FUMO results devices reported, by code; vendors' and unknown codes count as "other". */
   readonly results = new Map<string, number>();
 

@@ -37,7 +37,8 @@ timers stay with a process of a cluster that stopped renewing their lease),
 FOTA_DOWNLOAD_CACHE_MB (32; package bytes kept in memory for /dl from the local artifact directory),
 FOTA_DOWNLOAD_REDIRECT (off; s3: /dl checks and counts, then redirects to a presigned URL of the
 bucket, which serves the bytes; needs FOTA_S3_*), FOTA_DOWNLOAD_REDIRECT_SECONDS (60; how long
-such a URL stays valid).
+such a URL stays valid), FOTA_DOWNLOAD_SENDFILE (on: local packages go from the file to the socket
+in the kernel, where the native addon built at install; off: copied through JavaScript).
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {

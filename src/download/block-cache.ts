@@ -1,9 +1,10 @@
 // Package bytes in memory for downloads from the local artifact directory: files are read
 // in 1 MiB blocks, and a block stays (up to a byte budget, least recently used out first)
 // for every later download of the same package. A campaign sends one package to many
-// devices, so almost every download is served from memory. Node has no sendfile: without
-// this, each download read each byte from the page cache into a buffer of its own, small
-// reads at that, and those reads cost more CPU than the socket writes (bench:download).
+// devices, so almost every download is served from memory. It serves the downloads that
+// cannot go by sendfile (sendfile.ts: no addon, a bandwidth budget, FOTA_DOWNLOAD_SENDFILE
+// =off): without it, each of those read each byte from the page cache into a buffer of
+// its own, small reads at that, and those reads cost more CPU than the socket writes.
 // Objects are content-addressed and never rewritten by fota; the file's modified time is
 // in the key all the same, so what is served follows the file on disk.
 import { close, open, read } from 'node:fs';

@@ -11,6 +11,7 @@ import { CheckedGrants } from './grants.ts';
 import { LocalObjects } from './local-objects.ts';
 import { DownloadPackages } from './packages.ts';
 import { ServedLedger } from './served-ledger.ts';
+import { sendfileMissing } from './sendfile-addon.ts';
 import { WRITE_BYTES } from './source.ts';
 
 export interface Downloads {
@@ -23,9 +24,12 @@ export interface Downloads {
   ledger: ServedLedger;
   /** The deployment's state and its campaign's budget: one read per request. */
   deployment(deploymentId: string): Promise<DownloadDeployment | undefined>;
+  /** Local packages may go out by sendfile (configured, and the addon is built). */
+  sendfile: boolean;
 }
 
 export function createDownloads(ctx: Context): Downloads {
+  if (ctx.config.download.sendfile && sendfileMissing) ctx.log.warn(`downloads copy each byte through JavaScript: ${sendfileMissing}`);
   return {
     cache: new BlockCache(ctx.config.download.cacheBytes),
     budgets: new CampaignBudgets(WRITE_BYTES),
@@ -34,5 +38,6 @@ export function createDownloads(ctx: Context): Downloads {
     objects: new LocalObjects(ctx),
     ledger: new ServedLedger(ctx),
     deployment: (deploymentId) => downloadDeploymentOf(ctx.db, deploymentId),
+    sendfile: ctx.config.download.sendfile && sendfileMissing === undefined,
   };
 }

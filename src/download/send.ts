@@ -1,9 +1,11 @@
 // Writing a download's bytes to the client and counting what really went out. On Node's
-// HTTP server (always, in `fota serve`) the bytes go straight to the ServerResponse, each
-// chunk counted once its write has completed. Elsewhere (app.request() in tests, other
-// runtimes) they go through a pull-only web stream.
+// HTTP server (always, in `fota serve`) a local package goes from its file to the socket
+// by sendfile where it can (sendfile.ts); otherwise the bytes go straight to the
+// ServerResponse, each chunk counted once its write has completed. Elsewhere
+// (app.request() in tests, other runtimes) they go through a pull-only web stream.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { sendFileToNode, sendfileSocket } from './sendfile.ts';
 import type { MeteredBody } from './serve.ts';
 
 /**
@@ -16,6 +18,11 @@ import type { MeteredBody } from './serve.ts';
  */
 export function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Logger): void {
   const { source, done } = body;
+  const socket = source.file && sendfileSocket(outgoing);
+  if (socket && source.file) {
+    sendFileToNode(outgoing, socket, body, source.file, log);
+    return;
+  }
   let sent = 0;
   /** The bytes of the write under way (at most one). */
   let writing = 0;

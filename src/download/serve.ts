@@ -27,8 +27,11 @@ export type DownloadAnswer =
 /** The package bytes, and a report of how many of them the response really sent. */
 export interface MeteredBody {
   source: ByteSource;
-  /** Call exactly once, when the response is over (finished, cut or failed). */
-  done(bytesSent: number): void;
+  /**
+   * Call exactly once, when the response is over (finished, cut or failed); `bySendfile`
+   * when the kernel sent the bytes from the file (sendfile.ts).
+   */
+  done(bytesSent: number, bySendfile?: boolean): void;
 }
 
 const REFUSED_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
@@ -106,10 +109,11 @@ export async function answerDownload(ctx: Context, downloads: Downloads, request
   // deployment already past that may wait a moment for others' (served-ledger.ts).
   const urgency = deployment === undefined || isBeforeDownload(deployment.state) ? 'moves' : 'counts';
   let recorded = false;
-  const done = (bytesSent: number) => {
+  const done = (bytesSent: number, bySendfile = false) => {
     if (recorded) return;
     recorded = true;
     ctx.tally.downloadBytes += bytesSent; // for /metrics
+    if (bySendfile) ctx.tally.sendfileBytes += bytesSent;
     // The response is over and nobody waits for it: the ledger logs its own failure.
     // Application packages (no build) count no bytes on a FUMO deployment.
     if (pkg.firmware) downloads.ledger.add(grant.deploymentId, bytesSent, urgency);
@@ -128,7 +132,7 @@ async function openObject(ctx: Context, downloads: Downloads, sha256: string, ra
   // so there is nothing to release.
   const copy = await downloads.objects.find(sha256);
   const key = { path: copy.path, sha256, size, ...(copy.modifiedAt === undefined ? {} : { modifiedAt: copy.modifiedAt }) };
-  return cachedFileSource(downloads.cache, key, range ?? { start: 0, end: size - 1 }, noRelease);
+  return cachedFileSource(downloads.cache, key, range ?? { start: 0, end: size - 1 }, noRelease, downloads.sendfile);
 }
 
 const noRelease = async (): Promise<void> => {};

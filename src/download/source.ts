@@ -6,6 +6,13 @@ import type { Readable } from 'node:stream';
 import type { ByteRange } from '../store/artifacts/artifact-store.ts';
 import { BLOCK_BYTES, type BlockCache, type BlockKey } from './block-cache.ts';
 
+/** A byte range of a file the kernel can send as it is (`end` inclusive). */
+export interface FileRange {
+  path: string;
+  start: number;
+  end: number;
+}
+
 export interface ByteSource {
   /** The next chunk, or null once the bytes asked for are all out. */
   read(): Promise<Uint8Array | null>;
@@ -17,6 +24,11 @@ export interface ByteSource {
   readReady?(): Uint8Array | null | undefined;
   /** Releases the file or connection; safe to call twice, mid-read, or after the end. */
   close(): Promise<void>;
+  /**
+   * The same bytes as a range of a file, when the kernel may send them from there itself
+   * (sendfile.ts); the source is then closed without being read.
+   */
+  file?: FileRange;
 }
 
 /**
@@ -31,7 +43,7 @@ export const WRITE_BYTES = 256 * 1024;
  * the announced Content-Length goes out) of a local object, as views of the blocks the
  * cache holds: nothing is copied and nothing is allocated per download.
  */
-export function cachedFileSource(cache: BlockCache, key: BlockKey, range: ByteRange, onClose: () => Promise<void>): ByteSource {
+export function cachedFileSource(cache: BlockCache, key: BlockKey, range: ByteRange, onClose: () => Promise<void>, sendfile = false): ByteSource {
   let position = range.start;
   const end = range.end;
   let closed: Promise<void> | undefined;
@@ -47,6 +59,7 @@ export function cachedFileSource(cache: BlockCache, key: BlockKey, range: ByteRa
     return block.subarray(from, to);
   };
   return {
+    ...(sendfile ? { file: { path: key.path, start: range.start, end } } : {}),
     async read() {
       if (closed || position > end) return null;
       const index = Math.floor(position / BLOCK_BYTES);

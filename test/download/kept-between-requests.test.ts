@@ -5,50 +5,13 @@
 // downloads ending together are all counted; a graceful stop writes the last counts.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DOWNLOAD_KEY_PURPOSE, type DownloadGrant, issueDownloadToken } from '../../src/deployments/download-grant.ts';
 import { CheckedGrants } from '../../src/download/grants.ts';
 import { chmod, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { newId } from '../../src/store/ids.ts';
-import { findDeployment, insertDeployment } from '../../src/store/queries/deployments.ts';
-import { insertDevice } from '../../src/store/queries/devices.ts';
-import { pseudoRandom } from '../support/harness.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-
-async function publish(server: TestServer, model: string, size: number) {
-  const build = await server.upload(model, '1.0', pseudoRandom(size, model));
-  const full = build.packages.find((p) => p.kind === 'full');
-  if (build.status !== 'ready' || !full) throw new Error(`build ${build.id} is ${build.status}`);
-  return { id: full.id, buildId: build.id, size: full.size, sha256: full.sha256 };
-}
-
-async function deploy(server: TestServer, pkg: { id: string; buildId: string }, expiresAt = server.clock.now() + 3_600_000) {
-  const now = server.clock.now();
-  const deviceId = newId('dev');
-  const deploymentId = newId('dep');
-  await server.ctx.db.transaction(async (tx) => {
-    await insertDevice(tx, { id: deviceId, model: 'kept-model', createdAt: now });
-    await insertDeployment(tx, { id: deploymentId, deviceId, buildId: pkg.buildId, packageId: pkg.id, state: 'commanded', createdAt: now, updatedAt: now });
-  });
-  const grant: DownloadGrant = { packageId: pkg.id, deploymentId, deviceId, expiresAt };
-  const token = issueDownloadToken(server.ctx.vault.deriveKey(DOWNLOAD_KEY_PURPOSE), grant);
-  return { deploymentId, token, url: `${server.url}/dl/${token}` };
-}
-
-async function get(url: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { headers });
-  return { res, body: Buffer.from(await res.arrayBuffer()) };
-}
-
-/** Bytes are recorded once the response is over, which the server sees just after the client does. */
-async function servedOf(server: TestServer, id: string, expected: number): Promise<number> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const served = (await findDeployment(server.ctx.db, id))?.bytesServed ?? -1;
-    if (served === expected || Date.now() > deadline) return served;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { type DownloadGrant, issueDownloadToken } from '../../src/deployments/download-grant.ts';
+import { findDeployment } from '../../src/store/queries/deployments.ts';
+import { deploy, get, publish, servedOf } from '../support/downloads.ts';
+import { startTestServer } from '../support/server.ts';
 
 describe('download links checked once and kept', () => {
   it('refuses a link that worked once its expiry has passed, and records nothing for it', async () => {

@@ -1,0 +1,215 @@
+// Downloads handed to the kernel (src/download/sendfile.ts and native/sendfile), checked
+// through real HTTP against the same downloads copied through JavaScript
+// (FOTA_DOWNLOAD_SENDFILE=off): the same bytes and counts for whole files and ranges, a
+// client that pauses (the socket fills and the server waits for it to drain), a client
+// that hangs up while paused (nothing left open behind it), and a file that turns out
+// shorter than recorded (the response breaks off, never pads). The addon's own entry
+// points are called with bad arguments as well.
+import { readdirSync } from 'node:fs';
+import { readFile, truncate } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sendfileAddon, sendfileMissing } from '../../src/download/sendfile-addon.ts';
+import { deploy, get, publish, servedOf } from '../support/downloads.ts';
+import { metricValue } from '../support/metrics.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+const built = sendfileMissing === undefined;
+if (!built) {
+  // `npm ci` builds it (scripts/native.mjs): CI must test it.
+  if (process.env.CI === 'true') throw new Error(`the sendfile addon is missing in CI: ${sendfileMissing}`);
+  console.warn(`skipping the sendfile path: ${sendfileMissing}`);
+}
+
+/** Larger than loopback's socket buffers take at once from a paused reader. */
+const LARGE = 6_000_000;
+
+/** Descriptors this process holds: the server runs in it, so a leak shows here. */
+const openDescriptors = () => readdirSync('/proc/self/fd').length;
+
+async function sendfileBytes(server: TestServer): Promise<number> {
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  return metricValue(metrics, 'fota_download_sendfile_bytes_total');
+}
+
+/**
+ * Reads the response to `url`, pausing for `pauseMs` after each of the first `pauses`
+ * chunks (the server's writes then wait on a full socket), or hanging up at the first
+ * pause when `hangUp`. Resolves with the bytes received and whether the body was whole.
+ */
+function readSlowly(url: string, options: { pauses: number; pauseMs: number; hangUp?: boolean; headers?: Record<string, string> }) {
+  return new Promise<{ status: number; body: Buffer; complete: boolean }>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let pauses = 0;
+    const req = httpRequest(url, { headers: options.headers ?? {} }, (res) => {
+      const done = (complete: boolean) => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), complete });
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (pauses >= options.pauses) return;
+        pauses += 1;
+        res.pause();
+        setTimeout(() => {
+          if (options.hangUp) {
+            req.destroy();
+            done(false);
+          } else res.resume();
+        }, options.pauseMs);
+      });
+      res.on('end', () => done(res.complete));
+      res.on('aborted', () => done(false));
+      res.on('error', () => done(false));
+    });
+    // Broken off before any head: no response at all.
+    req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve({ status: 0, body: Buffer.concat(chunks), complete: false }) : reject(err)));
+    req.end();
+  });
+}
+
+describe.each([
+  { mode: 'sendfile', sendfile: true },
+  { mode: 'copied through JavaScript', sendfile: false },
+])('downloads $mode', ({ sendfile }) => {
+  const viaKernel = sendfile && built;
+  let server: TestServer;
+  let small: Awaited<ReturnType<typeof publish>>;
+  let large: Awaited<ReturnType<typeof publish>>;
+  const objectOf = (sha256: string) => join(server.ctx.config.artifactsDir, sha256.slice(0, 2), sha256);
+
+  beforeAll(async () => {
+    server = await startTestServer({ download: { cacheBytes: 32 * 1024 * 1024, redirect: 'off', redirectTtlSeconds: 60, sendfile } });
+    small = await publish(server, `sf-small-${String(sendfile)}`, 300_000);
+    large = await publish(server, `sf-large-${String(sendfile)}`, LARGE);
+  });
+
+  it('serves whole files and ranges byte for byte, counts them, and says which way they went', async () => {
+    const file = await readFile(objectOf(large.sha256));
+    const before = await sendfileBytes(server);
+    const ranges: Array<[number, number]> = [
+      [0, 0],
+      [1, 262_143],
+      [262_144, 1_048_576],
+      [large.size - 10, large.size - 1],
+    ];
+    let expected = large.size;
+    const whole = await deploy(server, large);
+    const { res, body } = await get(whole.url);
+    expect(res.status).toBe(200);
+    expect(body.equals(file)).toBe(true);
+    for (const [start, end] of ranges) {
+      const link = await deploy(server, large);
+      const part = await get(link.url, { range: `bytes=${start}-${end}` });
+      expect(part.res.status).toBe(206);
+      expect(part.res.headers.get('content-range')).toBe(`bytes ${start}-${end}/${large.size}`);
+      expect(part.body.equals(file.subarray(start, end + 1))).toBe(true);
+      expect(await servedOf(server, link.deploymentId, end - start + 1)).toBe(end - start + 1);
+      expected += end - start + 1;
+    }
+    expect(await servedOf(server, whole.deploymentId, large.size)).toBe(large.size);
+    expect((await sendfileBytes(server)) - before).toBe(viaKernel ? expected : 0);
+  });
+
+  it('waits for a client that pauses, and then sends the rest whole', async () => {
+    const { url, deploymentId } = await deploy(server, large);
+    const read = await readSlowly(url, { pauses: 3, pauseMs: 150 });
+    expect(read).toMatchObject({ status: 200, complete: true });
+    expect(read.body.equals(await readFile(objectOf(large.sha256)))).toBe(true);
+    expect(await servedOf(server, deploymentId, large.size)).toBe(large.size);
+  });
+
+  it('counts no more than was sent to a client that hangs up while paused, and leaves nothing open', async () => {
+    // A first download settles what the server opens once (the object's path, statements).
+    await get((await deploy(server, small)).url);
+    const descriptors = openDescriptors();
+    const links = await Promise.all([1, 2, 3].map(() => deploy(server, large)));
+    const reads = await Promise.all(links.map((link) => readSlowly(link.url, { pauses: 1, pauseMs: 150, hangUp: true })));
+    for (const [i, link] of links.entries()) {
+      const received = reads[i]?.body.length ?? 0;
+      const served = await servedOf(server, link.deploymentId, (bytes) => bytes >= received && received > 0);
+      expect(served).toBeGreaterThanOrEqual(received);
+      expect(served).toBeLessThan(large.size);
+    }
+    // The file, and the watcher's copy of the socket, are closed with each response.
+    const deadline = Date.now() + 3_000;
+    while (openDescriptors() > descriptors && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(openDescriptors()).toBeLessThanOrEqual(descriptors);
+  });
+
+  it('breaks a response off where the file turns out shorter than recorded, and serves nothing made up', async () => {
+    const pkg = await publish(server, `sf-short-${String(sendfile)}`, 2_000_000);
+    const object = objectOf(pkg.sha256);
+    const original = await readFile(object);
+    await truncate(object, 1_000_000);
+    const { url, deploymentId } = await deploy(server, pkg);
+    const read = await readSlowly(url, { pauses: 0, pauseMs: 0 });
+    // sendfile sends the bytes there are, then breaks off; the copying path reads the
+    // first 1 MiB block whole before its head goes out, so it breaks off before the head.
+    expect(read).toMatchObject({ status: viaKernel ? 200 : 0, complete: false });
+    expect(read.body.length).toBeLessThan(pkg.size);
+    expect(read.body.equals(original.subarray(0, read.body.length))).toBe(true);
+    const served = await servedOf(server, deploymentId, read.body.length);
+    expect(served).toBeLessThanOrEqual(1_000_000);
+  });
+});
+
+describe.runIf(built)('the sendfile addon, called with what it must refuse', () => {
+  const addon = sendfileAddon as NonNullable<typeof sendfileAddon>;
+
+  it('refuses arguments that are not descriptors, offsets and lengths', () => {
+    const refused = [[], [1, 2, 3], [-1, 0, 0, 1], [1, 0, -5, 1], [1, 0, 0, -1], ['1', 0, 0, 1], [1, 0, 0, Number.NaN], [1, 0, 0, {}], [1.5, 0, 0, 1], [1, 0, Infinity, 1], [2 ** 31, 0, 0, 1], [1, 0, 2 ** 60, 1]];
+    for (const args of refused) {
+      expect(() => (addon.sendFile as (...a: unknown[]) => number)(...args), JSON.stringify(args)).toThrow(TypeError);
+    }
+    expect(() => (addon.watcherOpen as (...a: unknown[]) => object)(-1)).toThrow(TypeError);
+    expect(() => (addon.watcherWait as (...a: unknown[]) => void)({}, () => {})).toThrow(TypeError);
+    expect(() => (addon.watcherClose as (...a: unknown[]) => void)('watcher')).toThrow(TypeError);
+  });
+
+  it('reports a closed or wrong descriptor as an error number, not a crash', async () => {
+    expect(addon.sendFile(1_000_000, 1_000_001, 0, 10)).toBe(-constants.errno.EBADF);
+    await withConnection(async (fd) => {
+      // A socket is no file to send from: the kernel says so.
+      expect(addon.sendFile(fd, fd, 0, 10)).toBeLessThan(0);
+      expect(addon.sendFile(fd, fd, 0, 0)).toBe(0);
+    });
+    expect(() => addon.watcherOpen(1_000_000)).toThrow(/cannot duplicate/);
+  });
+
+  it('closes a watcher once however often it is told, and refuses to wait on a closed one', async () => {
+    await withConnection(async (fd) => {
+      const descriptors = openDescriptors();
+      const watcher = addon.watcherOpen(fd);
+      expect(openDescriptors()).toBeGreaterThan(descriptors);
+      expect(() => addon.watcherWait(watcher, 'not a function' as unknown as () => void)).toThrow(TypeError);
+      // A fresh connection can take bytes: the watcher says so once.
+      expect(await new Promise((resolve) => addon.watcherWait(watcher, resolve))).toBe(0);
+      addon.watcherClose(watcher);
+      addon.watcherClose(watcher);
+      expect(() => addon.watcherWait(watcher, () => {})).toThrow(/closed/);
+      // The copy is closed once the event loop has closed the handle.
+      const deadline = Date.now() + 2_000;
+      while (openDescriptors() > descriptors && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(openDescriptors()).toBe(descriptors);
+    });
+  });
+});
+
+/** Runs `use` with the descriptor of one end of a loopback TCP connection. */
+async function withConnection(use: (fd: number) => Promise<void>): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const other = await accepted;
+  try {
+    await use((socket as Socket & { _handle: { fd: number } })._handle.fd);
+  } finally {
+    socket.destroy();
+    other.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
