@@ -7,12 +7,12 @@
 // Used for a plain TCP connection whose response owns its socket, a package in the local
 // artifact directory, and no bandwidth budget (the budget meters chunks in JavaScript);
 // anything else, or a server where the addon did not build, sends through send.ts.
-import { close, open } from 'node:fs';
 import { constants } from 'node:os';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
+import { OpenFiles } from './open-files.ts';
 import type { MeteredBody } from './serve.ts';
 import { type SendfileAddon, sendfileAddon } from './sendfile-addon.ts';
 import { type FileRange, WRITE_BYTES } from './source.ts';
@@ -23,6 +23,9 @@ import { type FileRange, WRITE_BYTES } from './source.ts';
  * seen before the kernel has taken the whole package on its behalf and it is counted.
  */
 const BYTES_PER_TURN = WRITE_BYTES;
+
+/** The process's package files open for sendfile (a descriptor is the process's to share). */
+let openFiles: OpenFiles | undefined;
 
 /**
  * The connection under `outgoing` when sendfile can write to it: plain TCP (TLS must
@@ -39,13 +42,15 @@ export function sendfileSocket(outgoing: ServerResponse): Socket | undefined {
 /**
  * Sends `file` as the body of `outgoing`, whose head is set (writeHead) but not yet
  * written. Counts what the socket took, as send.ts does: a client that hangs up is
- * charged for that and no more. The file is opened before the head goes out, so a file
- * gone by then still breaks the response off before any byte of it.
+ * charged for that and no more. The file is opened (or found open) before the head goes
+ * out, so a file gone by then still breaks the response off before any byte of it.
  */
 export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: MeteredBody, file: FileRange, log: Logger): void {
   const addon = sendfileAddon as SendfileAddon;
   const { source, done } = body;
   const length = file.end - file.start + 1;
+  openFiles ??= new OpenFiles((err) => log.error({ err }, 'cannot close a package file'));
+  const opened = openFiles.acquire(file.path, file.version);
   let sent = 0;
   let fileFd: number | undefined;
   let watcher: object | undefined;
@@ -55,7 +60,7 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
     if (finished) return;
     finished = true;
     if (watcher) addon.watcherClose(watcher);
-    if (fileFd !== undefined) close(fileFd, (err) => err && log.error({ err }, 'cannot close a package file'));
+    opened.release();
     done(sent, true);
     source.close().catch((err: unknown) => log.error({ err }, 'cannot close a download source'));
   };
@@ -101,19 +106,15 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
 
   // 'close' comes when the response is complete or the connection is gone, whichever first.
   outgoing.once('close', finish);
-  open(file.path, 'r', (err, fd) => {
-    if (finished) {
-      if (!err) close(fd, () => {});
-      return;
-    }
-    if (err) {
-      fail(err);
-      return;
-    }
-    fileFd = fd;
-    // The head must be in the kernel before the body: sendfile writes beside Node's queue.
-    outgoing.flushHeaders();
-    if (socket.writableLength === 0) pump();
-    else socket.once('drain', pump);
-  });
+  opened.fd.then(
+    (fd) => {
+      if (finished) return;
+      fileFd = fd;
+      // The head must be in the kernel before the body: sendfile writes beside Node's queue.
+      outgoing.flushHeaders();
+      if (socket.writableLength === 0) pump();
+      else socket.once('drain', pump);
+    },
+    fail,
+  );
 }

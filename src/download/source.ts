@@ -9,6 +9,8 @@ import { BLOCK_BYTES, type BlockCache, type BlockKey } from './block-cache.ts';
 /** A byte range of a file the kernel can send as it is (`end` inclusive). */
 export interface FileRange {
   path: string;
+  /** The file's modified time, when known: a file replaced under the path is opened afresh. */
+  version?: number;
   start: number;
   end: number;
 }
@@ -59,7 +61,7 @@ export function cachedFileSource(cache: BlockCache, key: BlockKey, range: ByteRa
     return block.subarray(from, to);
   };
   return {
-    ...(sendfile ? { file: { path: key.path, start: range.start, end } } : {}),
+    ...(sendfile ? { file: { path: key.path, version: key.modifiedAt, start: range.start, end } } : {}),
     async read() {
       if (closed || position > end) return null;
       const index = Math.floor(position / BLOCK_BYTES);
