@@ -28,7 +28,9 @@
 //                 is nearly all per-request work; `serverCpuMsPerRequest` then says what a
 //                 request costs each server, apart from the bytes it sends.
 // Our server runs dist/, as `npm start` does (bench/server-build.ts; --from-source: through tsx).
-// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --warmup 200 --cpu-prof DIR --range-bytes N --from-source]   (needs nginx)
+//   --no-sendfile: our server copies each byte through JavaScript, as it does without the
+//                 sendfile addon; `ours.bytesSentBySendfile` says which way the bytes went.
+// Run: npm run bench:download [-- --clients 200 --rounds 2 --trials 4 --warmup 200 --cpu-prof DIR --range-bytes N --from-source --no-sendfile]   (needs nginx)
 //      (other flags for the serving node process: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -79,6 +81,8 @@ const { values: args } = parseArgs({
     'from-source': { type: 'boolean', default: false },
     /** Each request asks for this many bytes only: a measure of per-request cost. */
     'range-bytes': { type: 'string' },
+    /** Our server copies the bytes through JavaScript (FOTA_DOWNLOAD_SENDFILE=off), as before sendfile. */
+    'no-sendfile': { type: 'boolean', default: false },
   },
 });
 const CPU_PROF_DIR = args['cpu-prof'];
@@ -446,7 +450,7 @@ async function main(nginx: string) {
 
   // A fresh server process for the load, so its RSS is that of serving, not of having
   // just hashed and signed a 10 MB build.
-  const oursEnv = { FOTA_ADMIN_TOKEN: adminToken, FOTA_MASTER_KEY: masterKey.toString('hex') };
+  const oursEnv = { FOTA_ADMIN_TOKEN: adminToken, FOTA_MASTER_KEY: masterKey.toString('hex'), FOTA_DOWNLOAD_SENDFILE: args['no-sendfile'] ? 'off' : 'on' };
   ours.child.kill('SIGTERM');
   await new Promise((resolve) => ours.child.once('exit', resolve));
   const serving = await startOurs(dataDir, join(work, 'artifacts'), oursEnv, SERVER_NODE_ARGS);
@@ -566,6 +570,11 @@ async function main(nginx: string) {
   });
   const medianPairRatio = [...pairRatios].sort((a, b) => a - b)[Math.floor((pairRatios.length - 1) / 2)] ?? Number.NaN;
 
+  // How our server sent the bytes: by sendfile, or copied (no addon, or --no-sendfile).
+  const metrics = await (await fetch(`${serving.url}/metrics`)).text();
+  const counter = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+  const sendfileShare = round(counter('fota_download_sendfile_bytes_total') / counter('fota_download_bytes_total'), 3);
+
   // What the server recorded: every byte it sent, warm-up included.
   await sleep(200);
   const [recorded = { bytes: 0, downloading: 0 }] = await rows<{ bytes: number; downloading: number }>(
@@ -608,7 +617,7 @@ async function main(nginx: string) {
     file: { bytes: pkg.size, sha256: pkg.sha256 },
     load: { clients: CLIENTS, rounds: ROUNDS, trials: TRIALS, resumingClients: Math.floor(CLIENTS / 2), ...(RANGE_BYTES === undefined ? {} : { rangeBytes: RANGE_BYTES }) },
     machine: { cpus: availableParallelism(), loadavg: loadavg().map((l) => round(l, 2)), node: process.version, nginx: nginxVersion },
-    ours: { server: serverCode.label, ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
+    ours: { server: serverCode.label, bytesSentBySendfile: sendfileShare, ...o, rss: { atStartMiB: startRssMiB, afterWarmUpMiB: idleRssMiB, peakMiB: oursPeak }, bytesRecorded: { total: recorded.bytes, matchesBytesReceived: recorded.bytes === warm.bytes + sent, deploymentsDownloading: recorded.downloading } },
     nginx: { ...n, rss: { peakMiB: nginxPeak, note: 'master and workers summed' } },
     ...(floor ? { nodeFloor: { MiBPerSecond: summary(floorRuns).MiBPerSecond, wrongAnswers: summary(floorRuns).wrongAnswers, serverCpuSecondsPerGiB: round(floorCpu / gib(floorRuns), 2), trialsCpuSecondsPerGiB: floorTrialCpu.map((cpu, t) => round(cpu / gib(floorRuns.slice(t, t + 1)), 2)), serverCpuSplitPerGiB: splitPerGiB(floorCpu, floorTicks, floorRuns), serverCpuMsPerRequest: msPerRequest(floorCpu, floorRuns) } } : {}),
     ratio: { medianOfTrials: medianPairRatio, trials: pairRatios, overall: overallRatio },

@@ -137,6 +137,36 @@ describe.each([
     expect(openDescriptors()).toBeLessThanOrEqual(descriptors);
   });
 
+  it('answers requests pipelined on one connection in order, each whole', async () => {
+    const file = await readFile(objectOf(large.sha256));
+    const links = await Promise.all([0, 1, 2].map(() => deploy(server, large)));
+    const ranges = ['bytes=5-2000004', 'bytes=0-', 'bytes=1000-1009'];
+    const { port } = new URL(server.url);
+    // All three requests in one write: Node holds the later answers until the one before
+    // is complete, and none of their bytes may land inside another's body.
+    const raw = await new Promise<Buffer>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(links.map((link, i) => `GET ${new URL(link.url).pathname} HTTP/1.1\r\nHost: x\r\nRange: ${ranges[i]}\r\n${i === 2 ? 'Connection: close\r\n' : ''}\r\n`).join(''));
+      });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    });
+    const expected = [file.subarray(5, 2_000_005), file.subarray(0), file.subarray(1000, 1010)];
+    let at = 0;
+    for (const body of expected) {
+      const headEnd = raw.indexOf('\r\n\r\n', at);
+      const head = raw.subarray(at, headEnd).toString('latin1');
+      expect(head).toMatch(/^HTTP\/1\.1 206 /);
+      expect(head).toContain(`content-length: ${body.length}`);
+      const start = headEnd + 4;
+      expect(raw.subarray(start, start + body.length).equals(body)).toBe(true);
+      at = start + body.length;
+    }
+    expect(at).toBe(raw.length);
+  });
+
   it('breaks a response off where the file turns out shorter than recorded, and serves nothing made up', async () => {
     const pkg = await publish(server, `sf-short-${String(sendfile)}`, 2_000_000);
     const object = objectOf(pkg.sha256);
