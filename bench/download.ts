@@ -572,7 +572,7 @@ async function main(nginx: string) {
 
   // How our server sent the bytes: by sendfile, or copied (no addon, or --no-sendfile).
   const metrics = await (await fetch(`${serving.url}/metrics`)).text();
-  const counter = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+  const counter = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
   const sendfileShare = round(counter('fota_download_sendfile_bytes_total') / counter('fota_download_bytes_total'), 3);
 
   // What the server recorded: every byte it sent, warm-up included.
