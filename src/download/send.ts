@@ -18,9 +18,10 @@ import type { MeteredBody } from './serve.ts';
  */
 export function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Logger): void {
   const { source, done } = body;
-  const socket = source.file && sendfileSocket(outgoing);
-  if (socket && source.file) {
-    sendFileToNode(outgoing, socket, body, source.file, log);
+  const { file } = source;
+  const socket = file && sendfileSocket(outgoing);
+  if (file && socket) {
+    sendFileToNode(outgoing, socket, body, file, log);
     return;
   }
   let sent = 0;
