@@ -2,8 +2,8 @@
 // descriptor per file, shared by every download under way from it, closed when the last
 // one ends. sendfile reads at an offset of its own and never moves the file's position,
 // so sharing is safe. A campaign's downloads then cost one open between them rather than
-// one each (an open goes through libuv's thread pool), and 1,000 clients hold 1,000
-// sockets, not 2,000 descriptors.
+// one each (an open goes through libuv's thread pool), and a download holds no file of
+// its own: only its socket, and while it waits on a full socket, the watcher's copy of it.
 import { close, open } from 'node:fs';
 
 export interface OpenFile {
