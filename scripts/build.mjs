@@ -1,5 +1,6 @@
-// Builds the sendfile addon (native.mjs), then compiles src/ to dist/ (npm run build; `prepare` runs it on npm install and npm ci), so
-// the `fota` command and the server start without compiling TypeScript at run time.
+// Builds the sendfile addon (native.mjs), then compiles src/ to dist/ (npm run build;
+// `prepare` runs it on npm install and npm ci), so the `fota` command and the server
+// start without compiling TypeScript at run time.
 // tsc rewrites `./x.ts` imports to `./x.js` (rewriteRelativeImportExtensions); the files
 // src/ reads at run time next to its modules (migrations, the bsdiff child process) are
 // copied beside the output. dist/.built is written last: bin/fota.js runs dist/ only when

@@ -79,6 +79,8 @@ export class CampaignBudgets {
     if (!budget) return source;
     const bucket = this.bucketFor(budget.campaignId, budget.bytesPerSecond);
     let waiting = 0;
+    // No `file` (source.ts): a metered download is never handed to sendfile, which would
+    // send past the bucket.
     return {
       async read() {
         // Charged for exactly what was read, and held back until the bucket has it: the
