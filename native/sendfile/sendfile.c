@@ -124,7 +124,10 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   if (!ref) return;
   napi_env env = w->env;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    napi_delete_reference(env, ref);
+    return;
+  }
   // `this` must be an object for make_callback: the global one, as for a plain call.
   napi_value callback, global, argv[1], ignored;
   if (napi_get_reference_value(env, ref, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok &&
@@ -178,7 +181,9 @@ static napi_value WatcherOpen(napi_env env, napi_callback_info info) {
   if (napi_create_string_utf8(env, "fota.sendfile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, NULL, name, &w->context) != napi_ok ||
       napi_create_external(env, box, finalize_box, NULL, &result) != napi_ok) {
+    // No JavaScript object owns the box, so no finalizer will free it.
     close_watcher(w);
+    free(box);
     napi_throw_error(env, NULL, "watcherOpen: cannot create the watcher");
     return NULL;
   }

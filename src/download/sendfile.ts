@@ -24,6 +24,9 @@ import { type FileRange, WRITE_BYTES } from './source.ts';
  */
 const BYTES_PER_TURN = WRITE_BYTES;
 
+/** What Node keeps on a socket and does not declare: the TLS mark, the response that owns it, the descriptor. */
+type NodeSocket = Socket & { encrypted?: boolean; _httpMessage?: unknown; _handle?: { fd?: number } | null };
+
 /** The process's package files open for sendfile (a descriptor is the process's to share). */
 let openFiles: OpenFiles | undefined;
 
@@ -33,7 +36,7 @@ let openFiles: OpenFiles | undefined;
  * waiting for the one before it has none yet).
  */
 export function sendfileSocket(outgoing: ServerResponse): Socket | undefined {
-  const socket = outgoing.socket as (Socket & { encrypted?: boolean; _httpMessage?: unknown; _handle?: { fd?: number } }) | null;
+  const socket = outgoing.socket as NodeSocket | null;
   if (!socket || socket.encrypted || socket._httpMessage !== outgoing || socket.destroyed) return undefined;
   const fd = socket._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? socket : undefined;
@@ -70,7 +73,7 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
     log.error({ err, sent }, 'download broke off: the package could not be read');
     outgoing.destroy();
   };
-  const socketFd = () => (socket as Socket & { _handle?: { fd?: number } })._handle?.fd;
+  const socketFd = () => (socket as NodeSocket)._handle?.fd;
 
   const pump = () => {
     try {
