@@ -51,6 +51,7 @@ import { insertDeployment } from '../src/store/queries/deployments.ts';
 import { insertDevice } from '../src/store/queries/devices.ts';
 import { serverBuild } from './server-build.ts';
 import { CLOCK_TICKS, cpuSecondsOf, processTree, rssKiB } from './proc.ts';
+import { metricValue } from '../test/support/metrics.ts';
 import { spawnServe } from '../test/support/serve-process.ts';
 import { WRITE_BYTES } from '../src/download/source.ts';
 
@@ -572,8 +573,7 @@ async function main(nginx: string) {
 
   // How our server sent the bytes: by sendfile, or copied (no addon, or --no-sendfile).
   const metrics = await (await fetch(`${serving.url}/metrics`)).text();
-  const counter = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
-  const sendfileShare = round(counter('fota_download_sendfile_bytes_total') / counter('fota_download_bytes_total'), 3);
+  const sendfileShare = round(metricValue(metrics, 'fota_download_sendfile_bytes_total') / metricValue(metrics, 'fota_download_bytes_total'), 3);
 
   // What the server recorded: every byte it sent, warm-up included.
   await sleep(200);
