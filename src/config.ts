@@ -74,6 +74,8 @@ const envSchema = z.object({
   FOTA_DOWNLOAD_CACHE_MB: z.coerce.number().int().min(0).default(32),
   FOTA_DOWNLOAD_REDIRECT: z.enum(['off', 's3']).default('off'),
   FOTA_DOWNLOAD_SENDFILE: z.enum(['on', 'off']).default('on'),
+  // nginx's send_timeout: a client that takes no byte of a download for this long is cut off.
+  FOTA_DOWNLOAD_STALL_SECONDS: z.coerce.number().positive().max(24 * 3600).default(60),
   FOTA_DOWNLOAD_REDIRECT_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(60),
   FOTA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -100,6 +102,11 @@ export interface DownloadConfig {
    * is built (src/download/sendfile.ts); false copies them through JavaScript.
    */
   sendfile: boolean;
+  /**
+   * A download whose client takes no byte for this long is cut off (src/download/stall.ts),
+   * so clients that stop reading cannot hold sockets and descriptors for ever.
+   */
+  stallSeconds: number;
 }
 
 export interface Config {
@@ -216,7 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     gcGraceMs: e.FOTA_GC_GRACE_MINUTES * 60_000,
     queryExpiryMs: e.FOTA_QUERY_EXPIRY_HOURS * 3_600_000,
     logLevel: e.FOTA_LOG_LEVEL,
-    download: { cacheBytes: e.FOTA_DOWNLOAD_CACHE_MB * 1024 * 1024, redirect: e.FOTA_DOWNLOAD_REDIRECT, redirectTtlSeconds: e.FOTA_DOWNLOAD_REDIRECT_SECONDS, sendfile: e.FOTA_DOWNLOAD_SENDFILE === 'on' },
+    download: { cacheBytes: e.FOTA_DOWNLOAD_CACHE_MB * 1024 * 1024, redirect: e.FOTA_DOWNLOAD_REDIRECT, redirectTtlSeconds: e.FOTA_DOWNLOAD_REDIRECT_SECONDS, sendfile: e.FOTA_DOWNLOAD_SENDFILE === 'on', stallSeconds: e.FOTA_DOWNLOAD_STALL_SECONDS },
     dm: {
       serverId: e.FOTA_DM_SERVER_ID,
       maxMessageBytes: e.FOTA_DM_MAX_MESSAGE_BYTES,

@@ -9,6 +9,8 @@ describe('configuration', () => {
     expect(config.s3).toBeUndefined();
     expect(config.gcGraceMs).toBe(60 * 60_000);
     expect(config.queryExpiryMs).toBe(24 * 3_600_000);
+    expect(config.download.stallSeconds).toBe(60);
+    expect(loadConfig({ FOTA_DOWNLOAD_STALL_SECONDS: '2.5' }).download.stallSeconds).toBe(2.5);
   });
 
   it.each([
@@ -27,6 +29,9 @@ describe('configuration', () => {
     [{ FOTA_QUERY_EXPIRY_HOURS: '0' }, /FOTA_QUERY_EXPIRY_HOURS/],
     [{ FOTA_JOB_POLL_MS: '0' }, /FOTA_JOB_POLL_MS/],
     [{ FOTA_HEALTH_TIMEOUT_MS: 'soon' }, /FOTA_HEALTH_TIMEOUT_MS/],
+    // 0 would cut every download off at its first full socket.
+    [{ FOTA_DOWNLOAD_STALL_SECONDS: '0' }, /FOTA_DOWNLOAD_STALL_SECONDS/],
+    [{ FOTA_DOWNLOAD_STALL_SECONDS: 'never' }, /FOTA_DOWNLOAD_STALL_SECONDS/],
     [{ FOTA_DATABASE_URL: 'mysql://fota:pw@db/fota' }, /FOTA_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],
     [{ FOTA_DATABASE_URL: 'fota.db' }, /FOTA_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],
   ])('names the variable when %j is wrong', (env, message) => {

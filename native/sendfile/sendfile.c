@@ -9,6 +9,9 @@
 //   watcherWait(watcher, callback(status))   calls back once, when the socket is writable
 //       (or hung up: status 0 then too, and the next sendFile says why; < 0: a libuv error)
 //   watcherClose(watcher)        stops watching and closes the dup; safe to call twice
+//   unsentBytes(fd) -> bytes the socket holds that the client has not acknowledged
+//       (SIOCOUTQ), or -errno: whether a client is taking bytes, when no write of ours
+//       says so (src/download/stall.ts)
 //
 // The watcher polls a dup, never Node's own descriptor: if Node closes the socket while a
 // download waits, the number may be reused at once by another connection, and a poll on
@@ -22,6 +25,8 @@
 #include <uv.h>
 #ifdef __linux__
 #include <sys/sendfile.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #endif
 
 #define CHECK(env, call)                                           \
@@ -237,12 +242,28 @@ static napi_value WatcherClose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value UnsentBytes(napi_env env, napi_callback_info info) {
+  int64_t a[1];
+  if (!int_args(env, info, 1, a) || a[0] > INT32_MAX) {
+    napi_throw_type_error(env, NULL, "unsentBytes(fd) takes an integer >= 0");
+    return NULL;
+  }
+#ifdef __linux__
+  int queued = 0;
+  if (ioctl((int)a[0], SIOCOUTQ, &queued) < 0) return number(env, -(double)errno);
+  return number(env, (double)queued);
+#else
+  return number(env, -(double)ENOSYS);
+#endif
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"sendFile", NULL, SendFile, NULL, NULL, NULL, napi_enumerable, NULL},
       {"watcherOpen", NULL, WatcherOpen, NULL, NULL, NULL, napi_enumerable, NULL},
       {"watcherWait", NULL, WatcherWait, NULL, NULL, NULL, napi_enumerable, NULL},
       {"watcherClose", NULL, WatcherClose, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unsentBytes", NULL, UnsentBytes, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof(methods) / sizeof(methods[0]), methods));
   return exports;

@@ -38,7 +38,8 @@ FOTA_DOWNLOAD_CACHE_MB (32; package bytes kept in memory for /dl from the local 
 FOTA_DOWNLOAD_REDIRECT (off; s3: /dl checks and counts, then redirects to a presigned URL of the
 bucket, which serves the bytes; needs FOTA_S3_*), FOTA_DOWNLOAD_REDIRECT_SECONDS (60; how long
 such a URL stays valid), FOTA_DOWNLOAD_SENDFILE (on: local packages go from the file to the socket
-in the kernel, where the native addon built at install; off: copied through JavaScript).
+in the kernel, where the native addon built at install; off: copied through JavaScript),
+FOTA_DOWNLOAD_STALL_SECONDS (60; a download whose client takes no byte for this long is cut off).
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {

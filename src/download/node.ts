@@ -52,7 +52,7 @@ export async function answerDownloadFromNode(
   if (answer.kind === 'bytes' && answer.body) {
     // A client already gone gets nothing written; sendToNode still closes and counts (0).
     if (!outgoing.destroyed) outgoing.writeHead(answer.status, head);
-    sendToNode(outgoing, answer.body, ctx.log);
+    sendToNode(outgoing, answer.body, ctx.log, ctx.config.download.stallSeconds * 1000);
   } else if (!outgoing.destroyed) {
     // A refusal, HEAD, or the object store's presigned URL (its Location is in the headers).
     const text = answer.kind === 'text' ? Buffer.from(answer.text) : Buffer.alloc(0);

@@ -58,7 +58,7 @@ export function mountDownloads(app: Hono<AppEnv>, ctx: Context): NodeDownloads {
     // chunk, and gives no write callback to count a chunk by.
     const requestId = c.get('requestId');
     outgoing.writeHead(answer.status, { ...answer.headers, ...(requestId ? { 'x-request-id': requestId } : {}) });
-    sendToNode(outgoing, answer.body, ctx.log);
+    sendToNode(outgoing, answer.body, ctx.log, ctx.config.download.stallSeconds * 1000);
     return marker;
   });
   const fromNode = (token: string, incoming: IncomingMessage, outgoing: ServerResponse, requestId: string) => answerDownloadFromNode(ctx, downloads, token, incoming, outgoing, requestId);

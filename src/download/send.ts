@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { sendFileToNode, sendfileSocket } from './sendfile.ts';
 import type { MeteredBody } from './serve.ts';
+import { cutOffWhenStalled } from './stall.ts';
 
 /**
  * Sends `body` on a response whose head is written. Reads a chunk only once the previous
@@ -16,21 +17,23 @@ import type { MeteredBody } from './serve.ts';
  * (readReady) is written at once, and only a chunk still to be loaded (or held back by a
  * bandwidth budget) goes through read().
  */
-export function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Logger): void {
+export function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Logger, stallMs: number): void {
   const { source, done } = body;
   const { file } = source;
   const socket = file && sendfileSocket(outgoing);
   if (file && socket) {
-    sendFileToNode(outgoing, socket, body, file, log);
+    sendFileToNode(outgoing, socket, body, file, log, stallMs);
     return;
   }
   let sent = 0;
+  const stall = cutOffWhenStalled(outgoing, stallMs, log, { sent: () => sent });
   /** The bytes of the write under way (at most one). */
   let writing = 0;
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
+    stall.stop();
     done(sent);
     source.close().catch((err: unknown) => log.error({ err }, 'cannot close a download source'));
   };
@@ -47,12 +50,14 @@ export function sendToNode(outgoing: ServerResponse, body: MeteredBody, log: Log
       return;
     }
     writing = chunk.length;
+    stall.waiting();
     outgoing.write(chunk, written);
   };
   // Called once the socket has taken the chunk (never synchronously), or with an error
   // once the connection is gone: 'close' then reports what was counted.
   const written = (err?: Error | null) => {
     if (err || finished) return;
+    stall.moved();
     sent += writing;
     writing = 0;
     next();

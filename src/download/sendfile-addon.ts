@@ -2,13 +2,18 @@
 // scripts/native.mjs), loaded once, or the reason it cannot be: a server without it
 // copies downloads through JavaScript and says so at start (downloads.ts).
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 
 export interface SendfileAddon {
   sendFile(outFd: number, inFd: number, offset: number, length: number): number;
   watcherOpen(fd: number): object;
   watcherWait(watcher: object, callback: (status: number) => void): void;
   watcherClose(watcher: object): void;
+  unsentBytes(fd: number): number;
 }
+
+/** What Node keeps on a socket and does not declare: the TLS mark, the response that owns it, the descriptor. */
+export type NodeSocket = Socket & { encrypted?: boolean; _httpMessage?: unknown; _handle?: { fd?: number } | null };
 
 /** The addon as `npm install` built it (scripts/native.mjs), or why there is none. */
 const loaded: { addon: SendfileAddon } | { missing: string } = (() => {
@@ -25,3 +30,15 @@ const loaded: { addon: SendfileAddon } | { missing: string } = (() => {
 export const sendfileMissing: string | undefined = 'missing' in loaded ? loaded.missing : undefined;
 /** The addon itself, for its tests. */
 export const sendfileAddon: SendfileAddon | undefined = 'addon' in loaded ? loaded.addon : undefined;
+
+/**
+ * The bytes `socket` holds that its peer has not acknowledged yet, or undefined where that
+ * cannot be known (no addon, no descriptor, not TCP): it shrinks while the client takes
+ * bytes, whether or not a write of ours completes meanwhile (stall.ts).
+ */
+export function unsentBytesOf(socket: Socket | null): number | undefined {
+  const fd = (socket as NodeSocket | null)?._handle?.fd;
+  if (!sendfileAddon || typeof fd !== 'number' || fd < 0) return undefined;
+  const bytes = sendfileAddon.unsentBytes(fd);
+  return bytes >= 0 ? bytes : undefined;
+}

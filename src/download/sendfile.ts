@@ -14,8 +14,9 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
 import { OpenFiles } from './open-files.ts';
 import type { MeteredBody } from './serve.ts';
-import { type SendfileAddon, sendfileAddon } from './sendfile-addon.ts';
+import { type NodeSocket, type SendfileAddon, sendfileAddon } from './sendfile-addon.ts';
 import { type FileRange, WRITE_BYTES } from './source.ts';
+import { cutOffWhenStalled } from './stall.ts';
 
 /**
  * The most one call hands the kernel before the event loop gets a turn, as send.ts writes
@@ -23,9 +24,6 @@ import { type FileRange, WRITE_BYTES } from './source.ts';
  * seen before the kernel has taken the whole package on its behalf and it is counted.
  */
 const BYTES_PER_TURN = WRITE_BYTES;
-
-/** What Node keeps on a socket and does not declare: the TLS mark, the response that owns it, the descriptor. */
-type NodeSocket = Socket & { encrypted?: boolean; _httpMessage?: unknown; _handle?: { fd?: number } | null };
 
 /** The process's package files open for sendfile (a descriptor is the process's to share). */
 let openFiles: OpenFiles | undefined;
@@ -48,7 +46,7 @@ export function sendfileSocket(outgoing: ServerResponse): Socket | undefined {
  * charged for that and no more. The file is opened (or found open) before the head goes
  * out, so a file gone by then still breaks the response off before any byte of it.
  */
-export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: MeteredBody, file: FileRange, log: Logger): void {
+export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: MeteredBody, file: FileRange, log: Logger, stallMs: number): void {
   const addon = sendfileAddon as SendfileAddon;
   const { source, done } = body;
   const length = file.end - file.start + 1;
@@ -58,10 +56,16 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
   let fileFd: number | undefined;
   let watcher: object | undefined;
   let finished = false;
+  const stall = cutOffWhenStalled(outgoing, stallMs, log, {
+    sent: () => sent,
+    // The head is never counted: no more than the body's bytes can be taken back.
+    lost: (bytes) => (sent = Math.max(0, sent - bytes)),
+  });
 
   const finish = () => {
     if (finished) return;
     finished = true;
+    stall.stop();
     if (watcher) addon.watcherClose(watcher);
     opened.release();
     done(sent, true);
@@ -76,6 +80,7 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
   const socketFd = () => (socket as NodeSocket)._handle?.fd;
 
   const pump = () => {
+    stall.moved();
     try {
       step();
     } catch (err) {
@@ -103,6 +108,7 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
       setImmediate(pump);
     } else {
       watcher ??= addon.watcherOpen(fd);
+      stall.waiting();
       addon.watcherWait(watcher, (status) => (status < 0 ? outgoing.destroy() : pump()));
     }
   };
@@ -116,7 +122,10 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
       // The head must be in the kernel before the body: sendfile writes beside Node's queue.
       outgoing.flushHeaders();
       if (socket.writableLength === 0) pump();
-      else socket.once('drain', pump);
+      else {
+        stall.waiting();
+        socket.once('drain', pump);
+      }
     },
     fail,
   );

@@ -3,9 +3,10 @@
 // (FOTA_DOWNLOAD_SENDFILE=off): the same bytes and counts for whole files and ranges, a
 // client that pauses (the socket fills and the server waits for it to drain), a client
 // that hangs up while paused (nothing left open behind it), and a file that turns out
-// shorter than recorded (the response breaks off, never pads). The addon's own entry
-// points are called with bad arguments as well.
-import { readdirSync } from 'node:fs';
+// shorter than recorded (the response breaks off, never pads), and a client that stops
+// reading (cut off at the stall limit). The addon's own entry points are called with bad
+// arguments as well.
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { readFile, truncate } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
@@ -15,7 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sendfileAddon, sendfileMissing } from '../../src/download/sendfile-addon.ts';
 import { deploy, get, publish, servedOf } from '../support/downloads.ts';
 import { metricValue } from '../support/metrics.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { capturedLog, startTestServer, type TestServer } from '../support/server.ts';
 
 const built = sendfileMissing === undefined;
 if (!built) {
@@ -27,6 +28,9 @@ if (!built) {
 /** Larger than loopback's socket buffers take at once from a paused reader. */
 const LARGE = 6_000_000;
 
+/** The stall limit of these servers: far above the pauses of the tests that must not be cut off. */
+const STALL_SECONDS = 1.5;
+
 /** Descriptors this process holds: the server runs in it, so a leak shows here. */
 const openDescriptors = () => readdirSync('/proc/self/fd').length;
 
@@ -35,12 +39,19 @@ async function sendfileBytes(server: TestServer): Promise<number> {
   return metricValue(metrics, 'fota_download_sendfile_bytes_total');
 }
 
+/** Waits until this process holds no more descriptors than `count` (or 3 s have passed). */
+async function descriptorsBackTo(count: number): Promise<number> {
+  const deadline = Date.now() + 3_000;
+  while (openDescriptors() > count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return openDescriptors();
+}
+
 /**
- * Reads the response to `url`, pausing for `pauseMs` after each of the first `pauses`
- * chunks (the server's writes then wait on a full socket), or hanging up at the first
- * pause when `hangUp`. Resolves with the bytes received and whether the body was whole.
+ * Reads the response to `url`, pausing for `pauseMs` (or until `resumeWhen`) after each
+ * of the first `pauses` chunks (the server's writes then wait on a full socket), or
+ * hanging up at the first pause when `hangUp`. Resolves with the bytes received and whether the body was whole.
  */
-function readSlowly(url: string, options: { pauses: number; pauseMs: number; hangUp?: boolean; headers?: Record<string, string> }) {
+function readSlowly(url: string, options: { pauses: number; pauseMs: number; hangUp?: boolean; resumeWhen?: Promise<unknown>; headers?: Record<string, string> }) {
   return new Promise<{ status: number; body: Buffer; complete: boolean }>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let pauses = 0;
@@ -51,12 +62,14 @@ function readSlowly(url: string, options: { pauses: number; pauseMs: number; han
         if (pauses >= options.pauses) return;
         pauses += 1;
         res.pause();
-        setTimeout(() => {
+        const resume = () => {
           if (options.hangUp) {
             req.destroy();
             done(false);
           } else res.resume();
-        }, options.pauseMs);
+        };
+        if (options.resumeWhen) void options.resumeWhen.then(resume);
+        else setTimeout(resume, options.pauseMs);
       });
       res.on('end', () => done(res.complete));
       res.on('aborted', () => done(false));
@@ -76,12 +89,16 @@ describe.each([
   let server: TestServer;
   let small: Awaited<ReturnType<typeof publish>>;
   let large: Awaited<ReturnType<typeof publish>>;
+  let huge: Awaited<ReturnType<typeof publish>>;
+  const logged = capturedLog();
   const objectOf = (sha256: string) => join(server.ctx.config.artifactsDir, sha256.slice(0, 2), sha256);
 
   beforeAll(async () => {
-    server = await startTestServer({ download: { cacheBytes: 32 * 1024 * 1024, redirect: 'off', redirectTtlSeconds: 60, sendfile } });
+    server = await startTestServer({ download: { cacheBytes: 32 * 1024 * 1024, redirect: 'off', redirectTtlSeconds: 60, sendfile, stallSeconds: STALL_SECONDS } }, { log: logged.log });
     small = await publish(server, `sf-small-${String(sendfile)}`, 300_000);
     large = await publish(server, `sf-large-${String(sendfile)}`, LARGE);
+    // Four times what the socket buffers held from a paused reader in any run here.
+    huge = await publish(server, `sf-huge-${String(sendfile)}`, 4 * LARGE);
   });
 
   it('serves whole files and ranges byte for byte, counts them, and says which way they went', async () => {
@@ -132,9 +149,51 @@ describe.each([
       expect(served).toBeLessThan(large.size);
     }
     // The file, and the watcher's copy of the socket, are closed with each response.
-    const deadline = Date.now() + 3_000;
-    while (openDescriptors() > descriptors && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(openDescriptors()).toBeLessThanOrEqual(descriptors);
+    expect(await descriptorsBackTo(descriptors)).toBeLessThanOrEqual(descriptors);
+  });
+
+  it('cuts off a client that stops reading once the stall limit has passed, counts what it took, and leaves nothing open', async () => {
+    await get((await deploy(server, small)).url);
+    const descriptors = openDescriptors();
+    const links = await Promise.all([1, 2].map(() => deploy(server, huge)));
+    const cutOff = () => logged.lines().filter((line) => line.includes('download cut off'));
+    const before = cutOff().length;
+    const started = Date.now();
+    // The clients read again only once the server has cut both off (or 20 s have passed).
+    const bothCut = (async () => {
+      while (cutOff().length < before + 2 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
+    })();
+    const reads = await Promise.all(links.map((link) => readSlowly(link.url, { pauses: 1, pauseMs: 0, resumeWhen: bothCut })));
+    const cut = cutOff().slice(before);
+    expect(cut).toHaveLength(2);
+    // Never before the limit (a lower bound: a slow machine only makes it later).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_SECONDS * 1000);
+    expect(JSON.parse(cut[0] as string)).toMatchObject({ level: 30, stallSeconds: STALL_SECONDS });
+    const file = await readFile(objectOf(huge.sha256));
+    let servedInAll = 0;
+    for (const [i, link] of links.entries()) {
+      const read = reads[i];
+      const received = read?.body.length ?? 0;
+      // Reset: what the client had not read when it was cut off is gone with the connection.
+      expect(read).toMatchObject({ status: 200, complete: false });
+      expect(received).toBeGreaterThan(0);
+      expect(read?.body.equals(file.subarray(0, received))).toBe(true);
+      const served = await servedOf(server, link.deploymentId, (bytes) => bytes > 0);
+      expect(served).toBeGreaterThanOrEqual(received);
+      expect(served).toBeLessThan(huge.size);
+      servedInAll += served;
+    }
+    // Recorded as logged: what the sockets took, less what they held unacknowledged at the reset.
+    expect(cut.reduce((sum, line) => sum + (JSON.parse(line) as { sent: number }).sent, 0)).toBe(servedInAll);
+    expect(await descriptorsBackTo(descriptors)).toBeLessThanOrEqual(descriptors);
+  });
+
+  it('does not cut off a client whose pauses add up to more than the stall limit, each shorter', async () => {
+    const { url, deploymentId } = await deploy(server, huge);
+    const read = await readSlowly(url, { pauses: 5, pauseMs: 400 });
+    expect(read).toMatchObject({ status: 200, complete: true });
+    expect(read.body.equals(await readFile(objectOf(huge.sha256)))).toBe(true);
+    expect(await servedOf(server, deploymentId, huge.size)).toBe(huge.size);
   });
 
   it('answers requests pipelined on one connection in order, each whole', async () => {
@@ -195,6 +254,9 @@ describe.runIf(built)('the sendfile addon, called with what it must refuse', () 
     expect(() => (addon.watcherOpen as (...a: unknown[]) => object)(-1)).toThrow(TypeError);
     expect(() => (addon.watcherWait as (...a: unknown[]) => void)({}, () => {})).toThrow(TypeError);
     expect(() => (addon.watcherClose as (...a: unknown[]) => void)('watcher')).toThrow(TypeError);
+    for (const fd of [undefined, -1, 1.5, Number.NaN, 2 ** 31, '3']) {
+      expect(() => (addon.unsentBytes as (...a: unknown[]) => number)(fd), String(fd)).toThrow(TypeError);
+    }
   });
 
   it('reports a closed or wrong descriptor as an error number, not a crash', async () => {
@@ -205,6 +267,27 @@ describe.runIf(built)('the sendfile addon, called with what it must refuse', () 
       expect(addon.sendFile(fd, fd, 0, 0)).toBe(0);
     });
     expect(() => addon.watcherOpen(1_000_000)).toThrow(/cannot duplicate/);
+    expect(addon.unsentBytes(1_000_000)).toBe(-constants.errno.EBADF);
+  });
+
+  it('says how many bytes a socket holds that its peer has not acknowledged', async () => {
+    const file = openSync(process.execPath, 'r');
+    try {
+      await withConnection(async (fd) => {
+        expect(addon.unsentBytes(fd)).toBe(0);
+        // The peer reads nothing: what the socket took stays in it, unacknowledged or unsent.
+        const took = addon.sendFile(fd, file, 0, 64 * 1024 * 1024);
+        expect(took).toBeGreaterThan(0);
+        expect(took).toBeLessThan(64 * 1024 * 1024);
+        const unsent = addon.unsentBytes(fd);
+        expect(unsent).toBeGreaterThan(0);
+        expect(unsent).toBeLessThanOrEqual(took);
+      });
+      // Not a socket: an error number.
+      expect(addon.unsentBytes(file)).toBeLessThan(0);
+    } finally {
+      closeSync(file);
+    }
   });
 
   it('closes a watcher once however often it is told, and refuses to wait on a closed one', async () => {
