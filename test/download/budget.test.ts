@@ -133,6 +133,21 @@ describe('campaign bandwidth budget over HTTP', () => {
     expect(bodies[0]?.length).toBeGreaterThan(image.length);
   });
 
+  it('does not take a chunk the budget holds back for a stalled client', async () => {
+    // Each 64 KiB chunk waits about 0.4 s for the budget, longer than this stall limit:
+    // the limit counts only waits for the client (src/download/stall.ts).
+    const download = server.ctx.config.download;
+    const stallSeconds = download.stallSeconds;
+    download.stallSeconds = 0.25;
+    try {
+      const { urls } = await campaignUrls('held-back', 1, { bandwidthBytesPerSecond: 160_000 });
+      const { bodies } = await downloadAll(urls, 1000);
+      expect(bodies[0]?.length).toBeGreaterThan(image.length);
+    } finally {
+      download.stallSeconds = stallSeconds;
+    }
+  });
+
   it('changes the budget of a running campaign, and lifts it with null', async () => {
     const { id } = await campaignUrls('rebudget', 1, {});
     const res = await post(`/api/v1/campaigns/${id}/bandwidth`, { bytesPerSecond: 1_000_000 });
