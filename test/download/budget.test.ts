@@ -133,9 +133,10 @@ describe('campaign bandwidth budget over HTTP', () => {
     expect(bodies[0]?.length).toBeGreaterThan(image.length);
   });
 
-  it('does not take a chunk the budget holds back for a stalled client', async () => {
+  it('does not cut off a download whose chunks the budget holds back longer than the stall limit', async () => {
     // Each 64 KiB chunk waits about 0.4 s for the budget, longer than this stall limit:
-    // the limit counts only waits for the client (src/download/stall.ts).
+    // the limit counts only waits for the client (src/download/stall.ts). Set on this
+    // suite's running server, which reads it for each download, and restored after.
     const download = server.ctx.config.download;
     const stallSeconds = download.stallSeconds;
     download.stallSeconds = 0.25;

@@ -49,7 +49,8 @@ async function descriptorsBackTo(count: number): Promise<number> {
 /**
  * Reads the response to `url`, pausing for `pauseMs` (or until `resumeWhen`) after each
  * of the first `pauses` chunks (the server's writes then wait on a full socket), or
- * hanging up at the first pause when `hangUp`. Resolves with the bytes received and whether the body was whole.
+ * hanging up at the first pause when `hangUp`. Resolves with the bytes received and
+ * whether the body was whole.
  */
 function readSlowly(url: string, options: { pauses: number; pauseMs: number; hangUp?: boolean; resumeWhen?: Promise<unknown>; headers?: Record<string, string> }) {
   return new Promise<{ status: number; body: Buffer; complete: boolean }>((resolve, reject) => {
