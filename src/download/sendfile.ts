@@ -52,14 +52,17 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
   const length = file.end - file.start + 1;
   openFiles ??= new OpenFiles((err) => log.error({ err }, 'cannot close a package file'));
   const opened = openFiles.acquire(file.path, file.version);
+  /** Bytes the socket took, which is also the offset in the file of the next ones. */
   let sent = 0;
+  /** Of those, what a cut off's reset discarded before the client acknowledged it (stall.ts). */
+  let discarded = 0;
   let fileFd: number | undefined;
   let watcher: object | undefined;
   let finished = false;
   const stall = cutOffWhenStalled(outgoing, stallMs, log, {
-    sent: () => sent,
+    sent: () => sent - discarded,
     // The head is never counted: no more than the body's bytes can be taken back.
-    lost: (bytes) => (sent = Math.max(0, sent - bytes)),
+    lost: (bytes) => (discarded = Math.min(sent, bytes)),
   });
 
   const finish = () => {
@@ -68,7 +71,7 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
     stall.stop();
     if (watcher) addon.watcherClose(watcher);
     opened.release();
-    done(sent, true);
+    done(sent - discarded, true);
     source.close().catch((err: unknown) => log.error({ err }, 'cannot close a download source'));
   };
   const fail = (err: unknown) => {

@@ -40,9 +40,11 @@ export interface SentCount {
  */
 export function cutOffWhenStalled(outgoing: ServerResponse, limitMs: number, log: Logger, count: SentCount): StallWatch {
   const onStall = () => {
-    // Counted when the socket took them, but never acknowledged: gone with the reset.
-    const unsent = count.lost && unsentBytesOf(outgoing.socket);
-    if (unsent) count.lost?.(unsent);
+    if (count.lost) {
+      // Counted when the socket took them, but never acknowledged: gone with the reset.
+      const unsent = unsentBytesOf(outgoing.socket);
+      if (unsent) count.lost(unsent);
+    }
     // Logged with the count as recorded, once the download's own 'close' listener has run.
     outgoing.once('close', () => log.info({ sent: count.sent(), stallSeconds: limitMs / 1000 }, 'download cut off: the client took no bytes for FOTA_DOWNLOAD_STALL_SECONDS'));
     // With a reset, as nginx's reset_timedout_connection: a plain close would leave the
