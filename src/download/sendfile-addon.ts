@@ -37,8 +37,14 @@ export const sendfileAddon: SendfileAddon | undefined = 'addon' in loaded ? load
  * bytes, whether or not a write of ours completes meanwhile (stall.ts).
  */
 export function unsentBytesOf(socket: Socket | null): number | undefined {
-  const fd = (socket as NodeSocket | null)?._handle?.fd;
-  if (!sendfileAddon || typeof fd !== 'number' || fd < 0) return undefined;
+  const fd = socketFdOf(socket);
+  if (!sendfileAddon || fd === undefined) return undefined;
   const bytes = sendfileAddon.unsentBytes(fd);
   return bytes >= 0 ? bytes : undefined;
+}
+
+/** The descriptor under `socket` (Node's private `_handle.fd`: it has no public way), or undefined once it has none. */
+export function socketFdOf(socket: Socket | null): number | undefined {
+  const fd = (socket as NodeSocket | null)?._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

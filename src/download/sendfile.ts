@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
 import { OpenFiles } from './open-files.ts';
 import type { MeteredBody } from './serve.ts';
-import { type NodeSocket, type SendfileAddon, sendfileAddon } from './sendfile-addon.ts';
+import { type NodeSocket, type SendfileAddon, sendfileAddon, socketFdOf } from './sendfile-addon.ts';
 import { type FileRange, WRITE_BYTES } from './source.ts';
 import { cutOffWhenStalled } from './stall.ts';
 
@@ -36,8 +36,7 @@ let openFiles: OpenFiles | undefined;
 export function sendfileSocket(outgoing: ServerResponse): Socket | undefined {
   const socket = outgoing.socket as NodeSocket | null;
   if (!socket || socket.encrypted || socket._httpMessage !== outgoing || socket.destroyed) return undefined;
-  const fd = socket._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? socket : undefined;
+  return socketFdOf(socket) === undefined ? undefined : socket;
 }
 
 /**
@@ -80,7 +79,6 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
     log.error({ err, sent }, 'download broke off: the package could not be read');
     outgoing.destroy();
   };
-  const socketFd = () => (socket as NodeSocket)._handle?.fd;
 
   const pump = () => {
     stall.moved();
@@ -93,8 +91,8 @@ export function sendFileToNode(outgoing: ServerResponse, socket: Socket, body: M
   };
   const step = () => {
     if (finished) return;
-    const fd = socketFd();
-    if (socket.destroyed || fd === undefined || fd < 0 || fileFd === undefined) return; // 'close' follows
+    const fd = socketFdOf(socket);
+    if (socket.destroyed || fd === undefined || fileFd === undefined) return; // 'close' follows
     const asked = Math.min(length - sent, BYTES_PER_TURN);
     const result = addon.sendFile(fd, fileFd, file.start + sent, asked);
     if (result < 0) {
