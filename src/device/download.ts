@@ -107,9 +107,20 @@ class ServerTrouble extends Error {
   constructor(
     readonly resultCode: 412 | 500,
     message: string,
+    /** How long the server asked us to wait (Retry-After), if it said. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
+}
+
+/** The longest pause between two attempts, whatever the backoff or the server's Retry-After say. */
+const MAX_PAUSE_MS = 30_000;
+
+/** Retry-After as delta-seconds, in ms; undefined when absent or not a plain number (an HTTP date is not worth a clock). */
+function retryAfterMsOf(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value.trim())) return undefined;
+  return Number(value.trim()) * 1000;
 }
 
 export class PackageDownloader {
@@ -377,7 +388,11 @@ export class PackageDownloader {
         if (budget.failures > retries) {
           return err instanceof ServerTrouble ? fail(err.resultCode, err.message) : fail(DeviceResult.NetworkFailure, `download failed ${budget.failures} times in a row: ${err.message}`);
         }
-        const pause = Math.min(30_000, (this.options.retryDelayMs ?? 1000) * 2 ** (budget.failures - 1));
+        // The server's Retry-After when it asks for longer than the backoff (a download
+        // refused for one too many under way says when a place may be free).
+        const backoff = (this.options.retryDelayMs ?? 1000) * 2 ** (budget.failures - 1);
+        const asked = err instanceof ServerTrouble ? (err.retryAfterMs ?? 0) : 0;
+        const pause = Math.min(MAX_PAUSE_MS, Math.max(backoff, asked));
         this.log(`${err.message}; retrying in ${pause} ms`);
         await sleep(pause, undefined, this.options.signal ? { signal: this.options.signal } : {});
       }
@@ -449,7 +464,7 @@ export class PackageDownloader {
   private refusal(res: HttpResponse): Failure {
     res.cut();
     if (res.status >= 500) {
-      throw new ServerTrouble(res.status === 503 ? DeviceResult.ServerUnavailable : DeviceResult.ServerError, `the download server answered HTTP ${res.status}`);
+      throw new ServerTrouble(res.status === 503 ? DeviceResult.ServerUnavailable : DeviceResult.ServerError, `the download server answered HTTP ${res.status}`, retryAfterMsOf(res.headers['retry-after']));
     }
     return fail(DeviceResult.ServerUnavailable, `the download server refused the package (HTTP ${res.status})`);
   }

@@ -25,6 +25,8 @@ interface Served {
 class FileServer {
   readonly files = new Map<string, Buffer>();
   readonly failures = new Map<string, number[]>();
+  /** Headers sent with each queued failure of a path (a 503's Retry-After). */
+  readonly failureHeaders = new Map<string, Record<string, string>>();
   /** Paths served as by a server that ignores Range (always 200, the whole file). */
   readonly noRanges = new Set<string>();
   readonly log: Served[] = [];
@@ -59,7 +61,7 @@ class FileServer {
       res.end(body);
     };
     const failure = this.failures.get(path)?.shift();
-    if (failure !== undefined) return reply(failure, { 'content-type': 'text/plain' }, Buffer.from('no\n'));
+    if (failure !== undefined) return reply(failure, { 'content-type': 'text/plain', ...this.failureHeaders.get(path) }, Buffer.from('no\n'));
     const file = this.files.get(path);
     if (!file) return reply(404, { 'content-type': 'text/plain' }, Buffer.from('not found\n'));
     const etag = `"${sha256(file)}"`;
@@ -323,6 +325,31 @@ describe('PackageDownloader', () => {
       const dl = downloader(fullPkg, { retries: 3 });
       expect(await dl.download(server.url(path))).toMatchObject({ ok: true });
       expect(server.requestsFor(path).map((r) => r.status).slice(0, 3)).toEqual([503, 503, 206]);
+    });
+
+    it("waits as long as a 503's Retry-After asks when that is longer than its backoff, up to 30 s", async () => {
+      const pauses = async (retryAfter: string) => {
+        const path = serve(fullFile);
+        server.failures.set(path, [503]);
+        server.failureHeaders.set(path, { 'retry-after': retryAfter });
+        // Not waited out: the pause it chose is in its log line, and there it is stopped.
+        const controller = new AbortController();
+        let said: string | undefined;
+        const log = (line: string) => {
+          if (!line.includes('retrying in')) return;
+          said = line;
+          controller.abort();
+        };
+        await downloader(fullPkg, { retries: 3, retryDelayMs: 10, log, signal: controller.signal })
+          .download(server.url(path))
+          .catch(() => undefined);
+        return said;
+      };
+      expect(await pauses('2')).toMatch(/HTTP 503; retrying in 2000 ms$/);
+      expect(await pauses('3600')).toMatch(/retrying in 30000 ms$/);
+      // Not a number of seconds (an HTTP date, or junk): the backoff alone.
+      expect(await pauses('Wed, 21 Oct 2026 07:28:00 GMT')).toMatch(/retrying in 10 ms$/);
+      expect(await pauses('-5')).toMatch(/retrying in 10 ms$/);
     });
 
     it('412 when the server stays unavailable (503), 500 when it keeps failing (5xx)', async () => {
