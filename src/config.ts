@@ -76,6 +76,8 @@ const envSchema = z.object({
   FOTA_DOWNLOAD_SENDFILE: z.enum(['on', 'off']).default('on'),
   // nginx's send_timeout: a client that takes no byte of a download for this long is cut off.
   FOTA_DOWNLOAD_STALL_SECONDS: z.coerce.number().positive().max(24 * 3600).default(60),
+  // nginx's limit_conn, per deployment: a device needs one at a time, a few while lost ones end.
+  FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT: z.coerce.number().int().min(1).max(10_000).default(4),
   FOTA_DOWNLOAD_REDIRECT_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(60),
   FOTA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -107,6 +109,12 @@ export interface DownloadConfig {
    * so clients that stop reading cannot hold sockets and descriptors for ever.
    */
   stallSeconds: number;
+  /**
+   * Downloads of one deployment under way at once in this process (src/download/under-way.ts);
+   * one more is answered 503 with Retry-After, so a link's holder cannot open connections
+   * without end.
+   */
+  maxPerDeployment: number;
 }
 
 export interface Config {
@@ -223,7 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     gcGraceMs: e.FOTA_GC_GRACE_MINUTES * 60_000,
     queryExpiryMs: e.FOTA_QUERY_EXPIRY_HOURS * 3_600_000,
     logLevel: e.FOTA_LOG_LEVEL,
-    download: { cacheBytes: e.FOTA_DOWNLOAD_CACHE_MB * 1024 * 1024, redirect: e.FOTA_DOWNLOAD_REDIRECT, redirectTtlSeconds: e.FOTA_DOWNLOAD_REDIRECT_SECONDS, sendfile: e.FOTA_DOWNLOAD_SENDFILE === 'on', stallSeconds: e.FOTA_DOWNLOAD_STALL_SECONDS },
+    download: { cacheBytes: e.FOTA_DOWNLOAD_CACHE_MB * 1024 * 1024, redirect: e.FOTA_DOWNLOAD_REDIRECT, redirectTtlSeconds: e.FOTA_DOWNLOAD_REDIRECT_SECONDS, sendfile: e.FOTA_DOWNLOAD_SENDFILE === 'on', stallSeconds: e.FOTA_DOWNLOAD_STALL_SECONDS, maxPerDeployment: e.FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT },
     dm: {
       serverId: e.FOTA_DM_SERVER_ID,
       maxMessageBytes: e.FOTA_DM_MAX_MESSAGE_BYTES,

@@ -11,6 +11,8 @@ describe('configuration', () => {
     expect(config.queryExpiryMs).toBe(24 * 3_600_000);
     expect(config.download.stallSeconds).toBe(60);
     expect(loadConfig({ FOTA_DOWNLOAD_STALL_SECONDS: '2.5' }).download.stallSeconds).toBe(2.5);
+    expect(config.download.maxPerDeployment).toBe(4);
+    expect(loadConfig({ FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT: '1' }).download.maxPerDeployment).toBe(1);
   });
 
   it.each([
@@ -32,6 +34,9 @@ describe('configuration', () => {
     // 0 would cut every download off at its first full socket.
     [{ FOTA_DOWNLOAD_STALL_SECONDS: '0' }, /FOTA_DOWNLOAD_STALL_SECONDS/],
     [{ FOTA_DOWNLOAD_STALL_SECONDS: 'never' }, /FOTA_DOWNLOAD_STALL_SECONDS/],
+    // 0 would refuse every download.
+    [{ FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT: '0' }, /FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT/],
+    [{ FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT: '2.5' }, /FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT/],
     [{ FOTA_DATABASE_URL: 'mysql://fota:pw@db/fota' }, /FOTA_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],
     [{ FOTA_DATABASE_URL: 'fota.db' }, /FOTA_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],
   ])('names the variable when %j is wrong', (env, message) => {

@@ -39,7 +39,9 @@ FOTA_DOWNLOAD_REDIRECT (off; s3: /dl checks and counts, then redirects to a pres
 bucket, which serves the bytes; needs FOTA_S3_*), FOTA_DOWNLOAD_REDIRECT_SECONDS (60; how long
 such a URL stays valid), FOTA_DOWNLOAD_SENDFILE (on: local packages go from the file to the socket
 in the kernel, where the native addon built at install; off: copied through JavaScript),
-FOTA_DOWNLOAD_STALL_SECONDS (60; a download whose client takes no byte for this long is cut off).
+FOTA_DOWNLOAD_STALL_SECONDS (60; a download whose client takes no byte for this long is cut off),
+FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT (4; downloads of one deployment under way at once in a process;
+one more is answered 503 with Retry-After).
 `;
 
 export async function serveCommand(args: string[], io: Output): Promise<number> {

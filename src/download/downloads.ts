@@ -1,7 +1,7 @@
 // What every download of a server process shares: the block cache, the campaigns' budgets,
 // and what is kept between requests so that a request costs little besides its bytes
 // (bench:download): tokens already checked, package rows, object stats, and bytes served
-// written in batches.
+// written in batches; and each deployment's downloads under way (under-way.ts).
 import type { Context } from '../context.ts';
 import { DOWNLOAD_KEY_PURPOSE } from '../deployments/download-grant.ts';
 import { downloadDeploymentOf, type DownloadDeployment } from '../store/queries/budgets.ts';
@@ -13,6 +13,7 @@ import { DownloadPackages } from './packages.ts';
 import { ServedLedger } from './served-ledger.ts';
 import { sendfileMissing } from './sendfile-addon.ts';
 import { WRITE_BYTES } from './source.ts';
+import { DownloadsUnderWay } from './under-way.ts';
 
 export interface Downloads {
   cache: BlockCache;
@@ -26,6 +27,8 @@ export interface Downloads {
   deployment(deploymentId: string): Promise<DownloadDeployment | undefined>;
   /** Local packages may go out by sendfile (configured, and the addon is built). */
   sendfile: boolean;
+  /** Each deployment's downloads under way, held to FOTA_DOWNLOAD_MAX_PER_DEPLOYMENT. */
+  underWay: DownloadsUnderWay;
 }
 
 export function createDownloads(ctx: Context): Downloads {
@@ -39,5 +42,6 @@ export function createDownloads(ctx: Context): Downloads {
     ledger: new ServedLedger(ctx),
     deployment: (deploymentId) => downloadDeploymentOf(ctx.db, deploymentId),
     sendfile: ctx.config.download.sendfile && sendfileMissing === undefined,
+    underWay: new DownloadsUnderWay(),
   };
 }

@@ -17,8 +17,8 @@ export interface DownloadRequest extends RangeRequest {
 }
 
 export type DownloadAnswer =
-  /** Refusals and 416: a short text body, nothing served, nothing recorded. */
-  | { kind: 'text'; status: 403 | 404 | 416; headers: Record<string, string>; text: string }
+  /** Refusals, 416, and 503 for a download too many of one deployment: a short text body, nothing served, nothing recorded. */
+  | { kind: 'text'; status: 403 | 404 | 416 | 503; headers: Record<string, string>; text: string }
   /** `body` is null for HEAD; otherwise it must be read to its end or closed. */
   | { kind: 'bytes'; status: 200 | 206; headers: Record<string, string>; body: MeteredBody | null }
   /** FOTA_DOWNLOAD_REDIRECT=s3: checked and counted here, the bytes come from `location`. */
@@ -33,6 +33,9 @@ export interface MeteredBody {
    */
   done(bytesSent: number, bySendfile?: boolean): void;
 }
+
+/** When a download refused for one too many under way (503) may come back: a place frees whenever one ends. */
+const BUSY_RETRY_SECONDS = 5;
 
 const REFUSED_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
@@ -91,34 +94,51 @@ export async function answerDownload(ctx: Context, downloads: Downloads, request
     return { kind: 'redirect', status: 307, headers: { location, 'cache-control': 'no-store' }, location };
   }
 
-  let source: ByteSource;
-  try {
-    // Opened before any header is sent, so a vanished object is still a clean 404.
-    source = await openObject(ctx, downloads, pkg.fileSha256, range, size);
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'NOT_FOUND') {
-      ctx.log.error({ packageId: pkg.id, sha256: pkg.fileSha256 }, 'package file missing from the artifact store');
-      return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
-    }
-    throw err;
+  // A place among the deployment's downloads under way (under-way.ts): given back once the
+  // response is over (done, below), or at once when no bytes are handed out.
+  const limit = ctx.config.download.maxPerDeployment;
+  const release = downloads.underWay.take(grant.deploymentId, limit);
+  if (release === undefined) {
+    // A place frees as soon as one of those downloads ends (a stalled one within the stall
+    // limit), so this is worth retrying, as devices retry a 503.
+    const text = `this deployment already has ${limit} downloads under way, the most it may have at once; try again once one has ended\n`;
+    return { kind: 'text', status: 503, headers: { ...REFUSED_HEADERS, 'retry-after': String(BUSY_RETRY_SECONDS) }, text };
   }
-  const deployment = await downloads.deployment(grant.deploymentId);
-  // The campaign's bandwidth budget, if it has one, paces this download with its others.
-  source = downloads.budgets.meter(deployment?.budget, source);
-  // Bytes that may move the deployment to 'downloading' are written at once; those of a
-  // deployment already past that may wait a moment for others' (served-ledger.ts).
-  const urgency = deployment === undefined || isBeforeDownload(deployment.state) ? 'moves' : 'counts';
-  let recorded = false;
-  const done = (bytesSent: number, bySendfile = false) => {
-    if (recorded) return;
-    recorded = true;
-    ctx.tally.downloadBytes += bytesSent; // for /metrics
-    if (bySendfile) ctx.tally.sendfileBytes += bytesSent;
-    // The response is over and nobody waits for it: the ledger logs its own failure.
-    // Application packages (no build) count no bytes on a FUMO deployment.
-    if (pkg.firmware) downloads.ledger.add(grant.deploymentId, bytesSent, urgency);
-  };
-  return { kind: 'bytes', status, headers, body: { source, done } };
+  let handedOut = false;
+  try {
+    let source: ByteSource;
+    try {
+      // Opened before any header is sent, so a vanished object is still a clean 404.
+      source = await openObject(ctx, downloads, pkg.fileSha256, range, size);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'NOT_FOUND') {
+        ctx.log.error({ packageId: pkg.id, sha256: pkg.fileSha256 }, 'package file missing from the artifact store');
+        return { kind: 'text', status: 404, headers: REFUSED_HEADERS, text: 'this package no longer exists\n' };
+      }
+      throw err;
+    }
+    const deployment = await downloads.deployment(grant.deploymentId);
+    // The campaign's bandwidth budget, if it has one, paces this download with its others.
+    source = downloads.budgets.meter(deployment?.budget, source);
+    // Bytes that may move the deployment to 'downloading' are written at once; those of a
+    // deployment already past that may wait a moment for others' (served-ledger.ts).
+    const urgency = deployment === undefined || isBeforeDownload(deployment.state) ? 'moves' : 'counts';
+    let recorded = false;
+    const done = (bytesSent: number, bySendfile = false) => {
+      if (recorded) return;
+      recorded = true;
+      release();
+      ctx.tally.downloadBytes += bytesSent; // for /metrics
+      if (bySendfile) ctx.tally.sendfileBytes += bytesSent;
+      // The response is over and nobody waits for it: the ledger logs its own failure.
+      // Application packages (no build) count no bytes on a FUMO deployment.
+      if (pkg.firmware) downloads.ledger.add(grant.deploymentId, bytesSent, urgency);
+    };
+    handedOut = true;
+    return { kind: 'bytes', status, headers, body: { source, done } };
+  } finally {
+    if (!handedOut) release();
+  }
 }
 
 /**

@@ -95,7 +95,7 @@ describe.each([
   const objectOf = (sha256: string) => join(server.ctx.config.artifactsDir, sha256.slice(0, 2), sha256);
 
   beforeAll(async () => {
-    server = await startTestServer({ download: { cacheBytes: 32 * 1024 * 1024, redirect: 'off', redirectTtlSeconds: 60, sendfile, stallSeconds: STALL_SECONDS } }, { log: logged.log });
+    server = await startTestServer({ download: { cacheBytes: 32 * 1024 * 1024, redirect: 'off', redirectTtlSeconds: 60, sendfile, stallSeconds: STALL_SECONDS, maxPerDeployment: 4 } }, { log: logged.log });
     small = await publish(server, `sf-small-${String(sendfile)}`, 300_000);
     large = await publish(server, `sf-large-${String(sendfile)}`, LARGE);
     // Four times what the socket buffers held from a paused reader in any run here.
