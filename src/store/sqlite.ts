@@ -13,7 +13,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { walCheckpointer } from './checkpointer.ts';
 import * as schema from './schema/index.ts';
-import type { Q, Store, TransactionOptions, Tx } from './store.ts';
+import { BatchRolledBack, type Q, type Store, type TransactionOptions, type Tx } from './store.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
 export const DATABASE_FILE = 'fota.db';
@@ -118,7 +118,7 @@ export function openSqliteStore(dataDir: string, options: SqliteStoreOptions = {
         try {
           result = await fn(tx);
         } catch (err) {
-          commits.rollBack(err, grouped);
+          commits.rollBack(err);
           throw err;
         }
         committed = commits.done(grouped);
@@ -172,34 +172,31 @@ class WriteTx implements Tx {
 
 /**
  * Group commit: the grouped transactions (DM messages) of one turn of the event loop share
- * a SQLite transaction and its COMMIT. Each after the first runs in a SAVEPOINT of its own
- * (a failure rolls back only its own writes), one after the other as before, and its promise resolves only
- * once the shared COMMIT is done, so whoever awaited a transaction still finds it
- * committed. The COMMIT runs once the event loop has handled the I/O that was ready
- * (setImmediate), or at once when MAX_BATCH transactions wait for it. A COMMIT writes each
- * page it changed to the WAL: the DM messages of one batch change the same session, index
- * and queue pages, which a batch writes once instead of once per message, and checkpoints
- * come as much less often (bench/dm.ts). Any other transaction (the campaign engine, the
- * API) commits the batch under way before it begins and commits on its own: it never reads
- * what a DM message wrote before that message is committed, and no DM reply waits for it.
- * A batch still takes the write lock at BEGIN IMMEDIATE (another process waits there,
- * busy_timeout, instead of failing with SQLITE_BUSY_SNAPSHOT).
+ * a SQLite transaction and its COMMIT, one after the other, and the promise of each
+ * resolves only once the shared COMMIT is done, so whoever awaited a transaction still
+ * finds it committed. The COMMIT runs once the event loop has handled the I/O that was
+ * ready (setImmediate), or at once when MAX_BATCH transactions wait for it. A COMMIT
+ * writes each page it changed to the WAL: the DM messages of one batch change the same
+ * session, index and queue pages, which a batch writes once instead of once per message,
+ * and checkpoints come as much less often (bench/dm.ts). Any other transaction (the
+ * campaign engine, the API) commits the batch under way before it begins and commits on
+ * its own: it never reads what a DM message wrote before that message is committed, and
+ * no DM reply waits for it. A batch still takes the write lock at BEGIN IMMEDIATE (another
+ * process waits there, busy_timeout, instead of failing with SQLITE_BUSY_SNAPSHOT).
  *
- * What the savepoints cost (measured, callgrind and strace on bench:dm's session): every
- * page a message first touches is copied into the sub-journal, and once a savepoint has
- * touched 16 pages (SQLite's 64 KiB spill) the sub-journal becomes a temporary file for the
- * rest of the batch, two pwrite calls a page (about 4 a session). Without savepoints a
- * session ran about 35,000 fewer SQLite instructions (of some 220,000) and none of those
- * writes; doing without them safely would take replaying the batch's other writes after a
- * failure. `temp_store = MEMORY` keeps the sub-journal off the file but in 1 KiB chunks,
- * which cost about as many instructions as the writes it saves.
+ * A transaction that fails rolls its whole batch back, and the others of the batch, done
+ * but not committed, reject with BatchRolledBack: their callers run them again
+ * (dm/session/handle.ts). Failures are rare; a SAVEPOINT around each transaction, so one
+ * could roll back alone, cost every message: every page it first touched was copied into
+ * the sub-journal, which past 16 pages (SQLite's 64 KiB spill) became a temporary file,
+ * two pwrite calls a page. Measured on bench:dm's session (callgrind, strace, and the time
+ * of each statement): about 35,000 of some 220,000 SQLite instructions, 4 writes, and a
+ * tenth of the time SQLite took.
  */
 class GroupCommit {
   private static readonly MAX_BATCH = 64;
   private waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private open = false;
-  /** Whether the transaction under way runs in a SAVEPOINT (it joined others' writes). */
-  private inSavepoint = false;
   private scheduled = false;
   /** The devices whose rows the batch's transactions wrote (one that failed included: it may have). */
   private readonly devices = new Set<string>();
@@ -209,7 +206,7 @@ class GroupCommit {
    * Prepared once: exec() compiles its SQL on every call, which cost as much as the
    * statements a DM message runs between them (bench/dm.ts).
    */
-  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackToSavepoint', Database.Statement>;
+  private readonly control: Record<'begin' | 'commit' | 'rollback', Database.Statement>;
 
   constructor(
     private readonly db: Database.Database,
@@ -222,9 +219,6 @@ class GroupCommit {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
-      savepoint: db.prepare('SAVEPOINT fota_tx'),
-      release: db.prepare('RELEASE fota_tx'),
-      rollbackToSavepoint: db.prepare('ROLLBACK TO fota_tx'),
     };
   }
 
@@ -241,21 +235,12 @@ class GroupCommit {
     return !this.open || (!this.anyRows && !this.devices.has(device));
   }
 
-  /**
-   * Starts one transaction: a grouped one in the batch under way, if any; any other alone.
-   * Only a transaction that joins a batch already holding others' writes needs a SAVEPOINT
-   * to roll back alone: the first of a batch, and one not grouped, roll back the whole
-   * BEGIN, which holds nothing but theirs.
-   */
+  /** Starts one transaction: a grouped one in the batch under way, if any; any other alone. */
   begin(grouped: boolean, device: string | undefined): void {
     if (this.open && !grouped) this.commitNow();
-    if (this.open) {
-      this.control.savepoint.run();
-      this.inSavepoint = true;
-    } else {
+    if (!this.open) {
       this.control.begin.run();
       this.open = true;
-      this.inSavepoint = false;
       this.devices.clear();
       this.anyRows = false;
     }
@@ -263,29 +248,19 @@ class GroupCommit {
     else this.devices.add(device);
   }
 
-  /** The transaction failed: its writes go, the batch's stay (unless SQLite dropped them all). */
-  rollBack(err: unknown, grouped: boolean): void {
-    if (this.db.inTransaction && this.inSavepoint) {
-      this.control.rollbackToSavepoint.run();
-      this.control.release.run();
-      if (grouped) this.schedule();
-      else this.commitNow();
-      return;
-    }
+  /**
+   * The transaction failed: the batch is rolled back with it (unless SQLite did so itself:
+   * SQLITE_FULL, SQLITE_IOERR), and the others of the batch are told to run again.
+   */
+  rollBack(err: unknown): void {
     this.open = false;
-    if (this.db.inTransaction) {
-      // The first of its batch: nobody else's writes are in it yet.
-      this.control.rollback.run();
-      return;
-    }
-    // SQLite rolls some failures back whole (SQLITE_FULL, SQLITE_IOERR): the batch is lost.
-    this.fail(new Error(`rolled back with another transaction of its batch: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+    if (this.db.inTransaction) this.control.rollback.run();
+    // None wait when it began the batch.
+    this.fail(new BatchRolledBack(err));
   }
 
   /** The transaction succeeded: resolves when the batch it is in has committed. */
   done(grouped: boolean): Promise<void> {
-    if (this.inSavepoint) this.control.release.run();
-    this.inSavepoint = false;
     const committed = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (!grouped || this.waiting.length >= GroupCommit.MAX_BATCH) this.commitNow();
     else this.schedule();

@@ -36,7 +36,10 @@ export interface TransactionOptions {
   /**
    * May share its COMMIT with the other grouped transactions of this turn of the event
    * loop (SQLite, sqlite.ts GroupCommit): for the many small ones of DM messages. Its
-   * promise still resolves only once committed. PostgreSQL commits each on its own.
+   * promise still resolves only once committed. When another transaction of its batch
+   * fails, the batch is rolled back and its promise rejects with BatchRolledBack: nothing
+   * of it is stored, and the caller runs it again, from its own inputs (no savepoint per
+   * transaction). PostgreSQL commits each on its own.
    */
   grouped?: boolean;
   /**
@@ -64,4 +67,16 @@ export interface Store extends Tx {
   ping(): Promise<void>;
   /** Waits for the transaction under way, then closes the connections. */
   close(): Promise<void>;
+}
+
+/**
+ * A grouped transaction whose batch was rolled back because another transaction of it
+ * failed (TransactionOptions.grouped): nothing of this one is stored, and it is worth
+ * running again; the other transaction's error is the cause.
+ */
+export class BatchRolledBack extends Error {
+  constructor(cause: unknown) {
+    super(`rolled back with its batch: another transaction of it failed (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    this.name = 'BatchRolledBack';
+  }
 }

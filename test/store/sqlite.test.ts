@@ -9,7 +9,7 @@ import { rows } from '../../src/store/dialect.ts';
 import { recordAudit } from '../../src/store/queries/audit.ts';
 import { findDevice, findDeviceAndSession, insertDevice, insertSession, type NamedDevice, updateDevice } from '../../src/store/queries/devices.ts';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite.ts';
-import type { Store, Tx } from '../../src/store/store.ts';
+import { BatchRolledBack, type Store, type Tx } from '../../src/store/store.ts';
 import { tempDir } from '../support/harness.ts';
 
 /** A store in a temp dir, closed after the test (closing twice is harmless). */
@@ -106,8 +106,8 @@ describe('the SQLite store', () => {
     expect(await findDevice(store, 'dev-2')).toBeDefined();
   });
 
-  it('commits the grouped transactions of one turn together, each on its own: one that fails loses only its own writes', async () => {
-    // Group commit (sqlite.ts): they share a COMMIT, each in a SAVEPOINT of its own.
+  it('commits the grouped transactions of one turn together; one that fails rolls the batch back, and the others done in it reject with BatchRolledBack to run again', async () => {
+    // Group commit (sqlite.ts): they share a COMMIT, without a SAVEPOINT each.
     const store = openStore();
     const grouped = { grouped: true };
     const outcomes = await Promise.allSettled([
@@ -118,14 +118,20 @@ describe('the SQLite store', () => {
       }, grouped),
       store.transaction((tx) => recordAudit(tx, { ...entry, action: 'third' }, 2), grouped),
     ]);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+    const [first, failed] = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error) : undefined));
+    expect(first).toBeInstanceOf(BatchRolledBack);
+    expect((first?.cause as Error).message).toBe('roll back this one');
+    expect(failed?.message).toBe('roll back this one');
+    expect(failed).not.toBeInstanceOf(BatchRolledBack);
+    // Nothing of the first was stored; run again, as its caller does, it is.
+    expect((await rows<{ action: string }>(store, sql`SELECT action FROM audit_events ORDER BY at`)).map((a) => a.action)).toEqual(['third']);
+    await store.transaction((tx) => recordAudit(tx, { ...entry, action: 'first' }, 0), grouped);
     const actions = await rows<{ action: string }>(store, sql`SELECT action FROM audit_events ORDER BY at`);
     expect(actions.map((a) => a.action)).toEqual(['first', 'third']);
   });
 
-  it('keeps the rest of a batch when its first grouped transaction fails, and runs a later batch after it', async () => {
-    // The first of a batch runs without a SAVEPOINT: its failure rolls back the whole BEGIN,
-    // which must then hold nothing of the others.
+  it('rolls back only itself when the first grouped transaction of a batch fails, and runs a later batch after it', async () => {
     const store = openStore();
     const grouped = { grouped: true };
     const outcomes = await Promise.allSettled([
@@ -133,6 +139,7 @@ describe('the SQLite store', () => {
         await recordAudit(tx, { ...entry, action: 'failed first' }, 0);
         throw new Error('roll back this one');
       }, grouped),
+      // The first of the next batch: the failure after it rolls it back too.
       store.transaction((tx) => recordAudit(tx, { ...entry, action: 'second' }, 1), grouped),
       store.transaction(async (tx) => {
         await recordAudit(tx, { ...entry, action: 'failed third' }, 2);
@@ -140,7 +147,7 @@ describe('the SQLite store', () => {
       }, grouped),
       store.transaction((tx) => recordAudit(tx, { ...entry, action: 'fourth' }, 3), grouped),
     ]);
-    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).name : 'committed'))).toEqual(['Error', 'BatchRolledBack', 'Error', 'committed']);
     await store.transaction((tx) => recordAudit(tx, { ...entry, action: 'alone' }, 4));
     await expect(
       store.transaction(async (tx) => {
@@ -150,7 +157,7 @@ describe('the SQLite store', () => {
     ).rejects.toThrow(/not grouped/);
     await store.transaction((tx) => recordAudit(tx, { ...entry, action: 'next batch' }, 6), grouped);
     const actions = await rows<{ action: string }>(store, sql`SELECT action FROM audit_events ORDER BY at`);
-    expect(actions.map((a) => a.action)).toEqual(['second', 'fourth', 'alone', 'next batch']);
+    expect(actions.map((a) => a.action)).toEqual(['fourth', 'alone', 'next batch']);
   });
 
   it('gives a device\'s reads only what is committed of it while grouped transactions wait for their COMMIT, its own message\'s writes included', async () => {

@@ -13,6 +13,7 @@
 // one's (bench/dm.ts). The transaction holds no I/O besides the database.
 import type { Context } from '../../context.ts';
 import { footingAt } from '../../store/queries/footing.ts';
+import { BatchRolledBack } from '../../store/store.ts';
 import { readClientCommands } from './client-commands.ts';
 import { decodeRequest } from './decode.ts';
 import { enrollmentCommands, prepareEnrollment, settleEnrollment } from './enrollment.ts';
@@ -31,7 +32,28 @@ import { applyPromptAnswers, promptAnswersIn } from './user-gate.ts';
 
 export type { DmRequest, DmResponse } from './exchange.ts';
 
+/**
+ * Times a message is handled again after its transaction's batch was rolled back for
+ * another message's failure (BatchRolledBack, store.ts): each time another message failed
+ * beside it, so this bounds only a run of such failures.
+ */
+const AGAIN = 3;
+
 export async function handleDmMessage(ctx: Context, guard: DmGuard, request: DmRequest): Promise<DmResponse> {
+  for (let again = 0; ; again += 1) {
+    try {
+      return await handleOnce(ctx, guard, request);
+    } catch (err) {
+      if (!(err instanceof BatchRolledBack) || again === AGAIN) throw err;
+      // From the start: nothing of it was stored, and what it read before its transaction
+      // may have changed since. Up to the transaction a message that gets there stores
+      // nothing and counts nothing (decode.ts, identify.ts), so doing that again is safe.
+      ctx.log.debug({ again: again + 1, cause: err.message }, 'DM message handled again: another message of its batch failed');
+    }
+  }
+}
+
+async function handleOnce(ctx: Context, guard: DmGuard, request: DmRequest): Promise<DmResponse> {
   const received = decodeRequest(request, ctx.config.dm.maxMessageBytes, guard);
   if (isAnswer(received)) return received.answer;
   const { message } = received;
