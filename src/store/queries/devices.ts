@@ -85,9 +85,17 @@ const deviceWithOpenSessionAndEnrollment = preparedDeviceRead(({ q, t }) =>
 const queuedOf = preparedPer(({ q, t }) =>
   q.select().from(t.dmOperations).where(and(eq(t.dmOperations.deviceId, sql.placeholder('deviceId')), eq(t.dmOperations.state, 'queued'))).orderBy(asc(t.dmOperations.createdAt), asc(t.dmOperations.id)).prepare(),
 );
+const ungatedQueuedOf = preparedPer(({ q, t: { dmOperations } }) =>
+  q
+    .select()
+    .from(dmOperations)
+    .where(and(eq(dmOperations.deviceId, sql.placeholder('deviceId')), eq(dmOperations.state, 'queued'), isNull(dmOperations.gateId)))
+    .orderBy(asc(dmOperations.createdAt), asc(dmOperations.id))
+    .prepare(),
+);
 /**
  * The device's queued operations that wait for no user's answer, marked sent in the same
- * statement that reads them (claimQueuedOperations). Bound like any value: drizzle's types
+ * statement that reads them (claimQueuedOperations, on PostgreSQL). Bound like any value: drizzle's types
  * leave placeholders out of sets (asSet below).
  */
 const claimQueued = preparedPer(({ q, t: { dmOperations } }) =>
@@ -251,13 +259,26 @@ export async function queuedOperations(tx: Tx, deviceId: string): Promise<DmOper
 
 /**
  * Takes the device's queued operations that wait for no user's answer (no gate) as sent at
- * `now`, in the order they were queued (as queuedOperations reads them): one statement where
- * a read and then the mark of what the reply carried took two. Those the reply does not
+ * `now`, in the order they were queued (as queuedOperations reads them), in the plan: the
+ * mark of what the reply carried once waited for the persist. Those the reply does not
  * carry go back to the queue (requeueOperations). On PostgreSQL the rows stay locked until
  * commit, so no other transaction fails or sends one of them meanwhile.
  */
 export async function claimQueuedOperations(tx: Tx, deviceId: string, now: number): Promise<DmOperationRow[]> {
   countWrite(tx, 'operations');
+  // On SQLite, whose transaction holds the only writer, a read and then the mark of what it
+  // read, by id: the UPDATE ... RETURNING builds a temporary table for the rows it returns
+  // and another for those it changes (it changes the (device, state) index it searches by),
+  // 19-23 µs against 15 for the two statements in bench:dm (each statement timed).
+  if (tx.dialect === 'sqlite') {
+    const rows = await ungatedQueuedOf(tx).execute({ deviceId });
+    await markOperationsSent(tx, rows.map((r) => r.id), now);
+    for (const row of rows) {
+      row.state = 'sent';
+      row.sentAt = now;
+    }
+    return rows;
+  }
   const rows = await claimQueued(tx).execute({ deviceId, sentAt: now });
   // RETURNING keeps no order: the queue's (created_at, then id, as SQLite and a C collation compare them).
   return rows.length < 2 ? rows : rows.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
