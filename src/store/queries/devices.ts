@@ -95,8 +95,8 @@ const ungatedQueuedOf = preparedPer(({ q, t: { dmOperations } }) =>
 );
 /**
  * The device's queued operations that wait for no user's answer, marked sent in the same
- * statement that reads them (claimQueuedOperations, on PostgreSQL). Bound like any value: drizzle's types
- * leave placeholders out of sets (asSet below).
+ * statement that reads them (claimQueuedOperations, on PostgreSQL). Bound like any value:
+ * drizzle's types leave placeholders out of sets (asSet below).
  */
 const claimQueued = preparedPer(({ q, t: { dmOperations } }) =>
   q
