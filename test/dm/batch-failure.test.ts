@@ -20,6 +20,8 @@ const ROUNDS = 6;
 const logged = capturedLog();
 let server: TestServer;
 let suffix: string;
+/** The trigger, and on PostgreSQL its function: named per run, as a PostgreSQL database is shared. */
+let trigger: string;
 
 interface Device {
   id: string;
@@ -55,24 +57,24 @@ const client = (d: Device) => new DirectClient({ url: `${server.url}/dm`, devId:
 beforeAll(async () => {
   server = await startTestServer({}, { log: logged.log });
   suffix = `${process.pid}-${Date.now()}`;
+  trigger = `fail_bad_${process.pid}_${Date.now()}`;
 });
 
 afterAll(async () => {
   // The trigger and its function outlive the server on a shared PostgreSQL database.
   if (server.ctx.db.dialect === 'postgres') {
-    await runSql(server.ctx.db, `DROP TRIGGER IF EXISTS fail_bad_${suffix.replace('-', '_')} ON devices`);
-    await runSql(server.ctx.db, `DROP FUNCTION IF EXISTS fail_bad_${suffix.replace('-', '_')}()`);
+    await runSql(server.ctx.db, `DROP TRIGGER IF EXISTS ${trigger} ON devices`);
+    await runSql(server.ctx.db, `DROP FUNCTION IF EXISTS ${trigger}()`);
   }
 });
 
 /** Every update of `deviceId`'s row fails in the database, as a full disk or a broken row would. */
 async function refuseUpdatesOf(deviceId: string): Promise<void> {
-  const name = `fail_bad_${suffix.replace('-', '_')}`;
   if (server.ctx.db.dialect === 'sqlite') {
-    await runSql(server.ctx.db, `CREATE TRIGGER ${name} BEFORE UPDATE ON devices FOR EACH ROW WHEN OLD.id = '${deviceId}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    await runSql(server.ctx.db, `CREATE TRIGGER ${trigger} BEFORE UPDATE ON devices FOR EACH ROW WHEN OLD.id = '${deviceId}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
   } else {
-    await runSql(server.ctx.db, `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
-    await runSql(server.ctx.db, `CREATE TRIGGER ${name} BEFORE UPDATE ON devices FOR EACH ROW WHEN (OLD.id = '${deviceId}') EXECUTE FUNCTION ${name}()`);
+    await runSql(server.ctx.db, `CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
+    await runSql(server.ctx.db, `CREATE TRIGGER ${trigger} BEFORE UPDATE ON devices FOR EACH ROW WHEN (OLD.id = '${deviceId}') EXECUTE FUNCTION ${trigger}()`);
   }
 }
 
