@@ -37,7 +37,14 @@
 //               on PostgreSQL summed over the servers, and the cluster's own CPU (postmaster
 //               and backends, from /proc) per session beside it; serverThreadsPerSessionMs
 //               splits the server's into its main thread and its other busy threads;
-//   verified:   for a sample of devices, GET of the queued operation says done with a result.
+//   verified:   for a sample of devices, GET of the queued operation says done with a result;
+//   nodeFloor:  (SQLite run) the same sessions against the least a Node server can do: bare
+//               node:http reading each request and answering with the bytes fota answered
+//               in a warm-up session, on the same kind of connections. Its CPU per session is
+//               the reference for the server's on the machine as it is during the run, whose
+//               speed varies by a third from hour to hour here (the load generator's CPU for
+//               the same work with it); serverOverFloor is the server's CPU over the floor's
+//               (--skip-floor leaves it out).
 // A session: Package 1 without Cred -> 407 + Chal; Package 1 with the md5 Cred -> 212 and
 // the server's Gets (FwV, SwV, HwV inventory and one operator Get of ./DevInfo/Lang queued
 // per device before the run); Statuses + Results -> the closing message (Statuses, Final).
@@ -50,9 +57,9 @@
 // messages filled into templates the test client's messageXml wrote, replies read with
 // indexOf (dm-reply.ts). Warm-up sessions check both against the test client's own
 // messageXml and readReply, message by message.
-// Run: npm run bench:dm [-- --devices 10000 --concurrency 64 --warmup 5000 --postgres --servers 2 --from-source]
+// Run: npm run bench:dm [-- --devices 10000 --concurrency 64 --warmup 5000 --postgres --servers 2 --from-source --skip-floor --polling-client]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -89,6 +96,15 @@ const { values: args } = parseArgs({
     'from-source': { type: 'boolean', default: false },
     /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
     'postgres-url': { type: 'string' },
+    'skip-floor': { type: 'boolean', default: false },
+    /**
+     * The load generator polls while it waits for answers in the timed phases, instead of
+     * sleeping in epoll: a server's answer then never has to wake it. Shows what waking a
+     * sleeping client costs the server's sends here (loopback and a VM's interrupts between
+     * cores), which a device across a network does not cost; the load generator's CPU is then
+     * a whole core, and means nothing.
+     */
+    'polling-client': { type: 'boolean', default: false },
   },
 });
 const DEVICES = Number(args.devices);
@@ -198,6 +214,21 @@ async function api<T>(base: string, path: string, token: string, body?: unknown)
   return JSON.parse(text) as T;
 }
 
+/** `work`, with the event loop kept from sleeping until it settles when --polling-client asks. */
+async function polling<T>(work: Promise<T>): Promise<T> {
+  if (!args['polling-client']) return work;
+  let waiting = true;
+  const poll = () => {
+    if (waiting) setImmediate(poll);
+  };
+  poll();
+  try {
+    return await work;
+  } finally {
+    waiting = false;
+  }
+}
+
 async function inParallel<T>(items: T[], width: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -295,6 +326,7 @@ async function runSession(dmUrl: string, index: number, lanes: Lanes, crossCheck
   let url = dmUrl;
   let msgId = 1;
   let messages = 0;
+  const exchanged: Exchange[] = [];
   const send = async (fill: Fill, compose: (v: Record<string, string>) => string, values: Record<string, string>): Promise<LightReply> => {
     const v = { ...values, id, session, msgId: String(msgId++), url };
     const xml = fill(v);
@@ -308,6 +340,7 @@ async function runSession(dmUrl: string, index: number, lanes: Lanes, crossCheck
     const text = res.body.toString('utf8');
     const reply = readLightReply(text);
     if (crossCheck) {
+      exchanged.push({ request: Buffer.from(xml), reply: res.body });
       const differs = sameReading(reply, readReply(text));
       expect(differs === undefined, differs ?? '');
     }
@@ -335,6 +368,7 @@ async function runSession(dmUrl: string, index: number, lanes: Lanes, crossCheck
   const cmdRefs = Object.fromEntries(gets.map((g, k) => [`c${k}`, String(g.cmdId)]));
   const closing = await send(thirdTemplate(uris), (v) => compose.third(v, uris), { ...statusValues(package2), ...cmdRefs });
   expect(closing.headerStatus?.code === 200 && closing.final && closing.commands.every((c) => c === 'Status'), 'the last reply is not a closing message (Statuses + Final)');
+  if (crossCheck) recordedSession ??= exchanged;
   return messages;
 }
 
@@ -346,6 +380,72 @@ async function onLanes<T>(fn: (lanes: Lanes) => Promise<T>): Promise<T> {
   } finally {
     idleLanes.push(lanes);
   }
+}
+
+// --- the Node floor ------------------------------------------------------------------------
+
+/** One message of a session as sent, and the server's answer to it. */
+interface Exchange {
+  request: Buffer;
+  reply: Buffer;
+}
+/** The first warm-up session that passed its cross-checks: what the floor is sent and answers. */
+let recordedSession: Exchange[] | undefined;
+
+/**
+ * A bare node:http server: it reads each request's body to its end and answers it with the
+ * reply the request's x-floor-reply header names (argv: the replies, base64), as fota
+ * answers a DM message, headers and all but the request id.
+ */
+const FLOOR_SERVER = `
+const { createServer } = require('node:http');
+const replies = JSON.parse(process.argv[1]).map((b) => Buffer.from(b, 'base64'));
+const server = createServer((req, res) => {
+  const reply = replies[Number(req.headers['x-floor-reply'])] || replies[0];
+  req.on('data', () => {});
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/vnd.syncml.dm+xml', 'content-length': String(reply.length) }).end(reply));
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+// Exits on SIGTERM rather than dying of it, so a --cpu-prof of the floor gets written.
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** The recorded session sent to the floor over `lanes`, each answer checked to be the reply it names. */
+async function floorSession(origin: string, lanes: Lanes, session: Exchange[]): Promise<void> {
+  for (const [k, { request, reply }] of session.entries()) {
+    const res = await lanes.of(origin).post('/dm', `${XML_HEADERS}x-floor-reply: ${k}\r\n`, request);
+    expect(res.status === 200 && res.body.equals(reply), `the floor answered message ${k + 1} with HTTP ${res.status} and ${res.body.length} bytes`);
+  }
+}
+
+/** The same number of sessions as the timed phase, at the same concurrency, against the floor (after a warm-up of its own). */
+async function runFloor(session: Exchange[]) {
+  closeLanes();
+  // The server's node flags go to the floor too: a --cpu-prof of each, to compare.
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, '-e', FLOOR_SERVER, JSON.stringify(session.map((e) => e.reply.toString('base64')))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  servers.push(child);
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (line: Buffer) => resolve(line.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`the Node floor server exited with ${code}`)));
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  const sessions = (count: number) => inParallel(Array.from({ length: count }), CONCURRENCY, () => onLanes((lanes) => floorSession(origin, lanes, session)));
+  await sessions(WARMUP);
+  const pid = child.pid ?? 0;
+  const threadsBefore = threadTimes(pid);
+  const clientCpuBefore = process.cpuUsage();
+  const t0 = performance.now();
+  await polling(sessions(DEVICES));
+  const elapsedS = (performance.now() - t0) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const cpuMs = sumMs(threadDelta(threadsBefore, threadTimes(pid))).cpu;
+  closeLanes();
+  await stopServers();
+  return {
+    perSessionMs: round(cpuMs / DEVICES, 3),
+    sessionsPerSecond: round(DEVICES / elapsedS),
+    loadGeneratorS: round((clientCpu.user + clientCpu.system) / 1e6, 2),
+  };
 }
 
 // --- the run -------------------------------------------------------------------------------
@@ -404,15 +504,17 @@ async function runConfiguration(config: Configuration) {
   const postgresCpuBefore = postgresCpu();
   const clientCpuBefore = process.cpuUsage();
   const t0 = performance.now();
-  await inParallel(ids.slice(0, DEVICES), CONCURRENCY, async (_id, i) => {
-    try {
-      const messages = await onLanes((lanes) => runSession(dmUrlOf(i), i, lanes, false));
-      completed += 1;
-      messagesPerSession.set(messages, (messagesPerSession.get(messages) ?? 0) + 1);
-    } catch (err) {
-      errors.push(`${devId(i)}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  });
+  await polling(
+    inParallel(ids.slice(0, DEVICES), CONCURRENCY, async (_id, i) => {
+      try {
+        const messages = await onLanes((lanes) => runSession(dmUrlOf(i), i, lanes, false));
+        completed += 1;
+        messagesPerSession.set(messages, (messagesPerSession.get(messages) ?? 0) + 1);
+      } catch (err) {
+        errors.push(`${devId(i)}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }),
+  );
   const elapsedS = (performance.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientCpuBefore);
   const serverCpuEach = pids.map((pid, k) => cpuSecondsOf([pid]) - (serverCpuBefore[k] ?? 0));
@@ -512,10 +614,13 @@ const header = () => ({
   concurrency: CONCURRENCY,
   warmupSessions: WARMUP,
   server: serverCode.label,
+  client: args['polling-client'] ? 'polling while it waits (--polling-client): its CPU is a whole core' : 'sleeping while it waits',
 });
 
 async function main() {
-  const sqlite = await runConfiguration({ store: 'sqlite', servers: 1, env: {} });
+  const measured = await runConfiguration({ store: 'sqlite', servers: 1, env: {} });
+  const nodeFloor = args['skip-floor'] || recordedSession === undefined ? undefined : await runFloor(recordedSession);
+  const sqlite = nodeFloor === undefined ? measured : { ...measured, nodeFloor, serverOverFloor: round(measured.cpuS.serverPerSessionMs / nodeFloor.perSessionMs, 2) };
   if (!args.postgres) {
     const { failed, ...figures } = sqlite;
     console.log(JSON.stringify({ ...header(), ...figures }, null, 2));
