@@ -45,6 +45,13 @@ export interface DownloaderOptions {
   chunkRetries?: number;
   /** First pause after a failure; it doubles each time (at most 30 s). */
   retryDelayMs?: number;
+  /**
+   * How long in all a download waits on a server that answers 503 with Retry-After (busy:
+   * one more download than its deployment may have under way) before such answers count
+   * as failures. Default 5 minutes: the server frees the places of lost connections within
+   * its stall limit (60 s by default).
+   */
+  busyWaitMs?: number;
   idleTimeoutMs?: number;
   /**
    * Largest byte range one payload request asks for; default: the rest of the file in one
@@ -93,11 +100,14 @@ interface Header {
 const recordSchema = z.object({ etag: z.string().nullable(), fileSize: z.number().int().nonnegative(), complete: z.boolean() });
 type DownloadRecord = z.infer<typeof recordSchema>;
 
-/** Failures in a row, and the bytes received when the last one happened. */
+/** Failures in a row, the bytes received when the last one happened, and the time waited on a busy server. */
 interface RetryBudget {
   failures: number;
   mark: number;
+  busyMs: number;
 }
+
+const DEFAULT_BUSY_WAIT_MS = 5 * 60_000;
 
 const RESTART = Symbol('restart');
 type Restart = typeof RESTART;
@@ -153,7 +163,7 @@ export class PackageDownloader {
     }
     if (target.protocol !== 'http:' && target.protocol !== 'https:') return fail(DeviceResult.BadUrl, `package URL must be http or https, not ${target.protocol}`);
     await mkdir(this.options.dir, { recursive: true });
-    const budget: RetryBudget = { failures: 0, mark: 0 };
+    const budget: RetryBudget = { failures: 0, mark: 0, busyMs: 0 };
     for (let restart = 0; ; restart++) {
       if (restart > MAX_RESTARTS) {
         await this.discard();
@@ -381,6 +391,12 @@ export class PackageDownloader {
         return await run();
       } catch (err) {
         if (!(err instanceof NetworkError) && !(err instanceof ServerTrouble)) throw err;
+        const busy = err instanceof ServerTrouble ? this.busyPause(err, budget) : undefined;
+        if (busy !== undefined) {
+          this.log(`${err.message}; retrying in ${busy} ms, as it asked (waited ${budget.busyMs} ms in all on a busy server)`);
+          await sleep(busy, undefined, this.options.signal ? { signal: this.options.signal } : {});
+          continue;
+        }
         // Bytes arrived since the last failure: the link works, only the count of failures in a row matters.
         if (this.received > budget.mark) budget.failures = 0;
         budget.mark = this.received;
@@ -388,8 +404,8 @@ export class PackageDownloader {
         if (budget.failures > retries) {
           return err instanceof ServerTrouble ? fail(err.resultCode, err.message) : fail(DeviceResult.NetworkFailure, `download failed ${budget.failures} times in a row: ${err.message}`);
         }
-        // The server's Retry-After when it asks for longer than the backoff (a download
-        // refused for one too many under way says when a place may be free).
+        // The server's Retry-After when it asks for longer than the backoff (another 5xx,
+        // or a busy 503 once busyWaitMs is spent).
         const backoff = (this.options.retryDelayMs ?? 1000) * 2 ** (budget.failures - 1);
         const asked = err instanceof ServerTrouble ? (err.retryAfterMs ?? 0) : 0;
         const pause = Math.min(MAX_PAUSE_MS, Math.max(backoff, asked));
@@ -397,6 +413,22 @@ export class PackageDownloader {
         await sleep(pause, undefined, this.options.signal ? { signal: this.options.signal } : {});
       }
     }
+  }
+
+  /**
+   * The pause before asking a busy server again, or undefined when `err` is not a busy
+   * answer or the download has waited on busy answers for busyWaitMs already. A 503 with
+   * Retry-After comes from a server that is up and says when to come back: waiting for it
+   * is not failing, where counting it would give up after `retries` answers (some 15 s
+   * with fota's Retry-After of 5 s) on a place that frees within the server's stall limit.
+   */
+  private busyPause(err: ServerTrouble, budget: RetryBudget): number | undefined {
+    if (err.resultCode !== DeviceResult.ServerUnavailable || err.retryAfterMs === undefined) return undefined;
+    const left = (this.options.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS) - budget.busyMs;
+    if (left <= 0) return undefined;
+    const pause = Math.min(MAX_PAUSE_MS, left, Math.max(err.retryAfterMs, this.options.retryDelayMs ?? 1000));
+    budget.busyMs += pause;
+    return pause;
   }
 
   private async get(target: URL, range: string, etag?: string | null): Promise<HttpResponse> {

@@ -345,11 +345,31 @@ describe('PackageDownloader', () => {
           .catch(() => undefined);
         return said;
       };
-      expect(await pauses('2')).toMatch(/HTTP 503; retrying in 2000 ms$/);
-      expect(await pauses('3600')).toMatch(/retrying in 30000 ms$/);
+      expect(await pauses('2')).toMatch(/HTTP 503; retrying in 2000 ms, as it asked/);
+      expect(await pauses('3600')).toMatch(/retrying in 30000 ms, as it asked/);
       // Not a number of seconds (an HTTP date, or junk): the backoff alone.
       expect(await pauses('Wed, 21 Oct 2026 07:28:00 GMT')).toMatch(/retrying in 10 ms$/);
       expect(await pauses('-5')).toMatch(/retrying in 10 ms$/);
+    });
+
+    it('waits out a busy server (503 with Retry-After) beyond its retries, for busyWaitMs in all', async () => {
+      const busy = serve(fullFile);
+      server.failures.set(busy, [503, 503, 503, 503, 503]);
+      server.failureHeaders.set(busy, { 'retry-after': '0' });
+      const lines: string[] = [];
+      const got = await downloader(fullPkg, { retries: 2, retryDelayMs: 10, log: (line) => lines.push(line) }).download(server.url(busy));
+      expect(got).toMatchObject({ ok: true });
+      expect(server.requestsFor(busy).map((r) => r.status).slice(0, 6)).toEqual([503, 503, 503, 503, 503, 206]);
+      expect(lines.filter((line) => line.includes('as it asked'))).toHaveLength(5);
+
+      // Past its budget, a busy answer counts as any 503: `retries` more, then 412.
+      const full = serve(fullFile);
+      server.failures.set(full, Array.from({ length: 10 }, () => 503));
+      server.failureHeaders.set(full, { 'retry-after': '0' });
+      const refused = await downloader(fullPkg, { retries: 2, retryDelayMs: 10, busyWaitMs: 30 }).download(server.url(full));
+      expect(refused).toMatchObject({ ok: false, resultCode: 412, reason: expect.stringContaining('HTTP 503') });
+      // Three waits of 10 ms use the 30 ms; the next three 503s are failures, the last past `retries`.
+      expect(server.requestsFor(full).map((r) => r.status)).toEqual([503, 503, 503, 503, 503, 503]);
     });
 
     it('412 when the server stays unavailable (503), 500 when it keeps failing (5xx)', async () => {
