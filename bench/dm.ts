@@ -59,7 +59,7 @@
 // messageXml and readReply, message by message.
 // Run: npm run bench:dm [-- --devices 10000 --concurrency 64 --warmup 5000 --postgres --servers 2 --from-source --skip-floor --polling-client]
 //      (profile the server: -- "--server-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof")
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -68,6 +68,7 @@ import { parseArgs } from 'node:util';
 import { alertXml, type CommandXml, esc, md5Cred, messageXml, readReply, replaceXml, resultsXml, statusXml } from '../test/support/dm-test-client.ts';
 import { type LightReply, readLightReply, sameReading } from './dm-reply.ts';
 import { HttpLane } from './http-lane.ts';
+import { FLOOR_LISTEN, startFloor } from './node-floor.ts';
 import { serverBuild } from './server-build.ts';
 import { collectedRss, FORCED_GC_NODE_ARGS, forcedGcEnv } from './forced-gc.ts';
 import { cpuSecondsOf, postgresCpuSeconds, rssKiB } from './proc.ts';
@@ -96,6 +97,7 @@ const { values: args } = parseArgs({
     'from-source': { type: 'boolean', default: false },
     /** With --postgres: this server instead of a throwaway cluster (a database is created on it for the run). */
     'postgres-url': { type: 'string' },
+    /** Without the run against bare node:http after the SQLite run (nodeFloor). */
     'skip-floor': { type: 'boolean', default: false },
     /**
      * The load generator polls while it waits for answers in the timed phases, instead of
@@ -405,10 +407,7 @@ const server = createServer((req, res) => {
   req.on('data', () => {});
   req.on('end', () => res.writeHead(200, { 'content-type': 'application/vnd.syncml.dm+xml', 'content-length': String(reply.length) }).end(reply));
 });
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-// Exits on SIGTERM rather than dying of it, so a --cpu-prof of the floor gets written.
-process.on('SIGTERM', () => process.exit(0));
-`;
+${FLOOR_LISTEN}`;
 
 /** The recorded session sent to the floor over `lanes`, each answer checked to be the reply it names. */
 async function floorSession(origin: string, lanes: Lanes, session: Exchange[]): Promise<void> {
@@ -422,14 +421,9 @@ async function floorSession(origin: string, lanes: Lanes, session: Exchange[]): 
 async function runFloor(session: Exchange[]) {
   closeLanes();
   // The server's node flags go to the floor too: a --cpu-prof of each, to compare.
-  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, '-e', FLOOR_SERVER, JSON.stringify(session.map((e) => e.reply.toString('base64')))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { url, child } = await startFloor(FLOOR_SERVER, [JSON.stringify(session.map((e) => e.reply.toString('base64')))], SERVER_NODE_ARGS);
   servers.push(child);
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once('data', (line: Buffer) => resolve(line.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`the Node floor server exited with ${code}`)));
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  const sessions = (count: number) => inParallel(Array.from({ length: count }), CONCURRENCY, () => onLanes((lanes) => floorSession(origin, lanes, session)));
+  const sessions = (count: number) => inParallel(Array.from({ length: count }), CONCURRENCY, () => onLanes((lanes) => floorSession(url, lanes, session)));
   await sessions(WARMUP);
   const pid = child.pid ?? 0;
   const threadsBefore = threadTimes(pid);

@@ -49,6 +49,7 @@ import { sql } from 'drizzle-orm';
 import { rows } from '../src/store/dialect.ts';
 import { insertDeployment } from '../src/store/queries/deployments.ts';
 import { insertDevice } from '../src/store/queries/devices.ts';
+import { FLOOR_LISTEN, startFloor } from './node-floor.ts';
 import { serverBuild } from './server-build.ts';
 import { CLOCK_TICKS, cpuSecondsOf, processTree, rssKiB } from './proc.ts';
 import { metricValue } from '../test/support/metrics.ts';
@@ -318,20 +319,13 @@ const server = createServer((req, res) => {
   };
   next();
 });
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-// Exits on SIGTERM rather than dying of it, so a --cpu-prof of the floor gets written.
-process.on('SIGTERM', () => process.exit(0));
-`;
+${FLOOR_LISTEN}`;
 
 async function startNodeFloor(file: string): Promise<{ url: string; child: ChildProcess }> {
   // The serving process's node flags go to the floor too: a --cpu-prof of each, to compare.
-  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, '-e', FLOOR_SERVER, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once('data', (line: Buffer) => resolve(line.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`the Node floor server exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
+  const floor = await startFloor(FLOOR_SERVER, [file], SERVER_NODE_ARGS);
+  children.push(floor.child);
+  return floor;
 }
 
 // --- load ----------------------------------------------------------------------------------

@@ -393,7 +393,7 @@ export class PackageDownloader {
         if (!(err instanceof NetworkError) && !(err instanceof ServerTrouble)) throw err;
         const busy = err instanceof ServerTrouble ? this.busyPause(err, budget) : undefined;
         if (busy !== undefined) {
-          this.log(`${err.message}; retrying in ${busy} ms, as it asked (waited ${budget.busyMs} ms in all on a busy server)`);
+          this.log(`${err.message}; retrying in ${busy} ms, as it asked (${budget.busyMs} ms of waiting on a busy server in all)`);
           await sleep(busy, undefined, this.options.signal ? { signal: this.options.signal } : {});
           continue;
         }
