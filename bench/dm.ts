@@ -84,9 +84,10 @@ const { values: args } = parseArgs({
      * Sessions run before the timed phase, on devices of their own: until V8's optimising
      * compiler has settled. After 200 sessions it was still compiling on its background
      * threads (about 100 functions a second, 40% of the server's CPU over a 2,000-session
-     * timed phase, halving the measured rate); after 5,000 it is quiet (2-5%).
+     * timed phase, halving the measured rate); after 5,000 it is quiet (2-5%). The last
+     * RESETTLE of them come after the forced collection the RSS goal starts from.
      */
-    warmup: { type: 'string', default: '5000' },
+    warmup: { type: 'string', default: '7000' },
     sample: { type: 'string', default: '20' },
     /** Extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     'server-node-args': { type: 'string', default: '' },
@@ -127,8 +128,16 @@ const GOALS = { perSecond: 1500, serverPerSessionMs: 0.6, p99Ms: 50 };
 /** RSS flat: the servers' VmRSS after a forced collection at most this much above the one before, over at least RSS_FLAT_SESSIONS timed sessions. */
 const RSS_FLAT_MIB = 10;
 const RSS_FLAT_SESSIONS = 10_000;
-/** Warm-up sessions run after the first forced collection (at most a fifth of the warm-up). */
-const RESETTLE = 1000;
+/**
+ * Warm-up sessions run after the first forced collection (at most half the warm-up). That
+ * collection (V8's CollectAllAvailableGarbage) also throws away the bytecode of functions
+ * not running at that moment, and with it their optimised code: the handler's functions
+ * are compiled again, on the compiler's threads, over the next two seconds or so (a
+ * `perf` profile of the server, second by second). After 1,000 sessions the timed phase
+ * still paid for part of that: 0.578 ms a session against 0.530 with 3,000, three runs of
+ * each alternating, the server's other threads 0.038-0.053 ms against 0.011-0.020.
+ */
+const RESETTLE = 3000;
 const PASSWORD = 'bench-password-1';
 const ADMIN_TOKEN = `adm_${randomBytes(24).toString('hex')}`;
 const INVENTORY = ['./DevDetail/FwV', './DevDetail/SwV', './DevDetail/HwV'];
@@ -474,14 +483,15 @@ async function runConfiguration(config: Configuration) {
 
   // Warm-up, not timed: the same sessions on devices of their own. Its last RESETTLE sessions
   // run after the footprint the RSS goal starts from is taken (a forced collection shrinks
-  // the young generation: they let it grow back before the timed phase).
+  // the young generation and discards compiled code: they let both grow back before the
+  // timed phase). The 4,000 before it fill the per-process caches of 4,096 sessions.
   const rssBeforeWarmup = rssOfServers();
   const warmupErrors: string[] = [];
   const warmup = async (from: number, to: number) =>
     inParallel(ids.slice(DEVICES + from, DEVICES + to), CONCURRENCY, async (_id, k) => {
       await onLanes((lanes) => runSession(dmUrlOf(DEVICES + from + k), DEVICES + from + k, lanes, true)).catch((err: unknown) => warmupErrors.push(err instanceof Error ? err.message : String(err)));
     });
-  const resettle = Math.min(RESETTLE, Math.floor(WARMUP / 5));
+  const resettle = Math.min(RESETTLE, Math.floor(WARMUP / 2));
   await warmup(0, WARMUP - resettle);
   const collectedBefore = await collectedRss(pids, FORCED_GC_DIR);
   await warmup(WARMUP - resettle, WARMUP);
