@@ -129,13 +129,14 @@ const GOALS = { perSecond: 1500, serverPerSessionMs: 0.6, p99Ms: 50 };
 const RSS_FLAT_MIB = 10;
 const RSS_FLAT_SESSIONS = 10_000;
 /**
- * Warm-up sessions run after the first forced collection (at most half the warm-up). That
- * collection (V8's CollectAllAvailableGarbage) also throws away the bytecode of functions
- * not running at that moment, and with it their optimised code: the handler's functions
- * are compiled again, on the compiler's threads, over the next two seconds or so (a
- * `perf` profile of the server, second by second). After 1,000 sessions the timed phase
- * still paid for part of that: 0.578 ms a session against 0.530 with 3,000, three runs of
- * each alternating, the server's other threads 0.038-0.053 ms against 0.011-0.020.
+ * Warm-up sessions run after the first forced collection (at most half the warm-up). After
+ * that collection (V8's CollectAllAvailableGarbage) the server's functions run as baseline
+ * code again, not as optimised code, and V8's compiler threads optimise them anew for about
+ * two seconds (`perf` samples of the server, second by second: baseline code 50 samples in
+ * 730 on the main thread the second after, 3 in 970 once settled; the compiler 441 samples
+ * on the other threads, then 10). After 1,000 sessions the timed phase still paid for part
+ * of that: 0.578 ms a session against 0.530 with 3,000, three runs of each alternating, the
+ * server's other threads 0.038-0.053 ms against 0.011-0.020.
  */
 const RESETTLE = 3000;
 const PASSWORD = 'bench-password-1';
@@ -483,8 +484,8 @@ async function runConfiguration(config: Configuration) {
 
   // Warm-up, not timed: the same sessions on devices of their own. Its last RESETTLE sessions
   // run after the footprint the RSS goal starts from is taken (a forced collection shrinks
-  // the young generation and discards compiled code: they let both grow back before the
-  // timed phase). The 4,000 before it fill the per-process caches of 4,096 sessions.
+  // the young generation and sends the code back to its baseline tier: they let both come
+  // back before the timed phase). The 4,000 before it fill the per-process caches of 4,096 sessions.
   const rssBeforeWarmup = rssOfServers();
   const warmupErrors: string[] = [];
   const warmup = async (from: number, to: number) =>
