@@ -382,37 +382,37 @@ export class PackageDownloader {
   /**
    * Runs one request, retrying connection failures and 5xx answers with growing pauses.
    * The count restarts whenever bytes came in since the last failure, so a slow but moving
-   * download never fails.
+   * download never fails; a busy server's answers are waited out without counting (busyPause).
    */
   private async withRetries<T>(budget: RetryBudget, run: () => Promise<T>): Promise<T | Failure> {
-    const retries = this.options.retries ?? 3;
     for (;;) {
       try {
         return await run();
       } catch (err) {
         if (!(err instanceof NetworkError) && !(err instanceof ServerTrouble)) throw err;
         const busy = err instanceof ServerTrouble ? this.busyPause(err, budget) : undefined;
-        if (busy !== undefined) {
-          this.log(`${err.message}; retrying in ${busy} ms, as it asked (${budget.busyMs} ms of waiting on a busy server in all)`);
-          await sleep(busy, undefined, this.options.signal ? { signal: this.options.signal } : {});
-          continue;
-        }
-        // Bytes arrived since the last failure: the link works, only the count of failures in a row matters.
-        if (this.received > budget.mark) budget.failures = 0;
-        budget.mark = this.received;
-        budget.failures += 1;
-        if (budget.failures > retries) {
-          return err instanceof ServerTrouble ? fail(err.resultCode, err.message) : fail(DeviceResult.NetworkFailure, `download failed ${budget.failures} times in a row: ${err.message}`);
-        }
-        // The server's Retry-After when it asks for longer than the backoff (another 5xx,
-        // or a busy 503 once busyWaitMs is spent).
-        const backoff = (this.options.retryDelayMs ?? 1000) * 2 ** (budget.failures - 1);
-        const asked = err instanceof ServerTrouble ? (err.retryAfterMs ?? 0) : 0;
-        const pause = Math.min(MAX_PAUSE_MS, Math.max(backoff, asked));
-        this.log(`${err.message}; retrying in ${pause} ms`);
+        const pause = busy ?? this.failurePause(err, budget);
+        if (typeof pause !== 'number') return pause;
+        this.log(`${err.message}; retrying in ${pause} ms${busy === undefined ? '' : `, as it asked (${budget.busyMs} ms of waiting on a busy server in all)`}`);
         await sleep(pause, undefined, this.options.signal ? { signal: this.options.signal } : {});
       }
     }
+  }
+
+  /** `err` counted as a failure: the pause before the next attempt, or the download's Failure once `retries` are spent. */
+  private failurePause(err: NetworkError | ServerTrouble, budget: RetryBudget): number | Failure {
+    // Bytes arrived since the last failure: the link works, only the count of failures in a row matters.
+    if (this.received > budget.mark) budget.failures = 0;
+    budget.mark = this.received;
+    budget.failures += 1;
+    if (budget.failures > (this.options.retries ?? 3)) {
+      return err instanceof ServerTrouble ? fail(err.resultCode, err.message) : fail(DeviceResult.NetworkFailure, `download failed ${budget.failures} times in a row: ${err.message}`);
+    }
+    // The server's Retry-After when it asks for longer than the backoff (another 5xx, or a
+    // busy 503 once busyWaitMs is spent).
+    const backoff = (this.options.retryDelayMs ?? 1000) * 2 ** (budget.failures - 1);
+    const asked = err instanceof ServerTrouble ? (err.retryAfterMs ?? 0) : 0;
+    return Math.min(MAX_PAUSE_MS, Math.max(backoff, asked));
   }
 
   /**
